@@ -1,0 +1,207 @@
+/**
+ * The slsd HTTP API, version 1: every request and response body, as zod schemas.
+ *
+ * One place for the wire format shared by slsd (which parses requests and builds responses with
+ * these), the desktop host (which calls slsd) and the IB Key app. The OpenAPI document served at
+ * `/v1/openapi.json` is generated from these schemas. Error codes are listed here so that clients can
+ * map every one to a screen; their HTTP status and safe message live in the server's error registry.
+ */
+import { z } from 'zod';
+import { DEVICE_KINDS } from './devices.ts';
+
+export const API_PREFIX = '/v1';
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** Every coded error slsd can return. The server registry maps each to a status and a message. */
+export const ERROR_CODES = [
+  'SLS_ERR_VALIDATION',
+  'SLS_ERR_MALFORMED_JSON',
+  'SLS_ERR_BODY_TOO_LARGE',
+  'SLS_ERR_UNSUPPORTED_MEDIA_TYPE',
+  'SLS_ERR_NOT_FOUND',
+  'SLS_ERR_METHOD_NOT_ALLOWED',
+  'SLS_ERR_INVALID_CREDENTIALS',
+  'SLS_ERR_USER_LOCKED',
+  'SLS_ERR_RATE_LIMITED',
+  'SLS_ERR_NO_ACTIVE_DEVICE',
+  'SLS_ERR_TRANSACTION_NOT_FOUND',
+  'SLS_ERR_TRANSACTION_ENDED',
+  'SLS_ERR_TRANSACTION_EXPIRED',
+  'SLS_ERR_DEVICE_NOT_AVAILABLE',
+  'SLS_ERR_NO_CHALLENGE',
+  'SLS_ERR_WRONG_RESPONSE',
+  'SLS_ERR_CHALLENGE_USED',
+  'SLS_ERR_RESEND_TOO_SOON',
+  'SLS_ERR_UNAUTHENTICATED',
+  'SLS_ERR_SESSION_EXPIRED',
+  'SLS_ERR_FORBIDDEN',
+  'SLS_ERR_CONFLICT',
+  'SLS_ERR_INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    /** Wrong responses left in this login transaction (SLS_ERR_WRONG_RESPONSE). */
+    attemptsLeft: z.number().int().nonnegative().optional(),
+    /** ISO time until which the user is locked (SLS_ERR_USER_LOCKED, SPEC L6). */
+    lockedUntil: z.string().optional(),
+    /** ISO time from which the action may be retried (SLS_ERR_RESEND_TOO_SOON, SLS_ERR_RATE_LIMITED). */
+    retryAt: z.string().optional(),
+    /** Field-level problems for SLS_ERR_VALIDATION. */
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes
+
+export const DeviceKindSchema = z.enum(DEVICE_KINDS);
+
+const Id = z.string().min(1).max(64);
+const IsoTime = z.string();
+
+/** A second-factor device as a user sees it in the drop-down (SPEC L2). */
+export const DeviceSummary = z.object({
+  id: Id,
+  kind: DeviceKindSchema,
+  /** "Digital Security Card+ (…4821)", "IB Key (iPhone of Jane)". */
+  label: z.string(),
+  /** Full serial of a DSC+, so the desktop host can recognise the card when it is plugged in (SPEC C2). */
+  serial: z.string().optional(),
+  /** This is the device the user last logged in with (SPEC L2). */
+  lastUsed: z.boolean(),
+});
+export type DeviceSummary = z.infer<typeof DeviceSummary>;
+
+/** What the second-factor screen asks for (SPEC L4). */
+export const Challenge = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('response_code'),
+    deviceId: Id,
+    kind: DeviceKindSchema,
+    challenge: z.string(),
+    responseLength: z.number().int().positive(),
+    responseAlphabet: z.enum(['digits', 'platinum', 'alphanumeric']),
+    /** The PIN is typed on the device (DSC+). */
+    pinOnDevice: z.boolean(),
+  }),
+  z.object({
+    type: z.literal('index_numbers'),
+    deviceId: Id,
+    kind: DeviceKindSchema,
+    indexes: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+    /** Cells not yet asked since the card was last fully used (SPEC D3). */
+    unusedCells: z.number().int().nonnegative(),
+    nearlyUsedUp: z.boolean(),
+  }),
+  z.object({
+    type: z.literal('push'),
+    deviceId: Id,
+    kind: DeviceKindSchema,
+    /** The number the user must pick in the app (SPEC L7). */
+    matchNumber: z.number().int().min(10).max(99),
+    expiresAt: IsoTime,
+  }),
+  z.object({
+    type: z.literal('sms_code'),
+    deviceId: Id,
+    kind: DeviceKindSchema,
+    maskedNumber: z.string(),
+    codeLength: z.number().int().positive(),
+    resendAvailableAt: IsoTime,
+    expiresAt: IsoTime,
+  }),
+  z.object({
+    type: z.literal('passcode'),
+    deviceId: Id,
+    kind: DeviceKindSchema,
+    codeLength: z.number().int().positive(),
+    /** When the passcode itself stops giving access (SPEC T1). */
+    validUntil: IsoTime,
+  }),
+]);
+export type Challenge = z.infer<typeof Challenge>;
+
+export const SessionInfo = z.object({
+  token: z.string(),
+  expiresAt: IsoTime,
+  user: z.object({ id: Id, username: z.string(), displayName: z.string() }),
+  account: z.object({ id: Id, number: z.string(), primaryUser: z.string() }).nullable(),
+  /** The device that completed the login, or null when no second factor was asked (SPEC O1). */
+  authenticatedWith: z.object({ deviceId: Id, kind: DeviceKindSchema, label: z.string() }).nullable(),
+  clientKind: z.enum(['trading_platform', 'client_portal']),
+  /** full, or portal_only during the last 10 days of a temporary passcode (SPEC T1). */
+  access: z.enum(['full', 'portal_only']),
+  /** Human-readable restrictions, e.g. "Pink Sheet and OTCBB trading restricted: SLS opt-out" (SPEC O2, P1). */
+  restrictions: z.array(z.string()),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+// ---------------------------------------------------------------------------------------------
+// Login (SPEC L1–L7)
+
+export const ClientInfo = z.object({
+  /** trading_platform is the desktop client; client_portal always gets the drop-down (SPEC L3, C6). */
+  kind: z.enum(['trading_platform', 'client_portal']),
+  /** Build number of the trading-platform client; below 966 there is no drop-down (SPEC L3). */
+  version: z.number().int().nonnegative(),
+  /** Shown in the IB Key approval request (SPEC L7), e.g. "SLS Desktop on Linux". */
+  name: z.string().max(100).optional(),
+});
+
+/** POST /v1/login */
+export const LoginRequest = z.object({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(256),
+  client: ClientInfo,
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+/** The answer of every login step: either a second factor is needed, or the user is signed in. */
+export const LoginStep = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('select_device'),
+    transactionId: Id,
+    expiresAt: IsoTime,
+    devices: z.array(DeviceSummary),
+    preselectedDeviceId: Id,
+  }),
+  z.object({
+    status: z.literal('challenge'),
+    transactionId: Id,
+    expiresAt: IsoTime,
+    /** All of the user's active devices, for "Use another device" (SPEC L5); empty for clients below 966. */
+    devices: z.array(DeviceSummary),
+    challenge: Challenge,
+  }),
+  z.object({ status: z.literal('signed_in'), session: SessionInfo }),
+]);
+export type LoginStep = z.infer<typeof LoginStep>;
+
+/** POST /v1/login/:transactionId/device — choose (or switch to) a device (SPEC L2, L5). */
+export const SelectDeviceRequest = z.object({
+  deviceId: Id,
+  /** For IB Key: ask for a challenge/response code instead of a push (SPEC L4, K2). */
+  mode: z.enum(['default', 'offline']).default('default'),
+});
+export type SelectDeviceRequest = z.infer<typeof SelectDeviceRequest>;
+
+/** POST /v1/login/:transactionId/response */
+export const RespondRequest = z.object({
+  response: z.string().min(1).max(64),
+});
+export type RespondRequest = z.infer<typeof RespondRequest>;
+
+/** POST /v1/login/:transactionId/resend — a new SMS code, after the cool-down; never resets failure counts (L6). */
+export const ResendRequest = z.object({}).strict();
+
+/** POST /v1/logout (Authorization: Bearer <token>) */
+export const LogoutResponse = z.object({ ok: z.literal(true) });
+
+export const HealthResponse = z.object({ status: z.literal('ok'), version: z.string(), database: z.string() });

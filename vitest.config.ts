@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit and HTTP tests sit next to their code (`*.test.ts`); Playwright specs live in tests/e2e.
+export default defineConfig({
+  test: {
+    include: ['{core,server,native,ibkey,electron,renderer,tests,scripts}/**/*.test.{ts,tsx}'],
+    exclude: ['node_modules/**', 'dist/**', 'tests/e2e/**'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
