@@ -1,0 +1,149 @@
+/**
+ * The renderer↔host contract: every call with zod schemas for its input and output, every event.
+ *
+ * The host validates each input before it touches a service and parses each output before it
+ * leaves, so the renderer gets exactly these shapes and nothing more (SPEC C3). In particular the
+ * session token never crosses: `SessionView` omits it and zod strips unknown keys on parse.
+ * Modelled on GitHub Desktop's `ipc-shared.ts`: one map from channel to signature, typed wrappers
+ * on each side.
+ */
+import { z } from 'zod';
+import { Challenge, DeviceSummary, SessionInfo } from '../api.ts';
+import type { CallName, EventName } from './names.ts';
+
+const Empty = z.object({}).strict();
+const Ok = z.object({ ok: z.literal(true) });
+const Id = z.string().min(1).max(64);
+
+/** A device in the drop-down; `connected` is true while its DSC+ is plugged in (SPEC C2). */
+export const DeviceView = DeviceSummary.extend({ connected: z.boolean() });
+export type DeviceView = z.infer<typeof DeviceView>;
+
+/** What the renderer knows of a session: everything of slsd's SessionInfo except the token. */
+export const SessionView = SessionInfo.omit({ token: true }).strip();
+export type SessionView = z.infer<typeof SessionView>;
+
+/** The step the login is at (SPEC L1–L5); the host keeps the transaction id. */
+export const LoginStepView = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('select_device'),
+    expiresAt: z.string(),
+    devices: z.array(DeviceView),
+    preselectedDeviceId: Id,
+  }),
+  z.object({
+    status: z.literal('challenge'),
+    expiresAt: z.string(),
+    devices: z.array(DeviceView),
+    challenge: Challenge,
+  }),
+  z.object({ status: z.literal('signed_in'), session: SessionView }),
+]);
+export type LoginStepView = z.infer<typeof LoginStepView>;
+
+export const Theme = z.enum(['dark', 'light']);
+export type Theme = z.infer<typeof Theme>;
+
+/** Settings the renderer may read: never secrets (SPEC C3). */
+export const SettingsView = z.object({
+  serverAddress: z.string(),
+  rememberUsername: z.boolean(),
+  /** Only kept while "Remember username" is ticked. */
+  lastUsername: z.string().nullable(),
+  theme: Theme,
+});
+export type SettingsView = z.infer<typeof SettingsView>;
+
+/** A server address as typed: `https://sls.example.com`, `http://127.0.0.1:8700`, or a bare host. */
+export const ServerAddressInput = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^(https?:\/\/)?[A-Za-z0-9.[\]:-]+(:\d{1,5})?\/?$/, 'Enter a host name or an http(s) address');
+
+export const LoginInput = z.object({
+  username: z.string().trim().min(1).max(64),
+  password: z.string().min(1).max(256),
+  rememberUsername: z.boolean(),
+}).strict();
+
+export const SelectDeviceInput = z.object({
+  deviceId: Id,
+  /** IB Key: challenge/response instead of a notification ("Didn't receive the notification?"). */
+  mode: z.enum(['default', 'offline']).default('default'),
+}).strict();
+
+export const RespondInput = z.object({ response: z.string().trim().min(1).max(64) }).strict();
+
+export const SetSettingsInput = z.object({
+  serverAddress: ServerAddressInput.optional(),
+  rememberUsername: z.boolean().optional(),
+  theme: Theme.optional(),
+}).strict();
+
+export const ResetAppDataResult = z.object({
+  settingsCleared: z.literal(true),
+  /** False where no OS keychain is reachable (no Secret Service); nothing could be stored there then. */
+  keychainAvailable: z.boolean(),
+  keychainEntriesRemoved: z.number().int().nonnegative(),
+});
+export type ResetAppDataResult = z.infer<typeof ResetAppDataResult>;
+
+export const AppInfo = z.object({
+  name: z.string(),
+  version: z.string(),
+  /** The trading-platform build number slsd sees (SPEC L3: 966 and newer get the drop-down). */
+  build: z.number().int(),
+  host: z.enum(['electron', 'browser']),
+  platform: z.string(),
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+
+/** Every call: input and output schema. */
+export const CALLS = {
+  login: { input: LoginInput, output: LoginStepView },
+  selectDevice: { input: SelectDeviceInput, output: LoginStepView },
+  respond: { input: RespondInput, output: LoginStepView },
+  resendCode: { input: Empty, output: LoginStepView },
+  cancelLogin: { input: Empty, output: Ok },
+  getSession: { input: Empty, output: SessionView.nullable() },
+  signOut: { input: Empty, output: Ok },
+  getSettings: { input: Empty, output: SettingsView },
+  setSettings: { input: SetSettingsInput, output: SettingsView },
+  resetAppData: { input: Empty, output: ResetAppDataResult },
+  getAppInfo: { input: Empty, output: AppInfo },
+} as const satisfies Record<CallName, { input: z.ZodType; output: z.ZodType }>;
+
+export type CallInput<N extends CallName> = z.input<(typeof CALLS)[N]['input']>;
+export type CallOutput<N extends CallName> = z.output<(typeof CALLS)[N]['output']>;
+
+/** What the DSC+ over USB is doing (SPEC C2, H2); filled by the DSC+ integration. */
+export const DscPlusStatus = z.object({
+  serial: z.string(),
+  state: z.enum(['sending_challenge', 'waiting_for_pin', 'wrong_pin', 'response_received', 'failed', 'cancelled']),
+  pinTriesLeft: z.number().int().nonnegative().optional(),
+  message: z.string().optional(),
+});
+export type DscPlusStatus = z.infer<typeof DscPlusStatus>;
+
+export const EVENTS = {
+  dscplusAttached: z.object({ serial: z.string() }),
+  dscplusDetached: z.object({ serial: z.string() }),
+  dscplusStatus: DscPlusStatus,
+  sessionEnded: z.object({ reason: z.enum(['signed_out', 'expired']) }),
+} as const satisfies Record<EventName, z.ZodType>;
+
+export type EventPayload<E extends EventName> = z.output<(typeof EVENTS)[E]>;
+
+/** A call whose input is `{}` may be made without an argument. */
+type Args<N extends CallName> = keyof CallInput<N> extends never ? [input?: CallInput<N>] : [input: CallInput<N>];
+
+/**
+ * The renderer's view of the host: `window.sls` in Electron, a WebSocket client in the browser host.
+ *
+ * Every method resolves with the output or rejects with a `ContractError` carrying a ClientError.
+ */
+export type SlsApi = { [N in CallName]: (...args: Args<N>) => Promise<CallOutput<N>> } & {
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+};

@@ -1,0 +1,39 @@
+/**
+ * Typed errors the renderer receives, mapped from slsd's codes plus the host's own.
+ *
+ * The renderer shows every error with what to do and until when (SPEC L6, C5), so each carries a
+ * code it can switch on; none carries a secret (no token, no password, no response typed).
+ */
+import { z } from 'zod';
+
+/** Codes raised by the host itself, never by slsd. */
+export const HOST_ERROR_CODES = [
+  /** slsd could not be reached (network, DNS, refused, timeout). */
+  'SLS_ERR_SERVER_UNREACHABLE',
+  /** slsd answered something that is not the v1 API (wrong address, proxy page, version skew). */
+  'SLS_ERR_BAD_SERVER_RESPONSE',
+  /** The renderer sent input that does not match the contract. */
+  'SLS_ERR_INVALID_INPUT',
+  /** selectDevice/respond/resend without a login in progress (e.g. after a restart). */
+  'SLS_ERR_NO_LOGIN_IN_PROGRESS',
+  /** The call came from a frame the host does not trust (Electron sender check). */
+  'SLS_ERR_UNTRUSTED_SENDER',
+  /** The OS keychain refused (Secret Service missing or locked). */
+  'SLS_ERR_KEYCHAIN',
+  /** Anything unexpected inside the host; details go to the host's log, not to the renderer. */
+  'SLS_ERR_HOST_INTERNAL',
+] as const;
+
+export const ClientErrorSchema = z.object({
+  code: z.string().regex(/^SLS_ERR_[A-Z_]+$/),
+  message: z.string().max(500),
+  attemptsLeft: z.number().int().nonnegative().optional(),
+  lockedUntil: z.string().optional(),
+  retryAt: z.string().optional(),
+  /** Field-level problems (SLS_ERR_VALIDATION / SLS_ERR_INVALID_INPUT); paths only, never values. */
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type ClientError = z.infer<typeof ClientErrorSchema>;
+
+/** The envelope every call resolves to: errors cross IPC and WebSocket as data, not exceptions. */
+export type CallResult<T> = { ok: true; value: T } | { ok: false; error: ClientError };

@@ -1,0 +1,43 @@
+/**
+ * Names of every renderer→host call and host→renderer event, without zod.
+ *
+ * The preload and the renderer need the names but must stay small (no schema library in the
+ * sandboxed preload, SPEC C3); `contract.ts` checks at compile time that its schemas cover exactly
+ * these names.
+ */
+
+export const CALL_NAMES = [
+  'login',
+  'selectDevice',
+  'respond',
+  'resendCode',
+  'cancelLogin',
+  'getSession',
+  'signOut',
+  'getSettings',
+  'setSettings',
+  'resetAppData',
+  'getAppInfo',
+] as const;
+export type CallName = (typeof CALL_NAMES)[number];
+
+export const EVENT_NAMES = ['dscplusAttached', 'dscplusDetached', 'dscplusStatus', 'sessionEnded'] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+/** The IPC channel of a call: one namespace, so the main process can refuse anything else. */
+export function callChannel(name: CallName): string {
+  return `sls:call:${name}`;
+}
+
+/** The IPC channel of an event. */
+export function eventChannel(name: EventName): string {
+  return `sls:event:${name}`;
+}
+
+export function isCallName(value: unknown): value is CallName {
+  return typeof value === 'string' && (CALL_NAMES as readonly string[]).includes(value);
+}
+
+export function isEventName(value: unknown): value is EventName {
+  return typeof value === 'string' && (EVENT_NAMES as readonly string[]).includes(value);
+}

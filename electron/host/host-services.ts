@@ -1,0 +1,232 @@
+/**
+ * The host's services: the login flow, session, settings and Reset app data, behind the contract.
+ *
+ * Plain Node, no `electron` import: the Electron main process and the browser host run this same
+ * code. The host keeps the login transaction id and the session token; the renderer only ever gets
+ * the views of core/contract (SPEC C3).
+ */
+import type { z } from 'zod';
+import type { DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
+import type { AppInfo, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SettingsView } from '../../core/contract/index.ts';
+import { endsLogin } from '../../core/contract/index.ts';
+import type { Keychain } from '../../native/keychain.ts';
+import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
+import type { DscPlusService } from './dscplus-service.ts';
+import type { EventHub } from './events.ts';
+import { SlsdError } from './slsd-client.ts';
+import type { SlsdClient } from './slsd-client.ts';
+import { CLIENT_BUILD, clientName } from './app-info.ts';
+
+/** Services receive the input after zod parsing (trimmed, defaults applied). */
+export type ParsedInput<N extends CallName> = z.output<(typeof CALLS)[N]['input']>;
+
+export type HostServices = { [N in CallName]: (input: ParsedInput<N>) => Promise<CallOutput<N>> } & {
+  close(): Promise<void>;
+};
+
+export interface HostServiceDeps {
+  slsd: SlsdClient;
+  settings: SettingsStore;
+  keychain: Keychain;
+  dscplus: DscPlusService;
+  events: EventHub;
+  appInfo: AppInfo;
+  /** Host log: codes and ids only, never tokens, passwords or responses. */
+  log?: (line: string) => void;
+}
+
+interface LoginInProgress {
+  transactionId: string;
+  username: string;
+}
+
+interface HeldSession {
+  token: string;
+  info: Omit<SessionInfo, 'token'>;
+}
+
+/** `https://` in front of a bare host name; no trailing slash. */
+export function normalizeServerAddress(typed: string): string {
+  const t = typed.trim().replace(/\/+$/, '');
+  return /^https?:\/\//i.test(t) ? t : `https://${t}`;
+}
+
+function settingsView(s: StoredSettings): SettingsView {
+  return {
+    serverAddress: s.serverAddress,
+    rememberUsername: s.rememberUsername,
+    lastUsername: s.rememberUsername ? s.lastUsername : null,
+    theme: s.theme,
+  };
+}
+
+function noLogin(): SlsdError {
+  return new SlsdError({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'No login is in progress.' }, null);
+}
+
+export function createHostServices(deps: HostServiceDeps): HostServices {
+  const { slsd, settings, keychain, dscplus, events } = deps;
+  const log = deps.log ?? (() => {});
+  let login: LoginInProgress | null = null;
+  let session: HeldSession | null = null;
+
+  const unsubscribeDsc = dscplus.subscribe((e) => {
+    if (e.type === 'attached') events.emit('dscplusAttached', { serial: e.serial });
+    else events.emit('dscplusDetached', { serial: e.serial });
+  });
+
+  function devicesView(devices: readonly DeviceSummary[]): DeviceView[] {
+    const plugged = new Set(dscplus.connected());
+    return devices.map((d) => ({ ...d, connected: d.kind === 'dscplus' && d.serial !== undefined && plugged.has(d.serial) }));
+  }
+
+  /** Turn slsd's step into the renderer's view, keeping the ids and the token in the host. */
+  function accept(step: LoginStep, username: string): LoginStepView {
+    switch (step.status) {
+      case 'select_device': {
+        login = { transactionId: step.transactionId, username };
+        // SPEC L2: the device this user last logged in with on this computer, else slsd's pick.
+        const mine = settings.read().lastDeviceByUser[username];
+        const preselected = mine && step.devices.some((d) => d.id === mine) ? mine : step.preselectedDeviceId;
+        return { status: 'select_device', expiresAt: step.expiresAt, devices: devicesView(step.devices), preselectedDeviceId: preselected };
+      }
+      case 'challenge':
+        login = { transactionId: step.transactionId, username };
+        return { status: 'challenge', expiresAt: step.expiresAt, devices: devicesView(step.devices), challenge: step.challenge };
+      case 'signed_in': {
+        login = null;
+        const { token, ...info } = step.session;
+        session = { token, info };
+        const used = info.authenticatedWith?.deviceId;
+        if (used) {
+          const s = settings.read();
+          settings.update({ lastDeviceByUser: { ...s.lastDeviceByUser, [username]: used } });
+        }
+        log(`signed in user=${info.user.username} device=${info.authenticatedWith?.kind ?? 'none'}`);
+        return { status: 'signed_in', session: info };
+      }
+    }
+  }
+
+  /** Run a step of the login in progress; forget it when the error ends the login. */
+  async function step(run: (tx: LoginInProgress) => Promise<LoginStep>): Promise<LoginStepView> {
+    const current = login;
+    if (!current) throw noLogin();
+    try {
+      return accept(await run(current), current.username);
+    } catch (e) {
+      if (e instanceof SlsdError) {
+        log(`login step failed code=${e.error.code}`);
+        if (endsLogin(e.error) && login === current) login = null;
+      }
+      throw e;
+    }
+  }
+
+  return {
+    async login(input) {
+      login = null;
+      // Unticking "Remember username" forgets the name at once (SPEC C1).
+      settings.update({ rememberUsername: input.rememberUsername, ...(input.rememberUsername ? {} : { lastUsername: null }) });
+      let first: LoginStep;
+      try {
+        first = await slsd.login({
+          username: input.username,
+          password: input.password,
+          client: { kind: 'trading_platform', version: CLIENT_BUILD, name: clientName() },
+        });
+      } catch (e) {
+        if (e instanceof SlsdError) log(`login failed code=${e.error.code}`);
+        throw e;
+      }
+      // Kept only once the password was accepted, so a typo never replaces the remembered name.
+      if (input.rememberUsername) settings.update({ lastUsername: input.username });
+      return accept(first, input.username);
+    },
+
+    selectDevice: (input) => step((tx) => slsd.selectDevice(tx.transactionId, { deviceId: input.deviceId, mode: input.mode })),
+    respond: (input) => step((tx) => slsd.respond(tx.transactionId, { response: input.response })),
+    resendCode: () => step((tx) => slsd.resend(tx.transactionId)),
+
+    async cancelLogin() {
+      login = null;
+      return { ok: true };
+    },
+
+    async getSession() {
+      if (!session) return null;
+      const held = session;
+      try {
+        held.info = await slsd.session(held.token);
+        return held.info;
+      } catch (e) {
+        if (e instanceof SlsdError && (e.error.code === 'SLS_ERR_UNAUTHENTICATED' || e.error.code === 'SLS_ERR_SESSION_EXPIRED')) {
+          if (session === held) session = null;
+          events.emit('sessionEnded', { reason: 'expired' });
+          return null;
+        }
+        // Server unreachable for a moment: what we knew still holds until its expiry.
+        return Date.parse(held.info.expiresAt) > Date.now() ? held.info : null;
+      }
+    },
+
+    async signOut() {
+      const held = session;
+      session = null;
+      login = null;
+      if (held) {
+        try {
+          await slsd.logout(held.token);
+        } catch (e) {
+          // The local session is gone either way; slsd expires the token on its own.
+          if (e instanceof SlsdError) log(`logout failed code=${e.error.code}`);
+        }
+        events.emit('sessionEnded', { reason: 'signed_out' });
+      }
+      return { ok: true };
+    },
+
+    async getSettings() {
+      return settingsView(settings.read());
+    },
+
+    async setSettings(input) {
+      const patch: Partial<StoredSettings> = {};
+      if (input.serverAddress !== undefined) patch.serverAddress = normalizeServerAddress(input.serverAddress);
+      if (input.theme !== undefined) patch.theme = input.theme;
+      if (input.rememberUsername !== undefined) {
+        patch.rememberUsername = input.rememberUsername;
+        if (!input.rememberUsername) patch.lastUsername = null;
+      }
+      return settingsView(settings.update(patch));
+    },
+
+    async resetAppData() {
+      // SPEC C4: settings, caches (the login in progress, the session) and our keychain entries.
+      const held = session;
+      session = null;
+      login = null;
+      if (held) {
+        try {
+          await slsd.logout(held.token);
+        } catch {
+          // Best effort: the token is forgotten here regardless.
+        }
+      }
+      settings.clear();
+      const keychainAvailable = await keychain.available();
+      const keychainEntriesRemoved = keychainAvailable ? await keychain.clear() : 0;
+      log(`app data reset keychainEntriesRemoved=${keychainEntriesRemoved}`);
+      return { settingsCleared: true, keychainAvailable, keychainEntriesRemoved };
+    },
+
+    async getAppInfo() {
+      return deps.appInfo;
+    },
+
+    async close() {
+      unsubscribeDsc();
+      await dscplus.close();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoginStepView } from '../../core/contract/index.ts';
+import { createMemoryKeychain } from '../../native/keychain.ts';
+import { createMemorySettingsStore } from '../../native/settings.ts';
+import type { SettingsStore } from '../../native/settings.ts';
+import { FAKE_PASSWORD, startFakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
+import type { FakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
+import { appInfo } from './app-info.ts';
+import { createHost } from './index.ts';
+
+let fake: FakeSlsd;
+beforeAll(async () => {
+  fake = await startFakeSlsd({ resendCooldownMs: 60_000 });
+});
+afterAll(() => fake.close());
+
+function host(settings: SettingsStore = createMemorySettingsStore({ serverAddress: fake.url }), keychain = createMemoryKeychain()) {
+  const logs: string[] = [];
+  const h = createHost({ settings, keychain, appInfo: appInfo('browser', '0.1.0'), log: (l) => logs.push(l) });
+  const call = async (name: string, input?: unknown) => h.dispatch(name, input);
+  const value = async <T = LoginStepView>(name: string, input?: unknown): Promise<T> => {
+    const r = await call(name, input);
+    if (!r.ok) throw new Error(`${name} failed: ${r.error.code}`);
+    return r.value as T;
+  };
+  return { h, call, value, logs, settings, keychain };
+}
+
+describe('contract dispatcher (SPEC C3)', () => {
+  it('refuses an unknown call', async () => {
+    const { call } = host();
+    expect(await call('readFile', { path: '/etc/passwd' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT' } });
+  });
+
+  it('refuses input that does not match the schema, naming the field but never echoing the value', async () => {
+    const { call } = host();
+    const r = await call('login', { username: 'demo.gold', password: 'x'.repeat(300), rememberUsername: true });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe('SLS_ERR_INVALID_INPUT');
+    expect(r.error.issues?.[0]?.path).toBe('password');
+    expect(JSON.stringify(r)).not.toContain('xxxxxxxx');
+  });
+
+  it('refuses extra keys, so a renderer cannot smuggle a transaction id or a server address into login', async () => {
+    const { call } = host();
+    const r = await call('login', { username: 'a', password: 'b', rememberUsername: false, serverAddress: 'http://evil' });
+    expect(r).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT' } });
+  });
+});
+
+describe('login through the host (SPEC L1–L6)', () => {
+  it('one generic error for a wrong password (L1)', async () => {
+    const { call } = host();
+    const r = await call('login', { username: 'demo.gold', password: 'nope', rememberUsername: true });
+    expect(r).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_CREDENTIALS' } });
+  });
+
+  it('goes straight to the challenge with one device, signs in with the right response, and never hands out the token', async () => {
+    const { value, call, logs } = host();
+    const step = await value('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: true });
+    expect(step.status).toBe('challenge');
+    if (step.status !== 'challenge') return;
+    expect(step.challenge).toMatchObject({ type: 'response_code', kind: 'gold', responseLength: 8 });
+    expect(JSON.stringify(step)).not.toMatch(/transactionId/);
+    const done = await value('respond', { response: fake.expectedResponse() });
+    expect(done.status).toBe('signed_in');
+    expect(JSON.stringify(done)).not.toMatch(/token/i);
+    const session = await call('getSession');
+    expect(session).toMatchObject({ ok: true, value: { user: { username: 'demo.gold' } } });
+    expect(JSON.stringify(session)).not.toMatch(/token/i);
+    expect(logs.join('\n')).not.toContain(FAKE_PASSWORD);
+  });
+
+  it('shows Select Second Factor Device with several devices and preselects the one last used on this computer (L2)', async () => {
+    const settings = createMemorySettingsStore({ serverAddress: fake.url, lastDeviceByUser: { 'demo.m2fs': 'd-scc' } });
+    const { value } = host(settings);
+    const step = await value('login', { username: 'demo.m2fs', password: FAKE_PASSWORD, rememberUsername: true });
+    expect(step).toMatchObject({ status: 'select_device', preselectedDeviceId: 'd-scc' });
+    if (step.status !== 'select_device') return;
+    expect(step.devices.map((d) => d.kind)).toEqual(['dscplus', 'ibkey', 'scc', 'sms']);
+    expect(step.devices.every((d) => d.connected === false)).toBe(true);
+  });
+
+  it('switches device mid-login without starting over (L5) and remembers the device that signed in', async () => {
+    const { value, settings } = host();
+    await value('login', { username: 'demo.m2fs', password: FAKE_PASSWORD, rememberUsername: true });
+    const sms = await value('selectDevice', { deviceId: 'd-sms' });
+    expect(sms).toMatchObject({ status: 'challenge', challenge: { type: 'sms_code', maskedNumber: '+1 ••• ••• ••12' } });
+    const push = await value('selectDevice', { deviceId: 'd-ibkey' });
+    expect(push).toMatchObject({ challenge: { type: 'push' } });
+    const offline = await value('selectDevice', { deviceId: 'd-ibkey', mode: 'offline' });
+    expect(offline).toMatchObject({ challenge: { type: 'response_code', kind: 'ibkey' } });
+    const done = await value('respond', { response: fake.expectedResponse() });
+    expect(done.status).toBe('signed_in');
+    expect(settings.read().lastDeviceByUser['demo.m2fs']).toBe('d-ibkey');
+  });
+
+  it('counts wrong responses down and ends the login after three (L6)', async () => {
+    const { value, call } = host();
+    await value('login', { username: 'demo.dsc', password: FAKE_PASSWORD, rememberUsername: true });
+    expect(await call('respond', { response: '000000x' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_WRONG_RESPONSE', attemptsLeft: 2 } });
+    expect(await call('respond', { response: '000000x' })).toMatchObject({ ok: false, error: { attemptsLeft: 1 } });
+    expect(await call('respond', { response: '000000x' })).toMatchObject({ ok: false, error: { attemptsLeft: 0 } });
+    expect(await call('respond', { response: fake.expectedResponse() })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
+  });
+
+  it('passes the lock end time through for the lockout message (L6)', async () => {
+    const until = new Date(Date.now() + 3_600_000);
+    fake.lockUser('demo.platinum', until);
+    const { call } = host();
+    const r = await call('login', { username: 'demo.platinum', password: FAKE_PASSWORD, rememberUsername: true });
+    expect(r).toMatchObject({ ok: false, error: { code: 'SLS_ERR_USER_LOCKED', lockedUntil: until.toISOString() } });
+    fake.lockUser('demo.platinum', new Date(0));
+  });
+
+  it('refuses a resend during the cool-down with the time it becomes possible (L4)', async () => {
+    const { value, call } = host();
+    await value('login', { username: 'demo.sms', password: FAKE_PASSWORD, rememberUsername: true });
+    const r = await call('resendCode');
+    expect(r).toMatchObject({ ok: false, error: { code: 'SLS_ERR_RESEND_TOO_SOON' } });
+    if (!r.ok) expect(Date.parse(r.error.retryAt!)).toBeGreaterThan(Date.now());
+  });
+
+  it('says the server cannot be reached, and that a non-SLS server is not one', async () => {
+    const other = createServer((_q, s) => { s.writeHead(200, { 'content-type': 'text/html' }); s.end('<html>proxy</html>'); });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const port = (other.address() as AddressInfo).port;
+    try {
+      const a = host(createMemorySettingsStore({ serverAddress: 'http://127.0.0.1:1' }));
+      expect(await a.call('login', { username: 'x', password: 'y', rememberUsername: false })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_SERVER_UNREACHABLE' } });
+      const b = host(createMemorySettingsStore({ serverAddress: `http://127.0.0.1:${port}` }));
+      expect(await b.call('login', { username: 'x', password: 'y', rememberUsername: false })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_BAD_SERVER_RESPONSE' } });
+    } finally {
+      other.close();
+    }
+  });
+});
+
+describe('settings and Reset app data (SPEC C1, C3, C4)', () => {
+  it('remembers the user name only while the box is ticked', async () => {
+    const { value, settings } = host();
+    await value('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: true });
+    expect((await value<{ lastUsername: string | null }>('getSettings')).lastUsername).toBe('demo.gold');
+    await value('login', { username: 'demo.dsc', password: FAKE_PASSWORD, rememberUsername: false });
+    expect((await value<{ lastUsername: string | null }>('getSettings')).lastUsername).toBeNull();
+    expect(settings.read().lastUsername).toBeNull();
+  });
+
+  it('does not replace the remembered name when the password is wrong', async () => {
+    const { value, call } = host();
+    await value('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: true });
+    await call('login', { username: 'demo.typo', password: 'bad', rememberUsername: true });
+    expect((await value<{ lastUsername: string | null }>('getSettings')).lastUsername).toBe('demo.gold');
+  });
+
+  it('normalizes a bare host name to https and refuses an address with a path or script', async () => {
+    const { value, call } = host();
+    expect(await value('setSettings', { serverAddress: 'sls.example.com' })).toMatchObject({ serverAddress: 'https://sls.example.com' });
+    expect(await call('setSettings', { serverAddress: 'javascript:alert(1)' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT' } });
+  });
+
+  it('Reset app data clears settings, the session and every keychain entry', async () => {
+    const keychain = createMemoryKeychain();
+    await keychain.set('restart-token:demo.gold', 'secret');
+    const settings = createMemorySettingsStore({ serverAddress: fake.url, theme: 'light' });
+    const { value } = host(settings, keychain);
+    await value('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: true });
+    await value('respond', { response: fake.expectedResponse() });
+    const r = await value('resetAppData');
+    expect(r).toEqual({ settingsCleared: true, keychainAvailable: true, keychainEntriesRemoved: 1 });
+    expect(await keychain.accounts()).toEqual([]);
+    expect(settings.read()).toMatchObject({ theme: 'dark', lastUsername: null, lastDeviceByUser: {} });
+    expect(await value('getSession')).toBeNull();
+  });
+
+  it('signOut ends the session and tells the renderer', async () => {
+    const { h, value } = host();
+    const seen: string[] = [];
+    h.events.subscribe((e, p) => seen.push(`${e}:${JSON.stringify(p)}`));
+    await value('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: true });
+    await value('respond', { response: fake.expectedResponse() });
+    await value('signOut');
+    expect(seen).toEqual(['sessionEnded:{"reason":"signed_out"}']);
+    expect(await value('getSession')).toBeNull();
+  });
+});

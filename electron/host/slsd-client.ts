@@ -1,0 +1,107 @@
+/**
+ * The host's client of slsd's HTTP API v1 (core/api.ts is the wire format).
+ *
+ * The host owns all network access (SPEC C3): the renderer never talks to slsd. Every answer is
+ * parsed with the API's zod schemas; anything else becomes a coded error, so a wrong server address
+ * or a proxy's HTML page reads as "not an SLS server", not as a crash.
+ */
+import type { z } from 'zod';
+import { API_PREFIX, ErrorBody, LoginStep, LogoutResponse, SessionInfo } from '../../core/api.ts';
+import type { LoginRequest, RespondRequest, SelectDeviceRequest } from '../../core/api.ts';
+import type { ClientError } from '../../core/contract/index.ts';
+
+/** An error answer of slsd, or a host-side failure to get one; `error` is safe to show. */
+export class SlsdError extends Error {
+  readonly error: ClientError;
+  readonly status: number | null;
+  constructor(error: ClientError, status: number | null) {
+    super(error.message);
+    this.name = 'SlsdError';
+    this.error = error;
+    this.status = status;
+  }
+}
+
+/** GET /v1/session answers the session without its token (the caller already has it). */
+const SessionAnswer = SessionInfo.omit({ token: true });
+export type SessionAnswer = z.infer<typeof SessionAnswer>;
+
+export interface SlsdClient {
+  login(request: LoginRequest): Promise<LoginStep>;
+  selectDevice(transactionId: string, request: SelectDeviceRequest): Promise<LoginStep>;
+  respond(transactionId: string, request: RespondRequest): Promise<LoginStep>;
+  resend(transactionId: string): Promise<LoginStep>;
+  session(token: string): Promise<SessionAnswer>;
+  logout(token: string): Promise<void>;
+}
+
+export interface SlsdClientOptions {
+  /** Read on every request, so a changed server address applies to the next call. */
+  baseUrl: () => string;
+  fetch?: typeof fetch;
+  /** Per request; IB Key long-polls get their own, longer budget later. */
+  timeoutMs?: number;
+}
+
+export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+
+  async function request<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown, token?: string): Promise<T> {
+    const url = `${options.baseUrl().replace(/\/+$/, '')}${API_PREFIX}${path}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (token) headers.authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'error',
+      });
+    } catch {
+      throw new SlsdError({ code: 'SLS_ERR_SERVER_UNREACHABLE', message: 'The SLS server could not be reached.' }, null);
+    }
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch {
+      throw badResponse(res.status);
+    }
+    if (!res.ok) {
+      const err = ErrorBody.safeParse(json);
+      if (!err.success) throw badResponse(res.status);
+      const e = err.data.error;
+      const safe: ClientError = {
+        code: /^SLS_ERR_[A-Z_]+$/.test(e.code) ? e.code : 'SLS_ERR_BAD_SERVER_RESPONSE',
+        message: e.message.slice(0, 500),
+        ...(e.attemptsLeft !== undefined ? { attemptsLeft: e.attemptsLeft } : {}),
+        ...(e.lockedUntil !== undefined ? { lockedUntil: e.lockedUntil } : {}),
+        ...(e.retryAt !== undefined ? { retryAt: e.retryAt } : {}),
+        ...(e.issues !== undefined ? { issues: e.issues } : {}),
+      };
+      throw new SlsdError(safe, res.status);
+    }
+    const ok = schema.safeParse(json);
+    if (!ok.success) throw badResponse(res.status);
+    return ok.data;
+  }
+
+  const tx = (id: string) => `/login/${encodeURIComponent(id)}`;
+  return {
+    login: (r) => request('POST', '/login', LoginStep, r),
+    selectDevice: (id, r) => request('POST', `${tx(id)}/device`, LoginStep, r),
+    respond: (id, r) => request('POST', `${tx(id)}/response`, LoginStep, r),
+    resend: (id) => request('POST', `${tx(id)}/resend`, LoginStep, {}),
+    session: (token) => request('GET', '/session', SessionAnswer, undefined, token),
+    logout: async (token) => {
+      await request('POST', '/logout', LogoutResponse, {}, token);
+    },
+  };
+}
+
+function badResponse(status: number): SlsdError {
+  return new SlsdError({ code: 'SLS_ERR_BAD_SERVER_RESPONSE', message: `The server answered HTTP ${status} in a form SLS does not know.` }, status);
+}

@@ -1,0 +1,106 @@
+/**
+ * The desktop client's settings file, behind one interface.
+ *
+ * What is kept (SPEC C3): server address, "Remember username" and the last user name (only while it
+ * is ticked), the last device used per user (SPEC L2), the theme and the window state — never a
+ * secret. Under plain Node the file is written by `conf`; in Electron by electron-store, which is
+ * conf underneath (same format) but imports electron at load, so the Electron side builds it and
+ * hands it to `settingsFromKeyValueStore`.
+ */
+import Conf from 'conf';
+import { z } from 'zod';
+
+/** The embedded default: slsd on this machine (`npm start`, SPEC N1). */
+export const DEFAULT_SERVER_ADDRESS = 'http://127.0.0.1:8700';
+
+export const WindowState = z.object({
+  x: z.number().int().optional(),
+  y: z.number().int().optional(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  maximized: z.boolean(),
+});
+export type WindowState = z.infer<typeof WindowState>;
+
+export const StoredSettings = z.object({
+  serverAddress: z.string().default(DEFAULT_SERVER_ADDRESS),
+  rememberUsername: z.boolean().default(true),
+  lastUsername: z.string().nullable().default(null),
+  /** user name → device id last used to log in (SPEC L2 preselection). */
+  lastDeviceByUser: z.record(z.string(), z.string()).default({}),
+  theme: z.enum(['dark', 'light']).default('dark'),
+  windowState: WindowState.nullable().default(null),
+});
+export type StoredSettings = z.infer<typeof StoredSettings>;
+
+export interface SettingsStore {
+  read(): StoredSettings;
+  /** Merge and persist; returns what is now stored. */
+  update(patch: Partial<StoredSettings>): StoredSettings;
+  /** Remove every setting (Reset app data, SPEC C4). */
+  clear(): void;
+  /** The file, when there is one (shown in the About line, used by tests). */
+  readonly path: string | null;
+}
+
+/** The part of conf's (and electron-store's) API we use. */
+export interface KeyValueStore {
+  store: Record<string, unknown>;
+  clear(): void;
+  readonly path?: string;
+}
+
+/**
+ * Reads through the schema, so a hand-edited or older file never yields a wrong type: a field that
+ * does not parse falls back to its default instead of failing the whole app.
+ */
+function parseLenient(raw: Record<string, unknown>): StoredSettings {
+  const whole = StoredSettings.safeParse(raw);
+  if (whole.success) return whole.data;
+  const fixed: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(StoredSettings.shape)) {
+    const one = (schema as z.ZodType).safeParse(raw[key]);
+    if (one.success) fixed[key] = raw[key];
+  }
+  return StoredSettings.parse(fixed);
+}
+
+export function settingsFromKeyValueStore(kv: KeyValueStore): SettingsStore {
+  return {
+    read: () => parseLenient(kv.store),
+    update(patch) {
+      const next = StoredSettings.parse({ ...parseLenient(kv.store), ...patch });
+      kv.store = next as unknown as Record<string, unknown>;
+      return next;
+    },
+    clear: () => kv.clear(),
+    path: kv.path ?? null,
+  };
+}
+
+/** The settings file under plain Node (browser host, tests): `conf` in `dir`, or the OS config folder. */
+export function createConfSettingsStore(options: { dir?: string } = {}): SettingsStore {
+  const conf = new Conf<Record<string, unknown>>({
+    projectName: 'sls-desktop',
+    configName: 'settings',
+    ...(options.dir ? { cwd: options.dir } : {}),
+    configFileMode: 0o600,
+  });
+  return settingsFromKeyValueStore(conf);
+}
+
+/** In memory, for tests and for a host that must not touch the disk. */
+export function createMemorySettingsStore(initial: Partial<StoredSettings> = {}): SettingsStore {
+  let data: Record<string, unknown> = { ...initial };
+  return settingsFromKeyValueStore({
+    get store() {
+      return data;
+    },
+    set store(value) {
+      data = { ...value };
+    },
+    clear() {
+      data = {};
+    },
+  });
+}
