@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BuildConfigError, checkServerAddress, isLoopbackHost, parseBuildConfig, readBuildConfig } from './build-config.ts';
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return error instanceof BuildConfigError ? error.code : 'not-coded';
+  }
+  return undefined;
+}
+
+describe('server address (https only, except loopback)', () => {
+  it('accepts https anywhere and http on loopback', () => {
+    expect(checkServerAddress('https://sls.example.com').origin).toBe('https://sls.example.com');
+    expect(checkServerAddress('http://127.0.0.1:7860').port).toBe('7860');
+    expect(checkServerAddress('http://127.9.9.9').hostname).toBe('127.9.9.9');
+    expect(checkServerAddress('http://localhost:7860').hostname).toBe('localhost');
+    expect(checkServerAddress('http://[::1]:7860').hostname).toBe('[::1]');
+  });
+
+  it('refuses plain http to any other host, including look-alikes of loopback', () => {
+    for (const url of ['http://sls.example.com', 'http://127.0.0.1.evil.example', 'http://10.0.0.1:7860', 'http://localhost.example.com', 'http://[::2]'])
+      expect(codeOf(() => checkServerAddress(url)), url).toBe('SLS_ERR_SERVER_ADDRESS_INSECURE');
+  });
+
+  it('refuses non-URLs, other schemes and URLs carrying credentials, queries or fragments', () => {
+    for (const url of ['sls.example.com', 'ftp://sls.example.com', 'file:///etc/passwd', 'https://u:p@sls.example.com', 'https://sls.example.com/?t=1', 'https://sls.example.com/#x'])
+      expect(codeOf(() => checkServerAddress(url)), url).toBe('SLS_ERR_SERVER_ADDRESS_INVALID');
+  });
+
+  it('knows loopback hosts', () => {
+    expect(isLoopbackHost('127.0.0.1')).toBe(true);
+    expect(isLoopbackHost('127.256.0.1')).toBe(false);
+    expect(isLoopbackHost('128.0.0.1')).toBe(false);
+  });
+});
+
+describe('build-config.json', () => {
+  it('the committed resources/build-config.json is valid and points at a safe address', () => {
+    const file = path.resolve(import.meta.dirname, '..', '..', 'resources', 'build-config.json');
+    const config = readBuildConfig(file);
+    expect(() => checkServerAddress(config.defaultServerUrl)).not.toThrow();
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveProperty('defaultServerUrl');
+  });
+
+  it('fills defaults and normalises a bare origin', () => {
+    expect(parseBuildConfig('{"defaultServerUrl":"https://sls.example.com/"}')).toEqual({
+      defaultServerUrl: 'https://sls.example.com',
+      channel: 'dev',
+      buildNumber: '0',
+    });
+  });
+
+  it('refuses bad JSON, unknown fields, bad build numbers and insecure addresses with coded errors', () => {
+    expect(codeOf(() => parseBuildConfig('{'))).toBe('SLS_ERR_BUILD_CONFIG_INVALID');
+    expect(codeOf(() => parseBuildConfig('{"defaultServerUrl":"https://a.example","extra":1}'))).toBe('SLS_ERR_BUILD_CONFIG_INVALID');
+    expect(codeOf(() => parseBuildConfig('{"defaultServerUrl":"https://a.example","buildNumber":"1; rm -rf /"}'))).toBe('SLS_ERR_BUILD_CONFIG_INVALID');
+    expect(codeOf(() => parseBuildConfig('{"defaultServerUrl":"http://a.example"}'))).toBe('SLS_ERR_SERVER_ADDRESS_INSECURE');
+    expect(codeOf(() => readBuildConfig('/nonexistent/build-config.json'))).toBe('SLS_ERR_BUILD_CONFIG_INVALID');
+  });
+});
