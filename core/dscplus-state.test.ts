@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { DscPlusState, DscPlusStateError, checkDscPlusPin, newDscPlusState } from './dscplus-state.ts';
+import { DscPlusState, DscPlusStateError, checkDscPlusPin, checkDscPlusPinAsync, newDscPlusState } from './dscplus-state.ts';
 import { DEVICE_CATALOGUE } from './devices.ts';
 
 const secret = new Uint8Array(32).map((_, i) => i);
@@ -28,6 +28,12 @@ describe('DSC+ state file (SPEC H1, H2)', () => {
     expect(checkDscPlusPin(state, '4320')).toBe(false);
     expect(checkDscPlusPin(state, '')).toBe(false);
     expect(checkDscPlusPin(state, '43210')).toBe(false);
+  });
+
+  it('checks the PIN the same way without blocking (async)', async () => {
+    const state = newDscPlusState({ serial: '0123456789', secret, pin: '4321' });
+    await expect(checkDscPlusPinAsync(state, '4321')).resolves.toBe(true);
+    await expect(checkDscPlusPinAsync(state, '1234')).resolves.toBe(false);
   });
 
   it('uses a fresh salt for each card', () => {

@@ -7,7 +7,7 @@
  * RFC 6287 §5.1 "PSHA1") is derived from the typed PIN at the moment it is typed.
  */
 import { z } from 'zod';
-import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
+import { pbkdf2, pbkdf2Async } from '@noble/hashes/pbkdf2.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { DEVICE_CATALOGUE } from './devices.ts';
@@ -110,4 +110,18 @@ export function checkDscPlusPin(state: DscPlusState, pin: string): boolean {
   const expected = hexToBytes(hashHex);
   if (expected.length === 0) return false;
   return constantEquals(hashPin(pin, hexToBytes(saltHex), iterations, expected.length), expected);
+}
+
+/**
+ * `checkDscPlusPin` without blocking the event loop.
+ *
+ * The emulator must keep sending KEEPALIVEs every 100 ms while it checks the PIN (protocol page), and
+ * 100k PBKDF2 rounds take longer than that; noble's async PBKDF2 yields as it goes.
+ */
+export async function checkDscPlusPinAsync(state: DscPlusState, pin: string): Promise<boolean> {
+  const { iterations, saltHex, hashHex } = state.pinHash;
+  const expected = hexToBytes(hashHex);
+  if (expected.length === 0) return false;
+  const actual = await pbkdf2Async(sha256, utf8ToBytes(pin), hexToBytes(saltHex), { c: iterations, dkLen: expected.length, asyncTick: 5 });
+  return constantEquals(actual, expected);
 }

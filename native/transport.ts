@@ -42,6 +42,11 @@ export interface ExchangeOptions {
    */
   readonly onAbort?: () => Promise<void> | void;
   readonly abortGraceMs?: number;
+  /**
+   * Whether an answer belongs to this exchange; others are dropped (an INIT answer on the broadcast
+   * channel carrying another host's nonce, CTAPHID).
+   */
+  readonly accept?: (message: HidMessage) => boolean;
 }
 
 export interface TransportOptions {
@@ -140,6 +145,7 @@ export class Transport {
             if (status === KeepAliveStatus.PROCESSING || status === KeepAliveStatus.WAITING_FOR_PIN) options.onKeepAlive?.(status);
             return;
           }
+          if (options.accept && !options.accept(answer)) return;
           if (aborted) return finish(new TransportAbortedError({ cause: options.signal?.reason }));
           finish(null, answer);
         },
