@@ -39,6 +39,12 @@ export const ERROR_CODES = [
   'SLS_ERR_FORBIDDEN',
   'SLS_ERR_CONFLICT',
   'SLS_ERR_INTERNAL',
+  /** The code of this challenge (an SMS code) has expired: ask for a new one (SPEC L4). */
+  'SLS_ERR_CODE_EXPIRED',
+  /** A temporary passcode past its 2 full days opens only the Client Portal (SPEC T1). */
+  'SLS_ERR_PORTAL_ONLY',
+  /** Client services cannot issue two temporary passcodes in a row (SPEC T1). */
+  'SLS_ERR_TEMP_PASSCODE_IN_A_ROW',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

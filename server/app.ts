@@ -1,0 +1,136 @@
+/**
+ * Builds the slsd Fastify app from a config; `main.ts` only listens (tests use `app.inject()`).
+ *
+ * Every answer that is not a success is a coded error from the registry: malformed JSON, oversized
+ * or non-JSON bodies, wrong types, unknown routes, and anything unexpected (SLS_ERR_INTERNAL, no
+ * details). Bodies are never logged; Authorization headers are redacted.
+ */
+import Fastify from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ZodError } from 'zod';
+import { API_PREFIX } from '../core/api.ts';
+import type { SlsConfig } from './config.ts';
+import { isSlsError, SlsError } from './errors.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { ROUTES } from './routes/table.ts';
+import { createServices } from './services/index.ts';
+import type { ServiceOptions, Services } from './services/index.ts';
+
+export interface BuiltApp {
+  readonly app: FastifyInstance;
+  readonly services: Services;
+  close(): Promise<void>;
+}
+
+const FASTIFY_ERRORS: Record<string, SlsError['code']> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'SLS_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SLS_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'SLS_ERR_MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'SLS_ERR_MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SLS_ERR_VALIDATION',
+  FST_ERR_CTP_INVALID_TYPE: 'SLS_ERR_UNSUPPORTED_MEDIA_TYPE',
+};
+
+function toSlsError(err: unknown): SlsError | null {
+  if (isSlsError(err)) return err;
+  if (err instanceof ZodError) {
+    return new SlsError('SLS_ERR_VALIDATION', {
+      issues: err.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    });
+  }
+  const code = (err as FastifyError | undefined)?.code;
+  if (code && FASTIFY_ERRORS[code]) return new SlsError(FASTIFY_ERRORS[code]);
+  const status = (err as FastifyError | undefined)?.statusCode;
+  if (status === 413) return new SlsError('SLS_ERR_BODY_TOO_LARGE');
+  if (status === 415) return new SlsError('SLS_ERR_UNSUPPORTED_MEDIA_TYPE');
+  if (status !== undefined && status >= 400 && status < 500) return new SlsError('SLS_ERR_VALIDATION');
+  return null;
+}
+
+/** Route patterns as regular expressions, to tell 405 from 404. */
+const ROUTE_PATTERNS = ROUTES.map((r) => ({ method: r.method, re: new RegExp('^' + r.url.replace(/:\w+/g, '[^/]+') + '/?$') })).concat([
+  { method: 'GET', re: new RegExp(`^${API_PREFIX}/openapi\\.json$`) },
+]);
+
+function bearerToken(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return null;
+  const m = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(h.trim());
+  return m ? m[1]! : null;
+}
+
+export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Promise<BuiltApp> {
+  const services = await createServices(config, opts);
+  const app = Fastify({
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    logger:
+      config.logLevel === 'silent'
+        ? false
+        : {
+            level: config.logLevel,
+            // Never secrets in logs: no bodies are logged at all, and these headers are redacted.
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'res.body'], censor: '[redacted]' },
+          },
+  });
+
+  // One JSON parser of our own, so malformed JSON is a coded error like any other.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new SlsError('SLS_ERR_MALFORMED_JSON'), undefined);
+    }
+  });
+
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const sls = toSlsError(err);
+    if (sls) return reply.code(sls.status).send(sls.toBody());
+    req.log.error({ err }, 'unexpected error');
+    const internal = new SlsError('SLS_ERR_INTERNAL');
+    return reply.code(internal.status).send(internal.toBody());
+  });
+
+  app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const other = ROUTE_PATTERNS.some((p) => p.re.test(path) && p.method !== req.method);
+    const err = new SlsError(other ? 'SLS_ERR_METHOD_NOT_ALLOWED' : 'SLS_ERR_NOT_FOUND');
+    return reply.code(err.status).send(err.toBody());
+  });
+
+  for (const route of ROUTES) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      handler: async (req, reply) => {
+        const token = bearerToken(req);
+        if (route.auth && token === null) throw new SlsError('SLS_ERR_UNAUTHENTICATED');
+        const result = await route.handler(services, {
+          body: req.body,
+          params: req.params as Record<string, string>,
+          token,
+          sourceAddress: req.ip,
+        });
+        reply.header('cache-control', 'no-store');
+        return result;
+      },
+    });
+  }
+
+  const openapi = buildOpenApiDocument(services.version);
+  app.get(`${API_PREFIX}/openapi.json`, async () => openapi);
+
+  await app.ready();
+  for (const w of services.warnings) app.log.warn(w);
+  return {
+    app,
+    services,
+    async close() {
+      await app.close();
+      await services.close();
+    },
+  };
+}

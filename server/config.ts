@@ -1,0 +1,147 @@
+/**
+ * slsd's configuration: every setting, its default and why, in one typed object.
+ *
+ * Read from the environment (`SLS_*`) and CLI flags (which win). Defaults are the embedded
+ * default of SPEC N1: SQLite in a data folder on loopback, SMS to an outbox. Unsafe settings
+ * (a generated server key, the benchmark-only no-op password hash) warn loudly at start.
+ */
+import path from 'node:path';
+
+export type PasswordHashing = 'argon2id' | 'noop-benchmark-only';
+
+export interface Argon2Params {
+  /** KiB of memory; OWASP's minimum for argon2id is 19 MiB (SPEC A3). */
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+export interface SlsConfig {
+  /** Folder for the SQLite file, the server key, DSC+ state files and demo files. Default `./.sls-data`. */
+  readonly dataDir: string;
+  /**
+   * Where the data lives. Default: the SQLite file `sls.db` in the data folder (SPEC N1 embedded default).
+   * `postgres://…` (env `SLS_DATABASE_URL`) selects PostgreSQL for scale-out.
+   */
+  readonly databaseUrl: string;
+  /** Listen address. Default 127.0.0.1: loopback only, until an operator decides otherwise. */
+  readonly host: string;
+  /** Listen port. Default 7860. */
+  readonly port: number;
+  /**
+   * AES-256-GCM key for device secrets at rest (SPEC D4), base64 of 32 bytes (env `SLS_SERVER_KEY`).
+   * Default undefined: read `server.key` in the data folder, created 0600 on first start with a loud warning.
+   */
+  readonly serverKey: string | undefined;
+  /** argon2id parameters (SPEC A3). Default m=19456 KiB, t=2, p=1 (OWASP). */
+  readonly argon2: Argon2Params;
+  /** Only for `npm run bench:login`: replaces argon2id with a no-op to measure everything else. Default argon2id. */
+  readonly passwordHashing: PasswordHashing;
+  /** Session lifetime in ms. Default 12 h: one trading day. */
+  readonly sessionTtlMs: number;
+  /** Login transaction lifetime in ms (password accepted → second factor). Default 5 min. */
+  readonly loginTransactionTtlMs: number;
+  /** SMS code lifetime in ms. Default 5 min. */
+  readonly smsCodeTtlMs: number;
+  /** Wait before a new SMS code may be asked (SPEC L4). Default 30 s. */
+  readonly smsResendCooldownMs: number;
+  /**
+   * Fastify's trustProxy: off by default, so the source address of throttling (SPEC L6) is the socket
+   * peer and a forged X-Forwarded-For can neither dodge it nor lock others out. Set to the proxies' addresses.
+   */
+  readonly trustProxy: boolean | string | string[];
+  /** Largest request body in bytes. Default 16 KiB: every API body is tiny. */
+  readonly bodyLimit: number;
+  /** SMS gateway (SPEC P5). Default 'outbox': SMS are written to a table that `slsctl sms` lists. */
+  readonly smsGateway: 'outbox';
+  /** Per source address: this many failures within `addressFailureWindowMs` refuse further attempts (SPEC L6). Default 100. */
+  readonly addressFailureLimit: number;
+  /** Default 15 min. */
+  readonly addressFailureWindowMs: number;
+  /** pino log level; 'silent' turns logging off. Default 'info'. */
+  readonly logLevel: string;
+}
+
+export const DEFAULT_DATA_DIR = './.sls-data';
+
+/** OWASP argon2id parameters (SPEC A3). */
+export const DEFAULT_ARGON2: Argon2Params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+/** SPEC L6: 10 consecutive failures within 24 h lock the user until 24 h after the last. Fixed by the spec, not configurable. */
+export const USER_FAILURE_LIMIT = 10;
+export const USER_FAILURE_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** SPEC L6: a login transaction allows 3 wrong responses. */
+export const WRONG_RESPONSES_PER_TRANSACTION = 3;
+
+export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
+  const dataDir = overrides.dataDir ?? DEFAULT_DATA_DIR;
+  return {
+    dataDir,
+    databaseUrl: overrides.databaseUrl ?? sqliteUrl(dataDir),
+    host: '127.0.0.1',
+    port: 7860,
+    serverKey: undefined,
+    argon2: DEFAULT_ARGON2,
+    passwordHashing: 'argon2id',
+    sessionTtlMs: 12 * 60 * 60 * 1000,
+    loginTransactionTtlMs: 5 * 60 * 1000,
+    smsCodeTtlMs: 5 * 60 * 1000,
+    smsResendCooldownMs: 30 * 1000,
+    trustProxy: false,
+    bodyLimit: 16 * 1024,
+    smsGateway: 'outbox',
+    addressFailureLimit: 100,
+    addressFailureWindowMs: 15 * 60 * 1000,
+    logLevel: 'info',
+    ...overrides,
+  };
+}
+
+export function sqliteUrl(dataDir: string): string {
+  return `sqlite:${path.join(dataDir, 'sls.db')}`;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The config from the environment, then CLI flags on top.
+ *
+ * Env: SLS_DATA_DIR, SLS_DATABASE_URL, SLS_HOST, SLS_PORT, SLS_SERVER_KEY, SLS_TRUST_PROXY
+ * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  flags: { dataDir?: string; port?: number; host?: string; databaseUrl?: string } = {},
+): SlsConfig {
+  const dataDir = flags.dataDir ?? env.SLS_DATA_DIR ?? DEFAULT_DATA_DIR;
+  const o: { -readonly [K in keyof SlsConfig]?: SlsConfig[K] } = { dataDir };
+  const dbUrl = flags.databaseUrl ?? env.SLS_DATABASE_URL;
+  if (dbUrl) o.databaseUrl = dbUrl;
+  const host = flags.host ?? env.SLS_HOST;
+  if (host) o.host = host;
+  const port = flags.port ?? intEnv(env, 'SLS_PORT');
+  if (port !== undefined) o.port = port;
+  if (env.SLS_SERVER_KEY) o.serverKey = env.SLS_SERVER_KEY;
+  const tp = trustProxyFrom(env.SLS_TRUST_PROXY);
+  if (tp !== undefined) o.trustProxy = tp;
+  if (env.SLS_LOG_LEVEL) o.logLevel = env.SLS_LOG_LEVEL;
+  const ttl = intEnv(env, 'SLS_SESSION_TTL_MS');
+  if (ttl !== undefined) o.sessionTtlMs = ttl;
+  const bl = intEnv(env, 'SLS_BODY_LIMIT');
+  if (bl !== undefined) o.bodyLimit = bl;
+  if (env.SLS_PASSWORD_HASHING === 'noop-benchmark-only') o.passwordHashing = 'noop-benchmark-only';
+  return defaultConfig(o);
+}

@@ -1,0 +1,50 @@
+/**
+ * Opening the database: SQLite (embedded default, SPEC N1) or PostgreSQL, migrated to the latest schema.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Database } from './schema.ts';
+import { migrationProvider } from './migrations.ts';
+import type { SqlDialect } from './migrations.ts';
+
+export interface OpenDatabase {
+  readonly db: Kysely<Database>;
+  readonly dialect: SqlDialect;
+  /** What /v1/health reports: "sqlite" or "postgres" (never the URL, which may hold a password). */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
+  let db: Kysely<Database>;
+  let dialect: SqlDialect;
+  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
+    const pg = await import('pg');
+    // bigint columns (epoch ms, cents) come back as numbers: all stay below 2^53.
+    pg.default.types.setTypeParser(20, (v: string) => Number(v));
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString: databaseUrl, max: 10 }) }),
+    });
+    dialect = 'postgres';
+  } else {
+    const file = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : databaseUrl;
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    dialect = 'sqlite';
+  }
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+  return { db, dialect, description: dialect, close: () => db.destroy() };
+}

@@ -1,0 +1,142 @@
+/**
+ * The registry of coded errors: every `SLS_ERR_…` with its HTTP status and a message safe to show.
+ *
+ * One place for each fact (STYLE): routes throw `SlsError(code, extra)`, the error handler turns it
+ * into `{ error: { code, message, … } }`, and `docs/errors.md` is generated from this table
+ * (`npm run docs:errors`), with a test that the two agree.
+ */
+import type { ErrorBody, ErrorCode } from '../core/api.ts';
+
+export interface ErrorDefinition {
+  readonly status: number;
+  /** Safe to show to anyone: names no user, device or secret. */
+  readonly message: string;
+  /** When a client sees it, for the documentation. */
+  readonly when: string;
+}
+
+export const ERROR_REGISTRY = {
+  SLS_ERR_VALIDATION: {
+    status: 400,
+    message: 'The request is not valid.',
+    when: 'A field is missing, of the wrong type or out of range; `issues` lists each problem.',
+  },
+  SLS_ERR_MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.', when: 'The body cannot be parsed as JSON.' },
+  SLS_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.', when: 'The body is larger than the configured limit (16 KiB by default).' },
+  SLS_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'The request body must be application/json.',
+    when: 'A body is sent with another Content-Type.',
+  },
+  SLS_ERR_NOT_FOUND: { status: 404, message: 'There is no such resource.', when: 'Unknown route, or an operator command names something that does not exist.' },
+  SLS_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.', when: 'The route exists with another method.' },
+  SLS_ERR_INVALID_CREDENTIALS: {
+    status: 401,
+    message: 'The user name or password is not correct.',
+    when: 'SPEC L1, A3: unknown user or wrong password, the same answer in the same time.',
+  },
+  SLS_ERR_USER_LOCKED: {
+    status: 423,
+    message: 'Too many failed attempts: this user is locked. Try again later or call client services.',
+    when: 'SPEC L6: 10 consecutive failures within 24 hours; `lockedUntil` says until when. `slsctl user unlock` lifts it.',
+  },
+  SLS_ERR_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many failed attempts from this address. Try again later.',
+    when: 'SPEC L6: too many failures from one source address; `retryAt` says when.',
+  },
+  SLS_ERR_NO_ACTIVE_DEVICE: {
+    status: 403,
+    message: 'This user has no active second-factor device. Please call client services.',
+    when: 'The password is right but the user has no device that can authenticate (SPEC D5, K7).',
+  },
+  SLS_ERR_TRANSACTION_NOT_FOUND: { status: 404, message: 'This login is not known. Please log in again.', when: 'Unknown login transaction id.' },
+  SLS_ERR_TRANSACTION_ENDED: {
+    status: 409,
+    message: 'This login has ended. Please log in again.',
+    when: 'SPEC L6: after 3 wrong responses, or once the login completed.',
+  },
+  SLS_ERR_TRANSACTION_EXPIRED: { status: 410, message: 'This login has expired. Please log in again.', when: 'The login transaction outlived its lifetime (5 minutes by default).' },
+  SLS_ERR_DEVICE_NOT_AVAILABLE: {
+    status: 409,
+    message: 'This device cannot be used for this login.',
+    when: 'The chosen device is not one of the user\'s active devices for this client (SPEC D5, T1).',
+  },
+  SLS_ERR_NO_CHALLENGE: { status: 409, message: 'Choose a second-factor device first.', when: 'A response or resend arrives before a device was chosen (SPEC L2).' },
+  SLS_ERR_WRONG_RESPONSE: {
+    status: 401,
+    message: 'The response is not correct.',
+    when: 'SPEC L6: `attemptsLeft` says how many wrong responses this login still allows; at 0 the login has ended.',
+  },
+  SLS_ERR_CHALLENGE_USED: {
+    status: 409,
+    message: 'This challenge was already used. Please log in again.',
+    when: 'SPEC D2: a challenge or code is single-use and bound to its login; a replay is refused.',
+  },
+  SLS_ERR_RESEND_TOO_SOON: { status: 429, message: 'Please wait before asking for a new code.', when: 'SPEC L4: a new SMS code is available after a cool-down; `retryAt` says when.' },
+  SLS_ERR_UNAUTHENTICATED: { status: 401, message: 'Please log in.', when: 'No bearer token, or an unknown one.' },
+  SLS_ERR_SESSION_EXPIRED: { status: 401, message: 'Your session has expired. Please log in again.', when: 'The session outlived its lifetime, or was logged out.' },
+  SLS_ERR_FORBIDDEN: { status: 403, message: 'This is not allowed for this user.', when: 'The user may not do this (e.g. not the primary user, SPEC O3).' },
+  SLS_ERR_CONFLICT: { status: 409, message: 'This conflicts with the current state.', when: 'E.g. creating a user name that exists, activating a device twice.' },
+  SLS_ERR_INTERNAL: { status: 500, message: 'Something went wrong on the server.', when: 'A bug: the details are in the server log, never in the answer.' },
+  SLS_ERR_CODE_EXPIRED: { status: 410, message: 'This code has expired. Ask for a new one.', when: 'An SMS code outlived its lifetime (5 minutes by default); ask for a new one with resend.' },
+  SLS_ERR_PORTAL_ONLY: {
+    status: 403,
+    message: 'This temporary passcode now opens only the Client Portal.',
+    when: 'SPEC T1: after its 2 days of full access, a temporary passcode opens only the Client Portal, for 10 more days.',
+  },
+  SLS_ERR_TEMP_PASSCODE_IN_A_ROW: {
+    status: 409,
+    message: 'A temporary passcode cannot follow another one.',
+    when: 'SPEC T1: `slsctl temp-passcode issue` refuses while the user\'s last access was a temporary passcode.',
+  },
+} as const satisfies Record<ErrorCode, ErrorDefinition>;
+
+export type ErrorExtra = Omit<ErrorBody['error'], 'code' | 'message'> & {
+  /** Replaces the registry's message (e.g. an operator CLI explaining what is wrong); must be safe. */
+  message?: string;
+};
+
+/** A coded error: thrown by services, turned into an HTTP answer by the app's error handler. */
+export class SlsError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly extra: ErrorExtra;
+
+  constructor(code: ErrorCode, extra: ErrorExtra = {}) {
+    const def: ErrorDefinition = ERROR_REGISTRY[code];
+    super(extra.message ?? def.message);
+    this.name = 'SlsError';
+    this.code = code;
+    this.status = def.status;
+    this.extra = extra;
+  }
+
+  toBody(): ErrorBody {
+    const { message: _m, ...rest } = this.extra;
+    return { error: { code: this.code, message: this.message, ...rest } };
+  }
+}
+
+export function isSlsError(e: unknown): e is SlsError {
+  return e instanceof SlsError;
+}
+
+/** The Markdown page `docs/errors.md`, generated from the registry. */
+export function renderErrorsMarkdown(): string {
+  const lines = [
+    '# slsd error codes',
+    '',
+    '<!-- Generated from server/errors.ts by `npm run docs:errors`; do not edit by hand. -->',
+    '',
+    'Every error answer has the body `{ "error": { "code", "message", … } }`. The message is safe to show;',
+    'clients choose their screen by `code`. Extra fields: `attemptsLeft`, `lockedUntil`, `retryAt`, `issues`.',
+    '',
+    '| code | HTTP status | message | when |',
+    '|---|---|---|---|',
+  ];
+  for (const [code, def] of Object.entries(ERROR_REGISTRY) as [ErrorCode, ErrorDefinition][]) {
+    lines.push(`| \`${code}\` | ${def.status} | ${def.message} | ${def.when.replace(/\|/g, '\\|')} |`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,88 @@
+/**
+ * All of slsd's services, wired from a config: what routes, slsctl and tests use.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type { SlsConfig } from '../config.ts';
+import { loadServerKey, SecretBox } from '../crypto/secret-box.ts';
+import { openDatabase } from '../db/connect.ts';
+import type { OpenDatabase } from '../db/connect.ts';
+import { OutboxGateway } from '../sms/gateway.ts';
+import type { SmsGateway } from '../sms/gateway.ts';
+import { appendAudit } from './audit.ts';
+import type { AuditEntry } from './audit.ts';
+import { LoginService } from './login.ts';
+import { passwordHasher } from './passwords.ts';
+import type { PasswordHasher } from './passwords.ts';
+import { SessionService } from './sessions.ts';
+import { Throttle } from './throttle.ts';
+
+export interface ServiceOptions {
+  /** The clock, epoch ms; tests inject one to cross 24 h (SPEC L6). */
+  readonly now?: () => number;
+  readonly smsGateway?: SmsGateway;
+  readonly passwords?: PasswordHasher;
+}
+
+export interface Services {
+  readonly config: SlsConfig;
+  readonly database: OpenDatabase;
+  readonly db: OpenDatabase['db'];
+  readonly box: SecretBox;
+  readonly now: () => number;
+  readonly passwords: PasswordHasher;
+  readonly sms: SmsGateway;
+  readonly throttle: Throttle;
+  readonly sessions: SessionService;
+  readonly login: LoginService;
+  readonly version: string;
+  /** Things an operator must hear about at start (generated key, benchmark-only hashing). */
+  readonly warnings: readonly string[];
+  audit(entry: AuditEntry): Promise<void>;
+  close(): Promise<void>;
+}
+
+const packageVersion = (): string => {
+  const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
+  return pkg.version ?? '0.0.0';
+};
+
+export async function createServices(config: SlsConfig, opts: ServiceOptions = {}): Promise<Services> {
+  const warnings: string[] = [];
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const key = loadServerKey(config.dataDir, config.serverKey);
+  if (key.source === 'generated') {
+    warnings.push(
+      `A NEW SERVER KEY was generated in ${key.file}. It encrypts every device secret (SPEC D4): back it up, ` +
+        'and in production set SLS_SERVER_KEY from a secret store instead. Losing it makes every device unusable.',
+    );
+  }
+  if (config.passwordHashing !== 'argon2id') {
+    warnings.push('PASSWORD HASHING IS A NO-OP (noop-benchmark-only). This is for `npm run bench:login` only: NEVER run real users like this.');
+  }
+  const database = await openDatabase(config.databaseUrl);
+  const now = opts.now ?? Date.now;
+  const db = database.db;
+  const box = new SecretBox(key.key);
+  const passwords = opts.passwords ?? passwordHasher(config.passwordHashing, config.argon2);
+  const sms = opts.smsGateway ?? new OutboxGateway(db, now);
+  const throttle = new Throttle(db, config, now);
+  const sessions = new SessionService(db, now, config.sessionTtlMs);
+  const login = new LoginService({ db, box, config, sms, now, passwords, throttle, sessions });
+  return {
+    config,
+    database,
+    db,
+    box,
+    now,
+    passwords,
+    sms,
+    throttle,
+    sessions,
+    login,
+    version: packageVersion(),
+    warnings,
+    audit: (entry) => appendAudit(db, now(), entry),
+    close: () => database.close(),
+  };
+}

@@ -1,0 +1,401 @@
+/**
+ * The login (SPEC L1–L6): password, then a second factor from the user's active devices (M2FS).
+ *
+ * A login transaction is a row: its state, the device chosen, the challenge issued (with a sequence
+ * number, so a response counts only for the challenge it answers), the wrong responses so far and an
+ * expiry. Nothing lives in the process (SPEC N1). One-time use is a conditional UPDATE whose affected
+ * row count decides who won (D2).
+ */
+import type { Kysely } from 'kysely';
+import type { DeviceSummary, LoginRequest, LoginStep, SelectDeviceRequest } from '../../core/api.ts';
+import { DEVICE_CATALOGUE, M2FS_MIN_CLIENT_VERSION, securityRank } from '../../core/devices.ts';
+import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
+import { newId } from '../crypto/tokens.ts';
+import type { ClientKind, Database, DeviceRow, LoginTransactionRow, UserRow } from '../db/schema.ts';
+import { SlsError } from '../errors.ts';
+import { verifierFor } from '../verifiers/index.ts';
+import type { DeviceAccess, VerifierContext } from '../verifiers/types.ts';
+import { appendAudit } from './audit.ts';
+import type { AuditEntry } from './audit.ts';
+import type { PasswordHasher } from './passwords.ts';
+import type { SessionService } from './sessions.ts';
+import { normalizeUsername } from './throttle.ts';
+import type { Throttle } from './throttle.ts';
+
+export interface LoginDeps extends VerifierContext {
+  readonly passwords: PasswordHasher;
+  readonly throttle: Throttle;
+  readonly sessions: SessionService;
+}
+
+interface AvailableDevice {
+  readonly device: DeviceRow;
+  readonly access: Exclude<DeviceAccess, null>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** "Digital Security Card+ (…4821)" when the label says nothing more. */
+function summary(d: DeviceRow, lastUsedId: string | null): DeviceSummary {
+  return {
+    id: d.id,
+    kind: d.kind,
+    label: d.label,
+    ...(d.kind === 'dscplus' && d.serial ? { serial: d.serial } : {}),
+    lastUsed: d.id === lastUsedId,
+  };
+}
+
+/**
+ * The device the server picks when the client shows no drop-down (SPEC L3): the one used last,
+ * else the highest security level (ties: the one activated first).
+ */
+export function preferredDevice(devices: readonly DeviceRow[], lastUsedId: string | null): DeviceRow {
+  const last = devices.find((d) => d.id === lastUsedId);
+  if (last) return last;
+  const sorted = [...devices].sort(
+    (a, b) => securityRank(b.kind) - securityRank(a.kind) || (a.activated_at ?? a.created_at) - (b.activated_at ?? b.created_at),
+  );
+  const first = sorted[0];
+  if (!first) throw new Error('preferredDevice of no devices');
+  return first;
+}
+
+export class LoginService {
+  readonly #d: LoginDeps;
+
+  constructor(deps: LoginDeps) {
+    this.#d = deps;
+  }
+
+  get #db(): Kysely<Database> {
+    return this.#d.db;
+  }
+
+  #audit(entry: AuditEntry): Promise<void> {
+    return appendAudit(this.#db, this.#d.now(), entry);
+  }
+
+  /** The user's devices that can authenticate this client now (SPEC D5, T1). */
+  async #available(user: UserRow, clientKind: ClientKind): Promise<AvailableDevice[]> {
+    const rows = await this.#db
+      .selectFrom('devices')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .where('status', '=', 'active')
+      .orderBy('created_at')
+      .execute();
+    const out: AvailableDevice[] = [];
+    for (const device of rows) {
+      const v = verifierFor(device.kind);
+      const access: DeviceAccess = v.access ? await v.access(this.#d, device, clientKind) : 'full';
+      if (access) out.push({ device, access });
+    }
+    return out;
+  }
+
+  /** Step 1 (SPEC L1): user name and password. */
+  async startLogin(req: LoginRequest, sourceAddress: string): Promise<LoginStep> {
+    const d = this.#d;
+    const usernameNormalized = normalizeUsername(req.username);
+    await d.throttle.assertAddressAllowed(sourceAddress);
+    await d.throttle.assertUserNotLocked(usernameNormalized);
+
+    const user = await this.#db.selectFrom('users').selectAll().where('username_normalized', '=', usernameNormalized).executeTakeFirst();
+    // SPEC A3, L1: an unknown user costs one verification too, and gets the same answer.
+    const ok = user?.password_hash ? await d.passwords.verify(user.password_hash, req.password) : await d.passwords.verifyUnknownUser(req.password);
+    if (!user || !ok) {
+      await this.#audit({ event: 'login.password_failed', userId: user?.id ?? null, username: usernameNormalized, sourceAddress });
+      await this.#failed(usernameNormalized, user?.id ?? null, sourceAddress);
+      throw new SlsError('SLS_ERR_INVALID_CREDENTIALS');
+    }
+
+    const available = await this.#available(user, req.client.kind);
+    if (available.length === 0) {
+      if (req.client.kind === 'trading_platform' && (await this.#available(user, 'client_portal')).length > 0) {
+        throw new SlsError('SLS_ERR_PORTAL_ONLY');
+      }
+      throw new SlsError('SLS_ERR_NO_ACTIVE_DEVICE');
+    }
+
+    const now = d.now();
+    const tx: LoginTransactionRow = {
+      id: newId('ltx'),
+      user_id: user.id,
+      username_normalized: usernameNormalized,
+      client_kind: req.client.kind,
+      client_version: req.client.version,
+      client_name: req.client.name ?? null,
+      source_address: sourceAddress,
+      state: 'select_device',
+      device_id: null,
+      mode: 'default',
+      challenge_seq: 0,
+      challenge: null,
+      code_hash: null,
+      challenge_expires_at: null,
+      resend_available_at: null,
+      challenge_used_at: null,
+      wrong_responses: 0,
+      created_at: now,
+      expires_at: now + d.config.loginTransactionTtlMs,
+      ended_at: null,
+    };
+    const devices = available.map((a) => a.device);
+    const noDropDown = req.client.kind === 'trading_platform' && req.client.version < M2FS_MIN_CLIENT_VERSION;
+
+    if (devices.length === 1 || noDropDown) {
+      // SPEC L2 (one device: its challenge at once) and L3 (old trading platform: the server picks).
+      const device = devices.length === 1 ? devices[0]! : preferredDevice(devices, user.last_device_id);
+      const issued = await verifierFor(device.kind).issue(d, tx, device, user);
+      const withChallenge: LoginTransactionRow = {
+        ...tx,
+        state: 'challenge',
+        device_id: device.id,
+        challenge_seq: 1,
+        challenge: issued.challenge,
+        code_hash: issued.codeHash,
+        challenge_expires_at: issued.challengeExpiresAt,
+        resend_available_at: issued.resendAvailableAt,
+      };
+      await this.#db.insertInto('login_transactions').values(withChallenge).execute();
+      return this.#challengeStep(withChallenge, device, user, noDropDown ? [] : devices);
+    }
+
+    // SPEC L2: several devices: the drop-down, the one used last preselected.
+    await this.#db.insertInto('login_transactions').values(tx).execute();
+    return {
+      status: 'select_device',
+      transactionId: tx.id,
+      expiresAt: iso(tx.expires_at),
+      devices: devices.map((x) => summary(x, user.last_device_id)),
+      preselectedDeviceId: preferredDevice(devices, user.last_device_id).id,
+    };
+  }
+
+  async #challengeStep(tx: LoginTransactionRow, device: DeviceRow, user: UserRow, devices: readonly DeviceRow[]): Promise<LoginStep> {
+    return {
+      status: 'challenge',
+      transactionId: tx.id,
+      expiresAt: iso(tx.expires_at),
+      devices: devices.map((x) => summary(x, user.last_device_id)),
+      challenge: await verifierFor(device.kind).describe(this.#d, tx, device, user),
+    };
+  }
+
+  /** Counts a failure (SPEC L6); when it locks the user, says so (the user is told until when). */
+  async #failed(usernameNormalized: string, userId: string | null, sourceAddress: string): Promise<void> {
+    const lockedUntil = await this.#d.throttle.recordFailure(usernameNormalized, sourceAddress);
+    if (lockedUntil !== null) {
+      await this.#audit({ event: 'user.locked', userId, username: usernameNormalized, sourceAddress, details: { lockedUntil: iso(lockedUntil) } });
+      throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
+    }
+  }
+
+  /** A live transaction, or the coded reason it is not. */
+  async #liveTransaction(id: string): Promise<{ tx: LoginTransactionRow; user: UserRow }> {
+    const tx = await this.#db.selectFrom('login_transactions').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!tx) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND');
+    if (tx.state === 'completed') throw new SlsError('SLS_ERR_CHALLENGE_USED');
+    if (tx.state === 'ended') throw new SlsError('SLS_ERR_TRANSACTION_ENDED');
+    if (tx.expires_at <= this.#d.now()) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED');
+    const lockedUntil = await this.#d.throttle.userLockedUntil(tx.username_normalized);
+    if (lockedUntil !== null) {
+      await this.#end(tx);
+      throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
+    }
+    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', tx.user_id).executeTakeFirstOrThrow();
+    return { tx, user };
+  }
+
+  async #end(tx: LoginTransactionRow): Promise<void> {
+    await this.#db
+      .updateTable('login_transactions')
+      .set({ state: 'ended', ended_at: this.#d.now() })
+      .where('id', '=', tx.id)
+      .where('state', 'in', ['select_device', 'challenge'])
+      .execute();
+  }
+
+  /**
+   * Issue a new challenge on a device; the previous challenge of the transaction is dead (SPEC L5, D2).
+   *
+   * Conditional on the challenge sequence read, so two concurrent switches cannot both win.
+   */
+  async #issueOn(tx: LoginTransactionRow, device: DeviceRow, user: UserRow, mode: string, devices: readonly DeviceRow[]): Promise<LoginStep> {
+    const issued = await verifierFor(device.kind).issue(this.#d, tx, device, user);
+    const next: LoginTransactionRow = {
+      ...tx,
+      state: 'challenge',
+      device_id: device.id,
+      mode,
+      challenge_seq: tx.challenge_seq + 1,
+      challenge: issued.challenge,
+      code_hash: issued.codeHash,
+      challenge_expires_at: issued.challengeExpiresAt,
+      resend_available_at: issued.resendAvailableAt,
+      challenge_used_at: null,
+    };
+    const r = await this.#db
+      .updateTable('login_transactions')
+      .set({
+        state: next.state,
+        device_id: next.device_id,
+        mode: next.mode,
+        challenge_seq: next.challenge_seq,
+        challenge: next.challenge,
+        code_hash: next.code_hash,
+        challenge_expires_at: next.challenge_expires_at,
+        resend_available_at: next.resend_available_at,
+        challenge_used_at: null,
+      })
+      .where('id', '=', tx.id)
+      .where('challenge_seq', '=', tx.challenge_seq)
+      .where('state', 'in', ['select_device', 'challenge'])
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This login changed meanwhile. Please try again.' });
+    return this.#challengeStep(next, device, user, devices);
+  }
+
+  /** Choose or switch the device (SPEC L2, L5): a new challenge, the old one dead. */
+  async selectDevice(transactionId: string, req: SelectDeviceRequest, sourceAddress: string): Promise<LoginStep> {
+    const { tx, user } = await this.#liveTransaction(transactionId);
+    const available = await this.#available(user, tx.client_kind);
+    const device = available.find((a) => a.device.id === req.deviceId)?.device;
+    if (!device) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    if (tx.device_id !== null) {
+      await this.#audit({
+        event: 'login.device_switched',
+        userId: user.id,
+        username: user.username_normalized,
+        sourceAddress,
+        deviceId: device.id,
+        details: { from: tx.device_id, transactionId: tx.id },
+      });
+    }
+    const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
+    return this.#issueOn(tx, device, user, req.mode, noDropDown ? [] : available.map((a) => a.device));
+  }
+
+  /** A new SMS code after the cool-down (SPEC L4); never resets a failure count (L6). */
+  async resend(transactionId: string): Promise<LoginStep> {
+    const { tx, user } = await this.#liveTransaction(transactionId);
+    if (tx.state !== 'challenge' || !tx.device_id) throw new SlsError('SLS_ERR_NO_CHALLENGE');
+    const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', tx.device_id).executeTakeFirstOrThrow();
+    if (!verifierFor(device.kind).canResend) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device has no code to resend.' });
+    if (tx.resend_available_at !== null && this.#d.now() < tx.resend_available_at) {
+      throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: iso(tx.resend_available_at) });
+    }
+    const available = await this.#available(user, tx.client_kind);
+    const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
+    return this.#issueOn(tx, device, user, tx.mode, noDropDown ? [] : available.map((a) => a.device));
+  }
+
+  /** The current step of a live transaction (for a client that reconnects). */
+  async current(transactionId: string): Promise<LoginStep> {
+    const { tx, user } = await this.#liveTransaction(transactionId);
+    const available = await this.#available(user, tx.client_kind);
+    const devices = available.map((a) => a.device);
+    if (tx.state === 'select_device' || !tx.device_id) {
+      return {
+        status: 'select_device',
+        transactionId: tx.id,
+        expiresAt: iso(tx.expires_at),
+        devices: devices.map((x) => summary(x, user.last_device_id)),
+        preselectedDeviceId: preferredDevice(devices, user.last_device_id).id,
+      };
+    }
+    const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', tx.device_id).executeTakeFirstOrThrow();
+    const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
+    return this.#challengeStep(tx, device, user, noDropDown ? [] : devices);
+  }
+
+  /** The second factor's response (SPEC L5, L6, D2). */
+  async respond(transactionId: string, response: string, sourceAddress: string): Promise<LoginStep> {
+    const d = this.#d;
+    await d.throttle.assertAddressAllowed(sourceAddress);
+    const { tx, user } = await this.#liveTransaction(transactionId);
+    if (tx.state !== 'challenge' || !tx.device_id) throw new SlsError('SLS_ERR_NO_CHALLENGE');
+    const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', tx.device_id).executeTakeFirstOrThrow();
+    const verifier = verifierFor(device.kind);
+    const access = device.status !== 'active' ? null : verifier.access ? await verifier.access(d, device, tx.client_kind) : 'full';
+    if (!access) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
+
+    const outcome = await verifier.verify(d, tx, device, response);
+    if (outcome === 'expired') throw new SlsError('SLS_ERR_CODE_EXPIRED');
+    if (outcome === 'wrong') return this.#wrongResponse(tx, user, device, sourceAddress);
+
+    const now = d.now();
+    const sessionToken = await this.#db.transaction().execute(async (trx) => {
+      // D2: single use. Only the request whose UPDATE changes the row opens a session.
+      const r = await trx
+        .updateTable('login_transactions')
+        .set({ state: 'completed', challenge_used_at: now, ended_at: now })
+        .where('id', '=', tx.id)
+        .where('state', '=', 'challenge')
+        .where('challenge_seq', '=', tx.challenge_seq)
+        .where('challenge_used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return null;
+      await trx.updateTable('devices').set({ last_used_at: now }).where('id', '=', device.id).execute();
+      await trx.updateTable('users').set({ last_device_id: device.id }).where('id', '=', user.id).execute();
+      return d.sessions.open(trx, { userId: user.id, loginTransactionId: tx.id, deviceId: device.id, clientKind: tx.client_kind, access });
+    });
+    if (sessionToken === null) throw new SlsError('SLS_ERR_CHALLENGE_USED');
+    await d.throttle.recordUserSuccess(tx.username_normalized);
+    await this.#audit({
+      event: 'login.succeeded',
+      userId: user.id,
+      username: user.username_normalized,
+      sourceAddress,
+      deviceId: device.id,
+      details: { kind: device.kind, clientKind: tx.client_kind, access, transactionId: tx.id },
+    });
+    return { status: 'signed_in', session: await d.sessions.info(sessionToken) };
+  }
+
+  async #wrongResponse(tx: LoginTransactionRow, user: UserRow, device: DeviceRow, sourceAddress: string): Promise<never> {
+    const now = this.#d.now();
+    const wrong = await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('login_transactions')
+        .set((eb) => ({ wrong_responses: eb('wrong_responses', '+', 1) }))
+        .where('id', '=', tx.id)
+        .where('state', '=', 'challenge')
+        .execute();
+      // SPEC L6: the third wrong response ends the transaction.
+      await trx
+        .updateTable('login_transactions')
+        .set({ state: 'ended', ended_at: now })
+        .where('id', '=', tx.id)
+        .where('state', '=', 'challenge')
+        .where('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION)
+        .execute();
+      return trx.selectFrom('login_transactions').select(['wrong_responses', 'state']).where('id', '=', tx.id).executeTakeFirstOrThrow();
+    });
+    const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - wrong.wrong_responses);
+    await this.#audit({
+      event: 'login.response_failed',
+      userId: user.id,
+      username: user.username_normalized,
+      sourceAddress,
+      deviceId: device.id,
+      details: { kind: device.kind, attemptsLeft, transactionId: tx.id },
+    });
+    if (wrong.state === 'ended') {
+      await this.#audit({ event: 'login.transaction_ended', userId: user.id, username: user.username_normalized, sourceAddress, details: { transactionId: tx.id } });
+    }
+    // Each wrong response is also a failure of the user (L6); locking ends the transaction.
+    try {
+      await this.#failed(tx.username_normalized, user.id, sourceAddress);
+    } catch (e) {
+      await this.#end(tx);
+      throw e;
+    }
+    throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft });
+  }
+}
+
+export function deviceKindName(kind: DeviceRow['kind']): string {
+  return DEVICE_CATALOGUE[kind].name;
+}

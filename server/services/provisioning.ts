@@ -1,0 +1,332 @@
+/**
+ * Provisioning for operators (slsctl), the demo data and tests: entities, accounts, users, devices,
+ * temporary passcodes, unlocking.
+ *
+ * Device secrets are drawn here and sealed before they reach the database (SPEC D4); what a person
+ * needs to act as the device (a DSC+ state file, a code card, a software token's key, a passcode) is
+ * returned once to the caller, which writes it where the operator asked.
+ */
+import { randomBytes } from 'node:crypto';
+import { randomDigits } from '../../core/codes.ts';
+import { DEVICE_CATALOGUE } from '../../core/devices.ts';
+import type { DeviceKind } from '../../core/devices.ts';
+import { newDscPlusState } from '../../core/dscplus-state.ts';
+import type { DscPlusState } from '../../core/dscplus-state.ts';
+import { ocraPasswordHash, parseOcraSuite } from '../../core/ocra.ts';
+import { generateSecurityCodeCard, SCC_CELLS } from '../../core/scc.ts';
+import type { SecurityCodeCard } from '../../core/scc.ts';
+import { newId } from '../crypto/tokens.ts';
+import type { DeviceRow, DeviceStatus, EntityTable } from '../db/schema.ts';
+import { DEVICE_STATUSES } from '../db/schema.ts';
+import { SlsError } from '../errors.ts';
+import { sealContext } from '../verifiers/types.ts';
+import { TEMP_PASSCODE_LENGTH } from '../verifiers/temporary-passcode.ts';
+import type { Services } from './index.ts';
+import { normalizeUsername } from './throttle.ts';
+
+type ProvisioningServices = Pick<Services, 'db' | 'box' | 'now' | 'passwords' | 'throttle' | 'audit'>;
+
+/** SPEC T1: full access for 2 days, then the Client Portal only for 10 more days. */
+export const TEMP_PASSCODE_FULL_ACCESS_MS = 2 * 24 * 60 * 60 * 1000;
+export const TEMP_PASSCODE_PORTAL_ONLY_MS = 10 * 24 * 60 * 60 * 1000;
+
+export interface NewEntity {
+  readonly kind?: EntityTable['kind'];
+  readonly name: string;
+  readonly dateOfBirth?: string;
+  readonly citizenship?: string;
+  readonly residenceCountry?: string;
+  readonly idDocumentType?: string;
+  readonly idDocumentNumber?: string;
+  readonly ssn?: string;
+}
+
+export interface ProvisionedDevice {
+  readonly device: DeviceRow;
+  /** The OCRA key (challenge/response kinds), for a software token file or a state file. */
+  readonly secret?: Uint8Array;
+  /** DSC+ only: the PIN, shown once; and the emulator's state file. */
+  readonly pin?: string;
+  readonly dscPlusState?: DscPlusState;
+  /** Security Code Card only: the printed codes. */
+  readonly card?: SecurityCodeCard;
+}
+
+/** OCRA key length: the suite's hash output size (RFC 6287 §7.1 recommends it). */
+function keyLength(kind: DeviceKind): number {
+  const suite = DEVICE_CATALOGUE[kind].ocraSuite;
+  if (!suite) throw new Error(`${kind} has no suite`);
+  return { SHA1: 20, SHA256: 32, SHA512: 64 }[parseOcraSuite(suite).algorithm];
+}
+
+function defaultLabel(kind: DeviceKind, serial: string | null): string {
+  const name = DEVICE_CATALOGUE[kind].name;
+  return serial ? `${name} (…${serial.slice(-4)})` : name;
+}
+
+export class Provisioning {
+  readonly #s: ProvisioningServices;
+
+  constructor(services: ProvisioningServices) {
+    this.#s = services;
+  }
+
+  async createEntity(e: NewEntity): Promise<string> {
+    const id = newId('ent');
+    await this.#s.db
+      .insertInto('entities')
+      .values({
+        id,
+        kind: e.kind ?? 'person',
+        name: e.name,
+        date_of_birth: e.dateOfBirth ?? null,
+        citizenship: e.citizenship ?? null,
+        residence_country: e.residenceCountry ?? null,
+        id_document_type: e.idDocumentType ?? null,
+        id_document_number: e.idDocumentNumber ?? null,
+        ssn_sealed: e.ssn ? this.#s.box.sealText(e.ssn, `entity:${id}:ssn`) : null,
+        created_at: this.#s.now(),
+      })
+      .execute();
+    await this.#s.audit({ event: 'entity.created', details: { entityId: id } });
+    return id;
+  }
+
+  /** An account of an entity; `balanceUsd` decides DSC+ eligibility (SPEC A4, D6). */
+  async createAccount(a: { number: string; entityId: string; balanceUsd?: number }): Promise<string> {
+    const id = newId('acc');
+    const exists = await this.#s.db.selectFrom('accounts').select('id').where('number', '=', a.number).executeTakeFirst();
+    if (exists) throw new SlsError('SLS_ERR_CONFLICT', { message: `account ${a.number} exists` });
+    await this.#s.db
+      .insertInto('accounts')
+      .values({ id, number: a.number, entity_id: a.entityId, primary_user_id: null, balance_cents: Math.round((a.balanceUsd ?? 0) * 100), created_at: this.#s.now() })
+      .execute();
+    await this.#s.audit({ event: 'account.created', details: { accountId: id, number: a.number } });
+    return id;
+  }
+
+  async createUser(u: {
+    username: string;
+    displayName?: string;
+    entityId: string;
+    password?: string;
+    mobileNumber?: string;
+    /** Accounts the user may access; the user becomes primary of those without one (SPEC A1). */
+    accountNumbers?: readonly string[];
+  }): Promise<string> {
+    const normalized = normalizeUsername(u.username);
+    if (!/^[a-z0-9._@-]{3,64}$/.test(normalized)) {
+      throw new SlsError('SLS_ERR_VALIDATION', { message: 'a user name is 3–64 characters: letters, digits, . _ @ -' });
+    }
+    const exists = await this.#s.db.selectFrom('users').select('id').where('username_normalized', '=', normalized).executeTakeFirst();
+    if (exists) throw new SlsError('SLS_ERR_CONFLICT', { message: `user ${u.username} exists` });
+    const id = newId('usr');
+    const now = this.#s.now();
+    const passwordHash = u.password ? await this.#s.passwords.hash(u.password) : null;
+    await this.#s.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('users')
+        .values({
+          id,
+          username: u.username.trim(),
+          username_normalized: normalized,
+          display_name: u.displayName ?? u.username,
+          entity_id: u.entityId,
+          password_hash: passwordHash,
+          mobile_number: u.mobileNumber ?? null,
+          mobile_verified_at: u.mobileNumber ? now : null,
+          last_device_id: null,
+          created_at: now,
+        })
+        .execute();
+      for (const number of u.accountNumbers ?? []) {
+        const acc = await trx.selectFrom('accounts').select(['id', 'primary_user_id']).where('number', '=', number).executeTakeFirst();
+        if (!acc) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no account ${number}` });
+        await trx.insertInto('user_accounts').values({ user_id: id, account_id: acc.id }).execute();
+        if (acc.primary_user_id === null) await trx.updateTable('accounts').set({ primary_user_id: id }).where('id', '=', acc.id).execute();
+      }
+    });
+    await this.#s.audit({ event: 'user.created', userId: id, username: normalized });
+    return id;
+  }
+
+  async userByName(username: string) {
+    const user = await this.#s.db.selectFrom('users').selectAll().where('username_normalized', '=', normalizeUsername(username)).executeTakeFirst();
+    if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${username}` });
+    return user;
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    if (password.length < 8 || password.length > 256) throw new SlsError('SLS_ERR_VALIDATION', { message: 'a password is 8–256 characters' });
+    const user = await this.userByName(username);
+    const hash = await this.#s.passwords.hash(password);
+    await this.#s.db.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
+    await this.#s.audit({ event: 'user.password_set', userId: user.id, username: user.username_normalized });
+  }
+
+  async setMobileNumber(username: string, mobileNumber: string): Promise<void> {
+    const user = await this.userByName(username);
+    await this.#s.db.updateTable('users').set({ mobile_number: mobileNumber, mobile_verified_at: this.#s.now() }).where('id', '=', user.id).execute();
+  }
+
+  /**
+   * Registers a device for a user (SPEC D1, D7: legacy kinds only through here).
+   *
+   * Active at once unless `pending`; activating never deactivates the user's other devices (D1).
+   */
+  async addDevice(d: {
+    username: string;
+    kind: DeviceKind;
+    serial?: string;
+    label?: string;
+    pending?: boolean;
+    /** DSC+: the PIN to set (4 digits); random when absent. */
+    pin?: string;
+  }): Promise<ProvisionedDevice> {
+    const user = await this.userByName(d.username);
+    const kind = d.kind;
+    if (kind === 'temp_passcode') throw new SlsError('SLS_ERR_VALIDATION', { message: 'temporary passcodes are issued with `slsctl temp-passcode issue`' });
+    if (kind === 'sms' && !user.mobile_number) throw new SlsError('SLS_ERR_CONFLICT', { message: `${d.username} has no verified mobile number (SPEC P3)` });
+    const id = newId('dev');
+    const now = this.#s.now();
+    const serial = d.serial ?? (DEVICE_CATALOGUE[kind].physical ? randomDigits(10) : null);
+    const out: { secret?: Uint8Array; pin?: string; dscPlusState?: DscPlusState; card?: SecurityCodeCard } = {};
+    let secretSealed: string | null = null;
+    let pinHashSealed: string | null = null;
+    if (DEVICE_CATALOGUE[kind].ocraSuite) {
+      const secret = new Uint8Array(randomBytes(keyLength(kind)));
+      out.secret = secret;
+      secretSealed = this.#s.box.seal(secret, sealContext(id, 'secret'));
+      if (kind === 'dscplus') {
+        const pin = d.pin ?? randomDigits(4);
+        out.pin = pin;
+        out.dscPlusState = newDscPlusState({ serial: serial ?? '', secret, pin });
+        // SPEC D4: the OCRA password hash of the PIN, sealed; never the PIN.
+        pinHashSealed = this.#s.box.seal(ocraPasswordHash(DEVICE_CATALOGUE.dscplus.ocraSuite!, pin), sealContext(id, 'pin_hash'));
+      }
+    } else if (kind === 'scc' || kind === 'online_scc') {
+      const card = generateSecurityCodeCard();
+      out.card = card;
+      secretSealed = this.#s.box.sealText(JSON.stringify(card.cells), sealContext(id, 'secret'));
+    }
+    const status: DeviceStatus = d.pending ? 'pending' : 'active';
+    const row: DeviceRow = {
+      id,
+      user_id: user.id,
+      kind,
+      status,
+      serial,
+      label: d.label ?? defaultLabel(kind, serial),
+      secret_sealed: secretSealed,
+      pin_hash_sealed: pinHashSealed,
+      scc_sequence: 0,
+      created_at: now,
+      activated_at: status === 'active' ? now : null,
+      last_used_at: null,
+    };
+    await this.#s.db.transaction().execute(async (trx) => {
+      await trx.insertInto('devices').values(row).execute();
+      if (out.card) {
+        const cells = Array.from({ length: SCC_CELLS }, (_, i) => ({ device_id: id, cell_index: i + 1, last_asked_seq: null }));
+        for (let i = 0; i < cells.length; i += 100) await trx.insertInto('scc_cells').values(cells.slice(i, i + 100)).execute();
+      }
+    });
+    await this.#s.audit({ event: 'device.added', userId: user.id, username: user.username_normalized, deviceId: id, details: { kind, status } });
+    return { device: row, ...out };
+  }
+
+  async setDeviceStatus(deviceId: string, status: DeviceStatus): Promise<void> {
+    if (!DEVICE_STATUSES.includes(status)) throw new SlsError('SLS_ERR_VALIDATION', { message: `status is one of ${DEVICE_STATUSES.join(', ')}` });
+    const device = await this.#s.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirst();
+    if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
+    await this.#s.db
+      .updateTable('devices')
+      .set({ status, ...(status === 'active' && device.activated_at === null ? { activated_at: this.#s.now() } : {}) })
+      .where('id', '=', deviceId)
+      .execute();
+    await this.#s.audit({ event: 'device.status_changed', userId: device.user_id, deviceId, details: { from: device.status, to: status } });
+  }
+
+  /** Moves a registered device to another user (e.g. an existing legacy device, SPEC D7). */
+  async assignDevice(deviceId: string, username: string): Promise<void> {
+    const user = await this.userByName(username);
+    const r = await this.#s.db.updateTable('devices').set({ user_id: user.id }).where('id', '=', deviceId).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
+    await this.#s.audit({ event: 'device.status_changed', userId: user.id, deviceId, details: { assignedTo: user.username_normalized } });
+  }
+
+  async devicesOf(username: string): Promise<DeviceRow[]> {
+    const user = await this.userByName(username);
+    return this.#s.db.selectFrom('devices').selectAll().where('user_id', '=', user.id).orderBy('created_at').execute();
+  }
+
+  /**
+   * Issues a temporary passcode (SPEC T1): full access 2 days, then Client Portal only 10 days.
+   *
+   * Never two in a row: refused while the user has not logged in with a regular device since the
+   * last temporary passcode was issued. A new one revokes any earlier one.
+   */
+  async issueTemporaryPasscode(username: string, issuedBy: string): Promise<{ passcode: string; deviceId: string; fullAccessUntil: number; portalAccessUntil: number }> {
+    const user = await this.userByName(username);
+    const db = this.#s.db;
+    const last = await db.selectFrom('temporary_passcodes').selectAll().where('user_id', '=', user.id).orderBy('issued_at', 'desc').limit(1).executeTakeFirst();
+    if (last) {
+      const regularLogin = await db
+        .selectFrom('sessions')
+        .innerJoin('devices', 'devices.id', 'sessions.device_id')
+        .select('sessions.id')
+        .where('sessions.user_id', '=', user.id)
+        .where('sessions.created_at', '>=', last.issued_at)
+        .where('devices.kind', 'not in', ['temp_passcode', 'online_scc'])
+        .limit(1)
+        .executeTakeFirst();
+      if (!regularLogin) throw new SlsError('SLS_ERR_TEMP_PASSCODE_IN_A_ROW');
+    }
+    const now = this.#s.now();
+    const id = newId('dev');
+    const passcode = randomDigits(TEMP_PASSCODE_LENGTH);
+    const fullAccessUntil = now + TEMP_PASSCODE_FULL_ACCESS_MS;
+    const portalAccessUntil = fullAccessUntil + TEMP_PASSCODE_PORTAL_ONLY_MS;
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('devices').set({ status: 'revoked' }).where('user_id', '=', user.id).where('kind', '=', 'temp_passcode').where('status', '=', 'active').execute();
+      await trx
+        .insertInto('devices')
+        .values({
+          id,
+          user_id: user.id,
+          kind: 'temp_passcode',
+          status: 'active',
+          serial: null,
+          label: 'Temporary passcode',
+          secret_sealed: this.#s.box.sealText(passcode, sealContext(id, 'secret')),
+          pin_hash_sealed: null,
+          scc_sequence: 0,
+          created_at: now,
+          activated_at: now,
+          last_used_at: null,
+        })
+        .execute();
+      await trx
+        .insertInto('temporary_passcodes')
+        .values({ device_id: id, user_id: user.id, issued_at: now, full_access_until: fullAccessUntil, portal_access_until: portalAccessUntil, issued_by: issuedBy })
+        .execute();
+    });
+    await this.#s.audit({
+      event: 'temporary_access.issued',
+      userId: user.id,
+      username: user.username_normalized,
+      deviceId: id,
+      details: { issuedBy, fullAccessUntil: new Date(fullAccessUntil).toISOString(), portalAccessUntil: new Date(portalAccessUntil).toISOString() },
+    });
+    return { passcode, deviceId: id, fullAccessUntil, portalAccessUntil };
+  }
+
+  /** Client services lift a lockout (SPEC L6). */
+  async unlockUser(username: string, by: string): Promise<boolean> {
+    const normalized = normalizeUsername(username);
+    const cleared = await this.#s.throttle.unlockUser(normalized);
+    const user = await this.#s.db.selectFrom('users').select('id').where('username_normalized', '=', normalized).executeTakeFirst();
+    await this.#s.audit({ event: 'user.unlocked', userId: user?.id ?? null, username: normalized, details: { by, hadFailures: cleared } });
+    return cleared;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Failure counting and lockout (SPEC L6).
+ *
+ * Failed passwords and wrong second-factor responses count per user and per source address.
+ * Per user: 10 consecutive failures within 24 hours lock the user until 24 hours after the last one;
+ * a success resets the count, `slsctl user unlock` lifts a lock. The per-user counter is keyed by the
+ * normalized user name whether or not such a user exists, so a lockout answer reveals nothing.
+ * Per address: too many failures within a window refuse further attempts from it for a while.
+ *
+ * Counters are rows (no state in a process, SPEC N1); concurrent updates are conditional on the
+ * row's version and retried, which works alike on SQLite and PostgreSQL.
+ */
+import type { Kysely } from 'kysely';
+import type { Database, FailureCounterTable } from '../db/schema.ts';
+import { SlsError } from '../errors.ts';
+import { USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS } from '../config.ts';
+
+/** User names are unique case-insensitively; this is the form they are compared and counted in. */
+export function normalizeUsername(username: string): string {
+  return username.normalize('NFKC').trim().toLowerCase();
+}
+
+export interface ThrottleOptions {
+  readonly addressFailureLimit: number;
+  readonly addressFailureWindowMs: number;
+}
+
+type Scope = FailureCounterTable['scope'];
+
+export class Throttle {
+  readonly #db: Kysely<Database>;
+  readonly #opts: ThrottleOptions;
+  readonly #now: () => number;
+
+  constructor(db: Kysely<Database>, opts: ThrottleOptions, now: () => number) {
+    this.#db = db;
+    this.#opts = opts;
+    this.#now = now;
+  }
+
+  async #read(scope: Scope, subject: string) {
+    return this.#db
+      .selectFrom('failure_counters')
+      .select(['failures', 'locked_until', 'version'])
+      .where('scope', '=', scope)
+      .where('subject', '=', subject)
+      .executeTakeFirst();
+  }
+
+  /** When the user is locked: throws SLS_ERR_USER_LOCKED with lockedUntil. */
+  async assertUserNotLocked(usernameNormalized: string): Promise<void> {
+    const until = await this.userLockedUntil(usernameNormalized);
+    if (until !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(until).toISOString() });
+  }
+
+  async userLockedUntil(usernameNormalized: string): Promise<number | null> {
+    const row = await this.#read('user', usernameNormalized);
+    return row?.locked_until != null && row.locked_until > this.#now() ? row.locked_until : null;
+  }
+
+  /** When the address has failed too often lately: throws SLS_ERR_RATE_LIMITED with retryAt. */
+  async assertAddressAllowed(address: string): Promise<void> {
+    const row = await this.#read('address', address);
+    if (!row) return;
+    const now = this.#now();
+    const recent = this.#recent(row.failures, now, this.#opts.addressFailureWindowMs);
+    if (recent.length >= this.#opts.addressFailureLimit) {
+      throw new SlsError('SLS_ERR_RATE_LIMITED', { retryAt: new Date(recent[0]! + this.#opts.addressFailureWindowMs).toISOString() });
+    }
+  }
+
+  #recent(json: string, now: number, windowMs: number): number[] {
+    const parsed: unknown = JSON.parse(json);
+    return Array.isArray(parsed) ? parsed.filter((t): t is number => typeof t === 'number' && now - t < windowMs) : [];
+  }
+
+  /**
+   * Counts one failure for the user name and one for the address.
+   *
+   * Returns the time until which the user is now locked, or null.
+   */
+  async recordFailure(usernameNormalized: string, address: string): Promise<number | null> {
+    const lockedUntil = await this.#bump('user', usernameNormalized, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS, true);
+    await this.#bump('address', address, this.#opts.addressFailureLimit, this.#opts.addressFailureWindowMs, false);
+    return lockedUntil;
+  }
+
+  async #bump(scope: Scope, subject: string, limit: number, windowMs: number, locks: boolean): Promise<number | null> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const now = this.#now();
+      const row = await this.#read(scope, subject);
+      const times = row ? this.#recent(row.failures, now, windowMs) : [];
+      times.push(now);
+      const kept = times.slice(-limit);
+      const previousLock = row?.locked_until != null && row.locked_until > now ? row.locked_until : null;
+      // SPEC L6: the lock lasts until 24 h after the last failure.
+      const lockedUntil = locks && kept.length >= limit ? now + windowMs : previousLock;
+      const failures = JSON.stringify(kept);
+      if (!row) {
+        const r = await this.#db
+          .insertInto('failure_counters')
+          .values({ scope, subject, failures, locked_until: lockedUntil, version: 1 })
+          .onConflict((oc) => oc.columns(['scope', 'subject']).doNothing())
+          .executeTakeFirst();
+        if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 1) return lockedUntil;
+      } else {
+        const r = await this.#db
+          .updateTable('failure_counters')
+          .set({ failures, locked_until: lockedUntil, version: row.version + 1 })
+          .where('scope', '=', scope)
+          .where('subject', '=', subject)
+          .where('version', '=', row.version)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 1) return lockedUntil;
+      }
+    }
+    throw new Error(`failure counter ${scope} kept changing under concurrent updates`);
+  }
+
+  /** A full success ends the run of consecutive failures (SPEC L6). */
+  async recordUserSuccess(usernameNormalized: string): Promise<void> {
+    await this.#db.deleteFrom('failure_counters').where('scope', '=', 'user').where('subject', '=', usernameNormalized).execute();
+  }
+
+  /** Client services lift a lock (SPEC L6). Returns whether there was anything to clear. */
+  async unlockUser(usernameNormalized: string): Promise<boolean> {
+    const r = await this.#db
+      .deleteFrom('failure_counters')
+      .where('scope', '=', 'user')
+      .where('subject', '=', usernameNormalized)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Where SMS leave slsd (SPEC P5).
+ *
+ * The default gateway writes the `sms_outbox` table that `slsctl sms` lists (the embedded default);
+ * a real gateway implements the same interface and sends for real.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+
+export interface SmsMessage {
+  readonly to: string;
+  readonly body: string;
+  readonly userId: string | null;
+  /** 'login_code', 'verify_number', … — for the outbox listing. */
+  readonly purpose: string;
+}
+
+export interface SmsGateway {
+  send(message: SmsMessage): Promise<void>;
+}
+
+export class OutboxGateway implements SmsGateway {
+  readonly #db: Kysely<Database>;
+  readonly #now: () => number;
+
+  constructor(db: Kysely<Database>, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  async send(m: SmsMessage): Promise<void> {
+    await this.#db
+      .insertInto('sms_outbox')
+      .values({ at: this.#now(), to_number: m.to, body: m.body, user_id: m.userId, purpose: m.purpose })
+      .execute();
+  }
+}
+
+/** "+1 ••• ••• ••12": enough for the user to recognise the number, not enough to learn it (SPEC L4). */
+export function maskPhoneNumber(number: string): string {
+  const digits = number.replace(/\D/g, '');
+  const tail = digits.slice(-2);
+  const prefix = number.trim().startsWith('+') ? '+' + digits.slice(0, Math.max(0, Math.min(digits.length - 10, 3)) || 1) + ' ' : '';
+  return `${prefix}••• ••• ••${tail}`;
+}

@@ -1,0 +1,79 @@
+/**
+ * Security Code Card (SPEC D3): the codes printed at two index numbers, typed into one field.
+ *
+ * The card's 224 cells are sealed together in the device row (D4). When a pair is asked is kept per
+ * cell (`scc_cells.last_asked_seq`), so pairs are drawn least-recently-used first (core/scc.ts) and no
+ * cell is asked again before the whole card has been used. A pair counts as asked when it is issued,
+ * before any answer: otherwise someone could ask until they get a pair they know. Concurrent logins
+ * take ask numbers conditionally on the device's `scc_sequence`.
+ */
+import { isNearlyUsedUp, nextAskNumber, pickIndexPair, SCC_CELLS, unusedCellCount, verifySccResponse } from '../../core/scc.ts';
+import type { SccUsage } from '../../core/scc.ts';
+import type { DeviceRow } from '../db/schema.ts';
+import { sealContext } from './types.ts';
+import type { SecondFactorVerifier, VerifierContext } from './types.ts';
+
+async function readUsage(ctx: VerifierContext, deviceId: string): Promise<(number | null)[]> {
+  const rows = await ctx.db.selectFrom('scc_cells').select(['cell_index', 'last_asked_seq']).where('device_id', '=', deviceId).execute();
+  const usage = new Array<number | null>(SCC_CELLS).fill(null);
+  for (const r of rows) usage[r.cell_index - 1] = r.last_asked_seq;
+  return usage;
+}
+
+function parsePair(challenge: string | null): [number, number] {
+  const [i, j] = (challenge ?? '').split(',').map(Number);
+  if (!i || !j) throw new Error('the transaction holds no index pair');
+  return [i, j];
+}
+
+export function openCard(ctx: VerifierContext, device: DeviceRow): string[] {
+  if (!device.secret_sealed) throw new Error(`device ${device.id} has no card`);
+  const cells: unknown = JSON.parse(ctx.box.openText(device.secret_sealed, sealContext(device.id, 'secret')));
+  if (!Array.isArray(cells) || cells.length !== SCC_CELLS) throw new Error(`device ${device.id}: malformed card`);
+  return cells as string[];
+}
+
+export const securityCodeCardVerifier: SecondFactorVerifier = {
+  kinds: ['scc', 'online_scc'],
+  canResend: false,
+  async issue(ctx, _tx, device) {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const { scc_sequence: seq } = await ctx.db.selectFrom('devices').select('scc_sequence').where('id', '=', device.id).executeTakeFirstOrThrow();
+      const usage: SccUsage = await readUsage(ctx, device.id);
+      const ask = nextAskNumber(usage);
+      const pair = pickIndexPair(usage);
+      const claimed = await ctx.db.transaction().execute(async (trx) => {
+        const r = await trx
+          .updateTable('devices')
+          .set({ scc_sequence: seq + 1 })
+          .where('id', '=', device.id)
+          .where('scc_sequence', '=', seq)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        await trx
+          .updateTable('scc_cells')
+          .set({ last_asked_seq: ask })
+          .where('device_id', '=', device.id)
+          .where('cell_index', 'in', pair)
+          .execute();
+        return true;
+      });
+      if (claimed) return { challenge: `${pair[0]},${pair[1]}`, codeHash: null, challengeExpiresAt: null, resendAvailableAt: null };
+    }
+    throw new Error(`could not issue an index pair for device ${device.id}: too many concurrent logins`);
+  },
+  async describe(ctx, tx, device) {
+    const usage = await readUsage(ctx, device.id);
+    return {
+      type: 'index_numbers',
+      deviceId: device.id,
+      kind: device.kind,
+      indexes: parsePair(tx.challenge),
+      unusedCells: unusedCellCount(usage),
+      nearlyUsedUp: isNearlyUsedUp(usage),
+    };
+  },
+  async verify(ctx, tx, device, response) {
+    return verifySccResponse(openCard(ctx, device), parsePair(tx.challenge), response) ? 'right' : 'wrong';
+  },
+};
