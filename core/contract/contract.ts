@@ -136,8 +136,8 @@ export const EVENTS = {
 
 export type EventPayload<E extends EventName> = z.output<(typeof EVENTS)[E]>;
 
-/** A call whose input is `{}` may be made without an argument. */
-type Args<N extends CallName> = keyof CallInput<N> extends never ? [input?: CallInput<N>] : [input: CallInput<N>];
+/** A call whose input may be `{}` can be made without an argument. */
+type Args<N extends CallName> = Record<never, never> extends CallInput<N> ? [input?: CallInput<N>] : [input: CallInput<N>];
 
 /**
  * The renderer's view of the host: `window.sls` in Electron, a WebSocket client in the browser host.

@@ -20,6 +20,8 @@ export const HOST_ERROR_CODES = [
   'SLS_ERR_UNTRUSTED_SENDER',
   /** The OS keychain refused (Secret Service missing or locked). */
   'SLS_ERR_KEYCHAIN',
+  /** The renderer lost its connection to the host (browser host stopped). */
+  'SLS_ERR_HOST_DISCONNECTED',
   /** Anything unexpected inside the host; details go to the host's log, not to the renderer. */
   'SLS_ERR_HOST_INTERNAL',
 ] as const;

@@ -133,6 +133,8 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
     case 'SLS_ERR_VALIDATION':
     case 'SLS_ERR_INVALID_INPUT':
       return { message: 'Some input is not valid.', action: error.issues?.[0]?.message ?? 'Check what you typed and try again.' };
+    case 'SLS_ERR_HOST_DISCONNECTED':
+      return { message: 'The connection to SLS Desktop was lost.', action: 'Close this window and start SLS Desktop again.' };
     case 'SLS_ERR_KEYCHAIN':
       return { message: 'The system keychain could not be used.', action: 'Unlock your keychain and try again.' };
     default:

@@ -1,0 +1,165 @@
+/**
+ * The app: which screen shows, driven by the login steps the host returns (SPEC L1–L5, C1).
+ */
+import { useCallback, useEffect, useState } from 'react';
+import type { Challenge } from '../core/api.ts';
+import { describeError, endsLogin } from '../core/contract/messages.ts';
+import type { AppInfo, ClientError, DeviceView, ErrorText, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
+import { MoreMenu } from './MoreMenu.tsx';
+import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
+import { LoginScreen } from './screens/LoginScreen.tsx';
+import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
+import { SignedInScreen } from './screens/SignedInScreen.tsx';
+import { Spinner, useAction } from './ui.tsx';
+import type { Notice } from './ui.tsx';
+
+type View =
+  | { name: 'starting' }
+  | { name: 'fatal'; error: ErrorText }
+  | { name: 'login'; notice: Notice | null; key: number }
+  | { name: 'select'; devices: readonly DeviceView[]; preselectedDeviceId: string }
+  | { name: 'challenge'; devices: readonly DeviceView[]; challenge: Challenge }
+  | { name: 'signed_in'; session: SessionView };
+
+export function App({ connect }: { connect: () => Promise<SlsApi> }) {
+  const [api, setApi] = useState<SlsApi | null>(null);
+  const [view, setView] = useState<View>({ name: 'starting' });
+  const [settings, setSettings] = useState<SettingsView | null>(null);
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const [signingOut, setSigningOut] = useState(false);
+
+  const toLogin = useCallback((notice: Notice | null) => setView({ name: 'login', notice, key: Date.now() }), []);
+
+  useEffect(() => {
+    let off = () => {};
+    connect()
+      .then(async (a) => {
+        const [s, i, session] = await Promise.all([a.getSettings(), a.getAppInfo(), a.getSession()]);
+        setApi(a);
+        setSettings(s);
+        setInfo(i);
+        off = a.on('sessionEnded', (p) => {
+          if (p.reason === 'expired') toLogin({ message: 'Your session has ended.', action: 'Log in again.' });
+        });
+        if (session) setView({ name: 'signed_in', session });
+        else toLogin(null);
+      })
+      .catch((e: unknown) => {
+        const err: ClientError = e && typeof e === 'object' && 'error' in e ? (e as { error: ClientError }).error : { code: 'SLS_ERR_HOST_DISCONNECTED', message: '' };
+        setView({ name: 'fatal', error: describeError(err) });
+      });
+    return () => off();
+  }, [connect, toLogin]);
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = settings?.theme ?? 'dark';
+  }, [settings?.theme]);
+
+  const onEnded = useCallback(
+    (e: ClientError) => {
+      if (!endsLogin(e)) return false;
+      toLogin(describeError(e));
+      return true;
+    },
+    [toLogin],
+  );
+  const action = useAction(onEnded);
+
+  const applyStep = useCallback((step: LoginStepView) => {
+    setStatus(null);
+    if (step.status === 'select_device') setView({ name: 'select', devices: step.devices, preselectedDeviceId: step.preselectedDeviceId });
+    else if (step.status === 'challenge') setView({ name: 'challenge', devices: step.devices, challenge: step.challenge });
+    else setView({ name: 'signed_in', session: step.session });
+  }, []);
+
+  if (view.name === 'starting' || !api || !settings) {
+    if (view.name === 'fatal') {
+      return (
+        <main className="screen" aria-labelledby="fatal-t">
+          <h1 id="fatal-t">SLS Desktop</h1>
+          <p className="error" role="alert">
+            <strong>{view.error.message}</strong> {view.error.action}
+          </p>
+        </main>
+      );
+    }
+    return (
+      <main className="screen starting" aria-busy="true">
+        <Spinner label="Starting SLS Desktop" />
+      </main>
+    );
+  }
+
+  const setTheme = async (theme: Theme) => setSettings(await api.setSettings({ theme }));
+  const footer = (
+    <MoreMenu
+      api={api}
+      appInfo={info}
+      theme={settings.theme}
+      onTheme={(t) => void setTheme(t)}
+      onReset={async (message) => {
+        setSettings(await api.getSettings());
+        toLogin({ message, action: '', tone: 'info' });
+      }}
+    />
+  );
+
+  const select = (deviceId: string, mode: 'default' | 'offline' = 'default') =>
+    void action.run(() => api.selectDevice({ deviceId, mode })).then((s) => s && applyStep(s));
+  const cancel = () => void api.cancelLogin().finally(() => toLogin(null));
+
+  switch (view.name) {
+    case 'login':
+      return <LoginScreen key={`${view.key}-${settings.lastUsername ?? ''}`} api={api} settings={settings} notice={view.notice} onStep={applyStep} onSettings={setSettings} footer={footer} />;
+    case 'select':
+      return <SelectDeviceScreen devices={view.devices} preselectedDeviceId={view.preselectedDeviceId} busy={action.busy} error={action.error} onSelect={(d) => select(d)} onCancel={cancel} />;
+    case 'challenge': {
+      const c = view.challenge;
+      const device = view.devices.find((d) => d.id === c.deviceId);
+      return (
+        <ChallengeScreen
+          key={JSON.stringify(c)}
+          challenge={c}
+          deviceLabel={device?.label ?? ''}
+          canSwitch={view.devices.length > 1}
+          busy={action.busy}
+          error={action.error}
+          status={status}
+          onRespond={(response) => void action.run(() => api.respond({ response })).then((s) => s && applyStep(s))}
+          onSwitch={() => {
+            action.setError(null);
+            setView({ name: 'select', devices: view.devices, preselectedDeviceId: c.deviceId });
+          }}
+          onCancel={cancel}
+          onSelectAgain={(mode) => select(c.deviceId, mode)}
+          onResend={() =>
+            void action.run(() => api.resendCode()).then((s) => {
+              if (!s) return;
+              applyStep(s);
+              setStatus('A new code was sent.');
+            })
+          }
+        />
+      );
+    }
+    case 'signed_in':
+      return (
+        <SignedInScreen
+          session={view.session}
+          signingOut={signingOut}
+          footer={footer}
+          onSignOut={() => {
+            setSigningOut(true);
+            void api.signOut().finally(async () => {
+              setSigningOut(false);
+              setSettings(await api.getSettings());
+              toLogin(null);
+            });
+          }}
+        />
+      );
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Login (SPEC L1, C1): user name, password with show/hide and a Caps Lock warning, server address,
+ * remember user name; Enter submits; a spinner while waiting.
+ */
+import { useId, useState } from 'react';
+import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
+import type { LoginStepView, SettingsView, SlsApi } from '../../core/contract/index.ts';
+import { BusyButton, ErrorLine, useAction } from '../ui.tsx';
+import type { Notice } from '../ui.tsx';
+
+export interface LoginScreenProps {
+  api: SlsApi;
+  settings: SettingsView;
+  notice: Notice | null;
+  onStep(step: LoginStepView): void;
+  onSettings(settings: SettingsView): void;
+  footer: ReactNode;
+}
+
+function hostOf(address: string): string {
+  try {
+    return new URL(address).host;
+  } catch {
+    return address;
+  }
+}
+
+export function LoginScreen({ api, settings, notice, onStep, onSettings, footer }: LoginScreenProps) {
+  const [username, setUsername] = useState(settings.lastUsername ?? '');
+  const [password, setPassword] = useState('');
+  const [showPassword, setShowPassword] = useState(false);
+  const [capsLock, setCapsLock] = useState(false);
+  const [remember, setRemember] = useState(settings.rememberUsername);
+  const [editingServer, setEditingServer] = useState(false);
+  const [server, setServer] = useState(settings.serverAddress);
+  const { busy, error, setError, run } = useAction();
+  const id = useId();
+  const shown = error ?? notice;
+
+  function onKey(e: KeyboardEvent<HTMLInputElement>) {
+    setCapsLock(e.getModifierState('CapsLock'));
+  }
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!username.trim() || !password) {
+      setError({ message: 'Enter your user name and password.', action: '' });
+      return;
+    }
+    const step = await run(async () => {
+      if (server.trim() !== settings.serverAddress) onSettings(await api.setSettings({ serverAddress: server.trim() }));
+      return api.login({ username: username.trim(), password, rememberUsername: remember });
+    });
+    if (step) {
+      setPassword('');
+      onStep(step);
+    }
+  }
+
+  return (
+    <main className="screen login" aria-labelledby={`${id}-title`}>
+      <header className="brand">
+        <h1 id={`${id}-title`}>
+          <span className="logo" aria-hidden="true">SLS</span> Log In
+        </h1>
+      </header>
+      <form onSubmit={submit} noValidate aria-busy={busy}>
+        <div className="field">
+          <label htmlFor={`${id}-user`}>Username</label>
+          <input
+            id={`${id}-user`}
+            name="username"
+            autoComplete="username"
+            autoCapitalize="none"
+            spellCheck={false}
+            value={username}
+            maxLength={64}
+            onChange={(e) => setUsername(e.target.value)}
+            onKeyDown={onKey}
+            onKeyUp={onKey}
+            autoFocus={!username}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-pass`}>Password</label>
+          <div className="with-button">
+            <input
+              id={`${id}-pass`}
+              name="password"
+              type={showPassword ? 'text' : 'password'}
+              autoComplete="current-password"
+              value={password}
+              maxLength={256}
+              onChange={(e) => setPassword(e.target.value)}
+              onKeyDown={onKey}
+              onKeyUp={onKey}
+              aria-describedby={capsLock ? `${id}-caps` : undefined}
+              autoFocus={!!username}
+            />
+            <button
+              type="button"
+              className="icon"
+              aria-pressed={showPassword}
+              aria-label={showPassword ? 'Hide password' : 'Show password'}
+              title={showPassword ? 'Hide password' : 'Show password'}
+              onClick={() => setShowPassword((v) => !v)}
+            >
+              {showPassword ? 'Hide' : 'Show'}
+            </button>
+          </div>
+          <p className="hint warn" id={`${id}-caps`} aria-live="polite">
+            {capsLock ? 'Caps Lock is on' : ''}
+          </p>
+        </div>
+        <div className="check">
+          <input id={`${id}-remember`} type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />
+          <label htmlFor={`${id}-remember`}>Remember username</label>
+        </div>
+        {editingServer ? (
+          <div className="field">
+            <label htmlFor={`${id}-server`}>Server address</label>
+            <input
+              id={`${id}-server`}
+              name="server"
+              inputMode="url"
+              spellCheck={false}
+              autoCapitalize="none"
+              value={server}
+              maxLength={200}
+              onChange={(e) => setServer(e.target.value)}
+            />
+          </div>
+        ) : null}
+        <BusyButton busy={busy} busyLabel="Logging in…">
+          Log In
+        </BusyButton>
+        <ErrorLine error={shown} />
+      </form>
+      <footer className="footer">
+        {!editingServer ? (
+          <button type="button" className="link" onClick={() => setEditingServer(true)} aria-label={`Server: ${hostOf(settings.serverAddress)}. Change server address`}>
+            Server: {hostOf(settings.serverAddress)} ▾
+          </button>
+        ) : (
+          <span />
+        )}
+        {footer}
+      </footer>
+    </main>
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * Select Second Factor Device (SPEC L2, L5): the user's active devices, the last used preselected;
+ * a plugged-in DSC+ says "connected" (C2).
+ */
+import { useId, useState } from 'react';
+import type { FormEvent } from 'react';
+import type { DeviceView } from '../../core/contract/index.ts';
+import { BusyButton, ErrorLine } from '../ui.tsx';
+import type { ErrorText } from '../../core/contract/index.ts';
+
+export interface SelectDeviceProps {
+  devices: readonly DeviceView[];
+  preselectedDeviceId: string;
+  busy: boolean;
+  error: ErrorText | null;
+  onSelect(deviceId: string): void;
+  onCancel(): void;
+}
+
+export function deviceOptionLabel(d: DeviceView): string {
+  return d.connected ? `${d.label} — connected` : d.label;
+}
+
+export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, onSelect, onCancel }: SelectDeviceProps) {
+  const [chosen, setChosen] = useState(devices.some((d) => d.id === preselectedDeviceId) ? preselectedDeviceId : (devices[0]?.id ?? ''));
+  const id = useId();
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (chosen) onSelect(chosen);
+  }
+  return (
+    <main className="screen" aria-labelledby={`${id}-title`}>
+      <h1 id={`${id}-title`}>Select Second Factor Device</h1>
+      <form onSubmit={submit} aria-busy={busy}>
+        <div className="field">
+          <label htmlFor={`${id}-device`}>Device</label>
+          <select id={`${id}-device`} value={chosen} onChange={(e) => setChosen(e.target.value)} autoFocus>
+            {devices.map((d) => (
+              <option key={d.id} value={d.id}>
+                {deviceOptionLabel(d)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <BusyButton busy={busy} busyLabel="Please wait…">
+          Continue
+        </BusyButton>
+        <ErrorLine error={error} />
+      </form>
+      <nav className="secondary" aria-label="Login">
+        <button type="button" className="link" onClick={onCancel}>
+          Cancel and return to login
+        </button>
+      </nav>
+    </main>
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * How the renderer reaches the host: `window.sls` from the Electron preload, else a WebSocket to the browser host.
+ *
+ * Both resolve calls to `CallResult` envelopes; this file turns them into one `SlsApi` whose
+ * methods reject with a `ContractError`, so screens never know which host they run under.
+ */
+import { CALL_NAMES } from '../core/contract/names.ts';
+import { ContractError } from '../core/contract/messages.ts';
+import type { CallName, CallResult, ClientError, EventName, SlsApi } from '../core/contract/index.ts';
+
+/** What the Electron preload exposes (electron/preload.ts): one method per call, plus `on`. */
+export type PreloadApi = { [N in CallName]: (input?: unknown) => Promise<CallResult<unknown>> } & {
+  on(event: EventName, listener: (payload: unknown) => void): () => void;
+};
+
+declare global {
+  interface Window {
+    sls?: PreloadApi;
+  }
+}
+
+const WS_PROTOCOL = 'sls.v1';
+const TOKEN_KEY = 'sls.launchToken';
+
+function unwrap<T>(r: CallResult<T>): T {
+  if (r.ok) return r.value;
+  throw new ContractError(r.error);
+}
+
+type Listeners = Map<EventName, Set<(payload: unknown) => void>>;
+
+function build(invoke: (name: CallName, input: unknown) => Promise<CallResult<unknown>>, on: SlsApi['on']): SlsApi {
+  const api: Record<string, unknown> = { on };
+  for (const name of CALL_NAMES) api[name] = async (input?: unknown) => unwrap(await invoke(name, input ?? {}));
+  return api as SlsApi;
+}
+
+function fromPreload(p: PreloadApi): SlsApi {
+  return build((name, input) => p[name](input), (event, listener) => p.on(event, listener as (x: unknown) => void));
+}
+
+/**
+ * The launch token: from the fragment on first load (then removed from the address bar and kept in
+ * this tab's sessionStorage so a reload still works).
+ */
+function takeLaunchToken(): string | null {
+  const m = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
+  if (m?.[1]) {
+    sessionStorage.setItem(TOKEN_KEY, m[1]);
+    history.replaceState(null, '', window.location.pathname);
+    return m[1];
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function lost(): ClientError {
+  return { code: 'SLS_ERR_HOST_DISCONNECTED', message: 'The connection to SLS Desktop was lost.' };
+}
+
+async function fromWebSocket(): Promise<SlsApi> {
+  const token = takeLaunchToken();
+  if (!token) throw new ContractError({ code: 'SLS_ERR_HOST_DISCONNECTED', message: 'This window was not opened by SLS Desktop.' });
+  const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/contract`;
+  const ws = new WebSocket(url, [WS_PROTOCOL, `token.${token}`]);
+  const pending = new Map<number, (r: CallResult<unknown>) => void>();
+  const listeners: Listeners = new Map();
+  let nextId = 1;
+  let closed = false;
+
+  await new Promise<void>((ok, fail) => {
+    ws.addEventListener('open', () => ok(), { once: true });
+    ws.addEventListener('error', () => fail(new ContractError(lost())), { once: true });
+  });
+  ws.addEventListener('message', (e) => {
+    const msg = JSON.parse(String(e.data)) as { id?: number; result?: CallResult<unknown>; event?: EventName; payload?: unknown };
+    if (typeof msg.id === 'number' && msg.result) {
+      pending.get(msg.id)?.(msg.result);
+      pending.delete(msg.id);
+    } else if (msg.event) {
+      for (const l of listeners.get(msg.event) ?? []) l(msg.payload);
+    }
+  });
+  ws.addEventListener('close', () => {
+    closed = true;
+    for (const resolve of pending.values()) resolve({ ok: false, error: lost() });
+    pending.clear();
+  });
+
+  return build(
+    (call, input) =>
+      new Promise((resolve) => {
+        if (closed) return resolve({ ok: false, error: lost() });
+        const id = nextId++;
+        pending.set(id, resolve);
+        ws.send(JSON.stringify({ id, call, input }));
+      }),
+    (event, listener) => {
+      const set = listeners.get(event) ?? new Set();
+      set.add(listener as (p: unknown) => void);
+      listeners.set(event, set);
+      return () => set.delete(listener as (p: unknown) => void);
+    },
+  );
+}
+
+export function connectHost(): Promise<SlsApi> {
+  return window.sls ? Promise.resolve(fromPreload(window.sls)) : fromWebSocket();
+}

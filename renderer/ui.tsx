@@ -1,0 +1,102 @@
+/**
+ * Small building blocks shared by the screens: error line, spinner, busy button, the action hook.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ReactNode } from 'react';
+import { ContractError, describeError } from '../core/contract/messages.ts';
+import type { ClientError, ErrorText } from '../core/contract/index.ts';
+
+export function Spinner({ label }: { label?: string }) {
+  return <span className="spinner" role={label ? 'img' : undefined} aria-label={label} aria-hidden={label ? undefined : true} />;
+}
+
+/** A line for the login screen: an error, or news such as "App data was reset". */
+export type Notice = ErrorText & { tone?: 'error' | 'info' };
+
+/** One line: what happened, then what to do (SPEC C5). Announced by screen readers. */
+export function ErrorLine({ error, id }: { error: Notice | null; id?: string }) {
+  if (error?.tone === 'info') {
+    return (
+      <div className="error-slot" role="status" id={id}>
+        <p className="info">{error.message}</p>
+      </div>
+    );
+  }
+  return (
+    <div className="error-slot" role="alert" id={id}>
+      {error ? (
+        <p className="error">
+          <strong>{error.message}</strong> {error.action}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function BusyButton({ busy, children, busyLabel }: { busy: boolean; children: ReactNode; busyLabel: string }) {
+  return (
+    <button type="submit" className="primary" aria-busy={busy} disabled={busy}>
+      {busy ? (
+        <>
+          <Spinner /> <span>{busyLabel}</span>
+        </>
+      ) : (
+        children
+      )}
+    </button>
+  );
+}
+
+export function toClientError(e: unknown): ClientError {
+  if (e instanceof ContractError) return e.error;
+  return { code: 'SLS_ERR_HOST_INTERNAL', message: 'Something went wrong in SLS Desktop.' };
+}
+
+/**
+ * Runs one host call at a time for a screen: busy flag, the error to show, and a hook for errors
+ * that end the login (handled by the app, which returns to the login form).
+ */
+export function useAction(onEnded?: (error: ClientError) => boolean) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ErrorText | null>(null);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  const run = useCallback(
+    async <T,>(fn: () => Promise<T>): Promise<T | undefined> => {
+      setBusy(true);
+      setError(null);
+      try {
+        return await fn();
+      } catch (e) {
+        const ce = toClientError(e);
+        if (onEnded?.(ce)) return undefined;
+        if (mounted.current) setError(describeError(ce));
+        return undefined;
+      } finally {
+        if (mounted.current) setBusy(false);
+      }
+    },
+    [onEnded],
+  );
+  return { busy, error, setError, run };
+}
+
+/** The current time, ticking every `ms`, for countdowns. */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
+
+/** Group a code for reading aloud and by eye: "6 2 3 4 9 1" for screen readers. */
+export function spelled(code: string): string {
+  return code.split('').join(' ');
+}
