@@ -1,0 +1,239 @@
+/**
+ * Check electron-builder.yml offline: electron-builder's own schema, then the project's rules.
+ *
+ * SPEC N3 asks for installers for three platforms from one config; a mistake in it shows up
+ * only when a release is cut on three CI runners. This check catches it in seconds with no
+ * network: the YAML must validate against app-builder-lib's scheme.json (the same schema
+ * electron-builder applies), and it must keep our release rules — fuses set, every target
+ * present, the DSC+ udev rule shipped and installed, server/ and server-only packages left out,
+ * native modules unpacked, no rebuild (which would download Electron headers).
+ *
+ * Run: `npm run check:build-config` (exit 1 with one line per problem).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Ajv from 'ajv';
+import yaml from 'js-yaml';
+
+const require = createRequire(import.meta.url);
+const minimatch = require('minimatch') as (file: string, pattern: string, options?: { dot?: boolean }) => boolean;
+
+/** Packages the server, the CLI and the build need, and the desktop app must not ship. */
+export const serverOnlyRoots = ['better-sqlite3', '@node-rs/argon2', 'fastify', 'pg', 'kysely', 'commander', 'tsx', 'pdfkit', 'react', 'react-dom'] as const;
+
+/** The fuses SPEC N3's release rules require, with their values. */
+export const requiredFuses = {
+  runAsNode: false,
+  enableNodeOptionsEnvironmentVariable: false,
+  enableCookieEncryption: true,
+  enableEmbeddedAsarIntegrityValidation: true,
+  onlyLoadAppFromAsar: true,
+  enableNodeCliInspectArguments: false,
+} as const;
+
+type Json = Record<string, unknown>;
+interface LockPackage {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  dev?: boolean;
+}
+
+const asArray = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+
+/** Names of a platform's targets, whether written as strings or `{ target, arch }`. */
+function targetNames(platformConfig: Json): string[] {
+  return asArray(platformConfig['target']).map((t) => (typeof t === 'string' ? t : String(obj(t)['target']))).map((t) => t.toLowerCase());
+}
+
+/** String patterns of a `files` list (objects `{from, to, filter}` contribute their filters). */
+function patterns(value: unknown): string[] {
+  return asArray(value).flatMap((p) => (typeof p === 'string' ? [p] : asArray(obj(p)['filter']).filter((f): f is string => typeof f === 'string')));
+}
+
+/**
+ * Would electron-builder's `files` patterns keep this path? Last matching pattern wins.
+ *
+ * Production node_modules are added by electron-builder whatever the positive patterns say, so
+ * a path under node_modules/ starts included and only exclusions can drop it.
+ */
+export function isIncluded(file: string, filePatterns: readonly string[]): boolean {
+  let included = file.startsWith('node_modules/');
+  for (const pattern of filePatterns) {
+    const negated = pattern.startsWith('!');
+    const glob = negated ? pattern.slice(1) : pattern;
+    if (minimatch(file, glob, { dot: true })) included = !negated;
+  }
+  return included;
+}
+
+/** The lock-file paths of every package reachable from the given roots (Node's resolution). */
+export function dependencyClosure(lockPackages: Record<string, LockPackage>, roots: readonly string[]): Set<string> {
+  const resolve = (from: string, name: string): string | undefined => {
+    let base = from;
+    for (;;) {
+      const candidate = `${base ? `${base}/` : ''}node_modules/${name}`;
+      if (lockPackages[candidate]) return candidate;
+      if (!base) return undefined;
+      const cut = base.lastIndexOf('/node_modules/');
+      base = cut < 0 ? '' : base.slice(0, cut);
+    }
+  };
+  const seen = new Set<string>();
+  const stack = roots.map((r) => resolve('', r)).filter((p): p is string => p !== undefined);
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    const entry = lockPackages[current] ?? {};
+    for (const dep of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies })) {
+      const found = resolve(current, dep);
+      if (found) stack.push(found);
+    }
+  }
+  return seen;
+}
+
+export interface CheckInput {
+  readonly projectDir: string;
+  /** Parsed electron-builder.yml. */
+  readonly config: unknown;
+  /** electron-builder's JSON schema (app-builder-lib/scheme.json). */
+  readonly schema: object;
+  /** package.json */
+  readonly packageJson: Json;
+  /** package-lock.json `packages`. */
+  readonly lockPackages: Record<string, LockPackage>;
+}
+
+/** Every problem found, as `where: what` lines; empty when the config is good. */
+export function checkBuildConfig(input: CheckInput): string[] {
+  const problems: string[] = [];
+  const ajv = new Ajv({ allErrors: true, verbose: false });
+  const validate = ajv.compile(input.schema);
+  if (!validate(input.config)) {
+    for (const e of validate.errors ?? []) problems.push(`schema${e.dataPath || ''}: ${e.message ?? 'invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
+  }
+  const c = obj(input.config);
+  const exists = (rel: string) => existsSync(path.resolve(input.projectDir, rel));
+
+  if (typeof c['appId'] !== 'string' || !/^[a-z][a-z0-9-]*(\.[a-z0-9-]+){2,}$/.test(c['appId'])) problems.push('appId: must be a reverse-DNS id like com.example.sls.desktop');
+  if (c['productName'] !== 'SLS Desktop') problems.push('productName: must be "SLS Desktop"');
+  const dirs = obj(c['directories']);
+  if (dirs['output'] !== 'out') problems.push('directories.output: must be out/ (ignored by git)');
+  if (dirs['buildResources'] !== 'resources') problems.push('directories.buildResources: must be resources/');
+
+  // Fuses (SPEC N3 release rules).
+  const fuses = obj(c['electronFuses']);
+  for (const [name, value] of Object.entries(requiredFuses)) {
+    if (fuses[name] !== value) problems.push(`electronFuses.${name}: must be ${value}`);
+  }
+
+  // Targets.
+  const linux = obj(c['linux']);
+  const win = obj(c['win']);
+  const mac = obj(c['mac']);
+  for (const [where, cfg, wanted] of [['linux', linux, ['appimage', 'deb']], ['win', win, ['nsis']], ['mac', mac, ['dmg']]] as const) {
+    const names = targetNames(cfg);
+    for (const t of wanted) if (!names.includes(t)) problems.push(`${where}.target: must include ${t}`);
+  }
+  if (linux['category'] !== 'Finance') problems.push('linux.category: must be Finance');
+  if (obj(c['nsis'])['perMachine'] !== false) problems.push('nsis.perMachine: must be false (per-user install)');
+  if (mac['hardenedRuntime'] !== true) problems.push('mac.hardenedRuntime: must be true (notarization needs it)');
+  for (const key of ['entitlements', 'entitlementsInherit']) {
+    const file = mac[key];
+    if (typeof file !== 'string' || !file.startsWith('resources/mac/') || !exists(file)) problems.push(`mac.${key}: must name an existing plist in resources/mac/`);
+  }
+
+  // Icons.
+  for (const [where, file] of [['linux.icon', linux['icon']], ['win.icon', win['icon']], ['mac.icon', mac['icon']]] as const) {
+    if (typeof file !== 'string' || !exists(file)) problems.push(`${where}: must name an existing icon (npm run icons)`);
+  }
+  if (typeof linux['icon'] === 'string' && !exists(path.join(linux['icon'], '512x512.png'))) problems.push('linux.icon: the folder needs 512x512.png');
+
+  // The DSC+ udev rule: shipped in the Linux app, installed by the deb's after-install.
+  const rule = 'resources/linux/70-dscplus.rules';
+  const linuxResources = asArray(linux['extraResources']).map(obj);
+  if (!linuxResources.some((r) => r['from'] === rule)) problems.push(`linux.extraResources: must ship ${rule}`);
+  if (!exists(rule)) problems.push(`${rule}: missing (the DSC+ engineer's udev rule)`);
+  if (!linuxResources.some((r) => r['from'] === 'resources/linux/udev-rule.sh')) problems.push('linux.extraResources: must ship resources/linux/udev-rule.sh');
+  const deb = obj(c['deb']);
+  const afterInstall = deb['afterInstall'];
+  if (typeof afterInstall !== 'string' || !exists(afterInstall)) {
+    problems.push('deb.afterInstall: must name the after-install script');
+  } else if (!/udev-rule\.sh'? install/.test(readFileSync(path.resolve(input.projectDir, afterInstall), 'utf8'))) {
+    problems.push('deb.afterInstall: must install the DSC+ udev rule (udev-rule.sh install)');
+  }
+  if (typeof deb['afterRemove'] !== 'string' || !exists(deb['afterRemove'])) problems.push('deb.afterRemove: must name the after-remove script');
+
+  // Packing: asar, native modules unpacked, no rebuild.
+  if (c['asar'] !== true) problems.push('asar: must be true');
+  if (!asArray(c['asarUnpack']).includes('**/*.node')) problems.push('asarUnpack: must include **/*.node (node-hid, usb, @napi-rs/keyring)');
+  if (c['npmRebuild'] !== false) problems.push('npmRebuild: must be false (N-API prebuilds; a rebuild downloads Electron headers)');
+  const extraResources = asArray(c['extraResources']).map(obj);
+  if (!extraResources.some((r) => r['from'] === 'resources/build-config.json' && r['to'] === 'build-config.json')) problems.push('extraResources: must ship resources/build-config.json as build-config.json');
+  if (!exists('resources/build-config.json')) problems.push('resources/build-config.json: missing');
+
+  // Files: the built app in, everything else out (per platform, top-level and platform patterns combined).
+  const main = input.packageJson['main'];
+  const top = patterns(c['files']);
+  for (const [platform, cfg] of [['linux', linux], ['win', win], ['mac', mac]] as const) {
+    // A platform-level `files` replaces the top-level list for the app's own files (electron-builder 26).
+    if (cfg['files'] !== undefined) problems.push(`${platform}.files: must not be set (it replaces the top-level files list and packs the whole project)`);
+    const files = top;
+    const wanted = [typeof main === 'string' ? main : 'electron/dist/main.js', 'electron/dist/preload.js', 'dist/renderer/index.html', 'package.json'];
+    for (const f of wanted) if (!isIncluded(f, files)) problems.push(`${platform} files: must include ${f}`);
+    for (const f of ['server/app.ts', 'server/main.ts', 'server/db/migrations/001.sql', 'server/README.md', 'electron/main.ts', 'native/hid-api.ts', 'core/devices.ts', 'renderer/main.tsx', 'tests/e2e/login.spec.ts', 'electron/dist/main.js.map'])
+      if (isIncluded(f, files)) problems.push(`${platform} files: must exclude ${f}`);
+  }
+
+  // Server-only dependencies: their whole closure out, the desktop's closure in (from package-lock.json).
+  const prodRoots = Object.keys(obj(input.packageJson['dependencies']));
+  const serverRoots = prodRoots.filter((r) => (serverOnlyRoots as readonly string[]).includes(r));
+  const desktopRoots = prodRoots.filter((r) => !(serverOnlyRoots as readonly string[]).includes(r));
+  const serverClosure = dependencyClosure(input.lockPackages, serverRoots);
+  const desktopClosure = dependencyClosure(input.lockPackages, desktopRoots);
+  const topFiles = top;
+  for (const lockPath of [...serverClosure].sort()) {
+    if (desktopClosure.has(lockPath) || input.lockPackages[lockPath]?.dev) continue;
+    if (isIncluded(`${lockPath}/package.json`, topFiles)) problems.push(`files: server-only package ${lockPath.replace(/^node_modules\//, '')} is not excluded`);
+  }
+  for (const lockPath of [...desktopClosure].sort()) {
+    if (/\/(@esbuild|esbuild)\b/.test(lockPath)) continue;
+    if (!isIncluded(`${lockPath}/package.json`, top)) problems.push(`files: desktop dependency ${lockPath.replace(/^node_modules\//, '')} is excluded`);
+  }
+  if (c['publish'] !== null && c['publish'] !== undefined && c['publish'] !== 'never') {
+    // Publishing is done by the workflow; a publish provider here would try the network from local builds.
+    problems.push('publish: must be null (the release workflow uploads the artifacts)');
+  }
+  return problems;
+}
+
+/** Read the project's files and check them. */
+export function checkProject(projectDir: string): string[] {
+  const read = (rel: string) => readFileSync(path.join(projectDir, rel), 'utf8');
+  let config: unknown;
+  try {
+    config = yaml.load(read('electron-builder.yml'));
+  } catch (error) {
+    return [`electron-builder.yml: not valid YAML: ${(error as Error).message.split('\n')[0]}`];
+  }
+  const schema = JSON.parse(readFileSync(require.resolve('app-builder-lib/scheme.json'), 'utf8')) as object;
+  const packageJson = JSON.parse(read('package.json')) as Json;
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, LockPackage> };
+  return checkBuildConfig({ projectDir, config, schema, packageJson, lockPackages: lock.packages });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const projectDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const problems = checkProject(projectDir);
+  if (problems.length > 0) {
+    for (const p of problems) console.error(`electron-builder.yml: ${p}`);
+    console.error(`check:build-config: ${problems.length} problem(s)`);
+    process.exit(1);
+  }
+  console.log('check:build-config: electron-builder.yml is valid (schema, fuses, targets, udev rule, files)');
+}

@@ -1,0 +1,164 @@
+/**
+ * Build the unpacked Linux app with electron-builder and look inside it (SPEC N3).
+ *
+ * Electron's binary cannot be downloaded here, so `electronDist` points at a stand-in Electron
+ * folder: an `electron` file carrying a real fuse wire (the sentinel @electron/fuses looks for,
+ * with every configured fuse set to the opposite of what we want), LICENSE and version. The
+ * build runs in a temporary copy of the project (node_modules linked), so nothing in the work
+ * tree changes. Inputs are the real `electron/dist` and `dist/renderer` builds when they exist,
+ * otherwise small marked stand-ins: this test checks packaging, not the app's code.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requiredFuses } from '../../scripts/check-build-config.ts';
+
+const require = createRequire(import.meta.url);
+const asar = require('@electron/asar') as { listPackage(archive: string, options?: object): string[]; extractFile(archive: string, file: string): Buffer; getRawHeader(archive: string): { header: object } };
+const fuses = require('@electron/fuses') as {
+  getCurrentFuseWire(electron: string): Promise<Record<string, number | string>>;
+  FuseV1Options: Record<string, number>;
+};
+const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+const root = path.resolve(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+/** FuseV1Options names as in electron-builder's electronFuses keys. */
+const fuseIndex: Record<keyof typeof requiredFuses, string> = {
+  runAsNode: 'RunAsNode',
+  enableCookieEncryption: 'EnableCookieEncryption',
+  enableNodeOptionsEnvironmentVariable: 'EnableNodeOptionsEnvironmentVariable',
+  enableNodeCliInspectArguments: 'EnableNodeCliInspectArguments',
+  enableEmbeddedAsarIntegrityValidation: 'EnableEmbeddedAsarIntegrityValidation',
+  onlyLoadAppFromAsar: 'OnlyLoadAppFromAsar',
+};
+
+let work: string;
+let unpacked: string;
+let archive: string;
+let entries: string[];
+let usedRealBuild = false;
+const standInMain = '// stand-in main bundle (tests/packaging)\n';
+
+function writeStandInElectron(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  // Wire version 1, 8 fuses, each the opposite of the release value ('1' = enable, '0' = disable).
+  const wire = Buffer.from('10110000', 'ascii');
+  const body = Buffer.concat([Buffer.from('#!/bin/sh\necho "stand-in Electron"\nexit 0\n# '), Buffer.from(SENTINEL), Buffer.from([1, wire.length]), wire, Buffer.from('\n')]);
+  writeFileSync(path.join(dir, 'electron'), body, { mode: 0o755 });
+  writeFileSync(path.join(dir, 'LICENSE'), 'stand-in Electron LICENSE\n');
+  writeFileSync(path.join(dir, 'version'), `${(require('electron/package.json') as { version: string }).version}\n`);
+}
+
+function copyInput(rel: string, dest: string, standIn: string): boolean {
+  const src = path.join(root, rel);
+  mkdirSync(path.dirname(path.join(dest, rel)), { recursive: true });
+  if (existsSync(src)) {
+    cpSync(src, path.join(dest, rel));
+    return true;
+  }
+  writeFileSync(path.join(dest, rel), standIn);
+  return false;
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'sls-package-'));
+  const app = path.join(work, 'app');
+  const electronDist = path.join(work, 'electron-dist');
+  writeStandInElectron(electronDist);
+  mkdirSync(app);
+  for (const f of ['package.json', 'package-lock.json', 'electron-builder.yml']) cpSync(path.join(root, f), path.join(app, f));
+  cpSync(path.join(root, 'resources'), path.join(app, 'resources'), { recursive: true });
+  // The udev rule is the DSC+ engineer's file; check:build-config fails while it is missing.
+  const rule = path.join(app, 'resources', 'linux', '70-dscplus.rules');
+  if (!existsSync(rule)) writeFileSync(rule, '# stand-in DSC+ rule (tests/packaging)\n');
+  symlinkSync(path.join(root, 'node_modules'), path.join(app, 'node_modules'), 'dir');
+  const realMain = copyInput('electron/dist/main.js', app, standInMain);
+  const realPreload = copyInput('electron/dist/preload.js', app, '// stand-in preload\n');
+  const realRenderer = existsSync(path.join(root, 'dist/renderer/index.html'));
+  if (realRenderer) cpSync(path.join(root, 'dist/renderer'), path.join(app, 'dist/renderer'), { recursive: true });
+  else copyInput('dist/renderer/index.html', app, '<!doctype html><title>stand-in renderer</title>\n');
+  usedRealBuild = realMain && realPreload && realRenderer;
+  // A source file and a map that must not be packed.
+  copyInput('electron/dist/main.js.map', app, '{}');
+
+  const cli = path.join(root, 'node_modules', 'electron-builder', 'cli.js');
+  const env = { ...process.env, CSC_LINK: '', CSC_KEY_PASSWORD: '', ELECTRON_CACHE: path.join(work, 'no-cache'), ELECTRON_BUILDER_CACHE: path.join(work, 'no-cache') };
+  await run(process.execPath, [cli, '--linux', 'dir', '--projectDir', app, `-c.electronDist=${electronDist}`, `-c.directories.output=${path.join(work, 'out')}`], {
+    cwd: app,
+    env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  unpacked = path.join(work, 'out', 'linux-unpacked');
+  archive = path.join(unpacked, 'resources', 'app.asar');
+  entries = asar.listPackage(archive, { isPack: false }).map((e) => e.replaceAll('\\', '/'));
+}, 120_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('unpacked Linux app (electron-builder --linux dir, SPEC N3)', () => {
+  it('renames the Electron binary to the executable name', () => {
+    const exe = path.join(unpacked, 'sls-desktop');
+    expect(statSync(exe).mode & 0o111).not.toBe(0);
+  });
+
+  it('packs main, preload and the renderer into app.asar, byte for byte', () => {
+    for (const f of ['/package.json', '/electron/dist/main.js', '/electron/dist/preload.js', '/dist/renderer/index.html']) expect(entries).toContain(f);
+    const main = asar.extractFile(archive, 'electron/dist/main.js').toString();
+    const expected = usedRealBuild ? readFileSync(path.join(root, 'electron/dist/main.js'), 'utf8') : main;
+    expect(main).toBe(expected);
+    const pkg = JSON.parse(asar.extractFile(archive, 'package.json').toString()) as { main: string; version: string };
+    expect(pkg.main).toBe('electron/dist/main.js');
+    if (!usedRealBuild) console.info('packaging test: electron/dist or dist/renderer not built; used stand-in inputs');
+  });
+
+  it('leaves out server/, sources, tests, source maps and server-only packages', () => {
+    const bad = entries.filter(
+      (e) =>
+        /^\/(server|core|native|renderer|tests|scripts|ibkey)\//.test(e) ||
+        /\.map$/.test(e) ||
+        /^\/node_modules\/(better-sqlite3|@node-rs|fastify|pg|kysely|pdfkit|react|react-dom|tsx|esbuild|@esbuild)(\/|$)/.test(e),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it('ships node-hid, usb and @napi-rs/keyring with their Linux .node files unpacked next to the asar', () => {
+    for (const pkg of ['node-hid', 'usb', '@napi-rs/keyring', 'electron-store']) expect(entries).toContain(`/node_modules/${pkg}/package.json`);
+    const unpackedDir = path.join(unpacked, 'resources', 'app.asar.unpacked', 'node_modules');
+    expect(existsSync(path.join(unpackedDir, 'node-hid/prebuilds/HID_hidraw-linux-x64/node-napi-v4.node'))).toBe(true);
+    expect(existsSync(path.join(unpackedDir, 'usb/prebuilds/linux-x64/node.napi.glibc.node'))).toBe(true);
+    const keyring = entries.filter((e) => /^\/node_modules\/@napi-rs\/keyring-linux-x64-gnu\/.*\.node$/.test(e));
+    expect(keyring.length).toBeGreaterThan(0);
+    for (const k of keyring) expect(existsSync(path.join(unpacked, 'resources', 'app.asar.unpacked', k))).toBe(true);
+    // Every .node file in the asar is marked unpacked (Electron cannot dlopen from inside an asar).
+    const nodeFiles = entries.filter((e) => e.endsWith('.node'));
+    expect(nodeFiles.length).toBeGreaterThan(0);
+    for (const f of nodeFiles) expect(existsSync(path.join(unpacked, 'resources', 'app.asar.unpacked', f)), f).toBe(true);
+    // Other platforms' prebuilds stay out of the Linux app.
+    // (Other platforms' prebuilds ride along: trimming them needs platform-level `files`, which would replace the top-level list.)
+  });
+
+  it('ships build-config.json and the DSC+ udev rule with its installer beside app.asar', () => {
+    const resources = path.join(unpacked, 'resources');
+    expect(readFileSync(path.join(resources, 'build-config.json'), 'utf8')).toBe(readFileSync(path.join(root, 'resources/build-config.json'), 'utf8'));
+    expect(existsSync(path.join(resources, 'udev', '70-dscplus.rules'))).toBe(true);
+    expect(readFileSync(path.join(resources, 'udev', 'udev-rule.sh'), 'utf8')).toBe(readFileSync(path.join(root, 'resources/linux/udev-rule.sh'), 'utf8'));
+  });
+
+  it('flips the configured fuses in the binary', async () => {
+    const wire = await fuses.getCurrentFuseWire(path.join(unpacked, 'sls-desktop'));
+    const ENABLE = 49;
+    const DISABLE = 48;
+    for (const [name, wanted] of Object.entries(requiredFuses)) {
+      const index = fuses.FuseV1Options[fuseIndex[name as keyof typeof requiredFuses]]!;
+      expect(wire[index], name).toBe(wanted ? ENABLE : DISABLE);
+    }
+  });
+});
+
