@@ -62,3 +62,17 @@ describe('build-config.json', () => {
     expect(codeOf(() => readBuildConfig('/nonexistent/build-config.json'))).toBe('SLS_ERR_BUILD_CONFIG_INVALID');
   });
 });
+
+describe('stamping a release build', () => {
+  it('takes the server, channel, build number and commit from CI, checked like at run time', async () => {
+    const { stampBuildConfig } = await import('./stamp-build-config.ts');
+    const base = parseBuildConfig('{"defaultServerUrl":"http://127.0.0.1:7860"}');
+    expect(stampBuildConfig(base, { SLS_DEFAULT_SERVER_URL: 'https://sls.example.com', SLS_RELEASE_CHANNEL: 'stable', GITHUB_RUN_NUMBER: '77', GITHUB_SHA: 'abcdef1234567' })).toEqual({
+      defaultServerUrl: 'https://sls.example.com',
+      channel: 'stable',
+      buildNumber: '77',
+      commit: 'abcdef1234567',
+    });
+    expect(() => stampBuildConfig(base, { SLS_DEFAULT_SERVER_URL: 'http://sls.example.com' })).toThrow(BuildConfigError);
+  });
+});
