@@ -5,9 +5,24 @@
  * stream is cut back into packets here. The socket closing is the card being unplugged.
  */
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { PACKET_SIZE } from './framing.ts';
 import { DeviceDisconnectedError } from './errors.ts';
 import type { HidChannel } from './transport.ts';
+
+/**
+ * The directory where emulators put their sockets and the device manager looks for them: env
+ * SLS_DSCPLUS_DIR, else `path.join(os.tmpdir(), 'sls-dscplus')`.
+ */
+export function emulatorDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SLS_DSCPLUS_DIR || path.join(os.tmpdir(), 'sls-dscplus');
+}
+
+/** An emulator's socket file name: the serial, so the device manager knows it before connecting. */
+export function emulatorSocketName(serial: string): string {
+  return `${serial}.sock`;
+}
 
 /** Where an emulator listens: a Unix socket path, or TCP on 127.0.0.1. */
 export type EmulatorAddress = { readonly path: string } | { readonly host?: string; readonly port: number };

@@ -9,22 +9,11 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { mkdir, unlink } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { DscPlusDevice, type DeviceScreen, type Keypad } from './device.ts';
 import { loadDscPlusState, saveDscPlusState } from './state-store.ts';
-import { PacketSplitter, type EmulatorAddress } from '../socket-channel.ts';
+import { PacketSplitter, emulatorDirectory, emulatorSocketName, type EmulatorAddress } from '../socket-channel.ts';
 import type { DscPlusState } from '../../core/dscplus-state.ts';
-
-/** The directory where emulators put their sockets and the device manager looks for them. */
-export function defaultEmulatorDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SLS_DSCPLUS_DIR || path.join(os.tmpdir(), 'sls-dscplus');
-}
-
-/** Socket file name for a serial: the device manager reads the serial back from it. */
-export function emulatorSocketName(serial: string): string {
-  return `${serial}.sock`;
-}
 
 export interface EmulatorOptions {
   /** The state file (core/dscplus-state.ts); tries are written back to it. */
@@ -33,7 +22,7 @@ export interface EmulatorOptions {
   readonly socketPath?: string;
   /** Listen on TCP 127.0.0.1 instead (0 = any free port). */
   readonly tcpPort?: number;
-  /** Discovery directory; default `defaultEmulatorDir()`. */
+  /** Discovery directory; default `emulatorDirectory()`. */
   readonly dir?: string;
   readonly keepAliveIntervalMs?: number;
 }
@@ -125,7 +114,7 @@ export class DscPlusEmulator extends EventEmitter<EmulatorEvents> {
       const a = server.address() as net.AddressInfo;
       this.#address = { host: '127.0.0.1', port: a.port };
     } else {
-      const socketPath = o.socketPath ?? path.join(o.dir ?? defaultEmulatorDir(), emulatorSocketName(this.serial));
+      const socketPath = o.socketPath ?? path.join(o.dir ?? emulatorDirectory(), emulatorSocketName(this.serial));
       await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
       await removeStaleSocket(socketPath);
       await listen(server, { path: socketPath });
