@@ -89,7 +89,6 @@ function ResponseForm({ label, alphabet, length, hint, busy, error, onRespond, a
           autoComplete={autoComplete}
           autoCapitalize="characters"
           spellCheck={false}
-          maxLength={length}
           aria-describedby={`${id}-h`}
           onChange={(e) => setValue(cleanResponse(e.target.value, alphabet, length))}
           autoFocus
