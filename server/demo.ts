@@ -80,7 +80,7 @@ export async function seedDemo(services: Services): Promise<DemoData | null> {
     const devices: DemoDevice[] = [];
     for (const kind of plan.kinds) {
       const d = await p.addDevice({ username: plan.username, kind });
-      devices.push(await writeDeviceFiles(dataDir, plan.username, d, plan.mobile));
+      devices.push(await writeDeviceFiles(dataDir, plan.username, d, plan.kinds.length > 1, plan.mobile));
     }
     if (plan.username === 'demo.temp') {
       const t = await p.issueTemporaryPasscode(plan.username, 'demo');
@@ -94,7 +94,9 @@ export async function seedDemo(services: Services): Promise<DemoData | null> {
   return demo;
 }
 
-async function writeDeviceFiles(dataDir: string, username: string, d: ProvisionedDevice, mobile?: string): Promise<DemoDevice> {
+async function writeDeviceFiles(dataDir: string, username: string, d: ProvisionedDevice, several: boolean, mobile?: string): Promise<DemoDevice> {
+  // demo/<user>.token.json for one device; demo/<user>.<kind>.token.json for the M2FS user.
+  const stem = several ? `${username}.${d.device.kind}` : username;
   const base = { kind: d.device.kind, deviceId: d.device.id, label: d.device.label, serial: d.device.serial };
   if (d.dscPlusState) {
     const file = path.join('dscplus', `${d.device.serial}.json`);
@@ -102,15 +104,15 @@ async function writeDeviceFiles(dataDir: string, username: string, d: Provisione
     return { ...base, file, ...(d.pin ? { pin: d.pin } : {}) };
   }
   if (d.card) {
-    const file = path.join(DEMO_DIR, `${username}.scc.pdf`);
+    const file = path.join(DEMO_DIR, `${stem}.pdf`);
     const pdf = await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: d.device.serial ?? d.device.id, username, issuedAt: new Date(d.device.created_at) });
     writeSecretFile(path.join(dataDir, file), pdf);
     // The codes as text too, for scripts and people without a PDF viewer.
-    writeSecretFile(path.join(dataDir, DEMO_DIR, `${username}.scc.json`), JSON.stringify({ serial: d.device.serial, cells: d.card.cells }) + '\n');
+    writeSecretFile(path.join(dataDir, DEMO_DIR, `${stem}.card.json`), JSON.stringify({ serial: d.device.serial, cells: d.card.cells }) + '\n');
     return { ...base, file };
   }
   if (d.secret) {
-    const file = path.join(DEMO_DIR, `${username}${d.device.kind === 'ibkey' || username === 'demo.m2fs' ? `.${d.device.kind}` : ''}.token.json`);
+    const file = path.join(DEMO_DIR, `${stem}.token.json`);
     writeSoftwareToken(path.join(dataDir, file), {
       version: 1,
       type: 'sls-software-token',
@@ -152,7 +154,8 @@ export function renderDemoReadme(demo: DemoData, dataDir: string): string {
     '  DSC+:            run the emulator on its state file (dscplus/<serial>.json) and type the PIN on its keypad,',
     '                   or: npx slsctl token respond --token-file <state file> --pin <PIN> CHALLENGE',
     '  Legacy / IB Key: npx slsctl token respond --token-file demo/<user>.token.json CHALLENGE',
-    '  Code card:       the PDF, or demo/<user>.scc.json (index i is cells[i-1])',
+    '                   (demo.m2fs: demo/demo.m2fs.<kind>.token.json)',
+    '  Code card:       the PDF, or demo/<user>.card.json (index i is cells[i-1])',
     '  SMS:             npx slsctl sms',
     '',
   );

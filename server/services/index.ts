@@ -49,7 +49,8 @@ const packageVersion = (): string => {
 
 export async function createServices(config: SlsConfig, opts: ServiceOptions = {}): Promise<Services> {
   const warnings: string[] = [];
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  // The data folder holds the server key and device files: owner only.
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const key = loadServerKey(config.dataDir, config.serverKey);
   if (key.source === 'generated') {
     warnings.push(

@@ -1,0 +1,449 @@
+/**
+ * slsctl, the operator CLI (SPEC §0): entities, accounts, users, devices, temporary access,
+ * unlocking, the SMS outbox and the audit log. It opens slsd's database directly (same data folder).
+ *
+ * `runSlsctl(argv, io)` is the whole CLI with its input and output injected, for tests; `main`
+ * wires it to the process.
+ */
+import path from 'node:path';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEVICE_KINDS } from '../../core/devices.ts';
+import type { DeviceKind } from '../../core/devices.ts';
+import { renderSecurityCodeCardPdf } from '../cards/scc-pdf.ts';
+import { loadConfig } from '../config.ts';
+import type { SlsConfig } from '../config.ts';
+import { DEVICE_STATUSES } from '../db/schema.ts';
+import type { DeviceStatus } from '../db/schema.ts';
+import { readDemoReadme, seedDemo } from '../demo.ts';
+import { isSlsError } from '../errors.ts';
+import { createServices } from '../services/index.ts';
+import type { Services } from '../services/index.ts';
+import { Provisioning } from '../services/provisioning.ts';
+import { normalizeUsername } from '../services/throttle.ts';
+import { respondWithTokenFile, writeSecretFile, writeSoftwareToken } from '../tokens/software-token.ts';
+
+export interface SlsctlIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** All of standard input (for --password-stdin). */
+  readStdin(): Promise<string>;
+  /** A password typed without echo; null when there is no terminal. */
+  promptHidden(question: string): Promise<string | null>;
+  /** For `audit --follow`: resolves when the operator stops it. Default: never (Ctrl-C). */
+  readonly stopSignal?: AbortSignal;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** A mistake in how slsctl was called, found while running a command (exit code 2). */
+class UsageError extends Error {}
+
+interface GlobalOptions {
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+/** The operator's name in the audit log. */
+function operator(env: NodeJS.ProcessEnv): string {
+  return env.SLSCTL_OPERATOR ?? env.USER ?? env.USERNAME ?? 'operator';
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
+  return n;
+}
+
+function money(v: string): number {
+  const n = Number(v.replace(/[,_]/g, ''));
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('an amount in USD, e.g. 750000');
+  return n;
+}
+
+/** Runs slsctl with `argv` (without node and script); returns the exit code. */
+export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<number> {
+  const env = io.env ?? process.env;
+  let services: Services | undefined;
+  let config: SlsConfig | undefined;
+  const program = new Command('slsctl');
+
+  async function open(): Promise<{ s: Services; p: Provisioning; config: SlsConfig }> {
+    const g = program.opts<GlobalOptions>();
+    config ??= loadConfig(env, { ...(g.dataDir ? { dataDir: g.dataDir } : {}), ...(g.databaseUrl ? { databaseUrl: g.databaseUrl } : {}) });
+    if (!services) {
+      services = await createServices({ ...config, logLevel: 'silent' });
+      for (const w of services.warnings) io.err(`WARNING: ${w}\n`);
+    }
+    return { s: services, p: new Provisioning(services), config };
+  }
+
+  async function readPassword(fromStdin: boolean | undefined, required: boolean): Promise<string | undefined> {
+    if (fromStdin) {
+      const text = (await io.readStdin()).replace(/\r?\n$/, '');
+      if (!text) throw new UsageError('no password on standard input');
+      return text;
+    }
+    const first = await io.promptHidden('Password: ');
+    if (first === null) {
+      if (required) throw new UsageError('no terminal to ask for the password: use --password-stdin');
+      return undefined;
+    }
+    const again = await io.promptHidden('Password again: ');
+    if (first !== again) throw new UsageError('the passwords differ');
+    return first;
+  }
+
+  program
+    .description('SLS operator CLI: users, devices, temporary access, SMS outbox and audit log (opens the slsd database directly)')
+    .option('--data-dir <dir>', 'data folder of slsd (env SLS_DATA_DIR; default ./.sls-data)')
+    .option('--database-url <url>', 'postgres://… (env SLS_DATABASE_URL; default SQLite in the data folder)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError();
+
+  // --- entity -----------------------------------------------------------------------------------
+  const entity = program.command('entity').description('entities: the person or organisation behind users (SPEC A1, A2)');
+  entity
+    .command('create')
+    .description('create an entity and print its id')
+    .requiredOption('--name <name>', 'full name')
+    .addOption(new Option('--kind <kind>', 'person or organisation').choices(['person', 'organisation']).default('person'))
+    .option('--dob <date>', 'date of birth, YYYY-MM-DD (A2)')
+    .option('--citizenship <country>', 'citizenship, ISO country code (A2)')
+    .option('--residence <country>', 'country of legal residence (A2)')
+    .option('--id-type <type>', 'identification document type (A2)')
+    .option('--id-number <number>', 'identification document number (A2)')
+    .option('--ssn <ssn>', 'SSN for US citizens and residents (stored encrypted)')
+    .action(async (o: { name: string; kind: 'person' | 'organisation'; dob?: string; citizenship?: string; residence?: string; idType?: string; idNumber?: string; ssn?: string }) => {
+      const { p } = await open();
+      const id = await p.createEntity({
+        name: o.name,
+        kind: o.kind,
+        ...(o.dob ? { dateOfBirth: o.dob } : {}),
+        ...(o.citizenship ? { citizenship: o.citizenship } : {}),
+        ...(o.residence ? { residenceCountry: o.residence } : {}),
+        ...(o.idType ? { idDocumentType: o.idType } : {}),
+        ...(o.idNumber ? { idDocumentNumber: o.idNumber } : {}),
+        ...(o.ssn ? { ssn: o.ssn } : {}),
+      });
+      io.out(`${id}\n`);
+    });
+
+  // --- account ----------------------------------------------------------------------------------
+  program
+    .command('account')
+    .description('accounts (SPEC A1, A4)')
+    .command('create')
+    .description('create an account of an entity and print its id')
+    .requiredOption('--number <number>', 'account number, e.g. U1234567')
+    .requiredOption('--entity <id>', 'entity id')
+    .option('--balance <usd>', 'balance in USD (decides DSC+ eligibility, D6)', money, 0)
+    .action(async (o: { number: string; entity: string; balance: number }) => {
+      const { p } = await open();
+      io.out(`${await p.createAccount({ number: o.number, entityId: o.entity, balanceUsd: o.balance })}\n`);
+    });
+
+  // --- user -------------------------------------------------------------------------------------
+  const user = program.command('user').description('users: create, set password, unlock, show');
+  user
+    .command('create')
+    .description('create a user (asks for a password on a terminal, or --password-stdin)')
+    .requiredOption('--username <name>', 'login name (unique, case-insensitive)')
+    .requiredOption('--entity <id>', 'entity id')
+    .option('--display-name <name>', 'name shown in the client')
+    .option('--account <number...>', 'accounts the user may access; primary of those without one (A1)')
+    .option('--mobile <number>', 'verified mobile number, E.164 (P1)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--no-password', 'create without a password (set it later)')
+    .action(async (o: { username: string; entity: string; displayName?: string; account?: string[]; mobile?: string; passwordStdin?: boolean; password: boolean }) => {
+      const password = o.password ? await readPassword(o.passwordStdin, false) : undefined;
+      const { p } = await open();
+      const id = await p.createUser({
+        username: o.username,
+        entityId: o.entity,
+        ...(o.displayName ? { displayName: o.displayName } : {}),
+        ...(o.account ? { accountNumbers: o.account } : {}),
+        ...(o.mobile ? { mobileNumber: o.mobile } : {}),
+        ...(password ? { password } : {}),
+      });
+      io.out(`${id}\n`);
+    });
+  user
+    .command('set-password')
+    .description('set a user\'s password (asks without echo, or --password-stdin)')
+    .argument('<username>')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (username: string, o: { passwordStdin?: boolean }) => {
+      const password = await readPassword(o.passwordStdin, true);
+      const { p } = await open();
+      await p.setPassword(username, password!);
+      io.out(`password set for ${username}\n`);
+    });
+  user
+    .command('unlock')
+    .description('lift a lockout after too many failures (SPEC L6)')
+    .argument('<username>')
+    .action(async (username: string) => {
+      const { p } = await open();
+      const had = await p.unlockUser(username, operator(env));
+      io.out(had ? `${username} unlocked\n` : `${username} had no failures recorded\n`);
+    });
+  user
+    .command('show')
+    .description('a user, their lock state and devices')
+    .argument('<username>')
+    .action(async (username: string) => {
+      const { s, p } = await open();
+      const u = await p.userByName(username);
+      const lockedUntil = await s.throttle.userLockedUntil(normalizeUsername(username));
+      io.out(`${u.username} (${u.display_name}) id ${u.id}\n`);
+      io.out(`  mobile: ${u.mobile_number ?? '-'}${u.mobile_verified_at ? ' (verified)' : ''}\n`);
+      io.out(`  locked: ${lockedUntil ? `until ${new Date(lockedUntil).toISOString()}` : 'no'}\n`);
+      for (const d of await p.devicesOf(username)) {
+        io.out(`  ${d.id}  ${d.kind.padEnd(13)} ${d.status.padEnd(8)} ${d.label}${d.id === u.last_device_id ? '  (last used)' : ''}\n`);
+      }
+    });
+
+  // --- device -----------------------------------------------------------------------------------
+  const device = program.command('device').description('second-factor devices: provision, list, activate, set status, assign (SPEC D1–D8)');
+  device
+    .command('add')
+    .description('register a device for a user and write what acts as it (state file, PDF or token file)')
+    .requiredOption('--user <username>', 'owner')
+    .addOption(new Option('--kind <kind>', 'device kind').choices(DEVICE_KINDS.filter((k) => k !== 'temp_passcode')).makeOptionMandatory())
+    .option('--serial <serial>', 'serial number (DSC+: 10 digits; default random)')
+    .option('--label <label>', 'label shown in the drop-down')
+    .option('--pending', 'register as pending (activate later with `device activate`)')
+    .option('--pin <pin>', 'DSC+: the 4-digit PIN (default random, printed once)')
+    .option('--state-file <file>', 'DSC+: emulator state file (default <data>/dscplus/<serial>.json)')
+    .option('--token-file <file>', 'legacy kinds and IB Key: software token file (default <data>/tokens/<serial or id>.token.json)')
+    .option('--pdf-file <file>', 'Security Code Card: the printable PDF (default <data>/cards/<serial>.pdf)')
+    .action(async (o: { user: string; kind: DeviceKind; serial?: string; label?: string; pending?: boolean; pin?: string; stateFile?: string; tokenFile?: string; pdfFile?: string }) => {
+      const { p, config } = await open();
+      const d = await p.addDevice({
+        username: o.user,
+        kind: o.kind,
+        ...(o.serial ? { serial: o.serial } : {}),
+        ...(o.label ? { label: o.label } : {}),
+        ...(o.pending ? { pending: true } : {}),
+        ...(o.pin ? { pin: o.pin } : {}),
+      });
+      io.out(`${d.device.id}  ${d.device.kind}  ${d.device.status}  ${d.device.label}\n`);
+      const name = d.device.serial ?? d.device.id;
+      if (d.dscPlusState) {
+        const file = o.stateFile ?? path.join(config.dataDir, 'dscplus', `${d.device.serial}.json`);
+        writeSecretFile(file, JSON.stringify(d.dscPlusState, null, 2) + '\n');
+        io.out(`DSC+ state file: ${file}\nPIN (shown once): ${d.pin}\n`);
+      } else if (d.card) {
+        const file = o.pdfFile ?? path.join(config.dataDir, 'cards', `${name}.pdf`);
+        writeSecretFile(file, await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: name, username: o.user, issuedAt: new Date(d.device.created_at) }));
+        io.out(`Security Code Card PDF: ${file}\n`);
+      } else if (d.secret) {
+        const file = o.tokenFile ?? path.join(config.dataDir, 'tokens', `${name}.token.json`);
+        writeSoftwareToken(file, {
+          version: 1,
+          type: 'sls-software-token',
+          kind: d.device.kind,
+          deviceId: d.device.id,
+          serial: d.device.serial,
+          username: o.user,
+          secretHex: Buffer.from(d.secret).toString('hex'),
+        });
+        io.out(`software token file: ${file}\n`);
+      }
+    });
+  device
+    .command('list')
+    .description('a user\'s devices')
+    .requiredOption('--user <username>')
+    .action(async (o: { user: string }) => {
+      const { p } = await open();
+      for (const d of await p.devicesOf(o.user)) io.out(`${d.id}  ${d.kind.padEnd(13)} ${d.status.padEnd(8)} ${d.serial ?? '-'}  ${d.label}\n`);
+    });
+  device
+    .command('activate')
+    .description('activate a device; the user\'s other devices stay active (SPEC D1)')
+    .argument('<device-id>')
+    .action(async (id: string) => {
+      const { p } = await open();
+      await p.setDeviceStatus(id, 'active');
+      io.out(`${id} active\n`);
+    });
+  device
+    .command('set-status')
+    .description(`set a device's status: ${DEVICE_STATUSES.join(', ')} (SPEC D5)`)
+    .argument('<device-id>')
+    .addArgument(new Argument('<status>', 'new status').choices(DEVICE_STATUSES))
+    .action(async (id: string, status: DeviceStatus) => {
+      const { p } = await open();
+      await p.setDeviceStatus(id, status);
+      io.out(`${id} ${status}\n`);
+    });
+  device
+    .command('assign')
+    .description('assign a registered device to another user (SPEC D7 migrations)')
+    .argument('<device-id>')
+    .requiredOption('--user <username>')
+    .action(async (id: string, o: { user: string }) => {
+      const { p } = await open();
+      await p.assignDevice(id, o.user);
+      io.out(`${id} assigned to ${o.user}\n`);
+    });
+
+  // --- temporary access -------------------------------------------------------------------------
+  program
+    .command('temp-passcode')
+    .description('temporary passcodes (SPEC T1)')
+    .command('issue')
+    .description('issue a temporary passcode: full access 2 days, then Client Portal only for 10 days; never two in a row')
+    .requiredOption('--user <username>')
+    .action(async (o: { user: string }) => {
+      const { p } = await open();
+      const t = await p.issueTemporaryPasscode(o.user, operator(env));
+      io.out(`temporary passcode for ${o.user}: ${t.passcode}\n`);
+      io.out(`full access until ${new Date(t.fullAccessUntil).toISOString()}, Client Portal only until ${new Date(t.portalAccessUntil).toISOString()}\n`);
+    });
+
+  // --- token ------------------------------------------------------------------------------------
+  program
+    .command('token')
+    .description('act as a device from its file')
+    .command('respond')
+    .description('print the response a software token (or a DSC+ state file, with --pin) gives for a challenge')
+    .requiredOption('--token-file <file>', 'software token file or DSC+ state file')
+    .option('--pin <pin>', 'DSC+ only: the PIN')
+    .argument('<challenge>')
+    .action((challenge: string, o: { tokenFile: string; pin?: string }) => {
+      io.out(`${respondWithTokenFile(o.tokenFile, challenge, o.pin)}\n`);
+    });
+
+  // --- sms --------------------------------------------------------------------------------------
+  program
+    .command('sms')
+    .description('list the SMS outbox, newest last (SPEC P5)')
+    .option('--limit <n>', 'how many', positiveInt, 20)
+    .option('--to <number>', 'only to this number')
+    .action(async (o: { limit: number; to?: string }) => {
+      const { s } = await open();
+      let q = s.db.selectFrom('sms_outbox').selectAll().orderBy('id', 'desc').limit(o.limit);
+      if (o.to) q = q.where('to_number', '=', o.to);
+      const rows = (await q.execute()).reverse();
+      if (rows.length === 0) io.out('(no SMS)\n');
+      for (const r of rows) io.out(`${new Date(r.at).toISOString()}  ${r.to_number}  [${r.purpose}]  ${r.body}\n`);
+    });
+
+  // --- audit ------------------------------------------------------------------------------------
+  program
+    .command('audit')
+    .description('the audit log, newest last (SPEC N2)')
+    .option('--limit <n>', 'how many', positiveInt, 50)
+    .option('--user <username>', 'only events of this user name')
+    .option('-f, --follow', 'keep printing new events (Ctrl-C to stop)')
+    .action(async (o: { limit: number; user?: string; follow?: boolean }) => {
+      const { s } = await open();
+      const print = (r: { id: number; at: number; event: string; username: string | null; source_address: string | null; device_id: string | null; details: string }) =>
+        io.out(`${r.id}  ${new Date(r.at).toISOString()}  ${r.event.padEnd(24)} ${r.username ?? '-'}  ${r.source_address ?? '-'}  ${r.device_id ?? '-'}  ${r.details}\n`);
+      const base = () => {
+        let q = s.db.selectFrom('audit_log').selectAll();
+        if (o.user) q = q.where('username', '=', normalizeUsername(o.user));
+        return q;
+      };
+      const rows = (await base().orderBy('id', 'desc').limit(o.limit).execute()).reverse();
+      rows.forEach(print);
+      if (!o.follow) return;
+      let last = rows.at(-1)?.id ?? 0;
+      const signal = io.stopSignal;
+      while (!signal?.aborted) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        });
+        const fresh = await base().where('id', '>', last).orderBy('id').execute();
+        fresh.forEach(print);
+        last = fresh.at(-1)?.id ?? last;
+      }
+    });
+
+  // --- demo -------------------------------------------------------------------------------------
+  program
+    .command('demo')
+    .description('seed the demo users and devices into an empty database and print the demo README')
+    .action(async () => {
+      const { s, config } = await open();
+      const seeded = await seedDemo(s);
+      const readme = readDemoReadme(config.dataDir);
+      if (!seeded) io.err('The database already had users: no demo data was added.\n');
+      if (readme) io.out(readme);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UsageError) {
+      io.err(`slsctl: ${e.message}\n`);
+      return 2;
+    }
+    if (isSlsError(e)) {
+      io.err(`slsctl: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    io.err(`slsctl: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    await services?.close();
+  }
+}
+
+/** Reads a line from the terminal without echoing it. */
+function promptHidden(question: string): Promise<string | null> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    process.stderr.write(question);
+    let value = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          process.stderr.write('\n');
+          resolve(value);
+          return;
+        }
+        if (ch === '\u0003') {
+          stdin.setRawMode(false);
+          process.stderr.write('\n');
+          process.exit(130);
+        }
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const code = await runSlsctl(argv, {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    readStdin: readAllStdin,
+    promptHidden,
+    stopSignal: controller.signal,
+  });
+  process.exitCode = code;
+}
+

@@ -1,0 +1,73 @@
+// The demo data: every demo user logs in with the files the demo wrote (README.md "Demo users").
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoginStep } from '../core/api.ts';
+import { DEMO_PASSWORD, seedDemo } from './demo.ts';
+import type { DemoData } from './demo.ts';
+import { login, postJson } from './testing/http.ts';
+import { startTestServer } from './testing/test-server.ts';
+import type { TestServer } from './testing/test-server.ts';
+import { respondWithTokenFile } from './tokens/software-token.ts';
+
+let t: TestServer;
+let demo: DemoData;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  demo = (await seedDemo(t.services))!;
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function answerFor(username: string, step: LoginStep & { status: 'challenge' }): Promise<string> {
+  const device = demo.users.find((u) => u.username === username)!.devices.find((d) => d.deviceId === step.challenge.deviceId)!;
+  const c = step.challenge;
+  switch (c.type) {
+    case 'response_code':
+      return respondWithTokenFile(path.join(t.dataDir, device.file!), c.challenge, device.pin);
+    case 'index_numbers': {
+      const card = JSON.parse(fs.readFileSync(path.join(t.dataDir, device.file!.replace(/\.pdf$/, '.card.json')), 'utf8')) as { cells: string[] };
+      return card.cells[c.indexes[0] - 1]! + card.cells[c.indexes[1] - 1]!;
+    }
+    case 'sms_code': {
+      const sms = await t.services.db.selectFrom('sms_outbox').select('body').orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
+      return /(\d{6})/.exec(sms.body)![1]!;
+    }
+    case 'passcode':
+      return device.passcode!;
+    default:
+      throw new Error(`no answer for ${c.type}`);
+  }
+}
+
+describe('demo data', () => {
+  it('seeds only an empty database, and writes the README', async () => {
+    expect(await seedDemo(t.services)).toBeNull();
+    const readme = fs.readFileSync(path.join(t.dataDir, 'demo', 'README.txt'), 'utf8');
+    expect(readme).toContain(DEMO_PASSWORD);
+    for (const u of demo.users) expect(readme).toContain(u.username);
+  });
+
+  for (const username of ['demo.dscplus', 'demo.ibkey', 'demo.platinum', 'demo.gold', 'demo.dsc', 'demo.scc', 'demo.sms', 'demo.temp']) {
+    it(`signs in ${username} with its demo files`, async () => {
+      const r = await login(t.app, username, DEMO_PASSWORD);
+      if (r.body.status !== 'challenge') throw new Error(JSON.stringify(r.body));
+      const done = await postJson(t.app, `/v1/login/${r.body.transactionId}/response`, { response: await answerFor(username, r.body) });
+      expect(done.body.status, JSON.stringify(done.body)).toBe('signed_in');
+    });
+  }
+
+  it('gives demo.m2fs the drop-down of DSC+, SCC and IB Key, and each signs in', async () => {
+    for (const kind of ['dscplus', 'scc', 'ibkey']) {
+      const r = await login(t.app, 'demo.m2fs', DEMO_PASSWORD);
+      if (r.body.status !== 'select_device') throw new Error(JSON.stringify(r.body));
+      expect(r.body.devices.map((d) => d.kind)).toEqual(['dscplus', 'scc', 'ibkey']);
+      const step = await postJson(t.app, `/v1/login/${r.body.transactionId}/device`, { deviceId: r.body.devices.find((d) => d.kind === kind)!.id, mode: 'offline' });
+      if (step.body.status !== 'challenge') throw new Error(JSON.stringify(step.body));
+      const done = await postJson(t.app, `/v1/login/${step.body.transactionId}/response`, { response: await answerFor('demo.m2fs', step.body) });
+      expect(done.body.status).toBe('signed_in');
+    }
+  });
+});
