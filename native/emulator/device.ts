@@ -134,19 +134,23 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
 
   /** Plugs the card into a host: packets to the host go to `link`. */
   plug(link: (packet: Uint8Array) => void): void {
-    this.unplug();
+    this.#powerOff();
     this.#link = link;
     this.#show(this.#idleScreen());
   }
 
   /** Unplugs: the card loses power, forgets its channels and any message or RESPOND in progress. */
   unplug(): void {
+    this.#powerOff();
+    this.#show({ title: 'DSC+', line: 'Unplugged' });
+  }
+
+  #powerOff(): void {
     this.#link = null;
     this.#endRespond();
     this.#channels.clear();
     this.#reassembler.reset();
     clearTimeout(this.#msgTimer);
-    this.#show({ title: 'DSC+', line: 'Unplugged' });
   }
 
   /** One packet from the host. */
