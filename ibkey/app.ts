@@ -1,0 +1,322 @@
+/**
+ * The IB Key app (the phone's role in SLS): activation, several users, push approval, offline codes,
+ * recovery and client services' messages (SPEC K1–K8, L7).
+ *
+ * UI-free: every question goes through a `Prompter` (the CLI reads a terminal or stdin; tests answer
+ * from a script). The private keys are opened with the PIN only for the moment they sign.
+ */
+import { API_PREFIX } from '../core/api.ts';
+import type { Challenge } from '../core/api.ts';
+import { deviceResponse } from '../core/codes.ts';
+import { DEVICE_CATALOGUE } from '../core/devices.ts';
+import { SlsdClient, SlsdError } from './client.ts';
+import { isValidPin, newDeviceKey, openSealedMessage, openWithPin, sealUnderPin, signWith, WrongPinError } from './crypto.ts';
+import type { UserSecrets } from './crypto.ts';
+import {
+  answerMessage,
+  AnswerResponse,
+  CompleteActivationResponse,
+  K7_MESSAGE,
+  messageAad,
+  NonceResponse,
+  PollResponse,
+  pollMessage,
+  recoveryMessage,
+  StartActivationResponse,
+} from './protocol.ts';
+import type { AppMessage, IbKeyPlatform, IbKeyPurpose, PushRequest, StartActivationRequest } from './protocol.ts';
+import { AppState } from './state.ts';
+import type { AppData, KeyEntry } from './state.ts';
+
+export interface Prompter {
+  ask(question: string): Promise<string>;
+  /** Like ask, without echo on a terminal. */
+  secret(question: string): Promise<string>;
+  say(line: string): void;
+}
+
+export class IbKeyAppError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IbKeyAppError';
+  }
+}
+
+const keyAad = (deviceId: string) => `SLS-IBKEY-KEY-V1\n${deviceId}`;
+
+/** What the app answered to one push. */
+export interface AnsweredPush {
+  readonly request: PushRequest;
+  readonly outcome: AnswerResponse['outcome'];
+}
+
+export class IbKeyApp {
+  readonly state: AppState;
+  readonly #p: Prompter;
+
+  constructor(stateDir: string, prompter: Prompter, opts: { platform?: IbKeyPlatform; server?: string } = {}) {
+    this.state = new AppState(stateDir);
+    this.#p = prompter;
+    this.state.ensurePhone(opts.platform);
+    this.state.ensureApp(opts.server);
+  }
+
+  get platform(): IbKeyPlatform {
+    return this.state.phone()!.platform;
+  }
+
+  get #app(): AppData {
+    const app = this.state.app();
+    if (!app) throw new Error('no app data');
+    return app;
+  }
+
+  get #client(): SlsdClient {
+    return new SlsdClient(this.#app.server);
+  }
+
+  users(): AppData['users'] {
+    return this.#app.users;
+  }
+
+  #key(username: string): KeyEntry {
+    const k = this.state.keys().find((e) => e.username.toLowerCase() === username.toLowerCase());
+    if (!k) throw new IbKeyAppError(`${username} is not activated in this app (ibkey activate / add-user).`);
+    return k;
+  }
+
+  #open(entry: KeyEntry, pin: string): UserSecrets {
+    return openWithPin(entry.sealed, pin, keyAad(entry.deviceId));
+  }
+
+  async #askPin(question = 'PIN: '): Promise<string> {
+    return (await this.#p.secret(question)).trim();
+  }
+
+  /** A new PIN, typed twice (K1: chosen in the app). */
+  async #chooseNewPin(): Promise<string> {
+    const pin = await this.#askPin('Choose a PIN (4–16 digits): ');
+    if (!isValidPin(pin)) throw new IbKeyAppError('A PIN is 4 to 16 digits.');
+    const again = await this.#askPin('Repeat the PIN: ');
+    if (again !== pin) throw new IbKeyAppError('The two PINs differ.');
+    return pin;
+  }
+
+  /** The app's PIN: checked against a key it already protects, or chosen now when there is none. */
+  async #appPin(): Promise<string> {
+    const existing = this.state.keys().filter((k) => this.#app.users.some((u) => u.deviceId === k.deviceId));
+    if (existing.length === 0) return this.#chooseNewPin();
+    const pin = await this.#askPin('App PIN: ');
+    this.#open(existing[0]!, pin);
+    return pin;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Activation (K1, K3) and recovery (K4–K7)
+
+  /** Activates IB Key for a user in this app (K1); for a further user it is "Add user" (K3). */
+  async activate(username: string, password: string, label?: string): Promise<CompleteActivationResponse> {
+    if (this.#app.users.some((u) => u.username.toLowerCase() === username.toLowerCase())) {
+      throw new IbKeyAppError(`${username} is already activated in this app.`);
+    }
+    return this.#enrol(
+      { purpose: 'activate', platform: this.platform, installationId: this.#app.installationId, credentials: { username, password } },
+      () => this.#appPin(),
+      label,
+    );
+  }
+
+  /**
+   * Reactivation on the same phone (K4) or transfer to this phone (K5).
+   *
+   * iOS: the PIN originally set (it opens the key kept in the Keychain, which signs for the user) plus
+   * an SMS code. Android: user name and password, an SMS activation token, then the PIN. A user with
+   * another active physical device answers its challenge instead of the SMS (K6).
+   */
+  async recover(purpose: Exclude<IbKeyPurpose, 'activate'>, username: string, opts: { password?: string; smsAvailable?: boolean; label?: string }): Promise<CompleteActivationResponse> {
+    const base = { purpose, platform: this.platform, installationId: this.#app.installationId, smsAvailable: opts.smsAvailable ?? true };
+    if (this.platform === 'ios') {
+      const entry = this.state.keys().find((e) => e.username.toLowerCase() === username.toLowerCase());
+      if (!entry) {
+        throw new IbKeyAppError(
+          `This iPhone holds no IB Key of ${username} (restore the iCloud Keychain of the old phone). ${K7_MESSAGE}`,
+        );
+      }
+      const pin = await this.#askPin('The PIN originally set: ');
+      const secrets = this.#open(entry, pin);
+      const { nonce } = await this.#client.post(`${API_PREFIX}/ibkey/nonces`, {}, NonceResponse);
+      const signature = signWith(secrets.privateKey, recoveryMessage(nonce, entry.deviceId));
+      return this.#enrol({ ...base, originalKey: { deviceId: entry.deviceId, nonce, signature } }, async () => pin, opts.label);
+    }
+    if (!opts.password) throw new IbKeyAppError('On Android, recovery asks for the user name and password.');
+    const hasOtherUsers = this.#app.users.some((u) => u.username.toLowerCase() !== username.toLowerCase());
+    return this.#enrol({ ...base, credentials: { username, password: opts.password } }, () => (hasOtherUsers ? this.#appPin() : this.#chooseNewPin()), opts.label);
+  }
+
+  async #answerProof(start: StartActivationResponse): Promise<string> {
+    const proof = start.proof;
+    if (proof.type === 'sms_code') {
+      this.#p.say(`An activation code was sent by SMS to ${proof.maskedNumber}.`);
+      return (await this.#p.ask('Activation code: ')).trim();
+    }
+    this.#p.say(describeDeviceChallenge(proof.challenge));
+    return (await this.#p.ask('Response: ')).trim();
+  }
+
+  async #enrol(start: StartActivationRequest, pinFor: () => Promise<string>, label?: string): Promise<CompleteActivationResponse> {
+    const client = this.#client;
+    const started = await client.post(`${API_PREFIX}/ibkey/activations`, start, StartActivationResponse);
+    const key = newDeviceKey();
+    let done: CompleteActivationResponse | null = null;
+    let code = await this.#answerProof(started);
+    // SPEC K4 (Android): credentials, the SMS activation token, then the PIN.
+    const pin = await pinFor();
+    for (;;) {
+      try {
+        done = await client.post(
+          `${API_PREFIX}/ibkey/activations/${encodeURIComponent(started.activationId)}/complete`,
+          { code, publicKey: key.publicKey, label: label ?? defaultLabel(this.platform) },
+          CompleteActivationResponse,
+        );
+        break;
+      } catch (e) {
+        if (e instanceof SlsdError && e.code === 'SLS_ERR_WRONG_RESPONSE' && (e.attemptsLeft ?? 0) > 0) {
+          this.#p.say(`That code is not correct (${e.attemptsLeft} attempts left).`);
+          code = (await this.#p.ask(started.proof.type === 'sms_code' ? 'Activation code: ' : 'Response: ')).trim();
+          continue;
+        }
+        throw e;
+      }
+    }
+    const sealed = sealUnderPin({ privateKey: key.privateKey, ocraSecret: done.ocraSecret }, pin, keyAad(done.deviceId));
+    this.state.putKey({ username: done.username, deviceId: done.deviceId, sealed });
+    const app = this.#app;
+    const users = app.users.filter((u) => u.username.toLowerCase() !== done.username.toLowerCase());
+    this.state.saveApp({
+      ...app,
+      users: [...users, { username: done.username, deviceId: done.deviceId, label: label ?? defaultLabel(this.platform), activatedAt: done.activatedAt }],
+    });
+    return done;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Offline codes (K2)
+
+  /** The response code for a challenge shown on the desktop (K2): works without any network. */
+  async respond(username: string, challenge: string): Promise<string> {
+    const entry = this.#key(username);
+    const secrets = this.#open(entry, await this.#askPin());
+    const ch = challenge.replace(/\s+/g, '');
+    if (!/^[0-9]+$/.test(ch) || ch.length !== DEVICE_CATALOGUE.ibkey.challengeLength) {
+      throw new IbKeyAppError(`The challenge is ${DEVICE_CATALOGUE.ibkey.challengeLength} digits.`);
+    }
+    return deviceResponse('ibkey', Buffer.from(secrets.ocraSecret, 'base64url'), ch);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Push approval (L7) and messages (K8)
+
+  /** The users this app serves, with their keys opened by the app PIN (for signing polls). */
+  async unlock(pin?: string): Promise<Map<string, { entry: KeyEntry; secrets: UserSecrets }>> {
+    const app = this.#app;
+    const out = new Map<string, { entry: KeyEntry; secrets: UserSecrets }>();
+    const thePin = pin ?? (await this.#askPin('App PIN: '));
+    for (const u of app.users) {
+      const entry = this.state.keys().find((k) => k.deviceId === u.deviceId);
+      if (entry) out.set(u.deviceId, { entry, secrets: this.#open(entry, thePin) });
+    }
+    if (out.size === 0) throw new IbKeyAppError('No user is activated in this app (ibkey activate).');
+    return out;
+  }
+
+  /** One signed poll: pushes waiting for this app's users, and messages for them. */
+  async poll(keys: Map<string, { entry: KeyEntry; secrets: UserSecrets }>, waitSeconds: number, signal?: AbortSignal): Promise<PollResponse> {
+    const client = this.#client;
+    const { nonce } = await client.post(`${API_PREFIX}/ibkey/nonces`, {}, NonceResponse, signal);
+    const proofs = [...keys.values()].map(({ entry, secrets }) => ({ deviceId: entry.deviceId, signature: signWith(secrets.privateKey, pollMessage(nonce, entry.deviceId)) }));
+    const res = await client.post(`${API_PREFIX}/ibkey/requests`, { nonce, proofs, waitSeconds }, PollResponse, signal);
+    if (res.messages.length > 0) this.#store(res.messages);
+    return res;
+  }
+
+  #store(messages: readonly AppMessage[]): void {
+    const app = this.#app;
+    const named = messages.map((m) => ({ ...m, username: app.users.find((u) => u.deviceId === m.deviceId)?.username ?? '?' }));
+    this.state.saveApp({ ...app, inbox: [...app.inbox, ...named] });
+  }
+
+  /** Shows one push (client, place, time), asks which number is on the desktop and the PIN, signs, sends (L7). */
+  async answerPush(request: PushRequest): Promise<AnsweredPush> {
+    const p = this.#p;
+    p.say('');
+    p.say(`Login request for ${request.username}`);
+    p.say(`  client: ${request.clientName}`);
+    p.say(`  place:  ${request.place}`);
+    p.say(`  time:   ${request.createdAt} (expires ${request.expiresAt})`);
+    p.say(`  Which number is shown on your screen?  ${request.choices.join('   ')}`);
+    const typed = (await p.ask(`Number (or "deny"): `)).trim().toLowerCase();
+    const deny = typed === 'deny' || typed === 'd' || typed === 'no';
+    const chosen = deny ? null : Number(typed);
+    if (!deny && (!Number.isInteger(chosen) || !request.choices.includes(chosen!))) {
+      throw new IbKeyAppError(`Choose one of ${request.choices.join(', ')} or "deny".`);
+    }
+    const entry = this.state.keys().find((k) => k.deviceId === request.deviceId);
+    if (!entry) throw new IbKeyAppError(`This app holds no key for ${request.username}.`);
+    const secrets = this.#open(entry, await this.#askPin(deny ? 'PIN to deny: ' : 'PIN to approve: '));
+    const decision = deny ? 'deny' : 'approve';
+    const signature = signWith(
+      secrets.privateKey,
+      answerMessage({ transactionId: request.transactionId, requestId: request.requestId, decision, chosenNumber: chosen, nonce: request.nonce }),
+    );
+    const res = await this.#client.post(
+      `${API_PREFIX}/ibkey/requests/${encodeURIComponent(request.requestId)}/answer`,
+      { transactionId: request.transactionId, decision, chosenNumber: chosen, signature },
+      AnswerResponse,
+    );
+    p.say(
+      res.outcome === 'approved'
+        ? 'Approved: the login goes on.'
+        : res.outcome === 'denied'
+          ? 'Denied: the login was stopped and reported to client services as possible fraud.'
+          : 'That was not the number on the screen: the login was stopped.',
+    );
+    return { request, outcome: res.outcome };
+  }
+
+  /** Opens and shows messages from client services (K8), then clears them from the inbox. */
+  async readInbox(keys: Map<string, { entry: KeyEntry; secrets: UserSecrets }>): Promise<{ username: string; temporaryPassword: string; createdAt: string }[]> {
+    const app = this.#app;
+    const out: { username: string; temporaryPassword: string; createdAt: string }[] = [];
+    const left: AppData['inbox'] = [];
+    for (const m of app.inbox) {
+      const k = keys.get(m.deviceId);
+      if (!k) {
+        left.push(m);
+        continue;
+      }
+      const text = openSealedMessage(k.secrets.privateKey, m, messageAad(m.messageId, m.deviceId));
+      out.push({ username: m.username, temporaryPassword: text, createdAt: m.createdAt });
+    }
+    this.state.saveApp({ ...app, inbox: left });
+    return out;
+  }
+}
+
+function defaultLabel(platform: IbKeyPlatform): string {
+  return platform === 'ios' ? 'iPhone' : 'Android phone';
+}
+
+/** What to do with another device's challenge (K6), in the words of the desktop screens (L4). */
+export function describeDeviceChallenge(c: Challenge): string {
+  const name = DEVICE_CATALOGUE[c.kind].name;
+  if (c.type === 'response_code') {
+    const pin = c.pinOnDevice ? 'enter your PIN on the card, then ' : '';
+    return `Use your ${name} instead of an SMS: ${pin}enter the challenge ${c.challenge} and type the response.`;
+  }
+  if (c.type === 'index_numbers') {
+    return `Use your ${name} instead of an SMS: type the codes at index numbers ${c.indexes[0]} and ${c.indexes[1]}, without spaces.`;
+  }
+  return `Use your ${name} instead of an SMS.`;
+}
+
+export { WrongPinError };
