@@ -80,6 +80,8 @@ async function openDesktop(serverUrl: string, keychain: Keychain, use: (d: Deskt
 
 export const test = base.extend<{ desktop: Desktop; fakeDesktop: Desktop & { fake: FakeSlsd }; keychain: Keychain }, { slsd: Slsd }>({
   slsd: [
+    // Playwright reads a fixture's dependencies from its first parameter's pattern; `{}` means none.
+    // eslint-disable-next-line no-empty-pattern
     async ({}, use) => {
       const dataDir = mkdtempSync(join(tmpdir(), 'sls-e2e-data-'));
       const port = await freePort();
@@ -105,6 +107,7 @@ export const test = base.extend<{ desktop: Desktop; fakeDesktop: Desktop & { fak
     },
     { scope: 'worker', timeout: 60_000 },
   ],
+  // eslint-disable-next-line no-empty-pattern
   keychain: async ({}, use) => use(createMemoryKeychain()),
   desktop: async ({ slsd, keychain, page }, use) => openDesktop(slsd.url, keychain, use, page),
   fakeDesktop: async ({ keychain, page }, use) => {
