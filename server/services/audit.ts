@@ -4,7 +4,7 @@
  * The table's triggers refuse UPDATE and DELETE; this module only inserts. Details are plain JSON
  * and never hold a secret (passwords, responses, codes, PINs, tokens): callers pass ids and counts.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 
 export type AuditEvent =
@@ -35,7 +35,7 @@ export interface AuditEntry {
   readonly details?: Record<string, string | number | boolean | null>;
 }
 
-export async function appendAudit(db: Kysely<Database>, at: number, entry: AuditEntry): Promise<void> {
+export async function appendAudit(db: Kysely<Database> | Transaction<Database>, at: number, entry: AuditEntry): Promise<void> {
   await db
     .insertInto('audit_log')
     .values({

@@ -98,8 +98,7 @@ export class LoginService {
   async startLogin(req: LoginRequest, sourceAddress: string): Promise<LoginStep> {
     const d = this.#d;
     const usernameNormalized = normalizeUsername(req.username);
-    await d.throttle.assertAddressAllowed(sourceAddress);
-    await d.throttle.assertUserNotLocked(usernameNormalized);
+    await d.throttle.assertAllowed(usernameNormalized, sourceAddress);
 
     const user = await this.#db.selectFrom('users').selectAll().where('username_normalized', '=', usernameNormalized).executeTakeFirst();
     // SPEC A3, L1: an unknown user costs one verification too, and gets the same answer.
@@ -192,20 +191,25 @@ export class LoginService {
     }
   }
 
-  /** A live transaction, or the coded reason it is not. */
-  async #liveTransaction(id: string): Promise<{ tx: LoginTransactionRow; user: UserRow }> {
+  /**
+   * A live transaction, or the coded reason it is not. With a source address, that address's
+   * throttling is checked too (SPEC L6), in the same read as the user's lock.
+   */
+  async #liveTransaction(id: string, sourceAddress?: string): Promise<{ tx: LoginTransactionRow; user: UserRow; userHasFailures: boolean }> {
     const tx = await this.#db.selectFrom('login_transactions').selectAll().where('id', '=', id).executeTakeFirst();
     if (!tx) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND');
     if (tx.state === 'completed') throw new SlsError('SLS_ERR_CHALLENGE_USED');
     if (tx.state === 'ended') throw new SlsError('SLS_ERR_TRANSACTION_ENDED');
     if (tx.expires_at <= this.#d.now()) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED');
-    const lockedUntil = await this.#d.throttle.userLockedUntil(tx.username_normalized);
-    if (lockedUntil !== null) {
-      await this.#end(tx);
-      throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
+    let userHasFailures: boolean;
+    try {
+      ({ userHasFailures } = await this.#d.throttle.assertAllowed(tx.username_normalized, sourceAddress ?? ''));
+    } catch (e) {
+      if (e instanceof SlsError && e.code === 'SLS_ERR_USER_LOCKED') await this.#end(tx);
+      throw e;
     }
     const user = await this.#db.selectFrom('users').selectAll().where('id', '=', tx.user_id).executeTakeFirstOrThrow();
-    return { tx, user };
+    return { tx, user, userHasFailures };
   }
 
   async #end(tx: LoginTransactionRow): Promise<void> {
@@ -313,8 +317,7 @@ export class LoginService {
   /** The second factor's response (SPEC L5, L6, D2). */
   async respond(transactionId: string, response: string, sourceAddress: string): Promise<LoginStep> {
     const d = this.#d;
-    await d.throttle.assertAddressAllowed(sourceAddress);
-    const { tx, user } = await this.#liveTransaction(transactionId);
+    const { tx, user, userHasFailures } = await this.#liveTransaction(transactionId, sourceAddress);
     if (tx.state !== 'challenge' || !tx.device_id) throw new SlsError('SLS_ERR_NO_CHALLENGE');
     const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', tx.device_id).executeTakeFirstOrThrow();
     const verifier = verifierFor(device.kind);
@@ -326,7 +329,7 @@ export class LoginService {
     if (outcome === 'wrong') return this.#wrongResponse(tx, user, device, sourceAddress);
 
     const now = d.now();
-    const sessionToken = await this.#db.transaction().execute(async (trx) => {
+    const opened = await this.#db.transaction().execute(async (trx) => {
       // D2: single use. Only the request whose UPDATE changes the row opens a session.
       const r = await trx
         .updateTable('login_transactions')
@@ -339,19 +342,21 @@ export class LoginService {
       if (Number(r.numUpdatedRows) !== 1) return null;
       await trx.updateTable('devices').set({ last_used_at: now }).where('id', '=', device.id).execute();
       await trx.updateTable('users').set({ last_device_id: device.id }).where('id', '=', user.id).execute();
+      // SPEC N2: the login and its audit entry commit together.
+      await appendAudit(trx, now, {
+        event: 'login.succeeded',
+        userId: user.id,
+        username: user.username_normalized,
+        sourceAddress,
+        deviceId: device.id,
+        details: { kind: device.kind, clientKind: tx.client_kind, access, transactionId: tx.id },
+      });
       return d.sessions.open(trx, { userId: user.id, loginTransactionId: tx.id, deviceId: device.id, clientKind: tx.client_kind, access });
     });
-    if (sessionToken === null) throw new SlsError('SLS_ERR_CHALLENGE_USED');
-    await d.throttle.recordUserSuccess(tx.username_normalized);
-    await this.#audit({
-      event: 'login.succeeded',
-      userId: user.id,
-      username: user.username_normalized,
-      sourceAddress,
-      deviceId: device.id,
-      details: { kind: device.kind, clientKind: tx.client_kind, access, transactionId: tx.id },
-    });
-    return { status: 'signed_in', session: await d.sessions.info(sessionToken) };
+    if (opened === null) throw new SlsError('SLS_ERR_CHALLENGE_USED');
+    // SPEC L6: a full login ends the run of consecutive failures.
+    if (userHasFailures) await d.throttle.recordUserSuccess(tx.username_normalized);
+    return { status: 'signed_in', session: await d.sessions.describeOpened(opened, user, device) };
   }
 
   async #wrongResponse(tx: LoginTransactionRow, user: UserRow, device: DeviceRow, sourceAddress: string): Promise<never> {

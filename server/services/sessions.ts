@@ -5,7 +5,16 @@ import type { Kysely, Transaction } from 'kysely';
 import type { SessionInfo } from '../../core/api.ts';
 import { deviceInfo } from '../../core/devices.ts';
 import { newId, newToken, sha256Hex } from '../crypto/tokens.ts';
-import type { ClientKind, Database } from '../db/schema.ts';
+import type { Selectable } from 'kysely';
+import type { ClientKind, Database, DeviceRow, SessionTable, UserRow } from '../db/schema.ts';
+
+type SessionRow = Selectable<SessionTable>;
+
+export interface OpenedSession {
+  /** The bearer token: only its hash is stored. */
+  readonly token: string;
+  readonly row: SessionRow;
+}
 import { SlsError } from '../errors.ts';
 
 export interface NewSession {
@@ -27,26 +36,29 @@ export class SessionService {
     this.#ttlMs = ttlMs;
   }
 
-  /** Opens a session inside the caller's database transaction; returns the token (shown once). */
-  async open(trx: Transaction<Database> | Kysely<Database>, s: NewSession): Promise<string> {
+  /** Opens a session inside the caller's database transaction; the token is in the result, shown once. */
+  async open(trx: Transaction<Database> | Kysely<Database>, s: NewSession): Promise<OpenedSession> {
     const token = newToken();
     const now = this.#now();
-    await trx
-      .insertInto('sessions')
-      .values({
-        id: newId('ses'),
-        token_hash: sha256Hex(token),
-        user_id: s.userId,
-        login_transaction_id: s.loginTransactionId,
-        device_id: s.deviceId,
-        client_kind: s.clientKind,
-        access: s.access,
-        created_at: now,
-        expires_at: now + this.#ttlMs,
-        revoked_at: null,
-      })
-      .execute();
-    return token;
+    const row: SessionRow = {
+      id: newId('ses'),
+      token_hash: sha256Hex(token),
+      user_id: s.userId,
+      login_transaction_id: s.loginTransactionId,
+      device_id: s.deviceId,
+      client_kind: s.clientKind,
+      access: s.access,
+      created_at: now,
+      expires_at: now + this.#ttlMs,
+      revoked_at: null,
+    };
+    await trx.insertInto('sessions').values(row).execute();
+    return { token, row };
+  }
+
+  /** The SessionInfo of a session just opened, from the rows the caller already holds. */
+  async describeOpened(opened: OpenedSession, user: UserRow, device: DeviceRow | null): Promise<SessionInfo> {
+    return this.#info(opened.token, opened.row, user, device);
   }
 
   async #find(token: string) {
@@ -59,16 +71,19 @@ export class SessionService {
   /** The session of a bearer token, as the client sees it. */
   async info(token: string): Promise<SessionInfo> {
     const s = await this.#find(token);
-    return this.describe(token, s.id);
+    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', s.user_id).executeTakeFirstOrThrow();
+    const device = s.device_id ? ((await this.#db.selectFrom('devices').selectAll().where('id', '=', s.device_id).executeTakeFirst()) ?? null) : null;
+    return this.#info(token, s, user, device);
   }
 
   async describe(token: string, sessionId: string): Promise<SessionInfo> {
     const s = await this.#db.selectFrom('sessions').selectAll().where('id', '=', sessionId).executeTakeFirstOrThrow();
-    const user = await this.#db
-      .selectFrom('users')
-      .select(['id', 'username', 'display_name'])
-      .where('id', '=', s.user_id)
-      .executeTakeFirstOrThrow();
+    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', s.user_id).executeTakeFirstOrThrow();
+    const device = s.device_id ? ((await this.#db.selectFrom('devices').selectAll().where('id', '=', s.device_id).executeTakeFirst()) ?? null) : null;
+    return this.#info(token, s, user, device);
+  }
+
+  async #info(token: string, s: SessionRow, user: UserRow, device: DeviceRow | null): Promise<SessionInfo> {
     const account = await this.#db
       .selectFrom('user_accounts')
       .innerJoin('accounts', 'accounts.id', 'user_accounts.account_id')
@@ -77,9 +92,6 @@ export class SessionService {
       .where('user_accounts.user_id', '=', s.user_id)
       .orderBy('accounts.number')
       .executeTakeFirst();
-    const device = s.device_id
-      ? await this.#db.selectFrom('devices').select(['id', 'kind', 'label']).where('id', '=', s.device_id).executeTakeFirst()
-      : undefined;
     const restrictions: string[] = [];
     if (s.access === 'portal_only') restrictions.push('Temporary passcode: Client Portal only (SPEC T1)');
     if (device && deviceInfo(device.kind).temporary) restrictions.push('Temporary access: device sharing is blocked');

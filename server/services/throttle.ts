@@ -47,6 +47,37 @@ export class Throttle {
       .executeTakeFirst();
   }
 
+  /**
+   * One read for both counters of a request (SPEC L6): throws SLS_ERR_RATE_LIMITED for the address,
+   * then SLS_ERR_USER_LOCKED for the user. Returns whether the user has failures on record (so a
+   * success knows whether there is a count to reset).
+   */
+  async assertAllowed(usernameNormalized: string, address: string): Promise<{ userHasFailures: boolean }> {
+    const rows = await this.#db
+      .selectFrom('failure_counters')
+      .select(['scope', 'failures', 'locked_until'])
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('scope', '=', 'address'), eb('subject', '=', address)]),
+          eb.and([eb('scope', '=', 'user'), eb('subject', '=', usernameNormalized)]),
+        ]),
+      )
+      .execute();
+    const now = this.#now();
+    const addr = rows.find((r) => r.scope === 'address');
+    if (addr) {
+      const recent = this.#recent(addr.failures, now, this.#opts.addressFailureWindowMs);
+      if (recent.length >= this.#opts.addressFailureLimit) {
+        throw new SlsError('SLS_ERR_RATE_LIMITED', { retryAt: new Date(recent[0]! + this.#opts.addressFailureWindowMs).toISOString() });
+      }
+    }
+    const user = rows.find((r) => r.scope === 'user');
+    if (user?.locked_until != null && user.locked_until > now) {
+      throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(user.locked_until).toISOString() });
+    }
+    return { userHasFailures: user !== undefined };
+  }
+
   /** When the user is locked: throws SLS_ERR_USER_LOCKED with lockedUntil. */
   async assertUserNotLocked(usernameNormalized: string): Promise<void> {
     const until = await this.userLockedUntil(usernameNormalized);

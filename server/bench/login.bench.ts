@@ -1,0 +1,203 @@
+/**
+ * `npm run bench:login`: how fast slsd signs users in, measured over real HTTP against a child slsd.
+ *
+ * 1. Password step (argon2id, production parameters) logins/s through HTTP, beside raw argon2id
+ *    verifications/s on the same cores, and their ratio (target ≥ 0.90: the server adds little).
+ * 2. The same with the hash replaced by a no-op (benchmark-only config, warned loudly): what the
+ *    rest of the password step costs (target ≥ 3,000 sign-ins/s on 2 cores).
+ * 3. Second-factor steps/s: verify a response and open a session (target ≥ 1,500/s on 2 cores).
+ *
+ * Prints numbers; asserts nothing. Client and server share the machine's cores (and, on a shared
+ * machine, other people's work): read the numbers with that in mind.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
+import { deviceResponse } from '../../core/codes.ts';
+import { DEFAULT_ARGON2, defaultConfig } from '../config.ts';
+import type { PasswordHashing } from '../config.ts';
+import { createServices } from '../services/index.ts';
+import { Provisioning } from '../services/provisioning.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PASSWORD = 'Bench-Password-1';
+const USERS = 64;
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+
+interface BenchUser {
+  readonly username: string;
+  readonly secret: Uint8Array;
+}
+
+async function seed(dataDir: string, serverKey: string, hashing: PasswordHashing): Promise<BenchUser[]> {
+  const s = await createServices(defaultConfig({ dataDir, serverKey, passwordHashing: hashing, logLevel: 'silent' }));
+  const p = new Provisioning(s);
+  const users: BenchUser[] = [];
+  for (let i = 0; i < USERS; i++) {
+    const username = `bench.${i}`;
+    const entityId = await p.createEntity({ name: username });
+    await p.createUser({ username, entityId, password: PASSWORD });
+    const d = await p.addDevice({ username, kind: 'dsc' });
+    users.push({ username, secret: d.secret! });
+  }
+  await s.close();
+  return users;
+}
+
+async function startSlsd(dataDir: string, serverKey: string, hashing: PasswordHashing): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', '0'], {
+    env: { ...process.env, SLS_SERVER_KEY: serverKey, SLS_LOG_LEVEL: 'silent', SLS_PASSWORD_HASHING: hashing },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`slsd exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+async function stopSlsd(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function post(agent: http.Agent, port: number, urlPath: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Runs `task` with bounded concurrency until the time is up (or tasks run out); returns completions/s. */
+async function load(concurrency: number, durationMs: number, task: (i: number) => Promise<boolean>, limit = Infinity): Promise<{ perSecond: number; ok: number; failed: number }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const start = performance.now();
+  const deadline = start + durationMs;
+  async function worker() {
+    while (performance.now() < deadline && next < limit) {
+      const i = next++;
+      if (await task(i)) ok++;
+      else failed++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  return { perSecond: (ok + failed) / seconds, ok, failed };
+}
+
+function loginBody(u: BenchUser) {
+  return { username: u.username, password: PASSWORD, client: { kind: 'trading_platform', version: 1010 } };
+}
+
+async function passwordStep(hashing: PasswordHashing, concurrency: number) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sls-bench-'));
+  const serverKey = randomBytes(32).toString('base64');
+  const users = await seed(dataDir, serverKey, hashing);
+  const { child, port } = await startSlsd(dataDir, serverKey, hashing);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  try {
+    // Warm up.
+    await load(concurrency, 500, async (i) => (await post(agent, port, '/v1/login', loginBody(users[i % USERS]!))).status === 200);
+    const logins = await load(concurrency, DURATION_MS, async (i) => (await post(agent, port, '/v1/login', loginBody(users[i % USERS]!))).status === 200);
+    return { logins, users, port, agent, child, dataDir };
+  } catch (e) {
+    await stopSlsd(child);
+    throw e;
+  }
+}
+
+async function rawArgon2(concurrency: number) {
+  const options = { algorithm: 2 as Algorithm, ...DEFAULT_ARGON2 };
+  const stored = await argon2Hash(PASSWORD, options);
+  return load(concurrency, DURATION_MS, async () => argon2Verify(stored, PASSWORD));
+}
+
+function line(label: string, value: string) {
+  console.log(`${label.padEnd(58)} ${value}`);
+}
+
+export async function main(): Promise<void> {
+  const cores = os.availableParallelism();
+  console.log(`bench:login — ${cores} cores, ${os.cpus()[0]?.model ?? 'cpu'}, ${DURATION_MS} ms per measure, ${CONCURRENCY} concurrent requests`);
+  console.log('Client and slsd share these cores; other work on the machine lowers every number.\n');
+
+  // 1. argon2id through HTTP vs raw.
+  const a = await passwordStep('argon2id', CONCURRENCY);
+  await stopSlsd(a.child);
+  a.agent.destroy();
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const raw = await rawArgon2(threads * 2);
+  line('password step, argon2id m=19456 t=2 p=1, HTTP (logins/s)', a.logins.perSecond.toFixed(1));
+  line('raw argon2id verifications/s (same cores, same params)', raw.perSecond.toFixed(1));
+  line('ratio HTTP / raw (target ≥ 0.90)', (a.logins.perSecond / raw.perSecond).toFixed(3));
+  if (a.logins.failed) line('  failed requests', String(a.logins.failed));
+
+  // 2. and 3. no-op hash.
+  console.log('\nWARNING: the next server runs with password hashing set to a no-op (noop-benchmark-only).');
+  const b = await passwordStep('noop-benchmark-only', CONCURRENCY);
+  try {
+    line('password step, no-op hash, HTTP (sign-ins/s, target ≥ 3000)', b.logins.perSecond.toFixed(1));
+    if (b.logins.failed) line('  failed requests', String(b.logins.failed));
+
+    // Prepare transactions with their right responses, then time only the second-factor steps.
+    const prepared: { txId: string; response: string }[] = [];
+    const wanted = Math.max(2000, Math.round(4000 * (DURATION_MS / 5000)));
+    await load(CONCURRENCY, 120_000, async (i) => {
+      const u = b.users[i % USERS]!;
+      const r = await post(b.agent, b.port, '/v1/login', loginBody(u));
+      const step = r.json as { status: string; transactionId: string; challenge: { kind: 'dsc'; challenge: string } };
+      if (step.status !== 'challenge') return false;
+      prepared.push({ txId: step.transactionId, response: deviceResponse('dsc', u.secret, step.challenge.challenge) });
+      return true;
+    }, wanted);
+    const second = await load(
+      CONCURRENCY,
+      120_000,
+      async (i) => {
+        const p = prepared[i]!;
+        const r = await post(b.agent, b.port, `/v1/login/${p.txId}/response`, { response: p.response });
+        return r.status === 200 && (r.json as { status: string }).status === 'signed_in';
+      },
+      prepared.length,
+    );
+    line('second-factor steps/s (verify + open a session, target ≥ 1500)', second.perSecond.toFixed(1));
+    if (second.failed) line('  failed requests', String(second.failed));
+  } finally {
+    b.agent.destroy();
+    await stopSlsd(b.child);
+    fs.rmSync(b.dataDir, { recursive: true, force: true });
+    fs.rmSync(a.dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
