@@ -43,6 +43,8 @@ export interface DeviceEvents {
   screen: [DeviceScreen];
   /** A RESPOND is waiting for the PIN (the moment a person or test types it). */
   pinPrompt: [{ readonly challenge: string }];
+  /** The PIN typed was checked (the end of the PIN wait; the bench measures without it). */
+  pinChecked: [{ readonly ok: boolean }];
   /** The card's state changed and was saved (tries). */
   stateSaved: [DscPlusState];
 }
@@ -52,6 +54,8 @@ export interface DscPlusDeviceOptions {
   /** Persists the state (tries); the device waits for it before answering. */
   readonly save: (state: DscPlusState) => Promise<void>;
   readonly keepAliveIntervalMs?: number;
+  /** Checks a typed PIN against the state's hash; default `checkDscPlusPinAsync` (core). */
+  readonly checkPin?: (state: DscPlusState, pin: string) => Promise<boolean>;
   readonly rng?: (n: number) => Uint8Array;
   readonly now?: () => number;
 }
@@ -96,6 +100,7 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
   #state: DscPlusState;
   readonly #save: (state: DscPlusState) => Promise<void>;
   readonly #keepAliveMs: number;
+  readonly #checkPin: (state: DscPlusState, pin: string) => Promise<boolean>;
   readonly #rng: (n: number) => Uint8Array;
   readonly #now: () => number;
   readonly #reassembler = new Reassembler();
@@ -110,6 +115,7 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     this.#state = options.state;
     this.#save = options.save;
     this.#keepAliveMs = options.keepAliveIntervalMs ?? KEEPALIVE_INTERVAL_MS;
+    this.#checkPin = options.checkPin ?? checkDscPlusPinAsync;
     this.#rng = options.rng ?? ((n) => crypto.getRandomValues(new Uint8Array(n)));
     this.#now = options.now ?? (() => performance.now());
     this.#screen = this.#idleScreen();
@@ -201,15 +207,17 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     if (!r || r.phase !== 'pin' || r.entered.length < PIN_LENGTH) return;
     r.phase = 'checking';
     this.#show({ title: `Challenge ${r.challenge}`, line: 'Checking PIN…' });
-    void this.#checkPin(r, r.entered);
+    void this.#verifyPin(r, r.entered);
     r.entered = '';
   }
 
-  async #checkPin(r: PendingRespond, pin: string): Promise<void> {
+  async #verifyPin(r: PendingRespond, pin: string): Promise<void> {
     const state = this.#state;
     let answer: HidMessage;
     try {
-      if (await checkDscPlusPinAsync(state, pin)) {
+      const ok = await this.#checkPin(state, pin);
+      this.emit('pinChecked', { ok });
+      if (ok) {
         const response = deviceResponse('dscplus', hexToBytes(state.secretHex), r.challenge, {
           pinHash: ocraPasswordHash(state.suite, pin),
         });

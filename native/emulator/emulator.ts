@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DscPlusDevice, type DeviceScreen, type Keypad } from './device.ts';
-import { loadDscPlusState, saveDscPlusState } from './state-store.ts';
+import { checkDscPlusPinNative, loadDscPlusState, saveDscPlusState } from './state-store.ts';
 import { PacketSplitter, emulatorDirectory, emulatorSocketName, type EmulatorAddress } from '../socket-channel.ts';
 import type { DscPlusState } from '../../core/dscplus-state.ts';
 
@@ -30,6 +30,7 @@ export interface EmulatorOptions {
 export interface EmulatorEvents {
   screen: [DeviceScreen];
   pinPrompt: [{ readonly challenge: string }];
+  pinChecked: [{ readonly ok: boolean }];
   /** A host connected (card plugged in). */
   connected: [];
   /** The host went away or the card was unplugged. */
@@ -50,6 +51,7 @@ export class DscPlusEmulator extends EventEmitter<EmulatorEvents> {
     this.#options = options;
     device.on('screen', (s) => this.emit('screen', s));
     device.on('pinPrompt', (p) => this.emit('pinPrompt', p));
+    device.on('pinChecked', (p) => this.emit('pinChecked', p));
     device.on('stateSaved', (s) => this.emit('stateSaved', s));
   }
 
@@ -59,6 +61,7 @@ export class DscPlusEmulator extends EventEmitter<EmulatorEvents> {
     const device = new DscPlusDevice({
       state,
       save: (s) => saveDscPlusState(options.stateFile, s),
+      checkPin: checkDscPlusPinNative,
       ...(options.keepAliveIntervalMs !== undefined ? { keepAliveIntervalMs: options.keepAliveIntervalMs } : {}),
     });
     const emulator = new DscPlusEmulator(device, options);
