@@ -16,7 +16,7 @@ import {
 } from '../dscplus-client.ts';
 import { Transport } from '../transport.ts';
 import { Command, ErrorCode, encodeMessage, type HidMessage } from '../framing.ts';
-import { DeviceDisconnectedError, TransportAbortedError } from '../errors.ts';
+import { DeviceDisconnectedError, TransportAbortedError, TransportBusyError } from '../errors.ts';
 
 const SERIAL = '4000000017';
 const PIN = '2468';
@@ -149,6 +149,14 @@ describe('DSC+ driver against the emulator over a real socket (SPEC H2, protocol
     await expect(client.respond('123456', { signal: ac.signal })).rejects.toBeInstanceOf(TransportAbortedError);
     expect(emulator.device.waitingForPin).toBe(false);
     await expect(client.ping(new Uint8Array([1]))).resolves.toEqual(new Uint8Array([1]));
+  });
+
+  it('a second command on the same client while RESPOND is pending fails at once with TransportBusyError', async () => {
+    const pending = client.respond('123456');
+    await emulator.nextPinPrompt();
+    await expect(client.info()).rejects.toBeInstanceOf(TransportBusyError);
+    emulator.keypad.enter(PIN);
+    await expect(pending).resolves.toBe(expectedResponse('123456'));
   });
 
   it('USER_TIMEOUT when nobody types the PIN within the RESPOND timeout', async () => {
