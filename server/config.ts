@@ -58,6 +58,11 @@ export interface SlsConfig {
   readonly addressFailureLimit: number;
   /** Default 15 min. */
   readonly addressFailureWindowMs: number;
+  /**
+   * slsd processes sharing the port (node:cluster). Default 1. No state lives in a process (SPEC N1),
+   * so several workers behave as one; set it to the number of cores to use them all.
+   */
+  readonly workers: number;
   /** pino log level; 'silent' turns logging off. Default 'info'. */
   readonly logLevel: string;
 }
@@ -93,6 +98,7 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
     addressFailureLimit: 100,
     addressFailureWindowMs: 15 * 60 * 1000,
     logLevel: 'info',
+    workers: 1,
     ...overrides,
   };
 }
@@ -120,11 +126,12 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
  * The config from the environment, then CLI flags on top.
  *
  * Env: SLS_DATA_DIR, SLS_DATABASE_URL, SLS_HOST, SLS_PORT, SLS_SERVER_KEY, SLS_TRUST_PROXY
- * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT.
+ * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
+ * SLS_PASSWORD_HASHING (only `noop-benchmark-only`, for the benchmark).
  */
 export function loadConfig(
   env: NodeJS.ProcessEnv,
-  flags: { dataDir?: string; port?: number; host?: string; databaseUrl?: string } = {},
+  flags: { dataDir?: string; port?: number; host?: string; databaseUrl?: string; workers?: number } = {},
 ): SlsConfig {
   const dataDir = flags.dataDir ?? env.SLS_DATA_DIR ?? DEFAULT_DATA_DIR;
   const o: { -readonly [K in keyof SlsConfig]?: SlsConfig[K] } = { dataDir };
@@ -143,5 +150,7 @@ export function loadConfig(
   const bl = intEnv(env, 'SLS_BODY_LIMIT');
   if (bl !== undefined) o.bodyLimit = bl;
   if (env.SLS_PASSWORD_HASHING === 'noop-benchmark-only') o.passwordHashing = 'noop-benchmark-only';
+  const workers = flags.workers ?? intEnv(env, 'SLS_WORKERS');
+  if (workers !== undefined) o.workers = Math.max(1, workers);
   return defaultConfig(o);
 }

@@ -1,14 +1,27 @@
 /**
  * slsd's entry point: parse flags, build the app, listen. Everything else is in app.ts.
+ *
+ * With `--workers N` the primary process migrates the database and seeds the demo, then forks N
+ * workers that share the port (node:cluster); no state lives in a process (SPEC N1).
  */
+import cluster from 'node:cluster';
 import { Command, InvalidArgumentError } from 'commander';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
+import type { SlsConfig } from './config.ts';
 import { readDemoReadme, seedDemo } from './demo.ts';
+import { createServices } from './services/index.ts';
+import type { Services } from './services/index.ts';
 
 function port(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0–65535');
+  return n;
+}
+
+function workerCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('1–64 workers');
   return n;
 }
 
@@ -17,42 +30,111 @@ function loud(message: string): void {
   process.stderr.write(`\n${bar}\n!! WARNING: ${message}\n${bar}\n\n`);
 }
 
-export async function main(argv: readonly string[]): Promise<void> {
-  const program = new Command('slsd')
+interface Flags {
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  databaseUrl?: string;
+  demo?: boolean;
+  workers?: number;
+}
+
+function parseFlags(argv: readonly string[]): Flags {
+  return new Command('slsd')
     .description('SLS authentication server: users, devices, login transactions, sessions (SPEC §0)')
     .option('--data-dir <dir>', 'data folder: SQLite file, server key, DSC+ state files, demo files (env SLS_DATA_DIR; default ./.sls-data)')
     .option('--port <port>', 'listen port (env SLS_PORT; default 7860; 0 picks a free one)', port)
     .option('--host <host>', 'listen address (env SLS_HOST; default 127.0.0.1)')
     .option('--database-url <url>', 'postgres://… for PostgreSQL (env SLS_DATABASE_URL; default SQLite in the data folder)')
+    .option('--workers <n>', 'processes sharing the port (env SLS_WORKERS; default 1)', workerCount)
     .option('--demo', 'seed demo users and devices when the database is empty, and print the demo README')
     .addHelpText(
       'after',
       '\nOther settings from the environment: SLS_SERVER_KEY (base64, 32 bytes), SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT.',
     )
-    .parse([...argv], { from: 'user' });
-  const opts = program.opts<{ dataDir?: string; port?: number; host?: string; databaseUrl?: string; demo?: boolean }>();
-  const config = loadConfig(process.env, opts);
-  const built = await buildApp(config);
-  for (const w of built.services.warnings) loud(w);
-  if (opts.demo) {
-    const seeded = await seedDemo(built.services);
-    const readme = readDemoReadme(config.dataDir);
-    if (seeded) process.stdout.write('Seeded the demo data.\n');
-    if (readme) process.stdout.write(readme + '\n');
-    else process.stdout.write('The database already had users: no demo data was added.\n');
+    .parse([...argv], { from: 'user' })
+    .opts<Flags>();
+}
+
+/** Warnings, migrations and the demo: done once, by the primary (or the only) process. */
+async function prepare(services: Services, config: SlsConfig, demo: boolean): Promise<void> {
+  for (const w of services.warnings) loud(w);
+  if (!demo) return;
+  const seeded = await seedDemo(services);
+  const readme = readDemoReadme(config.dataDir);
+  if (seeded) process.stdout.write('Seeded the demo data.\n');
+  if (readme) process.stdout.write(readme + '\n');
+  else process.stdout.write('The database already had users: no demo data was added.\n');
+}
+
+function onSignals(stop: (signal: string) => void): void {
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  if (cluster.isWorker) return runWorker(JSON.parse(process.env.SLSD_WORKER_CONFIG ?? '{}') as SlsConfig);
+  const flags = parseFlags(argv);
+  const config = loadConfig(process.env, flags);
+
+  if (config.workers <= 1) {
+    const built = await buildApp({ ...config, logLevel: config.logLevel });
+    await prepare(built.services, config, flags.demo === true);
+    const address = await built.app.listen({ host: config.host, port: config.port });
+    process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir})\n`);
+    let closing = false;
+    onSignals((signal) => {
+      if (closing) return;
+      closing = true;
+      built.app.log.info(`${signal}: closing`);
+      built.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+    return;
   }
-  const address = await built.app.listen({ host: config.host, port: config.port });
-  process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir})\n`);
-  let closing = false;
-  const stop = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    built.app.log.info(`${signal}: closing`);
+
+  // Several workers: the primary prepares the database, then forks.
+  const services = await createServices(config);
+  await prepare(services, config, flags.demo === true);
+  const description = services.database.description;
+  await services.close();
+  let stopping = false;
+  let announced = false;
+  cluster.setupPrimary({ args: [] });
+  const fork = () => cluster.fork({ SLSD_WORKER_CONFIG: JSON.stringify(config) });
+  cluster.on('listening', (_worker, address) => {
+    if (announced) return;
+    announced = true;
+    const host = address.address ?? config.host;
+    process.stdout.write(`slsd listening on http://${host.includes(':') ? `[${host}]` : host}:${address.port} (database: ${description}, data: ${config.dataDir}, ${config.workers} workers)\n`);
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`slsd worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    fork();
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+  onSignals(() => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    const wait = setInterval(() => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        clearInterval(wait);
+        process.exit(0);
+      }
+    }, 50);
+  });
+}
+
+async function runWorker(config: SlsConfig): Promise<void> {
+  const built = await buildApp(config);
+  await built.app.listen({ host: config.host, port: config.port });
+  onSignals(() => {
     built.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  });
 }

@@ -31,6 +31,8 @@ const PASSWORD = 'Bench-Password-1';
 const USERS = 64;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+/** slsd worker processes (node:cluster); default one per core. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 
 interface BenchUser {
   readonly username: string;
@@ -54,7 +56,7 @@ async function seed(dataDir: string, serverKey: string, hashing: PasswordHashing
 
 async function startSlsd(dataDir: string, serverKey: string, hashing: PasswordHashing): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', '0'], {
-    env: { ...process.env, SLS_SERVER_KEY: serverKey, SLS_LOG_LEVEL: 'silent', SLS_PASSWORD_HASHING: hashing },
+    env: { ...process.env, SLS_SERVER_KEY: serverKey, SLS_LOG_LEVEL: 'silent', SLS_PASSWORD_HASHING: hashing, SLS_WORKERS: String(WORKERS) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -91,6 +93,50 @@ function post(agent: http.Agent, port: number, urlPath: string, body: unknown): 
   });
 }
 
+/** CPU ms (user + system) used so far by a process and all its descendants (Linux /proc). */
+function treeCpuMs(pid: number): number {
+  const tick = 10; // USER_HZ = 100 on Linux
+  let total = 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) * tick;
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) total += treeCpuMs(Number(child));
+    }
+  } catch {
+    // The process ended meanwhile.
+  }
+  return total;
+}
+
+interface Measured {
+  readonly perSecond: number;
+  readonly ok: number;
+  readonly failed: number;
+  /** CPU µs per operation in slsd (all processes) and in this client. */
+  readonly serverCpuUs: number;
+  readonly clientCpuUs: number;
+}
+
+/** `load` while counting the CPU time slsd and this client spend, per operation. */
+async function measured(serverPid: number, run: () => Promise<{ perSecond: number; ok: number; failed: number }>): Promise<Measured> {
+  const s0 = treeCpuMs(serverPid);
+  const c0 = process.cpuUsage();
+  const r = await run();
+  const c = process.cpuUsage(c0);
+  const n = Math.max(1, r.ok + r.failed);
+  return { ...r, serverCpuUs: ((treeCpuMs(serverPid) - s0) * 1000) / n, clientCpuUs: (c.user + c.system) / n };
+}
+
+/** What the CPU cost says the machine's cores could do without contention: cores / (server + client CPU per op). */
+function capacity(m: Measured, cores: number): string {
+  const withClient = (cores * 1e6) / (m.serverCpuUs + m.clientCpuUs);
+  const serverOnly = (cores * 1e6) / m.serverCpuUs;
+  return `slsd ${m.serverCpuUs.toFixed(0)} CPU-µs/op, client ${m.clientCpuUs.toFixed(0)} CPU-µs/op → ${withClient.toFixed(0)}/s on ${cores} free cores with this client, ${serverOnly.toFixed(0)}/s with the client elsewhere`;
+}
+
 /** Runs `task` with bounded concurrency until the time is up (or tasks run out); returns completions/s. */
 async function load(concurrency: number, durationMs: number, task: (i: number) => Promise<boolean>, limit = Infinity): Promise<{ perSecond: number; ok: number; failed: number }> {
   let next = 0;
@@ -123,7 +169,9 @@ async function passwordStep(hashing: PasswordHashing, concurrency: number) {
   try {
     // Warm up.
     await load(concurrency, 500, async (i) => (await post(agent, port, '/v1/login', loginBody(users[i % USERS]!))).status === 200);
-    const logins = await load(concurrency, DURATION_MS, async (i) => (await post(agent, port, '/v1/login', loginBody(users[i % USERS]!))).status === 200);
+    const logins = await measured(child.pid!, () =>
+      load(concurrency, DURATION_MS, async (i) => (await post(agent, port, '/v1/login', loginBody(users[i % USERS]!))).status === 200),
+    );
     return { logins, users, port, agent, child, dataDir };
   } catch (e) {
     await stopSlsd(child);
@@ -143,8 +191,10 @@ function line(label: string, value: string) {
 
 export async function main(): Promise<void> {
   const cores = os.availableParallelism();
-  console.log(`bench:login — ${cores} cores, ${os.cpus()[0]?.model ?? 'cpu'}, ${DURATION_MS} ms per measure, ${CONCURRENCY} concurrent requests`);
-  console.log('Client and slsd share these cores; other work on the machine lowers every number.\n');
+  console.log(`bench:login — ${cores} cores, ${os.cpus()[0]?.model ?? 'cpu'}, slsd with ${WORKERS} worker(s), ${DURATION_MS} ms per measure, ${CONCURRENCY} concurrent requests`);
+  console.log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('Client and slsd share these cores; other work on the machine lowers every number.');
+  console.log('The CPU cost lines say what the cores could do without other work: CPU time is less disturbed by contention than wall time.\n');
 
   // 1. argon2id through HTTP vs raw.
   const a = await passwordStep('argon2id', CONCURRENCY);
@@ -155,6 +205,7 @@ export async function main(): Promise<void> {
   line('password step, argon2id m=19456 t=2 p=1, HTTP (logins/s)', a.logins.perSecond.toFixed(1));
   line('raw argon2id verifications/s (same cores, same params)', raw.perSecond.toFixed(1));
   line('ratio HTTP / raw (target ≥ 0.90)', (a.logins.perSecond / raw.perSecond).toFixed(3));
+  line('  CPU cost', capacity(a.logins, cores));
   if (a.logins.failed) line('  failed requests', String(a.logins.failed));
 
   // 2. and 3. no-op hash.
@@ -162,6 +213,7 @@ export async function main(): Promise<void> {
   const b = await passwordStep('noop-benchmark-only', CONCURRENCY);
   try {
     line('password step, no-op hash, HTTP (sign-ins/s, target ≥ 3000)', b.logins.perSecond.toFixed(1));
+    line('  CPU cost', capacity(b.logins, cores));
     if (b.logins.failed) line('  failed requests', String(b.logins.failed));
 
     // Prepare transactions with their right responses, then time only the second-factor steps.
@@ -175,17 +227,20 @@ export async function main(): Promise<void> {
       prepared.push({ txId: step.transactionId, response: deviceResponse('dsc', u.secret, step.challenge.challenge) });
       return true;
     }, wanted);
-    const second = await load(
-      CONCURRENCY,
-      120_000,
-      async (i) => {
-        const p = prepared[i]!;
-        const r = await post(b.agent, b.port, `/v1/login/${p.txId}/response`, { response: p.response });
-        return r.status === 200 && (r.json as { status: string }).status === 'signed_in';
-      },
-      prepared.length,
+    const second = await measured(b.child.pid!, () =>
+      load(
+        CONCURRENCY,
+        120_000,
+        async (i) => {
+          const p = prepared[i]!;
+          const r = await post(b.agent, b.port, `/v1/login/${p.txId}/response`, { response: p.response });
+          return r.status === 200 && (r.json as { status: string }).status === 'signed_in';
+        },
+        prepared.length,
+      ),
     );
     line('second-factor steps/s (verify + open a session, target ≥ 1500)', second.perSecond.toFixed(1));
+    line('  CPU cost', capacity(second, cores));
     if (second.failed) line('  failed requests', String(second.failed));
   } finally {
     b.agent.destroy();

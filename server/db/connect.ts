@@ -61,6 +61,9 @@ export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
+    // Checkpoints run inside some commit; fewer, larger ones halve a commit's average cost here
+    // (the WAL may grow to ~16 MiB between them). Durability is unchanged.
+    sqlite.pragma('wal_autocheckpoint = 4000');
     sqlite.pragma('foreign_keys = ON');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     dialect = 'sqlite';
