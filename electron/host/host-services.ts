@@ -33,6 +33,8 @@ export interface HostServiceDeps {
   appInfo: AppInfo;
   /** Host log: codes and ids only, never tokens, passwords or responses. */
   log?: (line: string) => void;
+  /** Extra caches to clear on Reset app data (Electron: the session's storage and HTTP cache). */
+  clearCaches?: () => Promise<void>;
 }
 
 interface LoginInProgress {
@@ -214,6 +216,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         }
       }
       settings.clear();
+      await deps.clearCaches?.();
       const keychainAvailable = await keychain.available();
       const keychainEntriesRemoved = keychainAvailable ? await keychain.clear() : 0;
       log(`app data reset keychainEntriesRemoved=${keychainEntriesRemoved}`);

@@ -33,6 +33,7 @@ export interface HostOptions {
   /** Overrides the settings' server address (npm start, tests); the setting still shows what is used. */
   slsd?: SlsdClient;
   log?: (line: string) => void;
+  clearCaches?: () => Promise<void>;
 }
 
 export function createHost(options: HostOptions): Host {
@@ -46,6 +47,7 @@ export function createHost(options: HostOptions): Host {
     events,
     appInfo: options.appInfo,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.clearCaches ? { clearCaches: options.clearCaches } : {}),
   });
   return { dispatch: createDispatcher(services, options.log), events, services, close: () => services.close() };
 }
