@@ -6,7 +6,7 @@ import { ERROR_CODES } from '../core/api.ts';
 import { ERROR_REGISTRY, renderErrorsMarkdown } from './errors.ts';
 import { ERRORS_DOC_PATH } from './errors-doc.ts';
 import { ROUTES } from './routes/table.ts';
-import { startTestServer } from './testing/test-server.ts';
+import { startTestServer, TEST_POSTGRES_URL } from './testing/test-server.ts';
 import type { TestServer } from './testing/test-server.ts';
 
 let t: TestServer;
@@ -117,6 +117,6 @@ describe('OpenAPI (GET /v1/openapi.json)', () => {
 describe('health', () => {
   it('reports ok and the database kind', async () => {
     const r = await t.app.inject({ method: 'GET', url: '/v1/health' });
-    expect(r.json()).toMatchObject({ status: 'ok', database: 'sqlite' });
+    expect(r.json()).toMatchObject({ status: 'ok', database: TEST_POSTGRES_URL ? 'postgres' : 'sqlite' });
   });
 });

@@ -20,8 +20,14 @@ afterEach(async () => {
   await t.close();
 });
 
-/** The raw bytes of the SQLite file and its WAL, after a checkpoint. */
+/** The raw bytes of the SQLite file and its WAL, after a checkpoint (PostgreSQL: every row of every table, as text). */
 async function rawDatabase(): Promise<Buffer> {
+  if (t.services.database.dialect === 'postgres') {
+    const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(t.services.db);
+    const dump: unknown[] = [];
+    for (const { tablename } of tables.rows) dump.push((await sql.raw(`select * from "${tablename}"`).execute(t.services.db)).rows);
+    return Buffer.from(JSON.stringify(dump));
+  }
   await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(t.services.db);
   const file = path.join(t.dataDir, 'sls.db');
   const parts = [fs.readFileSync(file)];

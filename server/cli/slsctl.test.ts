@@ -24,7 +24,7 @@ afterEach(async () => {
 async function slsctl(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runSlsctl(['--data-dir', t.dataDir, ...args], {
+  const code = await runSlsctl(['--data-dir', t.dataDir, '--database-url', t.config.databaseUrl, ...args], {
     out: (s) => void (out += s),
     err: (s) => void (err += s),
     readStdin: async () => stdin,
@@ -106,7 +106,7 @@ describe('slsctl', () => {
     await slsctl(['device', 'add', '--user', 'cli.proc', '--kind', 'dsc']);
     for (let i = 0; i < 10; i++) await login(t.app, 'cli.proc', 'bad password');
     expect(errorCode(await login(t.app, 'cli.proc', PASSWORD))).toBe('SLS_ERR_USER_LOCKED');
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin/slsctl.mjs'), '--data-dir', t.dataDir, 'user', 'unlock', 'cli.proc'], {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin/slsctl.mjs'), '--data-dir', t.dataDir, '--database-url', t.config.databaseUrl, 'user', 'unlock', 'cli.proc'], {
       env: { ...process.env, SLS_SERVER_KEY: t.config.serverKey },
     });
     expect(stdout).toContain('cli.proc unlocked');
@@ -138,7 +138,7 @@ describe('slsctl', () => {
     await createUser('cli.follow');
     const controller = new AbortController();
     let out = '';
-    const running = runSlsctl(['--data-dir', t.dataDir, 'audit', '--follow', '--limit', '1'], {
+    const running = runSlsctl(['--data-dir', t.dataDir, '--database-url', t.config.databaseUrl, 'audit', '--follow', '--limit', '1'], {
       out: (s) => void (out += s),
       err: () => {},
       readStdin: async () => '',

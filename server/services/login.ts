@@ -83,8 +83,9 @@ export class LoginService {
       .selectAll()
       .where('user_id', '=', user.id)
       .where('status', '=', 'active')
-      .orderBy('created_at')
       .execute();
+    // The drop-down lists the strongest devices first (SPEC S1 levels), then in the order they were added.
+    rows.sort((a, b) => securityRank(b.kind) - securityRank(a.kind) || a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const out: AvailableDevice[] = [];
     for (const device of rows) {
       const v = verifierFor(device.kind);

@@ -35,6 +35,32 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * PostgreSQL for the same tests (ARCHITECTURE: one conformance suite on both databases): with
+ * `SLS_TEST_POSTGRES_URL=postgres://user:pw@host/postgres` every test server gets a fresh database.
+ */
+export const TEST_POSTGRES_URL = process.env.SLS_TEST_POSTGRES_URL;
+
+async function freshPostgresDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const pg = (await import('pg')).default;
+  const name = `sls_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
 export function testClock(start = Date.UTC(2026, 10, 2, 14, 30)): TestClock {
   let t = start;
   return { now: () => t, advance: (ms) => void (t += ms), set: (ms) => void (t = ms) };
@@ -44,7 +70,14 @@ export async function startTestServer(
   opts: { listen?: boolean; config?: Partial<SlsConfig>; clock?: TestClock | null; smsGateway?: SmsGateway; dataDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-test-'));
-  const config = defaultConfig({ dataDir, logLevel: 'silent', serverKey: randomBytes(32).toString('base64'), ...opts.config });
+  const postgres = TEST_POSTGRES_URL && !opts.config?.databaseUrl ? await freshPostgresDatabase(TEST_POSTGRES_URL) : null;
+  const config = defaultConfig({
+    dataDir,
+    logLevel: 'silent',
+    serverKey: randomBytes(32).toString('base64'),
+    ...(postgres ? { databaseUrl: postgres.url } : {}),
+    ...opts.config,
+  });
   const clock = opts.clock === null ? { now: Date.now, advance: () => { throw new Error('real clock'); }, set: () => { throw new Error('real clock'); } } : (opts.clock ?? testClock());
   const built = await buildApp(config, { now: clock.now, ...(opts.smsGateway ? { smsGateway: opts.smsGateway } : {}) });
   let url: string | null = null;
@@ -59,6 +92,7 @@ export async function startTestServer(
     url,
     async close() {
       await built.close();
+      await postgres?.drop();
       if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
