@@ -54,6 +54,9 @@ function openSettings(): SettingsStore {
   const settings = settingsFromKeyValueStore(store);
   // First start: the server address this build was made for (release build config).
   if (!('serverAddress' in store.store)) settings.update({ serverAddress: buildConfig.defaultServerUrl });
+  // `npm start` points the client at the slsd it started.
+  const fromStart = app.commandLine.getSwitchValue('sls-server');
+  if (/^http:\/\/127\.0\.0\.1:\d+$/.test(fromStart)) settings.update({ serverAddress: fromStart });
   return settings;
 }
 

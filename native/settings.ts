@@ -10,8 +10,8 @@
 import Conf from 'conf';
 import { z } from 'zod';
 
-/** The embedded default: slsd on this machine (`npm start`, SPEC N1). */
-export const DEFAULT_SERVER_ADDRESS = 'http://127.0.0.1:8700';
+/** The embedded default: slsd on this machine, on its default port (`npm start`, SPEC N1). */
+export const DEFAULT_SERVER_ADDRESS = 'http://127.0.0.1:7860';
 
 export const WindowState = z.object({
   x: z.number().int().optional(),
