@@ -103,7 +103,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   let stopping = false;
   let announced = false;
   cluster.setupPrimary({ args: [] });
-  const fork = () => cluster.fork({ SLSD_WORKER_CONFIG: JSON.stringify(config) });
+  // argon2id runs on libuv's thread pool (4 threads by default). Split it among the workers, so N
+  // workers hash with as many threads as one process would: more threads than cores only thrash
+  // the caches (each hash touches 19 MiB, SPEC A3). UV_THREADPOOL_SIZE set by the operator wins.
+  const threads = process.env.UV_THREADPOOL_SIZE ?? String(Math.max(2, Math.ceil(4 / config.workers)));
+  const fork = () => cluster.fork({ SLSD_WORKER_CONFIG: JSON.stringify(config), UV_THREADPOOL_SIZE: threads });
   cluster.on('listening', (_worker, address) => {
     if (announced) return;
     announced = true;

@@ -89,7 +89,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     spec: 'L2 L4',
     auth: false,
     response: LoginStep,
-    errors: [...TX_ERRORS, 'SLS_ERR_VALIDATION'],
+    errors: [...TX_ERRORS, 'SLS_ERR_VALIDATION', 'SLS_ERR_NO_ACTIVE_DEVICE'],
     async handler(s, { params }) {
       return s.login.current(TransactionParams.parse(params).transactionId);
     },
@@ -104,7 +104,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: false,
     body: SelectDeviceRequest,
     response: LoginStep,
-    errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_CONFLICT'],
+    errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_CONFLICT', 'SLS_ERR_RATE_LIMITED'],
     async handler(s, { body, params, sourceAddress }) {
       return s.login.selectDevice(TransactionParams.parse(params).transactionId, SelectDeviceRequest.parse(body), sourceAddress);
     },
@@ -143,10 +143,10 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: false,
     body: ResendRequest,
     response: LoginStep,
-    errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_RESEND_TOO_SOON', 'SLS_ERR_CONFLICT'],
-    async handler(s, { body, params }) {
+    errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_RESEND_TOO_SOON', 'SLS_ERR_CONFLICT', 'SLS_ERR_RATE_LIMITED'],
+    async handler(s, { body, params, sourceAddress }) {
       ResendRequest.parse(body ?? {});
-      return s.login.resend(TransactionParams.parse(params).transactionId);
+      return s.login.resend(TransactionParams.parse(params).transactionId, sourceAddress);
     },
   },
   {

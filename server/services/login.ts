@@ -264,7 +264,7 @@ export class LoginService {
 
   /** Choose or switch the device (SPEC L2, L5): a new challenge, the old one dead. */
   async selectDevice(transactionId: string, req: SelectDeviceRequest, sourceAddress: string): Promise<LoginStep> {
-    const { tx, user } = await this.#liveTransaction(transactionId);
+    const { tx, user } = await this.#liveTransaction(transactionId, sourceAddress);
     const available = await this.#available(user, tx.client_kind);
     const device = available.find((a) => a.device.id === req.deviceId)?.device;
     if (!device) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
@@ -283,8 +283,8 @@ export class LoginService {
   }
 
   /** A new SMS code after the cool-down (SPEC L4); never resets a failure count (L6). */
-  async resend(transactionId: string): Promise<LoginStep> {
-    const { tx, user } = await this.#liveTransaction(transactionId);
+  async resend(transactionId: string, sourceAddress?: string): Promise<LoginStep> {
+    const { tx, user } = await this.#liveTransaction(transactionId, sourceAddress);
     if (tx.state !== 'challenge' || !tx.device_id) throw new SlsError('SLS_ERR_NO_CHALLENGE');
     const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', tx.device_id).executeTakeFirstOrThrow();
     if (!verifierFor(device.kind).canResend) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device has no code to resend.' });
@@ -301,6 +301,7 @@ export class LoginService {
     const { tx, user } = await this.#liveTransaction(transactionId);
     const available = await this.#available(user, tx.client_kind);
     const devices = available.map((a) => a.device);
+    if (devices.length === 0) throw new SlsError('SLS_ERR_NO_ACTIVE_DEVICE');
     if (tx.state === 'select_device' || !tx.device_id) {
       return {
         status: 'select_device',

@@ -64,6 +64,11 @@ function defaultLabel(kind: DeviceKind, serial: string | null): string {
   return serial ? `${name} (…${serial.slice(-4)})` : name;
 }
 
+/** Passwords are 8–256 characters (the login accepts up to 256, core/api.ts). */
+function checkPassword(password: string): void {
+  if (password.length < 8 || password.length > 256) throw new SlsError('SLS_ERR_VALIDATION', { message: 'a password is 8–256 characters' });
+}
+
 export class Provisioning {
   readonly #s: ProvisioningServices;
 
@@ -120,6 +125,7 @@ export class Provisioning {
     }
     const exists = await this.#s.db.selectFrom('users').select('id').where('username_normalized', '=', normalized).executeTakeFirst();
     if (exists) throw new SlsError('SLS_ERR_CONFLICT', { message: `user ${u.username} exists` });
+    if (u.password !== undefined) checkPassword(u.password);
     const id = newId('usr');
     const now = this.#s.now();
     const passwordHash = u.password ? await this.#s.passwords.hash(u.password) : null;
@@ -157,7 +163,7 @@ export class Provisioning {
   }
 
   async setPassword(username: string, password: string): Promise<void> {
-    if (password.length < 8 || password.length > 256) throw new SlsError('SLS_ERR_VALIDATION', { message: 'a password is 8–256 characters' });
+    checkPassword(password);
     const user = await this.userByName(username);
     const hash = await this.#s.passwords.hash(password);
     await this.#s.db.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();

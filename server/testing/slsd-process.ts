@@ -1,0 +1,82 @@
+/**
+ * slsd as a real child process, for end-to-end tests and benchmarks (`node bin/slsd.mjs`).
+ *
+ * Starts on a free loopback port, waits for "slsd listening on …", and with `demo: true` returns
+ * the demo data (users, device files, PINs, passcodes) from `<data>/demo/demo.json`.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DemoData } from '../demo.ts';
+
+const SLSD = fileURLToPath(new URL('../../bin/slsd.mjs', import.meta.url));
+
+export interface SlsdProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly dataDir: string;
+  /** The server key it runs with (base64), so slsctl can open the same data. */
+  readonly serverKey: string;
+  readonly demo: DemoData | null;
+  /** Everything it printed on stdout so far. */
+  stdout(): string;
+  /** SIGTERM, wait for the exit; removes the data folder when this helper created it. */
+  stop(): Promise<void>;
+}
+
+export async function spawnSlsd(
+  opts: { dataDir?: string; demo?: boolean; workers?: number; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<SlsdProcess> {
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-e2e-'));
+  const serverKey = opts.env?.SLS_SERVER_KEY ?? randomBytes(32).toString('base64');
+  const args = [SLSD, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'];
+  if (opts.demo) args.push('--demo');
+  if (opts.workers) args.push('--workers', String(opts.workers));
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, SLS_LOG_LEVEL: 'warn', ...opts.env, SLS_SERVER_KEY: serverKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => void (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => void (err += c.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`slsd did not start within ${opts.timeoutMs ?? 60_000} ms:\n${out}\n${err}`)), opts.timeoutMs ?? 60_000);
+    const check = () => {
+      const m = /slsd listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`slsd exited with ${code}:\n${out}\n${err}`));
+    });
+  });
+  const demoFile = path.join(dataDir, 'demo', 'demo.json');
+  const demo = opts.demo && fs.existsSync(demoFile) ? (JSON.parse(fs.readFileSync(demoFile, 'utf8')) as DemoData) : null;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    dataDir,
+    serverKey,
+    demo,
+    stdout: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
