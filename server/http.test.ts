@@ -120,3 +120,24 @@ describe('health', () => {
     expect(r.json()).toMatchObject({ status: 'ok', database: TEST_POSTGRES_URL ? 'postgres' : 'sqlite' });
   });
 });
+
+describe('no request can crash slsd', () => {
+  it('answers random JSON bodies and ids on every route with a coded answer, never a 500', async () => {
+    const fc = await import('fast-check');
+    const codes = new Set(Object.keys(ERROR_REGISTRY));
+    const idArb = fc.oneof(fc.string({ minLength: 1, maxLength: 70 }), fc.constant('ltx_unknown'));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...ROUTES), fc.jsonValue({ maxDepth: 3 }), idArb, async (route, body, id) => {
+        const url = route.url.replace(/:(\w+)/g, encodeURIComponent(id));
+        const r = await t.app.inject({
+          method: route.method,
+          url,
+          ...(route.method === 'POST' ? { headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) } : {}),
+        });
+        expect(r.statusCode).toBeLessThan(500);
+        if (r.statusCode >= 400) expect(codes.has((r.json() as { error: { code: string } }).error.code)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -7,9 +7,14 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 
-export type AuditEvent =
+/**
+ * Audit events: the ones slsd's login and operator CLI write are listed (for documentation and
+ * autocompletion); other services add their own `domain.action` names (withdrawal.confirmed, …).
+ */
+export type AuditEvent = KnownAuditEvent | `${string}.${string}`;
+
+export type KnownAuditEvent =
   | 'login.password_failed'
-  | 'login.password_ok'
   | 'login.response_failed'
   | 'login.transaction_ended'
   | 'login.succeeded'
