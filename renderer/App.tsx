@@ -10,7 +10,7 @@ import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
 import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
 import { SignedInScreen } from './screens/SignedInScreen.tsx';
-import { Spinner, useAction } from './ui.tsx';
+import { Spinner, toClientError, useAction } from './ui.tsx';
 import type { Notice } from './ui.tsx';
 
 type View =
@@ -65,6 +65,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     [toLogin],
   );
   const action = useAction(onEnded);
+  const setActionError = action.setError;
 
   const applyStep = useCallback((step: LoginStepView) => {
     setStatus(null);
@@ -72,6 +73,18 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     else if (step.status === 'challenge') setView({ name: 'challenge', devices: step.devices, challenge: step.challenge });
     else setView({ name: 'signed_in', session: step.session });
   }, []);
+
+  const waitForApproval = useCallback(() => {
+    if (!api) return Promise.reject(new Error('not connected'));
+    return api.waitForApproval();
+  }, [api]);
+  const onApprovalError = useCallback(
+    (e: unknown) => {
+      const ce = toClientError(e);
+      if (!onEnded(ce)) setActionError(describeError(ce));
+    },
+    [onEnded, setActionError],
+  );
 
   if (view.name === 'starting' || !api || !settings) {
     if (view.name === 'fatal') {
@@ -133,6 +146,9 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           }}
           onCancel={cancel}
           onSelectAgain={(mode) => select(c.deviceId, mode)}
+          waitForApproval={waitForApproval}
+          onApproved={applyStep}
+          onApprovalError={onApprovalError}
           onResend={() =>
             void action.run(() => api.resendCode()).then((s) => {
               if (!s) return;

@@ -41,6 +41,14 @@ export const LoginStepView = z.discriminatedUnion('status', [
 ]);
 export type LoginStepView = z.infer<typeof LoginStepView>;
 
+/** Where an IB Key notification stands (SPEC L4, L7): still waiting, expired unanswered, or approved. */
+export const ApprovalView = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('waiting'), pushExpiresAt: z.string() }),
+  z.object({ status: z.literal('push_expired') }),
+  z.object({ status: z.literal('signed_in'), session: SessionView }),
+]);
+export type ApprovalView = z.infer<typeof ApprovalView>;
+
 export const Theme = z.enum(['dark', 'light']);
 export type Theme = z.infer<typeof Theme>;
 
@@ -105,6 +113,8 @@ export const CALLS = {
   login: { input: LoginInput, output: LoginStepView },
   selectDevice: { input: SelectDeviceInput, output: LoginStepView },
   respond: { input: RespondInput, output: LoginStepView },
+  /** Long-polls (about 25 s) for the IB Key approval; denial and wrong number reject with coded errors. */
+  waitForApproval: { input: Empty, output: ApprovalView },
   resendCode: { input: Empty, output: LoginStepView },
   cancelLogin: { input: Empty, output: Ok },
   getSession: { input: Empty, output: SessionView.nullable() },

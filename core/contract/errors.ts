@@ -20,6 +20,10 @@ export const HOST_ERROR_CODES = [
   'SLS_ERR_UNTRUSTED_SENDER',
   /** The OS keychain refused (Secret Service missing or locked). */
   'SLS_ERR_KEYCHAIN',
+  /** IB Key: the request was denied in the app (SPEC L7); the login has ended. */
+  'SLS_ERR_PUSH_DENIED',
+  /** IB Key: the number chosen in the app was not the one on the screen (SPEC L7); the login has ended. */
+  'SLS_ERR_PUSH_WRONG_NUMBER',
   /** The renderer lost its connection to the host (browser host stopped). */
   'SLS_ERR_HOST_DISCONNECTED',
   /** Anything unexpected inside the host; details go to the host's log, not to the renderer. */

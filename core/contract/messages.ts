@@ -59,6 +59,8 @@ export function endsLogin(error: ClientError): boolean {
     case 'SLS_ERR_TRANSACTION_NOT_FOUND':
     case 'SLS_ERR_NO_LOGIN_IN_PROGRESS':
     case 'SLS_ERR_USER_LOCKED':
+    case 'SLS_ERR_PUSH_DENIED':
+    case 'SLS_ERR_PUSH_WRONG_NUMBER':
       return true;
     case 'SLS_ERR_WRONG_RESPONSE':
       return error.attemptsLeft === 0;
@@ -133,6 +135,11 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
     case 'SLS_ERR_VALIDATION':
     case 'SLS_ERR_INVALID_INPUT':
       return { message: 'Some input is not valid.', action: error.issues?.[0]?.message ?? 'Check what you typed and try again.' };
+    case 'SLS_ERR_PUSH_DENIED':
+      // UI.md wording.
+      return { message: 'The request was denied on your phone.', action: "If that wasn't you, your account is protected: call client services." };
+    case 'SLS_ERR_PUSH_WRONG_NUMBER':
+      return { message: 'The number chosen on your phone did not match the one on this screen.', action: 'This login has ended. Log in again and choose the number shown here.' };
     case 'SLS_ERR_HOST_DISCONNECTED':
       return { message: 'The connection to SLS Desktop was lost.', action: 'Close this window and start SLS Desktop again.' };
     case 'SLS_ERR_KEYCHAIN':

@@ -10,6 +10,7 @@ export const CALL_NAMES = [
   'login',
   'selectDevice',
   'respond',
+  'waitForApproval',
   'resendCode',
   'cancelLogin',
   'getSession',

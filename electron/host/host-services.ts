@@ -13,8 +13,8 @@ import type { Keychain } from '../../native/keychain.ts';
 import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
 import type { DscPlusService } from './dscplus-service.ts';
 import type { EventHub } from './events.ts';
-import { SlsdError } from './slsd-client.ts';
-import type { SlsdClient } from './slsd-client.ts';
+import { SlsdError, STATUS_WAIT_SECONDS } from './slsd-client.ts';
+import type { LoginStatus, SlsdClient } from './slsd-client.ts';
 import { CLIENT_BUILD, clientName } from './app-info.ts';
 
 /** Services receive the input after zod parsing (trimmed, defaults applied). */
@@ -149,6 +149,40 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     selectDevice: (input) => step((tx) => slsd.selectDevice(tx.transactionId, { deviceId: input.deviceId, mode: input.mode })),
     respond: (input) => step((tx) => slsd.respond(tx.transactionId, { response: input.response })),
     resendCode: () => step((tx) => slsd.resend(tx.transactionId)),
+
+    async waitForApproval() {
+      const current = login;
+      if (!current) throw noLogin();
+      let status: LoginStatus;
+      try {
+        status = await slsd.loginStatus(current.transactionId, STATUS_WAIT_SECONDS);
+      } catch (e) {
+        if (e instanceof SlsdError && endsLogin(e.error) && login === current) login = null;
+        throw e;
+      }
+      switch (status.status) {
+        case 'waiting':
+          return { status: 'waiting', pushExpiresAt: status.pushExpiresAt };
+        case 'push_expired':
+          return { status: 'push_expired' };
+        case 'signed_in': {
+          const view = accept(status, current.username);
+          if (view.status !== 'signed_in') throw new Error('unreachable');
+          return view;
+        }
+        case 'denied':
+        case 'wrong_number':
+          // SPEC L7: the app ended the login (a denial is recorded by slsd as possible fraud).
+          if (login === current) login = null;
+          log(`push ${status.status}`);
+          throw new SlsdError(
+            status.status === 'denied'
+              ? { code: 'SLS_ERR_PUSH_DENIED', message: 'The request was denied on the phone.' }
+              : { code: 'SLS_ERR_PUSH_WRONG_NUMBER', message: 'The number chosen on the phone did not match.' },
+            null,
+          );
+      }
+    },
 
     async cancelLogin() {
       login = null;

@@ -139,6 +139,26 @@ describe('login through the host (SPEC L1–L6)', () => {
   });
 });
 
+describe('IB Key approval long-poll (SPEC L4, L7)', () => {
+  it('signs in when the phone approves, remembering IB Key as the last device', async () => {
+    const { value, settings } = host();
+    const step = await value('login', { username: 'demo.ibkey', password: FAKE_PASSWORD, rememberUsername: true });
+    expect(step).toMatchObject({ status: 'challenge', challenge: { type: 'push' } });
+    const pending = value<{ status: string }>('waitForApproval');
+    setTimeout(() => fake.answerPush('approved'), 100);
+    expect(await pending).toMatchObject({ status: 'signed_in', session: { authenticatedWith: { kind: 'ibkey' } } });
+    expect(settings.read().lastDeviceByUser['demo.ibkey']).toBe('i1');
+  });
+
+  it('turns a denial into SLS_ERR_PUSH_DENIED and ends the login', async () => {
+    const { value, call } = host();
+    await value('login', { username: 'demo.ibkey', password: FAKE_PASSWORD, rememberUsername: true });
+    fake.answerPush('denied');
+    expect(await call('waitForApproval')).toMatchObject({ ok: false, error: { code: 'SLS_ERR_PUSH_DENIED' } });
+    expect(await call('selectDevice', { deviceId: 'i1', mode: 'offline' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
+  });
+});
+
 describe('settings and Reset app data (SPEC C1, C3, C4)', () => {
   it('remembers the user name only while the box is ticked', async () => {
     const { value, settings } = host();

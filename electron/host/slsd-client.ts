@@ -5,7 +5,7 @@
  * parsed with the API's zod schemas; anything else becomes a coded error, so a wrong server address
  * or a proxy's HTML page reads as "not an SLS server", not as a crash.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { API_PREFIX, ErrorBody, LoginStep, LogoutResponse, SessionInfo } from '../../core/api.ts';
 import type { LoginRequest, RespondRequest, SelectDeviceRequest } from '../../core/api.ts';
 import type { ClientError } from '../../core/contract/index.ts';
@@ -22,6 +22,24 @@ export class SlsdError extends Error {
   }
 }
 
+/**
+ * GET /v1/login/:transactionId/status?wait=N — the IB Key long-poll (SPEC L4, L7).
+ *
+ * The wire shape of slsd's route (its schema is `LoginStatus` in ibkey/protocol.ts, not yet in
+ * core/api.ts); kept here so the host does not depend on the authenticator's package.
+ */
+export const LoginStatus = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('waiting'), transactionId: z.string(), pushExpiresAt: z.string() }),
+  z.object({ status: z.literal('signed_in'), session: SessionInfo }),
+  z.object({ status: z.literal('denied'), transactionId: z.string() }),
+  z.object({ status: z.literal('wrong_number'), transactionId: z.string() }),
+  z.object({ status: z.literal('push_expired'), transactionId: z.string() }),
+]);
+export type LoginStatus = z.infer<typeof LoginStatus>;
+
+/** Seconds slsd holds a status request open; the HTTP timeout allows for it. */
+export const STATUS_WAIT_SECONDS = 25;
+
 /** GET /v1/session answers the session without its token (the caller already has it). */
 const SessionAnswer = SessionInfo.omit({ token: true });
 export type SessionAnswer = z.infer<typeof SessionAnswer>;
@@ -31,6 +49,7 @@ export interface SlsdClient {
   selectDevice(transactionId: string, request: SelectDeviceRequest): Promise<LoginStep>;
   respond(transactionId: string, request: RespondRequest): Promise<LoginStep>;
   resend(transactionId: string): Promise<LoginStep>;
+  loginStatus(transactionId: string, waitSeconds: number): Promise<LoginStatus>;
   session(token: string): Promise<SessionAnswer>;
   logout(token: string): Promise<void>;
 }
@@ -47,7 +66,7 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 15_000;
 
-  async function request<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown, token?: string): Promise<T> {
+  async function request<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown, token?: string, timeout = timeoutMs): Promise<T> {
     const url = `${options.baseUrl().replace(/\/+$/, '')}${API_PREFIX}${path}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -58,7 +77,7 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(timeout),
         redirect: 'error',
       });
     } catch {
@@ -95,6 +114,7 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
     selectDevice: (id, r) => request('POST', `${tx(id)}/device`, LoginStep, r),
     respond: (id, r) => request('POST', `${tx(id)}/response`, LoginStep, r),
     resend: (id) => request('POST', `${tx(id)}/resend`, LoginStep, {}),
+    loginStatus: (id, wait) => request('GET', `${tx(id)}/status?wait=${wait}`, LoginStatus, undefined, undefined, (wait + 10) * 1000),
     session: (token) => request('GET', '/session', SessionAnswer, undefined, token),
     logout: async (token) => {
       await request('POST', '/logout', LogoutResponse, {}, token);

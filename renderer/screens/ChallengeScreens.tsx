@@ -2,13 +2,13 @@
  * The second-factor screens, one per kind of challenge (SPEC L4): challenge code, index numbers,
  * IB Key notification, SMS code, temporary passcode. Each has "Use another device" (L5).
  */
-import { useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import type { Challenge } from '../../core/api.ts';
 import { DEVICE_CATALOGUE, PLATINUM_ALPHABET } from '../../core/devices.ts';
 import type { ResponseAlphabet } from '../../core/devices.ts';
 import { formatCountdown, formatNewYorkTime } from '../../core/contract/messages.ts';
-import type { ErrorText } from '../../core/contract/index.ts';
+import type { ApprovalView, ErrorText } from '../../core/contract/index.ts';
 import { BusyButton, ErrorLine, Spinner, spelled, useNow } from '../ui.tsx';
 
 export interface ChallengeProps<C extends Challenge = Challenge> {
@@ -25,6 +25,10 @@ export interface ChallengeProps<C extends Challenge = Challenge> {
   onResend(): void;
   /** A status line to announce (e.g. "A new code was sent."). */
   status: string | null;
+  /** IB Key: one long-poll for the approval (about 25 s); the screen repeats it while shown. */
+  waitForApproval(): Promise<ApprovalView>;
+  onApproved(view: Extract<ApprovalView, { status: 'signed_in' }>): void;
+  onApprovalError(error: unknown): void;
 }
 
 /** Keep only what the device can produce, uppercased where the alphabet has letters (SPEC D2, D3). */
@@ -171,8 +175,32 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
   const c = p.challenge;
   const id = useId();
   const now = useNow(1000);
+  const [answeredExpired, setAnsweredExpired] = useState(false);
   const left = Date.parse(c.expiresAt) - now;
-  const expired = left <= 0;
+  const expired = left <= 0 || answeredExpired;
+  const { waitForApproval, onApproved, onApprovalError } = p;
+
+  // SPEC L4, L7: wait for the phone's answer for as long as this screen shows this notification.
+  // A poll still open when the user moves on is ignored when it returns.
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      while (live) {
+        try {
+          const r = await waitForApproval();
+          if (!live) return;
+          if (r.status === 'signed_in') return onApproved(r);
+          if (r.status === 'push_expired') return setAnsweredExpired(true);
+        } catch (e) {
+          if (live) onApprovalError(e);
+          return;
+        }
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [c, waitForApproval, onApproved, onApprovalError]);
   return (
     <Frame title="IB Key" titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p>

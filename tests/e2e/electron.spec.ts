@@ -38,7 +38,7 @@ test.describe('Electron shell (SPEC C3)', () => {
     expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
     const keys = await page.evaluate(() => Object.keys((globalThis as unknown as { sls: object }).sls).sort());
-    expect(keys).toEqual(['cancelLogin', 'getAppInfo', 'getSession', 'getSettings', 'login', 'on', 'resendCode', 'resetAppData', 'respond', 'selectDevice', 'setSettings', 'signOut'].sort());
+    expect(keys).toEqual(['cancelLogin', 'getAppInfo', 'getSession', 'getSettings', 'login', 'on', 'resendCode', 'resetAppData', 'respond', 'selectDevice', 'setSettings', 'signOut', 'waitForApproval'].sort());
   });
 
   test('refuses navigation and new windows', async () => {

@@ -166,3 +166,30 @@ test.describe('Reset app data (SPEC C4)', () => {
     expect(await keychain.accounts()).toEqual([]);
   });
 });
+
+test.describe('IB Key notification (SPEC L4, L7)', () => {
+  test('signs in when the phone approves, while the screen waits with the number and a countdown', async ({ fakeDesktop: { page, fake } }) => {
+    await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    await expect(page.locator('.challenge.match')).toHaveText(/^\d\d$/);
+    await expect(page.locator('.countdown')).toHaveText(/^[01]:\d\d$/);
+    fake.answerPush('approved');
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+    await expect(page.locator('dt:text-is("Signed in with") + dd')).toHaveText('IB Key (iPhone of Ivy)');
+  });
+
+  test('a denial on the phone ends the login with the knowledge-base wording', async ({ fakeDesktop: { page, fake } }) => {
+    await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    fake.answerPush('denied');
+    await expect(page.getByRole('button', { name: 'Log In' })).toBeVisible();
+    await expect(page.getByRole('alert')).toHaveText("The request was denied on your phone. If that wasn't you, your account is protected: call client services.");
+  });
+
+  test('a wrong number chosen on the phone ends the login (push fatigue)', async ({ fakeDesktop: { page, fake } }) => {
+    await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    fake.answerPush('wrong_number');
+    await expect(page.getByRole('alert')).toContainText('did not match the one on this screen');
+  });
+});
