@@ -246,7 +246,37 @@ describe('wrong responses and replays (SPEC L6, D2)', () => {
   });
 });
 
+describe('codes are bound to their transaction (SPEC D2)', () => {
+  it('refuses an SMS code of one login in another', async () => {
+    await userWith('u.bound', ['sms']);
+    const first = asChallenge(await login(t.app, 'u.bound', PASSWORD));
+    const firstCode = await lastSmsCode();
+    const second = asChallenge(await login(t.app, 'u.bound', PASSWORD));
+    const secondCode = await lastSmsCode();
+    if (firstCode !== secondCode) expect(errorCode(await respond(second.transactionId, firstCode))).toBe('SLS_ERR_WRONG_RESPONSE');
+    expect((await respond(first.transactionId, firstCode)).body.status).toBe('signed_in');
+    // Used: the same code is refused again.
+    expect(errorCode(await respond(first.transactionId, firstCode))).toBe('SLS_ERR_CHALLENGE_USED');
+  });
+});
+
 describe('the password step (SPEC L1, A3)', () => {
+  it('spends one password verification on unknown users too', async () => {
+    const calls: string[] = [];
+    const real = t.services.passwords;
+    const spy = {
+      hash: real.hash.bind(real),
+      verify: async (h: string, p: string) => (calls.push('verify'), real.verify(h, p)),
+      verifyUnknownUser: async (p: string) => (calls.push('verifyUnknownUser'), real.verifyUnknownUser(p)),
+    };
+    await t.close();
+    t = await startTestServer({ passwords: spy });
+    await userWith('u.timing', ['dsc']);
+    await login(t.app, 'u.timing', 'wrong password');
+    await login(t.app, 'nobody.at.all', 'wrong password');
+    expect(calls).toEqual(['verify', 'verifyUnknownUser']);
+  });
+
   it('answers an unknown user and a wrong password alike', async () => {
     await userWith('u.known', ['dsc']);
     const unknown = await login(t.app, 'nobody.here', PASSWORD);

@@ -15,6 +15,7 @@ import type { SlsConfig } from '../config.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import type { Services } from '../services/index.ts';
 import type { SmsGateway } from '../sms/gateway.ts';
+import type { PasswordHasher } from '../services/passwords.ts';
 
 export interface TestClock {
   now(): number;
@@ -67,7 +68,7 @@ export function testClock(start = Date.UTC(2026, 10, 2, 14, 30)): TestClock {
 }
 
 export async function startTestServer(
-  opts: { listen?: boolean; config?: Partial<SlsConfig>; clock?: TestClock | null; smsGateway?: SmsGateway; dataDir?: string } = {},
+  opts: { listen?: boolean; config?: Partial<SlsConfig>; clock?: TestClock | null; smsGateway?: SmsGateway; passwords?: PasswordHasher; dataDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-test-'));
   const postgres = TEST_POSTGRES_URL && !opts.config?.databaseUrl ? await freshPostgresDatabase(TEST_POSTGRES_URL) : null;
@@ -79,7 +80,11 @@ export async function startTestServer(
     ...opts.config,
   });
   const clock = opts.clock === null ? { now: Date.now, advance: () => { throw new Error('real clock'); }, set: () => { throw new Error('real clock'); } } : (opts.clock ?? testClock());
-  const built = await buildApp(config, { now: clock.now, ...(opts.smsGateway ? { smsGateway: opts.smsGateway } : {}) });
+  const built = await buildApp(config, {
+    now: clock.now,
+    ...(opts.smsGateway ? { smsGateway: opts.smsGateway } : {}),
+    ...(opts.passwords ? { passwords: opts.passwords } : {}),
+  });
   let url: string | null = null;
   if (opts.listen) url = await built.app.listen({ host: '127.0.0.1', port: 0 });
   return {
