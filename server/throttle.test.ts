@@ -142,4 +142,19 @@ describe('per-address throttling (SPEC L6)', () => {
     });
     expect(other.statusCode).toBe(200);
   });
+
+  it('counts per forwarded client address when the operator trusts the proxy (trustProxy)', async () => {
+    t = await startTestServer({ config: { addressFailureLimit: 3, trustProxy: ['127.0.0.1'] } });
+    await seed('u.proxy');
+    const attempt = (xff: string, password: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/login',
+        headers: { 'x-forwarded-for': xff },
+        payload: { username: 'u.proxy', password, client: { kind: 'client_portal', version: 1 } },
+      });
+    for (let i = 0; i < 3; i++) await attempt('203.0.113.9', 'bad');
+    expect((await attempt('203.0.113.9', PASSWORD)).json()).toMatchObject({ error: { code: 'SLS_ERR_RATE_LIMITED' } });
+    expect((await attempt('198.51.100.7', PASSWORD)).statusCode).toBe(200);
+  });
 });
