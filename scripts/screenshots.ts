@@ -131,12 +131,21 @@ try {
   await shot(page, '17-after-reset');
   await page.close();
 
+  settings.update({ serverAddress: fake.url }); // Reset app data just put it back to the default
+  page = await open();
+  await login(page, 'demo.ibkey');
+  await page.getByText('waiting for approval').waitFor();
+  fake.answerPush('denied');
+  await page.getByText('The request was denied on your phone.').waitFor();
+  await shot(page, '18-ibkey-denied');
+  await page.close();
+
   settings.update({ serverAddress: fake.url, theme: 'light' });
   page = await open();
-  await shot(page, '18-login-light');
+  await shot(page, '19-login-light');
   await login(page, 'demo.dsc');
   await page.getByRole('heading', { name: 'Digital Security Card' }).waitFor();
-  await shot(page, '19-challenge-dsc-light');
+  await shot(page, '20-challenge-dsc-light');
   await page.close();
 
   for (const s of shots) process.stdout.write(`${s}\n`);
