@@ -30,8 +30,12 @@ const PASSWORD = 'Bench-Password-1';
 const USERS = 64;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-/** slsd worker processes (node:cluster); default one per core. */
-const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+/**
+ * slsd worker processes (node:cluster). Default 1: on SQLite, one process already uses every core
+ * (argon2id runs on its thread pool) and measured cheaper per step than two processes contending
+ * for the database file's locks. Try BENCH_WORKERS=2 to compare.
+ */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 
 interface BenchUser {
   readonly username: string;
