@@ -45,6 +45,22 @@ export const ERROR_CODES = [
   'SLS_ERR_PORTAL_ONLY',
   /** Client services cannot issue two temporary passcodes in a row (SPEC T1). */
   'SLS_ERR_TEMP_PASSCODE_IN_A_ROW',
+  /** IB Key (SPEC L7): too many pushes wait for this user's approval (push-bombing defence). */
+  'SLS_ERR_IBKEY_PUSH_LIMIT',
+  /** IB Key: the signed request's nonce is unknown, used or expired: ask for a new one. */
+  'SLS_ERR_IBKEY_NONCE_INVALID',
+  /** IB Key: the signature does not verify for this request (wrong key, or made for another login). */
+  'SLS_ERR_IBKEY_SIGNATURE_INVALID',
+  /** IB Key: this app's key was replaced (reactivation, transfer, SPEC K4/K5) or deactivated. */
+  'SLS_ERR_IBKEY_NOT_ACTIVE',
+  /** IB Key: the push was already answered, expired, or its login moved on (single use, SPEC L7). */
+  'SLS_ERR_IBKEY_REQUEST_ENDED',
+  /** IB Key: the activation ended (used, 3 wrong codes, expired): start again. */
+  'SLS_ERR_IBKEY_ACTIVATION_ENDED',
+  /** IB Key activation needs a mobile number on file, which it verifies (SPEC P3). */
+  'SLS_ERR_IBKEY_NO_MOBILE',
+  /** IB Key cannot be recovered by the user: client services issue temporary access (SPEC K7). */
+  'SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -203,6 +219,22 @@ export const RespondRequest = z.object({
   response: z.string().min(1).max(64),
 });
 export type RespondRequest = z.infer<typeof RespondRequest>;
+
+/**
+ * GET /v1/login/:transactionId/status?wait=25 — the desktop's long-poll while IB Key is asked (SPEC L4, L7).
+ *
+ * `waiting` after `wait` seconds (0–25) without news; `signed_in` once the app approved; `denied` or
+ * `wrong_number` when the app ended the login; `push_expired` when the app did not answer in time: fall
+ * back to a challenge code with POST /v1/login/:transactionId/device, mode `offline` (SPEC K2).
+ */
+export const LoginStatus = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('waiting'), transactionId: Id, pushExpiresAt: IsoTime }),
+  z.object({ status: z.literal('signed_in'), session: SessionInfo }),
+  z.object({ status: z.literal('denied'), transactionId: Id }),
+  z.object({ status: z.literal('wrong_number'), transactionId: Id }),
+  z.object({ status: z.literal('push_expired'), transactionId: Id }),
+]);
+export type LoginStatus = z.infer<typeof LoginStatus>;
 
 /** POST /v1/login/:transactionId/resend — a new SMS code, after the cool-down; never resets failure counts (L6). */
 export const ResendRequest = z.object({}).strict();

@@ -6,7 +6,7 @@
  * signature made for one purpose (a poll) can never be replayed as another (an approval).
  */
 import { z } from 'zod';
-import { Challenge, SessionInfo } from '../core/api.ts';
+import { Challenge } from '../core/api.ts';
 
 export const IBKEY_PLATFORMS = ['ios', 'android'] as const;
 export const IbKeyPlatform = z.enum(IBKEY_PLATFORMS);
@@ -145,20 +145,8 @@ export type AnswerRequest = z.input<typeof AnswerRequest>;
 export const AnswerResponse = z.object({ outcome: z.enum(['approved', 'denied', 'wrong_number']) });
 export type AnswerResponse = z.infer<typeof AnswerResponse>;
 
-/**
- * GET /v1/login/:transactionId/status?wait=25 — the desktop's long-poll while IB Key is asked (SPEC L4, L7).
- *
- * `waiting` after `wait` seconds without news; `push_expired`: the app did not answer in time, fall back
- * to a challenge code (`SelectDeviceRequest` mode `offline`); `denied` / `wrong_number`: the login ended.
- */
-export const LoginStatus = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('waiting'), transactionId: Id, pushExpiresAt: IsoTime }),
-  z.object({ status: z.literal('signed_in'), session: SessionInfo }),
-  z.object({ status: z.literal('denied'), transactionId: Id }),
-  z.object({ status: z.literal('wrong_number'), transactionId: Id }),
-  z.object({ status: z.literal('push_expired'), transactionId: Id }),
-]);
-export type LoginStatus = z.infer<typeof LoginStatus>;
+/** The desktop's long-poll answer (GET /v1/login/:transactionId/status), in core/api.ts beside LoginStep. */
+export { LoginStatus } from '../core/api.ts';
 
 // ---------------------------------------------------------------------------------------------
 // What each signature covers (ECDSA P-256 with SHA-256, IEEE P1363 r‖s encoding).

@@ -111,6 +111,7 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
         const result = await route.handler(services, {
           body: req.body,
           params: req.params as Record<string, string>,
+          query: req.query as Record<string, string>,
           token,
           sourceAddress: req.ip,
         });

@@ -54,7 +54,10 @@ describe('demo data', () => {
     it(`signs in ${username} with its demo files`, async () => {
       const r = await login(t.app, username, DEMO_PASSWORD);
       if (r.body.status !== 'challenge') throw new Error(JSON.stringify(r.body));
-      const done = await postJson(t.app, `/v1/login/${r.body.transactionId}/response`, { response: await answerFor(username, r.body) });
+      // IB Key pushes by default (SPEC L7); its demo token file answers the offline challenge (K2).
+      const step = r.body.challenge.type === 'push' ? (await postJson(t.app, `/v1/login/${r.body.transactionId}/device`, { deviceId: r.body.challenge.deviceId, mode: 'offline' })).body : r.body;
+      if (step.status !== 'challenge') throw new Error(JSON.stringify(step));
+      const done = await postJson(t.app, `/v1/login/${step.transactionId}/response`, { response: await answerFor(username, step) });
       expect(done.body.status, JSON.stringify(done.body)).toBe('signed_in');
     });
   }

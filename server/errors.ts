@@ -90,6 +90,38 @@ export const ERROR_REGISTRY = {
     message: 'A temporary passcode cannot follow another one.',
     when: 'SPEC T1: `slsctl temp-passcode issue` refuses while the user\'s last access was a temporary passcode.',
   },
+  SLS_ERR_IBKEY_PUSH_LIMIT: {
+    status: 429,
+    message: 'Too many login requests are waiting for IB Key approval. Answer them on your phone or wait until they expire.',
+    when: 'SPEC L7: at most 3 pushes may wait for one user (push-bombing defence); a fourth login asking for a push is refused.',
+  },
+  SLS_ERR_IBKEY_NONCE_INVALID: { status: 401, message: 'This request is no longer valid. Please try again.', when: 'An IB Key request was signed over an unknown, used or expired nonce.' },
+  SLS_ERR_IBKEY_SIGNATURE_INVALID: {
+    status: 401,
+    message: 'The IB Key signature is not valid for this request.',
+    when: 'SPEC L7: wrong key, a signature made for another request or login, or a replay under another id.',
+  },
+  SLS_ERR_IBKEY_NOT_ACTIVE: {
+    status: 401,
+    message: 'IB Key is no longer active on this phone. Reactivate it or transfer it to this phone.',
+    when: 'SPEC K4, K5: the key was replaced by a reactivation or a transfer to another phone, or the device was deactivated.',
+  },
+  SLS_ERR_IBKEY_REQUEST_ENDED: {
+    status: 409,
+    message: 'This login request was already answered or has ended.',
+    when: 'SPEC L7: an approval is used once and only for its own login; a replay, an expired push or a push whose login moved on is refused.',
+  },
+  SLS_ERR_IBKEY_ACTIVATION_ENDED: { status: 409, message: 'This IB Key activation has ended. Please start again.', when: 'The activation was completed, expired (10 minutes) or got 3 wrong codes.' },
+  SLS_ERR_IBKEY_NO_MOBILE: {
+    status: 409,
+    message: 'IB Key needs a mobile phone number on file, which the activation verifies. Please add your number first.',
+    when: 'SPEC P3: a verified number is a prerequisite for IB Key; activating IB Key verifies it by SMS.',
+  },
+  SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE: {
+    status: 403,
+    message: 'IB Key cannot be recovered without the phone number originally used or another active security device. Please contact client services (Secure Login department) for a temporary passcode.',
+    when: 'SPEC K7: reactivation or transfer without the SMS number and without another active physical device (K6).',
+  },
 } as const satisfies Record<ErrorCode, ErrorDefinition>;
 
 export type ErrorExtra = Omit<ErrorBody['error'], 'code' | 'message'> & {

@@ -19,6 +19,7 @@ import { isSlsError } from '../errors.ts';
 import { createServices } from '../services/index.ts';
 import type { Services } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
+import { registerIbKeyCommands } from './slsctl-ibkey.ts';
 import { normalizeUsername } from '../services/throttle.ts';
 import { respondWithTokenFile, writeSecretFile, writeSoftwareToken } from '../tokens/software-token.ts';
 
@@ -374,6 +375,8 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       if (!seeded) io.err('The database already had users: no demo data was added.\n');
       if (readme) io.out(readme);
     });
+
+  registerIbKeyCommands(program, open, io, operator(env));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { ibkeyMigration } from '../services/ibkey-schema.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -200,7 +201,7 @@ function migration0001(dialect: SqlDialect): Migration {
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect) };
+      return { '0001_initial': migration0001(dialect), '0002_ibkey': ibkeyMigration() };
     },
   };
 }

@@ -7,6 +7,7 @@
  */
 import type { Generated, Insertable, Selectable } from 'kysely';
 import type { DeviceKind } from '../../core/devices.ts';
+import type { IbKeyTables } from '../services/ibkey-schema.ts';
 
 export type DeviceStatus = 'pending' | 'active' | 'inactive' | 'lost' | 'returned' | 'revoked';
 export const DEVICE_STATUSES: readonly DeviceStatus[] = ['pending', 'active', 'inactive', 'lost', 'returned', 'revoked'];
@@ -171,7 +172,7 @@ export interface SmsOutboxTable {
   purpose: string;
 }
 
-export interface Database {
+export interface Database extends IbKeyTables {
   entities: EntityTable;
   accounts: AccountTable;
   users: UserTable;

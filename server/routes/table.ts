@@ -16,10 +16,13 @@ import {
   SessionInfo,
 } from '../../core/api.ts';
 import type { Services } from '../services/index.ts';
+import { IBKEY_ROUTES } from './ibkey.ts';
 
 export interface RouteInput {
   readonly body: unknown;
   readonly params: Record<string, string>;
+  /** The query string (e.g. `?wait=25` of a long-poll). */
+  readonly query?: Record<string, string>;
   /** The bearer token, when the route needs one (already checked to be present). */
   readonly token: string | null;
   /** The source address for throttling (SPEC L6): the socket peer unless trustProxy is set. */
@@ -175,4 +178,5 @@ export const ROUTES: readonly RouteDefinition[] = [
       return { ok: true };
     },
   },
+  ...IBKEY_ROUTES,
 ];

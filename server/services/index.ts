@@ -12,6 +12,7 @@ import type { SmsGateway } from '../sms/gateway.ts';
 import { appendAudit } from './audit.ts';
 import type { AuditEntry } from './audit.ts';
 import { LoginService } from './login.ts';
+import { IbKeyService } from './ibkey.ts';
 import { passwordHasher } from './passwords.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { SessionService } from './sessions.ts';
@@ -35,6 +36,8 @@ export interface Services {
   readonly throttle: Throttle;
   readonly sessions: SessionService;
   readonly login: LoginService;
+  /** IB Key: activation, recovery, push approval, app messages (SPEC K1–K8, L7). */
+  readonly ibkey: IbKeyService;
   readonly version: string;
   /** Things an operator must hear about at start (generated key, benchmark-only hashing). */
   readonly warnings: readonly string[];
@@ -70,6 +73,7 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   const throttle = new Throttle(db, config, now);
   const sessions = new SessionService(db, now, config.sessionTtlMs);
   const login = new LoginService({ db, box, config, sms, now, passwords, throttle, sessions });
+  const ibkey = new IbKeyService({ db, box, config, sms, now, passwords, throttle, login });
   return {
     config,
     database,
@@ -81,6 +85,7 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
     throttle,
     sessions,
     login,
+    ibkey,
     version: packageVersion(),
     warnings,
     audit: (entry) => appendAudit(db, now(), entry),

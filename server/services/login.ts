@@ -228,7 +228,8 @@ export class LoginService {
    * Conditional on the challenge sequence read, so two concurrent switches cannot both win.
    */
   async #issueOn(tx: LoginTransactionRow, device: DeviceRow, user: UserRow, mode: string, devices: readonly DeviceRow[]): Promise<LoginStep> {
-    const issued = await verifierFor(device.kind).issue(this.#d, tx, device, user);
+    // The verifier sees the mode of the challenge it issues (IB Key: push or offline code, SPEC L4).
+    const issued = await verifierFor(device.kind).issue(this.#d, { ...tx, mode }, device, user);
     const next: LoginTransactionRow = {
       ...tx,
       state: 'challenge',

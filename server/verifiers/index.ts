@@ -2,7 +2,8 @@
  * Which verifier serves which device kind: every kind of the catalogue has exactly one.
  */
 import type { DeviceKind } from '../../core/devices.ts';
-import { dscPlusVerifier, ibKeyVerifier, legacyTokenVerifier } from './challenge-response.ts';
+import { dscPlusVerifier, legacyTokenVerifier } from './challenge-response.ts';
+import { ibKeyPushVerifier as ibKeyVerifier } from './ibkey-push.ts';
 import { securityCodeCardVerifier } from './security-code-card.ts';
 import { smsVerifier } from './sms.ts';
 import { temporaryPasscodeVerifier } from './temporary-passcode.ts';

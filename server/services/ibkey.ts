@@ -1,0 +1,623 @@
+/**
+ * IB Key on the server (SPEC K1–K8, L7, P3): activation, recovery, push approval, app messages.
+ *
+ * The app proves itself only with signatures of its P-256 keys (one per user, K3) over single-use
+ * server nonces; slsd stores public keys only. Push approvals are rows bound to one challenge of one
+ * login transaction: an answer verifies only against what slsd stored for that request, is taken once
+ * (a conditional UPDATE decides), and a denial or a wrong number ends the login (L7). The desktop's
+ * status long-poll turns an approval into a session through the login service, like any response.
+ */
+import { randomInt } from 'node:crypto';
+import { constantTimeEqual, randomDigits } from '../../core/codes.ts';
+import { DEVICE_CATALOGUE } from '../../core/devices.ts';
+import type { DeviceKind } from '../../core/devices.ts';
+import { parseOcraSuite } from '../../core/ocra.ts';
+import {
+  answerMessage,
+  AnswerRequest,
+  CompleteActivationRequest,
+  K7_MESSAGE,
+  messageAad,
+  PollRequest,
+  pollMessage,
+  recoveryMessage,
+  StartActivationRequest,
+} from '../../ibkey/protocol.ts';
+import type { LoginStatus } from '../../core/api.ts';
+import type {
+  AnswerResponse,
+  AppMessage,
+  CompleteActivationResponse,
+  PollResponse,
+  PushRequest,
+  StartActivationResponse,
+} from '../../ibkey/protocol.ts';
+import { newId, newToken, sha256Hex } from '../crypto/tokens.ts';
+import type { DeviceRow, LoginTransactionRow, UserRow } from '../db/schema.ts';
+import { SlsError } from '../errors.ts';
+import { maskPhoneNumber } from '../sms/gateway.ts';
+import { verifierFor } from '../verifiers/index.ts';
+import { sealContext } from '../verifiers/types.ts';
+import type { VerifierContext } from '../verifiers/types.ts';
+import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
+import type { Services } from './index.ts';
+import { parseP256PublicKey, sealForDevice, verifyP256 } from './ibkey-crypto.ts';
+import { InProcessApprovalNotifier, registerNotifier, waitFor } from './ibkey-notifier.ts';
+import type { ApprovalNotifier } from './ibkey-notifier.ts';
+import { ibkeyDb } from './ibkey-schema.ts';
+import type { IbKeyActivationTable, IbKeyDatabase, IbKeyPushTable } from './ibkey-schema.ts';
+import { preferredDevice } from './login.ts';
+import { normalizeUsername } from './throttle.ts';
+
+export type IbKeyServiceDeps = Pick<Services, 'db' | 'box' | 'config' | 'sms' | 'now' | 'passwords' | 'throttle' | 'login'>;
+
+/** An activation code by SMS lives this long (K1). */
+export const ACTIVATION_TTL_MS = 10 * 60 * 1000;
+export const ACTIVATION_CODE_LENGTH = 6;
+/** Nonces for signed app requests live this long. */
+export const NONCE_TTL_MS = 2 * 60 * 1000;
+/** A temporary password delivered to the app (K8): length and alphabet (no look-alike characters). */
+export const TEMPORARY_PASSWORD_LENGTH = 12;
+const TEMPORARY_PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+
+type IbKeyEvent =
+  | 'ibkey.activation_started'
+  | 'ibkey.activation_failed'
+  | 'ibkey.activated'
+  | 'ibkey.reactivated'
+  | 'ibkey.transferred'
+  | 'ibkey.device_revoked'
+  | 'ibkey.key_refused'
+  | 'ibkey.push_approved'
+  | 'ibkey.push_denied'
+  | 'ibkey.push_wrong_number'
+  | 'ibkey.temporary_password_sent'
+  | 'user.locked';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The activation row seen as a login transaction, so the other device's verifier can issue and check (K6). */
+function activationAsTransaction(a: IbKeyActivationTable, username: string): LoginTransactionRow {
+  return {
+    id: a.id,
+    user_id: a.user_id,
+    username_normalized: username,
+    client_kind: 'client_portal',
+    client_version: 0,
+    client_name: 'IB Key activation',
+    source_address: '',
+    state: 'challenge',
+    device_id: a.proof_device_id,
+    mode: 'offline',
+    challenge_seq: 0,
+    challenge: a.challenge,
+    code_hash: a.code_hash,
+    challenge_expires_at: a.expires_at,
+    resend_available_at: null,
+    challenge_used_at: null,
+    wrong_responses: a.wrong_attempts,
+    created_at: a.created_at,
+    expires_at: a.expires_at,
+    ended_at: null,
+  };
+}
+
+export class IbKeyService {
+  readonly #d: IbKeyServiceDeps;
+  readonly notifier: ApprovalNotifier;
+
+  constructor(deps: IbKeyServiceDeps, notifier: ApprovalNotifier = new InProcessApprovalNotifier()) {
+    this.#d = deps;
+    this.notifier = notifier;
+    registerNotifier(deps.db, notifier);
+  }
+
+  get #db() {
+    return ibkeyDb(this.#d.db);
+  }
+
+  get #ctx(): VerifierContext {
+    const d = this.#d;
+    return { db: d.db, box: d.box, config: d.config, sms: d.sms, now: d.now };
+  }
+
+  async #audit(e: { event: IbKeyEvent; user?: UserRow | null; sourceAddress?: string | null; deviceId?: string | null; details?: Record<string, string | number | boolean | null> }) {
+    await this.#db
+      .insertInto('audit_log')
+      .values({
+        at: this.#d.now(),
+        event: e.event,
+        user_id: e.user?.id ?? null,
+        username: e.user?.username_normalized ?? null,
+        source_address: e.sourceAddress ?? null,
+        device_id: e.deviceId ?? null,
+        details: JSON.stringify(e.details ?? {}),
+      })
+      .execute();
+  }
+
+  async #failure(user: UserRow, sourceAddress: string): Promise<number | null> {
+    const lockedUntil = await this.#d.throttle.recordFailure(user.username_normalized, sourceAddress);
+    if (lockedUntil !== null) await this.#audit({ event: 'user.locked', user, sourceAddress, details: { lockedUntil: iso(lockedUntil) } });
+    return lockedUntil;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Signed requests
+
+  /** A single-use nonce for a signed app request. */
+  async newNonce(): Promise<{ nonce: string; expiresAt: string }> {
+    const now = this.#d.now();
+    // Keeps the table small: spent and stale nonces are of no further use.
+    await this.#db.deleteFrom('ibkey_nonces').where('expires_at', '<', now - NONCE_TTL_MS).execute();
+    const nonce = newToken();
+    await this.#db.insertInto('ibkey_nonces').values({ nonce, created_at: now, expires_at: now + NONCE_TTL_MS, used_at: null }).execute();
+    return { nonce, expiresAt: iso(now + NONCE_TTL_MS) };
+  }
+
+  async #consumeNonce(nonce: string): Promise<void> {
+    const now = this.#d.now();
+    const r = await this.#db
+      .updateTable('ibkey_nonces')
+      .set({ used_at: now })
+      .where('nonce', '=', nonce)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_IBKEY_NONCE_INVALID');
+  }
+
+  /** The active IB Key device whose key made `signature` over `message`, or the coded refusal. */
+  async #signedBy(deviceId: string, message: string, signature: string, sourceAddress: string): Promise<{ device: DeviceRow; user: UserRow; publicKey: string }> {
+    const row = await this.#db
+      .selectFrom('ibkey_devices')
+      .innerJoin('devices', 'devices.id', 'ibkey_devices.device_id')
+      .select(['ibkey_devices.public_key', 'devices.status'])
+      .where('ibkey_devices.device_id', '=', deviceId)
+      .executeTakeFirst();
+    const device = row ? await this.#db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirstOrThrow() : undefined;
+    const user = device ? await this.#db.selectFrom('users').selectAll().where('id', '=', device.user_id).executeTakeFirstOrThrow() : undefined;
+    if (!row || !device || !user || !verifyP256(row.public_key, message, signature)) {
+      await this.#audit({ event: 'ibkey.key_refused', user: user ?? null, sourceAddress, deviceId, details: { reason: 'bad_signature' } });
+      throw new SlsError('SLS_ERR_IBKEY_SIGNATURE_INVALID');
+    }
+    // K5: after a transfer (or reactivation) the old phone's key is refused.
+    if (row.status !== 'active') {
+      await this.#audit({ event: 'ibkey.key_refused', user, sourceAddress, deviceId, details: { reason: `device_${row.status}` } });
+      throw new SlsError('SLS_ERR_IBKEY_NOT_ACTIVE');
+    }
+    return { device, user, publicKey: row.public_key };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Activation, reactivation, transfer (K1, K4–K7, P3)
+
+  async #userByCredentials(username: string, password: string, sourceAddress: string): Promise<UserRow> {
+    const d = this.#d;
+    const normalized = normalizeUsername(username);
+    await d.throttle.assertAddressAllowed(sourceAddress);
+    await d.throttle.assertUserNotLocked(normalized);
+    const user = await this.#db.selectFrom('users').selectAll().where('username_normalized', '=', normalized).executeTakeFirst();
+    // SPEC A3: unknown users cost one verification too and get the same answer.
+    const ok = user?.password_hash ? await d.passwords.verify(user.password_hash, password) : await d.passwords.verifyUnknownUser(password);
+    if (!user || !ok) {
+      const lockedUntil = await d.throttle.recordFailure(normalized, sourceAddress);
+      await this.#audit({ event: 'ibkey.activation_failed', user: user ?? null, sourceAddress, details: { reason: 'credentials' } });
+      if (lockedUntil !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
+      throw new SlsError('SLS_ERR_INVALID_CREDENTIALS');
+    }
+    return user;
+  }
+
+  /**
+   * Starts an activation (K1), a reactivation (K4) or a transfer (K5).
+   *
+   * Who the user is: user name and password (activation; Android recovery), or on iOS a signature by
+   * the key originally set, which the app unlocks with the PIN originally set. What proves the rest:
+   * an SMS code to the number on file (P3; activating verifies it), or, when the user has another
+   * active physical device, that device's challenge (K6); without either, the K7 message.
+   */
+  async startActivation(body: unknown, sourceAddress: string): Promise<StartActivationResponse> {
+    const req = StartActivationRequest.parse(body);
+    const now = this.#d.now();
+    let user: UserRow;
+    if (req.purpose === 'activate') {
+      if (!req.credentials) throw new SlsError('SLS_ERR_VALIDATION', { message: 'Activation asks for the user name and password (SPEC K1).' });
+      user = await this.#userByCredentials(req.credentials.username, req.credentials.password, sourceAddress);
+    } else if (req.platform === 'ios') {
+      // SPEC K4/K5 iOS: the PIN (or biometrics) originally set, plus an SMS code.
+      if (!req.originalKey) {
+        throw new SlsError('SLS_ERR_VALIDATION', { message: 'On iOS, IB Key is recovered with the PIN originally set (SPEC K4, K5).' });
+      }
+      await this.#consumeNonce(req.originalKey.nonce);
+      const k = req.originalKey;
+      ({ user } = await this.#signedBy(k.deviceId, recoveryMessage(k.nonce, k.deviceId), k.signature, sourceAddress));
+    } else {
+      // SPEC K4/K5 Android: credentials, an SMS activation token, then the PIN (set in the app).
+      if (!req.credentials) {
+        throw new SlsError('SLS_ERR_VALIDATION', { message: 'On Android, IB Key is recovered with the user name and password (SPEC K4, K5).' });
+      }
+      user = await this.#userByCredentials(req.credentials.username, req.credentials.password, sourceAddress);
+    }
+
+    const devices = await this.#db.selectFrom('devices').selectAll().where('user_id', '=', user.id).execute();
+    const activeIbKeys = devices.filter((x) => x.kind === 'ibkey' && x.status === 'active');
+    if (req.purpose === 'activate' && activeIbKeys.length > 0) {
+      const here = await this.#db
+        .selectFrom('ibkey_devices')
+        .select('device_id')
+        .where('device_id', 'in', activeIbKeys.map((x) => x.id))
+        .where('installation_id', '=', req.installationId)
+        .executeTakeFirst();
+      throw new SlsError('SLS_ERR_CONFLICT', {
+        message: here
+          ? 'IB Key is already active for this user in this app.'
+          : 'IB Key is already active for this user on another phone: transfer it to this phone instead (SPEC K5).',
+      });
+    }
+    if (req.purpose !== 'activate' && !devices.some((x) => x.kind === 'ibkey')) {
+      throw new SlsError('SLS_ERR_CONFLICT', { message: 'This user has no IB Key to recover: activate it (SPEC K1).' });
+    }
+
+    // SPEC K6: another active physical device answers instead of the SMS (recovery only; K1 always verifies the number, P3).
+    const physical = devices.filter((x) => x.status === 'active' && DEVICE_CATALOGUE[x.kind].physical);
+    const useDevice = req.purpose !== 'activate' && physical.length > 0;
+    if (!useDevice) {
+      if (!user.mobile_number) {
+        if (req.purpose === 'activate') throw new SlsError('SLS_ERR_IBKEY_NO_MOBILE');
+        throw new SlsError('SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE', { message: K7_MESSAGE });
+      }
+      // SPEC K7: no number to receive the code, no other device: only client services can help.
+      if (!req.smsAvailable) throw new SlsError('SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE', { message: K7_MESSAGE });
+    }
+
+    const activation: IbKeyActivationTable = {
+      id: newId('iba'),
+      user_id: user.id,
+      purpose: req.purpose,
+      platform: req.platform,
+      installation_id: req.installationId,
+      proof_kind: useDevice ? 'device' : 'sms',
+      proof_device_id: null,
+      challenge: null,
+      code_hash: null,
+      wrong_attempts: 0,
+      state: 'pending',
+      created_at: now,
+      expires_at: now + ACTIVATION_TTL_MS,
+      completed_at: null,
+    };
+    let proof: StartActivationResponse['proof'];
+    if (useDevice) {
+      const device = preferredDevice(physical, user.last_device_id);
+      activation.proof_device_id = device.id;
+      const issued = await verifierFor(device.kind).issue(this.#ctx, activationAsTransaction(activation, user.username_normalized), device, user);
+      activation.challenge = issued.challenge;
+      proof = { type: 'device_challenge', challenge: await verifierFor(device.kind).describe(this.#ctx, activationAsTransaction(activation, user.username_normalized), device, user) };
+    } else {
+      const code = randomDigits(ACTIVATION_CODE_LENGTH);
+      activation.code_hash = sha256Hex(`${activation.id}:${code}`);
+      await this.#d.sms.send({
+        to: user.mobile_number!,
+        body: `Your IB Key activation code is ${code}. It expires in ${ACTIVATION_TTL_MS / 60_000} minutes. Never share it.`,
+        userId: user.id,
+        purpose: 'ibkey_activation',
+      });
+      proof = { type: 'sms_code', maskedNumber: maskPhoneNumber(user.mobile_number!), codeLength: ACTIVATION_CODE_LENGTH };
+    }
+    await this.#db.insertInto('ibkey_activations').values(activation).execute();
+    await this.#audit({
+      event: 'ibkey.activation_started',
+      user,
+      sourceAddress,
+      details: { activationId: activation.id, purpose: req.purpose, platform: req.platform, proof: activation.proof_kind },
+    });
+    return { activationId: activation.id, username: user.username, expiresAt: iso(activation.expires_at), proof };
+  }
+
+  /**
+   * Completes an activation with the SMS code (or the other device's response, K6) and the app's public key.
+   *
+   * Recovery (K4, K5) revokes the user's previous IB Key: its key and its offline codes stop working.
+   */
+  async completeActivation(activationId: string, body: unknown, sourceAddress: string): Promise<CompleteActivationResponse> {
+    const req = CompleteActivationRequest.parse(body);
+    const d = this.#d;
+    const now = d.now();
+    const a = await this.#db.selectFrom('ibkey_activations').selectAll().where('id', '=', activationId).executeTakeFirst();
+    if (!a || a.state !== 'pending' || a.expires_at <= now) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
+    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', a.user_id).executeTakeFirstOrThrow();
+    await d.throttle.assertUserNotLocked(user.username_normalized);
+    if (!parseP256PublicKey(req.publicKey)) throw new SlsError('SLS_ERR_VALIDATION', { message: 'The public key must be a P-256 key (SPKI, base64url).' });
+
+    let right: boolean;
+    if (a.proof_kind === 'sms') {
+      right = a.code_hash !== null && constantTimeEqual(sha256Hex(`${a.id}:${req.code.replace(/\s+/g, '')}`), a.code_hash);
+    } else {
+      const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', a.proof_device_id ?? '').executeTakeFirst();
+      if (!device || device.status !== 'active') throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
+      right = (await verifierFor(device.kind).verify(this.#ctx, activationAsTransaction(a, user.username_normalized), device, req.code)) === 'right';
+    }
+    if (!right) {
+      await this.#db.updateTable('ibkey_activations').set((eb) => ({ wrong_attempts: eb('wrong_attempts', '+', 1) })).where('id', '=', a.id).execute();
+      await this.#db
+        .updateTable('ibkey_activations')
+        .set({ state: 'ended' })
+        .where('id', '=', a.id)
+        .where('wrong_attempts', '>=', WRONG_RESPONSES_PER_TRANSACTION)
+        .execute();
+      const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - (a.wrong_attempts + 1));
+      await this.#audit({ event: 'ibkey.activation_failed', user, sourceAddress, details: { activationId: a.id, reason: 'wrong_code', attemptsLeft } });
+      const lockedUntil = await this.#failure(user, sourceAddress);
+      if (lockedUntil !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
+      throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft });
+    }
+
+    const suite = DEVICE_CATALOGUE.ibkey.ocraSuite!;
+    const secret = new Uint8Array(globalThis.crypto.getRandomValues(new Uint8Array({ SHA1: 20, SHA256: 32, SHA512: 64 }[parseOcraSuite(suite).algorithm])));
+    const deviceId = newId('dev');
+    const label = `IB Key (${req.label})`;
+    const revoked = await this.#db.transaction().execute(async (trx) => {
+      // Single use: only the request that moves the activation out of pending goes on.
+      const r = await trx.updateTable('ibkey_activations').set({ state: 'completed', completed_at: now }).where('id', '=', a.id).where('state', '=', 'pending').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
+      const old = await trx.selectFrom('devices').select('id').where('user_id', '=', user.id).where('kind', '=', 'ibkey').where('status', 'in', ['active', 'pending']).execute();
+      if (old.length > 0) {
+        await trx.updateTable('devices').set({ status: 'revoked' }).where('id', 'in', old.map((o) => o.id)).execute();
+        // Pushes waiting for the old phone die with it.
+        await trx.updateTable('ibkey_push_requests').set({ state: 'superseded', answered_at: now }).where('device_id', 'in', old.map((o) => o.id)).where('state', '=', 'pending').execute();
+      }
+      await trx
+        .insertInto('devices')
+        .values({
+          id: deviceId,
+          user_id: user.id,
+          kind: 'ibkey' satisfies DeviceKind,
+          status: 'active',
+          serial: null,
+          label,
+          secret_sealed: d.box.seal(secret, sealContext(deviceId, 'secret')),
+          pin_hash_sealed: null,
+          scc_sequence: 0,
+          created_at: now,
+          activated_at: now,
+          last_used_at: null,
+        })
+        .execute();
+      await trx
+        .insertInto('ibkey_devices')
+        .values({ device_id: deviceId, user_id: user.id, installation_id: a.installation_id, platform: a.platform, public_key: req.publicKey, created_at: now })
+        .execute();
+      // SPEC P3: activating IB Key by an SMS code also verifies the number.
+      if (a.proof_kind === 'sms' && user.mobile_verified_at === null) {
+        await trx.updateTable('users').set({ mobile_verified_at: now }).where('id', '=', user.id).execute();
+      }
+      return old.map((o) => o.id);
+    });
+    for (const id of revoked) {
+      await this.#audit({ event: 'ibkey.device_revoked', user, sourceAddress, deviceId: id, details: { replacedBy: deviceId, purpose: a.purpose } });
+    }
+    const event = a.purpose === 'activate' ? 'ibkey.activated' : a.purpose === 'reactivate' ? 'ibkey.reactivated' : 'ibkey.transferred';
+    await this.#audit({ event, user, sourceAddress, deviceId, details: { platform: a.platform, proof: a.proof_kind, activationId: a.id } });
+    return {
+      deviceId,
+      username: user.username,
+      ocraSecret: Buffer.from(secret).toString('base64url'),
+      ocraSuite: suite,
+      activatedAt: iso(now),
+      revokedDeviceIds: revoked,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Push approval (L7)
+
+  #describePush(p: IbKeyPushTable, username: string): PushRequest {
+    return {
+      requestId: p.id,
+      transactionId: p.transaction_id,
+      deviceId: p.device_id,
+      username,
+      clientName: p.client_name,
+      place: p.place,
+      createdAt: iso(p.created_at),
+      expiresAt: iso(p.expires_at),
+      choices: JSON.parse(p.choices) as number[],
+      nonce: p.nonce,
+    };
+  }
+
+  /** Pushes still answerable: pending, unexpired, for the current challenge of a login in push mode. */
+  async #livePushes(deviceIds: readonly string[]): Promise<PushRequest[]> {
+    const rows = await this.#db
+      .selectFrom('ibkey_push_requests as p')
+      .innerJoin('login_transactions as t', 't.id', 'p.transaction_id')
+      .innerJoin('users as u', 'u.id', 'p.user_id')
+      .selectAll('p')
+      .select('u.username')
+      .where('p.device_id', 'in', deviceIds)
+      .where('p.state', '=', 'pending')
+      .where('p.expires_at', '>', this.#d.now())
+      .where('t.state', '=', 'challenge')
+      .where('t.mode', '=', 'default')
+      .whereRef('t.challenge_seq', '=', 'p.challenge_seq')
+      .orderBy('p.created_at')
+      .execute();
+    return rows.map((r) => this.#describePush(r, r.username));
+  }
+
+  /** Messages not yet delivered, each handed out once (K8). */
+  async #takeMessages(deviceIds: readonly string[]): Promise<AppMessage[]> {
+    const rows = await this.#db.selectFrom('ibkey_messages').selectAll().where('device_id', 'in', deviceIds).where('delivered_at', 'is', null).execute();
+    const out: AppMessage[] = [];
+    for (const m of rows) {
+      const r = await this.#db.updateTable('ibkey_messages').set({ delivered_at: this.#d.now() }).where('id', '=', m.id).where('delivered_at', 'is', null).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) continue;
+      const sealed = JSON.parse(m.sealed) as { ephemeralPublicKey: string; iv: string; ciphertext: string };
+      out.push({ messageId: m.id, deviceId: m.device_id, kind: m.kind, createdAt: iso(m.created_at), ...sealed });
+    }
+    return out;
+  }
+
+  /** The app's long-poll: pushes waiting for its users, and messages for them (L7, K3, K8). */
+  async poll(body: unknown, sourceAddress: string): Promise<PollResponse> {
+    const req = PollRequest.parse(body);
+    await this.#consumeNonce(req.nonce);
+    const users = new Set<string>();
+    const deviceIds: string[] = [];
+    for (const p of req.proofs) {
+      const { user } = await this.#signedBy(p.deviceId, pollMessage(req.nonce, p.deviceId), p.signature, sourceAddress);
+      users.add(user.id);
+      deviceIds.push(p.deviceId);
+    }
+    const topics = [...users].map((u) => `user:${u}`);
+    const found = await waitFor(this.notifier, topics, req.waitSeconds * 1000, async () => {
+      const requests = await this.#livePushes(deviceIds);
+      const messages = await this.#takeMessages(deviceIds);
+      return requests.length + messages.length > 0 ? { requests, messages } : null;
+    });
+    return found ?? { requests: [], messages: [] };
+  }
+
+  /**
+   * The app's answer to one push (L7): signed, once, for its own login only.
+   *
+   * Approve with the right number: the login may complete. Deny: the login ends, recorded as possible
+   * fraud. Approve with a wrong number: the login ends too and counts as a failure (push fatigue).
+   */
+  async answer(requestId: string, body: unknown, sourceAddress: string): Promise<AnswerResponse> {
+    const req = AnswerRequest.parse(body);
+    const db = this.#db;
+    const now = this.#d.now();
+    const push = await db.selectFrom('ibkey_push_requests').selectAll().where('id', '=', requestId).executeTakeFirst();
+    if (!push) throw new SlsError('SLS_ERR_NOT_FOUND');
+    // The signature is checked against what slsd stored: an answer made for another login or request fails here.
+    const message = answerMessage({ transactionId: push.transaction_id, requestId: push.id, decision: req.decision, chosenNumber: req.chosenNumber, nonce: push.nonce });
+    const { user } = await this.#signedBy(push.device_id, message, req.signature, sourceAddress);
+    if (req.transactionId !== push.transaction_id) throw new SlsError('SLS_ERR_IBKEY_SIGNATURE_INVALID');
+    const tx = await db.selectFrom('login_transactions').selectAll().where('id', '=', push.transaction_id).executeTakeFirstOrThrow();
+    const live = push.state === 'pending' && push.expires_at > now && tx.state === 'challenge' && tx.challenge_seq === push.challenge_seq && tx.expires_at > now;
+    if (!live) throw new SlsError('SLS_ERR_IBKEY_REQUEST_ENDED');
+
+    const outcome: AnswerResponse['outcome'] = req.decision === 'deny' ? 'denied' : req.chosenNumber === push.match_number ? 'approved' : 'wrong_number';
+    const nextState: IbKeyPushTable['state'] = outcome;
+    const taken = await db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('ibkey_push_requests').set({ state: nextState, answered_at: now }).where('id', '=', push.id).where('state', '=', 'pending').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      if (outcome !== 'approved') {
+        // SPEC L7: a denial (or a wrong number) ends the login.
+        await trx
+          .updateTable('login_transactions')
+          .set({ state: 'ended', ended_at: now })
+          .where('id', '=', tx.id)
+          .where('state', '=', 'challenge')
+          .where('challenge_seq', '=', push.challenge_seq)
+          .execute();
+      }
+      return true;
+    });
+    if (!taken) throw new SlsError('SLS_ERR_IBKEY_REQUEST_ENDED');
+
+    const details = { transactionId: tx.id, requestId: push.id, clientName: push.client_name, place: push.place };
+    if (outcome === 'approved') {
+      await this.#audit({ event: 'ibkey.push_approved', user, sourceAddress, deviceId: push.device_id, details });
+    } else if (outcome === 'denied') {
+      await this.#audit({ event: 'ibkey.push_denied', user, sourceAddress: tx.source_address, deviceId: push.device_id, details: { ...details, possibleFraud: true } });
+    } else {
+      await this.#audit({ event: 'ibkey.push_wrong_number', user, sourceAddress: tx.source_address, deviceId: push.device_id, details });
+      // A wrong number is a failed second factor of that login (L6), counted against its source.
+      await this.#failure(user, tx.source_address);
+    }
+    this.notifier.notify(`tx:${tx.id}`);
+    return { outcome };
+  }
+
+  /**
+   * The desktop's long-poll on its login (SPEC L4, L7): signed in once the app approved, or why not.
+   *
+   * The session is opened here, in the desktop's own request, through the login service (single use,
+   * last device, audit), so the token goes to the desktop only.
+   */
+  async status(transactionId: string, waitSeconds: number, sourceAddress: string): Promise<LoginStatus> {
+    const wait = Math.max(0, Math.min(25, Math.floor(waitSeconds))) * 1000;
+    const found = await waitFor<LoginStatus>(this.notifier, [`tx:${transactionId}`], wait, () => this.#statusNow(transactionId, sourceAddress));
+    if (found) return found;
+    const tx = await this.#db.selectFrom('login_transactions').select(['challenge_expires_at', 'expires_at']).where('id', '=', transactionId).executeTakeFirstOrThrow();
+    return { status: 'waiting', transactionId, pushExpiresAt: iso(tx.challenge_expires_at ?? tx.expires_at) };
+  }
+
+  async #statusNow(transactionId: string, sourceAddress: string): Promise<LoginStatus | null> {
+    const now = this.#d.now();
+    const tx = await this.#db.selectFrom('login_transactions').selectAll().where('id', '=', transactionId).executeTakeFirst();
+    if (!tx) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND');
+    const push = await this.#db
+      .selectFrom('ibkey_push_requests')
+      .selectAll()
+      .where('transaction_id', '=', tx.id)
+      .orderBy('challenge_seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (tx.state === 'completed') throw new SlsError('SLS_ERR_CHALLENGE_USED');
+    if (tx.state === 'ended') {
+      if (push?.state === 'denied') return { status: 'denied', transactionId };
+      if (push?.state === 'wrong_number') return { status: 'wrong_number', transactionId };
+      throw new SlsError('SLS_ERR_TRANSACTION_ENDED');
+    }
+    if (tx.expires_at <= now) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED');
+    if (tx.state !== 'challenge' || tx.mode !== 'default' || !push || push.challenge_seq !== tx.challenge_seq) {
+      throw new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'This login is not waiting for an IB Key approval.' });
+    }
+    if (push.state === 'approved') {
+      const step = await this.#d.login.respond(tx.id, push.id, sourceAddress);
+      if (step.status !== 'signed_in') throw new Error('an approved push did not sign in');
+      await this.#db.updateTable('ibkey_push_requests').set({ state: 'used' }).where('id', '=', push.id).where('state', '=', 'approved').execute();
+      return step;
+    }
+    if (push.state === 'pending' && push.expires_at <= now) return { status: 'push_expired', transactionId };
+    return null;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // K8: a temporary password delivered to the app
+
+  /**
+   * Client services set a temporary password and deliver it to the user's IB Key app (K8), not by SMS.
+   *
+   * Sealed to each active IB Key device's public key: only the app, with its PIN, can read it.
+   */
+  async sendTemporaryPassword(username: string, issuedBy: string): Promise<{ deviceIds: string[]; messageIds: string[] }> {
+    const normalized = normalizeUsername(username);
+    const user = await this.#db.selectFrom('users').selectAll().where('username_normalized', '=', normalized).executeTakeFirst();
+    if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${username}` });
+    const keys = await this.#db
+      .selectFrom('ibkey_devices')
+      .innerJoin('devices', 'devices.id', 'ibkey_devices.device_id')
+      .select(['ibkey_devices.device_id', 'ibkey_devices.public_key'])
+      .where('ibkey_devices.user_id', '=', user.id)
+      .where('devices.status', '=', 'active')
+      .execute();
+    if (keys.length === 0) throw new SlsError('SLS_ERR_CONFLICT', { message: `${username} has no active IB Key to deliver to (SPEC K8)` });
+    let password = '';
+    for (let i = 0; i < TEMPORARY_PASSWORD_LENGTH; i++) password += TEMPORARY_PASSWORD_ALPHABET[randomInt(TEMPORARY_PASSWORD_ALPHABET.length)];
+    const hash = await this.#d.passwords.hash(password);
+    const now = this.#d.now();
+    const messageIds: string[] = [];
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
+      for (const k of keys) {
+        const id = newId('ibm');
+        const sealed = sealForDevice(k.public_key, password, messageAad(id, k.device_id));
+        await trx
+          .insertInto('ibkey_messages')
+          .values({ id, user_id: user.id, device_id: k.device_id, kind: 'temporary_password', sealed: JSON.stringify(sealed), created_at: now, delivered_at: null })
+          .execute();
+        messageIds.push(id);
+      }
+    });
+    await this.#audit({ event: 'ibkey.temporary_password_sent', user, details: { issuedBy, devices: keys.length } });
+    this.notifier.notify(`user:${user.id}`);
+    return { deviceIds: keys.map((k) => k.device_id), messageIds };
+  }
+}
+
+export type { IbKeyDatabase };
