@@ -290,7 +290,7 @@ describe('slsctl ibkey send-temp-password (SPEC K8)', () => {
       err: (s) => void out.push(s),
       readStdin: async () => '',
       promptHidden: async () => null,
-      env: { SLS_DATA_DIR: t.dataDir, SLS_SERVER_KEY: t.config.serverKey!, SLSCTL_OPERATOR: 'cs-agent' },
+      env: { SLS_DATA_DIR: t.dataDir, SLS_DATABASE_URL: t.config.databaseUrl, SLS_SERVER_KEY: t.config.serverKey!, SLSCTL_OPERATOR: 'cs-agent' },
     });
     expect(out.join('')).toContain('delivered to 1 IB Key app');
     expect(code).toBe(0);
