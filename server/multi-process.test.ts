@@ -1,0 +1,87 @@
+// Two slsd processes on one database behave as one (SPEC N1): throttling, lockout (L6), one-time use
+// (D2) and sessions are rows, so failures spread over both lock the user, a response is taken once
+// however it is sent, and a session opened on one is seen and ended on the other.
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachBackend, probePostgres, tempDataDir } from './db/pg-testing.ts';
+import type { FreshDatabase } from './db/pg-testing.ts';
+import { spawnSlsd } from './testing/slsd-process.ts';
+import type { SlsdProcess } from './testing/slsd-process.ts';
+import { respondWithTokenFile } from './tokens/software-token.ts';
+
+const probe = await probePostgres();
+const CLIENT = { kind: 'trading_platform', version: 1010, name: 'multi-process test' };
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown> & { error?: { code: string }; transactionId?: string; challenge?: { challenge: string } };
+}
+
+async function call(base: string, method: 'GET' | 'POST', p: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const r = await fetch(base + p, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: r.status, body: (await r.json()) as Answer['body'] };
+}
+
+describeEachBackend('two slsd processes on one database', probe, (backend) => {
+  let a: SlsdProcess;
+  let b: SlsdProcess;
+  let data: { dir: string; remove(): void };
+  let fresh: FreshDatabase;
+  const tokenFile = (username: string) => path.join(data.dir, a.demo!.users.find((u) => u.username === username)!.devices[0]!.file!);
+
+  beforeAll(async () => {
+    data = tempDataDir('slsd-multi-');
+    fresh = await backend.freshDatabase(data.dir);
+    // The primary seeds the demo; the second shares its data folder (device files) and server key.
+    a = await spawnSlsd({ dataDir: data.dir, demo: true, env: { SLS_DATABASE_URL: fresh.url } });
+    b = await spawnSlsd({ dataDir: data.dir, env: { SLS_DATABASE_URL: fresh.url, SLS_SERVER_KEY: a.serverKey } });
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await fresh?.drop();
+    data?.remove();
+  });
+
+  it('both report the same database', async () => {
+    for (const p of [a, b]) expect((await call(p.url, 'GET', '/v1/health')).body.database).toBe(backend.name);
+  });
+
+  it('locks a user after ten failures spread over both processes, on both (L6)', async () => {
+    const pw = a.demo!.password;
+    for (let i = 0; i < 9; i++) {
+      const r = await call(i % 2 ? b.url : a.url, 'POST', '/v1/login', { username: 'demo.dsc', password: `wrong-${i}-password`, client: CLIENT });
+      expect(r.body.error?.code).toBe('SLS_ERR_INVALID_CREDENTIALS');
+    }
+    const tenth = await call(b.url, 'POST', '/v1/login', { username: 'demo.dsc', password: 'wrong-9-password', client: CLIENT });
+    expect(tenth.status).toBe(423);
+    expect(tenth.body.error?.code).toBe('SLS_ERR_USER_LOCKED');
+    for (const p of [a, b]) expect((await call(p.url, 'POST', '/v1/login', { username: 'demo.dsc', password: pw, client: CLIENT })).body.error?.code).toBe('SLS_ERR_USER_LOCKED');
+  });
+
+  it('takes a right response once when it is sent to both processes at the same time (D2)', async () => {
+    const step = await call(a.url, 'POST', '/v1/login', { username: 'demo.gold', password: a.demo!.password, client: CLIENT });
+    expect(step.status).toBe(200);
+    const response = respondWithTokenFile(tokenFile('demo.gold'), step.body.challenge!.challenge);
+    const answers = await Promise.all(
+      [a, b, a, b, a, b].map((p) => call(p.url, 'POST', `/v1/login/${step.body.transactionId}/response`, { response })),
+    );
+    expect(answers.filter((x) => x.status === 200)).toHaveLength(1);
+    for (const x of answers.filter((y) => y.status !== 200)) expect(x.body.error?.code).toBe('SLS_ERR_CHALLENGE_USED');
+  });
+
+  it('continues a login on the other process, and a session opened on one ends on the other (N1)', async () => {
+    const step = await call(b.url, 'POST', '/v1/login', { username: 'demo.platinum', password: a.demo!.password, client: CLIENT });
+    expect((await call(a.url, 'GET', `/v1/login/${step.body.transactionId}`)).body.status).toBe('challenge');
+    const response = respondWithTokenFile(tokenFile('demo.platinum'), step.body.challenge!.challenge);
+    const done = await call(a.url, 'POST', `/v1/login/${step.body.transactionId}/response`, { response });
+    expect(done.body.status).toBe('signed_in');
+    const auth = { authorization: `Bearer ${(done.body.session as { token: string }).token}` };
+    expect((await call(b.url, 'GET', '/v1/session', undefined, auth)).status).toBe(200);
+    expect((await call(b.url, 'POST', '/v1/logout', {}, auth)).status).toBe(200);
+    expect((await call(a.url, 'GET', '/v1/session', undefined, auth)).status).toBe(401);
+  });
+});
