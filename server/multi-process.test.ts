@@ -3,11 +3,16 @@
 // however it is sent, and a session opened on one is seen and ended on the other.
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { IbKeyApp } from '../ibkey/app.ts';
+import { defaultConfig } from './config.ts';
 import { describeEachBackend, probePostgres, tempDataDir } from './db/pg-testing.ts';
 import type { FreshDatabase } from './db/pg-testing.ts';
 import { spawnSlsd } from './testing/slsd-process.ts';
 import type { SlsdProcess } from './testing/slsd-process.ts';
 import { respondWithTokenFile } from './tokens/software-token.ts';
+import { createServices } from './services/index.ts';
+import { Provisioning } from './services/provisioning.ts';
+import { ScriptedPrompter } from './ibkey/testkit.ts';
 
 const probe = await probePostgres();
 const CLIENT = { kind: 'trading_platform', version: 1010, name: 'multi-process test' };
@@ -83,5 +88,51 @@ describeEachBackend('two slsd processes on one database', probe, (backend) => {
     expect((await call(b.url, 'GET', '/v1/session', undefined, auth)).status).toBe(200);
     expect((await call(b.url, 'POST', '/v1/logout', {}, auth)).status).toBe(200);
     expect((await call(a.url, 'GET', '/v1/session', undefined, auth)).status).toBe(401);
+  });
+
+  it('completes a login started on the first when the IB Key app approves through the second (L7, N1)', async () => {
+    // Provision as slsctl would: the same database and server key, from this process.
+    const ops = await createServices(defaultConfig({ dataDir: data.dir, databaseUrl: fresh.url, serverKey: a.serverKey, logLevel: 'silent' }));
+    const password = 'Push-Approval-Pass-1';
+    const pin = '482916';
+    try {
+      const p = new Provisioning(ops);
+      const entityId = await p.createEntity({ name: 'Push Across' });
+      const userId = await p.createUser({ username: 'u.push', entityId, password, mobileNumber: '+12125550142' });
+      const prompter = new ScriptedPrompter();
+      const appDir = tempDataDir('ibkey-app-');
+      try {
+        const app = new IbKeyApp(appDir.dir, prompter, { platform: 'android', server: b.url });
+        const smsCode = async () => {
+          const row = await ops.db.selectFrom('sms_outbox').select('body').where('user_id', '=', userId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+          return /code is (\d+)/.exec(row.body)![1]!;
+        };
+        prompter.push(smsCode, pin, pin);
+        await app.activate('u.push', password, 'phone of u.push');
+
+        const step = await call(a.url, 'POST', '/v1/login', { username: 'u.push', password, client: CLIENT });
+        const challenge = step.body.challenge as unknown as { type: string; matchNumber: number };
+        expect(challenge.type).toBe('push');
+        // The desktop long-polls the first process while the app answers through the second.
+        const waiting = call(a.url, 'GET', `/v1/login/${step.body.transactionId}/status?wait=20`);
+        const keys = await app.unlock(pin);
+        const request = (await app.poll(keys, 0)).requests[0]!;
+        prompter.push(String(challenge.matchNumber), pin);
+        await app.answerPush(request);
+        const done = await waiting;
+        expect(done.body.status).toBe('signed_in');
+        // The approval is taken once: answering the same request again, through either process, is refused.
+        prompter.push(String(challenge.matchNumber), pin);
+        const again = await app.answerPush(request).then(
+          () => 'accepted',
+          (e: Error) => e.message,
+        );
+        expect(again).toMatch(/already answered/);
+      } finally {
+        appDir.remove();
+      }
+    } finally {
+      await ops.close();
+    }
   });
 });
