@@ -45,6 +45,23 @@ export const ERROR_CODES = [
   'SLS_ERR_PORTAL_ONLY',
   /** Client services cannot issue two temporary passcodes in a row (SPEC T1). */
   'SLS_ERR_TEMP_PASSCODE_IN_A_ROW',
+  // Account security (SPEC W1–W4, D6–D8, S1–S6, O3, P2, L8, C6).
+  'SLS_ERR_SECOND_FACTOR_REQUIRED',
+  'SLS_ERR_WITHDRAWAL_LIMIT',
+  'SLS_ERR_IDEMPOTENCY_CONFLICT',
+  'SLS_ERR_DSCPLUS_NOT_ELIGIBLE',
+  'SLS_ERR_DEVICE_NOT_ISSUED',
+  'SLS_ERR_LESS_SECURE_DEVICE',
+  'SLS_ERR_DIFFERENT_IDENTIFICATION',
+  'SLS_ERR_SHARING_TEMPORARY_DEVICE',
+  'SLS_ERR_SHARING_IBKEY',
+  'SLS_ERR_DEVICE_NOT_SHAREABLE',
+  'SLS_ERR_NOT_PRIMARY_USER',
+  'SLS_ERR_PHONE_INVALID',
+  'SLS_ERR_PHONE_VOIP',
+  'SLS_ERR_PHONE_NOT_MOBILE',
+  'SLS_ERR_PHONE_DO_NOT_CALL',
+  'SLS_ERR_RESTART_TOKEN_INVALID',
   /** IB Key (SPEC L7): too many pushes wait for this user's approval (push-bombing defence). */
   'SLS_ERR_IBKEY_PUSH_LIMIT',
   /** IB Key: the signed request's nonce is unknown, used or expired: ask for a new one. */
@@ -76,6 +93,12 @@ export const ErrorBody = z.object({
     retryAt: z.string().optional(),
     /** Field-level problems for SLS_ERR_VALIDATION. */
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    /** SLS_ERR_WITHDRAWAL_LIMIT (SPEC W2): which limit of the confirming device, what it could still confirm, and a device of the user that would allow it. */
+    limit: z.enum(['per_day', 'five_business_days']).optional(),
+    availableCents: z.number().int().nonnegative().optional(),
+    useDevice: z.object({ deviceId: z.string(), kind: z.enum(DEVICE_KINDS), label: z.string() }).optional(),
+    /** SLS_ERR_NOT_PRIMARY_USER (SPEC O3): who may change the account's security settings. */
+    primaryUser: z.object({ username: z.string(), displayName: z.string() }).optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -122,6 +122,86 @@ export const ERROR_REGISTRY = {
     message: 'IB Key cannot be recovered without the phone number originally used or another active security device. Please contact client services (Secure Login department) for a temporary passcode.',
     when: 'SPEC K7: reactivation or transfer without the SMS number and without another active physical device (K6).',
   },
+  SLS_ERR_SECOND_FACTOR_REQUIRED: {
+    status: 403,
+    message: 'Please log in to the Client Portal with your security device first.',
+    when: 'SPEC C6, O1: portal functions need a session opened with a second factor; a trading-platform session without one (opted out, auto-restart) is refused.',
+  },
+  SLS_ERR_WITHDRAWAL_LIMIT: {
+    status: 403,
+    message: 'This withdrawal is above the limits of the confirming device.',
+    when: 'SPEC W1, W2: the confirming device\'s daily or five-business-day limit would be passed; `limit`, `availableCents` and `useDevice` (a device of the user that would allow it) say more.',
+  },
+  SLS_ERR_IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    message: 'This idempotency key was used for another withdrawal.',
+    when: 'SPEC W4: the same key with a different body; a retry must send the same body.',
+  },
+  SLS_ERR_DSCPLUS_NOT_ELIGIBLE: {
+    status: 403,
+    message: 'The Digital Security Card+ is available to accounts with a balance of USD 500,000 or more.',
+    when: 'SPEC D6: the account balance is below USD 500K; the message names the balance.',
+  },
+  SLS_ERR_DEVICE_NOT_ISSUED: {
+    status: 409,
+    message: 'This device is no longer issued.',
+    when: 'SPEC D7: legacy kinds keep working but cannot be ordered or replaced by the same kind.',
+  },
+  SLS_ERR_LESS_SECURE_DEVICE: {
+    status: 409,
+    message: 'Less secure device: please identify the most secure device and share that one.',
+    when: 'SPEC S1c, S6: a device of a higher security level exists among the two users.',
+  },
+  SLS_ERR_DIFFERENT_IDENTIFICATION: {
+    status: 409,
+    message: 'Different identification information: the identification data of the users involved do not match.',
+    when: 'SPEC S1a, S6: different entities whose identification data differ.',
+  },
+  SLS_ERR_SHARING_TEMPORARY_DEVICE: {
+    status: 409,
+    message: 'A temporary security device is assigned to one of the users: devices cannot be shared now.',
+    when: 'SPEC S1b: a temporary passcode or online Security Code Card is assigned.',
+  },
+  SLS_ERR_SHARING_IBKEY: {
+    status: 409,
+    message: 'IB Key is not shared this way: add the other user in the IB Key app (Authenticate, Add user).',
+    when: 'SPEC S2, K3.',
+  },
+  SLS_ERR_DEVICE_NOT_SHAREABLE: {
+    status: 409,
+    message: 'Only physical security devices can be shared.',
+    when: 'SPEC S2: SMS and temporary devices are never shared.',
+  },
+  SLS_ERR_NOT_PRIMARY_USER: {
+    status: 403,
+    message: "Only the account's primary user can change its security settings.",
+    when: 'SPEC A1, O3: the message and `primaryUser` name the user who can.',
+  },
+  SLS_ERR_PHONE_INVALID: {
+    status: 400,
+    message: 'This is not a valid phone number.',
+    when: 'SPEC P2: the number cannot be parsed or is not a valid number.',
+  },
+  SLS_ERR_PHONE_VOIP: {
+    status: 400,
+    message: 'Numbers of virtual (VoIP) providers cannot receive security codes.',
+    when: 'SPEC P2: libphonenumber-js (max metadata) types the number as VOIP.',
+  },
+  SLS_ERR_PHONE_NOT_MOBILE: {
+    status: 400,
+    message: 'This is not a mobile number.',
+    when: 'SPEC P2: a fixed line, toll-free, premium or other non-mobile number.',
+  },
+  SLS_ERR_PHONE_DO_NOT_CALL: {
+    status: 409,
+    message: 'This number is on a do-not-call list and cannot receive text messages.',
+    when: 'SPEC P2: the number is on the do-not-call list kept with `slsctl dnc`.',
+  },
+  SLS_ERR_RESTART_TOKEN_INVALID: {
+    status: 401,
+    message: 'This restart token is not valid. Please log in.',
+    when: 'SPEC L8: unknown, used, revoked, or past the weekly cut-off (Sunday 01:00 New York time).',
+  },
 } as const satisfies Record<ErrorCode, ErrorDefinition>;
 
 export type ErrorExtra = Omit<ErrorBody['error'], 'code' | 'message'> & {

@@ -16,6 +16,7 @@ import { DEVICE_STATUSES } from '../db/schema.ts';
 import type { DeviceStatus } from '../db/schema.ts';
 import { readDemoReadme, seedDemo } from '../demo.ts';
 import { isSlsError } from '../errors.ts';
+import { registerAccountCommands } from './slsctl-account.ts';
 import { createServices } from '../services/index.ts';
 import type { Services } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
@@ -363,6 +364,9 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
         last = fresh.at(-1)?.id ?? last;
       }
     });
+
+  // --- account security: dnc, sharing, order, withdrawals, restart (SPEC P2, S4, D6, D8, T2, T3, W4, L8)
+  registerAccountCommands(program, open, io, operator(env));
 
   // --- demo -------------------------------------------------------------------------------------
   program

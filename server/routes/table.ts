@@ -16,6 +16,7 @@ import {
   SessionInfo,
 } from '../../core/api.ts';
 import type { Services } from '../services/index.ts';
+import { ACCOUNT_ROUTES } from './account.ts';
 import { IBKEY_ROUTES } from './ibkey.ts';
 
 export interface RouteInput {
@@ -179,4 +180,6 @@ export const ROUTES: readonly RouteDefinition[] = [
     },
   },
   ...IBKEY_ROUTES,
+  // Account security (SPEC W1–W4, D1, D6–D8, T1–T3, P1–P5, O1–O3, S1–S6, L8): server/routes/account.ts.
+  ...ACCOUNT_ROUTES,
 ];

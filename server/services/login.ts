@@ -16,6 +16,7 @@ import { SlsError } from '../errors.ts';
 import { verifierFor } from '../verifiers/index.ts';
 import type { DeviceAccess, VerifierContext } from '../verifiers/types.ts';
 import { appendAudit } from './audit.ts';
+import { accountHousekeeping, isOptedOut, sharedDeviceIds } from '../account/restrictions.ts';
 import type { AuditEntry } from './audit.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { SessionService } from './sessions.ts';
@@ -78,10 +79,12 @@ export class LoginService {
 
   /** The user's devices that can authenticate this client now (SPEC D5, T1). */
   async #available(user: UserRow, clientKind: ClientKind): Promise<AvailableDevice[]> {
+    const shared = await sharedDeviceIds(this.#db, user.id);
     const rows = await this.#db
       .selectFrom('devices')
       .selectAll()
-      .where('user_id', '=', user.id)
+      // SPEC S5: devices shared with the user by an approved sharing join their own.
+      .where((eb) => eb.or([eb('user_id', '=', user.id), eb('id', 'in', [...shared, ''])]))
       .where('status', '=', 'active')
       .execute();
     // The drop-down lists the strongest devices first (SPEC S1 levels), then in the order they were added.
@@ -110,6 +113,10 @@ export class LoginService {
       throw new SlsError('SLS_ERR_INVALID_CREDENTIALS');
     }
 
+    // SPEC O1: an opted-out user's trading-platform login asks no second factor.
+    if (req.client.kind === 'trading_platform' && (await isOptedOut(this.#db, user.id))) return this.#signInOptedOut(user, req, sourceAddress);
+    // SPEC T3, T2: self-activation and online-card expiry happen before devices are listed.
+    await accountHousekeeping(this.#db, d.now());
     const available = await this.#available(user, req.client.kind);
     if (available.length === 0) {
       if (req.client.kind === 'trading_platform' && (await this.#available(user, 'client_portal')).length > 0) {
@@ -181,6 +188,14 @@ export class LoginService {
       devices: devices.map((x) => summary(x, user.last_device_id)),
       challenge: await verifierFor(device.kind).describe(this.#d, tx, device, user),
     };
+  }
+
+  /** SPEC O1, O2: a session without a second factor for an opted-out user (the restriction comes with it). */
+  async #signInOptedOut(user: UserRow, req: LoginRequest, sourceAddress: string): Promise<LoginStep> {
+    const opened = await this.#d.sessions.open(this.#db, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full' });
+    await this.#d.throttle.recordUserSuccess(user.username_normalized);
+    await this.#audit({ event: 'login.succeeded', userId: user.id, username: user.username_normalized, sourceAddress, details: { clientKind: req.client.kind, secondFactor: 'none: SLS opt-out' } });
+    return { status: 'signed_in', session: await this.#d.sessions.describeOpened(opened, user, null) };
   }
 
   /** Counts a failure (SPEC L6); when it locks the user, says so (the user is told until when). */

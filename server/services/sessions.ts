@@ -16,6 +16,7 @@ export interface OpenedSession {
   readonly row: SessionRow;
 }
 import { SlsError } from '../errors.ts';
+import { accountRestrictions } from '../account/restrictions.ts';
 
 export interface NewSession {
   readonly userId: string;
@@ -95,6 +96,8 @@ export class SessionService {
     const restrictions: string[] = [];
     if (s.access === 'portal_only') restrictions.push('Temporary passcode: Client Portal only (SPEC T1)');
     if (device && deviceInfo(device.kind).temporary) restrictions.push('Temporary access: device sharing is blocked');
+    // SPEC O2 (SLS opt-out) and P1 (mobile number not verified).
+    restrictions.push(...(await accountRestrictions(this.#db, s.user_id)));
     return {
       token,
       expiresAt: new Date(s.expires_at).toISOString(),

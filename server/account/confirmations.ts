@@ -1,0 +1,165 @@
+/**
+ * Fresh challenges for portal actions (SPEC W1, S3, D6): the device that answers confirms the action.
+ *
+ * A confirmation is a row like a login transaction: bound to a user, a purpose and its subject (the
+ * amount of a withdrawal, a sharing request), a device, one challenge; single-use (D2), 3 wrong
+ * answers end it (L6), it expires with the login transaction's lifetime. The device verifiers of the
+ * login are reused as they are: they see the confirmation as a Client Portal login transaction
+ * (IB Key answers with its offline code, K2). Checking a response has no effect; the caller consumes
+ * the confirmation with a conditional UPDATE inside its own database transaction, so only one
+ * action ever uses it.
+ */
+import type { Challenge } from '../../core/api.ts';
+import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
+import { newId } from '../crypto/tokens.ts';
+import type { DeviceRow, LoginTransactionRow, UserRow } from '../db/schema.ts';
+import { SlsError } from '../errors.ts';
+import { verifierFor } from '../verifiers/index.ts';
+import type { VerifierContext } from '../verifiers/types.ts';
+import type { AccountDb, AccountTrx, ConfirmationPurpose, ConfirmationTable } from './schema.ts';
+
+export type ConfirmationRow = ConfirmationTable;
+
+export interface ConfirmationContext extends VerifierContext {
+  /** Counts a failed response for the device's user (SPEC L6); may throw SLS_ERR_USER_LOCKED. */
+  readonly recordFailure?: (usernameNormalized: string, sourceAddress: string) => Promise<void>;
+}
+
+/** The confirmation as the login verifiers expect a transaction (Client Portal, offline mode). */
+function asLoginTransaction(c: ConfirmationRow, deviceUser: UserRow): LoginTransactionRow {
+  return {
+    id: c.id,
+    user_id: c.device_user_id,
+    username_normalized: deviceUser.username_normalized,
+    client_kind: 'client_portal',
+    client_version: 0,
+    client_name: 'Client Portal',
+    source_address: c.source_address,
+    state: 'challenge',
+    device_id: c.device_id,
+    mode: 'offline',
+    challenge_seq: 1,
+    challenge: c.challenge,
+    code_hash: c.code_hash,
+    challenge_expires_at: c.challenge_expires_at,
+    resend_available_at: c.resend_available_at,
+    challenge_used_at: null,
+    wrong_responses: c.wrong_responses,
+    created_at: c.created_at,
+    expires_at: c.expires_at,
+    ended_at: null,
+  };
+}
+
+export interface IssuedConfirmation {
+  readonly confirmationId: string;
+  readonly expiresAt: string;
+  readonly challenge: Challenge;
+}
+
+/**
+ * Issue a fresh challenge on `device` (held by `deviceUser`) for an action of `user`.
+ *
+ * The device must be able to authenticate the Client Portal now (active; a temporary passcode in
+ * its periods, T1). Pending devices are allowed only for their own activation (D6).
+ */
+export async function issueConfirmation(
+  ctx: ConfirmationContext,
+  adb: AccountDb,
+  a: { user: UserRow; deviceUser: UserRow; device: DeviceRow; purpose: ConfirmationPurpose; subject: Record<string, unknown>; sourceAddress: string },
+): Promise<IssuedConfirmation> {
+  const v = verifierFor(a.device.kind);
+  const usable = a.purpose === 'activate_device' ? a.device.status === 'pending' : a.device.status === 'active';
+  if (!usable) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
+  if (a.purpose !== 'activate_device' && v.access && (await v.access(ctx, a.device, 'client_portal')) === null) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
+  const now = ctx.now();
+  const row: ConfirmationRow = {
+    id: newId('cfm'),
+    user_id: a.user.id,
+    purpose: a.purpose,
+    subject: JSON.stringify(a.subject),
+    device_id: a.device.id,
+    device_user_id: a.deviceUser.id,
+    challenge: null,
+    code_hash: null,
+    challenge_expires_at: null,
+    resend_available_at: null,
+    wrong_responses: 0,
+    state: 'challenge',
+    source_address: a.sourceAddress,
+    created_at: now,
+    expires_at: now + ctx.config.loginTransactionTtlMs,
+    answered_at: null,
+    used_at: null,
+  };
+  const issued = await v.issue(ctx, asLoginTransaction(row, a.deviceUser), a.device, a.deviceUser);
+  const stored: ConfirmationRow = {
+    ...row,
+    challenge: issued.challenge,
+    code_hash: issued.codeHash,
+    challenge_expires_at: issued.challengeExpiresAt,
+    resend_available_at: issued.resendAvailableAt,
+  };
+  await adb.insertInto('confirmations').values(stored).execute();
+  const challenge = await v.describe(ctx, asLoginTransaction(stored, a.deviceUser), a.device, a.deviceUser);
+  return { confirmationId: stored.id, expiresAt: new Date(stored.expires_at).toISOString(), challenge };
+}
+
+export interface CheckedConfirmation {
+  readonly confirmation: ConfirmationRow;
+  readonly device: DeviceRow;
+}
+
+/**
+ * Check a response to a confirmation of `userId` for `purpose` (no effect when right).
+ *
+ * Wrong: counted (3 end it, L6) and SLS_ERR_WRONG_RESPONSE with the attempts left. A confirmation
+ * already used answers SLS_ERR_CHALLENGE_USED; one of another user or purpose is not found.
+ */
+export async function checkConfirmation(
+  ctx: ConfirmationContext,
+  adb: AccountDb,
+  a: { confirmationId: string; userId: string; purpose: ConfirmationPurpose; response: string; sourceAddress: string; allowUsed?: boolean },
+): Promise<CheckedConfirmation> {
+  const c = await adb.selectFrom('confirmations').selectAll().where('id', '=', a.confirmationId).executeTakeFirst();
+  if (!c || c.user_id !== a.userId || c.purpose !== a.purpose) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND', { message: 'This confirmation is not known. Ask for a new challenge.' });
+  if (c.state === 'used' && !a.allowUsed) throw new SlsError('SLS_ERR_CHALLENGE_USED');
+  if (c.state === 'ended') throw new SlsError('SLS_ERR_TRANSACTION_ENDED', { message: 'This confirmation has ended. Ask for a new challenge.' });
+  if (c.expires_at <= ctx.now()) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED', { message: 'This confirmation has expired. Ask for a new challenge.' });
+  const device = await adb.selectFrom('devices').selectAll().where('id', '=', c.device_id).executeTakeFirstOrThrow();
+  const deviceUser = await adb.selectFrom('users').selectAll().where('id', '=', c.device_user_id).executeTakeFirstOrThrow();
+  const outcome = await verifierFor(device.kind).verify(ctx, asLoginTransaction(c, deviceUser), device, a.response);
+  if (outcome === 'right') return { confirmation: c, device };
+  if (outcome === 'expired') throw new SlsError('SLS_ERR_CODE_EXPIRED');
+  await adb
+    .updateTable('confirmations')
+    .set((eb) => ({ wrong_responses: eb('wrong_responses', '+', 1) }))
+    .where('id', '=', c.id)
+    .where('state', '=', 'challenge')
+    .execute();
+  await adb
+    .updateTable('confirmations')
+    .set({ state: 'ended' })
+    .where('id', '=', c.id)
+    .where('state', '=', 'challenge')
+    .where('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION)
+    .execute();
+  const after = await adb.selectFrom('confirmations').select('wrong_responses').where('id', '=', c.id).executeTakeFirstOrThrow();
+  if (ctx.recordFailure) await ctx.recordFailure(deviceUser.username_normalized, a.sourceAddress);
+  throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - after.wrong_responses) });
+}
+
+/** Use a confirmation once, inside the caller's transaction: true for the one caller that won (D2). */
+export async function consumeConfirmation(trx: AccountTrx | AccountDb, confirmationId: string, now: number): Promise<boolean> {
+  const r = await trx
+    .updateTable('confirmations')
+    .set({ state: 'used', used_at: now, answered_at: now })
+    .where('id', '=', confirmationId)
+    .where('state', '=', 'challenge')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export function confirmationSubject<T>(c: ConfirmationRow): T {
+  return JSON.parse(c.subject) as T;
+}

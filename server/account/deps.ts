@@ -1,0 +1,87 @@
+/**
+ * What the account-security services need from slsd's services, in one object.
+ */
+import { SlsError } from '../errors.ts';
+import type { Services } from '../services/index.ts';
+import type { AuditEntry } from '../services/audit.ts';
+import type { ConfirmationContext } from './confirmations.ts';
+import { accountDb } from './schema.ts';
+import type { AccountDb } from './schema.ts';
+
+/** The security events of account security (SPEC N2), written to the same append-only audit log. */
+export type AccountAuditEvent =
+  | 'withdrawal.confirmed'
+  | 'withdrawal.refused'
+  | 'device.ordered'
+  | 'device.order_refused'
+  | 'device.sent'
+  | 'device.activated'
+  | 'device.self_activated'
+  | 'device.status_changed'
+  | 'mobile.code_sent'
+  | 'mobile.code_failed'
+  | 'mobile.refused'
+  | 'mobile.verified'
+  | 'mobile.do_not_call_added'
+  | 'mobile.do_not_call_removed'
+  | 'sls.opted_out'
+  | 'sls.opted_in'
+  | 'sharing.started'
+  | 'sharing.owner_password_failed'
+  | 'sharing.refused'
+  | 'sharing.pending_compliance'
+  | 'sharing.approved'
+  | 'sharing.rejected'
+  | 'sharing.cancelled'
+  | 'temporary_access.online_card_issued'
+  | 'restart.token_issued'
+  | 'restart.failed'
+  | 'restart.revoked'
+  | 'login.restarted'
+  | 'login.opted_out_no_second_factor';
+
+export interface AccountAuditEntry extends Omit<AuditEntry, 'event'> {
+  readonly event: AccountAuditEvent;
+}
+
+export interface AccountDeps extends ConfirmationContext {
+  readonly adb: AccountDb;
+  readonly services: Services;
+  audit(entry: AccountAuditEntry): Promise<void>;
+}
+
+/** Append to the audit log (SPEC N2) like `appendAudit`, with the account-security events. Never a secret in details. */
+export async function appendAccountAudit(adb: AccountDb, at: number, entry: AccountAuditEntry): Promise<void> {
+  await adb
+    .insertInto('audit_log')
+    .values({
+      at,
+      event: entry.event,
+      user_id: entry.userId ?? null,
+      username: entry.username ?? null,
+      source_address: entry.sourceAddress ?? null,
+      device_id: entry.deviceId ?? null,
+      details: JSON.stringify(entry.details ?? {}),
+    })
+    .execute();
+}
+
+export function accountDeps(services: Services): AccountDeps {
+  const adb = accountDb(services.db);
+  return {
+    db: services.db,
+    adb,
+    box: services.box,
+    config: services.config,
+    sms: services.sms,
+    now: services.now,
+    services,
+    audit: (e) => appendAccountAudit(adb, services.now(), e),
+    async recordFailure(usernameNormalized, sourceAddress) {
+      const lockedUntil = await services.throttle.recordFailure(usernameNormalized, sourceAddress);
+      if (lockedUntil !== null) {
+        throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(lockedUntil).toISOString() });
+      }
+    },
+  };
+}

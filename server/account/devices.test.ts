@@ -1,0 +1,154 @@
+// The user's devices over HTTP (SPEC D1, D6, D7, D8, T3): order, send, activate, report, return.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConfirmationChallenge, DevicesOverview } from '../../core/account-api.ts';
+import type { LoginStep } from '../../core/api.ts';
+import { accountServices } from './index.ts';
+import { SELF_ACTIVATION_MS } from '../services/devices-admin.ts';
+import { errorCode, getJson, postJson } from '../testing/http.ts';
+import { answer, bearer, makeUser, ok, PASSWORD, PORTAL, signIn, startAccountServer, USD } from './testing.ts';
+import type { AccountTestServer } from './testing.ts';
+
+let t: AccountTestServer;
+beforeEach(async () => {
+  t = await startAccountServer();
+});
+afterEach(async () => {
+  await t.close();
+});
+
+const devicesOf = async (token: string) => ok(await getJson<DevicesOverview>(t.app, '/v1/devices', bearer(token)));
+
+describe('ordering a DSC+ (SPEC D6, D7)', () => {
+  it('D6: exactly USD 500,000 may order a DSC+', async () => {
+    const u = await makeUser(t, 'rich', ['ibkey'], { balanceUsd: 500_000 });
+    const token = await signIn(t, 'rich', u.devices.ibkey!);
+    expect((await devicesOf(token)).dscPlus).toEqual({ eligible: true, reason: null });
+    const order = await postJson(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token));
+    expect(order.status, JSON.stringify(order.body)).toBe(200);
+    expect(order.body).toMatchObject({ kind: 'dscplus', state: 'ordered', reason: 'new', depositCents: 0 });
+  });
+
+  it('D6: one cent below USD 500,000 is refused with the reason', async () => {
+    await t.provisioning.createEntity({ name: 'x' });
+    const u = await makeUser(t, 'almost', ['ibkey'], { balanceUsd: 499_999.99, accountNumber: 'U500' });
+    const token = await signIn(t, 'almost', u.devices.ibkey!);
+    const r = await postJson(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token));
+    expect(errorCode(r)).toBe('SLS_ERR_DSCPLUS_NOT_ELIGIBLE');
+    expect((r.body as unknown as { error: { message: string } }).error.message).toMatch(/USD 500,000.00 or more; account U500 has USD 499,999.99/);
+    expect((await devicesOf(token)).orders).toHaveLength(0);
+  });
+
+  it('D7: legacy kinds are never issued: ordering one is refused', async () => {
+    const u = await makeUser(t, 'legacy', ['gold']);
+    const token = await signIn(t, 'legacy', u.devices.gold!);
+    for (const kind of ['gold', 'platinum', 'dsc', 'scc']) {
+      expect(errorCode(await postJson(t.app, '/v1/devices/orders', { kind }, bearer(token))), kind).toBe('SLS_ERR_DEVICE_NOT_ISSUED');
+    }
+    expect(errorCode(await postJson(t.app, '/v1/devices/orders', { kind: 'ibkey' }, bearer(token)))).toBe('SLS_ERR_VALIDATION');
+  });
+
+  it('D7: a legacy device keeps working (login and the device list)', async () => {
+    const u = await makeUser(t, 'legacy2', ['platinum']);
+    const token = await signIn(t, 'legacy2', u.devices.platinum!);
+    expect((await devicesOf(token)).devices[0]).toMatchObject({ kind: 'platinum', legacy: true, status: 'active', securityLevel: 3 });
+  });
+});
+
+describe('sending and activating (SPEC D6, D1, T3)', () => {
+  async function orderAndSend(username: string) {
+    const u = await makeUser(t, username, ['ibkey', 'scc'], { balanceUsd: 2_000_000 });
+    const token = await signIn(t, username, u.devices.ibkey!);
+    const order = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    const sent = await accountServices(t.services).devices.sendOrder(order.id, 'test-operator');
+    return { u, token, sent };
+  }
+
+  it('D6, D1: serial + a correct response activates the DSC+; the other devices stay active', async () => {
+    const { token, sent } = await orderAndSend('newcard');
+    expect(sent.device.status).toBe('pending');
+    const c = ok(await postJson<ConfirmationChallenge>(t.app, '/v1/devices/activation', { serial: sent.device.serial }, bearer(token)));
+    expect(c.challenge.type).toBe('response_code');
+    const done = await postJson(t.app, `/v1/devices/activation/${c.confirmationId}`, { response: answer(sent, c.challenge) }, bearer(token));
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    const list = await devicesOf(token);
+    expect(list.devices.map((d) => [d.kind, d.status])).toEqual([
+      ['ibkey', 'active'],
+      ['scc', 'active'],
+      ['dscplus', 'active'],
+    ]);
+    expect(list.orders[0]!.state).toBe('activated');
+  });
+
+  it('D6: a wrong response does not activate it; an unknown serial is not found', async () => {
+    const { token, sent } = await orderAndSend('wrongcard');
+    const c = ok(await postJson<ConfirmationChallenge>(t.app, '/v1/devices/activation', { serial: sent.device.serial }, bearer(token)));
+    expect(errorCode(await postJson(t.app, `/v1/devices/activation/${c.confirmationId}`, { response: '00000000' }, bearer(token)))).toBe('SLS_ERR_WRONG_RESPONSE');
+    expect((await devicesOf(token)).devices.find((d) => d.kind === 'dscplus')?.status).toBe('pending');
+    expect(errorCode(await postJson(t.app, '/v1/devices/activation', { serial: '9999999999' }, bearer(token)))).toBe('SLS_ERR_NOT_FOUND');
+  });
+
+  it('T3: one minute before 14 days it is still pending; at 14 days it activates itself', async () => {
+    const { u, sent } = await orderAndSend('lazy');
+    t.clock.advance(SELF_ACTIVATION_MS - 60_000);
+    let token = await signIn(t, 'lazy', u.devices.ibkey!);
+    expect((await devicesOf(token)).devices.find((d) => d.id === sent.device.id)?.status).toBe('pending');
+    t.clock.advance(60_000);
+    token = await signIn(t, 'lazy', u.devices.ibkey!);
+    const dsc = (await devicesOf(token)).devices.find((d) => d.id === sent.device.id);
+    expect(dsc?.status).toBe('active');
+    const audit = await t.adb.selectFrom('audit_log').select('event').where('event', '=', 'device.self_activated').execute();
+    expect(audit).toHaveLength(1);
+  });
+
+});
+
+describe('lost, broken, replaced, returned (SPEC D8)', () => {
+  it('D8: a lost DSC+ is deactivated at once and no longer offered at login; the replacement deposit is recorded', async () => {
+    const u = await makeUser(t, 'loser', ['dscplus', 'ibkey']);
+    const token = await signIn(t, 'loser', u.devices.ibkey!);
+    const r = await postJson<{ device: { status: string }; replacement: { depositCents: number; reason: string } }>(
+      t.app,
+      `/v1/devices/${u.devices.dscplus!.device.id}/report`,
+      { reason: 'lost', replace: true },
+      bearer(token),
+    );
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.device.status).toBe('lost');
+    expect(r.body.replacement).toMatchObject({ depositCents: 20 * USD, reason: 'replacement' });
+    const deposits = await t.adb.selectFrom('account_deposits').selectAll().execute();
+    expect(deposits.map((d) => Number(d.amount_cents))).toEqual([2000]);
+    const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'loser', password: PASSWORD, client: PORTAL }));
+    expect(step.status).toBe('challenge'); // only IB Key is left: straight to its challenge
+    if (step.status === 'challenge') expect(step.challenge.kind).toBe('ibkey');
+  });
+
+  it('D8: a broken device is revoked; a second report is a conflict', async () => {
+    const u = await makeUser(t, 'breaker', ['dscplus', 'ibkey']);
+    const token = await signIn(t, 'breaker', u.devices.ibkey!);
+    const url = `/v1/devices/${u.devices.dscplus!.device.id}/report`;
+    expect(ok(await postJson<{ device: { status: string } }>(t.app, url, { reason: 'broken' }, bearer(token))).device.status).toBe('revoked');
+    expect(errorCode(await postJson(t.app, url, { reason: 'lost' }, bearer(token)))).toBe('SLS_ERR_CONFLICT');
+  });
+
+  it('D8, D7: a legacy device cannot be replaced by the same kind', async () => {
+    const u = await makeUser(t, 'oldgold', ['gold', 'ibkey']);
+    const token = await signIn(t, 'oldgold', u.devices.ibkey!);
+    expect(errorCode(await postJson(t.app, `/v1/devices/${u.devices.gold!.device.id}/report`, { reason: 'lost', replace: true }, bearer(token)))).toBe('SLS_ERR_DEVICE_NOT_ISSUED');
+  });
+
+  it('D8: a device no longer needed is returned; never the last active one', async () => {
+    const u = await makeUser(t, 'returner', ['dscplus', 'scc']);
+    const token = await signIn(t, 'returner', u.devices.dscplus!);
+    const r = await postJson<{ status: string }>(t.app, `/v1/devices/${u.devices.scc!.device.id}/return`, {}, bearer(token));
+    expect(r.body.status).toBe('returned');
+    expect(errorCode(await postJson(t.app, `/v1/devices/${u.devices.dscplus!.device.id}/return`, {}, bearer(token)))).toBe('SLS_ERR_CONFLICT');
+  });
+
+  it('D8: only the user\'s own physical devices', async () => {
+    const u = await makeUser(t, 'mine', ['dscplus', 'ibkey']);
+    const other = await makeUser(t, 'theirs', ['dscplus']);
+    const token = await signIn(t, 'mine', u.devices.dscplus!);
+    expect(errorCode(await postJson(t.app, `/v1/devices/${other.devices.dscplus!.device.id}/report`, { reason: 'lost' }, bearer(token)))).toBe('SLS_ERR_NOT_FOUND');
+    expect(errorCode(await postJson(t.app, `/v1/devices/${u.devices.ibkey!.device.id}/report`, { reason: 'lost' }, bearer(token)))).toBe('SLS_ERR_VALIDATION');
+  });
+});

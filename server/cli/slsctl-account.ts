@@ -1,0 +1,135 @@
+/**
+ * `slsctl dnc|sharing|order|withdrawals|restart …`: client services' account-security commands.
+ *
+ * - `dnc add|remove|list`: the do-not-call list; numbers on it receive no SMS (SPEC P2).
+ * - `sharing list|approve|reject`: compliance decides sharing requests between entities (S4).
+ * - `order list|send|sweep`: send an ordered DSC+ (writes the emulator's state file, prints the PIN
+ *   once; D6, D8) and run the time-driven changes (T3 self-activation, T2 online-card expiry).
+ * - `withdrawals list`: a user's confirmed withdrawals (W4).
+ * - `restart revoke`: every auto-restart token of a user stops working (L8).
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { formatUsd } from '../../core/limits.ts';
+import { accountHousekeeping, accountServices } from '../account/index.ts';
+import type { SlsConfig } from '../config.ts';
+import { addToDoNotCall, removeFromDoNotCall } from '../services/phone.ts';
+import type { Services } from '../services/index.ts';
+import { normalizeUsername } from '../services/throttle.ts';
+import { writeSecretFile } from '../tokens/software-token.ts';
+import { SlsError } from '../errors.ts';
+
+export function registerAccountCommands(program: Command, open: () => Promise<{ s: Services; config: SlsConfig }>, io: { out(text: string): void }, operator: string): void {
+  const dnc = program.command('dnc').description('the do-not-call list: numbers that receive no SMS (SPEC P2)');
+  dnc
+    .command('add')
+    .argument('<number>', 'a number in international form, e.g. +447400123456')
+    .option('--note <note>')
+    .action(async (number: string, o: { note?: string }) => {
+      const { s } = await open();
+      const e164 = await addToDoNotCall(accountServices(s).deps, number, operator, o.note);
+      io.out(`${e164} is on the do-not-call list\n`);
+    });
+  dnc
+    .command('remove')
+    .argument('<number>')
+    .action(async (number: string) => {
+      const { s } = await open();
+      io.out((await removeFromDoNotCall(accountServices(s).deps, number, operator)) ? 'removed\n' : 'not on the list\n');
+    });
+  dnc.command('list').action(async () => {
+    const { s } = await open();
+    for (const r of await accountServices(s).deps.adb.selectFrom('do_not_call').selectAll().orderBy('number').execute()) {
+      io.out(`${r.number}  ${new Date(r.added_at).toISOString()}  ${r.added_by}${r.note ? `  ${r.note}` : ''}\n`);
+    }
+  });
+
+  const sharing = program.command('sharing').description('device sharing requests; compliance approves those between entities (SPEC S4)');
+  sharing
+    .command('list')
+    .description('requests waiting for compliance')
+    .action(async () => {
+      const { s } = await open();
+      for (const r of await accountServices(s).sharing.pending()) {
+        io.out(`${r.id}  ${r.requester.username} → ${r.owner.username}'s ${r.device.label}  ${r.state}  ${r.createdAt}\n`);
+      }
+    });
+  for (const [name, approve] of [
+    ['approve', true],
+    ['reject', false],
+  ] as const) {
+    sharing
+      .command(name)
+      .argument('<requestId>')
+      .action(async (id: string) => {
+        const { s } = await open();
+        const r = await accountServices(s).sharing.decide(id, approve, operator);
+        io.out(`${r.id}  ${r.state}\n`);
+      });
+  }
+
+  const order = program.command('order').description('device orders: DSC+ from USD 500K and replacements (SPEC D6, D8, T3)');
+  order
+    .command('list')
+    .option('--user <username>')
+    .action(async (o: { user?: string }) => {
+      const { s } = await open();
+      const adb = accountServices(s).deps.adb;
+      let q = adb.selectFrom('device_orders').innerJoin('users', 'users.id', 'device_orders.user_id').selectAll('device_orders').select('users.username');
+      if (o.user) q = q.where('users.username_normalized', '=', normalizeUsername(o.user));
+      for (const r of await q.orderBy('device_orders.created_at').execute()) {
+        io.out(`${r.id}  ${r.username}  ${r.kind}  ${r.reason}  ${r.state}${r.device_id ? `  device ${r.device_id}` : ''}\n`);
+      }
+    });
+  order
+    .command('send')
+    .description('send an ordered DSC+: a pending device with its serial; it activates itself after 14 days (T3)')
+    .argument('<orderId>')
+    .option('--serial <serial>')
+    .option('--pin <pin>', 'the 4-digit PIN (default random, printed once)')
+    .option('--state-file <file>', 'emulator state file (default <data>/dscplus/<serial>.json)')
+    .action(async (id: string, o: { serial?: string; pin?: string; stateFile?: string }) => {
+      const { s, config } = await open();
+      const sent = await accountServices(s).devices.sendOrder(id, operator, { ...(o.serial ? { serial: o.serial } : {}), ...(o.pin ? { pin: o.pin } : {}) });
+      io.out(`${sent.device.id}  ${sent.device.kind}  ${sent.device.status}  serial ${sent.device.serial}  self-activates ${sent.order.selfActivatesAt}\n`);
+      if (sent.dscPlusState) {
+        const file = o.stateFile ?? path.join(config.dataDir, 'dscplus', `${sent.device.serial}.json`);
+        writeSecretFile(file, JSON.stringify(sent.dscPlusState, null, 2) + '\n');
+        io.out(`DSC+ state file: ${file}\nPIN (shown once): ${sent.pin}\n`);
+      }
+    });
+  order
+    .command('sweep')
+    .description('activate devices sent 14 days ago (T3) and expire online code cards (T2)')
+    .action(async () => {
+      const { s } = await open();
+      await accountHousekeeping(s.db, s.now());
+      io.out('done\n');
+    });
+
+  program
+    .command('withdrawals')
+    .description('a user\'s confirmed withdrawals (SPEC W4)')
+    .requiredOption('--user <username>')
+    .action(async (o: { user: string }) => {
+      const { s } = await open();
+      const adb = accountServices(s).deps.adb;
+      const user = await adb.selectFrom('users').select('id').where('username_normalized', '=', normalizeUsername(o.user)).executeTakeFirst();
+      if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${o.user}` });
+      for (const w of await adb.selectFrom('withdrawals').selectAll().where('user_id', '=', user.id).orderBy('created_at').execute()) {
+        io.out(`${new Date(w.created_at).toISOString()}  ${formatUsd(w.amount_cents).padStart(20)}  ${w.device_kind.padEnd(10)} ${w.id}  key ${w.idempotency_key}\n`);
+      }
+    });
+
+  const restart = program.command('restart').description('auto-restart tokens (SPEC L8)');
+  restart
+    .command('revoke')
+    .requiredOption('--user <username>')
+    .action(async (o: { user: string }) => {
+      const { s } = await open();
+      const adb = accountServices(s).deps.adb;
+      const user = await adb.selectFrom('users').select('id').where('username_normalized', '=', normalizeUsername(o.user)).executeTakeFirst();
+      if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${o.user}` });
+      io.out(`${await accountServices(s).restart.revokeAll(user.id, operator)} restart token(s) revoked\n`);
+    });
+}

@@ -1,0 +1,441 @@
+/**
+ * The account-security routes (SPEC W1–W4, D1, D6–D8, T1–T3, P1–P5, O1–O3, S1–S6, L8), in the
+ * shape of the route table: thin handlers (parse → service → result).
+ *
+ * Every route but `POST /v1/login/restart` needs the session's bearer token; portal functions need
+ * a session opened with a second factor (C6, SLS_ERR_SECOND_FACTOR_REQUIRED otherwise).
+ */
+import { z } from 'zod';
+import type { ErrorCode } from '../../core/api.ts';
+import { API_PREFIX } from '../../core/api.ts';
+import {
+  ConfirmationChallenge,
+  DeviceActivationRequest,
+  DeviceActivationResponseRequest,
+  DeviceOrder,
+  DeviceOrderRequest,
+  DeviceReportRequest,
+  DeviceReportResponse,
+  DevicesOverview,
+  DeviceView,
+  Empty,
+  MobileNumberRequest,
+  MobileNumberStatus,
+  MobileNumberVerifyRequest,
+  MobileNumberVerifyResponse,
+  OnlineCard,
+  OnlineCardPdf,
+  OptOutRequest,
+  OptOutStatus,
+  RestartGrant,
+  RestartRequest,
+  RestartResponse,
+  SharingAnswerRequest,
+  SharingList,
+  SharingStartRequest,
+  SharingStartResponse,
+  SharingView,
+  WithdrawalChallengeRequest,
+  WithdrawalOverview,
+  WithdrawalRequest,
+  WithdrawalResponse,
+} from '../../core/account-api.ts';
+import { accountServices } from '../account/index.ts';
+import { portalCaller, sessionCaller } from '../account/portal.ts';
+import type { Caller } from '../account/portal.ts';
+import type { Services } from '../services/index.ts';
+import type { RouteDefinition, RouteInput } from './table.ts';
+
+const BODY: readonly ErrorCode[] = ['SLS_ERR_VALIDATION', 'SLS_ERR_MALFORMED_JSON', 'SLS_ERR_BODY_TOO_LARGE', 'SLS_ERR_UNSUPPORTED_MEDIA_TYPE'];
+const AUTH: readonly ErrorCode[] = ['SLS_ERR_UNAUTHENTICATED', 'SLS_ERR_SESSION_EXPIRED'];
+const PORTAL: readonly ErrorCode[] = [...AUTH, 'SLS_ERR_SECOND_FACTOR_REQUIRED'];
+const CONFIRM: readonly ErrorCode[] = [
+  'SLS_ERR_TRANSACTION_NOT_FOUND',
+  'SLS_ERR_TRANSACTION_ENDED',
+  'SLS_ERR_TRANSACTION_EXPIRED',
+  'SLS_ERR_CHALLENGE_USED',
+  'SLS_ERR_WRONG_RESPONSE',
+  'SLS_ERR_CODE_EXPIRED',
+  'SLS_ERR_USER_LOCKED',
+];
+
+const Params = {
+  deviceId: z.object({ deviceId: z.string().min(1).max(64) }),
+  confirmationId: z.object({ confirmationId: z.string().min(1).max(64) }),
+  requestId: z.object({ requestId: z.string().min(1).max(64) }),
+};
+
+/** A portal route: the caller must hold a session opened with a second factor (C6). */
+async function portal(s: Services, input: RouteInput): Promise<Caller> {
+  return portalCaller(accountServices(s).deps.adb, input.token, s.now());
+}
+
+const A = accountServices;
+
+export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
+  // --- Withdrawals (W1–W4)
+  {
+    method: 'GET',
+    url: `${API_PREFIX}/withdrawals`,
+    operationId: 'withdrawalOverview',
+    summary: 'Withdrawal limits of each device and what is left in the windows',
+    spec: 'W1 W2 C1',
+    auth: true,
+    response: WithdrawalOverview,
+    errors: [...PORTAL],
+    async handler(s, input) {
+      return A(s).withdrawals.overview(await portal(s, input));
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/withdrawals/challenge`,
+    operationId: 'withdrawalChallenge',
+    summary: 'A fresh challenge on the device that will confirm a withdrawal',
+    description: 'Refused at once (SLS_ERR_WITHDRAWAL_LIMIT, naming a device that would allow it) when the device cannot allow the amount now.',
+    spec: 'W1 W2',
+    auth: true,
+    body: WithdrawalChallengeRequest,
+    response: ConfirmationChallenge,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_WITHDRAWAL_LIMIT', 'SLS_ERR_NOT_FOUND'],
+    async handler(s, input) {
+      return A(s).withdrawals.challenge(await portal(s, input), WithdrawalChallengeRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/withdrawals`,
+    operationId: 'withdraw',
+    summary: 'Confirm a withdrawal, exactly once',
+    description:
+      'The device that answered the challenge sets the limits; both windows count all of the user\'s withdrawals. The same idempotency key returns the same result (`replayed: true`); with another body it is SLS_ERR_IDEMPOTENCY_CONFLICT.',
+    spec: 'W1 W2 W3 W4',
+    auth: true,
+    body: WithdrawalRequest,
+    response: WithdrawalResponse,
+    errors: [...BODY, ...PORTAL, ...CONFIRM, 'SLS_ERR_WITHDRAWAL_LIMIT', 'SLS_ERR_IDEMPOTENCY_CONFLICT', 'SLS_ERR_NOT_FOUND'],
+    async handler(s, input) {
+      return A(s).withdrawals.withdraw(await portal(s, input), WithdrawalRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+  // --- Devices (D1, D6–D8, T3)
+  {
+    method: 'GET',
+    url: `${API_PREFIX}/devices`,
+    operationId: 'devices',
+    summary: 'All of the user\'s devices, orders and DSC+ eligibility',
+    spec: 'D1 D5 D6 T3',
+    auth: true,
+    response: DevicesOverview,
+    errors: [...PORTAL],
+    async handler(s, input) {
+      return A(s).devices.list(await portal(s, input));
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/devices/orders`,
+    operationId: 'orderDevice',
+    summary: 'Order a Digital Security Card+ (balance of USD 500K or more)',
+    spec: 'D6 D7',
+    auth: true,
+    body: DeviceOrderRequest,
+    response: DeviceOrder,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_DSCPLUS_NOT_ELIGIBLE', 'SLS_ERR_DEVICE_NOT_ISSUED', 'SLS_ERR_NOT_FOUND'],
+    async handler(s, input) {
+      return A(s).devices.order(await portal(s, input), DeviceOrderRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/devices/activation`,
+    operationId: 'startDeviceActivation',
+    summary: 'Activate a received device: its serial → a challenge on it',
+    spec: 'D6 D1',
+    auth: true,
+    body: DeviceActivationRequest,
+    response: ConfirmationChallenge,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_DEVICE_NOT_AVAILABLE'],
+    async handler(s, input) {
+      return A(s).devices.startActivation(await portal(s, input), DeviceActivationRequest.parse(input.body).serial, input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/devices/activation/:confirmationId`,
+    operationId: 'completeDeviceActivation',
+    summary: 'The device\'s response activates it; the other devices stay active',
+    spec: 'D6 D1',
+    auth: true,
+    body: DeviceActivationResponseRequest,
+    response: DeviceView,
+    errors: [...BODY, ...PORTAL, ...CONFIRM, 'SLS_ERR_CONFLICT'],
+    async handler(s, input) {
+      const { confirmationId } = Params.confirmationId.parse(input.params);
+      return A(s).devices.completeActivation(await portal(s, input), { confirmationId, response: DeviceActivationResponseRequest.parse(input.body).response }, input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/devices/:deviceId/report`,
+    operationId: 'reportDevice',
+    summary: 'Report a device lost or broken (deactivated at once); optionally order a replacement',
+    spec: 'D8',
+    auth: true,
+    body: DeviceReportRequest,
+    response: DeviceReportResponse,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT', 'SLS_ERR_DEVICE_NOT_ISSUED'],
+    async handler(s, input) {
+      const { deviceId } = Params.deviceId.parse(input.params);
+      return A(s).devices.report(await portal(s, input), deviceId, DeviceReportRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/devices/:deviceId/return`,
+    operationId: 'returnDevice',
+    summary: 'Return a device no longer needed',
+    spec: 'D8 S5',
+    auth: true,
+    body: Empty,
+    response: DeviceView,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT'],
+    async handler(s, input) {
+      const { deviceId } = Params.deviceId.parse(input.params);
+      return A(s).devices.returnDevice(await portal(s, input), deviceId, input.sourceAddress);
+    },
+  },
+  // --- Mobile number (P1–P5)
+  {
+    method: 'GET',
+    url: `${API_PREFIX}/mobile-number`,
+    operationId: 'mobileNumber',
+    summary: 'The mobile number, whether verified, and a code waiting',
+    spec: 'P1',
+    auth: true,
+    response: MobileNumberStatus,
+    errors: [...PORTAL],
+    async handler(s, input) {
+      return A(s).phone.status(await portal(s, input));
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/mobile-number`,
+    operationId: 'setMobileNumber',
+    summary: 'Set a mobile number and send its code by SMS',
+    description: 'VOIP and non-mobile numbers and numbers on the do-not-call list are refused; outside 08:00–21:00 in the number\'s country the SMS is deferred (`pending.deferred`).',
+    spec: 'P1 P2 P5',
+    auth: true,
+    body: MobileNumberRequest,
+    response: MobileNumberStatus,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_PHONE_INVALID', 'SLS_ERR_PHONE_VOIP', 'SLS_ERR_PHONE_NOT_MOBILE', 'SLS_ERR_PHONE_DO_NOT_CALL', 'SLS_ERR_RESEND_TOO_SOON'],
+    async handler(s, input) {
+      return A(s).phone.setNumber(await portal(s, input), MobileNumberRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/mobile-number/verify`,
+    operationId: 'verifyMobileNumber',
+    summary: 'Type back the SMS code',
+    description: 'Verifies the number; a user with no active device is enrolled in SMS as second factor (`enrolledInSms`).',
+    spec: 'P1 P4',
+    auth: true,
+    body: MobileNumberVerifyRequest,
+    response: MobileNumberVerifyResponse,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_WRONG_RESPONSE', 'SLS_ERR_CHALLENGE_USED'],
+    async handler(s, input) {
+      return A(s).phone.verify(await portal(s, input), MobileNumberVerifyRequest.parse(input.body).code, input.sourceAddress);
+    },
+  },
+  // --- Opt-out (O1–O3)
+  {
+    method: 'GET',
+    url: `${API_PREFIX}/sls/opt-out`,
+    operationId: 'optOutStatus',
+    summary: 'Whether the user is opted out of the second factor for trading-platform login',
+    spec: 'O1 O2 O3',
+    auth: true,
+    response: OptOutStatus,
+    errors: [...AUTH],
+    async handler(s, input) {
+      return A(s).optOut.status(await sessionCaller(A(s).deps.adb, input.token, s.now()));
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/sls/opt-out`,
+    operationId: 'optOut',
+    summary: 'Opt a user out of the second factor for trading-platform login (primary user only)',
+    spec: 'O1 O2 A1',
+    auth: true,
+    body: OptOutRequest,
+    response: OptOutStatus,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND'],
+    async handler(s, input) {
+      return A(s).optOut.optOut(await portal(s, input), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/sls/opt-in`,
+    operationId: 'optIn',
+    summary: '"I want to always use my Secure Login Device when logging in" (primary user only)',
+    description: 'Any other user gets SLS_ERR_NOT_PRIMARY_USER naming the user who may.',
+    spec: 'O3 A1',
+    auth: true,
+    body: OptOutRequest,
+    response: OptOutStatus,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND'],
+    async handler(s, input) {
+      return A(s).optOut.optIn(await portal(s, input), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
+    },
+  },
+  // --- Sharing (S1–S6)
+  {
+    method: 'GET',
+    url: `${API_PREFIX}/sharing`,
+    operationId: 'sharingRequests',
+    summary: 'Sharing requests of the user, as requester or owner',
+    spec: 'S3 S4 S5',
+    auth: true,
+    response: SharingList,
+    errors: [...PORTAL],
+    async handler(s, input) {
+      return { requests: await A(s).sharing.list(await portal(s, input)) };
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/sharing`,
+    operationId: 'startSharing',
+    summary: 'Start sharing another user\'s device: the owner\'s credentials → a challenge on the owner\'s device',
+    spec: 'S1 S2 S3 S6',
+    auth: true,
+    body: SharingStartRequest,
+    response: SharingStartResponse,
+    errors: [
+      ...BODY,
+      ...PORTAL,
+      'SLS_ERR_INVALID_CREDENTIALS',
+      'SLS_ERR_USER_LOCKED',
+      'SLS_ERR_RATE_LIMITED',
+      'SLS_ERR_LESS_SECURE_DEVICE',
+      'SLS_ERR_DIFFERENT_IDENTIFICATION',
+      'SLS_ERR_SHARING_TEMPORARY_DEVICE',
+      'SLS_ERR_SHARING_IBKEY',
+      'SLS_ERR_DEVICE_NOT_SHAREABLE',
+      'SLS_ERR_DEVICE_NOT_AVAILABLE',
+      'SLS_ERR_NO_ACTIVE_DEVICE',
+      'SLS_ERR_CONFLICT',
+    ],
+    async handler(s, input) {
+      return A(s).sharing.start(await portal(s, input), SharingStartRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/sharing/:requestId/response`,
+    operationId: 'answerSharing',
+    summary: 'The owner\'s device answered: the request is ready for review',
+    spec: 'S3',
+    auth: true,
+    body: SharingAnswerRequest,
+    response: SharingView,
+    errors: [...BODY, ...PORTAL, ...CONFIRM, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT'],
+    async handler(s, input) {
+      const { requestId } = Params.requestId.parse(input.params);
+      return A(s).sharing.answer(await portal(s, input), requestId, SharingAnswerRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/sharing/:requestId/submit`,
+    operationId: 'submitSharing',
+    summary: 'Submit after review: approved at once, or pending compliance',
+    spec: 'S3 S4 S5',
+    auth: true,
+    body: Empty,
+    response: SharingView,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT', 'SLS_ERR_LESS_SECURE_DEVICE', 'SLS_ERR_DIFFERENT_IDENTIFICATION', 'SLS_ERR_SHARING_TEMPORARY_DEVICE'],
+    async handler(s, input) {
+      const { requestId } = Params.requestId.parse(input.params);
+      return A(s).sharing.submit(await portal(s, input), requestId, input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/sharing/:requestId/cancel`,
+    operationId: 'cancelSharing',
+    summary: 'Cancel a sharing: the requester\'s own devices are active again',
+    spec: 'S5',
+    auth: true,
+    body: Empty,
+    response: SharingView,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT'],
+    async handler(s, input) {
+      const { requestId } = Params.requestId.parse(input.params);
+      return A(s).sharing.cancel(await portal(s, input), requestId, input.sourceAddress);
+    },
+  },
+  // --- Temporary access (T1, T2)
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/temporary-access/online-card`,
+    operationId: 'onlineCard',
+    summary: 'View the online Security Code Card (issued on first view, valid 21 days)',
+    spec: 'T1 T2',
+    auth: true,
+    body: Empty,
+    response: OnlineCard,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_FORBIDDEN'],
+    async handler(s, input) {
+      return A(s).temporaryAccess.onlineCard(await portal(s, input), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/temporary-access/online-card/pdf`,
+    operationId: 'onlineCardPdf',
+    summary: 'The online Security Code Card as a printable PDF (base64)',
+    spec: 'T1 T2',
+    auth: true,
+    body: Empty,
+    response: OnlineCardPdf,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_FORBIDDEN'],
+    async handler(s, input) {
+      return A(s).temporaryAccess.onlineCardPdf(await portal(s, input), input.sourceAddress);
+    },
+  },
+  // --- Auto-restart (L8)
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/login/restart-token`,
+    operationId: 'issueRestartToken',
+    summary: 'A restart token for this session, valid until Sunday 01:00 New York time',
+    spec: 'L8',
+    auth: true,
+    body: Empty,
+    response: RestartGrant,
+    errors: [...BODY, ...PORTAL],
+    async handler(s, input) {
+      return A(s).restart.issue(await sessionCaller(A(s).deps.adb, input.token, s.now()), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/login/restart`,
+    operationId: 'restart',
+    summary: 'Sign in with a restart token, without a second factor, until the weekly cut-off',
+    description: 'Each token works once; the answer carries the next one (same cut-off).',
+    spec: 'L8 L6',
+    auth: false,
+    body: RestartRequest,
+    response: RestartResponse,
+    errors: [...BODY, 'SLS_ERR_RESTART_TOKEN_INVALID', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_RATE_LIMITED'],
+    async handler(s, input) {
+      return A(s).restart.restart(RestartRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+];

@@ -1,0 +1,327 @@
+/**
+ * The user's devices in the security settings (SPEC D1, D5–D8, T3).
+ *
+ * - D1: listing all devices; activating one never touches the others.
+ * - D6: a DSC+ may be ordered only for an account with a balance of USD 500,000 or more; below, the
+ *   refusal says why. Client services send it (`slsctl order send`), which registers the card as
+ *   pending with its serial. The user activates it with the serial and a correct response to a
+ *   fresh challenge (possession).
+ * - T3: a device sent and not activated within 14 days activates itself (`selfActivateDue`, run
+ *   when devices are listed, at login and by `slsctl order sweep`).
+ * - D7: legacy kinds keep working but are never issued: ordering one is refused.
+ * - D8: a lost or broken device is reported and deactivated at once; a replacement DSC+ may be
+ *   requested, and its USD 20 deposit is recorded on the account (not charged by SLS). A device no
+ *   longer needed (e.g. set aside after sharing, S5) can be returned.
+ */
+import { DEVICE_CATALOGUE, DSCPLUS_MIN_BALANCE_USD } from '../../core/devices.ts';
+import type { DeviceKind } from '../../core/devices.ts';
+import { CENTS_PER_USD, formatUsd } from '../../core/limits.ts';
+import { newId } from '../crypto/tokens.ts';
+import type { DeviceRow, DeviceStatus } from '../db/schema.ts';
+import { SlsError } from '../errors.ts';
+import { checkConfirmation, confirmationSubject, consumeConfirmation, issueConfirmation } from '../account/confirmations.ts';
+import type { IssuedConfirmation } from '../account/confirmations.ts';
+import type { AccountDeps } from '../account/deps.ts';
+import { accountOf } from '../account/portal.ts';
+import type { Caller } from '../account/portal.ts';
+import type { AccountDb, DeviceOrderTable } from '../account/schema.ts';
+import { Provisioning } from './provisioning.ts';
+import type { ProvisionedDevice } from './provisioning.ts';
+
+/** SPEC T3: days a sent device waits for its user before it activates itself. */
+export const SELF_ACTIVATION_MS = 14 * 24 * 60 * 60 * 1000;
+/** SPEC D8: the deposit recorded for a replacement DSC+. */
+export const REPLACEMENT_DEPOSIT_CENTS = 20 * CENTS_PER_USD;
+
+export interface DeviceView {
+  readonly id: string;
+  readonly kind: DeviceKind;
+  readonly name: string;
+  readonly label: string;
+  readonly status: DeviceStatus;
+  readonly serial: string | null;
+  readonly securityLevel: number | null;
+  /** Legacy kinds: still work, no longer issued (D7). */
+  readonly legacy: boolean;
+  readonly physical: boolean;
+  readonly activatedAt: string | null;
+  readonly lastUsedAt: string | null;
+  /** 'own', or 'shared' when another user's device is shared with this user (S5). */
+  readonly ownership: 'own' | 'shared';
+}
+
+export interface OrderView {
+  readonly id: string;
+  readonly kind: DeviceKind;
+  readonly reason: 'new' | 'replacement';
+  readonly state: DeviceOrderTable['state'];
+  readonly createdAt: string;
+  readonly sentAt: string | null;
+  readonly selfActivatesAt: string | null;
+  readonly depositCents: number;
+}
+
+export interface DevicesOverview {
+  readonly devices: readonly DeviceView[];
+  readonly orders: readonly OrderView[];
+  readonly dscPlus: { readonly eligible: boolean; readonly reason: string | null };
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function deviceView(d: DeviceRow, ownership: 'own' | 'shared'): DeviceView {
+  const info = DEVICE_CATALOGUE[d.kind];
+  return {
+    id: d.id,
+    kind: d.kind,
+    name: info.name,
+    label: d.label,
+    status: d.status,
+    serial: d.serial,
+    securityLevel: info.securityLevel,
+    legacy: !info.issuedNow,
+    physical: info.physical,
+    activatedAt: iso(d.activated_at),
+    lastUsedAt: iso(d.last_used_at),
+    ownership,
+  };
+}
+
+/** SPEC T3: activate every sent device whose 14 days are over; returns how many. */
+export async function selfActivateDue(adb: AccountDb, now: number, audit?: AccountDeps['audit']): Promise<number> {
+  const due = await adb
+    .selectFrom('device_orders')
+    .innerJoin('devices', 'devices.id', 'device_orders.device_id')
+    .select(['device_orders.id as orderId', 'devices.id as deviceId', 'devices.user_id as userId'])
+    .where('device_orders.state', '=', 'sent')
+    .where('device_orders.self_activates_at', '<=', now)
+    .where('devices.status', '=', 'pending')
+    .execute();
+  let n = 0;
+  for (const row of due) {
+    const done = await adb.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('devices').set({ status: 'active', activated_at: now }).where('id', '=', row.deviceId).where('status', '=', 'pending').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await trx.updateTable('device_orders').set({ state: 'activated', activated_at: now }).where('id', '=', row.orderId).execute();
+      return true;
+    });
+    if (done) {
+      n++;
+      await audit?.({ event: 'device.self_activated', userId: row.userId, deviceId: row.deviceId, details: { orderId: row.orderId } });
+    }
+  }
+  return n;
+}
+
+export class DeviceAdminService {
+  readonly #d: AccountDeps;
+
+  constructor(deps: AccountDeps) {
+    this.#d = deps;
+  }
+
+  async #dscPlusEligibility(userId: string, accountId?: string) {
+    const account = await accountOf(this.#d.adb, userId, accountId);
+    const minCents = DSCPLUS_MIN_BALANCE_USD * CENTS_PER_USD;
+    const eligible = account.balanceCents >= minCents;
+    return {
+      account,
+      eligible,
+      reason: eligible
+        ? null
+        : `The Digital Security Card+ is available to accounts with a balance of ${formatUsd(minCents)} or more; account ${account.number} has ${formatUsd(account.balanceCents)}.`,
+    };
+  }
+
+  async list(caller: Caller): Promise<DevicesOverview> {
+    const { adb } = this.#d;
+    await selfActivateDue(adb, this.#d.now(), this.#d.audit);
+    const own = await adb.selectFrom('devices').selectAll().where('user_id', '=', caller.user.id).orderBy('created_at').execute();
+    const shared = await adb
+      .selectFrom('devices')
+      .selectAll('devices')
+      .innerJoin('sharing_requests', 'sharing_requests.device_id', 'devices.id')
+      .where('sharing_requests.requester_user_id', '=', caller.user.id)
+      .where('sharing_requests.state', '=', 'approved')
+      .execute();
+    const orders = await adb.selectFrom('device_orders').selectAll().where('user_id', '=', caller.user.id).orderBy('created_at', 'desc').execute();
+    const deposits = await adb.selectFrom('account_deposits').select(['order_id', 'amount_cents']).where('order_id', 'in', orders.length ? orders.map((o) => o.id) : ['']).execute();
+    const e = await this.#dscPlusEligibility(caller.user.id);
+    return {
+      devices: [...own.map((d) => deviceView(d, 'own')), ...shared.map((d) => deviceView(d, 'shared'))],
+      orders: orders.map((o) => ({
+        id: o.id,
+        kind: o.kind,
+        reason: o.reason,
+        state: o.state,
+        createdAt: new Date(o.created_at).toISOString(),
+        sentAt: iso(o.sent_at),
+        selfActivatesAt: iso(o.self_activates_at),
+        depositCents: deposits.filter((x) => x.order_id === o.id).reduce((s, x) => s + Number(x.amount_cents), 0),
+      })),
+      dscPlus: { eligible: e.eligible, reason: e.reason },
+    };
+  }
+
+  /** SPEC D6, D7: order a device; only the DSC+ is ordered here, from USD 500K. */
+  async order(caller: Caller, req: { kind: DeviceKind; accountId?: string | undefined }, sourceAddress: string): Promise<OrderView> {
+    const info = DEVICE_CATALOGUE[req.kind];
+    if (!info.issuedNow) {
+      throw new SlsError('SLS_ERR_DEVICE_NOT_ISSUED', { message: `The ${info.name} is no longer issued. Existing ones keep working; order a Digital Security Card+ or activate IB Key instead.` });
+    }
+    if (req.kind !== 'dscplus') {
+      const how: Partial<Record<DeviceKind, string>> = {
+        ibkey: 'IB Key is activated in the IBKR Mobile app, not ordered.',
+        sms: 'SMS is enrolled by verifying your mobile number.',
+        temp_passcode: 'Temporary passcodes are issued by client services.',
+        online_scc: 'The online Security Code Card comes with a temporary passcode.',
+      };
+      throw new SlsError('SLS_ERR_VALIDATION', { message: how[req.kind] ?? 'This device cannot be ordered.' });
+    }
+    const e = await this.#dscPlusEligibility(caller.user.id, req.accountId);
+    if (!e.eligible) {
+      await this.#d.audit({ event: 'device.order_refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { kind: req.kind, balanceCents: e.account.balanceCents } });
+      throw new SlsError('SLS_ERR_DSCPLUS_NOT_ELIGIBLE', { message: e.reason ?? undefined });
+    }
+    const order = await this.#newOrder(caller.user.id, e.account.accountId, 'new', null);
+    await this.#d.audit({ event: 'device.ordered', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { orderId: order.id, kind: 'dscplus' } });
+    return this.#orderView(order);
+  }
+
+  async #newOrder(userId: string, accountId: string, reason: 'new' | 'replacement', replaces: string | null): Promise<DeviceOrderTable> {
+    const order: DeviceOrderTable = {
+      id: newId('ord'),
+      user_id: userId,
+      account_id: accountId,
+      kind: 'dscplus',
+      reason,
+      replaces_device_id: replaces,
+      state: 'ordered',
+      device_id: null,
+      created_at: this.#d.now(),
+      sent_at: null,
+      self_activates_at: null,
+      activated_at: null,
+    };
+    await this.#d.adb.insertInto('device_orders').values(order).execute();
+    return order;
+  }
+
+  async #orderView(o: DeviceOrderTable): Promise<OrderView> {
+    const deposits = await this.#d.adb.selectFrom('account_deposits').select('amount_cents').where('order_id', '=', o.id).execute();
+    return {
+      id: o.id,
+      kind: o.kind,
+      reason: o.reason,
+      state: o.state,
+      createdAt: new Date(o.created_at).toISOString(),
+      sentAt: iso(o.sent_at),
+      selfActivatesAt: iso(o.self_activates_at),
+      depositCents: deposits.reduce((s, x) => s + Number(x.amount_cents), 0),
+    };
+  }
+
+  /** Client services send an ordered DSC+ (`slsctl order send`): a pending device with its serial and PIN (T3 clock starts). */
+  async sendOrder(orderId: string, by: string, opts: { serial?: string; pin?: string } = {}): Promise<ProvisionedDevice & { order: OrderView }> {
+    const { adb } = this.#d;
+    const order = await adb.selectFrom('device_orders').selectAll().where('id', '=', orderId).executeTakeFirst();
+    if (!order) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no order ${orderId}` });
+    if (order.state !== 'ordered') throw new SlsError('SLS_ERR_CONFLICT', { message: `order ${orderId} is ${order.state}` });
+    const user = await adb.selectFrom('users').select('username').where('id', '=', order.user_id).executeTakeFirstOrThrow();
+    const provisioned = await new Provisioning(this.#d.services).addDevice({ username: user.username, kind: order.kind, pending: true, ...opts });
+    const now = this.#d.now();
+    await adb
+      .updateTable('device_orders')
+      .set({ state: 'sent', device_id: provisioned.device.id, sent_at: now, self_activates_at: now + SELF_ACTIVATION_MS })
+      .where('id', '=', orderId)
+      .execute();
+    await this.#d.audit({ event: 'device.sent', userId: order.user_id, deviceId: provisioned.device.id, details: { orderId, by } });
+    const updated = await adb.selectFrom('device_orders').selectAll().where('id', '=', orderId).executeTakeFirstOrThrow();
+    return { ...provisioned, order: await this.#orderView(updated) };
+  }
+
+  /** SPEC D6: step 1 of activating a received device: its serial → a challenge on it. */
+  async startActivation(caller: Caller, serial: string, sourceAddress: string): Promise<IssuedConfirmation> {
+    const device = await this.#d.adb
+      .selectFrom('devices')
+      .selectAll()
+      .where('user_id', '=', caller.user.id)
+      .where('serial', '=', serial.replace(/\s+/g, ''))
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'No device with this serial number is waiting for activation on your user.' });
+    return issueConfirmation(this.#d, this.#d.adb, { user: caller.user, deviceUser: caller.user, device, purpose: 'activate_device', subject: { deviceId: device.id }, sourceAddress });
+  }
+
+  /** SPEC D6, D1: step 2: the right response activates the device; the others stay active. */
+  async completeActivation(caller: Caller, req: { confirmationId: string; response: string }, sourceAddress: string): Promise<DeviceView> {
+    const { adb } = this.#d;
+    const { confirmation, device } = await checkConfirmation(this.#d, adb, { confirmationId: req.confirmationId, userId: caller.user.id, purpose: 'activate_device', response: req.response, sourceAddress });
+    const subject = confirmationSubject<{ deviceId: string }>(confirmation);
+    const now = this.#d.now();
+    await adb.transaction().execute(async (trx) => {
+      if (!(await consumeConfirmation(trx, confirmation.id, now))) throw new SlsError('SLS_ERR_CHALLENGE_USED');
+      const r = await trx.updateTable('devices').set({ status: 'active', activated_at: now }).where('id', '=', subject.deviceId).where('status', '=', 'pending').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device is already active.' });
+      await trx.updateTable('device_orders').set({ state: 'activated', activated_at: now }).where('device_id', '=', subject.deviceId).where('state', '=', 'sent').execute();
+    });
+    await this.#d.audit({ event: 'device.activated', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { kind: device.kind } });
+    return deviceView(await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow(), 'own');
+  }
+
+  async #ownPhysical(caller: Caller, deviceId: string): Promise<DeviceRow> {
+    const device = await this.#d.adb.selectFrom('devices').selectAll().where('id', '=', deviceId).where('user_id', '=', caller.user.id).executeTakeFirst();
+    if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'This is not one of your devices.' });
+    if (!DEVICE_CATALOGUE[device.kind].physical) throw new SlsError('SLS_ERR_VALIDATION', { message: 'Only physical devices are reported lost or returned.' });
+    return device;
+  }
+
+  /**
+   * SPEC D8: a lost or broken device is deactivated at once (status `lost`, or `revoked` when broken);
+   * with `replace`, a replacement DSC+ is ordered and its USD 20 deposit recorded on the account.
+   */
+  async report(caller: Caller, deviceId: string, req: { reason: 'lost' | 'broken'; replace: boolean }, sourceAddress: string): Promise<{ device: DeviceView; replacement: OrderView | null }> {
+    const { adb } = this.#d;
+    const device = await this.#ownPhysical(caller, deviceId);
+    if (!['active', 'inactive', 'pending'].includes(device.status)) throw new SlsError('SLS_ERR_CONFLICT', { message: `This device is already ${device.status}.` });
+    if (req.replace && device.kind !== 'dscplus') {
+      throw new SlsError('SLS_ERR_DEVICE_NOT_ISSUED', { message: `The ${DEVICE_CATALOGUE[device.kind].name} is no longer issued; order a Digital Security Card+ instead.` });
+    }
+    const status: DeviceStatus = req.reason === 'lost' ? 'lost' : 'revoked';
+    const now = this.#d.now();
+    const account = await accountOf(adb, caller.user.id);
+    let order: DeviceOrderTable | null = null;
+    await adb.transaction().execute(async (trx) => {
+      await trx.updateTable('devices').set({ status }).where('id', '=', device.id).execute();
+      // A lost device must not restart sessions either (L8).
+      await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', caller.user.id).where('revoked_at', 'is', null).execute();
+    });
+    await this.#d.audit({ event: 'device.status_changed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { from: device.status, to: status, reason: req.reason } });
+    if (req.replace) {
+      order = await this.#newOrder(caller.user.id, account.accountId, 'replacement', device.id);
+      await adb
+        .insertInto('account_deposits')
+        .values({ id: newId('dep'), account_id: account.accountId, order_id: order.id, amount_cents: REPLACEMENT_DEPOSIT_CENTS, reason: 'DSC+ replacement deposit (SPEC D8)', recorded_at: now })
+        .execute();
+      await this.#d.audit({ event: 'device.ordered', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { orderId: order.id, kind: 'dscplus', replaces: device.id, depositCents: REPLACEMENT_DEPOSIT_CENTS } });
+    }
+    const updated = await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow();
+    return { device: deviceView(updated, 'own'), replacement: order ? await this.#orderView(order) : null };
+  }
+
+  /** SPEC D8: return a device no longer needed; never the user's last active device. */
+  async returnDevice(caller: Caller, deviceId: string, sourceAddress: string): Promise<DeviceView> {
+    const { adb } = this.#d;
+    const device = await this.#ownPhysical(caller, deviceId);
+    if (!['active', 'inactive', 'pending'].includes(device.status)) throw new SlsError('SLS_ERR_CONFLICT', { message: `This device is already ${device.status}.` });
+    if (device.status === 'active') {
+      const others = await adb.selectFrom('devices').select('id').where('user_id', '=', caller.user.id).where('status', '=', 'active').where('id', '!=', device.id).execute();
+      if (others.length === 0) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This is your only active device: activate another one before returning it.' });
+    }
+    const inUse = await adb.selectFrom('sharing_requests').select('id').where('device_id', '=', device.id).where('state', 'in', ['approved', 'pending_compliance']).executeTakeFirst();
+    if (inUse) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device is shared with another user: cancel the sharing first.' });
+    await adb.updateTable('devices').set({ status: 'returned' }).where('id', '=', device.id).execute();
+    await this.#d.audit({ event: 'device.status_changed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { from: device.status, to: 'returned' } });
+    return deviceView(await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow(), 'own');
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Opting out of the second factor for trading-platform login, and back in (SPEC O1–O3, A1).
+ *
+ * Decisions:
+ * - The setting belongs to a user: an opted-out user's trading-platform login asks no second factor
+ *   (O1). Client Portal logins, settings changes and withdrawals still need one (C6): the login
+ *   service checks `isOptedOut` only for trading-platform clients.
+ * - Changing it is an account security setting (A1): only the primary user of an account the
+ *   target user belongs to may change it, for themselves or another user of that account, after
+ *   logging in with a device (portal session, O3). Anyone else is told who may ("Only Jane Doe
+ *   (jdoe), the account's primary user, can …").
+ * - While opted out, the session shows the restriction "Pink Sheet and OTCBB trading restricted:
+ *   SLS opt-out" (O2).
+ */
+import { SlsError } from '../errors.ts';
+import type { AccountDeps } from '../account/deps.ts';
+import { accountsOf } from '../account/portal.ts';
+import type { Caller } from '../account/portal.ts';
+import { normalizeUsername } from './throttle.ts';
+
+export { isOptedOut, OPT_OUT_RESTRICTION } from '../account/restrictions.ts';
+
+export interface OptOutStatus {
+  readonly username: string;
+  readonly optedOut: boolean;
+  readonly optedOutAt: string | null;
+  /** May the caller change this user's setting (A1, O3)? */
+  readonly canChange: boolean;
+  /** Who may, when the caller may not. */
+  readonly primaryUser: { readonly username: string; readonly displayName: string } | null;
+}
+
+export class OptOutService {
+  readonly #d: AccountDeps;
+
+  constructor(deps: AccountDeps) {
+    this.#d = deps;
+  }
+
+  async #target(caller: Caller, username: string | undefined) {
+    if (!username || normalizeUsername(username) === caller.user.username_normalized) return caller.user;
+    const user = await this.#d.adb.selectFrom('users').selectAll().where('username_normalized', '=', normalizeUsername(username)).executeTakeFirst();
+    if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
+    return user;
+  }
+
+  /** The primary user of the target's first account, and whether the caller is the primary of any of them. */
+  async #rights(caller: Caller, targetId: string) {
+    const accounts = await accountsOf(this.#d.adb, targetId);
+    const allowed = accounts.some((a) => a.primaryUserId === caller.user.id);
+    const first = accounts.find((a) => a.primaryUsername !== null);
+    const primaryUser = first ? { username: first.primaryUsername ?? '', displayName: first.primaryDisplayName ?? '' } : null;
+    return { allowed, primaryUser };
+  }
+
+  async status(caller: Caller, username?: string): Promise<OptOutStatus> {
+    const target = await this.#target(caller, username);
+    const { allowed, primaryUser } = await this.#rights(caller, target.id);
+    if (target.id !== caller.user.id && !allowed) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
+    const row = await this.#d.adb.selectFrom('sls_opt_outs').selectAll().where('user_id', '=', target.id).executeTakeFirst();
+    return {
+      username: target.username,
+      optedOut: row !== undefined,
+      optedOutAt: row ? new Date(row.opted_out_at).toISOString() : null,
+      canChange: allowed,
+      primaryUser,
+    };
+  }
+
+  async #assertMayChange(caller: Caller, targetId: string, action: string): Promise<void> {
+    const { allowed, primaryUser } = await this.#rights(caller, targetId);
+    if (allowed) return;
+    if (targetId !== caller.user.id) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
+    const who = primaryUser ? `${primaryUser.displayName} (${primaryUser.username})` : 'the account\'s primary user';
+    throw new SlsError('SLS_ERR_NOT_PRIMARY_USER', {
+      message: `Only ${who}, the account's primary user, can ${action}.`,
+      ...(primaryUser ? { primaryUser } : {}),
+    });
+  }
+
+  /** SPEC O1: trading-platform login without a second factor, with the restriction of O2. */
+  async optOut(caller: Caller, username: string | undefined, sourceAddress: string): Promise<OptOutStatus> {
+    const target = await this.#target(caller, username);
+    await this.#assertMayChange(caller, target.id, 'opt users out of the Secure Login System');
+    await this.#d.adb
+      .insertInto('sls_opt_outs')
+      .values({ user_id: target.id, opted_out_at: this.#d.now(), opted_out_by: caller.user.id })
+      .onConflict((oc) => oc.column('user_id').doNothing())
+      .execute();
+    await this.#d.audit({ event: 'sls.opted_out', userId: target.id, username: target.username_normalized, sourceAddress, details: { by: caller.user.username_normalized } });
+    return this.status(caller, target.username);
+  }
+
+  /** SPEC O3: "I want to always use my Secure Login Device when logging in" — the primary user only. */
+  async optIn(caller: Caller, username: string | undefined, sourceAddress: string): Promise<OptOutStatus> {
+    const target = await this.#target(caller, username);
+    await this.#assertMayChange(caller, target.id, 'opt users back into the Secure Login System');
+    await this.#d.adb.deleteFrom('sls_opt_outs').where('user_id', '=', target.id).execute();
+    await this.#d.audit({ event: 'sls.opted_in', userId: target.id, username: target.username_normalized, sourceAddress, details: { by: caller.user.username_normalized } });
+    return this.status(caller, target.username);
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The mobile number: set it, receive a code by SMS, type it back (SPEC P1–P5).
+ *
+ * - P2: VOIP numbers and numbers that are not mobile are refused (core/phone.ts); numbers on the
+ *   do-not-call list (`slsctl dnc`) may not receive SMS and are refused too. Outside the carriers'
+ *   delivery hours (08:00–21:00 in the number's country, core/phone.ts) the SMS waits in the outbox
+ *   with a not-before time, and the code lives from then.
+ * - P1: until a number is verified the session shows "Trading restricted: mobile number not
+ *   verified". The old number stays the verified one until a new one is verified.
+ * - P4: a user who verifies a number and has no active device is enrolled in SMS as second factor.
+ * - Codes: 6 digits, only a salted SHA-256 is kept; 3 wrong codes end the verification; a new code
+ *   may be asked after the SMS cool-down.
+ */
+import { randomDigits, constantTimeEqual } from '../../core/codes.ts';
+import { checkMobileNumber, MOBILE_NUMBER_REFUSAL_MESSAGES, smsDeliverableFrom } from '../../core/phone.ts';
+import { newId, sha256Hex } from '../crypto/tokens.ts';
+import { SlsError } from '../errors.ts';
+import type { ErrorCode } from '../../core/api.ts';
+import type { AccountDeps } from '../account/deps.ts';
+import type { Caller } from '../account/portal.ts';
+import type { AccountDb } from '../account/schema.ts';
+import type { SmsMessage } from '../sms/gateway.ts';
+import { maskPhoneNumber } from '../sms/gateway.ts';
+
+export const MOBILE_CODE_LENGTH = 6;
+/** A verification code lives 15 minutes from its delivery. */
+export const MOBILE_CODE_TTL_MS = 15 * 60 * 1000;
+export const MOBILE_CODE_ATTEMPTS = 3;
+
+export { UNVERIFIED_MOBILE_RESTRICTION } from '../account/restrictions.ts';
+
+const REFUSAL_CODES: Record<'invalid' | 'voip' | 'not_mobile', ErrorCode> = {
+  invalid: 'SLS_ERR_PHONE_INVALID',
+  voip: 'SLS_ERR_PHONE_VOIP',
+  not_mobile: 'SLS_ERR_PHONE_NOT_MOBILE',
+};
+
+function codeHash(verificationId: string, code: string): string {
+  return sha256Hex(`${verificationId}:${code}`);
+}
+
+export async function isOnDoNotCallList(adb: AccountDb, e164: string): Promise<boolean> {
+  return (await adb.selectFrom('do_not_call').select('number').where('number', '=', e164).executeTakeFirst()) !== undefined;
+}
+
+/**
+ * Send an SMS now, or leave it in the outbox until `notBefore` (SPEC P2, P5).
+ *
+ * Deferred messages are written to the outbox with their not-before time: the outbox is the queue
+ * of the embedded default; a real gateway's dispatcher sends the rows that are due.
+ */
+export async function sendOrDefer(d: AccountDeps, m: SmsMessage, notBefore: number): Promise<void> {
+  if (notBefore <= d.now()) {
+    await d.sms.send(m);
+    return;
+  }
+  await d.adb
+    .insertInto('sms_outbox')
+    .values({ at: d.now(), to_number: m.to, body: m.body, user_id: m.userId, purpose: m.purpose, not_before: notBefore })
+    .execute();
+}
+
+export interface MobileNumberStatus {
+  readonly number: string | null;
+  readonly verified: boolean;
+  readonly verifiedAt: string | null;
+  readonly pending: { readonly maskedNumber: string; readonly deliverAt: string; readonly deferred: boolean; readonly expiresAt: string; readonly resendAvailableAt: string } | null;
+}
+
+export class PhoneService {
+  readonly #d: AccountDeps;
+
+  constructor(deps: AccountDeps) {
+    this.#d = deps;
+  }
+
+  async #pending(userId: string) {
+    return this.#d.adb
+      .selectFrom('mobile_verifications')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('verified_at', 'is', null)
+      .where('ended_at', 'is', null)
+      .where('expires_at', '>', this.#d.now())
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  async status(caller: Caller): Promise<MobileNumberStatus> {
+    const user = await this.#d.adb.selectFrom('users').selectAll().where('id', '=', caller.user.id).executeTakeFirstOrThrow();
+    const p = await this.#pending(user.id);
+    const now = this.#d.now();
+    return {
+      number: user.mobile_number,
+      verified: user.mobile_verified_at !== null,
+      verifiedAt: user.mobile_verified_at === null ? null : new Date(user.mobile_verified_at).toISOString(),
+      pending: p
+        ? {
+            maskedNumber: maskPhoneNumber(p.number),
+            deliverAt: new Date(p.deliver_at).toISOString(),
+            deferred: p.deliver_at > now,
+            expiresAt: new Date(p.expires_at).toISOString(),
+            resendAvailableAt: new Date(p.resend_available_at).toISOString(),
+          }
+        : null,
+    };
+  }
+
+  /** SPEC P1, P2: check the number, then send a code (now or at the carrier's hours). */
+  async setNumber(caller: Caller, req: { number: string; defaultCountry?: string | undefined }, sourceAddress: string): Promise<MobileNumberStatus> {
+    const d = this.#d;
+    const check = checkMobileNumber(req.number, req.defaultCountry);
+    if (!check.ok) {
+      await d.audit({ event: 'mobile.refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { reason: check.reason } });
+      throw new SlsError(REFUSAL_CODES[check.reason], { message: MOBILE_NUMBER_REFUSAL_MESSAGES[check.reason] });
+    }
+    if (await isOnDoNotCallList(d.adb, check.e164)) {
+      await d.audit({ event: 'mobile.refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { reason: 'do_not_call' } });
+      throw new SlsError('SLS_ERR_PHONE_DO_NOT_CALL');
+    }
+    const now = d.now();
+    const previous = await this.#pending(caller.user.id);
+    if (previous && previous.number === check.e164 && previous.resend_available_at > now) {
+      throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: new Date(previous.resend_available_at).toISOString() });
+    }
+    const id = newId('mob');
+    const code = randomDigits(MOBILE_CODE_LENGTH);
+    const deliverAt = smsDeliverableFrom(check.e164, now);
+    await d.adb.transaction().execute(async (trx) => {
+      await trx.updateTable('mobile_verifications').set({ ended_at: now }).where('user_id', '=', caller.user.id).where('verified_at', 'is', null).where('ended_at', 'is', null).execute();
+      await trx
+        .insertInto('mobile_verifications')
+        .values({
+          id,
+          user_id: caller.user.id,
+          number: check.e164,
+          code_hash: codeHash(id, code),
+          created_at: now,
+          deliver_at: deliverAt,
+          expires_at: deliverAt + MOBILE_CODE_TTL_MS,
+          resend_available_at: Math.max(now, deliverAt) + d.config.smsResendCooldownMs,
+          wrong_attempts: 0,
+          verified_at: null,
+          ended_at: null,
+        })
+        .execute();
+    });
+    await sendOrDefer(
+      d,
+      { to: check.e164, body: `Your SLS confirmation code is ${code}. Enter it in your user settings to verify this number.`, userId: caller.user.id, purpose: 'verify_number' },
+      deliverAt,
+    );
+    await d.audit({
+      event: 'mobile.code_sent',
+      userId: caller.user.id,
+      username: caller.user.username_normalized,
+      sourceAddress,
+      details: { masked: maskPhoneNumber(check.e164), deferredUntil: deliverAt > now ? new Date(deliverAt).toISOString() : null },
+    });
+    return this.status(caller);
+  }
+
+  /** SPEC P1, P4: the code typed back verifies the number; a user without devices gets SMS as second factor. */
+  async verify(caller: Caller, code: string, sourceAddress: string): Promise<MobileNumberStatus & { readonly enrolledInSms: boolean }> {
+    const d = this.#d;
+    const p = await this.#pending(caller.user.id);
+    if (!p) throw new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'No code is waiting: enter your mobile number first.' });
+    const typed = code.replace(/\s+/g, '');
+    if (!constantTimeEqual(codeHash(p.id, typed), p.code_hash)) {
+      await d.adb.updateTable('mobile_verifications').set((eb) => ({ wrong_attempts: eb('wrong_attempts', '+', 1) })).where('id', '=', p.id).execute();
+      const after = await d.adb.selectFrom('mobile_verifications').select('wrong_attempts').where('id', '=', p.id).executeTakeFirstOrThrow();
+      if (after.wrong_attempts >= MOBILE_CODE_ATTEMPTS) await d.adb.updateTable('mobile_verifications').set({ ended_at: d.now() }).where('id', '=', p.id).execute();
+      await d.audit({ event: 'mobile.code_failed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress });
+      throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, MOBILE_CODE_ATTEMPTS - after.wrong_attempts) });
+    }
+    const now = d.now();
+    let enrolled = false;
+    await d.adb.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('mobile_verifications').set({ verified_at: now }).where('id', '=', p.id).where('verified_at', 'is', null).where('ended_at', 'is', null).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CHALLENGE_USED');
+      await trx.updateTable('users').set({ mobile_number: p.number, mobile_verified_at: now }).where('id', '=', caller.user.id).execute();
+      // SPEC P4: no active device at all (a temporary passcode counts as none) → SMS as second factor.
+      const active = await trx.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', caller.user.id).where('status', '=', 'active').execute();
+      const regular = active.filter((a) => a.kind !== 'temp_passcode' && a.kind !== 'online_scc');
+      if (regular.length === 0) {
+        await trx
+          .insertInto('devices')
+          .values({
+            id: newId('dev'),
+            user_id: caller.user.id,
+            kind: 'sms',
+            status: 'active',
+            serial: null,
+            label: `SMS (${maskPhoneNumber(p.number)})`,
+            secret_sealed: null,
+            pin_hash_sealed: null,
+            scc_sequence: 0,
+            created_at: now,
+            activated_at: now,
+            last_used_at: null,
+          })
+          .execute();
+        enrolled = true;
+      }
+    });
+    await d.audit({ event: 'mobile.verified', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { enrolledInSms: enrolled } });
+    return { ...(await this.status(caller)), enrolledInSms: enrolled };
+  }
+}
+
+/** `slsctl dnc`: the do-not-call list (SPEC P2). Numbers are stored in E.164. */
+export async function addToDoNotCall(d: AccountDeps, number: string, by: string, note?: string): Promise<string> {
+  const check = checkMobileNumber(number);
+  const e164 = check.ok ? check.e164 : number.replace(/[^\d+]/g, '');
+  if (!/^\+\d{6,15}$/.test(e164)) throw new SlsError('SLS_ERR_VALIDATION', { message: 'a number in international form, e.g. +447400123456' });
+  await d.adb.insertInto('do_not_call').values({ number: e164, added_at: d.now(), added_by: by, note: note ?? null }).onConflict((oc) => oc.column('number').doNothing()).execute();
+  await d.audit({ event: 'mobile.do_not_call_added', details: { masked: maskPhoneNumber(e164), by } });
+  return e164;
+}
+
+export async function removeFromDoNotCall(d: AccountDeps, number: string, by: string): Promise<boolean> {
+  const check = checkMobileNumber(number);
+  const e164 = check.ok ? check.e164 : number.replace(/[^\d+]/g, '');
+  const r = await d.adb.deleteFrom('do_not_call').where('number', '=', e164).executeTakeFirst();
+  await d.audit({ event: 'mobile.do_not_call_removed', details: { masked: maskPhoneNumber(e164), by } });
+  return Number(r.numDeletedRows) > 0;
+}

@@ -1,0 +1,140 @@
+/**
+ * Temporary access, the portal part (SPEC T1, T2).
+ *
+ * Client services issue the temporary passcode (`slsctl temp-passcode issue`, provisioning.ts: 2
+ * days full access, then 10 days Client Portal only, never two in a row). In the portal the user
+ * can then view and print an online Security Code Card (T1), which works like a card (D3) for 21
+ * days and then expires (T2). Decisions:
+ * - One online card per temporary passcode period: asking again shows the same card while it is
+ *   valid; it can be printed (PDF) as often as needed.
+ * - The card is offered only to a user with a temporary passcode in its periods (full or portal).
+ * - Expiry is a status change (`revoked`) made by `expireOnlineCards`, run at login, when the card
+ *   is shown and by `slsctl order sweep`; a card past `valid_until` is never offered meanwhile
+ *   either, since the sweep runs before the login lists devices.
+ */
+import { SCC_CELLS } from '../../core/scc.ts';
+import { renderSecurityCodeCardPdf } from '../cards/scc-pdf.ts';
+import { newId } from '../crypto/tokens.ts';
+import { SlsError } from '../errors.ts';
+import { sealContext } from '../verifiers/types.ts';
+import { generateSecurityCodeCard } from '../../core/scc.ts';
+import type { AccountDeps } from '../account/deps.ts';
+import type { Caller } from '../account/portal.ts';
+import type { AccountDb } from '../account/schema.ts';
+
+/** SPEC T2: an online Security Code Card works for 21 days. */
+export const ONLINE_CARD_VALIDITY_MS = 21 * 24 * 60 * 60 * 1000;
+
+export interface OnlineCardView {
+  readonly deviceId: string;
+  readonly issuedAt: string;
+  readonly validUntil: string;
+  /** Index number i holds `cells[i - 1]`. */
+  readonly cells: readonly string[];
+}
+
+/** SPEC T2: online cards past their 21 days stop working; returns how many expired now. */
+export async function expireOnlineCards(adb: AccountDb, now: number, audit?: AccountDeps['audit']): Promise<number> {
+  const due = await adb
+    .selectFrom('online_cards')
+    .innerJoin('devices', 'devices.id', 'online_cards.device_id')
+    .select(['devices.id as deviceId', 'devices.user_id as userId'])
+    .where('online_cards.valid_until', '<=', now)
+    .where('devices.status', '=', 'active')
+    .execute();
+  for (const d of due) {
+    await adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', d.deviceId).where('status', '=', 'active').execute();
+    await audit?.({ event: 'device.status_changed', userId: d.userId, deviceId: d.deviceId, details: { to: 'revoked', reason: 'online card expired (T2)' } });
+  }
+  return due.length;
+}
+
+export class TemporaryAccessService {
+  readonly #d: AccountDeps;
+
+  constructor(deps: AccountDeps) {
+    this.#d = deps;
+  }
+
+  /** The user's live temporary passcode periods, or null (T1). */
+  async #passcode(userId: string) {
+    const now = this.#d.now();
+    return this.#d.adb
+      .selectFrom('temporary_passcodes')
+      .innerJoin('devices', 'devices.id', 'temporary_passcodes.device_id')
+      .select(['temporary_passcodes.device_id', 'temporary_passcodes.issued_at', 'temporary_passcodes.portal_access_until'])
+      .where('temporary_passcodes.user_id', '=', userId)
+      .where('devices.status', '=', 'active')
+      .where('temporary_passcodes.portal_access_until', '>', now)
+      .orderBy('temporary_passcodes.issued_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** SPEC T1, T2: view the online Security Code Card, issuing it on first view. */
+  async onlineCard(caller: Caller, sourceAddress: string): Promise<OnlineCardView> {
+    const d = this.#d;
+    const { adb } = d;
+    const now = d.now();
+    await expireOnlineCards(adb, now, d.audit);
+    const passcode = await this.#passcode(caller.user.id);
+    const existing = await adb
+      .selectFrom('online_cards')
+      .innerJoin('devices', 'devices.id', 'online_cards.device_id')
+      .selectAll('devices')
+      .select(['online_cards.issued_at as issuedAt', 'online_cards.valid_until as validUntil'])
+      .where('online_cards.user_id', '=', caller.user.id)
+      .where('devices.status', '=', 'active')
+      .where('online_cards.valid_until', '>', now)
+      .orderBy('online_cards.issued_at', 'desc')
+      .executeTakeFirst();
+    if (existing && (!passcode || existing.issuedAt >= passcode.issued_at)) {
+      const cells = JSON.parse(d.box.openText(existing.secret_sealed ?? '', sealContext(existing.id, 'secret'))) as string[];
+      return { deviceId: existing.id, issuedAt: new Date(existing.issuedAt).toISOString(), validUntil: new Date(existing.validUntil).toISOString(), cells };
+    }
+    if (!passcode) throw new SlsError('SLS_ERR_FORBIDDEN', { message: 'The online Security Code Card comes with a temporary passcode from client services (SPEC T1).' });
+    const id = newId('dev');
+    const card = generateSecurityCodeCard();
+    const validUntil = now + ONLINE_CARD_VALIDITY_MS;
+    await adb.transaction().execute(async (trx) => {
+      // A new card replaces an earlier one (one card per temporary access).
+      await trx.updateTable('devices').set({ status: 'revoked' }).where('user_id', '=', caller.user.id).where('kind', '=', 'online_scc').where('status', '=', 'active').execute();
+      await trx
+        .insertInto('devices')
+        .values({
+          id,
+          user_id: caller.user.id,
+          kind: 'online_scc',
+          status: 'active',
+          serial: null,
+          label: 'Online Security Code Card',
+          secret_sealed: d.box.sealText(JSON.stringify(card.cells), sealContext(id, 'secret')),
+          pin_hash_sealed: null,
+          scc_sequence: 0,
+          created_at: now,
+          activated_at: now,
+          last_used_at: null,
+        })
+        .execute();
+      const rows = Array.from({ length: SCC_CELLS }, (_, i) => ({ device_id: id, cell_index: i + 1, last_asked_seq: null }));
+      for (let i = 0; i < rows.length; i += 100) await trx.insertInto('scc_cells').values(rows.slice(i, i + 100)).execute();
+      await trx.insertInto('online_cards').values({ device_id: id, user_id: caller.user.id, issued_at: now, valid_until: validUntil }).execute();
+    });
+    await d.audit({
+      event: 'temporary_access.online_card_issued',
+      userId: caller.user.id,
+      username: caller.user.username_normalized,
+      sourceAddress,
+      deviceId: id,
+      details: { validUntil: new Date(validUntil).toISOString() },
+    });
+    return { deviceId: id, issuedAt: new Date(now).toISOString(), validUntil: new Date(validUntil).toISOString(), cells: card.cells };
+  }
+
+  /** The same card as a printable PDF, base64 (T1 "view and print"). */
+  async onlineCardPdf(caller: Caller, sourceAddress: string): Promise<{ readonly pdfBase64: string; readonly validUntil: string }> {
+    const card = await this.onlineCard(caller, sourceAddress);
+    const pdf = await renderSecurityCodeCardPdf({ cells: [...card.cells] }, { username: caller.user.username, serial: card.deviceId, issuedAt: new Date(card.issuedAt), validUntil: new Date(card.validUntil) });
+    return { pdfBase64: pdf.toString('base64'), validUntil: card.validUntil };
+  }
+}
