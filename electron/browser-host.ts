@@ -19,11 +19,15 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
+import { DeviceManager } from '../native/device-manager.ts';
 import { createOsKeychain } from '../native/keychain.ts';
 import type { Keychain } from '../native/keychain.ts';
 import { createConfSettingsStore } from '../native/settings.ts';
 import type { SettingsStore } from '../native/settings.ts';
 import { appInfo } from './host/app-info.ts';
+import { createDeviceManagerDscPlusService } from './host/dscplus-devices.ts';
+import { withDscPlusLogin } from './host/dscplus-login.ts';
+import { createNoDscPlusService } from './host/dscplus-service.ts';
 import { createHost } from './host/index.ts';
 import type { DscPlusService, Host } from './host/index.ts';
 
@@ -79,13 +83,18 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   }
   const log = options.log ?? (() => {});
   const token = randomBytes(32).toString('base64url');
-  const host = createHost({
-    settings: options.settings,
-    keychain: options.keychain,
-    appInfo: appInfo('browser'),
-    ...(options.dscplus ? { dscplus: options.dscplus } : {}),
+  // SPEC C2: a plugged-in DSC+ answers the challenge by itself (electron/host/dscplus-login.ts).
+  const host = withDscPlusLogin(
+    createHost({
+      settings: options.settings,
+      keychain: options.keychain,
+      appInfo: appInfo('browser'),
+      ...(options.dscplus ? { dscplus: options.dscplus } : {}),
+      log,
+    }),
+    options.dscplus ?? createNoDscPlusService(),
     log,
-  });
+  );
   let origin = '';
   let hostHeader = '';
 
@@ -234,11 +243,16 @@ export async function main(argv: readonly string[]): Promise<void> {
   const settings = createConfSettingsStore(configDir ? { dir: configDir } : {});
   const server = argValue(argv, '--server');
   if (server) settings.update({ serverAddress: server });
+  const hostLog = (l: string) => process.stderr.write(`[host] ${l}\n`);
+  // SPEC C2: DSC+ cards over USB and emulators in SLS_DSCPLUS_DIR (native/README.md).
+  const dscplus = createDeviceManagerDscPlusService(new DeviceManager(), { log: hostLog });
+  await dscplus.start();
   const bh = await startBrowserHost({
     settings,
     keychain: createOsKeychain(),
+    dscplus,
     port: Number(argValue(argv, '--port') ?? 0),
-    log: (l) => process.stderr.write(`[host] ${l}\n`),
+    log: hostLog,
   });
   const chromium = argValue(argv, '--chromium') ?? '/usr/bin/chromium';
   const headless = argv.includes('--headless') || !process.env.DISPLAY || !existsSync(chromium);

@@ -12,10 +12,13 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'elect
 import type { IpcMainInvokeEvent, WebContents } from 'electron';
 import ElectronStore from 'electron-store';
 import { CALL_NAMES, callChannel, eventChannel } from '../core/contract/names.ts';
+import { DeviceManager } from '../native/device-manager.ts';
 import { createOsKeychain } from '../native/keychain.ts';
 import { settingsFromKeyValueStore } from '../native/settings.ts';
 import type { SettingsStore } from '../native/settings.ts';
 import { appInfo } from './host/app-info.ts';
+import { createDeviceManagerDscPlusService } from './host/dscplus-devices.ts';
+import { withDscPlusLogin } from './host/dscplus-login.ts';
 import { createHost } from './host/index.ts';
 import type { Host } from './host/index.ts';
 import { setupRelease } from './release/index.ts';
@@ -134,16 +137,25 @@ app.whenReady().then(async () => {
   });
 
   const settings = openSettings();
-  host = createHost({
-    settings,
-    keychain: createOsKeychain(),
-    appInfo: appInfo('electron', app.getVersion()),
-    log: (line) => logger.info(line),
-    clearCaches: async () => {
-      await ses.clearStorageData();
-      await ses.clearCache();
-    },
-  });
+  const hostLog = (line: string) => logger.info(line);
+  // SPEC C2: DSC+ cards over USB (and emulators in SLS_DSCPLUS_DIR) answer the challenge by themselves.
+  const dscplus = createDeviceManagerDscPlusService(new DeviceManager(), { log: hostLog });
+  await dscplus.start();
+  host = withDscPlusLogin(
+    createHost({
+      settings,
+      keychain: createOsKeychain(),
+      appInfo: appInfo('electron', app.getVersion()),
+      dscplus,
+      log: hostLog,
+      clearCaches: async () => {
+        await ses.clearStorageData();
+        await ses.clearCache();
+      },
+    }),
+    dscplus,
+    hostLog,
+  );
   const h = host;
   for (const name of CALL_NAMES) {
     ipcMain.handle(callChannel(name), async (event, input: unknown) => {

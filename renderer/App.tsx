@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Challenge } from '../core/api.ts';
 import { describeError, endsLogin } from '../core/contract/messages.ts';
-import type { AppInfo, ClientError, DeviceView, ErrorText, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
+import type { AppInfo, ClientError, DeviceView, DscPlusStatus, ErrorText, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
 import { MoreMenu } from './MoreMenu.tsx';
 import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
 import { LoginScreen } from './screens/LoginScreen.tsx';
@@ -20,6 +20,13 @@ type View =
   | { name: 'select'; devices: readonly DeviceView[]; preselectedDeviceId: string }
   | { name: 'challenge'; devices: readonly DeviceView[]; challenge: Challenge }
   | { name: 'signed_in'; session: SessionView };
+
+/** The view with the DSC+ of this serial marked plugged in or not (SPEC C2). */
+function withCardConnected(v: View, serial: string, connected: boolean): View {
+  if (v.name !== 'select' && v.name !== 'challenge') return v;
+  if (!v.devices.some((d) => d.serial === serial && d.connected !== connected)) return v;
+  return { ...v, devices: v.devices.map((d) => (d.kind === 'dscplus' && d.serial === serial ? { ...d, connected } : d)) };
+}
 
 export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   const [api, setApi] = useState<SlsApi | null>(null);
@@ -39,9 +46,17 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         setApi(a);
         setSettings(s);
         setInfo(i);
-        off = a.on('sessionEnded', (p) => {
+        const offEnded = a.on('sessionEnded', (p) => {
           if (p.reason === 'expired') toLogin({ message: 'Your session has ended.', action: 'Log in again.' });
         });
+        // SPEC C2 hot-plug: the drop-down and the challenge screen follow the card in and out.
+        const offAttached = a.on('dscplusAttached', (p) => setView((v) => withCardConnected(v, p.serial, true)));
+        const offDetached = a.on('dscplusDetached', (p) => setView((v) => withCardConnected(v, p.serial, false)));
+        off = () => {
+          offEnded();
+          offAttached();
+          offDetached();
+        };
         if (session) setView({ name: 'signed_in', session });
         else toLogin(null);
       })
@@ -78,6 +93,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     if (!api) return Promise.reject(new Error('not connected'));
     return api.waitForApproval();
   }, [api]);
+  const onCardStatus = useCallback((listener: (s: DscPlusStatus) => void) => (api ? api.on('dscplusStatus', listener) : () => {}), [api]);
   const onApprovalError = useCallback(
     (e: unknown) => {
       const ce = toClientError(e);
@@ -140,7 +156,18 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           error={action.error}
           status={status}
           onRespond={(response) => void action.run(() => api.respond({ response })).then((s) => s && applyStep(s))}
+          cardSerial={c.kind === 'dscplus' && device?.connected ? (device.serial ?? null) : null}
+          onCardStatus={onCardStatus}
+          onCardBlocked={() => {
+            // SPEC H2: a blocked card cannot answer; offer the user's other devices, saying why.
+            const others = view.devices.filter((d) => d.id !== c.deviceId);
+            if (others.length === 0) return;
+            setView({ name: 'select', devices: others, preselectedDeviceId: others[0]!.id });
+            action.setError({ message: 'This card is blocked after 3 wrong PINs.', action: 'Call client services.' });
+          }}
           onSwitch={() => {
+            // A card answering by itself is told to stop (CANCEL) before the drop-down shows.
+            if (c.kind === 'dscplus' && device?.connected) void api.selectDevice({ deviceId: c.deviceId, mode: 'offline' }).catch(() => {});
             action.setError(null);
             setView({ name: 'select', devices: view.devices, preselectedDeviceId: c.deviceId });
           }}

@@ -2,14 +2,15 @@
  * The second-factor screens, one per kind of challenge (SPEC L4): challenge code, index numbers,
  * IB Key notification, SMS code, temporary passcode. Each has "Use another device" (L5).
  */
-import { useEffect, useId, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import type { Challenge } from '../../core/api.ts';
 import { DEVICE_CATALOGUE, PLATINUM_ALPHABET } from '../../core/devices.ts';
 import type { ResponseAlphabet } from '../../core/devices.ts';
 import { formatCountdown, formatNewYorkTime } from '../../core/contract/messages.ts';
-import type { ApprovalView, ErrorText } from '../../core/contract/index.ts';
+import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
 import { BusyButton, ErrorLine, Spinner, spelled, useNow } from '../ui.tsx';
+import { CARD_BLOCKED, CARD_NOT_ACCEPTED, CARD_TYPED, CARD_UNPLUGGED, DscPlusCardPanel } from './DscPlusCard.tsx';
 
 export interface ChallengeProps<C extends Challenge = Challenge> {
   challenge: C;
@@ -29,6 +30,12 @@ export interface ChallengeProps<C extends Challenge = Challenge> {
   waitForApproval(): Promise<ApprovalView>;
   onApproved(view: Extract<ApprovalView, { status: 'signed_in' }>): void;
   onApprovalError(error: unknown): void;
+  /** DSC+ (SPEC C2): the serial of this challenge's card while it is plugged in; the card then answers by itself. */
+  cardSerial?: string | null;
+  /** Subscribes to the card's live status (`dscplusStatus`); returns the unsubscribe function. */
+  onCardStatus?(listener: (status: DscPlusStatus) => void): () => void;
+  /** The card blocked after three wrong PINs (SPEC H2): the app offers the other devices. */
+  onCardBlocked?(): void;
 }
 
 /** Keep only what the device can produce, uppercased where the alphabet has letters (SPEC D2, D3). */
@@ -116,9 +123,81 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
   const name = DEVICE_CATALOGUE[c.kind].name;
   const onCard = c.kind === 'dscplus' || c.kind === 'dsc' ? 'card' : 'device';
   const title = c.kind === 'ibkey' ? 'IB Key — challenge code' : name;
+  // SPEC C2: a plugged-in DSC+ answers by itself; typing is the fallback, with a line saying why.
+  const [fallback, setFallback] = useState<ErrorText | null>(null);
+  const [blocked, setBlocked] = useState(false);
+  const serial = c.kind === 'dscplus' && p.onCardStatus ? (p.cardSerial ?? null) : null;
+  const answersItself = serial !== null && !fallback && !blocked;
+  const was = useRef(serial);
+  useEffect(() => {
+    // Hot-plug: unplugged while answering → type, saying why; plugged in again → the card answers.
+    if (was.current !== null && serial === null) setFallback((f) => f ?? CARD_UNPLUGGED);
+    if (was.current === null && serial !== null) setFallback(null);
+    was.current = serial;
+  }, [serial]);
+  const { onCardBlocked, onApprovalError, onSelectAgain } = p;
+  const cardBlocked = useCallback(() => {
+    setBlocked(true);
+    onCardBlocked?.();
+  }, [onCardBlocked]);
+  const cardError = useCallback(
+    (e: unknown) => {
+      setFallback(CARD_NOT_ACCEPTED);
+      onApprovalError(e);
+    },
+    [onApprovalError],
+  );
+  const typeInstead = () => {
+    setFallback(CARD_TYPED);
+    // The host sends CANCEL to the card and keeps this challenge (mode offline: no USB).
+    onSelectAgain('offline');
+  };
+  if (blocked) {
+    return (
+      <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+        <p className="device-label">{p.deviceLabel}</p>
+        <ErrorLine error={CARD_BLOCKED} />
+      </Frame>
+    );
+  }
+  if (answersItself && serial !== null && p.onCardStatus) {
+    return (
+      <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+        <p className="device-label">{p.deviceLabel} — connected</p>
+        <DscPlusCardPanel
+          serial={serial}
+          waitForCard={p.waitForApproval}
+          onCardStatus={p.onCardStatus}
+          onSignedIn={p.onApproved}
+          onFallback={setFallback}
+          onBlocked={cardBlocked}
+          onError={cardError}
+        />
+        <p className="hint">The card shows the challenge code {spelled(c.challenge)}.</p>
+        <ErrorLine error={p.error} />
+        <p>
+          <button type="button" className="link" onClick={typeInstead}>
+            Type the response instead
+          </button>
+        </p>
+      </Frame>
+    );
+  }
   return (
     <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p className="device-label">{p.deviceLabel}</p>
+      {fallback ? (
+        <div className="notice" role="status">
+          <p>
+            <strong>{fallback.message}</strong> {fallback.action}
+          </p>
+          {serial !== null ? (
+            <button type="button" className="link" onClick={() => setFallback(null)}>
+              Send the challenge to the card again
+            </button>
+          ) : null}
+        </div>
+      ) : null}
       <ol className="steps">
         {c.pinOnDevice ? <li>Enter your PIN on the {onCard}.</li> : null}
         {c.kind === 'ibkey' ? <li>Open IB Key, choose Authenticate, and enter this challenge code:</li> : <li>Enter this challenge code on the {onCard}:</li>}

@@ -1,0 +1,90 @@
+/**
+ * The real DscPlusService: cards found by native/device-manager.ts, answered over USB or the emulator's socket (SPEC C2, H2).
+ *
+ * `respond` reads the PIN tries left (INFO) so the screen can say "Enter your PIN on the card
+ * (3 tries left)", sends RESPOND with the challenge only (the PIN is typed on the card and never
+ * crosses USB, H2), reports the card's keep-alives, and after a wrong PIN sends RESPOND again
+ * until the card answers or blocks. Aborting the signal sends CANCEL (the client does it).
+ */
+import type { DscPlusStatus } from '../../core/contract/index.ts';
+import type { DeviceManager, DscPlusDescriptor } from '../../native/device-manager.ts';
+import { PinBlockedError, PinInvalidError } from '../../native/dscplus-client.ts';
+import type { DscPlusEvent, DscPlusService } from './dscplus-service.ts';
+
+export interface DeviceManagerServiceOptions {
+  /** How long the card waits for the PIN on each RESPOND, 1–255 s (the card's default of 60 s otherwise). */
+  pinTimeoutSeconds?: number;
+  /** Host log: serials and codes, never challenges or responses. */
+  log?: (line: string) => void;
+}
+
+export interface DeviceManagerDscPlusService extends DscPlusService {
+  /** Starts discovery; `attached` fires for the cards already present. */
+  start(): Promise<void>;
+}
+
+/** A DscPlusService over a DeviceManager; `close()` stops the manager. */
+export function createDeviceManagerDscPlusService(manager: DeviceManager, options: DeviceManagerServiceOptions = {}): DeviceManagerDscPlusService {
+  const log = options.log ?? (() => {});
+  const listeners = new Set<(event: DscPlusEvent) => void>();
+  const emit = (event: DscPlusEvent) => {
+    for (const l of listeners) l(event);
+  };
+  const onAttached = (d: DscPlusDescriptor) => {
+    log(`DSC+ attached serial=${d.serial} source=${d.source}`);
+    emit({ type: 'attached', serial: d.serial });
+  };
+  const onDetached = (d: DscPlusDescriptor) => {
+    log(`DSC+ detached serial=${d.serial} source=${d.source}`);
+    // The same serial may still be present by another way (USB and emulator both): only the last one counts.
+    if (!manager.list().some((x) => x.serial === d.serial)) emit({ type: 'detached', serial: d.serial });
+  };
+  const onError = (e: Error) => log(`DSC+ discovery: ${e.name}: ${e.message}`);
+  manager.on('attached', onAttached);
+  manager.on('detached', onDetached);
+  manager.on('error', onError);
+
+  return {
+    start: () => manager.start(),
+    connected: () => [...new Set(manager.list().map((d) => d.serial))],
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async respond(serial, challenge, onStatus, signal) {
+      const report = (state: DscPlusStatus['state'], pinTriesLeft: number | null) =>
+        onStatus({ serial, state, ...(pinTriesLeft === null ? {} : { pinTriesLeft }) });
+      const card = await manager.client(serial);
+      const info = await card.info(signal ? { signal } : {});
+      if (info.state === 'pin_blocked' || info.triesLeft === 0) throw new PinBlockedError();
+      let triesLeft: number | null = info.triesLeft;
+      report('sending_challenge', triesLeft);
+      for (;;) {
+        try {
+          return await card.respond(challenge, {
+            ...(signal ? { signal } : {}),
+            ...(options.pinTimeoutSeconds ? { timeoutSeconds: options.pinTimeoutSeconds } : {}),
+            onStatus: (s) => {
+              if (s === 'waiting_for_pin') report('waiting_for_pin', triesLeft);
+            },
+          });
+        } catch (e) {
+          if (!(e instanceof PinInvalidError)) throw e;
+          // SPEC H2: wrong PINs count down on the card; tell the user and ask again until it blocks.
+          triesLeft = e.triesLeft ?? (triesLeft === null ? null : Math.max(0, triesLeft - 1));
+          log(`DSC+ wrong PIN serial=${serial} triesLeft=${triesLeft ?? 'unknown'}`);
+          if (triesLeft === 0) throw new PinBlockedError();
+          report('wrong_pin', triesLeft);
+          if (signal?.aborted) throw e;
+        }
+      }
+    },
+    async close() {
+      manager.off('attached', onAttached);
+      manager.off('detached', onDetached);
+      manager.off('error', onError);
+      listeners.clear();
+      await manager.stop();
+    },
+  };
+}

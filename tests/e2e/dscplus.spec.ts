@@ -1,0 +1,184 @@
+/**
+ * The DSC+ plugged in (SPEC C2, H1, H2; UI.md screen 3), end to end: the renderer in Chromium, the
+ * browser host with a real DeviceManager watching a temp SLS_DSCPLUS_DIR, the DSC+ emulator on the
+ * card state file slsd's demo data wrote, and the real slsd. The test is the person at the card:
+ * it presses the PIN on the emulator's keypad; the PIN never goes through the host (H2).
+ */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { startBrowserHost } from '../../electron/browser-host.ts';
+import { createDeviceManagerDscPlusService } from '../../electron/host/dscplus-devices.ts';
+import { DeviceManager } from '../../native/device-manager.ts';
+import { DscPlusEmulator } from '../../native/emulator/emulator.ts';
+import { createMemoryKeychain } from '../../native/keychain.ts';
+import { createConfSettingsStore } from '../../native/settings.ts';
+import type { SettingsStore } from '../../native/settings.ts';
+import { fillLogin } from '../fixtures/ui.ts';
+import { demoDevice, deviceResponse, readDemo } from './demo.ts';
+import type { Demo, DemoDevice } from './demo.ts';
+import { expect, test as base } from './fixtures.ts';
+
+interface CardDesk {
+  page: Page;
+  demo: Demo;
+  settings: SettingsStore;
+  /** Starts the emulator for this demo user's card (a copy of slsd's state file, so tries stay per test), plugged in. */
+  plugIn(username: string): Promise<{ emulator: DscPlusEmulator; device: DemoDevice }>;
+}
+
+const test = base.extend<{ card: CardDesk }>({
+  card: async ({ slsd, page }, use) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sls-e2e-dscplus-'));
+    const configDir = join(dir, 'config');
+    const settings = createConfSettingsStore({ dir: configDir });
+    settings.update({ serverAddress: slsd.url });
+    const demo = readDemo(slsd);
+    // SLS_DSCPLUS_DIR of this host: only this test's emulators are seen.
+    const dscplus = createDeviceManagerDscPlusService(new DeviceManager({ hid: null, env: { SLS_DSCPLUS_DIR: join(dir, 'cards') }, pollIntervalMs: 200 }));
+    await dscplus.start();
+    const host = await startBrowserHost({ settings, keychain: createMemoryKeychain(), dscplus });
+    const emulators: DscPlusEmulator[] = [];
+    await page.goto(host.url);
+    await page.getByRole('button', { name: 'Log In' }).waitFor();
+    try {
+      await use({
+        page,
+        demo,
+        settings,
+        async plugIn(username) {
+          const device = demoDevice(demo, username, 'dscplus');
+          const stateFile = join(dir, `${device.serial}.json`);
+          copyFileSync(join(slsd.dataDir, device.file!), stateFile);
+          const emulator = await DscPlusEmulator.start({ stateFile, dir: join(dir, 'cards') });
+          emulators.push(emulator);
+          return { emulator, device };
+        },
+      });
+    } finally {
+      await host.close();
+      for (const e of emulators) await e.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+});
+
+async function expectSignedIn(page: Page, deviceLabel: string): Promise<void> {
+  await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+  await expect(page.locator('dt:text-is("Signed in with") + dd')).toHaveText(deviceLabel);
+}
+
+function wrongPin(pin: string): string {
+  return pin === '0000' ? '1111' : '0000';
+}
+
+test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
+  test('the card answers: PIN pressed on the card, response straight to slsd, signed in', async ({ card: { page, demo, plugIn } }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    const prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    await expect(page.getByText('Enter your PIN on the card (3 tries left).')).toBeVisible();
+    const shown = await prompt;
+    // The card shows the same challenge the screen does; no response field while the card answers.
+    await expect(page.getByText(`The card shows the challenge code ${shown.challenge.split('').join(' ')}.`)).toBeVisible();
+    await expect(page.locator('input[name="response"]')).toHaveCount(0);
+    await expect(page.getByRole('status')).toContainText('Waiting for your PIN on the card…');
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+  });
+
+  test('a wrong PIN shows the tries left and the card is asked again (SPEC H2)', async ({ card: { page, demo, plugIn } }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    let prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    await prompt;
+    prompt = emulator.nextPinPrompt();
+    emulator.keypad.enter(wrongPin(device.pin!));
+    await expect(page.locator('p.error[role="alert"]')).toHaveText('Wrong PIN. 2 tries left before the card blocks. Try again on the card.');
+    await expect(page.getByText('Enter your PIN on the card (2 tries left).')).toBeVisible();
+    await prompt; // re-armed: RESPOND sent again
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+  });
+
+  test('unplugged mid-way: typing, with a line saying why, then the typed response logs in', async ({ card: { page, demo, plugIn }, slsd }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    const prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    const { challenge } = await prompt;
+    await emulator.unplug();
+    await expect(page.getByText('The card was unplugged.')).toBeVisible();
+    const field = page.locator('input[name="response"]');
+    await expect(field).toBeVisible();
+    await expect(page.locator('output.challenge')).toHaveText(challenge);
+    await field.fill(await deviceResponse(slsd, device, challenge));
+    await field.press('Enter');
+    await expectSignedIn(page, device.label);
+  });
+
+  test('drop-down: the plugged-in card is preselected over the last used device, "connected" follows hot-plug', async ({ card: { page, demo, settings, plugIn } }) => {
+    const { emulator, device } = await plugIn('demo.m2fs');
+    const scc = demoDevice(demo, 'demo.m2fs', 'scc');
+    settings.update({ lastDeviceByUser: { 'demo.m2fs': scc.deviceId } });
+    await fillLogin(page, 'demo.m2fs', demo.password);
+    const select = page.getByLabel('Device', { exact: true });
+    await expect(select).toHaveValue(device.deviceId);
+    await expect(select.locator('option:checked')).toHaveText(`${device.label} — connected`);
+    await emulator.unplug();
+    await expect(select.locator(`option[value="${device.deviceId}"]`)).toHaveText(device.label);
+    await emulator.replug();
+    await expect(select.locator(`option[value="${device.deviceId}"]`)).toHaveText(`${device.label} — connected`);
+    const prompt = emulator.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await prompt;
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+  });
+
+  test('plugged in while the challenge shows: the card takes over from typing', async ({ card: { page, demo, plugIn } }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    await emulator.unplug();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    await expect(page.locator('input[name="response"]')).toBeVisible();
+    const prompt = emulator.nextPinPrompt();
+    await emulator.replug();
+    await expect(page.getByText('Enter your PIN on the card (3 tries left).')).toBeVisible();
+    await prompt;
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+  });
+
+  test('three wrong PINs: the card is blocked, the other devices are offered (SPEC H2)', async ({ card: { page, demo, plugIn } }) => {
+    const { emulator, device } = await plugIn('demo.m2fs');
+    await fillLogin(page, 'demo.m2fs', demo.password);
+    let prompt = emulator.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    for (let i = 0; i < 3; i++) {
+      await prompt;
+      prompt = emulator.nextPinPrompt();
+      emulator.keypad.enter(wrongPin(device.pin!));
+    }
+    await expect(page.getByRole('heading', { name: 'Select Second Factor Device' })).toBeVisible();
+    await expect(page.getByRole('alert')).toHaveText('This card is blocked after 3 wrong PINs. Call client services.');
+    await expect(page.getByLabel('Device', { exact: true }).locator(`option[value="${device.deviceId}"]`)).toHaveCount(0);
+  });
+
+  test('Use another device and Cancel send CANCEL to the card', async ({ card: { page, demo, plugIn } }) => {
+    const { emulator, device } = await plugIn('demo.m2fs');
+    await fillLogin(page, 'demo.m2fs', demo.password);
+    let prompt = emulator.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await prompt;
+    await page.getByRole('button', { name: 'Use another device' }).click();
+    await expect(page.getByRole('heading', { name: 'Select Second Factor Device' })).toBeVisible();
+    await expect.poll(() => emulator.device.screen.line).toBe('Cancelled');
+    prompt = emulator.nextPinPrompt();
+    await page.getByLabel('Device', { exact: true }).selectOption(device.deviceId);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await prompt;
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.getByRole('button', { name: 'Log In' })).toBeVisible();
+    await expect.poll(() => emulator.device.screen.line).toBe('Cancelled');
+  });
+});
