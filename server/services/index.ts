@@ -13,6 +13,7 @@ import { appendAudit } from './audit.ts';
 import type { AuditEntry } from './audit.ts';
 import { LoginService } from './login.ts';
 import { IbKeyService } from './ibkey.ts';
+import { PgApprovalNotifier } from './ibkey-notifier-pg.ts';
 import { passwordHasher } from './passwords.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { SessionService } from './sessions.ts';
@@ -73,7 +74,9 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   const throttle = new Throttle(db, config, now);
   const sessions = new SessionService(db, now, config.sessionTtlMs);
   const login = new LoginService({ db, box, config, sms, now, passwords, throttle, sessions });
-  const ibkey = new IbKeyService({ db, box, config, sms, now, passwords, throttle, login });
+  // SPEC N1: on PostgreSQL, LISTEN/NOTIFY wakes IB Key long-polls across slsd processes.
+  const ibkeyNotifier = database.dialect === 'postgres' ? await PgApprovalNotifier.connect(config.databaseUrl) : undefined;
+  const ibkey = new IbKeyService({ db, box, config, sms, now, passwords, throttle, login }, ibkeyNotifier);
   return {
     config,
     database,
@@ -89,6 +92,9 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
     version: packageVersion(),
     warnings,
     audit: (entry) => appendAudit(db, now(), entry),
-    close: () => database.close(),
+    close: async () => {
+      await ibkeyNotifier?.close();
+      await database.close();
+    },
   };
 }
