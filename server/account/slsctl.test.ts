@@ -66,6 +66,12 @@ describe('slsctl account-security commands', () => {
     expect((await slsctl(['sharing', 'reject', started.request.id])).code).toBe(1);
   });
 
+  it('P2, P5: sms shows a message deferred to the carrier\'s hours with its not-before time', async () => {
+    const notBefore = Date.now() + 3_600_000;
+    await t.adb.insertInto('sms_outbox').values({ at: Date.now(), to_number: '+447400123456', body: 'code 123456', user_id: null, purpose: 'verify_number', not_before: notBefore }).execute();
+    expect((await slsctl(['sms'])).out).toContain(`[verify_number]  code 123456  (deferred until ${new Date(notBefore).toISOString()})`);
+  });
+
   it('L8: restart revoke', async () => {
     const u = await makeUser(t, 'rhea', ['dscplus']);
     const token = await signIn(t, 'rhea', u.devices.dscplus!, TRADING);

@@ -17,6 +17,7 @@ import type { DeviceStatus } from '../db/schema.ts';
 import { readDemoReadme, seedDemo } from '../demo.ts';
 import { isSlsError } from '../errors.ts';
 import { registerAccountCommands } from './slsctl-account.ts';
+import { accountDb } from '../account/schema.ts';
 import { createServices } from '../services/index.ts';
 import type { Services } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
@@ -326,11 +327,15 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .option('--to <number>', 'only to this number')
     .action(async (o: { limit: number; to?: string }) => {
       const { s } = await open();
-      let q = s.db.selectFrom('sms_outbox').selectAll().orderBy('id', 'desc').limit(o.limit);
+      // The account-security migration adds `not_before`: SMS deferred to the carrier's hours (SPEC P2).
+      let q = accountDb(s.db).selectFrom('sms_outbox').selectAll().orderBy('id', 'desc').limit(o.limit);
       if (o.to) q = q.where('to_number', '=', o.to);
       const rows = (await q.execute()).reverse();
       if (rows.length === 0) io.out('(no SMS)\n');
-      for (const r of rows) io.out(`${new Date(r.at).toISOString()}  ${r.to_number}  [${r.purpose}]  ${r.body}\n`);
+      for (const r of rows) {
+        const deferred = r.not_before !== null && r.not_before > s.now() ? `  (deferred until ${new Date(r.not_before).toISOString()})` : '';
+        io.out(`${new Date(r.at).toISOString()}  ${r.to_number}  [${r.purpose}]  ${r.body}${deferred}\n`);
+      }
     });
 
   // --- audit ------------------------------------------------------------------------------------
