@@ -146,6 +146,14 @@ describeEachBackend('storage conformance', probe, (backend) => {
     for (const a of answers.filter((x) => errorCode(x) !== 'SLS_ERR_WRONG_RESPONSE')) expect(errorCode(a)).toBe('SLS_ERR_TRANSACTION_ENDED');
   });
 
+  it('treats a NUL in an id or a user name like any unknown value, never a 500 (PostgreSQL text holds no NUL)', async () => {
+    expect(errorCode(await getJson(t.app, '/v1/login/ltx_%00x'))).toBe('SLS_ERR_TRANSACTION_NOT_FOUND');
+    expect(errorCode(await login(t.app, 'nul\u0000user', 'bad password 1'))).toBe('SLS_ERR_INVALID_CREDENTIALS');
+    const audit = await t.services.db.selectFrom('audit_log').select(['event', 'username']).where('event', '=', 'login.password_failed').execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.username).toMatch(/^nul.user$/);
+  });
+
   it('keeps the audit log append-only at the database: UPDATE, DELETE (and TRUNCATE) refused (N2)', async () => {
     await login(t.app, 'nobody', 'bad password 1');
     const db = t.services.db;

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import type { Pool as PgPool } from 'pg';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 import type { SqlDialect } from './migrations.ts';
@@ -43,6 +45,30 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database
   });
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000, and a parameter with one fails the whole statement (a 500 on
+ * `GET /v1/login/%00`, a lost audit entry for a user name with a NUL). SQLite stores it. So that both
+ * answer alike (SPEC N1; found by server/fuzz.test.ts), string parameters carry U+FFFD instead: a
+ * lookup finds nothing, as on SQLite (no id or name of ours holds either), and text keeps a visible mark.
+ */
+function withoutNulBytes(pool: PgPool): PostgresPool {
+  const clean = (v: unknown) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v);
+  const patched = new WeakSet<object>();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      if (!patched.has(client)) {
+        patched.add(client);
+        const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+        (client as unknown as { query: (...a: unknown[]) => unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) =>
+          Array.isArray(values) ? query(text, values.map(clean), ...rest) : query(text, values, ...rest);
+      }
+      return client as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
+
 export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
   let db: Kysely<Database>;
   let dialect: SqlDialect;
@@ -51,7 +77,7 @@ export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
     // bigint columns (epoch ms, cents) come back as numbers: all stay below 2^53.
     pg.default.types.setTypeParser(20, (v: string) => Number(v));
     db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString: databaseUrl, max: 10 }) }),
+      dialect: new PostgresDialect({ pool: withoutNulBytes(new pg.default.Pool({ connectionString: databaseUrl, max: 10 })) }),
     });
     dialect = 'postgres';
   } else {
