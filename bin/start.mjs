@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global process, fetch, setTimeout */
 // `npm start`: the whole SLS demo on this machine (ARCHITECTURE.md, "Processes").
 //
 // 1. slsd as its own process, embedded defaults (SQLite in .sls-data), seeded with demo users;
