@@ -38,10 +38,10 @@ export async function sharedDeviceIds(db: Kysely<Database>, userId: string): Pro
   return rows.map((r) => r.device_id);
 }
 
-/** Run before a login lists devices: T3 self-activation, T2 expiry. */
-export async function accountHousekeeping(db: Kysely<Database>, now: number): Promise<void> {
+/** Run before a login lists devices (for that user), and by `slsctl order sweep` (for all): T3 self-activation, T2 expiry. */
+export async function accountHousekeeping(db: Kysely<Database>, now: number, userId?: string): Promise<void> {
   const adb = accountDb(db);
   const audit = (e: AccountAuditEntry) => appendAccountAudit(adb, now, e);
-  await selfActivateDue(adb, now, audit);
-  await expireOnlineCards(adb, now, audit);
+  await selfActivateDue(adb, now, audit, userId);
+  await expireOnlineCards(adb, now, audit, userId);
 }

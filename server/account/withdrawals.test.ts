@@ -166,6 +166,15 @@ describe('exactly once (SPEC W4)', () => {
     expect(await count()).toEqual({ n: 1, sum: 1_000 * USD });
   });
 
+  it('W4: a refusal is not stored under its key: the same key is then confirmed with the DSC+', async () => {
+    const key = randomUUID();
+    expect(errorCode(await withdraw(u.devices.scc!, 250_000 * USD, key))).toBe('SLS_ERR_WITHDRAWAL_LIMIT');
+    const done = await withdraw(u.devices.dscplus!, 250_000 * USD, key);
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ replayed: false, withdrawal: { idempotencyKey: key, confirmedWith: { kind: 'dscplus' } } });
+    expect(await count()).toEqual({ n: 1, sum: 250_000 * USD });
+  });
+
   it('W4: the same key with another body is a conflict', async () => {
     const key = randomUUID();
     expect((await withdraw(u.devices.scc!, 1_000 * USD, key)).status).toBe(200);

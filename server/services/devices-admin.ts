@@ -88,15 +88,16 @@ function deviceView(d: DeviceRow, ownership: 'own' | 'shared'): DeviceView {
 }
 
 /** SPEC T3: activate every sent device whose 14 days are over; returns how many. */
-export async function selfActivateDue(adb: AccountDb, now: number, audit?: AccountDeps['audit']): Promise<number> {
-  const due = await adb
+export async function selfActivateDue(adb: AccountDb, now: number, audit?: AccountDeps['audit'], userId?: string): Promise<number> {
+  let query = adb
     .selectFrom('device_orders')
     .innerJoin('devices', 'devices.id', 'device_orders.device_id')
     .select(['device_orders.id as orderId', 'devices.id as deviceId', 'devices.user_id as userId'])
     .where('device_orders.state', '=', 'sent')
     .where('device_orders.self_activates_at', '<=', now)
-    .where('devices.status', '=', 'pending')
-    .execute();
+    .where('devices.status', '=', 'pending');
+  if (userId) query = query.where('device_orders.user_id', '=', userId);
+  const due = await query.execute();
   let n = 0;
   for (const row of due) {
     const done = await adb.transaction().execute(async (trx) => {
@@ -135,7 +136,7 @@ export class DeviceAdminService {
 
   async list(caller: Caller): Promise<DevicesOverview> {
     const { adb } = this.#d;
-    await selfActivateDue(adb, this.#d.now(), this.#d.audit);
+    await selfActivateDue(adb, this.#d.now(), this.#d.audit, caller.user.id);
     const own = await adb.selectFrom('devices').selectAll().where('user_id', '=', caller.user.id).orderBy('created_at').execute();
     const shared = await adb
       .selectFrom('devices')

@@ -116,7 +116,7 @@ export class LoginService {
     // SPEC O1: an opted-out user's trading-platform login asks no second factor.
     if (req.client.kind === 'trading_platform' && (await isOptedOut(this.#db, user.id))) return this.#signInOptedOut(user, req, sourceAddress);
     // SPEC T3, T2: self-activation and online-card expiry happen before devices are listed.
-    await accountHousekeeping(this.#db, d.now());
+    await accountHousekeeping(this.#db, d.now(), user.id);
     const available = await this.#available(user, req.client.kind);
     if (available.length === 0) {
       if (req.client.kind === 'trading_platform' && (await this.#available(user, 'client_portal')).length > 0) {

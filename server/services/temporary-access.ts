@@ -34,14 +34,15 @@ export interface OnlineCardView {
 }
 
 /** SPEC T2: online cards past their 21 days stop working; returns how many expired now. */
-export async function expireOnlineCards(adb: AccountDb, now: number, audit?: AccountDeps['audit']): Promise<number> {
-  const due = await adb
+export async function expireOnlineCards(adb: AccountDb, now: number, audit?: AccountDeps['audit'], userId?: string): Promise<number> {
+  let query = adb
     .selectFrom('online_cards')
     .innerJoin('devices', 'devices.id', 'online_cards.device_id')
     .select(['devices.id as deviceId', 'devices.user_id as userId'])
     .where('online_cards.valid_until', '<=', now)
-    .where('devices.status', '=', 'active')
-    .execute();
+    .where('devices.status', '=', 'active');
+  if (userId) query = query.where('online_cards.user_id', '=', userId);
+  const due = await query.execute();
   for (const d of due) {
     await adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', d.deviceId).where('status', '=', 'active').execute();
     await audit?.({ event: 'device.status_changed', userId: d.userId, deviceId: d.deviceId, details: { to: 'revoked', reason: 'online card expired (T2)' } });
@@ -76,7 +77,7 @@ export class TemporaryAccessService {
     const d = this.#d;
     const { adb } = d;
     const now = d.now();
-    await expireOnlineCards(adb, now, d.audit);
+    await expireOnlineCards(adb, now, d.audit, caller.user.id);
     const passcode = await this.#passcode(caller.user.id);
     const existing = await adb
       .selectFrom('online_cards')

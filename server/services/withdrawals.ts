@@ -16,6 +16,8 @@
  *   with the busy timeout). Inside: look the key up again, consume the confirmation (a conditional
  *   UPDATE: one use), sum the windows, check, insert. N parallel copies pay once; N parallel
  *   different withdrawals never pass a limit together.
+ * - Only confirmed withdrawals are stored under their key: a refusal (limit, wrong response) is
+ *   not, so the same key may be retried with another device ("use your DSC+").
  * - SLS records the confirmed withdrawal; moving the money is the back office's (the balance is
  *   not changed here).
  */
