@@ -162,3 +162,22 @@ describe('the mobile number (SPEC P1–P5)', () => {
     expect(devices.filter((d) => d.kind === 'sms' && d.status === 'active')).toHaveLength(1);
   });
 });
+
+describe('who may change the setting is said before any second factor (SPEC O3, C6)', () => {
+  it('O3: an opted-out user signed in without a device is still told who may opt back in; the primary user needs a device', async () => {
+    t = await startAccountServer();
+    const jane = await makeUser(t, 'jane', ['dscplus'], { accountNumber: 'U200', displayName: 'Jane Doe' });
+    await makeUser(t, 'bob', ['scc'], { entityId: jane.entityId, joinAccount: 'U200', displayName: 'Bob Roe' });
+    const janeToken = await signIn(t, 'jane', jane.devices.dscplus!);
+    ok(await postJson(t.app, '/v1/sls/opt-out', { username: 'bob' }, bearer(janeToken)));
+    ok(await postJson(t.app, '/v1/sls/opt-out', {}, bearer(janeToken)));
+    const bob = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'bob', password: PASSWORD, client: TRADING }));
+    if (bob.status !== 'signed_in') throw new Error('expected signed_in');
+    const r = await postJson(t.app, '/v1/sls/opt-in', {}, bearer(bob.session.token));
+    expect(errorCode(r)).toBe('SLS_ERR_NOT_PRIMARY_USER');
+    expect((r.body as unknown as { error: { message: string } }).error.message).toMatch(/^Only Jane Doe \(jane\), the account's primary user/);
+    const janeTrading = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'jane', password: PASSWORD, client: TRADING }));
+    if (janeTrading.status !== 'signed_in') throw new Error('expected signed_in');
+    expect(errorCode(await postJson(t.app, '/v1/sls/opt-in', {}, bearer(janeTrading.session.token)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
+  });
+});

@@ -7,6 +7,7 @@
  *   once; D6, D8) and run the time-driven changes (T3 self-activation, T2 online-card expiry).
  * - `withdrawals list`: a user's confirmed withdrawals (W4).
  * - `restart revoke`: every auto-restart token of a user stops working (L8).
+ * - `sls opt-out|opt-in --user`: client services set a user's SLS opt-out (O1–O3), audited as theirs.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -120,6 +121,26 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
         io.out(`${new Date(w.created_at).toISOString()}  ${formatUsd(w.amount_cents).padStart(20)}  ${w.device_kind.padEnd(10)} ${w.id}  key ${w.idempotency_key}\n`);
       }
     });
+
+  const sls = program.command('sls').description('SLS opt-out for trading-platform login, set by client services for a user (SPEC O1–O3)');
+  for (const [name, out] of [
+    ['opt-out', true],
+    ['opt-in', false],
+  ] as const) {
+    sls
+      .command(name)
+      .requiredOption('--user <username>')
+      .action(async (o: { user: string }) => {
+        const { s } = await open();
+        const d = accountServices(s).deps;
+        const user = await d.adb.selectFrom('users').select(['id', 'username_normalized']).where('username_normalized', '=', normalizeUsername(o.user)).executeTakeFirst();
+        if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${o.user}` });
+        if (out) await d.adb.insertInto('sls_opt_outs').values({ user_id: user.id, opted_out_at: d.now(), opted_out_by: `slsctl:${operator}` }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
+        else await d.adb.deleteFrom('sls_opt_outs').where('user_id', '=', user.id).execute();
+        await d.audit({ event: out ? 'sls.opted_out' : 'sls.opted_in', userId: user.id, username: user.username_normalized, details: { by: `slsctl:${operator}` } });
+        io.out(`${o.user}: ${out ? 'opted out of' : 'opted back into'} the Secure Login System for trading-platform login\n`);
+      });
+  }
 
   const restart = program.command('restart').description('auto-restart tokens (SPEC L8)');
   restart

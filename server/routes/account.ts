@@ -274,7 +274,8 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     response: OptOutStatus,
     errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND'],
     async handler(s, input) {
-      return A(s).optOut.optOut(await portal(s, input), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
+      // Who may is said to anyone signed in; the change itself needs a second factor (checked by the service).
+      return A(s).optOut.optOut(await sessionCaller(A(s).deps.adb, input.token, s.now()), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
     },
   },
   {
@@ -289,7 +290,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     response: OptOutStatus,
     errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND'],
     async handler(s, input) {
-      return A(s).optOut.optIn(await portal(s, input), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
+      return A(s).optOut.optIn(await sessionCaller(A(s).deps.adb, input.token, s.now()), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
     },
   },
   // --- Sharing (S1–S6)

@@ -67,9 +67,16 @@ export class OptOutService {
     };
   }
 
+  /**
+   * The caller must be a primary user of the target's account (A1), told who is otherwise (O3), and
+   * signed in with a second factor to change anything (O3 "after logging in with a device", C6).
+   */
   async #assertMayChange(caller: Caller, targetId: string, action: string): Promise<void> {
     const { allowed, primaryUser } = await this.#rights(caller, targetId);
-    if (allowed) return;
+    if (allowed) {
+      if (caller.session.device_id === null) throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED');
+      return;
+    }
     if (targetId !== caller.user.id) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
     const who = primaryUser ? `${primaryUser.displayName} (${primaryUser.username})` : 'the account\'s primary user';
     throw new SlsError('SLS_ERR_NOT_PRIMARY_USER', {
