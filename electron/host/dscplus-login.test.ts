@@ -1,0 +1,201 @@
+/**
+ * The DSC+ answering the login by itself (SPEC C2, H2), host side: the DeviceManager-backed service
+ * and the dispatcher wrapper, against the real emulator on a Unix socket and a scripted slsd step.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LoginStepView } from '../../core/contract/index.ts';
+import { deviceResponse } from '../../core/codes.ts';
+import { DEVICE_CATALOGUE } from '../../core/devices.ts';
+import { newDscPlusState } from '../../core/dscplus-state.ts';
+import { ocraPasswordHash } from '../../core/ocra.ts';
+import { DeviceManager } from '../../native/device-manager.ts';
+import { PinBlockedError } from '../../native/dscplus-client.ts';
+import { TransportAbortedError } from '../../native/errors.ts';
+import { DscPlusEmulator } from '../../native/emulator/emulator.ts';
+import type { Dispatch } from './dispatcher.ts';
+import { createDeviceManagerDscPlusService } from './dscplus-devices.ts';
+import type { DeviceManagerDscPlusService } from './dscplus-devices.ts';
+import { createDscPlusLogin, DSCPLUS_ERROR_CODES } from './dscplus-login.ts';
+import { createEventHub } from './events.ts';
+
+const SERIAL = '4000000017';
+const PIN = '2468';
+const SECRET = new Uint8Array(32).map((_, i) => (i * 7 + 3) & 0xff);
+const CHALLENGE = '623491';
+const expected = (challenge: string) => deviceResponse('dscplus', SECRET, challenge, { pinHash: ocraPasswordHash(DEVICE_CATALOGUE.dscplus.ocraSuite!, PIN) });
+
+const card = { id: 'dev-card', kind: 'dscplus' as const, label: 'Digital Security Card+ (…0017)', serial: SERIAL, lastUsed: false };
+const scc = { id: 'dev-scc', kind: 'scc' as const, label: 'Security Code Card', lastUsed: true };
+const session = {
+  expiresAt: '2030-01-01T00:00:00.000Z',
+  user: { id: 'u1', username: 'jane', displayName: 'Jane' },
+  account: null,
+  authenticatedWith: { deviceId: card.id, kind: 'dscplus' as const, label: card.label },
+  clientKind: 'trading_platform' as const,
+  access: 'full' as const,
+  restrictions: [],
+};
+
+let dir: string;
+let emulator: DscPlusEmulator;
+let service: DeviceManagerDscPlusService;
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'sls-host-dscplus-'));
+  const stateFile = path.join(dir, 'card.json');
+  await writeFile(stateFile, JSON.stringify(newDscPlusState({ serial: SERIAL, secret: SECRET, pin: PIN })));
+  emulator = await DscPlusEmulator.start({ stateFile, dir: path.join(dir, 'cards') });
+  service = createDeviceManagerDscPlusService(new DeviceManager({ hid: null, emulatorDir: path.join(dir, 'cards'), pollIntervalMs: 100 }));
+  await service.start();
+  // The manager connects to an emulator's socket after start() returns: wait for the card to be there.
+  await waitFor(() => service.connected().length === 1);
+});
+
+afterEach(async () => {
+  await service.close();
+  await emulator.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('DeviceManager-backed DscPlusService (SPEC C2, H2)', () => {
+  it('lists the plugged-in card and follows unplug and replug', async () => {
+    expect(service.connected()).toEqual([SERIAL]);
+    const events: string[] = [];
+    service.subscribe((e) => events.push(`${e.type} ${e.serial}`));
+    await emulator.unplug();
+    await waitFor(() => events.length === 1);
+    expect(service.connected()).toEqual([]);
+    await emulator.replug();
+    await waitFor(() => events.length === 2);
+    expect(events).toEqual([`detached ${SERIAL}`, `attached ${SERIAL}`]);
+  });
+
+  it('sends only the challenge, reports tries and the PIN wait, and re-arms after a wrong PIN', async () => {
+    const statuses: string[] = [];
+    let prompt = emulator.nextPinPrompt();
+    const pending = service.respond(SERIAL, CHALLENGE, (s) => statuses.push(`${s.state}:${s.pinTriesLeft}`));
+    expect((await prompt).challenge).toBe(CHALLENGE);
+    prompt = emulator.nextPinPrompt();
+    emulator.keypad.enter('1357');
+    await prompt; // RESPOND sent again after the wrong PIN
+    emulator.keypad.enter(PIN);
+    expect(await pending).toBe(expected(CHALLENGE));
+    expect(statuses[0]).toBe('sending_challenge:3');
+    expect(statuses).toContain('waiting_for_pin:3');
+    expect(statuses).toContain('wrong_pin:2');
+    expect(statuses.at(-1)).toBe('waiting_for_pin:2');
+  });
+
+  it('three wrong PINs end with PinBlockedError, and a blocked card is refused before RESPOND', async () => {
+    const pending = service.respond(SERIAL, CHALLENGE, () => {});
+    for (let i = 0; i < 3; i++) {
+      await emulator.nextPinPrompt();
+      emulator.keypad.enter('0000');
+    }
+    await expect(pending).rejects.toBeInstanceOf(PinBlockedError);
+    await expect(service.respond(SERIAL, CHALLENGE, () => {})).rejects.toBeInstanceOf(PinBlockedError);
+  });
+
+  it('aborting sends CANCEL to the card', async () => {
+    const ac = new AbortController();
+    const prompt = emulator.nextPinPrompt();
+    const pending = service.respond(SERIAL, CHALLENGE, () => {}, ac.signal);
+    await prompt;
+    ac.abort();
+    await expect(pending).rejects.toBeInstanceOf(TransportAbortedError);
+    expect(emulator.device.screen.line).toBe('Cancelled');
+  });
+});
+
+describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', () => {
+  const challengeStep: LoginStepView = {
+    status: 'challenge',
+    expiresAt: '2030-01-01T00:00:00.000Z',
+    devices: [{ ...card, connected: true }, { ...scc, connected: false }],
+    challenge: { type: 'response_code', deviceId: card.id, kind: 'dscplus', challenge: CHALLENGE, responseLength: 8, responseAlphabet: 'digits', pinOnDevice: true },
+  };
+
+  function harness(first: LoginStepView) {
+    const calls: Array<{ call: unknown; input: unknown }> = [];
+    const inner: Dispatch = async (call, input) => {
+      calls.push({ call, input });
+      if (call === 'login' || call === 'selectDevice') return { ok: true, value: first };
+      if (call === 'respond') return { ok: true, value: { status: 'signed_in', session } };
+      return { ok: true, value: { ok: true } };
+    };
+    const events = createEventHub();
+    const seen: unknown[] = [];
+    events.subscribe((name, payload) => seen.push({ name, payload }));
+    const login = createDscPlusLogin({ dispatch: inner, events, dscplus: service });
+    return { calls, seen, login };
+  }
+
+  it('preselects the connected card in the drop-down over the last used device', async () => {
+    const { login } = harness({ status: 'select_device', expiresAt: '2030-01-01T00:00:00.000Z', devices: [{ ...scc, connected: false }, { ...card, connected: true }], preselectedDeviceId: scc.id });
+    const r = await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    expect(r.ok && (r.value as { preselectedDeviceId: string }).preselectedDeviceId).toBe(card.id);
+    await login.close();
+  });
+
+  it('arms the card with the step, sends its response to slsd, never to the renderer', async () => {
+    const { login, calls, seen } = harness(challengeStep);
+    const prompt = emulator.nextPinPrompt();
+    await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    expect((await prompt).challenge).toBe(CHALLENGE);
+    const outcome = login.dispatch('waitForApproval', {});
+    emulator.keypad.enter(PIN);
+    const r = await outcome;
+    expect(r).toEqual({ ok: true, value: { status: 'signed_in', session } });
+    expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: expected(CHALLENGE) } });
+    expect(JSON.stringify(seen)).not.toContain(expected(CHALLENGE));
+    expect(seen).toContainEqual({ name: 'dscplusStatus', payload: { serial: SERIAL, state: 'response_received' } });
+    await login.close();
+  });
+
+  it('unplugged mid-way: waitForApproval says so with a code', async () => {
+    const { login } = harness(challengeStep);
+    const prompt = emulator.nextPinPrompt();
+    await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    await prompt;
+    const outcome = login.dispatch('waitForApproval', {});
+    await emulator.unplug();
+    const r = await outcome;
+    expect(r.ok === false && r.error.code).toBe(DSCPLUS_ERROR_CODES.disconnected);
+    await login.close();
+  });
+
+  it('mode offline for the card: CANCEL to the card, the same challenge back without asking slsd; typed respond goes through', async () => {
+    const { login, calls } = harness(challengeStep);
+    const prompt = emulator.nextPinPrompt();
+    await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    await prompt;
+    const r = await login.dispatch('selectDevice', { deviceId: card.id, mode: 'offline' });
+    expect(r).toEqual({ ok: true, value: challengeStep });
+    expect(calls.map((c) => c.call)).toEqual(['login']);
+    expect(emulator.device.screen.line).toBe('Cancelled');
+    await login.dispatch('respond', { response: '12345678' });
+    expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: '12345678' } });
+    await login.close();
+  });
+
+  it('cancelLogin sends CANCEL to the card first', async () => {
+    const { login } = harness(challengeStep);
+    const prompt = emulator.nextPinPrompt();
+    await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    await prompt;
+    await login.dispatch('cancelLogin', {});
+    expect(emulator.device.screen.line).toBe('Cancelled');
+    await login.close();
+  });
+});
