@@ -17,6 +17,7 @@ import { createConfSettingsStore } from '../native/settings.ts';
 import { FAKE_PASSWORD, startFakeSlsd } from '../tests/fixtures/fake-slsd.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../tests/fixtures/chromium.ts';
 import { capsLockOn } from '../tests/fixtures/ui.ts';
+import { dscplusScreenshots } from './screenshots-dscplus.ts';
 
 const out = join(process.cwd(), 'screenshots');
 mkdirSync(out, { recursive: true });
@@ -147,6 +148,9 @@ try {
   await page.getByRole('heading', { name: 'Digital Security Card' }).waitFor();
   await shot(page, '20-challenge-dsc-light');
   await page.close();
+
+  // SPEC C2: the DSC+ plugged in (a real slsd and the emulator: see screenshots-dscplus.ts).
+  await dscplusScreenshots(browser, shot);
 
   for (const s of shots) process.stdout.write(`${s}\n`);
 } finally {

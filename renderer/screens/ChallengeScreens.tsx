@@ -173,7 +173,10 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
           onBlocked={cardBlocked}
           onError={cardError}
         />
-        <p className="hint">The card shows the challenge code {spelled(c.challenge)}.</p>
+        <p className="hint">The card shows this challenge code:</p>
+        <output className="challenge" aria-label={`Challenge code: ${spelled(c.challenge)}`}>
+          {c.challenge}
+        </output>
         <ErrorLine error={p.error} />
         <p>
           <button type="button" className="link" onClick={typeInstead}>

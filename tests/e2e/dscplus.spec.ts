@@ -81,7 +81,7 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expect(page.getByText('Enter your PIN on the card (3 tries left).')).toBeVisible();
     const shown = await prompt;
     // The card shows the same challenge the screen does; no response field while the card answers.
-    await expect(page.getByText(`The card shows the challenge code ${shown.challenge.split('').join(' ')}.`)).toBeVisible();
+    await expect(page.locator('output.challenge')).toHaveText(shown.challenge);
     await expect(page.locator('input[name="response"]')).toHaveCount(0);
     await expect(page.getByRole('status')).toContainText('Waiting for your PIN on the card…');
     emulator.keypad.enter(device.pin!);
