@@ -83,7 +83,7 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     // The card shows the same challenge the screen does; no response field while the card answers.
     await expect(page.locator('output.challenge')).toHaveText(shown.challenge);
     await expect(page.locator('input[name="response"]')).toHaveCount(0);
-    await expect(page.getByRole('status')).toContainText('Waiting for your PIN on the card…');
+    await expect(page.locator('p.waiting[role="status"]')).toHaveText('Waiting for your PIN on the card…');
     emulator.keypad.enter(device.pin!);
     await expectSignedIn(page, device.label);
   });
