@@ -100,7 +100,8 @@ async function main() {
     const demo = JSON.parse(readFileSync(demoJson, 'utf8'));
     const card = demo.users.find((u) => u.username === 'demo.dscplus')?.devices.find((d) => d.kind === 'dscplus');
     if (card?.file) {
-      say(`[start] DSC+ emulator for ${card.label} (PIN ${card.pin ?? 'see README'}): keys 0-9, Enter, Esc in this terminal.`);
+      // SPEC C2: the client's DeviceManager finds it in the same SLS_DSCPLUS_DIR and sends it the challenge itself.
+      say(`[start] DSC+ emulator for ${card.label}, plugged in: log in as demo.dscplus and type the PIN (${card.pin ?? 'see README'}) here: keys 0-9, Enter, Esc; u unplugs.`);
       start('dscplus-emulator', process.execPath, [join(root, 'bin/dscplus-emulator.mjs'), '--state', join(dataDir, card.file)], { stdio: ['inherit', 'inherit', 'inherit'] });
     }
   }
