@@ -106,6 +106,8 @@ export const DeviceOrder = z.object({
   depositCents: Cents,
 });
 
+export type DeviceOrder = z.infer<typeof DeviceOrder>;
+
 /** GET /v1/devices */
 export const DevicesOverview = z.object({
   devices: z.array(DeviceView),
@@ -143,6 +145,7 @@ export const MobileNumberRequest = z.object({ number: z.string().min(3).max(40),
 export const MobileNumberVerifyRequest = z.object({ code: z.string().min(1).max(16) });
 export type MobileNumberStatus = z.infer<typeof MobileNumberStatus>;
 export const MobileNumberVerifyResponse = MobileNumberStatus.extend({ enrolledInSms: z.boolean() });
+export type MobileNumberVerifyResponse = z.infer<typeof MobileNumberVerifyResponse>;
 
 // ---------------------------------------------------------------------------------------------
 // SLS opt-out (SPEC O1–O3)
@@ -156,6 +159,7 @@ export const OptOutStatus = z.object({
   canChange: z.boolean(),
   primaryUser: z.object({ username: z.string(), displayName: z.string() }).nullable(),
 });
+export type OptOutStatus = z.infer<typeof OptOutStatus>;
 
 // ---------------------------------------------------------------------------------------------
 // Sharing (SPEC S1–S6)
@@ -170,9 +174,11 @@ export const SharingView = z.object({
   requesterDevices: z.array(z.object({ id: Id, label: z.string(), status: DeviceStatusSchema })),
   createdAt: IsoTime,
 });
+export type SharingView = z.infer<typeof SharingView>;
 /** POST /v1/sharing — the owner's credentials (S3). */
 export const SharingStartRequest = z.object({ ownerUsername: z.string().min(1).max(64), ownerPassword: z.string().min(1).max(256), deviceId: Id.optional() });
 export const SharingStartResponse = z.object({ request: SharingView, confirmation: ConfirmationChallenge });
+export type SharingStartResponse = z.infer<typeof SharingStartResponse>;
 /** POST /v1/sharing/:requestId/response — the owner's device answered. */
 export const SharingAnswerRequest = z.object({ confirmationId: Id, response: z.string().min(1).max(64) });
 export const SharingList = z.object({ requests: z.array(SharingView) });

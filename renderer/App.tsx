@@ -6,6 +6,7 @@ import type { Challenge } from '../core/api.ts';
 import { describeError, endsLogin } from '../core/contract/messages.ts';
 import type { AppInfo, ClientError, DeviceView, DscPlusStatus, ErrorText, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
 import { MoreMenu } from './MoreMenu.tsx';
+import { AccountScreen } from './screens/AccountScreen.tsx';
 import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
 import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
@@ -19,7 +20,8 @@ type View =
   | { name: 'login'; notice: Notice | null; key: number }
   | { name: 'select'; devices: readonly DeviceView[]; preselectedDeviceId: string }
   | { name: 'challenge'; devices: readonly DeviceView[]; challenge: Challenge }
-  | { name: 'signed_in'; session: SessionView };
+  | { name: 'signed_in'; session: SessionView }
+  | { name: 'account'; session: SessionView };
 
 /** The view with the DSC+ of this serial marked plugged in or not (SPEC C2). */
 function withCardConnected(v: View, serial: string, connected: boolean): View {
@@ -192,6 +194,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           session={view.session}
           signingOut={signingOut}
           footer={footer}
+          onAccount={() => setView({ name: 'account', session: view.session })}
           onSignOut={() => {
             setSigningOut(true);
             void api.signOut().finally(async () => {
@@ -202,6 +205,8 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           }}
         />
       );
+    case 'account':
+      return <AccountScreen api={api} session={view.session} footer={footer} onBack={() => setView({ name: 'signed_in', session: view.session })} />;
     default:
       return null;
   }

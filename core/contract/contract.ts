@@ -9,6 +9,19 @@
  */
 import { z } from 'zod';
 import { Challenge, DeviceSummary, SessionInfo } from '../api.ts';
+import {
+  AmountCents,
+  ConfirmationChallenge,
+  DeviceOrder,
+  DevicesOverview,
+  MobileNumberStatus,
+  MobileNumberVerifyResponse,
+  OptOutStatus,
+  SharingStartResponse,
+  SharingView,
+  WithdrawalOverview,
+  WithdrawalResponse,
+} from '../account-api.ts';
 import type { CallName, EventName } from './names.ts';
 
 const Empty = z.object({}).strict();
@@ -123,6 +136,22 @@ export const CALLS = {
   setSettings: { input: SetSettingsInput, output: SettingsView },
   resetAppData: { input: Empty, output: ResetAppDataResult },
   getAppInfo: { input: Empty, output: AppInfo },
+  // Account security (SPEC C1, C6, W1–W4, D6, O1–O3, S1–S6, P1–P5): the host adds the session token
+  // and, for withdrawals, the idempotency key (one per confirmation, reused on retries, W4).
+  getWithdrawals: { input: Empty, output: WithdrawalOverview },
+  startWithdrawal: { input: z.object({ deviceId: Id, amountCents: AmountCents }).strict(), output: ConfirmationChallenge },
+  confirmWithdrawal: { input: z.object({ confirmationId: Id, amountCents: AmountCents, response: z.string().trim().min(1).max(64) }).strict(), output: WithdrawalResponse },
+  getDevices: { input: Empty, output: DevicesOverview },
+  orderDscPlus: { input: Empty, output: DeviceOrder },
+  getOptOut: { input: Empty, output: OptOutStatus },
+  optOut: { input: Empty, output: OptOutStatus },
+  optIn: { input: Empty, output: OptOutStatus },
+  startSharing: { input: z.object({ ownerUsername: z.string().trim().min(1).max(64), ownerPassword: z.string().min(1).max(256) }).strict(), output: SharingStartResponse },
+  answerSharing: { input: z.object({ requestId: Id, confirmationId: Id, response: z.string().trim().min(1).max(64) }).strict(), output: SharingView },
+  submitSharing: { input: z.object({ requestId: Id }).strict(), output: SharingView },
+  getMobileNumber: { input: Empty, output: MobileNumberStatus },
+  setMobileNumber: { input: z.object({ number: z.string().trim().min(3).max(40) }).strict(), output: MobileNumberStatus },
+  verifyMobileNumber: { input: z.object({ code: z.string().trim().min(1).max(16) }).strict(), output: MobileNumberVerifyResponse },
 } as const satisfies Record<CallName, { input: z.ZodType; output: z.ZodType }>;
 
 export type CallInput<N extends CallName> = z.input<(typeof CALLS)[N]['input']>;

@@ -19,6 +19,21 @@ export const CALL_NAMES = [
   'setSettings',
   'resetAppData',
   'getAppInfo',
+  // Account security, the portal functions under the Account menu (SPEC C1, C6).
+  'getWithdrawals',
+  'startWithdrawal',
+  'confirmWithdrawal',
+  'getDevices',
+  'orderDscPlus',
+  'getOptOut',
+  'optOut',
+  'optIn',
+  'startSharing',
+  'answerSharing',
+  'submitSharing',
+  'getMobileNumber',
+  'setMobileNumber',
+  'verifyMobileNumber',
 ] as const;
 export type CallName = (typeof CALL_NAMES)[number];
 

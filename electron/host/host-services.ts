@@ -13,6 +13,19 @@ import type { Keychain } from '../../native/keychain.ts';
 import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
 import type { DscPlusService } from './dscplus-service.ts';
 import type { EventHub } from './events.ts';
+import { randomUUID } from 'node:crypto';
+import {
+  ConfirmationChallenge,
+  DeviceOrder,
+  DevicesOverview,
+  MobileNumberStatus,
+  MobileNumberVerifyResponse,
+  OptOutStatus,
+  SharingStartResponse,
+  SharingView,
+  WithdrawalOverview,
+  WithdrawalResponse,
+} from '../../core/account-api.ts';
 import { SlsdError, STATUS_WAIT_SECONDS } from './slsd-client.ts';
 import type { LoginStatus, SlsdClient } from './slsd-client.ts';
 import { CLIENT_BUILD, clientName } from './app-info.ts';
@@ -71,6 +84,15 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   const log = deps.log ?? (() => {});
   let login: LoginInProgress | null = null;
   let session: HeldSession | null = null;
+
+  /** SPEC W4: one idempotency key per withdrawal confirmation, reused when the user retries it. */
+  const withdrawalKeys = new Map<string, string>();
+
+  /** The session's token for a portal function (SPEC C6); never leaves the host. */
+  function token(): string {
+    if (!session) throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
+    return session.token;
+  }
 
   const unsubscribeDsc = dscplus.subscribe((e) => {
     if (e.type === 'attached') events.emit('dscplusAttached', { serial: e.serial });
@@ -260,6 +282,35 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     async getAppInfo() {
       return deps.appInfo;
     },
+
+    // Account security (SPEC C1, C6): slsd decides; the host adds the token and the idempotency key.
+    getWithdrawals: async () => slsd.authed('GET', '/withdrawals', WithdrawalOverview, token()),
+    startWithdrawal: async (input) => slsd.authed('POST', '/withdrawals/challenge', ConfirmationChallenge, token(), input),
+    async confirmWithdrawal(input) {
+      let key = withdrawalKeys.get(input.confirmationId);
+      if (!key) {
+        key = randomUUID();
+        withdrawalKeys.set(input.confirmationId, key);
+        // Kept after success too, so a retry answers the same withdrawal (replayed); bounded.
+        if (withdrawalKeys.size > 100) withdrawalKeys.delete(withdrawalKeys.keys().next().value!);
+      }
+      const body = { amountCents: input.amountCents, idempotencyKey: key, confirmation: { id: input.confirmationId, response: input.response } };
+      const done = await slsd.authed('POST', '/withdrawals', WithdrawalResponse, token(), body);
+      log(`withdrawal confirmed kind=${done.withdrawal.confirmedWith.kind} replayed=${done.replayed}`);
+      return done;
+    },
+    getDevices: async () => slsd.authed('GET', '/devices', DevicesOverview, token()),
+    orderDscPlus: async () => slsd.authed('POST', '/devices/orders', DeviceOrder, token(), { kind: 'dscplus' }),
+    getOptOut: async () => slsd.authed('GET', '/sls/opt-out', OptOutStatus, token()),
+    optOut: async () => slsd.authed('POST', '/sls/opt-out', OptOutStatus, token(), {}),
+    optIn: async () => slsd.authed('POST', '/sls/opt-in', OptOutStatus, token(), {}),
+    startSharing: async (input) => slsd.authed('POST', '/sharing', SharingStartResponse, token(), input),
+    answerSharing: async (input) =>
+      slsd.authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/response`, SharingView, token(), { confirmationId: input.confirmationId, response: input.response }),
+    submitSharing: async (input) => slsd.authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/submit`, SharingView, token(), {}),
+    getMobileNumber: async () => slsd.authed('GET', '/mobile-number', MobileNumberStatus, token()),
+    setMobileNumber: async (input) => slsd.authed('POST', '/mobile-number', MobileNumberStatus, token(), input),
+    verifyMobileNumber: async (input) => slsd.authed('POST', '/mobile-number/verify', MobileNumberVerifyResponse, token(), input),
 
     async close() {
       unsubscribeDsc();

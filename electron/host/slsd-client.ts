@@ -52,6 +52,8 @@ export interface SlsdClient {
   loginStatus(transactionId: string, waitSeconds: number): Promise<LoginStatus>;
   session(token: string): Promise<SessionAnswer>;
   logout(token: string): Promise<void>;
+  /** An account-security route (core/account-api.ts) with the session's bearer token (SPEC C6). */
+  authed<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, token: string, body?: unknown): Promise<T>;
 }
 
 export interface SlsdClientOptions {
@@ -119,6 +121,7 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
     logout: async (token) => {
       await request('POST', '/logout', LogoutResponse, {}, token);
     },
+    authed: (method, path, schema, token, body) => request(method, path, schema, body, token),
   };
 }
 

@@ -8,7 +8,7 @@ import { formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { SessionView } from '../../core/contract/index.ts';
 import { Spinner } from '../ui.tsx';
 
-export function SignedInScreen({ session, onSignOut, signingOut, footer }: { session: SessionView; onSignOut(): void; signingOut: boolean; footer: ReactNode }) {
+export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccount }: { session: SessionView; onSignOut(): void; signingOut: boolean; footer: ReactNode; onAccount?: () => void }) {
   const id = useId();
   const expires = formatNewYorkTime(new Date(session.expiresAt), new Date());
   return (
@@ -48,6 +48,14 @@ export function SignedInScreen({ session, onSignOut, signingOut, footer }: { ses
           )}
         </dd>
       </dl>
+      {onAccount ? (
+        <p>
+          {/* SPEC C1, C6: the account security settings (portal functions) under the Account menu. */}
+          <button type="button" className="secondary-button" onClick={onAccount}>
+            Account security
+          </button>
+        </p>
+      ) : null}
       <p>
         <button type="button" className="primary" onClick={onSignOut} disabled={signingOut} aria-busy={signingOut}>
           {signingOut ? (

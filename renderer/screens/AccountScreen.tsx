@@ -1,0 +1,434 @@
+/**
+ * Account security (SPEC C1, C6): withdraw funds with the confirming device's limits shown (W1–W4),
+ * devices (D1, D6), share a device (S1–S6), SLS opt-out/opt-in (O1–O3), mobile number (P1–P5).
+ *
+ * Every rule is slsd's: this screen shows what the host returns and slsd's own messages ("Less
+ * secure device", "Use your Digital Security Card+ …", "Only Jane Doe (jane) …").
+ */
+import { useCallback, useEffect, useId, useState } from 'react';
+import type { FormEvent, ReactNode } from 'react';
+import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OptOutStatus, SharingView, WithdrawalOverview } from '../../core/account-api.ts';
+import type { SessionView, SlsApi } from '../../core/contract/index.ts';
+import { BusyButton, ErrorLine, useAction } from '../ui.tsx';
+
+type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile';
+const SECTIONS: readonly [Section, string][] = [
+  ['withdraw', 'Withdraw funds'],
+  ['devices', 'Devices'],
+  ['share', 'Share a device'],
+  ['sls', 'Secure Login System'],
+  ['mobile', 'Mobile number'],
+];
+
+/** "USD 1,200,000.00"; null is unlimited (W1). */
+export function usd(cents: number | null): string {
+  if (cents === null) return 'Unlimited';
+  return `USD ${Math.floor(cents / 100).toLocaleString('en-US')}.${String(cents % 100).padStart(2, '0')}`;
+}
+
+/** Dollars typed by the user ("1,200,000.50") as whole cents, or null. */
+export function parseUsd(typed: string): number | null {
+  const t = typed.replace(/[,\s]/g, '').replace(/^USD/i, '');
+  if (!/^\d{1,10}(\.\d{1,2})?$/.test(t)) return null;
+  const [whole, frac = ''] = t.split('.');
+  const cents = Number(whole) * 100 + Number(frac.padEnd(2, '0'));
+  return cents > 0 ? cents : null;
+}
+
+/** What to type for a challenge: the code to enter on the device, or the two index numbers. */
+function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; onSubmit(response: string): void; busy: boolean; label: string }) {
+  const id = useId();
+  const [response, setResponse] = useState('');
+  const ch = c.challenge;
+  let prompt: ReactNode;
+  if (ch.type === 'response_code') {
+    prompt = (
+      <p>
+        {ch.pinOnDevice ? 'Enter your PIN on the card, then this challenge code: ' : 'Enter this challenge code on your device: '}
+        <output className="challenge" aria-label="Challenge code">
+          {ch.challenge}
+        </output>
+      </p>
+    );
+  } else if (ch.type === 'index_numbers') {
+    prompt = (
+      <p>
+        Type the codes at index numbers{' '}
+        <strong className="index-numbers">
+          {ch.indexes[0]} and {ch.indexes[1]}
+        </strong>{' '}
+        of your Security Code Card, without spaces.
+      </p>
+    );
+  } else if (ch.type === 'sms_code') {
+    prompt = <p>Type the code sent by SMS to {ch.maskedNumber}.</p>;
+  } else if (ch.type === 'passcode') {
+    prompt = <p>Type your temporary passcode.</p>;
+  } else {
+    prompt = <p>Open the IB Key app and type the code it shows for this challenge.</p>;
+  }
+  return (
+    <form
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        onSubmit(response);
+      }}
+    >
+      {prompt}
+      <div className="field">
+        <label htmlFor={`${id}-r`}>Response</label>
+        <input id={`${id}-r`} name="confirm-response" className="code-input" autoComplete="one-time-code" value={response} onChange={(e) => setResponse(e.target.value)} required />
+      </div>
+      <p>
+        <BusyButton busy={busy} busyLabel="Checking…">
+          {label}
+        </BusyButton>
+      </p>
+    </form>
+  );
+}
+
+function WithdrawPanel({ api }: { api: SlsApi }) {
+  const id = useId();
+  const { busy, error, run, setError } = useAction();
+  const [overview, setOverview] = useState<WithdrawalOverview | null>(null);
+  const [amount, setAmount] = useState('');
+  const [deviceId, setDeviceId] = useState('');
+  const [pending, setPending] = useState<{ c: ConfirmationChallenge; amountCents: number } | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    const o = await run(() => api.getWithdrawals());
+    if (o) {
+      setOverview(o);
+      setDeviceId((d) => d || o.devices[0]?.deviceId || '');
+    }
+  }, [api, run]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const start = async (e: FormEvent) => {
+    e.preventDefault();
+    setDone(null);
+    const amountCents = parseUsd(amount);
+    if (amountCents === null) {
+      setError({ message: 'Enter an amount in USD, e.g. 250000 or 1,250.50.', action: '' });
+      return;
+    }
+    const c = await run(() => api.startWithdrawal({ deviceId, amountCents }));
+    if (c) setPending({ c, amountCents });
+  };
+  const confirm = async (response: string) => {
+    if (!pending) return;
+    const r = await run(() => api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }));
+    if (r) {
+      setPending(null);
+      setDone(`Withdrawal of ${usd(r.withdrawal.amountCents)} confirmed with ${r.withdrawal.confirmedWith.label}.`);
+      setAmount('');
+      void load();
+    }
+  };
+
+  return (
+    <section aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Withdraw funds</h2>
+      <p className="hint">The device that confirms a withdrawal sets its limits; the windows count all your withdrawals (New York days).</p>
+      {overview ? (
+        <table className="limits">
+          <caption>Limits of your devices</caption>
+          <thead>
+            <tr>
+              <th scope="col">Device</th>
+              <th scope="col">Per day</th>
+              <th scope="col">Five business days</th>
+              <th scope="col">Available now</th>
+            </tr>
+          </thead>
+          <tbody>
+            {overview.devices.map((d) => (
+              <tr key={d.deviceId}>
+                <th scope="row">{d.label}</th>
+                <td>{usd(d.perDayCents)}</td>
+                <td>{usd(d.perFiveBusinessDaysCents)}</td>
+                <td>{usd(d.availableNowCents)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {pending ? (
+        <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} label="Confirm withdrawal" onSubmit={(r) => void confirm(r)} />
+      ) : (
+        <form onSubmit={(e) => void start(e)}>
+          <div className="field">
+            <label htmlFor={`${id}-a`}>Amount (USD)</label>
+            <input id={`${id}-a`} name="amount" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} required />
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-d`}>Confirm with</label>
+            <select id={`${id}-d`} name="device" value={deviceId} onChange={(e) => setDeviceId(e.target.value)}>
+              {overview?.devices.map((d) => (
+                <option key={d.deviceId} value={d.deviceId}>
+                  {d.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <p>
+            <BusyButton busy={busy} busyLabel="Asking…">
+              Continue
+            </BusyButton>
+          </p>
+        </form>
+      )}
+      {pending ? (
+        <p>
+          <button type="button" className="link" onClick={() => setPending(null)}>
+            Use another device
+          </button>
+        </p>
+      ) : null}
+      <ErrorLine error={error} />
+      {done ? (
+        <p role="status" className="info">
+          {done}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+function DevicesPanel({ api }: { api: SlsApi }) {
+  const id = useId();
+  const { busy, error, run } = useAction();
+  const [overview, setOverview] = useState<DevicesOverview | null>(null);
+  const [ordered, setOrdered] = useState(false);
+  const load = useCallback(async () => {
+    const o = await run(() => api.getDevices());
+    if (o) setOverview(o);
+  }, [api, run]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  return (
+    <section aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Devices</h2>
+      <p className="hint">All your active devices work at the same time (M2FS); activating another keeps the others.</p>
+      <ul className="device-list">
+        {overview?.devices.map((d) => (
+          <li key={d.id}>
+            {d.label} — <span className={d.status === 'active' ? '' : 'muted'}>{d.status}</span>
+            {d.legacy ? <span className="muted"> (legacy, no longer issued)</span> : null}
+            {d.ownership === 'shared' ? <span className="muted"> (shared with you)</span> : null}
+          </li>
+        ))}
+      </ul>
+      {overview && !ordered ? (
+        overview.dscPlus.eligible ? (
+          <p>
+            <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.orderDscPlus()).then((o) => (o ? (setOrdered(true), load()) : undefined))}>
+              Request a Digital Security Card+
+            </button>
+          </p>
+        ) : (
+          <p className="hint">{overview.dscPlus.reason}</p>
+        )
+      ) : null}
+      {ordered ? <p role="status" className="info">Your Digital Security Card+ has been ordered.</p> : null}
+      <ErrorLine error={error} />
+    </section>
+  );
+}
+
+function SharePanel({ api }: { api: SlsApi }) {
+  const id = useId();
+  const { busy, error, run } = useAction();
+  const [owner, setOwner] = useState('');
+  const [password, setPassword] = useState('');
+  const [started, setStarted] = useState<{ requestId: string; c: ConfirmationChallenge } | null>(null);
+  const [review, setReview] = useState<SharingView | null>(null);
+  const [result, setResult] = useState<SharingView | null>(null);
+
+  const start = async (e: FormEvent) => {
+    e.preventDefault();
+    const r = await run(() => api.startSharing({ ownerUsername: owner, ownerPassword: password }));
+    setPassword('');
+    if (r) setStarted({ requestId: r.request.id, c: r.confirmation });
+  };
+  return (
+    <section aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Share a device</h2>
+      {result ? (
+        <p role="status" className="info">
+          {result.state === 'approved'
+            ? `You now use ${result.owner.displayName}'s ${result.device.label}. Your own physical devices are set aside (inactive).`
+            : 'Your request waits for the approval of our Compliance department.'}
+        </p>
+      ) : review ? (
+        <>
+          <p>
+            Share {review.owner.displayName}'s {review.device.label}. {review.requesterDevices.length > 0 ? `Your own ${review.requesterDevices.map((d) => d.label).join(', ')} will be set aside.` : ''}
+          </p>
+          <p>
+            <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.submitSharing({ requestId: review.id })).then((r) => r && setResult(r))}>
+              Submit
+            </button>
+          </p>
+        </>
+      ) : started ? (
+        <ChallengeBox
+          c={started.c}
+          busy={busy}
+          label="Continue"
+          onSubmit={(response) => void run(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response })).then((r) => r && setReview(r))}
+        />
+      ) : (
+        <form onSubmit={(e) => void start(e)}>
+          <p className="hint">Enter the user name and password of the user who owns the most secure device. IB Key users add each other in the IB Key app instead.</p>
+          <div className="field">
+            <label htmlFor={`${id}-u`}>Device owner's user name</label>
+            <input id={`${id}-u`} name="owner-username" autoComplete="off" value={owner} onChange={(e) => setOwner(e.target.value)} required />
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-p`}>Device owner's password</label>
+            <input id={`${id}-p`} name="owner-password" type="password" autoComplete="off" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          </div>
+          <p>
+            <BusyButton busy={busy} busyLabel="Checking…">
+              Continue
+            </BusyButton>
+          </p>
+        </form>
+      )}
+      <ErrorLine error={error} />
+    </section>
+  );
+}
+
+function SlsPanel({ api }: { api: SlsApi }) {
+  const id = useId();
+  const { busy, error, run } = useAction();
+  const [status, setStatus] = useState<OptOutStatus | null>(null);
+  useEffect(() => {
+    void run(() => api.getOptOut()).then((s) => s && setStatus(s));
+  }, [api, run]);
+  const who = status?.primaryUser ? `${status.primaryUser.displayName} (${status.primaryUser.username})` : "the account's primary user";
+  return (
+    <section aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Secure Login System</h2>
+      {status ? (
+        <>
+          <p>
+            {status.optedOut
+              ? 'You are opted out: the trading platform does not ask for your security device. Pink Sheet and OTCBB trading is restricted.'
+              : 'You always use your Secure Login Device when logging in.'}
+          </p>
+          {!status.canChange ? (
+            <p className="notice">
+              Only {who}, the account's primary user, can {status.optedOut ? 'opt you back in' : 'change this setting'}.
+            </p>
+          ) : null}
+          <p>
+            {status.optedOut ? (
+              <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.optIn()).then((s) => s && setStatus(s))}>
+                I want to always use my Secure Login Device when logging in
+              </button>
+            ) : (
+              <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.optOut()).then((s) => s && setStatus(s))}>
+                Opt out for trading-platform login
+              </button>
+            )}
+          </p>
+        </>
+      ) : null}
+      <ErrorLine error={error} />
+    </section>
+  );
+}
+
+function MobilePanel({ api }: { api: SlsApi }) {
+  const id = useId();
+  const { busy, error, run } = useAction();
+  const [status, setStatus] = useState<MobileNumberStatus | null>(null);
+  const [number, setNumber] = useState('');
+  const [code, setCode] = useState('');
+  useEffect(() => {
+    void run(() => api.getMobileNumber()).then((s) => s && setStatus(s));
+  }, [api, run]);
+  return (
+    <section aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Mobile number</h2>
+      {status ? <p>{status.number ? `${status.number} — ${status.verified ? 'verified' : 'not verified'}` : 'No mobile number yet. Trading is restricted until you verify one.'}</p> : null}
+      {status?.pending ? (
+        <form onSubmit={(e) => (e.preventDefault(), void run(() => api.verifyMobileNumber({ code })).then((s) => s && (setStatus(s), setCode(''))))}>
+          <p>
+            {status.pending.deferred
+              ? `Your carrier delivers text messages later: the code reaches ${status.pending.maskedNumber} at ${new Date(status.pending.deliverAt).toLocaleString()}.`
+              : `We sent a code to ${status.pending.maskedNumber}.`}
+          </p>
+          <div className="field">
+            <label htmlFor={`${id}-c`}>Confirmation code</label>
+            <input id={`${id}-c`} name="sms-code" className="code-input" inputMode="numeric" value={code} onChange={(e) => setCode(e.target.value)} required />
+          </div>
+          <p>
+            <BusyButton busy={busy} busyLabel="Checking…">
+              Verify
+            </BusyButton>
+          </p>
+        </form>
+      ) : (
+        <form onSubmit={(e) => (e.preventDefault(), void run(() => api.setMobileNumber({ number })).then((s) => s && setStatus(s)))}>
+          <div className="field">
+            <label htmlFor={`${id}-n`}>Mobile number (international form)</label>
+            <input id={`${id}-n`} name="mobile-number" type="tel" autoComplete="tel" value={number} onChange={(e) => setNumber(e.target.value)} required />
+          </div>
+          <p>
+            <BusyButton busy={busy} busyLabel="Sending…">
+              Send code
+            </BusyButton>
+          </p>
+        </form>
+      )}
+      <ErrorLine error={error} />
+    </section>
+  );
+}
+
+export function AccountScreen({ api, session, onBack, footer }: { api: SlsApi; session: SessionView; onBack(): void; footer: ReactNode }) {
+  const id = useId();
+  const [section, setSection] = useState<Section>('withdraw');
+  return (
+    <main className="screen shell" aria-labelledby={`${id}-t`}>
+      <header className="brand">
+        <h1 id={`${id}-t`}>
+          <span className="logo" aria-hidden="true">SLS</span> Account security
+        </h1>
+      </header>
+      <p className="hint">
+        {session.user.displayName} ({session.user.username}){session.account ? ` — account ${session.account.number}` : ''}
+      </p>
+      <nav aria-label="Account security" className="section-tabs">
+        {SECTIONS.map(([key, label]) => (
+          <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => setSection(key)}>
+            {label}
+          </button>
+        ))}
+      </nav>
+      {section === 'withdraw' ? <WithdrawPanel api={api} /> : null}
+      {section === 'devices' ? <DevicesPanel api={api} /> : null}
+      {section === 'share' ? <SharePanel api={api} /> : null}
+      {section === 'sls' ? <SlsPanel api={api} /> : null}
+      {section === 'mobile' ? <MobilePanel api={api} /> : null}
+      <p>
+        <button type="button" className="link" onClick={onBack}>
+          Back
+        </button>
+      </p>
+      <footer className="footer">
+        <span />
+        {footer}
+      </footer>
+    </main>
+  );
+}

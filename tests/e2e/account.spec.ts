@@ -1,0 +1,132 @@
+/**
+ * Account security in SLS Desktop against the real slsd (SPEC C1, C6): a withdrawal refused under
+ * the Security Code Card's limit then confirmed with the DSC+ (W1–W3), a sharing attempt refused as
+ * "Less secure device" (S1c, S6), and a user who is not the primary user told who may opt back in
+ * (O3). Users beyond the demo data are made with slsctl; responses come from the token files.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { fillLogin } from '../fixtures/ui.ts';
+import { expectAccessible } from './axe.ts';
+import { demoDevice, deviceResponse, readDemo } from './demo.ts';
+import type { DemoDevice } from './demo.ts';
+import { expect, ROOT, test } from './fixtures.ts';
+import type { Slsd } from './fixtures.ts';
+
+const PASSWORD = 'Account-Security-1';
+
+/** slsctl with the password on standard input (`--password-stdin`). */
+function slsctlWithInput(slsd: Slsd, input: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/slsctl.mjs'), '--data-dir', slsd.dataDir, ...args], { cwd: ROOT });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`slsctl ${args.join(' ')}: ${err}`))));
+    child.stdin.end(input);
+  });
+}
+
+/** An entity with one account; users join it, the first one is its primary user (SPEC A1). */
+async function entityWithAccount(slsd: Slsd, name: string, number: string): Promise<string> {
+  const entity = (await slsd.slsctl('entity', 'create', '--name', name, '--dob', '1975-05-05', '--citizenship', 'CH', '--residence', 'CH')).trim();
+  await slsd.slsctl('account', 'create', '--number', number, '--entity', entity, '--balance', '100000');
+  return entity;
+}
+
+async function user(slsd: Slsd, entity: string, account: string, username: string, displayName: string): Promise<void> {
+  await slsctlWithInput(slsd, `${PASSWORD}\n`, 'user', 'create', '--username', username, '--display-name', displayName, '--entity', entity, '--account', account, '--mobile', '+447400123456', '--password-stdin');
+}
+
+async function goldToken(slsd: Slsd, username: string): Promise<DemoDevice> {
+  const file = `${username}.gold.token.json`;
+  await slsd.slsctl('device', 'add', '--user', username, '--kind', 'gold', '--token-file', join(slsd.dataDir, file));
+  return { kind: 'gold', deviceId: '', label: '', serial: null, file };
+}
+
+async function shownChallenge(page: Page): Promise<string> {
+  return (await page.locator('output.challenge').first().innerText()).replace(/\s+/g, '');
+}
+
+async function respondOnLogin(page: Page, response: string): Promise<void> {
+  const field = page.locator('input[name="response"]');
+  await field.fill(response);
+  await field.press('Enter');
+}
+
+async function openAccountSecurity(page: Page): Promise<void> {
+  await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+  await page.getByRole('button', { name: 'Account security' }).click();
+  await expect(page.getByRole('heading', { name: 'Account security' })).toBeVisible();
+}
+
+test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
+  test('W1–W3: a withdrawal refused under the Security Code Card limit is then confirmed with the DSC+', async ({ desktop: { page }, slsd }) => {
+    const demo = readDemo(slsd);
+    const dscplus = demoDevice(demo, 'demo.m2fs', 'dscplus');
+    const scc = demoDevice(demo, 'demo.m2fs', 'scc');
+    await fillLogin(page, 'demo.m2fs', demo.password);
+    await page.getByRole('combobox', { name: 'Device' }).selectOption({ label: dscplus.label });
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await respondOnLogin(page, await deviceResponse(slsd, dscplus, await shownChallenge(page)));
+    await openAccountSecurity(page);
+
+    await expectAccessible(page, 'Account security: withdraw funds');
+    // The limits of each device are shown (C1).
+    const table = page.getByRole('table', { name: 'Limits of your devices' });
+    await expect(table.getByRole('row', { name: new RegExp(scc.label.replace(/[()+.]/g, '\\$&')) })).toContainText('USD 200,000.00');
+    await expect(table.getByRole('row', { name: new RegExp(dscplus.label.replace(/[()+.]/g, '\\$&')) })).toContainText('Unlimited');
+
+    await page.getByLabel('Amount (USD)').fill('1,200,000');
+    await page.getByLabel('Confirm with').selectOption({ label: scc.label });
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByRole('alert')).toContainText('would pass the daily limit of your Security Code Card');
+    await expect(page.getByRole('alert')).toContainText(`Use your ${dscplus.label} to confirm this withdrawal.`);
+
+    await page.getByLabel('Confirm with').selectOption({ label: dscplus.label });
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const challenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, dscplus, challenge));
+    await page.getByRole('button', { name: 'Confirm withdrawal' }).click();
+    await expect(page.getByText(`Withdrawal of USD 1,200,000.00 confirmed with ${dscplus.label}.`)).toBeVisible();
+    expect(await slsd.slsctl('withdrawals', '--user', 'demo.m2fs')).toMatch(/USD 1,200,000\.00 {2}dscplus/);
+  });
+
+  test('S1c, S6: sharing a code card while holding a Gold device is refused as "Less secure device"', async ({ desktop: { page }, slsd }) => {
+    const entity = await entityWithAccount(slsd, 'Sharing Family', 'U-SHARE');
+    await user(slsd, entity, 'U-SHARE', 'share.owner', 'Olive Owner');
+    await slsd.slsctl('device', 'add', '--user', 'share.owner', '--kind', 'scc');
+    await user(slsd, entity, 'U-SHARE', 'share.req', 'Rene Requester');
+    const gold = await goldToken(slsd, 'share.req');
+    await fillLogin(page, 'share.req', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, gold, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await page.getByRole('button', { name: 'Share a device' }).click();
+    await page.getByLabel("Device owner's user name").fill('share.owner');
+    await page.getByLabel("Device owner's password").fill(PASSWORD);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByRole('alert')).toContainText('Less secure device');
+    expect(await slsd.slsctl('audit', '--limit', '50')).toContain('sharing.refused');
+  });
+
+  test('O3: a user who is not the primary user is told who may opt back in', async ({ desktop: { page }, slsd }) => {
+    const entity = await entityWithAccount(slsd, 'Opt Household', 'U-OPT');
+    await user(slsd, entity, 'U-OPT', 'opt.jane', 'Jane Doe');
+    await user(slsd, entity, 'U-OPT', 'opt.bob', 'Bob Roe');
+    await goldToken(slsd, 'opt.bob');
+    await slsd.slsctl('sls', 'opt-out', '--user', 'opt.bob');
+    // O1: the trading platform asks no second factor; O2: the restriction is shown.
+    await fillLogin(page, 'opt.bob', PASSWORD);
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+    await expect(page.getByText('Pink Sheet and OTCBB trading restricted: SLS opt-out')).toBeVisible();
+    await openAccountSecurity(page);
+    // C6: portal functions want a second factor from a session that had none.
+    await expect(page.getByRole('alert')).toContainText('Please log in to the Client Portal with your security device first.');
+    await page.getByRole('button', { name: 'Secure Login System' }).click();
+    await expect(page.getByText("Only Jane Doe (opt.jane), the account's primary user, can opt you back in.")).toBeVisible();
+    await page.getByRole('button', { name: 'I want to always use my Secure Login Device when logging in' }).click();
+    await expect(page.getByRole('alert')).toContainText("Only Jane Doe (opt.jane), the account's primary user, can opt users back into the Secure Login System.");
+  });
+});
