@@ -7,7 +7,7 @@
  * loopback. The PIN is pressed on the emulator's keypad the moment the card asks for it, so this
  * is everything but the person: argon2id of the password, the challenge, INFO and RESPOND over the
  * socket, the card's PIN check (PBKDF2) and OCRA, the response to slsd, the session. Median of
- * `BENCH_RUNS` (default 9) after one warm-up; target < 300 ms.
+ * `BENCH_TRADE_RUNS` (default 9) after one warm-up; target < 300 ms.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chromium } from '@playwright/test';
+import { API_PREFIX } from '../core/api.ts';
 import { startBrowserHost } from '../electron/browser-host.ts';
+import { CLIENT_BUILD, clientName } from '../electron/host/app-info.ts';
 import { createDeviceManagerDscPlusService } from '../electron/host/dscplus-devices.ts';
 import { DeviceManager } from '../native/device-manager.ts';
 import { DscPlusEmulator } from '../native/emulator/emulator.ts';
@@ -24,7 +26,7 @@ import { createMemoryKeychain } from '../native/keychain.ts';
 import { createConfSettingsStore } from '../native/settings.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../tests/fixtures/chromium.ts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const RUNS = Number(process.env.BENCH_TRADE_RUNS ?? 9);
 const TARGET_MS = 300;
 const ROOT = new URL('../', import.meta.url).pathname;
 
@@ -129,6 +131,19 @@ try {
     pinCheck.push(checkedAt - promptAt);
     afterCard.push(t1 - checkedAt);
   }
+  // For scale: slsd's first step alone (the password's argon2id), straight over HTTP, no browser or card.
+  const slsdLogin: number[] = [];
+  for (let i = 0; i < Math.min(RUNS, 5); i++) {
+    const t = performance.now();
+    const r = await fetch(`${url}${API_PREFIX}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'demo.dscplus', password: demo.password, client: { kind: 'trading_platform', version: CLIENT_BUILD, name: clientName() } }),
+    });
+    await r.arrayBuffer();
+    if (!r.ok) throw new Error(`slsd login answered ${r.status}`);
+    slsdLogin.push(performance.now() - t);
+  }
   const m = median(total);
   process.stdout.write(
     [
@@ -137,6 +152,7 @@ try {
       `  Log In → card asks for the PIN     ${ms(median(toPrompt))}   (password check, challenge, INFO, RESPOND)`,
       `  PIN on the card checked            ${ms(median(pinCheck))}   (the card's PBKDF2)`,
       `  card answered → Signed in shown    ${ms(median(afterCard))}   (OCRA, response to slsd, session, render)`,
+      `  for scale: slsd POST /login alone  ${ms(median(slsdLogin))}   (argon2id of the password, over HTTP)`,
       '',
     ].join('\n'),
   );
