@@ -117,6 +117,36 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expectSignedIn(page, device.label);
   });
 
+  test('Type the response instead: CANCEL to the card, the same challenge typed logs in', async ({ card: { page, demo, plugIn }, slsd }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    const prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    const { challenge } = await prompt;
+    await page.getByRole('button', { name: 'Type the response instead' }).click();
+    const field = page.locator('input[name="response"]');
+    await expect(field).toBeVisible();
+    await expect.poll(() => emulator.device.screen.line).toBe('Cancelled');
+    await expect(page.locator('output.challenge')).toHaveText(challenge);
+    await field.fill(await deviceResponse(slsd, device, challenge));
+    await field.press('Enter');
+    await expectSignedIn(page, device.label);
+  });
+
+  test('cancelled on the card: typing offered, and the challenge can be sent to the card again', async ({ card: { page, demo, plugIn } }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    let prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    await prompt;
+    emulator.keypad.cancel();
+    await expect(page.getByText('Cancelled on the card.')).toBeVisible();
+    await expect(page.locator('input[name="response"]')).toBeVisible();
+    prompt = emulator.nextPinPrompt();
+    await page.getByRole('button', { name: 'Send the challenge to the card again' }).click();
+    await prompt;
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+  });
+
   test('drop-down: the plugged-in card is preselected over the last used device, "connected" follows hot-plug', async ({ card: { page, demo, settings, plugIn } }) => {
     const { emulator, device } = await plugIn('demo.m2fs');
     const scc = demoDevice(demo, 'demo.m2fs', 'scc');
