@@ -246,7 +246,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   const hostLog = (l: string) => process.stderr.write(`[host] ${l}\n`);
   // SPEC C2: DSC+ cards over USB and emulators in SLS_DSCPLUS_DIR (native/README.md).
   const dscplus = createDeviceManagerDscPlusService(new DeviceManager(), { log: hostLog });
-  await dscplus.start();
+  // Without discovery the typed response still works: never let it stop the app.
+  await dscplus.start().catch((e: unknown) => hostLog(`DSC+ discovery did not start: ${e instanceof Error ? e.message : String(e)}`));
   const bh = await startBrowserHost({
     settings,
     keychain: createOsKeychain(),

@@ -140,7 +140,8 @@ app.whenReady().then(async () => {
   const hostLog = (line: string) => logger.info(line);
   // SPEC C2: DSC+ cards over USB (and emulators in SLS_DSCPLUS_DIR) answer the challenge by themselves.
   const dscplus = createDeviceManagerDscPlusService(new DeviceManager(), { log: hostLog });
-  await dscplus.start();
+  // Without discovery the typed response still works: never let it stop the app.
+  await dscplus.start().catch((e: unknown) => logger.warn(`DSC+ discovery did not start: ${e instanceof Error ? e.message : String(e)}`));
   host = withDscPlusLogin(
     createHost({
       settings,

@@ -1,10 +1,11 @@
 /**
  * The seam for the DSC+ over USB (SPEC C2): what the host needs from the device layer.
  *
- * `native/device-manager.ts` (hot-plug, which card is whose) will implement this; until then the
- * host runs with `createNoDscPlusService()`, and the renderer's typed-response path is the only
- * one. The host forwards attach/detach to the renderer as `dscplusAttached`/`dscplusDetached`
- * events and marks the matching device `connected` in the drop-down.
+ * `dscplus-devices.ts` implements it on `native/device-manager.ts` (USB and emulators, hot-plug);
+ * hosts without it run `createNoDscPlusService()` and the typed response is the only path. The host
+ * forwards attach/detach to the renderer as `dscplusAttached`/`dscplusDetached` events and marks
+ * the matching device `connected` in the drop-down; `dscplus-login.ts` has the card answer the
+ * challenge by itself.
  */
 import type { DscPlusStatus } from '../../core/contract/index.ts';
 

@@ -16,6 +16,7 @@ import { createMemoryKeychain } from '../../native/keychain.ts';
 import { createConfSettingsStore } from '../../native/settings.ts';
 import type { SettingsStore } from '../../native/settings.ts';
 import { fillLogin } from '../fixtures/ui.ts';
+import { expectAccessible } from './axe.ts';
 import { demoDevice, deviceResponse, readDemo } from './demo.ts';
 import type { Demo, DemoDevice } from './demo.ts';
 import { expect, test as base } from './fixtures.ts';
@@ -84,6 +85,7 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expect(page.locator('output.challenge')).toHaveText(shown.challenge);
     await expect(page.locator('input[name="response"]')).toHaveCount(0);
     await expect(page.locator('p.waiting[role="status"]')).toHaveText('Waiting for your PIN on the card…');
+    await expectAccessible(page, 'DSC+ plugged in: PIN on the card');
     emulator.keypad.enter(device.pin!);
     await expectSignedIn(page, device.label);
   });
@@ -97,6 +99,7 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     emulator.keypad.enter(wrongPin(device.pin!));
     await expect(page.locator('p.error[role="alert"]')).toHaveText('Wrong PIN. 2 tries left before the card blocks. Try again on the card.');
     await expect(page.getByText('Enter your PIN on the card (2 tries left).')).toBeVisible();
+    await expectAccessible(page, 'DSC+ plugged in: wrong PIN');
     await prompt; // re-armed: RESPOND sent again
     emulator.keypad.enter(device.pin!);
     await expectSignedIn(page, device.label);
@@ -109,6 +112,7 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     const { challenge } = await prompt;
     await emulator.unplug();
     await expect(page.getByText('The card was unplugged.')).toBeVisible();
+    await expectAccessible(page, 'DSC+ unplugged: typing');
     const field = page.locator('input[name="response"]');
     await expect(field).toBeVisible();
     await expect(page.locator('output.challenge')).toHaveText(challenge);
