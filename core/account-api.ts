@@ -196,5 +196,6 @@ export const RestartGrant = z.object({ restartToken: z.string(), validUntil: Iso
 /** POST /v1/login/restart — no second factor until the weekly cut-off. */
 export const RestartRequest = z.object({ username: z.string().min(1).max(64), restartToken: z.string().min(20).max(100) });
 export const RestartResponse = RestartGrant.extend({ session: SessionInfo });
+export type RestartResponse = z.infer<typeof RestartResponse>;
 
 export const Empty = z.object({}).strict();

@@ -13,15 +13,15 @@ import { createHost } from './index.ts';
 let t: AccountTestServer;
 let u: TestUser;
 beforeEach(async () => {
-  t = await startAccountServer({ listen: true });
+  t = await startAccountServer({ listen: true, clock: null });
   u = await makeUser(t, 'hosty', ['scc']);
 });
 afterEach(async () => {
   await t.close();
 });
 
-function host() {
-  const h = createHost({ settings: createMemorySettingsStore({ serverAddress: t.url! }), keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0') });
+function host(keychain = createMemoryKeychain(), settings = createMemorySettingsStore({ serverAddress: t.url! })) {
+  const h = createHost({ settings, keychain, appInfo: appInfo('browser', '0.1.0') });
   return async <T>(name: string, input?: unknown): Promise<T> => {
     const r = await h.dispatch(name, input);
     if (!r.ok) throw Object.assign(new Error(`${name}: ${r.error.code} ${r.error.message}`), { code: r.error.code });
@@ -50,5 +50,45 @@ describe('account security through the host (SPEC C1, C6, W4)', () => {
     expect(retry).toEqual({ ...first, replayed: true });
     const rows = await t.adb.selectFrom('withdrawals').selectAll().execute();
     expect(rows).toHaveLength(1);
+  });
+});
+
+describe('auto-restart through the host (SPEC L8, C3, C4)', () => {
+  it('L8: after a full login the restart token is in the keychain; the next start signs in without a second factor; sign out forgets it', async () => {
+    const keychain = createMemoryKeychain();
+    const settings = createMemorySettingsStore({ serverAddress: t.url! });
+    const first = host(keychain, settings);
+    const step = await first<LoginStepView>('login', { username: 'hosty', password: PASSWORD, rememberUsername: false });
+    if (step.status !== 'challenge') throw new Error(step.status);
+    await first('respond', { response: answer(u.devices.scc!, step.challenge) });
+    expect(await first('getSession')).toMatchObject({ authenticatedWith: { kind: 'scc' } });
+    const account = `restart-token:${t.url}`;
+    const stored = JSON.parse((await keychain.get(account))!) as { username: string; restartToken: string; validUntil: string };
+    expect(stored.username).toBe('hosty');
+    expect(new Date(stored.validUntil).getUTCDay()).toBe(0); // a Sunday (01:00 New York)
+    expect(JSON.stringify(settings.read())).not.toContain(stored.restartToken);
+
+    // The app restarts: a new host with the same keychain and settings.
+    const second = host(keychain, settings);
+    expect(await second('getSession')).toMatchObject({ user: { username: 'hosty' }, authenticatedWith: null, clientKind: 'trading_platform' });
+    const rotated = JSON.parse((await keychain.get(account))!) as { restartToken: string };
+    expect(rotated.restartToken).not.toBe(stored.restartToken);
+
+    await second('signOut');
+    expect(await keychain.get(account)).toBeNull();
+    expect(await host(keychain, settings)('getSession')).toBeNull();
+  });
+
+  it('L8: a token slsd refuses (revoked) is forgotten', async () => {
+    const keychain = createMemoryKeychain();
+    const settings = createMemorySettingsStore({ serverAddress: t.url! });
+    const first = host(keychain, settings);
+    const step = await first<LoginStepView>('login', { username: 'hosty', password: PASSWORD, rememberUsername: false });
+    if (step.status !== 'challenge') throw new Error(step.status);
+    await first('respond', { response: answer(u.devices.scc!, step.challenge) });
+    await first('getSession');
+    await t.adb.updateTable('restart_tokens').set({ revoked_at: Date.now() }).execute();
+    expect(await host(keychain, settings)('getSession')).toBeNull();
+    expect(await keychain.get(`restart-token:${t.url}`)).toBeNull();
   });
 });

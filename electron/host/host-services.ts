@@ -5,7 +5,6 @@
  * code. The host keeps the login transaction id and the session token; the renderer only ever gets
  * the views of core/contract (SPEC C3).
  */
-import type { z } from 'zod';
 import type { DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
 import type { AppInfo, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SettingsView } from '../../core/contract/index.ts';
 import { endsLogin } from '../../core/contract/index.ts';
@@ -14,6 +13,7 @@ import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
 import type { DscPlusService } from './dscplus-service.ts';
 import type { EventHub } from './events.ts';
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import {
   ConfirmationChallenge,
   DeviceOrder,
@@ -21,6 +21,7 @@ import {
   MobileNumberStatus,
   MobileNumberVerifyResponse,
   OptOutStatus,
+  RestartGrant,
   SharingStartResponse,
   SharingView,
   WithdrawalOverview,
@@ -85,6 +86,60 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   let login: LoginInProgress | null = null;
   let session: HeldSession | null = null;
 
+  /**
+   * SPEC L8 auto-restart: after a full trading-platform login the host asks slsd for a restart token
+   * and keeps it in the OS keychain (never in the settings file), one entry per server address. On
+   * the next start, `getSession` signs in with it (no second factor) until the weekly cut-off; each
+   * use hands out the next token. Sign out forgets it; Reset app data clears the keychain (C4).
+   */
+  const LoginInputUsername = z.string().min(1).max(64);
+  const restartAccount = () => `restart-token:${settings.read().serverAddress}`;
+  let restartPending: Promise<void> = Promise.resolve();
+
+  async function enableRestart(held: HeldSession, username: string): Promise<void> {
+    try {
+      const grant = await slsd.authed('POST', '/login/restart-token', RestartGrant, held.token, {});
+      if (session !== held) return;
+      await keychain.set(restartAccount(), JSON.stringify({ username, restartToken: grant.restartToken, validUntil: grant.validUntil }));
+    } catch (e) {
+      log(`auto-restart not enabled code=${e instanceof SlsdError ? e.error.code : 'SLS_ERR_KEYCHAIN'}`);
+    }
+  }
+
+  async function forgetRestart(): Promise<void> {
+    try {
+      await keychain.delete(restartAccount());
+    } catch {
+      // No keychain: nothing was stored there.
+    }
+  }
+
+  async function autoRestart(): Promise<HeldSession | null> {
+    let stored: string | null;
+    try {
+      stored = await keychain.get(restartAccount());
+    } catch {
+      return null;
+    }
+    if (!stored) return null;
+    const parsed = RestartGrant.extend({ username: LoginInputUsername }).safeParse(JSON.parse(stored));
+    if (!parsed.success || Date.parse(parsed.data.validUntil) <= Date.now()) {
+      await forgetRestart();
+      return null;
+    }
+    try {
+      const r = await slsd.restart({ username: parsed.data.username, restartToken: parsed.data.restartToken });
+      await keychain.set(restartAccount(), JSON.stringify({ username: parsed.data.username, restartToken: r.restartToken, validUntil: r.validUntil }));
+      const { token: sessionToken, ...info } = r.session;
+      log(`auto-restart user=${info.user.username}`);
+      return { token: sessionToken, info };
+    } catch (e) {
+      // Unreachable: keep the token for the next start; refused (used, revoked, past the cut-off): forget it.
+      if (e instanceof SlsdError && e.error.code !== 'SLS_ERR_SERVER_UNREACHABLE') await forgetRestart();
+      return null;
+    }
+  }
+
   /** SPEC W4: one idempotency key per withdrawal confirmation, reused when the user retries it. */
   const withdrawalKeys = new Map<string, string>();
 
@@ -121,6 +176,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         login = null;
         const { token, ...info } = step.session;
         session = { token, info };
+        if (info.authenticatedWith && info.clientKind === 'trading_platform' && info.access === 'full') restartPending = enableRestart(session, username);
         const used = info.authenticatedWith?.deviceId;
         if (used) {
           const s = settings.read();
@@ -212,7 +268,13 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     },
 
     async getSession() {
-      if (!session) return null;
+      await restartPending;
+      if (!session) {
+        const restarted = await autoRestart();
+        if (!restarted) return null;
+        session = restarted;
+        return restarted.info;
+      }
       const held = session;
       try {
         held.info = await slsd.session(held.token);
@@ -232,6 +294,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       const held = session;
       session = null;
       login = null;
+      await restartPending;
+      await forgetRestart();
       if (held) {
         try {
           await slsd.logout(held.token);

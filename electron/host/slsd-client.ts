@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { API_PREFIX, ErrorBody, LoginStep, LogoutResponse, SessionInfo } from '../../core/api.ts';
 import type { LoginRequest, RespondRequest, SelectDeviceRequest } from '../../core/api.ts';
 import type { ClientError } from '../../core/contract/index.ts';
+import { RestartResponse } from '../../core/account-api.ts';
 
 /** An error answer of slsd, or a host-side failure to get one; `error` is safe to show. */
 export class SlsdError extends Error {
@@ -52,6 +53,8 @@ export interface SlsdClient {
   loginStatus(transactionId: string, waitSeconds: number): Promise<LoginStatus>;
   session(token: string): Promise<SessionAnswer>;
   logout(token: string): Promise<void>;
+  /** SPEC L8: sign in with a restart token, no second factor, until the weekly cut-off. */
+  restart(request: { username: string; restartToken: string }): Promise<RestartResponse>;
   /** An account-security route (core/account-api.ts) with the session's bearer token (SPEC C6). */
   authed<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, token: string, body?: unknown): Promise<T>;
 }
@@ -121,6 +124,7 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
     logout: async (token) => {
       await request('POST', '/logout', LogoutResponse, {}, token);
     },
+    restart: (r) => request('POST', '/login/restart', RestartResponse, r),
     authed: (method, path, schema, token, body) => request(method, path, schema, body, token),
   };
 }
