@@ -4,12 +4,23 @@
  * Electron's binary cannot be downloaded here, so `electronDist` points at a stand-in Electron
  * folder: an `electron` file carrying a real fuse wire (the sentinel @electron/fuses looks for,
  * with every configured fuse set to the opposite of what we want), LICENSE and version. The
- * build runs in a temporary copy of the project (node_modules linked), so nothing in the work
- * tree changes. Inputs are the real `electron/dist` and `dist/renderer` builds when they exist,
- * otherwise small marked stand-ins: this test checks packaging, not the app's code.
+ * build runs in a temporary copy of the project, so nothing in the work tree changes. Inputs are
+ * the real `electron/dist` and `dist/renderer` builds when they exist, otherwise small marked
+ * stand-ins: this test checks packaging, not the app's code.
+ *
+ * node_modules in the copy is a hard-linked copy (`cp -al`), never a symlink (issue 8).
+ * electron-builder collects production modules from `npm list --all --long`. npm trusts its
+ * hidden lockfile (node_modules/.package-lock.json) only while no folder in node_modules is newer
+ * than it; vitest's first run in a fresh `npm ci` tree creates node_modules/.vite-temp, so there
+ * npm reads the real folders instead, and through a node_modules symlink every package resolves
+ * outside the project: optional and nested dependencies come back empty and the platform package
+ * @napi-rs/keyring-linux-x64-gnu (and node-hid's pkg-prebuilds) silently drop out of app.asar. A
+ * real build (`npm run dist:linux` in the project) never has the symlink and is not affected.
+ * The copy's node_modules is stamped newer than its hidden lockfile, so every run takes that
+ * read-the-folders path deterministically, as a freshly cloned CI tree does.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -54,6 +65,24 @@ function writeStandInElectron(dir: string): void {
   writeFileSync(path.join(dir, 'version'), `${(require('electron/package.json') as { version: string }).version}\n`);
 }
 
+/**
+ * Copy node_modules into the temporary project as real folders.
+ *
+ * Hard links make the 40,000-file tree cost well under a second; where they cannot be made (another
+ * file system, no GNU cp) a full copy is the slow but faithful fallback. Never a symlink (issue 8).
+ */
+async function copyNodeModules(dest: string): Promise<void> {
+  const src = path.join(root, 'node_modules');
+  try {
+    await run('cp', ['-al', src, dest]);
+  } catch {
+    rmSync(dest, { recursive: true, force: true });
+    cpSync(src, dest, { recursive: true, verbatimSymlinks: true });
+  }
+  const now = new Date();
+  utimesSync(dest, now, now);
+}
+
 function copyInput(rel: string, dest: string, standIn: string): boolean {
   const src = path.join(root, rel);
   mkdirSync(path.dirname(path.join(dest, rel)), { recursive: true });
@@ -76,9 +105,9 @@ beforeAll(async () => {
   // The udev rule is the DSC+ engineer's file; check:build-config fails while it is missing.
   const rule = path.join(app, 'resources', 'linux', '70-dscplus.rules');
   if (!existsSync(rule)) writeFileSync(rule, '# stand-in DSC+ rule (tests/packaging)\n');
-  symlinkSync(path.join(root, 'node_modules'), path.join(app, 'node_modules'), 'dir');
+  await copyNodeModules(path.join(app, 'node_modules'));
   const realMain = copyInput('electron/dist/main.js', app, standInMain);
-  const realPreload = copyInput('electron/dist/preload.js', app, '// stand-in preload\n');
+  const realPreload = copyInput('electron/dist/preload.cjs', app, '// stand-in preload\n');
   const realRenderer = existsSync(path.join(root, 'dist/renderer/index.html'));
   if (realRenderer) cpSync(path.join(root, 'dist/renderer'), path.join(app, 'dist/renderer'), { recursive: true });
   else copyInput('dist/renderer/index.html', app, '<!doctype html><title>stand-in renderer</title>\n');
@@ -109,7 +138,7 @@ describe('unpacked Linux app (electron-builder --linux dir, SPEC N3)', () => {
   });
 
   it('packs main, preload and the renderer into app.asar, byte for byte', () => {
-    for (const f of ['/package.json', '/electron/dist/main.js', '/electron/dist/preload.js', '/dist/renderer/index.html']) expect(entries).toContain(f);
+    for (const f of ['/package.json', '/electron/dist/main.js', '/electron/dist/preload.cjs', '/dist/renderer/index.html']) expect(entries).toContain(f);
     const main = asar.extractFile(archive, 'electron/dist/main.js').toString();
     const expected = usedRealBuild ? readFileSync(path.join(root, 'electron/dist/main.js'), 'utf8') : main;
     expect(main).toBe(expected);
@@ -140,8 +169,30 @@ describe('unpacked Linux app (electron-builder --linux dir, SPEC N3)', () => {
     const nodeFiles = entries.filter((e) => e.endsWith('.node'));
     expect(nodeFiles.length).toBeGreaterThan(0);
     for (const f of nodeFiles) expect(existsSync(path.join(unpacked, 'resources', 'app.asar.unpacked', f)), f).toBe(true);
-    // Other platforms' prebuilds stay out of the Linux app.
     // (Other platforms' prebuilds ride along: trimming them needs platform-level `files`, which would replace the top-level list.)
+  });
+
+  it('packs every runtime dependency of the native modules, and their platform packages installed here (issue 8)', () => {
+    const packed = (name: string, parent: string): boolean =>
+      entries.includes(`/node_modules/${name}/package.json`) || entries.includes(`/node_modules/${parent}/node_modules/${name}/package.json`);
+    const missing: string[] = [];
+    let platformPackages = 0;
+    for (const pkg of ['node-hid', 'usb', '@napi-rs/keyring']) {
+      const manifest = JSON.parse(readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+        optionalDependencies?: Record<string, string>;
+      };
+      for (const dep of Object.keys(manifest.dependencies ?? {})) if (!packed(dep, pkg)) missing.push(`${pkg} -> ${dep}`);
+      // npm installs only the optional packages whose os/cpu/libc match this machine.
+      for (const dep of Object.keys(manifest.optionalDependencies ?? {})) {
+        if (!existsSync(path.join(root, 'node_modules', dep, 'package.json')) && !existsSync(path.join(root, 'node_modules', pkg, 'node_modules', dep, 'package.json'))) continue;
+        platformPackages++;
+        if (!packed(dep, pkg)) missing.push(`${pkg} -> ${dep} (optional)`);
+      }
+    }
+    expect(missing).toEqual([]);
+    // On Linux x64 glibc npm installs @napi-rs/keyring-linux-x64-gnu: the optional branch above really ran.
+    if (process.platform === 'linux' && process.arch === 'x64') expect(platformPackages).toBeGreaterThan(0);
   });
 
   it('ships build-config.json and the DSC+ udev rule with its installer beside app.asar', () => {
