@@ -154,6 +154,23 @@ describeEachBackend('storage conformance', probe, (backend) => {
     expect(audit[0]!.username).toMatch(/^nul.user$/);
   });
 
+  it.skipIf(backend.name === 'sqlite')('keeps serving when PostgreSQL ends its connections (restart, failover, admin kill)', async () => {
+    const dsc = await seed('u.survive');
+    await getJson(t.app, '/v1/health');
+    // Every connection of slsd to this database is ended by the server, as a PostgreSQL restart would.
+    const pg = (await import('pg')).default;
+    const admin = new pg.Client({ connectionString: t.config.databaseUrl });
+    await admin.connect();
+    const killed = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    await admin.end();
+    expect(killed.rowCount).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 200));
+    // No uncaught exception (vitest would fail the run), and the next login works on new connections.
+    const step = await login(t.app, 'u.survive', PASSWORD);
+    if (step.body.status !== 'challenge') throw new Error(`expected challenge, got ${JSON.stringify(step.body)}`);
+    expect((await postJson(t.app, `/v1/login/${step.body.transactionId}/response`, { response: actAsDevice(dsc, step.body) })).status).toBe(200);
+  });
+
   it('keeps the audit log append-only at the database: UPDATE, DELETE (and TRUNCATE) refused (N2)', async () => {
     await login(t.app, 'nobody', 'bad password 1');
     const db = t.services.db;

@@ -46,6 +46,19 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database
 }
 
 /**
+ * An idle pooled connection that PostgreSQL ends (a restart, a failover, `pg_terminate_backend`,
+ * `idle_session_timeout`) makes the pool emit 'error'; unheard, that is an uncaught exception and
+ * every slsd would die with its database's hiccup (found by the conformance suite). pg-pool already
+ * drops the broken connection and opens a new one on next use, so the error is only reported.
+ */
+function survivingLostConnections(pool: PgPool): PgPool {
+  pool.on('error', (err: Error & { code?: string }) => {
+    process.emitWarning(`a PostgreSQL connection was lost (${err.code ?? err.message}); the pool replaces it on next use`, 'SlsDatabaseWarning');
+  });
+  return pool;
+}
+
+/**
  * PostgreSQL text cannot hold U+0000, and a parameter with one fails the whole statement (a 500 on
  * `GET /v1/login/%00`, a lost audit entry for a user name with a NUL). SQLite stores it. So that both
  * answer alike (SPEC N1; found by server/fuzz.test.ts), string parameters carry U+FFFD instead: a
@@ -77,7 +90,7 @@ export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
     // bigint columns (epoch ms, cents) come back as numbers: all stay below 2^53.
     pg.default.types.setTypeParser(20, (v: string) => Number(v));
     db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: withoutNulBytes(new pg.default.Pool({ connectionString: databaseUrl, max: 10 })) }),
+      dialect: new PostgresDialect({ pool: withoutNulBytes(survivingLostConnections(new pg.default.Pool({ connectionString: databaseUrl, max: 10 }))) }),
     });
     dialect = 'postgres';
   } else {
