@@ -61,6 +61,8 @@ export const ERROR_CODES = [
   'SLS_ERR_PHONE_VOIP',
   'SLS_ERR_PHONE_NOT_MOBILE',
   'SLS_ERR_PHONE_DO_NOT_CALL',
+  /** No SMS may be delivered to this number now (carrier hours, SPEC P2); a code that would arrive late is not sent. `retryAt` says from when. */
+  'SLS_ERR_SMS_CARRIER_HOURS',
   'SLS_ERR_RESTART_TOKEN_INVALID',
   /** IB Key (SPEC L7): too many pushes wait for this user's approval (push-bombing defence). */
   'SLS_ERR_IBKEY_PUSH_LIMIT',
@@ -80,6 +82,9 @@ export const ERROR_CODES = [
   'SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Any step that sends an SMS code may meet these (SPEC P2): the number is on the do-not-call list, or it is outside the carrier's hours. */
+export const SMS_POLICY_ERRORS: readonly ErrorCode[] = ['SLS_ERR_PHONE_DO_NOT_CALL', 'SLS_ERR_SMS_CARRIER_HOURS'];
 
 export const ErrorBody = z.object({
   error: z.object({

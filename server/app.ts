@@ -126,10 +126,31 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
 
   await app.ready();
   for (const w of services.warnings) app.log.warn(w);
+  // SPEC P2, P5: SMS deferred to the carriers' hours leave when due. Each row is claimed before it
+  // is sent, so every slsd process may run this.
+  let dispatching = false;
+  const dispatcher =
+    config.smsDispatchIntervalMs > 0
+      ? setInterval(() => {
+          if (dispatching) return;
+          dispatching = true;
+          services.sms
+            .dispatchDue()
+            .then((r) => {
+              if (r.sent + r.dropped + r.failed > 0) app.log.info({ sms: r }, 'deferred SMS dispatched');
+            })
+            .catch((err: unknown) => app.log.error({ err }, 'SMS dispatch failed'))
+            .finally(() => {
+              dispatching = false;
+            });
+        }, config.smsDispatchIntervalMs)
+      : null;
+  dispatcher?.unref();
   return {
     app,
     services,
     async close() {
+      if (dispatcher) clearInterval(dispatcher);
       await app.close();
       await services.close();
     },

@@ -54,6 +54,19 @@ export interface SlsConfig {
   readonly bodyLimit: number;
   /** SMS gateway (SPEC P5). Default 'outbox': SMS are written to a table that `slsctl sms` lists. */
   readonly smsGateway: 'outbox';
+  /**
+   * The carriers of the gateway deliver texts only 08:00–21:00 in the number's country (SPEC P2,
+   * core/phone.ts). Default true: outside those hours codes are refused, and number verification
+   * codes wait (server/sms/policy.ts). False for a gateway whose carriers deliver at any hour
+   * (SLS_SMS_CARRIER_HOURS=off); tests turn it off unless they test it, so that they do not depend
+   * on the time of day. The do-not-call list applies either way.
+   */
+  readonly smsCarrierHours: boolean;
+  /**
+   * How often slsd sends the SMS deferred to the carriers' hours that are due (SPEC P2, server/sms/policy.ts).
+   * Default 60 s; 0 turns the interval off (`slsctl sms dispatch` still sends them).
+   */
+  readonly smsDispatchIntervalMs: number;
   /** Per source address: this many failures within `addressFailureWindowMs` refuse further attempts (SPEC L6). Default 100. */
   readonly addressFailureLimit: number;
   /** Default 15 min. */
@@ -95,6 +108,8 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
     trustProxy: false,
     bodyLimit: 16 * 1024,
     smsGateway: 'outbox',
+    smsDispatchIntervalMs: 60 * 1000,
+    smsCarrierHours: true,
     addressFailureLimit: 100,
     addressFailureWindowMs: 15 * 60 * 1000,
     logLevel: 'info',
@@ -127,6 +142,7 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
  *
  * Env: SLS_DATA_DIR, SLS_DATABASE_URL, SLS_HOST, SLS_PORT, SLS_SERVER_KEY, SLS_TRUST_PROXY
  * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
+ * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_DISPATCH_INTERVAL_MS,
  * SLS_PASSWORD_HASHING (only `noop-benchmark-only`, for the benchmark).
  */
 export function loadConfig(
@@ -149,6 +165,13 @@ export function loadConfig(
   if (ttl !== undefined) o.sessionTtlMs = ttl;
   const bl = intEnv(env, 'SLS_BODY_LIMIT');
   if (bl !== undefined) o.bodyLimit = bl;
+  const hours = env.SLS_SMS_CARRIER_HOURS;
+  if (hours !== undefined && hours !== '') {
+    if (!['on', 'off', 'true', 'false', '1', '0'].includes(hours)) throw new Error(`SLS_SMS_CARRIER_HOURS must be on or off, got "${hours}"`);
+    o.smsCarrierHours = ['on', 'true', '1'].includes(hours);
+  }
+  const dispatch = intEnv(env, 'SLS_SMS_DISPATCH_INTERVAL_MS');
+  if (dispatch !== undefined) o.smsDispatchIntervalMs = dispatch;
   if (env.SLS_PASSWORD_HASHING === 'noop-benchmark-only') o.passwordHashing = 'noop-benchmark-only';
   const workers = flags.workers ?? intEnv(env, 'SLS_WORKERS');
   if (workers !== undefined) o.workers = Math.max(1, workers);

@@ -197,6 +197,11 @@ export const ERROR_REGISTRY = {
     message: 'This number is on a do-not-call list and cannot receive text messages.',
     when: 'SPEC P2: the number is on the do-not-call list kept with `slsctl dnc`.',
   },
+  SLS_ERR_SMS_CARRIER_HOURS: {
+    status: 409,
+    message: 'A text message cannot be delivered to this number at this hour (carrier hours). Use another device, or try again later.',
+    when: 'SPEC P2: outside 08:00–21:00 in the number\'s country a login code, resend or IB Key activation code would arrive too late to be used, so it is not sent; `retryAt` says when texts are delivered again.',
+  },
   SLS_ERR_RESTART_TOKEN_INVALID: {
     status: 401,
     message: 'This restart token is not valid. Please log in.',

@@ -125,6 +125,13 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
         message: 'A new code cannot be sent yet.',
         action: retry ? `Try again in ${formatCountdown(retry.getTime() - now.getTime())}.` : 'Wait a moment and try again.',
       };
+    case 'SLS_ERR_SMS_CARRIER_HOURS':
+      return {
+        message: 'A text message cannot be delivered to your phone at this hour (carrier hours).',
+        action: retry ? `Use another device, or try again after ${formatNewYorkTime(retry, now)} (New York time).` : 'Use another device, or try again later.',
+      };
+    case 'SLS_ERR_PHONE_DO_NOT_CALL':
+      return { message: 'Your mobile number is on a do-not-call list and cannot receive text messages.', action: error.message || 'Choose another device, or call client services.' };
     case 'SLS_ERR_UNAUTHENTICATED':
     case 'SLS_ERR_SESSION_EXPIRED':
       return { message: 'Your session has ended.', action: 'Log in again.' };

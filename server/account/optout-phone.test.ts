@@ -92,7 +92,7 @@ describe('the mobile number (SPEC P1–P5)', () => {
   let u: TestUser;
   let token: string;
   beforeEach(async () => {
-    t = await startAccountServer({ clock: testClock(LONDON_NOON) });
+    t = await startAccountServer({ config: { smsCarrierHours: true }, clock: testClock(LONDON_NOON) });
     u = await makeUser(t, 'phil', ['dscplus'], { mobile: null });
     token = await signIn(t, 'phil', u.devices.dscplus!);
   });

@@ -179,8 +179,11 @@ export type AccountTables = {
   account_deposits: AccountDepositTable;
   online_cards: OnlineCardTable;
   restart_tokens: RestartTokenTable;
-  /** The outbox gains a not-before time (P2 deferral); the column is added by this migration. */
-  sms_outbox: Database['sms_outbox'] & { not_before: number | null };
+  /**
+   * The outbox gains a not-before time (P2 deferral, this migration), and the dispatcher's marks
+   * (`0004_sms_dispatch`): when a deferred row went out, or why it was dropped (e.g. do-not-call).
+   */
+  sms_outbox: Database['sms_outbox'] & { not_before: number | null; sent_at: number | null; dropped_reason: string | null };
 };
 
 export type AccountDb = Kysely<Database & AccountTables>;
@@ -336,6 +339,19 @@ export function accountSecurityMigration(_dialect: SqlDialect): Migration {
         .execute();
 
       await db.schema.alterTable('sms_outbox').addColumn('not_before', 'bigint').execute();
+    },
+  };
+}
+
+/**
+ * Migration `0004_sms_dispatch`: deferred SMS (P2) are sent by the dispatcher (server/sms/policy.ts),
+ * which marks each row sent, or dropped with its reason. Rows written before have no deferral.
+ */
+export function smsDispatchMigration(): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('sms_outbox').addColumn('sent_at', 'bigint').execute();
+      await db.schema.alterTable('sms_outbox').addColumn('dropped_reason', 'text').execute();
     },
   };
 }

@@ -7,6 +7,7 @@ import { deviceResponse } from '../../core/codes.ts';
 import { DEVICE_CATALOGUE } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
 import { ocraPasswordHash } from '../../core/ocra.ts';
+import type { SlsConfig } from '../config.ts';
 import { migrationProvider } from '../db/migrations.ts';
 import type { NewEntity, ProvisionedDevice } from '../services/provisioning.ts';
 import { postJson } from '../testing/http.ts';
@@ -27,7 +28,7 @@ export interface AccountTestServer extends TestServer {
 }
 
 /** A test slsd whose database has the account-security tables (a no-op once the shared migration list has them). */
-export async function startAccountServer(opts: { listen?: boolean; clock?: TestClock | null; dataDir?: string } = {}): Promise<AccountTestServer> {
+export async function startAccountServer(opts: { listen?: boolean; clock?: TestClock | null; dataDir?: string; config?: Partial<SlsConfig> } = {}): Promise<AccountTestServer> {
   const t = await startTestServer(opts);
   const base = await migrationProvider(t.services.database.dialect).getMigrations();
   const migrations = '0003_account_security' in base ? base : { ...base, '0003_account_security': accountSecurityMigration(t.services.database.dialect) };

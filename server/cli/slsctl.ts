@@ -320,9 +320,9 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     });
 
   // --- sms --------------------------------------------------------------------------------------
-  program
+  const smsCommand = program
     .command('sms')
-    .description('list the SMS outbox, newest last (SPEC P5)')
+    .description('list the SMS outbox, newest last (SPEC P5); `sms dispatch` sends the deferred ones that are due (P2)')
     .option('--limit <n>', 'how many', positiveInt, 20)
     .option('--to <number>', 'only to this number')
     .action(async (o: { limit: number; to?: string }) => {
@@ -333,9 +333,23 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       const rows = (await q.execute()).reverse();
       if (rows.length === 0) io.out('(no SMS)\n');
       for (const r of rows) {
-        const deferred = r.not_before !== null && r.not_before > s.now() ? `  (deferred until ${new Date(r.not_before).toISOString()})` : '';
+        const deferred =
+          r.dropped_reason !== null
+            ? `  (dropped: ${r.dropped_reason})`
+            : r.not_before !== null && r.sent_at === null
+              ? `  (deferred until ${new Date(r.not_before).toISOString()})`
+              : '';
         io.out(`${new Date(r.at).toISOString()}  ${r.to_number}  [${r.purpose}]  ${r.body}${deferred}\n`);
       }
+    });
+
+  smsCommand
+    .command('dispatch')
+    .description('send the SMS deferred to the carrier hours that are due now (SPEC P2, P5); slsd also does it every minute')
+    .action(async () => {
+      const { s } = await open();
+      const r = await s.sms.dispatchDue();
+      io.out(`sent ${r.sent}, dropped ${r.dropped}, failed ${r.failed}\n`);
     });
 
   // --- audit ------------------------------------------------------------------------------------

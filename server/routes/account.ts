@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ErrorCode } from '../../core/api.ts';
-import { API_PREFIX } from '../../core/api.ts';
+import { API_PREFIX, SMS_POLICY_ERRORS } from '../../core/api.ts';
 import {
   ConfirmationChallenge,
   DeviceActivationRequest,
@@ -97,7 +97,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     auth: true,
     body: WithdrawalChallengeRequest,
     response: ConfirmationChallenge,
-    errors: [...BODY, ...PORTAL, 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_WITHDRAWAL_LIMIT', 'SLS_ERR_NOT_FOUND'],
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_WITHDRAWAL_LIMIT', 'SLS_ERR_NOT_FOUND', ...SMS_POLICY_ERRORS],
     async handler(s, input) {
       return A(s).withdrawals.challenge(await portal(s, input), WithdrawalChallengeRequest.parse(input.body), input.sourceAddress);
     },

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ErrorCode } from '../../core/api.ts';
-import { API_PREFIX, LoginStatus } from '../../core/api.ts';
+import { API_PREFIX, LoginStatus, SMS_POLICY_ERRORS } from '../../core/api.ts';
 import {
   AnswerRequest,
   AnswerResponse,
@@ -60,6 +60,7 @@ export const IBKEY_ROUTES: readonly RouteDefinition[] = [
       'SLS_ERR_CONFLICT',
       'SLS_ERR_IBKEY_NO_MOBILE',
       'SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE',
+      ...SMS_POLICY_ERRORS,
     ],
     async handler(s, { body, sourceAddress }) {
       return ibkey(s).startActivation(body, sourceAddress);

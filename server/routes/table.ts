@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ErrorCode } from '../../core/api.ts';
+import { SMS_POLICY_ERRORS } from '../../core/api.ts';
 import {
   API_PREFIX,
   HealthResponse,
@@ -80,7 +81,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: false,
     body: LoginRequest,
     response: LoginStep,
-    errors: [...BODY_ERRORS, 'SLS_ERR_INVALID_CREDENTIALS', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_RATE_LIMITED', 'SLS_ERR_NO_ACTIVE_DEVICE', 'SLS_ERR_PORTAL_ONLY'],
+    errors: [...BODY_ERRORS, 'SLS_ERR_INVALID_CREDENTIALS', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_RATE_LIMITED', 'SLS_ERR_NO_ACTIVE_DEVICE', 'SLS_ERR_PORTAL_ONLY', ...SMS_POLICY_ERRORS],
     async handler(s, { body, sourceAddress }) {
       return s.login.startLogin(LoginRequest.parse(body), sourceAddress);
     },
@@ -108,7 +109,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: false,
     body: SelectDeviceRequest,
     response: LoginStep,
-    errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_CONFLICT', 'SLS_ERR_RATE_LIMITED'],
+    errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_CONFLICT', 'SLS_ERR_RATE_LIMITED', ...SMS_POLICY_ERRORS],
     async handler(s, { body, params, sourceAddress }) {
       return s.login.selectDevice(TransactionParams.parse(params).transactionId, SelectDeviceRequest.parse(body), sourceAddress);
     },
@@ -147,7 +148,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     auth: false,
     body: ResendRequest,
     response: LoginStep,
-    errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_RESEND_TOO_SOON', 'SLS_ERR_CONFLICT', 'SLS_ERR_RATE_LIMITED'],
+    errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_RESEND_TOO_SOON', 'SLS_ERR_CONFLICT', 'SLS_ERR_RATE_LIMITED', ...SMS_POLICY_ERRORS],
     async handler(s, { body, params, sourceAddress }) {
       ResendRequest.parse(body ?? {});
       return s.login.resend(TransactionParams.parse(params).transactionId, sourceAddress);

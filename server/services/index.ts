@@ -9,6 +9,7 @@ import { openDatabase } from '../db/connect.ts';
 import type { OpenDatabase } from '../db/connect.ts';
 import { OutboxGateway } from '../sms/gateway.ts';
 import type { SmsGateway } from '../sms/gateway.ts';
+import { SmsPolicyGateway } from '../sms/policy.ts';
 import { appendAudit } from './audit.ts';
 import type { AuditEntry } from './audit.ts';
 import { LoginService } from './login.ts';
@@ -33,7 +34,8 @@ export interface Services {
   readonly box: SecretBox;
   readonly now: () => number;
   readonly passwords: PasswordHasher;
-  readonly sms: SmsGateway;
+  /** The configured gateway behind the P2 policy (server/sms/policy.ts). */
+  readonly sms: SmsPolicyGateway;
   readonly throttle: Throttle;
   readonly sessions: SessionService;
   readonly login: LoginService;
@@ -70,7 +72,8 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   const db = database.db;
   const box = new SecretBox(key.key);
   const passwords = opts.passwords ?? passwordHasher(config.passwordHashing, config.argon2);
-  const sms = opts.smsGateway ?? new OutboxGateway(db, now);
+  // SPEC P2, P5: every SMS passes the do-not-call list and the carrier hours before the gateway.
+  const sms = new SmsPolicyGateway(opts.smsGateway ?? new OutboxGateway(db, now), db, now, { carrierHours: config.smsCarrierHours });
   const throttle = new Throttle(db, config, now);
   const sessions = new SessionService(db, now, config.sessionTtlMs);
   const login = new LoginService({ db, box, config, sms, now, passwords, throttle, sessions });

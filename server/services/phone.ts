@@ -4,7 +4,8 @@
  * - P2: VOIP numbers and numbers that are not mobile are refused (core/phone.ts); numbers on the
  *   do-not-call list (`slsctl dnc`) may not receive SMS and are refused too. Outside the carriers'
  *   delivery hours (08:00–21:00 in the number's country, core/phone.ts) the SMS waits in the outbox
- *   with a not-before time, and the code lives from then.
+ *   with a not-before time, and the code lives from then. The rules are applied to every SMS by
+ *   server/sms/policy.ts; this code is the one kind of SMS allowed to wait (`deferrable`).
  * - P1: until a number is verified the session shows "Trading restricted: mobile number not
  *   verified". The old number stays the verified one until a new one is verified.
  * - P4: a user who verifies a number and has no active device is enrolled in SMS as second factor.
@@ -12,15 +13,14 @@
  *   may be asked after the SMS cool-down.
  */
 import { randomDigits, constantTimeEqual } from '../../core/codes.ts';
-import { checkMobileNumber, MOBILE_NUMBER_REFUSAL_MESSAGES, smsDeliverableFrom } from '../../core/phone.ts';
+import { checkMobileNumber, MOBILE_NUMBER_REFUSAL_MESSAGES } from '../../core/phone.ts';
 import { newId, sha256Hex } from '../crypto/tokens.ts';
 import { SlsError } from '../errors.ts';
 import type { ErrorCode } from '../../core/api.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
-import type { AccountDb } from '../account/schema.ts';
-import type { SmsMessage } from '../sms/gateway.ts';
 import { maskPhoneNumber } from '../sms/gateway.ts';
+import { isOnDoNotCallList } from '../sms/policy.ts';
 
 export const MOBILE_CODE_LENGTH = 6;
 /** A verification code lives 15 minutes from its delivery. */
@@ -39,26 +39,7 @@ function codeHash(verificationId: string, code: string): string {
   return sha256Hex(`${verificationId}:${code}`);
 }
 
-export async function isOnDoNotCallList(adb: AccountDb, e164: string): Promise<boolean> {
-  return (await adb.selectFrom('do_not_call').select('number').where('number', '=', e164).executeTakeFirst()) !== undefined;
-}
-
-/**
- * Send an SMS now, or leave it in the outbox until `notBefore` (SPEC P2, P5).
- *
- * Deferred messages are written to the outbox with their not-before time: the outbox is the queue
- * of the embedded default; a real gateway's dispatcher sends the rows that are due.
- */
-export async function sendOrDefer(d: AccountDeps, m: SmsMessage, notBefore: number): Promise<void> {
-  if (notBefore <= d.now()) {
-    await d.sms.send(m);
-    return;
-  }
-  await d.adb
-    .insertInto('sms_outbox')
-    .values({ at: d.now(), to_number: m.to, body: m.body, user_id: m.userId, purpose: m.purpose, not_before: notBefore })
-    .execute();
-}
+export { isOnDoNotCallList } from '../sms/policy.ts';
 
 export interface MobileNumberStatus {
   readonly number: string | null;
@@ -126,7 +107,7 @@ export class PhoneService {
     }
     const id = newId('mob');
     const code = randomDigits(MOBILE_CODE_LENGTH);
-    const deliverAt = smsDeliverableFrom(check.e164, now);
+    const deliverAt = d.services.sms.deliveryTime(check.e164, now);
     await d.adb.transaction().execute(async (trx) => {
       await trx.updateTable('mobile_verifications').set({ ended_at: now }).where('user_id', '=', caller.user.id).where('verified_at', 'is', null).where('ended_at', 'is', null).execute();
       await trx
@@ -146,11 +127,14 @@ export class PhoneService {
         })
         .execute();
     });
-    await sendOrDefer(
-      d,
-      { to: check.e164, body: `Your SLS confirmation code is ${code}. Enter it in your user settings to verify this number.`, userId: caller.user.id, purpose: 'verify_number' },
-      deliverAt,
-    );
+    // The policy gateway (server/sms/policy.ts) defers it to the carrier's hours; the code lives from then.
+    await d.sms.send({
+      to: check.e164,
+      body: `Your SLS confirmation code is ${code}. Enter it in your user settings to verify this number.`,
+      userId: caller.user.id,
+      purpose: 'verify_number',
+      deferrable: true,
+    });
     await d.audit({
       event: 'mobile.code_sent',
       userId: caller.user.id,

@@ -13,6 +13,11 @@ export interface SmsMessage {
   readonly userId: string | null;
   /** 'login_code', 'verify_number', … — for the outbox listing. */
   readonly purpose: string;
+  /**
+   * May wait for the carrier's delivery hours (SPEC P2) instead of being refused: only a message
+   * still useful hours later (a number verification code, which lives from its delivery).
+   */
+  readonly deferrable?: boolean;
 }
 
 export interface SmsGateway {

@@ -38,7 +38,8 @@ export async function spawnSlsd(
   if (opts.demo) args.push('--demo');
   if (opts.workers) args.push('--workers', String(opts.workers));
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, SLS_LOG_LEVEL: 'warn', ...opts.env, SLS_SERVER_KEY: serverKey },
+    // Carrier hours off unless asked: these tests run on the real clock, at any hour (SPEC P2).
+    env: { ...process.env, SLS_LOG_LEVEL: 'warn', SLS_SMS_CARRIER_HOURS: 'off', ...opts.env, SLS_SERVER_KEY: serverKey },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

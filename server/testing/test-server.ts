@@ -76,6 +76,8 @@ export async function startTestServer(
     dataDir,
     logLevel: 'silent',
     serverKey: randomBytes(32).toString('base64'),
+    // Tests do not depend on the time of day; the SMS policy tests turn the carrier hours on (SPEC P2).
+    smsCarrierHours: false,
     ...(postgres ? { databaseUrl: postgres.url } : {}),
     ...opts.config,
   });

@@ -1,0 +1,160 @@
+/**
+ * The one place that decides whether an SMS may leave, and when (SPEC P2, P5).
+ *
+ * Every SMS of slsd — login codes and their resends (L4), confirmation codes of the Client Portal,
+ * IB Key activation codes (K1), number verification codes (P1) — goes through `SmsPolicyGateway`,
+ * which wraps the configured gateway:
+ *
+ * - A number on the do-not-call list (`slsctl dnc`) receives nothing: SLS_ERR_PHONE_DO_NOT_CALL,
+ *   with a message that says what to do for the message's purpose.
+ * - Outside the carrier's delivery hours (core/phone.ts: 08:00–21:00 in the number's country;
+ *   config `smsCarrierHours`, on by default):
+ *   - a *deferrable* message (a number verification code, which lives from its delivery) waits in
+ *     the outbox with a not-before time; the dispatcher sends it when it is due;
+ *   - any other message is refused with SLS_ERR_SMS_CARRIER_HOURS and `retryAt`. **Decision**: a
+ *     login code lives 5 minutes and an IB Key activation 15: delivered hours later it is useless,
+ *     and a queue of them would wake the user at 08:00 with dead codes. The user is told to use
+ *     another device now, or to try again from `retryAt`.
+ *
+ * The dispatcher (`dispatchDueSms`) sends the due deferred rows through the configured gateway; the
+ * outbox gateway has nothing to send, so their rows are just marked sent. Each row is claimed by a
+ * conditional update first, so several slsd processes never send one twice. A number put on the
+ * do-not-call list while its SMS waited is dropped, with the reason on the row.
+ */
+import { smsDeliverableFrom } from '../../core/phone.ts';
+import type { Kysely } from 'kysely';
+import { appendAccountAudit } from '../account/deps.ts';
+import { accountDb } from '../account/schema.ts';
+import type { AccountDb } from '../account/schema.ts';
+import type { Database } from '../db/schema.ts';
+import { SlsError } from '../errors.ts';
+import { maskPhoneNumber, OutboxGateway } from './gateway.ts';
+import type { SmsGateway, SmsMessage } from './gateway.ts';
+
+/** What the user should do when their number may not receive SMS, by the message's purpose. */
+const DO_NOT_CALL_ACTIONS: Readonly<Record<string, string>> = {
+  login_code:
+    'Your mobile number is on a do-not-call list, so no login code can be sent to it. Choose another device, or call client services to change your number or take it off the list.',
+  confirmation_code:
+    'Your mobile number is on a do-not-call list, so no code can be sent to it. Confirm with another device, or call client services.',
+  ibkey_activation:
+    'Your mobile number is on a do-not-call list, so no activation code can be sent to it. Activate IB Key with another device instead, or call client services.',
+  verify_number: 'This number is on a do-not-call list and cannot receive text messages. Enter another mobile number.',
+};
+
+function carrierHoursMessage(purpose: string, retryAt: number): string {
+  const when = new Date(retryAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  const what = purpose === 'ibkey_activation' ? 'activation code' : 'code';
+  return `SMS cannot be delivered to your number now (carrier hours), so no ${what} was sent. Use another device, or try again after ${when}.`;
+}
+
+export async function isOnDoNotCallList(adb: AccountDb, e164: string): Promise<boolean> {
+  return (await adb.selectFrom('do_not_call').select('number').where('number', '=', e164).executeTakeFirst()) !== undefined;
+}
+
+export interface SmsDispatchResult {
+  readonly sent: number;
+  readonly dropped: number;
+  readonly failed: number;
+}
+
+/**
+ * The configured gateway behind the P2 rules: do-not-call, carrier hours, deferral.
+ */
+export class SmsPolicyGateway implements SmsGateway {
+  /** The configured gateway (outbox, or one that sends for real). */
+  readonly inner: SmsGateway;
+  readonly #adb: AccountDb;
+  readonly #now: () => number;
+  readonly #carrierHours: boolean;
+
+  /** `carrierHours` false: the carriers deliver at any hour (config `smsCarrierHours`); the do-not-call list still applies. */
+  constructor(inner: SmsGateway, db: Kysely<Database>, now: () => number, opts: { carrierHours: boolean } = { carrierHours: true }) {
+    this.inner = inner;
+    this.#adb = accountDb(db);
+    this.#now = now;
+    this.#carrierHours = opts.carrierHours;
+  }
+
+  /** When an SMS to this number may be delivered: `now`, or the start of the carrier's next hours (SPEC P2). */
+  deliveryTime(to: string, now: number): number {
+    return this.#carrierHours ? smsDeliverableFrom(to, now) : now;
+  }
+
+  async send(m: SmsMessage): Promise<void> {
+    const now = this.#now();
+    if (await isOnDoNotCallList(this.#adb, m.to)) {
+      await appendAccountAudit(this.#adb, now, { event: 'sms.refused', userId: m.userId, details: { purpose: m.purpose, reason: 'do_not_call', masked: maskPhoneNumber(m.to) } });
+      throw new SlsError('SLS_ERR_PHONE_DO_NOT_CALL', { message: DO_NOT_CALL_ACTIONS[m.purpose] ?? DO_NOT_CALL_ACTIONS.verify_number });
+    }
+    const deliverAt = this.deliveryTime(m.to, now);
+    if (deliverAt <= now) {
+      await this.inner.send(m);
+      return;
+    }
+    if (m.deferrable === true) {
+      await this.#adb
+        .insertInto('sms_outbox')
+        .values({ at: now, to_number: m.to, body: m.body, user_id: m.userId, purpose: m.purpose, not_before: deliverAt, sent_at: null, dropped_reason: null })
+        .execute();
+      return;
+    }
+    await appendAccountAudit(this.#adb, now, {
+      event: 'sms.refused',
+      userId: m.userId,
+      details: { purpose: m.purpose, reason: 'carrier_hours', masked: maskPhoneNumber(m.to), retryAt: new Date(deliverAt).toISOString() },
+    });
+    throw new SlsError('SLS_ERR_SMS_CARRIER_HOURS', { message: carrierHoursMessage(m.purpose, deliverAt), retryAt: new Date(deliverAt).toISOString() });
+  }
+
+  /**
+   * Send the deferred SMS that are due (SPEC P2, P5): run by slsd on an interval and by `slsctl sms dispatch`.
+   */
+  async dispatchDue(limit = 500): Promise<SmsDispatchResult> {
+    const now = this.#now();
+    const due = await this.#adb
+      .selectFrom('sms_outbox')
+      .selectAll()
+      .where('not_before', 'is not', null)
+      .where('not_before', '<=', now)
+      .where('sent_at', 'is', null)
+      .where('dropped_reason', 'is', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    let sent = 0;
+    let dropped = 0;
+    let failed = 0;
+    for (const row of due) {
+      // Claim it: another slsd process may be dispatching too.
+      const claimed = await this.#adb.updateTable('sms_outbox').set({ sent_at: now }).where('id', '=', row.id).where('sent_at', 'is', null).where('dropped_reason', 'is', null).executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) continue;
+      if (await isOnDoNotCallList(this.#adb, row.to_number)) {
+        await this.#adb.updateTable('sms_outbox').set({ sent_at: null, dropped_reason: 'do_not_call' }).where('id', '=', row.id).execute();
+        await appendAccountAudit(this.#adb, now, { event: 'sms.dropped', userId: row.user_id, details: { purpose: row.purpose, reason: 'do_not_call', masked: maskPhoneNumber(row.to_number) } });
+        dropped++;
+        continue;
+      }
+      // The outbox gateway's row is the message itself: marked sent, nothing more to do.
+      if (this.inner instanceof OutboxGateway) {
+        sent++;
+        continue;
+      }
+      try {
+        await this.inner.send({ to: row.to_number, body: row.body, userId: row.user_id, purpose: row.purpose });
+        sent++;
+      } catch {
+        // Left for the next round; the error is the gateway's to log (it may hold the body).
+        await this.#adb.updateTable('sms_outbox').set({ sent_at: null }).where('id', '=', row.id).execute();
+        failed++;
+      }
+    }
+    return { sent, dropped, failed };
+  }
+}
+
+/** The policy gateway of a services object (it always is one; see createServices). */
+export function smsPolicy(sms: SmsGateway): SmsPolicyGateway {
+  if (!(sms instanceof SmsPolicyGateway)) throw new Error('the SMS gateway is not wrapped by SmsPolicyGateway');
+  return sms;
+}
