@@ -8,6 +8,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import type { Algorithm } from '@node-rs/argon2';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import os from 'node:os';
 import type { Argon2Params, PasswordHashing } from '../config.ts';
 
 export interface PasswordHasher {
@@ -17,22 +18,55 @@ export interface PasswordHasher {
   verifyUnknownUser(password: string): Promise<boolean>;
 }
 
-export function argon2idHasher(params: Argon2Params): PasswordHasher {
+/**
+ * Runs at most `limit` tasks at once; the others wait their turn, first come first served.
+ *
+ * For argon2id (SPEC N1, issue 7): each hash holds 19 MiB, and @node-rs/argon2 runs on libuv's pool
+ * (4 threads by default), so 2 cores hashed 4 at once: no faster, and 76 MiB resident at the peak.
+ * A limit here rather than UV_THREADPOOL_SIZE=cores: that must be set before the process starts,
+ * and would also make fs and dns.lookup queue behind hashes.
+ */
+export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a positive integer, got ${limit}`);
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running < limit) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next in line, or free it.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
+/**
+ * argon2id, at most `concurrency` hashes at once (default: one per core; see concurrencyLimit).
+ *
+ * Known and unknown users queue alike, so waiting reveals nothing (SPEC L1).
+ */
+export function argon2idHasher(params: Argon2Params, concurrency = os.availableParallelism()): PasswordHasher {
   // Algorithm.Argon2id (a const enum, which isolated modules cannot read).
   const options = { algorithm: 2 as Algorithm, ...params };
+  const limited = concurrencyLimit(concurrency);
   // Hashed at once, so even the first unknown user costs exactly one verification (SPEC A3).
-  const dummy: Promise<string> = hash('dummy password for unknown users', options);
+  const dummy: Promise<string> = limited(() => hash('dummy password for unknown users', options));
   return {
-    hash: (password) => hash(password, options),
+    hash: (password) => limited(() => hash(password, options)),
     async verify(storedHash, password) {
       try {
-        return await verify(storedHash, password);
+        return await limited(() => verify(storedHash, password));
       } catch {
         return false;
       }
     },
     async verifyUnknownUser(password) {
-      await verify(await dummy, password).catch(() => false);
+      const stored = await dummy;
+      await limited(() => verify(stored, password)).catch(() => false);
       return false;
     },
   };

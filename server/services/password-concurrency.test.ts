@@ -1,0 +1,51 @@
+// concurrencyLimit and argon2idHasher's bound on simultaneous hashes (SPEC N1: memory; SPEC A3, L1).
+import { describe, expect, it } from 'vitest';
+import { argon2idHasher, concurrencyLimit } from './passwords.ts';
+
+/** A task that runs until released, recording when it started. */
+function gate(started: number[], id: number) {
+  let release!: () => void;
+  const done = new Promise<void>((r) => (release = r));
+  return { task: async () => (started.push(id), await done, id), release: () => release() };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('concurrencyLimit (SPEC N1: argon2id hashes bounded by cores)', () => {
+  it('runs at most `limit` tasks at once, the rest in arrival order', async () => {
+    const limited = concurrencyLimit(2);
+    const started: number[] = [];
+    const gates = [0, 1, 2, 3].map((i) => gate(started, i));
+    const results = gates.map((g) => limited(g.task));
+    await tick();
+    expect(started).toEqual([0, 1]);
+    gates[1]!.release();
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    gates[0]!.release();
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3]);
+    gates[2]!.release();
+    gates[3]!.release();
+    expect(await Promise.all(results)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('frees the slot of a task that fails', async () => {
+    const limited = concurrencyLimit(1);
+    await expect(limited(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(limited(async () => 'next')).resolves.toBe('next');
+  });
+
+  it('rejects a limit that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, NaN]) expect(() => concurrencyLimit(bad)).toThrow(RangeError);
+  });
+});
+
+describe('argon2idHasher with one hash at a time (SPEC A3, L1)', () => {
+  it('still verifies, rejects wrong passwords and unknown users', async () => {
+    const h = argon2idHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }, 1);
+    const stored = await h.hash('right password');
+    const answers = await Promise.all([h.verify(stored, 'right password'), h.verify(stored, 'wrong'), h.verifyUnknownUser('x'), h.verify('not a hash', 'x')]);
+    expect(answers).toEqual([true, false, false, false]);
+  });
+});
