@@ -13,6 +13,7 @@ import type { SlsConfig } from './config.ts';
 import { isSlsError, SlsError } from './errors.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { ROUTES } from './routes/table.ts';
+import { startHousekeeping, totalDeleted } from './services/housekeeping.ts';
 import { createServices } from './services/index.ts';
 import type { ServiceOptions, Services } from './services/index.ts';
 
@@ -126,6 +127,11 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
 
   await app.ready();
   for (const w of services.warnings) app.log.warn(w);
+  // Expired rows go after a grace period; never the audit log (SPEC N1, N2; services/housekeeping.ts).
+  const housekeeping = startHousekeeping(services.db, services.now, { intervalMs: config.housekeepingIntervalMs, graceMs: config.housekeepingGraceMs, addressFailureWindowMs: config.addressFailureWindowMs }, {
+    swept: (r) => void (totalDeleted(r) > 0 && app.log.info({ housekeeping: r }, 'expired rows deleted')),
+    failed: (err) => app.log.error({ err }, 'housekeeping sweep failed'),
+  });
   // SPEC P2, P5: SMS deferred to the carriers' hours leave when due. Each row is claimed before it
   // is sent, so every slsd process may run this.
   let dispatching = false;
@@ -150,6 +156,7 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
     app,
     services,
     async close() {
+      await housekeeping.stop();
       if (dispatcher) clearInterval(dispatcher);
       await app.close();
       await services.close();

@@ -76,6 +76,14 @@ export interface SlsConfig {
    * so several workers behave as one; set it to the number of cores to use them all.
    */
   readonly workers: number;
+  /**
+   * How often slsd deletes expired login transactions, sessions, IB Key nonces/approvals/activations
+   * and old failure counters (`server/services/housekeeping.ts`; never the audit log, SPEC N2).
+   * Default 10 min; 0 turns the sweep off (`slsctl housekeeping` still does it).
+   */
+  readonly housekeepingIntervalMs: number;
+  /** How long after expiring (or being revoked) such rows are kept before housekeeping deletes them. Default 24 h. */
+  readonly housekeepingGraceMs: number;
   /** pino log level; 'silent' turns logging off. Default 'info'. */
   readonly logLevel: string;
 }
@@ -114,6 +122,8 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
     addressFailureWindowMs: 15 * 60 * 1000,
     logLevel: 'info',
     workers: 1,
+    housekeepingIntervalMs: 10 * 60 * 1000,
+    housekeepingGraceMs: 24 * 60 * 60 * 1000,
     ...overrides,
   };
 }
@@ -143,6 +153,7 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
  * Env: SLS_DATA_DIR, SLS_DATABASE_URL, SLS_HOST, SLS_PORT, SLS_SERVER_KEY, SLS_TRUST_PROXY
  * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
  * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_DISPATCH_INTERVAL_MS,
+ * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS,
  * SLS_PASSWORD_HASHING (only `noop-benchmark-only`, for the benchmark).
  */
 export function loadConfig(
@@ -172,6 +183,10 @@ export function loadConfig(
   }
   const dispatch = intEnv(env, 'SLS_SMS_DISPATCH_INTERVAL_MS');
   if (dispatch !== undefined) o.smsDispatchIntervalMs = dispatch;
+  const sweepEvery = intEnv(env, 'SLS_HOUSEKEEPING_INTERVAL_MS');
+  if (sweepEvery !== undefined) o.housekeepingIntervalMs = sweepEvery;
+  const grace = intEnv(env, 'SLS_HOUSEKEEPING_GRACE_MS');
+  if (grace !== undefined) o.housekeepingGraceMs = grace;
   if (env.SLS_PASSWORD_HASHING === 'noop-benchmark-only') o.passwordHashing = 'noop-benchmark-only';
   const workers = flags.workers ?? intEnv(env, 'SLS_WORKERS');
   if (workers !== undefined) o.workers = Math.max(1, workers);

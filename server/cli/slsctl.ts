@@ -22,6 +22,7 @@ import { createServices } from '../services/index.ts';
 import type { Services } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import { registerIbKeyCommands } from './slsctl-ibkey.ts';
+import { registerHousekeepingCommand } from './slsctl-housekeeping.ts';
 import { normalizeUsername } from '../services/throttle.ts';
 import { respondWithTokenFile, writeSecretFile, writeSoftwareToken } from '../tokens/software-token.ts';
 
@@ -386,6 +387,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
 
   // --- account security: dnc, sharing, order, withdrawals, restart (SPEC P2, S4, D6, D8, T2, T3, W4, L8)
   registerAccountCommands(program, open, io, operator(env));
+  registerHousekeepingCommand(program, open, io); // SPEC N1, N2: expired rows, never the audit log
 
   // --- demo -------------------------------------------------------------------------------------
   program

@@ -1,0 +1,33 @@
+/**
+ * `slsctl housekeeping`: deletes expired login transactions, sessions, IB Key nonces, approvals and
+ * activations, and old failure counters, now (slsd also does it every `housekeepingIntervalMs`).
+ *
+ * Only rows expired for longer than the grace period go; the audit log is never touched (SPEC N2).
+ */
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import type { SlsConfig } from '../config.ts';
+import type { Services } from '../services/index.ts';
+import { sweepExpired, totalDeleted } from '../services/housekeeping.ts';
+
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('a non-negative integer (ms)');
+  return n;
+}
+
+export function registerHousekeepingCommand(program: Command, open: () => Promise<{ s: Services; config: SlsConfig }>, io: { out(text: string): void }): void {
+  program
+    .command('housekeeping')
+    .description('delete login transactions, sessions, IB Key nonces/approvals/activations and failure counters expired beyond the grace period; never the audit log (SPEC N1, N2)')
+    .option('--grace-ms <ms>', 'keep rows this long after they expired (default: the config\'s housekeepingGraceMs, env SLS_HOUSEKEEPING_GRACE_MS, 24 h)', nonNegativeInt)
+    .action(async (o: { graceMs?: number }) => {
+      const { s, config } = await open();
+      const graceMs = o.graceMs ?? config.housekeepingGraceMs;
+      const r = await sweepExpired(s.db, s.now(), { graceMs, addressFailureWindowMs: config.addressFailureWindowMs });
+      io.out(
+        `deleted ${totalDeleted(r)} expired row(s), grace ${graceMs} ms: login transactions ${r.loginTransactions}, sessions ${r.sessions}, ` +
+          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, failure counters ${r.failureCounters}\n`,
+      );
+    });
+}

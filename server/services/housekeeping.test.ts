@@ -1,0 +1,164 @@
+// Housekeeping (SPEC N1 bounded storage, N2 audit log untouched, L6 counters): on SQLite and PostgreSQL.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LoginStep } from '../../core/api.ts';
+import { runSlsctl } from '../cli/slsctl.ts';
+import { startOn } from '../conformance/backends.ts';
+import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
+import { actAsDevice, errorCode, getJson, login, postJson } from '../testing/http.ts';
+import { startTestServer } from '../testing/test-server.ts';
+import type { TestServer } from '../testing/test-server.ts';
+import { sweepExpired, totalDeleted } from './housekeeping.ts';
+
+const PASSWORD = 'Correct-Horse-1';
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const GRACE = 24 * HOUR;
+const probe = await probePostgres();
+
+async function count(t: TestServer, table: 'login_transactions' | 'sessions' | 'failure_counters' | 'audit_log' | 'ibkey_nonces'): Promise<number> {
+  const r = await t.services.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+describeEachBackend('housekeeping', probe, (backend) => {
+  let t: TestServer;
+  beforeEach(async () => {
+    t = await startOn(backend);
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  const sweep = () => sweepExpired(t.services.db, t.clock.now(), { graceMs: GRACE, addressFailureWindowMs: t.config.addressFailureWindowMs, batchSize: 2 });
+
+  async function signIn(username: string, device: Awaited<ReturnType<typeof t.provisioning.addDevice>>): Promise<{ token: string; txId: string }> {
+    const step = (await login(t.app, username, PASSWORD)).body as LoginStep & { status: 'challenge' };
+    const r = await postJson<{ session: { token: string } }>(t.app, `/v1/login/${step.transactionId}/response`, { response: actAsDevice(device, step) });
+    expect(r.status).toBe(200);
+    return { token: r.body.session.token, txId: step.transactionId };
+  }
+
+  it('deletes only what expired more than the grace ago, in batches, and never the audit log (N1, N2, L6)', async () => {
+    const entityId = await t.provisioning.createEntity({ name: 'hk' });
+    await t.provisioning.createUser({ username: 'u.hk', entityId, password: PASSWORD });
+    const device = await t.provisioning.addDevice({ username: 'u.hk', kind: 'dsc' });
+    const t0 = t.clock.now();
+
+    // Sessions: one kept open (expires at t0 + 12 h), one signed out at t0; three completed transactions.
+    const open = await signIn('u.hk', device);
+    const out = await signIn('u.hk', device);
+    expect((await postJson(t.app, '/v1/logout', {}, { authorization: `Bearer ${out.token}` })).status).toBe(200);
+    await signIn('u.hk', device);
+    // A transaction left waiting for its second factor (expires at t0 + 5 min).
+    const pending = (await login(t.app, 'u.hk', PASSWORD)).body as LoginStep & { status: 'challenge' };
+    // A wrong password for a name nobody has: a user counter (24 h window) and an address counter (15 min).
+    expect(errorCode(await login(t.app, 'u.ghost', 'Wrong-Password-1'))).toBe('SLS_ERR_INVALID_CREDENTIALS');
+    // IB Key nonces (5 min).
+    await getJson(t.app, '/v1/ibkey/nonce');
+    expect(await count(t, 'login_transactions')).toBe(4);
+    expect(await count(t, 'sessions')).toBe(3);
+    expect(await count(t, 'failure_counters')).toBe(2);
+    const audit = await count(t, 'audit_log');
+    expect(audit).toBeGreaterThan(0);
+
+    // Expired, but within the grace: nothing goes.
+    t.clock.advance(GRACE);
+    expect(totalDeleted(await sweep())).toBe(0);
+
+    // Grace passed for the transactions (5 min TTL), the signed-out session and the address counter (15 min window).
+    t.clock.set(t0 + GRACE + 16 * MIN);
+    const fresh = (await login(t.app, 'u.hk', PASSWORD)).body as LoginStep & { status: 'challenge' };
+    const r1 = await sweep();
+    expect(r1.loginTransactions).toBe(4);
+    expect(r1.sessions).toBe(1);
+    expect(r1.failureCounters).toBe(1);
+    expect(await count(t, 'ibkey_nonces')).toBe(0);
+    expect(await t.services.db.selectFrom('failure_counters').select(['scope', 'subject']).execute()).toEqual([{ scope: 'user', subject: 'u.ghost' }]);
+    // What is left still works; what is gone is refused with a coded error, as it was while expired.
+    const r = await postJson(t.app, `/v1/login/${fresh.transactionId}/response`, { response: actAsDevice(device, fresh) });
+    expect(r.status).toBe(200);
+    expect(errorCode(await postJson(t.app, `/v1/login/${pending.transactionId}/response`, { response: actAsDevice(device, pending) }))).toBe('SLS_ERR_TRANSACTION_NOT_FOUND');
+    expect(errorCode(await getJson(t.app, '/v1/session', { authorization: `Bearer ${out.token}` }))).toBe('SLS_ERR_UNAUTHENTICATED');
+    expect(errorCode(await getJson(t.app, '/v1/session', { authorization: `Bearer ${open.token}` }))).toBe('SLS_ERR_SESSION_EXPIRED');
+
+    // Two days on: the 12 h session and the user counter (24 h window) go too; the audit log only grew.
+    t.clock.set(t0 + 2 * GRACE + MIN);
+    const r2 = await sweep();
+    expect(r2.sessions).toBe(2);
+    expect(r2.failureCounters).toBe(1);
+    expect(await count(t, 'failure_counters')).toBe(0);
+    expect(await count(t, 'audit_log')).toBeGreaterThan(audit);
+    expect(totalDeleted(await sweep())).toBe(0);
+  });
+
+  it('keeps a lock until the grace after it ends, and a counter with a failure still in its window (L6)', async () => {
+    const t0 = t.clock.now();
+    for (let i = 0; i < 10; i++) await login(t.app, 'u.locked', 'Wrong-Password-1');
+    const lockedUntil = (await t.services.db.selectFrom('failure_counters').select('locked_until').where('scope', '=', 'user').executeTakeFirstOrThrow()).locked_until!;
+    expect(lockedUntil).toBeGreaterThan(t0);
+    // One more failure of the address a day later keeps the address counter.
+    t.clock.set(t0 + GRACE);
+    await login(t.app, 'u.other', 'Wrong-Password-1');
+    t.clock.set(lockedUntil + GRACE - 1);
+    await sweep();
+    expect((await t.services.db.selectFrom('failure_counters').select('subject').orderBy('subject').execute()).map((x) => x.subject)).toEqual(['127.0.0.1', 'u.locked', 'u.other']);
+    t.clock.set(lockedUntil + GRACE + 1);
+    expect((await sweep()).failureCounters).toBe(1);
+    expect(errorCode(await login(t.app, 'u.locked', 'Wrong-Password-1'))).toBe('SLS_ERR_INVALID_CREDENTIALS');
+  });
+
+  it('refuses a negative grace and changes nothing', async () => {
+    await login(t.app, 'u.ghost', 'Wrong-Password-1');
+    await expect(sweepExpired(t.services.db, t.clock.now() + 10 * GRACE, { graceMs: -1, addressFailureWindowMs: 1 })).rejects.toThrow(/grace/);
+    expect(await count(t, 'failure_counters')).toBe(2);
+  });
+});
+
+describe('housekeeping in slsd and slsctl', () => {
+  it('slsd sweeps every housekeepingIntervalMs with its clock', async () => {
+    const s = await startTestServer({ config: { housekeepingIntervalMs: 20 } });
+    try {
+      await login(s.app, 'u.ghost', 'Wrong-Password-1');
+      expect(await count(s, 'failure_counters')).toBe(2);
+      s.clock.advance(3 * GRACE);
+      for (let i = 0; i < 100 && (await count(s, 'failure_counters')) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await count(s, 'failure_counters')).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('`slsctl housekeeping` deletes what expired beyond --grace-ms and says how much; a bad value is refused', async () => {
+    const s = await startTestServer({ clock: null });
+    try {
+      const run = async (...args: string[]) => {
+        let out = '';
+        let err = '';
+        const code = await runSlsctl(['--data-dir', s.dataDir, '--database-url', s.config.databaseUrl, ...args], {
+          out: (x) => void (out += x),
+          err: (x) => void (err += x),
+          readStdin: async () => '',
+          promptHidden: async () => null,
+          env: { SLS_SERVER_KEY: s.config.serverKey },
+        });
+        return { code, out, err };
+      };
+      await login(s.app, 'u.ghost', 'Wrong-Password-1');
+      // Counters whose failures are 24.5 h old (slsctl runs on the real clock).
+      const old = JSON.stringify([Date.now() - GRACE - 30 * MIN]);
+      await s.services.db.updateTable('failure_counters').set({ failures: old }).execute();
+      expect((await run('housekeeping', '--grace-ms', 'soon')).code).not.toBe(0);
+      expect(await count(s, 'failure_counters')).toBe(2);
+      const kept = await run('housekeeping');
+      expect(kept.code).toBe(0);
+      // Default grace 24 h: the address counter (15 min window) goes, the user one (24 h window) stays.
+      expect(kept.out).toMatch(/failure counters 1\b/);
+      const all = await run('housekeeping', '--grace-ms', '0');
+      expect(all.out).toMatch(/^deleted 1 expired row\(s\), grace 0 ms/);
+      expect(await count(s, 'failure_counters')).toBe(0);
+      expect(await count(s, 'audit_log')).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+});

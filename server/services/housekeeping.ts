@@ -1,0 +1,176 @@
+/**
+ * Housekeeping: deletes the rows that only matter until they expire (SPEC N1 storage stays bounded).
+ *
+ * Login transactions, sessions, IB Key nonces, push approvals and activations, and failure counters
+ * are kept while they can still decide anything, plus a grace period (for an operator looking into a
+ * recent incident), then deleted. Nothing is decided by a missing row that an expired row would have
+ * decided differently: an expired transaction, session, nonce or approval is refused anyway, and a
+ * failure counter whose failures all left their window counts nothing (SPEC L6). The audit log is
+ * never touched (append-only, SPEC N2): it is the lasting record of what these rows were.
+ *
+ * Deletes go in small batches (short write locks on SQLite) and are idempotent, so every slsd
+ * process may sweep: `startHousekeeping` runs it periodically, `slsctl housekeeping` on demand.
+ */
+import type { Kysely } from 'kysely';
+import { USER_FAILURE_WINDOW_MS } from '../config.ts';
+import type { Database, FailureCounterTable } from '../db/schema.ts';
+
+export interface HousekeepingOptions {
+  /** Rows are deleted this long after they expired (or were revoked). */
+  readonly graceMs: number;
+  /** The per-address failure window (SPEC L6): an address counter is old once its newest failure left it. */
+  readonly addressFailureWindowMs: number;
+  /** Rows deleted per statement. Default 500. */
+  readonly batchSize?: number;
+}
+
+/** How many rows each sweep deleted, per kind. */
+export interface HousekeepingReport {
+  loginTransactions: number;
+  sessions: number;
+  ibkeyNonces: number;
+  ibkeyPushRequests: number;
+  ibkeyActivations: number;
+  failureCounters: number;
+}
+
+export function totalDeleted(r: HousekeepingReport): number {
+  return r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.failureCounters;
+}
+
+type KeyedTable = 'login_transactions' | 'sessions' | 'ibkey_push_requests' | 'ibkey_activations';
+
+/**
+ * Deletes, batch by batch, the rows of `table` whose `expires_at` (and, for sessions, `revoked_at`)
+ * is before `cutoff`. `delete … where id in (select … limit n)` works alike on SQLite and PostgreSQL.
+ */
+async function deleteExpired(db: Kysely<Database>, table: KeyedTable, cutoff: number, batch: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const ids = db
+      .selectFrom(table)
+      .select('id')
+      .where((eb) =>
+        table === 'sessions'
+          ? eb.or([eb('expires_at', '<', cutoff), eb.and([eb('revoked_at', 'is not', null), eb('revoked_at', '<', cutoff)])])
+          : eb('expires_at', '<', cutoff),
+      )
+      .limit(batch);
+    const r = await db.deleteFrom(table).where('id', 'in', ids).executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    total += n;
+    if (n < batch) return total;
+  }
+}
+
+async function deleteExpiredNonces(db: Kysely<Database>, cutoff: number, batch: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const nonces = db.selectFrom('ibkey_nonces').select('nonce').where('expires_at', '<', cutoff).limit(batch);
+    const r = await db.deleteFrom('ibkey_nonces').where('nonce', 'in', nonces).executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    total += n;
+    if (n < batch) return total;
+  }
+}
+
+/** The newest failure time in a counter's JSON list, or null when there is none. */
+function newestFailure(json: string): number | null {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (!Array.isArray(parsed)) return null;
+    const times = parsed.filter((t): t is number => typeof t === 'number');
+    return times.length ? Math.max(...times) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Failure counters (SPEC L6) whose newest failure left its window more than the grace ago, and
+ * whose lock (if any) ended more than the grace ago. Each delete is conditional on the version read,
+ * so a failure counted meanwhile by a login is never lost.
+ */
+async function deleteOldFailureCounters(db: Kysely<Database>, now: number, o: HousekeepingOptions, batch: number): Promise<number> {
+  const lockCutoff = now - o.graceMs;
+  let total = 0;
+  let after: { scope: FailureCounterTable['scope']; subject: string } | null = null;
+  for (;;) {
+    let q = db
+      .selectFrom('failure_counters')
+      .select(['scope', 'subject', 'failures', 'locked_until', 'version'])
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', lockCutoff)]))
+      .orderBy('scope')
+      .orderBy('subject')
+      .limit(batch);
+    if (after) {
+      const a = after;
+      q = q.where((eb) => eb.or([eb('scope', '>', a.scope), eb.and([eb('scope', '=', a.scope), eb('subject', '>', a.subject)])]));
+    }
+    const rows = await q.execute();
+    for (const row of rows) {
+      const window = row.scope === 'user' ? USER_FAILURE_WINDOW_MS : o.addressFailureWindowMs;
+      const newest = newestFailure(row.failures);
+      if (newest !== null && newest >= now - window - o.graceMs) continue;
+      const r = await db
+        .deleteFrom('failure_counters')
+        .where('scope', '=', row.scope)
+        .where('subject', '=', row.subject)
+        .where('version', '=', row.version)
+        .executeTakeFirst();
+      total += Number(r.numDeletedRows);
+    }
+    if (rows.length < batch) return total;
+    const last = rows[rows.length - 1]!;
+    after = { scope: last.scope, subject: last.subject };
+  }
+}
+
+/** One sweep at `now` (the injectable clock): deletes what expired more than `graceMs` ago. Never the audit log (SPEC N2). */
+export async function sweepExpired(db: Kysely<Database>, now: number, o: HousekeepingOptions): Promise<HousekeepingReport> {
+  if (!Number.isFinite(o.graceMs) || o.graceMs < 0) throw new Error(`housekeeping grace must be a non-negative number of ms, got ${o.graceMs}`);
+  const batch = o.batchSize ?? 500;
+  const cutoff = now - o.graceMs;
+  return {
+    loginTransactions: await deleteExpired(db, 'login_transactions', cutoff, batch),
+    sessions: await deleteExpired(db, 'sessions', cutoff, batch),
+    ibkeyNonces: await deleteExpiredNonces(db, cutoff, batch),
+    ibkeyPushRequests: await deleteExpired(db, 'ibkey_push_requests', cutoff, batch),
+    ibkeyActivations: await deleteExpired(db, 'ibkey_activations', cutoff, batch),
+    failureCounters: await deleteOldFailureCounters(db, now, o, batch),
+  };
+}
+
+export interface HousekeepingTimer {
+  /** Stops the interval and waits for a sweep in progress. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Sweeps every `intervalMs` (0: never). A sweep still running when the next is due is not doubled;
+ * a failed sweep is reported and the next one tries again. The timer does not keep the process alive.
+ */
+export function startHousekeeping(
+  db: Kysely<Database>,
+  now: () => number,
+  o: HousekeepingOptions & { readonly intervalMs: number },
+  report: { swept(r: HousekeepingReport): void; failed(err: unknown): void },
+): HousekeepingTimer {
+  if (o.intervalMs <= 0) return { stop: async () => undefined };
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = sweepExpired(db, now(), o)
+      .then((r) => report.swept(r), (err: unknown) => report.failed(err))
+      .finally(() => {
+        running = null;
+      });
+  }, o.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
