@@ -152,3 +152,47 @@ describe('lost, broken, replaced, returned (SPEC D8)', () => {
     expect(errorCode(await postJson(t.app, `/v1/devices/${u.devices.ibkey!.device.id}/report`, { reason: 'lost' }, bearer(token)))).toBe('SLS_ERR_VALIDATION');
   });
 });
+
+describe('cancelling an order while it is pending (SPEC D6, D8)', () => {
+  it('D6: the user cancels an order not yet sent; it is audited, and a sent order can no longer be cancelled', async () => {
+    const u = await makeUser(t, 'canceller', ['ibkey'], { balanceUsd: 600_000 });
+    const token = await signIn(t, 'canceller', u.devices.ibkey!);
+    const first = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    const cancelled = await postJson(t.app, `/v1/devices/orders/${first.id}/cancel`, {}, bearer(token));
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body).toMatchObject({ id: first.id, state: 'cancelled', depositCents: 0 });
+    expect((await devicesOf(token)).orders.map((o) => o.state)).toEqual(['cancelled']);
+    // Twice: a conflict that changes nothing.
+    const again = await postJson(t.app, `/v1/devices/orders/${first.id}/cancel`, {}, bearer(token));
+    expect(errorCode(again)).toBe('SLS_ERR_CONFLICT');
+    const audit = await t.adb.selectFrom('audit_log').selectAll().where('event', '=', 'device.order_cancelled').execute();
+    expect(audit).toHaveLength(1);
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ orderId: first.id, by: 'user', depositReleasedCents: 0 });
+    // Sent: too late, the device is reported or returned instead.
+    const second = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    await accountServices(t.services).devices.sendOrder(second.id, 'test', { serial: '4000555111' });
+    const late = await postJson(t.app, `/v1/devices/orders/${second.id}/cancel`, {}, bearer(token));
+    expect(errorCode(late)).toBe('SLS_ERR_CONFLICT');
+    expect((late.body as unknown as { error: { message: string } }).error.message).toMatch(/already sent/);
+  });
+
+  it('D8: cancelling a replacement releases its USD 20 deposit with a matching entry', async () => {
+    const u = await makeUser(t, 'replacer', ['dscplus', 'ibkey']);
+    const token = await signIn(t, 'replacer', u.devices.ibkey!);
+    const r = ok(await postJson<{ replacement: { id: string } }>(t.app, `/v1/devices/${u.devices.dscplus!.device.id}/report`, { reason: 'broken', replace: true }, bearer(token)));
+    const c = await postJson(t.app, `/v1/devices/orders/${r.replacement.id}/cancel`, {}, bearer(token));
+    expect(c.body).toMatchObject({ state: 'cancelled', reason: 'replacement', depositCents: 0 });
+    const deposits = await t.adb.selectFrom('account_deposits').select('amount_cents').orderBy('recorded_at').execute();
+    expect(deposits.map((d) => Number(d.amount_cents)).sort((a, b) => a - b)).toEqual([-20 * USD, 20 * USD]);
+  });
+
+  it('D6: another user\'s order is not found, and changes nothing', async () => {
+    const a = await makeUser(t, 'orderer', ['ibkey'], { balanceUsd: 600_000 });
+    const b = await makeUser(t, 'stranger', ['ibkey']);
+    const ta = await signIn(t, 'orderer', a.devices.ibkey!);
+    const tb = await signIn(t, 'stranger', b.devices.ibkey!);
+    const order = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(ta)));
+    expect(errorCode(await postJson(t.app, `/v1/devices/orders/${order.id}/cancel`, {}, bearer(tb)))).toBe('SLS_ERR_NOT_FOUND');
+    expect((await devicesOf(ta)).orders.map((o) => o.state)).toEqual(['ordered']);
+  });
+});

@@ -51,6 +51,20 @@ describe('slsctl account-security commands', () => {
     expect((await slsctl(['order', 'sweep'])).out).toBe('done\n');
   });
 
+  it('D6, D8: order cancel while pending, audited with the operator; a cancelled order cannot be cancelled again', async () => {
+    const u = await makeUser(t, 'olive', ['ibkey'], { balanceUsd: 600_000 });
+    const token = await signIn(t, 'olive', u.devices.ibkey!);
+    const order = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    const c = await slsctl(['order', 'cancel', order.id]);
+    expect(c).toMatchObject({ code: 0, out: `${order.id}  cancelled\n` });
+    expect((await slsctl(['order', 'list', '--user', 'olive'])).out).toContain(`${order.id}  olive  dscplus  new  cancelled`);
+    const again = await slsctl(['order', 'cancel', order.id]);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/already cancelled/);
+    const audit = await t.adb.selectFrom('audit_log').selectAll().where('event', '=', 'device.order_cancelled').execute();
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ orderId: order.id, by: 'agent.test' });
+  });
+
   it('S4: sharing list and approve', async () => {
     const ident = { dateOfBirth: '1970-01-01', citizenship: 'US', residenceCountry: 'US', idDocumentType: 'passport', idDocumentNumber: 'P1' };
     const owner = await makeUser(t, 'owner1', ['dscplus'], { entity: ident });

@@ -100,6 +100,15 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
       }
     });
   order
+    .command('cancel')
+    .description('cancel an order not yet sent; a replacement deposit is released (SPEC D6, D8)')
+    .argument('<orderId>')
+    .action(async (id: string) => {
+      const { s } = await open();
+      const r = await accountServices(s).devices.cancelOrder(id, { operator });
+      io.out(`${r.id}  ${r.state}${r.reason === 'replacement' ? '  deposit released' : ''}\n`);
+    });
+  order
     .command('sweep')
     .description('activate devices sent 14 days ago (T3) and expire online code cards (T2)')
     .action(async () => {

@@ -63,6 +63,7 @@ const Params = {
   deviceId: z.object({ deviceId: z.string().min(1).max(64) }),
   confirmationId: z.object({ confirmationId: z.string().min(1).max(64) }),
   requestId: z.object({ requestId: z.string().min(1).max(64) }),
+  orderId: z.object({ orderId: z.string().min(1).max(64) }),
 };
 
 /** A portal route: the caller must hold a session opened with a second factor (C6). */
@@ -144,6 +145,21 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     errors: [...BODY, ...PORTAL, 'SLS_ERR_DSCPLUS_NOT_ELIGIBLE', 'SLS_ERR_DEVICE_NOT_ISSUED', 'SLS_ERR_NOT_FOUND'],
     async handler(s, input) {
       return A(s).devices.order(await portal(s, input), DeviceOrderRequest.parse(input.body), input.sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/devices/orders/:orderId/cancel`,
+    operationId: 'cancelDeviceOrder',
+    summary: 'Cancel an order not yet sent; a replacement deposit is released',
+    spec: 'D6 D8',
+    auth: true,
+    body: Empty,
+    response: DeviceOrder,
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT'],
+    async handler(s, input) {
+      const { orderId } = Params.orderId.parse(input.params);
+      return A(s).devices.cancelOrder(orderId, { caller: await portal(s, input) }, input.sourceAddress);
     },
   },
   {

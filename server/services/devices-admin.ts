@@ -222,6 +222,46 @@ export class DeviceAdminService {
     };
   }
 
+  /**
+   * Cancel an order while it is pending (SPEC D6, D8): ordered, not yet sent. A replacement's USD 20
+   * deposit is released by a matching negative entry, so the account's record keeps both.
+   * `by`: the user (from the Client Portal) or the operator (`slsctl order cancel`); audited.
+   */
+  async cancelOrder(orderId: string, by: { caller: Caller } | { operator: string }, sourceAddress?: string): Promise<OrderView> {
+    const { adb } = this.#d;
+    const order = await adb.selectFrom('device_orders').selectAll().where('id', '=', orderId).executeTakeFirst();
+    // Another user's order is not found, as if it did not exist.
+    if (!order || ('caller' in by && order.user_id !== by.caller.user.id)) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `No order ${orderId}.` });
+    if (order.state !== 'ordered') {
+      throw new SlsError('SLS_ERR_CONFLICT', {
+        message: order.state === 'cancelled' ? 'This order is already cancelled.' : `This order is already ${order.state}: only an order not yet sent can be cancelled. Report or return the device instead.`,
+      });
+    }
+    const now = this.#d.now();
+    const released = await adb.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('device_orders').set({ state: 'cancelled' }).where('id', '=', orderId).where('state', '=', 'ordered').executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This order changed meanwhile: look at it again.' });
+      const deposits = await trx.selectFrom('account_deposits').select('amount_cents').where('order_id', '=', orderId).execute();
+      const held = deposits.reduce((sum, x) => sum + Number(x.amount_cents), 0);
+      if (held > 0) {
+        await trx
+          .insertInto('account_deposits')
+          .values({ id: newId('dep'), account_id: order.account_id, order_id: orderId, amount_cents: -held, reason: 'DSC+ replacement deposit released: order cancelled (SPEC D8)', recorded_at: now })
+          .execute();
+      }
+      return held;
+    });
+    const user = await adb.selectFrom('users').select(['username_normalized']).where('id', '=', order.user_id).executeTakeFirstOrThrow();
+    await this.#d.audit({
+      event: 'device.order_cancelled',
+      userId: order.user_id,
+      username: user.username_normalized,
+      ...(sourceAddress ? { sourceAddress } : {}),
+      details: { orderId, kind: order.kind, reason: order.reason, by: 'operator' in by ? by.operator : 'user', depositReleasedCents: released },
+    });
+    return this.#orderView({ ...order, state: 'cancelled' });
+  }
+
   /** Client services send an ordered DSC+ (`slsctl order send`): a pending device with its serial and PIN (T3 clock starts). */
   async sendOrder(orderId: string, by: string, opts: { serial?: string; pin?: string } = {}): Promise<ProvisionedDevice & { order: OrderView }> {
     const { adb } = this.#d;
