@@ -129,14 +129,12 @@ describeEachBackend('storage conformance', probe, (backend) => {
     expect(await t.services.db.selectFrom('sessions').select('id').execute()).toHaveLength(0);
   });
 
-  // KNOWN BUG, found by this suite on PostgreSQL and reported (server/services/login.ts, not this
-  // helper's file): concurrent responses all pass the "live transaction" read, so a 4th and 5th
-  // response are still judged and answered SLS_ERR_WRONG_RESPONSE, while a right one among them gets
-  // SLS_ERR_CHALLENGE_USED: more than 3 guesses per login, with an oracle (matters for the SCC, whose
-  // cells do not change). Fix: make the increment conditional on `wrong_responses < 3` and answer
-  // SLS_ERR_TRANSACTION_ENDED when it changes no row, and likewise when the success UPDATE finds the
-  // transaction ended. Unskip when fixed.
-  it.skip('judges at most 3 responses of one login however they arrive (L6) — KNOWN BUG, see comment', async () => {
+  // Found by this suite on PostgreSQL: concurrent responses all passed the "live transaction" read, so
+  // a 4th and 5th were still judged (SLS_ERR_WRONG_RESPONSE) and a right one among them answered
+  // SLS_ERR_CHALLENGE_USED: more than 3 guesses per login, with an oracle (the SCC's cells never change).
+  // Fixed in server/services/login.ts: the count is a conditional UPDATE (wrong_responses < 3, still open)
+  // that ends the login at the third, and success is conditional on the login still being open.
+  it('judges at most 3 responses of one login however they arrive (L6)', async () => {
     await seed('u.three.strict');
     const step = await login(t.app, 'u.three.strict', PASSWORD);
     if (step.body.status !== 'challenge') throw new Error('expected challenge');
@@ -144,6 +142,37 @@ describeEachBackend('storage conformance', probe, (backend) => {
     const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => postJson(t.app, url, { response: String(10_000_000 + i) })));
     expect(answers.filter((a) => errorCode(a) === 'SLS_ERR_WRONG_RESPONSE').length).toBeLessThanOrEqual(3);
     for (const a of answers.filter((x) => errorCode(x) !== 'SLS_ERR_WRONG_RESPONSE')) expect(errorCode(a)).toBe('SLS_ERR_TRANSACTION_ENDED');
+    const failed = await t.services.db.selectFrom('audit_log').select('id').where('event', '=', 'login.response_failed').execute();
+    expect(failed.length).toBeLessThanOrEqual(3);
+  });
+
+  it('answers a right response that arrives with wrong ones like a wrong one once the login ended: no oracle (L6, D3)', async () => {
+    const dsc = await seed('u.three.oracle');
+    for (let round = 0; round < 3; round++) {
+      const step = await login(t.app, 'u.three.oracle', PASSWORD);
+      if (step.body.status !== 'challenge') throw new Error('expected challenge');
+      const url = `/v1/login/${step.body.transactionId}/response`;
+      const right = actAsDevice(dsc, step.body);
+      const guesses = Array.from({ length: 6 }, (_, i) => String(10_000_000 + i)).filter((g) => g !== right);
+      const answers = await Promise.all([...guesses, right].map((response) => postJson(t.app, url, { response })));
+      const rightAnswer = answers.at(-1)!;
+      expect(answers.filter((a) => errorCode(a) === 'SLS_ERR_WRONG_RESPONSE').length).toBeLessThanOrEqual(3);
+      const tx = await t.services.db.selectFrom('login_transactions').select(['state', 'wrong_responses']).where('id', '=', step.body.transactionId).executeTakeFirstOrThrow();
+      expect(tx.wrong_responses).toBeLessThanOrEqual(3);
+      if (rightAnswer.status === 200) {
+        // The right one came before the third wrong one: it won, and later wrong ones find the challenge used.
+        expect(tx.state).toBe('completed');
+        for (const a of answers.slice(0, -1)) expect(['SLS_ERR_WRONG_RESPONSE', 'SLS_ERR_CHALLENGE_USED']).toContain(errorCode(a));
+      } else {
+        // The login ended at the third wrong one: the right one is told exactly what the unjudged wrong ones are.
+        expect(tx.state).toBe('ended');
+        expect(errorCode(rightAnswer)).toBe('SLS_ERR_TRANSACTION_ENDED');
+        for (const a of answers.slice(0, -1)) expect(['SLS_ERR_WRONG_RESPONSE', 'SLS_ERR_TRANSACTION_ENDED']).toContain(errorCode(a));
+      }
+      // Each round's wrong responses counted towards the user's lock (L6); keep under it.
+      await t.services.throttle.unlockUser('u.three.oracle');
+    }
+    expect((await t.services.db.selectFrom('sessions').select('id').execute()).length).toBeLessThanOrEqual(3);
   });
 
   it('treats a NUL in an id or a user name like any unknown value, never a 500 (PostgreSQL text holds no NUL)', async () => {

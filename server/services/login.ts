@@ -11,7 +11,7 @@ import type { DeviceSummary, LoginRequest, LoginStep, SelectDeviceRequest } from
 import { DEVICE_CATALOGUE, M2FS_MIN_CLIENT_VERSION, securityRank } from '../../core/devices.ts';
 import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
 import { newId } from '../crypto/tokens.ts';
-import type { ClientKind, Database, DeviceRow, LoginTransactionRow, UserRow } from '../db/schema.ts';
+import type { ClientKind, Database, DeviceRow, LoginState, LoginTransactionRow, UserRow } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { verifierFor } from '../verifiers/index.ts';
 import type { DeviceAccess, VerifierContext } from '../verifiers/types.ts';
@@ -356,6 +356,8 @@ export class LoginService {
         .where('state', '=', 'challenge')
         .where('challenge_seq', '=', tx.challenge_seq)
         .where('challenge_used_at', 'is', null)
+        // SPEC L6: a login that took its third wrong response meanwhile is over, right answer or not.
+        .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return null;
       await trx.updateTable('devices').set({ last_used_at: now }).where('id', '=', device.id).execute();
@@ -371,31 +373,45 @@ export class LoginService {
       });
       return d.sessions.open(trx, { userId: user.id, loginTransactionId: tx.id, deviceId: device.id, clientKind: tx.client_kind, access });
     });
-    if (opened === null) throw new SlsError('SLS_ERR_CHALLENGE_USED');
+    if (opened === null) throw await this.#lostRace(tx);
     // SPEC L6: a full login ends the run of consecutive failures.
     if (userHasFailures) await d.throttle.recordUserSuccess(tx.username_normalized);
     return { status: 'signed_in', session: await d.sessions.describeOpened(opened, user, device) };
   }
 
+  /**
+   * Why a response that lost a race to change the login is refused (SPEC L6, D2).
+   *
+   * Decided by the row as it is now, never by whether the response was right: a login ended by its
+   * third wrong response answers TRANSACTION_ENDED to right and wrong alike (no oracle for a code
+   * card, whose cells never change); a login another response completed answers CHALLENGE_USED.
+   */
+  async #lostRace(tx: LoginTransactionRow): Promise<SlsError> {
+    const row = await this.#db.selectFrom('login_transactions').select('state').where('id', '=', tx.id).executeTakeFirst();
+    if (row?.state === 'ended') return new SlsError('SLS_ERR_TRANSACTION_ENDED');
+    // Completed by another response, or this challenge replaced by a new one (L5): it is used up.
+    return new SlsError('SLS_ERR_CHALLENGE_USED');
+  }
+
   async #wrongResponse(tx: LoginTransactionRow, user: UserRow, device: DeviceRow, sourceAddress: string): Promise<never> {
     const now = this.#d.now();
-    const wrong = await this.#db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('login_transactions')
-        .set((eb) => ({ wrong_responses: eb('wrong_responses', '+', 1) }))
-        .where('id', '=', tx.id)
-        .where('state', '=', 'challenge')
-        .execute();
-      // SPEC L6: the third wrong response ends the transaction.
-      await trx
-        .updateTable('login_transactions')
-        .set({ state: 'ended', ended_at: now })
-        .where('id', '=', tx.id)
-        .where('state', '=', 'challenge')
-        .where('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION)
-        .execute();
-      return trx.selectFrom('login_transactions').select(['wrong_responses', 'state']).where('id', '=', tx.id).executeTakeFirstOrThrow();
-    });
+    // SPEC L6: at most 3 wrong responses are judged per login, however many arrive together (on
+    // PostgreSQL they do, over a pool or several slsd). One conditional UPDATE counts this one only
+    // while the login is open and has fewer than 3, and ends it at the third, atomically.
+    const wrong = await this.#db
+      .updateTable('login_transactions')
+      .set((eb) => ({
+        wrong_responses: eb('wrong_responses', '+', 1),
+        state: eb.case().when('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(eb.val<LoginState>('ended')).else(eb.ref('state')).end(),
+        ended_at: eb.case().when('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(now).else(eb.ref('ended_at')).end(),
+      }))
+      .where('id', '=', tx.id)
+      .where('state', '=', 'challenge')
+      .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
+      .returning(['wrong_responses', 'state'])
+      .executeTakeFirst();
+    // No row changed: the login ended (or completed) meanwhile; this response is not judged.
+    if (!wrong) throw await this.#lostRace(tx);
     const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - wrong.wrong_responses);
     await this.#audit({
       event: 'login.response_failed',
