@@ -1,3 +1,4 @@
 #!/usr/bin/env node
 import { run } from './run-ts.mjs';
-await run('../server/cli/slsctl.ts');
+// The bundle (npm run build:server) while it is fresh, else the source under tsx (bin/run-ts.mjs).
+await run('../server/cli/slsctl.ts', '../dist/server/slsctl.mjs');
