@@ -9,10 +9,14 @@
  *
  * SPEC L7 push-bombing: at most `IBKEY_PUSH_LIMIT` pushes may wait for one user; one more is refused.
  */
+import { PostgresAdapter } from 'kysely';
+import type { Kysely } from 'kysely';
 import { randomBelow } from '../../core/codes.ts';
+import type { Database } from '../db/schema.ts';
 import { newId, newToken } from '../crypto/tokens.ts';
 import { SlsError } from '../errors.ts';
 import { ibkeyDb } from '../services/ibkey-schema.ts';
+import type { IbKeyDatabase } from '../services/ibkey-schema.ts';
 import { notifierOf } from '../services/ibkey-notifier.ts';
 import { challengeResponseVerifier } from './challenge-response.ts';
 import type { SecondFactorVerifier } from './types.ts';
@@ -34,54 +38,96 @@ export function drawChoices(count: number): { match: number; choices: number[] }
   return { match: choices[randomBelow(count)]!, choices };
 }
 
+/** The previous challenge of a login is dead (D2): so is its push. */
+async function supersede(db: Kysely<Database>, transactionId: string, now: number): Promise<void> {
+  await ibkeyDb(db)
+    .updateTable('ibkey_push_requests')
+    .set({ state: 'superseded', answered_at: now })
+    .where('transaction_id', '=', transactionId)
+    .where('state', 'in', ['pending', 'approved'])
+    .execute();
+}
+
+/**
+ * Runs `body` in a transaction that no other runs for the same user at the same time (SPEC L7, N1).
+ *
+ * PostgreSQL: the user's row is locked (`SELECT … FOR UPDATE`) first, so concurrent logins of one
+ * user, on one pool or on several slsd, wait for each other; other users are not held up. SQLite:
+ * Kysely runs a transaction alone on its one connection, and its first statement (the caller's
+ * UPDATE) takes the database's write lock, which holds across processes too.
+ */
+async function serializedPerUser(db: Kysely<Database>, userId: string, body: (db: Kysely<IbKeyDatabase>) => Promise<void>): Promise<void> {
+  const run = async (trx: Kysely<Database>) => {
+    if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+      await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+    }
+    await body(ibkeyDb(trx));
+  };
+  // A caller already inside a transaction keeps it (Kysely nests none).
+  if (db.isTransaction) return run(db);
+  return db.transaction().execute(run);
+}
+
 export const ibKeyPushVerifier: SecondFactorVerifier = {
   kinds: ['ibkey'],
   canResend: false,
   async issue(ctx, tx, device, user) {
-    const db = ibkeyDb(ctx.db);
     const now = ctx.now();
-    // The previous challenge of this login is dead (D2): so is its push.
-    await db
-      .updateTable('ibkey_push_requests')
-      .set({ state: 'superseded', answered_at: now })
-      .where('transaction_id', '=', tx.id)
-      .where('state', 'in', ['pending', 'approved'])
-      .execute();
-    if (tx.mode === 'offline') return offline.issue(ctx, tx, device, user);
-    const waiting = await db
-      .selectFrom('ibkey_push_requests')
-      .innerJoin('login_transactions', 'login_transactions.id', 'ibkey_push_requests.transaction_id')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('ibkey_push_requests.user_id', '=', user.id)
-      .where('ibkey_push_requests.state', '=', 'pending')
-      .where('ibkey_push_requests.expires_at', '>', now)
-      .where('login_transactions.state', '=', 'challenge')
-      .executeTakeFirstOrThrow();
-    if (Number(waiting.n) >= IBKEY_PUSH_LIMIT) {
-      throw new SlsError('SLS_ERR_IBKEY_PUSH_LIMIT');
+    if (tx.mode === 'offline') {
+      // The previous challenge of this login is dead (D2): so is its push.
+      await supersede(ctx.db, tx.id, now);
+      return offline.issue(ctx, tx, device, user);
     }
     const { match, choices } = drawChoices(IBKEY_PUSH_CHOICES);
     const expiresAt = Math.min(now + IBKEY_PUSH_TTL_MS, tx.expires_at);
-    await db
-      .insertInto('ibkey_push_requests')
-      .values({
-        id: newId('ibp'),
-        transaction_id: tx.id,
-        // The login stores challenge_seq + 1 with what this returns (login.ts #issueOn, startLogin).
-        challenge_seq: tx.challenge_seq + 1,
-        user_id: user.id,
-        device_id: device.id,
-        match_number: match,
-        choices: JSON.stringify(choices),
-        nonce: newToken(),
-        client_name: tx.client_name ?? (tx.client_kind === 'client_portal' ? 'Client Portal' : 'Trading platform'),
-        place: tx.source_address,
-        state: 'pending',
-        created_at: now,
-        expires_at: expiresAt,
-        answered_at: null,
-      })
-      .execute();
+    // SPEC L7 push bombing, N1: the count and the insert are one serialized step per user, whatever
+    // the concurrency and however many slsd share the database. A count followed by an insert let
+    // logins arriving together each see room and leave 4+ pushes waiting (found on PostgreSQL).
+    await serializedPerUser(ctx.db, user.id, async (db) => {
+      await supersede(db, tx.id, now);
+      const waiting = await db
+        .selectFrom('ibkey_push_requests as p')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('p.user_id', '=', user.id)
+        .where('p.state', '=', 'pending')
+        .where('p.expires_at', '>', now)
+        // Waiting unless its login is over. A login's row is stored only after this returns, so a push
+        // with no login row yet is one that another login just sent: it counts.
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('login_transactions as t')
+                .select('t.id')
+                .whereRef('t.id', '=', 'p.transaction_id')
+                .where('t.state', '<>', 'challenge'),
+            ),
+          ),
+        )
+        .executeTakeFirstOrThrow();
+      if (Number(waiting.n) >= IBKEY_PUSH_LIMIT) {
+        throw new SlsError('SLS_ERR_IBKEY_PUSH_LIMIT');
+      }
+      await db
+        .insertInto('ibkey_push_requests')
+        .values({
+          id: newId('ibp'),
+          transaction_id: tx.id,
+          // The login stores challenge_seq + 1 with what this returns (login.ts #issueOn, startLogin).
+          challenge_seq: tx.challenge_seq + 1,
+          user_id: user.id,
+          device_id: device.id,
+          match_number: match,
+          choices: JSON.stringify(choices),
+          nonce: newToken(),
+          client_name: tx.client_name ?? (tx.client_kind === 'client_portal' ? 'Client Portal' : 'Trading platform'),
+          place: tx.source_address,
+          state: 'pending',
+          created_at: now,
+          expires_at: expiresAt,
+          answered_at: null,
+        })
+        .execute();
+    });
     notifierOf(ctx.db)?.notify(`user:${user.id}`);
     return { challenge: String(match), codeHash: null, challengeExpiresAt: expiresAt, resendAvailableAt: null };
   },
