@@ -187,6 +187,7 @@ export const SharingList = z.object({ requests: z.array(SharingView) });
 // Temporary access (SPEC T1, T2)
 
 export const OnlineCard = z.object({ deviceId: Id, issuedAt: IsoTime, validUntil: IsoTime, cells: z.array(z.string()) });
+export type OnlineCard = z.infer<typeof OnlineCard>;
 export const OnlineCardPdf = z.object({ pdfBase64: z.string(), validUntil: IsoTime });
 
 // ---------------------------------------------------------------------------------------------

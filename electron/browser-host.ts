@@ -50,6 +50,9 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+/** How long an offered file stays at its address. */
+export const OFFERED_FILE_TTL_MS = 5 * 60 * 1000;
+
 export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../dist/renderer/', import.meta.url));
 
 export interface BrowserHostOptions {
@@ -83,6 +86,16 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   }
   const log = options.log ?? (() => {});
   const token = randomBytes(32).toString('base64url');
+  // Files offered to the user (the online Security Code Card PDF, SPEC T1, T2): each at an address
+  // with its own random part, for a few minutes; the session token stays in the host.
+  const offered = new Map<string, { name: string; type: string; bytes: Uint8Array; until: number }>();
+  const offerFile = async (file: { name: string; type: string; bytes: Uint8Array }) => {
+    const now = Date.now();
+    for (const [k, f] of offered) if (f.until <= now) offered.delete(k);
+    const key = randomBytes(24).toString('base64url');
+    offered.set(key, { ...file, until: now + OFFERED_FILE_TTL_MS });
+    return { url: `/files/${key}/${encodeURIComponent(file.name)}` };
+  };
   // SPEC C2: a plugged-in DSC+ answers the challenge by itself (electron/host/dscplus-login.ts).
   const host = withDscPlusLogin(
     createHost({
@@ -91,6 +104,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       appInfo: appInfo('browser'),
       ...(options.dscplus ? { dscplus: options.dscplus } : {}),
       log,
+      offerFile,
     }),
     options.dscplus ?? createNoDscPlusService(),
     log,
@@ -116,6 +130,24 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       return;
     }
     const pathname = decodeURIComponent(new URL(req.url ?? '/', origin).pathname);
+    const fileMatch = /^\/files\/([A-Za-z0-9_-]{32})\/[^/]+$/.exec(pathname);
+    if (fileMatch) {
+      const f = offered.get(fileMatch[1]!);
+      if (!f || f.until <= Date.now()) {
+        res.writeHead(404, headers).end();
+        return;
+      }
+      // No page CSP here: its object-src 'none' would stop Chromium's PDF viewer.
+      res.writeHead(200, {
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+        'content-type': f.type,
+        'content-disposition': `inline; filename="${f.name.replace(/[^\w.-]/g, '_')}"`,
+      });
+      res.end(req.method === 'HEAD' ? undefined : Buffer.from(f.bytes));
+      return;
+    }
     const rel = normalize(pathname === '/' ? '/index.html' : pathname).replace(/^([/\\])+/, '');
     const file = resolve(rendererDir, rel);
     if (!file.startsWith(rendererDir + sep)) {

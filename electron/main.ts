@@ -7,7 +7,8 @@
  * context-isolated under a strict CSP; navigation, new windows, webviews and permission requests
  * are refused. Settings live in electron-store, secrets in the OS keychain.
  */
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
 import type { IpcMainInvokeEvent, WebContents } from 'electron';
 import ElectronStore from 'electron-store';
@@ -152,6 +153,15 @@ app.whenReady().then(async () => {
       clearCaches: async () => {
         await ses.clearStorageData();
         await ses.clearCache();
+      },
+      // SPEC T1, T2: the online Security Code Card PDF goes to the Downloads folder, then opens to print.
+      offerFile: async (file) => {
+        const dir = app.getPath('downloads');
+        await mkdir(dir, { recursive: true });
+        const target = join(dir, basename(file.name));
+        await writeFile(target, file.bytes, { mode: 0o600 });
+        void shell.openPath(target);
+        return { savedTo: target };
       },
     }),
     dscplus,

@@ -13,9 +13,12 @@ import {
   AmountCents,
   ConfirmationChallenge,
   DeviceOrder,
+  DeviceReportResponse,
   DevicesOverview,
+  DeviceView as AccountDeviceView,
   MobileNumberStatus,
   MobileNumberVerifyResponse,
+  OnlineCard,
   OptOutStatus,
   SharingStartResponse,
   SharingView,
@@ -121,6 +124,21 @@ export const AppInfo = z.object({
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
+/**
+ * The online Security Code Card as a file the host offers (SPEC T1, T2): a same-origin address the
+ * browser host serves for a few minutes (download or print), or the path where the Electron host
+ * saved it. The session token never reaches the renderer.
+ */
+export const OfferedFile = z.object({
+  fileName: z.string(),
+  /** Browser host: a one-time-secret, same-origin address of the PDF (opens in the PDF viewer; `download` saves it). */
+  url: z.string().nullable(),
+  /** Electron host: where the PDF was saved. */
+  savedTo: z.string().nullable(),
+  validUntil: z.string(),
+});
+export type OfferedFile = z.infer<typeof OfferedFile>;
+
 /** Every call: input and output schema. */
 export const CALLS = {
   login: { input: LoginInput, output: LoginStepView },
@@ -152,6 +170,13 @@ export const CALLS = {
   getMobileNumber: { input: Empty, output: MobileNumberStatus },
   setMobileNumber: { input: z.object({ number: z.string().trim().min(3).max(40) }).strict(), output: MobileNumberStatus },
   verifyMobileNumber: { input: z.object({ code: z.string().trim().min(1).max(16) }).strict(), output: MobileNumberVerifyResponse },
+  startDeviceActivation: { input: z.object({ serial: z.string().trim().min(4).max(32) }).strict(), output: ConfirmationChallenge },
+  completeDeviceActivation: { input: z.object({ confirmationId: Id, response: z.string().trim().min(1).max(64) }).strict(), output: AccountDeviceView },
+  reportDevice: { input: z.object({ deviceId: Id, reason: z.enum(['lost', 'broken']), replace: z.boolean() }).strict(), output: DeviceReportResponse },
+  returnDevice: { input: z.object({ deviceId: Id }).strict(), output: AccountDeviceView },
+  cancelDeviceOrder: { input: z.object({ orderId: Id }).strict(), output: DeviceOrder },
+  getOnlineCard: { input: Empty, output: OnlineCard },
+  downloadOnlineCard: { input: Empty, output: OfferedFile },
 } as const satisfies Record<CallName, { input: z.ZodType; output: z.ZodType }>;
 
 export type CallInput<N extends CallName> = z.input<(typeof CALLS)[N]['input']>;

@@ -34,6 +34,14 @@ export const CALL_NAMES = [
   'getMobileNumber',
   'setMobileNumber',
   'verifyMobileNumber',
+  // Devices (SPEC D6, D8, T3) and temporary access (T1, T2).
+  'startDeviceActivation',
+  'completeDeviceActivation',
+  'reportDevice',
+  'returnDevice',
+  'cancelDeviceOrder',
+  'getOnlineCard',
+  'downloadOnlineCard',
 ] as const;
 export type CallName = (typeof CALL_NAMES)[number];
 

@@ -92,3 +92,45 @@ describe('auto-restart through the host (SPEC L8, C3, C4)', () => {
     expect(await keychain.get(`restart-token:${t.url}`)).toBeNull();
   });
 });
+
+describe('temporary access through the host (SPEC T1, T2, C6)', () => {
+  it('T1, C6: in the portal-only days the desktop signs in to the portal functions; the card PDF is offered by the host, never the token', async () => {
+    const { testClock } = await import('../../server/testing/test-server.ts');
+    const own = await startAccountServer({ listen: true, clock: testClock(Date.parse('2026-11-02T15:00:00Z')) });
+    try {
+      await makeUser(own, 'tempy', [], { mobile: null });
+      const { passcode } = await own.provisioning.issueTemporaryPasscode('tempy', 'test');
+      own.clock.advance(3 * 24 * 3600_000); // past the 2 full days: Client Portal only (T1)
+      const offered: { name: string; type: string; bytes: Uint8Array }[] = [];
+      const h = createHost({
+        settings: createMemorySettingsStore({ serverAddress: own.url! }),
+        keychain: createMemoryKeychain(),
+        appInfo: appInfo('browser', '0.1.0'),
+        offerFile: async (f) => (offered.push(f), { url: '/files/k/card.pdf' }),
+      });
+      const call = async <T>(name: string, input?: unknown): Promise<T> => {
+        const r = await h.dispatch(name, input);
+        if (!r.ok) throw Object.assign(new Error(`${name}: ${r.error.code} ${r.error.message}`), { code: r.error.code });
+        return r.value as T;
+      };
+      const step = await call<LoginStepView>('login', { username: 'tempy', password: PASSWORD, rememberUsername: false });
+      if (step.status !== 'challenge') throw new Error(step.status);
+      expect(step.challenge.type).toBe('passcode');
+      const signedIn = await call<LoginStepView>('respond', { response: passcode });
+      if (signedIn.status !== 'signed_in') throw new Error(signedIn.status);
+      expect(signedIn.session).toMatchObject({ access: 'portal_only', clientKind: 'client_portal' });
+      const card = await call<{ cells: string[]; validUntil: string }>('getOnlineCard');
+      expect(card.cells).toHaveLength(224);
+      const file = await call<{ fileName: string; url: string | null; savedTo: string | null }>('downloadOnlineCard');
+      expect(file).toMatchObject({ url: '/files/k/card.pdf', savedTo: null, fileName: `online-security-code-card-${card.validUntil.slice(0, 10)}.pdf` });
+      expect(offered).toHaveLength(1);
+      expect(offered[0]!.type).toBe('application/pdf');
+      expect(Buffer.from(offered[0]!.bytes).subarray(0, 5).toString()).toBe('%PDF-');
+      // Only these reach the renderer: no token, no PDF bytes through the contract.
+      expect(Object.keys(file).sort()).toEqual(['fileName', 'savedTo', 'url', 'validUntil']);
+      await h.close();
+    } finally {
+      await own.close();
+    }
+  });
+});

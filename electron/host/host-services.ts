@@ -16,10 +16,15 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   ConfirmationChallenge,
+  ConfirmationChallenge as ActivationChallenge,
   DeviceOrder,
+  DeviceReportResponse,
   DevicesOverview,
+  DeviceView as AccountDeviceView,
   MobileNumberStatus,
   MobileNumberVerifyResponse,
+  OnlineCard,
+  OnlineCardPdf,
   OptOutStatus,
   RestartGrant,
   SharingStartResponse,
@@ -49,7 +54,15 @@ export interface HostServiceDeps {
   log?: (line: string) => void;
   /** Extra caches to clear on Reset app data (Electron: the session's storage and HTTP cache). */
   clearCaches?: () => Promise<void>;
+  /**
+   * Offers a file to the user (the online Security Code Card PDF, SPEC T1, T2): the browser host
+   * serves it at a short-lived same-origin address, Electron saves it to the Downloads folder.
+   */
+  offerFile?: OfferFile;
 }
+
+/** A file for the user: where the renderer finds it. Never carries the session token. */
+export type OfferFile = (file: { name: string; type: string; bytes: Uint8Array }) => Promise<{ url: string } | { savedTo: string }>;
 
 interface LoginInProgress {
   transactionId: string;
@@ -217,7 +230,14 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         });
       } catch (e) {
         if (e instanceof SlsdError) log(`login failed code=${e.error.code}`);
-        throw e;
+        if (!(e instanceof SlsdError) || e.error.code !== 'SLS_ERR_PORTAL_ONLY') throw e;
+        // SPEC C6, T1: in the portal-only days of a temporary passcode the desktop signs in to the
+        // portal functions alone (Account security: the online Security Code Card, withdrawals).
+        first = await slsd.login({
+          username: input.username,
+          password: input.password,
+          client: { kind: 'client_portal', version: CLIENT_BUILD, name: clientName() },
+        });
       }
       // Kept only once the password was accepted, so a typo never replaces the remembered name.
       if (input.rememberUsername) settings.update({ lastUsername: input.username });
@@ -375,6 +395,24 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     getMobileNumber: async () => slsd.authed('GET', '/mobile-number', MobileNumberStatus, token()),
     setMobileNumber: async (input) => slsd.authed('POST', '/mobile-number', MobileNumberStatus, token(), input),
     verifyMobileNumber: async (input) => slsd.authed('POST', '/mobile-number/verify', MobileNumberVerifyResponse, token(), input),
+    // Devices (SPEC D6, D8, T3).
+    startDeviceActivation: async (input) => slsd.authed('POST', '/devices/activation', ActivationChallenge, token(), input),
+    completeDeviceActivation: async (input) =>
+      slsd.authed('POST', `/devices/activation/${encodeURIComponent(input.confirmationId)}`, AccountDeviceView, token(), { response: input.response }),
+    reportDevice: async (input) =>
+      slsd.authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/report`, DeviceReportResponse, token(), { reason: input.reason, replace: input.replace }),
+    returnDevice: async (input) => slsd.authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/return`, AccountDeviceView, token(), {}),
+    cancelDeviceOrder: async (input) => slsd.authed('POST', `/devices/orders/${encodeURIComponent(input.orderId)}/cancel`, DeviceOrder, token(), {}),
+    // Temporary access (SPEC T1, T2): the card, and its PDF offered by the host (never the token).
+    getOnlineCard: async () => slsd.authed('POST', '/temporary-access/online-card', OnlineCard, token(), {}),
+    async downloadOnlineCard() {
+      const pdf = await slsd.authed('POST', '/temporary-access/online-card/pdf', OnlineCardPdf, token(), {});
+      if (!deps.offerFile) throw new SlsdError({ code: 'SLS_ERR_HOST_INTERNAL', message: 'This app cannot offer files.' }, null);
+      const fileName = `online-security-code-card-${pdf.validUntil.slice(0, 10)}.pdf`;
+      const offered = await deps.offerFile({ name: fileName, type: 'application/pdf', bytes: Buffer.from(pdf.pdfBase64, 'base64') });
+      log('online code card offered');
+      return { fileName, url: 'url' in offered ? offered.url : null, savedTo: 'savedTo' in offered ? offered.savedTo : null, validUntil: pdf.validUntil };
+    },
 
     async close() {
       unsubscribeDsc();

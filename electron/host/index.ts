@@ -14,7 +14,7 @@ import type { DscPlusService } from './dscplus-service.ts';
 import { createEventHub } from './events.ts';
 import type { EventHub } from './events.ts';
 import { createHostServices } from './host-services.ts';
-import type { HostServices } from './host-services.ts';
+import type { HostServices, OfferFile } from './host-services.ts';
 import { createSlsdClient } from './slsd-client.ts';
 import type { SlsdClient } from './slsd-client.ts';
 
@@ -34,6 +34,8 @@ export interface HostOptions {
   slsd?: SlsdClient;
   log?: (line: string) => void;
   clearCaches?: () => Promise<void>;
+  /** Offers a file to the user (the online Security Code Card PDF): see HostServiceDeps.offerFile. */
+  offerFile?: OfferFile;
 }
 
 export function createHost(options: HostOptions): Host {
@@ -48,10 +50,12 @@ export function createHost(options: HostOptions): Host {
     appInfo: options.appInfo,
     ...(options.log ? { log: options.log } : {}),
     ...(options.clearCaches ? { clearCaches: options.clearCaches } : {}),
+    ...(options.offerFile ? { offerFile: options.offerFile } : {}),
   });
   return { dispatch: createDispatcher(services, options.log), events, services, close: () => services.close() };
 }
 
 export type { Dispatch } from './dispatcher.ts';
+export type { OfferFile } from './host-services.ts';
 export type { DscPlusService, DscPlusEvent } from './dscplus-service.ts';
 export type { EventHub } from './events.ts';

@@ -1,17 +1,18 @@
 /**
  * Account security (SPEC C1, C6): withdraw funds with the confirming device's limits shown (W1–W4),
- * devices (D1, D6), share a device (S1–S6), SLS opt-out/opt-in (O1–O3), mobile number (P1–P5).
+ * devices (D1, D6–D8, T3: order, activate, report lost or broken, return, cancel an order), the
+ * online Security Code Card of a temporary passcode (T1, T2), share a device (S1–S6), SLS opt-out/opt-in (O1–O3), mobile number (P1–P5).
  *
  * Every rule is slsd's: this screen shows what the host returns and slsd's own messages ("Less
  * secure device", "Use your Digital Security Card+ …", "Only Jane Doe (jane) …").
  */
 import { useCallback, useEffect, useId, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
-import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OptOutStatus, SharingView, WithdrawalOverview } from '../../core/account-api.ts';
-import type { SessionView, SlsApi } from '../../core/contract/index.ts';
+import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OnlineCard, OptOutStatus, SharingView, WithdrawalOverview } from '../../core/account-api.ts';
+import type { OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
 import { BusyButton, ErrorLine, useAction } from '../ui.tsx';
 
-type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile';
+type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
 const SECTIONS: readonly [Section, string][] = [
   ['withdraw', 'Withdraw funds'],
   ['devices', 'Devices'],
@@ -19,6 +20,8 @@ const SECTIONS: readonly [Section, string][] = [
   ['sls', 'Secure Login System'],
   ['mobile', 'Mobile number'],
 ];
+/** SPEC T1, T2: shown to a user signed in with a temporary passcode (or its online card). */
+const CARD_SECTION: [Section, string] = ['card', 'Online code card'];
 
 /** "USD 1,200,000.00"; null is unlimited (W1). */
 export function usd(cents: number | null): string {
@@ -199,11 +202,119 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   );
 }
 
+const STATUS_WORDS: Record<string, string> = {
+  active: 'active',
+  inactive: 'inactive (set aside)',
+  pending: 'waiting for activation',
+  lost: 'reported lost',
+  revoked: 'deactivated',
+  returned: 'returned',
+  expired: 'expired',
+};
+
+const ORDER_WORDS: Record<string, string> = { ordered: 'ordered, not yet sent', sent: 'sent', activated: 'activated', cancelled: 'cancelled' };
+
+/** A lost or broken device (SPEC D8): deactivated at once; a DSC+ may be replaced (USD 20 deposit recorded). */
+function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; busy: boolean; onReport(reason: 'lost' | 'broken', replace: boolean): void; onCancel(): void }) {
+  const id = useId();
+  const [reason, setReason] = useState<'lost' | 'broken'>('lost');
+  const [replace, setReplace] = useState(device.kind === 'dscplus');
+  return (
+    <form
+      className="inline-form"
+      aria-labelledby={`${id}-h`}
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        onReport(reason, replace);
+      }}
+    >
+      <h3 id={`${id}-h`}>Report {device.label}</h3>
+      <fieldset className="choices">
+        <legend>What happened?</legend>
+        <label>
+          <input type="radio" name="report-reason" value="lost" checked={reason === 'lost'} onChange={() => setReason('lost')} /> Lost
+        </label>
+        <label>
+          <input type="radio" name="report-reason" value="broken" checked={reason === 'broken'} onChange={() => setReason('broken')} /> Broken
+        </label>
+      </fieldset>
+      {device.kind === 'dscplus' ? (
+        <label className="check">
+          <input type="checkbox" name="replace" checked={replace} onChange={(e) => setReplace(e.target.checked)} /> Send me a replacement Digital Security Card+ (a deposit of USD 20.00 is recorded on
+          the account)
+        </label>
+      ) : null}
+      <p className="hint">The device stops working at once.</p>
+      <p className="actions">
+        <BusyButton busy={busy} busyLabel="Reporting…">
+          Report and deactivate
+        </BusyButton>
+        <button type="button" className="link" onClick={onCancel}>
+          Cancel
+        </button>
+      </p>
+    </form>
+  );
+}
+
+/** SPEC D6, T3: a received device is activated with its serial and a response to a challenge on it. */
+function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: string): void }) {
+  const id = useId();
+  const { busy, error, run } = useAction();
+  const [serial, setSerial] = useState('');
+  const [challenge, setChallenge] = useState<ConfirmationChallenge | null>(null);
+  return (
+    <section aria-labelledby={`${id}-h`} className="subsection">
+      <h3 id={`${id}-h`}>Activate a device you received</h3>
+      {challenge ? (
+        <>
+          <ChallengeBox
+            key={challenge.confirmationId}
+            c={challenge}
+            busy={busy}
+            label="Activate"
+            onSubmit={(response) =>
+              void run(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response })).then((d) => {
+                if (!d) return;
+                setChallenge(null);
+                setSerial('');
+                onActivated(d.label);
+              })
+            }
+          />
+          <p>
+            <button type="button" className="link" onClick={() => setChallenge(null)}>
+              Use another serial number
+            </button>
+          </p>
+        </>
+      ) : (
+        <form onSubmit={(e: FormEvent) => (e.preventDefault(), void run(() => api.startDeviceActivation({ serial })).then((c) => c && setChallenge(c)))}>
+          <p className="hint">A new device activates itself 14 days after it was sent; activate it now with its serial number (on its back) and a response.</p>
+          <div className="field">
+            <label htmlFor={`${id}-s`}>Serial number</label>
+            <input id={`${id}-s`} name="serial" autoComplete="off" inputMode="numeric" value={serial} onChange={(e) => setSerial(e.target.value)} required minLength={4} maxLength={32} />
+          </div>
+          <p>
+            <BusyButton busy={busy} busyLabel="Asking…">
+              Continue
+            </BusyButton>
+          </p>
+        </form>
+      )}
+      <ErrorLine error={error} />
+    </section>
+  );
+}
+
+type DeviceInfo = DevicesOverview['devices'][number];
+
 function DevicesPanel({ api }: { api: SlsApi }) {
   const id = useId();
   const { busy, error, run } = useAction();
   const [overview, setOverview] = useState<DevicesOverview | null>(null);
-  const [ordered, setOrdered] = useState(false);
+  const [reporting, setReporting] = useState<DeviceInfo | null>(null);
+  const [done, setDone] = useState<string | null>(null);
   const load = useCallback(async () => {
     const o = await run(() => api.getDevices());
     if (o) setOverview(o);
@@ -211,6 +322,21 @@ function DevicesPanel({ api }: { api: SlsApi }) {
   useEffect(() => {
     void load();
   }, [load]);
+  const after = (message: string) => {
+    setDone(message);
+    void load();
+  };
+  const report = async (device: DeviceInfo, reason: 'lost' | 'broken', replace: boolean) => {
+    const r = await run(() => api.reportDevice({ deviceId: device.id, reason, replace }));
+    if (!r) return;
+    setReporting(null);
+    after(
+      `${device.label} is reported ${reason} and deactivated.` +
+        (r.replacement ? ` A replacement Digital Security Card+ is ordered; a deposit of ${usd(r.replacement.depositCents)} is recorded on your account.` : ''),
+    );
+  };
+  const canChange = (d: DeviceInfo) => d.ownership === 'own' && d.physical && ['active', 'inactive', 'pending'].includes(d.status);
+  const pendingOrder = overview?.orders.some((o) => o.state === 'ordered' && o.reason === 'new') ?? false;
   return (
     <section aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Devices</h2>
@@ -218,24 +344,140 @@ function DevicesPanel({ api }: { api: SlsApi }) {
       <ul className="device-list">
         {overview?.devices.map((d) => (
           <li key={d.id}>
-            {d.label} — <span className={d.status === 'active' ? '' : 'muted'}>{d.status}</span>
+            {d.label} — <span className={d.status === 'active' ? '' : 'muted'}>{STATUS_WORDS[d.status] ?? d.status}</span>
             {d.legacy ? <span className="muted"> (legacy, no longer issued)</span> : null}
             {d.ownership === 'shared' ? <span className="muted"> (shared with you)</span> : null}
+            {canChange(d) && reporting?.id !== d.id ? (
+              <span className="row-actions">
+                <button type="button" className="link" aria-label={`Report ${d.label} lost or broken`} disabled={busy} onClick={() => (setDone(null), setReporting(d))}>
+                  Report lost or broken
+                </button>
+                <button
+                  type="button"
+                  className="link"
+                  aria-label={`Return ${d.label}`}
+                  disabled={busy}
+                  onClick={() => void run(() => api.returnDevice({ deviceId: d.id })).then((r) => r && after(`${d.label} is marked as returned.`))}
+                >
+                  Return
+                </button>
+              </span>
+            ) : null}
           </li>
         ))}
       </ul>
-      {overview && !ordered ? (
+      {reporting ? <ReportForm device={reporting} busy={busy} onCancel={() => setReporting(null)} onReport={(reason, replace) => void report(reporting, reason, replace)} /> : null}
+      {overview && overview.orders.length > 0 ? (
+        <table className="limits">
+          <caption>Orders</caption>
+          <thead>
+            <tr>
+              <th scope="col">Order</th>
+              <th scope="col">State</th>
+              <th scope="col">Deposit</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {overview.orders.map((o) => (
+              <tr key={o.id}>
+                <th scope="row">{o.reason === 'replacement' ? 'Replacement DSC+' : 'Digital Security Card+'}</th>
+                <td>
+                  {ORDER_WORDS[o.state] ?? o.state}
+                  {o.state === 'sent' && o.selfActivatesAt ? `; activates itself on ${new Date(o.selfActivatesAt).toLocaleDateString('en-US')}` : ''}
+                </td>
+                <td>{o.depositCents > 0 ? usd(o.depositCents) : '—'}</td>
+                <td>
+                  {o.state === 'ordered' ? (
+                    <button
+                      type="button"
+                      className="link"
+                      aria-label={`Cancel the order of ${o.reason === 'replacement' ? 'a replacement DSC+' : 'a Digital Security Card+'}`}
+                      disabled={busy}
+                      onClick={() => void run(() => api.cancelDeviceOrder({ orderId: o.id })).then((r) => r && after('The order is cancelled.'))}
+                    >
+                      Cancel order
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {overview && !pendingOrder ? (
         overview.dscPlus.eligible ? (
           <p>
-            <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.orderDscPlus()).then((o) => (o ? (setOrdered(true), load()) : undefined))}>
+            <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.orderDscPlus()).then((o) => o && after('Your Digital Security Card+ has been ordered.'))}>
               Request a Digital Security Card+
             </button>
           </p>
         ) : (
-          <p className="hint">{overview.dscPlus.reason}</p>
+          <p className="notice">{overview.dscPlus.reason}</p>
         )
       ) : null}
-      {ordered ? <p role="status" className="info">Your Digital Security Card+ has been ordered.</p> : null}
+      {done ? (
+        <p role="status" className="info">
+          {done}
+        </p>
+      ) : null}
+      <ErrorLine error={error} />
+      <ActivateForm api={api} onActivated={(label) => after(`${label} is active. Your other devices stay active.`)} />
+    </section>
+  );
+}
+
+/** SPEC T1, T2: the online Security Code Card of a temporary passcode, to view and print. */
+function OnlineCardPanel({ api }: { api: SlsApi }) {
+  const id = useId();
+  const { busy, error, run } = useAction();
+  const [card, setCard] = useState<OnlineCard | null>(null);
+  const [file, setFile] = useState<OfferedFile | null>(null);
+  return (
+    <section aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Online Security Code Card</h2>
+      <p className="hint">It comes with your temporary passcode and works like a Security Code Card for 21 days: at login you type the codes at the two index numbers asked.</p>
+      {card ? (
+        <>
+          <p>Valid until {new Date(card.validUntil).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short' })}.</p>
+          <ol className="code-card" aria-label="Codes by index number">
+            {card.cells.map((code, i) => (
+              <li key={i}>
+                <span className="idx">{i + 1}</span> <code>{code}</code>
+              </li>
+            ))}
+          </ol>
+        </>
+      ) : (
+        <p>
+          <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.getOnlineCard()).then((c) => c && setCard(c))}>
+            View the card
+          </button>
+        </p>
+      )}
+      <p>
+        <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.downloadOnlineCard()).then((f) => f && setFile(f))}>
+          Print or save as PDF
+        </button>
+      </p>
+      {file?.url ? (
+        <p role="status" className="info">
+          <a href={file.url} target="_blank" rel="noopener noreferrer">
+            Open the PDF to print
+          </a>{' '}
+          ·{' '}
+          <a href={file.url} download={file.fileName}>
+            Save {file.fileName}
+          </a>
+        </p>
+      ) : null}
+      {file?.savedTo ? (
+        <p role="status" className="info">
+          Saved to {file.savedTo}. It opens in your PDF viewer to print.
+        </p>
+      ) : null}
       <ErrorLine error={error} />
     </section>
   );
@@ -397,7 +639,9 @@ function MobilePanel({ api }: { api: SlsApi }) {
 
 export function AccountScreen({ api, session, onBack, footer }: { api: SlsApi; session: SessionView; onBack(): void; footer: ReactNode }) {
   const id = useId();
-  const [section, setSection] = useState<Section>('withdraw');
+  const temporary = session.access === 'portal_only' || session.authenticatedWith?.kind === 'temp_passcode' || session.authenticatedWith?.kind === 'online_scc';
+  const sections = temporary ? [CARD_SECTION, ...SECTIONS] : SECTIONS;
+  const [section, setSection] = useState<Section>(temporary ? 'card' : 'withdraw');
   return (
     <main className="screen shell" aria-labelledby={`${id}-t`}>
       <header className="brand">
@@ -409,7 +653,7 @@ export function AccountScreen({ api, session, onBack, footer }: { api: SlsApi; s
         {session.user.displayName} ({session.user.username}){session.account ? ` — account ${session.account.number}` : ''}
       </p>
       <nav aria-label="Account security" className="section-tabs">
-        {SECTIONS.map(([key, label]) => (
+        {sections.map(([key, label]) => (
           <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => setSection(key)}>
             {label}
           </button>
@@ -420,6 +664,7 @@ export function AccountScreen({ api, session, onBack, footer }: { api: SlsApi; s
       {section === 'share' ? <SharePanel api={api} /> : null}
       {section === 'sls' ? <SlsPanel api={api} /> : null}
       {section === 'mobile' ? <MobilePanel api={api} /> : null}
+      {section === 'card' ? <OnlineCardPanel api={api} /> : null}
       <p>
         <button type="button" className="link" onClick={onBack}>
           Back

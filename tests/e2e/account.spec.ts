@@ -129,4 +129,113 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await page.getByRole('button', { name: 'I want to always use my Secure Login Device when logging in' }).click();
     await expect(page.getByRole('alert')).toContainText("Only Jane Doe (opt.jane), the account's primary user, can opt users back into the Secure Login System.");
   });
+
+  test('D6, D8, T3: refused below USD 500K with the reason; ordered, cancelled, sent, activated by serial and response, reported lost with the USD 20 deposit, returned', async ({ desktop: { page }, slsd }) => {
+    // Below USD 500K: the reason, not the button (D6).
+    const poorEntity = await entityWithAccount(slsd, 'Small Saver', 'U-SMALL');
+    await user(slsd, poorEntity, 'U-SMALL', 'dev.small', 'Sam Small');
+    const poorGold = await goldToken(slsd, 'dev.small');
+    await fillLogin(page, 'dev.small', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, poorGold, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await page.getByRole('button', { name: 'Devices' }).click();
+    await expect(page.getByText('The Digital Security Card+ is available to accounts with a balance of USD 500,000.00 or more; account U-SMALL has USD 100,000.00.')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Request a Digital Security Card+' })).toHaveCount(0);
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    const entity = (await slsd.slsctl('entity', 'create', '--name', 'Rich Trader', '--dob', '1970-01-01', '--citizenship', 'CH', '--residence', 'CH')).trim();
+    await slsd.slsctl('account', 'create', '--number', 'U-RICH', '--entity', entity, '--balance', '750000');
+    await user(slsd, entity, 'U-RICH', 'dev.rich', 'Rita Rich');
+    const gold = await goldToken(slsd, 'dev.rich');
+    await fillLogin(page, 'dev.rich', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, gold, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await page.getByRole('button', { name: 'Devices' }).click();
+
+    // Order, then cancel while pending (not yet sent).
+    await page.getByRole('button', { name: 'Request a Digital Security Card+' }).click();
+    await expect(page.getByRole('status')).toHaveText('Your Digital Security Card+ has been ordered.');
+    const orders = page.getByRole('table', { name: 'Orders' });
+    await expect(orders.getByRole('row', { name: /Digital Security Card\+/ })).toContainText('ordered, not yet sent');
+    await expectAccessible(page, 'Account security: devices with an order');
+    await page.getByRole('button', { name: 'Cancel the order of a Digital Security Card+' }).click();
+    await expect(page.getByRole('status')).toHaveText('The order is cancelled.');
+    await expect(orders.getByRole('row', { name: /Digital Security Card\+/ })).toContainText('cancelled');
+    expect(await slsd.slsctl('audit', '--user', 'dev.rich')).toContain('device.order_cancelled');
+
+    // Order again; client services send it (T3: it would activate itself in 14 days).
+    await page.getByRole('button', { name: 'Request a Digital Security Card+' }).click();
+    await expect(page.getByRole('status')).toHaveText('Your Digital Security Card+ has been ordered.');
+    const orderId = /^(\S+)\s+dev\.rich\s+dscplus\s+new\s+ordered$/m.exec(await slsd.slsctl('order', 'list', '--user', 'dev.rich'))![1]!;
+    const stateFile = join(slsd.dataDir, 'dev.rich.dscplus.json');
+    await slsd.slsctl('order', 'send', orderId, '--serial', '4000777001', '--pin', '2468', '--state-file', stateFile);
+    await page.getByRole('button', { name: 'Secure Login System' }).click();
+    await page.getByRole('button', { name: 'Devices' }).click();
+    await expect(page.getByRole('table', { name: 'Orders' }).getByRole('row', { name: /Digital Security Card\+/ }).first()).toContainText('activates itself on');
+
+    // D6: the serial and a correct response activate it; the Gold device stays active (D1).
+    await page.getByLabel('Serial number').fill('4000777001');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const challenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    const card: DemoDevice = { kind: 'dscplus', deviceId: '', label: '', serial: '4000777001', file: 'dev.rich.dscplus.json', pin: '2468' };
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, card, challenge));
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await expect(page.getByRole('status')).toContainText('is active. Your other devices stay active.');
+    const list = page.locator('.device-list');
+    await expect(list.getByRole('listitem').filter({ hasText: 'Digital Security Card+' })).toContainText('active');
+    await expect(list.getByRole('listitem').filter({ hasText: 'Gold' })).toContainText('active');
+
+    // D8: lost, with a replacement: deactivated at once, the USD 20 deposit recorded.
+    const dscLabel = (await list.getByRole('listitem').filter({ hasText: 'Digital Security Card+' }).innerText()).split(' — ')[0]!;
+    await page.getByRole('button', { name: `Report ${dscLabel} lost or broken` }).click();
+    await expect(page.getByRole('checkbox', { name: /Send me a replacement/ })).toBeChecked();
+    await expectAccessible(page, 'Account security: report a device');
+    await page.getByRole('button', { name: 'Report and deactivate' }).click();
+    await expect(page.getByRole('status')).toHaveText(
+      `${dscLabel} is reported lost and deactivated. A replacement Digital Security Card+ is ordered; a deposit of USD 20.00 is recorded on your account.`,
+    );
+    await expect(list.getByRole('listitem').filter({ hasText: dscLabel })).toContainText('reported lost');
+    await expect(page.getByRole('table', { name: 'Orders' }).getByRole('row', { name: /Replacement DSC\+/ })).toContainText('USD 20.00');
+
+    // D8: a device no longer needed is returned; never the last active one (slsd says so).
+    await page.getByRole('button', { name: /^Return .*Gold/ }).click();
+    await expect(page.getByRole('alert').filter({ hasText: 'This is your only active device' })).toBeVisible();
+    await slsd.slsctl('device', 'add', '--user', 'dev.rich', '--kind', 'scc');
+    await page.getByRole('button', { name: 'Secure Login System' }).click();
+    await page.getByRole('button', { name: 'Devices' }).click();
+    await page.getByRole('button', { name: /^Return .*Gold/ }).click();
+    await expect(page.getByRole('status')).toContainText('is marked as returned.');
+    await expect(list.getByRole('listitem').filter({ hasText: 'Gold' })).toContainText('returned');
+  });
+
+  test('T1, T2: with a temporary passcode the online Security Code Card is shown and offered as a PDF by the host', async ({ desktop: { page, host }, slsd }) => {
+    const entity = await entityWithAccount(slsd, 'Lost Everything', 'U-TEMP');
+    await user(slsd, entity, 'U-TEMP', 'temp.tina', 'Tina Temp');
+    const out = await slsd.slsctl('temp-passcode', 'issue', '--user', 'temp.tina');
+    const passcode = /temporary passcode for temp\.tina: (\S+)/.exec(out)![1]!;
+    await fillLogin(page, 'temp.tina', PASSWORD);
+    await respondOnLogin(page, passcode);
+    await openAccountSecurity(page);
+    await expect(page.getByRole('heading', { name: 'Online Security Code Card' })).toBeVisible();
+    await page.getByRole('button', { name: 'View the card' }).click();
+    const cells = page.getByRole('list', { name: 'Codes by index number' }).getByRole('listitem');
+    await expect(cells).toHaveCount(224);
+    await expect(cells.first()).toContainText(/^1\s+\S+$/);
+    await expectAccessible(page, 'Account security: online Security Code Card');
+    await page.getByRole('button', { name: 'Print or save as PDF' }).click();
+    const open = page.getByRole('link', { name: 'Open the PDF to print' });
+    await expect(open).toBeVisible();
+    const href = (await open.getAttribute('href'))!;
+    // Same origin, served by the host; the address carries no session token.
+    expect(href).toMatch(/^\/files\/[A-Za-z0-9_-]{32}\/online-security-code-card-\d{4}-\d{2}-\d{2}\.pdf$/);
+    const pdf = await page.request.get(new URL(href, host.origin).toString());
+    expect(pdf.headers()['content-type']).toBe('application/pdf');
+    expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /^Save online-security-code-card/ }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^online-security-code-card-\d{4}-\d{2}-\d{2}\.pdf$/);
+    // Another address of this host serves nothing.
+    expect((await page.request.get(new URL('/files/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/x.pdf', host.origin).toString())).status()).toBe(404);
+  });
 });
+
