@@ -17,6 +17,7 @@ import { createConfSettingsStore } from '../native/settings.ts';
 import { FAKE_PASSWORD, startFakeSlsd } from '../tests/fixtures/fake-slsd.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../tests/fixtures/chromium.ts';
 import { capsLockOn } from '../tests/fixtures/ui.ts';
+import { accountScreenshots } from './screenshots-account.ts';
 import { dscplusScreenshots } from './screenshots-dscplus.ts';
 
 const out = join(process.cwd(), 'screenshots');
@@ -151,6 +152,8 @@ try {
 
   // SPEC C2: the DSC+ plugged in (a real slsd and the emulator: see screenshots-dscplus.ts).
   await dscplusScreenshots(browser, shot);
+  // SPEC C1, C6, D6, D8, T1–T3: account security devices and the online code card (screenshots-account.ts).
+  await accountScreenshots(browser, shot);
 
   for (const s of shots) process.stdout.write(`${s}\n`);
 } finally {

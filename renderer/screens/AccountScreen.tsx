@@ -336,7 +336,8 @@ function DevicesPanel({ api }: { api: SlsApi }) {
     );
   };
   const canChange = (d: DeviceInfo) => d.ownership === 'own' && d.physical && ['active', 'inactive', 'pending'].includes(d.status);
-  const pendingOrder = overview?.orders.some((o) => o.state === 'ordered' && o.reason === 'new') ?? false;
+  // One DSC+ on its way at a time: ordered or sent, new or replacement.
+  const pendingOrder = overview?.orders.some((o) => o.state === 'ordered' || o.state === 'sent') ?? false;
   return (
     <section aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Devices</h2>
