@@ -177,6 +177,15 @@ export const CALLS = {
   cancelDeviceOrder: { input: z.object({ orderId: Id }).strict(), output: DeviceOrder },
   getOnlineCard: { input: Empty, output: OnlineCard },
   downloadOnlineCard: { input: Empty, output: OfferedFile },
+  /**
+   * A plugged-in DSC+ answers the withdrawal's challenge (SPEC C2, H2, W1): the host sends it to the
+   * card, the user types the PIN on the card (progress as `dscplusStatus` events), and the response
+   * goes from the host to slsd, never to the renderer. SLS_ERR_DSCPLUS_* when the card cannot answer:
+   * the user types the response instead.
+   */
+  confirmWithdrawalOnCard: { input: z.object({ confirmationId: Id, amountCents: AmountCents }).strict(), output: WithdrawalResponse },
+  /** Stop the card answering a confirmation ("Type the response instead"): CANCEL to the card. */
+  cancelCardConfirmation: { input: Empty, output: Ok },
 } as const satisfies Record<CallName, { input: z.ZodType; output: z.ZodType }>;
 
 export type CallInput<N extends CallName> = z.input<(typeof CALLS)[N]['input']>;

@@ -42,6 +42,9 @@ export const CALL_NAMES = [
   'cancelDeviceOrder',
   'getOnlineCard',
   'downloadOnlineCard',
+  // A plugged-in DSC+ answers portal confirmations over USB (SPEC C2, H2).
+  'confirmWithdrawalOnCard',
+  'cancelCardConfirmation',
 ] as const;
 export type CallName = (typeof CALL_NAMES)[number];
 

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import {
   ConfirmationChallenge,
   ConfirmationChallenge as ActivationChallenge,
+  type ConfirmationChallenge as ConfirmationChallengeValue,
   DeviceOrder,
   DeviceReportResponse,
   DevicesOverview,
@@ -32,6 +33,8 @@ import {
   WithdrawalOverview,
   WithdrawalResponse,
 } from '../../core/account-api.ts';
+import { DeviceNotFoundError } from '../../native/errors.ts';
+import { DSCPLUS_ERROR_CODES, dscPlusClientError } from './dscplus-login.ts';
 import { SlsdError, STATUS_WAIT_SECONDS } from './slsd-client.ts';
 import type { LoginStatus, SlsdClient } from './slsd-client.ts';
 import { CLIENT_BUILD, clientName } from './app-info.ts';
@@ -155,6 +158,71 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
 
   /** SPEC W4: one idempotency key per withdrawal confirmation, reused when the user retries it. */
   const withdrawalKeys = new Map<string, string>();
+  /** SPEC C2: confirmations whose challenge a DSC+ answers: confirmation id → the card's serial and challenge. */
+  const cardChallenges = new Map<string, { serial: string; challenge: string }>();
+  /** The card answering a confirmation now, if any. */
+  let cardJob: { abort: AbortController; done: Promise<unknown> } | null = null;
+
+  /** CANCEL to a card answering a confirmation; waits a moment for it to stop. */
+  async function stopCardConfirmation(): Promise<void> {
+    const j = cardJob;
+    if (!j) return;
+    j.abort.abort();
+    await Promise.race([j.done.catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref?.())]);
+  }
+
+  /** Remember which card answers a fresh confirmation challenge (a DSC+ of the user, by its serial from slsd). */
+  async function noteCardChallenge(c: ConfirmationChallengeValue): Promise<void> {
+    const ch = c.challenge;
+    if (ch.type !== 'response_code' || ch.kind !== 'dscplus') return;
+    const overview = await slsd.authed('GET', '/devices', DevicesOverview, token());
+    const serial = overview.devices.find((d) => d.id === ch.deviceId)?.serial;
+    if (!serial) return;
+    cardChallenges.set(c.confirmationId, { serial, challenge: ch.challenge });
+    if (cardChallenges.size > 50) cardChallenges.delete(cardChallenges.keys().next().value!);
+  }
+
+  /** SPEC W4: confirm with the idempotency key of this confirmation (the same on a retry). */
+  async function confirmWithdrawal(input: ParsedInput<'confirmWithdrawal'>) {
+    let key = withdrawalKeys.get(input.confirmationId);
+    if (!key) {
+      key = randomUUID();
+      withdrawalKeys.set(input.confirmationId, key);
+      // Kept after success too, so a retry answers the same withdrawal (replayed); bounded.
+      if (withdrawalKeys.size > 100) withdrawalKeys.delete(withdrawalKeys.keys().next().value!);
+    }
+    const body = { amountCents: input.amountCents, idempotencyKey: key, confirmation: { id: input.confirmationId, response: input.response } };
+    const done = await slsd.authed('POST', '/withdrawals', WithdrawalResponse, token(), body);
+    log(`withdrawal confirmed kind=${done.withdrawal.confirmedWith.kind} replayed=${done.replayed}`);
+    return done;
+  }
+
+  /**
+   * The card answers a confirmation challenge (SPEC C2, H2): the PIN is typed on the card; the response comes back to the host only.
+   */
+  async function answerOnCard(confirmationId: string): Promise<string> {
+    const c = cardChallenges.get(confirmationId);
+    if (!c || !dscplus.connected().includes(c.serial)) {
+      throw new SlsdError(dscPlusClientError(new DeviceNotFoundError(c?.serial ?? 'none')), null);
+    }
+    await stopCardConfirmation();
+    const abort = new AbortController();
+    const done = dscplus.respond(c.serial, c.challenge, (st) => events.emit('dscplusStatus', st), abort.signal);
+    const job = { abort, done };
+    cardJob = job;
+    try {
+      const response = await done;
+      events.emit('dscplusStatus', { serial: c.serial, state: 'response_received' });
+      return response;
+    } catch (e) {
+      const error = dscPlusClientError(e);
+      log(`DSC+ confirmation failed serial=${c.serial} ${e instanceof Error ? e.name : 'unknown'}`);
+      events.emit('dscplusStatus', { serial: c.serial, state: error.code === DSCPLUS_ERROR_CODES.cancelled ? 'cancelled' : 'failed', message: error.message });
+      throw new SlsdError(error, null);
+    } finally {
+      if (cardJob === job) cardJob = null;
+    }
+  }
 
   /** The session's token for a portal function (SPEC C6); never leaves the host. */
   function token(): string {
@@ -311,6 +379,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     },
 
     async signOut() {
+      await stopCardConfirmation();
       const held = session;
       session = null;
       login = null;
@@ -369,20 +438,21 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
 
     // Account security (SPEC C1, C6): slsd decides; the host adds the token and the idempotency key.
     getWithdrawals: async () => slsd.authed('GET', '/withdrawals', WithdrawalOverview, token()),
-    startWithdrawal: async (input) => slsd.authed('POST', '/withdrawals/challenge', ConfirmationChallenge, token(), input),
-    async confirmWithdrawal(input) {
-      let key = withdrawalKeys.get(input.confirmationId);
-      if (!key) {
-        key = randomUUID();
-        withdrawalKeys.set(input.confirmationId, key);
-        // Kept after success too, so a retry answers the same withdrawal (replayed); bounded.
-        if (withdrawalKeys.size > 100) withdrawalKeys.delete(withdrawalKeys.keys().next().value!);
-      }
-      const body = { amountCents: input.amountCents, idempotencyKey: key, confirmation: { id: input.confirmationId, response: input.response } };
-      const done = await slsd.authed('POST', '/withdrawals', WithdrawalResponse, token(), body);
-      log(`withdrawal confirmed kind=${done.withdrawal.confirmedWith.kind} replayed=${done.replayed}`);
-      return done;
+    async startWithdrawal(input) {
+      await stopCardConfirmation();
+      const c = await slsd.authed('POST', '/withdrawals/challenge', ConfirmationChallenge, token(), input);
+      await noteCardChallenge(c);
+      return c;
     },
+    async confirmWithdrawalOnCard(input) {
+      const response = await answerOnCard(input.confirmationId);
+      return confirmWithdrawal({ confirmationId: input.confirmationId, amountCents: input.amountCents, response });
+    },
+    async cancelCardConfirmation() {
+      await stopCardConfirmation();
+      return { ok: true };
+    },
+    confirmWithdrawal: (input) => confirmWithdrawal(input),
     getDevices: async () => slsd.authed('GET', '/devices', DevicesOverview, token()),
     orderDscPlus: async () => slsd.authed('POST', '/devices/orders', DeviceOrder, token(), { kind: 'dscplus' }),
     getOptOut: async () => slsd.authed('GET', '/sls/opt-out', OptOutStatus, token()),
@@ -415,6 +485,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     },
 
     async close() {
+      await stopCardConfirmation();
       unsubscribeDsc();
       await dscplus.close();
     },

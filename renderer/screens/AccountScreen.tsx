@@ -8,9 +8,10 @@
  */
 import { useCallback, useEffect, useId, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
-import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OnlineCard, OptOutStatus, SharingView, WithdrawalOverview } from '../../core/account-api.ts';
-import type { OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
-import { BusyButton, ErrorLine, useAction } from '../ui.tsx';
+import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OnlineCard, OptOutStatus, SharingView, WithdrawalOverview, WithdrawalResponse } from '../../core/account-api.ts';
+import type { DscPlusStatus, ErrorText, OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
+import { ContractError, describeError } from '../../core/contract/messages.ts';
+import { BusyButton, ErrorLine, Spinner, toClientError, useAction } from '../ui.tsx';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
 const SECTIONS: readonly [Section, string][] = [
@@ -91,6 +92,74 @@ function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; 
   );
 }
 
+/** The card's codes when it cannot answer a confirmation (electron/host/dscplus-login.ts). */
+const CARD_FALLBACK: Record<string, ErrorText> = {
+  SLS_ERR_DSCPLUS_DISCONNECTED: { message: 'The card was unplugged.', action: 'Type the response from the card instead.' },
+  SLS_ERR_DSCPLUS_CANCELLED: { message: 'Cancelled on the card.', action: 'Type the response from the card, or send the challenge to the card again.' },
+  SLS_ERR_DSCPLUS_TIMEOUT: { message: 'No PIN was entered on the card in time.', action: 'Type the response from the card, or send the challenge to the card again.' },
+  SLS_ERR_DSCPLUS_FAILED: { message: 'The card did not answer.', action: 'Type the response from the card instead.' },
+  SLS_ERR_DSCPLUS_BLOCKED: { message: 'This card is blocked after 3 wrong PINs.', action: 'Confirm with another device, or call client services.' },
+};
+
+/**
+ * A plugged-in DSC+ answers a portal confirmation (SPEC C2, H2): the host sends the challenge to the
+ * card, the PIN is typed on the card, and the response goes from the host to slsd. Without the card
+ * (or when the user would rather type) `onFallback` hands over to the typed response.
+ */
+function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api: SlsApi; answer(): Promise<T>; onDone(value: T): void; onFallback(reason: ErrorText | null): void; onError(e: unknown): void }) {
+  const [status, setStatus] = useState<DscPlusStatus | null>(null);
+  const [triesLeft, setTriesLeft] = useState<number | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    let heard = false;
+    const off = api.on('dscplusStatus', (st) => {
+      if (!live) return;
+      heard = true;
+      setStatus(st);
+      if (st.pinTriesLeft !== undefined) setTriesLeft(st.pinTriesLeft);
+    });
+    answer().then(
+      (v) => live && onDone(v),
+      (e: unknown) => {
+        if (!live) return;
+        const code = e instanceof ContractError ? e.error.code : '';
+        // Not plugged in at all: straight to typing, nothing went wrong.
+        if (code === 'SLS_ERR_DSCPLUS_DISCONNECTED' && !heard) onFallback(null);
+        else if (CARD_FALLBACK[code]) onFallback(CARD_FALLBACK[code]);
+        else onError(e);
+      },
+    );
+    return () => {
+      live = false;
+      off();
+    };
+  }, [api, answer, onDone, onFallback, onError]);
+  const state = status?.state;
+  const line = state === 'response_received' ? 'Response received — confirming…' : state === 'waiting_for_pin' || state === 'wrong_pin' ? 'Waiting for your PIN on the card…' : 'Sending the challenge to the card…';
+  return (
+    <div className="dscplus-card">
+      <ol className="steps">
+        <li>
+          Enter your PIN on the card{triesLeft === undefined ? '' : ` (${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left)`}.
+        </li>
+      </ol>
+      {state === 'wrong_pin' ? (
+        <p className="error" role="alert">
+          <strong>Wrong PIN.</strong> Try again on the card.
+        </p>
+      ) : null}
+      <p className="waiting" role="status">
+        <Spinner /> {line}
+      </p>
+      <p>
+        <button type="button" className="link" onClick={() => void api.cancelCardConfirmation().catch(() => {})}>
+          Type the response instead
+        </button>
+      </p>
+    </div>
+  );
+}
+
 function WithdrawPanel({ api }: { api: SlsApi }) {
   const id = useId();
   const { busy, error, run, setError } = useAction();
@@ -99,6 +168,9 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   const [deviceId, setDeviceId] = useState('');
   const [pending, setPending] = useState<{ c: ConfirmationChallenge; amountCents: number } | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  // SPEC C2: a DSC+ challenge goes to the card first; typing is the fallback.
+  const [onCard, setOnCard] = useState(false);
+  const [cardLine, setCardLine] = useState<ErrorText | null>(null);
 
   const load = useCallback(async () => {
     const o = await run(() => api.getWithdrawals());
@@ -120,17 +192,41 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       return;
     }
     const c = await run(() => api.startWithdrawal({ deviceId, amountCents }));
-    if (c) setPending({ c, amountCents });
+    if (c) {
+      setPending({ c, amountCents });
+      setCardLine(null);
+      setOnCard(c.challenge.type === 'response_code' && c.challenge.kind === 'dscplus');
+    }
   };
-  const confirm = async (response: string) => {
-    if (!pending) return;
-    const r = await run(() => api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }));
-    if (r) {
+  const confirmed = useCallback(
+    (r: WithdrawalResponse) => {
       setPending(null);
+      setOnCard(false);
       setDone(`Withdrawal of ${usd(r.withdrawal.amountCents)} confirmed with ${r.withdrawal.confirmedWith.label}.`);
       setAmount('');
       void load();
-    }
+    },
+    [load],
+  );
+  const answerOnCard = useCallback(
+    () => (pending ? api.confirmWithdrawalOnCard({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents }) : Promise.reject(new Error('no confirmation'))),
+    [api, pending],
+  );
+  const cardFallback = useCallback((reason: ErrorText | null) => {
+    setOnCard(false);
+    setCardLine(reason);
+  }, []);
+  const cardError = useCallback(
+    (e: unknown) => {
+      setOnCard(false);
+      setError(describeError(toClientError(e)));
+    },
+    [setError],
+  );
+  const confirm = async (response: string) => {
+    if (!pending) return;
+    const r = await run(() => api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }));
+    if (r) confirmed(r);
   };
 
   return (
@@ -160,8 +256,24 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
           </tbody>
         </table>
       ) : null}
-      {pending ? (
-        <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} label="Confirm withdrawal" onSubmit={(r) => void confirm(r)} />
+      {pending && onCard ? (
+        <CardConfirmation key={pending.c.confirmationId} api={api} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
+      ) : pending ? (
+        <>
+          {cardLine ? (
+            <p className="notice" role="status">
+              {cardLine.message} {cardLine.action}
+            </p>
+          ) : null}
+          <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} label="Confirm withdrawal" onSubmit={(r) => void confirm(r)} />
+          {cardLine && pending.c.challenge.type === 'response_code' && pending.c.challenge.kind === 'dscplus' && cardLine !== CARD_FALLBACK.SLS_ERR_DSCPLUS_BLOCKED ? (
+            <p>
+              <button type="button" className="link" onClick={() => (setCardLine(null), setOnCard(true))}>
+                Send the challenge to the card again
+              </button>
+            </p>
+          ) : null}
+        </>
       ) : (
         <form onSubmit={(e) => void start(e)}>
           <div className="field">
@@ -187,7 +299,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       )}
       {pending ? (
         <p>
-          <button type="button" className="link" onClick={() => setPending(null)}>
+          <button type="button" className="link" onClick={() => (onCard ? void api.cancelCardConfirmation().catch(() => {}) : undefined, setOnCard(false), setPending(null))}>
             Use another device
           </button>
         </p>

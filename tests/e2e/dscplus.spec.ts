@@ -215,4 +215,55 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expect(page.getByRole('button', { name: 'Log In' })).toBeVisible();
     await expect.poll(() => emulator.device.screen.line).toBe('Cancelled');
   });
+
+  test('W1, C2: a withdrawal is confirmed by the PIN pressed on the card; the response never reaches the page', async ({ card: { page, demo, plugIn }, slsd }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    let prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    await prompt;
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+    await page.getByRole('button', { name: 'Account security' }).click();
+    await page.getByLabel('Amount (USD)').fill('2,500');
+    await page.getByLabel('Confirm with').selectOption({ label: device.label });
+    prompt = emulator.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const shown = await prompt;
+    await expect(page.getByText('Enter your PIN on the card (3 tries left).')).toBeVisible();
+    await expect(page.locator('p.waiting[role="status"]')).toHaveText('Waiting for your PIN on the card…');
+    await expect(page.locator('input[name="confirm-response"]')).toHaveCount(0);
+    await expectAccessible(page, 'Withdrawal: PIN on the card');
+    // A wrong PIN first: the card asks again (H2).
+    prompt = emulator.nextPinPrompt();
+    emulator.keypad.enter(wrongPin(device.pin!));
+    await expect(page.getByText('Enter your PIN on the card (2 tries left).')).toBeVisible();
+    await prompt;
+    emulator.keypad.enter(device.pin!);
+    await expect(page.getByText(`Withdrawal of USD 2,500.00 confirmed with ${device.label}.`)).toBeVisible();
+    expect(await slsd.slsctl('withdrawals', '--user', 'demo.dscplus')).toMatch(/USD 2,500\.00 {2}dscplus/);
+    // The card's response went from the host to slsd: the page never held it.
+    const response = await deviceResponse(slsd, device, shown.challenge);
+    expect(await page.content()).not.toContain(response);
+  });
+
+  test('W1, C2: "Type the response instead" cancels the card; the typed response confirms the withdrawal', async ({ card: { page, demo, plugIn }, slsd }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    let prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    await prompt;
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+    await page.getByRole('button', { name: 'Account security' }).click();
+    await page.getByLabel('Amount (USD)').fill('1,000');
+    prompt = emulator.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const { challenge } = await prompt;
+    await page.getByRole('button', { name: 'Type the response instead' }).click();
+    await expect(page.getByText('Cancelled on the card.')).toBeVisible();
+    await expect(page.locator('output[aria-label="Challenge code"]')).toHaveText(challenge);
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, device, challenge));
+    await page.getByRole('button', { name: 'Confirm withdrawal' }).click();
+    await expect(page.getByText(`Withdrawal of USD 1,000.00 confirmed with ${device.label}.`)).toBeVisible();
+  });
 });
+
