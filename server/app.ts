@@ -30,6 +30,9 @@ const FASTIFY_ERRORS: Record<string, SlsError['code']> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'SLS_ERR_MALFORMED_JSON',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SLS_ERR_VALIDATION',
   FST_ERR_CTP_INVALID_TYPE: 'SLS_ERR_UNSUPPORTED_MEDIA_TYPE',
+  // Routing refusals (`frameworkErrors` below): a path value over maxParamLength, a bad %-escape.
+  FST_ERR_MAX_PARAM_LENGTH: 'SLS_ERR_VALIDATION',
+  FST_ERR_BAD_URL: 'SLS_ERR_VALIDATION',
 };
 
 function toSlsError(err: unknown): SlsError | null {
@@ -65,6 +68,13 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
   const app = Fastify({
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
+    // Errors Fastify's router raises before any route runs (a path value over 100 characters, a bad
+    // %-escape) would otherwise get Fastify's own 414/400 body, echoing the URL: coded like any other,
+    // never echoing the input (found by server/fuzz.test.ts).
+    frameworkErrors: (err, _req, reply) => {
+      const sls = toSlsError(err) ?? new SlsError('SLS_ERR_INTERNAL');
+      void (reply as FastifyReply).code(sls.status).send(sls.toBody());
+    },
     logger:
       config.logLevel === 'silent'
         ? false
