@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { accountSecurityMigration, smsDispatchMigration } from '../account/schema.ts';
-import { ibkeyMigration } from '../services/ibkey-schema.ts';
+import { ibkeyMigration, ibkeyNonceAddressMigration } from '../services/ibkey-schema.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -202,7 +202,7 @@ function migration0001(dialect: SqlDialect): Migration {
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration() };
     },
   };
 }

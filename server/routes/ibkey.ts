@@ -91,9 +91,10 @@ export const IBKEY_ROUTES: readonly RouteDefinition[] = [
     spec: 'L7',
     auth: false,
     response: NonceResponse,
-    errors: [],
-    async handler(s) {
-      return ibkey(s).newNonce();
+    // SPEC N1: no login needed, so nonces per source address are bounded.
+    errors: ['SLS_ERR_RATE_LIMITED'],
+    async handler(s, { sourceAddress }) {
+      return ibkey(s).newNonce(sourceAddress);
     },
   },
   {

@@ -70,6 +70,11 @@ export interface IbKeyNonceTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+  /**
+   * Who asked for it (the address, IPv6 by its /64), so nonces per address are bounded (SPEC N1: the
+   * route needs no login; rows, so every slsd counts the same). Null for rows of before 0005.
+   */
+  source_address: string | null;
 }
 
 /** Messages for the app (K8), sealed end-to-end to the device's public key. */
@@ -174,6 +179,21 @@ export function ibkeyMigration(): Migration {
         .addColumn('delivered_at', 'bigint')
         .execute();
       await db.schema.createIndex('ibkey_messages_device').on('ibkey_messages').columns(['device_id', 'delivered_at']).execute();
+    },
+  };
+}
+
+/**
+ * 0005: the address each nonce was issued to (SPEC N1, L7).
+ *
+ * `POST /v1/ibkey/nonces` needs no login, so without a bound anyone could grow the table; the
+ * index serves the count of an address's recent nonces.
+ */
+export function ibkeyNonceAddressMigration(): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('ibkey_nonces').addColumn('source_address', 'text').execute();
+      await db.schema.createIndex('ibkey_nonces_address').on('ibkey_nonces').columns(['source_address', 'created_at']).execute();
     },
   };
 }

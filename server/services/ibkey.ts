@@ -8,6 +8,7 @@
  * status long-poll turns an approval into a session through the login service, like any response.
  */
 import { randomInt } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { constantTimeEqual, randomDigits } from '../../core/codes.ts';
 import { DEVICE_CATALOGUE } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
@@ -56,6 +57,28 @@ export const ACTIVATION_TTL_MS = 10 * 60 * 1000;
 export const ACTIVATION_CODE_LENGTH = 6;
 /** Nonces for signed app requests live this long. */
 export const NONCE_TTL_MS = 2 * 60 * 1000;
+/**
+ * Nonces one source address may get per window (SPEC N1): an app long-polls about every 25 s, so this
+ * leaves room for dozens of phones behind one address (an office's NAT) while bounding the table.
+ */
+export const IBKEY_NONCES_PER_ADDRESS = 120;
+export const IBKEY_NONCE_WINDOW_MS = NONCE_TTL_MS;
+
+/**
+ * The address nonces are counted by: an IPv6 address by its /64 (one subscriber's network gets a
+ * whole /64, so counting single addresses would bound nothing), an IPv4-mapped one as IPv4.
+ */
+export function nonceAddress(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('%')[0]!.split('::');
+  const h = head ? head.split(':') : [];
+  const t = ip.includes('::') && tail ? tail.split(':') : [];
+  // An embedded IPv4 tail (…:1.2.3.4) sits in the last 32 bits, never in the /64 kept.
+  const groups = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+}
 /** A temporary password delivered to the app (K8): length and alphabet (no look-alike characters). */
 export const TEMPORARY_PASSWORD_LENGTH = 12;
 const TEMPORARY_PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
@@ -145,13 +168,35 @@ export class IbKeyService {
   // -------------------------------------------------------------------------------------------
   // Signed requests
 
-  /** A single-use nonce for a signed app request. */
-  async newNonce(): Promise<{ nonce: string; expiresAt: string }> {
+  /**
+   * A single-use nonce for a signed app request, at most `IBKEY_NONCES_PER_ADDRESS` per address per window.
+   *
+   * The route needs no login, so without a bound anyone could grow the table (SPEC N1). The bound is
+   * rows, so it holds across slsd processes: the nonce is stored first, then the address's nonces of
+   * the window are counted, and one over the bound is taken back. Of requests arriving together the
+   * last stored counts all others, so more than the bound are never kept (no lock needed, on SQLite
+   * or PostgreSQL); a burst may be refused more than strictly needed, which only slows that address.
+   * Expired nonces are purged here too.
+   */
+  async newNonce(sourceAddress: string): Promise<{ nonce: string; expiresAt: string }> {
     const now = this.#d.now();
-    // Keeps the table small: spent and stale nonces are of no further use.
-    await this.#db.deleteFrom('ibkey_nonces').where('expires_at', '<', now - NONCE_TTL_MS).execute();
+    // Keeps the table small: spent and stale nonces are of no further use. They outlive their expiry
+    // by a window, which is what the count per address looks back on.
+    await this.#db.deleteFrom('ibkey_nonces').where('expires_at', '<', now - IBKEY_NONCE_WINDOW_MS).execute();
+    const address = nonceAddress(sourceAddress);
     const nonce = newToken();
-    await this.#db.insertInto('ibkey_nonces').values({ nonce, created_at: now, expires_at: now + NONCE_TTL_MS, used_at: null }).execute();
+    await this.#db.insertInto('ibkey_nonces').values({ nonce, created_at: now, expires_at: now + NONCE_TTL_MS, used_at: null, source_address: address }).execute();
+    const recent = await this.#db
+      .selectFrom('ibkey_nonces')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('created_at').as('oldest')])
+      .where('source_address', '=', address)
+      .where('created_at', '>', now - IBKEY_NONCE_WINDOW_MS)
+      .executeTakeFirstOrThrow();
+    if (Number(recent.n) > IBKEY_NONCES_PER_ADDRESS) {
+      await this.#db.deleteFrom('ibkey_nonces').where('nonce', '=', nonce).execute();
+      const retryAt = Math.max(now, Number(recent.oldest ?? now)) + IBKEY_NONCE_WINDOW_MS;
+      throw new SlsError('SLS_ERR_RATE_LIMITED', { retryAt: iso(retryAt), message: 'Too many requests from this address. Try again later.' });
+    }
     return { nonce, expiresAt: iso(now + NONCE_TTL_MS) };
   }
 
