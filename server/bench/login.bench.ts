@@ -343,6 +343,10 @@ export async function main(): Promise<void> {
     `${mid.rawCpuUs.toFixed(0)} / ${mid.http.serverCpuUs.toFixed(0)} = ${(mid.rawCpuUs / mid.http.serverCpuUs).toFixed(3)}; with the client's CPU: ${(mid.rawCpuUs / (mid.http.serverCpuUs + mid.http.clientCpuUs)).toFixed(3)}`,
   );
   console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    'Read the wall ratio on a quiet machine only: under other work, slsd and the client (more runnable threads than the raw\n' +
+      'baseline\'s two) get a larger share of the shared cores, which flatters it; the CPU ratio is not flattered.',
+  );
 
   // 2. and 3. no-op hash.
   console.log('\nWARNING: the next server runs with password hashing set to a no-op (noop-benchmark-only).');
