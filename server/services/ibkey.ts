@@ -46,7 +46,7 @@ import { parseP256PublicKey, sealForDevice, verifyP256 } from './ibkey-crypto.ts
 import { InProcessApprovalNotifier, registerNotifier, waitFor } from './ibkey-notifier.ts';
 import type { ApprovalNotifier } from './ibkey-notifier.ts';
 import { ibkeyDb } from './ibkey-schema.ts';
-import type { IbKeyActivationTable, IbKeyDatabase, IbKeyPushTable } from './ibkey-schema.ts';
+import type { IbKeyActivationState, IbKeyActivationTable, IbKeyDatabase, IbKeyPushTable } from './ibkey-schema.ts';
 import { preferredDevice } from './login.ts';
 import { normalizeUsername } from './throttle.ts';
 
@@ -384,14 +384,24 @@ export class IbKeyService {
       right = (await verifierFor(device.kind).verify(this.#ctx, activationAsTransaction(a, user.username_normalized), device, req.code)) === 'right';
     }
     if (!right) {
-      await this.#db.updateTable('ibkey_activations').set((eb) => ({ wrong_attempts: eb('wrong_attempts', '+', 1) })).where('id', '=', a.id).execute();
-      await this.#db
+      // SPEC L6, K1: at most 3 codes are judged per activation, however many arrive together (on
+      // PostgreSQL they do). One conditional UPDATE counts this one only while the activation is
+      // pending with fewer than 3, and ends it at the third, atomically. No row changed: it ended (or
+      // completed) meanwhile, and this code is not judged: answered like any code from then on, so a
+      // right code among them is never told apart from a wrong one (no oracle).
+      const counted = await this.#db
         .updateTable('ibkey_activations')
-        .set({ state: 'ended' })
+        .set((eb) => ({
+          wrong_attempts: eb('wrong_attempts', '+', 1),
+          state: eb.case().when('wrong_attempts', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(eb.val<IbKeyActivationState>('ended')).else(eb.ref('state')).end(),
+        }))
         .where('id', '=', a.id)
-        .where('wrong_attempts', '>=', WRONG_RESPONSES_PER_TRANSACTION)
-        .execute();
-      const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - (a.wrong_attempts + 1));
+        .where('state', '=', 'pending')
+        .where('wrong_attempts', '<', WRONG_RESPONSES_PER_TRANSACTION)
+        .returning('wrong_attempts')
+        .executeTakeFirst();
+      if (!counted) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
+      const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - counted.wrong_attempts);
       await this.#audit({ event: 'ibkey.activation_failed', user, sourceAddress, details: { activationId: a.id, reason: 'wrong_code', attemptsLeft } });
       const lockedUntil = await this.#failure(user, sourceAddress);
       if (lockedUntil !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
@@ -404,7 +414,14 @@ export class IbKeyService {
     const label = `IB Key (${req.label})`;
     const revoked = await this.#db.transaction().execute(async (trx) => {
       // Single use: only the request that moves the activation out of pending goes on.
-      const r = await trx.updateTable('ibkey_activations').set({ state: 'completed', completed_at: now }).where('id', '=', a.id).where('state', '=', 'pending').executeTakeFirst();
+      // SPEC L6: an activation that took its third wrong code meanwhile is over, right code or not.
+      const r = await trx
+        .updateTable('ibkey_activations')
+        .set({ state: 'completed', completed_at: now })
+        .where('id', '=', a.id)
+        .where('state', '=', 'pending')
+        .where('wrong_attempts', '<', WRONG_RESPONSES_PER_TRANSACTION)
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
       const old = await trx.selectFrom('devices').select('id').where('user_id', '=', user.id).where('kind', '=', 'ibkey').where('status', 'in', ['active', 'pending']).execute();
       if (old.length > 0) {
