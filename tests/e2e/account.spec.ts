@@ -130,7 +130,7 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await expect(page.getByRole('alert')).toContainText("Only Jane Doe (opt.jane), the account's primary user, can opt users back into the Secure Login System.");
   });
 
-  test('D6, D8, T3: refused below USD 500K with the reason; ordered, cancelled, sent, activated by serial and response, reported lost with the USD 20 deposit, returned', async ({ desktop: { page }, slsd }) => {
+  test('D6: below USD 500K a DSC+ is refused with the reason', async ({ desktop: { page }, slsd }) => {
     // Below USD 500K: the reason, not the button (D6).
     const poorEntity = await entityWithAccount(slsd, 'Small Saver', 'U-SMALL');
     await user(slsd, poorEntity, 'U-SMALL', 'dev.small', 'Sam Small');
@@ -141,9 +141,9 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await page.getByRole('button', { name: 'Devices' }).click();
     await expect(page.getByText('The Digital Security Card+ is available to accounts with a balance of USD 500,000.00 or more; account U-SMALL has USD 100,000.00.')).toBeVisible();
     await expect(page.getByRole('button', { name: 'Request a Digital Security Card+' })).toHaveCount(0);
-    await page.getByRole('button', { name: 'Back' }).click();
-    await page.getByRole('button', { name: 'Sign out' }).click();
+  });
 
+  test('D6, T3: a DSC+ ordered, cancelled while pending, ordered again, sent, activated by serial and response', async ({ desktop: { page }, slsd }) => {
     const entity = (await slsd.slsctl('entity', 'create', '--name', 'Rich Trader', '--dob', '1970-01-01', '--citizenship', 'CH', '--residence', 'CH')).trim();
     await slsd.slsctl('account', 'create', '--number', 'U-RICH', '--entity', entity, '--balance', '750000');
     await user(slsd, entity, 'U-RICH', 'dev.rich', 'Rita Rich');
@@ -185,6 +185,23 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     const list = page.locator('.device-list');
     await expect(list.getByRole('listitem').filter({ hasText: 'Digital Security Card+' })).toContainText('active');
     await expect(list.getByRole('listitem').filter({ hasText: 'Gold' })).toContainText('active');
+  });
+
+  test('D8: a lost DSC+ is deactivated with the USD 20 replacement deposit recorded; a device no longer needed is returned, never the last one', async ({ desktop: { page }, slsd }) => {
+    const entity = (await slsd.slsctl('entity', 'create', '--name', 'Lou Loser', '--dob', '1970-01-01', '--citizenship', 'CH', '--residence', 'CH')).trim();
+    await slsd.slsctl('account', 'create', '--number', 'U-LOST', '--entity', entity, '--balance', '750000');
+    await user(slsd, entity, 'U-LOST', 'dev.lost', 'Lou Loser');
+    await slsd.slsctl('device', 'add', '--user', 'dev.lost', '--kind', 'dscplus');
+    const gold = await goldToken(slsd, 'dev.lost');
+    await fillLogin(page, 'dev.lost', PASSWORD);
+    const device = page.getByRole('combobox', { name: 'Device' });
+    await device.selectOption({ label: (await device.locator('option', { hasText: 'Gold' }).textContent())!.trim() });
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await respondOnLogin(page, await deviceResponse(slsd, gold, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await page.getByRole('button', { name: 'Devices' }).click();
+    const list = page.locator('.device-list');
+    await expect(list.getByRole('listitem').filter({ hasText: 'Digital Security Card+' })).toContainText('active');
 
     // D8: lost, with a replacement: deactivated at once, the USD 20 deposit recorded.
     const dscLabel = (await list.getByRole('listitem').filter({ hasText: 'Digital Security Card+' }).innerText()).split(' — ')[0]!;
@@ -201,7 +218,7 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     // D8: a device no longer needed is returned; never the last active one (slsd says so).
     await page.getByRole('button', { name: /^Return .*Gold/ }).click();
     await expect(page.getByRole('alert').filter({ hasText: 'This is your only active device' })).toBeVisible();
-    await slsd.slsctl('device', 'add', '--user', 'dev.rich', '--kind', 'scc');
+    await slsd.slsctl('device', 'add', '--user', 'dev.lost', '--kind', 'scc');
     await page.getByRole('button', { name: 'Secure Login System' }).click();
     await page.getByRole('button', { name: 'Devices' }).click();
     await page.getByRole('button', { name: /^Return .*Gold/ }).click();
