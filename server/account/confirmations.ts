@@ -16,7 +16,7 @@ import type { DeviceRow, LoginTransactionRow, UserRow } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { verifierFor } from '../verifiers/index.ts';
 import type { VerifierContext } from '../verifiers/types.ts';
-import type { AccountDb, AccountTrx, ConfirmationPurpose, ConfirmationTable } from './schema.ts';
+import type { AccountDb, AccountTrx, ConfirmationPurpose, ConfirmationState, ConfirmationTable } from './schema.ts';
 
 export type ConfirmationRow = ConfirmationTable;
 
@@ -113,8 +113,9 @@ export interface CheckedConfirmation {
 /**
  * Check a response to a confirmation of `userId` for `purpose` (no effect when right).
  *
- * Wrong: counted (3 end it, L6) and SLS_ERR_WRONG_RESPONSE with the attempts left. A confirmation
- * already used answers SLS_ERR_CHALLENGE_USED; one of another user or purpose is not found.
+ * Wrong: counted (3 end it, L6) and SLS_ERR_WRONG_RESPONSE with the attempts left; one that
+ * arrives after the third, even together with it, is not judged and answers SLS_ERR_TRANSACTION_ENDED.
+ * A confirmation already used answers SLS_ERR_CHALLENGE_USED; one of another user or purpose is not found.
  */
 export async function checkConfirmation(
   ctx: ConfirmationContext,
@@ -131,33 +132,62 @@ export async function checkConfirmation(
   const outcome = await verifierFor(device.kind).verify(ctx, asLoginTransaction(c, deviceUser), device, a.response);
   if (outcome === 'right') return { confirmation: c, device };
   if (outcome === 'expired') throw new SlsError('SLS_ERR_CODE_EXPIRED');
-  await adb
+  // SPEC L6: at most 3 wrong responses are judged per confirmation, however many arrive together (on
+  // PostgreSQL they do, over a pool or several slsd). One conditional UPDATE counts this one only while
+  // the confirmation is open with fewer than 3, and ends it at the third, atomically.
+  const counted = await adb
     .updateTable('confirmations')
-    .set((eb) => ({ wrong_responses: eb('wrong_responses', '+', 1) }))
+    .set((eb) => ({
+      wrong_responses: eb('wrong_responses', '+', 1),
+      state: eb.case().when('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(eb.val<ConfirmationState>('ended')).else(eb.ref('state')).end(),
+    }))
     .where('id', '=', c.id)
     .where('state', '=', 'challenge')
-    .execute();
-  await adb
-    .updateTable('confirmations')
-    .set({ state: 'ended' })
-    .where('id', '=', c.id)
-    .where('state', '=', 'challenge')
-    .where('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION)
-    .execute();
-  const after = await adb.selectFrom('confirmations').select('wrong_responses').where('id', '=', c.id).executeTakeFirstOrThrow();
+    .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
+    .returning('wrong_responses')
+    .executeTakeFirst();
+  if (!counted) {
+    // Not judged: ended or used meanwhile (or used already, checked with allowUsed).
+    const row = await adb.selectFrom('confirmations').select(['state', 'wrong_responses']).where('id', '=', c.id).executeTakeFirstOrThrow();
+    if (row.state === 'used' && a.allowUsed) throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - row.wrong_responses) });
+    throw lostRace(row.state);
+  }
   if (ctx.recordFailure) await ctx.recordFailure(deviceUser.username_normalized, a.sourceAddress);
-  throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - after.wrong_responses) });
+  throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - counted.wrong_responses) });
 }
 
-/** Use a confirmation once, inside the caller's transaction: true for the one caller that won (D2). */
+/**
+ * Why a response that lost a race to change the confirmation is refused (SPEC L6, D2, D3).
+ *
+ * Decided by the row as it is now, never by whether the response was right: a confirmation ended by
+ * its third wrong response answers TRANSACTION_ENDED to right and wrong alike (no oracle for a code
+ * card, whose cells never change); one another response used answers CHALLENGE_USED.
+ */
+function lostRace(state: ConfirmationState): SlsError {
+  if (state === 'ended') return new SlsError('SLS_ERR_TRANSACTION_ENDED', { message: 'This confirmation has ended. Ask for a new challenge.' });
+  return new SlsError('SLS_ERR_CHALLENGE_USED');
+}
+
+/**
+ * Use a confirmation once, inside the caller's transaction: true for the one caller that won (D2).
+ *
+ * False when another response used it. When 3 wrong responses ended it since it was checked, throws
+ * SLS_ERR_TRANSACTION_ENDED, as the wrong responses that were not judged are answered: a right
+ * response that lost that race must not be told apart from them (SPEC L6, no oracle).
+ */
 export async function consumeConfirmation(trx: AccountTrx | AccountDb, confirmationId: string, now: number): Promise<boolean> {
   const r = await trx
     .updateTable('confirmations')
     .set({ state: 'used', used_at: now, answered_at: now })
     .where('id', '=', confirmationId)
     .where('state', '=', 'challenge')
+    // SPEC L6: a confirmation that took its third wrong response meanwhile is over, right answer or not.
+    .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
     .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+  if (Number(r.numUpdatedRows) === 1) return true;
+  const row = await trx.selectFrom('confirmations').select('state').where('id', '=', confirmationId).executeTakeFirst();
+  if (row?.state === 'ended') throw lostRace(row.state);
+  return false;
 }
 
 export function confirmationSubject<T>(c: ConfirmationRow): T {
