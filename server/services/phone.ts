@@ -68,6 +68,20 @@ export class PhoneService {
       .executeTakeFirst();
   }
 
+  /**
+   * Why a code that lost a race to change the verification is refused (SPEC P1, L6).
+   *
+   * Decided by the row as it is now, never by whether the code was right: a verification ended (by its
+   * third wrong code, a newer code or expiry) answers SLS_ERR_NO_CHALLENGE to right and wrong alike,
+   * as any code arriving after it ended is answered; one another code verified answers CHALLENGE_USED.
+   */
+  async #lostRace(verificationId: string): Promise<SlsError> {
+    const row = await this.#d.adb.selectFrom('mobile_verifications').select(['verified_at', 'wrong_attempts']).where('id', '=', verificationId).executeTakeFirstOrThrow();
+    if (row.verified_at !== null) return new SlsError('SLS_ERR_CHALLENGE_USED');
+    if (row.wrong_attempts >= MOBILE_CODE_ATTEMPTS) return new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'This code has ended after 3 wrong codes: ask for a new one.' });
+    return new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'No code is waiting: enter your mobile number first.' });
+  }
+
   async status(caller: Caller): Promise<MobileNumberStatus> {
     const user = await this.#d.adb.selectFrom('users').selectAll().where('id', '=', caller.user.id).executeTakeFirstOrThrow();
     const p = await this.#pending(user.id);
@@ -152,17 +166,45 @@ export class PhoneService {
     if (!p) throw new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'No code is waiting: enter your mobile number first.' });
     const typed = code.replace(/\s+/g, '');
     if (!constantTimeEqual(codeHash(p.id, typed), p.code_hash)) {
-      await d.adb.updateTable('mobile_verifications').set((eb) => ({ wrong_attempts: eb('wrong_attempts', '+', 1) })).where('id', '=', p.id).execute();
-      const after = await d.adb.selectFrom('mobile_verifications').select('wrong_attempts').where('id', '=', p.id).executeTakeFirstOrThrow();
-      if (after.wrong_attempts >= MOBILE_CODE_ATTEMPTS) await d.adb.updateTable('mobile_verifications').set({ ended_at: d.now() }).where('id', '=', p.id).execute();
+      // SPEC L6: at most 3 codes are judged per verification, however many arrive together (on
+      // PostgreSQL they do). One conditional UPDATE counts this one only while the verification is
+      // pending with fewer than 3, and ends it at the third, atomically. No row changed: it ended or was
+      // verified meanwhile, and this code is not judged: answered from the row, like a right code
+      // that lost the same race (no oracle for the SMS code).
+      const now = d.now();
+      const counted = await d.adb
+        .updateTable('mobile_verifications')
+        .set((eb) => ({
+          wrong_attempts: eb('wrong_attempts', '+', 1),
+          ended_at: eb.case().when('wrong_attempts', '>=', MOBILE_CODE_ATTEMPTS - 1).then(eb.val<number | null>(now)).else(eb.ref('ended_at')).end(),
+        }))
+        .where('id', '=', p.id)
+        .where('verified_at', 'is', null)
+        .where('ended_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('wrong_attempts', '<', MOBILE_CODE_ATTEMPTS)
+        .returning('wrong_attempts')
+        .executeTakeFirst();
+      if (!counted) throw await this.#lostRace(p.id);
       await d.audit({ event: 'mobile.code_failed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress });
-      throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, MOBILE_CODE_ATTEMPTS - after.wrong_attempts) });
+      throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, MOBILE_CODE_ATTEMPTS - counted.wrong_attempts) });
     }
     const now = d.now();
     let enrolled = false;
+    let won = false;
     await d.adb.transaction().execute(async (trx) => {
-      const r = await trx.updateTable('mobile_verifications').set({ verified_at: now }).where('id', '=', p.id).where('verified_at', 'is', null).where('ended_at', 'is', null).executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CHALLENGE_USED');
+      // SPEC L6: a verification that took its third wrong code meanwhile is over, right code or not.
+      const r = await trx
+        .updateTable('mobile_verifications')
+        .set({ verified_at: now })
+        .where('id', '=', p.id)
+        .where('verified_at', 'is', null)
+        .where('ended_at', 'is', null)
+        .where('expires_at', '>', now)
+        .where('wrong_attempts', '<', MOBILE_CODE_ATTEMPTS)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return;
+      won = true;
       await trx.updateTable('users').set({ mobile_number: p.number, mobile_verified_at: now }).where('id', '=', caller.user.id).execute();
       // SPEC P4: no active device at all (a temporary passcode counts as none) → SMS as second factor.
       const active = await trx.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', caller.user.id).where('status', '=', 'active').execute();
@@ -188,6 +230,7 @@ export class PhoneService {
         enrolled = true;
       }
     });
+    if (!won) throw await this.#lostRace(p.id);
     await d.audit({ event: 'mobile.verified', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { enrolledInSms: enrolled } });
     return { ...(await this.status(caller)), enrolledInSms: enrolled };
   }
