@@ -3,7 +3,10 @@
  */
 import { SlsError } from '../errors.ts';
 import type { Services } from '../services/index.ts';
+import { appendAudit } from '../services/audit.ts';
 import type { AuditEntry } from '../services/audit.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
 import type { ConfirmationContext } from './confirmations.ts';
 import { accountDb } from './schema.ts';
 import type { AccountDb } from './schema.ts';
@@ -56,18 +59,8 @@ export interface AccountDeps extends ConfirmationContext {
 
 /** Append to the audit log (SPEC N2) like `appendAudit`, with the account-security events. Never a secret in details. */
 export async function appendAccountAudit(adb: AccountDb, at: number, entry: AccountAuditEntry): Promise<void> {
-  await adb
-    .insertInto('audit_log')
-    .values({
-      at,
-      event: entry.event,
-      user_id: entry.userId ?? null,
-      username: entry.username ?? null,
-      source_address: entry.sourceAddress ?? null,
-      device_id: entry.deviceId ?? null,
-      details: JSON.stringify(entry.details ?? {}),
-    })
-    .execute();
+  // The account tables only add to the base schema; audit_log is the base one, so the base writer serves.
+  await appendAudit(adb as unknown as Kysely<Database>, at, entry);
 }
 
 export function accountDeps(services: Services): AccountDeps {
