@@ -2,8 +2,8 @@
  * The account restrictions a session shows (SPEC O2, P1), and the time-driven device changes a login
  * runs first (T3 self-activation, T2 online-card expiry).
  */
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.ts';
+import type { CompiledQuery, InferResult, Kysely } from 'kysely';
+import type { Database, DeviceRow } from '../db/schema.ts';
 import { selfActivateDue } from '../services/devices-admin.ts';
 import { expireOnlineCards } from '../services/temporary-access.ts';
 import { appendAccountAudit } from './deps.ts';
@@ -44,4 +44,106 @@ export async function accountHousekeeping(db: Kysely<Database>, now: number, use
   const audit = (e: AccountAuditEntry) => appendAccountAudit(adb, now, e);
   await selfActivateDue(adb, now, audit, userId);
   await expireOnlineCards(adb, now, audit, userId);
+}
+
+/** What a password step needs of the account after the hash, read in one statement (SPEC O1, S5, T2, T3). */
+export interface LoginAccountState {
+  /** SPEC O1: the user opted out of SLS. */
+  readonly optedOut: boolean;
+  /**
+   * `accountHousekeeping` for this user would change something now: a sent device whose 14 days are
+   * over (T3) or an active online card past its 21 days (T2). The same conditions as
+   * `selfActivateDue` and `expireOnlineCards`; when false, the sweep would find nothing to do.
+   */
+  readonly housekeepingDue: boolean;
+  /** The user's active devices and those shared with the user by an approved sharing (S5), unsorted. */
+  readonly devices: DeviceRow[];
+}
+
+/** The statement of `loginAccountState`. */
+function loginAccountStateQuery(db: Kysely<Database>, userId: string, now: number) {
+  const adb = accountDb(db);
+  return adb
+    .selectFrom(
+      adb
+        .selectNoFrom((s) => [
+          s.case().when(s.exists(s.selectFrom('sls_opt_outs').select('user_id').where('user_id', '=', userId))).then(s.lit(1)).else(s.lit(0)).end().as('opted_out'),
+          s
+            .case()
+            .when(
+              s.or([
+                // selfActivateDue (T3)
+                s.exists(
+                  s
+                    .selectFrom('device_orders')
+                    .innerJoin('devices', 'devices.id', 'device_orders.device_id')
+                    .select('device_orders.id')
+                    .where('device_orders.user_id', '=', userId)
+                    .where('device_orders.state', '=', 'sent')
+                    .where('device_orders.self_activates_at', '<=', now)
+                    .where('devices.status', '=', 'pending'),
+                ),
+                // expireOnlineCards (T2)
+                s.exists(
+                  s
+                    .selectFrom('online_cards')
+                    .innerJoin('devices', 'devices.id', 'online_cards.device_id')
+                    .select('online_cards.device_id')
+                    .where('online_cards.user_id', '=', userId)
+                    .where('online_cards.valid_until', '<=', now)
+                    .where('devices.status', '=', 'active'),
+                ),
+              ]),
+            )
+            .then(s.lit(1))
+            .else(s.lit(0))
+            .end()
+            .as('housekeeping_due'),
+        ])
+        .as('account'),
+    )
+    .leftJoin('devices', (join) =>
+      join
+        .on('devices.status', '=', 'active')
+        .on((eb) =>
+          eb.or([
+            eb('devices.user_id', '=', userId),
+            // SPEC S5: devices shared with the user by an approved sharing (sharedDeviceIds).
+            eb('devices.id', 'in', eb.selectFrom('sharing_requests').select('sharing_requests.device_id').where('sharing_requests.requester_user_id', '=', userId).where('sharing_requests.state', '=', 'approved')),
+          ]),
+        ),
+    )
+    .selectAll('devices')
+    .select(['account.opted_out', 'account.housekeeping_due']);
+}
+
+type LoginAccountStateRow = InferResult<ReturnType<typeof loginAccountStateQuery>>[number];
+
+/**
+ * The statement compiled once per database (Kysely spends more building and compiling it than
+ * SQLite spends running it), its user and time filled in per login: these stand for them.
+ */
+const USER_ID = '\u0000login account state: user id';
+const NOW = Symbol('login account state: now');
+const compiledLoginAccountState = new WeakMap<Kysely<Database>, CompiledQuery<unknown>>();
+
+/**
+ * The opt-out, whether housekeeping is due, and the active own and shared devices of a user, in one
+ * portable SELECT (SQLite and PostgreSQL): a one-row table of flags, left-joined to the devices, so
+ * the flags come back even when the user has no device. A login runs this instead of an opt-out read,
+ * two housekeeping joins, a sharing read and a devices read (issue 2: the main thread's work per
+ * password step); it runs the housekeeping sweep only when this says it is due.
+ */
+export async function loginAccountState(db: Kysely<Database>, now: number, userId: string): Promise<LoginAccountState> {
+  let compiled = compiledLoginAccountState.get(db);
+  if (!compiled) {
+    compiled = loginAccountStateQuery(db, USER_ID, NOW as unknown as number).compile();
+    compiledLoginAccountState.set(db, compiled);
+  }
+  const parameters = compiled.parameters.map((p) => (p === USER_ID ? userId : p === NOW ? now : p));
+  const { rows } = await db.executeQuery<LoginAccountStateRow>({ ...compiled, parameters });
+  const first = rows[0];
+  const devices: DeviceRow[] = [];
+  for (const { opted_out: _o, housekeeping_due: _h, ...device } of rows) if (device.id !== null) devices.push(device as DeviceRow);
+  return { optedOut: Number(first?.opted_out) === 1, housekeepingDue: Number(first?.housekeeping_due) === 1, devices };
 }

@@ -16,7 +16,7 @@ import { SlsError } from '../errors.ts';
 import { verifierFor } from '../verifiers/index.ts';
 import type { DeviceAccess, VerifierContext } from '../verifiers/types.ts';
 import { appendAudit } from './audit.ts';
-import { accountHousekeeping, isOptedOut, sharedDeviceIds } from '../account/restrictions.ts';
+import { accountHousekeeping, loginAccountState, sharedDeviceIds } from '../account/restrictions.ts';
 import type { AuditEntry } from './audit.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { SessionService } from './sessions.ts';
@@ -87,6 +87,11 @@ export class LoginService {
       .where((eb) => eb.or([eb('user_id', '=', user.id), eb('id', 'in', [...shared, ''])]))
       .where('status', '=', 'active')
       .execute();
+    return this.#usable(rows, clientKind);
+  }
+
+  /** Of the user's active own and shared devices, those that can authenticate this client now, in drop-down order. */
+  async #usable(rows: DeviceRow[], clientKind: ClientKind): Promise<AvailableDevice[]> {
     // The drop-down lists the strongest devices first (SPEC S1 levels), then in the order they were added.
     rows.sort((a, b) => securityRank(b.kind) - securityRank(a.kind) || a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const out: AvailableDevice[] = [];
@@ -113,13 +118,19 @@ export class LoginService {
       throw new SlsError('SLS_ERR_INVALID_CREDENTIALS');
     }
 
+    // One read for the opt-out, the housekeeping due and the devices (issue 2: the main thread's work per login).
+    let account = await loginAccountState(this.#db, d.now(), user.id);
     // SPEC O1: an opted-out user's trading-platform login asks no second factor.
-    if (req.client.kind === 'trading_platform' && (await isOptedOut(this.#db, user.id))) return this.#signInOptedOut(user, req, sourceAddress);
-    // SPEC T3, T2: self-activation and online-card expiry happen before devices are listed.
-    await accountHousekeeping(this.#db, d.now(), user.id);
-    const available = await this.#available(user, req.client.kind);
+    if (req.client.kind === 'trading_platform' && account.optedOut) return this.#signInOptedOut(user, req, sourceAddress);
+    // SPEC T3, T2: self-activation and online-card expiry happen before devices are listed; the
+    // sweep runs only when the read found something due (else it would change nothing).
+    if (account.housekeepingDue) {
+      await accountHousekeeping(this.#db, d.now(), user.id);
+      account = await loginAccountState(this.#db, d.now(), user.id);
+    }
+    const available = await this.#usable(account.devices, req.client.kind);
     if (available.length === 0) {
-      if (req.client.kind === 'trading_platform' && (await this.#available(user, 'client_portal')).length > 0) {
+      if (req.client.kind === 'trading_platform' && (await this.#usable(account.devices, 'client_portal')).length > 0) {
         throw new SlsError('SLS_ERR_PORTAL_ONLY');
       }
       throw new SlsError('SLS_ERR_NO_ACTIVE_DEVICE');
