@@ -3,7 +3,7 @@
  */
 import { useCallback, useEffect, useState } from 'react';
 import type { Challenge } from '../core/api.ts';
-import { describeError, endsLogin } from '../core/contract/messages.ts';
+import { describeError, endsLogin, sessionEndedText } from '../core/contract/messages.ts';
 import type { AppInfo, ClientError, DeviceView, DscPlusStatus, ErrorText, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
 import { MoreMenu } from './MoreMenu.tsx';
 import { AccountScreen } from './screens/AccountScreen.tsx';
@@ -11,6 +11,7 @@ import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
 import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
 import { SignedInScreen } from './screens/SignedInScreen.tsx';
+import { SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
 import { Spinner, toClientError, useAction } from './ui.tsx';
 import type { Notice } from './ui.tsx';
 
@@ -39,6 +40,16 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   const [signingOut, setSigningOut] = useState(false);
 
   const toLogin = useCallback((notice: Notice | null) => setView({ name: 'login', notice, key: Date.now() }), []);
+  /**
+   * The session ended while signed in (SPEC C1, C5): back to the login form saying when, the user
+   * name prefilled when remembered. A late word about an old session never interrupts a login.
+   */
+  const sessionEnded = useCallback((a: SlsApi, expiresAt: string | undefined) => {
+    const show = () =>
+      setView((v) => (v.name === 'signed_in' || v.name === 'account' ? { name: 'login', notice: sessionEndedText(expiresAt), key: Date.now() } : v));
+    // The user name this login remembered was saved after the app read its settings.
+    a.getSettings().then(setSettings, () => {}).finally(show);
+  }, []);
 
   useEffect(() => {
     let off = () => {};
@@ -49,7 +60,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         setSettings(s);
         setInfo(i);
         const offEnded = a.on('sessionEnded', (p) => {
-          if (p.reason === 'expired') toLogin({ message: 'Your session has ended.', action: 'Log in again.' });
+          if (p.reason === 'expired') sessionEnded(a, p.expiresAt);
         });
         // SPEC C2 hot-plug: the drop-down and the challenge screen follow the card in and out.
         const offAttached = a.on('dscplusAttached', (p) => setView((v) => withCardConnected(v, p.serial, true)));
@@ -67,7 +78,24 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         setView({ name: 'fatal', error: describeError(err) });
       });
     return () => off();
-  }, [connect, toLogin]);
+  }, [connect, toLogin, sessionEnded]);
+
+  // SPEC C1, C5: a notice shortly before the session ends; at its end (or on waking past it) the
+  // host is asked, which drops the session and answers null.
+  const signedIn = view.name === 'signed_in' || view.name === 'account' ? view.session : null;
+  const phase = useSessionPhase(signedIn?.expiresAt ?? null);
+  useEffect(() => {
+    if (phase !== 'ended' || !api || !signedIn) return;
+    const expiresAt = signedIn.expiresAt;
+    api
+      .getSession()
+      .then((s) => {
+        if (!s) return sessionEnded(api, expiresAt);
+        // slsd extended it: carry on with the new expiry.
+        if (s.expiresAt !== expiresAt) setView((v) => (v.name === 'signed_in' || v.name === 'account' ? { ...v, session: s } : v));
+      })
+      .catch(() => sessionEnded(api, expiresAt));
+  }, [phase, api, signedIn, sessionEnded]);
 
   useEffect(() => {
     document.documentElement.dataset.theme = settings?.theme ?? 'dark';
@@ -194,6 +222,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           session={view.session}
           signingOut={signingOut}
           footer={footer}
+          notice={<SessionEndingNotice expiresAt={view.session.expiresAt} phase={phase} />}
           onAccount={() => setView({ name: 'account', session: view.session })}
           onSignOut={() => {
             setSigningOut(true);
@@ -206,7 +235,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         />
       );
     case 'account':
-      return <AccountScreen api={api} session={view.session} footer={footer} onBack={() => setView({ name: 'signed_in', session: view.session })} />;
+      return <AccountScreen api={api} session={view.session} footer={footer} notice={<SessionEndingNotice expiresAt={view.session.expiresAt} phase={phase} />} onBack={() => setView({ name: 'signed_in', session: view.session })} />;
     default:
       return null;
   }

@@ -204,7 +204,11 @@ export const EVENTS = {
   dscplusAttached: z.object({ serial: z.string() }),
   dscplusDetached: z.object({ serial: z.string() }),
   dscplusStatus: DscPlusStatus,
-  sessionEnded: z.object({ reason: z.enum(['signed_out', 'expired']) }),
+  /**
+   * The host dropped the session (SPEC C1, C5): signed out, or ended by slsd or by its expiry time.
+   * `expiresAt` is set when it was the session's lifetime that ran out, so the login form can say when.
+   */
+  sessionEnded: z.object({ reason: z.enum(['signed_out', 'expired']), expiresAt: z.string().optional() }),
 } as const satisfies Record<EventName, z.ZodType>;
 
 export type EventPayload<E extends EventName> = z.output<(typeof EVENTS)[E]>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CALLS } from './contract.ts';
-import { describeError, endsLogin, formatCountdown, formatNewYorkTime } from './messages.ts';
+import { describeError, endsLogin, endsSession, formatCountdown, formatNewYorkTime, sessionEndedText, sessionEndingText } from './messages.ts';
 import { CALL_NAMES } from './names.ts';
 
 describe('error wording (SPEC L6, C5)', () => {
@@ -35,5 +35,27 @@ describe('error wording (SPEC L6, C5)', () => {
 describe('contract', () => {
   it('has schemas for exactly the named calls', () => {
     expect(Object.keys(CALLS).sort()).toEqual([...CALL_NAMES].sort());
+  });
+});
+
+describe('session expiry wording (SPEC C1, C5, L8)', () => {
+  it('warns before the end, and says when it ended, in New York time', () => {
+    const now = new Date('2026-11-28T23:58:00Z');
+    const ending = sessionEndingText('2026-11-29T00:03:00Z', now);
+    expect(`${ending.message} ${ending.action}`).toBe('Your session ends at 19:03 (New York time). Sign in again to continue.');
+    const ended = sessionEndedText('2026-11-29T00:03:00Z', new Date('2026-11-29T00:04:00Z'));
+    expect(`${ended.message} ${ended.action}`).toBe('Your session ended at 19:03 (New York time). Log in again.');
+  });
+
+  it('says the session has ended without a time when slsd ended it before its expiry', () => {
+    expect(sessionEndedText(undefined)).toEqual({ message: 'Your session has ended.', action: 'Log in again.' });
+    expect(sessionEndedText('not a date').message).toBe('Your session has ended.');
+  });
+
+  it('counts SESSION_EXPIRED and UNAUTHENTICATED as ending the session, nothing else', () => {
+    expect(endsSession({ code: 'SLS_ERR_SESSION_EXPIRED', message: '' })).toBe(true);
+    expect(endsSession({ code: 'SLS_ERR_UNAUTHENTICATED', message: '' })).toBe(true);
+    expect(endsSession({ code: 'SLS_ERR_SERVER_UNREACHABLE', message: '' })).toBe(false);
+    expect(endsSession({ code: 'SLS_ERR_TRANSACTION_ENDED', message: '' })).toBe(false);
   });
 });

@@ -69,6 +69,32 @@ export function endsLogin(error: ClientError): boolean {
   }
 }
 
+/** Errors of slsd after which the session is gone: the host drops it and the renderer returns to the login form. */
+export function endsSession(error: ClientError): boolean {
+  return error.code === 'SLS_ERR_SESSION_EXPIRED' || error.code === 'SLS_ERR_UNAUTHENTICATED';
+}
+
+/** How long before the session's expiry the signed-in screens say it is about to end (SPEC C1, C5). */
+export const SESSION_WARNING_MS = 5 * 60_000;
+
+/** The polite notice shown a few minutes before the session ends (SPEC C5). */
+export function sessionEndingText(expiresAt: string, now: Date = new Date()): ErrorText {
+  const at = validDate(expiresAt);
+  return {
+    message: at ? `Your session ends at ${formatNewYorkTime(at, now)} (New York time).` : 'Your session ends soon.',
+    action: 'Sign in again to continue.',
+  };
+}
+
+/** What the login form says after the session ended while signed in: when, if it ran out, and what to do. */
+export function sessionEndedText(expiresAt: string | undefined, now: Date = new Date()): ErrorText {
+  const at = validDate(expiresAt);
+  return {
+    message: at ? `Your session ended at ${formatNewYorkTime(at, now)} (New York time).` : 'Your session has ended.',
+    action: 'Log in again.',
+  };
+}
+
 function validDate(iso: string | undefined): Date | null {
   if (!iso) return null;
   const d = new Date(iso);

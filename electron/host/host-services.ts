@@ -7,7 +7,7 @@
  */
 import type { DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
 import type { AppInfo, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SettingsView } from '../../core/contract/index.ts';
-import { endsLogin } from '../../core/contract/index.ts';
+import { endsLogin, endsSession } from '../../core/contract/index.ts';
 import type { Keychain } from '../../native/keychain.ts';
 import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
 import type { DscPlusService } from './dscplus-service.ts';
@@ -62,7 +62,30 @@ export interface HostServiceDeps {
    * serves it at a short-lived same-origin address, Electron saves it to the Downloads folder.
    */
   offerFile?: OfferFile;
+  /** Wall clock and timers for the session's expiry (SPEC C1, C5); tests pass a fake one. */
+  clock?: HostClock;
 }
+
+/**
+ * The host's wall clock and timers.
+ *
+ * Expiry is computed from the absolute `expiresAt` against `now()` on every check: a timer armed
+ * before a sleep fires late (timers count awake time), so it is never trusted to mean "expired".
+ */
+export interface HostClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The longest the host waits between two looks at the session's expiry, so a wake from sleep is noticed soon. */
+export const SESSION_RECHECK_MS = 30_000;
+
+const systemClock: HostClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
 
 /** A file for the user: where the renderer finds it. Never carries the session token. */
 export type OfferFile = (file: { name: string; type: string; bytes: Uint8Array }) => Promise<{ url: string } | { savedTo: string }>;
@@ -101,6 +124,108 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   const log = deps.log ?? (() => {});
   let login: LoginInProgress | null = null;
   let session: HeldSession | null = null;
+  const clock = deps.clock ?? systemClock;
+  let expiryTimer: unknown = null;
+  /** A session ended while the host ran (not at a start): no auto-restart until the next full login. */
+  let endedHere = false;
+
+  function stopExpiryWatch(): void {
+    if (expiryTimer !== null) clock.clearTimeout(expiryTimer);
+    expiryTimer = null;
+  }
+
+  /** True once the held session's lifetime has run out by the wall clock. */
+  function expired(held: HeldSession): boolean {
+    return clock.now() >= Date.parse(held.info.expiresAt);
+  }
+
+  /**
+   * Hold a session and watch its expiry (SPEC C1, C5): at `expiresAt` the host drops it.
+   *
+   * The timer waits at most SESSION_RECHECK_MS, then looks at the wall clock again, so after a
+   * sleep the session ends within that much of waking even though the timer slept too. Past the
+   * expiry by our clock, slsd is asked (a computer's clock may be off); it decides, and the wall
+   * clock only when slsd cannot be reached.
+   */
+  function holdSession(held: HeldSession): void {
+    session = held;
+    stopExpiryWatch();
+    const arm = (ms: number) => {
+      if (session === held) expiryTimer = clock.setTimeout(check, ms);
+    };
+    const check = () => {
+      expiryTimer = null;
+      if (session !== held) return;
+      const left = Date.parse(held.info.expiresAt) - clock.now();
+      if (left > 0) return arm(Math.min(left, SESSION_RECHECK_MS));
+      void refreshSession(held).then((info) => {
+        if (info && session === held && expiryTimer === null) arm(SESSION_RECHECK_MS);
+      });
+    };
+    check();
+  }
+
+  /**
+   * The session as slsd sees it now, or null when it has ended (and then the host has dropped it).
+   *
+   * slsd decides; when it cannot be reached, what we knew holds until its expiry by our clock.
+   */
+  async function refreshSession(held: HeldSession): Promise<HeldSession['info'] | null> {
+    try {
+      const info = await slsd.session(held.token);
+      if (session !== held) return null;
+      const moved = info.expiresAt !== held.info.expiresAt;
+      held.info = info;
+      if (moved) holdSession(held);
+      return info;
+    } catch (e) {
+      if (e instanceof SlsdError && endsSession(e.error)) {
+        endSession(held, e.error.code === 'SLS_ERR_SESSION_EXPIRED' && expired(held));
+        return null;
+      }
+      if (session !== held) return null;
+      if (expired(held)) {
+        endSession(held, true);
+        return null;
+      }
+      return held.info;
+    }
+  }
+
+  /**
+   * The session is over (its expiry passed, or slsd said so): forget the token, stop a card answering,
+   * and tell the renderer, which returns to the login form (SPEC C1, C5). `ranOut`: its lifetime ended.
+   */
+  function endSession(held: HeldSession, ranOut: boolean): void {
+    if (session !== held) return;
+    session = null;
+    endedHere = true;
+    stopExpiryWatch();
+    void stopCardConfirmation();
+    log(`session ended ${ranOut ? 'at its expiry' : 'by slsd'}`);
+    events.emit('sessionEnded', { reason: 'expired', ...(ranOut ? { expiresAt: held.info.expiresAt } : {}) });
+  }
+
+  /** Forget the session without telling anyone (sign out, Reset app data say so themselves). */
+  function dropSession(): void {
+    session = null;
+    stopExpiryWatch();
+  }
+
+  /** An account-security call with the session's token; an answer that the session is gone ends it here (SPEC C6, C5). */
+  async function authed<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+    const held = session;
+    if (!held) {
+      events.emit('sessionEnded', { reason: 'expired' });
+      throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
+    }
+    try {
+      return await slsd.authed(method, path, schema, held.token, body);
+    } catch (e) {
+      if (e instanceof SlsdError && endsSession(e.error)) endSession(held, e.error.code === 'SLS_ERR_SESSION_EXPIRED' && expired(held));
+      throw e;
+    }
+  }
 
   /**
    * SPEC L8 auto-restart: after a full trading-platform login the host asks slsd for a restart token
@@ -175,7 +300,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   async function noteCardChallenge(c: ConfirmationChallengeValue): Promise<void> {
     const ch = c.challenge;
     if (ch.type !== 'response_code' || ch.kind !== 'dscplus') return;
-    const overview = await slsd.authed('GET', '/devices', DevicesOverview, token());
+    const overview = await authed('GET', '/devices', DevicesOverview);
     const serial = overview.devices.find((d) => d.id === ch.deviceId)?.serial;
     if (!serial) return;
     cardChallenges.set(c.confirmationId, { serial, challenge: ch.challenge });
@@ -192,7 +317,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       if (withdrawalKeys.size > 100) withdrawalKeys.delete(withdrawalKeys.keys().next().value!);
     }
     const body = { amountCents: input.amountCents, idempotencyKey: key, confirmation: { id: input.confirmationId, response: input.response } };
-    const done = await slsd.authed('POST', '/withdrawals', WithdrawalResponse, token(), body);
+    const done = await authed('POST', '/withdrawals', WithdrawalResponse, body);
     log(`withdrawal confirmed kind=${done.withdrawal.confirmedWith.kind} replayed=${done.replayed}`);
     return done;
   }
@@ -224,12 +349,6 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     }
   }
 
-  /** The session's token for a portal function (SPEC C6); never leaves the host. */
-  function token(): string {
-    if (!session) throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
-    return session.token;
-  }
-
   const unsubscribeDsc = dscplus.subscribe((e) => {
     if (e.type === 'attached') events.emit('dscplusAttached', { serial: e.serial });
     else events.emit('dscplusDetached', { serial: e.serial });
@@ -256,8 +375,10 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       case 'signed_in': {
         login = null;
         const { token, ...info } = step.session;
-        session = { token, info };
-        if (info.authenticatedWith && info.clientKind === 'trading_platform' && info.access === 'full') restartPending = enableRestart(session, username);
+        const held: HeldSession = { token, info };
+        holdSession(held);
+        endedHere = false;
+        if (info.authenticatedWith && info.clientKind === 'trading_platform' && info.access === 'full') restartPending = enableRestart(held, username);
         const used = info.authenticatedWith?.deviceId;
         if (used) {
           const s = settings.read();
@@ -358,30 +479,21 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     async getSession() {
       await restartPending;
       if (!session) {
+        // SPEC L8 is for starting the app: a session that ended while it ran goes back to the login form.
+        if (endedHere) return null;
         const restarted = await autoRestart();
         if (!restarted) return null;
-        session = restarted;
+        holdSession(restarted);
         return restarted.info;
       }
-      const held = session;
-      try {
-        held.info = await slsd.session(held.token);
-        return held.info;
-      } catch (e) {
-        if (e instanceof SlsdError && (e.error.code === 'SLS_ERR_UNAUTHENTICATED' || e.error.code === 'SLS_ERR_SESSION_EXPIRED')) {
-          if (session === held) session = null;
-          events.emit('sessionEnded', { reason: 'expired' });
-          return null;
-        }
-        // Server unreachable for a moment: what we knew still holds until its expiry.
-        return Date.parse(held.info.expiresAt) > Date.now() ? held.info : null;
-      }
+      // The renderer asks again at the expiry and on wake (visibilitychange, focus).
+      return refreshSession(session);
     },
 
     async signOut() {
       await stopCardConfirmation();
       const held = session;
-      session = null;
+      dropSession();
       login = null;
       await restartPending;
       await forgetRestart();
@@ -415,7 +527,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     async resetAppData() {
       // SPEC C4: settings, caches (the login in progress, the session) and our keychain entries.
       const held = session;
-      session = null;
+      dropSession();
       login = null;
       if (held) {
         try {
@@ -437,10 +549,10 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     },
 
     // Account security (SPEC C1, C6): slsd decides; the host adds the token and the idempotency key.
-    getWithdrawals: async () => slsd.authed('GET', '/withdrawals', WithdrawalOverview, token()),
+    getWithdrawals: async () => authed('GET', '/withdrawals', WithdrawalOverview),
     async startWithdrawal(input) {
       await stopCardConfirmation();
-      const c = await slsd.authed('POST', '/withdrawals/challenge', ConfirmationChallenge, token(), input);
+      const c = await authed('POST', '/withdrawals/challenge', ConfirmationChallenge, input);
       await noteCardChallenge(c);
       return c;
     },
@@ -453,30 +565,30 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       return { ok: true };
     },
     confirmWithdrawal: (input) => confirmWithdrawal(input),
-    getDevices: async () => slsd.authed('GET', '/devices', DevicesOverview, token()),
-    orderDscPlus: async () => slsd.authed('POST', '/devices/orders', DeviceOrder, token(), { kind: 'dscplus' }),
-    getOptOut: async () => slsd.authed('GET', '/sls/opt-out', OptOutStatus, token()),
-    optOut: async () => slsd.authed('POST', '/sls/opt-out', OptOutStatus, token(), {}),
-    optIn: async () => slsd.authed('POST', '/sls/opt-in', OptOutStatus, token(), {}),
-    startSharing: async (input) => slsd.authed('POST', '/sharing', SharingStartResponse, token(), input),
+    getDevices: async () => authed('GET', '/devices', DevicesOverview),
+    orderDscPlus: async () => authed('POST', '/devices/orders', DeviceOrder, { kind: 'dscplus' }),
+    getOptOut: async () => authed('GET', '/sls/opt-out', OptOutStatus),
+    optOut: async () => authed('POST', '/sls/opt-out', OptOutStatus, {}),
+    optIn: async () => authed('POST', '/sls/opt-in', OptOutStatus, {}),
+    startSharing: async (input) => authed('POST', '/sharing', SharingStartResponse, input),
     answerSharing: async (input) =>
-      slsd.authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/response`, SharingView, token(), { confirmationId: input.confirmationId, response: input.response }),
-    submitSharing: async (input) => slsd.authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/submit`, SharingView, token(), {}),
-    getMobileNumber: async () => slsd.authed('GET', '/mobile-number', MobileNumberStatus, token()),
-    setMobileNumber: async (input) => slsd.authed('POST', '/mobile-number', MobileNumberStatus, token(), input),
-    verifyMobileNumber: async (input) => slsd.authed('POST', '/mobile-number/verify', MobileNumberVerifyResponse, token(), input),
+      authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/response`, SharingView, { confirmationId: input.confirmationId, response: input.response }),
+    submitSharing: async (input) => authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/submit`, SharingView, {}),
+    getMobileNumber: async () => authed('GET', '/mobile-number', MobileNumberStatus),
+    setMobileNumber: async (input) => authed('POST', '/mobile-number', MobileNumberStatus, input),
+    verifyMobileNumber: async (input) => authed('POST', '/mobile-number/verify', MobileNumberVerifyResponse, input),
     // Devices (SPEC D6, D8, T3).
-    startDeviceActivation: async (input) => slsd.authed('POST', '/devices/activation', ActivationChallenge, token(), input),
+    startDeviceActivation: async (input) => authed('POST', '/devices/activation', ActivationChallenge, input),
     completeDeviceActivation: async (input) =>
-      slsd.authed('POST', `/devices/activation/${encodeURIComponent(input.confirmationId)}`, AccountDeviceView, token(), { response: input.response }),
+      authed('POST', `/devices/activation/${encodeURIComponent(input.confirmationId)}`, AccountDeviceView, { response: input.response }),
     reportDevice: async (input) =>
-      slsd.authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/report`, DeviceReportResponse, token(), { reason: input.reason, replace: input.replace }),
-    returnDevice: async (input) => slsd.authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/return`, AccountDeviceView, token(), {}),
-    cancelDeviceOrder: async (input) => slsd.authed('POST', `/devices/orders/${encodeURIComponent(input.orderId)}/cancel`, DeviceOrder, token(), {}),
+      authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/report`, DeviceReportResponse, { reason: input.reason, replace: input.replace }),
+    returnDevice: async (input) => authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/return`, AccountDeviceView, {}),
+    cancelDeviceOrder: async (input) => authed('POST', `/devices/orders/${encodeURIComponent(input.orderId)}/cancel`, DeviceOrder, {}),
     // Temporary access (SPEC T1, T2): the card, and its PDF offered by the host (never the token).
-    getOnlineCard: async () => slsd.authed('POST', '/temporary-access/online-card', OnlineCard, token(), {}),
+    getOnlineCard: async () => authed('POST', '/temporary-access/online-card', OnlineCard, {}),
     async downloadOnlineCard() {
-      const pdf = await slsd.authed('POST', '/temporary-access/online-card/pdf', OnlineCardPdf, token(), {});
+      const pdf = await authed('POST', '/temporary-access/online-card/pdf', OnlineCardPdf, {});
       if (!deps.offerFile) throw new SlsdError({ code: 'SLS_ERR_HOST_INTERNAL', message: 'This app cannot offer files.' }, null);
       const fileName = `online-security-code-card-${pdf.validUntil.slice(0, 10)}.pdf`;
       const offered = await deps.offerFile({ name: fileName, type: 'application/pdf', bytes: Buffer.from(pdf.pdfBase64, 'base64') });
@@ -486,6 +598,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
 
     async close() {
       await stopCardConfirmation();
+      stopExpiryWatch();
       unsubscribeDsc();
       await dscplus.close();
     },

@@ -14,7 +14,7 @@ import type { DscPlusService } from './dscplus-service.ts';
 import { createEventHub } from './events.ts';
 import type { EventHub } from './events.ts';
 import { createHostServices } from './host-services.ts';
-import type { HostServices, OfferFile } from './host-services.ts';
+import type { HostClock, HostServices, OfferFile } from './host-services.ts';
 import { createSlsdClient } from './slsd-client.ts';
 import type { SlsdClient } from './slsd-client.ts';
 
@@ -36,6 +36,8 @@ export interface HostOptions {
   clearCaches?: () => Promise<void>;
   /** Offers a file to the user (the online Security Code Card PDF): see HostServiceDeps.offerFile. */
   offerFile?: OfferFile;
+  /** Wall clock and timers for the session's expiry (SPEC C1, C5); tests pass a fake one. */
+  clock?: HostClock;
 }
 
 export function createHost(options: HostOptions): Host {
@@ -51,11 +53,13 @@ export function createHost(options: HostOptions): Host {
     ...(options.log ? { log: options.log } : {}),
     ...(options.clearCaches ? { clearCaches: options.clearCaches } : {}),
     ...(options.offerFile ? { offerFile: options.offerFile } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return { dispatch: createDispatcher(services, options.log), events, services, close: () => services.close() };
 }
 
 export type { Dispatch } from './dispatcher.ts';
-export type { OfferFile } from './host-services.ts';
+export type { HostClock, OfferFile } from './host-services.ts';
+export { SESSION_RECHECK_MS } from './host-services.ts';
 export type { DscPlusService, DscPlusEvent } from './dscplus-service.ts';
 export type { EventHub } from './events.ts';

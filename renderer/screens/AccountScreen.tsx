@@ -750,7 +750,7 @@ function MobilePanel({ api }: { api: SlsApi }) {
   );
 }
 
-export function AccountScreen({ api, session, onBack, footer }: { api: SlsApi; session: SessionView; onBack(): void; footer: ReactNode }) {
+export function AccountScreen({ api, session, onBack, footer, notice }: { api: SlsApi; session: SessionView; onBack(): void; footer: ReactNode; notice?: ReactNode }) {
   const id = useId();
   const temporary = session.access === 'portal_only' || session.authenticatedWith?.kind === 'temp_passcode' || session.authenticatedWith?.kind === 'online_scc';
   const sections = temporary ? [CARD_SECTION, ...SECTIONS] : SECTIONS;
@@ -762,6 +762,8 @@ export function AccountScreen({ api, session, onBack, footer }: { api: SlsApi; s
           <span className="logo" aria-hidden="true">SLS</span> Account security
         </h1>
       </header>
+      {/* SPEC C5: the polite notice before the session ends. */}
+      {notice}
       <p className="hint">
         {session.user.displayName} ({session.user.username}){session.account ? ` — account ${session.account.number}` : ''}
       </p>

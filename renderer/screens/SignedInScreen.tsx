@@ -8,7 +8,7 @@ import { formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { SessionView } from '../../core/contract/index.ts';
 import { Spinner } from '../ui.tsx';
 
-export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccount }: { session: SessionView; onSignOut(): void; signingOut: boolean; footer: ReactNode; onAccount?: () => void }) {
+export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccount, notice }: { session: SessionView; onSignOut(): void; signingOut: boolean; footer: ReactNode; onAccount?: () => void; notice?: ReactNode }) {
   const id = useId();
   const expires = formatNewYorkTime(new Date(session.expiresAt), new Date());
   return (
@@ -18,6 +18,8 @@ export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccou
           <span className="logo" aria-hidden="true">SLS</span> Signed in
         </h1>
       </header>
+      {/* SPEC C5: the polite notice before the session ends (role=status, never takes the focus). */}
+      {notice}
       <dl className="facts">
         <dt>User</dt>
         <dd>

@@ -78,16 +78,17 @@ async function openDesktop(serverUrl: string, keychain: Keychain, use: (d: Deskt
   }
 }
 
-export const test = base.extend<{ desktop: Desktop; fakeDesktop: Desktop & { fake: FakeSlsd }; keychain: Keychain }, { slsd: Slsd }>({
+export const test = base.extend<{ desktop: Desktop; fakeDesktop: Desktop & { fake: FakeSlsd }; keychain: Keychain }, { slsd: Slsd; slsdEnv: Record<string, string> }>({
+  /** Extra environment for slsd (e.g. a short SLS_SESSION_TTL_MS); a spec with its own gets its own worker and slsd. */
+  slsdEnv: [{}, { option: true, scope: 'worker' }],
   slsd: [
-    // Playwright reads a fixture's dependencies from its first parameter's pattern; `{}` means none.
-    // eslint-disable-next-line no-empty-pattern
-    async ({}, use) => {
+    async ({ slsdEnv }, use) => {
       const dataDir = mkdtempSync(join(tmpdir(), 'sls-e2e-data-'));
       const port = await freePort();
       let err = '';
       const child = spawn(process.execPath, [join(ROOT, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], {
         cwd: ROOT,
+        env: { ...process.env, ...slsdEnv },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       child.stderr?.on('data', (d) => (err += String(d)));
