@@ -134,6 +134,23 @@ try {
   await page.close();
 
   settings.update({ serverAddress: fake.url }); // Reset app data just put it back to the default
+  // SPEC C1, C5: the notice a few minutes before the session ends (the fake's sessions last 12 h: this
+  // context's clock moves on; a context of its own, since the clock is the context's, not the page's).
+  const later = await browser.newContext({ viewport: { width: 420, height: 560 }, reducedMotion: 'reduce' });
+  page = await later.newPage();
+  await page.clock.install();
+  await page.goto(bh.url);
+  await login(page, 'demo.gold');
+  await page.getByLabel(/Enter the response/).fill(fake.expectedResponse() ?? '');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await page.getByRole('heading', { name: 'Signed in' }).waitFor();
+  await page.clock.fastForward(12 * 3_600_000 - 4 * 60_000);
+  await page.getByText('Your session ends at').waitFor();
+  await shot(page, '17b-session-ending');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Log In' }).waitFor();
+  await later.close();
+
   page = await open();
   await login(page, 'demo.ibkey');
   await page.getByText('waiting for approval').waitFor();
