@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   constantTimeEqual,
+  cryptoRandomBytes,
   deviceResponse,
   normalizeResponse,
   randomBelow,
@@ -194,5 +195,36 @@ describe('normalizeResponse and constantTimeEqual', () => {
   it('constantTimeEqual is re-exported', () => {
     expect(constantTimeEqual('ABC', 'ABC')).toBe(true);
     expect(constantTimeEqual('ABC', 'ABD')).toBe(false);
+  });
+});
+
+describe('cryptoRandomBytes: the pooled CSPRNG (issue 2)', () => {
+  it('hands out fresh bytes each call, across pool refills, as independent copies', () => {
+    const seen = new Set<string>();
+    // 16-byte draws: 1,000 of them cross the 4 KiB pool about four times.
+    for (let i = 0; i < 1000; i++) {
+      const b = cryptoRandomBytes(16);
+      expect(b).toHaveLength(16);
+      const hex = Buffer.from(b).toString('hex');
+      expect(seen.has(hex)).toBe(false);
+      seen.add(hex);
+    }
+    const a = cryptoRandomBytes(8);
+    const copy = Uint8Array.from(a);
+    a.fill(0xff);
+    expect(cryptoRandomBytes(8)).not.toEqual(a);
+    expect(a).not.toEqual(copy);
+  });
+
+  it('serves odd and large sizes (over 1 KiB straight from the CSPRNG)', () => {
+    for (const n of [0, 1, 7, 1023, 1024, 1025, 4096, 10_000]) expect(cryptoRandomBytes(n)).toHaveLength(n);
+  });
+
+  it('looks uniform: every byte value turns up, none far too often', () => {
+    const counts = new Array<number>(256).fill(0);
+    for (let i = 0; i < 512; i++) for (const b of cryptoRandomBytes(64)) counts[b]!++;
+    // 32,768 bytes: 128 expected per value; 5 standard deviations is ±57.
+    expect(Math.min(...counts)).toBeGreaterThan(128 - 57);
+    expect(Math.max(...counts)).toBeLessThan(128 + 57);
   });
 });

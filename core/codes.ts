@@ -15,8 +15,29 @@ export { constantTimeEqual } from './ocra.ts';
 /** A source of random bytes: returns `length` fresh bytes. Inject a deterministic one in tests. */
 export type RandomBytes = (length: number) => Uint8Array;
 
-/** The platform CSPRNG (Web Crypto, present in Node, Electron and browsers). */
-export const cryptoRandomBytes: RandomBytes = (length) => globalThis.crypto.getRandomValues(new Uint8Array(length));
+const POOL_BYTES = 4096;
+let pool: Uint8Array | null = null;
+let poolOffset = POOL_BYTES;
+
+/**
+ * The platform CSPRNG (Web Crypto, present in Node, Electron and browsers).
+ *
+ * Bytes are fetched 4 KiB at a time and each handed out once (then zeroed in the pool), as Node's own
+ * `randomUUID` does: a server issues several random values per login, and one call into the CSPRNG per
+ * value cost slsd's main thread a native round trip each (issue 2). Requests over 1 KiB go straight through.
+ */
+export const cryptoRandomBytes: RandomBytes = (length) => {
+  if (length > POOL_BYTES / 4) return globalThis.crypto.getRandomValues(new Uint8Array(length));
+  pool ??= new Uint8Array(POOL_BYTES);
+  if (poolOffset + length > POOL_BYTES) {
+    globalThis.crypto.getRandomValues(pool);
+    poolOffset = 0;
+  }
+  const out = pool.slice(poolOffset, poolOffset + length);
+  pool.fill(0, poolOffset, poolOffset + length);
+  poolOffset += length;
+  return out;
+};
 
 /**
  * A uniform random integer in [0, n), for 1 ≤ n ≤ 256.

@@ -2,8 +2,9 @@
  * The account restrictions a session shows (SPEC O2, P1), and the time-driven device changes a login
  * runs first (T3 self-activation, T2 online-card expiry).
  */
-import type { CompiledQuery, InferResult, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, DeviceRow } from '../db/schema.ts';
+import { prepared } from '../db/prepared.ts';
 import { selfActivateDue } from '../services/devices-admin.ts';
 import { expireOnlineCards } from '../services/temporary-access.ts';
 import { appendAccountAudit } from './deps.ts';
@@ -60,9 +61,9 @@ export interface LoginAccountState {
   readonly devices: DeviceRow[];
 }
 
-/** The statement of `loginAccountState`. */
-function loginAccountStateQuery(db: Kysely<Database>, userId: string, now: number) {
-  const adb = accountDb(db);
+/** The statement of `loginAccountState`, compiled once (db/prepared.ts). */
+const loginAccountStateQuery = prepared('login account state', (db, userId: string, now: number) => {
+  const adb = accountDb(db as Kysely<Database>);
   return adb
     .selectFrom(
       adb
@@ -115,17 +116,7 @@ function loginAccountStateQuery(db: Kysely<Database>, userId: string, now: numbe
     )
     .selectAll('devices')
     .select(['account.opted_out', 'account.housekeeping_due']);
-}
-
-type LoginAccountStateRow = InferResult<ReturnType<typeof loginAccountStateQuery>>[number];
-
-/**
- * The statement compiled once per database (Kysely spends more building and compiling it than
- * SQLite spends running it), its user and time filled in per login: these stand for them.
- */
-const USER_ID = '\u0000login account state: user id';
-const NOW = Symbol('login account state: now');
-const compiledLoginAccountState = new WeakMap<Kysely<Database>, CompiledQuery<unknown>>();
+});
 
 /**
  * The opt-out, whether housekeeping is due, and the active own and shared devices of a user, in one
@@ -135,13 +126,7 @@ const compiledLoginAccountState = new WeakMap<Kysely<Database>, CompiledQuery<un
  * password step); it runs the housekeeping sweep only when this says it is due.
  */
 export async function loginAccountState(db: Kysely<Database>, now: number, userId: string): Promise<LoginAccountState> {
-  let compiled = compiledLoginAccountState.get(db);
-  if (!compiled) {
-    compiled = loginAccountStateQuery(db, USER_ID, NOW as unknown as number).compile();
-    compiledLoginAccountState.set(db, compiled);
-  }
-  const parameters = compiled.parameters.map((p) => (p === USER_ID ? userId : p === NOW ? now : p));
-  const { rows } = await db.executeQuery<LoginAccountStateRow>({ ...compiled, parameters });
+  const { rows } = await loginAccountStateQuery(db, userId, now);
   const first = rows[0];
   const devices: DeviceRow[] = [];
   for (const { opted_out: _o, housekeeping_due: _h, ...device } of rows) if (device.id !== null) devices.push(device as DeviceRow);

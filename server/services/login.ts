@@ -11,6 +11,7 @@ import type { DeviceSummary, LoginRequest, LoginStep, SelectDeviceRequest } from
 import { DEVICE_CATALOGUE, M2FS_MIN_CLIENT_VERSION, securityRank } from '../../core/devices.ts';
 import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
 import { newId } from '../crypto/tokens.ts';
+import { prepared } from '../db/prepared.ts';
 import type { ClientKind, Database, DeviceRow, LoginState, LoginTransactionRow, UserRow } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { verifierFor } from '../verifiers/index.ts';
@@ -35,6 +36,26 @@ interface AvailableDevice {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+// The password step's statements, compiled once (db/prepared.ts; issue 2: the main thread's work per login).
+const userByName = prepared('user by name', (db, usernameNormalized: string) => db.selectFrom('users').selectAll().where('username_normalized', '=', usernameNormalized));
+
+const TRANSACTION_COLUMNS = [
+  'id', 'user_id', 'username_normalized', 'client_kind', 'client_version', 'client_name', 'source_address', 'state', 'device_id', 'mode',
+  'challenge_seq', 'challenge', 'code_hash', 'challenge_expires_at', 'resend_available_at', 'challenge_used_at', 'wrong_responses',
+  'created_at', 'expires_at', 'ended_at',
+] as const satisfies readonly (keyof LoginTransactionRow)[];
+/** Every column, checked by the compiler: a new column fails here until it is listed. */
+const everyTransactionColumn: [Exclude<keyof LoginTransactionRow, (typeof TRANSACTION_COLUMNS)[number]>] extends [never] ? true : never = true;
+void everyTransactionColumn;
+
+const insertTransactionStatement = prepared('insert a login transaction', (db, ...values: LoginTransactionRow[keyof LoginTransactionRow][]) =>
+  db.insertInto('login_transactions').values(Object.fromEntries(TRANSACTION_COLUMNS.map((c, i) => [c, values[i]])) as unknown as LoginTransactionRow),
+);
+
+function insertTransaction(db: Kysely<Database>, tx: LoginTransactionRow) {
+  return insertTransactionStatement(db, ...TRANSACTION_COLUMNS.map((c) => tx[c]));
+}
 
 /** "Digital Security Card+ (…4821)" when the label says nothing more. */
 function summary(d: DeviceRow, lastUsedId: string | null): DeviceSummary {
@@ -109,7 +130,7 @@ export class LoginService {
     const usernameNormalized = normalizeUsername(req.username);
     await d.throttle.assertAllowed(usernameNormalized, sourceAddress);
 
-    const user = await this.#db.selectFrom('users').selectAll().where('username_normalized', '=', usernameNormalized).executeTakeFirst();
+    const user = (await userByName(this.#db, usernameNormalized)).rows[0];
     // SPEC A3, L1: an unknown user costs one verification too, and gets the same answer.
     const ok = user?.password_hash ? await d.passwords.verify(user.password_hash, req.password) : await d.passwords.verifyUnknownUser(req.password);
     if (!user || !ok) {
@@ -176,12 +197,12 @@ export class LoginService {
         challenge_expires_at: issued.challengeExpiresAt,
         resend_available_at: issued.resendAvailableAt,
       };
-      await this.#db.insertInto('login_transactions').values(withChallenge).execute();
+      await insertTransaction(this.#db, withChallenge);
       return this.#challengeStep(withChallenge, device, user, noDropDown ? [] : devices);
     }
 
     // SPEC L2: several devices: the drop-down, the one used last preselected.
-    await this.#db.insertInto('login_transactions').values(tx).execute();
+    await insertTransaction(this.#db, tx);
     return {
       status: 'select_device',
       transactionId: tx.id,

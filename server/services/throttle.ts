@@ -12,6 +12,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
+import { prepared } from '../db/prepared.ts';
 import { SlsError } from '../errors.ts';
 import { USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS } from '../config.ts';
 
@@ -26,6 +27,19 @@ export interface ThrottleOptions {
 }
 
 type Scope = FailureCounterTable['scope'];
+
+/** The address's and the user's counters in one read, compiled once (every request of a login runs it; db/prepared.ts). */
+const bothCounters = prepared('failure counters of a request', (db, address: string, usernameNormalized: string) =>
+  db
+    .selectFrom('failure_counters')
+    .select(['scope', 'failures', 'locked_until'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('scope', '=', 'address'), eb('subject', '=', address)]),
+        eb.and([eb('scope', '=', 'user'), eb('subject', '=', usernameNormalized)]),
+      ]),
+    ),
+);
 
 export class Throttle {
   readonly #db: Kysely<Database>;
@@ -53,16 +67,7 @@ export class Throttle {
    * success knows whether there is a count to reset).
    */
   async assertAllowed(usernameNormalized: string, address: string): Promise<{ userHasFailures: boolean }> {
-    const rows = await this.#db
-      .selectFrom('failure_counters')
-      .select(['scope', 'failures', 'locked_until'])
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('scope', '=', 'address'), eb('subject', '=', address)]),
-          eb.and([eb('scope', '=', 'user'), eb('subject', '=', usernameNormalized)]),
-        ]),
-      )
-      .execute();
+    const { rows } = await bothCounters(this.#db, address, usernameNormalized);
     const now = this.#now();
     const addr = rows.find((r) => r.scope === 'address');
     if (addr) {
