@@ -19,6 +19,17 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
+/** The better-sqlite3 connection behind each SQLite Kysely instance we opened (db/prepared.ts runs on it directly). */
+const sqliteConnections = new WeakMap<Kysely<Database>, SQLite.Database>();
+
+/**
+ * The SQLite connection of `db` when it is a SQLite database opened here and not a transaction;
+ * else undefined (PostgreSQL, a transaction, a derived instance): run through Kysely then.
+ */
+export function sqliteConnectionOf(db: Kysely<Database>): SQLite.Database | undefined {
+  return db.isTransaction ? undefined : sqliteConnections.get(db);
+}
+
 /**
  * better-sqlite3 with prepared statements reused: Kysely's SQLite driver prepares every query anew,
  * which was a seventh of a login's CPU time. Kysely runs one query at a time on this connection,
@@ -104,7 +115,9 @@ export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
     // (the WAL may grow to ~16 MiB between them). Durability is unchanged.
     sqlite.pragma('wal_autocheckpoint = 4000');
     sqlite.pragma('foreign_keys = ON');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const cached = withStatementCache(sqlite);
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    sqliteConnections.set(db, cached);
     dialect = 'sqlite';
   }
   const migrator = new Migrator({ db, provider: migrationProvider(dialect) });

@@ -65,6 +65,25 @@ describeEachBackend('prepared statements (issue 2)', probe, (backend) => {
     expect((await entityByName(open.db, 'inside')).rows).toEqual([]);
   });
 
+  it('a statement run while another request’s transaction is open stays out of it (waits for it on SQLite)', async () => {
+    let outside: Promise<unknown> = Promise.resolve();
+    let seen: Promise<{ rows: unknown[] }> = Promise.resolve({ rows: [] });
+    await expect(
+      open.db.transaction().execute(async (trx) => {
+        await insertEntity(trx, 'ent_in', 'inside', 6);
+        // Another request, between two statements of this transaction.
+        outside = insertEntity(open.db, 'ent_out', 'outside', 7);
+        seen = entityByName(open.db, 'inside');
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    await outside;
+    expect((await seen).rows).toEqual([]);
+    expect((await entityByName(open.db, 'outside')).rows).toEqual([{ id: 'ent_out', name: 'outside' }]);
+    expect((await entityByName(open.db, 'inside')).rows).toEqual([]);
+  });
+
   it('passes values as parameters, never as SQL text', async () => {
     const hostile = "x' OR '1'='1";
     await insertEntity(open.db, 'ent_h', hostile, 4);

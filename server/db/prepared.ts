@@ -15,6 +15,7 @@
  * constants stay as compiled.
  */
 import type { Compilable, CompiledQuery, Kysely, QueryResult, Transaction } from 'kysely';
+import { sqliteConnectionOf } from './connect.ts';
 import type { Database } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -47,6 +48,18 @@ export function prepared<A extends readonly unknown[], R>(name: string, build: (
       cache.set(key, entry);
     }
     const { compiled, slots } = entry;
-    return db.executeQuery<R>({ ...compiled, parameters: slots.map((s, i) => (s < 0 ? compiled.parameters[i] : args[s])) });
+    const parameters = slots.map((s, i) => (s < 0 ? compiled.parameters[i] : args[s]));
+    const sqlite = sqliteConnectionOf(db as Kysely<Database>);
+    // On SQLite outside any transaction, straight on better-sqlite3 (synchronous, so nothing can
+    // interleave): Kysely's driver adds a connection lock and promise chain per statement. While a
+    // Kysely transaction is open on the connection (an async callback between its statements), a
+    // statement run here would land inside it: it queues behind it through Kysely instead.
+    if (sqlite && !sqlite.inTransaction) {
+      const stmt = sqlite.prepare(compiled.sql);
+      if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
+      const { changes, lastInsertRowid } = stmt.run(parameters);
+      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+    }
+    return db.executeQuery<R>({ ...compiled, parameters });
   };
 }

@@ -22,7 +22,7 @@ import type { AuditEntry } from './audit.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { SessionService } from './sessions.ts';
 import { normalizeUsername } from './throttle.ts';
-import type { Throttle } from './throttle.ts';
+import type { RequestCounters, Throttle } from './throttle.ts';
 
 export interface LoginDeps extends VerifierContext {
   readonly passwords: PasswordHasher;
@@ -37,8 +37,48 @@ interface AvailableDevice {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-// The password step's statements, compiled once (db/prepared.ts; issue 2: the main thread's work per login).
-const userByName = prepared('user by name', (db, usernameNormalized: string) => db.selectFrom('users').selectAll().where('username_normalized', '=', usernameNormalized));
+// The login's statements, compiled once (db/prepared.ts; issue 2: the main thread's work per login).
+
+/**
+ * The password step's read: the user (if any) and the request's two failure counters (SPEC L6), in
+ * one statement. A one-row table left-joined to each, so the counters come back for an unknown user.
+ */
+const userAndCounters = prepared('user and counters by name', (db, usernameNormalized: string, address: string) =>
+  db
+    .selectFrom(db.selectNoFrom((eb) => eb.lit(1).as('one')).as('request'))
+    .leftJoin('users', (j) => j.on('users.username_normalized', '=', usernameNormalized))
+    .leftJoin('failure_counters as address_counter', (j) => j.on('address_counter.scope', '=', 'address').on('address_counter.subject', '=', address))
+    .leftJoin('failure_counters as user_counter', (j) => j.on('user_counter.scope', '=', 'user').on('user_counter.subject', '=', usernameNormalized))
+    .selectAll('users')
+    .select(['address_counter.failures as address_failures', 'user_counter.failures as user_failures', 'user_counter.locked_until as user_locked_until']),
+);
+
+/** A login step's read of its transaction with the request's two failure counters (SPEC L6). */
+const transactionAndCounters = prepared('login transaction and counters', (db, id: string, address: string) =>
+  db
+    .selectFrom('login_transactions')
+    .leftJoin('failure_counters as address_counter', (j) => j.on('address_counter.scope', '=', 'address').on('address_counter.subject', '=', address))
+    .leftJoin('failure_counters as user_counter', (j) =>
+      j.on('user_counter.scope', '=', 'user').onRef('user_counter.subject', '=', 'login_transactions.username_normalized'),
+    )
+    .selectAll('login_transactions')
+    .select(['address_counter.failures as address_failures', 'user_counter.failures as user_failures', 'user_counter.locked_until as user_locked_until'])
+    .where('login_transactions.id', '=', id),
+);
+
+const userById = prepared('user by id', (db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id));
+
+/** The counters' columns of a row read with them, and the row without them. */
+function splitCounters<T extends RequestCounterColumns>(row: T): { counters: RequestCounters; rest: Omit<T, keyof RequestCounterColumns> } {
+  const { address_failures, user_failures, user_locked_until, ...rest } = row;
+  return { counters: { addressFailures: address_failures, userFailures: user_failures, userLockedUntil: user_locked_until }, rest };
+}
+
+interface RequestCounterColumns {
+  address_failures: string | null;
+  user_failures: string | null;
+  user_locked_until: number | null;
+}
 
 const TRANSACTION_COLUMNS = [
   'id', 'user_id', 'username_normalized', 'client_kind', 'client_version', 'client_name', 'source_address', 'state', 'device_id', 'mode',
@@ -128,9 +168,9 @@ export class LoginService {
   async startLogin(req: LoginRequest, sourceAddress: string): Promise<LoginStep> {
     const d = this.#d;
     const usernameNormalized = normalizeUsername(req.username);
-    await d.throttle.assertAllowed(usernameNormalized, sourceAddress);
-
-    const user = (await userByName(this.#db, usernameNormalized)).rows[0];
+    const { counters, rest } = splitCounters((await userAndCounters(this.#db, usernameNormalized, sourceAddress)).rows[0]!);
+    d.throttle.judge(counters);
+    const user = rest.id === null ? undefined : (rest as UserRow);
     // SPEC A3, L1: an unknown user costs one verification too, and gets the same answer.
     const ok = user?.password_hash ? await d.passwords.verify(user.password_hash, req.password) : await d.passwords.verifyUnknownUser(req.password);
     if (!user || !ok) {
@@ -244,19 +284,21 @@ export class LoginService {
    * throttling is checked too (SPEC L6), in the same read as the user's lock.
    */
   async #liveTransaction(id: string, sourceAddress?: string): Promise<{ tx: LoginTransactionRow; user: UserRow; userHasFailures: boolean }> {
-    const tx = await this.#db.selectFrom('login_transactions').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!tx) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND');
+    const row = (await transactionAndCounters(this.#db, id, sourceAddress ?? '')).rows[0];
+    if (!row) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND');
+    const { counters, rest: tx } = splitCounters(row);
     if (tx.state === 'completed') throw new SlsError('SLS_ERR_CHALLENGE_USED');
     if (tx.state === 'ended') throw new SlsError('SLS_ERR_TRANSACTION_ENDED');
     if (tx.expires_at <= this.#d.now()) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED');
     let userHasFailures: boolean;
     try {
-      ({ userHasFailures } = await this.#d.throttle.assertAllowed(tx.username_normalized, sourceAddress ?? ''));
+      ({ userHasFailures } = this.#d.throttle.judge(counters));
     } catch (e) {
       if (e instanceof SlsError && e.code === 'SLS_ERR_USER_LOCKED') await this.#end(tx);
       throw e;
     }
-    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', tx.user_id).executeTakeFirstOrThrow();
+    const user = (await userById(this.#db, tx.user_id)).rows[0];
+    if (!user) throw new Error(`login transaction ${tx.id} has no user`);
     return { tx, user, userHasFailures };
   }
 

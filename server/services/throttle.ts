@@ -12,7 +12,6 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
-import { prepared } from '../db/prepared.ts';
 import { SlsError } from '../errors.ts';
 import { USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS } from '../config.ts';
 
@@ -21,25 +20,19 @@ export function normalizeUsername(username: string): string {
   return username.normalize('NFKC').trim().toLowerCase();
 }
 
+/** A request's two counters as read: the address's failures, the user's failures and lock (null: no row). */
+export interface RequestCounters {
+  readonly addressFailures: string | null;
+  readonly userFailures: string | null;
+  readonly userLockedUntil: number | null;
+}
+
 export interface ThrottleOptions {
   readonly addressFailureLimit: number;
   readonly addressFailureWindowMs: number;
 }
 
 type Scope = FailureCounterTable['scope'];
-
-/** The address's and the user's counters in one read, compiled once (every request of a login runs it; db/prepared.ts). */
-const bothCounters = prepared('failure counters of a request', (db, address: string, usernameNormalized: string) =>
-  db
-    .selectFrom('failure_counters')
-    .select(['scope', 'failures', 'locked_until'])
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('scope', '=', 'address'), eb('subject', '=', address)]),
-        eb.and([eb('scope', '=', 'user'), eb('subject', '=', usernameNormalized)]),
-      ]),
-    ),
-);
 
 export class Throttle {
   readonly #db: Kysely<Database>;
@@ -62,25 +55,23 @@ export class Throttle {
   }
 
   /**
-   * One read for both counters of a request (SPEC L6): throws SLS_ERR_RATE_LIMITED for the address,
-   * then SLS_ERR_USER_LOCKED for the user. Returns whether the user has failures on record (so a
-   * success knows whether there is a count to reset).
+   * Judges a request by its two counters (SPEC L6), as the caller read them in the same statement as
+   * its own rows (the login's steps: one read instead of two; issue 2): throws SLS_ERR_RATE_LIMITED
+   * for the address, then SLS_ERR_USER_LOCKED for the user. Returns whether the user has failures on
+   * record (so a success knows whether there is a count to reset). Null: no counter row.
    */
-  async assertAllowed(usernameNormalized: string, address: string): Promise<{ userHasFailures: boolean }> {
-    const { rows } = await bothCounters(this.#db, address, usernameNormalized);
+  judge(counters: RequestCounters): { userHasFailures: boolean } {
     const now = this.#now();
-    const addr = rows.find((r) => r.scope === 'address');
-    if (addr) {
-      const recent = this.#recent(addr.failures, now, this.#opts.addressFailureWindowMs);
+    if (counters.addressFailures !== null) {
+      const recent = this.#recent(counters.addressFailures, now, this.#opts.addressFailureWindowMs);
       if (recent.length >= this.#opts.addressFailureLimit) {
         throw new SlsError('SLS_ERR_RATE_LIMITED', { retryAt: new Date(recent[0]! + this.#opts.addressFailureWindowMs).toISOString() });
       }
     }
-    const user = rows.find((r) => r.scope === 'user');
-    if (user?.locked_until != null && user.locked_until > now) {
-      throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(user.locked_until).toISOString() });
+    if (counters.userLockedUntil != null && counters.userLockedUntil > now) {
+      throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(counters.userLockedUntil).toISOString() });
     }
-    return { userHasFailures: user !== undefined };
+    return { userHasFailures: counters.userFailures !== null };
   }
 
   /** When the user is locked: throws SLS_ERR_USER_LOCKED with lockedUntil. */
