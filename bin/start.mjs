@@ -7,6 +7,7 @@
 //    --app window, or (no display) the address to open.
 // It says which, prints the demo users, and Ctrl-C stops every child it started.
 import { spawn, spawnSync } from 'node:child_process';
+import { nodeFlagsOf } from './node-flags.mjs';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,7 +87,7 @@ async function main() {
   mkdirSync(dataDir, { recursive: true });
   say(`[start] slsd on ${serverUrl}, data in ${dataDir} (log: ${join(dataDir, 'slsd.log')})`);
   const log = openSync(join(dataDir, 'slsd.log'), 'a');
-  const slsd = start('slsd', process.execPath, [join(root, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], { stdio: ['ignore', log, log] });
+  const slsd = start('slsd', process.execPath, [...nodeFlagsOf(join(root, 'bin/slsd.mjs')), join(root, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], { stdio: ['ignore', log, log] });
   await waitHealthy(slsd);
 
   say('');

@@ -21,12 +21,45 @@ export async function isOptedOut(db: Kysely<Database>, userId: string): Promise<
 }
 
 export async function accountRestrictions(db: Kysely<Database>, userId: string): Promise<string[]> {
-  const out: string[] = [];
-  if (await isOptedOut(db, userId)) out.push(OPT_OUT_RESTRICTION);
   const user = await db.selectFrom('users').select('mobile_verified_at').where('id', '=', userId).executeTakeFirst();
-  if (user && user.mobile_verified_at === null) out.push(UNVERIFIED_MOBILE_RESTRICTION);
+  return restrictionsOf(await isOptedOut(db, userId), user ? user.mobile_verified_at : 0);
+}
+
+/** The restrictions (SPEC O2, P1) of a user who has opted out or not, whose mobile number was verified then (null: not verified). */
+export function restrictionsOf(optedOut: boolean, mobileVerifiedAt: number | null): string[] {
+  const out: string[] = [];
+  if (optedOut) out.push(OPT_OUT_RESTRICTION);
+  if (mobileVerifiedAt === null) out.push(UNVERIFIED_MOBILE_RESTRICTION);
   return out;
 }
+
+/**
+ * What a session shows of a user's account, in one statement compiled once (issue 7: the second-factor
+ * step's reads): whether the user opted out (O2), and the user's first account with its primary user.
+ * A one-row table, so the flag comes back for a user without an account.
+ */
+export const sessionAccountFacts = prepared('session account facts', (db, userId: string) => {
+  const adb = accountDb(db as Kysely<Database>);
+  return adb
+    .selectFrom(
+      adb
+        .selectNoFrom((s) => [s.case().when(s.exists(s.selectFrom('sls_opt_outs').select('user_id').where('user_id', '=', userId))).then(s.lit(1)).else(s.lit(0)).end().as('opted_out')])
+        .as('facts'),
+    )
+    .leftJoin(
+      adb
+        .selectFrom('user_accounts')
+        .innerJoin('accounts', 'accounts.id', 'user_accounts.account_id')
+        .leftJoin('users as primary', 'primary.id', 'accounts.primary_user_id')
+        .select(['accounts.id as account_id', 'accounts.number as account_number', 'primary.username as primary_user'])
+        .where('user_accounts.user_id', '=', userId)
+        .orderBy('accounts.number')
+        .limit(1)
+        .as('first_account'),
+      (join) => join.onTrue(),
+    )
+    .select(['facts.opted_out', 'first_account.account_id', 'first_account.account_number', 'first_account.primary_user']);
+});
 
 /** Devices shared with a user by an approved sharing (SPEC S5): they join the user's login drop-down. */
 export async function sharedDeviceIds(db: Kysely<Database>, userId: string): Promise<string[]> {

@@ -3,7 +3,7 @@
  *
  * Per backend — SQLite with one slsd, PostgreSQL with two slsd on one database (SPEC N1), each login's
  * two steps sent to different processes — it measures:
- * 1. unloaded latency of a full login (one at a time);
+ * 1. unloaded latency of a full login (one at a time), sampled before the load and again after it;
  * 2. capacity: full logins/s with many in flight;
  * 3. sustained load: an open-loop arrival rate at 80% of that capacity for the duration, with
  *    throughput, p50/p99 latency and errors (targets: 0 errors, p99 ≤ 3× the unloaded median);
@@ -18,16 +18,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { deviceResponse } from '../../core/codes.ts';
-import { defaultConfig } from '../config.ts';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
+import { DEFAULT_ARGON2, defaultConfig } from '../config.ts';
+import { concurrencyLimit } from '../services/passwords.ts';
 import { freshPostgresDatabase, probePostgres } from '../db/pg-testing.ts';
 import { createServices } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import { spawnSlsd } from '../testing/slsd-process.ts';
 import type { SlsdProcess } from '../testing/slsd-process.ts';
+import { cpuSince, threadTicks } from './cpu.ts';
+import { LeanPool } from './lean-http.ts';
 
 const PASSWORD = 'Bench-Load-Password-1';
 const USERS = 64;
@@ -42,6 +46,8 @@ const DURATION_S = Number(flag('duration') ?? process.env.BENCH_DURATION_S ?? (Q
 const CAPACITY_S = QUICK ? 4 : 10;
 const BACKEND = flag('backend') ?? process.env.BENCH_BACKEND ?? 'both';
 const PENDING = Number(flag('pending') ?? process.env.BENCH_PENDING ?? 1000);
+/** Sequential full logins for the unloaded latency, before the load and again after it. */
+const UNLOADED = QUICK ? 30 : 60;
 
 interface BenchUser {
   readonly username: string;
@@ -63,28 +69,43 @@ async function seed(dataDir: string, databaseUrl: string, serverKey: string): Pr
   return users;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+/**
+ * The load generator's client: raw keep-alive sockets (lean-http.ts), not node:http, whose own CPU per
+ * request competed with slsd for the two cores and showed up in slsd's tail latency.
+ */
+const client = new LeanPool();
+const post = (port: number, urlPath: string, body: unknown) => client.post(port, urlPath, body);
 
-function post(port: number, urlPath: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, path: urlPath, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
-          } catch (e) {
-            reject(e as Error);
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+/** The largest resident set of each process in each phase of the run, sampled every 100 ms. */
+class PhaseMemory {
+  readonly #peaks = new Map<string, number[]>();
+  #phase = 'start';
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(readonly pids: readonly number[]) {
+    this.#timer = setInterval(() => this.#sample(), 100);
+  }
+
+  phase(name: string): void {
+    this.#sample();
+    this.#phase = name;
+  }
+
+  #sample(): void {
+    const peaks = this.#peaks.get(this.#phase) ?? this.pids.map(() => 0);
+    this.pids.forEach((pid, i) => (peaks[i] = Math.max(peaks[i]!, memoryKb(pid).rss)));
+    this.#peaks.set(this.#phase, peaks);
+  }
+
+  /** "unloaded 120.1 MB, capacity 140.2 MB, …" for process `i`. */
+  describe(i: number): string {
+    return [...this.#peaks].map(([phase, peaks]) => `${phase} ${mb(peaks[i]!)}`).join(', ');
+  }
+
+  stop(): void {
+    this.#sample();
+    clearInterval(this.#timer);
+  }
 }
 
 /** kB from /proc/PID/status: VmRSS now, VmHWM the peak. */
@@ -153,7 +174,7 @@ async function capacityProbe(target: Target, users: readonly BenchUser[], concur
 }
 
 /** Open loop: logins start at `rate`/s whatever the answers, for `seconds`; latency of each. */
-async function sustained(target: Target, users: readonly BenchUser[], rate: number, seconds: number, pids: readonly number[]) {
+async function sustained(target: Target, users: readonly BenchUser[], rate: number, seconds: number) {
   const latencies: number[] = [];
   const errorSamples: string[] = [];
   let errors = 0;
@@ -162,10 +183,6 @@ async function sustained(target: Target, users: readonly BenchUser[], rate: numb
   const running: Promise<void>[] = [];
   const start = performance.now();
   const total = Math.floor(rate * seconds);
-  let peakRssKb = 0;
-  const sampler = setInterval(() => {
-    for (const pid of pids) peakRssKb = Math.max(peakRssKb, memoryKb(pid).rss);
-  }, 500);
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
@@ -184,10 +201,31 @@ async function sustained(target: Target, users: readonly BenchUser[], rate: numb
     );
   }
   await Promise.all(running);
-  clearInterval(sampler);
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  return { done: latencies.length, perSecond: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors, errorSamples, maxInFlight, peakRssKb };
+  return { done: latencies.length, perSecond: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors, errorSamples, maxInFlight };
+}
+
+/**
+ * The machine's own tail at this rate: raw argon2id verifications (no HTTP, no database) arriving like
+ * the logins did, as many at once as slsd runs (one per core), on the same cores while slsd idles.
+ * A reference for reading slsd's p99: on a shared VM the host's own pauses show up here too.
+ */
+async function rawHashLatency(rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
+  const stored = await argon2Hash(PASSWORD, { algorithm: 2 as Algorithm, ...DEFAULT_ARGON2 });
+  const limit = concurrencyLimit(os.availableParallelism());
+  const ms: number[] = [];
+  const running: Promise<void>[] = [];
+  const start = performance.now();
+  for (let i = 0; i < Math.floor(rate * seconds); i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const t = performance.now();
+    running.push(limit(() => argon2Verify(stored, PASSWORD)).then(() => void ms.push(performance.now() - t)));
+  }
+  await Promise.all(running);
+  ms.sort((a, b) => a - b);
+  return { p50: quantile(ms, 0.5), p99: quantile(ms, 0.99) };
 }
 
 /** `n` logins left at their challenge (password accepted, nothing answered). */
@@ -232,18 +270,40 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
     const target: Target = { ports: slsds.map((s) => s.port) };
     const pids = slsds.map((s) => s.child.pid!);
     const idleMemory = pids.map((pid) => memoryKb(pid));
+    const memory = new PhaseMemory(pids);
+    memory.phase('unloaded');
     console.log(`\n## ${name === 'sqlite' ? 'SQLite, one slsd' : `PostgreSQL, ${processes} slsd on one database`} (${USERS} users with software DSC tokens, argon2id m=19456 t=2)`);
 
     await unloaded(target, users, 10); // warm-up: JIT, statement caches, connections
-    const idle = await unloaded(target, users, 40);
-    const idleP50 = quantile(idle, 0.5);
-    console.log(`unloaded full login:   p50 ${idleP50.toFixed(1)} ms, p99 ${quantile(idle, 0.99).toFixed(1)} ms (40 sequential)`);
+    // Unloaded latency before the load and again after it: the machine's speed drifts (other work,
+    // its host), and one short sample of it made the ratio swing from run to run.
+    const idleBefore = await unloaded(target, users, UNLOADED);
 
+    memory.phase('capacity');
+    const ticks0 = pids.map((pid) => threadTicks(pid));
+    const client0 = process.cpuUsage();
     const cap = await capacityProbe(target, users, 16, CAPACITY_S);
+    const logins = Math.max(1, cap.perSecond * CAPACITY_S);
+    const cpu = pids.map((pid, i) => cpuSince(pid, ticks0[i]!));
+    const clientCpu = process.cpuUsage(client0);
+    const us = (ms: number) => ((ms * 1000) / logins).toFixed(0);
     console.log(`capacity:              ${cap.perSecond.toFixed(1)} full logins/s (16 in flight, ${CAPACITY_S} s, ${cap.errors} errors)`);
+    console.log(
+      `  CPU per full login:  slsd main thread ${us(cpu.reduce((a, c) => a + c.mainMs, 0))} µs, other threads (argon2id, V8) ${us(cpu.reduce((a, c) => a + c.otherMs, 0))} µs; ` +
+        `load generator ${us((clientCpu.user + clientCpu.system) / 1000)} µs`,
+    );
 
     const rate = cap.perSecond * 0.8;
-    const s = await sustained(target, users, rate, DURATION_S, pids);
+    memory.phase('sustained');
+    const s = await sustained(target, users, rate, DURATION_S);
+    memory.phase('unloaded');
+
+    const idleAfter = await unloaded(target, users, UNLOADED);
+    const idle = [...idleBefore, ...idleAfter].sort((a, b) => a - b);
+    const idleP50 = quantile(idle, 0.5);
+    console.log(
+      `unloaded full login:   p50 ${idleP50.toFixed(1)} ms, p99 ${quantile(idle, 0.99).toFixed(1)} ms (${idle.length} sequential: ${UNLOADED} before the load, p50 ${quantile(idleBefore, 0.5).toFixed(1)} ms; ${UNLOADED} after, p50 ${quantile(idleAfter, 0.5).toFixed(1)} ms)`,
+    );
     const p99Ok = s.p99 <= 3 * idleP50;
     console.log(
       `sustained at 80%:      ${rate.toFixed(1)}/s offered for ${DURATION_S} s → ${s.perSecond.toFixed(1)}/s done, ${s.done} logins, ` +
@@ -251,12 +311,19 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
         `errors ${s.errors}${s.errorSamples.length ? ` e.g. ${s.errorSamples.join(' | ')}` : ''}, max in flight ${s.maxInFlight}`,
     );
 
+    const raw = await rawHashLatency(rate, Math.min(DURATION_S, 20));
+    console.log(
+      `reference, raw argon2id at ${rate.toFixed(1)}/s (${os.availableParallelism()} at once, no HTTP/database, ${Math.min(DURATION_S, 20)} s): p50 ${raw.p50.toFixed(1)} ms, p99 ${raw.p99.toFixed(1)} ms = ${(raw.p99 / raw.p50).toFixed(2)}× its p50 (this machine's own tail at this rate)`,
+    );
+
+    memory.phase(`making ${PENDING} pending`);
     const pending = await pendingLogins(target, users, PENDING);
+    memory.stop();
     let memOk = true;
     for (const [i, pid] of pids.entries()) {
       const m = memoryKb(pid);
       memOk &&= m.rss < 150 * 1024 && m.hwm < 150 * 1024;
-      console.log(`slsd #${i + 1} (pid ${pid}):      ${mb(idleMemory[i]!.rss)} resident idle after start; ${mb(m.rss)} with ${pending} logins pending; peak (VmHWM) over the run ${mb(m.hwm)}; sampled peak under load ${mb(s.peakRssKb)} (target < 150 MB: ${m.hwm < 150 * 1024 ? 'met' : 'NOT met'})`);
+      console.log(`slsd #${i + 1} (pid ${pid}):      ${mb(idleMemory[i]!.rss)} resident idle after start; ${mb(m.rss)} with ${pending} logins pending; peak (VmHWM) over the run ${mb(m.hwm)}; sampled peaks: ${memory.describe(i)} (target < 150 MB: ${m.hwm < 150 * 1024 ? 'met' : 'NOT met'})`);
     }
     return s.errors === 0 && p99Ok && memOk;
   } finally {
@@ -271,4 +338,4 @@ let allMet = true;
 if (BACKEND === 'sqlite' || BACKEND === 'both') allMet = (await runBackend('sqlite', 1)) && allMet;
 if (BACKEND === 'postgres' || BACKEND === 'both') allMet = (await runBackend('postgres', 2)) && allMet;
 console.log(`\nall targets ${allMet ? 'met' : 'NOT all met'} (load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; other work on this machine skews every number)`);
-agent.destroy();
+client.close();

@@ -25,7 +25,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +36,8 @@ import type { PasswordHashing } from '../config.ts';
 import { createServices } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import { spawnSlsd } from '../testing/slsd-process.ts';
+import { cpuSince, threadTicks } from './cpu.ts';
+import { LeanConnection, request } from './lean-http.ts';
 
 const PASSWORD = 'Bench-Password-1';
 const USERS = 64;
@@ -86,113 +87,6 @@ async function startSlsd(dataDir: string, serverKey: string, hashing: PasswordHa
     env: { SLS_SERVER_KEY: serverKey, SLS_LOG_LEVEL: 'silent', SLS_PASSWORD_HASHING: hashing, SLS_WORKERS: String(WORKERS), UV_THREADPOOL_SIZE: THREADPOOL },
   });
   return { child: slsd.child, port: slsd.port, stop: () => slsd.stop() };
-}
-
-interface HttpAnswer {
-  readonly status: number;
-  readonly body: Buffer;
-}
-
-/**
- * One keep-alive HTTP/1.1 connection, one request at a time: the leanest honest client (no
- * per-request objects beyond the answer), so the load generator costs the shared cores little.
- * slsd's answers carry Content-Length (Fastify); anything else is an error, never guessed at.
- */
-class LeanConnection {
-  readonly #socket: net.Socket;
-  #buffer: Buffer = Buffer.alloc(0);
-  #pending: { resolve(a: HttpAnswer): void; reject(e: Error): void } | null = null;
-
-  private constructor(socket: net.Socket) {
-    this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (e) => this.#fail(e));
-    socket.on('close', () => this.#fail(new Error('connection closed by slsd')));
-  }
-
-  static open(port: number): Promise<LeanConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.setNoDelay(true);
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new LeanConnection(socket));
-      });
-    });
-  }
-
-  /** Sends a prepared request (see `request()`) and resolves with its answer. */
-  send(raw: Buffer): Promise<HttpAnswer> {
-    if (this.#pending) throw new Error('one request at a time per connection');
-    return new Promise((resolve, reject) => {
-      this.#pending = { resolve, reject };
-      this.#socket.write(raw);
-    });
-  }
-
-  close(): void {
-    this.#pending = null;
-    this.#socket.destroy();
-  }
-
-  #fail(e: Error): void {
-    const p = this.#pending;
-    this.#pending = null;
-    p?.reject(e);
-  }
-
-  #onData(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
-    const end = this.#buffer.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const head = this.#buffer.toString('latin1', 0, end);
-    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-    if (!length) return this.#fail(new Error(`an answer without Content-Length: ${head.split('\r\n')[0]}`));
-    const total = end + 4 + Number(length[1]);
-    if (this.#buffer.length < total) return;
-    const body = this.#buffer.subarray(end + 4, total);
-    this.#buffer = this.#buffer.subarray(total);
-    const p = this.#pending;
-    this.#pending = null;
-    p?.resolve({ status: Number(head.slice(9, 12)), body });
-  }
-}
-
-/** A complete HTTP/1.1 POST with a JSON body, as bytes. */
-function request(urlPath: string, body: unknown): Buffer {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  const head = `POST ${urlPath} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${payload.length}\r\n\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
-}
-
-/** Ticks (user, system) of each thread of a process and its descendants (Linux /proc), per thread: main = the process's first thread. */
-function threadTicks(pid: number, into: Map<string, { main: boolean; ticks: number }> = new Map()): Map<string, { main: boolean; ticks: number }> {
-  try {
-    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      into.set(`${pid}/${task}`, { main: task === String(pid), ticks: Number(fields[11]) + Number(fields[12]) });
-      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(' ') : []) threadTicks(Number(child), into);
-    }
-  } catch {
-    // The process ended meanwhile.
-  }
-  return into;
-}
-
-/** CPU ms of the main threads and of all other threads of a process tree since `before`. */
-function cpuSince(pid: number, before: Map<string, { main: boolean; ticks: number }>): { mainMs: number; otherMs: number } {
-  const tick = 1000 / 100; // USER_HZ = 100 on Linux
-  let mainMs = 0;
-  let otherMs = 0;
-  for (const [id, now] of threadTicks(pid)) {
-    const ms = (now.ticks - (before.get(id)?.ticks ?? 0)) * tick;
-    if (now.main) mainMs += ms;
-    else otherMs += ms;
-  }
-  return { mainMs, otherMs };
 }
 
 interface Measured {

@@ -9,7 +9,7 @@
  *
  * The PDF holds the card's secrets: callers send it to the user and never store or log it.
  */
-import PDFDocument from 'pdfkit';
+import type PdfKit from 'pdfkit';
 import { SCC_CELLS, type SecurityCodeCard } from '../../core/scc.ts';
 
 export interface SecurityCodeCardPdfMeta {
@@ -44,6 +44,11 @@ function formatDate(d: Date): string {
  */
 export function renderSecurityCodeCardPdf(card: SecurityCodeCard, meta: SecurityCodeCardPdfMeta): Promise<Buffer> {
   if (card.cells.length !== SCC_CELLS) throw new RangeError(`a Security Code Card has ${SCC_CELLS} cells`);
+  // pdfkit is loaded on the first card printed: at start it would cost every slsd ~25 MB resident (issue 7).
+  return import('pdfkit').then(({ default: PDFDocument }) => render(PDFDocument, card, meta));
+}
+
+function render(PDFDocument: typeof PdfKit, card: SecurityCodeCard, meta: SecurityCodeCardPdfMeta): Promise<Buffer> {
   const doc = new PDFDocument({
     size: [PAGE.width, PAGE.height],
     margin: MARGIN,

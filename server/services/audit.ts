@@ -5,6 +5,7 @@
  * and never hold a secret (passwords, responses, codes, PINs, tokens): callers pass ids and counts.
  */
 import type { Kysely, Transaction } from 'kysely';
+import { prepared } from '../db/prepared.ts';
 import type { Database } from '../db/schema.ts';
 
 /**
@@ -40,17 +41,22 @@ export interface AuditEntry {
   readonly details?: Record<string, string | number | boolean | null>;
 }
 
+/** The one insert of the audit log, compiled once (db/prepared.ts): every login step writes it. */
+const insertEntry = prepared(
+  'append an audit entry',
+  (db, at: number, event: string, userId: string | null, username: string | null, sourceAddress: string | null, deviceId: string | null, details: string) =>
+    db.insertInto('audit_log').values({ at, event, user_id: userId, username, source_address: sourceAddress, device_id: deviceId, details }),
+);
+
 export async function appendAudit(db: Kysely<Database> | Transaction<Database>, at: number, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      at,
-      event: entry.event,
-      user_id: entry.userId ?? null,
-      username: entry.username ?? null,
-      source_address: entry.sourceAddress ?? null,
-      device_id: entry.deviceId ?? null,
-      details: JSON.stringify(entry.details ?? {}),
-    })
-    .execute();
+  await insertEntry(
+    db,
+    at,
+    entry.event,
+    entry.userId ?? null,
+    entry.username ?? null,
+    entry.sourceAddress ?? null,
+    entry.deviceId ?? null,
+    JSON.stringify(entry.details ?? {}),
+  );
 }

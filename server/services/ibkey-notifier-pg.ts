@@ -6,7 +6,7 @@
  * waiters still see every change through their periodic re-read (ibkey-notifier.ts `waitFor`), and
  * the listener reconnects.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { InProcessApprovalNotifier } from './ibkey-notifier.ts';
 import type { ApprovalNotifier, ApprovalSubscription } from './ibkey-notifier.ts';
 
@@ -31,7 +31,9 @@ export class PgApprovalNotifier implements ApprovalNotifier {
   }
 
   async #open(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#connectionString });
+    // pg is loaded here, not at import: a SQLite slsd never pays for it (issue 7: memory).
+    const { default: pgModule } = await import('pg');
+    const client = new pgModule.Client({ connectionString: this.#connectionString });
     client.on('notification', (m) => {
       if (m.channel === IBKEY_NOTIFY_CHANNEL && m.payload) this.#local.notify(m.payload);
     });

@@ -14,7 +14,6 @@ import { appendAudit } from './audit.ts';
 import type { AuditEntry } from './audit.ts';
 import { LoginService } from './login.ts';
 import { IbKeyService } from './ibkey.ts';
-import { PgApprovalNotifier } from './ibkey-notifier-pg.ts';
 import { passwordHasher } from './passwords.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { SessionService } from './sessions.ts';
@@ -78,7 +77,8 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   const sessions = new SessionService(db, now, config.sessionTtlMs);
   const login = new LoginService({ db, box, config, sms, now, passwords, throttle, sessions });
   // SPEC N1: on PostgreSQL, LISTEN/NOTIFY wakes IB Key long-polls across slsd processes.
-  const ibkeyNotifier = database.dialect === 'postgres' ? await PgApprovalNotifier.connect(config.databaseUrl) : undefined;
+  // Loaded only there: pg costs a SQLite slsd ~10 MB resident for nothing (issue 7).
+  const ibkeyNotifier = database.dialect === 'postgres' ? await (await import('./ibkey-notifier-pg.ts')).PgApprovalNotifier.connect(config.databaseUrl) : undefined;
   const ibkey = new IbKeyService({ db, box, config, sms, now, passwords, throttle, login }, ibkeyNotifier);
   return {
     config,

@@ -67,6 +67,24 @@ const transactionAndCounters = prepared('login transaction and counters', (db, i
 );
 
 const userById = prepared('user by id', (db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id));
+const deviceById = prepared('device by id', (db, id: string) => db.selectFrom('devices').selectAll().where('id', '=', id));
+
+/** D2: single use. Only the request whose UPDATE changes the row opens a session. */
+const completeTransaction = prepared('complete a login transaction', (db, now: number, id: string, challengeSeq: number) =>
+  db
+    .updateTable('login_transactions')
+    .set({ state: 'completed', challenge_used_at: now, ended_at: now })
+    .where('id', '=', id)
+    .where('state', '=', 'challenge')
+    .where('challenge_seq', '=', challengeSeq)
+    .where('challenge_used_at', 'is', null)
+    // SPEC L6: a login that took its third wrong response meanwhile is over, right answer or not.
+    .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION),
+);
+const deviceUsed = prepared('device used', (db, now: number, id: string) => db.updateTable('devices').set({ last_used_at: now }).where('id', '=', id));
+const userLastDevice = prepared('user last device', (db, deviceId: string, userId: string) =>
+  db.updateTable('users').set({ last_device_id: deviceId }).where('id', '=', userId),
+);
 
 /** The counters' columns of a row read with them, and the row without them. */
 function splitCounters<T extends RequestCounterColumns>(row: T): { counters: RequestCounters; rest: Omit<T, keyof RequestCounterColumns> } {
@@ -411,7 +429,8 @@ export class LoginService {
     const d = this.#d;
     const { tx, user, userHasFailures } = await this.#liveTransaction(transactionId, sourceAddress);
     if (tx.state !== 'challenge' || !tx.device_id) throw new SlsError('SLS_ERR_NO_CHALLENGE');
-    const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', tx.device_id).executeTakeFirstOrThrow();
+    const device = (await deviceById(this.#db, tx.device_id)).rows[0];
+    if (!device) throw new Error(`login transaction ${tx.id} has no device ${tx.device_id}`);
     const verifier = verifierFor(device.kind);
     const access = device.status !== 'active' ? null : verifier.access ? await verifier.access(d, device, tx.client_kind) : 'full';
     if (!access) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
@@ -423,19 +442,10 @@ export class LoginService {
     const now = d.now();
     const opened = await this.#db.transaction().execute(async (trx) => {
       // D2: single use. Only the request whose UPDATE changes the row opens a session.
-      const r = await trx
-        .updateTable('login_transactions')
-        .set({ state: 'completed', challenge_used_at: now, ended_at: now })
-        .where('id', '=', tx.id)
-        .where('state', '=', 'challenge')
-        .where('challenge_seq', '=', tx.challenge_seq)
-        .where('challenge_used_at', 'is', null)
-        // SPEC L6: a login that took its third wrong response meanwhile is over, right answer or not.
-        .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) return null;
-      await trx.updateTable('devices').set({ last_used_at: now }).where('id', '=', device.id).execute();
-      await trx.updateTable('users').set({ last_device_id: device.id }).where('id', '=', user.id).execute();
+      const r = await completeTransaction(trx, now, tx.id, tx.challenge_seq);
+      if (Number(r.numAffectedRows) !== 1) return null;
+      await deviceUsed(trx, now, device.id);
+      await userLastDevice(trx, device.id, user.id);
       // SPEC N2: the login and its audit entry commit together.
       await appendAudit(trx, now, {
         event: 'login.succeeded',

@@ -16,7 +16,8 @@ export interface OpenedSession {
   readonly row: SessionRow;
 }
 import { SlsError } from '../errors.ts';
-import { accountRestrictions } from '../account/restrictions.ts';
+import { restrictionsOf, sessionAccountFacts } from '../account/restrictions.ts';
+import { prepared } from '../db/prepared.ts';
 
 export interface NewSession {
   readonly userId: string;
@@ -25,6 +26,36 @@ export interface NewSession {
   readonly clientKind: ClientKind;
   readonly access: 'full' | 'portal_only';
 }
+
+/** Opening a session: its row, compiled once (db/prepared.ts; every login ends here). */
+const insertSession = prepared(
+  'insert a session',
+  (
+    db,
+    id: string,
+    tokenHash: string,
+    userId: string,
+    loginTransactionId: string | null,
+    deviceId: string | null,
+    clientKind: SessionRow['client_kind'],
+    access: SessionRow['access'],
+    createdAt: number,
+    expiresAt: number,
+    revokedAt: number | null,
+  ) =>
+    db.insertInto('sessions').values({
+      id,
+      token_hash: tokenHash,
+      user_id: userId,
+      login_transaction_id: loginTransactionId,
+      device_id: deviceId,
+      client_kind: clientKind,
+      access,
+      created_at: createdAt,
+      expires_at: expiresAt,
+      revoked_at: revokedAt,
+    }),
+);
 
 export class SessionService {
   readonly #db: Kysely<Database>;
@@ -53,7 +84,7 @@ export class SessionService {
       expires_at: now + this.#ttlMs,
       revoked_at: null,
     };
-    await trx.insertInto('sessions').values(row).execute();
+    await insertSession(trx, row.id, row.token_hash, row.user_id, row.login_transaction_id, row.device_id, row.client_kind, row.access, row.created_at, row.expires_at, row.revoked_at);
     return { token, row };
   }
 
@@ -85,19 +116,13 @@ export class SessionService {
   }
 
   async #info(token: string, s: SessionRow, user: UserRow, device: DeviceRow | null): Promise<SessionInfo> {
-    const account = await this.#db
-      .selectFrom('user_accounts')
-      .innerJoin('accounts', 'accounts.id', 'user_accounts.account_id')
-      .leftJoin('users as primary', 'primary.id', 'accounts.primary_user_id')
-      .select(['accounts.id', 'accounts.number', 'primary.username as primaryUser'])
-      .where('user_accounts.user_id', '=', s.user_id)
-      .orderBy('accounts.number')
-      .executeTakeFirst();
+    const facts = (await sessionAccountFacts(this.#db, s.user_id)).rows[0];
+    const account = facts?.account_id ? { id: facts.account_id, number: facts.account_number!, primaryUser: facts.primary_user } : undefined;
     const restrictions: string[] = [];
     if (s.access === 'portal_only') restrictions.push('Temporary passcode: Client Portal only (SPEC T1)');
     if (device && deviceInfo(device.kind).temporary) restrictions.push('Temporary access: device sharing is blocked');
-    // SPEC O2 (SLS opt-out) and P1 (mobile number not verified).
-    restrictions.push(...(await accountRestrictions(this.#db, s.user_id)));
+    // SPEC O2 (SLS opt-out) and P1 (mobile number not verified), from the user row the caller read.
+    restrictions.push(...restrictionsOf(Number(facts?.opted_out) === 1, user.mobile_verified_at));
     return {
       token,
       expiresAt: new Date(s.expires_at).toISOString(),

@@ -11,9 +11,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlagsOf } from '../../bin/node-flags.mjs';
 import type { DemoData } from '../demo.ts';
 
 const SLSD = fileURLToPath(new URL('../../bin/slsd.mjs', import.meta.url));
+/** Node's flags as `npx slsd` gives them (its shebang line): tests and benchmarks run slsd as operators do. */
+const SLSD_NODE_FLAGS: string[] = nodeFlagsOf(SLSD);
 
 export interface SlsdProcess {
   readonly url: string;
@@ -34,7 +37,7 @@ export async function spawnSlsd(
 ): Promise<SlsdProcess> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-e2e-'));
   const serverKey = opts.env?.SLS_SERVER_KEY ?? randomBytes(32).toString('base64');
-  const args = [SLSD, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'];
+  const args = [...SLSD_NODE_FLAGS, SLSD, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'];
   if (opts.demo) args.push('--demo');
   if (opts.workers) args.push('--workers', String(opts.workers));
   const child = spawn(process.execPath, args, {
