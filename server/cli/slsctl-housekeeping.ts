@@ -1,6 +1,6 @@
 /**
  * `slsctl housekeeping`: deletes expired login transactions, sessions, IB Key nonces, approvals and
- * activations, and old failure counters, now (slsd also does it every `housekeepingIntervalMs`).
+ * activations, mobile number verifications, auto-restart tokens, and old failure counters, now (slsd also does it every `housekeepingIntervalMs`).
  *
  * Only rows expired for longer than the grace period go; the audit log is never touched (SPEC N2).
  */
@@ -27,7 +27,7 @@ export function registerHousekeepingCommand(program: Command, open: () => Promis
       const r = await sweepExpired(s.db, s.now(), { graceMs, addressFailureWindowMs: config.addressFailureWindowMs });
       io.out(
         `deleted ${totalDeleted(r)} expired row(s), grace ${graceMs} ms: login transactions ${r.loginTransactions}, sessions ${r.sessions}, ` +
-          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, failure counters ${r.failureCounters}\n`,
+          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, mobile number verifications ${r.mobileVerifications}, restart tokens ${r.restartTokens}, failure counters ${r.failureCounters}\n`,
       );
     });
 }

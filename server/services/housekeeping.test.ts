@@ -7,6 +7,7 @@ import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
 import { actAsDevice, errorCode, getJson, login, postJson } from '../testing/http.ts';
 import { startTestServer } from '../testing/test-server.ts';
 import type { TestServer } from '../testing/test-server.ts';
+import { accountDb } from '../account/schema.ts';
 import { sweepExpired, totalDeleted } from './housekeeping.ts';
 
 const PASSWORD = 'Correct-Horse-1';
@@ -30,6 +31,32 @@ describeEachBackend('housekeeping', probe, (backend) => {
   });
 
   const sweep = () => sweepExpired(t.services.db, t.clock.now(), { graceMs: GRACE, addressFailureWindowMs: t.config.addressFailureWindowMs, batchSize: 2 });
+
+  it('deletes mobile number verifications (P1) and auto-restart tokens (L8) once expired longer than the grace, only those', async () => {
+    const entityId = await t.provisioning.createEntity({ name: 'hk2' });
+    await t.provisioning.createUser({ username: 'u.hk2', entityId, password: PASSWORD });
+    const user = await t.services.db.selectFrom('users').select('id').where('username_normalized', '=', 'u.hk2').executeTakeFirstOrThrow();
+    const adb = accountDb(t.services.db);
+    const now = t.clock.now();
+    // Expired more than the grace ago, expired within the grace, still live.
+    const expiries = { old: now - GRACE - MIN, recent: now - MIN, live: now + HOUR };
+    for (const [name, expiresAt] of Object.entries(expiries)) {
+      await adb
+        .insertInto('mobile_verifications')
+        .values({ id: `mv_${name}`, user_id: user.id, number: '+12125550100', code_hash: 'x', created_at: expiresAt - 10 * MIN, deliver_at: expiresAt - 10 * MIN, expires_at: expiresAt, resend_available_at: expiresAt, wrong_attempts: 0, verified_at: null, ended_at: null })
+        .execute();
+      await adb
+        .insertInto('restart_tokens')
+        .values({ id: `rt_${name}`, user_id: user.id, token_hash: `hash_${name}`, created_at: expiresAt - HOUR, expires_at: expiresAt, used_at: null, revoked_at: null })
+        .execute();
+    }
+    const r = await sweep();
+    expect(r.mobileVerifications).toBe(1);
+    expect(r.restartTokens).toBe(1);
+    expect((await adb.selectFrom('mobile_verifications').select('id').orderBy('id').execute()).map((x) => x.id)).toEqual(['mv_live', 'mv_recent']);
+    expect((await adb.selectFrom('restart_tokens').select('id').orderBy('id').execute()).map((x) => x.id)).toEqual(['rt_live', 'rt_recent']);
+    expect(totalDeleted(await sweep())).toBe(0);
+  });
 
   async function signIn(username: string, device: Awaited<ReturnType<typeof t.provisioning.addDevice>>): Promise<{ token: string; txId: string }> {
     const step = (await login(t.app, username, PASSWORD)).body as LoginStep & { status: 'challenge' };

@@ -1,10 +1,11 @@
 /**
  * Housekeeping: deletes the rows that only matter until they expire (SPEC N1 storage stays bounded).
  *
- * Login transactions, sessions, IB Key nonces, push approvals and activations, and failure counters
- * are kept while they can still decide anything, plus a grace period (for an operator looking into a
+ * Login transactions, sessions, IB Key nonces, push approvals and activations, mobile number
+ * verifications (P1), auto-restart tokens (L8) and failure counters are kept while they can still decide anything, plus a grace period (for an operator looking into a
  * recent incident), then deleted. Nothing is decided by a missing row that an expired row would have
- * decided differently: an expired transaction, session, nonce or approval is refused anyway, and a
+ * decided differently: an expired transaction, session, nonce, approval, verification code or restart
+ * token is refused anyway, and a
  * failure counter whose failures all left their window counts nothing (SPEC L6). The audit log is
  * never touched (append-only, SPEC N2): it is the lasting record of what these rows were.
  *
@@ -13,6 +14,8 @@
  */
 import type { Kysely } from 'kysely';
 import { USER_FAILURE_WINDOW_MS } from '../config.ts';
+import { accountDb } from '../account/schema.ts';
+import type { AccountDb } from '../account/schema.ts';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
 
 export interface HousekeepingOptions {
@@ -31,20 +34,22 @@ export interface HousekeepingReport {
   ibkeyNonces: number;
   ibkeyPushRequests: number;
   ibkeyActivations: number;
+  mobileVerifications: number;
+  restartTokens: number;
   failureCounters: number;
 }
 
 export function totalDeleted(r: HousekeepingReport): number {
-  return r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.failureCounters;
+  return r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.mobileVerifications + r.restartTokens + r.failureCounters;
 }
 
-type KeyedTable = 'login_transactions' | 'sessions' | 'ibkey_push_requests' | 'ibkey_activations';
+type KeyedTable = 'login_transactions' | 'sessions' | 'ibkey_push_requests' | 'ibkey_activations' | 'mobile_verifications' | 'restart_tokens';
 
 /**
  * Deletes, batch by batch, the rows of `table` whose `expires_at` (and, for sessions, `revoked_at`)
  * is before `cutoff`. `delete … where id in (select … limit n)` works alike on SQLite and PostgreSQL.
  */
-async function deleteExpired(db: Kysely<Database>, table: KeyedTable, cutoff: number, batch: number): Promise<number> {
+async function deleteExpired(db: AccountDb, table: KeyedTable, cutoff: number, batch: number): Promise<number> {
   let total = 0;
   for (;;) {
     const ids = db
@@ -131,12 +136,16 @@ export async function sweepExpired(db: Kysely<Database>, now: number, o: Houseke
   if (!Number.isFinite(o.graceMs) || o.graceMs < 0) throw new Error(`housekeeping grace must be a non-negative number of ms, got ${o.graceMs}`);
   const batch = o.batchSize ?? 500;
   const cutoff = now - o.graceMs;
+  const adb = accountDb(db);
   return {
-    loginTransactions: await deleteExpired(db, 'login_transactions', cutoff, batch),
-    sessions: await deleteExpired(db, 'sessions', cutoff, batch),
+    loginTransactions: await deleteExpired(adb, 'login_transactions', cutoff, batch),
+    sessions: await deleteExpired(adb, 'sessions', cutoff, batch),
     ibkeyNonces: await deleteExpiredNonces(db, cutoff, batch),
-    ibkeyPushRequests: await deleteExpired(db, 'ibkey_push_requests', cutoff, batch),
-    ibkeyActivations: await deleteExpired(db, 'ibkey_activations', cutoff, batch),
+    ibkeyPushRequests: await deleteExpired(adb, 'ibkey_push_requests', cutoff, batch),
+    ibkeyActivations: await deleteExpired(adb, 'ibkey_activations', cutoff, batch),
+    // SPEC P1: a code is judged only while its verification is live; L8: a restart token only until it expires.
+    mobileVerifications: await deleteExpired(adb, 'mobile_verifications', cutoff, batch),
+    restartTokens: await deleteExpired(adb, 'restart_tokens', cutoff, batch),
     failureCounters: await deleteOldFailureCounters(db, now, o, batch),
   };
 }
