@@ -56,6 +56,12 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
   },
   {
+    // CommonJS entry points (bin/slsd.cjs must run before Node's ES module loader starts libuv's pool).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['electron/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },

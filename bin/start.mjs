@@ -87,7 +87,7 @@ async function main() {
   mkdirSync(dataDir, { recursive: true });
   say(`[start] slsd on ${serverUrl}, data in ${dataDir} (log: ${join(dataDir, 'slsd.log')})`);
   const log = openSync(join(dataDir, 'slsd.log'), 'a');
-  const slsd = start('slsd', process.execPath, [...nodeFlagsOf(join(root, 'bin/slsd.mjs')), join(root, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], { stdio: ['ignore', log, log] });
+  const slsd = start('slsd', process.execPath, [...nodeFlagsOf(join(root, 'bin/slsd.cjs')), join(root, 'bin/slsd.cjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], { stdio: ['ignore', log, log] });
   await waitHealthy(slsd);
 
   say('');

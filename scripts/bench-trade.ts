@@ -59,7 +59,7 @@ execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: ROOT, stdio:
 const dir = mkdtempSync(join(tmpdir(), 'sls-bench-trade-'));
 const dataDir = join(dir, 'data');
 const port = await freePort();
-const slsd = spawn(process.execPath, [join(ROOT, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+const slsd = spawn(process.execPath, [join(ROOT, 'bin/slsd.cjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 const url = `http://127.0.0.1:${port}`;
 const cleanups: Array<() => Promise<unknown>> = [];
 try {

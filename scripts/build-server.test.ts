@@ -19,7 +19,7 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const isFresh = freshBundle as (url: URL) => boolean;
 const rel = (p: string) => path.relative(BIN, p).split(path.sep).join('/');
 
-/** A launcher like bin/slsd.mjs, for `entry` and `bundle`; runs it, resolving with its stdout when `until` shows up. */
+/** A launcher like bin/slsd.cjs, for `entry` and `bundle`; runs it, resolving with its stdout when `until` shows up. */
 function launch(entry: string, bundle: string, args: string[], until: RegExp, env: Record<string, string> = {}) {
   const launcher = path.join(work, `launch-${randomBytes(4).toString('hex')}.mjs`);
   fs.writeFileSync(launcher, `import { run } from ${JSON.stringify(pathToFileURL(path.join(BIN, 'run-ts.mjs')).href)};\nawait run(${JSON.stringify(rel(entry))}, ${JSON.stringify(rel(bundle))});\n`);

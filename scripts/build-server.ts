@@ -2,7 +2,7 @@
  * `npm run build:server`: bundle slsd and slsctl with esbuild into dist/server/ (SPEC N1, issue 7).
  *
  * Under tsx, loading the modules alone costs ~148 MB resident (tsx's loader thread has its own V8
- * isolate, plus esbuild); the bundle runs on plain Node. bin/slsd.mjs and bin/slsctl.mjs use it only
+ * isolate, plus esbuild); the bundle runs on plain Node. bin/slsd.cjs and bin/slsctl.mjs use it only
  * while it is newer than every file it was built from (from server/, core/, ibkey/: listed in
  * `<name>.sources.json` beside it, checked by bin/run-ts.mjs), else they fall back to tsx,
  * so nobody runs stale code. npm packages stay external (N-API modules — better-sqlite3,

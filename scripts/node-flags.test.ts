@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeFlagsOf } from '../bin/node-flags.mjs';
 import { spawnSlsd } from '../server/testing/slsd-process.ts';
 
-const SLSD = fileURLToPath(new URL('../bin/slsd.mjs', import.meta.url));
+const SLSD = fileURLToPath(new URL('../bin/slsd.cjs', import.meta.url));
 
 describe('nodeFlagsOf', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'node-flags-'));
@@ -43,6 +43,26 @@ describe('slsd runs with a bounded young generation (issue 7)', () => {
       for (const flag of nodeFlagsOf(SLSD)) expect(cmdline).toContain(flag);
     } finally {
       await slsd.stop();
+    }
+  });
+});
+
+describe('slsd hashes on a thread pool of one thread per core (issues 2, 7)', () => {
+  const threadsOf = (pid: number) => fs.readdirSync(`/proc/${pid}/task`).length;
+
+  it('bin/slsd.cjs sizes libuv\'s pool to the cores unless the operator did, and says so when it starts', async () => {
+    const cores = os.availableParallelism();
+    // '' counts as unset, as it does for libuv; 8 stands for an operator's own choice.
+    const auto = await spawnSlsd({ env: { UV_THREADPOOL_SIZE: '' } });
+    const chosen = await spawnSlsd({ env: { UV_THREADPOOL_SIZE: '8' } });
+    try {
+      expect(auto.stdout()).toContain(`argon2id ${cores} at once`);
+      // Never more hashes at once than cores, whatever the pool.
+      expect(chosen.stdout()).toContain(`argon2id ${Math.min(cores, 8)} at once`);
+      // Same program, same flags: the processes differ only by their pools' threads.
+      expect(threadsOf(chosen.child.pid!) - threadsOf(auto.child.pid!)).toBe(8 - cores);
+    } finally {
+      await Promise.all([auto.stop(), chosen.stop()]);
     }
   });
 });

@@ -63,7 +63,7 @@ export async function startDemoDesk(): Promise<DemoDesk> {
   const dataDir = join(dir, 'data');
   const cards = join(dir, 'cards');
   const port = await freePort();
-  const slsd = spawn(process.execPath, [join(ROOT, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const slsd = spawn(process.execPath, [join(ROOT, 'bin/slsd.cjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   slsd.stderr?.on('data', (d) => (err += String(d)));
   const url = `http://127.0.0.1:${port}`;

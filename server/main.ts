@@ -5,12 +5,14 @@
  * workers that share the port (node:cluster); no state lives in a process (SPEC N1).
  */
 import cluster from 'node:cluster';
+import os from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import type { SlsConfig } from './config.ts';
 import { readDemoReadme, seedDemo } from './demo.ts';
 import { createServices } from './services/index.ts';
+import { hashingThreads } from './services/passwords.ts';
 import type { Services } from './services/index.ts';
 
 function port(v: string): number {
@@ -67,6 +69,12 @@ async function prepare(services: Services, config: SlsConfig, demo: boolean): Pr
   else process.stdout.write('The database already had users: no demo data was added.\n');
 }
 
+/** For the start line: how many argon2id hashes run at once (issues 2, 7), or the loud no-op. */
+function hashingLine(config: SlsConfig, threads?: string): string {
+  if (config.passwordHashing !== 'argon2id') return 'password hashing: NO-OP, benchmark only';
+  return `argon2id ${hashingThreads(threads === undefined ? process.env : { UV_THREADPOOL_SIZE: threads })} at once`;
+}
+
 function onSignals(stop: (signal: string) => void): void {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -81,7 +89,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const built = await buildApp({ ...config, logLevel: config.logLevel });
     await prepare(built.services, config, flags.demo === true);
     const address = await built.app.listen({ host: config.host, port: config.port });
-    process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir})\n`);
+    process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir}, ${hashingLine(config)})\n`);
     let closing = false;
     onSignals((signal) => {
       if (closing) return;
@@ -103,16 +111,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   let stopping = false;
   let announced = false;
   cluster.setupPrimary({ args: [] });
-  // argon2id runs on libuv's thread pool (4 threads by default). Split it among the workers, so N
-  // workers hash with as many threads as one process would: more threads than cores only thrash
-  // the caches (each hash touches 19 MiB, SPEC A3). UV_THREADPOOL_SIZE set by the operator wins.
-  const threads = process.env.UV_THREADPOOL_SIZE ?? String(Math.max(2, Math.ceil(4 / config.workers)));
+  // argon2id runs on libuv's thread pool, one thread per core (bin/slsd.cjs). Split the cores among
+  // the workers, so N workers hash as many at once as one process would: more hashes than cores only
+  // thrash the caches (each touches 19 MiB, SPEC A3). UV_THREADPOOL_SIZE set by the operator wins.
+  const operatorPool = process.env.SLSD_THREADPOOL_AUTO === '1' ? undefined : process.env.UV_THREADPOOL_SIZE;
+  const threads = operatorPool ?? String(Math.max(1, Math.ceil(os.availableParallelism() / config.workers)));
   const fork = () => cluster.fork({ SLSD_WORKER_CONFIG: JSON.stringify(config), UV_THREADPOOL_SIZE: threads });
   cluster.on('listening', (_worker, address) => {
     if (announced) return;
     announced = true;
     const host = address.address ?? config.host;
-    process.stdout.write(`slsd listening on http://${host.includes(':') ? `[${host}]` : host}:${address.port} (database: ${description}, data: ${config.dataDir}, ${config.workers} workers)\n`);
+    process.stdout.write(`slsd listening on http://${host.includes(':') ? `[${host}]` : host}:${address.port} (database: ${description}, data: ${config.dataDir}, ${config.workers} workers, ${hashingLine(config, threads)} each)\n`);
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;

@@ -4,8 +4,9 @@
  * 1. Password step (argon2id, production parameters m=19456 t=2 p=1) logins/s through HTTP, beside
  *    raw argon2id verifications/s on the same cores, and their ratio (target ≥ 0.90: the server adds
  *    little). Method, so the ratio compares like with like:
- *    - raw argon2id runs in this process on libuv's pool with the same UV_THREADPOOL_SIZE as slsd and
- *      as many verifications in flight as slsd lets run at once (one per core, passwords.ts);
+ *    - raw argon2id runs in this process on libuv's pool with the same UV_THREADPOOL_SIZE as slsd (one
+ *      thread per core unless set; same-pool.ts) and as many verifications in flight as slsd lets run
+ *      at once (one per core, passwords.ts);
  *    - slsd is warmed up first (BENCH_WARMUP_MS): a server that has run for a while has its login
  *      code optimized by V8; measuring its first seconds measured the JIT compiler;
  *    - the load generator is a lean HTTP/1.1 keep-alive client on raw sockets (one request in flight
@@ -34,10 +35,12 @@ import { deviceResponse } from '../../core/codes.ts';
 import { DEFAULT_ARGON2, defaultConfig } from '../config.ts';
 import type { PasswordHashing } from '../config.ts';
 import { createServices } from '../services/index.ts';
+import { hashingThreads } from '../services/passwords.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import { spawnSlsd } from '../testing/slsd-process.ts';
 import { cpuSince, threadTicks } from './cpu.ts';
 import { LeanConnection, request } from './lean-http.ts';
+import { rerunWithSlsdPool } from './same-pool.ts';
 
 const PASSWORD = 'Bench-Password-1';
 const USERS = 64;
@@ -56,10 +59,10 @@ const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 15_000);
  * for the database file's locks. Try BENCH_WORKERS=2 to compare.
  */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
-/** libuv's pool size, the same for slsd and for the raw baseline in this process (Node's default 4). */
-const THREADPOOL = process.env.UV_THREADPOOL_SIZE ?? '4';
-/** argon2id verifications slsd runs at once: one per core (server/services/passwords.ts). */
-const HASHES_AT_ONCE = os.availableParallelism();
+/** libuv's pool size, the same for slsd and for the raw baseline in this process (slsd's: one per core; see same-pool.ts). */
+const THREADPOOL = process.env.UV_THREADPOOL_SIZE ?? String(os.availableParallelism());
+/** argon2id verifications slsd runs at once (server/services/passwords.ts), and the baseline too. */
+const HASHES_AT_ONCE = hashingThreads({ UV_THREADPOOL_SIZE: THREADPOOL });
 
 interface BenchUser {
   readonly username: string;
@@ -289,7 +292,7 @@ export async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1]) && !rerunWithSlsdPool()) {
   main().catch((e: unknown) => {
     console.error(e);
     process.exitCode = 1;

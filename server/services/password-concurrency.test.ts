@@ -1,6 +1,6 @@
 // concurrencyLimit and argon2idHasher's bound on simultaneous hashes (SPEC N1: memory; SPEC A3, L1).
 import { describe, expect, it } from 'vitest';
-import { argon2idHasher, concurrencyLimit } from './passwords.ts';
+import { argon2idHasher, concurrencyLimit, hashingThreads } from './passwords.ts';
 
 /** A task that runs until released, recording when it started. */
 function gate(started: number[], id: number) {
@@ -47,5 +47,23 @@ describe('argon2idHasher with one hash at a time (SPEC A3, L1)', () => {
     const stored = await h.hash('right password');
     const answers = await Promise.all([h.verify(stored, 'right password'), h.verify(stored, 'wrong'), h.verifyUnknownUser('x'), h.verify('not a hash', 'x')]);
     expect(answers).toEqual([true, false, false, false]);
+  });
+});
+
+describe('hashingThreads: argon2id at once = cores, bounded by libuv\'s pool (issues 2, 7)', () => {
+  it('is one per core when the pool has a thread per core or more', () => {
+    expect(hashingThreads({ UV_THREADPOOL_SIZE: '2' }, 2)).toBe(2);
+    expect(hashingThreads({ UV_THREADPOOL_SIZE: '16' }, 8)).toBe(8);
+    // Node's default pool of 4 when nothing sized it (slsd started without bin/slsd.cjs).
+    expect(hashingThreads({}, 2)).toBe(2);
+    expect(hashingThreads({}, 8)).toBe(4);
+  });
+
+  it('never runs more hashes than the pool has threads, read as libuv reads the variable', () => {
+    expect(hashingThreads({ UV_THREADPOOL_SIZE: '1' }, 8)).toBe(1);
+    expect(hashingThreads({ UV_THREADPOOL_SIZE: ' 3threads' }, 8)).toBe(3); // atoi
+    expect(hashingThreads({ UV_THREADPOOL_SIZE: '0' }, 8)).toBe(1);
+    expect(hashingThreads({ UV_THREADPOOL_SIZE: 'many' }, 8)).toBe(1);
+    expect(hashingThreads({ UV_THREADPOOL_SIZE: '-1' }, 8)).toBe(8); // unsigned in libuv: 1024 threads
   });
 });

@@ -21,10 +21,9 @@ export interface PasswordHasher {
 /**
  * Runs at most `limit` tasks at once; the others wait their turn, first come first served.
  *
- * For argon2id (SPEC N1, issue 7): each hash holds 19 MiB, and @node-rs/argon2 runs on libuv's pool
- * (4 threads by default), so 2 cores hashed 4 at once: no faster, and 76 MiB resident at the peak.
- * A limit here rather than UV_THREADPOOL_SIZE=cores: that must be set before the process starts,
- * and would also make fs and dns.lookup queue behind hashes.
+ * For argon2id (SPEC N1, issue 7): each hash holds 19 MiB, and @node-rs/argon2 runs on libuv's pool,
+ * so without a limit 2 cores hashed 4 at once (Node's default pool): no faster, and 76 MiB resident
+ * at the peak. See `hashingThreads` for how many.
  */
 export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a positive integer, got ${limit}`);
@@ -45,11 +44,27 @@ export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => 
 }
 
 /**
- * argon2id, at most `concurrency` hashes at once (default: one per core; see concurrencyLimit).
+ * How many argon2id hashes slsd runs at once: one per core, and no more than libuv's pool has threads
+ * (`UV_THREADPOOL_SIZE`, default 4), or the extra hashes would only queue inside libuv.
+ *
+ * bin/slsd.cjs sizes the pool to one thread per core before it starts (unless the operator set it):
+ * with more threads than hashes in flight, libuv hands each hash to the thread that has idled longest,
+ * which the kernel often queues behind a busy core while the other core idles (issues 2, 7).
+ */
+export function hashingThreads(env: NodeJS.ProcessEnv = process.env, cores: number = os.availableParallelism()): number {
+  // As libuv reads it: atoi, 0 (or no number) means 1, and it is unsigned, at most 1024.
+  const raw = env.UV_THREADPOOL_SIZE;
+  const n = raw === undefined ? 4 : Number.parseInt(raw, 10);
+  const pool = Number.isNaN(n) || n === 0 ? 1 : n < 0 || n > 1024 ? 1024 : n;
+  return Math.max(1, Math.min(cores, pool));
+}
+
+/**
+ * argon2id, at most `concurrency` hashes at once (default: `hashingThreads()`; see concurrencyLimit).
  *
  * Known and unknown users queue alike, so waiting reveals nothing (SPEC L1).
  */
-export function argon2idHasher(params: Argon2Params, concurrency = os.availableParallelism()): PasswordHasher {
+export function argon2idHasher(params: Argon2Params, concurrency = hashingThreads()): PasswordHasher {
   // Algorithm.Argon2id (a const enum, which isolated modules cannot read).
   const options = { algorithm: 2 as Algorithm, ...params };
   const limited = concurrencyLimit(concurrency);

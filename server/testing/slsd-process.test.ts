@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { respondWithTokenFile } from '../tokens/software-token.ts';
 import { spawnSlsd } from './slsd-process.ts';
 
-describe('slsd as a process (bin/slsd.mjs --demo)', () => {
+describe('slsd as a process (bin/slsd.cjs --demo)', () => {
   it('serves a full login of demo.gold over HTTP', async () => {
     const slsd = await spawnSlsd({ demo: true });
     try {

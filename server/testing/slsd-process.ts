@@ -1,5 +1,5 @@
 /**
- * slsd as a real child process, for end-to-end tests and benchmarks (`node bin/slsd.mjs`).
+ * slsd as a real child process, for end-to-end tests and benchmarks (`node bin/slsd.cjs`).
  *
  * Starts on a free loopback port, waits for "slsd listening on …", and with `demo: true` returns
  * the demo data (users, device files, PINs, passcodes) from `<data>/demo/demo.json`.
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeFlagsOf } from '../../bin/node-flags.mjs';
 import type { DemoData } from '../demo.ts';
 
-const SLSD = fileURLToPath(new URL('../../bin/slsd.mjs', import.meta.url));
+const SLSD = fileURLToPath(new URL('../../bin/slsd.cjs', import.meta.url));
 /** Node's flags as `npx slsd` gives them (its shebang line): tests and benchmarks run slsd as operators do. */
 const SLSD_NODE_FLAGS: string[] = nodeFlagsOf(SLSD);
 

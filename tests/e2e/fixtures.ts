@@ -86,7 +86,7 @@ export const test = base.extend<{ desktop: Desktop; fakeDesktop: Desktop & { fak
       const dataDir = mkdtempSync(join(tmpdir(), 'sls-e2e-data-'));
       const port = await freePort();
       let err = '';
-      const child = spawn(process.execPath, [join(ROOT, 'bin/slsd.mjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/slsd.cjs'), '--data-dir', dataDir, '--port', String(port), '--demo'], {
         cwd: ROOT,
         env: { ...process.env, ...slsdEnv },
         stdio: ['ignore', 'ignore', 'pipe'],

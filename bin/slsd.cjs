@@ -1,0 +1,31 @@
+#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded-gc
+// --max-semi-space-size=2 (MB): V8's young generation stays at 2 x 2 MB instead of growing to 2 x 16 MB
+// under load; that was ~30 MB of slsd's resident memory (issue 7: < 150 MB with 1,000 logins pending).
+// --single-threaded-gc: with young objects promoted sooner, V8's parallel GC helper threads cost
+// ~360 CPU-us per login beside argon2id on 2 cores (bench:login); on the main thread the same GC
+// costs next to nothing more (issue 2). `env -S` passes the flags on Linux and macOS; npm's Windows
+// shims read them too. Whatever starts slsd as `node … bin/slsd.cjs` takes them from this line
+// (node-flags.mjs): npm start, the tests' and benchmarks' spawnSlsd, cluster workers (execArgv).
+'use strict';
+
+// argon2id runs on libuv's thread pool, and slsd hashes one password per core at a time
+// (server/services/passwords.ts). The pool gets exactly one thread per core unless the operator set
+// UV_THREADPOOL_SIZE: with Node's default of 4 threads on 2 cores, each hash woke whichever thread had
+// idled longest, often queued behind a busy core while the other idled; 12 % of 2 cores sat idle
+// under full login load (bench:login: 180 -> 206 logins/s, capacity in bench:load 164 -> 178 full
+// logins/s). slsd has no other pool work (no async fs, dns only for a PostgreSQL host name).
+// libuv sizes its pool when it first starts it, before any ES module is read (Node's ES module
+// loader reads files on the pool): that is why this entry point is CommonJS.
+// SLSD_THREADPOOL_AUTO tells server/main.ts the size is ours, so it may split it among cluster workers.
+if (!process.env.UV_THREADPOOL_SIZE) {
+  process.env.UV_THREADPOOL_SIZE = String(require('node:os').availableParallelism());
+  process.env.SLSD_THREADPOOL_AUTO = '1';
+}
+
+// The bundle (npm run build:server) while it is fresh, else the source under tsx (bin/run-ts.mjs).
+import('./run-ts.mjs')
+  .then(({ run }) => run('../server/main.ts', '../dist/server/slsd.mjs'))
+  .catch((e) => {
+    process.stderr.write(`slsd: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  });
