@@ -199,10 +199,56 @@ function migration0001(dialect: SqlDialect): Migration {
   };
 }
 
+/**
+ * Indexes for every lookup a request or a periodic job makes by something other than a primary key,
+ * so none reads a whole table (SPEC N1, issue 7: a table that grows with users or history must not
+ * make each login slower). Found by EXPLAIN QUERY PLAN of the statements the tests run
+ * (server/db/query-plans.test.ts keeps it so). Before it, each password step scanned every device
+ * order and every online card of every user, the SMS dispatcher the whole outbox, and the IB Key
+ * app's poll every push request.
+ */
+function migration0006(): Migration {
+  const indexes: [name: string, table: string, columns: string[]][] = [
+    // The login's account read (housekeeping due, SPEC T2, T3) and the sweeps by due time.
+    ['device_orders_user', 'device_orders', ['user_id', 'state']],
+    ['device_orders_due', 'device_orders', ['state', 'self_activates_at']],
+    ['online_cards_user', 'online_cards', ['user_id', 'valid_until']],
+    ['online_cards_due', 'online_cards', ['valid_until']],
+    // IB Key: the app's pending pushes per device (SPEC K2).
+    ['ibkey_push_device', 'ibkey_push_requests', ['device_id', 'state']],
+    // Temporary passcodes' "never two in a row" (SPEC T1); the sessions sweep by expiry and revocation.
+    ['sessions_user', 'sessions', ['user_id', 'created_at']],
+    ['sessions_expiry', 'sessions', ['expires_at']],
+    ['sessions_revoked', 'sessions', ['revoked_at']],
+    // Sharing: a device's open requests (SPEC S5), compliance's queue.
+    ['sharing_requests_device', 'sharing_requests', ['device_id', 'state']],
+    ['sharing_requests_state', 'sharing_requests', ['state', 'created_at']],
+    // Auto-restart tokens revoked per user (SPEC L8).
+    ['restart_tokens_user', 'restart_tokens', ['user_id']],
+    // Housekeeping's sweeps of expired rows (SPEC N1, L8, P1); a device order's deposits.
+    ['restart_tokens_expiry', 'restart_tokens', ['expires_at']],
+    ['ibkey_activations_expiry', 'ibkey_activations', ['expires_at']],
+    ['ibkey_push_expiry', 'ibkey_push_requests', ['expires_at']],
+    ['mobile_verifications_expiry', 'mobile_verifications', ['expires_at']],
+    ['account_deposits_order', 'account_deposits', ['order_id']],
+    // Operators: slsctl audit --user, slsctl sms --to / --purpose.
+    ['audit_log_username', 'audit_log', ['username', 'id']],
+    ['sms_outbox_to', 'sms_outbox', ['to_number', 'id']],
+    ['sms_outbox_purpose', 'sms_outbox', ['purpose', 'id']],
+  ];
+  return {
+    async up(db: AnyDb) {
+      for (const [name, table, columns] of indexes) await db.schema.createIndex(name).on(table).columns(columns).execute();
+      // SMS held for the carrier's hours (SPEC P2): only the messages still waiting, however long the outbox grows.
+      await sql.raw('CREATE INDEX sms_outbox_waiting ON sms_outbox (not_before) WHERE sent_at IS NULL AND dropped_reason IS NULL').execute(db);
+    },
+  };
+}
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006() };
     },
   };
 }
