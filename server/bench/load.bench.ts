@@ -204,7 +204,7 @@ async function sustained(target: Target, users: readonly BenchUser[], rate: numb
   await Promise.all(running);
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  return { done: latencies.length, perSecond: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), errors, errorSamples, maxInFlight };
+  return { done: latencies.length, perSecond: latencies.length / elapsed, p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), p999: quantile(latencies, 0.999), max: latencies.at(-1) ?? 0, errors, errorSamples, maxInFlight };
 }
 
 /**
@@ -313,6 +313,7 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
     console.log(
       `sustained at 80%:      ${rate.toFixed(1)}/s offered for ${DURATION_S} s → ${s.perSecond.toFixed(1)}/s done, ${s.done} logins, ` +
         `p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms (${(s.p99 / idleP50).toFixed(2)}× unloaded p50; target ≤ 3×: ${p99Ok ? 'met' : 'NOT met'}), ` +
+        `p90 ${s.p90.toFixed(1)} ms, p99.9 ${s.p999.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ` +
         `errors ${s.errors}${s.errorSamples.length ? ` e.g. ${s.errorSamples.join(' | ')}` : ''}, max in flight ${s.maxInFlight}`,
     );
 
