@@ -216,10 +216,9 @@ function migration0006(): Migration {
     ['online_cards_due', 'online_cards', ['valid_until']],
     // IB Key: the app's pending pushes per device (SPEC K2).
     ['ibkey_push_device', 'ibkey_push_requests', ['device_id', 'state']],
-    // Temporary passcodes' "never two in a row" (SPEC T1); the sessions sweep by expiry and revocation.
+    // Temporary passcodes' "never two in a row" (SPEC T1); the sessions sweep by expiry.
     ['sessions_user', 'sessions', ['user_id', 'created_at']],
     ['sessions_expiry', 'sessions', ['expires_at']],
-    ['sessions_revoked', 'sessions', ['revoked_at']],
     // Sharing: a device's open requests (SPEC S5), compliance's queue.
     ['sharing_requests_device', 'sharing_requests', ['device_id', 'state']],
     ['sharing_requests_state', 'sharing_requests', ['state', 'created_at']],
@@ -241,6 +240,8 @@ function migration0006(): Migration {
       for (const [name, table, columns] of indexes) await db.schema.createIndex(name).on(table).columns(columns).execute();
       // SMS held for the carrier's hours (SPEC P2): only the messages still waiting, however long the outbox grows.
       await sql.raw('CREATE INDEX sms_outbox_waiting ON sms_outbox (not_before) WHERE sent_at IS NULL AND dropped_reason IS NULL').execute(db);
+      // Revoked sessions for the sweep: partial, so opening a session (revoked_at NULL) writes no page of it.
+      await sql.raw('CREATE INDEX sessions_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL').execute(db);
     },
   };
 }
