@@ -84,6 +84,11 @@ export interface SlsConfig {
   readonly housekeepingIntervalMs: number;
   /** How long after expiring (or being revoked) such rows are kept before housekeeping deletes them. Default 24 h. */
   readonly housekeepingGraceMs: number;
+  /**
+   * How long the SMS outbox (SPEC P5) keeps a sent or dropped message before housekeeping deletes it;
+   * messages still waiting for the carrier's hours stay. Default 30 days (env SLS_SMS_RETENTION_DAYS).
+   */
+  readonly smsRetentionMs: number;
   /** pino log level; 'silent' turns logging off. Default 'info'. */
   readonly logLevel: string;
 }
@@ -124,6 +129,7 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
     workers: 1,
     housekeepingIntervalMs: 10 * 60 * 1000,
     housekeepingGraceMs: 24 * 60 * 60 * 1000,
+    smsRetentionMs: 30 * 24 * 60 * 60 * 1000,
     ...overrides,
   };
 }
@@ -187,6 +193,8 @@ export function loadConfig(
   if (sweepEvery !== undefined) o.housekeepingIntervalMs = sweepEvery;
   const grace = intEnv(env, 'SLS_HOUSEKEEPING_GRACE_MS');
   if (grace !== undefined) o.housekeepingGraceMs = grace;
+  const smsDays = intEnv(env, 'SLS_SMS_RETENTION_DAYS');
+  if (smsDays !== undefined) o.smsRetentionMs = smsDays * 24 * 60 * 60 * 1000;
   if (env.SLS_PASSWORD_HASHING === 'noop-benchmark-only') o.passwordHashing = 'noop-benchmark-only';
   const workers = flags.workers ?? intEnv(env, 'SLS_WORKERS');
   if (workers !== undefined) o.workers = Math.max(1, workers);

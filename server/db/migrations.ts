@@ -234,6 +234,8 @@ function migration0006(): Migration {
     ['audit_log_username', 'audit_log', ['username', 'id']],
     ['sms_outbox_to', 'sms_outbox', ['to_number', 'id']],
     ['sms_outbox_purpose', 'sms_outbox', ['purpose', 'id']],
+    // Housekeeping's SMS retention (SPEC P5).
+    ['sms_outbox_at', 'sms_outbox', ['at']],
   ];
   return {
     async up(db: AnyDb) {

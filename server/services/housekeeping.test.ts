@@ -65,6 +65,41 @@ describeEachBackend('housekeeping', probe, (backend) => {
     return { token: r.body.session.token, txId: step.transactionId };
   }
 
+  it('deletes SMS outbox rows past their retention once settled, never one still waiting for carrier hours (P5, P2)', async () => {
+    const adb = accountDb(t.services.db);
+    const now = t.clock.now();
+    const DAY = 24 * HOUR;
+    const old = now - 31 * DAY;
+    const row = (purpose: string, at: number, extra: { not_before?: number | null; sent_at?: number | null; dropped_reason?: string | null } = {}) => ({
+      at,
+      to_number: '+12125550100',
+      body: `code for ${purpose}`,
+      user_id: null,
+      purpose,
+      not_before: null,
+      sent_at: null,
+      dropped_reason: null,
+      ...extra,
+    });
+    await adb
+      .insertInto('sms_outbox')
+      .values([
+        row('old_outbox', old),
+        row('old_sent_after_waiting', old, { not_before: old + HOUR, sent_at: old + HOUR }),
+        row('old_dropped', old, { not_before: old + HOUR, dropped_reason: 'do_not_call' }),
+        row('old_still_waiting', old, { not_before: now + HOUR }),
+        row('recent_outbox', now - DAY),
+      ])
+      .execute();
+    const withRetention = () => sweepExpired(t.services.db, now, { graceMs: GRACE, addressFailureWindowMs: t.config.addressFailureWindowMs, batchSize: 2, smsRetentionMs: 30 * DAY });
+    // Without a retention nothing goes; with 30 days the three settled old rows go, in batches of 2.
+    expect((await sweep()).smsOutbox).toBe(0);
+    expect((await withRetention()).smsOutbox).toBe(3);
+    expect((await adb.selectFrom('sms_outbox').select('purpose').orderBy('id').execute()).map((x) => x.purpose)).toEqual(['old_still_waiting', 'recent_outbox']);
+    expect((await withRetention()).smsOutbox).toBe(0);
+    await expect(sweepExpired(t.services.db, now, { graceMs: GRACE, addressFailureWindowMs: 1, smsRetentionMs: -1 })).rejects.toThrow(/SMS retention/);
+  });
+
   it('deletes only what expired more than the grace ago, in batches, and never the audit log (N1, N2, L6)', async () => {
     const entityId = await t.provisioning.createEntity({ name: 'hk' });
     await t.provisioning.createUser({ username: 'u.hk', entityId, password: PASSWORD });
@@ -180,6 +215,7 @@ describe('housekeeping in slsd and slsctl', () => {
       expect(kept.code).toBe(0);
       // Default grace 24 h: the address counter (15 min window) goes, the user one (24 h window) stays.
       expect(kept.out).toMatch(/failure counters 1\b/);
+      expect(kept.out).toMatch(/SMS outbox older than 30 days 0\b/);
       const all = await run('housekeeping', '--grace-ms', '0');
       expect(all.out).toMatch(/^deleted 1 expired row\(s\), grace 0 ms/);
       expect(await count(s, 'failure_counters')).toBe(0);

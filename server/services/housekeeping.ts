@@ -8,6 +8,8 @@
  * token is refused anyway, and a
  * failure counter whose failures all left their window counts nothing (SPEC L6). The audit log is
  * never touched (append-only, SPEC N2): it is the lasting record of what these rows were.
+ * The SMS outbox (P5) keeps what was sent for `smsRetentionMs` (default 30 days): long enough for
+ * support to see what a user was sent, not for ever (its bodies hold codes, long dead but still).
  *
  * Deletes go in small batches (short write locks on SQLite) and are idempotent, so every slsd
  * process may sweep: `startHousekeeping` runs it periodically, `slsctl housekeeping` on demand.
@@ -25,6 +27,11 @@ export interface HousekeepingOptions {
   readonly addressFailureWindowMs: number;
   /** Rows deleted per statement. Default 500. */
   readonly batchSize?: number;
+  /**
+   * SMS outbox rows are deleted this long after they were written, once settled (in the outbox, sent
+   * or dropped; never one still waiting for the carrier's hours, SPEC P2). Undefined: kept for ever.
+   */
+  readonly smsRetentionMs?: number;
 }
 
 /** How many rows each sweep deleted, per kind. */
@@ -37,10 +44,32 @@ export interface HousekeepingReport {
   mobileVerifications: number;
   restartTokens: number;
   failureCounters: number;
+  smsOutbox: number;
 }
 
 export function totalDeleted(r: HousekeepingReport): number {
-  return r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.mobileVerifications + r.restartTokens + r.failureCounters;
+  return r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.mobileVerifications + r.restartTokens + r.failureCounters + r.smsOutbox;
+}
+
+/**
+ * Deletes, batch by batch, the SMS outbox rows written before `cutoff` that are settled: written to
+ * the outbox (P5), sent after waiting, or dropped. A row still waiting for the carrier's hours
+ * (not_before set, neither sent nor dropped) stays whatever its age: the dispatcher still owes it.
+ */
+async function deleteOldSms(db: AccountDb, cutoff: number, batch: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const ids = db
+      .selectFrom('sms_outbox')
+      .select('id')
+      .where('at', '<', cutoff)
+      .where((eb) => eb.or([eb('not_before', 'is', null), eb('sent_at', 'is not', null), eb('dropped_reason', 'is not', null)]))
+      .limit(batch);
+    const r = await db.deleteFrom('sms_outbox').where('id', 'in', ids).executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    total += n;
+    if (n < batch) return total;
+  }
 }
 
 type KeyedTable = 'login_transactions' | 'sessions' | 'ibkey_push_requests' | 'ibkey_activations' | 'mobile_verifications' | 'restart_tokens';
@@ -134,6 +163,7 @@ async function deleteOldFailureCounters(db: Kysely<Database>, now: number, o: Ho
 /** One sweep at `now` (the injectable clock): deletes what expired more than `graceMs` ago. Never the audit log (SPEC N2). */
 export async function sweepExpired(db: Kysely<Database>, now: number, o: HousekeepingOptions): Promise<HousekeepingReport> {
   if (!Number.isFinite(o.graceMs) || o.graceMs < 0) throw new Error(`housekeeping grace must be a non-negative number of ms, got ${o.graceMs}`);
+  if (o.smsRetentionMs !== undefined && (!Number.isFinite(o.smsRetentionMs) || o.smsRetentionMs < 0)) throw new Error(`SMS retention must be a non-negative number of ms, got ${o.smsRetentionMs}`);
   const batch = o.batchSize ?? 500;
   const cutoff = now - o.graceMs;
   const adb = accountDb(db);
@@ -147,6 +177,7 @@ export async function sweepExpired(db: Kysely<Database>, now: number, o: Houseke
     mobileVerifications: await deleteExpired(adb, 'mobile_verifications', cutoff, batch),
     restartTokens: await deleteExpired(adb, 'restart_tokens', cutoff, batch),
     failureCounters: await deleteOldFailureCounters(db, now, o, batch),
+    smsOutbox: o.smsRetentionMs === undefined ? 0 : await deleteOldSms(adb, now - o.smsRetentionMs, batch),
   };
 }
 
