@@ -1,6 +1,6 @@
 /**
  * `slsctl housekeeping`: deletes expired login transactions, sessions, IB Key nonces, approvals and
- * activations, mobile number verifications, auto-restart tokens, old failure counters, and settled SMS outbox rows past their retention, now (slsd also does it every `housekeepingIntervalMs`).
+ * activations, mobile number verifications, confirmations, auto-restart tokens, old failure counters, and settled SMS outbox rows past their retention, now (slsd also does it every `housekeepingIntervalMs`).
  *
  * Only rows expired for longer than the grace period go; the audit log is never touched (SPEC N2).
  */
@@ -27,7 +27,7 @@ export function registerHousekeepingCommand(program: Command, open: () => Promis
       const r = await sweepExpired(s.db, s.now(), { graceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs });
       io.out(
         `deleted ${totalDeleted(r)} expired row(s), grace ${graceMs} ms: login transactions ${r.loginTransactions}, sessions ${r.sessions}, ` +
-          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, mobile number verifications ${r.mobileVerifications}, restart tokens ${r.restartTokens}, failure counters ${r.failureCounters}; SMS outbox older than ${Math.round(config.smsRetentionMs / 86_400_000)} days ${r.smsOutbox}\n`,
+          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, mobile number verifications ${r.mobileVerifications}, confirmations ${r.confirmations}, restart tokens ${r.restartTokens}, failure counters ${r.failureCounters}; SMS outbox older than ${Math.round(config.smsRetentionMs / 86_400_000)} days ${r.smsOutbox}\n`,
       );
     });
 }

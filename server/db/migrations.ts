@@ -229,6 +229,7 @@ function migration0006(): Migration {
     ['ibkey_activations_expiry', 'ibkey_activations', ['expires_at']],
     ['ibkey_push_expiry', 'ibkey_push_requests', ['expires_at']],
     ['mobile_verifications_expiry', 'mobile_verifications', ['expires_at']],
+    ['confirmations_expiry', 'confirmations', ['expires_at']],
     ['account_deposits_order', 'account_deposits', ['order_id']],
     // Operators: slsctl audit --user, slsctl sms --to / --purpose.
     ['audit_log_username', 'audit_log', ['username', 'id']],

@@ -32,7 +32,7 @@ describeEachBackend('housekeeping', probe, (backend) => {
 
   const sweep = () => sweepExpired(t.services.db, t.clock.now(), { graceMs: GRACE, addressFailureWindowMs: t.config.addressFailureWindowMs, batchSize: 2 });
 
-  it('deletes mobile number verifications (P1) and auto-restart tokens (L8) once expired longer than the grace, only those', async () => {
+  it('deletes mobile number verifications (P1), confirmations (W1) and auto-restart tokens (L8) once expired longer than the grace, only those', async () => {
     const entityId = await t.provisioning.createEntity({ name: 'hk2' });
     await t.provisioning.createUser({ username: 'u.hk2', entityId, password: PASSWORD });
     const user = await t.services.db.selectFrom('users').select('id').where('username_normalized', '=', 'u.hk2').executeTakeFirstOrThrow();
@@ -49,10 +49,34 @@ describeEachBackend('housekeeping', probe, (backend) => {
         .insertInto('restart_tokens')
         .values({ id: `rt_${name}`, user_id: user.id, token_hash: `hash_${name}`, created_at: expiresAt - HOUR, expires_at: expiresAt, used_at: null, revoked_at: null })
         .execute();
+      await adb
+        .insertInto('confirmations')
+        .values({
+          id: `cf_${name}`,
+          user_id: user.id,
+          purpose: 'withdrawal',
+          subject: '{}',
+          device_id: 'dev_x',
+          device_user_id: user.id,
+          challenge: '123456',
+          code_hash: null,
+          challenge_expires_at: expiresAt,
+          resend_available_at: null,
+          wrong_responses: 0,
+          state: name === 'old' ? 'used' : 'challenge',
+          source_address: '127.0.0.1',
+          created_at: expiresAt - 5 * MIN,
+          expires_at: expiresAt,
+          answered_at: null,
+          used_at: name === 'old' ? expiresAt - MIN : null,
+        })
+        .execute();
     }
     const r = await sweep();
     expect(r.mobileVerifications).toBe(1);
     expect(r.restartTokens).toBe(1);
+    expect(r.confirmations).toBe(1);
+    expect((await adb.selectFrom('confirmations').select('id').orderBy('id').execute()).map((x) => x.id)).toEqual(['cf_live', 'cf_recent']);
     expect((await adb.selectFrom('mobile_verifications').select('id').orderBy('id').execute()).map((x) => x.id)).toEqual(['mv_live', 'mv_recent']);
     expect((await adb.selectFrom('restart_tokens').select('id').orderBy('id').execute()).map((x) => x.id)).toEqual(['rt_live', 'rt_recent']);
     expect(totalDeleted(await sweep())).toBe(0);

@@ -2,9 +2,9 @@
  * Housekeeping: deletes the rows that only matter until they expire (SPEC N1 storage stays bounded).
  *
  * Login transactions, sessions, IB Key nonces, push approvals and activations, mobile number
- * verifications (P1), auto-restart tokens (L8) and failure counters are kept while they can still decide anything, plus a grace period (for an operator looking into a
+ * verifications (P1), confirmations (W1, C6), auto-restart tokens (L8) and failure counters are kept while they can still decide anything, plus a grace period (for an operator looking into a
  * recent incident), then deleted. Nothing is decided by a missing row that an expired row would have
- * decided differently: an expired transaction, session, nonce, approval, verification code or restart
+ * decided differently: an expired transaction, session, nonce, approval, verification code, confirmation or restart
  * token is refused anyway, and a
  * failure counter whose failures all left their window counts nothing (SPEC L6). The audit log is
  * never touched (append-only, SPEC N2): it is the lasting record of what these rows were.
@@ -42,13 +42,14 @@ export interface HousekeepingReport {
   ibkeyPushRequests: number;
   ibkeyActivations: number;
   mobileVerifications: number;
+  confirmations: number;
   restartTokens: number;
   failureCounters: number;
   smsOutbox: number;
 }
 
 export function totalDeleted(r: HousekeepingReport): number {
-  return r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.mobileVerifications + r.restartTokens + r.failureCounters + r.smsOutbox;
+  return r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.mobileVerifications + r.confirmations + r.restartTokens + r.failureCounters + r.smsOutbox;
 }
 
 /**
@@ -72,7 +73,7 @@ async function deleteOldSms(db: AccountDb, cutoff: number, batch: number): Promi
   }
 }
 
-type KeyedTable = 'login_transactions' | 'sessions' | 'ibkey_push_requests' | 'ibkey_activations' | 'mobile_verifications' | 'restart_tokens';
+type KeyedTable = 'login_transactions' | 'sessions' | 'ibkey_push_requests' | 'ibkey_activations' | 'mobile_verifications' | 'confirmations' | 'restart_tokens';
 
 /**
  * Deletes, batch by batch, the rows of `table` whose `expires_at` (and, for sessions, `revoked_at`)
@@ -175,6 +176,9 @@ export async function sweepExpired(db: Kysely<Database>, now: number, o: Houseke
     ibkeyActivations: await deleteExpired(adb, 'ibkey_activations', cutoff, batch),
     // SPEC P1: a code is judged only while its verification is live; L8: a restart token only until it expires.
     mobileVerifications: await deleteExpired(adb, 'mobile_verifications', cutoff, batch),
+    // SPEC W1, C6: a confirmation is judged only until it expires; a withdrawal keeps its own row
+    // (replays go by idempotency key) and the audit log the confirmation's story.
+    confirmations: await deleteExpired(adb, 'confirmations', cutoff, batch),
     restartTokens: await deleteExpired(adb, 'restart_tokens', cutoff, batch),
     failureCounters: await deleteOldFailureCounters(db, now, o, batch),
     smsOutbox: o.smsRetentionMs === undefined ? 0 : await deleteOldSms(adb, now - o.smsRetentionMs, batch),
