@@ -64,7 +64,10 @@ function bearerToken(req: FastifyRequest): string | null {
 }
 
 export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Promise<BuiltApp> {
-  const services = await createServices(config, opts);
+  // Until the logger exists, a checkpoint failure waits for it (it cannot be lost: the worker reports once).
+  let checkpointFailure: string | undefined;
+  let reportCheckpointFailure = (reason: string) => void (checkpointFailure = reason);
+  const services = await createServices(config, { ...opts, onCheckpointFailure: (reason) => reportCheckpointFailure(reason) });
   const app = Fastify({
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
@@ -137,6 +140,10 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
 
   await app.ready();
   for (const w of services.warnings) app.log.warn(w);
+  reportCheckpointFailure = (reason) => {
+    app.log.warn({ reason }, 'SQLite background checkpoints stopped; checkpoints go on inside commits (db/checkpointer.ts)');
+  };
+  if (checkpointFailure !== undefined) reportCheckpointFailure(checkpointFailure);
   // Expired rows go after a grace period; never the audit log (SPEC N1, N2; services/housekeeping.ts).
   const housekeeping = startHousekeeping(services.db, services.now, { intervalMs: config.housekeepingIntervalMs, graceMs: config.housekeepingGraceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs }, {
     swept: (r) => void (totalDeleted(r) > 0 && app.log.info({ housekeeping: r }, 'expired rows deleted')),

@@ -86,7 +86,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   const config = loadConfig(process.env, flags);
 
   if (config.workers <= 1) {
-    const built = await buildApp({ ...config, logLevel: config.logLevel });
+    // Checkpoints of SQLite's log on a worker thread: the event loop never waits for their fsyncs (issue 7).
+    const built = await buildApp({ ...config, logLevel: config.logLevel }, { backgroundCheckpoints: true });
     await prepare(built.services, config, flags.demo === true);
     const address = await built.app.listen({ host: config.host, port: config.port });
     process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir}, ${hashingLine(config)})\n`);
@@ -142,7 +143,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 async function runWorker(config: SlsConfig): Promise<void> {
-  const built = await buildApp(config);
+  const built = await buildApp(config, { backgroundCheckpoints: true });
   await built.app.listen({ host: config.host, port: config.port });
   onSignals(() => {
     built.close().then(

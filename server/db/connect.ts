@@ -10,13 +10,28 @@ import type { Pool as PgPool } from 'pg';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 import type { SqlDialect } from './migrations.ts';
+import { startBackgroundCheckpointer } from './checkpointer.ts';
+import type { BackgroundCheckpointer } from './checkpointer.ts';
 
 export interface OpenDatabase {
   readonly db: Kysely<Database>;
   readonly dialect: SqlDialect;
   /** What /v1/health reports: "sqlite" or "postgres" (never the URL, which may hold a password). */
   readonly description: string;
+  /** SQLite with background checkpoints (slsd): the worker copying the log into the database. */
+  readonly checkpointer?: BackgroundCheckpointer;
   close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /**
+   * SQLite file only: checkpoint the write-ahead log on a worker thread (db/checkpointer.ts), so the
+   * event loop never waits for the fsyncs. slsd's server turns it on; short-lived tools (slsctl) and
+   * in-process tests leave it off.
+   */
+  readonly backgroundCheckpoints?: boolean;
+  /** Hears why background checkpoints stopped, if they do (they then run inside commits, as before). */
+  readonly onCheckpointFailure?: (reason: string) => void;
 }
 
 /** The better-sqlite3 connection behind each SQLite Kysely instance we opened (db/prepared.ts runs on it directly). */
@@ -93,9 +108,10 @@ function withoutNulBytes(pool: PgPool): PostgresPool {
   };
 }
 
-export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
+export async function openDatabase(databaseUrl: string, opts: OpenOptions = {}): Promise<OpenDatabase> {
   let db: Kysely<Database>;
   let dialect: SqlDialect;
+  let sqliteFile: string | undefined;
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
     const pg = await import('pg');
     // bigint columns (epoch ms, cents) come back as numbers: all stay below 2^53.
@@ -113,12 +129,15 @@ export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
     sqlite.pragma('busy_timeout = 5000');
     // Checkpoints run inside some commit; fewer, larger ones halve a commit's average cost here
     // (the WAL may grow to ~16 MiB between them). Durability is unchanged.
+    // With background checkpoints (db/checkpointer.ts) this stays as the backstop that restarts the
+    // log; the worker has by then copied and synced nearly all of it.
     sqlite.pragma('wal_autocheckpoint = 4000');
     sqlite.pragma('foreign_keys = ON');
     const cached = withStatementCache(sqlite);
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
     sqliteConnections.set(db, cached);
     dialect = 'sqlite';
+    if (file !== ':memory:') sqliteFile = file;
   }
   const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
   const { error, results } = await migrator.migrateToLatest();
@@ -127,5 +146,16 @@ export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
   }
-  return { db, dialect, description: dialect, close: () => db.destroy() };
+  const checkpointer = opts.backgroundCheckpoints && sqliteFile ? startBackgroundCheckpointer(sqliteFile, opts.onCheckpointFailure ? { onFailure: opts.onCheckpointFailure } : {}) : undefined;
+  return {
+    db,
+    dialect,
+    description: dialect,
+    ...(checkpointer ? { checkpointer } : {}),
+    close: async () => {
+      // The worker's connection first: the main one, closing last, checkpoints and removes the log.
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
 }

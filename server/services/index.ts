@@ -24,6 +24,10 @@ export interface ServiceOptions {
   readonly now?: () => number;
   readonly smsGateway?: SmsGateway;
   readonly passwords?: PasswordHasher;
+  /** SQLite file: checkpoint the write-ahead log on a worker thread (db/checkpointer.ts). slsd's server does. */
+  readonly backgroundCheckpoints?: boolean;
+  /** Hears why background checkpoints stopped, if they do (they then run inside commits, as before). */
+  readonly onCheckpointFailure?: (reason: string) => void;
 }
 
 export interface Services {
@@ -66,7 +70,10 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   if (config.passwordHashing !== 'argon2id') {
     warnings.push('PASSWORD HASHING IS A NO-OP (noop-benchmark-only). This is for `npm run bench:login` only: NEVER run real users like this.');
   }
-  const database = await openDatabase(config.databaseUrl);
+  const database = await openDatabase(config.databaseUrl, {
+    ...(opts.backgroundCheckpoints ? { backgroundCheckpoints: true } : {}),
+    ...(opts.onCheckpointFailure ? { onCheckpointFailure: opts.onCheckpointFailure } : {}),
+  });
   const now = opts.now ?? Date.now;
   const db = database.db;
   const box = new SecretBox(key.key);
