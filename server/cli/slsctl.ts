@@ -23,6 +23,7 @@ import type { Services } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import { registerIbKeyCommands } from './slsctl-ibkey.ts';
 import { registerHousekeepingCommand } from './slsctl-housekeeping.ts';
+import { BackupRefused, registerBackupCommand } from './slsctl-backup.ts';
 import { normalizeUsername } from '../services/throttle.ts';
 import { respondWithTokenFile, writeSecretFile, writeSoftwareToken } from '../tokens/software-token.ts';
 
@@ -388,6 +389,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
   // --- account security: dnc, sharing, order, withdrawals, restart (SPEC P2, S4, D6, D8, T2, T3, W4, L8)
   registerAccountCommands(program, open, io, operator(env));
   registerHousekeepingCommand(program, open, io); // SPEC N1, N2: expired rows, never the audit log
+  registerBackupCommand(program, open, io); // SPEC N1: an online copy of the SQLite database
 
   // --- demo -------------------------------------------------------------------------------------
   program
@@ -408,7 +410,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof BackupRefused) {
       io.err(`slsctl: ${e.message}\n`);
       return 2;
     }
