@@ -82,6 +82,11 @@ describe.skipIf(TEST_POSTGRES_URL)('slsctl backup (SQLite)', () => {
     others.push(restored);
     expect(await signInWithToken(restored, 'backup.user', tokenFile)).toBe('signed_in');
 
+    // Restored without its key, a server refuses to start rather than fail every device (D4, services/server-key.ts).
+    const keyless = fs.mkdtempSync(path.join(path.dirname(t.dataDir), 'slsd-keyless-'));
+    fs.copyFileSync(file, path.join(keyless, 'sls.db'));
+    await expect(startTestServer({ clock: null, dataDir: keyless, config: { databaseUrl: `sqlite:${path.join(keyless, 'sls.db')}` } })).rejects.toThrow(/not the key this database was sealed with/);
+
   });
 
   it('never replaces a file, never writes into a missing folder or over the database itself, and changes nothing when it refuses', async () => {

@@ -249,10 +249,19 @@ function migration0006(): Migration {
   };
 }
 
+/** One row per fact about the database itself; `server_key_check` proves which server key sealed it (SPEC D4). */
+function migration0007(): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.createTable('server_meta').addColumn('name', 'text', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()).execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007() };
     },
   };
 }

@@ -185,6 +185,13 @@ export interface Database extends IbKeyTables {
   failure_counters: FailureCounterTable;
   audit_log: AuditLogTable;
   sms_outbox: SmsOutboxTable;
+  server_meta: ServerMetaTable;
+}
+
+/** Facts about the database itself (migration 0007). */
+export interface ServerMetaTable {
+  name: string;
+  value: string;
 }
 
 export type UserRow = Selectable<UserTable>;

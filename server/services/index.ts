@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { SlsConfig } from '../config.ts';
 import { loadServerKey, SecretBox } from '../crypto/secret-box.ts';
 import { openDatabase } from '../db/connect.ts';
+import { checkServerKey, ServerKeyMismatch } from './server-key.ts';
 import type { OpenDatabase } from '../db/connect.ts';
 import { OutboxGateway } from '../sms/gateway.ts';
 import type { SmsGateway } from '../sms/gateway.ts';
@@ -77,6 +78,15 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   const now = opts.now ?? Date.now;
   const db = database.db;
   const box = new SecretBox(key.key);
+  // SPEC D4: never run with a key that cannot open the database's secrets (services/server-key.ts).
+  try {
+    await checkServerKey(db, box, key.source === 'env' ? 'SLS_SERVER_KEY' : key.source === 'file' ? key.file! : `none was found, so a new one was generated in ${key.file!}`);
+  } catch (e) {
+    await database.close();
+    // A key generated just now sealed nothing: leave no wrong key behind for the next start to pick up.
+    if (e instanceof ServerKeyMismatch && key.source === 'generated') fs.rmSync(key.file!, { force: true });
+    throw e;
+  }
   const passwords = opts.passwords ?? passwordHasher(config.passwordHashing, config.argon2);
   // SPEC P2, P5: every SMS passes the do-not-call list and the carrier hours before the gateway.
   const sms = new SmsPolicyGateway(opts.smsGateway ?? new OutboxGateway(db, now), db, now, { carrierHours: config.smsCarrierHours });
