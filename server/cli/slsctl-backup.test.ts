@@ -8,7 +8,7 @@ import type { LoginStep } from '../../core/api.ts';
 import { login, postJson } from '../testing/http.ts';
 import { startTestServer, TEST_POSTGRES_URL } from '../testing/test-server.ts';
 import type { TestServer } from '../testing/test-server.ts';
-import { runSlsctl } from './slsctl.ts';
+import { slsctlAgainst } from '../testing/slsctl-runner.ts';
 
 const PASSWORD = 'Correct-Horse-1';
 let t: TestServer;
@@ -22,18 +22,7 @@ afterEach(async () => {
   await t.close();
 });
 
-async function slsctl(server: TestServer, args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runSlsctl(['--data-dir', server.dataDir, '--database-url', server.config.databaseUrl, ...args], {
-    out: (s) => void (out += s),
-    err: (s) => void (err += s),
-    readStdin: async () => stdin,
-    promptHidden: async () => null,
-    env: { SLS_SERVER_KEY: server.config.serverKey, SLSCTL_OPERATOR: 'agent.test' },
-  });
-  return { code, out, err };
-}
+const slsctl = slsctlAgainst;
 
 /** A user with a Gold token (its file answers challenges); resolves to the token file. */
 async function userWithToken(username: string): Promise<string> {

@@ -9,6 +9,8 @@ import { errorCode, login, postJson } from '../testing/http.ts';
 import { startTestServer } from '../testing/test-server.ts';
 import type { TestServer } from '../testing/test-server.ts';
 import { runSlsctl } from './slsctl.ts';
+import { slsctlAgainst } from '../testing/slsctl-runner.ts';
+import type { SlsctlRun } from '../testing/slsctl-runner.ts';
 
 const PASSWORD = 'Correct-Horse-1';
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -21,17 +23,8 @@ afterEach(async () => {
   await t.close();
 });
 
-async function slsctl(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runSlsctl(['--data-dir', t.dataDir, '--database-url', t.config.databaseUrl, ...args], {
-    out: (s) => void (out += s),
-    err: (s) => void (err += s),
-    readStdin: async () => stdin,
-    promptHidden: async () => null,
-    env: { SLS_SERVER_KEY: t.config.serverKey, SLSCTL_OPERATOR: 'agent.test' },
-  });
-  return { code, out, err };
+function slsctl(args: string[], stdin = ''): Promise<SlsctlRun> {
+  return slsctlAgainst(t, args, stdin);
 }
 
 async function createUser(username: string): Promise<void> {
