@@ -172,6 +172,8 @@ export const CALLS = {
   verifyMobileNumber: { input: z.object({ code: z.string().trim().min(1).max(16) }).strict(), output: MobileNumberVerifyResponse },
   startDeviceActivation: { input: z.object({ serial: z.string().trim().min(4).max(32) }).strict(), output: ConfirmationChallenge },
   completeDeviceActivation: { input: z.object({ confirmationId: Id, response: z.string().trim().min(1).max(64) }).strict(), output: AccountDeviceView },
+  /** SPEC D6, C2: a DSC+ being activated answers its challenge itself when plugged in (PIN on the card, H2). */
+  completeDeviceActivationOnCard: { input: z.object({ confirmationId: Id }).strict(), output: AccountDeviceView },
   reportDevice: { input: z.object({ deviceId: Id, reason: z.enum(['lost', 'broken']), replace: z.boolean() }).strict(), output: DeviceReportResponse },
   returnDevice: { input: z.object({ deviceId: Id }).strict(), output: AccountDeviceView },
   cancelDeviceOrder: { input: z.object({ orderId: Id }).strict(), output: DeviceOrder },

@@ -45,6 +45,7 @@ export const CALL_NAMES = [
   // A plugged-in DSC+ answers portal confirmations over USB (SPEC C2, H2).
   'confirmWithdrawalOnCard',
   'cancelCardConfirmation',
+  'completeDeviceActivationOnCard',
 ] as const;
 export type CallName = (typeof CALL_NAMES)[number];
 

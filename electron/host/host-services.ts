@@ -307,6 +307,9 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     if (cardChallenges.size > 50) cardChallenges.delete(cardChallenges.keys().next().value!);
   }
 
+  const completeDeviceActivation = (confirmationId: string, response: string) =>
+    authed('POST', `/devices/activation/${encodeURIComponent(confirmationId)}`, AccountDeviceView, { response });
+
   /** SPEC W4: confirm with the idempotency key of this confirmation (the same on a retry). */
   async function confirmWithdrawal(input: ParsedInput<'confirmWithdrawal'>) {
     let key = withdrawalKeys.get(input.confirmationId);
@@ -578,9 +581,22 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     setMobileNumber: async (input) => authed('POST', '/mobile-number', MobileNumberStatus, input),
     verifyMobileNumber: async (input) => authed('POST', '/mobile-number/verify', MobileNumberVerifyResponse, input),
     // Devices (SPEC D6, D8, T3).
-    startDeviceActivation: async (input) => authed('POST', '/devices/activation', ActivationChallenge, input),
-    completeDeviceActivation: async (input) =>
-      authed('POST', `/devices/activation/${encodeURIComponent(input.confirmationId)}`, AccountDeviceView, { response: input.response }),
+    async startDeviceActivation(input) {
+      await stopCardConfirmation();
+      const c = await authed('POST', '/devices/activation', ActivationChallenge, input);
+      // SPEC D6, C2: the card being activated is not active yet, so it is known by the serial just typed.
+      const ch = c.challenge;
+      if (ch.type === 'response_code' && ch.kind === 'dscplus') {
+        cardChallenges.set(c.confirmationId, { serial: input.serial.trim(), challenge: ch.challenge });
+        if (cardChallenges.size > 50) cardChallenges.delete(cardChallenges.keys().next().value!);
+      }
+      return c;
+    },
+    completeDeviceActivation: async (input) => completeDeviceActivation(input.confirmationId, input.response),
+    async completeDeviceActivationOnCard(input) {
+      const response = await answerOnCard(input.confirmationId);
+      return completeDeviceActivation(input.confirmationId, response);
+    },
     reportDevice: async (input) =>
       authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/report`, DeviceReportResponse, { reason: input.reason, replace: input.replace }),
     returnDevice: async (input) => authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/return`, AccountDeviceView, {}),

@@ -160,6 +160,56 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
   );
 }
 
+/** SPEC C2: a confirmation a plugged-in DSC+ answers first (PIN on the card); typing is the fallback. */
+function useCardFirst(setError: (e: ErrorText | null) => void) {
+  const [onCard, setOnCard] = useState(false);
+  const [cardLine, setCardLine] = useState<ErrorText | null>(null);
+  /** A new challenge: to the card if it is a DSC+'s. */
+  const begin = useCallback((c: ConfirmationChallenge) => {
+    setCardLine(null);
+    setOnCard(isCardChallenge(c));
+  }, []);
+  const fallback = useCallback((reason: ErrorText | null) => {
+    setOnCard(false);
+    setCardLine(reason);
+  }, []);
+  const failed = useCallback(
+    (e: unknown) => {
+      setOnCard(false);
+      setError(describeError(toClientError(e)));
+    },
+    [setError],
+  );
+  const again = useCallback(() => {
+    setCardLine(null);
+    setOnCard(true);
+  }, []);
+  return { onCard, setOnCard, cardLine, begin, fallback, failed, again };
+}
+
+const isCardChallenge = (c: ConfirmationChallenge) => c.challenge.type === 'response_code' && c.challenge.kind === 'dscplus';
+
+/** The typed response after the card gave way: why (if it did), the challenge box, and sending it to the card again. */
+function TypedAfterCard({ c, line, onAgain, children }: { c: ConfirmationChallenge; line: ErrorText | null; onAgain(): void; children: ReactNode }) {
+  return (
+    <>
+      {line ? (
+        <p className="notice" role="status">
+          {line.message} {line.action}
+        </p>
+      ) : null}
+      {children}
+      {line && isCardChallenge(c) && line !== CARD_FALLBACK.SLS_ERR_DSCPLUS_BLOCKED ? (
+        <p>
+          <button type="button" className="link" onClick={onAgain}>
+            Send the challenge to the card again
+          </button>
+        </p>
+      ) : null}
+    </>
+  );
+}
+
 function WithdrawPanel({ api }: { api: SlsApi }) {
   const id = useId();
   const { busy, error, run, setError } = useAction();
@@ -169,8 +219,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   const [pending, setPending] = useState<{ c: ConfirmationChallenge; amountCents: number } | null>(null);
   const [done, setDone] = useState<string | null>(null);
   // SPEC C2: a DSC+ challenge goes to the card first; typing is the fallback.
-  const [onCard, setOnCard] = useState(false);
-  const [cardLine, setCardLine] = useState<ErrorText | null>(null);
+  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
 
   const load = useCallback(async () => {
     const o = await run(() => api.getWithdrawals());
@@ -194,8 +243,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     const c = await run(() => api.startWithdrawal({ deviceId, amountCents }));
     if (c) {
       setPending({ c, amountCents });
-      setCardLine(null);
-      setOnCard(c.challenge.type === 'response_code' && c.challenge.kind === 'dscplus');
+      begin(c);
     }
   };
   const confirmed = useCallback(
@@ -206,22 +254,11 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       setAmount('');
       void load();
     },
-    [load],
+    [load, setOnCard],
   );
   const answerOnCard = useCallback(
     () => (pending ? api.confirmWithdrawalOnCard({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents }) : Promise.reject(new Error('no confirmation'))),
     [api, pending],
-  );
-  const cardFallback = useCallback((reason: ErrorText | null) => {
-    setOnCard(false);
-    setCardLine(reason);
-  }, []);
-  const cardError = useCallback(
-    (e: unknown) => {
-      setOnCard(false);
-      setError(describeError(toClientError(e)));
-    },
-    [setError],
   );
   const confirm = async (response: string) => {
     if (!pending) return;
@@ -259,21 +296,9 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       {pending && onCard ? (
         <CardConfirmation key={pending.c.confirmationId} api={api} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
       ) : pending ? (
-        <>
-          {cardLine ? (
-            <p className="notice" role="status">
-              {cardLine.message} {cardLine.action}
-            </p>
-          ) : null}
+        <TypedAfterCard c={pending.c} line={cardLine} onAgain={again}>
           <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} label="Confirm withdrawal" onSubmit={(r) => void confirm(r)} />
-          {cardLine && pending.c.challenge.type === 'response_code' && pending.c.challenge.kind === 'dscplus' && cardLine !== CARD_FALLBACK.SLS_ERR_DSCPLUS_BLOCKED ? (
-            <p>
-              <button type="button" className="link" onClick={() => (setCardLine(null), setOnCard(true))}>
-                Send the challenge to the card again
-              </button>
-            </p>
-          ) : null}
-        </>
+        </TypedAfterCard>
       ) : (
         <form onSubmit={(e) => void start(e)}>
           <div className="field">
@@ -372,36 +397,68 @@ function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; 
 /** SPEC D6, T3: a received device is activated with its serial and a response to a challenge on it. */
 function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: string): void }) {
   const id = useId();
-  const { busy, error, run } = useAction();
+  const { busy, error, run, setError } = useAction();
   const [serial, setSerial] = useState('');
   const [challenge, setChallenge] = useState<ConfirmationChallenge | null>(null);
+  // SPEC C2: a DSC+ plugged in answers its own activation challenge (PIN on the card); typing is the fallback.
+  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
+  const activated = useCallback(
+    (d: { label: string }) => {
+      setChallenge(null);
+      setOnCard(false);
+      setSerial('');
+      onActivated(d.label);
+    },
+    [onActivated, setOnCard],
+  );
+  const answerOnCard = useCallback(
+    () => (challenge ? api.completeDeviceActivationOnCard({ confirmationId: challenge.confirmationId }) : Promise.reject(new Error('no activation'))),
+    [api, challenge],
+  );
+  const other = () => {
+    if (onCard) void api.cancelCardConfirmation().catch(() => {});
+    setOnCard(false);
+    setChallenge(null);
+  };
   return (
     <section aria-labelledby={`${id}-h`} className="subsection">
       <h3 id={`${id}-h`}>Activate a device you received</h3>
       {challenge ? (
         <>
-          <ChallengeBox
-            key={challenge.confirmationId}
-            c={challenge}
-            busy={busy}
-            label="Activate"
-            onSubmit={(response) =>
-              void run(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response })).then((d) => {
-                if (!d) return;
-                setChallenge(null);
-                setSerial('');
-                onActivated(d.label);
-              })
-            }
-          />
+          {onCard ? (
+            <CardConfirmation key={challenge.confirmationId} api={api} answer={answerOnCard} onDone={activated} onFallback={cardFallback} onError={cardError} />
+          ) : (
+            <TypedAfterCard c={challenge} line={cardLine} onAgain={again}>
+              <ChallengeBox
+                key={challenge.confirmationId}
+                c={challenge}
+                busy={busy}
+                label="Activate"
+                onSubmit={(response) =>
+                  void run(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response })).then((d) => {
+                    if (d) activated(d);
+                  })
+                }
+              />
+            </TypedAfterCard>
+          )}
           <p>
-            <button type="button" className="link" onClick={() => setChallenge(null)}>
+            <button type="button" className="link" onClick={other}>
               Use another serial number
             </button>
           </p>
         </>
       ) : (
-        <form onSubmit={(e: FormEvent) => (e.preventDefault(), void run(() => api.startDeviceActivation({ serial })).then((c) => c && setChallenge(c)))}>
+        <form
+          onSubmit={(e: FormEvent) => (
+            e.preventDefault(),
+            void run(() => api.startDeviceActivation({ serial })).then((c) => {
+              if (!c) return;
+              begin(c);
+              setChallenge(c);
+            })
+          )}
+        >
           <p className="hint">A new device activates itself 14 days after it was sent; activate it now with its serial number (on its back) and a response.</p>
           <div className="field">
             <label htmlFor={`${id}-s`}>Serial number</label>

@@ -4,30 +4,16 @@
  * "Less secure device" (S1c, S6), and a user who is not the primary user told who may opt back in
  * (O3). Users beyond the demo data are made with slsctl; responses come from the token files.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { fillLogin } from '../fixtures/ui.ts';
 import { expectAccessible } from './axe.ts';
 import { demoDevice, deviceResponse, readDemo } from './demo.ts';
 import type { DemoDevice } from './demo.ts';
-import { expect, ROOT, test } from './fixtures.ts';
+import { expect, slsctlWithInput, test } from './fixtures.ts';
 import type { Slsd } from './fixtures.ts';
 
 const PASSWORD = 'Account-Security-1';
-
-/** slsctl with the password on standard input (`--password-stdin`). */
-function slsctlWithInput(slsd: Slsd, input: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/slsctl.mjs'), '--data-dir', slsd.dataDir, ...args], { cwd: ROOT });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`slsctl ${args.join(' ')}: ${err}`))));
-    child.stdin.end(input);
-  });
-}
 
 /** An entity with one account; users join it, the first one is its primary user (SPEC A1). */
 async function entityWithAccount(slsd: Slsd, name: string, number: string): Promise<string> {

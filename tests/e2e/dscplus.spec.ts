@@ -19,7 +19,7 @@ import { fillLogin } from '../fixtures/ui.ts';
 import { expectAccessible } from './axe.ts';
 import { demoDevice, deviceResponse, readDemo } from './demo.ts';
 import type { Demo, DemoDevice } from './demo.ts';
-import { expect, test as base } from './fixtures.ts';
+import { expect, slsctlWithInput, test as base } from './fixtures.ts';
 
 interface CardDesk {
   page: Page;
@@ -27,6 +27,8 @@ interface CardDesk {
   settings: SettingsStore;
   /** Starts the emulator for this demo user's card (a copy of slsd's state file, so tries stay per test), plugged in. */
   plugIn(username: string): Promise<{ emulator: DscPlusEmulator; device: DemoDevice }>;
+  /** Starts the emulator for a card's state file written by `slsctl` (a copy), plugged in. */
+  plugInFile(stateFile: string): Promise<DscPlusEmulator>;
 }
 
 const test = base.extend<{ card: CardDesk }>({
@@ -55,6 +57,13 @@ const test = base.extend<{ card: CardDesk }>({
           const emulator = await DscPlusEmulator.start({ stateFile, dir: join(dir, 'cards') });
           emulators.push(emulator);
           return { emulator, device };
+        },
+        async plugInFile(file) {
+          const stateFile = join(dir, `copy-${emulators.length}.json`);
+          copyFileSync(file, stateFile);
+          const emulator = await DscPlusEmulator.start({ stateFile, dir: join(dir, 'cards') });
+          emulators.push(emulator);
+          return emulator;
         },
       });
     } finally {
@@ -264,6 +273,38 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await page.getByLabel('Response').fill(await deviceResponse(slsd, device, challenge));
     await page.getByRole('button', { name: 'Confirm withdrawal' }).click();
     await expect(page.getByText(`Withdrawal of USD 1,000.00 confirmed with ${device.label}.`)).toBeVisible();
+  });
+  test('D6, C2: a DSC+ received is activated by the PIN pressed on it; its response never reaches the page', async ({ card: { page, plugInFile }, slsd }) => {
+    // A user of its own (the worker's slsd is shared: the demo users stay as they are), signing in with a first card.
+    const entity = (await slsd.slsctl('entity', 'create', '--name', 'Carla Cards', '--dob', '1970-01-01')).trim();
+    await slsd.slsctl('account', 'create', '--number', 'U-CARDS', '--entity', entity, '--balance', '750000');
+    await slsctlWithInput(slsd, 'Two-Cards-Password-1\n', 'user', 'create', '--username', 'card.owner', '--entity', entity, '--account', 'U-CARDS', '--password-stdin');
+    const firstFile = join(slsd.dataDir, 'card.owner.first.json');
+    await slsd.slsctl('device', 'add', '--user', 'card.owner', '--kind', 'dscplus', '--serial', '4000888001', '--pin', '2468', '--state-file', firstFile);
+    const first = await plugInFile(firstFile);
+    let prompt = first.nextPinPrompt();
+    await fillLogin(page, 'card.owner', 'Two-Cards-Password-1');
+    await prompt;
+    first.keypad.enter('2468');
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+    // A second card, sent and waiting for activation (D6, T3), is plugged in beside the first.
+    const secondFile = join(slsd.dataDir, 'card.owner.second.json');
+    await slsd.slsctl('device', 'add', '--user', 'card.owner', '--kind', 'dscplus', '--serial', '4000888002', '--pin', '1357', '--pending', '--state-file', secondFile);
+    const second = await plugInFile(secondFile);
+    await page.getByRole('button', { name: 'Account security' }).click();
+    await page.getByRole('button', { name: 'Devices' }).click();
+    await page.getByLabel('Serial number').fill('4000888002');
+    prompt = second.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const shown = await prompt;
+    await expect(page.getByText('Enter your PIN on the card (3 tries left).')).toBeVisible();
+    await expect(page.locator('input[name="confirm-response"]')).toHaveCount(0);
+    await expectAccessible(page, 'Device activation: PIN on the card');
+    second.keypad.enter('1357');
+    await expect(page.getByText('is active. Your other devices stay active.')).toBeVisible();
+    expect(await slsd.slsctl('audit', '--user', 'card.owner')).toContain('device.activated');
+    const secondCard: DemoDevice = { kind: 'dscplus', deviceId: '', label: '', serial: '4000888002', file: 'card.owner.second.json', pin: '1357' };
+    expect(await page.content()).not.toContain(await deviceResponse(slsd, secondCard, shown.challenge));
   });
 });
 

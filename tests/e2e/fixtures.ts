@@ -29,6 +29,19 @@ export interface Slsd {
   slsctl(...args: string[]): Promise<string>;
 }
 
+/** `slsctl --data-dir <data>` with `input` on its standard input (`--password-stdin`); its stdout. */
+export function slsctlWithInput(slsd: Slsd, input: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/slsctl.mjs'), '--data-dir', slsd.dataDir, ...args], { cwd: ROOT });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`slsctl ${args.join(' ')}: ${err}`))));
+    child.stdin.end(input);
+  });
+}
+
 export interface Desktop {
   page: Page;
   host: BrowserHost;
