@@ -169,7 +169,11 @@ export const SharingView = z.object({
   state: z.enum(['started', 'verified', 'pending_compliance', 'approved', 'rejected', 'cancelled']),
   requester: z.object({ username: z.string(), displayName: z.string() }),
   owner: z.object({ username: z.string(), displayName: z.string() }),
-  device: z.object({ id: Id, kind: DeviceKindSchema, label: z.string() }),
+  /**
+   * The shared device. A DSC+ carries its full serial, shown only to the two users of the request (the requester has
+   * given the owner's password), so the requester's desktop can send the challenge to the card plugged in (SPEC S3, C2).
+   */
+  device: z.object({ id: Id, kind: DeviceKindSchema, label: z.string(), serial: z.string().optional() }),
   needsCompliance: z.boolean(),
   requesterDevices: z.array(z.object({ id: Id, label: z.string(), status: DeviceStatusSchema })),
   createdAt: IsoTime,

@@ -167,6 +167,8 @@ export const CALLS = {
   startSharing: { input: z.object({ ownerUsername: z.string().trim().min(1).max(64), ownerPassword: z.string().min(1).max(256) }).strict(), output: SharingStartResponse },
   answerSharing: { input: z.object({ requestId: Id, confirmationId: Id, response: z.string().trim().min(1).max(64) }).strict(), output: SharingView },
   submitSharing: { input: z.object({ requestId: Id }).strict(), output: SharingView },
+  /** SPEC S3, C2: the owner's DSC+, plugged in where the requester signs in, answers the sharing challenge (PIN on the card, H2). */
+  answerSharingOnCard: { input: z.object({ requestId: Id, confirmationId: Id }).strict(), output: SharingView },
   getMobileNumber: { input: Empty, output: MobileNumberStatus },
   setMobileNumber: { input: z.object({ number: z.string().trim().min(3).max(40) }).strict(), output: MobileNumberStatus },
   verifyMobileNumber: { input: z.object({ code: z.string().trim().min(1).max(16) }).strict(), output: MobileNumberVerifyResponse },

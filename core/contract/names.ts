@@ -46,6 +46,7 @@ export const CALL_NAMES = [
   'confirmWithdrawalOnCard',
   'cancelCardConfirmation',
   'completeDeviceActivationOnCard',
+  'answerSharingOnCard',
 ] as const;
 export type CallName = (typeof CALL_NAMES)[number];
 

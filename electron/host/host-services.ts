@@ -303,9 +303,17 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     const overview = await authed('GET', '/devices', DevicesOverview);
     const serial = overview.devices.find((d) => d.id === ch.deviceId)?.serial;
     if (!serial) return;
-    cardChallenges.set(c.confirmationId, { serial, challenge: ch.challenge });
+    noteChallengeOnCard(c.confirmationId, serial, ch.challenge);
+  }
+
+  /** The card a confirmation's challenge goes to, by serial; bounded (the oldest goes first). */
+  function noteChallengeOnCard(confirmationId: string, serial: string, challenge: string): void {
+    cardChallenges.set(confirmationId, { serial, challenge });
     if (cardChallenges.size > 50) cardChallenges.delete(cardChallenges.keys().next().value!);
   }
+
+  const answerSharing = (requestId: string, confirmationId: string, response: string) =>
+    authed('POST', `/sharing/${encodeURIComponent(requestId)}/response`, SharingView, { confirmationId, response });
 
   const completeDeviceActivation = (confirmationId: string, response: string) =>
     authed('POST', `/devices/activation/${encodeURIComponent(confirmationId)}`, AccountDeviceView, { response });
@@ -573,9 +581,21 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     getOptOut: async () => authed('GET', '/sls/opt-out', OptOutStatus),
     optOut: async () => authed('POST', '/sls/opt-out', OptOutStatus, {}),
     optIn: async () => authed('POST', '/sls/opt-in', OptOutStatus, {}),
-    startSharing: async (input) => authed('POST', '/sharing', SharingStartResponse, input),
-    answerSharing: async (input) =>
-      authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/response`, SharingView, { confirmationId: input.confirmationId, response: input.response }),
+    async startSharing(input) {
+      await stopCardConfirmation();
+      const started = await authed('POST', '/sharing', SharingStartResponse, input);
+      // SPEC S3, C2: the requester holds the owner's card; slsd names it by its serial once the owner's password was given.
+      const ch = started.confirmation.challenge;
+      if (ch.type === 'response_code' && ch.kind === 'dscplus' && started.request.device.serial) {
+        noteChallengeOnCard(started.confirmation.confirmationId, started.request.device.serial, ch.challenge);
+      }
+      return started;
+    },
+    answerSharing: async (input) => answerSharing(input.requestId, input.confirmationId, input.response),
+    async answerSharingOnCard(input) {
+      const response = await answerOnCard(input.confirmationId);
+      return answerSharing(input.requestId, input.confirmationId, response);
+    },
     submitSharing: async (input) => authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/submit`, SharingView, {}),
     getMobileNumber: async () => authed('GET', '/mobile-number', MobileNumberStatus),
     setMobileNumber: async (input) => authed('POST', '/mobile-number', MobileNumberStatus, input),
@@ -586,10 +606,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       const c = await authed('POST', '/devices/activation', ActivationChallenge, input);
       // SPEC D6, C2: the card being activated is not active yet, so it is known by the serial just typed.
       const ch = c.challenge;
-      if (ch.type === 'response_code' && ch.kind === 'dscplus') {
-        cardChallenges.set(c.confirmationId, { serial: input.serial.trim(), challenge: ch.challenge });
-        if (cardChallenges.size > 50) cardChallenges.delete(cardChallenges.keys().next().value!);
-      }
+      if (ch.type === 'response_code' && ch.kind === 'dscplus') noteChallengeOnCard(c.confirmationId, input.serial.trim(), ch.challenge);
       return c;
     },
     completeDeviceActivation: async (input) => completeDeviceActivation(input.confirmationId, input.response),

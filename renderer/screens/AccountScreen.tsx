@@ -655,18 +655,40 @@ function OnlineCardPanel({ api }: { api: SlsApi }) {
 
 function SharePanel({ api }: { api: SlsApi }) {
   const id = useId();
-  const { busy, error, run } = useAction();
+  const { busy, error, run, setError } = useAction();
   const [owner, setOwner] = useState('');
   const [password, setPassword] = useState('');
-  const [started, setStarted] = useState<{ requestId: string; c: ConfirmationChallenge } | null>(null);
+  const [started, setStarted] = useState<{ requestId: string; c: ConfirmationChallenge; request: SharingView } | null>(null);
   const [review, setReview] = useState<SharingView | null>(null);
   const [result, setResult] = useState<SharingView | null>(null);
+  // SPEC S3, C2: the owner's DSC+, plugged in here, answers first (PIN on the card); typing is the fallback.
+  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
 
   const start = async (e: FormEvent) => {
     e.preventDefault();
     const r = await run(() => api.startSharing({ ownerUsername: owner, ownerPassword: password }));
     setPassword('');
-    if (r) setStarted({ requestId: r.request.id, c: r.confirmation });
+    if (r) {
+      setStarted({ requestId: r.request.id, c: r.confirmation, request: r.request });
+      begin(r.confirmation);
+    }
+  };
+  const verified = useCallback(
+    (v: SharingView) => {
+      setOnCard(false);
+      setReview(v);
+    },
+    [setOnCard],
+  );
+  const answerOnCard = useCallback(
+    () => (started ? api.answerSharingOnCard({ requestId: started.requestId, confirmationId: started.c.confirmationId }) : Promise.reject(new Error('no sharing request'))),
+    [api, started],
+  );
+  const startOver = () => {
+    if (onCard) void api.cancelCardConfirmation().catch(() => {});
+    setOnCard(false);
+    setStarted(null);
+    setError(null);
   };
   return (
     <section aria-labelledby={`${id}-h`}>
@@ -689,12 +711,29 @@ function SharePanel({ api }: { api: SlsApi }) {
           </p>
         </>
       ) : started ? (
-        <ChallengeBox
-          c={started.c}
-          busy={busy}
-          label="Continue"
-          onSubmit={(response) => void run(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response })).then((r) => r && setReview(r))}
-        />
+        <>
+          <p className="hint">
+            Answer with {started.request.owner.displayName}'s {started.request.device.label}.
+          </p>
+          {onCard ? (
+            <CardConfirmation key={started.c.confirmationId} api={api} answer={answerOnCard} onDone={verified} onFallback={cardFallback} onError={cardError} />
+          ) : (
+            <TypedAfterCard c={started.c} line={cardLine} onAgain={again}>
+              <ChallengeBox
+                key={started.c.confirmationId}
+                c={started.c}
+                busy={busy}
+                label="Continue"
+                onSubmit={(response) => void run(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response })).then((r) => r && verified(r))}
+              />
+            </TypedAfterCard>
+          )}
+          <p>
+            <button type="button" className="link" onClick={startOver}>
+              Start over
+            </button>
+          </p>
+        </>
       ) : (
         <form onSubmit={(e) => void start(e)}>
           <p className="hint">Enter the user name and password of the user who owns the most secure device. IB Key users add each other in the IB Key app instead.</p>

@@ -11,7 +11,7 @@ interface SharingBody {
   id: string;
   state: string;
   needsCompliance: boolean;
-  device: { id: string; kind: string };
+  device: { id: string; kind: string; serial?: string };
   requesterDevices: { id: string; status: string }[];
 }
 
@@ -35,6 +35,9 @@ async function start(requester: TestUser, token: string, ownerUsername = 'owen',
 async function share(requester: TestUser, token: string) {
   const s = ok(await start(requester, token));
   expect(s.request.device.kind).toBe('dscplus');
+  // C2: the requester's desktop finds the owner's card plugged in by its full serial.
+  expect(s.request.device.serial).toBe(owner.devices.dscplus!.device.serial);
+  expect(s.request.device.serial).toMatch(/^\d{10}$/);
   const reviewed = ok(
     await postJson<SharingBody>(t.app, `/v1/sharing/${s.request.id}/response`, { confirmationId: s.confirmation.confirmationId, response: answer(owner.devices.dscplus!, s.confirmation.challenge) }, bearer(token)),
   );

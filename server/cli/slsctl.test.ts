@@ -8,6 +8,7 @@ import type { LoginStep } from '../../core/api.ts';
 import { errorCode, login, postJson } from '../testing/http.ts';
 import { startTestServer } from '../testing/test-server.ts';
 import type { TestServer } from '../testing/test-server.ts';
+import { appendAudit } from '../services/audit.ts';
 import { runSlsctl } from './slsctl.ts';
 import { slsctlAgainst } from '../testing/slsctl-runner.ts';
 import type { SlsctlRun } from '../testing/slsctl-runner.ts';
@@ -92,6 +93,21 @@ describe('slsctl', () => {
     expect(audit.out).toContain('user.locked');
     expect(audit.out).toContain('user.unlocked');
     expect(audit.out).toContain('"by":"agent.test"');
+  });
+
+  it("audit --user shows the user's events recorded by id only (a timer's, an operator's), and no one else's (SPEC N2)", async () => {
+    await createUser('cli.audited');
+    await createUser('cli.other');
+    const id = async (u: string) => (await t.services.db.selectFrom('users').select('id').where('username_normalized', '=', u).executeTakeFirstOrThrow()).id;
+    await appendAudit(t.services.db, Date.now(), { event: 'device.self_activated', userId: await id('cli.audited'), details: { orderId: 'ord_test' } });
+    await appendAudit(t.services.db, Date.now(), { event: 'device.sent', userId: await id('cli.other'), details: { orderId: 'ord_other' } });
+    const audit = await slsctl(['audit', '--user', 'CLI.Audited']);
+    expect(audit.code, audit.err).toBe(0);
+    expect(audit.out).toContain('user.created');
+    expect(audit.out).toContain('device.self_activated');
+    expect(audit.out).not.toContain('ord_other');
+    expect(audit.out).not.toContain('cli.other');
+    expect((await slsctl(['audit', '--user', 'nobody.at.all'])).out).toBe('');
   });
 
   it('unlocks a locked user as a real process (bin/slsctl.mjs)', async () => {

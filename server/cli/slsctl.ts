@@ -359,15 +359,18 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .command('audit')
     .description('the audit log, newest last (SPEC N2)')
     .option('--limit <n>', 'how many', positiveInt, 50)
-    .option('--user <username>', 'only events of this user name')
+    .option('--user <username>', "only this user's events")
     .option('-f, --follow', 'keep printing new events (Ctrl-C to stop)')
     .action(async (o: { limit: number; user?: string; follow?: boolean }) => {
       const { s } = await open();
       const print = (r: { id: number; at: number; event: string; username: string | null; source_address: string | null; device_id: string | null; details: string }) =>
         io.out(`${r.id}  ${new Date(r.at).toISOString()}  ${r.event.padEnd(24)} ${r.username ?? '-'}  ${r.source_address ?? '-'}  ${r.device_id ?? '-'}  ${r.details}\n`);
+      // An event is this user's by its user name, or by the user's id (events an operator or a timer caused carry only the id).
+      const username = o.user ? normalizeUsername(o.user) : null;
+      const userId = username ? ((await s.db.selectFrom('users').select('id').where('username_normalized', '=', username).executeTakeFirst())?.id ?? null) : null;
       const base = () => {
         let q = s.db.selectFrom('audit_log').selectAll();
-        if (o.user) q = q.where('username', '=', normalizeUsername(o.user));
+        if (username) q = q.where((eb) => (userId ? eb.or([eb('username', '=', username), eb('user_id', '=', userId)]) : eb('username', '=', username)));
         return q;
       };
       const rows = (await base().orderBy('id', 'desc').limit(o.limit).execute()).reverse();

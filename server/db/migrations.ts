@@ -258,10 +258,19 @@ function migration0007(): Migration {
   };
 }
 
+/** `slsctl audit --user` also finds the events recorded with the user's id only (a timer's, an operator's; SPEC N2). */
+function migration0008(): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.createIndex('audit_log_user').on('audit_log').columns(['user_id', 'id']).execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008() };
     },
   };
 }

@@ -41,7 +41,8 @@ export interface SharingView {
   readonly state: SharingState;
   readonly requester: { readonly username: string; readonly displayName: string };
   readonly owner: { readonly username: string; readonly displayName: string };
-  readonly device: { readonly id: string; readonly kind: DeviceRow['kind']; readonly label: string };
+  /** A DSC+ with its full serial, for the requester's desktop to find the card (S3, C2). */
+  readonly device: { readonly id: string; readonly kind: DeviceRow['kind']; readonly label: string; readonly serial?: string };
   readonly needsCompliance: boolean;
   /** The requester's own physical devices that become inactive on approval (S5), or were. */
   readonly requesterDevices: readonly { readonly id: string; readonly label: string; readonly status: DeviceRow['status'] }[];
@@ -96,7 +97,8 @@ export class SharingService {
       const x = users.find((y) => y.id === id)!;
       return { username: x.username, displayName: x.display_name };
     };
-    const device = await adb.selectFrom('devices').select(['id', 'kind', 'label']).where('id', '=', r.device_id).executeTakeFirstOrThrow();
+    const row = await adb.selectFrom('devices').select(['id', 'kind', 'label', 'serial']).where('id', '=', r.device_id).executeTakeFirstOrThrow();
+    const device = { id: row.id, kind: row.kind, label: row.label, ...(row.kind === 'dscplus' && row.serial ? { serial: row.serial } : {}) };
     const deactivated = JSON.parse(r.deactivated_device_ids) as string[];
     const mine =
       deactivated.length > 0
@@ -211,13 +213,13 @@ export class SharingService {
       await d.adb.updateTable('sharing_requests').set({ state: 'pending_compliance' }).where('id', '=', r.id).where('state', '=', 'verified').execute();
       await d.audit({ event: 'sharing.pending_compliance', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { requestId: r.id } });
     } else {
-      await this.#approve(r, 'automatic', sourceAddress);
+      await this.#approve(r, caller.user.username_normalized, 'automatic', sourceAddress);
     }
     return this.#view(await d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow());
   }
 
   /** S5: the requester's own physical active devices become inactive; the request is approved. */
-  async #approve(r: SharingRequestTable, by: string, sourceAddress: string | null): Promise<void> {
+  async #approve(r: SharingRequestTable, requesterUsername: string, by: string, sourceAddress: string | null): Promise<void> {
     const d = this.#d;
     const now = d.now();
     const ids = await d.adb.transaction().execute(async (trx) => {
@@ -233,7 +235,7 @@ export class SharingService {
       if (physical.length) await trx.updateTable('devices').set({ status: 'inactive' }).where('id', 'in', physical).where('status', '=', 'active').execute();
       return physical;
     });
-    await d.audit({ event: 'sharing.approved', userId: r.requester_user_id, sourceAddress, deviceId: r.device_id, details: { requestId: r.id, by, deactivated: ids.length } });
+    await d.audit({ event: 'sharing.approved', userId: r.requester_user_id, username: requesterUsername, sourceAddress, deviceId: r.device_id, details: { requestId: r.id, by, deactivated: ids.length } });
   }
 
   /** S5: cancel a sharing (or a pending request): the requester's set-aside devices are active again. */
@@ -268,10 +270,11 @@ export class SharingService {
       const owner = await d.adb.selectFrom('users').selectAll().where('id', '=', r.owner_user_id).executeTakeFirstOrThrow();
       const device = await d.adb.selectFrom('devices').selectAll().where('id', '=', r.device_id).executeTakeFirstOrThrow();
       await this.#decide(requester, owner, device, 'slsctl');
-      await this.#approve(r, by, null);
+      await this.#approve(r, requester.username_normalized, by, null);
     } else {
+      const requester = await d.adb.selectFrom('users').select('username_normalized').where('id', '=', r.requester_user_id).executeTakeFirstOrThrow();
       await d.adb.updateTable('sharing_requests').set({ state: 'rejected', decided_at: d.now(), decided_by: by }).where('id', '=', r.id).where('state', '=', 'pending_compliance').execute();
-      await d.audit({ event: 'sharing.rejected', userId: r.requester_user_id, deviceId: r.device_id, details: { requestId: r.id, by } });
+      await d.audit({ event: 'sharing.rejected', userId: r.requester_user_id, username: requester.username_normalized, deviceId: r.device_id, details: { requestId: r.id, by } });
     }
     return this.#view(await d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow());
   }

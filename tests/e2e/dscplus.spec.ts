@@ -306,5 +306,47 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     const secondCard: DemoDevice = { kind: 'dscplus', deviceId: '', label: '', serial: '4000888002', file: 'card.owner.second.json', pin: '1357' };
     expect(await page.content()).not.toContain(await deviceResponse(slsd, secondCard, shown.challenge));
   });
+  test('S3, C2: sharing the owner\'s DSC+ plugged in at the requester\'s desk: the PIN is pressed on the card, not typed', async ({ card: { page, plugInFile }, slsd }) => {
+    // Two users of one family entity (S1a); the requester holds a less secure DSC (S1c holds).
+    const entity = (await slsd.slsctl('entity', 'create', '--name', 'Lender Family', '--dob', '1966-06-06')).trim();
+    await slsd.slsctl('account', 'create', '--number', 'U-LEND', '--entity', entity, '--balance', '100000');
+    const password = 'Sharing-On-Card-1';
+    for (const [username, displayName] of [
+      ['card.lender', 'Lena Lender'],
+      ['card.borrower', 'Boris Borrower'],
+    ]) {
+      await slsctlWithInput(slsd, `${password}\n`, 'user', 'create', '--username', username!, '--display-name', displayName!, '--entity', entity, '--account', 'U-LEND', '--password-stdin');
+    }
+    const ownerFile = join(slsd.dataDir, 'card.lender.json');
+    await slsd.slsctl('device', 'add', '--user', 'card.lender', '--kind', 'dscplus', '--serial', '4000777001', '--pin', '8642', '--state-file', ownerFile);
+    const dsc: DemoDevice = { kind: 'dsc', deviceId: '', label: '', serial: null, file: 'card.borrower.dsc.json' };
+    await slsd.slsctl('device', 'add', '--user', 'card.borrower', '--kind', 'dsc', '--token-file', join(slsd.dataDir, dsc.file!));
+    const lenders = await plugInFile(ownerFile);
+
+    await fillLogin(page, 'card.borrower', password);
+    const loginChallenge = (await page.locator('output.challenge').first().innerText()).replace(/\s+/g, '');
+    await page.locator('input[name="response"]').fill(await deviceResponse(slsd, dsc, loginChallenge));
+    await page.locator('input[name="response"]').press('Enter');
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+    await page.getByRole('button', { name: 'Account security' }).click();
+    await page.getByRole('button', { name: 'Share a device' }).click();
+    await page.getByLabel("Device owner's user name").fill('card.lender');
+    await page.getByLabel("Device owner's password").fill(password);
+    const prompt = lenders.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const shown = await prompt;
+    await expect(page.getByText("Answer with Lena Lender's")).toBeVisible();
+    await expect(page.getByText('Enter your PIN on the card (3 tries left).')).toBeVisible();
+    await expect(page.locator('input[name="confirm-response"]')).toHaveCount(0);
+    await expectAccessible(page, 'Share a device: PIN on the owner\'s card');
+    lenders.keypad.enter('8642');
+    await expect(page.getByText("Share Lena Lender's")).toBeVisible();
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await expect(page.getByText("You now use Lena Lender's")).toBeVisible();
+    const audit = await slsd.slsctl('audit', '--user', 'card.borrower');
+    expect(audit).toContain('sharing.approved');
+    const lendersCard: DemoDevice = { kind: 'dscplus', deviceId: '', label: '', serial: '4000777001', file: 'card.lender.json', pin: '8642' };
+    expect(await page.content()).not.toContain(await deviceResponse(slsd, lendersCard, shown.challenge));
+  });
 });
 
