@@ -23,6 +23,7 @@ describe('settings file (SPEC C3)', () => {
       lastUsername: null,
       lastDeviceByUser: {},
       theme: 'dark',
+      language: null,
       windowState: null,
     });
   });
@@ -30,9 +31,9 @@ describe('settings file (SPEC C3)', () => {
   it('persists to a conf file another store instance reads back', () => {
     const dir = tempDir();
     const a = createConfSettingsStore({ dir });
-    a.update({ lastUsername: 'demo.gold', lastDeviceByUser: { 'demo.gold': 'dev-1' }, theme: 'light' });
+    a.update({ lastUsername: 'demo.gold', lastDeviceByUser: { 'demo.gold': 'dev-1' }, theme: 'light', language: 'fr' });
     const b = createConfSettingsStore({ dir });
-    expect(b.read()).toMatchObject({ lastUsername: 'demo.gold', lastDeviceByUser: { 'demo.gold': 'dev-1' }, theme: 'light' });
+    expect(b.read()).toMatchObject({ lastUsername: 'demo.gold', lastDeviceByUser: { 'demo.gold': 'dev-1' }, theme: 'light', language: 'fr' });
     expect(a.path).toBe(join(dir, 'settings.json'));
   });
 

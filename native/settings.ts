@@ -29,6 +29,8 @@ export const StoredSettings = z.object({
   /** user name → device id last used to log in (SPEC L2 preselection). */
   lastDeviceByUser: z.record(z.string(), z.string()).default({}),
   theme: z.enum(['dark', 'light']).default('dark'),
+  /** The client's language (UI.md "More: language"); null follows the system. */
+  language: z.enum(['en', 'de', 'fr']).nullable().default(null),
   windowState: WindowState.nullable().default(null),
 });
 export type StoredSettings = z.infer<typeof StoredSettings>;

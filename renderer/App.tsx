@@ -2,9 +2,12 @@
  * The app: which screen shows, driven by the login steps the host returns (SPEC L1–L5, C1).
  */
 import { useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { Challenge } from '../core/api.ts';
-import { describeError, endsLogin, sessionEndedText } from '../core/contract/messages.ts';
-import type { AppInfo, ClientError, DeviceView, DscPlusStatus, ErrorText, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
+import { endsLogin } from '../core/contract/messages.ts';
+import { describeError, sessionEndedText } from './messages.ts';
+import type { AppInfo, ClientError, DeviceView, DscPlusStatus, ErrorText, Language, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
+import { applyLanguage } from './i18n/index.ts';
 import { MoreMenu } from './MoreMenu.tsx';
 import { AccountScreen } from './screens/AccountScreen.tsx';
 import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
@@ -32,6 +35,7 @@ function withCardConnected(v: View, serial: string, connected: boolean): View {
 }
 
 export function App({ connect }: { connect: () => Promise<SlsApi> }) {
+  const { t } = useTranslation('shell');
   const [api, setApi] = useState<SlsApi | null>(null);
   const [view, setView] = useState<View>({ name: 'starting' });
   const [settings, setSettings] = useState<SettingsView | null>(null);
@@ -100,6 +104,10 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   useEffect(() => {
     document.documentElement.dataset.theme = settings?.theme ?? 'dark';
   }, [settings?.theme]);
+  // UI.md "More: language": the words and <html lang> follow the choice (null: the system's language).
+  useEffect(() => {
+    if (settings) applyLanguage(settings.language);
+  }, [settings]);
 
   const onEnded = useCallback(
     (e: ClientError) => {
@@ -145,18 +153,21 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     }
     return (
       <main className="screen starting" aria-busy="true">
-        <Spinner label="Starting SLS Desktop" />
+        <Spinner label={t('starting')} />
       </main>
     );
   }
 
   const setTheme = async (theme: Theme) => setSettings(await api.setSettings({ theme }));
+  const setLanguage = async (language: Language | null) => setSettings(await api.setSettings({ language }));
   const footer = (
     <MoreMenu
       api={api}
       appInfo={info}
       theme={settings.theme}
-      onTheme={(t) => void setTheme(t)}
+      onTheme={(theme) => void setTheme(theme)}
+      language={settings.language}
+      onLanguage={(language) => void setLanguage(language)}
       onReset={async (message) => {
         setSettings(await api.getSettings());
         toLogin({ message, action: '', tone: 'info' });
@@ -193,7 +204,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
             const others = view.devices.filter((d) => d.id !== c.deviceId);
             if (others.length === 0) return;
             setView({ name: 'select', devices: others, preselectedDeviceId: others[0]!.id });
-            action.setError({ message: 'This card is blocked after 3 wrong PINs.', action: 'Call client services.' });
+            action.setError({ message: t('cardBlocked.message'), action: t('cardBlocked.action') });
           }}
           onSwitch={() => {
             // A card answering by itself is told to stop (CANCEL) before the drop-down shows.
@@ -210,7 +221,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
             void action.run(() => api.resendCode()).then((s) => {
               if (!s) return;
               applyStep(s);
-              setStatus('A new code was sent.');
+              setStatus(t('newCodeSent'));
             })
           }
         />

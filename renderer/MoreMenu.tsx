@@ -1,12 +1,15 @@
 /**
- * The "More" menu (UI.md): theme, Reset app data (SPEC C4, behind a confirmation), version.
+ * The "More" menu (UI.md): language, theme, Reset app data (SPEC C4, behind a confirmation), version.
  *
  * A disclosure of plain buttons rather than an ARIA menu: Tab and Enter reach everything, Escape
  * closes it, and screen readers announce it as what it is.
  */
 import { useEffect, useId, useRef, useState } from 'react';
-import type { AppInfo, SlsApi, Theme } from '../core/contract/index.ts';
-import { describeError } from '../core/contract/messages.ts';
+import { useTranslation } from 'react-i18next';
+import { LANGUAGES } from '../core/contract/index.ts';
+import type { AppInfo, Language, SlsApi, Theme } from '../core/contract/index.ts';
+import { LANGUAGE_NAMES, systemLanguage } from './i18n/index.ts';
+import { describeError } from './messages.ts';
 import { toClientError } from './ui.tsx';
 
 export interface MoreMenuProps {
@@ -14,11 +17,15 @@ export interface MoreMenuProps {
   appInfo: AppInfo | null;
   theme: Theme;
   onTheme(theme: Theme): void;
+  /** The language chosen here; null follows the system's. */
+  language: Language | null;
+  onLanguage(language: Language | null): void;
   /** After a reset: settings are back to defaults, the login screen starts over. */
   onReset(message: string): void;
 }
 
-export function MoreMenu({ api, appInfo, theme, onTheme, onReset }: MoreMenuProps) {
+export function MoreMenu({ api, appInfo, theme, onTheme, language, onLanguage, onReset }: MoreMenuProps) {
+  const { t } = useTranslation('shell');
   const [open, setOpen] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
@@ -38,11 +45,7 @@ export function MoreMenu({ api, appInfo, theme, onTheme, onReset }: MoreMenuProp
       const r = await api.resetAppData();
       setConfirming(false);
       setOpen(false);
-      onReset(
-        r.keychainAvailable
-          ? `App data was reset: settings cleared, ${r.keychainEntriesRemoved} keychain ${r.keychainEntriesRemoved === 1 ? 'entry' : 'entries'} removed.`
-          : 'App data was reset: settings cleared (no system keychain on this computer).',
-      );
+      onReset(r.keychainAvailable ? t('reset.done', { count: r.keychainEntriesRemoved }) : t('reset.doneNoKeychain'));
     } catch (e) {
       const t = describeError(toClientError(e));
       setFailure(`${t.message} ${t.action}`);
@@ -60,31 +63,40 @@ export function MoreMenu({ api, appInfo, theme, onTheme, onReset }: MoreMenuProp
       }}
     >
       <button ref={toggle} type="button" className="link" aria-expanded={open} aria-controls={`${id}-menu`} onClick={() => setOpen((v) => !v)}>
-        More ▾
+        {t('more.toggle')}
       </button>
       {open ? (
         <div className="menu" id={`${id}-menu`}>
+          <label className="menu-field">
+            <span>{t('more.language')}</span>
+            <select value={language ?? ''} onChange={(e) => onLanguage(LANGUAGES.find((l) => l === e.target.value) ?? null)}>
+              <option value="">{t('more.systemLanguage', { name: LANGUAGE_NAMES[systemLanguage()] })}</option>
+              {LANGUAGES.map((l) => (
+                <option key={l} value={l} lang={l}>
+                  {LANGUAGE_NAMES[l]}
+                </option>
+              ))}
+            </select>
+          </label>
           <button type="button" onClick={() => onTheme(theme === 'dark' ? 'light' : 'dark')}>
-            {theme === 'dark' ? 'Light theme' : 'Dark theme'}
+            {theme === 'dark' ? t('more.lightTheme') : t('more.darkTheme')}
           </button>
           <button type="button" onClick={() => { setFailure(null); setConfirming(true); }}>
-            Reset app data…
+            {t('more.reset')}
           </button>
-          <p className="version">{appInfo ? `${appInfo.name} ${appInfo.version} (build ${appInfo.build})` : ''}</p>
+          <p className="version">{appInfo ? t('more.version', { name: appInfo.name, version: appInfo.version, build: appInfo.build }) : ''}</p>
         </div>
       ) : null}
       <dialog ref={dialog} aria-labelledby={`${id}-dt`} aria-describedby={`${id}-dd`} onClose={() => setConfirming(false)}>
-        <h2 id={`${id}-dt`}>Reset app data?</h2>
-        <p id={`${id}-dd`}>
-          This removes the server address, the remembered user name, device choices and any saved sign-in on this computer, and signs you out. Your account and your devices are not changed.
-        </p>
+        <h2 id={`${id}-dt`}>{t('reset.title')}</h2>
+        <p id={`${id}-dd`}>{t('reset.body')}</p>
         {failure ? <p className="error" role="alert">{failure}</p> : null}
         <div className="dialog-buttons">
           <button type="button" onClick={() => setConfirming(false)} autoFocus>
-            Cancel
+            {t('reset.cancel')}
           </button>
           <button type="button" className="danger" onClick={reset}>
-            Reset app data
+            {t('reset.confirm')}
           </button>
         </div>
       </dialog>

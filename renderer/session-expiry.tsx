@@ -5,7 +5,9 @@
  * sleep with the computer, so the phase is looked at again when the window shows or gets focus.
  */
 import { useEffect, useState } from 'react';
-import { SESSION_WARNING_MS, sessionEndingText } from '../core/contract/messages.ts';
+import { useTranslation } from 'react-i18next';
+import { SESSION_WARNING_MS } from '../core/contract/messages.ts';
+import { sessionEndingText } from './messages.ts';
 
 export type SessionPhase = 'active' | 'ending' | 'ended';
 
@@ -55,6 +57,8 @@ export function useSessionPhase(expiresAt: string | null): SessionPhase {
  * notice itself is the status, only while it shows.
  */
 export function SessionEndingNotice({ expiresAt, phase }: { expiresAt: string; phase: SessionPhase }) {
+  // The wording is `messages.ts`'s (errors namespace); subscribing re-renders it when the language changes.
+  useTranslation('errors');
   const text = phase === 'ending' ? sessionEndingText(expiresAt) : null;
   return (
     <div className="session-notice-slot" aria-live="polite">

@@ -3,7 +3,9 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
-import { ContractError, describeError } from '../core/contract/messages.ts';
+import { ContractError } from '../core/contract/messages.ts';
+import { i18n } from './i18n/index.ts';
+import { describeError } from './messages.ts';
 import type { ClientError, ErrorText } from '../core/contract/index.ts';
 
 export function Spinner({ label }: { label?: string }) {
@@ -49,7 +51,7 @@ export function BusyButton({ busy, children, busyLabel }: { busy: boolean; child
 
 export function toClientError(e: unknown): ClientError {
   if (e instanceof ContractError) return e.error;
-  return { code: 'SLS_ERR_HOST_INTERNAL', message: 'Something went wrong in SLS Desktop.' };
+  return { code: 'SLS_ERR_HOST_INTERNAL', message: i18n.t('common:ui.hostInternal') };
 }
 
 /**

@@ -39,10 +39,10 @@ async function shot(page: Page, name: string): Promise<void> {
   shots.push(path);
 }
 
-async function open(): Promise<Page> {
+async function open(logIn = 'Log In'): Promise<Page> {
   const page = await context.newPage();
   await page.goto(bh.url);
-  await page.getByRole('button', { name: /log in/i }).waitFor();
+  await page.getByRole('button', { name: logIn, exact: true }).waitFor();
   return page;
 }
 
@@ -166,6 +166,22 @@ try {
   await page.getByRole('heading', { name: 'Digital Security Card' }).waitFor();
   await shot(page, '20-challenge-dsc-light');
   await page.close();
+
+  // UI.md "More: language": German, chosen in the More menu (kept in the settings).
+  settings.update({ serverAddress: fake.url, theme: 'dark', language: 'de' });
+  page = await open('Anmelden');
+  await page.getByRole('button', { name: 'Mehr ▾' }).click();
+  await shot(page, '20b-login-german-more-menu');
+  await page.getByRole('button', { name: 'Mehr ▾' }).click();
+  await page.getByLabel('Benutzername', { exact: true }).fill('demo.gold');
+  await page.getByLabel('Passwort', { exact: true }).fill(FAKE_PASSWORD);
+  await page.getByRole('button', { name: 'Anmelden' }).click();
+  await page.locator('input[name="response"]').fill(fake.expectedResponse() ?? '');
+  await page.locator('input[name="response"]').press('Enter');
+  await page.getByRole('heading', { name: 'Angemeldet' }).waitFor();
+  await shot(page, '20c-signed-in-german');
+  await page.close();
+  settings.update({ language: null });
 
   // SPEC C2: the DSC+ plugged in (a real slsd and the emulator: see screenshots-dscplus.ts).
   await dscplusScreenshots(browser, shot);

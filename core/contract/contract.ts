@@ -68,6 +68,11 @@ export type ApprovalView = z.infer<typeof ApprovalView>;
 export const Theme = z.enum(['dark', 'light']);
 export type Theme = z.infer<typeof Theme>;
 
+/** The client's languages (UI.md "More: language"); null in settings means the system's language. */
+export const LANGUAGES = ['en', 'de', 'fr'] as const;
+export const Language = z.enum(LANGUAGES);
+export type Language = z.infer<typeof Language>;
+
 /** Settings the renderer may read: never secrets (SPEC C3). */
 export const SettingsView = z.object({
   serverAddress: z.string(),
@@ -75,6 +80,8 @@ export const SettingsView = z.object({
   /** Only kept while "Remember username" is ticked. */
   lastUsername: z.string().nullable(),
   theme: Theme,
+  /** Chosen in the More menu; null: the system's language when the client has it, else English. */
+  language: Language.nullable(),
 });
 export type SettingsView = z.infer<typeof SettingsView>;
 
@@ -104,6 +111,7 @@ export const SetSettingsInput = z.object({
   serverAddress: ServerAddressInput.optional(),
   rememberUsername: z.boolean().optional(),
   theme: Theme.optional(),
+  language: Language.nullable().optional(),
 }).strict();
 
 export const ResetAppDataResult = z.object({

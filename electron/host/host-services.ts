@@ -112,6 +112,7 @@ function settingsView(s: StoredSettings): SettingsView {
     rememberUsername: s.rememberUsername,
     lastUsername: s.rememberUsername ? s.lastUsername : null,
     theme: s.theme,
+    language: s.language,
   };
 }
 
@@ -528,6 +529,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       const patch: Partial<StoredSettings> = {};
       if (input.serverAddress !== undefined) patch.serverAddress = normalizeServerAddress(input.serverAddress);
       if (input.theme !== undefined) patch.theme = input.theme;
+      if (input.language !== undefined) patch.language = input.language;
       if (input.rememberUsername !== undefined) {
         patch.rememberUsername = input.rememberUsername;
         if (!input.rememberUsername) patch.lastUsername = null;

@@ -182,6 +182,16 @@ describe('settings and Reset app data (SPEC C1, C3, C4)', () => {
     expect(await call('setSettings', { serverAddress: 'javascript:alert(1)' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT' } });
   });
 
+  it('keeps the language chosen in the More menu, back to the system language with null, and refuses others (UI.md)', async () => {
+    const { value, call } = host();
+    expect(await value('getSettings')).toMatchObject({ language: null });
+    expect(await value('setSettings', { language: 'de' })).toMatchObject({ language: 'de' });
+    expect(await value('getSettings')).toMatchObject({ language: 'de' });
+    expect(await call('setSettings', { language: 'xx' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT' } });
+    expect(await value('getSettings')).toMatchObject({ language: 'de' });
+    expect(await value('setSettings', { language: null })).toMatchObject({ language: null });
+  });
+
   it('Reset app data clears settings, the session and every keychain entry', async () => {
     const keychain = createMemoryKeychain();
     await keychain.set('restart-token:demo.gold', 'secret');

@@ -8,21 +8,19 @@
  */
 import { useCallback, useEffect, useId, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OnlineCard, OptOutStatus, SharingView, WithdrawalOverview, WithdrawalResponse } from '../../core/account-api.ts';
 import type { DscPlusStatus, ErrorText, OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
-import { ContractError, describeError } from '../../core/contract/messages.ts';
+import { ContractError } from '../../core/contract/messages.ts';
+import { locale } from '../i18n/index.ts';
+import { describeError } from '../messages.ts';
 import { BusyButton, ErrorLine, Spinner, toClientError, useAction } from '../ui.tsx';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
-const SECTIONS: readonly [Section, string][] = [
-  ['withdraw', 'Withdraw funds'],
-  ['devices', 'Devices'],
-  ['share', 'Share a device'],
-  ['sls', 'Secure Login System'],
-  ['mobile', 'Mobile number'],
-];
+/** The tabs, in order; each is named by `sections.<key>` in the catalogue. */
+const SECTIONS: readonly Section[] = ['withdraw', 'devices', 'share', 'sls', 'mobile'];
 /** SPEC T1, T2: shown to a user signed in with a temporary passcode (or its online card). */
-const CARD_SECTION: [Section, string] = ['card', 'Online code card'];
+const CARD_SECTION: Section = 'card';
 
 /** "USD 1,200,000.00"; null is unlimited (W1). */
 export function usd(cents: number | null): string {
@@ -41,6 +39,7 @@ export function parseUsd(typed: string): number | null {
 
 /** What to type for a challenge: the code to enter on the device, or the two index numbers. */
 function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; onSubmit(response: string): void; busy: boolean; label: string }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const [response, setResponse] = useState('');
   const ch = c.challenge;
@@ -48,8 +47,8 @@ function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; 
   if (ch.type === 'response_code') {
     prompt = (
       <p>
-        {ch.pinOnDevice ? 'Enter your PIN on the card, then this challenge code: ' : 'Enter this challenge code on your device: '}
-        <output className="challenge" aria-label="Challenge code">
+        {ch.pinOnDevice ? t('challenge.pinThenCode') : t('challenge.codeOnDevice')}{' '}
+        <output className="challenge" aria-label={t('challenge.codeLabel')}>
           {ch.challenge}
         </output>
       </p>
@@ -57,19 +56,15 @@ function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; 
   } else if (ch.type === 'index_numbers') {
     prompt = (
       <p>
-        Type the codes at index numbers{' '}
-        <strong className="index-numbers">
-          {ch.indexes[0]} and {ch.indexes[1]}
-        </strong>{' '}
-        of your Security Code Card, without spaces.
+        <Trans t={t} i18nKey="challenge.indexNumbers" values={{ first: ch.indexes[0], second: ch.indexes[1] }} components={{ strong: <strong className="index-numbers" /> }} />
       </p>
     );
   } else if (ch.type === 'sms_code') {
-    prompt = <p>Type the code sent by SMS to {ch.maskedNumber}.</p>;
+    prompt = <p>{t('challenge.sms', { number: ch.maskedNumber })}</p>;
   } else if (ch.type === 'passcode') {
-    prompt = <p>Type your temporary passcode.</p>;
+    prompt = <p>{t('challenge.passcode')}</p>;
   } else {
-    prompt = <p>Open the IB Key app and type the code it shows for this challenge.</p>;
+    prompt = <p>{t('challenge.ibKey')}</p>;
   }
   return (
     <form
@@ -80,11 +75,11 @@ function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; 
     >
       {prompt}
       <div className="field">
-        <label htmlFor={`${id}-r`}>Response</label>
+        <label htmlFor={`${id}-r`}>{t('challenge.response')}</label>
         <input id={`${id}-r`} name="confirm-response" className="code-input" autoComplete="one-time-code" value={response} onChange={(e) => setResponse(e.target.value)} required />
       </div>
       <p>
-        <BusyButton busy={busy} busyLabel="Checking…">
+        <BusyButton busy={busy} busyLabel={t('busy.checking')}>
           {label}
         </BusyButton>
       </p>
@@ -92,21 +87,27 @@ function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; 
   );
 }
 
-/** The card's codes when it cannot answer a confirmation (electron/host/dscplus-login.ts). */
-const CARD_FALLBACK: Record<string, ErrorText> = {
-  SLS_ERR_DSCPLUS_DISCONNECTED: { message: 'The card was unplugged.', action: 'Type the response from the card instead.' },
-  SLS_ERR_DSCPLUS_CANCELLED: { message: 'Cancelled on the card.', action: 'Type the response from the card, or send the challenge to the card again.' },
-  SLS_ERR_DSCPLUS_TIMEOUT: { message: 'No PIN was entered on the card in time.', action: 'Type the response from the card, or send the challenge to the card again.' },
-  SLS_ERR_DSCPLUS_FAILED: { message: 'The card did not answer.', action: 'Type the response from the card instead.' },
-  SLS_ERR_DSCPLUS_BLOCKED: { message: 'This card is blocked after 3 wrong PINs.', action: 'Confirm with another device, or call client services.' },
-};
+/**
+ * The card's codes when it cannot answer a confirmation (electron/host/dscplus-login.ts), each with
+ * its wording in `cardFallback.<key>`. The code is kept, not the words, so they follow the language.
+ */
+const CARD_FALLBACK = {
+  SLS_ERR_DSCPLUS_DISCONNECTED: 'disconnected',
+  SLS_ERR_DSCPLUS_CANCELLED: 'cancelled',
+  SLS_ERR_DSCPLUS_TIMEOUT: 'timeout',
+  SLS_ERR_DSCPLUS_FAILED: 'failed',
+  SLS_ERR_DSCPLUS_BLOCKED: 'blocked',
+} as const;
+type CardFallbackCode = keyof typeof CARD_FALLBACK;
+const isCardFallbackCode = (code: string): code is CardFallbackCode => Object.hasOwn(CARD_FALLBACK, code);
 
 /**
  * A plugged-in DSC+ answers a portal confirmation (SPEC C2, H2): the host sends the challenge to the
  * card, the PIN is typed on the card, and the response goes from the host to slsd. Without the card
  * (or when the user would rather type) `onFallback` hands over to the typed response.
  */
-function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api: SlsApi; answer(): Promise<T>; onDone(value: T): void; onFallback(reason: ErrorText | null): void; onError(e: unknown): void }) {
+function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api: SlsApi; answer(): Promise<T>; onDone(value: T): void; onFallback(reason: CardFallbackCode | null): void; onError(e: unknown): void }) {
+  const { t } = useTranslation('account');
   const [status, setStatus] = useState<DscPlusStatus | null>(null);
   const [triesLeft, setTriesLeft] = useState<number | undefined>(undefined);
   useEffect(() => {
@@ -125,7 +126,7 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
         const code = e instanceof ContractError ? e.error.code : '';
         // Not plugged in at all: straight to typing, nothing went wrong.
         if (code === 'SLS_ERR_DSCPLUS_DISCONNECTED' && !heard) onFallback(null);
-        else if (CARD_FALLBACK[code]) onFallback(CARD_FALLBACK[code]);
+        else if (isCardFallbackCode(code)) onFallback(code);
         else onError(e);
       },
     );
@@ -135,17 +136,15 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
     };
   }, [api, answer, onDone, onFallback, onError]);
   const state = status?.state;
-  const line = state === 'response_received' ? 'Response received — confirming…' : state === 'waiting_for_pin' || state === 'wrong_pin' ? 'Waiting for your PIN on the card…' : 'Sending the challenge to the card…';
+  const line = state === 'response_received' ? t('card.responseReceived') : state === 'waiting_for_pin' || state === 'wrong_pin' ? t('card.waitingForPin') : t('card.sending');
   return (
     <div className="dscplus-card">
       <ol className="steps">
-        <li>
-          Enter your PIN on the card{triesLeft === undefined ? '' : ` (${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left)`}.
-        </li>
+        <li>{triesLeft === undefined ? t('card.enterPin') : t('card.enterPinTries', { count: triesLeft })}</li>
       </ol>
       {state === 'wrong_pin' ? (
         <p className="error" role="alert">
-          <strong>Wrong PIN.</strong> Try again on the card.
+          <Trans t={t} i18nKey="card.wrongPin" components={{ strong: <strong /> }} />
         </p>
       ) : null}
       <p className="waiting" role="status">
@@ -153,7 +152,7 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
       </p>
       <p>
         <button type="button" className="link" onClick={() => void api.cancelCardConfirmation().catch(() => {})}>
-          Type the response instead
+          {t('card.typeInstead')}
         </button>
       </p>
     </div>
@@ -163,13 +162,13 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
 /** SPEC C2: a confirmation a plugged-in DSC+ answers first (PIN on the card); typing is the fallback. */
 function useCardFirst(setError: (e: ErrorText | null) => void) {
   const [onCard, setOnCard] = useState(false);
-  const [cardLine, setCardLine] = useState<ErrorText | null>(null);
+  const [cardLine, setCardLine] = useState<CardFallbackCode | null>(null);
   /** A new challenge: to the card if it is a DSC+'s. */
   const begin = useCallback((c: ConfirmationChallenge) => {
     setCardLine(null);
     setOnCard(isCardChallenge(c));
   }, []);
-  const fallback = useCallback((reason: ErrorText | null) => {
+  const fallback = useCallback((reason: CardFallbackCode | null) => {
     setOnCard(false);
     setCardLine(reason);
   }, []);
@@ -190,19 +189,21 @@ function useCardFirst(setError: (e: ErrorText | null) => void) {
 const isCardChallenge = (c: ConfirmationChallenge) => c.challenge.type === 'response_code' && c.challenge.kind === 'dscplus';
 
 /** The typed response after the card gave way: why (if it did), the challenge box, and sending it to the card again. */
-function TypedAfterCard({ c, line, onAgain, children }: { c: ConfirmationChallenge; line: ErrorText | null; onAgain(): void; children: ReactNode }) {
+function TypedAfterCard({ c, line, onAgain, children }: { c: ConfirmationChallenge; line: CardFallbackCode | null; onAgain(): void; children: ReactNode }) {
+  const { t } = useTranslation('account');
+  const text: ErrorText | null = line ? { message: t(`cardFallback.${CARD_FALLBACK[line]}.message`), action: t(`cardFallback.${CARD_FALLBACK[line]}.action`) } : null;
   return (
     <>
-      {line ? (
+      {text ? (
         <p className="notice" role="status">
-          {line.message} {line.action}
+          {text.message} {text.action}
         </p>
       ) : null}
       {children}
-      {line && isCardChallenge(c) && line !== CARD_FALLBACK.SLS_ERR_DSCPLUS_BLOCKED ? (
+      {line && isCardChallenge(c) && line !== 'SLS_ERR_DSCPLUS_BLOCKED' ? (
         <p>
           <button type="button" className="link" onClick={onAgain}>
-            Send the challenge to the card again
+            {t('card.sendAgain')}
           </button>
         </p>
       ) : null}
@@ -211,13 +212,14 @@ function TypedAfterCard({ c, line, onAgain, children }: { c: ConfirmationChallen
 }
 
 function WithdrawPanel({ api }: { api: SlsApi }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run, setError } = useAction();
   const [overview, setOverview] = useState<WithdrawalOverview | null>(null);
   const [amount, setAmount] = useState('');
   const [deviceId, setDeviceId] = useState('');
   const [pending, setPending] = useState<{ c: ConfirmationChallenge; amountCents: number } | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const [done, setDone] = useState<{ amount: string; device: string } | null>(null);
   // SPEC C2: a DSC+ challenge goes to the card first; typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
 
@@ -237,7 +239,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     setDone(null);
     const amountCents = parseUsd(amount);
     if (amountCents === null) {
-      setError({ message: 'Enter an amount in USD, e.g. 250000 or 1,250.50.', action: '' });
+      setError({ message: t('withdraw.invalidAmount'), action: '' });
       return;
     }
     const c = await run(() => api.startWithdrawal({ deviceId, amountCents }));
@@ -250,7 +252,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     (r: WithdrawalResponse) => {
       setPending(null);
       setOnCard(false);
-      setDone(`Withdrawal of ${usd(r.withdrawal.amountCents)} confirmed with ${r.withdrawal.confirmedWith.label}.`);
+      setDone({ amount: usd(r.withdrawal.amountCents), device: r.withdrawal.confirmedWith.label });
       setAmount('');
       void load();
     },
@@ -260,6 +262,8 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     () => (pending ? api.confirmWithdrawalOnCard({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents }) : Promise.reject(new Error('no confirmation'))),
     [api, pending],
   );
+  /** A limit as usd() writes it; no limit in the language's word (W1). */
+  const limit = (cents: number | null) => (cents === null ? t('withdraw.unlimited') : usd(cents));
   const confirm = async (response: string) => {
     if (!pending) return;
     const r = await run(() => api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }));
@@ -268,26 +272,26 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
 
   return (
     <section aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>Withdraw funds</h2>
-      <p className="hint">The device that confirms a withdrawal sets its limits; the windows count all your withdrawals (New York days).</p>
+      <h2 id={`${id}-h`}>{t('withdraw.title')}</h2>
+      <p className="hint">{t('withdraw.hint')}</p>
       {overview ? (
         <table className="limits">
-          <caption>Limits of your devices</caption>
+          <caption>{t('withdraw.limitsCaption')}</caption>
           <thead>
             <tr>
-              <th scope="col">Device</th>
-              <th scope="col">Per day</th>
-              <th scope="col">Five business days</th>
-              <th scope="col">Available now</th>
+              <th scope="col">{t('withdraw.colDevice')}</th>
+              <th scope="col">{t('withdraw.colPerDay')}</th>
+              <th scope="col">{t('withdraw.colFiveDays')}</th>
+              <th scope="col">{t('withdraw.colAvailable')}</th>
             </tr>
           </thead>
           <tbody>
             {overview.devices.map((d) => (
               <tr key={d.deviceId}>
                 <th scope="row">{d.label}</th>
-                <td>{usd(d.perDayCents)}</td>
-                <td>{usd(d.perFiveBusinessDaysCents)}</td>
-                <td>{usd(d.availableNowCents)}</td>
+                <td>{limit(d.perDayCents)}</td>
+                <td>{limit(d.perFiveBusinessDaysCents)}</td>
+                <td>{limit(d.availableNowCents)}</td>
               </tr>
             ))}
           </tbody>
@@ -297,16 +301,16 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
         <CardConfirmation key={pending.c.confirmationId} api={api} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
       ) : pending ? (
         <TypedAfterCard c={pending.c} line={cardLine} onAgain={again}>
-          <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} label="Confirm withdrawal" onSubmit={(r) => void confirm(r)} />
+          <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} label={t('withdraw.confirm')} onSubmit={(r) => void confirm(r)} />
         </TypedAfterCard>
       ) : (
         <form onSubmit={(e) => void start(e)}>
           <div className="field">
-            <label htmlFor={`${id}-a`}>Amount (USD)</label>
+            <label htmlFor={`${id}-a`}>{t('withdraw.amount')}</label>
             <input id={`${id}-a`} name="amount" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} required />
           </div>
           <div className="field">
-            <label htmlFor={`${id}-d`}>Confirm with</label>
+            <label htmlFor={`${id}-d`}>{t('withdraw.confirmWith')}</label>
             <select id={`${id}-d`} name="device" value={deviceId} onChange={(e) => setDeviceId(e.target.value)}>
               {overview?.devices.map((d) => (
                 <option key={d.deviceId} value={d.deviceId}>
@@ -316,8 +320,8 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
             </select>
           </div>
           <p>
-            <BusyButton busy={busy} busyLabel="Asking…">
-              Continue
+            <BusyButton busy={busy} busyLabel={t('busy.asking')}>
+              {t('continue')}
             </BusyButton>
           </p>
         </form>
@@ -325,34 +329,23 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       {pending ? (
         <p>
           <button type="button" className="link" onClick={() => (onCard ? void api.cancelCardConfirmation().catch(() => {}) : undefined, setOnCard(false), setPending(null))}>
-            Use another device
+            {t('withdraw.useAnotherDevice')}
           </button>
         </p>
       ) : null}
       <ErrorLine error={error} />
       {done ? (
         <p role="status" className="info">
-          {done}
+          {t('withdraw.done', done)}
         </p>
       ) : null}
     </section>
   );
 }
 
-const STATUS_WORDS: Record<string, string> = {
-  active: 'active',
-  inactive: 'inactive (set aside)',
-  pending: 'waiting for activation',
-  lost: 'reported lost',
-  revoked: 'deactivated',
-  returned: 'returned',
-  expired: 'expired',
-};
-
-const ORDER_WORDS: Record<string, string> = { ordered: 'ordered, not yet sent', sent: 'sent', activated: 'activated', cancelled: 'cancelled' };
-
 /** A lost or broken device (SPEC D8): deactivated at once; a DSC+ may be replaced (USD 20 deposit recorded). */
 function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; busy: boolean; onReport(reason: 'lost' | 'broken', replace: boolean): void; onCancel(): void }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const [reason, setReason] = useState<'lost' | 'broken'>('lost');
   const [replace, setReplace] = useState(device.kind === 'dscplus');
@@ -365,29 +358,28 @@ function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; 
         onReport(reason, replace);
       }}
     >
-      <h3 id={`${id}-h`}>Report {device.label}</h3>
+      <h3 id={`${id}-h`}>{t('report.title', { device: device.label })}</h3>
       <fieldset className="choices">
-        <legend>What happened?</legend>
+        <legend>{t('report.whatHappened')}</legend>
         <label>
-          <input type="radio" name="report-reason" value="lost" checked={reason === 'lost'} onChange={() => setReason('lost')} /> Lost
+          <input type="radio" name="report-reason" value="lost" checked={reason === 'lost'} onChange={() => setReason('lost')} /> {t('report.lost')}
         </label>
         <label>
-          <input type="radio" name="report-reason" value="broken" checked={reason === 'broken'} onChange={() => setReason('broken')} /> Broken
+          <input type="radio" name="report-reason" value="broken" checked={reason === 'broken'} onChange={() => setReason('broken')} /> {t('report.broken')}
         </label>
       </fieldset>
       {device.kind === 'dscplus' ? (
         <label className="check">
-          <input type="checkbox" name="replace" checked={replace} onChange={(e) => setReplace(e.target.checked)} /> Send me a replacement Digital Security Card+ (a deposit of USD 20.00 is recorded on
-          the account)
+          <input type="checkbox" name="replace" checked={replace} onChange={(e) => setReplace(e.target.checked)} /> {t('report.replace')}
         </label>
       ) : null}
-      <p className="hint">The device stops working at once.</p>
+      <p className="hint">{t('report.hint')}</p>
       <p className="actions">
-        <BusyButton busy={busy} busyLabel="Reporting…">
-          Report and deactivate
+        <BusyButton busy={busy} busyLabel={t('busy.reporting')}>
+          {t('report.submit')}
         </BusyButton>
         <button type="button" className="link" onClick={onCancel}>
-          Cancel
+          {t('report.cancel')}
         </button>
       </p>
     </form>
@@ -396,6 +388,7 @@ function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; 
 
 /** SPEC D6, T3: a received device is activated with its serial and a response to a challenge on it. */
 function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: string): void }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run, setError } = useAction();
   const [serial, setSerial] = useState('');
@@ -422,7 +415,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
   };
   return (
     <section aria-labelledby={`${id}-h`} className="subsection">
-      <h3 id={`${id}-h`}>Activate a device you received</h3>
+      <h3 id={`${id}-h`}>{t('activate.title')}</h3>
       {challenge ? (
         <>
           {onCard ? (
@@ -433,7 +426,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
                 key={challenge.confirmationId}
                 c={challenge}
                 busy={busy}
-                label="Activate"
+                label={t('activate.activate')}
                 onSubmit={(response) =>
                   void run(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response })).then((d) => {
                     if (d) activated(d);
@@ -444,7 +437,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
           )}
           <p>
             <button type="button" className="link" onClick={other}>
-              Use another serial number
+              {t('activate.otherSerial')}
             </button>
           </p>
         </>
@@ -459,14 +452,14 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
             })
           )}
         >
-          <p className="hint">A new device activates itself 14 days after it was sent; activate it now with its serial number (on its back) and a response.</p>
+          <p className="hint">{t('activate.hint')}</p>
           <div className="field">
-            <label htmlFor={`${id}-s`}>Serial number</label>
+            <label htmlFor={`${id}-s`}>{t('activate.serial')}</label>
             <input id={`${id}-s`} name="serial" autoComplete="off" inputMode="numeric" value={serial} onChange={(e) => setSerial(e.target.value)} required minLength={4} maxLength={32} />
           </div>
           <p>
-            <BusyButton busy={busy} busyLabel="Asking…">
-              Continue
+            <BusyButton busy={busy} busyLabel={t('busy.asking')}>
+              {t('continue')}
             </BusyButton>
           </p>
         </form>
@@ -479,6 +472,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
 type DeviceInfo = DevicesOverview['devices'][number];
 
 function DevicesPanel({ api }: { api: SlsApi }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run } = useAction();
   const [overview, setOverview] = useState<DevicesOverview | null>(null);
@@ -499,37 +493,35 @@ function DevicesPanel({ api }: { api: SlsApi }) {
     const r = await run(() => api.reportDevice({ deviceId: device.id, reason, replace }));
     if (!r) return;
     setReporting(null);
-    after(
-      `${device.label} is reported ${reason} and deactivated.` +
-        (r.replacement ? ` A replacement Digital Security Card+ is ordered; a deposit of ${usd(r.replacement.depositCents)} is recorded on your account.` : ''),
-    );
+    const reported = reason === 'lost' ? t('devices.reportedLost', { device: device.label }) : t('devices.reportedBroken', { device: device.label });
+    after(r.replacement ? `${reported} ${t('devices.replacementOrdered', { deposit: usd(r.replacement.depositCents) })}` : reported);
   };
   const canChange = (d: DeviceInfo) => d.ownership === 'own' && d.physical && ['active', 'inactive', 'pending'].includes(d.status);
   // One DSC+ on its way at a time: ordered or sent, new or replacement.
   const pendingOrder = overview?.orders.some((o) => o.state === 'ordered' || o.state === 'sent') ?? false;
   return (
     <section aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>Devices</h2>
-      <p className="hint">All your active devices work at the same time (M2FS); activating another keeps the others.</p>
+      <h2 id={`${id}-h`}>{t('devices.title')}</h2>
+      <p className="hint">{t('devices.hint')}</p>
       <ul className="device-list">
         {overview?.devices.map((d) => (
           <li key={d.id}>
-            {d.label} — <span className={d.status === 'active' ? '' : 'muted'}>{STATUS_WORDS[d.status] ?? d.status}</span>
-            {d.legacy ? <span className="muted"> (legacy, no longer issued)</span> : null}
-            {d.ownership === 'shared' ? <span className="muted"> (shared with you)</span> : null}
+            {d.label} — <span className={d.status === 'active' ? '' : 'muted'}>{t(`devices.status.${d.status}`, { defaultValue: d.status })}</span>
+            {d.legacy ? <span className="muted"> {t('devices.legacy')}</span> : null}
+            {d.ownership === 'shared' ? <span className="muted"> {t('devices.shared')}</span> : null}
             {canChange(d) && reporting?.id !== d.id ? (
               <span className="row-actions">
-                <button type="button" className="link" aria-label={`Report ${d.label} lost or broken`} disabled={busy} onClick={() => (setDone(null), setReporting(d))}>
-                  Report lost or broken
+                <button type="button" className="link" aria-label={t('devices.reportAria', { device: d.label })} disabled={busy} onClick={() => (setDone(null), setReporting(d))}>
+                  {t('devices.report')}
                 </button>
                 <button
                   type="button"
                   className="link"
-                  aria-label={`Return ${d.label}`}
+                  aria-label={t('devices.returnAria', { device: d.label })}
                   disabled={busy}
-                  onClick={() => void run(() => api.returnDevice({ deviceId: d.id })).then((r) => r && after(`${d.label} is marked as returned.`))}
+                  onClick={() => void run(() => api.returnDevice({ deviceId: d.id })).then((r) => r && after(t('devices.returned', { device: d.label })))}
                 >
-                  Return
+                  {t('devices.return')}
                 </button>
               </span>
             ) : null}
@@ -539,24 +531,25 @@ function DevicesPanel({ api }: { api: SlsApi }) {
       {reporting ? <ReportForm device={reporting} busy={busy} onCancel={() => setReporting(null)} onReport={(reason, replace) => void report(reporting, reason, replace)} /> : null}
       {overview && overview.orders.length > 0 ? (
         <table className="limits">
-          <caption>Orders</caption>
+          <caption>{t('devices.orders.caption')}</caption>
           <thead>
             <tr>
-              <th scope="col">Order</th>
-              <th scope="col">State</th>
-              <th scope="col">Deposit</th>
+              <th scope="col">{t('devices.orders.colOrder')}</th>
+              <th scope="col">{t('devices.orders.colState')}</th>
+              <th scope="col">{t('devices.orders.colDeposit')}</th>
               <th scope="col">
-                <span className="visually-hidden">Actions</span>
+                <span className="visually-hidden">{t('devices.orders.colActions')}</span>
               </th>
             </tr>
           </thead>
           <tbody>
             {overview.orders.map((o) => (
               <tr key={o.id}>
-                <th scope="row">{o.reason === 'replacement' ? 'Replacement DSC+' : 'Digital Security Card+'}</th>
+                <th scope="row">{o.reason === 'replacement' ? t('devices.orders.replacement') : t('devices.orders.new')}</th>
                 <td>
-                  {ORDER_WORDS[o.state] ?? o.state}
-                  {o.state === 'sent' && o.selfActivatesAt ? `; activates itself on ${new Date(o.selfActivatesAt).toLocaleDateString('en-US')}` : ''}
+                  {o.state === 'sent' && o.selfActivatesAt
+                    ? t('devices.orders.sentSelfActivates', { date: new Date(o.selfActivatesAt).toLocaleDateString(locale()) })
+                    : t(`devices.orders.state.${o.state}`, { defaultValue: o.state })}
                 </td>
                 <td>{o.depositCents > 0 ? usd(o.depositCents) : '—'}</td>
                 <td>
@@ -564,11 +557,11 @@ function DevicesPanel({ api }: { api: SlsApi }) {
                     <button
                       type="button"
                       className="link"
-                      aria-label={`Cancel the order of ${o.reason === 'replacement' ? 'a replacement DSC+' : 'a Digital Security Card+'}`}
+                      aria-label={o.reason === 'replacement' ? t('devices.orders.cancelReplacementAria') : t('devices.orders.cancelNewAria')}
                       disabled={busy}
-                      onClick={() => void run(() => api.cancelDeviceOrder({ orderId: o.id })).then((r) => r && after('The order is cancelled.'))}
+                      onClick={() => void run(() => api.cancelDeviceOrder({ orderId: o.id })).then((r) => r && after(t('devices.orders.cancelled')))}
                     >
-                      Cancel order
+                      {t('devices.orders.cancel')}
                     </button>
                   ) : null}
                 </td>
@@ -580,8 +573,8 @@ function DevicesPanel({ api }: { api: SlsApi }) {
       {overview && !pendingOrder ? (
         overview.dscPlus.eligible ? (
           <p>
-            <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.orderDscPlus()).then((o) => o && after('Your Digital Security Card+ has been ordered.'))}>
-              Request a Digital Security Card+
+            <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.orderDscPlus()).then((o) => o && after(t('devices.ordered')))}>
+              {t('devices.request')}
             </button>
           </p>
         ) : (
@@ -594,25 +587,26 @@ function DevicesPanel({ api }: { api: SlsApi }) {
         </p>
       ) : null}
       <ErrorLine error={error} />
-      <ActivateForm api={api} onActivated={(label) => after(`${label} is active. Your other devices stay active.`)} />
+      <ActivateForm api={api} onActivated={(label) => after(t('devices.activated', { device: label }))} />
     </section>
   );
 }
 
 /** SPEC T1, T2: the online Security Code Card of a temporary passcode, to view and print. */
 function OnlineCardPanel({ api }: { api: SlsApi }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run } = useAction();
   const [card, setCard] = useState<OnlineCard | null>(null);
   const [file, setFile] = useState<OfferedFile | null>(null);
   return (
     <section aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>Online Security Code Card</h2>
-      <p className="hint">It comes with your temporary passcode and works like a Security Code Card for 21 days: at login you type the codes at the two index numbers asked.</p>
+      <h2 id={`${id}-h`}>{t('onlineCard.title')}</h2>
+      <p className="hint">{t('onlineCard.hint')}</p>
       {card ? (
         <>
-          <p>Valid until {new Date(card.validUntil).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short' })}.</p>
-          <ol className="code-card" aria-label="Codes by index number">
+          <p>{t('onlineCard.validUntil', { date: new Date(card.validUntil).toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short' }) })}</p>
+          <ol className="code-card" aria-label={t('onlineCard.codes')}>
             {card.cells.map((code, i) => (
               <li key={i}>
                 <span className="idx">{i + 1}</span> <code>{code}</code>
@@ -623,29 +617,29 @@ function OnlineCardPanel({ api }: { api: SlsApi }) {
       ) : (
         <p>
           <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.getOnlineCard()).then((c) => c && setCard(c))}>
-            View the card
+            {t('onlineCard.view')}
           </button>
         </p>
       )}
       <p>
         <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.downloadOnlineCard()).then((f) => f && setFile(f))}>
-          Print or save as PDF
+          {t('onlineCard.print')}
         </button>
       </p>
       {file?.url ? (
         <p role="status" className="info">
           <a href={file.url} target="_blank" rel="noopener noreferrer">
-            Open the PDF to print
+            {t('onlineCard.openPdf')}
           </a>{' '}
           ·{' '}
           <a href={file.url} download={file.fileName}>
-            Save {file.fileName}
+            {t('onlineCard.save', { file: file.fileName })}
           </a>
         </p>
       ) : null}
       {file?.savedTo ? (
         <p role="status" className="info">
-          Saved to {file.savedTo}. It opens in your PDF viewer to print.
+          {t('onlineCard.savedTo', { path: file.savedTo })}
         </p>
       ) : null}
       <ErrorLine error={error} />
@@ -654,6 +648,7 @@ function OnlineCardPanel({ api }: { api: SlsApi }) {
 }
 
 function SharePanel({ api }: { api: SlsApi }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run, setError } = useAction();
   const [owner, setOwner] = useState('');
@@ -692,28 +687,29 @@ function SharePanel({ api }: { api: SlsApi }) {
   };
   return (
     <section aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>Share a device</h2>
+      <h2 id={`${id}-h`}>{t('share.title')}</h2>
       {result ? (
         <p role="status" className="info">
           {result.state === 'approved'
-            ? `You now use ${result.owner.displayName}'s ${result.device.label}. Your own physical devices are set aside (inactive).`
-            : 'Your request waits for the approval of our Compliance department.'}
+            ? t('share.approved', { owner: result.owner.displayName, device: result.device.label })
+            : t('share.pendingCompliance')}
         </p>
       ) : review ? (
         <>
           <p>
-            Share {review.owner.displayName}'s {review.device.label}. {review.requesterDevices.length > 0 ? `Your own ${review.requesterDevices.map((d) => d.label).join(', ')} will be set aside.` : ''}
+            {t('share.review', { owner: review.owner.displayName, device: review.device.label })}{' '}
+            {review.requesterDevices.length > 0 ? t('share.setAside', { devices: review.requesterDevices.map((d) => d.label).join(', ') }) : ''}
           </p>
           <p>
             <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.submitSharing({ requestId: review.id })).then((r) => r && setResult(r))}>
-              Submit
+              {t('share.submit')}
             </button>
           </p>
         </>
       ) : started ? (
         <>
           <p className="hint">
-            Answer with {started.request.owner.displayName}'s {started.request.device.label}.
+            {t('share.answerWith', { owner: started.request.owner.displayName, device: started.request.device.label })}
           </p>
           {onCard ? (
             <CardConfirmation key={started.c.confirmationId} api={api} answer={answerOnCard} onDone={verified} onFallback={cardFallback} onError={cardError} />
@@ -723,31 +719,31 @@ function SharePanel({ api }: { api: SlsApi }) {
                 key={started.c.confirmationId}
                 c={started.c}
                 busy={busy}
-                label="Continue"
+                label={t('continue')}
                 onSubmit={(response) => void run(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response })).then((r) => r && verified(r))}
               />
             </TypedAfterCard>
           )}
           <p>
             <button type="button" className="link" onClick={startOver}>
-              Start over
+              {t('share.startOver')}
             </button>
           </p>
         </>
       ) : (
         <form onSubmit={(e) => void start(e)}>
-          <p className="hint">Enter the user name and password of the user who owns the most secure device. IB Key users add each other in the IB Key app instead.</p>
+          <p className="hint">{t('share.hint')}</p>
           <div className="field">
-            <label htmlFor={`${id}-u`}>Device owner's user name</label>
+            <label htmlFor={`${id}-u`}>{t('share.ownerUsername')}</label>
             <input id={`${id}-u`} name="owner-username" autoComplete="off" value={owner} onChange={(e) => setOwner(e.target.value)} required />
           </div>
           <div className="field">
-            <label htmlFor={`${id}-p`}>Device owner's password</label>
+            <label htmlFor={`${id}-p`}>{t('share.ownerPassword')}</label>
             <input id={`${id}-p`} name="owner-password" type="password" autoComplete="off" value={password} onChange={(e) => setPassword(e.target.value)} required />
           </div>
           <p>
-            <BusyButton busy={busy} busyLabel="Checking…">
-              Continue
+            <BusyButton busy={busy} busyLabel={t('busy.checking')}>
+              {t('continue')}
             </BusyButton>
           </p>
         </form>
@@ -758,36 +754,39 @@ function SharePanel({ api }: { api: SlsApi }) {
 }
 
 function SlsPanel({ api }: { api: SlsApi }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run } = useAction();
   const [status, setStatus] = useState<OptOutStatus | null>(null);
   useEffect(() => {
     void run(() => api.getOptOut()).then((s) => s && setStatus(s));
   }, [api, run]);
-  const who = status?.primaryUser ? `${status.primaryUser.displayName} (${status.primaryUser.username})` : "the account's primary user";
+  const who = status?.primaryUser ? `${status.primaryUser.displayName} (${status.primaryUser.username})` : null;
   return (
     <section aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>Secure Login System</h2>
+      <h2 id={`${id}-h`}>{t('sls.title')}</h2>
       {status ? (
         <>
           <p>
-            {status.optedOut
-              ? 'You are opted out: the trading platform does not ask for your security device. Pink Sheet and OTCBB trading is restricted.'
-              : 'You always use your Secure Login Device when logging in.'}
+            {status.optedOut ? t('sls.optedOut') : t('sls.optedIn')}
           </p>
           {!status.canChange ? (
-            <p className="notice">
-              Only {who}, the account's primary user, can {status.optedOut ? 'opt you back in' : 'change this setting'}.
-            </p>
+            <p className="notice">{who
+                ? status.optedOut
+                  ? t('sls.onlyPrimaryOptIn', { who })
+                  : t('sls.onlyPrimaryChange', { who })
+                : status.optedOut
+                  ? t('sls.onlyPrimaryOptInUnnamed')
+                  : t('sls.onlyPrimaryChangeUnnamed')}</p>
           ) : null}
           <p>
             {status.optedOut ? (
               <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.optIn()).then((s) => s && setStatus(s))}>
-                I want to always use my Secure Login Device when logging in
+                {t('sls.optIn')}
               </button>
             ) : (
               <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.optOut()).then((s) => s && setStatus(s))}>
-                Opt out for trading-platform login
+                {t('sls.optOut')}
               </button>
             )}
           </p>
@@ -799,6 +798,7 @@ function SlsPanel({ api }: { api: SlsApi }) {
 }
 
 function MobilePanel({ api }: { api: SlsApi }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run } = useAction();
   const [status, setStatus] = useState<MobileNumberStatus | null>(null);
@@ -809,34 +809,36 @@ function MobilePanel({ api }: { api: SlsApi }) {
   }, [api, run]);
   return (
     <section aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>Mobile number</h2>
-      {status ? <p>{status.number ? `${status.number} — ${status.verified ? 'verified' : 'not verified'}` : 'No mobile number yet. Trading is restricted until you verify one.'}</p> : null}
+      <h2 id={`${id}-h`}>{t('mobile.title')}</h2>
+      {status ? (
+        <p>{status.number ? (status.verified ? t('mobile.verified', { number: status.number }) : t('mobile.notVerified', { number: status.number })) : t('mobile.none')}</p>
+      ) : null}
       {status?.pending ? (
         <form onSubmit={(e) => (e.preventDefault(), void run(() => api.verifyMobileNumber({ code })).then((s) => s && (setStatus(s), setCode(''))))}>
           <p>
             {status.pending.deferred
-              ? `Your carrier delivers text messages later: the code reaches ${status.pending.maskedNumber} at ${new Date(status.pending.deliverAt).toLocaleString()}.`
-              : `We sent a code to ${status.pending.maskedNumber}.`}
+              ? t('mobile.deferred', { number: status.pending.maskedNumber, when: new Date(status.pending.deliverAt).toLocaleString(locale()) })
+              : t('mobile.sent', { number: status.pending.maskedNumber })}
           </p>
           <div className="field">
-            <label htmlFor={`${id}-c`}>Confirmation code</label>
+            <label htmlFor={`${id}-c`}>{t('mobile.code')}</label>
             <input id={`${id}-c`} name="sms-code" className="code-input" inputMode="numeric" value={code} onChange={(e) => setCode(e.target.value)} required />
           </div>
           <p>
-            <BusyButton busy={busy} busyLabel="Checking…">
-              Verify
+            <BusyButton busy={busy} busyLabel={t('busy.checking')}>
+              {t('mobile.verify')}
             </BusyButton>
           </p>
         </form>
       ) : (
         <form onSubmit={(e) => (e.preventDefault(), void run(() => api.setMobileNumber({ number })).then((s) => s && setStatus(s)))}>
           <div className="field">
-            <label htmlFor={`${id}-n`}>Mobile number (international form)</label>
+            <label htmlFor={`${id}-n`}>{t('mobile.number')}</label>
             <input id={`${id}-n`} name="mobile-number" type="tel" autoComplete="tel" value={number} onChange={(e) => setNumber(e.target.value)} required />
           </div>
           <p>
-            <BusyButton busy={busy} busyLabel="Sending…">
-              Send code
+            <BusyButton busy={busy} busyLabel={t('busy.sending')}>
+              {t('mobile.send')}
             </BusyButton>
           </p>
         </form>
@@ -847,6 +849,7 @@ function MobilePanel({ api }: { api: SlsApi }) {
 }
 
 export function AccountScreen({ api, session, onBack, footer, notice }: { api: SlsApi; session: SessionView; onBack(): void; footer: ReactNode; notice?: ReactNode }) {
+  const { t } = useTranslation('account');
   const id = useId();
   const temporary = session.access === 'portal_only' || session.authenticatedWith?.kind === 'temp_passcode' || session.authenticatedWith?.kind === 'online_scc';
   const sections = temporary ? [CARD_SECTION, ...SECTIONS] : SECTIONS;
@@ -855,18 +858,20 @@ export function AccountScreen({ api, session, onBack, footer, notice }: { api: S
     <main className="screen shell" aria-labelledby={`${id}-t`}>
       <header className="brand">
         <h1 id={`${id}-t`}>
-          <span className="logo" aria-hidden="true">SLS</span> Account security
+          <span className="logo" aria-hidden="true">SLS</span> {t('screen.title')}
         </h1>
       </header>
       {/* SPEC C5: the polite notice before the session ends. */}
       {notice}
       <p className="hint">
-        {session.user.displayName} ({session.user.username}){session.account ? ` — account ${session.account.number}` : ''}
+        {session.account
+          ? t('screen.userWithAccount', { name: session.user.displayName, username: session.user.username, account: session.account.number })
+          : `${session.user.displayName} (${session.user.username})`}
       </p>
-      <nav aria-label="Account security" className="section-tabs">
-        {sections.map(([key, label]) => (
+      <nav aria-label={t('screen.nav')} className="section-tabs">
+        {sections.map((key) => (
           <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => setSection(key)}>
-            {label}
+            {t(`sections.${key}`)}
           </button>
         ))}
       </nav>
@@ -878,7 +883,7 @@ export function AccountScreen({ api, session, onBack, footer, notice }: { api: S
       {section === 'card' ? <OnlineCardPanel api={api} /> : null}
       <p>
         <button type="button" className="link" onClick={onBack}>
-          Back
+          {t('screen.back')}
         </button>
       </p>
       <footer className="footer">

@@ -4,13 +4,17 @@
  */
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
+import type { TFunction } from 'i18next';
+import { Trans, useTranslation } from 'react-i18next';
 import type { Challenge } from '../../core/api.ts';
 import { DEVICE_CATALOGUE, PLATINUM_ALPHABET } from '../../core/devices.ts';
-import type { ResponseAlphabet } from '../../core/devices.ts';
+import type { DeviceKind, ResponseAlphabet } from '../../core/devices.ts';
 import { formatCountdown, formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
+import { locale } from '../i18n/index.ts';
 import { BusyButton, ErrorLine, Spinner, spelled, useNow } from '../ui.tsx';
-import { CARD_BLOCKED, CARD_NOT_ACCEPTED, CARD_TYPED, CARD_UNPLUGGED, DscPlusCardPanel } from './DscPlusCard.tsx';
+import { DscPlusCardPanel, cardLineText } from './DscPlusCard.tsx';
+import type { CardLine } from './DscPlusCard.tsx';
 
 export interface ChallengeProps<C extends Challenge = Challenge> {
   challenge: C;
@@ -47,25 +51,41 @@ export function cleanResponse(raw: string, alphabet: ResponseAlphabet, max: numb
   return out.slice(0, max);
 }
 
-function alphabetHint(alphabet: ResponseAlphabet, length: number): string {
-  if (alphabet === 'digits') return `${length} digits`;
-  if (alphabet === 'platinum') return `${length} characters: 0–9 and A C E F H P`;
-  return `${length} characters, letters and digits`;
+function alphabetHint(t: TFunction<'challenge'>, alphabet: ResponseAlphabet, length: number): string {
+  if (alphabet === 'digits') return t('hint.digits', { length });
+  if (alphabet === 'platinum') return t('hint.platinum', { length });
+  return t('hint.alphanumeric', { length });
+}
+
+/** The catalogue's title for the devices with a code screen; the catalogue's name for any other. */
+const TITLES: Partial<Record<DeviceKind, 'dscplus' | 'platinum' | 'gold' | 'dsc' | 'scc' | 'onlineScc'>> = {
+  dscplus: 'dscplus',
+  platinum: 'platinum',
+  gold: 'gold',
+  dsc: 'dsc',
+  scc: 'scc',
+  online_scc: 'onlineScc',
+};
+
+function deviceTitle(t: TFunction<'challenge'>, kind: DeviceKind): string {
+  const key = TITLES[kind];
+  return key ? t(`title.${key}`) : DEVICE_CATALOGUE[kind].name;
 }
 
 function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId }: { title: string; titleId: string; children: ReactNode; canSwitch: boolean; onSwitch(): void; onCancel(): void }) {
+  const { t } = useTranslation('challenge');
   return (
     <main className="screen" aria-labelledby={titleId}>
       <h1 id={titleId}>{title}</h1>
       {children}
-      <nav className="secondary" aria-label="Login">
+      <nav className="secondary" aria-label={t('navLabel')}>
         {canSwitch ? (
           <button type="button" className="link" onClick={onSwitch}>
-            Use another device
+            {t('useAnotherDevice')}
           </button>
         ) : null}
         <button type="button" className="link" onClick={onCancel}>
-          Cancel
+          {t('cancel')}
         </button>
       </nav>
     </main>
@@ -74,13 +94,14 @@ function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId }: { ti
 
 /** A code field with its length and alphabet, and the submit button. */
 function ResponseForm({ label, alphabet, length, hint, busy, error, onRespond, autoComplete = 'one-time-code', extra }: { label: string; alphabet: ResponseAlphabet; length: number; hint: string; busy: boolean; error: ErrorText | null; onRespond(r: string): void; autoComplete?: string; extra?: ReactNode }) {
+  const { t } = useTranslation('challenge');
   const [value, setValue] = useState('');
   const [short, setShort] = useState<ErrorText | null>(null);
   const id = useId();
   function submit(e: FormEvent) {
     e.preventDefault();
     if (value.length !== length) {
-      setShort({ message: `Enter all ${length} characters.`, action: `You typed ${value.length}.` });
+      setShort({ message: t('form.tooShort', { length }), action: t('form.typed', { typed: value.length }) });
       return;
     }
     setShort(null);
@@ -104,8 +125,8 @@ function ResponseForm({ label, alphabet, length, hint, busy, error, onRespond, a
           onChange={(e) => setValue(cleanResponse(e.target.value, alphabet, length))}
           autoFocus
         />
-        <BusyButton busy={busy} busyLabel="Checking…">
-          Submit
+        <BusyButton busy={busy} busyLabel={t('form.checking')}>
+          {t('form.submit')}
         </BusyButton>
       </div>
       <p className="hint" id={`${id}-h`}>
@@ -118,20 +139,20 @@ function ResponseForm({ label, alphabet, length, hint, busy, error, onRespond, a
 }
 
 export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 'response_code' }>>) {
+  const { t } = useTranslation('challenge');
   const c = p.challenge;
   const id = useId();
-  const name = DEVICE_CATALOGUE[c.kind].name;
-  const onCard = c.kind === 'dscplus' || c.kind === 'dsc' ? 'card' : 'device';
-  const title = c.kind === 'ibkey' ? 'IB Key — challenge code' : name;
+  const onCard = c.kind === 'dscplus' || c.kind === 'dsc';
+  const title = c.kind === 'ibkey' ? t('responseCode.ibKeyTitle') : deviceTitle(t, c.kind);
   // SPEC C2: a plugged-in DSC+ answers by itself; typing is the fallback, with a line saying why.
-  const [fallback, setFallback] = useState<ErrorText | null>(null);
+  const [fallback, setFallback] = useState<CardLine | null>(null);
   const [blocked, setBlocked] = useState(false);
   const serial = c.kind === 'dscplus' && p.onCardStatus ? (p.cardSerial ?? null) : null;
   const answersItself = serial !== null && !fallback && !blocked;
   const was = useRef(serial);
   useEffect(() => {
     // Hot-plug: unplugged while answering → type, saying why; plugged in again → the card answers.
-    if (was.current !== null && serial === null) setFallback((f) => f ?? CARD_UNPLUGGED);
+    if (was.current !== null && serial === null) setFallback((f) => f ?? 'disconnected');
     if (was.current === null && serial !== null) setFallback(null);
     was.current = serial;
   }, [serial]);
@@ -142,13 +163,13 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
   }, [onCardBlocked]);
   const cardError = useCallback(
     (e: unknown) => {
-      setFallback(CARD_NOT_ACCEPTED);
+      setFallback('notAccepted');
       onApprovalError(e);
     },
     [onApprovalError],
   );
   const typeInstead = () => {
-    setFallback(CARD_TYPED);
+    setFallback('typed');
     // The host sends CANCEL to the card and keeps this challenge (mode offline: no USB).
     onSelectAgain('offline');
   };
@@ -156,14 +177,14 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
     return (
       <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
         <p className="device-label">{p.deviceLabel}</p>
-        <ErrorLine error={CARD_BLOCKED} />
+        <ErrorLine error={cardLineText(t, 'blocked')} />
       </Frame>
     );
   }
   if (answersItself && serial !== null && p.onCardStatus) {
     return (
       <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
-        <p className="device-label">{p.deviceLabel} — connected</p>
+        <p className="device-label">{t('responseCode.connected', { device: p.deviceLabel })}</p>
         <DscPlusCardPanel
           serial={serial}
           waitForCard={p.waitForApproval}
@@ -173,14 +194,14 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
           onBlocked={cardBlocked}
           onError={cardError}
         />
-        <p className="hint">The card shows this challenge code:</p>
-        <output className="challenge" aria-label={`Challenge code: ${spelled(c.challenge)}`}>
+        <p className="hint">{t('responseCode.cardShows')}</p>
+        <output className="challenge" aria-label={t('responseCode.challengeLabel', { code: spelled(c.challenge) })}>
           {c.challenge}
         </output>
         <ErrorLine error={p.error} />
         <p>
           <button type="button" className="link" onClick={typeInstead}>
-            Type the response instead
+            {t('responseCode.typeInstead')}
           </button>
         </p>
       </Frame>
@@ -192,27 +213,27 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
       {fallback ? (
         <div className="notice" role="status">
           <p>
-            <strong>{fallback.message}</strong> {fallback.action}
+            <strong>{t(`card.${fallback}.message`)}</strong> {t(`card.${fallback}.action`)}
           </p>
           {serial !== null ? (
             <button type="button" className="link" onClick={() => setFallback(null)}>
-              Send the challenge to the card again
+              {t('responseCode.sendAgain')}
             </button>
           ) : null}
         </div>
       ) : null}
       <ol className="steps">
-        {c.pinOnDevice ? <li>Enter your PIN on the {onCard}.</li> : null}
-        {c.kind === 'ibkey' ? <li>Open IB Key, choose Authenticate, and enter this challenge code:</li> : <li>Enter this challenge code on the {onCard}:</li>}
+        {c.pinOnDevice ? <li>{onCard ? t('responseCode.pinOnCard') : t('responseCode.pinOnDevice')}</li> : null}
+        <li>{c.kind === 'ibkey' ? t('responseCode.ibKeyStep') : onCard ? t('responseCode.codeOnCard') : t('responseCode.codeOnDevice')}</li>
       </ol>
-      <output className="challenge" aria-label={`Challenge code: ${spelled(c.challenge)}`}>
+      <output className="challenge" aria-label={t('responseCode.challengeLabel', { code: spelled(c.challenge) })}>
         {c.challenge}
       </output>
       <ResponseForm
-        label={`${c.pinOnDevice ? 3 : 2}. Enter the response:`}
+        label={t('responseCode.responseLabel', { step: c.pinOnDevice ? 3 : 2 })}
         alphabet={c.responseAlphabet}
         length={c.responseLength}
-        hint={alphabetHint(c.responseAlphabet, c.responseLength)}
+        hint={alphabetHint(t, c.responseAlphabet, c.responseLength)}
         busy={p.busy}
         error={p.error}
         onRespond={p.onRespond}
@@ -222,21 +243,22 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
 }
 
 export function IndexNumbersScreen(p: ChallengeProps<Extract<Challenge, { type: 'index_numbers' }>>) {
+  const { t } = useTranslation('challenge');
   const c = p.challenge;
   const id = useId();
-  const [a, b] = c.indexes;
+  const [first, second] = c.indexes;
   return (
-    <Frame title={DEVICE_CATALOGUE[c.kind].name} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+    <Frame title={deviceTitle(t, c.kind)} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p className="device-label">{p.deviceLabel}</p>
-      <p>Enter the codes at index numbers</p>
-      <p className="challenge indexes" aria-label={`index ${a} and index ${b}`}>
-        {a} <span className="and">and</span> {b}
+      <p>{t('indexNumbers.intro')}</p>
+      <p className="challenge indexes" aria-label={t('indexNumbers.pairLabel', { first, second })}>
+        <Trans t={t} i18nKey="indexNumbers.pair" values={{ first, second }} components={{ and: <span className="and" /> }} />
       </p>
       <ResponseForm
-        label="Codes"
+        label={t('indexNumbers.label')}
         alphabet="alphanumeric"
         length={6}
-        hint="Both codes, no spaces: the code at the first index, then the second."
+        hint={t('indexNumbers.hint')}
         busy={p.busy}
         error={p.error}
         onRespond={p.onRespond}
@@ -244,7 +266,7 @@ export function IndexNumbersScreen(p: ChallengeProps<Extract<Challenge, { type: 
         extra={
           c.nearlyUsedUp ? (
             <p className="notice warn" role="note">
-              This card has {c.unusedCells} unused {c.unusedCells === 1 ? 'cell' : 'cells'} left. Call client services for a new way to log in before it runs out.
+              {t('indexNumbers.nearlyUsedUp', { count: c.unusedCells })}
             </p>
           ) : null
         }
@@ -254,6 +276,7 @@ export function IndexNumbersScreen(p: ChallengeProps<Extract<Challenge, { type: 
 }
 
 export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }>>) {
+  const { t } = useTranslation('challenge');
   const c = p.challenge;
   const id = useId();
   const now = useNow(1000);
@@ -284,29 +307,32 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
     };
   }, [c, waitForApproval, onApproved, onApprovalError]);
   return (
-    <Frame title="IB Key" titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+    <Frame title={t('push.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p>
-        A notification was sent to <strong>{p.deviceLabel.replace(/^IB Key \((.*)\)$/, '$1')}</strong>. Open it and choose
+        <Trans t={t} i18nKey="push.sent" values={{ device: p.deviceLabel.replace(/^IB Key \((.*)\)$/, '$1') }} components={{ strong: <strong /> }} />
       </p>
-      <p className="challenge match" aria-label={`the number ${c.matchNumber}`}>
+      <p className="challenge match" aria-label={t('push.numberLabel', { number: c.matchNumber })}>
         {c.matchNumber}
       </p>
       {expired ? (
         <div className="notice">
-          <p>The notification has expired.</p>
+          <p>{t('push.expired')}</p>
           <button type="button" className="primary" onClick={() => p.onSelectAgain('default')} disabled={p.busy}>
-            Send a new notification
+            {t('push.sendNew')}
           </button>
         </div>
       ) : (
         <p className="waiting" role="status">
-          <Spinner /> waiting for approval… <span className="countdown" aria-label={`${formatCountdown(left)} left`}>{formatCountdown(left)}</span>
+          <Spinner /> {t('push.waiting')}{' '}
+          <span className="countdown" aria-label={t('push.timeLeft', { countdown: formatCountdown(left) })}>
+            {formatCountdown(left)}
+          </span>
         </p>
       )}
       <ErrorLine error={p.error} />
       <p>
         <button type="button" className="link" onClick={() => p.onSelectAgain('offline')} disabled={p.busy}>
-          Didn't receive the notification?
+          {t('push.notReceived')}
         </button>
       </p>
     </Frame>
@@ -314,27 +340,28 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
 }
 
 export function SmsScreen(p: ChallengeProps<Extract<Challenge, { type: 'sms_code' }>>) {
+  const { t } = useTranslation('challenge');
   const c = p.challenge;
   const id = useId();
   const now = useNow(1000);
   const wait = Date.parse(c.resendAvailableAt) - now;
   return (
-    <Frame title="SMS code" titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+    <Frame title={t('sms.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p>
-        A code was sent to <strong className="nowrap">{c.maskedNumber}</strong>.
+        <Trans t={t} i18nKey="sms.sent" values={{ number: c.maskedNumber }} components={{ strong: <strong className="nowrap" /> }} />
       </p>
       <ResponseForm
-        label="Code"
+        label={t('sms.label')}
         alphabet="digits"
         length={c.codeLength}
-        hint={`${c.codeLength} digits, valid until ${formatNewYorkTime(new Date(c.expiresAt), new Date(now))} (New York time)`}
+        hint={t('sms.hint', { length: c.codeLength, when: formatNewYorkTime(new Date(c.expiresAt), new Date(now), locale()) })}
         busy={p.busy}
         error={p.error}
         onRespond={p.onRespond}
         extra={
           <p>
             <button type="button" className="secondary-button" disabled={wait > 0 || p.busy} onClick={p.onResend}>
-              {wait > 0 ? `Resend code (${formatCountdown(wait)})` : 'Resend code'}
+              {wait > 0 ? t('sms.resendIn', { countdown: formatCountdown(wait) }) : t('sms.resend')}
             </button>
           </p>
         }
@@ -347,16 +374,17 @@ export function SmsScreen(p: ChallengeProps<Extract<Challenge, { type: 'sms_code
 }
 
 export function PasscodeScreen(p: ChallengeProps<Extract<Challenge, { type: 'passcode' }>>) {
+  const { t } = useTranslation('challenge');
   const c = p.challenge;
   const id = useId();
   return (
-    <Frame title="Temporary passcode" titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
-      <p>Enter the temporary passcode client services gave you.</p>
+    <Frame title={t('passcode.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+      <p>{t('passcode.intro')}</p>
       <ResponseForm
-        label="Temporary passcode"
+        label={t('passcode.label')}
         alphabet="digits"
         length={c.codeLength}
-        hint={`${c.codeLength} digits. The passcode gives access until ${formatNewYorkTime(new Date(c.validUntil), new Date())} (New York time).`}
+        hint={t('passcode.hint', { length: c.codeLength, when: formatNewYorkTime(new Date(c.validUntil), new Date(), locale()) })}
         busy={p.busy}
         error={p.error}
         onRespond={p.onRespond}

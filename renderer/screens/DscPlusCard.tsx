@@ -6,32 +6,30 @@
  * has to type the response instead. The PIN is typed on the card only; nothing here asks for it.
  */
 import { useEffect, useState } from 'react';
+import type { TFunction } from 'i18next';
+import { useTranslation } from 'react-i18next';
 import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
 import { ContractError } from '../../core/contract/messages.ts';
 import { Spinner } from '../ui.tsx';
 
+/**
+ * Why the card does not answer by itself, each a line `card.<line>` in the catalogue: the host's
+ * failures, a blocked card (UI.md wording; SPEC H2: three wrong PINs block it), the user chose to
+ * type (`typed`), slsd refused what the card answered (`notAccepted`; the error line says why).
+ */
+export type CardLine = 'disconnected' | 'cancelled' | 'timeout' | 'failed' | 'blocked' | 'typed' | 'notAccepted';
+
 /** The host's codes for a card that cannot answer (electron/host/dscplus-login.ts). */
-const CARD_ERRORS: Record<string, ErrorText> = {
-  SLS_ERR_DSCPLUS_DISCONNECTED: { message: 'The card was unplugged.', action: 'Type the response from the card instead.' },
-  SLS_ERR_DSCPLUS_CANCELLED: { message: 'Cancelled on the card.', action: 'Type the response from the card, or send the challenge to the card again.' },
-  SLS_ERR_DSCPLUS_TIMEOUT: { message: 'No PIN was entered on the card in time.', action: 'Type the response from the card, or send the challenge to the card again.' },
-  SLS_ERR_DSCPLUS_FAILED: { message: 'The card did not answer.', action: 'Type the response from the card instead.' },
+const CARD_ERRORS: Partial<Record<string, CardLine>> = {
+  SLS_ERR_DSCPLUS_DISCONNECTED: 'disconnected',
+  SLS_ERR_DSCPLUS_CANCELLED: 'cancelled',
+  SLS_ERR_DSCPLUS_TIMEOUT: 'timeout',
+  SLS_ERR_DSCPLUS_FAILED: 'failed',
 };
 
-/** UI.md wording for a blocked card (SPEC H2: three wrong PINs block it). */
-export const CARD_BLOCKED: ErrorText = { message: 'This card is blocked after 3 wrong PINs.', action: 'Call client services.' };
-
-/** The typing fallback's line when the user chose to type. */
-export const CARD_TYPED: ErrorText = { message: 'The card no longer answers by itself.', action: 'Type the response it shows.' };
-
-/** The typing fallback's line when slsd refused what the card answered (the error line says why). */
-export const CARD_NOT_ACCEPTED: ErrorText = { message: 'The card could not log you in.', action: 'Type the response from the card instead.' };
-
-/** The typing fallback's line when the card is unplugged while it was answering. */
-export const CARD_UNPLUGGED = CARD_ERRORS.SLS_ERR_DSCPLUS_DISCONNECTED!;
-
-function triesText(n: number | undefined): string {
-  return n === undefined ? '' : ` (${n} ${n === 1 ? 'try' : 'tries'} left)`;
+/** A card line's words in the language in use: what happened, what to do. */
+export function cardLineText(t: TFunction<'challenge'>, line: CardLine): ErrorText {
+  return { message: t(`card.${line}.message`), action: t(`card.${line}.action`) };
 }
 
 export interface DscPlusCardProps {
@@ -42,13 +40,14 @@ export interface DscPlusCardProps {
   onCardStatus(listener: (status: DscPlusStatus) => void): () => void;
   onSignedIn(view: Extract<ApprovalView, { status: 'signed_in' }>): void;
   /** The card cannot answer: type instead, with this line saying why. */
-  onFallback(reason: ErrorText): void;
+  onFallback(reason: CardLine): void;
   onBlocked(): void;
   /** Any other error (from slsd: the login ended, a response refused). */
   onError(error: unknown): void;
 }
 
 export function DscPlusCardPanel({ serial, waitForCard, onCardStatus, onSignedIn, onFallback, onBlocked, onError }: DscPlusCardProps) {
+  const { t } = useTranslation('challenge');
   const [status, setStatus] = useState<DscPlusStatus | null>(null);
   const [triesLeft, setTriesLeft] = useState<number | undefined>(undefined);
   const [wrongPin, setWrongPin] = useState(false);
@@ -69,8 +68,9 @@ export function DscPlusCardPanel({ serial, waitForCard, onCardStatus, onSignedIn
       (e: unknown) => {
         if (!live) return;
         const code = e instanceof ContractError ? e.error.code : '';
+        const reason = CARD_ERRORS[code];
         if (code === 'SLS_ERR_DSCPLUS_BLOCKED') onBlocked();
-        else if (CARD_ERRORS[code]) onFallback(CARD_ERRORS[code]);
+        else if (reason) onFallback(reason);
         else onError(e);
       },
     );
@@ -82,18 +82,18 @@ export function DscPlusCardPanel({ serial, waitForCard, onCardStatus, onSignedIn
 
   const state = status?.state;
   let line: string;
-  if (state === 'response_received') line = 'Response received — logging in…';
-  else if (state === 'waiting_for_pin' || state === 'wrong_pin') line = 'Waiting for your PIN on the card…';
-  else line = 'Sending the challenge to the card…';
+  if (state === 'response_received') line = t('card.status.received');
+  else if (state === 'waiting_for_pin' || state === 'wrong_pin') line = t('card.status.waitingForPin');
+  else line = t('card.status.sending');
 
   return (
     <div className="dscplus-card">
       <ol className="steps">
-        <li>Enter your PIN on the card{triesText(triesLeft)}.</li>
+        <li>{triesLeft === undefined ? t('card.pin') : t('card.pinTries', { count: triesLeft })}</li>
       </ol>
       {wrongPin && state !== 'response_received' ? (
         <p className="error" role="alert">
-          <strong>Wrong PIN.</strong> {triesLeft === undefined ? 'Try again on the card.' : `${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left before the card blocks. Try again on the card.`}
+          <strong>{t('card.wrongPin')}</strong> {triesLeft === undefined ? t('card.tryAgain') : t('card.triesBeforeBlock', { count: triesLeft })}
         </p>
       ) : null}
       <p className="waiting" role="status">

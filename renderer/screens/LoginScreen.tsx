@@ -3,6 +3,7 @@
  * remember user name; Enter submits; a spinner while waiting.
  */
 import { useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
 import type { LoginStepView, SettingsView, SlsApi } from '../../core/contract/index.ts';
 import { BusyButton, ErrorLine, useAction } from '../ui.tsx';
@@ -33,6 +34,7 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
   const [remember, setRemember] = useState(settings.rememberUsername);
   const [editingServer, setEditingServer] = useState(false);
   const [server, setServer] = useState(settings.serverAddress);
+  const { t } = useTranslation('login');
   const { busy, error, setError, run } = useAction();
   const id = useId();
   const shown = error ?? notice;
@@ -44,7 +46,7 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!username.trim() || !password) {
-      setError({ message: 'Enter your user name and password.', action: '' });
+      setError({ message: t('form.missingCredentials'), action: '' });
       return;
     }
     const step = await run(async () => {
@@ -61,12 +63,12 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
     <main className="screen login" aria-labelledby={`${id}-title`}>
       <header className="brand">
         <h1 id={`${id}-title`}>
-          <span className="logo" aria-hidden="true">SLS</span> Log In
+          <span className="logo" aria-hidden="true">SLS</span> {t('form.title')}
         </h1>
       </header>
       <form onSubmit={submit} noValidate aria-busy={busy}>
         <div className="field">
-          <label htmlFor={`${id}-user`}>Username</label>
+          <label htmlFor={`${id}-user`}>{t('form.username')}</label>
           <input
             id={`${id}-user`}
             name="username"
@@ -82,7 +84,7 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
           />
         </div>
         <div className="field">
-          <label htmlFor={`${id}-pass`}>Password</label>
+          <label htmlFor={`${id}-pass`}>{t('form.password')}</label>
           <div className="with-button">
             <input
               id={`${id}-pass`}
@@ -101,24 +103,24 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
               type="button"
               className="icon"
               aria-pressed={showPassword}
-              aria-label={showPassword ? 'Hide password' : 'Show password'}
-              title={showPassword ? 'Hide password' : 'Show password'}
+              aria-label={showPassword ? t('form.hidePassword') : t('form.showPassword')}
+              title={showPassword ? t('form.hidePassword') : t('form.showPassword')}
               onClick={() => setShowPassword((v) => !v)}
             >
-              {showPassword ? 'Hide' : 'Show'}
+              {showPassword ? t('form.hide') : t('form.show')}
             </button>
           </div>
           <p className="hint warn" id={`${id}-caps`} aria-live="polite">
-            {capsLock ? 'Caps Lock is on' : ''}
+            {capsLock ? t('form.capsLock') : ''}
           </p>
         </div>
         <div className="check">
           <input id={`${id}-remember`} type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />
-          <label htmlFor={`${id}-remember`}>Remember username</label>
+          <label htmlFor={`${id}-remember`}>{t('form.rememberUsername')}</label>
         </div>
         {editingServer ? (
           <div className="field">
-            <label htmlFor={`${id}-server`}>Server address</label>
+            <label htmlFor={`${id}-server`}>{t('form.serverAddress')}</label>
             <input
               id={`${id}-server`}
               name="server"
@@ -131,15 +133,15 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
             />
           </div>
         ) : null}
-        <BusyButton busy={busy} busyLabel="Logging in…">
-          Log In
+        <BusyButton busy={busy} busyLabel={t('form.submitting')}>
+          {t('form.submit')}
         </BusyButton>
         <ErrorLine error={shown} />
       </form>
       <footer className="footer">
         {!editingServer ? (
-          <button type="button" className="link" onClick={() => setEditingServer(true)} aria-label={`Server: ${hostOf(settings.serverAddress)}. Change server address`}>
-            Server: {hostOf(settings.serverAddress)} ▾
+          <button type="button" className="link" onClick={() => setEditingServer(true)} aria-label={t('form.changeServer', { host: hostOf(settings.serverAddress) })}>
+            {t('form.server', { host: hostOf(settings.serverAddress) })}
           </button>
         ) : (
           <span />

@@ -3,8 +3,10 @@
  * a plugged-in DSC+ says "connected" (C2).
  */
 import { useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { FormEvent } from 'react';
 import type { DeviceView } from '../../core/contract/index.ts';
+import { i18n } from '../i18n/index.ts';
 import { BusyButton, ErrorLine } from '../ui.tsx';
 import type { ErrorText } from '../../core/contract/index.ts';
 
@@ -18,11 +20,12 @@ export interface SelectDeviceProps {
 }
 
 export function deviceOptionLabel(d: DeviceView): string {
-  return d.connected ? `${d.label} — connected` : d.label;
+  return d.connected ? i18n.t('login:selectDevice.connected', { label: d.label }) : d.label;
 }
 
 export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, onSelect, onCancel }: SelectDeviceProps) {
   const [chosen, setChosen] = useState(devices.some((d) => d.id === preselectedDeviceId) ? preselectedDeviceId : (devices[0]?.id ?? ''));
+  const { t } = useTranslation('login');
   const id = useId();
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -30,10 +33,10 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
   }
   return (
     <main className="screen" aria-labelledby={`${id}-title`}>
-      <h1 id={`${id}-title`}>Select Second Factor Device</h1>
+      <h1 id={`${id}-title`}>{t('selectDevice.title')}</h1>
       <form onSubmit={submit} aria-busy={busy}>
         <div className="field">
-          <label htmlFor={`${id}-device`}>Device</label>
+          <label htmlFor={`${id}-device`}>{t('selectDevice.device')}</label>
           <select id={`${id}-device`} value={chosen} onChange={(e) => setChosen(e.target.value)} autoFocus>
             {devices.map((d) => (
               <option key={d.id} value={d.id}>
@@ -42,14 +45,14 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
             ))}
           </select>
         </div>
-        <BusyButton busy={busy} busyLabel="Please wait…">
-          Continue
+        <BusyButton busy={busy} busyLabel={t('selectDevice.submitting')}>
+          {t('selectDevice.submit')}
         </BusyButton>
         <ErrorLine error={error} />
       </form>
-      <nav className="secondary" aria-label="Login">
+      <nav className="secondary" aria-label={t('selectDevice.navigation')}>
         <button type="button" className="link" onClick={onCancel}>
-          Cancel and return to login
+          {t('selectDevice.cancel')}
         </button>
       </nav>
     </main>

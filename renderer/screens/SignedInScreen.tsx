@@ -3,44 +3,47 @@
  * when, restrictions (O2, P1), and Sign out.
  */
 import { useId } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { ReactNode } from 'react';
 import { formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { SessionView } from '../../core/contract/index.ts';
+import { locale } from '../i18n/index.ts';
 import { Spinner } from '../ui.tsx';
 
 export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccount, notice }: { session: SessionView; onSignOut(): void; signingOut: boolean; footer: ReactNode; onAccount?: () => void; notice?: ReactNode }) {
+  const { t } = useTranslation('common');
   const id = useId();
-  const expires = formatNewYorkTime(new Date(session.expiresAt), new Date());
+  const expires = formatNewYorkTime(new Date(session.expiresAt), new Date(), locale());
   return (
     <main className="screen shell" aria-labelledby={`${id}-t`}>
       <header className="brand">
         <h1 id={`${id}-t`}>
-          <span className="logo" aria-hidden="true">SLS</span> Signed in
+          <span className="logo" aria-hidden="true">SLS</span> {t('signedIn.title')}
         </h1>
       </header>
       {/* SPEC C5: the polite notice before the session ends (role=status, never takes the focus). */}
       {notice}
       <dl className="facts">
-        <dt>User</dt>
+        <dt>{t('signedIn.user')}</dt>
         <dd>
           {session.user.displayName} <span className="muted">({session.user.username})</span>
         </dd>
-        <dt>Account</dt>
-        <dd>{session.account ? session.account.number : 'No account'}</dd>
-        <dt>Signed in with</dt>
-        <dd>{session.authenticatedWith ? session.authenticatedWith.label : 'No second factor (SLS opt-out)'}</dd>
-        <dt>Session ends</dt>
-        <dd>{expires} (New York time)</dd>
+        <dt>{t('signedIn.account')}</dt>
+        <dd>{session.account ? session.account.number : t('signedIn.noAccount')}</dd>
+        <dt>{t('signedIn.signedInWith')}</dt>
+        <dd>{session.authenticatedWith ? session.authenticatedWith.label : t('signedIn.noSecondFactor')}</dd>
+        <dt>{t('signedIn.sessionEnds')}</dt>
+        <dd>{t('signedIn.sessionEndsAt', { when: expires })}</dd>
         {session.access === 'portal_only' ? (
           <>
-            <dt>Access</dt>
-            <dd>Client Portal functions only (temporary passcode)</dd>
+            <dt>{t('signedIn.access')}</dt>
+            <dd>{t('signedIn.portalOnly')}</dd>
           </>
         ) : null}
-        <dt>Restrictions</dt>
+        <dt>{t('signedIn.restrictions')}</dt>
         <dd>
           {session.restrictions.length === 0 ? (
-            'None'
+            t('signedIn.noRestrictions')
           ) : (
             <ul className="restrictions">
               {session.restrictions.map((r) => (
@@ -54,7 +57,7 @@ export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccou
         <p>
           {/* SPEC C1, C6: the account security settings (portal functions) under the Account menu. */}
           <button type="button" className="secondary-button" onClick={onAccount}>
-            Account security
+            {t('signedIn.accountSecurity')}
           </button>
         </p>
       ) : null}
@@ -62,10 +65,10 @@ export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccou
         <button type="button" className="primary" onClick={onSignOut} disabled={signingOut} aria-busy={signingOut}>
           {signingOut ? (
             <>
-              <Spinner /> Signing out…
+              <Spinner /> {t('signedIn.signingOut')}
             </>
           ) : (
-            'Sign out'
+            t('signedIn.signOut')
           )}
         </button>
       </p>

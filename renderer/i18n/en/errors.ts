@@ -1,0 +1,71 @@
+/** English: what the user reads for each error (SPEC L6, C5); the knowledge base's wording where it has one. */
+const errors = {
+  invalidCredentials: { message: 'The user name or password is incorrect.', action: 'Check both and try again.' },
+  locked: { message: 'Too many failed attempts.', actionUntil: 'Try again after {{when}} (New York time) or call client services.', action: 'Try again later or call client services.' },
+  rateLimited: { message: 'Too many attempts from this computer.', actionUntil: 'Try again after {{when}} (New York time).', action: 'Wait a moment and try again.' },
+  wrongResponse: {
+    message: 'That response is not correct.',
+    actionEnded: 'This login has ended after 3 wrong responses. Log in again.',
+    action: 'Check the code and try again.',
+    actionLeft_one: 'Check the code and try again: {{count}} attempt left in this login.',
+    actionLeft_other: 'Check the code and try again: {{count}} attempts left in this login.',
+  },
+  transactionExpired: { message: 'This login took too long and has expired.', action: 'Log in again.' },
+  transactionEnded: { message: 'This login has ended.', action: 'Log in again.' },
+  noActiveDevice: { message: 'Your user has no active second factor device.', action: 'Call client services for temporary access.' },
+  deviceNotAvailable: { message: 'This device cannot be used right now.', action: 'Choose another device.' },
+  challengeUsed: { message: 'This challenge is no longer valid.', action: 'Choose the device again to get a new challenge.' },
+  resendTooSoon: { message: 'A new code cannot be sent yet.', actionIn: 'Try again in {{countdown}}.', action: 'Wait a moment and try again.' },
+  carrierHours: {
+    message: 'A text message cannot be delivered to your phone at this hour (carrier hours).',
+    actionUntil: 'Use another device, or try again after {{when}} (New York time).',
+    action: 'Use another device, or try again later.',
+  },
+  doNotCall: { message: 'Your mobile number is on a do-not-call list and cannot receive text messages.', action: 'Choose another device, or call client services.' },
+  sessionEnded: { message: 'Your session has ended.', action: 'Log in again.' },
+  serverUnreachable: { message: 'Cannot reach the SLS server.', action: 'Check the server address and your connection, then try again.' },
+  badServerResponse: { message: 'The server did not answer like an SLS server.', action: 'Check the server address.' },
+  invalidInput: { message: 'Some input is not valid.', action: 'Check what you typed and try again.' },
+  pushDenied: { message: 'The request was denied on your phone.', action: "If that wasn't you, your account is protected: call client services." },
+  pushWrongNumber: { message: 'The number chosen on your phone did not match the one on this screen.', action: 'This login has ended. Log in again and choose the number shown here.' },
+  hostDisconnected: { message: 'The connection to SLS Desktop was lost.', action: 'Close this window and start SLS Desktop again.' },
+  keychain: { message: 'The system keychain could not be used.', action: 'Unlock your keychain and try again.' },
+  unknown: { message: 'Something went wrong.', action: 'Try again; if it keeps happening, call client services.' },
+  sessionEnding: { messageAt: 'Your session ends at {{when}} (New York time).', message: 'Your session ends soon.', action: 'Sign in again to continue.' },
+  sessionEndedAt: { messageAt: 'Your session ended at {{when}} (New York time).', message: 'Your session has ended.', action: 'Log in again.' },
+  /**
+   * Codes slsd words more precisely than the client can (it names amounts, devices, users): English
+   * shows slsd's own message, the other languages these general meanings.
+   */
+  server: {
+    forbidden: 'This is not allowed for this user.',
+    conflict: 'This conflicts with the current state.',
+    notFound: 'This no longer exists.',
+    internal: 'Something went wrong on the server.',
+    hostInternal: 'Something went wrong in SLS Desktop.',
+    codeExpired: 'This code has expired.',
+    portalOnly: 'This temporary passcode now opens only the Client Portal.',
+    pushLimit: 'Too many login requests are waiting for IB Key approval.',
+    secondFactorRequired: 'Please log in to the Client Portal with your security device first.',
+    withdrawalLimit: 'This withdrawal is above the limits of the confirming device.',
+    dscPlusNotEligible: 'The Digital Security Card+ is available to accounts with a balance of USD 500,000 or more.',
+    deviceNotIssued: 'This device is no longer issued.',
+    lessSecureDevice: 'Less secure device: please identify the most secure device and share that one.',
+    differentIdentification: 'Different identification information: the identification data of the users involved do not match.',
+    sharingTemporaryDevice: 'A temporary security device is assigned to one of the users: devices cannot be shared now.',
+    sharingIbKey: 'IB Key is not shared this way: add the other user in the IB Key app (Authenticate, Add user).',
+    deviceNotShareable: 'Only physical security devices can be shared.',
+    notPrimaryUser: "Only the account's primary user can change its security settings.",
+    phoneInvalid: 'This is not a valid phone number.',
+    phoneVoip: 'Numbers of virtual (VoIP) providers cannot receive security codes.',
+    phoneNotMobile: 'This is not a mobile number.',
+  },
+  /** What to do after those, where there is something to do. */
+  serverAction: {
+    internal: 'Try again; if it keeps happening, call client services.',
+    hostInternal: 'Try again; if it keeps happening, start SLS Desktop again.',
+    codeExpired: 'Ask for a new one.',
+    pushLimit: 'Answer them on your phone or wait until they expire.',
+  },
+} as const;
+export default errors;

@@ -1,0 +1,25 @@
+/** English: the app's frame (App.tsx) and the More menu (MoreMenu.tsx). */
+const shell = {
+  starting: 'Starting SLS Desktop',
+  cardBlocked: { message: 'This card is blocked after 3 wrong PINs.', action: 'Call client services.' },
+  newCodeSent: 'A new code was sent.',
+  more: {
+    toggle: 'More ▾',
+    language: 'Language',
+    systemLanguage: 'System ({{name}})',
+    lightTheme: 'Light theme',
+    darkTheme: 'Dark theme',
+    reset: 'Reset app data…',
+    version: '{{name}} {{version}} (build {{build}})',
+  },
+  reset: {
+    title: 'Reset app data?',
+    body: 'This removes the server address, the remembered user name, device choices and any saved sign-in on this computer, and signs you out. Your account and your devices are not changed.',
+    cancel: 'Cancel',
+    confirm: 'Reset app data',
+    done_one: 'App data was reset: settings cleared, {{count}} keychain entry removed.',
+    done_other: 'App data was reset: settings cleared, {{count}} keychain entries removed.',
+    doneNoKeychain: 'App data was reset: settings cleared (no system keychain on this computer).',
+  },
+} as const;
+export default shell;

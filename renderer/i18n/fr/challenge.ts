@@ -1,0 +1,98 @@
+import type { Catalogue } from '../catalogue.ts';
+import type en from '../en/challenge.ts';
+
+const challenge: Catalogue<typeof en> = {
+  useAnotherDevice: 'Utiliser un autre appareil',
+  cancel: 'Annuler',
+  navLabel: 'Connexion',
+  form: {
+    submit: 'Valider',
+    checking: 'Vérification…',
+    tooShort: 'Saisissez les {{length}} caractères.',
+    typed: 'Vous en avez saisi {{typed}}.',
+  },
+  hint: {
+    digits: '{{length}} chiffres',
+    platinum: '{{length}} caractères : 0–9 et A C E F H P',
+    alphanumeric: '{{length}} caractères, lettres et chiffres',
+  },
+  title: {
+    dscplus: 'Digital Security Card+',
+    platinum: 'Appareil Platinum',
+    gold: 'Appareil Gold',
+    dsc: 'Digital Security Card',
+    scc: 'Security Code Card',
+    onlineScc: 'Online Security Code Card',
+  },
+  responseCode: {
+    ibKeyTitle: 'IB Key — code challenge',
+    connected: '{{device}} — connectée',
+    cardShows: 'La carte affiche ce code challenge :',
+    challengeLabel: 'Code challenge : {{code}}',
+    typeInstead: 'Saisir la réponse à la place',
+    sendAgain: 'Renvoyer le code challenge à la carte',
+    pinOnCard: 'Saisissez votre PIN sur la carte.',
+    pinOnDevice: "Saisissez votre PIN sur l'appareil.",
+    ibKeyStep: 'Ouvrez IB Key, choisissez « Authentifier » et saisissez ce code challenge :',
+    codeOnCard: 'Saisissez ce code challenge sur la carte :',
+    codeOnDevice: "Saisissez ce code challenge sur l'appareil :",
+    responseLabel: '{{step}}. Saisissez la réponse :',
+  },
+  indexNumbers: {
+    intro: "Saisissez les codes aux numéros d'index",
+    pair: '{{first}} <and>et</and> {{second}}',
+    pairLabel: 'index {{first}} et index {{second}}',
+    label: 'Codes',
+    hint: 'Les deux codes, sans espace : celui du premier index, puis celui du second.',
+    nearlyUsedUp_one:
+      "Il reste {{count}} case inutilisée sur cette carte. Appelez le service clientèle pour obtenir un nouveau moyen de connexion avant qu'elle soit épuisée.",
+    nearlyUsedUp_other:
+      "Il reste {{count}} cases inutilisées sur cette carte. Appelez le service clientèle pour obtenir un nouveau moyen de connexion avant qu'elle soit épuisée.",
+  },
+  push: {
+    title: 'IB Key',
+    sent: 'Une notification a été envoyée à <strong>{{device}}</strong>. Ouvrez-la et choisissez',
+    numberLabel: 'le nombre {{number}}',
+    expired: 'La notification a expiré.',
+    sendNew: 'Envoyer une nouvelle notification',
+    waiting: "en attente d'approbation…",
+    timeLeft: 'il reste {{countdown}}',
+    notReceived: "Vous n'avez pas reçu la notification ?",
+  },
+  sms: {
+    title: 'Code SMS',
+    sent: 'Un code a été envoyé au <strong>{{number}}</strong>.',
+    label: 'Code',
+    hint: "{{length}} chiffres, valable jusqu'à {{when}} (heure de New York)",
+    resend: 'Renvoyer le code',
+    resendIn: 'Renvoyer le code ({{countdown}})',
+  },
+  passcode: {
+    title: "Code d'accès temporaire",
+    intro: "Saisissez le code d'accès temporaire fourni par le service clientèle.",
+    label: "Code d'accès temporaire",
+    hint: "{{length}} chiffres. Ce code donne accès jusqu'à {{when}} (heure de New York).",
+  },
+  card: {
+    disconnected: { message: 'La carte a été débranchée.', action: 'Saisissez plutôt la réponse affichée par la carte.' },
+    cancelled: { message: 'Annulé sur la carte.', action: 'Saisissez la réponse affichée par la carte, ou renvoyez le code challenge à la carte.' },
+    timeout: { message: "Aucun PIN n'a été saisi à temps sur la carte.", action: 'Saisissez la réponse affichée par la carte, ou renvoyez le code challenge à la carte.' },
+    failed: { message: "La carte n'a pas répondu.", action: 'Saisissez plutôt la réponse affichée par la carte.' },
+    blocked: { message: 'Cette carte est bloquée après 3 PIN erronés.', action: 'Appelez le service clientèle.' },
+    typed: { message: "La carte ne répond plus d'elle-même.", action: "Saisissez la réponse qu'elle affiche." },
+    notAccepted: { message: "La carte n'a pas pu vous connecter.", action: 'Saisissez plutôt la réponse affichée par la carte.' },
+    pin: 'Saisissez votre PIN sur la carte.',
+    pinTries_one: 'Saisissez votre PIN sur la carte ({{count}} essai restant).',
+    pinTries_other: 'Saisissez votre PIN sur la carte ({{count}} essais restants).',
+    wrongPin: 'PIN incorrect.',
+    tryAgain: 'Réessayez sur la carte.',
+    triesBeforeBlock_one: '{{count}} essai restant avant le blocage de la carte. Réessayez sur la carte.',
+    triesBeforeBlock_other: '{{count}} essais restants avant le blocage de la carte. Réessayez sur la carte.',
+    status: {
+      received: 'Réponse reçue — connexion…',
+      waitingForPin: 'En attente de votre PIN sur la carte…',
+      sending: 'Envoi du code challenge à la carte…',
+    },
+  },
+};
+export default challenge;

@@ -1,0 +1,26 @@
+import type { Catalogue } from '../catalogue.ts';
+import type en from '../en/common.ts';
+
+const common: Catalogue<typeof en> = {
+  ui: {
+    hostInternal: "Une erreur s'est produite dans SLS Desktop.",
+  },
+  signedIn: {
+    title: 'Connecté',
+    user: 'Utilisateur',
+    account: 'Compte',
+    noAccount: 'Aucun compte',
+    signedInWith: 'Connecté avec',
+    noSecondFactor: 'Aucun second facteur (opt-out SLS)',
+    sessionEnds: 'Fin de session',
+    sessionEndsAt: '{{when}} (heure de New York)',
+    access: 'Accès',
+    portalOnly: 'Fonctions Client Portal uniquement (code temporaire)',
+    restrictions: 'Restrictions',
+    noRestrictions: 'Aucune',
+    accountSecurity: 'Sécurité du compte',
+    signOut: 'Se déconnecter',
+    signingOut: 'Déconnexion…',
+  },
+};
+export default common;

@@ -1,0 +1,92 @@
+// The error and session wording in each of the client's languages (SPEC L6, C5; UI.md "More: language").
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyLanguage, i18n, resources, systemLanguage } from './i18n/index.ts';
+import { describeError, sessionEndedText, sessionEndingText } from './messages.ts';
+
+afterEach(() => applyLanguage('en'));
+
+describe('error wording in English (SPEC L6, C5)', () => {
+  it('says the lockout with the New York time it ends, in the knowledge-base wording', () => {
+    const now = new Date('2026-11-28T15:00:00Z');
+    const t = describeError({ code: 'SLS_ERR_USER_LOCKED', message: 'x', lockedUntil: '2026-11-28T19:32:00Z' }, now);
+    expect(`${t.message} ${t.action}`).toBe('Too many failed attempts. Try again after 14:32 (New York time) or call client services.');
+  });
+
+  it('counts wrong responses left, one and several, and says the login ended at zero', () => {
+    expect(describeError({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft: 1 }).action).toBe('Check the code and try again: 1 attempt left in this login.');
+    expect(describeError({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft: 2 }).action).toBe('Check the code and try again: 2 attempts left in this login.');
+    expect(describeError({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft: 0 }).action).toBe('This login has ended after 3 wrong responses. Log in again.');
+  });
+
+  it('tells how long until a new SMS code may be requested', () => {
+    const now = new Date('2026-11-28T15:00:00Z');
+    expect(describeError({ code: 'SLS_ERR_RESEND_TOO_SOON', message: '', retryAt: '2026-11-28T15:00:41Z' }, now).action).toBe('Try again in 0:41.');
+  });
+
+  it("falls back to the server's message for an unknown code", () => {
+    expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: 'A new thing.' }).message).toBe('A new thing.');
+    expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: '' }).message).toBe('Something went wrong.');
+  });
+
+  it("gives slsd's advice for a do-not-call number", () => {
+    expect(describeError({ code: 'SLS_ERR_PHONE_DO_NOT_CALL', message: 'Use IB Key instead.' }).action).toBe('Use IB Key instead.');
+  });
+});
+
+describe('session expiry wording (SPEC C1, C5, L8)', () => {
+  it('warns before the end, and says when it ended, in New York time', () => {
+    const now = new Date('2026-11-28T23:58:00Z');
+    const ending = sessionEndingText('2026-11-29T00:03:00Z', now);
+    expect(`${ending.message} ${ending.action}`).toBe('Your session ends at 19:03 (New York time). Sign in again to continue.');
+    const ended = sessionEndedText('2026-11-29T00:03:00Z', new Date('2026-11-29T00:04:00Z'));
+    expect(`${ended.message} ${ended.action}`).toBe('Your session ended at 19:03 (New York time). Log in again.');
+  });
+
+  it('says the session has ended without a time when slsd ended it before its expiry', () => {
+    expect(sessionEndedText(undefined)).toEqual({ message: 'Your session has ended.', action: 'Log in again.' });
+    expect(sessionEndedText('not a date').message).toBe('Your session has ended.');
+  });
+});
+
+describe('the other languages (UI.md: More, language)', () => {
+  it('locks out in German and French with the time written their way and the plural theirs', () => {
+    const now = new Date('2026-11-28T15:00:00Z');
+    applyLanguage('de');
+    const de = describeError({ code: 'SLS_ERR_USER_LOCKED', message: 'x', lockedUntil: '2026-11-29T19:32:00Z' }, now);
+    expect(de.action).toBe('Versuchen Sie es nach So., 29. Nov., 14:32 (New Yorker Zeit) erneut oder rufen Sie den Kundendienst an.');
+    expect(describeError({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft: 1 }).action).toContain('noch 1 Versuch in');
+    expect(describeError({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft: 2 }).action).toContain('noch 2 Versuche in');
+    applyLanguage('fr');
+    expect(describeError({ code: 'SLS_ERR_INVALID_CREDENTIALS', message: '' }).message).toBe("Le nom d'utilisateur ou le mot de passe est incorrect.");
+    expect(describeError({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft: 2 }).action).toContain('il reste 2 tentatives');
+  });
+
+  it("keeps the client's own advice where slsd's would be English", () => {
+    applyLanguage('de');
+    expect(describeError({ code: 'SLS_ERR_PHONE_DO_NOT_CALL', message: 'Use IB Key instead.' }).action).toBe('Wählen Sie ein anderes Gerät oder rufen Sie den Kundendienst an.');
+  });
+
+  it('follows the system language when the client has it, else English', () => {
+    expect(systemLanguage(['de-CH', 'en-US'])).toBe('de');
+    expect(systemLanguage(['ja-JP', 'fr-CA'])).toBe('fr');
+    expect(systemLanguage(['ja-JP'])).toBe('en');
+    expect(systemLanguage([])).toBe('en');
+  });
+
+  it('has every English key in every language, none empty', () => {
+    const keys = (o: object, prefix = ''): string[] =>
+      Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [`${prefix}${k}`] : keys(v as object, `${prefix}${k}.`)));
+    const all = (lang: keyof typeof resources) => Object.entries(resources[lang]).flatMap(([ns, catalogue]) => keys(catalogue, `${ns}:`)).sort();
+    const english = all('en');
+    expect(english.length).toBeGreaterThan(30);
+    for (const lang of ['de', 'fr'] as const) {
+      expect(all(lang), lang).toEqual(english);
+      const t = i18n.getFixedT(lang);
+      for (const k of english) {
+        const text = t(k as never, { count: 2, when: '14:32', countdown: '0:41' });
+        expect(text, `${lang} ${k}`).not.toBe('');
+        expect(text, `${lang} ${k}`).not.toBe(k.split(':')[1]);
+      }
+    }
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * What the user reads for each error, in the client's language (SPEC L6, C5): what happened, what
+ * to do, and until when. Times are New York time, the broker's clock (UI.md: "Try again after 14:32
+ * (New York time)"), written the way the language writes them.
+ */
+import { formatCountdown, formatNewYorkTime } from '../core/contract/messages.ts';
+import type { ClientError, ErrorText } from '../core/contract/index.ts';
+import type en from './i18n/en/errors.ts';
+import { currentLanguage, i18n, locale } from './i18n/index.ts';
+
+function validDate(iso: string | undefined): Date | null {
+  if (!iso) return null;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+const nyTime = (when: Date, now: Date) => formatNewYorkTime(when, now, locale());
+
+/**
+ * slsd's own advice (English) where the client has no words of its own for the case; in another
+ * language the client's general advice reads better than a sentence in English.
+ */
+const serverAdvice = (advice: string | undefined, fallback: string) => (advice && currentLanguage() === 'en' ? advice : fallback);
+
+/** Codes whose English wording is slsd's own (it names amounts, devices, users); other languages get the general meaning. */
+const SERVER_WORDED: Readonly<Record<string, keyof typeof en.server>> = {
+  SLS_ERR_FORBIDDEN: 'forbidden',
+  SLS_ERR_CONFLICT: 'conflict',
+  SLS_ERR_NOT_FOUND: 'notFound',
+  SLS_ERR_INTERNAL: 'internal',
+  SLS_ERR_HOST_INTERNAL: 'hostInternal',
+  SLS_ERR_CODE_EXPIRED: 'codeExpired',
+  SLS_ERR_PORTAL_ONLY: 'portalOnly',
+  SLS_ERR_IBKEY_PUSH_LIMIT: 'pushLimit',
+  SLS_ERR_SECOND_FACTOR_REQUIRED: 'secondFactorRequired',
+  SLS_ERR_WITHDRAWAL_LIMIT: 'withdrawalLimit',
+  SLS_ERR_DSCPLUS_NOT_ELIGIBLE: 'dscPlusNotEligible',
+  SLS_ERR_DEVICE_NOT_ISSUED: 'deviceNotIssued',
+  SLS_ERR_LESS_SECURE_DEVICE: 'lessSecureDevice',
+  SLS_ERR_DIFFERENT_IDENTIFICATION: 'differentIdentification',
+  SLS_ERR_SHARING_TEMPORARY_DEVICE: 'sharingTemporaryDevice',
+  SLS_ERR_SHARING_IBKEY: 'sharingIbKey',
+  SLS_ERR_DEVICE_NOT_SHAREABLE: 'deviceNotShareable',
+  SLS_ERR_NOT_PRIMARY_USER: 'notPrimaryUser',
+  SLS_ERR_PHONE_INVALID: 'phoneInvalid',
+  SLS_ERR_PHONE_VOIP: 'phoneVoip',
+  SLS_ERR_PHONE_NOT_MOBILE: 'phoneNotMobile',
+};
+
+function serverWorded(error: ClientError, key: keyof typeof en.server): ErrorText {
+  const t = i18n.t;
+  const message = currentLanguage() === 'en' && error.message ? error.message : t(`errors:server.${key}`);
+  const action = i18n.exists(`errors:serverAction.${key}`) ? t(`errors:serverAction.${key}` as never) : '';
+  return { message, action };
+}
+
+/** The polite notice shown a few minutes before the session ends (SPEC C5). */
+export function sessionEndingText(expiresAt: string, now: Date = new Date()): ErrorText {
+  const at = validDate(expiresAt);
+  return {
+    message: at ? i18n.t('errors:sessionEnding.messageAt', { when: nyTime(at, now) }) : i18n.t('errors:sessionEnding.message'),
+    action: i18n.t('errors:sessionEnding.action'),
+  };
+}
+
+/** What the login form says after the session ended while signed in: when, if it ran out, and what to do. */
+export function sessionEndedText(expiresAt: string | undefined, now: Date = new Date()): ErrorText {
+  const at = validDate(expiresAt);
+  return {
+    message: at ? i18n.t('errors:sessionEndedAt.messageAt', { when: nyTime(at, now) }) : i18n.t('errors:sessionEndedAt.message'),
+    action: i18n.t('errors:sessionEndedAt.action'),
+  };
+}
+
+/**
+ * The wording for an error. Known codes get ours (kept from the knowledge base where it has one);
+ * unknown codes fall back to the server's safe message.
+ */
+export function describeError(error: ClientError, now: Date = new Date()): ErrorText {
+  const t = i18n.t;
+  const retry = validDate(error.retryAt);
+  switch (error.code) {
+    case 'SLS_ERR_INVALID_CREDENTIALS':
+      // SPEC L1: one generic line for unknown users and wrong passwords alike.
+      return { message: t('errors:invalidCredentials.message'), action: t('errors:invalidCredentials.action') };
+    case 'SLS_ERR_USER_LOCKED': {
+      // SPEC L6 and UI.md: the exact wording, with the time the lock ends.
+      const until = validDate(error.lockedUntil);
+      return { message: t('errors:locked.message'), action: until ? t('errors:locked.actionUntil', { when: nyTime(until, now) }) : t('errors:locked.action') };
+    }
+    case 'SLS_ERR_RATE_LIMITED':
+      return { message: t('errors:rateLimited.message'), action: retry ? t('errors:rateLimited.actionUntil', { when: nyTime(retry, now) }) : t('errors:rateLimited.action') };
+    case 'SLS_ERR_WRONG_RESPONSE': {
+      const left = error.attemptsLeft;
+      const message = t('errors:wrongResponse.message');
+      if (left === 0) return { message, action: t('errors:wrongResponse.actionEnded') };
+      return { message, action: left === undefined ? t('errors:wrongResponse.action') : t('errors:wrongResponse.actionLeft', { count: left }) };
+    }
+    case 'SLS_ERR_TRANSACTION_EXPIRED':
+      return { message: t('errors:transactionExpired.message'), action: t('errors:transactionExpired.action') };
+    case 'SLS_ERR_TRANSACTION_ENDED':
+    case 'SLS_ERR_TRANSACTION_NOT_FOUND':
+    case 'SLS_ERR_NO_LOGIN_IN_PROGRESS':
+      return { message: t('errors:transactionEnded.message'), action: t('errors:transactionEnded.action') };
+    case 'SLS_ERR_NO_ACTIVE_DEVICE':
+      return { message: t('errors:noActiveDevice.message'), action: t('errors:noActiveDevice.action') };
+    case 'SLS_ERR_DEVICE_NOT_AVAILABLE':
+      return { message: t('errors:deviceNotAvailable.message'), action: t('errors:deviceNotAvailable.action') };
+    case 'SLS_ERR_NO_CHALLENGE':
+    case 'SLS_ERR_CHALLENGE_USED':
+      return { message: t('errors:challengeUsed.message'), action: t('errors:challengeUsed.action') };
+    case 'SLS_ERR_RESEND_TOO_SOON':
+      return {
+        message: t('errors:resendTooSoon.message'),
+        action: retry ? t('errors:resendTooSoon.actionIn', { countdown: formatCountdown(retry.getTime() - now.getTime()) }) : t('errors:resendTooSoon.action'),
+      };
+    case 'SLS_ERR_SMS_CARRIER_HOURS':
+      return { message: t('errors:carrierHours.message'), action: retry ? t('errors:carrierHours.actionUntil', { when: nyTime(retry, now) }) : t('errors:carrierHours.action') };
+    case 'SLS_ERR_PHONE_DO_NOT_CALL':
+      return { message: t('errors:doNotCall.message'), action: serverAdvice(error.message, t('errors:doNotCall.action')) };
+    case 'SLS_ERR_UNAUTHENTICATED':
+    case 'SLS_ERR_SESSION_EXPIRED':
+      return { message: t('errors:sessionEnded.message'), action: t('errors:sessionEnded.action') };
+    case 'SLS_ERR_SERVER_UNREACHABLE':
+      return { message: t('errors:serverUnreachable.message'), action: t('errors:serverUnreachable.action') };
+    case 'SLS_ERR_BAD_SERVER_RESPONSE':
+      return { message: t('errors:badServerResponse.message'), action: t('errors:badServerResponse.action') };
+    case 'SLS_ERR_VALIDATION':
+    case 'SLS_ERR_INVALID_INPUT':
+      return { message: t('errors:invalidInput.message'), action: serverAdvice(error.issues?.[0]?.message, t('errors:invalidInput.action')) };
+    case 'SLS_ERR_PUSH_DENIED':
+      // UI.md wording.
+      return { message: t('errors:pushDenied.message'), action: t('errors:pushDenied.action') };
+    case 'SLS_ERR_PUSH_WRONG_NUMBER':
+      return { message: t('errors:pushWrongNumber.message'), action: t('errors:pushWrongNumber.action') };
+    case 'SLS_ERR_HOST_DISCONNECTED':
+      return { message: t('errors:hostDisconnected.message'), action: t('errors:hostDisconnected.action') };
+    case 'SLS_ERR_KEYCHAIN':
+      return { message: t('errors:keychain.message'), action: t('errors:keychain.action') };
+    default: {
+      const worded = SERVER_WORDED[error.code];
+      if (worded) return serverWorded(error, worded);
+      // A code this client does not know (a newer slsd): its safe message says more than a general line.
+      return { message: error.message || t('errors:unknown.message'), action: t('errors:unknown.action') };
+    }
+  }
+}
