@@ -100,6 +100,9 @@ export const ErrorBody = z.object({
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     /** SLS_ERR_WITHDRAWAL_LIMIT (SPEC W2): which limit of the confirming device, what it could still confirm, and a device of the user that would allow it. */
     limit: z.enum(['per_day', 'five_business_days']).optional(),
+    /** The limit passed, and the confirming device's kind (so a client can say it in its own words). */
+    limitCents: z.number().int().nonnegative().optional(),
+    deviceKind: z.enum(DEVICE_KINDS).optional(),
     availableCents: z.number().int().nonnegative().optional(),
     useDevice: z.object({ deviceId: z.string(), kind: z.enum(DEVICE_KINDS), label: z.string() }).optional(),
     /** SLS_ERR_NOT_PRIMARY_USER (SPEC O3): who may change the account's security settings. */

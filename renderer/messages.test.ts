@@ -61,6 +61,15 @@ describe('the other languages (UI.md: More, language)', () => {
     expect(describeError({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft: 2 }).action).toContain('il reste 2 tentatives');
   });
 
+  it('O3: names the primary user in German; in English says what slsd says', () => {
+    const error = { code: 'SLS_ERR_NOT_PRIMARY_USER', message: "Only Pat Primary (pat), the account's primary user, can opt users out of the Secure Login System.", primaryUser: { username: 'pat', displayName: 'Pat Primary' } };
+    expect(describeError(error).message).toBe(error.message);
+    applyLanguage('de');
+    expect(describeError(error).message).toBe('Nur Pat Primary (pat), der Hauptbenutzer des Kontos, kann dessen Sicherheitseinstellungen ändern.');
+    // S6's exact meanings, in the language of the client.
+    expect(describeError({ code: 'SLS_ERR_LESS_SECURE_DEVICE', message: 'Less secure device: please identify the most secure device and share that one.' }).message).toMatch(/^Weniger sicheres Gerät/);
+  });
+
   it("keeps the client's own advice where slsd's would be English", () => {
     applyLanguage('de');
     expect(describeError({ code: 'SLS_ERR_PHONE_DO_NOT_CALL', message: 'Use IB Key instead.' }).action).toBe('Wählen Sie ein anderes Gerät oder rufen Sie den Kundendienst an.');

@@ -4,6 +4,9 @@
  * (New York time)"), written the way the language writes them.
  */
 import { formatCountdown, formatNewYorkTime } from '../core/contract/messages.ts';
+import { DEVICE_CATALOGUE } from '../core/devices.ts';
+import type { DeviceKind } from '../core/devices.ts';
+import { formatUsd } from '../core/limits.ts';
 import type { ClientError, ErrorText } from '../core/contract/index.ts';
 import type en from './i18n/en/errors.ts';
 import { currentLanguage, i18n, locale } from './i18n/index.ts';
@@ -33,7 +36,6 @@ const SERVER_WORDED: Readonly<Record<string, keyof typeof en.server>> = {
   SLS_ERR_PORTAL_ONLY: 'portalOnly',
   SLS_ERR_IBKEY_PUSH_LIMIT: 'pushLimit',
   SLS_ERR_SECOND_FACTOR_REQUIRED: 'secondFactorRequired',
-  SLS_ERR_WITHDRAWAL_LIMIT: 'withdrawalLimit',
   SLS_ERR_DSCPLUS_NOT_ELIGIBLE: 'dscPlusNotEligible',
   SLS_ERR_DEVICE_NOT_ISSUED: 'deviceNotIssued',
   SLS_ERR_LESS_SECURE_DEVICE: 'lessSecureDevice',
@@ -41,7 +43,6 @@ const SERVER_WORDED: Readonly<Record<string, keyof typeof en.server>> = {
   SLS_ERR_SHARING_TEMPORARY_DEVICE: 'sharingTemporaryDevice',
   SLS_ERR_SHARING_IBKEY: 'sharingIbKey',
   SLS_ERR_DEVICE_NOT_SHAREABLE: 'deviceNotShareable',
-  SLS_ERR_NOT_PRIMARY_USER: 'notPrimaryUser',
   SLS_ERR_PHONE_INVALID: 'phoneInvalid',
   SLS_ERR_PHONE_VOIP: 'phoneVoip',
   SLS_ERR_PHONE_NOT_MOBILE: 'phoneNotMobile',
@@ -137,6 +138,27 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
       return { message: t('errors:hostDisconnected.message'), action: t('errors:hostDisconnected.action') };
     case 'SLS_ERR_KEYCHAIN':
       return { message: t('errors:keychain.message'), action: t('errors:keychain.action') };
+    case 'SLS_ERR_WITHDRAWAL_LIMIT': {
+      // SPEC W2: which limit of which device, and the device of the user that would allow the amount.
+      const w = error.withdrawalLimit;
+      const kind = w && Object.hasOwn(DEVICE_CATALOGUE, w.deviceKind) ? DEVICE_CATALOGUE[w.deviceKind as DeviceKind] : null;
+      if (!w || !kind) return serverWorded(error, 'withdrawalLimit');
+      return {
+        message: t('errors:withdrawalLimit.message', {
+          limitName: w.limit === 'per_day' ? t('errors:withdrawalLimit.perDay') : t('errors:withdrawalLimit.fiveBusinessDays'),
+          device: kind.name,
+          limit: formatUsd(w.limitCents),
+          available: formatUsd(w.availableCents),
+        }),
+        action: w.useDeviceLabel ? t('errors:withdrawalLimit.useDevice', { device: w.useDeviceLabel }) : t('errors:withdrawalLimit.noDevice'),
+      };
+    }
+    case 'SLS_ERR_NOT_PRIMARY_USER':
+      // SPEC O3: slsd says what the user tried; elsewhere the user who may, by name.
+      if (error.primaryUser && currentLanguage() !== 'en') {
+        return { message: t('errors:notPrimaryUser', { who: `${error.primaryUser.displayName} (${error.primaryUser.username})` }), action: '' };
+      }
+      return serverWorded(error, 'notPrimaryUser');
     default: {
       const worded = SERVER_WORDED[error.code];
       if (worded) return serverWorded(error, worded);

@@ -130,7 +130,7 @@ export const ERROR_REGISTRY = {
   SLS_ERR_WITHDRAWAL_LIMIT: {
     status: 403,
     message: 'This withdrawal is above the limits of the confirming device.',
-    when: 'SPEC W1, W2: the confirming device\'s daily or five-business-day limit would be passed; `limit`, `availableCents` and `useDevice` (a device of the user that would allow it) say more.',
+    when: 'SPEC W1, W2: the confirming device\'s daily or five-business-day limit would be passed; `limit`, `limitCents`, `deviceKind` (of the confirming device), `availableCents` and `useDevice` (a device of the user that would allow it) say more.',
   },
   SLS_ERR_IDEMPOTENCY_CONFLICT: {
     status: 409,

@@ -38,6 +38,18 @@ export const ClientErrorSchema = z.object({
   retryAt: z.string().optional(),
   /** Field-level problems (SLS_ERR_VALIDATION / SLS_ERR_INVALID_INPUT); paths only, never values. */
   issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  /** SLS_ERR_WITHDRAWAL_LIMIT (SPEC W2), for the client's own words: the limit passed, of which device, what is left, a device that would allow it. */
+  withdrawalLimit: z
+    .object({
+      limit: z.enum(['per_day', 'five_business_days']),
+      limitCents: z.number().int().nonnegative(),
+      availableCents: z.number().int().nonnegative(),
+      deviceKind: z.string().max(32),
+      useDeviceLabel: z.string().max(200).optional(),
+    })
+    .optional(),
+  /** SLS_ERR_NOT_PRIMARY_USER (SPEC O3): who may change the account's security settings. */
+  primaryUser: z.object({ username: z.string().max(64), displayName: z.string().max(200) }).optional(),
 });
 export type ClientError = z.infer<typeof ClientErrorSchema>;
 

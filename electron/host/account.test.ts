@@ -7,6 +7,8 @@ import { createMemoryKeychain } from '../../native/keychain.ts';
 import { createMemorySettingsStore } from '../../native/settings.ts';
 import { answer, makeUser, PASSWORD, startAccountServer } from '../../server/account/testing.ts';
 import type { AccountTestServer, TestUser } from '../../server/account/testing.ts';
+import { describeError } from '../../renderer/messages.ts';
+import { applyLanguage } from '../../renderer/i18n/index.ts';
 import { appInfo } from './app-info.ts';
 import { createHost } from './index.ts';
 
@@ -50,6 +52,33 @@ describe('account security through the host (SPEC C1, C6, W4)', () => {
     expect(retry).toEqual({ ...first, replayed: true });
     const rows = await t.adb.selectFrom('withdrawals').selectAll().execute();
     expect(rows).toHaveLength(1);
+  });
+});
+
+describe("slsd's refusals in the client's words (SPEC W2, O3; UI.md language)", () => {
+  afterEach(() => applyLanguage('en'));
+
+  it('W2: over the code card\'s daily limit: the limit, the device and the one that would allow it reach the client, worded as slsd words it, and in German', async () => {
+    const m = await makeUser(t, 'limits', ['scc', 'dscplus'], { balanceUsd: 2_000_000 });
+    const h = createHost({ settings: createMemorySettingsStore({ serverAddress: t.url! }), keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0') });
+    const step = await h.dispatch('login', { username: 'limits', password: PASSWORD, rememberUsername: false });
+    if (!step.ok || (step.value as LoginStepView).status !== 'select_device') throw new Error(JSON.stringify(step));
+    const c = await h.dispatch('selectDevice', { deviceId: m.devices.scc!.device.id });
+    if (!c.ok || (c.value as LoginStepView).status !== 'challenge') throw new Error(JSON.stringify(c));
+    const v = c.value as Extract<LoginStepView, { status: 'challenge' }>;
+    expect((await h.dispatch('respond', { response: answer(m.devices.scc!, v.challenge) })).ok).toBe(true);
+    const refused = await h.dispatch('startWithdrawal', { deviceId: m.devices.scc!.device.id, amountCents: 250_000_00 });
+    if (refused.ok) throw new Error('a withdrawal over the limit was accepted');
+    expect(refused.error).toMatchObject({
+      code: 'SLS_ERR_WITHDRAWAL_LIMIT',
+      withdrawalLimit: { limit: 'per_day', limitCents: 200_000_00, availableCents: 200_000_00, deviceKind: 'scc', useDeviceLabel: m.devices.dscplus!.device.label },
+    });
+    const english = describeError(refused.error);
+    expect(`${english.message} ${english.action}`).toBe(refused.error.message);
+    applyLanguage('de');
+    const german = describeError(refused.error);
+    expect(german.message).toBe('Diese Auszahlung würde das Tageslimit Ihres Geräts Security Code Card überschreiten (USD 200,000.00; noch USD 200,000.00).');
+    expect(german.action).toBe(`Bestätigen Sie diese Auszahlung mit Ihrem Gerät ${m.devices.dscplus!.device.label}.`);
   });
 });
 

@@ -105,6 +105,10 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
         ...(e.lockedUntil !== undefined ? { lockedUntil: e.lockedUntil } : {}),
         ...(e.retryAt !== undefined ? { retryAt: e.retryAt } : {}),
         ...(e.issues !== undefined ? { issues: e.issues } : {}),
+        ...(e.limit !== undefined && e.limitCents !== undefined && e.availableCents !== undefined && e.deviceKind !== undefined
+          ? { withdrawalLimit: { limit: e.limit, limitCents: e.limitCents, availableCents: e.availableCents, deviceKind: e.deviceKind, ...(e.useDevice ? { useDeviceLabel: e.useDevice.label.slice(0, 200) } : {}) } }
+          : {}),
+        ...(e.primaryUser !== undefined ? { primaryUser: { username: e.primaryUser.username.slice(0, 64), displayName: e.primaryUser.displayName.slice(0, 200) } } : {}),
       };
       throw new SlsdError(safe, res.status);
     }

@@ -23,7 +23,10 @@ export const LANGUAGE_NAMES: Record<Language, string> = { en: 'English', de: 'De
 const LOCALES: Record<Language, string> = { en: 'en-US', de: 'de-DE', fr: 'fr-FR' };
 
 /** The first of the system's languages the client has; English otherwise. */
-export function systemLanguage(preferred: readonly string[] = typeof navigator === 'undefined' ? [] : navigator.languages): Language {
+/** The window's globals where there is one (this module also serves the host's tests under Node). */
+const page = globalThis as { navigator?: { languages?: readonly string[] }; document?: { documentElement: { lang: string } } };
+
+export function systemLanguage(preferred: readonly string[] = page.navigator?.languages ?? []): Language {
   for (const tag of preferred) {
     const base = tag.toLowerCase().split('-')[0];
     const found = LANGUAGES.find((l) => l === base);
@@ -55,7 +58,7 @@ export function currentLanguage(): Language {
 export function applyLanguage(language: Language | null): void {
   const l = language ?? systemLanguage();
   if (i18n.language !== l) void i18n.changeLanguage(l);
-  if (typeof document !== 'undefined') document.documentElement.lang = l;
+  if (page.document) page.document.documentElement.lang = l;
 }
 
 /** The BCP 47 locale for dates, times and numbers in the language in use. */

@@ -63,6 +63,20 @@ describe('the confirming device sets the limits (SPEC W1, W2, W3)', () => {
     expect(await count()).toEqual({ n: 1, sum: 200_000 * USD });
   });
 
+  it('W2, W4: a refusal changes nothing: the same request retried gets the same refusal, its confirmation unused', async () => {
+    // Both confirmed on the code card before either is submitted: the second meets the limit only when submitted.
+    const cs = [ok(await challenge(u.devices.scc!, 150_000 * USD)), ok(await challenge(u.devices.scc!, 150_000 * USD))];
+    const bodies = cs.map((c) => ({ amountCents: 150_000 * USD, idempotencyKey: randomUUID(), confirmation: { id: c.confirmationId, response: answer(u.devices.scc!, c.challenge) } }));
+    expect((await postJson<WithdrawalResponse>(t.app, '/v1/withdrawals', bodies[0], bearer(token))).status).toBe(200);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const refused = await postJson<WithdrawalResponse>(t.app, '/v1/withdrawals', bodies[1], bearer(token));
+      expect(errorCode(refused), JSON.stringify(refused.body)).toBe('SLS_ERR_WITHDRAWAL_LIMIT');
+    }
+    const second = await t.adb.selectFrom('confirmations').select(['state', 'used_at']).where('id', '=', cs[1]!.confirmationId).executeTakeFirstOrThrow();
+    expect(second).toEqual({ state: 'challenge', used_at: null });
+    expect(await count()).toEqual({ n: 1, sum: 150_000 * USD });
+  });
+
   it('W3: 1,200,000 with IB Key is refused: "use your Digital Security Card+", which then confirms it', async () => {
     const refused = await withdraw(u.devices.ibkey!, 1_200_000 * USD);
     expect(errorCode(refused)).toBe('SLS_ERR_WITHDRAWAL_LIMIT');

@@ -78,9 +78,10 @@ export class OptOutService {
       return;
     }
     if (targetId !== caller.user.id) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
-    const who = primaryUser ? `${primaryUser.displayName} (${primaryUser.username})` : 'the account\'s primary user';
     throw new SlsError('SLS_ERR_NOT_PRIMARY_USER', {
-      message: `Only ${who}, the account's primary user, can ${action}.`,
+      message: primaryUser
+        ? `Only ${primaryUser.displayName} (${primaryUser.username}), the account's primary user, can ${action}.`
+        : `Only the account's primary user can ${action}.`,
       ...(primaryUser ? { primaryUser } : {}),
     });
   }

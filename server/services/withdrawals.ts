@@ -88,6 +88,11 @@ function view(w: WithdrawalTable, label: string): WithdrawalView {
 
 const LIMIT_NAMES = { per_day: 'daily limit', five_business_days: 'five-business-day limit' } as const;
 
+/** Thrown inside the withdrawal's transaction to roll it back when a limit would be passed (W2). */
+class LimitRefused {
+  constructor(readonly check: Extract<LimitCheck, { ok: false }>) {}
+}
+
 /** The refusal of SPEC W2: which limit, and a device of the user that would allow it. */
 export function limitRefusal(device: DeviceRow, check: Extract<LimitCheck, { ok: false }>, suggestion: DeviceRow | null): SlsError {
   const name = DEVICE_CATALOGUE[device.kind].name;
@@ -100,6 +105,8 @@ export function limitRefusal(device: DeviceRow, check: Extract<LimitCheck, { ok:
   return new SlsError('SLS_ERR_WITHDRAWAL_LIMIT', {
     message: why + advice,
     limit: check.limit,
+    limitCents: check.limitCents,
+    deviceKind: device.kind,
     availableCents: check.availableCents,
     ...(suggestion ? { useDevice: { deviceId: suggestion.id, kind: suggestion.kind, label: suggestion.label } } : {}),
   });
@@ -258,7 +265,9 @@ export class WithdrawalService {
         if (again) return { kind: 'replay', row: again };
         if (!(await consumeConfirmation(trx, confirmation.id, t))) throw new SlsError('SLS_ERR_CHALLENGE_USED');
         const check = checkWithdrawal(device.kind, req.amountCents, await sums(trx, userId, t));
-        if (!check.ok) return { kind: 'refused', check };
+        // A refusal changes nothing: thrown, so the confirmation stays unused and a retry of this very
+        // request (W4) gets the same answer, not "challenge used".
+        if (!check.ok) throw new LimitRefused(check);
         const row: WithdrawalTable = {
           id: newId('wdr'),
           user_id: userId,
@@ -275,10 +284,14 @@ export class WithdrawalService {
         return { kind: 'done', row };
       });
     } catch (e) {
-      // The unique constraint is the last line of defence (W4): whoever lost reads the winner.
-      const winner = await this.#byKey(adb, userId, req.idempotencyKey);
-      if (winner) return this.#replay(winner, hash);
-      throw e;
+      if (e instanceof LimitRefused) {
+        outcome = { kind: 'refused', check: e.check };
+      } else {
+        // The unique constraint is the last line of defence (W4): whoever lost reads the winner.
+        const winner = await this.#byKey(adb, userId, req.idempotencyKey);
+        if (winner) return this.#replay(winner, hash);
+        throw e;
+      }
     }
 
     if (outcome.kind === 'replay') return this.#replay(outcome.row, hash);

@@ -33,6 +33,16 @@ const errors = {
   unknown: { message: 'Something went wrong.', action: 'Try again; if it keeps happening, call client services.' },
   sessionEnding: { messageAt: 'Your session ends at {{when}} (New York time).', message: 'Your session ends soon.', action: 'Sign in again to continue.' },
   sessionEndedAt: { messageAt: 'Your session ended at {{when}} (New York time).', message: 'Your session has ended.', action: 'Log in again.' },
+  /** SPEC W2: which limit of which device, and what to do. */
+  withdrawalLimit: {
+    message: 'This withdrawal would pass the {{limitName}} of your {{device}} ({{limit}}; {{available}} left).',
+    perDay: 'daily limit',
+    fiveBusinessDays: 'five-business-day limit',
+    useDevice: 'Use your {{device}} to confirm this withdrawal.',
+    noDevice: 'None of your devices allows this amount now: withdraw less, or wait until earlier withdrawals leave the window.',
+  },
+  /** SPEC O3: who may. */
+  notPrimaryUser: "Only {{who}}, the account's primary user, can change its security settings.",
   /**
    * Codes slsd words more precisely than the client can (it names amounts, devices, users): English
    * shows slsd's own message, the other languages these general meanings.
