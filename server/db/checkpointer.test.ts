@@ -62,10 +62,12 @@ describe('background checkpoints (db/checkpointer.ts)', () => {
       await commits(d, 500, round * 500);
       largest = Math.max(largest, walBytes(file));
     }
-    // 6,000 commits of at least two pages each would be a log of 50+ MB without checkpoints; the
-    // backstop (wal_autocheckpoint = 4000 frames) restarts it, so it never passes ~4,000 frames.
+    // 6,000 commits of at least two pages each would be a log of 50+ MB without checkpoints (81 MB
+    // measured without the backstop); the backstop (wal_autocheckpoint = 4000 frames) restarts it once
+    // a checkpoint has copied everything. A checkpoint still running in the worker when the backstop
+    // tries puts that off for as long as it runs (18.5 MB seen once on a loaded CI machine).
     expect(largest).toBeGreaterThan(0);
-    expect(largest).toBeLessThan(4_200 * (4096 + 24));
+    expect(largest).toBeLessThan(8_000 * (4096 + 24));
     const count = await d.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).where('event', '=', 'test.checkpoint').executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(6_000);
   });
