@@ -6,10 +6,10 @@
 import { formatCountdown, formatNewYorkTime } from '../core/contract/messages.ts';
 import { DEVICE_CATALOGUE } from '../core/devices.ts';
 import type { DeviceKind } from '../core/devices.ts';
-import { formatUsd } from '../core/limits.ts';
 import type { ClientError, ErrorText } from '../core/contract/index.ts';
 import type en from './i18n/en/errors.ts';
 import { currentLanguage, i18n, locale } from './i18n/index.ts';
+import { formatUsd } from './money.ts';
 
 function validDate(iso: string | undefined): Date | null {
   if (!iso) return null;

@@ -14,6 +14,7 @@ import type { DscPlusStatus, ErrorText, OfferedFile, SessionView, SlsApi } from 
 import { ContractError } from '../../core/contract/messages.ts';
 import { locale } from '../i18n/index.ts';
 import { describeError } from '../messages.ts';
+import { formatUsd, parseUsd } from '../money.ts';
 import { BusyButton, ErrorLine, Spinner, toClientError, useAction } from '../ui.tsx';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
@@ -21,21 +22,6 @@ type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
 const SECTIONS: readonly Section[] = ['withdraw', 'devices', 'share', 'sls', 'mobile'];
 /** SPEC T1, T2: shown to a user signed in with a temporary passcode (or its online card). */
 const CARD_SECTION: Section = 'card';
-
-/** "USD 1,200,000.00"; null is unlimited (W1). */
-export function usd(cents: number | null): string {
-  if (cents === null) return 'Unlimited';
-  return `USD ${Math.floor(cents / 100).toLocaleString('en-US')}.${String(cents % 100).padStart(2, '0')}`;
-}
-
-/** Dollars typed by the user ("1,200,000.50") as whole cents, or null. */
-export function parseUsd(typed: string): number | null {
-  const t = typed.replace(/[,\s]/g, '').replace(/^USD/i, '');
-  if (!/^\d{1,10}(\.\d{1,2})?$/.test(t)) return null;
-  const [whole, frac = ''] = t.split('.');
-  const cents = Number(whole) * 100 + Number(frac.padEnd(2, '0'));
-  return cents > 0 ? cents : null;
-}
 
 /** What to type for a challenge: the code to enter on the device, or the two index numbers. */
 function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; onSubmit(response: string): void; busy: boolean; label: string }) {
@@ -252,7 +238,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     (r: WithdrawalResponse) => {
       setPending(null);
       setOnCard(false);
-      setDone({ amount: usd(r.withdrawal.amountCents), device: r.withdrawal.confirmedWith.label });
+      setDone({ amount: formatUsd(r.withdrawal.amountCents), device: r.withdrawal.confirmedWith.label });
       setAmount('');
       void load();
     },
@@ -262,8 +248,8 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     () => (pending ? api.confirmWithdrawalOnCard({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents }) : Promise.reject(new Error('no confirmation'))),
     [api, pending],
   );
-  /** A limit as usd() writes it; no limit in the language's word (W1). */
-  const limit = (cents: number | null) => (cents === null ? t('withdraw.unlimited') : usd(cents));
+  /** A limit as formatUsd() writes it; no limit in the language's word (W1). */
+  const limit = (cents: number | null) => (cents === null ? t('withdraw.unlimited') : formatUsd(cents));
   const confirm = async (response: string) => {
     if (!pending) return;
     const r = await run(() => api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }));
@@ -296,6 +282,11 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
             ))}
           </tbody>
         </table>
+      ) : null}
+      {pending ? (
+        <p className="amount-pending" role="status">
+          {t('withdraw.pending', { amount: formatUsd(pending.amountCents) })}
+        </p>
       ) : null}
       {pending && onCard ? (
         <CardConfirmation key={pending.c.confirmationId} api={api} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
@@ -494,7 +485,7 @@ function DevicesPanel({ api }: { api: SlsApi }) {
     if (!r) return;
     setReporting(null);
     const reported = reason === 'lost' ? t('devices.reportedLost', { device: device.label }) : t('devices.reportedBroken', { device: device.label });
-    after(r.replacement ? `${reported} ${t('devices.replacementOrdered', { deposit: usd(r.replacement.depositCents) })}` : reported);
+    after(r.replacement ? `${reported} ${t('devices.replacementOrdered', { deposit: formatUsd(r.replacement.depositCents) })}` : reported);
   };
   const canChange = (d: DeviceInfo) => d.ownership === 'own' && d.physical && ['active', 'inactive', 'pending'].includes(d.status);
   // One DSC+ on its way at a time: ordered or sent, new or replacement.
@@ -551,7 +542,7 @@ function DevicesPanel({ api }: { api: SlsApi }) {
                     ? t('devices.orders.sentSelfActivates', { date: new Date(o.selfActivatesAt).toLocaleDateString(locale()) })
                     : t(`devices.orders.state.${o.state}`, { defaultValue: o.state })}
                 </td>
-                <td>{o.depositCents > 0 ? usd(o.depositCents) : '—'}</td>
+                <td>{o.depositCents > 0 ? formatUsd(o.depositCents) : '—'}</td>
                 <td>
                   {o.state === 'ordered' ? (
                     <button

@@ -49,7 +49,8 @@ const account: Catalogue<typeof en> = {
   withdraw: {
     title: 'Geld auszahlen',
     hint: 'Das Gerät, das eine Auszahlung bestätigt, bestimmt die Limits; die Zeiträume zählen alle Ihre Auszahlungen (New Yorker Tage).',
-    invalidAmount: 'Geben Sie einen Betrag in USD ein, z. B. 250000 oder 1,250.50.',
+    invalidAmount: 'Geben Sie einen Betrag in USD ein, z. B. 250000 oder 1.250,50.',
+    pending: 'Sie zahlen {{amount}} aus.',
     done: 'Auszahlung von {{amount}} mit {{device}} bestätigt.',
     limitsCaption: 'Limits Ihrer Geräte',
     colDevice: 'Gerät',

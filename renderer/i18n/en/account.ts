@@ -48,6 +48,7 @@ const account = {
     title: 'Withdraw funds',
     hint: 'The device that confirms a withdrawal sets its limits; the windows count all your withdrawals (New York days).',
     invalidAmount: 'Enter an amount in USD, e.g. 250000 or 1,250.50.',
+    pending: 'You are withdrawing {{amount}}.',
     done: 'Withdrawal of {{amount}} confirmed with {{device}}.',
     limitsCaption: 'Limits of your devices',
     colDevice: 'Device',

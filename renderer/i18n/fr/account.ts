@@ -49,7 +49,8 @@ const account: Catalogue<typeof en> = {
   withdraw: {
     title: 'Retirer des fonds',
     hint: "L'appareil qui confirme un retrait en fixe les limites ; les périodes comptent tous vos retraits (jours de New York).",
-    invalidAmount: 'Saisissez un montant en USD, p. ex. 250000 ou 1,250.50.',
+    invalidAmount: 'Saisissez un montant en USD, p. ex. 250000 ou 1 250,50.',
+    pending: 'Vous retirez {{amount}}.',
     done: 'Retrait de {{amount}} confirmé avec {{device}}.',
     limitsCaption: 'Limites de vos appareils',
     colDevice: 'Appareil',
