@@ -89,6 +89,18 @@ export function useAction(onEnded?: (error: ClientError) => boolean) {
 }
 
 /** The current time, ticking every `ms`, for countdowns. */
+/**
+ * The latest value, read from effects that must not start again when it changes: a card that is
+ * answering must not be asked twice because a parent re-rendered with new callbacks.
+ */
+export function useLatest<T>(value: T): { readonly current: T } {
+  const ref = useRef(value);
+  useEffect(() => {
+    ref.current = value;
+  });
+  return ref;
+}
+
 export function useNow(ms = 1000): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {

@@ -132,6 +132,8 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
       calls.push({ call, input });
       if (call === 'login' || call === 'selectDevice') return { ok: true, value: first };
       if (call === 'respond') return { ok: true, value: { status: 'signed_in', session } };
+      // The host forgets the login once it is signed in: a wait then finds none.
+      if (call === 'waitForApproval') return { ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'No login is in progress.' } };
       return { ok: true, value: { ok: true } };
     };
     const events = createEventHub();
@@ -160,6 +162,12 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: expected(CHALLENGE) } });
     expect(JSON.stringify(seen)).not.toContain(expected(CHALLENGE));
     expect(seen).toContainEqual({ name: 'dscplusStatus', payload: { serial: SERIAL, state: 'response_received' } });
+    // A renderer that waits again (a re-render) gets the same sign-in, not "this login has ended"; the card is not asked twice.
+    expect(await login.dispatch('waitForApproval', {})).toEqual({ ok: true, value: { status: 'signed_in', session } });
+    expect(calls.filter((c) => c.call === 'respond')).toHaveLength(1);
+    // A new login forgets it.
+    await login.dispatch('cancelLogin', {});
+    expect(await login.dispatch('waitForApproval', {})).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
     await login.close();
   });
 

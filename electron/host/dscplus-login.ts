@@ -34,6 +34,8 @@ export const DSCPLUS_ERROR_CODES = {
 
 /** Calls that move the login on or end it: the card's pending RESPOND is cancelled first. */
 const STOPS_THE_CARD = new Set(['login', 'selectDevice', 'respond', 'resendCode', 'cancelLogin', 'signOut', 'resetAppData']);
+/** Calls after which a repeated wait no longer gets the card's sign-in: a new login, or none. */
+const FORGETS_THE_SIGN_IN = STOPS_THE_CARD;
 
 /** How long a step waits for the card to confirm CANCEL before going on regardless. */
 const CANCEL_WAIT_MS = 1_000;
@@ -89,6 +91,11 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
   let current: CardChallenge | null = null;
   let job: CardJob | null = null;
   let lastStatus: DscPlusStatus | null = null;
+  /**
+   * The card's sign-in, given again to a repeated wait for it: the login is over by then (the host
+   * forgot it), and a renderer that asked twice must not be told it ended.
+   */
+  let cardSignIn: CallResult<ApprovalView> | null = null;
 
   const status = (s: DscPlusStatus) => {
     lastStatus = s;
@@ -130,7 +137,8 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
       log(`DSC+ response led to ${step.status}, not signed in`);
       return { ok: false, error: { code: 'SLS_ERR_HOST_INTERNAL', message: 'Something went wrong in SLS Desktop.' } };
     }
-    return { ok: true, value: CALLS.waitForApproval.output.parse({ status: 'signed_in', session: step.session }) };
+    cardSignIn = { ok: true, value: CALLS.waitForApproval.output.parse({ status: 'signed_in', session: step.session }) };
+    return cardSignIn;
   }
 
   async function stopCard(): Promise<void> {
@@ -188,6 +196,8 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
 
   const dispatch: Dispatch = async (call, input) => {
     const c = current;
+    if (call === 'waitForApproval' && !c && cardSignIn) return cardSignIn;
+    if (typeof call === 'string' && FORGETS_THE_SIGN_IN.has(call)) cardSignIn = null;
     if (call === 'waitForApproval' && c) {
       // The renderer waits on a card challenge only to have the card answer (again, after typing was chosen).
       c.typed = false;

@@ -15,7 +15,7 @@ import { ContractError } from '../../core/contract/messages.ts';
 import { locale } from '../i18n/index.ts';
 import { describeError } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
-import { BusyButton, ErrorLine, Spinner, toClientError, useAction } from '../ui.tsx';
+import { BusyButton, ErrorLine, Spinner, toClientError, useAction, useLatest } from '../ui.tsx';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
 /** The tabs, in order; each is named by `sections.<key>` in the catalogue. */
@@ -96,6 +96,8 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
   const { t } = useTranslation('account');
   const [status, setStatus] = useState<DscPlusStatus | null>(null);
   const [triesLeft, setTriesLeft] = useState<number | undefined>(undefined);
+  // One answer from the card per confirmation: a re-render with new callbacks never asks the card again.
+  const on = useLatest({ onDone, onFallback, onError });
   useEffect(() => {
     let live = true;
     let heard = false;
@@ -106,21 +108,21 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
       if (st.pinTriesLeft !== undefined) setTriesLeft(st.pinTriesLeft);
     });
     answer().then(
-      (v) => live && onDone(v),
+      (v) => live && on.current.onDone(v),
       (e: unknown) => {
         if (!live) return;
         const code = e instanceof ContractError ? e.error.code : '';
         // Not plugged in at all: straight to typing, nothing went wrong.
-        if (code === 'SLS_ERR_DSCPLUS_DISCONNECTED' && !heard) onFallback(null);
-        else if (isCardFallbackCode(code)) onFallback(code);
-        else onError(e);
+        if (code === 'SLS_ERR_DSCPLUS_DISCONNECTED' && !heard) on.current.onFallback(null);
+        else if (isCardFallbackCode(code)) on.current.onFallback(code);
+        else on.current.onError(e);
       },
     );
     return () => {
       live = false;
       off();
     };
-  }, [api, answer, onDone, onFallback, onError]);
+  }, [api, answer, on]);
   const state = status?.state;
   const line = state === 'response_received' ? t('card.responseReceived') : state === 'waiting_for_pin' || state === 'wrong_pin' ? t('card.waitingForPin') : t('card.sending');
   return (

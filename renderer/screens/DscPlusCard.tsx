@@ -10,7 +10,7 @@ import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
 import { ContractError } from '../../core/contract/messages.ts';
-import { Spinner } from '../ui.tsx';
+import { Spinner, useLatest } from '../ui.tsx';
 
 /**
  * Why the card does not answer by itself, each a line `card.<line>` in the catalogue: the host's
@@ -51,10 +51,13 @@ export function DscPlusCardPanel({ serial, waitForCard, onCardStatus, onSignedIn
   const [status, setStatus] = useState<DscPlusStatus | null>(null);
   const [triesLeft, setTriesLeft] = useState<number | undefined>(undefined);
   const [wrongPin, setWrongPin] = useState(false);
+  // The card is asked once per serial and wait: new callbacks from a re-render are used, never a second wait
+  // (after the card's answer signed in, a second wait finds no login and would end it on screen).
+  const on = useLatest({ onCardStatus, onSignedIn, onFallback, onBlocked, onError });
 
   useEffect(() => {
     let live = true;
-    const off = onCardStatus((s) => {
+    const off = on.current.onCardStatus((s) => {
       if (!live || s.serial !== serial) return;
       setStatus(s);
       if (s.pinTriesLeft !== undefined) setTriesLeft(s.pinTriesLeft);
@@ -63,22 +66,22 @@ export function DscPlusCardPanel({ serial, waitForCard, onCardStatus, onSignedIn
     });
     waitForCard().then(
       (r) => {
-        if (live && r.status === 'signed_in') onSignedIn(r);
+        if (live && r.status === 'signed_in') on.current.onSignedIn(r);
       },
       (e: unknown) => {
         if (!live) return;
         const code = e instanceof ContractError ? e.error.code : '';
         const reason = CARD_ERRORS[code];
-        if (code === 'SLS_ERR_DSCPLUS_BLOCKED') onBlocked();
-        else if (reason) onFallback(reason);
-        else onError(e);
+        if (code === 'SLS_ERR_DSCPLUS_BLOCKED') on.current.onBlocked();
+        else if (reason) on.current.onFallback(reason);
+        else on.current.onError(e);
       },
     );
     return () => {
       live = false;
       off();
     };
-  }, [serial, waitForCard, onCardStatus, onSignedIn, onFallback, onBlocked, onError]);
+  }, [serial, waitForCard, on]);
 
   const state = status?.state;
   let line: string;
