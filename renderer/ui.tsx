@@ -88,7 +88,6 @@ export function useAction(onEnded?: (error: ClientError) => boolean) {
   return { busy, error, setError, run };
 }
 
-/** The current time, ticking every `ms`, for countdowns. */
 /**
  * The latest value, read from effects that must not start again when it changes: a card that is
  * answering must not be asked twice because a parent re-rendered with new callbacks.
@@ -101,6 +100,7 @@ export function useLatest<T>(value: T): { readonly current: T } {
   return ref;
 }
 
+/** The current time, ticking every `ms`, for countdowns. */
 export function useNow(ms = 1000): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
