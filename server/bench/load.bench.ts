@@ -25,7 +25,7 @@ import { deviceResponse } from '../../core/codes.ts';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import type { Algorithm } from '@node-rs/argon2';
 import { DEFAULT_ARGON2, defaultConfig } from '../config.ts';
-import { concurrencyLimit } from '../services/passwords.ts';
+import { concurrencyLimit, hashesInFlight } from '../services/passwords.ts';
 import { freshPostgresDatabase, probePostgres } from '../db/pg-testing.ts';
 import { createServices } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
@@ -234,12 +234,13 @@ function clientPauses(): { stop(): { count: number; longestMs: number; totalMs: 
 
 /**
  * The machine's own tail at this rate: raw argon2id verifications (no HTTP, no database) arriving like
- * the logins did, as many at once as slsd runs (one per core), on the same cores while slsd idles.
+ * the logins did, handed to libuv as slsd hands them (one per core running, one waiting), on the same
+ * cores while slsd idles.
  * A reference for reading slsd's p99: on a shared VM the host's own pauses show up here too.
  */
 async function rawHashLatency(rate: number, seconds: number): Promise<{ p50: number; p99: number }> {
   const stored = await argon2Hash(PASSWORD, { algorithm: 2 as Algorithm, ...DEFAULT_ARGON2 });
-  const limit = concurrencyLimit(os.availableParallelism());
+  const limit = concurrencyLimit(hashesInFlight());
   const ms: number[] = [];
   const running: Promise<void>[] = [];
   const start = performance.now();

@@ -40,7 +40,7 @@ import { deviceResponse } from '../../core/codes.ts';
 import { DEFAULT_ARGON2, defaultConfig } from '../config.ts';
 import type { PasswordHashing } from '../config.ts';
 import { createServices } from '../services/index.ts';
-import { hashingThreads } from '../services/passwords.ts';
+import { hashesInFlight, hashingThreads } from '../services/passwords.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import { spawnSlsd } from '../testing/slsd-process.ts';
 import { cpuSince, threadTicks } from './cpu.ts';
@@ -70,6 +70,8 @@ const THREADPOOL = process.env.UV_THREADPOOL_SIZE ?? String(os.availableParallel
 const CLIENT_NICE = Number(process.env.BENCH_CLIENT_NICE ?? 19);
 /** argon2id verifications slsd runs at once (server/services/passwords.ts), and the baseline too. */
 const HASHES_AT_ONCE = hashingThreads({ UV_THREADPOOL_SIZE: THREADPOOL });
+/** Handed to libuv at once, slsd's and the baseline's: one more than run waits in libuv's queue (passwords.ts). */
+const HASHES_IN_FLIGHT = hashesInFlight({ UV_THREADPOOL_SIZE: THREADPOOL });
 
 interface BenchUser {
   readonly username: string;
@@ -186,7 +188,7 @@ async function benchServer(hashing: PasswordHashing) {
 
 /**
  * The raw baseline's own thread: a worker that dispatches argon2id verifications to this process's
- * libuv pool, `HASHES_AT_ONCE` in flight like slsd. Started before the client's thread lowers its
+ * libuv pool, `HASHES_IN_FLIGHT` in flight like slsd. Started before the client's thread lowers its
  * priority (main), so the baseline's dispatching keeps full priority, as slsd's main thread does.
  */
 const RAW_WORKER = `
@@ -215,7 +217,7 @@ function rawArgon2Worker() {
       const r = await new Promise<{ n: number; seconds: number }>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);
-        worker.postMessage({ ms: durationMs, stored, password: PASSWORD, inFlight: HASHES_AT_ONCE });
+        worker.postMessage({ ms: durationMs, stored, password: PASSWORD, inFlight: HASHES_IN_FLIGHT });
       });
       const c = process.cpuUsage(c0);
       return { perSecond: r.n / r.seconds, cpuUs: (c.user + c.system) / Math.max(1, r.n) };
@@ -240,7 +242,7 @@ export async function main(): Promise<void> {
   const cores = os.availableParallelism();
   console.log(
     `bench:login — ${cores} cores, ${os.cpus()[0]?.model ?? 'cpu'}, slsd with ${WORKERS} worker(s), ${DURATION_MS} ms per measure, ` +
-      `${CONCURRENCY} keep-alive connections (client at nice ${CLIENT_NICE}), UV_THREADPOOL_SIZE=${THREADPOOL} (slsd and raw), ${HASHES_AT_ONCE} argon2id at once (slsd and raw)`,
+      `${CONCURRENCY} keep-alive connections (client at nice ${CLIENT_NICE}), UV_THREADPOOL_SIZE=${THREADPOOL} (slsd and raw), ${HASHES_AT_ONCE} argon2id at once, ${HASHES_IN_FLIGHT} in flight (slsd and raw)`,
   );
   console.log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('Client and slsd share these cores; other work on the machine lowers every number.');

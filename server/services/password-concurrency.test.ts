@@ -1,6 +1,6 @@
 // concurrencyLimit and argon2idHasher's bound on simultaneous hashes (SPEC N1: memory; SPEC A3, L1).
 import { describe, expect, it } from 'vitest';
-import { argon2idHasher, concurrencyLimit, hashingThreads } from './passwords.ts';
+import { argon2idHasher, concurrencyLimit, hashesInFlight, hashingThreads } from './passwords.ts';
 
 /** A task that runs until released, recording when it started. */
 function gate(started: number[], id: number) {
@@ -65,5 +65,19 @@ describe('hashingThreads: argon2id at once = cores, bounded by libuv\'s pool (is
     expect(hashingThreads({ UV_THREADPOOL_SIZE: '0' }, 8)).toBe(1);
     expect(hashingThreads({ UV_THREADPOOL_SIZE: 'many' }, 8)).toBe(1);
     expect(hashingThreads({ UV_THREADPOOL_SIZE: '-1' }, 8)).toBe(8); // unsigned in libuv: 1024 threads
+  });
+});
+
+describe('hashesInFlight: one more waits in libuv\'s queue only where it cannot run beside the others (issue 2)', () => {
+  it('is one per hashing thread plus one when the pool has exactly that many threads (bin/slsd.cjs sizes it so)', () => {
+    expect(hashesInFlight({ UV_THREADPOOL_SIZE: '2' }, 2)).toBe(3);
+    expect(hashesInFlight({ UV_THREADPOOL_SIZE: '8' }, 8)).toBe(9);
+    expect(hashesInFlight({ UV_THREADPOOL_SIZE: '1' }, 8)).toBe(2);
+  });
+
+  it('adds none when the pool has spare threads: the extra hash would run at once, another 19 MiB and no faster', () => {
+    expect(hashesInFlight({ UV_THREADPOOL_SIZE: '16' }, 8)).toBe(8);
+    expect(hashesInFlight({}, 2)).toBe(2);
+    expect(hashesInFlight({ UV_THREADPOOL_SIZE: '3' }, 2)).toBe(2);
   });
 });
