@@ -129,7 +129,7 @@ interface Target {
 let counter = 0;
 
 /** One full login: password on one process, the response on the next (several processes act as one, N1). */
-async function fullLogin(target: Target, users: readonly BenchUser[]): Promise<{ ok: boolean; ms: number; error?: string }> {
+async function fullLogin(target: Target, users: readonly BenchUser[]): Promise<{ ok: boolean; ms: number; passwordMs?: number; error?: string }> {
   const n = counter++;
   const user = users[n % users.length]!;
   const first = target.ports[n % target.ports.length]!;
@@ -138,11 +138,12 @@ async function fullLogin(target: Target, users: readonly BenchUser[]): Promise<{
   try {
     const step = await post(first, '/v1/login', { username: user.username, password: PASSWORD, client: CLIENT });
     if (step.status !== 200 || step.json.status !== 'challenge') return { ok: false, ms: performance.now() - start, error: `login ${step.status} ${JSON.stringify(step.json).slice(0, 80)}` };
+    const passwordMs = performance.now() - start;
     const challenge = (step.json.challenge as { challenge: string }).challenge;
     const response = deviceResponse('dsc', user.secret, challenge);
     const done = await post(second, `/v1/login/${step.json.transactionId as string}/response`, { response });
     const ok = done.status === 200 && done.json.status === 'signed_in';
-    return { ok, ms: performance.now() - start, ...(ok ? {} : { error: `response ${done.status} ${JSON.stringify(done.json).slice(0, 80)}` }) };
+    return { ok, ms: performance.now() - start, passwordMs, ...(ok ? {} : { error: `response ${done.status} ${JSON.stringify(done.json).slice(0, 80)}` }) };
   } catch (e) {
     return { ok: false, ms: performance.now() - start, error: (e as Error).message };
   }
@@ -178,6 +179,9 @@ async function capacityProbe(target: Target, users: readonly BenchUser[], concur
 /** Open loop: logins start at `rate`/s whatever the answers, for `seconds`; latency of each. */
 async function sustained(target: Target, users: readonly BenchUser[], rate: number, seconds: number) {
   const latencies: number[] = [];
+  /** Each step apart, to read where a slow login spent its time: the password (argon2id) or the second factor. */
+  const passwordSteps: number[] = [];
+  const secondSteps: number[] = [];
   const errorSamples: string[] = [];
   let errors = 0;
   let maxInFlight = 0;
@@ -200,6 +204,10 @@ async function sustained(target: Target, users: readonly BenchUser[], rate: numb
     void fullLogin(target, users).then((r) => {
       inFlight--;
       latencies.push(r.ms);
+      if (r.ok && r.passwordMs !== undefined) {
+        passwordSteps.push(r.passwordMs);
+        secondSteps.push(r.ms - r.passwordMs);
+      }
       if (!r.ok) {
         errors++;
         if (errorSamples.length < 3) errorSamples.push(r.error ?? '?');
@@ -211,7 +219,10 @@ async function sustained(target: Target, users: readonly BenchUser[], rate: numb
   const gc = pauses.stop();
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  return { done: latencies.length, perSecond: latencies.length / elapsed, p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), p999: quantile(latencies, 0.999), max: latencies.at(-1) ?? 0, errors, errorSamples, maxInFlight, gc };
+  passwordSteps.sort((a, b) => a - b);
+  secondSteps.sort((a, b) => a - b);
+  const steps = { password: { p50: quantile(passwordSteps, 0.5), p99: quantile(passwordSteps, 0.99) }, second: { p50: quantile(secondSteps, 0.5), p99: quantile(secondSteps, 0.99) } };
+  return { done: latencies.length, perSecond: latencies.length / elapsed, p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), p999: quantile(latencies, 0.999), max: latencies.at(-1) ?? 0, errors, errorSamples, maxInFlight, gc, steps };
 }
 
 /**
@@ -345,6 +356,10 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
         `p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms (${(s.p99 / idleP50).toFixed(2)}× unloaded p50; target ≤ 3×: ${p99Ok ? 'met' : 'NOT met'}), ` +
         `p90 ${s.p90.toFixed(1)} ms, p99.9 ${s.p999.toFixed(1)} ms, max ${s.max.toFixed(1)} ms, ` +
         `errors ${s.errors}${s.errorSamples.length ? ` e.g. ${s.errorSamples.join(' | ')}` : ''}, max in flight ${s.maxInFlight}`,
+    );
+    console.log(
+      `  by step:            password (argon2id) p50 ${s.steps.password.p50.toFixed(1)} ms, p99 ${s.steps.password.p99.toFixed(1)} ms; ` +
+        `second factor (response, session) p50 ${s.steps.second.p50.toFixed(1)} ms, p99 ${s.steps.second.p99.toFixed(1)} ms`,
     );
     console.log(`  load generator's own GC pauses ≥ 5 ms meanwhile: ${s.gc.count} (longest ${s.gc.longestMs.toFixed(1)} ms, ${s.gc.totalMs.toFixed(0)} ms in all)`);
     console.log(`  capacity measured again after the load: ${capAfter.perSecond.toFixed(1)} full logins/s, so the offered rate was ${((100 * rate) / capAfter.perSecond).toFixed(0)} % of it (${capAfter.errors} errors)`);
