@@ -9,6 +9,7 @@
  */
 import Conf from 'conf';
 import { z } from 'zod';
+import { Language } from '../core/contract/contract.ts';
 
 /** The embedded default: slsd on this machine, on its default port (`npm start`, SPEC N1). */
 export const DEFAULT_SERVER_ADDRESS = 'http://127.0.0.1:7860';
@@ -30,7 +31,7 @@ export const StoredSettings = z.object({
   lastDeviceByUser: z.record(z.string(), z.string()).default({}),
   theme: z.enum(['dark', 'light']).default('dark'),
   /** The client's language (UI.md "More: language"); null follows the system. */
-  language: z.enum(['en', 'de', 'fr']).nullable().default(null),
+  language: Language.nullable().default(null),
   windowState: WindowState.nullable().default(null),
 });
 export type StoredSettings = z.infer<typeof StoredSettings>;
