@@ -17,6 +17,7 @@ import { SignedInScreen } from './screens/SignedInScreen.tsx';
 import { SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
 import { Spinner, toClientError, useAction } from './ui.tsx';
 import type { Notice } from './ui.tsx';
+import { deviceLabel } from './devices.ts';
 
 type View =
   | { name: 'starting' }
@@ -191,7 +192,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         <ChallengeScreen
           key={JSON.stringify(c)}
           challenge={c}
-          deviceLabel={device?.label ?? ''}
+          deviceLabel={device ? deviceLabel(device.label, device.kind) : ''}
           canSwitch={view.devices.length > 1}
           busy={action.busy}
           error={action.error}

@@ -10,6 +10,7 @@ import type { ClientError, ErrorText } from '../core/contract/index.ts';
 import type en from './i18n/en/errors.ts';
 import { currentLanguage, i18n, locale } from './i18n/index.ts';
 import { formatUsd } from './money.ts';
+import { deviceLabel, deviceName } from './devices.ts';
 
 function validDate(iso: string | undefined): Date | null {
   if (!iso) return null;
@@ -146,11 +147,11 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
       return {
         message: t('errors:withdrawalLimit.message', {
           limitName: w.limit === 'per_day' ? t('errors:withdrawalLimit.perDay') : t('errors:withdrawalLimit.fiveBusinessDays'),
-          device: kind.name,
+          device: deviceName(w.deviceKind),
           limit: formatUsd(w.limitCents),
           available: formatUsd(w.availableCents),
         }),
-        action: w.useDeviceLabel ? t('errors:withdrawalLimit.useDevice', { device: w.useDeviceLabel }) : t('errors:withdrawalLimit.noDevice'),
+        action: w.useDeviceLabel ? t('errors:withdrawalLimit.useDevice', { device: deviceLabel(w.useDeviceLabel) }) : t('errors:withdrawalLimit.noDevice'),
       };
     }
     case 'SLS_ERR_NOT_PRIMARY_USER':

@@ -77,8 +77,8 @@ describe("slsd's refusals in the client's words (SPEC W2, O3; UI.md language)", 
     expect(`${english.message} ${english.action}`).toBe(refused.error.message);
     applyLanguage('de');
     const german = describeError(refused.error);
-    expect(german.message.replace(/\s/g, ' ')).toBe('Diese Auszahlung würde das Tageslimit Ihres Geräts Security Code Card überschreiten (200.000,00 USD; noch 200.000,00 USD).');
-    expect(german.action).toBe(`Bestätigen Sie diese Auszahlung mit Ihrem Gerät ${m.devices.dscplus!.device.label}.`);
+    expect(german.message.replace(/\s/g, ' ')).toBe('Diese Auszahlung würde das Tageslimit Ihres Geräts überschreiten (Security Code Card: 200.000,00 USD; noch 200.000,00 USD).');
+    expect(german.action).toBe(`Bestätigen Sie diese Auszahlung mit Ihrem Gerät „${m.devices.dscplus!.device.label}“.`);
   });
 });
 

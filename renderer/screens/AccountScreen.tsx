@@ -16,6 +16,7 @@ import { locale } from '../i18n/index.ts';
 import { describeError } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
 import { BusyButton, ErrorLine, Spinner, toClientError, useAction, useLatest } from '../ui.tsx';
+import { deviceLabel } from '../devices.ts';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
 /** The tabs, in order; each is named by `sections.<key>` in the catalogue. */
@@ -240,7 +241,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     (r: WithdrawalResponse) => {
       setPending(null);
       setOnCard(false);
-      setDone({ amount: formatUsd(r.withdrawal.amountCents), device: r.withdrawal.confirmedWith.label });
+      setDone({ amount: formatUsd(r.withdrawal.amountCents), device: deviceLabel(r.withdrawal.confirmedWith.label, r.withdrawal.confirmedWith.kind) });
       setAmount('');
       void load();
     },
@@ -276,7 +277,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
           <tbody>
             {overview.devices.map((d) => (
               <tr key={d.deviceId}>
-                <th scope="row">{d.label}</th>
+                <th scope="row">{deviceLabel(d.label, d.kind)}</th>
                 <td>{limit(d.perDayCents)}</td>
                 <td>{limit(d.perFiveBusinessDaysCents)}</td>
                 <td>{limit(d.availableNowCents)}</td>
@@ -307,7 +308,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
             <select id={`${id}-d`} name="device" value={deviceId} onChange={(e) => setDeviceId(e.target.value)}>
               {overview?.devices.map((d) => (
                 <option key={d.deviceId} value={d.deviceId}>
-                  {d.label}
+                  {deviceLabel(d.label, d.kind)}
                 </option>
               ))}
             </select>
@@ -351,7 +352,7 @@ function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; 
         onReport(reason, replace);
       }}
     >
-      <h3 id={`${id}-h`}>{t('report.title', { device: device.label })}</h3>
+      <h3 id={`${id}-h`}>{t('report.title', { device: deviceLabel(device.label, device.kind) })}</h3>
       <fieldset className="choices">
         <legend>{t('report.whatHappened')}</legend>
         <label>
@@ -389,11 +390,11 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
   // SPEC C2: a DSC+ plugged in answers its own activation challenge (PIN on the card); typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
   const activated = useCallback(
-    (d: { label: string }) => {
+    (d: { label: string; kind: string }) => {
       setChallenge(null);
       setOnCard(false);
       setSerial('');
-      onActivated(d.label);
+      onActivated(deviceLabel(d.label, d.kind));
     },
     [onActivated, setOnCard],
   );
@@ -486,7 +487,7 @@ function DevicesPanel({ api }: { api: SlsApi }) {
     const r = await run(() => api.reportDevice({ deviceId: device.id, reason, replace }));
     if (!r) return;
     setReporting(null);
-    const reported = reason === 'lost' ? t('devices.reportedLost', { device: device.label }) : t('devices.reportedBroken', { device: device.label });
+    const reported = reason === 'lost' ? t('devices.reportedLost', { device: deviceLabel(device.label, device.kind) }) : t('devices.reportedBroken', { device: deviceLabel(device.label, device.kind) });
     after(r.replacement ? `${reported} ${t('devices.replacementOrdered', { deposit: formatUsd(r.replacement.depositCents) })}` : reported);
   };
   const canChange = (d: DeviceInfo) => d.ownership === 'own' && d.physical && ['active', 'inactive', 'pending'].includes(d.status);
@@ -499,20 +500,20 @@ function DevicesPanel({ api }: { api: SlsApi }) {
       <ul className="device-list">
         {overview?.devices.map((d) => (
           <li key={d.id}>
-            {d.label} — <span className={d.status === 'active' ? '' : 'muted'}>{t(`devices.status.${d.status}`, { defaultValue: d.status })}</span>
+            {deviceLabel(d.label, d.kind)} — <span className={d.status === 'active' ? '' : 'muted'}>{t(`devices.status.${d.status}`, { defaultValue: d.status })}</span>
             {d.legacy ? <span className="muted"> {t('devices.legacy')}</span> : null}
             {d.ownership === 'shared' ? <span className="muted"> {t('devices.shared')}</span> : null}
             {canChange(d) && reporting?.id !== d.id ? (
               <span className="row-actions">
-                <button type="button" className="link" aria-label={t('devices.reportAria', { device: d.label })} disabled={busy} onClick={() => (setDone(null), setReporting(d))}>
+                <button type="button" className="link" aria-label={t('devices.reportAria', { device: deviceLabel(d.label, d.kind) })} disabled={busy} onClick={() => (setDone(null), setReporting(d))}>
                   {t('devices.report')}
                 </button>
                 <button
                   type="button"
                   className="link"
-                  aria-label={t('devices.returnAria', { device: d.label })}
+                  aria-label={t('devices.returnAria', { device: deviceLabel(d.label, d.kind) })}
                   disabled={busy}
-                  onClick={() => void run(() => api.returnDevice({ deviceId: d.id })).then((r) => r && after(t('devices.returned', { device: d.label })))}
+                  onClick={() => void run(() => api.returnDevice({ deviceId: d.id })).then((r) => r && after(t('devices.returned', { device: deviceLabel(d.label, d.kind) })))}
                 >
                   {t('devices.return')}
                 </button>
@@ -684,14 +685,14 @@ function SharePanel({ api }: { api: SlsApi }) {
       {result ? (
         <p role="status" className="info">
           {result.state === 'approved'
-            ? t('share.approved', { owner: result.owner.displayName, device: result.device.label })
+            ? t('share.approved', { owner: result.owner.displayName, device: deviceLabel(result.device.label, result.device.kind) })
             : t('share.pendingCompliance')}
         </p>
       ) : review ? (
         <>
           <p>
-            {t('share.review', { owner: review.owner.displayName, device: review.device.label })}{' '}
-            {review.requesterDevices.length > 0 ? t('share.setAside', { devices: review.requesterDevices.map((d) => d.label).join(', ') }) : ''}
+            {t('share.review', { owner: review.owner.displayName, device: deviceLabel(review.device.label, review.device.kind) })}{' '}
+            {review.requesterDevices.length > 0 ? t('share.setAside', { devices: review.requesterDevices.map((d) => deviceLabel(d.label)).join(', ') }) : ''}
           </p>
           <p>
             <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.submitSharing({ requestId: review.id })).then((r) => r && setResult(r))}>
@@ -702,7 +703,7 @@ function SharePanel({ api }: { api: SlsApi }) {
       ) : started ? (
         <>
           <p className="hint">
-            {t('share.answerWith', { owner: started.request.owner.displayName, device: started.request.device.label })}
+            {t('share.answerWith', { owner: started.request.owner.displayName, device: deviceLabel(started.request.device.label, started.request.device.kind) })}
           </p>
           {onCard ? (
             <CardConfirmation key={started.c.confirmationId} api={api} answer={answerOnCard} onDone={verified} onFallback={cardFallback} onError={cardError} />

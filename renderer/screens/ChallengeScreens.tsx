@@ -7,14 +7,15 @@ import type { FormEvent, ReactNode } from 'react';
 import type { TFunction } from 'i18next';
 import { Trans, useTranslation } from 'react-i18next';
 import type { Challenge } from '../../core/api.ts';
-import { DEVICE_CATALOGUE, PLATINUM_ALPHABET } from '../../core/devices.ts';
-import type { DeviceKind, ResponseAlphabet } from '../../core/devices.ts';
+import { PLATINUM_ALPHABET } from '../../core/devices.ts';
+import type { ResponseAlphabet } from '../../core/devices.ts';
 import { formatCountdown, formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
 import { locale } from '../i18n/index.ts';
 import { BusyButton, ErrorLine, Spinner, spelled, useNow } from '../ui.tsx';
 import { DscPlusCardPanel, cardLineText } from './DscPlusCard.tsx';
 import type { CardLine } from './DscPlusCard.tsx';
+import { deviceName } from '../devices.ts';
 
 export interface ChallengeProps<C extends Challenge = Challenge> {
   challenge: C;
@@ -55,21 +56,6 @@ function alphabetHint(t: TFunction<'challenge'>, alphabet: ResponseAlphabet, len
   if (alphabet === 'digits') return t('hint.digits', { length });
   if (alphabet === 'platinum') return t('hint.platinum', { length });
   return t('hint.alphanumeric', { length });
-}
-
-/** The catalogue's title for the devices with a code screen; the catalogue's name for any other. */
-const TITLES: Partial<Record<DeviceKind, 'dscplus' | 'platinum' | 'gold' | 'dsc' | 'scc' | 'onlineScc'>> = {
-  dscplus: 'dscplus',
-  platinum: 'platinum',
-  gold: 'gold',
-  dsc: 'dsc',
-  scc: 'scc',
-  online_scc: 'onlineScc',
-};
-
-function deviceTitle(t: TFunction<'challenge'>, kind: DeviceKind): string {
-  const key = TITLES[kind];
-  return key ? t(`title.${key}`) : DEVICE_CATALOGUE[kind].name;
 }
 
 function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId }: { title: string; titleId: string; children: ReactNode; canSwitch: boolean; onSwitch(): void; onCancel(): void }) {
@@ -143,7 +129,7 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
   const c = p.challenge;
   const id = useId();
   const onCard = c.kind === 'dscplus' || c.kind === 'dsc';
-  const title = c.kind === 'ibkey' ? t('responseCode.ibKeyTitle') : deviceTitle(t, c.kind);
+  const title = c.kind === 'ibkey' ? t('responseCode.ibKeyTitle') : deviceName(c.kind);
   // SPEC C2: a plugged-in DSC+ answers by itself; typing is the fallback, with a line saying why.
   const [fallback, setFallback] = useState<CardLine | null>(null);
   const [blocked, setBlocked] = useState(false);
@@ -248,7 +234,7 @@ export function IndexNumbersScreen(p: ChallengeProps<Extract<Challenge, { type: 
   const id = useId();
   const [first, second] = c.indexes;
   return (
-    <Frame title={deviceTitle(t, c.kind)} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+    <Frame title={deviceName(c.kind)} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p className="device-label">{p.deviceLabel}</p>
       <p>{t('indexNumbers.intro')}</p>
       <p className="challenge indexes" aria-label={t('indexNumbers.pairLabel', { first, second })}>

@@ -9,6 +9,7 @@ import type { DeviceView } from '../../core/contract/index.ts';
 import { i18n } from '../i18n/index.ts';
 import { BusyButton, ErrorLine } from '../ui.tsx';
 import type { ErrorText } from '../../core/contract/index.ts';
+import { deviceLabel } from '../devices.ts';
 
 export interface SelectDeviceProps {
   devices: readonly DeviceView[];
@@ -20,7 +21,8 @@ export interface SelectDeviceProps {
 }
 
 export function deviceOptionLabel(d: DeviceView): string {
-  return d.connected ? i18n.t('login:selectDevice.connected', { label: d.label }) : d.label;
+  const label = deviceLabel(d.label, d.kind);
+  return d.connected ? i18n.t('login:selectDevice.connected', { label }) : label;
 }
 
 export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, onSelect, onCancel }: SelectDeviceProps) {

@@ -9,6 +9,7 @@ import { formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { SessionView } from '../../core/contract/index.ts';
 import { locale } from '../i18n/index.ts';
 import { Spinner } from '../ui.tsx';
+import { deviceLabel } from '../devices.ts';
 
 export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccount, notice }: { session: SessionView; onSignOut(): void; signingOut: boolean; footer: ReactNode; onAccount?: () => void; notice?: ReactNode }) {
   const { t } = useTranslation('common');
@@ -31,7 +32,7 @@ export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccou
         <dt>{t('signedIn.account')}</dt>
         <dd>{session.account ? session.account.number : t('signedIn.noAccount')}</dd>
         <dt>{t('signedIn.signedInWith')}</dt>
-        <dd>{session.authenticatedWith ? session.authenticatedWith.label : t('signedIn.noSecondFactor')}</dd>
+        <dd>{session.authenticatedWith ? deviceLabel(session.authenticatedWith.label, session.authenticatedWith.kind) : t('signedIn.noSecondFactor')}</dd>
         <dt>{t('signedIn.sessionEnds')}</dt>
         <dd>{t('signedIn.sessionEndsAt', { when: expires })}</dd>
         {session.access === 'portal_only' ? (

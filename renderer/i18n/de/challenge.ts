@@ -16,14 +16,6 @@ const challenge: Catalogue<typeof en> = {
     platinum: '{{length}} Zeichen: 0–9 und A C E F H P',
     alphanumeric: '{{length}} Zeichen, Buchstaben und Ziffern',
   },
-  title: {
-    dscplus: 'Digital Security Card+',
-    platinum: 'Platinum-Gerät',
-    gold: 'Gold-Gerät',
-    dsc: 'Digital Security Card',
-    scc: 'Security Code Card',
-    onlineScc: 'Online Security Code Card',
-  },
   responseCode: {
     ibKeyTitle: 'IB Key — Challenge-Code',
     connected: '{{device}} — verbunden',

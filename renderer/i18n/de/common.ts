@@ -5,6 +5,17 @@ const common: Catalogue<typeof en> = {
   ui: {
     hostInternal: 'In SLS Desktop ist ein Fehler aufgetreten.',
   },
+  device: {
+    ibkey: 'IB Key',
+    dscplus: 'Digital Security Card+',
+    platinum: 'Platinum-Gerät',
+    gold: 'Gold-Gerät',
+    dsc: 'Digital Security Card',
+    scc: 'Security Code Card',
+    onlineScc: 'Online Security Code Card',
+    sms: 'SMS',
+    tempPasscode: 'Temporärer Passcode',
+  },
   signedIn: {
     title: 'Angemeldet',
     user: 'Benutzer',

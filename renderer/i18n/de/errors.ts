@@ -43,10 +43,10 @@ const errors: Catalogue<typeof en> = {
   sessionEnding: { messageAt: 'Ihre Sitzung endet um {{when}} (New Yorker Zeit).', message: 'Ihre Sitzung endet bald.', action: 'Melden Sie sich erneut an, um fortzufahren.' },
   sessionEndedAt: { messageAt: 'Ihre Sitzung endete um {{when}} (New Yorker Zeit).', message: 'Ihre Sitzung ist beendet.', action: 'Melden Sie sich erneut an.' },
   withdrawalLimit: {
-    message: 'Diese Auszahlung würde {{limitName}} Ihres Geräts {{device}} überschreiten ({{limit}}; noch {{available}}).',
+    message: 'Diese Auszahlung würde {{limitName}} Ihres Geräts überschreiten ({{device}}: {{limit}}; noch {{available}}).',
     perDay: 'das Tageslimit',
     fiveBusinessDays: 'das Limit für fünf Geschäftstage',
-    useDevice: 'Bestätigen Sie diese Auszahlung mit Ihrem Gerät {{device}}.',
+    useDevice: 'Bestätigen Sie diese Auszahlung mit Ihrem Gerät „{{device}}“.',
     noDevice: 'Keines Ihrer Geräte erlaubt diesen Betrag jetzt: Zahlen Sie weniger aus oder warten Sie, bis frühere Auszahlungen aus dem Zeitraum fallen.',
   },
   notPrimaryUser: 'Nur {{who}}, der Hauptbenutzer des Kontos, kann dessen Sicherheitseinstellungen ändern.',

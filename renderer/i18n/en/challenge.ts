@@ -17,15 +17,6 @@ const challenge = {
     platinum: '{{length}} characters: 0–9 and A C E F H P',
     alphanumeric: '{{length}} characters, letters and digits',
   },
-  /** The screen's title: the kind of device. */
-  title: {
-    dscplus: 'Digital Security Card+',
-    platinum: 'Platinum device',
-    gold: 'Gold device',
-    dsc: 'Digital Security Card',
-    scc: 'Security Code Card',
-    onlineScc: 'Online Security Code Card',
-  },
   /** Challenge code: DSC+, DSC, Gold, Platinum, IB Key offline. */
   responseCode: {
     ibKeyTitle: 'IB Key — challenge code',

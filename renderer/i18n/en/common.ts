@@ -3,6 +3,18 @@ const common = {
   ui: {
     hostInternal: 'Something went wrong in SLS Desktop.',
   },
+  /** The kinds of device (SPEC D1), as slsd's default labels name them; product names stay as the broker writes them. */
+  device: {
+    ibkey: 'IB Key',
+    dscplus: 'Digital Security Card+',
+    platinum: 'Platinum device',
+    gold: 'Gold device',
+    dsc: 'Digital Security Card',
+    scc: 'Security Code Card',
+    onlineScc: 'Online Security Code Card',
+    sms: 'SMS',
+    tempPasscode: 'Temporary passcode',
+  },
   signedIn: {
     title: 'Signed in',
     user: 'User',

@@ -16,14 +16,6 @@ const challenge: Catalogue<typeof en> = {
     platinum: '{{length}} caractères : 0–9 et A C E F H P',
     alphanumeric: '{{length}} caractères, lettres et chiffres',
   },
-  title: {
-    dscplus: 'Digital Security Card+',
-    platinum: 'Appareil Platinum',
-    gold: 'Appareil Gold',
-    dsc: 'Digital Security Card',
-    scc: 'Security Code Card',
-    onlineScc: 'Online Security Code Card',
-  },
   responseCode: {
     ibKeyTitle: 'IB Key — code challenge',
     connected: '{{device}} — connectée',

@@ -5,6 +5,17 @@ const common: Catalogue<typeof en> = {
   ui: {
     hostInternal: "Une erreur s'est produite dans SLS Desktop.",
   },
+  device: {
+    ibkey: 'IB Key',
+    dscplus: 'Digital Security Card+',
+    platinum: 'Appareil Platinum',
+    gold: 'Appareil Gold',
+    dsc: 'Digital Security Card',
+    scc: 'Security Code Card',
+    onlineScc: 'Online Security Code Card',
+    sms: 'SMS',
+    tempPasscode: "Code d'accès temporaire",
+  },
   signedIn: {
     title: 'Connecté',
     user: 'Utilisateur',

@@ -43,10 +43,10 @@ const errors: Catalogue<typeof en> = {
   sessionEnding: { messageAt: 'Votre session prend fin à {{when}} (heure de New York).', message: 'Votre session prend bientôt fin.', action: 'Reconnectez-vous pour continuer.' },
   sessionEndedAt: { messageAt: 'Votre session a pris fin à {{when}} (heure de New York).', message: 'Votre session a pris fin.', action: 'Reconnectez-vous.' },
   withdrawalLimit: {
-    message: 'Ce retrait dépasserait {{limitName}} de votre appareil {{device}} ({{limit}} ; reste {{available}}).',
+    message: 'Ce retrait dépasserait {{limitName}} de votre appareil ({{device}} : {{limit}} ; reste {{available}}).',
     perDay: 'la limite journalière',
     fiveBusinessDays: 'la limite sur cinq jours ouvrés',
-    useDevice: 'Confirmez ce retrait avec votre appareil {{device}}.',
+    useDevice: 'Confirmez ce retrait avec votre appareil « {{device}} ».',
     noDevice: "Aucun de vos appareils n'autorise ce montant pour l'instant : retirez moins, ou attendez que des retraits antérieurs sortent de la période.",
   },
   notPrimaryUser: "Seul {{who}}, l'utilisateur principal du compte, peut modifier ses paramètres de sécurité.",
