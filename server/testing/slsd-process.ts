@@ -32,12 +32,22 @@ export interface SlsdProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * `SLSD_CPU_PROF_DIR=/tmp/prof npm run bench:load -- --quick`: each slsd the tests or benchmarks start
+ * writes a V8 CPU profile of its main thread there when it stops (Node refuses --cpu-prof in
+ * NODE_OPTIONS). Open it in Chrome DevTools (Performance) or read its self times with a script.
+ */
+function cpuProfileFlags(): string[] {
+  const dir = process.env.SLSD_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export async function spawnSlsd(
   opts: { dataDir?: string; demo?: boolean; workers?: number; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<SlsdProcess> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-e2e-'));
   const serverKey = opts.env?.SLS_SERVER_KEY ?? randomBytes(32).toString('base64');
-  const args = [...SLSD_NODE_FLAGS, SLSD, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'];
+  const args = [...SLSD_NODE_FLAGS, ...cpuProfileFlags(), SLSD, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'];
   if (opts.demo) args.push('--demo');
   if (opts.workers) args.push('--workers', String(opts.workers));
   const child = spawn(process.execPath, args, {
