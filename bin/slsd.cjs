@@ -26,8 +26,8 @@ if (!process.env.UV_THREADPOOL_SIZE) {
 import('./run-ts.mjs')
   .then(({ run }) => run('../server/main.ts', '../dist/server/slsd.mjs'))
   .catch((e) => {
-    // An operator's mistake (the wrong server key, SPEC D4) is said plainly; anything else with its stack.
-    const plain = e instanceof Error && e.name === 'ServerKeyMismatch';
+    // An operator's mistake (the wrong server key, SPEC D4; a port in use) is said plainly; anything else with its stack.
+    const plain = e instanceof Error && (e.name === 'ServerKeyMismatch' || e.name === 'StartRefused');
     process.stderr.write(`slsd: ${e instanceof Error ? (plain ? e.message : (e.stack ?? e.message)) : String(e)}\n`);
     process.exitCode = 1;
   });

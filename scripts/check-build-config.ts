@@ -21,7 +21,7 @@ const require = createRequire(import.meta.url);
 const minimatch = require('minimatch') as (file: string, pattern: string, options?: { dot?: boolean }) => boolean;
 
 /** Packages the server, the CLI and the build need, and the desktop app must not ship (the renderer's are bundled into it by Vite). */
-export const serverOnlyRoots = ['better-sqlite3', '@node-rs/argon2', 'fastify', 'pg', 'kysely', 'commander', 'tsx', 'pdfkit', 'react', 'react-dom', 'i18next', 'react-i18next'] as const;
+export const serverOnlyRoots = ['better-sqlite3', '@node-rs/argon2', 'fastify', 'pg', 'kysely', 'commander', 'tsx', 'pdfkit', 'react', 'react-dom', 'i18next', 'react-i18next', 'prom-client'] as const;
 
 /** The fuses SPEC N3's release rules require, with their values. */
 export const requiredFuses = {

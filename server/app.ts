@@ -11,6 +11,8 @@ import { ZodError } from 'zod';
 import { API_PREFIX } from '../core/api.ts';
 import type { SlsConfig } from './config.ts';
 import { isSlsError, SlsError } from './errors.ts';
+import { createMetrics } from './metrics.ts';
+import type { SlsMetrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { ROUTES } from './routes/table.ts';
 import { startHousekeeping, totalDeleted } from './services/housekeeping.ts';
@@ -20,6 +22,8 @@ import type { ServiceOptions, Services } from './services/index.ts';
 export interface BuiltApp {
   readonly app: FastifyInstance;
   readonly services: Services;
+  /** Prometheus metrics when `config.metricsPort` is set (main.ts serves them), else null. */
+  readonly metrics: SlsMetrics | null;
   close(): Promise<void>;
 }
 
@@ -74,8 +78,9 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
     // Errors Fastify's router raises before any route runs (a path value over 100 characters, a bad
     // %-escape) would otherwise get Fastify's own 414/400 body, echoing the URL: coded like any other,
     // never echoing the input (found by server/fuzz.test.ts).
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
       const sls = toSlsError(err) ?? new SlsError('SLS_ERR_INTERNAL');
+      metrics?.noteError(req, sls.code);
       void (reply as FastifyReply).code(sls.status).send(sls.toBody());
     },
     logger:
@@ -87,6 +92,9 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'res.body'], censor: '[redacted]' },
           },
   });
+
+  // Created after the app, before any request: the error handlers below note their codes in it.
+  const metrics: SlsMetrics | null = config.metricsPort === null ? null : createMetrics(app, () => services.passwords.load?.() ?? null);
 
   // One JSON parser of our own, so malformed JSON is a coded error like any other.
   app.removeAllContentTypeParsers();
@@ -102,9 +110,13 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
 
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const sls = toSlsError(err);
-    if (sls) return reply.code(sls.status).send(sls.toBody());
+    if (sls) {
+      metrics?.noteError(req, sls.code);
+      return reply.code(sls.status).send(sls.toBody());
+    }
     req.log.error({ err }, 'unexpected error');
     const internal = new SlsError('SLS_ERR_INTERNAL');
+    metrics?.noteError(req, internal.code);
     return reply.code(internal.status).send(internal.toBody());
   });
 
@@ -112,6 +124,7 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
     const path = req.url.split('?')[0] ?? '';
     const other = ROUTE_PATTERNS.some((p) => p.re.test(path) && p.method !== req.method);
     const err = new SlsError(other ? 'SLS_ERR_METHOD_NOT_ALLOWED' : 'SLS_ERR_NOT_FOUND');
+    metrics?.noteError(req, err.code);
     return reply.code(err.status).send(err.toBody());
   });
 
@@ -172,6 +185,7 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
   return {
     app,
     services,
+    metrics,
     async close() {
       await housekeeping.stop();
       if (dispatcher) clearInterval(dispatcher);

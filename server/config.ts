@@ -91,6 +91,13 @@ export interface SlsConfig {
   readonly smsRetentionMs: number;
   /** pino log level; 'silent' turns logging off. Default 'info'. */
   readonly logLevel: string;
+  /**
+   * Port of the Prometheus metrics listener (`GET /metrics`, server/metrics.ts), apart from the API's.
+   * Default null: no metrics. 0 picks a free port (printed at start). Env SLS_METRICS_PORT, flag --metrics-port.
+   */
+  readonly metricsPort: number | null;
+  /** Address of the metrics listener. Default 127.0.0.1: a scraper on the same host or a tunnel. Env SLS_METRICS_HOST. */
+  readonly metricsHost: string;
 }
 
 export const DEFAULT_DATA_DIR = './.sls-data';
@@ -130,6 +137,8 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
     housekeepingIntervalMs: 10 * 60 * 1000,
     housekeepingGraceMs: 24 * 60 * 60 * 1000,
     smsRetentionMs: 30 * 24 * 60 * 60 * 1000,
+    metricsPort: null,
+    metricsHost: '127.0.0.1',
     ...overrides,
   };
 }
@@ -159,12 +168,12 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
  * Env: SLS_DATA_DIR, SLS_DATABASE_URL, SLS_HOST, SLS_PORT, SLS_SERVER_KEY, SLS_TRUST_PROXY
  * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
  * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_DISPATCH_INTERVAL_MS,
- * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS,
+ * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS, SLS_METRICS_PORT, SLS_METRICS_HOST,
  * SLS_PASSWORD_HASHING (only `noop-benchmark-only`, for the benchmark).
  */
 export function loadConfig(
   env: NodeJS.ProcessEnv,
-  flags: { dataDir?: string; port?: number; host?: string; databaseUrl?: string; workers?: number } = {},
+  flags: { dataDir?: string; port?: number; host?: string; databaseUrl?: string; workers?: number; metricsPort?: number } = {},
 ): SlsConfig {
   const dataDir = flags.dataDir ?? env.SLS_DATA_DIR ?? DEFAULT_DATA_DIR;
   const o: { -readonly [K in keyof SlsConfig]?: SlsConfig[K] } = { dataDir };
@@ -198,5 +207,11 @@ export function loadConfig(
   if (env.SLS_PASSWORD_HASHING === 'noop-benchmark-only') o.passwordHashing = 'noop-benchmark-only';
   const workers = flags.workers ?? intEnv(env, 'SLS_WORKERS');
   if (workers !== undefined) o.workers = Math.max(1, workers);
+  const metricsPort = flags.metricsPort ?? intEnv(env, 'SLS_METRICS_PORT');
+  if (metricsPort !== undefined) {
+    if (metricsPort > 65535) throw new Error(`SLS_METRICS_PORT must be a port (0–65535), got ${metricsPort}`);
+    o.metricsPort = metricsPort;
+  }
+  if (env.SLS_METRICS_HOST) o.metricsHost = env.SLS_METRICS_HOST;
   return defaultConfig(o);
 }

@@ -12,6 +12,8 @@ import { loadConfig } from './config.ts';
 import type { SlsConfig } from './config.ts';
 import { readDemoReadme, seedDemo } from './demo.ts';
 import { createServices } from './services/index.ts';
+import { clusterSource, offerToPrimary, registrySource, serveMetrics } from './metrics.ts';
+import type { MetricsServer } from './metrics.ts';
 import { hashingThreads } from './services/passwords.ts';
 import type { Services } from './services/index.ts';
 
@@ -39,6 +41,7 @@ interface Flags {
   databaseUrl?: string;
   demo?: boolean;
   workers?: number;
+  metricsPort?: number;
 }
 
 function parseFlags(argv: readonly string[]): Flags {
@@ -49,10 +52,11 @@ function parseFlags(argv: readonly string[]): Flags {
     .option('--host <host>', 'listen address (env SLS_HOST; default 127.0.0.1)')
     .option('--database-url <url>', 'postgres://… for PostgreSQL (env SLS_DATABASE_URL; default SQLite in the data folder)')
     .option('--workers <n>', 'processes sharing the port (env SLS_WORKERS; default 1)', workerCount)
+    .option('--metrics-port <port>', 'serve Prometheus metrics at GET /metrics on this port, apart from the API (env SLS_METRICS_PORT; address SLS_METRICS_HOST, default 127.0.0.1; default off)', port)
     .option('--demo', 'seed demo users and devices when the database is empty, and print the demo README')
     .addHelpText(
       'after',
-      '\nOther settings from the environment: SLS_SERVER_KEY (base64, 32 bytes), SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT.',
+      '\nOther settings from the environment: SLS_SERVER_KEY (base64, 32 bytes), SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_METRICS_HOST.',
     )
     .parse([...argv], { from: 'user' })
     .opts<Flags>();
@@ -89,14 +93,22 @@ export async function main(argv: readonly string[]): Promise<void> {
     // Checkpoints of SQLite's log on a worker thread: the event loop never waits for their fsyncs (issue 7).
     const built = await buildApp({ ...config, logLevel: config.logLevel }, { backgroundCheckpoints: true });
     await prepare(built.services, config, flags.demo === true);
+    const metricsServer = built.metrics
+      ? await serveMetrics(config.metricsHost, config.metricsPort!, registrySource(built.metrics.registry)).catch(async (e: unknown) => {
+          await built.close();
+          throw e;
+        })
+      : null;
     const address = await built.app.listen({ host: config.host, port: config.port });
+    // The metrics line first: whoever waits for "slsd listening on" can read it already.
+    if (metricsServer) process.stdout.write(`slsd metrics at ${metricsServer.url}\n`);
     process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir}, ${hashingLine(config)})\n`);
     let closing = false;
     onSignals((signal) => {
       if (closing) return;
       closing = true;
       built.app.log.info(`${signal}: closing`);
-      built.close().then(
+      Promise.all([built.close(), metricsServer?.close()]).then(
         () => process.exit(0),
         () => process.exit(1),
       );
@@ -129,9 +141,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stderr.write(`slsd worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
     fork();
   });
+  // The workers' metrics, summed by the primary on its own listener (server/metrics.ts).
+  let metricsServer: MetricsServer | null = null;
+  if (config.metricsPort !== null) {
+    metricsServer = await serveMetrics(config.metricsHost, config.metricsPort, clusterSource());
+    process.stdout.write(`slsd metrics at ${metricsServer.url} (the sum of the ${config.workers} workers)\n`);
+  }
   for (let i = 0; i < config.workers; i++) fork();
   onSignals(() => {
     stopping = true;
+    void metricsServer?.close();
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
     const wait = setInterval(() => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
@@ -144,6 +163,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
 async function runWorker(config: SlsConfig): Promise<void> {
   const built = await buildApp(config, { backgroundCheckpoints: true });
+  if (built.metrics) offerToPrimary(built.metrics.registry);
   await built.app.listen({ host: config.host, port: config.port });
   onSignals(() => {
     built.close().then(

@@ -19,15 +19,18 @@ describe('concurrencyLimit (SPEC N1: argon2id hashes bounded by cores)', () => {
     const results = gates.map((g) => limited(g.task));
     await tick();
     expect(started).toEqual([0, 1]);
+    expect(limited.load()).toEqual({ inFlight: 2, waiting: 2 }); // what the metrics report
     gates[1]!.release();
     await tick();
     expect(started).toEqual([0, 1, 2]);
+    expect(limited.load()).toEqual({ inFlight: 2, waiting: 1 });
     gates[0]!.release();
     await tick();
     expect(started).toEqual([0, 1, 2, 3]);
     gates[2]!.release();
     gates[3]!.release();
     expect(await Promise.all(results)).toEqual([0, 1, 2, 3]);
+    expect(limited.load()).toEqual({ inFlight: 0, waiting: 0 });
   });
 
   it('frees the slot of a task that fails', async () => {

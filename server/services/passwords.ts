@@ -16,6 +16,19 @@ export interface PasswordHasher {
   verify(storedHash: string, password: string): Promise<boolean>;
   /** Burns a verification's time against a dummy hash; always false. */
   verifyUnknownUser(password: string): Promise<boolean>;
+  /** Hashes handed to the pool and hashes waiting for a turn, for the metrics (server/metrics.ts); none for the no-op. */
+  load?(): HashingLoad;
+}
+
+export interface HashingLoad {
+  readonly inFlight: number;
+  readonly waiting: number;
+}
+
+/** A concurrency limit that can say how busy it is. */
+export interface Limiter {
+  <T>(task: () => Promise<T>): Promise<T>;
+  load(): HashingLoad;
 }
 
 /**
@@ -25,11 +38,11 @@ export interface PasswordHasher {
  * so without a limit 2 cores hashed 4 at once (Node's default pool): no faster, and 76 MiB resident
  * at the peak. See `hashingThreads` for how many.
  */
-export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+export function concurrencyLimit(limit: number): Limiter {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a positive integer, got ${limit}`);
   let running = 0;
   const waiting: (() => void)[] = [];
-  return async (task) => {
+  const limited = async <T>(task: () => Promise<T>): Promise<T> => {
     if (running < limit) running++;
     else await new Promise<void>((resolve) => waiting.push(resolve));
     try {
@@ -41,6 +54,7 @@ export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => 
       else running--;
     }
   };
+  return Object.assign(limited, { load: (): HashingLoad => ({ inFlight: running, waiting: waiting.length }) });
 }
 
 /**
@@ -101,6 +115,7 @@ export function argon2idHasher(params: Argon2Params, concurrency = hashesInFligh
       await limited(() => verify(stored, password)).catch(() => false);
       return false;
     },
+    load: () => limited.load(),
   };
 }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.ts';
+import type { SlsMetrics } from '../metrics.ts';
 import { defaultConfig } from '../config.ts';
 import type { SlsConfig } from '../config.ts';
 import { Provisioning } from '../services/provisioning.ts';
@@ -33,6 +34,8 @@ export interface TestServer {
   readonly config: SlsConfig;
   /** `http://127.0.0.1:<port>` when started with `listen: true`. */
   readonly url: string | null;
+  /** Its Prometheus metrics when the config sets `metricsPort` (not served: read `metrics.registry`). */
+  readonly metrics: SlsMetrics | null;
   close(): Promise<void>;
 }
 
@@ -97,6 +100,7 @@ export async function startTestServer(
     dataDir,
     config,
     url,
+    metrics: built.metrics,
     async close() {
       await built.close();
       await postgres?.drop();

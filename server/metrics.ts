@@ -1,0 +1,130 @@
+/**
+ * Prometheus metrics for operators (prom-client): what slsd answers, how fast, which coded errors
+ * it gives (lockouts, wrong responses, throttling: SPEC L6), how many argon2id hashes wait (A3,
+ * issue 7), and the process itself (memory, CPU, event-loop delay, GC).
+ *
+ * Off unless the operator asks (`--metrics-port` / `SLS_METRICS_PORT`): then served on a listener of
+ * their own (`SLS_METRICS_HOST`, default 127.0.0.1), never on the API's port, so the address users
+ * reach shows nothing of it. Labels are bounded and hold no user data: route patterns (never a
+ * path with an id in it), methods, status codes, coded errors from the registry, never a user name,
+ * an address or a token (server/metrics.test.ts).
+ *
+ * With `--workers N` each worker keeps its own registry and the primary serves their sum
+ * (prom-client's AggregatorRegistry over node:cluster's IPC).
+ */
+import cluster from 'node:cluster';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HashingLoad } from './services/passwords.ts';
+
+export interface SlsMetrics {
+  readonly registry: Registry;
+  /** A coded error answered for this request (set by the error handlers; read when the answer is sent). */
+  noteError(request: object, code: string): void;
+}
+
+/** Where answers and errors go through Fastify: one hook when the answer is sent. */
+export function createMetrics(app: FastifyInstance, hashing: () => HashingLoad | null, opts: { processMetrics?: boolean } = {}): SlsMetrics {
+  const registry = new Registry();
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'slsd_' });
+
+  const requests = new Counter({
+    name: 'slsd_http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method, status and coded error (empty for a success).',
+    labelNames: ['route', 'method', 'status', 'code'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'slsd_http_request_duration_seconds',
+    help: 'Time from the request to its answer, by route pattern (a login includes its argon2id hash).',
+    labelNames: ['route'] as const,
+    // A no-op answer is well under a millisecond; a password step ~10 ms; a throttled burst seconds.
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const hashGauge = (name: string, help: string, pick: (load: HashingLoad) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const load = hashing();
+        if (load) this.set(pick(load));
+      },
+    });
+  hashGauge('slsd_password_hashes_in_flight', 'argon2id hashes handed to the thread pool (running, or next in its queue).', (l) => l.inFlight);
+  hashGauge('slsd_password_hashes_waiting', 'argon2id hashes waiting in slsd for a turn in the thread pool (sustained > 0: more logins than the cores hash).', (l) => l.waiting);
+
+  const errors = new WeakMap<object, string>();
+  app.addHook('onResponse', async (req, reply) => {
+    // The route's pattern ("/v1/login/:transactionId/response"); anything unrouted is one label.
+    const route = req.routeOptions.url ?? 'unmatched';
+    const code = errors.get(req) ?? '';
+    requests.inc({ route, method: req.method, status: String(reply.statusCode), code });
+    duration.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  return {
+    registry,
+    noteError(request, code) {
+      errors.set(request, code);
+    },
+  };
+}
+
+export interface MetricsServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The metrics listener: GET /metrics in Prometheus' text format; anything else 404. `source` gives
+ * the text (one registry, or the cluster's sum).
+ */
+export async function serveMetrics(host: string, port: number, source: { text(): Promise<string>; contentType: string }): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics are at GET /metrics\n');
+      return;
+    }
+    source.text().then(
+      (body) => res.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' }).end(body),
+      (err: unknown) => res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`metrics unavailable: ${(err as Error).message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'is in use' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : `failed (${err.code ?? err.message})`;
+      reject(Object.assign(new Error(`the metrics listener ${host}:${port} ${why} (SLS_METRICS_HOST, SLS_METRICS_PORT / --metrics-port)`), { name: 'StartRefused' }));
+    });
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const shown = a.address.includes(':') ? `[${a.address}]` : a.address;
+  return {
+    url: `http://${shown}:${a.port}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** One process: its own registry. */
+export function registrySource(registry: Registry): { text(): Promise<string>; contentType: string } {
+  return { text: () => registry.metrics(), contentType: registry.contentType };
+}
+
+/** The primary of `--workers N`: the sum of its workers' registries. */
+export function clusterSource(): { text(): Promise<string>; contentType: string } {
+  const aggregator = new AggregatorRegistry();
+  return { text: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
+}
+
+/** In a worker: answer the primary's requests with this registry. */
+export function offerToPrimary(registry: Registry): void {
+  if (!cluster.isWorker) return;
+  new AggregatorRegistry(); // adds the worker's IPC listener (once)
+  AggregatorRegistry.setRegistries([registry]);
+}
