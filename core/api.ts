@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   'SLS_ERR_FORBIDDEN',
   'SLS_ERR_CONFLICT',
   'SLS_ERR_INTERNAL',
+  /** slsd cannot reach its database for now; nothing was changed. `retryAt` says when to try again. */
+  'SLS_ERR_SERVICE_UNAVAILABLE',
   /** The code of this challenge (an SMS code) has expired: ask for a new one (SPEC L4). */
   'SLS_ERR_CODE_EXPIRED',
   /** A temporary passcode past its 2 full days opens only the Client Portal (SPEC T1). */
@@ -274,3 +276,5 @@ export const ResendRequest = z.object({}).strict();
 export const LogoutResponse = z.object({ ok: z.literal(true) });
 
 export const HealthResponse = z.object({ status: z.literal('ok'), version: z.string(), database: z.string() });
+/** GET /v1/ready: the database answered a query just now (load balancers, orchestrators). */
+export const ReadyResponse = z.object({ status: z.literal('ready'), database: z.string(), latencyMs: z.number() });

@@ -90,6 +90,9 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
       const until = validDate(error.lockedUntil);
       return { message: t('errors:locked.message'), action: until ? t('errors:locked.actionUntil', { when: nyTime(until, now) }) : t('errors:locked.action') };
     }
+    case 'SLS_ERR_SERVICE_UNAVAILABLE':
+      // slsd could not reach its database: nothing happened, and a retry in a moment is right.
+      return { message: t('errors:serviceUnavailable.message'), action: t('errors:serviceUnavailable.action') };
     case 'SLS_ERR_RATE_LIMITED':
       return { message: t('errors:rateLimited.message'), action: retry ? t('errors:rateLimited.actionUntil', { when: nyTime(retry, now) }) : t('errors:rateLimited.action') };
     case 'SLS_ERR_WRONG_RESPONSE': {

@@ -11,6 +11,7 @@ import { ZodError } from 'zod';
 import { API_PREFIX } from '../core/api.ts';
 import type { SlsConfig } from './config.ts';
 import { isSlsError, SlsError } from './errors.ts';
+import { databaseUnavailableReason } from './db/unavailable.ts';
 import { createMetrics } from './metrics.ts';
 import type { SlsMetrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -54,6 +55,9 @@ function toSlsError(err: unknown): SlsError | null {
   if (status !== undefined && status >= 400 && status < 500) return new SlsError('SLS_ERR_VALIDATION');
   return null;
 }
+
+/** SLS_ERR_SERVICE_UNAVAILABLE: when to try again (seconds; Retry-After and `retryAt`). */
+const RETRY_AFTER_S = 2;
 
 /** Route patterns as regular expressions, to tell 405 from 404. */
 const ROUTE_PATTERNS = ROUTES.map((r) => ({ method: r.method, re: new RegExp('^' + r.url.replace(/:\w+/g, '[^/]+') + '/?$') })).concat([
@@ -113,6 +117,14 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
     if (sls) {
       metrics?.noteError(req, sls.code);
       return reply.code(sls.status).send(sls.toBody());
+    }
+    // The database cannot serve (unavailable.ts): a 503 to try again shortly, not a 500 that reads like a bug.
+    const unavailable = databaseUnavailableReason(err);
+    if (unavailable !== null) {
+      req.log.warn({ reason: unavailable }, 'database unavailable: answered 503');
+      const e = new SlsError('SLS_ERR_SERVICE_UNAVAILABLE', { retryAt: new Date(Date.now() + RETRY_AFTER_S * 1000).toISOString() });
+      metrics?.noteError(req, e.code);
+      return reply.code(e.status).header('retry-after', String(RETRY_AFTER_S)).send(e.toBody());
     }
     req.log.error({ err }, 'unexpected error');
     const internal = new SlsError('SLS_ERR_INTERNAL');

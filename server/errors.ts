@@ -79,6 +79,11 @@ export const ERROR_REGISTRY = {
   SLS_ERR_FORBIDDEN: { status: 403, message: 'This is not allowed for this user.', when: 'The user may not do this (e.g. not the primary user, SPEC O3).' },
   SLS_ERR_CONFLICT: { status: 409, message: 'This conflicts with the current state.', when: 'E.g. creating a user name that exists, activating a device twice.' },
   SLS_ERR_INTERNAL: { status: 500, message: 'Something went wrong on the server.', when: 'A bug: the details are in the server log, never in the answer.' },
+  SLS_ERR_SERVICE_UNAVAILABLE: {
+    status: 503,
+    message: 'The login service is briefly unavailable. Try again in a moment.',
+    when: 'slsd cannot reach its database (PostgreSQL down, restarting, refusing connections or unreachable; SQLite locked past its timeout, its disk full or failing). Nothing was changed; `retryAt` (and the Retry-After header) say when to try again. The reason is in the server log and in `GET /v1/ready`.',
+  },
   SLS_ERR_CODE_EXPIRED: { status: 410, message: 'This code has expired. Ask for a new one.', when: 'An SMS code outlived its lifetime (5 minutes by default); ask for a new one with resend.' },
   SLS_ERR_PORTAL_ONLY: {
     status: 403,

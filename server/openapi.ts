@@ -47,6 +47,8 @@ export function buildOpenApiDocument(version: string): JsonObject {
     };
     for (const [st, codes] of [...byStatus].sort((a, b) => a[0] - b[0])) responses[String(st)] = errorResponse(codes);
     responses['500'] = errorResponse(['SLS_ERR_INTERNAL']);
+    // Any route that reads or writes the database (all but the liveness check and this document).
+    if (r.operationId !== 'health' && r.operationId !== 'openapi') responses['503'] = errorResponse(['SLS_ERR_SERVICE_UNAVAILABLE']);
     const op: JsonObject = {
       operationId: r.operationId,
       summary: r.summary,

@@ -124,8 +124,12 @@ describe('login through the host (SPEC L1–L6)', () => {
     if (!r.ok) expect(Date.parse(r.error.retryAt!)).toBeGreaterThan(Date.now());
   });
 
-  it('says the server cannot be reached, and that a non-SLS server is not one', async () => {
-    const other = createServer((_q, s) => { s.writeHead(200, { 'content-type': 'text/html' }); s.end('<html>proxy</html>'); });
+  it('says the server cannot be reached, that a non-SLS server is not one, and that a proxy\'s 502/503/504 page means try again shortly', async () => {
+    let status = 200;
+    const other = createServer((_q, s) => {
+      s.writeHead(status, { 'content-type': 'text/html' });
+      s.end('<html>proxy</html>');
+    });
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     const port = (other.address() as AddressInfo).port;
     try {
@@ -133,6 +137,13 @@ describe('login through the host (SPEC L1–L6)', () => {
       expect(await a.call('login', { username: 'x', password: 'y', rememberUsername: false })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_SERVER_UNREACHABLE' } });
       const b = host(createMemorySettingsStore({ serverAddress: `http://127.0.0.1:${port}` }));
       expect(await b.call('login', { username: 'x', password: 'y', rememberUsername: false })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_BAD_SERVER_RESPONSE' } });
+      for (const proxyStatus of [502, 503, 504, 500]) {
+        status = proxyStatus;
+        expect(await b.call('login', { username: 'x', password: 'y', rememberUsername: false })).toMatchObject({
+          ok: false,
+          error: { code: proxyStatus === 500 ? 'SLS_ERR_BAD_SERVER_RESPONSE' : 'SLS_ERR_SERVICE_UNAVAILABLE' },
+        });
+      }
     } finally {
       other.close();
     }

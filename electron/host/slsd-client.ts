@@ -134,5 +134,10 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
 }
 
 function badResponse(status: number): SlsdError {
+  // A proxy or load balancer in front of slsd answers these in its own form when slsd is down,
+  // restarting or overloaded: the user should try again shortly, not check the server address.
+  if (status === 502 || status === 503 || status === 504) {
+    return new SlsdError({ code: 'SLS_ERR_SERVICE_UNAVAILABLE', message: 'The login service is briefly unavailable. Try again in a moment.' }, status);
+  }
   return new SlsdError({ code: 'SLS_ERR_BAD_SERVER_RESPONSE', message: `The server answered HTTP ${status} in a form SLS does not know.` }, status);
 }

@@ -4,13 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type { Pool as PgPool } from 'pg';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 import type { SqlDialect } from './migrations.ts';
 import { startBackgroundCheckpointer } from './checkpointer.ts';
+import { DatabaseUnavailable, databaseUnavailableReason } from './unavailable.ts';
 import type { BackgroundCheckpointer } from './checkpointer.ts';
 
 export interface OpenDatabase {
@@ -20,6 +21,11 @@ export interface OpenDatabase {
   readonly description: string;
   /** SQLite with background checkpoints (slsd): the worker copying the log into the database. */
   readonly checkpointer?: BackgroundCheckpointer;
+  /**
+   * One `SELECT 1`, its time in ms (GET /v1/ready). Throws DatabaseUnavailable when the database
+   * does not answer within `PING_TIMEOUT_MS` or answers with an error.
+   */
+  ping(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -95,7 +101,10 @@ function withoutNulBytes(pool: PgPool): PostgresPool {
   const patched = new WeakSet<object>();
   return {
     async connect() {
-      const client = await pool.connect();
+      // No connection at all (PostgreSQL down, refusing, unreachable): the request gets a 503, not a 500 (unavailable.ts).
+      const client = await pool.connect().catch((err: unknown) => {
+        throw new DatabaseUnavailable(`no PostgreSQL connection: ${(err as { code?: string }).code ?? (err as Error).message}`, { cause: err });
+      });
       if (!patched.has(client)) {
         patched.add(client);
         const query = client.query.bind(client) as (...a: unknown[]) => unknown;
@@ -108,6 +117,31 @@ function withoutNulBytes(pool: PgPool): PostgresPool {
   };
 }
 
+/**
+ * How long a request waits for a PostgreSQL connection before it is answered 503 (pg's default is
+ * forever: with the server unreachable, every login would hang until the client gave up).
+ */
+const PG_CONNECT_TIMEOUT_MS = 5000;
+
+/** How long GET /v1/ready waits for `SELECT 1`. */
+const PING_TIMEOUT_MS = 2000;
+
+async function ping(db: Kysely<Database>): Promise<number> {
+  const start = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailable(`no answer to SELECT 1 within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([sql`SELECT 1`.execute(db), timeout]);
+  } catch (err) {
+    throw err instanceof DatabaseUnavailable ? err : new DatabaseUnavailable(databaseUnavailableReason(err) ?? (err as Error).message, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+  return Math.round((performance.now() - start) * 100) / 100;
+}
+
 export async function openDatabase(databaseUrl: string, opts: OpenOptions = {}): Promise<OpenDatabase> {
   let db: Kysely<Database>;
   let dialect: SqlDialect;
@@ -117,7 +151,7 @@ export async function openDatabase(databaseUrl: string, opts: OpenOptions = {}):
     // bigint columns (epoch ms, cents) come back as numbers: all stay below 2^53.
     pg.default.types.setTypeParser(20, (v: string) => Number(v));
     db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: withoutNulBytes(survivingLostConnections(new pg.default.Pool({ connectionString: databaseUrl, max: 10 }))) }),
+      dialect: new PostgresDialect({ pool: withoutNulBytes(survivingLostConnections(new pg.default.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS }))) }),
     });
     dialect = 'postgres';
   } else {
@@ -152,6 +186,7 @@ export async function openDatabase(databaseUrl: string, opts: OpenOptions = {}):
     dialect,
     description: dialect,
     ...(checkpointer ? { checkpointer } : {}),
+    ping: () => ping(db),
     close: async () => {
       // The worker's connection first: the main one, closing last, checkpoints and removes the log.
       await checkpointer?.stop();

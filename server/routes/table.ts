@@ -9,6 +9,7 @@ import {
   API_PREFIX,
   HealthResponse,
   LoginRequest,
+  ReadyResponse,
   LoginStep,
   LogoutResponse,
   RespondRequest,
@@ -68,6 +69,20 @@ export const ROUTES: readonly RouteDefinition[] = [
     errors: [],
     async handler(s) {
       return { status: 'ok', version: s.version, database: s.database.description };
+    },
+  },
+  {
+    method: 'GET',
+    url: `${API_PREFIX}/ready`,
+    operationId: 'ready',
+    summary: 'Readiness: the database answers a query (for load balancers); 503 SLS_ERR_SERVICE_UNAVAILABLE when it does not',
+    spec: 'N1',
+    auth: false,
+    response: ReadyResponse,
+    errors: ['SLS_ERR_SERVICE_UNAVAILABLE'],
+    async handler(s) {
+      const latencyMs = await s.database.ping();
+      return { status: 'ready', database: s.database.description, latencyMs };
     },
   },
   {

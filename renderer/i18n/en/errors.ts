@@ -23,6 +23,7 @@ const errors = {
   },
   doNotCall: { message: 'Your mobile number is on a do-not-call list and cannot receive text messages.', action: 'Choose another device, or call client services.' },
   sessionEnded: { message: 'Your session has ended.', action: 'Log in again.' },
+  serviceUnavailable: { message: 'The SLS server cannot complete this right now.', action: 'Nothing was changed. Try again in a moment.' },
   serverUnreachable: { message: 'Cannot reach the SLS server.', action: 'Check the server address and your connection, then try again.' },
   badServerResponse: { message: 'The server did not answer like an SLS server.', action: 'Check the server address.' },
   invalidInput: { message: 'Some input is not valid.', action: 'Check what you typed and try again.' },

@@ -1,0 +1,165 @@
+// When the database cannot serve, slsd answers 503 SLS_ERR_SERVICE_UNAVAILABLE with Retry-After,
+// changes nothing, stays up, and serves again as soon as the database does (SPEC N1; issue 7 faults).
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sqliteUrl } from '../config.ts';
+import { actAsDevice, errorCode, getJson, login, postJson } from '../testing/http.ts';
+import type { Answer } from '../testing/http.ts';
+import { startTestServer } from '../testing/test-server.ts';
+import type { TestServer } from '../testing/test-server.ts';
+import type { LoginStep } from '../../core/api.ts';
+import type { ProvisionedDevice } from '../services/provisioning.ts';
+import { describeEachBackend, probePostgres, tempDataDir } from './pg-testing.ts';
+import type { FreshDatabase } from './pg-testing.ts';
+import { DatabaseUnavailable, databaseUnavailableReason } from './unavailable.ts';
+
+const probe = await probePostgres();
+const PASSWORD = 'Correct-Horse-1';
+
+const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+describe('databaseUnavailableReason: which failures mean "try again shortly"', () => {
+  it('knows PostgreSQL down, restarting, refusing or unreachable', () => {
+    expect(databaseUnavailableReason(withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'))).toContain('ECONNREFUSED');
+    expect(databaseUnavailableReason(withCode('terminating connection due to administrator command', '57P01'))).toContain('57P01');
+    expect(databaseUnavailableReason(withCode('the database system is starting up', '57P03'))).toContain('57P03');
+    expect(databaseUnavailableReason(withCode('sorry, too many clients already', '53300'))).toContain('53300');
+    expect(databaseUnavailableReason(withCode('could not send data to server', '08006'))).toContain('08006');
+    expect(databaseUnavailableReason(new Error('Connection terminated unexpectedly'))).toBe('Connection terminated unexpectedly');
+    expect(databaseUnavailableReason(new Error('timeout exceeded when trying to connect'))).not.toBeNull();
+    expect(databaseUnavailableReason(new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')]))).toContain('ECONNREFUSED');
+    expect(databaseUnavailableReason(new DatabaseUnavailable('no PostgreSQL connection: 55000'))).toBe('no PostgreSQL connection: 55000');
+    expect(databaseUnavailableReason(new Error('query failed', { cause: withCode('x', '57P01') }))).toContain('57P01');
+  });
+
+  it('knows SQLite locked past its timeout, its disk full or failing', () => {
+    for (const code of ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR_FSYNC', 'SQLITE_CANTOPEN', 'SQLITE_READONLY']) {
+      expect(databaseUnavailableReason(withCode('x', code)), code).toContain(code);
+    }
+  });
+
+  it('leaves bugs and refusals as they are: they are not the database being away', () => {
+    for (const e of [
+      withCode('duplicate key value violates unique constraint', '23505'),
+      withCode('relation "nope" does not exist', '42P01'),
+      withCode('UNIQUE constraint failed: users.username', 'SQLITE_CONSTRAINT_UNIQUE'),
+      withCode('no such table: nope', 'SQLITE_ERROR'),
+      new TypeError("Cannot read properties of undefined (reading 'id')"),
+      'a string',
+      null,
+    ]) {
+      expect(databaseUnavailableReason(e)).toBeNull();
+    }
+  });
+});
+
+let t: TestServer | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+async function jane(server: TestServer): Promise<ProvisionedDevice> {
+  const entityId = await server.provisioning.createEntity({ name: 'jane' });
+  await server.provisioning.createUser({ username: 'jane', entityId, password: PASSWORD });
+  return server.provisioning.addDevice({ username: 'jane', kind: 'dsc' });
+}
+
+async function fullLogin(server: TestServer, device: ProvisionedDevice): Promise<number> {
+  const step = (await login(server.app, 'jane', PASSWORD)) as Answer<LoginStep>;
+  if (step.body.status !== 'challenge') throw new Error(JSON.stringify(step.body));
+  return (await postJson(server.app, `/v1/login/${step.body.transactionId}/response`, { response: actAsDevice(device, step.body) })).status;
+}
+
+function expectUnavailable(a: { status: number; headers: Record<string, unknown>; body: unknown }): void {
+  expect(a.status).toBe(503);
+  expect(a.headers['retry-after']).toBe('2');
+  const e = (a.body as { error: { code: string; message: string; retryAt?: string } }).error;
+  expect(e.code).toBe('SLS_ERR_SERVICE_UNAVAILABLE');
+  expect(Date.parse(e.retryAt!)).toBeGreaterThan(Date.now());
+  // Nothing of the cause reaches the client (the log has it).
+  expect(e.message).toBe('The login service is briefly unavailable. Try again in a moment.');
+}
+
+describe('SQLite held by another writer past the busy timeout', () => {
+  it('answers 503 with Retry-After, records nothing, and logs in once the writer lets go', async () => {
+    const data = tempDataDir('slsd-busy-');
+    try {
+      t = await startTestServer({ dataDir: data.dir, config: { databaseUrl: sqliteUrl(data.dir) } });
+      const device = await jane(t);
+      // An operator's sqlite3 shell left inside a write transaction.
+      const shell = new SQLite(`${data.dir}/sls.db`);
+      shell.exec('BEGIN IMMEDIATE');
+      try {
+        const refused = await t.app.inject({ method: 'POST', url: '/v1/login', payload: { username: 'jane', password: PASSWORD, client: { kind: 'trading_platform', version: 1010, name: 't' } } });
+        expectUnavailable({ status: refused.statusCode, headers: refused.headers, body: refused.json() });
+        // Reads still work in WAL mode, so readiness says ready: the answer is for writes to try again.
+        expect((await getJson(t.app, '/v1/ready')).status).toBe(200);
+      } finally {
+        shell.exec('ROLLBACK');
+        shell.close();
+      }
+      expect(await t.services.db.selectFrom('login_transactions').select('id').execute()).toEqual([]);
+      expect(await t.services.db.selectFrom('failure_counters').select('failures').execute()).toEqual([]);
+      expect(await fullLogin(t, device)).toBe(200);
+    } finally {
+      await t?.close();
+      t = undefined;
+      data.remove();
+    }
+  }, 30_000);
+});
+
+describeEachBackend(
+  'PostgreSQL refusing connections',
+  probe,
+  (backend) => {
+    let fresh: FreshDatabase;
+    const data = tempDataDir('slsd-unavail-');
+    afterEach(async () => {
+      await fresh?.drop();
+    });
+
+    async function admin(text: string): Promise<void> {
+      if (!probe.available) throw new Error('no PostgreSQL');
+      const c = new pg.Client({ connectionString: probe.adminUrl });
+      await c.connect();
+      try {
+        await c.query(text);
+      } finally {
+        await c.end();
+      }
+    }
+
+    it('GET /v1/ready and every request answer 503 while it refuses; nothing is recorded; slsd serves again when it is back', async () => {
+      fresh = await backend.freshDatabase(data.dir);
+      const name = new URL(fresh.url).pathname.slice(1);
+      t = await startTestServer({ config: { databaseUrl: fresh.url } });
+      const device = await jane(t);
+      expect((await getJson(t.app, '/v1/ready')).body).toMatchObject({ status: 'ready', database: 'postgres' });
+
+      // As a restart or failover looks to slsd: its connections cut, new ones refused.
+      await admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      await admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+      try {
+        const ready = await t.app.inject({ method: 'GET', url: '/v1/ready' });
+        expectUnavailable({ status: ready.statusCode, headers: ready.headers, body: ready.json() });
+        for (let i = 0; i < 3; i++) {
+          const refused = await t.app.inject({ method: 'POST', url: '/v1/login', payload: { username: 'jane', password: 'Wrong-Password-1', client: { kind: 'trading_platform', version: 1010, name: 't' } } });
+          expectUnavailable({ status: refused.statusCode, headers: refused.headers, body: refused.json() });
+        }
+        // Liveness does not depend on the database: slsd itself is fine.
+        expect((await getJson(t.app, '/v1/health')).status).toBe(200);
+      } finally {
+        await admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      }
+      expect((await getJson(t.app, '/v1/ready')).status).toBe(200);
+      // The wrong passwords tried meanwhile were never counted (L6): nothing was changed.
+      expect(await t.services.db.selectFrom('failure_counters').select('failures').execute()).toEqual([]);
+      expect(errorCode(await login(t.app, 'jane', 'Wrong-Password-1'))).toBe('SLS_ERR_INVALID_CREDENTIALS');
+      expect(await fullLogin(t, device)).toBe(200);
+    }, 60_000);
+  },
+  'postgres',
+);
