@@ -98,7 +98,7 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
   });
 
   // Created after the app, before any request: the error handlers below note their codes in it.
-  const metrics: SlsMetrics | null = config.metricsPort === null ? null : createMetrics(app, () => services.passwords.load?.() ?? null);
+  const metrics: SlsMetrics | null = config.metricsPort === null ? null : await createMetrics(app, () => services.passwords.load?.() ?? null);
 
   // One JSON parser of our own, so malformed JSON is a coded error like any other.
   app.removeAllContentTypeParsers();

@@ -144,7 +144,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   // The workers' metrics, summed by the primary on its own listener (server/metrics.ts).
   let metricsServer: MetricsServer | null = null;
   if (config.metricsPort !== null) {
-    metricsServer = await serveMetrics(config.metricsHost, config.metricsPort, clusterSource());
+    metricsServer = await serveMetrics(config.metricsHost, config.metricsPort, await clusterSource());
     process.stdout.write(`slsd metrics at ${metricsServer.url} (the sum of the ${config.workers} workers)\n`);
   }
   for (let i = 0; i < config.workers; i++) fork();
@@ -163,7 +163,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
 async function runWorker(config: SlsConfig): Promise<void> {
   const built = await buildApp(config, { backgroundCheckpoints: true });
-  if (built.metrics) offerToPrimary(built.metrics.registry);
+  if (built.metrics) await offerToPrimary(built.metrics.registry);
   await built.app.listen({ host: config.host, port: config.port });
   onSignals(() => {
     built.close().then(

@@ -17,8 +17,11 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { HashingLoad } from './services/passwords.ts';
+
+/** prom-client (~2.5 MB resident) is loaded only when the operator asks for metrics. */
+const promClient = () => import('prom-client');
 
 export interface SlsMetrics {
   readonly registry: Registry;
@@ -27,7 +30,8 @@ export interface SlsMetrics {
 }
 
 /** Where answers and errors go through Fastify: one hook when the answer is sent. */
-export function createMetrics(app: FastifyInstance, hashing: () => HashingLoad | null, opts: { processMetrics?: boolean } = {}): SlsMetrics {
+export async function createMetrics(app: FastifyInstance, hashing: () => HashingLoad | null, opts: { processMetrics?: boolean } = {}): Promise<SlsMetrics> {
+  const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = await promClient();
   const registry = new Registry();
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'slsd_' });
 
@@ -117,14 +121,16 @@ export function registrySource(registry: Registry): { text(): Promise<string>; c
 }
 
 /** The primary of `--workers N`: the sum of its workers' registries. */
-export function clusterSource(): { text(): Promise<string>; contentType: string } {
+export async function clusterSource(): Promise<{ text(): Promise<string>; contentType: string }> {
+  const { AggregatorRegistry } = await promClient();
   const aggregator = new AggregatorRegistry();
   return { text: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
 }
 
 /** In a worker: answer the primary's requests with this registry. */
-export function offerToPrimary(registry: Registry): void {
+export async function offerToPrimary(registry: Registry): Promise<void> {
   if (!cluster.isWorker) return;
+  const { AggregatorRegistry } = await promClient();
   new AggregatorRegistry(); // adds the worker's IPC listener (once)
   AggregatorRegistry.setRegistries([registry]);
 }
