@@ -29,11 +29,11 @@ export interface SlsMetrics {
   noteError(request: object, code: string): void;
 }
 
-/** Where answers and errors go through Fastify: one hook when the answer is sent. */
-export async function createMetrics(app: FastifyInstance, hashing: () => HashingLoad | null, opts: { processMetrics?: boolean } = {}): Promise<SlsMetrics> {
+/** The registry, and one Fastify hook that counts every answer as it is sent. */
+export async function createMetrics(app: FastifyInstance, hashing: () => HashingLoad | null): Promise<SlsMetrics> {
   const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = await promClient();
   const registry = new Registry();
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'slsd_' });
+  collectDefaultMetrics({ register: registry, prefix: 'slsd_' });
 
   const requests = new Counter({
     name: 'slsd_http_requests_total',
