@@ -128,10 +128,13 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     else setView({ name: 'signed_in', session: step.session });
   }, []);
 
-  const waitForApproval = useCallback(() => {
-    if (!api) return Promise.reject(new Error('not connected'));
-    return api.waitForApproval();
-  }, [api]);
+  const waitForApproval = useCallback(
+    (options: { quick?: boolean } = {}) => {
+      if (!api) return Promise.reject(new Error('not connected'));
+      return api.waitForApproval(options);
+    },
+    [api],
+  );
   const onCardStatus = useCallback((listener: (s: DscPlusStatus) => void) => (api ? api.on('dscplusStatus', listener) : () => {}), [api]);
   const onApprovalError = useCallback(
     (e: unknown) => {
@@ -140,6 +143,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     },
     [onEnded, setActionError],
   );
+  const onApprovalResumed = useCallback(() => setActionError(null), [setActionError]);
 
   if (view.name === 'starting' || !api || !settings) {
     if (view.name === 'fatal') {
@@ -218,6 +222,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           waitForApproval={waitForApproval}
           onApproved={applyStep}
           onApprovalError={onApprovalError}
+          onApprovalResumed={onApprovalResumed}
           onResend={() =>
             void action.run(() => api.resendCode()).then((s) => {
               if (!s) return;

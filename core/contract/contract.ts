@@ -153,7 +153,11 @@ export const CALLS = {
   selectDevice: { input: SelectDeviceInput, output: LoginStepView },
   respond: { input: RespondInput, output: LoginStepView },
   /** Long-polls (about 25 s) for the IB Key approval; denial and wrong number reject with coded errors. */
-  waitForApproval: { input: Empty, output: ApprovalView },
+  /**
+   * One long-poll (about 25 s) for the outcome of an IB Key notification or a plugged-in card's answer;
+   * `quick` asks without waiting (after slsd was briefly unavailable: is it back?).
+   */
+  waitForApproval: { input: z.object({ quick: z.boolean().optional() }).strict(), output: ApprovalView },
   resendCode: { input: Empty, output: LoginStepView },
   cancelLogin: { input: Empty, output: Ok },
   getSession: { input: Empty, output: SessionView.nullable() },

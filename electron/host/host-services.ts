@@ -449,12 +449,12 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     respond: (input) => step((tx) => slsd.respond(tx.transactionId, { response: input.response })),
     resendCode: () => step((tx) => slsd.resend(tx.transactionId)),
 
-    async waitForApproval() {
+    async waitForApproval(input) {
       const current = login;
       if (!current) throw noLogin();
       let status: LoginStatus;
       try {
-        status = await slsd.loginStatus(current.transactionId, STATUS_WAIT_SECONDS);
+        status = await slsd.loginStatus(current.transactionId, input.quick ? 0 : STATUS_WAIT_SECONDS);
       } catch (e) {
         if (e instanceof SlsdError && endsLogin(e.error) && login === current) login = null;
         throw e;

@@ -12,7 +12,7 @@ import type { ResponseAlphabet } from '../../core/devices.ts';
 import { formatCountdown, formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
 import { locale } from '../i18n/index.ts';
-import { BusyButton, ErrorLine, Spinner, spelled, useNow } from '../ui.tsx';
+import { BusyButton, ErrorLine, Spinner, spelled, toClientError, useNow } from '../ui.tsx';
 import { DscPlusCardPanel, cardLineText } from './DscPlusCard.tsx';
 import type { CardLine } from './DscPlusCard.tsx';
 import { deviceName } from '../devices.ts';
@@ -31,10 +31,12 @@ export interface ChallengeProps<C extends Challenge = Challenge> {
   onResend(): void;
   /** A status line to announce (e.g. "A new code was sent."). */
   status: string | null;
-  /** IB Key: one long-poll for the approval (about 25 s); the screen repeats it while shown. */
-  waitForApproval(): Promise<ApprovalView>;
+  /** IB Key: one long-poll for the approval (about 25 s; `quick`: no wait); the screen repeats it while shown. */
+  waitForApproval(options?: { quick?: boolean }): Promise<ApprovalView>;
   onApproved(view: Extract<ApprovalView, { status: 'signed_in' }>): void;
   onApprovalError(error: unknown): void;
+  /** IB Key: a poll answered again after a passing error (slsd briefly unavailable): the error line goes. */
+  onApprovalResumed?(): void;
   /** DSC+ (SPEC C2): the serial of this challenge's card while it is plugged in; the card then answers by itself. */
   cardSerial?: string | null;
   /** Subscribes to the card's live status (`dscplusStatus`); returns the unsubscribe function. */
@@ -261,6 +263,17 @@ export function IndexNumbersScreen(p: ChallengeProps<Extract<Challenge, { type: 
   );
 }
 
+/**
+ * How long to wait before asking again after an error that passes (slsd briefly unavailable, or out
+ * of reach): its `retryAt`, kept within 1–10 s; null for an error that ends the wait.
+ */
+export function passingErrorWaitMs(e: unknown, now = Date.now()): number | null {
+  const error = toClientError(e);
+  if (error.code !== 'SLS_ERR_SERVICE_UNAVAILABLE' && error.code !== 'SLS_ERR_SERVER_UNREACHABLE') return null;
+  const at = error.retryAt ? Date.parse(error.retryAt) : NaN;
+  return Number.isNaN(at) ? 2000 : Math.min(10_000, Math.max(1000, at - now));
+}
+
 export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }>>) {
   const { t } = useTranslation('challenge');
   const c = p.challenge;
@@ -269,29 +282,41 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
   const [answeredExpired, setAnsweredExpired] = useState(false);
   const left = Date.parse(c.expiresAt) - now;
   const expired = left <= 0 || answeredExpired;
-  const { waitForApproval, onApproved, onApprovalError } = p;
+  const { waitForApproval, onApproved, onApprovalError, onApprovalResumed } = p;
 
   // SPEC L4, L7: wait for the phone's answer for as long as this screen shows this notification.
-  // A poll still open when the user moves on is ignored when it returns.
+  // A poll still open when the user moves on is ignored when it returns. slsd briefly unavailable
+  // (a database failover) or out of reach does not end the wait: the screen says so and asks again
+  // a moment later, so an approval given meanwhile still signs in.
   useEffect(() => {
     let live = true;
+    let failing = false;
     void (async () => {
       while (live) {
         try {
-          const r = await waitForApproval();
+          // After a passing error, a quick poll first: the notice goes as soon as slsd answers again.
+          const r = await waitForApproval(failing ? { quick: true } : {});
           if (!live) return;
+          if (failing) {
+            failing = false;
+            onApprovalResumed?.();
+          }
           if (r.status === 'signed_in') return onApproved(r);
           if (r.status === 'push_expired') return setAnsweredExpired(true);
         } catch (e) {
-          if (live) onApprovalError(e);
-          return;
+          if (!live) return;
+          onApprovalError(e);
+          const wait = passingErrorWaitMs(e);
+          if (wait === null) return;
+          failing = true;
+          await new Promise((resolve) => setTimeout(resolve, wait));
         }
       }
     })();
     return () => {
       live = false;
     };
-  }, [c, waitForApproval, onApproved, onApprovalError]);
+  }, [c, waitForApproval, onApproved, onApprovalError, onApprovalResumed]);
   return (
     <Frame title={t('push.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p>

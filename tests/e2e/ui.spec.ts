@@ -178,6 +178,19 @@ test.describe('IB Key notification (SPEC L4, L7)', () => {
     await expect(page.locator('dt:text-is("Signed in with") + dd')).toHaveText('IB Key (iPhone of Ivy)');
   });
 
+  test('slsd briefly unavailable while waiting: the screen says so, keeps waiting, and the approval still signs in (N1)', async ({ fakeDesktop: { page, fake } }) => {
+    await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    fake.statusUnavailable(true);
+    await expect(page.getByRole('alert')).toHaveText('The SLS server cannot complete this right now. Nothing was changed. Try again in a moment.');
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    fake.statusUnavailable(false);
+    // The alert region stays (a live region); its words go as soon as slsd answers again.
+    await expect(page.getByRole('alert')).toBeEmpty();
+    fake.answerPush('approved');
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+  });
+
   test('a denial on the phone ends the login with the knowledge-base wording', async ({ fakeDesktop: { page, fake } }) => {
     await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
     await expect(page.getByText('waiting for approval')).toBeVisible();
