@@ -130,8 +130,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   const operatorPool = process.env.SLSD_THREADPOOL_AUTO === '1' ? undefined : process.env.UV_THREADPOOL_SIZE;
   const threads = operatorPool ?? String(Math.max(1, Math.ceil(os.availableParallelism() / config.workers)));
   const fork = () => cluster.fork({ SLSD_WORKER_CONFIG: JSON.stringify(config), UV_THREADPOOL_SIZE: threads });
-  cluster.on('listening', (_worker, address) => {
-    if (announced) return;
+  // Announced once every worker listens: whoever waits for the line (an operator, a supervisor, the
+  // tests) gets the whole cluster, its metrics included, not the first worker alone.
+  const listening = new Set<number>();
+  cluster.on('listening', (worker, address) => {
+    listening.add(worker.id);
+    if (announced || listening.size < config.workers) return;
     announced = true;
     const host = address.address ?? config.host;
     process.stdout.write(`slsd listening on http://${host.includes(':') ? `[${host}]` : host}:${address.port} (database: ${description}, data: ${config.dataDir}, ${config.workers} workers, ${hashingLine(config, threads)} each)\n`);
@@ -163,7 +167,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
 async function runWorker(config: SlsConfig): Promise<void> {
   const built = await buildApp(config, { backgroundCheckpoints: true });
-  if (built.metrics) await offerToPrimary(built.metrics.registry);
+  if (built.metrics) offerToPrimary(built.metrics.registry);
   await built.app.listen({ host: config.host, port: config.port });
   onSignals(() => {
     built.close().then(

@@ -1,5 +1,6 @@
 // Prometheus metrics for operators (server/metrics.ts): counted per route and coded error, summed
 // over cluster workers, served apart from the API, and never holding user data (SPEC L1, L6, A3, N1).
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { concurrencyLimit } from './services/passwords.ts';
 import type { PasswordHasher } from './services/passwords.ts';
@@ -120,6 +121,25 @@ describe('slsd metrics as operators run it (bin/slsd.cjs)', () => {
     expect((await api.json()) as unknown).toMatchObject({ error: { code: 'SLS_ERR_NOT_FOUND' } });
     expect((await scrape(url.replace('/metrics', '/'))).status).toBe(404);
     expect((await fetch(url, { method: 'POST' })).status).toBe(404);
+  }, 60_000);
+
+  it('--workers 2: a scrape while a worker is being replaced answers at once with the workers that listen', async () => {
+    slsd = await spawnSlsd({ workers: 2, env: { SLS_METRICS_PORT: '0', SLS_LOG_LEVEL: 'silent' } });
+    const url = metricsUrl(slsd);
+    const primary = slsd.child.pid!;
+    const workers = () => readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const before = workers();
+    expect(before).toHaveLength(2);
+    for (let i = 0; i < 4; i++) expect((await fetch(`${slsd.url}/v1/health`)).status).toBe(200);
+    process.kill(before[0]!, 'SIGKILL');
+    // The replacement is forked (connected) but still loading, not yet listening: the scrape asks
+    // only the worker that listens, rather than waiting 5 s on one that cannot answer and failing.
+    while (!workers().some((pid) => !before.includes(pid))) await new Promise((r) => setTimeout(r, 5));
+    const m = await scrape(url);
+    expect(m.status).toBe(200);
+    expect(m.text).toContain('slsd_process_resident_memory_bytes');
+    const counted = sample(m.text, requests('/v1/health', 'GET', 200)) ?? 0;
+    expect(counted).toBeLessThanOrEqual(4); // the survivor's share; the killed worker's counts went with it
   }, 60_000);
 
   it('one process: served from its own registry; a metrics port in use stops the start with a plain reason', async () => {

@@ -10,9 +10,11 @@
  * an address or a token (server/metrics.test.ts).
  *
  * With `--workers N` each worker keeps its own registry and the primary serves their sum
- * (prom-client's AggregatorRegistry over node:cluster's IPC).
+ * (prom-client's AggregatorRegistry.aggregate over node:cluster's IPC; clusterSource says why not its
+ * clusterMetrics).
  */
 import cluster from 'node:cluster';
+import type { Worker } from 'node:cluster';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -120,17 +122,77 @@ export function registrySource(registry: Registry): { text(): Promise<string>; c
   return { text: () => registry.metrics(), contentType: registry.contentType };
 }
 
-/** The primary of `--workers N`: the sum of its workers' registries. */
-export async function clusterSource(): Promise<{ text(): Promise<string>; contentType: string }> {
+/** The IPC messages between the primary and its workers (not prom-client's own, see clusterSource). */
+const ASK = 'slsd:metrics?';
+const ANSWER = 'slsd:metrics';
+type WorkerMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+interface Answer {
+  type: typeof ANSWER;
+  id: number;
+  metrics?: WorkerMetrics;
+  error?: string;
+}
+const isAnswer = (m: unknown, id: number): m is Answer =>
+  typeof m === 'object' && m !== null && (m as Answer).type === ANSWER && (m as Answer).id === id;
+
+/**
+ * The primary of `--workers N`: the sum of its workers' registries (prom-client's
+ * AggregatorRegistry.aggregate). The primary asks only the workers that are listening: prom-client's
+ * own clusterMetrics() asks every connected worker, and one still starting (at launch, or replacing
+ * one that died) has no listener yet, so every scrape in that second waited 5 s and failed. A worker
+ * that exits while asked is left out (its counts went with it, as Prometheus reads any restart); one
+ * that is listening but does not answer within `timeoutMs` makes the scrape fail (503), never a
+ * silent partial sum.
+ */
+export async function clusterSource(timeoutMs = 5000): Promise<{ text(): Promise<string>; contentType: string }> {
   const { AggregatorRegistry } = await promClient();
-  const aggregator = new AggregatorRegistry();
-  return { text: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
+  const listening = new Set<Worker>();
+  cluster.on('listening', (worker) => listening.add(worker));
+  cluster.on('exit', (worker) => listening.delete(worker));
+  let nextId = 0;
+  const ask = (worker: Worker): Promise<WorkerMetrics | null> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const done = () => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+      };
+      const onMessage = (m: unknown) => {
+        if (!isAnswer(m, id)) return;
+        done();
+        if (m.error !== undefined || !m.metrics) reject(new Error(`worker ${worker.process.pid}: ${m.error ?? 'no metrics'}`));
+        else resolve(m.metrics);
+      };
+      const onExit = () => (done(), resolve(null));
+      const timer = setTimeout(() => (done(), reject(new Error(`worker ${worker.process.pid} did not answer within ${timeoutMs} ms`))), timeoutMs);
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+      try {
+        worker.send({ type: ASK, id });
+      } catch {
+        onExit(); // its channel closed between the check and the send: it is leaving
+      }
+    });
+  return {
+    contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE,
+    async text() {
+      const answers = await Promise.all([...listening].filter((w) => w.isConnected()).map(ask));
+      return AggregatorRegistry.aggregate(answers.filter((a): a is WorkerMetrics => a !== null)).metrics();
+    },
+  };
 }
 
 /** In a worker: answer the primary's requests with this registry. */
-export async function offerToPrimary(registry: Registry): Promise<void> {
+export function offerToPrimary(registry: Registry): void {
   if (!cluster.isWorker) return;
-  const { AggregatorRegistry } = await promClient();
-  new AggregatorRegistry(); // adds the worker's IPC listener (once)
-  AggregatorRegistry.setRegistries([registry]);
+  process.on('message', (m: unknown) => {
+    if (typeof m !== 'object' || m === null || (m as { type?: unknown }).type !== ASK) return;
+    const id = (m as { id: number }).id;
+    const reply = (answer: Omit<Answer, 'type' | 'id'>) => process.send?.({ type: ANSWER, id, ...answer });
+    registry.getMetricsAsJSON().then(
+      (metrics) => reply({ metrics }),
+      (err: unknown) => reply({ error: (err as Error).message }),
+    );
+  });
 }
