@@ -15,6 +15,7 @@ import { createServices } from './services/index.ts';
 import { clusterSource, offerToPrimary, registrySource, serveMetrics } from './metrics.ts';
 import type { MetricsServer } from './metrics.ts';
 import { hashingThreads } from './services/passwords.ts';
+import { bindRefusal } from './listen-refused.ts';
 import type { Services } from './services/index.ts';
 
 function port(v: string): number {
@@ -92,14 +93,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (config.workers <= 1) {
     // Checkpoints of SQLite's log on a worker thread: the event loop never waits for their fsyncs (issue 7).
     const built = await buildApp({ ...config, logLevel: config.logLevel }, { backgroundCheckpoints: true });
-    await prepare(built.services, config, flags.demo === true);
-    const metricsServer = built.metrics
-      ? await serveMetrics(config.metricsHost, config.metricsPort!, registrySource(built.metrics.registry)).catch(async (e: unknown) => {
-          await built.close();
-          throw e;
-        })
-      : null;
-    const address = await built.app.listen({ host: config.host, port: config.port });
+    let metricsServer: MetricsServer | null = null;
+    let address: string;
+    try {
+      await prepare(built.services, config, flags.demo === true);
+      if (built.metrics) metricsServer = await serveMetrics(config.metricsHost, config.metricsPort!, registrySource(built.metrics.registry));
+      address = await listenApi(built.app, config);
+    } catch (e) {
+      // Nothing left open: a start that failed ends the process (the database, the checkpointer's thread).
+      await Promise.all([built.close(), metricsServer?.close()]).catch(() => undefined);
+      throw e;
+    }
     // The metrics line first: whoever waits for "slsd listening on" can read it already.
     if (metricsServer) process.stdout.write(`slsd metrics at ${metricsServer.url}\n`);
     process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir}, ${hashingLine(config)})\n`);
@@ -130,6 +134,25 @@ export async function main(argv: readonly string[]): Promise<void> {
   const operatorPool = process.env.SLSD_THREADPOOL_AUTO === '1' ? undefined : process.env.UV_THREADPOOL_SIZE;
   const threads = operatorPool ?? String(Math.max(1, Math.ceil(os.availableParallelism() / config.workers)));
   const fork = () => cluster.fork({ SLSD_WORKER_CONFIG: JSON.stringify(config), UV_THREADPOOL_SIZE: threads });
+  let metricsServer: MetricsServer | null = null;
+  /** Stops every worker, then the primary, with this exit code. */
+  const stopAll = (code: number) => {
+    stopping = true;
+    void metricsServer?.close();
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    const wait = setInterval(() => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        clearInterval(wait);
+        process.exit(code);
+      }
+    }, 50);
+  };
+  /** A start that cannot succeed (a port in use, a worker that cannot start): said once, and slsd stops. */
+  const giveUp = (message: string) => {
+    if (stopping) return;
+    process.stderr.write(`slsd: ${message}\n`);
+    stopAll(1);
+  };
   // Announced once every worker listens: whoever waits for the line (an operator, a supervisor, the
   // tests) gets the whole cluster, its metrics included, not the first worker alone.
   const listening = new Set<number>();
@@ -140,37 +163,62 @@ export async function main(argv: readonly string[]): Promise<void> {
     const host = address.address ?? config.host;
     process.stdout.write(`slsd listening on http://${host.includes(':') ? `[${host}]` : host}:${address.port} (database: ${description}, data: ${config.dataDir}, ${config.workers} workers, ${hashingLine(config, threads)} each)\n`);
   });
+  cluster.on('message', (_worker, m: unknown) => {
+    if (isStartFailed(m)) giveUp(m.message);
+  });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
-    process.stderr.write(`slsd worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
-    fork();
+    const how = signal ?? code;
+    // Before the cluster ever listened, a worker that dies will die again: stop rather than loop.
+    if (!announced) return giveUp(`worker ${worker.process.pid} exited (${how}) before slsd could listen; stopping`);
+    process.stderr.write(`slsd worker ${worker.process.pid} exited (${how}); starting another${listening.has(worker.id) ? '' : ' in 1 s'}\n`);
+    // One that died before it listened waits a second: a worker that cannot start never spins a core.
+    if (listening.has(worker.id)) fork();
+    else setTimeout(() => stopping || fork(), 1000).unref();
+    listening.delete(worker.id);
   });
   // The workers' metrics, summed by the primary on its own listener (server/metrics.ts).
-  let metricsServer: MetricsServer | null = null;
   if (config.metricsPort !== null) {
     metricsServer = await serveMetrics(config.metricsHost, config.metricsPort, await clusterSource());
     process.stdout.write(`slsd metrics at ${metricsServer.url} (the sum of the ${config.workers} workers)\n`);
   }
   for (let i = 0; i < config.workers; i++) fork();
-  onSignals(() => {
-    stopping = true;
-    void metricsServer?.close();
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-    const wait = setInterval(() => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
-        clearInterval(wait);
-        process.exit(0);
-      }
-    }, 50);
-  });
+  onSignals(() => stopAll(0));
+}
+
+/** A worker's message to the primary: it could not start, and why (the primary says it once). */
+const START_FAILED = 'slsd:start-failed';
+function isStartFailed(m: unknown): m is { type: typeof START_FAILED; message: string } {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === START_FAILED && typeof (m as { message?: unknown }).message === 'string';
+}
+
+/** The API's listener; a bind failure is the operator's to fix, said plainly (listen-refused.ts). */
+async function listenApi(app: { listen(o: { host: string; port: number }): Promise<string> }, config: SlsConfig): Promise<string> {
+  try {
+    return await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    throw bindRefusal(e, 'the API listener', config.host, config.port, 'SLS_HOST, SLS_PORT / --host, --port') ?? e;
+  }
 }
 
 async function runWorker(config: SlsConfig): Promise<void> {
-  const built = await buildApp(config, { backgroundCheckpoints: true });
-  if (built.metrics) offerToPrimary(built.metrics.registry);
-  await built.app.listen({ host: config.host, port: config.port });
+  let built: Awaited<ReturnType<typeof buildApp>> | undefined;
+  try {
+    built = await buildApp(config, { backgroundCheckpoints: true });
+    if (built.metrics) offerToPrimary(built.metrics.registry);
+    await listenApi(built.app, config);
+  } catch (e) {
+    await built?.close().catch(() => undefined);
+    // Its IPC channel would keep a failed worker alive: tell the primary why, then leave.
+    const err = e instanceof Error ? e : new Error(String(e));
+    const message = err.name === 'StartRefused' ? err.message : (err.stack ?? err.message);
+    if (process.send) process.send({ type: START_FAILED, message }, () => process.exit(1));
+    else process.exit(1);
+    return;
+  }
+  const running = built;
   onSignals(() => {
-    built.close().then(
+    running.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { HashingLoad } from './services/passwords.ts';
+import { bindRefusal } from './listen-refused.ts';
 
 /** prom-client (~2.5 MB resident) is loaded only when the operator asks for metrics. */
 const promClient = () => import('prom-client');
@@ -103,10 +104,7 @@ export async function serveMetrics(host: string, port: number, source: { text():
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'is in use' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : `failed (${err.code ?? err.message})`;
-      reject(Object.assign(new Error(`the metrics listener ${host}:${port} ${why} (SLS_METRICS_HOST, SLS_METRICS_PORT / --metrics-port)`), { name: 'StartRefused' }));
-    });
+    server.once('error', (err) => reject(bindRefusal(err, 'the metrics listener', host, port, 'SLS_METRICS_HOST, SLS_METRICS_PORT / --metrics-port') ?? err));
     server.listen(port, host, () => resolve());
   });
   const a = server.address() as AddressInfo;

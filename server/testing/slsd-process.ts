@@ -43,11 +43,11 @@ function cpuProfileFlags(): string[] {
 }
 
 export async function spawnSlsd(
-  opts: { dataDir?: string; demo?: boolean; workers?: number; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { dataDir?: string; demo?: boolean; workers?: number; port?: number; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<SlsdProcess> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-e2e-'));
   const serverKey = opts.env?.SLS_SERVER_KEY ?? randomBytes(32).toString('base64');
-  const args = [...SLSD_NODE_FLAGS, ...cpuProfileFlags(), SLSD, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'];
+  const args = [...SLSD_NODE_FLAGS, ...cpuProfileFlags(), SLSD, '--data-dir', dataDir, '--port', String(opts.port ?? 0), '--host', '127.0.0.1'];
   if (opts.demo) args.push('--demo');
   if (opts.workers) args.push('--workers', String(opts.workers));
   const child = spawn(process.execPath, args, {
@@ -69,7 +69,8 @@ export async function spawnSlsd(
       }
     };
     child.stdout!.on('data', check);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': by then everything it wrote on stderr has been read.
+    child.once('close', (code) => {
       clearTimeout(timer);
       reject(new Error(`slsd exited with ${code}:\n${out}\n${err}`));
     });
