@@ -15,7 +15,7 @@ import { createServices } from './services/index.ts';
 import { clusterSource, offerToPrimary, registrySource, serveMetrics } from './metrics.ts';
 import type { MetricsServer } from './metrics.ts';
 import { hashingThreads } from './services/passwords.ts';
-import { bindRefusal } from './listen-refused.ts';
+import { bindRefusal } from './start-refused.ts';
 import type { Services } from './services/index.ts';
 
 function port(v: string): number {
@@ -192,7 +192,7 @@ function isStartFailed(m: unknown): m is { type: typeof START_FAILED; message: s
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === START_FAILED && typeof (m as { message?: unknown }).message === 'string';
 }
 
-/** The API's listener; a bind failure is the operator's to fix, said plainly (listen-refused.ts). */
+/** The API's listener; a bind failure is the operator's to fix, said plainly (start-refused.ts). */
 async function listenApi(app: { listen(o: { host: string; port: number }): Promise<string> }, config: SlsConfig): Promise<string> {
   try {
     return await app.listen({ host: config.host, port: config.port });

@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { HashingLoad } from './services/passwords.ts';
-import { bindRefusal } from './listen-refused.ts';
+import { bindRefusal } from './start-refused.ts';
 
 /** prom-client (~2.5 MB resident) is loaded only when the operator asks for metrics. */
 const promClient = () => import('prom-client');

@@ -1,9 +1,14 @@
-// slsd's start as operators meet it: a listener that cannot bind ends the start with one plain line
-// and exit code 1, in one process and with --workers (no stack, no process left running without a
-// listener, no worker restarted in a loop).
+// slsd's start as operators meet it: an address it cannot take, a data folder it cannot make, a
+// database it cannot reach end the start with one plain line and exit code 1, in one process and with
+// --workers (no stack, no process left running without a listener, no worker restarted in a loop,
+// no database password printed).
+import fs from 'node:fs';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { shownDatabaseUrl } from './db/connect.ts';
 import { spawnSlsd } from './testing/slsd-process.ts';
 
 let busy: Server | undefined;
@@ -43,4 +48,37 @@ describe('slsd on a port already in use', () => {
     expect(said).not.toContain('starting another');
     expect(said).not.toMatch(/\n\s+at /);
   }, 60_000);
+});
+
+describe('slsd with a data folder or database it cannot open', () => {
+  it('a file where the data folder should be: one line naming it and the setting', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-start-')), 'not-a-folder');
+    fs.writeFileSync(file, 'x');
+    const said = await outcome(spawnSlsd({ dataDir: file, env: { SLS_LOG_LEVEL: 'silent' } }));
+    expect(said).toMatch(/^slsd exited with 1:/);
+    expect(said).toContain(`slsd: the data folder ${file} cannot be made: a file of that name is in the way (SLS_DATA_DIR / --data-dir)`);
+    expect(said).not.toMatch(/\n\s+at /);
+    expect(fs.readFileSync(file, 'utf8')).toBe('x'); // nothing written over it
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }, 60_000);
+
+  it('PostgreSQL not listening: one line with the URL, its password masked', async () => {
+    const port = await portInUse(); // a port that speaks no PostgreSQL: closed at once below
+    await new Promise((r) => busy!.close(r));
+    busy = undefined;
+    const url = `postgres://sls:Pg-Secret-Password-9@127.0.0.1:${port}/sls`;
+    const said = await outcome(spawnSlsd({ env: { SLS_DATABASE_URL: url, SLS_LOG_LEVEL: 'silent' } }));
+    expect(said).toMatch(/^slsd exited with 1:/);
+    expect(said).toContain(`slsd: cannot open the database postgres://sls:***@127.0.0.1:${port}/sls: connect ECONNREFUSED`);
+    expect(said).toContain('(SLS_DATABASE_URL / --database-url)');
+    expect(said).not.toContain('Pg-Secret-Password-9');
+    expect(said).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('shows a database URL without its password, a SQLite file as its path', () => {
+    expect(shownDatabaseUrl('postgres://u:p%40ss@db.example:5432/sls?sslmode=require')).toBe('postgres://u:***@db.example:5432/sls?sslmode=require');
+    expect(shownDatabaseUrl('postgresql://u@db/sls')).toBe('postgresql://u@db/sls');
+    expect(shownDatabaseUrl('sqlite:/var/lib/sls/sls.db')).toBe('/var/lib/sls/sls.db');
+    expect(shownDatabaseUrl('postgres://u:pw@[bad')).not.toContain('pw');
+  });
 });

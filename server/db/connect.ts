@@ -12,6 +12,7 @@ import { migrationProvider } from './migrations.ts';
 import type { SqlDialect } from './migrations.ts';
 import { startBackgroundCheckpointer } from './checkpointer.ts';
 import { DatabaseUnavailable, databaseUnavailableReason } from './unavailable.ts';
+import { startRefused } from '../start-refused.ts';
 import type { BackgroundCheckpointer } from './checkpointer.ts';
 
 export interface OpenDatabase {
@@ -142,7 +143,42 @@ async function ping(db: Kysely<Database>): Promise<number> {
   return Math.round((performance.now() - start) * 100) / 100;
 }
 
+/**
+ * Opens (and migrates) the database. One that cannot be reached or opened at all ends slsd's or
+ * slsctl's start with one plain line naming it (its password never shown) and the reason, not a stack.
+ */
 export async function openDatabase(databaseUrl: string, opts: OpenOptions = {}): Promise<OpenDatabase> {
+  try {
+    return await openAndMigrate(databaseUrl, opts);
+  } catch (err) {
+    if (databaseUnavailableReason(err) === null) throw err;
+    throw startRefused(`cannot open the database ${shownDatabaseUrl(databaseUrl)}: ${rootMessage(err)} (SLS_DATABASE_URL / --database-url)`);
+  }
+}
+
+/** A PostgreSQL URL with its password masked; a SQLite file as it is. */
+export function shownDatabaseUrl(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://… (not a valid URL)';
+  }
+}
+
+/** The innermost cause's message: pg's and SQLite's own words ("connect ECONNREFUSED …", "unable to open database file"). */
+function rootMessage(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error && e.cause !== e) e = e.cause;
+  if (e instanceof AggregateError && e.errors[0] instanceof Error) e = e.errors[0];
+  const code = (e as { code?: unknown }).code;
+  const message = e instanceof Error ? e.message : String(e);
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<OpenDatabase> {
   let db: Kysely<Database>;
   let dialect: SqlDialect;
   let sqliteFile: string | undefined;
@@ -178,7 +214,7 @@ export async function openDatabase(databaseUrl: string, opts: OpenOptions = {}):
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
   }
   const checkpointer = opts.backgroundCheckpoints && sqliteFile ? startBackgroundCheckpointer(sqliteFile, opts.onCheckpointFailure ? { onFailure: opts.onCheckpointFailure } : {}) : undefined;
   return {

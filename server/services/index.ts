@@ -19,6 +19,7 @@ import { passwordHasher } from './passwords.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { SessionService } from './sessions.ts';
 import { Throttle } from './throttle.ts';
+import { startRefused } from '../start-refused.ts';
 
 export interface ServiceOptions {
   /** The clock, epoch ms; tests inject one to cross 24 h (SPEC L6). */
@@ -57,10 +58,27 @@ const packageVersion = (): string => {
   return pkg.version ?? '0.0.0';
 };
 
+/** A data folder that cannot be made: said plainly (slsd's and slsctl's start), not a stack. */
+function dataFolderRefused(dir: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EEXIST' ? 'a file of that name is in the way'
+    : code === 'ENOTDIR' ? 'part of the path is a file, not a folder'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'EROFS' ? 'the file system is read-only'
+    : code === 'ENOSPC' ? 'the disk is full'
+    : null;
+  return why === null ? (err as Error) : startRefused(`the data folder ${dir} cannot be made: ${why} (SLS_DATA_DIR / --data-dir)`);
+}
+
 export async function createServices(config: SlsConfig, opts: ServiceOptions = {}): Promise<Services> {
   const warnings: string[] = [];
   // The data folder holds the server key and device files: owner only.
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw dataFolderRefused(config.dataDir, err);
+  }
   const key = loadServerKey(config.dataDir, config.serverKey);
   if (key.source === 'generated') {
     warnings.push(
