@@ -174,7 +174,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stderr.write(`slsd worker ${worker.process.pid} exited (${how}); starting another${listening.has(worker.id) ? '' : ' in 1 s'}\n`);
     // One that died before it listened waits a second: a worker that cannot start never spins a core.
     if (listening.has(worker.id)) fork();
-    else setTimeout(() => stopping || fork(), 1000).unref();
+    else setTimeout(() => stopping || fork(), 1000);
     listening.delete(worker.id);
   });
   // The workers' metrics, summed by the primary on its own listener (server/metrics.ts).
