@@ -34,6 +34,8 @@ describe('slsd runs with a bounded young generation (issue 7)', () => {
   it('its shebang carries --max-semi-space-size, and starting it through the shebang works here', () => {
     expect(nodeFlagsOf(SLSD).some((f) => /^--max-semi-space-size=\d+$/.test(f))).toBe(true);
     expect(execFileSync(SLSD, ['--help'], { encoding: 'utf8' })).toMatch(/Usage: slsd/);
+    const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(execFileSync(SLSD, ['--version'], { encoding: 'utf8' }).trim()).toBe(pkg.version);
   });
 
   it('spawnSlsd (tests, benchmarks) starts it with the same flags', async () => {

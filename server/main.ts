@@ -11,7 +11,7 @@ import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import type { SlsConfig } from './config.ts';
 import { readDemoReadme, seedDemo } from './demo.ts';
-import { createServices } from './services/index.ts';
+import { createServices, packageVersion } from './services/index.ts';
 import { clusterSource, offerToPrimary, registrySource, serveMetrics } from './metrics.ts';
 import type { MetricsServer } from './metrics.ts';
 import { hashingThreads } from './services/passwords.ts';
@@ -48,6 +48,7 @@ interface Flags {
 function parseFlags(argv: readonly string[]): Flags {
   return new Command('slsd')
     .description('SLS authentication server: users, devices, login transactions, sessions (SPEC §0)')
+    .version(packageVersion(), '-V, --version', 'print the SLS version')
     .option('--data-dir <dir>', 'data folder: SQLite file, server key, DSC+ state files, demo files (env SLS_DATA_DIR; default ./.sls-data)')
     .option('--port <port>', 'listen port (env SLS_PORT; default 7860; 0 picks a free one)', port)
     .option('--host <host>', 'listen address (env SLS_HOST; default 127.0.0.1)')

@@ -171,4 +171,11 @@ describe('slsctl', () => {
     expect(help.code).toBe(0);
     expect(help.out).toContain('--password-stdin');
   });
+
+  it('--version prints the SLS version and exits 0', async () => {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const v = await slsctl(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.out.trim()).toBe(pkg.version);
+  });
 });

@@ -18,7 +18,7 @@ import { readDemoReadme, seedDemo } from '../demo.ts';
 import { isSlsError } from '../errors.ts';
 import { registerAccountCommands } from './slsctl-account.ts';
 import { accountDb } from '../account/schema.ts';
-import { createServices } from '../services/index.ts';
+import { createServices, packageVersion } from '../services/index.ts';
 import type { Services } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import { registerIbKeyCommands } from './slsctl-ibkey.ts';
@@ -101,6 +101,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .description('SLS operator CLI: users, devices, temporary access, SMS outbox and audit log (opens the slsd database directly)')
     .option('--data-dir <dir>', 'data folder of slsd (env SLS_DATA_DIR; default ./.sls-data)')
     .option('--database-url <url>', 'postgres://… (env SLS_DATABASE_URL; default SQLite in the data folder)')
+    .version(packageVersion(), '-V, --version', 'print the SLS version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError();

@@ -53,7 +53,8 @@ export interface Services {
   close(): Promise<void>;
 }
 
-const packageVersion = (): string => {
+/** SLS's version (package.json): slsd and slsctl `--version`, GET /v1/health. */
+export const packageVersion = (): string => {
   const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
   return pkg.version ?? '0.0.0';
 };
