@@ -199,6 +199,11 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
     services,
     metrics,
     async close() {
+      // Stopping (SIGTERM, a rolling restart): IB Key long-polls answer now rather than hold the stop
+      // up to 25 s, and a keep-alive connection closes as soon as its last answer is sent (Fastify
+      // closes the idle ones; Node's 72 s keep-alive would otherwise hold the process).
+      services.ibkey.stopWaiting();
+      app.server.keepAliveTimeout = 1;
       await housekeeping.stop();
       if (dispatcher) clearInterval(dispatcher);
       await app.close();

@@ -113,10 +113,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (closing) return;
       closing = true;
       built.app.log.info(`${signal}: closing`);
-      Promise.all([built.close(), metricsServer?.close()]).then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      stopWithin(SHUTDOWN_GRACE_MS, Promise.all([built.close(), metricsServer?.close()]));
     });
     return;
   }
@@ -218,10 +215,27 @@ async function runWorker(config: SlsConfig): Promise<void> {
     return;
   }
   const running = built;
-  onSignals(() => {
-    running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
+  onSignals(() => stopWithin(SHUTDOWN_GRACE_MS, running.close()));
+}
+
+/**
+ * How long a stop waits for requests in flight (a password step, a database write) before it ends
+ * them: long-polls answer at once (app.ts close), so only something stuck takes this long.
+ */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Exit 0 once `closing` settles; exit 1, saying so, if it fails or is still open after `graceMs`. */
+function stopWithin(graceMs: number, closing: Promise<unknown>): void {
+  const timer = setTimeout(() => {
+    process.stderr.write(`slsd: requests still open ${graceMs / 1000} s after the signal; stopping without them\n`);
+    process.exit(1);
+  }, graceMs);
+  closing.then(
+    () => process.exit(0),
+    (e: unknown) => {
+      clearTimeout(timer);
+      process.stderr.write(`slsd: closing failed: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
 }

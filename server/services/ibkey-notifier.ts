@@ -95,18 +95,24 @@ export async function waitFor<T>(
   waitMs: number,
   check: () => Promise<T | null>,
   recheckMs = 1000,
+  /** slsd is stopping: look once more and answer now (the caller polls again, elsewhere or later). */
+  stop?: AbortSignal,
 ): Promise<T | null> {
   const deadline = Date.now() + waitMs;
   const sub = notifier.subscribe(topics);
+  // close() wakes a pending wait (both notifiers), so a stop ends the wait at once.
+  const onStop = () => sub.close();
+  stop?.addEventListener('abort', onStop, { once: true });
   try {
     for (;;) {
       const found = await check();
       if (found !== null) return found;
       const left = deadline - Date.now();
-      if (left <= 0) return null;
+      if (left <= 0 || stop?.aborted) return null;
       await sub.wait(Math.min(left, recheckMs));
     }
   } finally {
+    stop?.removeEventListener('abort', onStop);
     sub.close();
   }
 }

@@ -129,6 +129,14 @@ export class IbKeyService {
   readonly #d: IbKeyServiceDeps;
   readonly notifier: ApprovalNotifier;
 
+  /** Aborted when slsd stops: long-polls answer at once instead of holding the shutdown up to 25 s. */
+  readonly #stopping = new AbortController();
+
+  /** slsd is stopping: every long-poll answers now (`waiting`, no pushes), and new ones do not wait. */
+  stopWaiting(): void {
+    this.#stopping.abort();
+  }
+
   constructor(deps: IbKeyServiceDeps, notifier: ApprovalNotifier = new InProcessApprovalNotifier()) {
     this.#d = deps;
     this.notifier = notifier;
@@ -537,7 +545,7 @@ export class IbKeyService {
       const requests = await this.#livePushes(deviceIds);
       const messages = await this.#takeMessages(deviceIds);
       return requests.length + messages.length > 0 ? { requests, messages } : null;
-    });
+    }, undefined, this.#stopping.signal);
     return found ?? { requests: [], messages: [] };
   }
 
@@ -602,7 +610,7 @@ export class IbKeyService {
    */
   async status(transactionId: string, waitSeconds: number, sourceAddress: string): Promise<LoginStatus> {
     const wait = Math.max(0, Math.min(25, Math.floor(waitSeconds))) * 1000;
-    const found = await waitFor<LoginStatus>(this.notifier, [`tx:${transactionId}`], wait, () => this.#statusNow(transactionId, sourceAddress));
+    const found = await waitFor<LoginStatus>(this.notifier, [`tx:${transactionId}`], wait, () => this.#statusNow(transactionId, sourceAddress), undefined, this.#stopping.signal);
     if (found) return found;
     const tx = await this.#db.selectFrom('login_transactions').select(['challenge_expires_at', 'expires_at']).where('id', '=', transactionId).executeTakeFirstOrThrow();
     return { status: 'waiting', transactionId, pushExpiresAt: iso(tx.challenge_expires_at ?? tx.expires_at) };
