@@ -172,6 +172,21 @@ describe('slsctl', () => {
     expect(help.out).toContain('--password-stdin');
   });
 
+  it('refuses a data folder with no database in it, and makes nothing there (a mistyped --data-dir)', async () => {
+    const typo = path.join(t.dataDir, 'no-such-folder');
+    let err = '';
+    const code = await runSlsctl(['--data-dir', typo, 'user', 'show', 'anyone'], {
+      out: () => {},
+      err: (s) => void (err += s),
+      readStdin: async () => '',
+      promptHidden: async () => null,
+      env: {},
+    });
+    expect(code).toBe(2);
+    expect(err).toBe(`slsctl: no SLS database at ${path.join(typo, 'sls.db')}: pass the data folder of slsd (--data-dir or SLS_DATA_DIR; here ${typo}) or its --database-url; slsd creates it when it first starts\n`);
+    expect(fs.existsSync(typo)).toBe(false); // no folder, no new server key, no empty database
+  });
+
   it('--version prints the SLS version and exits 0', async () => {
     const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     const v = await slsctl(['--version']);

@@ -5,6 +5,7 @@
  * `runSlsctl(argv, io)` is the whole CLI with its input and output injected, for tests; `main`
  * wires it to the process.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEVICE_KINDS } from '../../core/devices.ts';
@@ -64,6 +65,12 @@ function money(v: string): number {
   return n;
 }
 
+/** The SQLite file of a database URL, or null for PostgreSQL. */
+function sqliteFileOf(databaseUrl: string): string | null {
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return null;
+  return databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : databaseUrl;
+}
+
 /** Runs slsctl with `argv` (without node and script); returns the exit code. */
 export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<number> {
   const env = io.env ?? process.env;
@@ -75,6 +82,12 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     const g = program.opts<GlobalOptions>();
     config ??= loadConfig(env, { ...(g.dataDir ? { dataDir: g.dataDir } : {}), ...(g.databaseUrl ? { databaseUrl: g.databaseUrl } : {}) });
     if (!services) {
+      // slsd creates the database (and its server key, loudly); slsctl only opens one. A mistyped
+      // --data-dir would otherwise make a new empty database and key, and answer "no users".
+      const file = sqliteFileOf(config.databaseUrl);
+      if (file !== null && file !== ':memory:' && !fs.existsSync(file)) {
+        throw new UsageError(`no SLS database at ${file}: pass the data folder of slsd (--data-dir or SLS_DATA_DIR; here ${config.dataDir}) or its --database-url; slsd creates it when it first starts`);
+      }
       services = await createServices({ ...config, logLevel: 'silent' });
       for (const w of services.warnings) io.err(`WARNING: ${w}\n`);
     }
