@@ -5,7 +5,9 @@
  * default of SPEC N1: SQLite in a data folder on loopback, SMS to an outbox. Unsafe settings
  * (a generated server key, the benchmark-only no-op password hash) warn loudly at start.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { startRefused } from './start-refused.ts';
 
 export type PasswordHashing = 'argon2id' | 'noop-benchmark-only';
 
@@ -151,8 +153,29 @@ function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0) throw startRefused(`${name} must be a non-negative integer, got "${v}"`);
   return n;
+}
+
+/**
+ * A secret from the environment, or from the file `<NAME>_FILE` names (systemd credentials, Docker
+ * and Kubernetes secrets): the file keeps it out of the process environment, which other processes
+ * of the same user, crash reports and child processes can read. Not both; a trailing newline is not
+ * part of it.
+ */
+function secretFromEnv(env: NodeJS.ProcessEnv, name: 'SLS_SERVER_KEY' | 'SLS_DATABASE_URL'): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file === undefined || file === '') return env[name] || undefined;
+  if (env[name]) throw startRefused(`set ${name} or ${name}_FILE, not both`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw startRefused(`${name}_FILE ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '') throw startRefused(`${name}_FILE ${file} is empty`);
+  return value;
 }
 
 function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefined {
@@ -165,7 +188,8 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
 /**
  * The config from the environment, then CLI flags on top.
  *
- * Env: SLS_DATA_DIR, SLS_DATABASE_URL, SLS_HOST, SLS_PORT, SLS_SERVER_KEY, SLS_TRUST_PROXY
+ * Env: SLS_DATA_DIR, SLS_DATABASE_URL (or SLS_DATABASE_URL_FILE), SLS_HOST, SLS_PORT, SLS_SERVER_KEY
+ * (or SLS_SERVER_KEY_FILE), SLS_TRUST_PROXY
  * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
  * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_DISPATCH_INTERVAL_MS,
  * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS, SLS_METRICS_PORT, SLS_METRICS_HOST,
@@ -177,13 +201,14 @@ export function loadConfig(
 ): SlsConfig {
   const dataDir = flags.dataDir ?? env.SLS_DATA_DIR ?? DEFAULT_DATA_DIR;
   const o: { -readonly [K in keyof SlsConfig]?: SlsConfig[K] } = { dataDir };
-  const dbUrl = flags.databaseUrl ?? env.SLS_DATABASE_URL;
+  const dbUrl = flags.databaseUrl ?? secretFromEnv(env, 'SLS_DATABASE_URL');
   if (dbUrl) o.databaseUrl = dbUrl;
   const host = flags.host ?? env.SLS_HOST;
   if (host) o.host = host;
   const port = flags.port ?? intEnv(env, 'SLS_PORT');
   if (port !== undefined) o.port = port;
-  if (env.SLS_SERVER_KEY) o.serverKey = env.SLS_SERVER_KEY;
+  const serverKey = secretFromEnv(env, 'SLS_SERVER_KEY');
+  if (serverKey) o.serverKey = serverKey;
   const tp = trustProxyFrom(env.SLS_TRUST_PROXY);
   if (tp !== undefined) o.trustProxy = tp;
   if (env.SLS_LOG_LEVEL) o.logLevel = env.SLS_LOG_LEVEL;
@@ -193,7 +218,7 @@ export function loadConfig(
   if (bl !== undefined) o.bodyLimit = bl;
   const hours = env.SLS_SMS_CARRIER_HOURS;
   if (hours !== undefined && hours !== '') {
-    if (!['on', 'off', 'true', 'false', '1', '0'].includes(hours)) throw new Error(`SLS_SMS_CARRIER_HOURS must be on or off, got "${hours}"`);
+    if (!['on', 'off', 'true', 'false', '1', '0'].includes(hours)) throw startRefused(`SLS_SMS_CARRIER_HOURS must be on or off, got "${hours}"`);
     o.smsCarrierHours = ['on', 'true', '1'].includes(hours);
   }
   const dispatch = intEnv(env, 'SLS_SMS_DISPATCH_INTERVAL_MS');
@@ -209,7 +234,7 @@ export function loadConfig(
   if (workers !== undefined) o.workers = Math.max(1, workers);
   const metricsPort = flags.metricsPort ?? intEnv(env, 'SLS_METRICS_PORT');
   if (metricsPort !== undefined) {
-    if (metricsPort > 65535) throw new Error(`SLS_METRICS_PORT must be a port (0–65535), got ${metricsPort}`);
+    if (metricsPort > 65535) throw startRefused(`SLS_METRICS_PORT must be a port (0–65535), got ${metricsPort}`);
     o.metricsPort = metricsPort;
   }
   if (env.SLS_METRICS_HOST) o.metricsHost = env.SLS_METRICS_HOST;

@@ -222,7 +222,7 @@ async function runWorker(config: SlsConfig): Promise<void> {
  * How long a stop waits for requests in flight (a password step, a database write) before it ends
  * them: long-polls answer at once (app.ts close), so only something stuck takes this long.
  */
-const SHUTDOWN_GRACE_MS = 10_000;
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Exit 0 once `closing` settles; exit 1, saying so, if it fails or is still open after `graceMs`. */
 function stopWithin(graceMs: number, closing: Promise<unknown>): void {

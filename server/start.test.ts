@@ -3,6 +3,7 @@
 // --workers (no stack, no process left running without a listener, no worker restarted in a loop,
 // no database password printed).
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,4 +82,33 @@ describe('slsd with a data folder or database it cannot open', () => {
     expect(shownDatabaseUrl('sqlite:/var/lib/sls/sls.db')).toBe('/var/lib/sls/sls.db');
     expect(shownDatabaseUrl('postgres://u:pw@[bad')).not.toContain('pw');
   });
+});
+
+describe('slsd with its secrets in files (systemd credentials, Docker and Kubernetes secrets)', () => {
+  it('seals with the key SLS_SERVER_KEY_FILE names: the same data with another key file is refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-keyfile-'));
+    const keyFile = (name: string) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, randomBytes(32).toString('base64') + '\n', { mode: 0o400 });
+      return f;
+    };
+    const dataDir = path.join(dir, 'data');
+    const first = keyFile('first.key');
+    const slsd = await spawnSlsd({ dataDir, demo: true, env: { SLS_SERVER_KEY_FILE: first, SLS_LOG_LEVEL: 'silent' } });
+    expect((await fetch(`${slsd.url}/v1/health`)).status).toBe(200);
+    await slsd.stop();
+    expect(fs.existsSync(path.join(dataDir, 'server.key'))).toBe(false); // the key stays where the operator keeps it
+    const said = await outcome(spawnSlsd({ dataDir, env: { SLS_SERVER_KEY_FILE: keyFile('other.key'), SLS_LOG_LEVEL: 'silent' } }));
+    expect(said).toContain('is not the key this database was sealed with');
+    const again = await spawnSlsd({ dataDir, env: { SLS_SERVER_KEY_FILE: first, SLS_LOG_LEVEL: 'silent' } });
+    await again.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('a wrong setting: one line naming it, exit 1', async () => {
+    const said = await outcome(spawnSlsd({ env: { SLS_SMS_CARRIER_HOURS: 'maybe' } }));
+    expect(said).toMatch(/^slsd exited with 1:/);
+    expect(said).toContain('slsd: SLS_SMS_CARRIER_HOURS must be on or off, got "maybe"');
+    expect(said).not.toMatch(/\n\s+at /);
+  }, 60_000);
 });

@@ -8,6 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { startRefused } from '../start-refused.ts';
 
 export class SecretBox {
   readonly #key: Buffer;
@@ -58,13 +59,13 @@ export interface ServerKeyResult {
 export function loadServerKey(dataDir: string, configured: string | undefined): ServerKeyResult {
   if (configured !== undefined) {
     const key = Buffer.from(configured, 'base64');
-    if (key.length !== 32) throw new Error('SLS_SERVER_KEY must be base64 of exactly 32 bytes');
+    if (key.length !== 32) throw startRefused('SLS_SERVER_KEY (or the file SLS_SERVER_KEY_FILE names) must be base64 of exactly 32 bytes');
     return { key, source: 'env' };
   }
   const file = path.join(dataDir, 'server.key');
   if (fs.existsSync(file)) {
     const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
-    if (key.length !== 32) throw new Error(`${file} must hold base64 of exactly 32 bytes`);
+    if (key.length !== 32) throw startRefused(`${file} must hold base64 of exactly 32 bytes`);
     return { key, source: 'file', file };
   }
   fs.mkdirSync(dataDir, { recursive: true });

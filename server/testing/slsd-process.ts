@@ -46,13 +46,15 @@ export async function spawnSlsd(
   opts: { dataDir?: string; demo?: boolean; workers?: number; port?: number; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<SlsdProcess> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-e2e-'));
-  const serverKey = opts.env?.SLS_SERVER_KEY ?? randomBytes(32).toString('base64');
+  // A key file the caller names (SLS_SERVER_KEY_FILE) replaces the key in the environment.
+  const keyFile = opts.env?.SLS_SERVER_KEY_FILE;
+  const serverKey = keyFile ? fs.readFileSync(keyFile, 'utf8').trim() : (opts.env?.SLS_SERVER_KEY ?? randomBytes(32).toString('base64'));
   const args = [...SLSD_NODE_FLAGS, ...cpuProfileFlags(), SLSD, '--data-dir', dataDir, '--port', String(opts.port ?? 0), '--host', '127.0.0.1'];
   if (opts.demo) args.push('--demo');
   if (opts.workers) args.push('--workers', String(opts.workers));
   const child = spawn(process.execPath, args, {
     // Carrier hours off unless asked: these tests run on the real clock, at any hour (SPEC P2).
-    env: { ...process.env, SLS_LOG_LEVEL: 'warn', SLS_SMS_CARRIER_HOURS: 'off', ...opts.env, SLS_SERVER_KEY: serverKey },
+    env: { ...process.env, SLS_LOG_LEVEL: 'warn', SLS_SMS_CARRIER_HOURS: 'off', ...opts.env, ...(keyFile ? {} : { SLS_SERVER_KEY: serverKey }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

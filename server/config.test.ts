@@ -1,0 +1,56 @@
+// slsd's and slsctl's configuration from the environment: secrets from files (systemd credentials,
+// Docker and Kubernetes secrets) rather than the environment, and a wrong setting said in one line.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sls-config-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const KEY = 'q1Zb3pW0r1nFJqO2u8o0cYbQ9w7cM2Qm3Yb6w1y9dKs=';
+function file(name: string, content: string): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, content, { mode: 0o400 });
+  return f;
+}
+
+/** The message of what `f` throws, asserting it is a plain start refusal (printed without a stack). */
+function refusal(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect((e as Error).name).toBe('StartRefused');
+    return (e as Error).message;
+  }
+  throw new Error('did not throw');
+}
+
+describe('secrets from files (SLS_SERVER_KEY_FILE, SLS_DATABASE_URL_FILE)', () => {
+  it('reads the server key and the database URL from the files named, without their trailing newline', () => {
+    const c = loadConfig({ SLS_SERVER_KEY_FILE: file('key', `${KEY}\n`), SLS_DATABASE_URL_FILE: file('url', 'postgres://sls:pw@db/sls\r\n') });
+    expect(c.serverKey).toBe(KEY);
+    expect(c.databaseUrl).toBe('postgres://sls:pw@db/sls');
+  });
+
+  it('still takes them from the environment, and a --database-url flag wins over both', () => {
+    expect(loadConfig({ SLS_SERVER_KEY: KEY }).serverKey).toBe(KEY);
+    expect(loadConfig({ SLS_DATABASE_URL_FILE: file('url2', 'postgres://a@b/c') }, { databaseUrl: 'sqlite:/x.db' }).databaseUrl).toBe('sqlite:/x.db');
+  });
+
+  it('refuses both at once, a file it cannot read, and an empty one', () => {
+    expect(refusal(() => loadConfig({ SLS_SERVER_KEY: KEY, SLS_SERVER_KEY_FILE: file('key2', KEY) }))).toBe('set SLS_SERVER_KEY or SLS_SERVER_KEY_FILE, not both');
+    const missing = path.join(dir, 'missing');
+    expect(refusal(() => loadConfig({ SLS_SERVER_KEY_FILE: missing }))).toBe(`SLS_SERVER_KEY_FILE ${missing} cannot be read (ENOENT)`);
+    const empty = file('empty', '\n');
+    expect(refusal(() => loadConfig({ SLS_DATABASE_URL_FILE: empty }))).toBe(`SLS_DATABASE_URL_FILE ${empty} is empty`);
+  });
+});
+
+describe('a wrong setting is refused in one line', () => {
+  it('names the variable and the value', () => {
+    expect(refusal(() => loadConfig({ SLS_PORT: 'abc' }))).toBe('SLS_PORT must be a non-negative integer, got "abc"');
+    expect(refusal(() => loadConfig({ SLS_SMS_CARRIER_HOURS: 'maybe' }))).toBe('SLS_SMS_CARRIER_HOURS must be on or off, got "maybe"');
+    expect(refusal(() => loadConfig({ SLS_METRICS_PORT: '70000' }))).toBe('SLS_METRICS_PORT must be a port (0–65535), got 70000');
+  });
+});
