@@ -99,7 +99,7 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   const box = new SecretBox(key.key);
   // SPEC D4: never run with a key that cannot open the database's secrets (services/server-key.ts).
   try {
-    await checkServerKey(db, box, key.source === 'env' ? 'SLS_SERVER_KEY' : key.source === 'file' ? key.file! : `none was found, so a new one was generated in ${key.file!}`);
+    await checkServerKey(db, box, key.source === 'env' ? 'SLS_SERVER_KEY or SLS_SERVER_KEY_FILE' : key.source === 'file' ? key.file! : `none was found, so a new one was generated in ${key.file!}`);
   } catch (e) {
     await database.close();
     // A key generated just now sealed nothing: leave no wrong key behind for the next start to pick up.

@@ -64,7 +64,7 @@ describe('the server key must be the database\'s (SPEC D4)', () => {
 
     const refused = createServices(defaultConfig({ ...at, logLevel: 'silent', serverKey: newKey() }));
     await expect(refused).rejects.toThrow(ServerKeyMismatch);
-    await expect(refused).rejects.toThrow(/the server key \(SLS_SERVER_KEY\) is not the key this database was sealed with/);
+    await expect(refused).rejects.toThrow(/the server key \(SLS_SERVER_KEY or SLS_SERVER_KEY_FILE\) is not the key this database was sealed with/);
     // Nothing changed: the right key still opens it, with the same user.
     expect(await users(await open(at, key))).toEqual(['key.holder']);
   });
@@ -114,7 +114,7 @@ describe('the server key must be the database\'s (SPEC D4)', () => {
       (e: Error) => e.message,
     );
     expect(failure).toMatch(/slsd exited with 1/);
-    expect(failure).toContain('slsd: the server key (SLS_SERVER_KEY) is not the key this database was sealed with');
+    expect(failure).toContain('slsd: the server key (SLS_SERVER_KEY or SLS_SERVER_KEY_FILE) is not the key this database was sealed with');
     expect(failure).not.toMatch(/\n\s+at /);
   });
 });

@@ -39,7 +39,7 @@ export async function checkServerKey(db: Kysely<Database>, box: SecretBox, keySo
   const mismatch = () =>
     new ServerKeyMismatch(
       `the server key (${keySource}) is not the key this database was sealed with: every device secret in it would be unreadable. ` +
-        'Start slsd with the key the database was created with (SLS_SERVER_KEY, or server.key in the data folder); ' +
+        'Start slsd with the key the database was created with (SLS_SERVER_KEY or SLS_SERVER_KEY_FILE, or server.key in the data folder); ' +
         'a restored backup needs the key that was backed up with it.',
     );
   const read = async () => (await db.selectFrom('server_meta').select('value').where('name', '=', NAME).executeTakeFirst())?.value;
