@@ -5,6 +5,8 @@
  * or non-JSON bodies, wrong types, unknown routes, and anything unexpected (SLS_ERR_INTERNAL, no
  * details). Bodies are never logged; Authorization headers are redacted.
  */
+import net from 'node:net';
+import type { Server as HttpServer } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
@@ -25,7 +27,8 @@ export interface BuiltApp {
   readonly services: Services;
   /** Prometheus metrics when `config.metricsPort` is set (main.ts serves them), else null. */
   readonly metrics: SlsMetrics | null;
-  close(): Promise<void>;
+  /** `drainMs`: leave idle connections to their clients this long first (a worker replaced on SIGHUP). */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 const FASTIFY_ERRORS: Record<string, SlsError['code']> = {
@@ -71,6 +74,32 @@ function bearerToken(req: FastifyRequest): string | null {
   return m ? m[1]! : null;
 }
 
+/**
+ * How long a worker being replaced (SIGHUP) leaves idle kept-alive connections to their clients
+ * before closing them: a client that sends meanwhile gets its answer with `Connection: close` and
+ * goes to another worker next, rather than losing its request to the race of a server closing a
+ * connection the client is just reusing.
+ */
+export const DRAIN_IDLE_MS = 5_000;
+
+/**
+ * Stops taking connections (with --workers, the primary sends this worker no more) and waits until
+ * every open one has ended (answers now carry `Connection: close`; idle ones end on their client's
+ * idle timeout), or `waitMs`. net.Server's own close, not http.Server's: Node's http close closes the
+ * idle connections at once, which is the race this avoids. Fastify's close, after this, closes what
+ * is left and waits for requests in flight.
+ */
+function drain(server: HttpServer, waitMs: number): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, waitMs);
+    net.Server.prototype.close.call(server, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Promise<BuiltApp> {
   // Until the logger exists, a checkpoint failure waits for it (it cannot be lost: the worker reports once).
   let checkpointFailure: string | undefined;
@@ -78,6 +107,13 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
   const services = await createServices(config, { ...opts, onCheckpointFailure: (reason) => reportCheckpointFailure(reason) });
   const app = Fastify({
     bodyLimit: config.bodyLimit,
+    // While slsd stops (SIGTERM, a worker replaced by SIGHUP), a request that still arrives on an open
+    // connection is served, with `Connection: close`, rather than refused with Fastify's own 503: the
+    // process is whole until it has answered it.
+    return503OnClosing: false,
+    // Idle kept-alive connections are left to their clients for a while (drain() below), not closed
+    // at once: closing one a client is just reusing loses its request ("other side closed").
+    forceCloseConnections: false,
     trustProxy: config.trustProxy,
     // Errors Fastify's router raises before any route runs (a path value over 100 characters, a bad
     // %-escape) would otherwise get Fastify's own 414/400 body, echoing the URL: coded like any other,
@@ -95,6 +131,14 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
             // Never secrets in logs: no bodies are logged at all, and these headers are redacted.
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'res.body'], censor: '[redacted]' },
           },
+  });
+
+  // Stopping: every answer from now on closes its connection, so a client never reuses one that is
+  // about to go (its next request goes to another worker, or waits for the restarted slsd).
+  let closing = false;
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
 
   // Created after the app, before any request: the error handlers below note their codes in it.
@@ -198,12 +242,15 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
     app,
     services,
     metrics,
-    async close() {
-      // Stopping (SIGTERM, a rolling restart): IB Key long-polls answer now rather than hold the stop
-      // up to 25 s, and a keep-alive connection closes as soon as its last answer is sent (Fastify
-      // closes the idle ones; Node's 72 s keep-alive would otherwise hold the process).
+    async close(opts: { drainMs?: number } = {}) {
+      // Stopping (SIGTERM, a worker replaced on SIGHUP): IB Key long-polls answer now rather than hold
+      // the stop up to 25 s, and every answer from now on closes its connection (onSend above). A worker
+      // replaced while others serve (`drainMs`) first leaves idle connections to their clients for a
+      // while; otherwise Fastify closes the idle ones at once (Node's 72 s keep-alive would hold the
+      // process) and waits for what is in flight.
+      closing = true;
       services.ibkey.stopWaiting();
-      app.server.keepAliveTimeout = 1;
+      if (opts.drainMs) await drain(app.server, opts.drainMs);
       await housekeeping.stop();
       if (dispatcher) clearInterval(dispatcher);
       await app.close();

@@ -5,9 +5,10 @@
  * workers that share the port (node:cluster); no state lives in a process (SPEC N1).
  */
 import cluster from 'node:cluster';
+import type { Worker } from 'node:cluster';
 import os from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
-import { buildApp } from './app.ts';
+import { buildApp, DRAIN_IDLE_MS } from './app.ts';
 import { loadConfig } from './config.ts';
 import type { SlsConfig } from './config.ts';
 import { readDemoReadme, seedDemo } from './demo.ts';
@@ -105,16 +106,19 @@ export async function main(argv: readonly string[]): Promise<void> {
       await Promise.all([built.close(), metricsServer?.close()]).catch(() => undefined);
       throw e;
     }
-    // The metrics line first: whoever waits for "slsd listening on" can read it already.
-    if (metricsServer) process.stdout.write(`slsd metrics at ${metricsServer.url}\n`);
-    process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir}, ${hashingLine(config)})\n`);
+    // Signals handled before the start is announced: whoever reads the line may signal at once (a
+    // write to a pipe returns when the reader has it, before this process runs on).
     let closing = false;
+    process.on('SIGHUP', () => built.app.log.warn('SIGHUP ignored: replacing slsd without a gap needs --workers 2 or more (SLS_WORKERS); restart it instead'));
     onSignals((signal) => {
       if (closing) return;
       closing = true;
       built.app.log.info(`${signal}: closing`);
       stopWithin(SHUTDOWN_GRACE_MS, Promise.all([built.close(), metricsServer?.close()]));
     });
+    // The metrics line first: whoever waits for "slsd listening on" can read it already.
+    if (metricsServer) process.stdout.write(`slsd metrics at ${metricsServer.url}\n`);
+    process.stdout.write(`slsd listening on ${address} (database: ${built.services.database.description}, data: ${config.dataDir}, ${hashingLine(config)})\n`);
     return;
   }
 
@@ -162,10 +166,58 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`slsd listening on http://${host.includes(':') ? `[${host}]` : host}:${address.port} (database: ${description}, data: ${config.dataDir}, ${config.workers} workers, ${hashingLine(config, threads)} each)\n`);
   });
   cluster.on('message', (_worker, m: unknown) => {
-    if (isStartFailed(m)) giveUp(m.message);
+    if (!isStartFailed(m)) return;
+    // At the start it ends the start; later (a replacement, a SIGHUP roll) the running workers go on.
+    if (!announced) giveUp(m.message);
+    else process.stderr.write(`slsd: a new worker could not start: ${m.message}\n`);
   });
+  // SIGHUP (systemctl reload): the workers replaced one at a time, each new one listening before an old
+  // one stops, so a deploy's new code is served without a gap and never by fewer workers than before.
+  // An old worker stops as on SIGTERM: it answers what it holds (IB Key long-polls at once) and every
+  // answer closes its connection, so clients' next requests go to the workers that stay.
+  const retiring = new Set<number>();
+  const rollingIn = new Set<number>();
+  let rolling = false;
+  const roll = async () => {
+    if (rolling || stopping || !announced) return;
+    rolling = true;
+    const old = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !retiring.has(w.id));
+    process.stdout.write(`slsd: SIGHUP: replacing the ${old.length} workers one at a time\n`);
+    let replaced = 0;
+    for (const w of old) {
+      if (stopping) break;
+      const fresh = fork();
+      rollingIn.add(fresh.id);
+      const started = await new Promise<boolean>((resolve) => {
+        const onListening = () => (fresh.off('exit', onExit), resolve(true));
+        const onExit = () => (fresh.off('listening', onListening), resolve(false));
+        fresh.once('listening', onListening);
+        fresh.once('exit', onExit);
+      });
+      rollingIn.delete(fresh.id);
+      if (!started) {
+        process.stderr.write(`slsd: a new worker could not start; the ${old.length - replaced} old ones keep serving\n`);
+        break;
+      }
+      if (w.isDead()) continue;
+      retiring.add(w.id);
+      const gone = new Promise((r) => w.once('exit', r));
+      try {
+        w.send({ type: RETIRE });
+      } catch {
+        w.process.kill('SIGTERM'); // its channel is gone: stop it the plain way
+      }
+      await gone;
+      replaced++;
+    }
+    process.stdout.write(`slsd: replaced ${replaced} of the ${old.length} workers\n`);
+    rolling = false;
+  };
+  process.on('SIGHUP', () => void roll());
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
+    // Retired by a roll, or a roll's new worker that failed (the roll says so): not replaced here.
+    if (retiring.delete(worker.id) || rollingIn.has(worker.id)) return void listening.delete(worker.id);
     const how = signal ?? code;
     // Before the cluster ever listened, a worker that dies will die again: stop rather than loop.
     if (!announced) return giveUp(`worker ${worker.process.pid} exited (${how}) before slsd could listen; stopping`);
@@ -183,6 +235,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   for (let i = 0; i < config.workers; i++) fork();
   onSignals(() => stopAll(0));
 }
+
+/** The primary's message to a worker replaced on SIGHUP: drain and stop. */
+const RETIRE = 'slsd:retire';
 
 /** A worker's message to the primary: it could not start, and why (the primary says it once). */
 const START_FAILED = 'slsd:start-failed';
@@ -215,6 +270,12 @@ async function runWorker(config: SlsConfig): Promise<void> {
     return;
   }
   const running = built;
+  // The primary decides about replacing workers (a terminal's hangup reaches the whole group).
+  process.on('SIGHUP', () => undefined);
+  // Replaced on SIGHUP while the other workers serve: drain, then stop (app.ts close).
+  process.on('message', (m: unknown) => {
+    if ((m as { type?: unknown } | null)?.type === RETIRE) stopWithin(SHUTDOWN_GRACE_MS + DRAIN_IDLE_MS, running.close({ drainMs: DRAIN_IDLE_MS }));
+  });
   onSignals(() => stopWithin(SHUTDOWN_GRACE_MS, running.close()));
 }
 

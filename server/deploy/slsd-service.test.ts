@@ -35,9 +35,10 @@ describe('server/deploy/slsd.service', () => {
     expect(args.slice(0, -1)).toEqual(nodeFlagsOf(path.join(ROOT, 'bin/slsd.cjs')));
   });
 
-  it('waits longer than slsd’s own grace before it kills it, and sends SIGTERM first', () => {
+  it('waits longer than slsd’s own grace before it kills it, sends SIGTERM first, and reloads with SIGHUP', () => {
     expect(one('KillSignal')).toBe('SIGTERM');
     expect(Number(one('TimeoutStopSec')) * 1000).toBeGreaterThan(SHUTDOWN_GRACE_MS);
+    expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID'); // server/reload.test.ts: workers replaced one at a time
   });
 
   it('its settings load into the configuration it means, the server key read from the credential', () => {
