@@ -238,23 +238,29 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
         }, config.smsDispatchIntervalMs)
       : null;
   dispatcher?.unref();
+  let closed: Promise<void> | undefined;
   return {
     app,
     services,
     metrics,
-    async close(opts: { drainMs?: number } = {}) {
-      // Stopping (SIGTERM, a worker replaced on SIGHUP): IB Key long-polls answer now rather than hold
-      // the stop up to 25 s, and every answer from now on closes its connection (onSend above). A worker
-      // replaced while others serve (`drainMs`) first leaves idle connections to their clients for a
-      // while; otherwise Fastify closes the idle ones at once (Node's 72 s keep-alive would hold the
-      // process) and waits for what is in flight.
-      closing = true;
-      services.ibkey.stopWaiting();
-      if (opts.drainMs) await drain(app.server, opts.drainMs);
-      await housekeeping.stop();
-      if (dispatcher) clearInterval(dispatcher);
-      await app.close();
-      await services.close();
+    close(opts: { drainMs?: number } = {}) {
+      // Once: a SIGTERM during a reload's drain (or a second signal) waits for the same close.
+      return (closed ??= closeOnce(opts));
     },
   };
+
+  async function closeOnce(opts: { drainMs?: number }): Promise<void> {
+    // Stopping (SIGTERM, a worker replaced on SIGHUP): IB Key long-polls answer now rather than hold
+    // the stop up to 25 s, and every answer from now on closes its connection (onSend above). A worker
+    // replaced while others serve (`drainMs`) first leaves idle connections to their clients for a
+    // while; otherwise Fastify closes the idle ones at once (Node's 72 s keep-alive would hold the
+    // process) and waits for what is in flight.
+    closing = true;
+    services.ibkey.stopWaiting();
+    if (opts.drainMs) await drain(app.server, opts.drainMs);
+    await housekeeping.stop();
+    if (dispatcher) clearInterval(dispatcher);
+    await app.close();
+    await services.close();
+  }
 }
