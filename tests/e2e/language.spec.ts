@@ -43,6 +43,8 @@ test.describe('language (UI.md: More, language)', () => {
     await page.getByLabel(de.login.form.password, { exact: true }).fill(FAKE_PASSWORD);
     await page.getByRole('button', { name: de.login.form.submit }).click();
     const response = page.locator('input[name="response"]');
+    // The challenge screen first: the fake knows the expected response only once it issued the challenge.
+    await expect(response).toBeVisible();
     await response.fill(fake.expectedResponse() ?? '');
     await expectAccessible(page, 'challenge (German)');
     await response.press('Enter');

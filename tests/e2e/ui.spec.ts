@@ -147,6 +147,8 @@ test.describe('Reset app data (SPEC C4)', () => {
     await keychain.set('restart-token:demo.gold', 'not-a-real-token');
     settings.update({ theme: 'light' });
     await fillLogin(page, 'demo.gold', FAKE_PASSWORD);
+    // The challenge screen first: the fake knows the expected response only once it issued the challenge.
+    await expect(page.getByLabel(/Enter the response/)).toBeVisible();
     await page.getByLabel(/Enter the response/).fill(fake.expectedResponse() ?? '');
     await page.getByRole('button', { name: 'Submit' }).click();
     await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
