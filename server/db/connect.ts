@@ -108,6 +108,12 @@ function withoutNulBytes(pool: PgPool): PostgresPool {
       });
       if (!patched.has(client)) {
         patched.add(client);
+        // pg-pool listens to a client's errors only while it is idle. Checked out between two
+        // statements (a transaction's JavaScript in between), a connection that PostgreSQL ends
+        // (restart, failover, an administrator) emits 'error' with no statement to fail: unheard,
+        // an uncaught exception that ended slsd. Heard here: the next statement fails as unavailable
+        // (503), and pg-pool drops the client when it is released (it is no longer queryable).
+        client.on('error', () => undefined);
         const query = client.query.bind(client) as (...a: unknown[]) => unknown;
         (client as unknown as { query: (...a: unknown[]) => unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) =>
           Array.isArray(values) ? query(text, values.map(clean), ...rest) : query(text, values, ...rest);
