@@ -52,5 +52,13 @@ describe('a wrong setting is refused in one line', () => {
     expect(refusal(() => loadConfig({ SLS_PORT: 'abc' }))).toBe('SLS_PORT must be a non-negative integer, got "abc"');
     expect(refusal(() => loadConfig({ SLS_SMS_CARRIER_HOURS: 'maybe' }))).toBe('SLS_SMS_CARRIER_HOURS must be on or off, got "maybe"');
     expect(refusal(() => loadConfig({ SLS_METRICS_PORT: '70000' }))).toBe('SLS_METRICS_PORT must be a port (0–65535), got 70000');
+    expect(refusal(() => loadConfig({ SLS_HASH_NICE: '20' }))).toBe('SLS_HASH_NICE must be a nice increment, 0–19, got 20');
+    expect(refusal(() => loadConfig({ SLS_HASH_NICE: '-5' }))).toBe('SLS_HASH_NICE must be a non-negative integer, got "-5"');
+  });
+
+  it('SLS_HASH_NICE: argon2id 10 below the event loop unless set; 0 keeps one priority (issue 7)', () => {
+    expect(loadConfig({}).hashNice).toBe(10);
+    expect(loadConfig({ SLS_HASH_NICE: '0' }).hashNice).toBe(0);
+    expect(loadConfig({ SLS_HASH_NICE: '19' }).hashNice).toBe(19);
   });
 });

@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_HASH_NICE } from './services/hashing-priority.ts';
 import { startRefused } from './start-refused.ts';
 
 export type PasswordHashing = 'argon2id' | 'noop-benchmark-only';
@@ -37,6 +38,12 @@ export interface SlsConfig {
   readonly serverKey: string | undefined;
   /** argon2id parameters (SPEC A3). Default m=19456 KiB, t=2, p=1 (OWASP). */
   readonly argon2: Argon2Params;
+  /**
+   * How far below slsd's own scheduling priority its argon2id threads run: a nice increment, 0–19
+   * (Linux; server/services/hashing-priority.ts). On a busy machine the event loop, the database and
+   * the proxy beside slsd then go before a hash. Default 10; 0 keeps one priority. Env SLS_HASH_NICE.
+   */
+  readonly hashNice: number;
   /** Only for `npm run bench:login`: replaces argon2id with a no-op to measure everything else. Default argon2id. */
   readonly passwordHashing: PasswordHashing;
   /** Session lifetime in ms. Default 12 h: one trading day. */
@@ -123,6 +130,7 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
     serverKey: undefined,
     argon2: DEFAULT_ARGON2,
     passwordHashing: 'argon2id',
+    hashNice: DEFAULT_HASH_NICE,
     sessionTtlMs: 12 * 60 * 60 * 1000,
     loginTransactionTtlMs: 5 * 60 * 1000,
     smsCodeTtlMs: 5 * 60 * 1000,
@@ -192,7 +200,7 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
  * (or SLS_SERVER_KEY_FILE), SLS_TRUST_PROXY
  * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
  * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_DISPATCH_INTERVAL_MS,
- * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS, SLS_METRICS_PORT, SLS_METRICS_HOST,
+ * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS, SLS_METRICS_PORT, SLS_METRICS_HOST, SLS_HASH_NICE,
  * SLS_PASSWORD_HASHING (only `noop-benchmark-only`, for the benchmark).
  */
 export function loadConfig(
@@ -229,6 +237,11 @@ export function loadConfig(
   if (grace !== undefined) o.housekeepingGraceMs = grace;
   const smsDays = intEnv(env, 'SLS_SMS_RETENTION_DAYS');
   if (smsDays !== undefined) o.smsRetentionMs = smsDays * 24 * 60 * 60 * 1000;
+  const hashNice = intEnv(env, 'SLS_HASH_NICE');
+  if (hashNice !== undefined) {
+    if (hashNice > 19) throw startRefused(`SLS_HASH_NICE must be a nice increment, 0–19, got ${hashNice}`);
+    o.hashNice = hashNice;
+  }
   if (env.SLS_PASSWORD_HASHING === 'noop-benchmark-only') o.passwordHashing = 'noop-benchmark-only';
   const workers = flags.workers ?? intEnv(env, 'SLS_WORKERS');
   if (workers !== undefined) o.workers = Math.max(1, workers);

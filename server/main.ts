@@ -11,11 +11,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { buildApp, DRAIN_IDLE_MS } from './app.ts';
 import { loadConfig } from './config.ts';
 import type { SlsConfig } from './config.ts';
+import type { FastifyBaseLogger } from 'fastify';
 import { readDemoReadme, seedDemo } from './demo.ts';
 import { createServices, packageVersion } from './services/index.ts';
 import { clusterSource, offerToPrimary, registrySource, serveMetrics } from './metrics.ts';
 import type { MetricsServer } from './metrics.ts';
-import { hashingThreads } from './services/passwords.ts';
+import { lowerPoolPriority } from './services/hashing-priority.ts';
+import { hashingThreads, poolSize } from './services/passwords.ts';
 import { bindRefusal } from './start-refused.ts';
 import type { Services } from './services/index.ts';
 
@@ -59,7 +61,7 @@ function parseFlags(argv: readonly string[]): Flags {
     .option('--demo', 'seed demo users and devices when the database is empty, and print the demo README')
     .addHelpText(
       'after',
-      '\nOther settings from the environment: SLS_SERVER_KEY (base64, 32 bytes), SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_METRICS_HOST.',
+      '\nOther settings from the environment: SLS_SERVER_KEY (base64, 32 bytes), SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_METRICS_HOST, SLS_HASH_NICE (argon2id below the event loop; default 10, 0 off).',
     )
     .parse([...argv], { from: 'user' })
     .opts<Flags>();
@@ -76,10 +78,25 @@ async function prepare(services: Services, config: SlsConfig, demo: boolean): Pr
   else process.stdout.write('The database already had users: no demo data was added.\n');
 }
 
-/** For the start line: how many argon2id hashes run at once (issues 2, 7), or the loud no-op. */
+/** For the start line: how many argon2id hashes run at once (issues 2, 7) and below what priority, or the loud no-op. */
 function hashingLine(config: SlsConfig, threads?: string): string {
   if (config.passwordHashing !== 'argon2id') return 'password hashing: NO-OP, benchmark only';
-  return `argon2id ${hashingThreads(threads === undefined ? process.env : { UV_THREADPOOL_SIZE: threads })} at once`;
+  const below = config.hashNice > 0 && process.platform === 'linux' ? `, nice +${config.hashNice}` : '';
+  return `argon2id ${hashingThreads(threads === undefined ? process.env : { UV_THREADPOOL_SIZE: threads })} at once${below}`;
+}
+
+/**
+ * The hashing threads below the event loop (services/hashing-priority.ts, issue 7), before the first
+ * request. Said in the log; a refusal (a sandbox forbidding setpriority) leaves one priority and slsd runs on.
+ */
+async function hashesBelowEventLoop(config: SlsConfig, log: FastifyBaseLogger): Promise<void> {
+  // Elsewhere threads have no nice value of their own: nothing to do, nothing to warn about.
+  if (config.passwordHashing !== 'argon2id' || config.hashNice === 0 || process.platform !== 'linux') return;
+  const pool = poolSize();
+  const r = await lowerPoolPriority(config.hashNice, pool);
+  if (!r.lowered) log.warn({ reason: r.reason }, 'argon2id threads left at the event loop\'s priority (SLS_HASH_NICE)');
+  else if (r.threads.length < pool) log.warn({ nice: r.nice, found: r.threads.length, pool }, 'only some of libuv\'s threads answered: the others hash at the event loop\'s priority');
+  else log.info({ nice: r.nice, threads: r.threads.length }, 'argon2id threads below the event loop');
 }
 
 function onSignals(stop: (signal: string) => void): void {
@@ -99,6 +116,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     let address: string;
     try {
       await prepare(built.services, config, flags.demo === true);
+      await hashesBelowEventLoop(config, built.app.log);
       if (built.metrics) metricsServer = await serveMetrics(config.metricsHost, config.metricsPort!, registrySource(built.metrics.registry));
       address = await listenApi(built.app, config);
     } catch (e) {
@@ -259,6 +277,7 @@ async function runWorker(config: SlsConfig): Promise<void> {
   try {
     built = await buildApp(config, { backgroundCheckpoints: true });
     if (built.metrics) offerToPrimary(built.metrics.registry);
+    await hashesBelowEventLoop(config, built.app.log);
     await listenApi(built.app, config);
   } catch (e) {
     await built?.close().catch(() => undefined);

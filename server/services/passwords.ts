@@ -70,7 +70,7 @@ export function hashingThreads(env: NodeJS.ProcessEnv = process.env, cores: numb
 }
 
 /** libuv's pool size as libuv reads `UV_THREADPOOL_SIZE`: atoi, 0 (or no number) means 1, unsigned, at most 1024; 4 unset. */
-function poolSize(env: NodeJS.ProcessEnv): number {
+export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.UV_THREADPOOL_SIZE;
   const n = raw === undefined ? 4 : Number.parseInt(raw, 10);
   return Number.isNaN(n) || n === 0 ? 1 : n < 0 || n > 1024 ? 1024 : n;
