@@ -57,6 +57,13 @@ describe.runIf(linux)('the hashing threads, found', () => {
     expect(onPool).toBeGreaterThanOrEqual(10);
     expect(elsewhere).toBeLessThan(onPool / 5);
   });
+
+  it('answer even when every one of them is busy hashing at the time (slsd hashes a dummy password as it starts)', async () => {
+    const busy = Array.from({ length: poolSize() }, (_, i) => hash(`busy ${i}`, { memoryCost: 65_536, timeCost: 3, parallelism: 1 }));
+    const found = await poolThreadIds(poolSize());
+    await Promise.all(busy);
+    expect(new Set(found).size).toBe(poolSize());
+  });
 });
 
 let slsd: SlsdProcess | undefined;

@@ -28,14 +28,15 @@ export type PoolPriority =
 
 /**
  * The thread ids of libuv's pool (Linux): batches of `/proc/thread-self/stat` reads, each opened on
- * whichever pool thread is free, until `poolThreads` distinct ids have answered or the reads run out
- * (a few batches for 2–64 threads; the pool is started already, all its threads at once).
+ * whichever pool thread is free, until `poolThreads` distinct ids have answered or `withinMs` has
+ * passed (a thread busy with a hash answers once it is done: slsd hashes a dummy password at start).
+ * A few batches, ~1–50 ms, find 2–64 threads; the pool is started already, all its threads at once.
  */
-export async function poolThreadIds(poolThreads: number): Promise<number[]> {
+export async function poolThreadIds(poolThreads: number, withinMs = 2_000): Promise<number[]> {
   const seen = new Set<number>();
   const batch = Math.max(2, poolThreads * 2);
-  const maxReads = Math.max(2_000, poolThreads * 100);
-  for (let reads = 0; reads < maxReads && seen.size < poolThreads; reads += batch) {
+  const deadline = performance.now() + withinMs;
+  while (seen.size < poolThreads && performance.now() < deadline) {
     const stats = await Promise.all(Array.from({ length: batch }, () => fs.promises.readFile('/proc/thread-self/stat', 'utf8')));
     for (const stat of stats) seen.add(Number.parseInt(stat, 10));
   }
