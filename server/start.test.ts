@@ -63,6 +63,12 @@ describe('slsd with a data folder or database it cannot open', () => {
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }, 60_000);
 
+  it.runIf(process.platform === 'linux')('a data folder under /proc: one line, where slsd used to hang for ever', async () => {
+    const said = await outcome(spawnSlsd({ dataDir: '/proc/sls-data', env: { SLS_LOG_LEVEL: 'silent' }, timeoutMs: 20_000 }));
+    expect(said).toMatch(/^slsd exited with 1:/);
+    expect(said).toContain('slsd: the data folder /proc/sls-data cannot be made: that file system makes no folders there (/proc, /sys) (SLS_DATA_DIR / --data-dir)');
+  }, 60_000);
+
   it('PostgreSQL not listening: one line with the URL, its password masked', async () => {
     const port = await portInUse(); // a port that speaks no PostgreSQL: closed at once below
     await new Promise((r) => busy!.close(r));

@@ -1,7 +1,6 @@
 /**
  * Opening the database: SQLite (embedded default, SPEC N1) or PostgreSQL, migrated to the latest schema.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
@@ -9,6 +8,7 @@ import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type { Pool as PgPool } from 'pg';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
+import { makeFolder } from '../folders.ts';
 import type { SqlDialect } from './migrations.ts';
 import { startBackgroundCheckpointer } from './checkpointer.ts';
 import { DatabaseUnavailable, databaseUnavailableReason } from './unavailable.ts';
@@ -198,7 +198,7 @@ async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<O
     dialect = 'postgres';
   } else {
     const file = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : databaseUrl;
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') makeFolder(path.dirname(path.resolve(file)));
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');

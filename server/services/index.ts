@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { SlsConfig } from '../config.ts';
+import { makeFolder } from '../folders.ts';
 import { loadServerKey, SecretBox } from '../crypto/secret-box.ts';
 import { openDatabase } from '../db/connect.ts';
 import { checkServerKey, ServerKeyMismatch } from './server-key.ts';
@@ -68,6 +69,7 @@ function dataFolderRefused(dir: string, err: unknown): Error {
     : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
     : code === 'EROFS' ? 'the file system is read-only'
     : code === 'ENOSPC' ? 'the disk is full'
+    : code === 'ENOENT' ? 'that file system makes no folders there (/proc, /sys)'
     : null;
   return why === null ? (err as Error) : startRefused(`the data folder ${dir} cannot be made: ${why} (SLS_DATA_DIR / --data-dir)`);
 }
@@ -76,7 +78,7 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   const warnings: string[] = [];
   // The data folder holds the server key and device files: owner only.
   try {
-    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    makeFolder(config.dataDir, 0o700);
   } catch (err) {
     throw dataFolderRefused(config.dataDir, err);
   }
