@@ -327,7 +327,7 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
     const idleMemory = pids.map((pid) => memoryKb(pid));
     const memory = new PhaseMemory(pids);
     memory.phase('unloaded');
-    console.log(`\n## ${name === 'sqlite' ? 'SQLite, one slsd' : `PostgreSQL, ${processes} slsd on one database`} (${USERS} users with software DSC tokens, argon2id m=19456 t=2)`);
+    console.log(`\n## ${name === 'sqlite' ? 'SQLite, one slsd' : `PostgreSQL, ${processes} slsd on one database`} (${USERS} users with software DSC tokens, argon2id m=19456 t=2, its threads at nice +${process.env.SLS_HASH_NICE ?? DEFAULT_HASH_NICE} below the event loop)`);
 
     await unloaded(target, users, 10); // warm-up: JIT, statement caches, connections
     // Unloaded latency before the load and again after it: the machine's speed drifts (other work,
