@@ -3,8 +3,8 @@
  */
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
-import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import type { DatabaseConnection, Driver, PostgresPool, PostgresPoolClient, QueryResult } from 'kysely';
 import type { Pool as PgPool } from 'pg';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
@@ -39,6 +39,8 @@ export interface OpenOptions {
   readonly backgroundCheckpoints?: boolean;
   /** Hears why background checkpoints stopped, if they do (they then run inside commits, as before). */
   readonly onCheckpointFailure?: (reason: string) => void;
+  /** SQLite: how long a statement waits for another writer before failing busy. Default SQLITE_BUSY_PATIENCE_MS. */
+  readonly busyPatienceMs?: number;
 }
 
 /** The better-sqlite3 connection behind each SQLite Kysely instance we opened (db/prepared.ts runs on it directly). */
@@ -50,6 +52,100 @@ const sqliteConnections = new WeakMap<Kysely<Database>, SQLite.Database>();
  */
 export function sqliteConnectionOf(db: Kysely<Database>): SQLite.Database | undefined {
   return db.isTransaction ? undefined : sqliteConnections.get(db);
+}
+
+/**
+ * How long a SQLite statement waits for another writer (another slsd or slsctl on the same file, an
+ * operator's `sqlite3` shell inside a write transaction) before its request is answered 503
+ * (unavailable.ts). Only the first SQLITE_BUSY_SLICE_MS of it is SQLite's own busy handler, which
+ * sleeps on the calling thread — the event loop; the rest waits on timers, so meanwhile slsd answers
+ * health checks, reads, signals and everything that needs no write.
+ */
+export const SQLITE_BUSY_PATIENCE_MS = 5000;
+const SQLITE_BUSY_SLICE_MS = 20;
+
+export const isSqliteBusy = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || (typeof code === 'string' && code.startsWith('SQLITE_BUSY_'));
+};
+
+/**
+ * Kysely's SQLite driver, patient with other writers:
+ * - a transaction begins IMMEDIATE: it takes the write lock before its first statement, so it never
+ *   fails half-way (a deferred one that read, then met a write committed by another process, got
+ *   SQLITE_BUSY_SNAPSHOT: a 503 for nothing), and a busy lock is met at BEGIN, when nothing is done yet;
+ * - a statement outside any transaction (BEGIN included) that finds the database locked did nothing,
+ *   so it is tried again after 5, 10, 20 … 100 ms on a timer, for up to `patienceMs` in all, then its
+ *   SQLITE_BUSY goes up (503). Inside a transaction nothing is retried (the lock is held already).
+ * While it waits it holds Kysely's one connection, so this process's other writes queue behind it, as
+ * they would behind any statement.
+ */
+class PatientSqliteDriver implements Driver {
+  constructor(
+    private readonly inner: Driver,
+    private readonly sqlite: SQLite.Database,
+    private readonly patienceMs: number,
+  ) {}
+
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await this.inner.acquireConnection();
+    const { sqlite, patienceMs } = this;
+    return {
+      async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+        let deadline = 0;
+        for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+          const outside = !sqlite.inTransaction;
+          try {
+            return await connection.executeQuery<R>(query);
+          } catch (err) {
+            if (!outside || !isSqliteBusy(err)) throw err;
+            deadline ||= performance.now() + patienceMs - SQLITE_BUSY_SLICE_MS;
+            if (performance.now() + wait > deadline) throw err;
+            await new Promise((resolve) => setTimeout(resolve, wait));
+          }
+        }
+      },
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+    };
+  }
+
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.commitTransaction(connection);
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.rollbackTransaction(connection);
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(connection);
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+class PatientSqliteDialect extends SqliteDialect {
+  constructor(
+    handle: SQLite.Database,
+    private readonly raw: SQLite.Database,
+    private readonly patienceMs: number,
+  ) {
+    super({ database: handle });
+  }
+
+  override createDriver(): Driver {
+    return new PatientSqliteDriver(super.createDriver(), this.raw, this.patienceMs);
+  }
 }
 
 /**
@@ -202,7 +298,8 @@ async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<O
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('busy_timeout = 5000');
+    // SQLite's own wait for a lock sleeps on the event loop: a short slice, the rest on timers (above).
+    sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_SLICE_MS}`);
     // Checkpoints run inside some commit; fewer, larger ones halve a commit's average cost here
     // (the WAL may grow to ~16 MiB between them). Durability is unchanged.
     // With background checkpoints (db/checkpointer.ts) this stays as the backstop that restarts the
@@ -210,7 +307,7 @@ async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<O
     sqlite.pragma('wal_autocheckpoint = 4000');
     sqlite.pragma('foreign_keys = ON');
     const cached = withStatementCache(sqlite);
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+    db = new Kysely<Database>({ dialect: new PatientSqliteDialect(cached, sqlite, opts.busyPatienceMs ?? SQLITE_BUSY_PATIENCE_MS) });
     sqliteConnections.set(db, cached);
     dialect = 'sqlite';
     if (file !== ':memory:') sqliteFile = file;

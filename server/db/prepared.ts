@@ -15,7 +15,7 @@
  * constants stay as compiled.
  */
 import type { Compilable, CompiledQuery, Kysely, QueryResult, Transaction } from 'kysely';
-import { sqliteConnectionOf } from './connect.ts';
+import { isSqliteBusy, sqliteConnectionOf } from './connect.ts';
 import type { Database } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -55,10 +55,16 @@ export function prepared<A extends readonly unknown[], R>(name: string, build: (
     // Kysely transaction is open on the connection (an async callback between its statements), a
     // statement run here would land inside it: it queues behind it through Kysely instead.
     if (sqlite && !sqlite.inTransaction) {
-      const stmt = sqlite.prepare(compiled.sql);
-      if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
-      const { changes, lastInsertRowid } = stmt.run(parameters);
-      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+      try {
+        const stmt = sqlite.prepare(compiled.sql);
+        if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
+        const { changes, lastInsertRowid } = stmt.run(parameters);
+        return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+      } catch (err) {
+        // Another writer holds the database (it did nothing here): wait for it through Kysely's
+        // driver, which tries again on timers (connect.ts), not on the event loop.
+        if (!isSqliteBusy(err)) throw err;
+      }
     }
     return db.executeQuery<R>({ ...compiled, parameters });
   };

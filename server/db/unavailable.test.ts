@@ -84,32 +84,54 @@ function expectUnavailable(a: { status: number; headers: Record<string, unknown>
   expect(e.message).toBe('The login service is briefly unavailable. Try again in a moment.');
 }
 
-describe('SQLite held by another writer past the busy timeout', () => {
-  it('answers 503 with Retry-After, records nothing, and logs in once the writer lets go', async () => {
+describe('SQLite held by another writer', () => {
+  /** slsd on a SQLite file with jane and her DSC, and an operator's sqlite3 shell inside a write transaction. */
+  async function withLockedDatabase(run: (device: ProvisionedDevice, shell: SQLite.Database) => Promise<void>): Promise<void> {
     const data = tempDataDir('slsd-busy-');
     try {
       t = await startTestServer({ dataDir: data.dir, config: { databaseUrl: sqliteUrl(data.dir) } });
       const device = await jane(t);
-      // An operator's sqlite3 shell left inside a write transaction.
       const shell = new SQLite(`${data.dir}/sls.db`);
       shell.exec('BEGIN IMMEDIATE');
       try {
-        const refused = await t.app.inject({ method: 'POST', url: '/v1/login', payload: { username: 'jane', password: PASSWORD, client: { kind: 'trading_platform', version: 1010, name: 't' } } });
-        expectUnavailable({ status: refused.statusCode, headers: refused.headers, body: refused.json() });
-        // Reads still work in WAL mode, so readiness says ready: the answer is for writes to try again.
-        expect((await getJson(t.app, '/v1/ready')).status).toBe(200);
+        await run(device, shell);
       } finally {
-        shell.exec('ROLLBACK');
+        if (shell.inTransaction) shell.exec('ROLLBACK');
         shell.close();
       }
-      expect(await t.services.db.selectFrom('login_transactions').select('id').execute()).toEqual([]);
-      expect(await t.services.db.selectFrom('failure_counters').select('failures').execute()).toEqual([]);
-      expect(await fullLogin(t, device)).toBe(200);
     } finally {
       await t?.close();
       t = undefined;
       data.remove();
     }
+  }
+
+  it('past the busy patience (5 s): answers 503 with Retry-After, records nothing, and logs in once the writer lets go', async () => {
+    await withLockedDatabase(async (device, shell) => {
+      const refused = await t!.app.inject({ method: 'POST', url: '/v1/login', payload: { username: 'jane', password: PASSWORD, client: { kind: 'trading_platform', version: 1010, name: 't' } } });
+      expectUnavailable({ status: refused.statusCode, headers: refused.headers, body: refused.json() });
+      // Reads still work in WAL mode, so readiness says ready: the answer is for writes to try again.
+      expect((await getJson(t!.app, '/v1/ready')).status).toBe(200);
+      shell.exec('ROLLBACK');
+      expect(await t!.services.db.selectFrom('login_transactions').select('id').execute()).toEqual([]);
+      expect(await t!.services.db.selectFrom('failure_counters').select('failures').execute()).toEqual([]);
+      expect(await fullLogin(t!, device)).toBe(200);
+    });
+  }, 30_000);
+
+  it('a full login that meets a short lock waits for it on timers and signs in; slsd answers health meanwhile', async () => {
+    await withLockedDatabase(async (device, shell) => {
+      const signIn = fullLogin(t!, device);
+      // While the login waits for the lock: a health check. Before, SQLite's busy handler held the
+      // event loop for its 5 s timeout, this waited as long, and the login got a 503.
+      const asked = performance.now();
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await getJson(t!.app, '/v1/health')).status).toBe(200);
+      const healthMs = performance.now() - asked;
+      shell.exec('COMMIT');
+      expect(await signIn).toBe(200);
+      expect(healthMs).toBeLessThan(1_500);
+    });
   }, 30_000);
 });
 
