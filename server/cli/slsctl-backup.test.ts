@@ -9,6 +9,8 @@ import { login, postJson } from '../testing/http.ts';
 import { startTestServer, TEST_POSTGRES_URL } from '../testing/test-server.ts';
 import type { TestServer } from '../testing/test-server.ts';
 import { slsctlAgainst } from '../testing/slsctl-runner.ts';
+import { startOn } from '../conformance/backends.ts';
+import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
 
 const PASSWORD = 'Correct-Horse-1';
 let t: TestServer;
@@ -100,12 +102,15 @@ describe.skipIf(TEST_POSTGRES_URL)('slsctl backup (SQLite)', () => {
   });
 });
 
-describe.runIf(TEST_POSTGRES_URL)('slsctl backup (PostgreSQL)', () => {
+// Whenever PostgreSQL is there (required in CI), not only under test:server:pg.
+describeEachBackend('slsctl backup', await probePostgres(), (backend) => {
   it('points to pg_dump and writes nothing', async () => {
-    const file = path.join(t.dataDir, 'pg-backup.db');
-    const r = await slsctl(t, ['backup', file]);
+    const pg = await startOn(backend, { clock: null });
+    others.push(pg);
+    const file = path.join(pg.dataDir, 'pg-backup.db');
+    const r = await slsctl(pg, ['backup', file]);
     expect(r.code).toBe(2);
     expect(r.err).toContain('pg_dump');
     expect(fs.existsSync(file)).toBe(false);
   });
-});
+}, 'postgres');

@@ -1,11 +1,13 @@
 /**
  * Two slsd on one PostgreSQL database wake each other's IB Key long-polls (SPEC N1, L7).
  *
- * Runs with `SLS_TEST_POSTGRES_URL` (npm run test:server:pg); on SQLite there is no second process
- * to wake and the suite is skipped.
+ * Runs on PostgreSQL only (on SQLite there is no LISTEN/NOTIFY to wake another process): in `npm test`
+ * whenever PostgreSQL is there, and in CI, where its absence fails the run (db/pg-testing.ts).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestServer, TEST_POSTGRES_URL } from '../testing/test-server.ts';
+import { afterEach, expect, it } from 'vitest';
+import { startOn } from '../conformance/backends.ts';
+import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
+import { startTestServer } from '../testing/test-server.ts';
 import type { TestServer } from '../testing/test-server.ts';
 import { PgApprovalNotifier } from '../services/ibkey-notifier-pg.ts';
 import { activate, createUser, newApp, PIN, ScriptedPrompter, startLogin, status } from './testkit.ts';
@@ -15,9 +17,11 @@ afterEach(async () => {
   for (const s of servers.splice(0).reverse()) await s.close();
 });
 
-describe.skipIf(!TEST_POSTGRES_URL)('IB Key wake-ups over LISTEN/NOTIFY (PostgreSQL)', () => {
+const probe = await probePostgres();
+
+describeEachBackend('IB Key wake-ups over LISTEN/NOTIFY', probe, (backend) => {
   it('a notification from one connection wakes a subscriber of another', { timeout: 10_000 }, async () => {
-    const a = await startTestServer();
+    const a = await startOn(backend);
     servers.push(a);
     const [n1, n2] = [await PgApprovalNotifier.connect(a.config.databaseUrl), await PgApprovalNotifier.connect(a.config.databaseUrl)];
     try {
@@ -34,7 +38,7 @@ describe.skipIf(!TEST_POSTGRES_URL)('IB Key wake-ups over LISTEN/NOTIFY (Postgre
   });
 
   it('the desktop waiting on one slsd is signed in when the app answers through another', async () => {
-    const a = await startTestServer({ listen: true });
+    const a = await startOn(backend, { listen: true });
     servers.push(a);
     const b = await startTestServer({ config: { databaseUrl: a.config.databaseUrl, serverKey: a.config.serverKey }, clock: a.clock });
     servers.push(b);
@@ -51,4 +55,4 @@ describe.skipIf(!TEST_POSTGRES_URL)('IB Key wake-ups over LISTEN/NOTIFY (Postgre
     await app.answerPush(request);
     expect((await waiting).body.status).toBe('signed_in');
   });
-});
+}, 'postgres');

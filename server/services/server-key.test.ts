@@ -1,15 +1,15 @@
 // slsd refuses to run with a server key that cannot open the database's secrets (SPEC D4): a second
 // process with another SLS_SERVER_KEY, a restored backup without its server.key, a database from
-// before the check. Real SQLite files, or PostgreSQL under SLS_TEST_POSTGRES_URL.
+// before the check. On real SQLite files and on PostgreSQL (whenever it is there; required in CI).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { defaultConfig } from '../config.ts';
-import { freshPostgresDatabase } from '../db/pg-testing.ts';
+import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
+import type { StorageBackend } from '../db/pg-testing.ts';
 import { spawnSlsd } from '../testing/slsd-process.ts';
-import { TEST_POSTGRES_URL } from '../testing/test-server.ts';
 import { createServices } from './index.ts';
 import type { Services } from './index.ts';
 import { Provisioning } from './provisioning.ts';
@@ -22,14 +22,13 @@ afterEach(async () => {
 
 const newKey = () => randomBytes(32).toString('base64');
 
-/** A data folder and a database (SQLite in it, or a fresh PostgreSQL database). */
-async function place(): Promise<{ dataDir: string; databaseUrl: string }> {
+/** A data folder and a database of the backend (SQLite in it, or a fresh PostgreSQL database). */
+async function place(backend: StorageBackend): Promise<{ dataDir: string; databaseUrl: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sls-key-'));
   cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
-  if (!TEST_POSTGRES_URL) return { dataDir, databaseUrl: `sqlite:${path.join(dataDir, 'sls.db')}` };
-  const pg = await freshPostgresDatabase(TEST_POSTGRES_URL);
-  cleanups.push(pg.drop);
-  return { dataDir, databaseUrl: pg.url };
+  const fresh = await backend.freshDatabase(dataDir);
+  cleanups.push(fresh.drop);
+  return { dataDir, databaseUrl: fresh.url };
 }
 
 async function open(at: { dataDir: string; databaseUrl: string }, serverKey?: string): Promise<Services> {
@@ -48,9 +47,9 @@ async function withDevice(s: Services): Promise<void> {
 
 const users = async (s: Services) => (await s.db.selectFrom('users').select('username').execute()).map((u) => u.username);
 
-describe('the server key must be the database\'s (SPEC D4)', () => {
+describeEachBackend('the server key must be the database\'s (SPEC D4)', await probePostgres(), (backend) => {
   it('records the check on a new database, opens with the same key, and refuses another key saying which', async () => {
-    const at = await place();
+    const at = await place(backend);
     const key = newKey();
     const first = await open(at, key);
     await withDevice(first);
@@ -70,7 +69,7 @@ describe('the server key must be the database\'s (SPEC D4)', () => {
   });
 
   it('a restored database without its server.key: refuses, and leaves no newly generated key behind', async () => {
-    const at = await place();
+    const at = await place(backend);
     const original = await open(at); // key generated in server.key
     await withDevice(original);
     await original.close();
@@ -87,7 +86,7 @@ describe('the server key must be the database\'s (SPEC D4)', () => {
   });
 
   it('a database from before the check: its device secrets decide, then the check is recorded', async () => {
-    const at = await place();
+    const at = await place(backend);
     const key = newKey();
     const s = await open(at, key);
     await withDevice(s);
@@ -101,7 +100,7 @@ describe('the server key must be the database\'s (SPEC D4)', () => {
   });
 
   it('slsd itself exits with the reason in one line, no stack', async () => {
-    const at = await place();
+    const at = await place(backend);
     const key = newKey();
     const first = await spawnSlsd({ dataDir: at.dataDir, env: { SLS_SERVER_KEY: key, SLS_DATABASE_URL: at.databaseUrl } });
     await first.stop();
