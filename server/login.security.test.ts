@@ -43,6 +43,18 @@ describeEachBackend('login security', probe, (backend) => {
     return t.provisioning.addDevice({ username, kind });
   }
 
+  it('stores a password only as argon2id at OWASP parameters at least: m=19 MiB, t=2, p=1 (A3)', async () => {
+    await seed('u.stored');
+    const { password_hash: stored } = await t.services.db.selectFrom('users').select('password_hash').where('username_normalized', '=', 'u.stored').executeTakeFirstOrThrow();
+    const parts = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{22,}\$[A-Za-z0-9+/]{43,}$/.exec(stored ?? '');
+    expect(parts, String(stored)).not.toBeNull();
+    const [, m, tCost, p] = parts!.map(Number);
+    expect(m).toBeGreaterThanOrEqual(19_456);
+    expect(tCost).toBeGreaterThanOrEqual(2);
+    expect(p).toBe(1);
+    expect(stored).not.toContain(PASSWORD);
+  });
+
   it('answers an unknown user and a wrong password with the same status, body and headers, locked or not (L1, L6)', async () => {
     await seed('u.known');
     const shape = (r: Awaited<ReturnType<typeof t.app.inject>>) => ({
@@ -144,6 +156,56 @@ describeEachBackend('login security', probe, (backend) => {
       .where('state' as never, '=', 'pending' as never)
       .executeTakeFirstOrThrow();
     expect(Number((pending as { n: number }).n)).toBeLessThanOrEqual(IBKEY_PUSH_LIMIT);
+  });
+
+  // Found by a SPEC audit: only /resend waited for the cool-down; choosing the SMS device again (at
+  // once, or after another device) sent a new SMS every time — 11 within a second from one login.
+  it('sends no second login SMS within the cool-down, however the SMS device is chosen again (SMS bombing, L4, L5)', async () => {
+    const sms = await seed('u.smsbomb', 'sms');
+    const dsc = await t.provisioning.addDevice({ username: 'u.smsbomb', kind: 'dsc' });
+    const start = await login(t.app, 'u.smsbomb', PASSWORD);
+    expect(start.body.status).toBe('select_device');
+    const txId = (start.body as { transactionId: string }).transactionId;
+    const outbox = async () => (await t.services.db.selectFrom('sms_outbox').select('body').where('purpose', '=', 'login_code').execute()).map((r) => /(\d{6})/.exec(r.body)![1]!);
+    const choose = (deviceId: string) => postJson<LoginStep>(t.app, `/v1/login/${txId}/device`, { deviceId });
+    expect(challengeOf(await choose(sms.device.id)).challenge.type).toBe('sms_code');
+    const [code] = await outbox();
+    // The same device again: its screen back, the code sent still the one that counts.
+    for (let i = 0; i < 5; i++) expect(challengeOf(await choose(sms.device.id)).challenge.type).toBe('sms_code');
+    expect(await outbox()).toEqual([code]);
+    // Away and back within the cool-down: refused with when to try, nothing sent.
+    expect(challengeOf(await choose(dsc.device.id)).challenge.type).toBe('response_code');
+    const back = await choose(sms.device.id);
+    expect(errorCode(back)).toBe('SLS_ERR_RESEND_TOO_SOON');
+    expect(Date.parse((back.body as unknown as { error: { retryAt: string } }).error.retryAt)).toBeGreaterThan(t.clock.now());
+    expect(await outbox()).toEqual([code]);
+    // After the cool-down one new code, which signs in.
+    t.clock.advance(31_000);
+    expect(challengeOf(await choose(sms.device.id)).challenge.type).toBe('sms_code');
+    const codes = await outbox();
+    expect(codes).toHaveLength(2);
+    expect((await postJson(t.app, `/v1/login/${txId}/response`, { response: codes[1] })).body).toMatchObject({ status: 'signed_in' });
+  });
+
+  it('sends no stream of IB Key pushes from one login: choosing it again while its push waits, or offline and back (push bombing, L7)', async () => {
+    const userId = await createUser(t, 'u.pushagain');
+    const prompter = new ScriptedPrompter();
+    const app = newApp(t, 'android', prompter);
+    await activate(t, app, prompter, 'u.pushagain', userId);
+    const step = await startLogin(t, 'u.pushagain');
+    if (step.status !== 'challenge' || step.challenge.type !== 'push') throw new Error('no push');
+    const { deviceId, matchNumber } = step.challenge;
+    const pushes = async () =>
+      (await t.services.db.selectFrom('ibkey_push_requests' as never).select('state' as never).where('transaction_id' as never, '=', step.transactionId as never).execute()).length;
+    const choose = (mode: 'default' | 'offline') => postJson<LoginStep>(t.app, `/v1/login/${step.transactionId}/device`, { deviceId, mode });
+    for (let i = 0; i < 3; i++) expect(challengeOf(await choose('default')).challenge).toMatchObject({ type: 'push', matchNumber });
+    expect(await pushes()).toBe(1);
+    expect(challengeOf(await choose('offline')).challenge.type).toBe('response_code');
+    expect(errorCode(await choose('default'))).toBe('SLS_ERR_RESEND_TOO_SOON');
+    expect(await pushes()).toBe(1);
+    t.clock.advance(30_000);
+    expect(challengeOf(await choose('default')).challenge.type).toBe('push');
+    expect(await pushes()).toBe(2);
   });
 
   it('never accepts a token the client chose; each login issues a new one; logout ends it (session fixation)', async () => {

@@ -41,6 +41,34 @@ describe('user lockout (SPEC L6)', () => {
     expect(dsc.device.kind).toBe('dsc');
   });
 
+  // Found by a SPEC audit: only the login and IB Key wrote `user.locked`; locks counted by restart
+  // tokens, Client Portal confirmations or a sharing owner's password were off the record.
+  it('puts a lock on record once, whichever request counted it: here wrong restart tokens (N2, L6, L8)', async () => {
+    t = await startTestServer();
+    await seed('u.restartlock');
+    const restart = () => postJson(t.app, '/v1/login/restart', { username: 'u.restartlock', restartToken: 'A'.repeat(43) });
+    for (let i = 0; i < 9; i++) expect(errorCode(await restart())).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
+    expect(errorCode(await restart())).toBe('SLS_ERR_USER_LOCKED');
+    // Refused while locked: nothing more counted, nothing more written.
+    expect(errorCode(await restart())).toBe('SLS_ERR_USER_LOCKED');
+    const user = await t.services.db.selectFrom('users').select('id').where('username_normalized', '=', 'u.restartlock').executeTakeFirstOrThrow();
+    const locked = await t.services.db.selectFrom('audit_log').selectAll().where('event', '=', 'user.locked').execute();
+    expect(locked).toHaveLength(1);
+    expect(locked[0]).toMatchObject({ user_id: user.id, username: 'u.restartlock' });
+    expect(JSON.parse(locked[0]!.details)).toEqual({ lockedUntil: new Date(t.clock.now() + 24 * HOUR).toISOString() });
+  });
+
+  it('puts an address that reached its limit on record once, with when it may try again (N2, L6)', async () => {
+    t = await startTestServer({ config: { addressFailureLimit: 5 } });
+    for (let i = 0; i < 5; i++) expect(errorCode(await login(t.app, `nobody.${i}`, 'bad password'))).toBe('SLS_ERR_INVALID_CREDENTIALS');
+    const refused = await login(t.app, 'nobody.else', 'bad password');
+    expect(errorCode(refused)).toBe('SLS_ERR_RATE_LIMITED');
+    const limited = await t.services.db.selectFrom('audit_log').selectAll().where('event', '=', 'address.rate_limited').execute();
+    expect(limited).toHaveLength(1);
+    expect(JSON.parse(limited[0]!.details)).toMatchObject({ failures: 5, retryAt: (refused.body as unknown as { error: { retryAt: string } }).error.retryAt });
+    expect(limited[0]!.source_address).toBeTruthy();
+  });
+
   it('does not count failures older than 24 h', async () => {
     t = await startTestServer();
     await seed('u.window');

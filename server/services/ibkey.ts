@@ -168,9 +168,8 @@ export class IbKeyService {
   }
 
   async #failure(user: UserRow, sourceAddress: string): Promise<number | null> {
-    const lockedUntil = await this.#d.throttle.recordFailure(user.username_normalized, sourceAddress);
-    if (lockedUntil !== null) await this.#audit({ event: 'user.locked', user, sourceAddress, details: { lockedUntil: iso(lockedUntil) } });
-    return lockedUntil;
+    // The throttle writes `user.locked` when this failure locks (SPEC N2).
+    return this.#d.throttle.recordFailure(user.username_normalized, sourceAddress);
   }
 
   // -------------------------------------------------------------------------------------------

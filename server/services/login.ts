@@ -193,7 +193,7 @@ export class LoginService {
     const ok = user?.password_hash ? await d.passwords.verify(user.password_hash, req.password) : await d.passwords.verifyUnknownUser(req.password);
     if (!user || !ok) {
       await this.#audit({ event: 'login.password_failed', userId: user?.id ?? null, username: usernameNormalized, sourceAddress });
-      await this.#failed(usernameNormalized, user?.id ?? null, sourceAddress);
+      await this.#failed(usernameNormalized, sourceAddress);
       throw new SlsError('SLS_ERR_INVALID_CREDENTIALS');
     }
 
@@ -288,13 +288,10 @@ export class LoginService {
     return { status: 'signed_in', session: await this.#d.sessions.describeOpened(opened, user, null) };
   }
 
-  /** Counts a failure (SPEC L6); when it locks the user, says so (the user is told until when). */
-  async #failed(usernameNormalized: string, userId: string | null, sourceAddress: string): Promise<void> {
+  /** Counts a failure (SPEC L6; the throttle writes `user.locked`, N2); when it locks the user, says so (the user is told until when). */
+  async #failed(usernameNormalized: string, sourceAddress: string): Promise<void> {
     const lockedUntil = await this.#d.throttle.recordFailure(usernameNormalized, sourceAddress);
-    if (lockedUntil !== null) {
-      await this.#audit({ event: 'user.locked', userId, username: usernameNormalized, sourceAddress, details: { lockedUntil: iso(lockedUntil) } });
-      throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
-    }
+    if (lockedUntil !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
   }
 
   /**
@@ -335,8 +332,16 @@ export class LoginService {
    * Conditional on the challenge sequence read, so two concurrent switches cannot both win.
    */
   async #issueOn(tx: LoginTransactionRow, device: DeviceRow, user: UserRow, mode: string, devices: readonly DeviceRow[]): Promise<LoginStep> {
+    const verifier = verifierFor(device.kind);
+    // SPEC L4: a new SMS code only after the cool-down, however it is asked for: the resend button,
+    // or choosing the SMS device again (directly, or after switching to another device and back).
+    // The cool-down is the transaction's and outlives a switch (below), so no login sends codes
+    // faster than one per cool-down to the user's phone.
+    if (verifier.canResend && tx.resend_available_at !== null && this.#d.now() < tx.resend_available_at) {
+      throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: iso(tx.resend_available_at) });
+    }
     // The verifier sees the mode of the challenge it issues (IB Key: push or offline code, SPEC L4).
-    const issued = await verifierFor(device.kind).issue(this.#d, { ...tx, mode }, device, user);
+    const issued = await verifier.issue(this.#d, { ...tx, mode }, device, user);
     const next: LoginTransactionRow = {
       ...tx,
       state: 'challenge',
@@ -346,7 +351,8 @@ export class LoginService {
       challenge: issued.challenge,
       code_hash: issued.codeHash,
       challenge_expires_at: issued.challengeExpiresAt,
-      resend_available_at: issued.resendAvailableAt,
+      // A device that sends nothing (a card, a push) leaves the SMS cool-down running (SPEC L4).
+      resend_available_at: issued.resendAvailableAt ?? tx.resend_available_at,
       challenge_used_at: null,
     };
     const r = await this.#db
@@ -376,6 +382,12 @@ export class LoginService {
     const available = await this.#available(user, tx.client_kind);
     const device = available.find((a) => a.device.id === req.deviceId)?.device;
     if (!device) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
+    const listed = noDropDown ? [] : available.map((a) => a.device);
+    // SPEC L4, L7: choosing again the device whose SMS code or IB Key push is still on its way sends
+    // nothing new (no second SMS within the cool-down, no stream of pushes to the phone): the same
+    // challenge stands and its screen comes back.
+    if (this.#stillOnItsWay(tx, device, req.mode)) return this.#challengeStep(tx, device, user, listed);
     if (tx.device_id !== null) {
       await this.#audit({
         event: 'login.device_switched',
@@ -386,8 +398,18 @@ export class LoginService {
         details: { from: tx.device_id, transactionId: tx.id },
       });
     }
-    const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
-    return this.#issueOn(tx, device, user, req.mode, noDropDown ? [] : available.map((a) => a.device));
+    return this.#issueOn(tx, device, user, req.mode, listed);
+  }
+
+  /** Is this device's current challenge something sent to the user (an SMS code, a push) that is still valid? */
+  #stillOnItsWay(tx: LoginTransactionRow, device: DeviceRow, mode: string): boolean {
+    if (tx.state !== 'challenge' || tx.device_id !== device.id || tx.mode !== mode) return false;
+    const now = this.#d.now();
+    if (tx.challenge_expires_at === null || now >= tx.challenge_expires_at) return false;
+    const verifier = verifierFor(device.kind);
+    if (!verifier.sends?.(mode)) return false;
+    // An SMS code within its cool-down (after it, choosing SMS again is a resend); a push while it waits.
+    return !verifier.canResend || (tx.resend_available_at !== null && now < tx.resend_available_at);
   }
 
   /** A new SMS code after the cool-down (SPEC L4); never resets a failure count (L6). */
@@ -510,7 +532,7 @@ export class LoginService {
     }
     // Each wrong response is also a failure of the user (L6); locking ends the transaction.
     try {
-      await this.#failed(tx.username_normalized, user.id, sourceAddress);
+      await this.#failed(tx.username_normalized, sourceAddress);
     } catch (e) {
       await this.#end(tx);
       throw e;

@@ -14,6 +14,7 @@ import type { Kysely } from 'kysely';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS } from '../config.ts';
+import { appendAudit } from './audit.ts';
 
 /** User names are unique case-insensitively; this is the form they are compared and counted in. */
 export function normalizeUsername(username: string): string {
@@ -105,23 +106,55 @@ export class Throttle {
    * Counts one failure for the user name and one for the address.
    *
    * Returns the time until which the user is now locked, or null.
+   *
+   * SPEC N2, L6: the failure that locks the user writes `user.locked`, and the one that brings the
+   * address to its limit writes `address.rate_limited` — here, whichever service counted it (a
+   * password, a login response, a Client Portal confirmation, a sharing owner's password, a restart
+   * token, IB Key activation), so no lock is left off the record and none is written twice.
    */
   async recordFailure(usernameNormalized: string, address: string): Promise<number | null> {
-    const lockedUntil = await this.#bump('user', usernameNormalized, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS, true);
-    await this.#bump('address', address, this.#opts.addressFailureLimit, this.#opts.addressFailureWindowMs, false);
-    return lockedUntil;
+    const user = await this.#bump('user', usernameNormalized, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS, true);
+    const byAddress = await this.#bump('address', address, this.#opts.addressFailureLimit, this.#opts.addressFailureWindowMs, false);
+    const now = this.#now();
+    if (user.started && user.lockedUntil !== null) {
+      // The counter is keyed by the name whether or not such a user exists (no enumeration, L1).
+      const known = await this.#db.selectFrom('users').select('id').where('username_normalized', '=', usernameNormalized).executeTakeFirst();
+      await appendAudit(this.#db, now, {
+        event: 'user.locked',
+        userId: known?.id ?? null,
+        username: usernameNormalized,
+        sourceAddress: address,
+        details: { lockedUntil: new Date(user.lockedUntil).toISOString() },
+      });
+    }
+    if (byAddress.started) {
+      await appendAudit(this.#db, now, {
+        event: 'address.rate_limited',
+        username: usernameNormalized,
+        sourceAddress: address,
+        details: { failures: this.#opts.addressFailureLimit, retryAt: new Date(byAddress.oldest + this.#opts.addressFailureWindowMs).toISOString() },
+      });
+    }
+    return user.lockedUntil;
   }
 
-  async #bump(scope: Scope, subject: string, limit: number, windowMs: number, locks: boolean): Promise<number | null> {
+  /**
+   * One more failure on a counter. `started`: this failure locked the user (`locks`) or brought the
+   * count to the limit (the address), which no failure before it in the window had done.
+   */
+  async #bump(scope: Scope, subject: string, limit: number, windowMs: number, locks: boolean): Promise<{ lockedUntil: number | null; started: boolean; oldest: number }> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const now = this.#now();
       const row = await this.#read(scope, subject);
       const times = row ? this.#recent(row.failures, now, windowMs) : [];
+      const reachedBefore = times.length >= limit;
       times.push(now);
       const kept = times.slice(-limit);
       const previousLock = row?.locked_until != null && row.locked_until > now ? row.locked_until : null;
       // SPEC L6: the lock lasts until 24 h after the last failure.
       const lockedUntil = locks && kept.length >= limit ? now + windowMs : previousLock;
+      const started = locks ? lockedUntil !== null && previousLock === null : kept.length >= limit && !reachedBefore;
+      const outcome = { lockedUntil, started, oldest: kept[0]! };
       const failures = JSON.stringify(kept);
       if (!row) {
         const r = await this.#db
@@ -129,7 +162,7 @@ export class Throttle {
           .values({ scope, subject, failures, locked_until: lockedUntil, version: 1 })
           .onConflict((oc) => oc.columns(['scope', 'subject']).doNothing())
           .executeTakeFirst();
-        if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 1) return lockedUntil;
+        if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 1) return outcome;
       } else {
         const r = await this.#db
           .updateTable('failure_counters')
@@ -138,7 +171,7 @@ export class Throttle {
           .where('subject', '=', subject)
           .where('version', '=', row.version)
           .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 1) return lockedUntil;
+        if (Number(r.numUpdatedRows) === 1) return outcome;
       }
     }
     throw new Error(`failure counter ${scope} kept changing under concurrent updates`);

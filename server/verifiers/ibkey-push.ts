@@ -7,7 +7,9 @@
  * (server/services/ibkey.ts): only slsd knows it, and only the desktop's status long-poll presents it.
  * Offline mode (`SelectDeviceRequest.mode = 'offline'`): the catalogue's OCRA suite, like any token.
  *
- * SPEC L7 push-bombing: at most `IBKEY_PUSH_LIMIT` pushes may wait for one user; one more is refused.
+ * SPEC L7 push-bombing: at most `IBKEY_PUSH_LIMIT` pushes may wait for one user; one more is refused;
+ * one login sends a push at most every `IBKEY_PUSH_RESEND_MS`, and choosing IB Key again while its
+ * push waits sends none (login.ts).
  */
 import { PostgresAdapter } from 'kysely';
 import type { Kysely } from 'kysely';
@@ -25,6 +27,11 @@ import type { SecondFactorVerifier } from './types.ts';
 export const IBKEY_PUSH_TTL_MS = 60_000;
 /** Pushes that may wait at once for one user (SPEC L7, push-bombing). */
 export const IBKEY_PUSH_LIMIT = 3;
+/**
+ * A login sends its next push no sooner than this after its last one (SPEC L7, push bombing): switching
+ * to the offline code and back to the push cannot stream notifications to the phone.
+ */
+export const IBKEY_PUSH_RESEND_MS = 30_000;
 /** Numbers the app offers, the right one among them. */
 export const IBKEY_PUSH_CHOICES = 3;
 
@@ -71,6 +78,7 @@ async function serializedPerUser(db: Kysely<Database>, userId: string, body: (db
 export const ibKeyPushVerifier: SecondFactorVerifier = {
   kinds: ['ibkey'],
   canResend: false,
+  sends: (mode) => mode !== 'offline',
   async issue(ctx, tx, device, user) {
     const now = ctx.now();
     if (tx.mode === 'offline') {
@@ -84,6 +92,14 @@ export const ibKeyPushVerifier: SecondFactorVerifier = {
     // the concurrency and however many slsd share the database. A count followed by an insert let
     // logins arriving together each see room and leave 4+ pushes waiting (found on PostgreSQL).
     await serializedPerUser(ctx.db, user.id, async (db) => {
+      const last = await db
+        .selectFrom('ibkey_push_requests')
+        .select((eb) => eb.fn.max('created_at').as('at'))
+        .where('transaction_id', '=', tx.id)
+        .executeTakeFirst();
+      if (last?.at != null && now < Number(last.at) + IBKEY_PUSH_RESEND_MS) {
+        throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: new Date(Number(last.at) + IBKEY_PUSH_RESEND_MS).toISOString() });
+      }
       await supersede(db, tx.id, now);
       const waiting = await db
         .selectFrom('ibkey_push_requests as p')

@@ -19,6 +19,7 @@ function codeHash(txId: string, code: string): string {
 export const smsVerifier: SecondFactorVerifier = {
   kinds: ['sms'],
   canResend: true,
+  sends: () => true,
   async issue(ctx, tx, _device, user) {
     if (!user.mobile_number) throw new Error(`user ${user.id} has an SMS device but no mobile number`);
     const code = randomDigits(SMS_CODE_LENGTH);

@@ -47,6 +47,11 @@ export interface SecondFactorVerifier {
   verify(ctx: VerifierContext, tx: LoginTransactionRow, device: DeviceRow, response: string): Promise<VerifyOutcome>;
   /** Only verifiers that send a code (SMS) can resend. */
   readonly canResend: boolean;
+  /**
+   * Does issuing in this mode send something to the user's phone (an SMS code, an IB Key push)?
+   * Choosing such a device again while what it sent is still valid sends nothing new (SPEC L4, L7).
+   */
+  sends?(mode: string): boolean;
 }
 
 export function sealContext(deviceId: string, field: 'secret' | 'pin_hash'): string {
