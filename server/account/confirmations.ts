@@ -8,12 +8,22 @@
  * (IB Key answers with its offline code, K2). Checking a response has no effect; the caller consumes
  * the confirmation with a conditional UPDATE inside its own database transaction, so only one
  * action ever uses it.
+ *
+ * Refused without judging the answer and without changing anything, at issue and again at answer
+ * time, as the login does (login.ts `startLogin`, `respond`):
+ * - SPEC L6: the source address over its failure limit (SLS_ERR_RATE_LIMITED); the acting user or the
+ *   device's user locked (SLS_ERR_USER_LOCKED). An open session does not get round a lock.
+ * - SPEC D5, T1: the device no longer able to authenticate the Client Portal (reported lost, returned,
+ *   set aside, revoked; a temporary passcode past its period): SLS_ERR_DEVICE_NOT_AVAILABLE. The use
+ *   (`consumeConfirmation`) re-checks the device's status in the same conditional UPDATE, so a report
+ *   that commits between the check and the use still wins.
  */
 import type { Challenge } from '../../core/api.ts';
 import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
 import { newId } from '../crypto/tokens.ts';
-import type { DeviceRow, LoginTransactionRow, UserRow } from '../db/schema.ts';
+import type { DeviceRow, DeviceStatus, LoginTransactionRow, UserRow } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
+import type { Throttle } from '../services/throttle.ts';
 import { verifierFor } from '../verifiers/index.ts';
 import type { VerifierContext } from '../verifiers/types.ts';
 import type { AccountDb, AccountTrx, ConfirmationPurpose, ConfirmationState, ConfirmationTable } from './schema.ts';
@@ -23,6 +33,42 @@ export type ConfirmationRow = ConfirmationTable;
 export interface ConfirmationContext extends VerifierContext {
   /** Counts a failed response for the device's user (SPEC L6); may throw SLS_ERR_USER_LOCKED. */
   readonly recordFailure?: (usernameNormalized: string, sourceAddress: string) => Promise<void>;
+  /** The user lock and the per-address throttle (SPEC L6), checked before a challenge is issued and before an answer is judged. */
+  readonly throttle: Pick<Throttle, 'assertUserNotLocked' | 'assertAddressAllowed'>;
+}
+
+/**
+ * SPEC L6: refuses (SLS_ERR_RATE_LIMITED, then SLS_ERR_USER_LOCKED) when the source address is
+ * throttled or one of these users is locked, changing nothing. The same order as `Throttle.judge`.
+ */
+export async function assertConfirmationAllowed(ctx: ConfirmationContext, sourceAddress: string, usernamesNormalized: readonly string[]): Promise<void> {
+  await ctx.throttle.assertAddressAllowed(sourceAddress);
+  for (const username of new Set(usernamesNormalized)) await ctx.throttle.assertUserNotLocked(username);
+}
+
+/**
+ * The statuses a device may have to answer a confirmation of this purpose (SPEC D5): active; for its
+ * own activation, pending (D6), or active once answering (it activated itself meanwhile, T3: the
+ * activation then answers "already active").
+ */
+function usableStatuses(purpose: ConfirmationPurpose, at: 'issue' | 'answer'): readonly DeviceStatus[] {
+  if (purpose !== 'activate_device') return ['active'];
+  return at === 'issue' ? ['pending'] : ['pending', 'active'];
+}
+
+/** SPEC D5: the device that was asked stopped being able to answer before the answer came. */
+function noLongerAvailable(): SlsError {
+  return new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE', { message: 'This device can no longer confirm this: it is not active. Ask for a new challenge on another device.' });
+}
+
+/** SPEC D5, T1, C6: can this device authenticate the Client Portal for this purpose now? Else SLS_ERR_DEVICE_NOT_AVAILABLE. */
+async function assertDeviceUsable(ctx: ConfirmationContext, device: DeviceRow, purpose: ConfirmationPurpose, at: 'issue' | 'answer'): Promise<void> {
+  const refused = () => (at === 'issue' ? new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE', { message: 'This device cannot confirm this now.' }) : noLongerAvailable());
+  if (!usableStatuses(purpose, at).includes(device.status)) throw refused();
+  if (purpose === 'activate_device') return;
+  const v = verifierFor(device.kind);
+  // T1: a temporary passcode past its periods gives no access, though its row stays active.
+  if (v.access && (await v.access(ctx, device, 'client_portal')) === null) throw refused();
 }
 
 /** The confirmation as the login verifiers expect a transaction (Client Portal, offline mode). */
@@ -68,10 +114,10 @@ export async function issueConfirmation(
   adb: AccountDb,
   a: { user: UserRow; deviceUser: UserRow; device: DeviceRow; purpose: ConfirmationPurpose; subject: Record<string, unknown>; sourceAddress: string },
 ): Promise<IssuedConfirmation> {
+  // SPEC L6: no challenge (an SMS, code-card cells asked) for a locked user or a throttled address.
+  await assertConfirmationAllowed(ctx, a.sourceAddress, [a.user.username_normalized, a.deviceUser.username_normalized]);
+  await assertDeviceUsable(ctx, a.device, a.purpose, 'issue');
   const v = verifierFor(a.device.kind);
-  const usable = a.purpose === 'activate_device' ? a.device.status === 'pending' : a.device.status === 'active';
-  if (!usable) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
-  if (a.purpose !== 'activate_device' && v.access && (await v.access(ctx, a.device, 'client_portal')) === null) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
   const now = ctx.now();
   const row: ConfirmationRow = {
     id: newId('cfm'),
@@ -116,6 +162,9 @@ export interface CheckedConfirmation {
  * Wrong: counted (3 end it, L6) and SLS_ERR_WRONG_RESPONSE with the attempts left; one that
  * arrives after the third, even together with it, is not judged and answers SLS_ERR_TRANSACTION_ENDED.
  * A confirmation already used answers SLS_ERR_CHALLENGE_USED; one of another user or purpose is not found.
+ * Before the answer is judged (so nothing is counted or changed): SLS_ERR_RATE_LIMITED /
+ * SLS_ERR_USER_LOCKED (L6), then SLS_ERR_DEVICE_NOT_AVAILABLE when the device stopped being able to
+ * authenticate since the challenge was issued (D5, T1).
  */
 export async function checkConfirmation(
   ctx: ConfirmationContext,
@@ -129,6 +178,12 @@ export async function checkConfirmation(
   if (c.expires_at <= ctx.now()) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED', { message: 'This confirmation has expired. Ask for a new challenge.' });
   const device = await adb.selectFrom('devices').selectAll().where('id', '=', c.device_id).executeTakeFirstOrThrow();
   const deviceUser = await adb.selectFrom('users').selectAll().where('id', '=', c.device_user_id).executeTakeFirstOrThrow();
+  const user = c.user_id === deviceUser.id ? deviceUser : await adb.selectFrom('users').selectAll().where('id', '=', c.user_id).executeTakeFirstOrThrow();
+  // SPEC L6: a locked user (acting, or whose device answers) or a throttled address gets no judgement,
+  // right answer or wrong: nothing is counted, the confirmation is left as it is.
+  await assertConfirmationAllowed(ctx, a.sourceAddress, [user.username_normalized, deviceUser.username_normalized]);
+  // SPEC D5, T1: only a device that can authenticate now answers, as at login (login.ts `respond`).
+  await assertDeviceUsable(ctx, device, c.purpose, 'answer');
   const outcome = await verifierFor(device.kind).verify(ctx, asLoginTransaction(c, deviceUser), device, a.response);
   if (outcome === 'right') return { confirmation: c, device };
   if (outcome === 'expired') throw new SlsError('SLS_ERR_CODE_EXPIRED');
@@ -173,7 +228,9 @@ function lostRace(state: ConfirmationState): SlsError {
  *
  * False when another response used it. When 3 wrong responses ended it since it was checked, throws
  * SLS_ERR_TRANSACTION_ENDED, as the wrong responses that were not judged are answered: a right
- * response that lost that race must not be told apart from them (SPEC L6, no oracle).
+ * response that lost that race must not be told apart from them (SPEC L6, no oracle). When its
+ * device stopped being usable since it was checked (reported lost meanwhile, D5), throws
+ * SLS_ERR_DEVICE_NOT_AVAILABLE and leaves it unused.
  */
 export async function consumeConfirmation(trx: AccountTrx | AccountDb, confirmationId: string, now: number): Promise<boolean> {
   const r = await trx
@@ -183,10 +240,28 @@ export async function consumeConfirmation(trx: AccountTrx | AccountDb, confirmat
     .where('state', '=', 'challenge')
     // SPEC L6: a confirmation that took its third wrong response meanwhile is over, right answer or not.
     .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
+    // SPEC D5: its device still has a usable status, in the same statement (a report committed after
+    // `checkConfirmation` looked is seen here). The time-bound access of T1 was checked just before.
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('devices')
+          .select('devices.id')
+          .whereRef('devices.id', '=', 'confirmations.device_id')
+          .where((d) =>
+            d.or([
+              d.and([d('confirmations.purpose', '<>', 'activate_device'), d('devices.status', 'in', usableStatuses('withdrawal', 'answer'))]),
+              d.and([d('confirmations.purpose', '=', 'activate_device'), d('devices.status', 'in', usableStatuses('activate_device', 'answer'))]),
+            ]),
+          ),
+      ),
+    )
     .executeTakeFirst();
   if (Number(r.numUpdatedRows) === 1) return true;
   const row = await trx.selectFrom('confirmations').select('state').where('id', '=', confirmationId).executeTakeFirst();
   if (row?.state === 'ended') throw lostRace(row.state);
+  // Still open: only its device can have kept it from being used (D5).
+  if (row?.state === 'challenge') throw noLongerAvailable();
   return false;
 }
 

@@ -74,6 +74,8 @@ export function accountDeps(services: Services): AccountDeps {
     now: services.now,
     services,
     audit: (e) => appendAccountAudit(adb, services.now(), e),
+    // SPEC L6: confirmations check the user lock and the address throttle (account/confirmations.ts).
+    throttle: services.throttle,
     async recordFailure(usernameNormalized, sourceAddress) {
       const lockedUntil = await services.throttle.recordFailure(usernameNormalized, sourceAddress);
       if (lockedUntil !== null) {

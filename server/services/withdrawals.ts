@@ -29,7 +29,7 @@ import type { LimitCheck, WithdrawnSums } from '../../core/limits.ts';
 import { newId } from '../crypto/tokens.ts';
 import type { DeviceRow } from '../db/schema.ts';
 import { isSlsError, SlsError } from '../errors.ts';
-import { checkConfirmation, confirmationSubject, consumeConfirmation, issueConfirmation } from '../account/confirmations.ts';
+import { assertConfirmationAllowed, checkConfirmation, confirmationSubject, consumeConfirmation, issueConfirmation } from '../account/confirmations.ts';
 import type { IssuedConfirmation } from '../account/confirmations.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import { usableDevices } from '../account/devices.ts';
@@ -169,6 +169,9 @@ export class WithdrawalService {
    */
   async challenge(caller: Caller, req: { deviceId: string; amountCents: number; accountId?: string | undefined }, sourceAddress: string): Promise<IssuedConfirmation> {
     const { adb, now } = this.#d;
+    // SPEC L6: a locked user or a throttled address is refused first, before a limit refusal is
+    // audited (nothing changes); `issueConfirmation` checks again, with the device's user.
+    await assertConfirmationAllowed(this.#d, sourceAddress, [caller.user.username_normalized]);
     const account = await accountOf(adb, caller.user.id, req.accountId);
     const devices = await usableDevices(adb, caller.user.id);
     const device = devices.find((d) => d.id === req.deviceId);
