@@ -92,7 +92,13 @@ export function identificationMatches(a: Identification, b: Identification): boo
 
 const COUNTS_FOR_LEVEL: ReadonlySet<SharingDevice['status']> = new Set(['active', 'inactive']);
 
-/** Has the user a temporary device assigned (S1b): an active temporary passcode or online code card? */
+/**
+ * Has the user a temporary device assigned (S1b): an active temporary passcode or online code card?
+ *
+ * "Assigned" means still in its periods (T1: 12 days, T2: 21 days). The server retires an expired
+ * one (status `revoked`, server/services/temporary-access.ts `expireTemporaryDevices`) before it
+ * asks here, so a passcode replaced weeks ago by a regular device no longer blocks sharing.
+ */
 export function hasTemporaryDevice(devices: readonly SharingDevice[]): boolean {
   return devices.some((d) => d.status === 'active' && DEVICE_CATALOGUE[d.kind].temporary);
 }

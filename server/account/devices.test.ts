@@ -196,3 +196,40 @@ describe('cancelling an order while it is pending (SPEC D6, D8)', () => {
     expect((await devicesOf(ta)).orders.map((o) => o.state)).toEqual(['ordered']);
   });
 });
+
+describe('returning the last real device beside a temporary one (SPEC D8, T1, D5)', () => {
+  const DAY = 24 * 60 * 60 * 1000;
+  const statuses = async (username: string) => (await t.provisioning.devicesOf(username)).map((d) => `${d.kind}:${d.status}`);
+
+  it('D8, T1: a live temporary passcode is not "another device": the only code card cannot be returned, and nothing changes', async () => {
+    const u = await makeUser(t, 'tilda', ['scc']);
+    await t.provisioning.issueTemporaryPasscode('tilda', 'test');
+    const token = await signIn(t, 'tilda', u.devices.scc!);
+    const r = await postJson(t.app, `/v1/devices/${u.devices.scc!.device.id}/return`, {}, bearer(token));
+    expect([r.status, errorCode(r)]).toEqual([409, 'SLS_ERR_CONFLICT']);
+    expect(await statuses('tilda')).toEqual(['scc:active', 'temp_passcode:active']);
+    expect(await t.adb.selectFrom('audit_log').select('id').where('event', '=', 'device.status_changed').execute()).toEqual([]);
+  });
+
+  it('D8, T1, D5: 13 days after a temporary passcode it is listed as revoked, the last real device cannot be returned, and login keeps working', async () => {
+    await makeUser(t, 'quinn', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('quinn', 'test');
+    await signIn(t, 'quinn', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
+    t.clock.advance(13 * DAY);
+    const scc = await t.provisioning.addDevice({ username: 'quinn', kind: 'scc' });
+    const token = await signIn(t, 'quinn', scc);
+    const listed = await devicesOf(token);
+    expect(listed.devices.map((d) => `${d.kind}:${d.status}`)).toEqual(['temp_passcode:revoked', 'scc:active']);
+    const r = await postJson(t.app, `/v1/devices/${scc.device.id}/return`, {}, bearer(token));
+    expect([r.status, errorCode(r)]).toEqual([409, 'SLS_ERR_CONFLICT']);
+    const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'quinn', password: PASSWORD, client: PORTAL }));
+    expect(step.status === 'challenge' && step.challenge.deviceId).toBe(scc.device.id);
+  });
+
+  it('D8: another lasting device (here IB Key) still lets the code card be returned', async () => {
+    const u = await makeUser(t, 'ines', ['scc', 'ibkey']);
+    await t.provisioning.issueTemporaryPasscode('ines', 'test');
+    const token = await signIn(t, 'ines', u.devices.scc!);
+    expect(ok(await postJson<{ status: string }>(t.app, `/v1/devices/${u.devices.scc!.device.id}/return`, {}, bearer(token))).status).toBe('returned');
+  });
+});

@@ -121,3 +121,108 @@ describe('temporary access in the portal (SPEC T1, T2)', () => {
     await expect(t.provisioning.issueTemporaryPasscode('lost', 'test')).rejects.toMatchObject({ code: 'SLS_ERR_TEMP_PASSCODE_IN_A_ROW' });
   });
 });
+
+describe('a restart lets in only whom a trading-platform login lets in (SPEC L8 × T1, D5, O1)', () => {
+  const HOUR = 60 * 60 * 1000;
+  const DAY = 24 * HOUR;
+  interface Grant {
+    restartToken: string;
+    validUntil: string;
+  }
+  const restart = (username: string, restartToken: string) => postJson<Grant & { session: { clientKind: string; access: string } }>(t.app, '/v1/login/restart', { username, restartToken });
+  const tradingLogin = (username: string) => postJson<LoginStep>(t.app, '/v1/login', { username, password: PASSWORD, client: TRADING });
+  const sessions = async () => (await t.adb.selectFrom('sessions').select('id').execute()).length;
+  const auditOf = async (event: string) =>
+    (await t.adb.selectFrom('audit_log').select(['details', 'user_id']).where('event', '=', event).execute()).map((a) => ({ userId: a.user_id, ...(JSON.parse(a.details) as object) }));
+
+  it('L8 × T1: a token taken with a temporary passcode stops with its 2 days of full access (SLS_ERR_PORTAL_ONLY, as a login); it is revoked, not counted as a failure', async () => {
+    t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) }); // a Monday
+    const u = await makeUser(t, 'tina', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('tina', 'test');
+    const token = await signIn(t, 'tina', { device: { id: issued.deviceId } } as never, TRADING, () => issued.passcode);
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    expect(grant.validUntil).toBe('2026-11-08T06:00:00.000Z'); // the weekly cut-off is days after the 2 days (T1)
+    // One minute before the end of full access a restart still works …
+    t.clock.set(issued.fullAccessUntil - 60_000);
+    const r1 = ok(await restart('tina', grant.restartToken));
+    expect(r1.session).toMatchObject({ clientKind: 'trading_platform', access: 'full' });
+    // … at its end the restart answers what a trading-platform login answers.
+    t.clock.set(issued.fullAccessUntil);
+    expect(errorCode(await tradingLogin('tina'))).toBe('SLS_ERR_PORTAL_ONLY');
+    const before = await sessions();
+    const refused = await restart('tina', r1.restartToken);
+    expect(refused.status).toBe(403);
+    expect(errorCode(refused)).toBe('SLS_ERR_PORTAL_ONLY');
+    expect(await sessions()).toBe(before);
+    expect(await auditOf('restart.failed')).toEqual([{ userId: u.userId, reason: 'SLS_ERR_PORTAL_ONLY', revoked: 1 }]);
+    // L6: the right token of a user no longer let in is no failure of the user.
+    expect(await t.adb.selectFrom('failure_counters').selectAll().where('scope', '=', 'user').execute()).toEqual([]);
+    // The token is dead: a retry is an invalid token, whatever the clock says.
+    t.clock.set(issued.fullAccessUntil - 60_000);
+    expect(errorCode(await restart('tina', r1.restartToken))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
+    expect(await sessions()).toBe(before);
+    // The portal-only period still opens the Client Portal (T1, C6).
+    t.clock.set(issued.fullAccessUntil + HOUR);
+    await signIn(t, 'tina', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
+  });
+
+  it('L8 × D5, T2: a token taken with the online Security Code Card stops when the card expires (SLS_ERR_NO_ACTIVE_DEVICE, as a login)', async () => {
+    t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) }); // a Monday
+    await makeUser(t, 'olaf', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('olaf', 'test');
+    const portal = await signIn(t, 'olaf', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
+    const card = ok(await postJson<{ deviceId: string; cells: string[]; validUntil: string }>(t.app, '/v1/temporary-access/online-card', {}, bearer(portal)));
+    expect(card.validUntil).toBe('2026-11-23T15:00:00.000Z'); // a Monday
+    // Sunday 12:00 UTC, after that week's cut-off: a full trading login with the card, and a token until next Sunday.
+    t.clock.set(Date.parse('2026-11-22T12:00:00Z'));
+    const token = await signIn(t, 'olaf', { device: { id: card.deviceId }, card: { cells: card.cells } } as never, TRADING);
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    expect(grant.validUntil).toBe('2026-11-29T06:00:00.000Z');
+    t.clock.set(Date.parse(card.validUntil));
+    const before = await sessions();
+    const refused = await restart('olaf', grant.restartToken);
+    expect(refused.status).toBe(403);
+    expect(errorCode(refused)).toBe('SLS_ERR_NO_ACTIVE_DEVICE');
+    expect(await sessions()).toBe(before);
+    expect(errorCode(await tradingLogin('olaf'))).toBe('SLS_ERR_NO_ACTIVE_DEVICE');
+    expect(errorCode(await restart('olaf', grant.restartToken))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
+  });
+
+  it('L8 × D5: a token whose user has no usable device left is refused with SLS_ERR_NO_ACTIVE_DEVICE, and revoked', async () => {
+    t = await startAccountServer({ clock: testClock(ny('2026-11-04', 9)) });
+    const u = await makeUser(t, 'dora', ['dscplus']);
+    const token = await signIn(t, 'dora', u.devices.dscplus!, TRADING);
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    // The device stops authenticating by a way that does not touch restart tokens (here: the table itself).
+    await t.adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', u.devices.dscplus!.device.id).execute();
+    const refused = await restart('dora', grant.restartToken);
+    expect([refused.status, errorCode(refused)]).toEqual([403, 'SLS_ERR_NO_ACTIVE_DEVICE']);
+    const rows = await t.adb.selectFrom('restart_tokens').select(['revoked_at', 'used_at']).execute();
+    expect(rows).toEqual([{ revoked_at: t.clock.now(), used_at: null }]);
+  });
+
+  it('L8, D5: `slsctl device set-status` taking away an active device revokes the user\'s restart tokens (audited)', async () => {
+    t = await startAccountServer({ clock: testClock(ny('2026-11-04', 9)) });
+    const u = await makeUser(t, 'lena', ['dscplus', 'scc']);
+    const token = await signIn(t, 'lena', u.devices.dscplus!, TRADING);
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    await t.provisioning.setDeviceStatus(u.devices.dscplus!.device.id, 'lost');
+    expect(errorCode(await restart('lena', grant.restartToken))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
+    expect(await auditOf('restart.revoked')).toEqual([{ userId: u.userId, by: 'slsctl device set-status', count: 1, reason: 'device lost' }]);
+    // The code card is still active: a normal login (and its new token) works.
+    await signIn(t, 'lena', u.devices.scc!, TRADING);
+  });
+
+  it('L8, O1: an opted-out user needs no device: the restart keeps working after the temporary passcode\'s full access ended', async () => {
+    t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) }); // a Monday
+    await makeUser(t, 'otto', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('otto', 'test');
+    const token = await signIn(t, 'otto', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
+    ok(await postJson(t.app, '/v1/sls/opt-out', {}, bearer(token)));
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    t.clock.set(issued.fullAccessUntil + DAY);
+    expect(ok(await tradingLogin('otto')).status).toBe('signed_in');
+    const r = ok(await restart('otto', grant.restartToken));
+    expect(r.session).toMatchObject({ clientKind: 'trading_platform', access: 'full' });
+  });
+});

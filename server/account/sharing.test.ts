@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfirmationChallenge } from '../../core/account-api.ts';
 import type { LoginStep } from '../../core/api.ts';
 import { accountServices } from './index.ts';
-import { errorCode, postJson } from '../testing/http.ts';
+import { errorCode, getJson, postJson } from '../testing/http.ts';
 import { answer, bearer, makeUser, ok, PASSWORD, PORTAL, signIn, startAccountServer } from './testing.ts';
 import type { AccountTestServer, TestUser } from './testing.ts';
 
@@ -52,6 +52,10 @@ describe('the sharing procedure (SPEC S3, S4, S5)', () => {
     const done = await share(req, token);
     expect(done).toMatchObject({ state: 'approved', needsCompliance: false });
     expect(done.requesterDevices).toEqual([{ id: req.devices.scc!.device.id, label: req.devices.scc!.device.label, status: 'inactive' }]);
+    // Both sides see it in their list (by index: the query-plan check fails a test whose lookup scans).
+    const listed = async (tok: string) => ok(await getJson<{ requests: SharingBody[] }>(t.app, '/v1/sharing', bearer(tok))).requests.map((r) => [r.id, r.state]);
+    expect(await listed(token)).toEqual([[done.id, 'approved']]);
+    expect(await listed(await signIn(t, 'owen', owner.devices.dscplus!))).toEqual([[done.id, 'approved']]);
     // The requester now logs in with the owner's DSC+ (the only device they can use).
     const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'rita', password: PASSWORD, client: PORTAL }));
     expect(step.status).toBe('challenge');
@@ -87,6 +91,15 @@ describe('the sharing procedure (SPEC S3, S4, S5)', () => {
     const token = await signIn(t, 'pia', req.devices.scc!);
     expect(errorCode(await start(req, token, 'owen', 'wrong-password'))).toBe('SLS_ERR_INVALID_CREDENTIALS');
     expect(errorCode(await start(req, token, 'nobody', 'wrong-password'))).toBe('SLS_ERR_INVALID_CREDENTIALS');
+  });
+
+  it('S3, L6: a locked requester starts nothing: no owner password checked, no request left started', async () => {
+    const req = await makeUser(t, 'pia', ['scc'], { entityId: owner.entityId });
+    const token = await signIn(t, 'pia', req.devices.scc!);
+    for (let i = 0; i < 10; i++) await t.services.throttle.recordFailure('pia', '198.51.100.7');
+    expect(errorCode(await start(req, token))).toBe('SLS_ERR_USER_LOCKED');
+    expect(await t.adb.selectFrom('sharing_requests').select('id').execute()).toEqual([]);
+    expect(await t.services.db.selectFrom('audit_log').select('id').where('event', 'like', 'sharing.%').execute()).toEqual([]);
   });
 
   it('S3: a wrong response from the owner\'s device does not verify the request', async () => {
@@ -132,5 +145,107 @@ describe('refusals with exact meanings (SPEC S1, S2, S6)', () => {
     const r = await start(req, token, 'ivy');
     expect(errorCode(r)).toBe('SLS_ERR_SHARING_IBKEY');
     expect((r.body as unknown as { error: { message: string } }).error.message).toMatch(/Add user/);
+  });
+});
+
+describe('temporary devices past their periods (SPEC S1b, T1, D5)', () => {
+  const DAY = 24 * 60 * 60 * 1000;
+
+  it('S1b, T1: a temporary passcode blocks sharing through its 12 days; then it is retired (revoked, audited) and no longer does', async () => {
+    const req = await makeUser(t, 'tess', ['scc'], { entityId: owner.entityId });
+    const issued = await t.provisioning.issueTemporaryPasscode('tess', 'test');
+    // T1's portal-only period: still assigned, still blocks sharing.
+    t.clock.set(issued.portalAccessUntil - 60_000);
+    expect(errorCode(await start(req, await signIn(t, 'tess', req.devices.scc!)))).toBe('SLS_ERR_SHARING_TEMPORARY_DEVICE');
+    // Past it: the passcode is gone, and the rules that remain allow the sharing.
+    t.clock.set(issued.portalAccessUntil);
+    const s = await start(req, await signIn(t, 'tess', req.devices.scc!));
+    expect(s.status, JSON.stringify(s.body)).toBe(200);
+    expect((await t.provisioning.devicesOf('tess')).map((d) => `${d.kind}:${d.status}`)).toEqual(['scc:active', 'temp_passcode:revoked']);
+    const audit = await t.adb.selectFrom('audit_log').select(['details', 'device_id']).where('event', '=', 'device.status_changed').execute();
+    expect(audit.map((a) => ({ deviceId: a.device_id, ...(JSON.parse(a.details) as object) }))).toEqual([
+      { deviceId: issued.deviceId, from: 'active', to: 'revoked', reason: 'temporary passcode expired (T1)' },
+    ]);
+  });
+
+  it('S1b, T1: the OWNER\'s expired temporary passcode no longer blocks sharing either (30 days after issue)', async () => {
+    const issued = await t.provisioning.issueTemporaryPasscode('owen', 'test');
+    const req = await makeUser(t, 'rudy', ['scc'], { entityId: owner.entityId });
+    t.clock.set(issued.portalAccessUntil + 18 * DAY); // 30 days after issue
+    const s = await start(req, await signIn(t, 'rudy', req.devices.scc!));
+    expect(s.status, JSON.stringify(s.body)).toBe(200);
+  });
+});
+
+describe('the shared device stops working (SPEC S5, D8)', () => {
+  interface AuditRow {
+    userId: string | null;
+    deviceId: string | null;
+    [k: string]: unknown;
+  }
+  const auditOf = async (event: string): Promise<AuditRow[]> =>
+    (await t.adb.selectFrom('audit_log').select(['details', 'user_id', 'device_id']).where('event', '=', event).execute()).map((a) => ({
+      userId: a.user_id,
+      deviceId: a.device_id,
+      ...(JSON.parse(a.details) as object),
+    }));
+  const dscplus = () => owner.devices.dscplus!.device.id;
+  const report = async (reason: string) => postJson<{ device: { status: string } }>(t.app, `/v1/devices/${dscplus()}/report`, { reason }, bearer(await signIn(t, 'owen', owner.devices.dscplus!)));
+  const statuses = async (username: string) => (await t.provisioning.devicesOf(username)).map((d) => `${d.kind}:${d.status}`);
+
+  async function shared(username: string) {
+    const req = await makeUser(t, username, ['scc'], { entityId: owner.entityId });
+    const done = await share(req, await signIn(t, username, req.devices.scc!));
+    expect(done.state).toBe('approved');
+    expect(await statuses(username)).toEqual(['scc:inactive']);
+    return { req, done };
+  }
+
+  it('S5, D8: the owner reports the shared DSC+ lost: the sharing ends, the requester\'s own card is active again and signs in; audited', async () => {
+    const { req, done } = await shared('rene');
+    const r = await report('lost');
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.device.status).toBe('lost');
+    expect(await statuses('rene')).toEqual(['scc:active']);
+    // The requester signs in with their own card again (before: SLS_ERR_NO_ACTIVE_DEVICE) …
+    const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'rene', password: PASSWORD, client: PORTAL }));
+    expect(step.status === 'challenge' && step.challenge.deviceId).toBe(req.devices.scc!.device.id);
+    await signIn(t, 'rene', req.devices.scc!);
+    // … and the sharing has ended.
+    expect(await t.adb.selectFrom('sharing_requests').select(['id', 'state']).where('requester_user_id', '=', req.userId).execute()).toEqual([{ id: done.id, state: 'cancelled' }]);
+    expect(await auditOf('sharing.cancelled')).toEqual([
+      { userId: req.userId, deviceId: dscplus(), requestId: done.id, from: 'approved', reactivated: 1, reason: 'shared device reported lost (S5, D8)', by: 'owen' },
+    ]);
+    expect((await auditOf('device.status_changed')).filter((a) => a.deviceId === dscplus())).toEqual([
+      { userId: owner.userId, deviceId: dscplus(), from: 'active', to: 'lost', reason: 'lost' },
+    ]);
+  });
+
+  it('S5, D8: a request waiting for compliance ends too when its device is reported broken: compliance can no longer approve it', async () => {
+    const req = await makeUser(t, 'carla', ['scc'], { entity: IDENT });
+    const done = await share(req, await signIn(t, 'carla', req.devices.scc!));
+    expect(done.state).toBe('pending_compliance');
+    expect(ok(await report('broken')).device.status).toBe('revoked');
+    await expect(accountServices(t.services).sharing.decide(done.id, true, 'compliance-officer')).rejects.toMatchObject({ code: 'SLS_ERR_CONFLICT' });
+    expect(await statuses('carla')).toEqual(['scc:active']);
+    expect(await auditOf('sharing.cancelled')).toMatchObject([{ userId: req.userId, requestId: done.id, from: 'pending_compliance', reactivated: 0, reason: 'shared device reported broken (S5, D8)' }]);
+  });
+
+  it('S5, D8: bad input changes nothing: an unknown report reason is refused (400) and the sharing stays as it was', async () => {
+    const { done } = await shared('ruth');
+    const r = await report('stolen');
+    expect([r.status, errorCode(r)]).toEqual([400, 'SLS_ERR_VALIDATION']);
+    expect(await statuses('ruth')).toEqual(['scc:inactive']);
+    expect((await t.adb.selectFrom('sharing_requests').select('state').where('id', '=', done.id).executeTakeFirstOrThrow()).state).toBe('approved');
+    expect((await t.adb.selectFrom('devices').select('status').where('id', '=', dscplus()).executeTakeFirstOrThrow()).status).toBe('active');
+    expect(await auditOf('sharing.cancelled')).toEqual([]);
+  });
+
+  it('S5, D8: an operator setting the shared device lost (`slsctl device set-status`) ends the sharing the same way', async () => {
+    const { req, done } = await shared('rosa');
+    await t.provisioning.setDeviceStatus(dscplus(), 'lost');
+    expect(await statuses('rosa')).toEqual(['scc:active']);
+    await signIn(t, 'rosa', req.devices.scc!);
+    expect(await auditOf('sharing.cancelled')).toMatchObject([{ userId: req.userId, requestId: done.id, from: 'approved', reactivated: 1, by: 'slsctl device set-status' }]);
   });
 });

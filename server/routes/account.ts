@@ -445,12 +445,14 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     url: `${API_PREFIX}/login/restart`,
     operationId: 'restart',
     summary: 'Sign in with a restart token, without a second factor, until the weekly cut-off',
-    description: 'Each token works once; the answer carries the next one (same cut-off).',
-    spec: 'L8 L6',
+    description:
+      'Each token works once; the answer carries the next one (same cut-off). Only a user whom a trading-platform login would let in now restarts: ' +
+      'past a temporary passcode\'s days of full access, or with no usable device left, the answer is the login\'s and every restart token of the user is revoked.',
+    spec: 'L8 L6 T1 D5',
     auth: false,
     body: RestartRequest,
     response: RestartResponse,
-    errors: [...BODY, 'SLS_ERR_RESTART_TOKEN_INVALID', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_RATE_LIMITED'],
+    errors: [...BODY, 'SLS_ERR_RESTART_TOKEN_INVALID', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_RATE_LIMITED', 'SLS_ERR_PORTAL_ONLY', 'SLS_ERR_NO_ACTIVE_DEVICE'],
     async handler(s, input) {
       return A(s).restart.restart(RestartRequest.parse(input.body), input.sourceAddress);
     },

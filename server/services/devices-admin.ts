@@ -12,6 +12,9 @@
  * - D8: a lost or broken device is reported and deactivated at once; a replacement DSC+ may be
  *   requested, and its USD 20 deposit is recorded on the account (not charged by SLS). A device no
  *   longer needed (e.g. set aside after sharing, S5) can be returned.
+ * - D8, S5: reporting a device that is shared ends its sharings in the same transaction, and gives
+ *   the requesters back their set-aside devices (`endSharingsOfDevice`, sharing.ts).
+ * - D8, T1, T2: a return never leaves the user with only temporary devices (they expire by themselves).
  */
 import { DEVICE_CATALOGUE, DSCPLUS_MIN_BALANCE_USD } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
@@ -21,12 +24,15 @@ import type { DeviceRow, DeviceStatus } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { checkConfirmation, confirmationSubject, consumeConfirmation, issueConfirmation } from '../account/confirmations.ts';
 import type { IssuedConfirmation } from '../account/confirmations.ts';
+import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import { accountOf } from '../account/portal.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountDb, DeviceOrderTable } from '../account/schema.ts';
 import { Provisioning } from './provisioning.ts';
 import type { ProvisionedDevice } from './provisioning.ts';
+import { endSharingsOfDevice } from './sharing.ts';
+import { expireTemporaryDevices } from './temporary-access.ts';
 
 /** SPEC T3: days a sent device waits for its user before it activates itself. */
 export const SELF_ACTIVATION_MS = 14 * 24 * 60 * 60 * 1000;
@@ -137,6 +143,8 @@ export class DeviceAdminService {
   async list(caller: Caller): Promise<DevicesOverview> {
     const { adb } = this.#d;
     await selfActivateDue(adb, this.#d.now(), this.#d.audit, caller.user.id);
+    // SPEC D5, T1, T2: an expired temporary passcode or online card is listed as revoked, not active.
+    await expireTemporaryDevices(adb, this.#d.now(), this.#d.audit, caller.user.id);
     const own = await adb.selectFrom('devices').selectAll().where('user_id', '=', caller.user.id).orderBy('created_at').execute();
     const shared = await adb
       .selectFrom('devices')
@@ -333,11 +341,17 @@ export class DeviceAdminService {
     const account = await accountOf(adb, caller.user.id);
     let order: DeviceOrderTable | null = null;
     await adb.transaction().execute(async (trx) => {
-      await trx.updateTable('devices').set({ status }).where('id', '=', device.id).execute();
+      // Conditional on the status read, so two reports (or a report and a return) cannot both win.
+      const r = await trx.updateTable('devices').set({ status }).where('id', '=', device.id).where('status', '=', device.status).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device changed meanwhile: look at it again.' });
       // A lost device must not restart sessions either (L8).
       await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', caller.user.id).where('revoked_at', 'is', null).execute();
+      await appendAccountAudit(trx, now, { event: 'device.status_changed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { from: device.status, to: status, reason: req.reason } });
+      // SPEC S5, D8: a shared device reported lost or broken ends its sharings, and gives each
+      // requester back the own devices set aside for it, in this same transaction (else the
+      // requester could not sign in at all, not even to cancel the sharing).
+      await endSharingsOfDevice(trx, device.id, now, { reason: `shared device reported ${req.reason} (S5, D8)`, by: caller.user.username_normalized, sourceAddress });
     });
-    await this.#d.audit({ event: 'device.status_changed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { from: device.status, to: status, reason: req.reason } });
     if (req.replace) {
       order = await this.#newOrder(caller.user.id, account.accountId, 'replacement', device.id);
       await adb
@@ -356,8 +370,15 @@ export class DeviceAdminService {
     const device = await this.#ownPhysical(caller, deviceId);
     if (!['active', 'inactive', 'pending'].includes(device.status)) throw new SlsError('SLS_ERR_CONFLICT', { message: `This device is already ${device.status}.` });
     if (device.status === 'active') {
-      const others = await adb.selectFrom('devices').select('id').where('user_id', '=', caller.user.id).where('status', '=', 'active').where('id', '!=', device.id).execute();
-      if (others.length === 0) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This is your only active device: activate another one before returning it.' });
+      // SPEC D8, T1, T2, D5: "another active device" is a lasting one. A temporary passcode or online
+      // code card never counts: it stops working by itself within days (T1: 12, T2: 21), so counting it
+      // would let the user return their last real device and be locked out later (SLS_ERR_NO_ACTIVE_DEVICE);
+      // one already expired is retired first, so the device list agrees.
+      await expireTemporaryDevices(adb, this.#d.now(), this.#d.audit, caller.user.id);
+      const others = await adb.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', caller.user.id).where('status', '=', 'active').where('id', '!=', device.id).execute();
+      if (!others.some((o) => !DEVICE_CATALOGUE[o.kind].temporary)) {
+        throw new SlsError('SLS_ERR_CONFLICT', { message: 'This is your only active device: activate another one before returning it (a temporary passcode or online code card does not count).' });
+      }
     }
     const inUse = await adb.selectFrom('sharing_requests').select('id').where('device_id', '=', device.id).where('state', 'in', ['approved', 'pending_compliance']).executeTakeFirst();
     if (inUse) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device is shared with another user: cancel the sharing first.' });

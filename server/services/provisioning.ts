@@ -21,7 +21,10 @@ import { DEVICE_STATUSES } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { sealContext } from '../verifiers/types.ts';
 import { TEMP_PASSCODE_LENGTH } from '../verifiers/temporary-passcode.ts';
+import { accountDb } from '../account/schema.ts';
+import { appendAudit } from './audit.ts';
 import type { Services } from './index.ts';
+import { endSharingsOfDevice } from './sharing.ts';
 import { normalizeUsername } from './throttle.ts';
 
 type ProvisioningServices = Pick<Services, 'db' | 'box' | 'now' | 'passwords' | 'throttle' | 'audit'>;
@@ -245,12 +248,26 @@ export class Provisioning {
     if (!DEVICE_STATUSES.includes(status)) throw new SlsError('SLS_ERR_VALIDATION', { message: `status is one of ${DEVICE_STATUSES.join(', ')}` });
     const device = await this.#s.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirst();
     if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
-    await this.#s.db
-      .updateTable('devices')
-      .set({ status, ...(status === 'active' && device.activated_at === null ? { activated_at: this.#s.now() } : {}) })
-      .where('id', '=', deviceId)
-      .execute();
-    await this.#s.audit({ event: 'device.status_changed', userId: device.user_id, deviceId, details: { from: device.status, to: status } });
+    const now = this.#s.now();
+    await this.#s.db.transaction().execute(async (baseTrx) => {
+      const trx = accountDb(baseTrx);
+      await trx
+        .updateTable('devices')
+        .set({ status, ...(status === 'active' && device.activated_at === null ? { activated_at: now } : {}) })
+        .where('id', '=', deviceId)
+        .execute();
+      await appendAudit(baseTrx, now, { event: 'device.status_changed', userId: device.user_id, deviceId, details: { from: device.status, to: status } });
+      if (device.status === 'active' && status !== 'active') {
+        // SPEC L8, D5: like a device reported lost (devices-admin.ts `report`), an active device the
+        // operator takes away ends its user's restart tokens: the next start is a full login.
+        const r = await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', device.user_id).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
+        if (Number(r.numUpdatedRows) > 0) {
+          await appendAudit(baseTrx, now, { event: 'restart.revoked', userId: device.user_id, deviceId, details: { by: 'slsctl device set-status', count: Number(r.numUpdatedRows), reason: `device ${status}` } });
+        }
+      }
+      // SPEC S5, D8: a shared device that no longer authenticates ends its sharings; requesters get their set-aside devices back.
+      if (status !== 'active') await endSharingsOfDevice(trx, deviceId, now, { reason: `shared device set ${status} by an operator (S5, D8)`, by: 'slsctl device set-status' });
+    });
   }
 
   /** Moves a registered device to another user (e.g. an existing legacy device, SPEC D7). */

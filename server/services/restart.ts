@@ -11,6 +11,12 @@
  *   when a device is reported lost and by `slsctl restart revoke`.
  * - The restarted session has no second factor (authenticatedWith null): portal functions ask for
  *   one (C6).
+ * - A restart lets in only a user whom a trading-platform login would let in now (L8 × T1, D5, O1):
+ *   the token stands for the second factor, not for the devices. A token taken in a temporary
+ *   passcode's 2 days of full access stops at their end (SLS_ERR_PORTAL_ONLY, T1); one whose user
+ *   has no device left for the trading platform (all revoked, lost, returned) is refused
+ *   (SLS_ERR_NO_ACTIVE_DEVICE, D5). Either refusal revokes every restart token of the user: the next
+ *   start is a normal login, which says the same. An opted-out user (O1) needs no device.
  */
 import { nextWeeklyCutoff } from '../../core/calendar.ts';
 import type { SessionInfo } from '../../core/api.ts';
@@ -19,7 +25,37 @@ import { SlsError } from '../errors.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountTables, AccountTrx } from '../account/schema.ts';
+import { accountHousekeeping, loginAccountState } from '../account/restrictions.ts';
+import type { ClientKind, DeviceRow } from '../db/schema.ts';
+import { verifierFor } from '../verifiers/index.ts';
 import { normalizeUsername } from './throttle.ts';
+
+/** Can any of these active devices authenticate this client now (its verifier's `access`, SPEC D5, T1)? */
+async function anyUsable(d: AccountDeps, devices: readonly DeviceRow[], clientKind: ClientKind): Promise<boolean> {
+  for (const device of devices) {
+    const v = verifierFor(device.kind);
+    if ((v.access ? await v.access(d, device, clientKind) : 'full') !== null) return true;
+  }
+  return false;
+}
+
+/**
+ * SPEC L8 × T1, D5, O1: would a trading-platform login of this user be refused now, and with which
+ * code? The password step's rule (login.ts `startLogin`): an opted-out user needs no device (O1);
+ * else housekeeping first when due (T3 self-activation, T2 online-card expiry), then the user's
+ * active own and shared (S5) devices that can authenticate the trading platform; none, but some
+ * for the Client Portal: SLS_ERR_PORTAL_ONLY (T1's last 10 days); none at all: SLS_ERR_NO_ACTIVE_DEVICE.
+ */
+export async function tradingLoginRefusal(d: AccountDeps, userId: string): Promise<'SLS_ERR_PORTAL_ONLY' | 'SLS_ERR_NO_ACTIVE_DEVICE' | null> {
+  let account = await loginAccountState(d.db, d.now(), userId);
+  if (account.optedOut) return null;
+  if (account.housekeepingDue) {
+    await accountHousekeeping(d.db, d.now(), userId);
+    account = await loginAccountState(d.db, d.now(), userId);
+  }
+  if (await anyUsable(d, account.devices, 'trading_platform')) return null;
+  return (await anyUsable(d, account.devices, 'client_portal')) ? 'SLS_ERR_PORTAL_ONLY' : 'SLS_ERR_NO_ACTIVE_DEVICE';
+}
 
 export interface RestartGrant {
   readonly restartToken: string;
@@ -74,6 +110,20 @@ export class RestartService {
       const lockedUntil = await services.throttle.recordFailure(normalized, sourceAddress);
       if (lockedUntil !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(lockedUntil).toISOString() });
       throw new SlsError('SLS_ERR_RESTART_TOKEN_INVALID');
+    }
+    // SPEC L8 × T1, D5: the right token, but would a trading-platform login let this user in now?
+    // Not a failure of the user (L6): the same answer a login gives, and the user's tokens die.
+    const refusal = await tradingLoginRefusal(d, user.id);
+    if (refusal !== null) {
+      const revoked = await d.adb
+        .updateTable('restart_tokens')
+        .set({ revoked_at: now })
+        .where('user_id', '=', user.id)
+        .where('revoked_at', 'is', null)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      await d.audit({ event: 'restart.failed', userId: user.id, username: normalized, sourceAddress, details: { reason: refusal, revoked: Number(revoked.numUpdatedRows) } });
+      throw new SlsError(refusal);
     }
     const result = await d.db.transaction().execute(async (dbTrx) => {
       const trx = dbTrx.withTables<AccountTables>();

@@ -23,9 +23,11 @@ import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { checkConfirmation, consumeConfirmation, issueConfirmation } from '../account/confirmations.ts';
 import type { IssuedConfirmation } from '../account/confirmations.ts';
+import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
-import type { SharingRequestTable, SharingState } from '../account/schema.ts';
+import type { AccountDb, SharingRequestTable, SharingState } from '../account/schema.ts';
+import { expireTemporaryDevices } from './temporary-access.ts';
 import { normalizeUsername } from './throttle.ts';
 
 const REFUSAL_CODES: Record<SharingRefusal, ErrorCode> = {
@@ -47,6 +49,78 @@ export interface SharingView {
   /** The requester's own physical devices that become inactive on approval (S5), or were. */
   readonly requesterDevices: readonly { readonly id: string; readonly label: string; readonly status: DeviceRow['status'] }[];
   readonly createdAt: string;
+}
+
+/** A sharing ended because its device stopped authenticating (SPEC S5, D8): the request and the requester's devices made active again. */
+export interface EndedSharing {
+  readonly requestId: string;
+  readonly requesterUserId: string;
+  readonly requesterUsername: string;
+  readonly deviceId: string;
+  readonly from: SharingState;
+  readonly reactivated: readonly string[];
+}
+
+/**
+ * SPEC S5, D8: the device of every open sharing request (started, verified, pending compliance or
+ * approved) is no longer usable — reported lost or broken, or set so by an operator — so each such
+ * request is cancelled, and an approved one gives the requester back the own devices it set aside,
+ * as `SharingService.cancel` does. Otherwise the requester, whose own devices are inactive and who
+ * cannot sign in with the dead device, could never cancel it. Run inside the caller's transaction
+ * with the status change, so both happen or neither; each ending is audited (N2) in it too.
+ */
+export async function endSharingsOfDevice(
+  trx: AccountDb,
+  deviceId: string,
+  now: number,
+  why: { readonly reason: string; readonly by: string; readonly sourceAddress?: string | null },
+): Promise<EndedSharing[]> {
+  const OPEN: SharingState[] = ['started', 'verified', 'pending_compliance', 'approved'];
+  const read = (ids: readonly string[]) =>
+    trx
+      .selectFrom('sharing_requests')
+      .innerJoin('users', 'users.id', 'sharing_requests.requester_user_id')
+      .selectAll('sharing_requests')
+      .select('users.username_normalized as requester_username')
+      .where('sharing_requests.device_id', '=', deviceId)
+      .where('sharing_requests.state', 'in', OPEN)
+      .$if(ids.length > 0, (q) => q.where('sharing_requests.id', 'in', ids))
+      .execute();
+  const ended: EndedSharing[] = [];
+  let pending = await read([]);
+  // Each request is cancelled conditionally on the state read. One that moved meanwhile (on
+  // PostgreSQL, a concurrent approval that committed first) is read again and cancelled from its
+  // new state, so an approval racing the report never survives it.
+  for (let round = 0; pending.length > 0 && round < 3; round++) {
+    const moved: string[] = [];
+    for (const r of pending) {
+      const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', r.id).where('state', '=', r.state).executeTakeFirst();
+      if (Number(u.numUpdatedRows) !== 1) {
+        moved.push(r.id);
+        continue;
+      }
+      ended.push(await reactivate(r));
+    }
+    pending = moved.length ? await read(moved) : [];
+  }
+  if (pending.length > 0) throw new SlsError('SLS_ERR_CONFLICT', { message: 'A sharing of this device changed meanwhile: please try again.' });
+  return ended;
+
+  async function reactivate(r: SharingRequestTable & { requester_username: string }): Promise<EndedSharing> {
+    const ids = r.state === 'approved' ? (JSON.parse(r.deactivated_device_ids) as string[]) : [];
+    const reactivated = ids.length
+      ? (await trx.updateTable('devices').set({ status: 'active' }).where('id', 'in', ids).where('status', '=', 'inactive').returning('id').execute()).map((x) => x.id)
+      : [];
+    await appendAccountAudit(trx, now, {
+      event: 'sharing.cancelled',
+      userId: r.requester_user_id,
+      username: r.requester_username,
+      sourceAddress: why.sourceAddress ?? null,
+      deviceId,
+      details: { requestId: r.id, from: r.state, reactivated: reactivated.length, reason: why.reason, by: why.by },
+    });
+    return { requestId: r.id, requesterUserId: r.requester_user_id, requesterUsername: r.requester_username, deviceId, from: r.state, reactivated };
+  }
 }
 
 export class SharingService {
@@ -75,6 +149,8 @@ export class SharingService {
   }
 
   async #decide(requester: UserRow, owner: UserRow, device: DeviceRow, sourceAddress: string) {
+    // SPEC S1b, T1, T2: a temporary device past its periods is no longer "assigned"; it is retired first.
+    for (const u of [requester, owner]) await expireTemporaryDevices(this.#d.adb, this.#d.now(), this.#d.audit, u.id);
     const decision = decideSharing(await this.#party(requester), await this.#party(owner), device);
     if (!decision.allowed) {
       await this.#d.audit({
@@ -139,6 +215,8 @@ export class SharingService {
     const services = d.services;
     const ownerNormalized = normalizeUsername(req.ownerUsername);
     await services.throttle.assertAddressAllowed(sourceAddress);
+    // SPEC L6: a locked requester starts nothing (no owner password checked, no request left started).
+    await services.throttle.assertUserNotLocked(caller.user.username_normalized);
     await services.throttle.assertUserNotLocked(ownerNormalized);
     const owner = await adb.selectFrom('users').selectAll().where('username_normalized', '=', ownerNormalized).executeTakeFirst();
     const ok = owner?.password_hash ? await services.passwords.verify(owner.password_hash, req.ownerPassword) : await services.passwords.verifyUnknownUser(req.ownerPassword);

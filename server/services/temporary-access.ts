@@ -11,6 +11,8 @@
  * - Expiry is a status change (`revoked`) made by `expireOnlineCards`, run at login, when the card
  *   is shown and by `slsctl order sweep`; a card past `valid_until` is never offered meanwhile
  *   either, since the sweep runs before the login lists devices.
+ * - A temporary passcode past its 12 days is retired the same way (`expireTemporaryPasscodes`), before
+ *   sharing's rules (S1b), the device list (D5) and a return (D8) count the user's active devices.
  */
 import { SCC_CELLS } from '../../core/scc.ts';
 import { renderSecurityCodeCardPdf } from '../cards/scc-pdf.ts';
@@ -48,6 +50,46 @@ export async function expireOnlineCards(adb: AccountDb, now: number, audit?: Acc
     await audit?.({ event: 'device.status_changed', userId: d.userId, deviceId: d.deviceId, details: { to: 'revoked', reason: 'online card expired (T2)' } });
   }
   return due.length;
+}
+
+/**
+ * SPEC T1, D5, S1b, D8: temporary passcodes past their portal-only period (12 days after issue) are
+ * retired: status `revoked`, audited, like an online card past its 21 days (T2). Returns how many.
+ *
+ * Decision (T1, T2, D5): an expired temporary device is retired by a status change rather than every
+ * status check learning the periods. "Only active devices authenticate" (D5) stays true of the
+ * device list, and the checks that count a user's active devices — S1b (core/sharing.ts
+ * `hasTemporaryDevice`) and D8's "never the last active device" (devices-admin.ts `returnDevice`) —
+ * see an expired passcode as gone, as a login already does (its verifier's `access` gives none past
+ * `portal_access_until`). It runs, for the users concerned, before those checks (sharing's rules,
+ * the device list, a return). The `temporary_passcodes` row is kept: T1's "never two in a row"
+ * still reads it.
+ */
+export async function expireTemporaryPasscodes(adb: AccountDb, now: number, audit?: AccountDeps['audit'], userId?: string): Promise<number> {
+  let query = adb
+    .selectFrom('temporary_passcodes')
+    .innerJoin('devices', 'devices.id', 'temporary_passcodes.device_id')
+    .select(['devices.id as deviceId', 'devices.user_id as userId'])
+    .where('temporary_passcodes.portal_access_until', '<=', now)
+    .where('devices.kind', '=', 'temp_passcode')
+    .where('devices.status', '=', 'active');
+  if (userId) query = query.where('temporary_passcodes.user_id', '=', userId);
+  const due = await query.execute();
+  let n = 0;
+  for (const d of due) {
+    // Conditional: a concurrent sweep (another slsd, N1) retires and audits it once.
+    const r = await adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', d.deviceId).where('status', '=', 'active').executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) continue;
+    n++;
+    await audit?.({ event: 'device.status_changed', userId: d.userId, deviceId: d.deviceId, details: { from: 'active', to: 'revoked', reason: 'temporary passcode expired (T1)' } });
+  }
+  return n;
+}
+
+/** SPEC T1, T2: retire a user's expired temporary devices (passcode and online card) before their statuses are counted. */
+export async function expireTemporaryDevices(adb: AccountDb, now: number, audit?: AccountDeps['audit'], userId?: string): Promise<void> {
+  await expireTemporaryPasscodes(adb, now, audit, userId);
+  await expireOnlineCards(adb, now, audit, userId);
 }
 
 export class TemporaryAccessService {
