@@ -41,6 +41,23 @@ describe('auto-restart (SPEC L8)', () => {
     expect(stored.every((s) => s.token_hash !== grant.restartToken && /^[0-9a-f]{64}$/.test(s.token_hash))).toBe(true);
   });
 
+  it('L8, K8: a password set by client services ends that user\'s sessions and restart tokens at once; other users keep theirs', async () => {
+    const sam = await makeUser(t, 'sam', ['dscplus']);
+    const samSession = await signIn(t, 'sam', sam.devices.dscplus!, TRADING);
+    const samGrant = ok(await postJson<{ restartToken: string }>(t.app, '/v1/login/restart-token', {}, bearer(samSession)));
+    const eve = await makeUser(t, 'eve', ['dscplus']);
+    const eveSession = await signIn(t, 'eve', eve.devices.dscplus!, TRADING);
+    await t.provisioning.setPassword('sam', 'Brand-New-Passw0rd');
+    expect(errorCode(await getJson(t.app, '/v1/session', bearer(samSession)))).toBe('SLS_ERR_SESSION_EXPIRED');
+    expect(errorCode(await restart(samGrant.restartToken, 'sam'))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
+    expect((await getJson(t.app, '/v1/session', bearer(eveSession))).status).toBe(200);
+    expect((await restart(grant.restartToken)).status).toBe(200);
+    const audit = await t.services.db.selectFrom('audit_log').select('details').where('event', '=', 'user.password_set').execute();
+    expect(audit.map((a) => JSON.parse(a.details))).toEqual([{ sessionsEnded: 1, restartTokensRevoked: 1 }]);
+    // The new password signs in (a full login: the second factor again).
+    expect((await postJson<LoginStep>(t.app, '/v1/login', { username: 'sam', password: 'Brand-New-Passw0rd', client: TRADING })).body.status).toBe('challenge');
+  });
+
   it('L8: each token works once; the next one works', async () => {
     const r = ok(await restart(grant.restartToken));
     expect(errorCode(await restart(grant.restartToken))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');

@@ -16,6 +16,6 @@ export function registerIbKeyCommands(program: Command, open: () => Promise<{ s:
     .action(async (o: { user: string }) => {
       const { s } = await open();
       const sent = await s.ibkey.sendTemporaryPassword(o.user, operator);
-      io.out(`temporary password for ${o.user} delivered to ${sent.deviceIds.length} IB Key app(s); the user reads it with \`ibkey inbox\`\n`);
+      io.out(`temporary password for ${o.user} delivered to ${sent.deviceIds.length} IB Key app(s); the user reads it with \`ibkey inbox\`; ${sent.sessionsEnded} session(s) signed out\n`);
     });
 }

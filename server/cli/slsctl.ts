@@ -188,14 +188,15 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     });
   user
     .command('set-password')
-    .description('set a user\'s password (asks without echo, or --password-stdin)')
+    .description('set a user\'s password (asks without echo, or --password-stdin); signs the user out everywhere')
     .argument('<username>')
     .option('--password-stdin', 'read the password from standard input')
     .action(async (username: string, o: { passwordStdin?: boolean }) => {
       const password = await readPassword(o.passwordStdin, true);
       const { p } = await open();
-      await p.setPassword(username, password!);
-      io.out(`password set for ${username}\n`);
+      const ended = await p.setPassword(username, password!);
+      // SPEC L8, K8: the old password's sessions and restart tokens end with it.
+      io.out(`password set for ${username}; ${ended.sessionsEnded} session(s) signed out, ${ended.restartTokensRevoked} restart token(s) revoked\n`);
     });
   user
     .command('unlock')

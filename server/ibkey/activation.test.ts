@@ -276,6 +276,20 @@ describe('temporary password delivered to the app (SPEC K8)', () => {
     expect(login.statusCode).toBe(200);
     expect(await auditEvents(t, 'ibkey.temporary_password_sent')).toHaveLength(1);
   });
+
+  it('ends the sessions the old password opened, at once (K8, L8)', async () => {
+    const userId = await createUser(t, 'jane');
+    const prompter = new ScriptedPrompter();
+    const app = newApp(t, 'android', prompter);
+    await activate(t, app, prompter, 'jane', userId);
+    expect(await approveLogin(app, prompter, 'jane')).toBe('signed_in');
+    const before = await t.services.db.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+    expect(before.length).toBeGreaterThan(0);
+    await t.services.ibkey.sendTemporaryPassword('jane', 'cs-agent');
+    expect(await t.services.db.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).execute()).toEqual([]);
+    const [sent] = await auditEvents(t, 'ibkey.temporary_password_sent');
+    expect(JSON.parse(sent!.details)).toMatchObject({ sessionsEnded: before.length });
+  });
 });
 
 describe('slsctl ibkey send-temp-password (SPEC K8)', () => {

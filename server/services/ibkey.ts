@@ -48,6 +48,7 @@ import type { ApprovalNotifier } from './ibkey-notifier.ts';
 import { ibkeyDb } from './ibkey-schema.ts';
 import type { IbKeyActivationState, IbKeyActivationTable, IbKeyDatabase, IbKeyPushTable } from './ibkey-schema.ts';
 import { preferredDevice } from './login.ts';
+import { endEverySessionOf } from './sessions.ts';
 import { normalizeUsername } from './throttle.ts';
 
 export type IbKeyServiceDeps = Pick<Services, 'db' | 'box' | 'config' | 'sms' | 'now' | 'passwords' | 'throttle' | 'login'>;
@@ -654,7 +655,7 @@ export class IbKeyService {
    *
    * Sealed to each active IB Key device's public key: only the app, with its PIN, can read it.
    */
-  async sendTemporaryPassword(username: string, issuedBy: string): Promise<{ deviceIds: string[]; messageIds: string[] }> {
+  async sendTemporaryPassword(username: string, issuedBy: string): Promise<{ deviceIds: string[]; messageIds: string[]; sessionsEnded: number }> {
     const normalized = normalizeUsername(username);
     const user = await this.#db.selectFrom('users').selectAll().where('username_normalized', '=', normalized).executeTakeFirst();
     if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${username}` });
@@ -671,8 +672,11 @@ export class IbKeyService {
     const hash = await this.#d.passwords.hash(password);
     const now = this.#d.now();
     const messageIds: string[] = [];
+    let ended = { sessions: 0, restartTokens: 0 };
     await this.#db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
+      // SPEC K8, L8: the old password's sessions and restart tokens end with it.
+      ended = await endEverySessionOf(trx, user.id, now);
       for (const k of keys) {
         const id = newId('ibm');
         const sealed = sealForDevice(k.public_key, password, messageAad(id, k.device_id));
@@ -683,9 +687,9 @@ export class IbKeyService {
         messageIds.push(id);
       }
     });
-    await this.#audit({ event: 'ibkey.temporary_password_sent', user, details: { issuedBy, devices: keys.length } });
+    await this.#audit({ event: 'ibkey.temporary_password_sent', user, details: { issuedBy, devices: keys.length, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens } });
     this.notifier.notify(`user:${user.id}`);
-    return { deviceIds: keys.map((k) => k.device_id), messageIds };
+    return { deviceIds: keys.map((k) => k.device_id), messageIds, sessionsEnded: ended.sessions };
   }
 }
 

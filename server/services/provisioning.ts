@@ -23,6 +23,7 @@ import { sealContext } from '../verifiers/types.ts';
 import { TEMP_PASSCODE_LENGTH } from '../verifiers/temporary-passcode.ts';
 import { accountDb } from '../account/schema.ts';
 import { appendAudit } from './audit.ts';
+import { endEverySessionOf } from './sessions.ts';
 import type { Services } from './index.ts';
 import { endSharingsOfDevice } from './sharing.ts';
 import { normalizeUsername } from './throttle.ts';
@@ -165,12 +166,20 @@ export class Provisioning {
     return user;
   }
 
-  async setPassword(username: string, password: string): Promise<void> {
+  /** Returns how many of the user's sessions ended and restart tokens were revoked with the old password. */
+  async setPassword(username: string, password: string): Promise<{ sessionsEnded: number; restartTokensRevoked: number }> {
     checkPassword(password);
     const user = await this.userByName(username);
     const hash = await this.#s.passwords.hash(password);
-    await this.#s.db.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
-    await this.#s.audit({ event: 'user.password_set', userId: user.id, username: user.username_normalized });
+    const now = this.#s.now();
+    // SPEC L8, K8: a password set by client services signs the user out everywhere, in the same commit.
+    return this.#s.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
+      const ended = await endEverySessionOf(trx, user.id, now);
+      const counts = { sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens };
+      await appendAudit(trx, now, { event: 'user.password_set', userId: user.id, username: user.username_normalized, details: counts });
+      return counts;
+    });
   }
 
   async setMobileNumber(username: string, mobileNumber: string): Promise<void> {

@@ -18,6 +18,7 @@ export interface OpenedSession {
 import { SlsError } from '../errors.ts';
 import { restrictionsOf, sessionAccountFacts } from '../account/restrictions.ts';
 import { prepared } from '../db/prepared.ts';
+import { accountDb } from '../account/schema.ts';
 
 export interface NewSession {
   readonly userId: string;
@@ -141,4 +142,22 @@ export class SessionService {
     await this.#db.updateTable('sessions').set({ revoked_at: this.#now() }).where('id', '=', s.id).where('revoked_at', 'is', null).execute();
     return { userId: s.user_id };
   }
+}
+
+/**
+ * Ends every session and restart token of a user (SPEC L8, K8): when client services set a new or
+ * temporary password, whoever held the old one (a user who thinks it leaked, an intruder) is signed
+ * out everywhere and cannot auto-restart; the next sign-in is a full login with the new password.
+ * Runs in the caller's transaction, so the password and the ends commit together. Returns the counts.
+ */
+export async function endEverySessionOf(trx: Transaction<Database> | Kysely<Database>, userId: string, now: number): Promise<{ sessions: number; restartTokens: number }> {
+  const sessions = await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+  const restartTokens = await accountDb(trx)
+    .updateTable('restart_tokens')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return { sessions: Number(sessions.numUpdatedRows), restartTokens: Number(restartTokens.numUpdatedRows) };
 }
