@@ -119,6 +119,13 @@ export async function issueConfirmation(
   await assertDeviceUsable(ctx, a.device, a.purpose, 'issue');
   const v = verifierFor(a.device.kind);
   const now = ctx.now();
+  // SPEC L4: a device that is sent a code (SMS) gets the next one no sooner than the cool-down, as at
+  // login: asking for challenges again and again must not flood the user's phone.
+  if (v.canResend) {
+    const last = await adb.selectFrom('confirmations').select((eb) => eb.fn.max('created_at').as('at')).where('device_id', '=', a.device.id).executeTakeFirst();
+    const next = last?.at != null ? Number(last.at) + ctx.config.smsResendCooldownMs : 0;
+    if (now < next) throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: new Date(next).toISOString() });
+  }
   const row: ConfirmationRow = {
     id: newId('cfm'),
     user_id: a.user.id,

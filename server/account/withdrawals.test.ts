@@ -159,6 +159,22 @@ describe('the confirming device sets the limits (SPEC W1, W2, W3)', () => {
     expect(errorCode(await challenge(other.devices.dscplus!, 100))).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
   });
 
+  it('L4: asking for challenges again and again sends an SMS code no sooner than the cool-down', async () => {
+    const sonia = await makeUser(t, 'sonia', ['sms', 'dscplus']);
+    const tok = await signIn(t, 'sonia', sonia.devices.dscplus!);
+    const sent = async () => (await t.adb.selectFrom('sms_outbox').select('body').where('user_id', '=', sonia.userId).orderBy('id', 'desc').execute()).length;
+    expect(ok(await challenge(sonia.devices.sms!, 10 * USD, tok)).challenge.type).toBe('sms_code');
+    for (let i = 0; i < 3; i++) {
+      const again = await challenge(sonia.devices.sms!, 10 * USD, tok);
+      expect(errorCode(again)).toBe('SLS_ERR_RESEND_TOO_SOON');
+      expect(again.body).toMatchObject({ error: { retryAt: new Date(t.clock.now() + 30_000).toISOString() } });
+    }
+    expect(await sent()).toBe(1);
+    t.clock.advance(30_000);
+    expect(ok(await challenge(sonia.devices.sms!, 10 * USD, tok)).challenge.type).toBe('sms_code');
+    expect(await sent()).toBe(2);
+  });
+
   it('N2: confirmed and refused withdrawals are in the audit log, without secrets', async () => {
     await withdraw(u.devices.scc!, 200_000 * USD);
     await withdraw(u.devices.scc!, 1 * USD);
