@@ -1,5 +1,8 @@
 /**
  * The app: which screen shows, driven by the login steps the host returns (SPEC L1–L5, C1).
+ *
+ * The same device screens serve the Client Portal login of the Account screens (the step-up, SPEC
+ * C6, O1, L8): then they carry the trading session they return to, with Cancel and Escape included.
  */
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -15,18 +18,35 @@ import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
 import { SignedInScreen } from './screens/SignedInScreen.tsx';
 import { SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
-import { Spinner, toClientError, useAction } from './ui.tsx';
+import { Spinner, toClientError, useAction, useEscape } from './ui.tsx';
 import type { Notice } from './ui.tsx';
 import { deviceLabel } from './devices.ts';
+
+/** Set on the device screens of the step-up (SPEC C6): the trading session to go back to Account security with. */
+type StepUp = { stepUp?: SessionView };
 
 type View =
   | { name: 'starting' }
   | { name: 'fatal'; error: ErrorText }
   | { name: 'login'; notice: Notice | null; key: number }
-  | { name: 'select'; devices: readonly DeviceView[]; preselectedDeviceId: string }
-  | { name: 'challenge'; devices: readonly DeviceView[]; challenge: Challenge }
+  | ({ name: 'select'; devices: readonly DeviceView[]; preselectedDeviceId: string } & StepUp)
+  | ({ name: 'challenge'; devices: readonly DeviceView[]; challenge: Challenge } & StepUp)
   | { name: 'signed_in'; session: SessionView }
-  | { name: 'account'; session: SessionView };
+  | { name: 'account'; session: SessionView; verify?: { notice: ErrorText | null } };
+
+/** The trading session a view shows, or returns to from the step-up's device screens (SPEC C6); null before signing in. */
+function signedInSession(v: View): SessionView | null {
+  if (v.name === 'signed_in' || v.name === 'account') return v.session;
+  if (v.name === 'select' || v.name === 'challenge') return v.stepUp ?? null;
+  return null;
+}
+
+/** The view with the trading session slsd extended. */
+function withSession(v: View, session: SessionView): View {
+  if (v.name === 'signed_in' || v.name === 'account') return { ...v, session };
+  if ((v.name === 'select' || v.name === 'challenge') && v.stepUp) return { ...v, stepUp: session };
+  return v;
+}
 
 /** The view with the DSC+ of this serial marked plugged in or not (SPEC C2). */
 function withCardConnected(v: View, serial: string, connected: boolean): View {
@@ -50,8 +70,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
    * name prefilled when remembered. A late word about an old session never interrupts a login.
    */
   const sessionEnded = useCallback((a: SlsApi, expiresAt: string | undefined) => {
-    const show = () =>
-      setView((v) => (v.name === 'signed_in' || v.name === 'account' ? { name: 'login', notice: sessionEndedText(expiresAt), key: Date.now() } : v));
+    const show = () => setView((v) => (signedInSession(v) ? { name: 'login', notice: sessionEndedText(expiresAt), key: Date.now() } : v));
     // The user name this login remembered was saved after the app read its settings.
     a.getSettings().then(setSettings, () => {}).finally(show);
   }, []);
@@ -87,7 +106,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
 
   // SPEC C1, C5: a notice shortly before the session ends; at its end (or on waking past it) the
   // host is asked, which drops the session and answers null.
-  const signedIn = view.name === 'signed_in' || view.name === 'account' ? view.session : null;
+  const signedIn = signedInSession(view);
   const phase = useSessionPhase(signedIn?.expiresAt ?? null);
   useEffect(() => {
     if (phase !== 'ended' || !api || !signedIn) return;
@@ -97,7 +116,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
       .then((s) => {
         if (!s) return sessionEnded(api, expiresAt);
         // slsd extended it: carry on with the new expiry.
-        if (s.expiresAt !== expiresAt) setView((v) => (v.name === 'signed_in' || v.name === 'account' ? { ...v, session: s } : v));
+        if (s.expiresAt !== expiresAt) setView((v) => withSession(v, s));
       })
       .catch(() => sessionEnded(api, expiresAt));
   }, [phase, api, signedIn, sessionEnded]);
@@ -110,22 +129,29 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     if (settings) applyLanguage(settings.language);
   }, [settings]);
 
-  const onEnded = useCallback(
-    (e: ClientError) => {
-      if (!endsLogin(e)) return false;
-      toLogin(describeError(e));
-      return true;
-    },
-    [toLogin],
-  );
+  const onEnded = useCallback((e: ClientError) => {
+    if (!endsLogin(e)) return false;
+    // SPEC C6: a step-up that ended goes back to "Verify it's you", saying why; a login, to the form.
+    setView((v) => {
+      const back = v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
+      return back ? { name: 'account', session: back, verify: { notice: describeError(e) } } : { name: 'login', notice: describeError(e), key: Date.now() };
+    });
+    return true;
+  }, []);
   const action = useAction(onEnded);
   const setActionError = action.setError;
 
   const applyStep = useCallback((step: LoginStepView) => {
     setStatus(null);
-    if (step.status === 'select_device') setView({ name: 'select', devices: step.devices, preselectedDeviceId: step.preselectedDeviceId });
-    else if (step.status === 'challenge') setView({ name: 'challenge', devices: step.devices, challenge: step.challenge });
-    else setView({ name: 'signed_in', session: step.session });
+    setView((v) => {
+      // SPEC C6: a step of the step-up (from Account security, or its device screens) keeps the way back there.
+      const back = v.name === 'account' ? v.session : v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
+      const stepUp: StepUp = back ? { stepUp: back } : {};
+      if (step.status === 'select_device') return { name: 'select', devices: step.devices, preselectedDeviceId: step.preselectedDeviceId, ...stepUp };
+      if (step.status === 'challenge') return { name: 'challenge', devices: step.devices, challenge: step.challenge, ...stepUp };
+      // Signed in to the Client Portal: the host keeps that session; the trading session stays the one shown.
+      return back ? { name: 'account', session: back } : { name: 'signed_in', session: step.session };
+    });
   }, []);
 
   const waitForApproval = useCallback(
@@ -144,6 +170,14 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     [onEnded, setActionError],
   );
   const onApprovalResumed = useCallback(() => setActionError(null), [setActionError]);
+  // SPEC C6, C5: Escape on the step-up's device screens is their Cancel, back to Account security.
+  const stepUpBack = view.name === 'select' || view.name === 'challenge' ? (view.stepUp ?? null) : null;
+  const cancelStepUp = useCallback(() => {
+    if (!api || !stepUpBack) return;
+    setActionError(null);
+    void api.cancelLogin().finally(() => setView({ name: 'account', session: stepUpBack, verify: { notice: null } }));
+  }, [api, stepUpBack, setActionError]);
+  useEscape(stepUpBack ? cancelStepUp : null);
 
   if (view.name === 'starting' || !api || !settings) {
     if (view.name === 'fatal') {
@@ -182,13 +216,23 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
 
   const select = (deviceId: string, mode: 'default' | 'offline' = 'default') =>
     void action.run(() => api.selectDevice({ deviceId, mode })).then((s) => s && applyStep(s));
-  const cancel = () => void api.cancelLogin().finally(() => toLogin(null));
+  const cancel = stepUpBack ? cancelStepUp : () => void api.cancelLogin().finally(() => toLogin(null));
 
   switch (view.name) {
     case 'login':
       return <LoginScreen key={`${view.key}-${settings.lastUsername ?? ''}`} api={api} settings={settings} notice={view.notice} onStep={applyStep} onSettings={setSettings} footer={footer} />;
     case 'select':
-      return <SelectDeviceScreen devices={view.devices} preselectedDeviceId={view.preselectedDeviceId} busy={action.busy} error={action.error} onSelect={(d) => select(d)} onCancel={cancel} />;
+      return (
+        <SelectDeviceScreen
+          devices={view.devices}
+          preselectedDeviceId={view.preselectedDeviceId}
+          busy={action.busy}
+          error={action.error}
+          onSelect={(d) => select(d)}
+          onCancel={cancel}
+          stepUp={view.stepUp !== undefined}
+        />
+      );
     case 'challenge': {
       const c = view.challenge;
       const device = view.devices.find((d) => d.id === c.deviceId);
@@ -208,14 +252,14 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
             // SPEC H2: a blocked card cannot answer; offer the user's other devices, saying why.
             const others = view.devices.filter((d) => d.id !== c.deviceId);
             if (others.length === 0) return;
-            setView({ name: 'select', devices: others, preselectedDeviceId: others[0]!.id });
+            setView({ name: 'select', devices: others, preselectedDeviceId: others[0]!.id, stepUp: view.stepUp });
             action.setError({ message: t('cardBlocked.message'), action: t('cardBlocked.action') });
           }}
           onSwitch={() => {
             // A card answering by itself is told to stop (CANCEL) before the drop-down shows.
             if (c.kind === 'dscplus' && device?.connected) void api.selectDevice({ deviceId: c.deviceId, mode: 'offline' }).catch(() => {});
             action.setError(null);
-            setView({ name: 'select', devices: view.devices, preselectedDeviceId: c.deviceId });
+            setView({ name: 'select', devices: view.devices, preselectedDeviceId: c.deviceId, stepUp: view.stepUp });
           }}
           onCancel={cancel}
           onSelectAgain={(mode) => select(c.deviceId, mode)}
@@ -252,7 +296,20 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         />
       );
     case 'account':
-      return <AccountScreen api={api} session={view.session} footer={footer} notice={<SessionEndingNotice expiresAt={view.session.expiresAt} phase={phase} />} onBack={() => setView({ name: 'signed_in', session: view.session })} />;
+      return (
+        <AccountScreen
+          api={api}
+          session={view.session}
+          footer={footer}
+          notice={<SessionEndingNotice expiresAt={view.session.expiresAt} phase={phase} />}
+          verify={view.verify ?? null}
+          onVerifyStep={(step) => {
+            setActionError(null);
+            applyStep(step);
+          }}
+          onBack={() => setView({ name: 'signed_in', session: view.session })}
+        />
+      );
     default:
       return null;
   }

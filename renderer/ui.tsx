@@ -100,6 +100,25 @@ export function useLatest<T>(value: T): { readonly current: T } {
   return ref;
 }
 
+/**
+ * Escape runs `onEscape`, a screen's Cancel (SPEC C5, keyboard-only use); null listens to nothing.
+ * A key a control already handled (`preventDefault`) is left alone.
+ */
+export function useEscape(onEscape: (() => void) | null): void {
+  const latest = useLatest(onEscape);
+  const active = onEscape !== null;
+  useEffect(() => {
+    if (!active) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      e.preventDefault();
+      latest.current?.();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [active, latest]);
+}
+
 /** The current time, ticking every `ms`, for countdowns. */
 export function useNow(ms = 1000): number {
   const [now, setNow] = useState(() => Date.now());

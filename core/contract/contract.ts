@@ -105,6 +105,12 @@ export const SelectDeviceInput = z.object({
   mode: z.enum(['default', 'offline']).default('default'),
 }).strict();
 
+/**
+ * SPEC C6, O1, L8: the Client Portal login of the signed-in user (the step-up before Account
+ * security): the password only; the user is the session's, never the renderer's choice.
+ */
+export const PortalLoginInput = z.object({ password: z.string().min(1).max(256) }).strict();
+
 export const RespondInput = z.object({ response: z.string().trim().min(1).max(64) }).strict();
 
 export const SetSettingsInput = z.object({
@@ -166,6 +172,15 @@ export const CALLS = {
   setSettings: { input: SetSettingsInput, output: SettingsView },
   resetAppData: { input: Empty, output: ResetAppDataResult },
   getAppInfo: { input: Empty, output: AppInfo },
+  /**
+   * SPEC C6, O1, O3, L8: log in to the Client Portal as the signed-in user, for the Account screens,
+   * when the trading session had no second factor (opted out, auto-restart). The steps that follow
+   * are the login's (selectDevice, respond, waitForApproval, resendCode, cancelLogin); once signed in,
+   * the host keeps that session in memory for the account calls, and the trading session stays.
+   */
+  portalLogin: { input: PortalLoginInput, output: LoginStepView },
+  /** The Client Portal session the host holds for the Account screens (SPEC C6), or null: then the screens ask to verify. */
+  getPortalSession: { input: Empty, output: SessionView.nullable() },
   // Account security (SPEC C1, C6, W1–W4, D6, O1–O3, S1–S6, P1–P5): the host adds the session token
   // and, for withdrawals, the idempotency key (one per confirmation, reused on retries, W4).
   getWithdrawals: { input: Empty, output: WithdrawalOverview },

@@ -19,6 +19,9 @@ export const CALL_NAMES = [
   'setSettings',
   'resetAppData',
   'getAppInfo',
+  // SPEC C6, O1, O3, L8: the Client Portal login (step-up) for the Account screens of the signed-in user.
+  'portalLogin',
+  'getPortalSession',
   // Account security, the portal functions under the Account menu (SPEC C1, C6).
   'getWithdrawals',
   'startWithdrawal',

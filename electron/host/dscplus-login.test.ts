@@ -130,7 +130,7 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     const calls: Array<{ call: unknown; input: unknown }> = [];
     const inner: Dispatch = async (call, input) => {
       calls.push({ call, input });
-      if (call === 'login' || call === 'selectDevice') return { ok: true, value: first };
+      if (call === 'login' || call === 'portalLogin' || call === 'selectDevice') return { ok: true, value: first };
       if (call === 'respond') return { ok: true, value: { status: 'signed_in', session } };
       // The host forgets the login once it is signed in: a wait then finds none.
       if (call === 'waitForApproval') return { ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'No login is in progress.' } };
@@ -194,6 +194,23 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     expect(emulator.device.screen.line).toBe('Cancelled');
     await login.dispatch('respond', { response: '12345678' });
     expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: '12345678' } });
+    await login.close();
+  });
+
+  it("C6: the Account screens' Client Portal login arms the card like a login, and its Cancel sends CANCEL to the card", async () => {
+    const { login, calls } = harness(challengeStep);
+    let prompt = emulator.nextPinPrompt();
+    await login.dispatch('portalLogin', { password: 'x' });
+    expect((await prompt).challenge).toBe(CHALLENGE);
+    await login.dispatch('cancelLogin', {});
+    expect(emulator.device.screen.line).toBe('Cancelled');
+    prompt = emulator.nextPinPrompt();
+    await login.dispatch('portalLogin', { password: 'x' });
+    await prompt;
+    const outcome = login.dispatch('waitForApproval', {});
+    emulator.keypad.enter(PIN);
+    expect(await outcome).toEqual({ ok: true, value: { status: 'signed_in', session } });
+    expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: expected(CHALLENGE) } });
     await login.close();
   });
 

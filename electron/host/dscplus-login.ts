@@ -12,7 +12,8 @@
  *   USB link": CANCEL to the card, and the same challenge back for typing (no slsd round trip);
  * - every other step of the login (respond typed, select another device, cancel, sign out) sends
  *   CANCEL to the card first;
- * - the card plugged in while its challenge shows starts RESPOND again.
+ * - the card plugged in while its challenge shows starts RESPOND again;
+ * - the Account screens' Client Portal login (`portalLogin`, the step-up of SPEC C6) is treated as `login`.
  */
 import { CALLS } from '../../core/contract/index.ts';
 import type { ApprovalView, CallResult, ClientError, DscPlusStatus, LoginStepView } from '../../core/contract/index.ts';
@@ -33,7 +34,7 @@ export const DSCPLUS_ERROR_CODES = {
 } as const;
 
 /** Calls that move the login on or end it: the card's pending RESPOND is cancelled first. */
-const STOPS_THE_CARD = new Set(['login', 'selectDevice', 'respond', 'resendCode', 'cancelLogin', 'signOut', 'resetAppData']);
+const STOPS_THE_CARD = new Set(['login', 'portalLogin', 'selectDevice', 'respond', 'resendCode', 'cancelLogin', 'signOut', 'resetAppData']);
 /** Calls after which a repeated wait no longer gets the card's sign-in: a new login, or none. */
 const FORGETS_THE_SIGN_IN = STOPS_THE_CARD;
 
@@ -213,7 +214,8 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
     }
     if (typeof call === 'string' && STOPS_THE_CARD.has(call)) await stopCard();
     const r = await inner(call, input);
-    if (r.ok && (call === 'login' || call === 'selectDevice' || call === 'respond' || call === 'resendCode')) {
+    // SPEC C6: the Account screens' Client Portal login (step-up) is a login like the others for the card.
+    if (r.ok && (call === 'login' || call === 'portalLogin' || call === 'selectDevice' || call === 'respond' || call === 'resendCode')) {
       return { ok: true, value: afterStep(r.value) };
     }
     if (call === 'cancelLogin' || call === 'signOut' || call === 'resetAppData') current = null;

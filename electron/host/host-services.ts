@@ -4,6 +4,11 @@
  * Plain Node, no `electron` import: the Electron main process and the browser host run this same
  * code. The host keeps the login transaction id and the session token; the renderer only ever gets
  * the views of core/contract (SPEC C3).
+ *
+ * Two sessions may be held (SPEC C6): the trading session of the desktop's login, and, after the
+ * step-up of the Account screens, a Client Portal session of the same user, opened with a second
+ * factor. The portal session lives in this process's memory only (never a settings file, the
+ * keychain, a log or the renderer); while it lasts it carries the account calls.
  */
 import type { DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
 import type { AppInfo, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SettingsView } from '../../core/contract/index.ts';
@@ -93,6 +98,8 @@ export type OfferFile = (file: { name: string; type: string; bytes: Uint8Array }
 interface LoginInProgress {
   transactionId: string;
   username: string;
+  /** SPEC C6: the Client Portal login of the signed-in user (the step-up for the Account screens), not a sign-in. */
+  portal: boolean;
 }
 
 interface HeldSession {
@@ -125,6 +132,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   const log = deps.log ?? (() => {});
   let login: LoginInProgress | null = null;
   let session: HeldSession | null = null;
+  /** SPEC C6: the Client Portal session of the step-up, for the account calls; memory only. */
+  let portal: HeldSession | null = null;
   const clock = deps.clock ?? systemClock;
   let expiryTimer: unknown = null;
   /** A session ended while the host ran (not at a start): no auto-restart until the next full login. */
@@ -203,6 +212,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     endedHere = true;
     stopExpiryWatch();
     void stopCardConfirmation();
+    void endPortalSession();
     log(`session ended ${ranOut ? 'at its expiry' : 'by slsd'}`);
     events.emit('sessionEnded', { reason: 'expired', ...(ranOut ? { expiresAt: held.info.expiresAt } : {}) });
   }
@@ -213,12 +223,55 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     stopExpiryWatch();
   }
 
-  /** An account-security call with the session's token; an answer that the session is gone ends it here (SPEC C6, C5). */
+  /** Forget the Client Portal session and end it on slsd (best effort: slsd expires it on its own). */
+  async function endPortalSession(): Promise<void> {
+    const held = portal;
+    if (!held) return;
+    portal = null;
+    try {
+      await slsd.logout(held.token);
+    } catch (e) {
+      if (e instanceof SlsdError) log(`portal logout failed code=${e.error.code}`);
+    }
+    log('portal session ended');
+  }
+
+  /**
+   * The Client Portal session for the account calls of this trading session, while it lasts (SPEC C6).
+   * Past its expiry by our clock it is forgotten: the trading session's token goes, and slsd decides.
+   */
+  function livePortal(held: HeldSession): HeldSession | null {
+    const p = portal;
+    if (!p) return null;
+    if (p.info.user.id === held.info.user.id && !expired(p)) return p;
+    portal = null;
+    log('portal session forgotten: past its expiry');
+    return null;
+  }
+
+  /**
+   * An account-security call with the session's token; an answer that the session is gone ends it here (SPEC C6, C5).
+   *
+   * With a Client Portal session (the step-up, SPEC C6, O1, L8) its token goes instead. When slsd
+   * says that one is over, only it is forgotten: the call goes again with the trading session's
+   * token (slsd refused it before doing anything), whose answer for an opted-out user is
+   * SLS_ERR_SECOND_FACTOR_REQUIRED, and the Account screen asks to verify again.
+   */
   async function authed<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
     const held = session;
     if (!held) {
       events.emit('sessionEnded', { reason: 'expired' });
       throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
+    }
+    const p = livePortal(held);
+    if (p) {
+      try {
+        return await slsd.authed(method, path, schema, p.token, body);
+      } catch (e) {
+        if (!(e instanceof SlsdError && endsSession(e.error))) throw e;
+        if (portal === p) portal = null;
+        log(`portal session ended by slsd code=${e.error.code}`);
+      }
     }
     try {
       return await slsd.authed(method, path, schema, held.token, body);
@@ -372,22 +425,23 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   }
 
   /** Turn slsd's step into the renderer's view, keeping the ids and the token in the host. */
-  function accept(step: LoginStep, username: string): LoginStepView {
+  function accept(step: LoginStep, username: string, isPortal: boolean): LoginStepView {
     switch (step.status) {
       case 'select_device': {
-        login = { transactionId: step.transactionId, username };
+        login = { transactionId: step.transactionId, username, portal: isPortal };
         // SPEC L2: the device this user last logged in with on this computer, else slsd's pick.
         const mine = settings.read().lastDeviceByUser[username];
         const preselected = mine && step.devices.some((d) => d.id === mine) ? mine : step.preselectedDeviceId;
         return { status: 'select_device', expiresAt: step.expiresAt, devices: devicesView(step.devices), preselectedDeviceId: preselected };
       }
       case 'challenge':
-        login = { transactionId: step.transactionId, username };
+        login = { transactionId: step.transactionId, username, portal: isPortal };
         return { status: 'challenge', expiresAt: step.expiresAt, devices: devicesView(step.devices), challenge: step.challenge };
       case 'signed_in': {
         login = null;
         const { token, ...info } = step.session;
         const held: HeldSession = { token, info };
+        if (isPortal) return acceptPortal(held);
         holdSession(held);
         endedHere = false;
         if (info.authenticatedWith && info.clientKind === 'trading_platform' && info.access === 'full') restartPending = enableRestart(held, username);
@@ -402,12 +456,35 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     }
   }
 
+  /**
+   * SPEC C6: the step-up's Client Portal session, kept for the account calls of the trading session
+   * of the same user; the trading session stays as it is (no restart token: L8 is for trading logins).
+   */
+  function acceptPortal(held: HeldSession): LoginStepView {
+    const trading = session;
+    if (!trading || trading.info.user.id !== held.info.user.id) {
+      // Signed out (or someone else signed in) while the device was answered: this session is of no use.
+      void slsd.logout(held.token).catch(() => {});
+      throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
+    }
+    const previous = portal;
+    portal = held;
+    if (previous) void slsd.logout(previous.token).catch(() => {});
+    const used = held.info.authenticatedWith?.deviceId;
+    if (used) {
+      const s = settings.read();
+      settings.update({ lastDeviceByUser: { ...s.lastDeviceByUser, [trading.info.user.username]: used } });
+    }
+    log(`portal session opened user=${held.info.user.username} device=${held.info.authenticatedWith?.kind ?? 'none'}`);
+    return { status: 'signed_in', session: held.info };
+  }
+
   /** Run a step of the login in progress; forget it when the error ends the login. */
   async function step(run: (tx: LoginInProgress) => Promise<LoginStep>): Promise<LoginStepView> {
     const current = login;
     if (!current) throw noLogin();
     try {
-      return accept(await run(current), current.username);
+      return accept(await run(current), current.username, current.portal);
     } catch (e) {
       if (e instanceof SlsdError) {
         log(`login step failed code=${e.error.code}`);
@@ -420,6 +497,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   return {
     async login(input) {
       login = null;
+      // A new sign-in: a step-up session of an earlier one has no place any more (SPEC C6).
+      void endPortalSession();
       // Unticking "Remember username" forgets the name at once (SPEC C1).
       settings.update({ rememberUsername: input.rememberUsername, ...(input.rememberUsername ? {} : { lastUsername: null }) });
       let first: LoginStep;
@@ -442,7 +521,45 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       }
       // Kept only once the password was accepted, so a typo never replaces the remembered name.
       if (input.rememberUsername) settings.update({ lastUsername: input.username });
-      return accept(first, input.username);
+      return accept(first, input.username, false);
+    },
+
+    async portalLogin(input) {
+      // SPEC C6, O1, O3, L8: the Account screens' portal functions need a session opened with a second
+      // factor; the signed-in user logs in to the Client Portal with the password typed now (never
+      // kept) and a device, while the trading session stays as it is.
+      const held = session;
+      if (!held) {
+        events.emit('sessionEnded', { reason: 'expired' });
+        throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
+      }
+      login = null;
+      const username = held.info.user.username;
+      let first: LoginStep;
+      try {
+        first = await slsd.login({ username, password: input.password, client: { kind: 'client_portal', version: CLIENT_BUILD, name: clientName() } });
+      } catch (e) {
+        if (e instanceof SlsdError) log(`portal login failed code=${e.error.code}`);
+        throw e;
+      }
+      return accept(first, username, true);
+    },
+
+    async getPortalSession() {
+      const held = session;
+      const p = held ? livePortal(held) : null;
+      if (!p) return null;
+      // slsd decides whether it still holds; unreachable, what we knew holds until its expiry.
+      try {
+        p.info = await slsd.session(p.token);
+      } catch (e) {
+        if (e instanceof SlsdError && endsSession(e.error)) {
+          if (portal === p) portal = null;
+          log(`portal session ended by slsd code=${e.error.code}`);
+          return null;
+        }
+      }
+      return portal === p ? p.info : null;
     },
 
     selectDevice: (input) => step((tx) => slsd.selectDevice(tx.transactionId, { deviceId: input.deviceId, mode: input.mode })),
@@ -465,7 +582,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         case 'push_expired':
           return { status: 'push_expired' };
         case 'signed_in': {
-          const view = accept(status, current.username);
+          const view = accept(status, current.username, current.portal);
           if (view.status !== 'signed_in') throw new Error('unreachable');
           return view;
         }
@@ -509,6 +626,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       login = null;
       await restartPending;
       await forgetRestart();
+      // SPEC C6: signing out ends the step-up's Client Portal session too.
+      await endPortalSession();
       if (held) {
         try {
           await slsd.logout(held.token);
@@ -542,6 +661,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       const held = session;
       dropSession();
       login = null;
+      await endPortalSession();
       if (held) {
         try {
           await slsd.logout(held.token);

@@ -3,15 +3,20 @@
  * devices (D1, D6–D8, T3: order, activate, report lost or broken, return, cancel an order), the
  * online Security Code Card of a temporary passcode (T1, T2), share a device (S1–S6), SLS opt-out/opt-in (O1–O3), mobile number (P1–P5).
  *
+ * These are portal functions: slsd allows them only with a session opened with a second factor (C6).
+ * A trading session without one (an opted-out user, O1; an auto-restart, L8) first goes through
+ * "Verify it's you": a Client Portal login of the same user that the host holds for these screens.
+ *
  * Every rule is slsd's: this screen shows what the host returns and slsd's own messages ("Less
  * secure device", "Use your Digital Security Card+ …", "Only Jane Doe (jane) …").
  */
-import { useCallback, useEffect, useId, useState } from 'react';
+import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OnlineCard, OptOutStatus, SharingView, WithdrawalOverview, WithdrawalResponse } from '../../core/account-api.ts';
-import type { DscPlusStatus, ErrorText, OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
+import type { DscPlusStatus, ErrorText, LoginStepView, OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
 import { ContractError } from '../../core/contract/messages.ts';
+import { CALL_NAMES } from '../../core/contract/names.ts';
 import { locale } from '../i18n/index.ts';
 import { describeError } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
@@ -842,9 +847,120 @@ function MobilePanel({ api }: { api: SlsApi }) {
   );
 }
 
-export function AccountScreen({ api, session, onBack, footer, notice }: { api: SlsApi; session: SessionView; onBack(): void; footer: ReactNode; notice?: ReactNode }) {
+/**
+ * The host as the panels use it (SPEC C6): a call slsd refuses for want of a second factor, from
+ * whichever panel, brings "Verify it's you" (the panel still gets the error).
+ */
+function askingToVerify(api: SlsApi, onRequired: () => void): SlsApi {
+  const wrapped: Record<string, unknown> = { on: api.on };
+  for (const name of CALL_NAMES) {
+    const call = api[name] as (input?: unknown) => Promise<unknown>;
+    wrapped[name] = (input?: unknown) =>
+      call(input).catch((e: unknown) => {
+        if (e instanceof ContractError && e.code === 'SLS_ERR_SECOND_FACTOR_REQUIRED') onRequired();
+        throw e;
+      });
+  }
+  return wrapped as SlsApi;
+}
+
+/**
+ * "Verify it's you" (SPEC C6, O1, O3, L8): the password for a Client Portal login of the signed-in
+ * user (the host sends it to slsd and keeps nothing of it); the device screens follow. Enter
+ * submits, Escape or Cancel goes back.
+ */
+function VerifyPanel({ api, notice, onStep, onCancel }: { api: SlsApi; notice: ErrorText | null; onStep(step: LoginStepView): void; onCancel(): void }) {
   const { t } = useTranslation('account');
   const id = useId();
+  const { busy, error, run } = useAction();
+  const [password, setPassword] = useState('');
+  // Why the last attempt ended (3 wrong responses, denied on the phone…), until the next one.
+  const [ended, setEnded] = useState(notice);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setEnded(null);
+    const step = await run(() => api.portalLogin({ password }));
+    setPassword('');
+    if (step) onStep(step);
+  };
+  return (
+    <section
+      aria-labelledby={`${id}-h`}
+      className="subsection"
+      onKeyDown={(e) => {
+        if (e.key !== 'Escape') return;
+        e.preventDefault();
+        onCancel();
+      }}
+    >
+      <h2 id={`${id}-h`}>{t('verify.title')}</h2>
+      <form onSubmit={(e) => void submit(e)} aria-busy={busy}>
+        <p className="hint" id={`${id}-d`}>
+          {t('verify.hint')}
+        </p>
+        <div className="field">
+          <label htmlFor={`${id}-p`}>{t('verify.password')}</label>
+          <input
+            id={`${id}-p`}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            maxLength={256}
+            onChange={(e) => setPassword(e.target.value)}
+            aria-describedby={`${id}-d`}
+            required
+            autoFocus
+          />
+        </div>
+        <p className="actions">
+          <BusyButton busy={busy} busyLabel={t('busy.checking')}>
+            {t('continue')}
+          </BusyButton>
+          <button type="button" className="link" onClick={onCancel}>
+            {t('verify.cancel')}
+          </button>
+        </p>
+      </form>
+      <ErrorLine error={error ?? ended} />
+    </section>
+  );
+}
+
+/** Whether the portal functions can be reached (SPEC C6): asking the host, "Verify it's you" first, or open. */
+type Gate = 'checking' | 'verify' | 'open';
+
+export interface AccountScreenProps {
+  api: SlsApi;
+  session: SessionView;
+  onBack(): void;
+  footer: ReactNode;
+  notice?: ReactNode;
+  /** Open on "Verify it's you", with why the last Client Portal login ended, if it did (SPEC C6). */
+  verify?: { notice: ErrorText | null } | null;
+  /** A step of the Client Portal login: the app shows the device screens, then comes back here. */
+  onVerifyStep(step: LoginStepView): void;
+}
+
+export function AccountScreen({ api, session, onBack, footer, notice, verify, onVerifyStep }: AccountScreenProps) {
+  const { t } = useTranslation('account');
+  const id = useId();
+  // SPEC C6, O1, L8: without a second factor in the trading session, the host's Client Portal
+  // session opens these screens; without one either, "Verify it's you" first.
+  const [gate, setGate] = useState<Gate>(verify ? 'verify' : session.authenticatedWith ? 'open' : 'checking');
+  useEffect(() => {
+    if (gate !== 'checking') return;
+    let live = true;
+    api.getPortalSession().then(
+      (portal) => live && setGate(portal ? 'open' : 'verify'),
+      () => live && setGate('verify'),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, gate]);
+  // The portal session may end while these screens show (its expiry, slsd): the next refusal asks again.
+  const panelApi = useMemo(() => askingToVerify(api, () => setGate('verify')), [api]);
   const temporary = session.access === 'portal_only' || session.authenticatedWith?.kind === 'temp_passcode' || session.authenticatedWith?.kind === 'online_scc';
   const sections = temporary ? [CARD_SECTION, ...SECTIONS] : SECTIONS;
   const [section, setSection] = useState<Section>(temporary ? 'card' : 'withdraw');
@@ -862,24 +978,34 @@ export function AccountScreen({ api, session, onBack, footer, notice }: { api: S
           ? t('screen.userWithAccount', { name: session.user.displayName, username: session.user.username, account: session.account.number })
           : `${session.user.displayName} (${session.user.username})`}
       </p>
-      <nav aria-label={t('screen.nav')} className="section-tabs">
-        {sections.map((key) => (
-          <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => setSection(key)}>
-            {t(`sections.${key}`)}
-          </button>
-        ))}
-      </nav>
-      {section === 'withdraw' ? <WithdrawPanel api={api} /> : null}
-      {section === 'devices' ? <DevicesPanel api={api} /> : null}
-      {section === 'share' ? <SharePanel api={api} /> : null}
-      {section === 'sls' ? <SlsPanel api={api} /> : null}
-      {section === 'mobile' ? <MobilePanel api={api} /> : null}
-      {section === 'card' ? <OnlineCardPanel api={api} /> : null}
-      <p>
-        <button type="button" className="link" onClick={onBack}>
-          {t('screen.back')}
-        </button>
-      </p>
+      {gate === 'checking' ? (
+        <p className="waiting" role="status">
+          <Spinner /> {t('busy.checking')}
+        </p>
+      ) : gate === 'verify' ? (
+        <VerifyPanel api={api} notice={verify?.notice ?? null} onStep={onVerifyStep} onCancel={onBack} />
+      ) : (
+        <>
+          <nav aria-label={t('screen.nav')} className="section-tabs">
+            {sections.map((key) => (
+              <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => setSection(key)}>
+                {t(`sections.${key}`)}
+              </button>
+            ))}
+          </nav>
+          {section === 'withdraw' ? <WithdrawPanel api={panelApi} /> : null}
+          {section === 'devices' ? <DevicesPanel api={panelApi} /> : null}
+          {section === 'share' ? <SharePanel api={panelApi} /> : null}
+          {section === 'sls' ? <SlsPanel api={panelApi} /> : null}
+          {section === 'mobile' ? <MobilePanel api={panelApi} /> : null}
+          {section === 'card' ? <OnlineCardPanel api={panelApi} /> : null}
+          <p>
+            <button type="button" className="link" onClick={onBack}>
+              {t('screen.back')}
+            </button>
+          </p>
+        </>
+      )}
       <footer className="footer">
         <span />
         {footer}

@@ -18,6 +18,8 @@ export interface SelectDeviceProps {
   error: ErrorText | null;
   onSelect(deviceId: string): void;
   onCancel(): void;
+  /** The Client Portal login of Account security (SPEC C6): Cancel goes back there, not to the login form. */
+  stepUp?: boolean;
 }
 
 export function deviceOptionLabel(d: DeviceView): string {
@@ -25,7 +27,7 @@ export function deviceOptionLabel(d: DeviceView): string {
   return d.connected ? i18n.t('login:selectDevice.connected', { label }) : label;
 }
 
-export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, onSelect, onCancel }: SelectDeviceProps) {
+export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, onSelect, onCancel, stepUp = false }: SelectDeviceProps) {
   const [chosen, setChosen] = useState(devices.some((d) => d.id === preselectedDeviceId) ? preselectedDeviceId : (devices[0]?.id ?? ''));
   const { t } = useTranslation('login');
   const id = useId();
@@ -54,7 +56,7 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
       </form>
       <nav className="secondary" aria-label={t('selectDevice.navigation')}>
         <button type="button" className="link" onClick={onCancel}>
-          {t('selectDevice.cancel')}
+          {stepUp ? t('selectDevice.cancelStepUp') : t('selectDevice.cancel')}
         </button>
       </nav>
     </main>

@@ -1,10 +1,12 @@
 /**
  * Account security in SLS Desktop against the real slsd (SPEC C1, C6): a withdrawal refused under
  * the Security Code Card's limit then confirmed with the DSC+ (W1–W3), a sharing attempt refused as
- * "Less secure device" (S1c, S6), and a user who is not the primary user told who may opt back in
- * (O3). Users beyond the demo data are made with slsctl; responses come from the token files.
+ * "Less secure device" (S1c, S6), an opted-out user's "Verify it's you" before the portal functions
+ * (C6, O1), an opted-out primary user opting back in (O3), and a user who is not the primary user
+ * told who may (O3). Users beyond the demo data are made with slsctl; responses come from the token files.
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Page } from '@playwright/test';
 import { fillLogin } from '../fixtures/ui.ts';
 import { expectAccessible } from './axe.ts';
@@ -45,6 +47,38 @@ async function respondOnLogin(page: Page, response: string): Promise<void> {
 async function openAccountSecurity(page: Page): Promise<void> {
   await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
   await page.getByRole('button', { name: 'Account security' }).click();
+  await expect(page.getByRole('heading', { name: 'Account security' })).toBeVisible();
+}
+
+/** Ends a user's Client Portal sessions as their expiry would (slsd has no command for it): in slsd's SQLite file. */
+function expirePortalSessions(slsd: Slsd, username: string): void {
+  const db = new Database(join(slsd.dataDir, 'sls.db'), { timeout: 5_000 });
+  try {
+    db.prepare("UPDATE sessions SET expires_at = ? WHERE client_kind = 'client_portal' AND user_id = (SELECT id FROM users WHERE username_normalized = ?)").run(Date.now() - 1, username);
+  } finally {
+    db.close();
+  }
+}
+
+/** An opted-out user (SPEC O1) with a Gold device, signed in to the trading platform without it. */
+async function optedOutSignedIn(page: Page, slsd: Slsd, username: string): Promise<DemoDevice> {
+  const gold = await goldToken(slsd, username);
+  await slsd.slsctl('sls', 'opt-out', '--user', username);
+  await fillLogin(page, username, PASSWORD);
+  await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+  await expect(page.getByText('No second factor (SLS opt-out)')).toBeVisible();
+  return gold;
+}
+
+/** SPEC C6: "Verify it's you" with the password (Enter submits), then the Gold device's challenge. */
+async function verifyWithGold(page: Page, slsd: Slsd, gold: DemoDevice): Promise<void> {
+  await expect(page.getByRole('heading', { name: "Verify it's you" })).toBeVisible();
+  const password = page.getByLabel('Password');
+  await expect(password).toBeFocused();
+  await password.fill(PASSWORD);
+  await password.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Gold device' })).toBeVisible();
+  await respondOnLogin(page, await deviceResponse(slsd, gold, await shownChallenge(page)));
   await expect(page.getByRole('heading', { name: 'Account security' })).toBeVisible();
 }
 
@@ -97,19 +131,90 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     expect(await slsd.slsctl('audit', '--limit', '50')).toContain('sharing.refused');
   });
 
+  test('C6, O1: an opted-out user verifies with the device before the portal functions, then sees the withdrawal limits', async ({ desktop: { page }, slsd }) => {
+    const entity = await entityWithAccount(slsd, 'Step Up Trading', 'U-STEP');
+    await user(slsd, entity, 'U-STEP', 'step.ulla', 'Ulla Up');
+    const gold = await optedOutSignedIn(page, slsd, 'step.ulla');
+    await openAccountSecurity(page);
+    // C6: the session had no second factor: "Verify it's you" at once, not a dead end.
+    await expect(page.getByRole('heading', { name: "Verify it's you" })).toBeVisible();
+    await expect(page.getByText('Security settings and withdrawals need your security device.')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Withdraw funds' })).toHaveCount(0);
+    await expect(page.getByLabel('Password')).toBeFocused();
+    await expectAccessible(page, "Account security: Verify it's you");
+
+    // A wrong password is the generic error, in the panel (L1).
+    await page.getByLabel('Password').fill('Wrong-Password-9');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByRole('alert')).toContainText('The user name or password is incorrect.');
+
+    // Escape on the device screen is its Cancel: back to Account security, which asks again.
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    await expect(page.getByRole('heading', { name: 'Gold device' })).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(page.getByRole('heading', { name: "Verify it's you" })).toBeVisible();
+    await expect(page.getByLabel('Password')).toBeFocused();
+
+    await verifyWithGold(page, slsd, gold);
+    const table = page.getByRole('table', { name: 'Limits of your devices' });
+    await expect(table.getByRole('row', { name: /Gold device/ })).toContainText('Unlimited');
+    // The trading session is still the one without a second factor (O1, O2).
+    await page.getByRole('button', { name: 'Back' }).click();
+    await expect(page.getByText('No second factor (SLS opt-out)')).toBeVisible();
+    await expect(page.getByText('Pink Sheet and OTCBB trading restricted: SLS opt-out')).toBeVisible();
+    // The host holds the Client Portal session: Account security opens without asking again.
+    await page.getByRole('button', { name: 'Account security' }).click();
+    await expect(page.getByRole('table', { name: 'Limits of your devices' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: "Verify it's you" })).toHaveCount(0);
+    expect(await slsd.slsctl('audit', '--user', 'step.ulla')).toContain('client_portal');
+
+    // The Client Portal session expires: the next portal call brings the panel back.
+    expirePortalSessions(slsd, 'step.ulla');
+    await page.getByRole('button', { name: 'Devices' }).click();
+    await expect(page.getByRole('heading', { name: "Verify it's you" })).toBeVisible();
+    // Escape on the panel goes back to the signed-in screen; the trading session goes on.
+    await page.getByLabel('Password').press('Escape');
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+
+    // Sign out ends both sessions; after signing in again without a device, it asks again.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await fillLogin(page, 'step.ulla', PASSWORD);
+    await openAccountSecurity(page);
+    await expect(page.getByRole('heading', { name: "Verify it's you" })).toBeVisible();
+  });
+
+  test('O3: an opted-out primary user opts back in from the desktop, and the next trading login asks for the device', async ({ desktop: { page }, slsd }) => {
+    const entity = await entityWithAccount(slsd, 'Opt Back In', 'U-BACK');
+    await user(slsd, entity, 'U-BACK', 'back.paula', 'Paula Primary');
+    const gold = await optedOutSignedIn(page, slsd, 'back.paula');
+    await openAccountSecurity(page);
+    await verifyWithGold(page, slsd, gold);
+    await page.getByRole('button', { name: 'Secure Login System' }).click();
+    await expect(page.getByText('You are opted out')).toBeVisible();
+    await page.getByRole('button', { name: 'I want to always use my Secure Login Device when logging in' }).click();
+    await expect(page.getByText('You always use your Secure Login Device when logging in.')).toBeVisible();
+    expect(await slsd.slsctl('audit', '--user', 'back.paula')).toContain('sls.opted_in');
+
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await fillLogin(page, 'back.paula', PASSWORD);
+    await expect(page.getByRole('heading', { name: 'Gold device' })).toBeVisible();
+    await respondOnLogin(page, await deviceResponse(slsd, gold, await shownChallenge(page)));
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+    await expect(page.getByText('Pink Sheet and OTCBB trading restricted: SLS opt-out')).toHaveCount(0);
+  });
+
   test('O3: a user who is not the primary user is told who may opt back in', async ({ desktop: { page }, slsd }) => {
     const entity = await entityWithAccount(slsd, 'Opt Household', 'U-OPT');
     await user(slsd, entity, 'U-OPT', 'opt.jane', 'Jane Doe');
     await user(slsd, entity, 'U-OPT', 'opt.bob', 'Bob Roe');
-    await goldToken(slsd, 'opt.bob');
-    await slsd.slsctl('sls', 'opt-out', '--user', 'opt.bob');
     // O1: the trading platform asks no second factor; O2: the restriction is shown.
-    await fillLogin(page, 'opt.bob', PASSWORD);
-    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+    const gold = await optedOutSignedIn(page, slsd, 'opt.bob');
     await expect(page.getByText('Pink Sheet and OTCBB trading restricted: SLS opt-out')).toBeVisible();
     await openAccountSecurity(page);
-    // C6: portal functions want a second factor from a session that had none.
-    await expect(page.getByRole('alert')).toContainText('Please log in to the Client Portal with your security device first.');
+    // C6: portal functions want a second factor from a session that had none: the device first.
+    await verifyWithGold(page, slsd, gold);
     await page.getByRole('button', { name: 'Secure Login System' }).click();
     await expect(page.getByText("Only Jane Doe (opt.jane), the account's primary user, can opt you back in.")).toBeVisible();
     await page.getByRole('button', { name: 'I want to always use my Secure Login Device when logging in' }).click();

@@ -16,6 +16,12 @@ const account: Catalogue<typeof en> = {
     mobile: 'Mobilnummer',
     card: 'Online-Codekarte',
   },
+  verify: {
+    title: 'Bestätigen Sie Ihre Identität',
+    hint: 'Sicherheitseinstellungen und Auszahlungen erfordern Ihr Sicherheitsgerät. Geben Sie Ihr Passwort ein und bestätigen Sie dann mit Ihrem Gerät; Ihre Handelssitzung bleibt unverändert.',
+    password: 'Passwort',
+    cancel: 'Abbrechen',
+  },
   busy: { checking: 'Wird geprüft…', asking: 'Wird angefragt…', reporting: 'Wird gemeldet…', sending: 'Wird gesendet…' },
   continue: 'Weiter',
   challenge: {

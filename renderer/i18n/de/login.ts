@@ -27,6 +27,7 @@ const login: Catalogue<typeof en> = {
     submitting: 'Bitte warten…',
     navigation: 'Anmeldung',
     cancel: 'Abbrechen und zur Anmeldung zurückkehren',
+    cancelStepUp: 'Abbrechen und zur Kontosicherheit zurückkehren',
   },
 };
 export default login;

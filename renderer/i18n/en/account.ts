@@ -14,6 +14,13 @@ const account = {
     mobile: 'Mobile number',
     card: 'Online code card',
   },
+  /** SPEC C6, O1, L8: the Client Portal login before the portal functions, when the trading session had no second factor. */
+  verify: {
+    title: "Verify it's you",
+    hint: 'Security settings and withdrawals need your security device. Enter your password, then confirm with your device; your trading session stays as it is.',
+    password: 'Password',
+    cancel: 'Cancel',
+  },
   busy: { checking: 'Checking…', asking: 'Asking…', reporting: 'Reporting…', sending: 'Sending…' },
   continue: 'Continue',
   challenge: {

@@ -25,6 +25,8 @@ const login = {
     submitting: 'Please wait…',
     navigation: 'Login',
     cancel: 'Cancel and return to login',
+    /** SPEC C6: the Client Portal login of Account security goes back there. */
+    cancelStepUp: 'Cancel and return to Account security',
   },
 } as const;
 export default login;

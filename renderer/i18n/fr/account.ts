@@ -16,6 +16,12 @@ const account: Catalogue<typeof en> = {
     mobile: 'Numéro mobile',
     card: 'Carte de codes en ligne',
   },
+  verify: {
+    title: 'Confirmez votre identité',
+    hint: 'Les paramètres de sécurité et les retraits exigent votre appareil de sécurité. Saisissez votre mot de passe, puis confirmez avec votre appareil ; votre session de trading reste inchangée.',
+    password: 'Mot de passe',
+    cancel: 'Annuler',
+  },
   busy: { checking: 'Vérification…', asking: 'Demande en cours…', reporting: 'Signalement…', sending: 'Envoi…' },
   continue: 'Continuer',
   challenge: {

@@ -27,6 +27,7 @@ const login: Catalogue<typeof en> = {
     submitting: 'Veuillez patienter…',
     navigation: 'Connexion',
     cancel: 'Annuler et revenir à la connexion',
+    cancelStepUp: 'Annuler et revenir à la sécurité du compte',
   },
 };
 export default login;
