@@ -95,6 +95,27 @@ describe('slsctl', () => {
     expect(audit.out).toContain('"by":"agent.test"');
   });
 
+  it('signs a user out everywhere: sessions and restart tokens end, other users keep theirs, audited as the operator\'s (L8, N2)', async () => {
+    await createUser('cli.gone');
+    await createUser('cli.stays');
+    const session = async (username: string) => {
+      const id = (await t.services.db.selectFrom('users').select('id').where('username_normalized', '=', username).executeTakeFirstOrThrow()).id;
+      return t.services.sessions.open(t.services.db, { userId: id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full' });
+    };
+    const gone = await session('cli.gone');
+    const stays = await session('cli.stays');
+    const r = await slsctl(['user', 'sign-out', 'CLI.Gone']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('CLI.Gone signed out everywhere: 1 session(s) ended, 0 restart token(s) revoked');
+    const get = (token: string) => t.app.inject({ method: 'GET', url: '/v1/session', headers: { authorization: `Bearer ${token}` } });
+    expect((await get(gone.token)).json()).toMatchObject({ error: { code: 'SLS_ERR_SESSION_EXPIRED' } });
+    expect((await get(stays.token)).statusCode).toBe(200);
+    const audit = await slsctl(['audit', '--user', 'cli.gone']);
+    expect(audit.out).toContain('user.signed_out');
+    expect(audit.out).toContain('"by":"agent.test"');
+    expect((await slsctl(['user', 'sign-out', 'nobody.at.all'])).code).not.toBe(0);
+  });
+
   it("audit --user shows the user's events recorded by id only (a timer's, an operator's), and no one else's (SPEC N2)", async () => {
     await createUser('cli.audited');
     await createUser('cli.other');

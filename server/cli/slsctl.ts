@@ -208,6 +208,15 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       io.out(had ? `${username} unlocked\n` : `${username} had no failures recorded\n`);
     });
   user
+    .command('sign-out')
+    .description('end every session and auto-restart token of a user, at once (a lost laptop, a suspected intrusion)')
+    .argument('<username>')
+    .action(async (username: string) => {
+      const { p } = await open();
+      const ended = await p.signOutEverywhere(username, operator(env));
+      io.out(`${username} signed out everywhere: ${ended.sessionsEnded} session(s) ended, ${ended.restartTokensRevoked} restart token(s) revoked\n`);
+    });
+  user
     .command('show')
     .description('a user, their lock state and devices')
     .argument('<username>')

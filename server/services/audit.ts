@@ -22,6 +22,7 @@ export type KnownAuditEvent =
   | 'login.device_switched'
   | 'user.locked'
   | 'user.unlocked'
+  | 'user.signed_out'
   | 'user.created'
   | 'user.password_set'
   | 'address.rate_limited'

@@ -354,6 +354,22 @@ export class Provisioning {
   }
 
   /** Client services lift a lockout (SPEC L6). */
+  /**
+   * Client services sign a user out everywhere (a lost laptop, a suspected intrusion; SPEC L8, N2):
+   * every session and restart token ends, in one commit with its audit entry. The password and the
+   * devices stay; the next sign-in is a full login.
+   */
+  async signOutEverywhere(username: string, by: string): Promise<{ sessionsEnded: number; restartTokensRevoked: number }> {
+    const user = await this.userByName(username);
+    const now = this.#s.now();
+    return this.#s.db.transaction().execute(async (trx) => {
+      const ended = await endEverySessionOf(trx, user.id, now);
+      const counts = { sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens };
+      await appendAudit(trx, now, { event: 'user.signed_out', userId: user.id, username: user.username_normalized, details: { by, ...counts } });
+      return counts;
+    });
+  }
+
   async unlockUser(username: string, by: string): Promise<boolean> {
     const normalized = normalizeUsername(username);
     const cleared = await this.#s.throttle.unlockUser(normalized);
