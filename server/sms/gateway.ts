@@ -5,6 +5,7 @@
  * a real gateway implements the same interface and sends for real.
  */
 import type { Kysely } from 'kysely';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Database } from '../db/schema.ts';
 
 export interface SmsMessage {
@@ -41,10 +42,15 @@ export class OutboxGateway implements SmsGateway {
   }
 }
 
-/** "+1 ••• ••• ••12": enough for the user to recognise the number, not enough to learn it (SPEC L4). */
+/**
+ * "+1 ••• ••• ••12", "+41 ••• ••• ••67": the country calling code and the last two digits — enough
+ * for the user to recognise the number, not enough to learn it (SPEC L4). The calling code comes
+ * from the numbering plan (1 to 3 digits), not from the length: "+41 79…" is Switzerland, not "+4".
+ */
 export function maskPhoneNumber(number: string): string {
   const digits = number.replace(/\D/g, '');
   const tail = digits.slice(-2);
-  const prefix = number.trim().startsWith('+') ? '+' + digits.slice(0, Math.max(0, Math.min(digits.length - 10, 3)) || 1) + ' ' : '';
+  const parsed = number.trim().startsWith('+') ? parsePhoneNumberFromString(number.trim()) : undefined;
+  const prefix = parsed?.countryCallingCode ? `+${parsed.countryCallingCode} ` : '';
   return `${prefix}••• ••• ••${tail}`;
 }
