@@ -221,6 +221,21 @@ describe('the shared device stops working (SPEC S5, D8)', () => {
     ]);
   });
 
+  it('S5, D5: a withdrawal challenge on the shared DSC+ cannot be confirmed once the sharing was cancelled meanwhile', async () => {
+    const { req, done } = await shared('wes');
+    const session = await signIn(t, 'wes', owner.devices.dscplus!);
+    const challenge = ok(await postJson<ConfirmationChallenge>(t.app, '/v1/withdrawals/challenge', { deviceId: dscplus(), amountCents: 100_00 }, bearer(session)));
+    ok(await postJson<SharingBody>(t.app, `/v1/sharing/${done.id}/cancel`, {}, bearer(session)));
+    const r = await postJson(
+      t.app,
+      '/v1/withdrawals',
+      { amountCents: 100_00, idempotencyKey: 'c1b6a3c2-5f1e-4d0a-9a47-0c1c6f7e9a11', confirmation: { id: challenge.confirmationId, response: answer(owner.devices.dscplus!, challenge.challenge) } },
+      bearer(session),
+    );
+    expect(errorCode(r)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    expect(await t.adb.selectFrom('withdrawals').select('id').where('user_id', '=', req.userId).execute()).toEqual([]);
+  });
+
   it('S5, D8: a request waiting for compliance ends too when its device is reported broken: compliance can no longer approve it', async () => {
     const req = await makeUser(t, 'carla', ['scc'], { entity: IDENT });
     const done = await share(req, await signIn(t, 'carla', req.devices.scc!));

@@ -242,6 +242,11 @@ export class WithdrawalService {
       throw e;
     }
     const { confirmation, device } = checked;
+    // SPEC S5, D5: a device the user may no longer use — a shared device whose sharing ended since the
+    // challenge was issued — confirms nothing, though it is still active for its owner.
+    if (device.user_id !== userId && !(await usableDevices(adb, userId)).some((d) => d.id === device.id)) {
+      throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE', { message: 'This device can no longer confirm this: its sharing ended. Ask for a new challenge on one of your devices.' });
+    }
     const subject = confirmationSubject<{ accountId: string; amountCents: number }>(confirmation);
     if (subject.accountId !== account.accountId || subject.amountCents !== req.amountCents) {
       throw new SlsError('SLS_ERR_VALIDATION', { message: 'This confirmation was given for another amount or account. Ask for a new challenge.' });
