@@ -38,6 +38,29 @@ describe('ordering a DSC+ (SPEC D6, D7)', () => {
     expect((await devicesOf(token)).orders).toHaveLength(0);
   });
 
+  it('D6: a user whose second account holds USD 500K may order; the order goes on that account (the desktop names none)', async () => {
+    const entityId = await t.provisioning.createEntity({ name: 'two accounts' });
+    await t.provisioning.createAccount({ number: 'U100', entityId, balanceUsd: 100_000 });
+    await t.provisioning.createAccount({ number: 'U600', entityId, balanceUsd: 600_000 });
+    await t.provisioning.createUser({ username: 'twoacc', entityId, password: PASSWORD, accountNumbers: ['U100', 'U600'] });
+    const ibkey = await t.provisioning.addDevice({ username: 'twoacc', kind: 'ibkey' });
+    const token = await signIn(t, 'twoacc', ibkey);
+    expect((await devicesOf(token)).dscPlus).toEqual({ eligible: true, reason: null });
+    const order = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    const row = await t.adb.selectFrom('device_orders').innerJoin('accounts', 'accounts.id', 'device_orders.account_id').select('accounts.number').where('device_orders.id', '=', order.id).executeTakeFirstOrThrow();
+    expect(row.number).toBe('U600');
+  });
+
+  it('D6: with no account at USD 500K the reason names the largest', async () => {
+    const entityId = await t.provisioning.createEntity({ name: 'two small accounts' });
+    await t.provisioning.createAccount({ number: 'U200', entityId, balanceUsd: 200_000 });
+    await t.provisioning.createAccount({ number: 'U300', entityId, balanceUsd: 300_000 });
+    await t.provisioning.createUser({ username: 'twosmall', entityId, password: PASSWORD, accountNumbers: ['U200', 'U300'] });
+    const token = await signIn(t, 'twosmall', await t.provisioning.addDevice({ username: 'twosmall', kind: 'ibkey' }));
+    expect((await devicesOf(token)).dscPlus.reason).toMatch(/account U300 has USD 300,000.00/);
+    expect(errorCode(await postJson(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)))).toBe('SLS_ERR_DSCPLUS_NOT_ELIGIBLE');
+  });
+
   it('D7: legacy kinds are never issued: ordering one is refused', async () => {
     const u = await makeUser(t, 'legacy', ['gold']);
     const token = await signIn(t, 'legacy', u.devices.gold!);

@@ -26,7 +26,7 @@ import { checkConfirmation, confirmationSubject, consumeConfirmation, issueConfi
 import type { IssuedConfirmation } from '../account/confirmations.ts';
 import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
-import { accountOf } from '../account/portal.ts';
+import { accountOf, accountsOf } from '../account/portal.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountDb, DeviceOrderTable } from '../account/schema.ts';
 import { Provisioning } from './provisioning.ts';
@@ -127,10 +127,19 @@ export class DeviceAdminService {
     this.#d = deps;
   }
 
+  /**
+   * SPEC D6: the DSC+ goes to a user with an account of USD 500K or more. Without an account named
+   * (the desktop names none), any of the user's accounts qualifies — the first with the balance, by
+   * number — and the order and its deposits go on it; when none does, the reason names the largest.
+   */
   async #dscPlusEligibility(userId: string, accountId?: string) {
-    const account = await accountOf(this.#d.adb, userId, accountId);
     const minCents = DSCPLUS_MIN_BALANCE_USD * CENTS_PER_USD;
-    const eligible = account.balanceCents >= minCents;
+    let account = await accountOf(this.#d.adb, userId, accountId);
+    if (!accountId) {
+      const accounts = await accountsOf(this.#d.adb, userId);
+      account = accounts.find((a) => Number(a.balanceCents) >= minCents) ?? accounts.reduce((a, b) => (Number(b.balanceCents) > Number(a.balanceCents) ? b : a), account);
+    }
+    const eligible = Number(account.balanceCents) >= minCents;
     return {
       account,
       eligible,
