@@ -62,6 +62,19 @@ describe('demo data', () => {
     });
   }
 
+  it('signs demo.optout in to the trading platform without a second factor, restricted; the Client Portal asks for its Gold device (O1, O2, C6)', async () => {
+    const trading = await login(t.app, 'demo.optout', DEMO_PASSWORD);
+    if (trading.body.status !== 'signed_in') throw new Error(JSON.stringify(trading.body));
+    expect(trading.body.session.authenticatedWith).toBeNull();
+    expect(trading.body.session.restrictions.join(' ')).toMatch(/Pink Sheet/);
+    const portal = await login(t.app, 'demo.optout', DEMO_PASSWORD, { kind: 'client_portal', version: 1 });
+    if (portal.body.status !== 'challenge') throw new Error(JSON.stringify(portal.body));
+    expect(portal.body.challenge.kind).toBe('gold');
+    const done = await postJson(t.app, `/v1/login/${portal.body.transactionId}/response`, { response: await answerFor('demo.optout', portal.body) });
+    expect(done.body.status, JSON.stringify(done.body)).toBe('signed_in');
+    expect(fs.readFileSync(path.join(t.dataDir, 'demo', 'README.txt'), 'utf8')).toMatch(/demo\.optout.*\n.*opted out/);
+  });
+
   it('gives demo.m2fs the drop-down of DSC+, SCC and IB Key, and each signs in', async () => {
     for (const kind of ['dscplus', 'scc', 'ibkey']) {
       const r = await login(t.app, 'demo.m2fs', DEMO_PASSWORD);

@@ -1,5 +1,7 @@
 /**
- * Demo data (`slsd --demo`, `slsctl demo`): a user for every device kind and an M2FS user.
+ * Demo data (`slsd --demo`, `slsctl demo`): a user for every device kind, an M2FS user, and a user
+ * opted out of the second factor for trading-platform login (SPEC O1, O2; the Account screens ask
+ * for the device first, C6).
  *
  * Seeds only an empty database. Writes what a person needs to act as each device: DSC+ state
  * files for the emulator in `<data>/dscplus/`, the code card PDF and software token files in
@@ -12,6 +14,7 @@ import type { DeviceKind } from '../core/devices.ts';
 import { DEVICE_CATALOGUE } from '../core/devices.ts';
 import { renderSecurityCodeCardPdf } from './cards/scc-pdf.ts';
 import type { Services } from './services/index.ts';
+import { accountDb } from './account/schema.ts';
 import { Provisioning } from './services/provisioning.ts';
 import type { ProvisionedDevice } from './services/provisioning.ts';
 import { writeSecretFile, writeSoftwareToken } from './tokens/software-token.ts';
@@ -35,6 +38,8 @@ export interface DemoUser {
   readonly displayName: string;
   readonly account: string;
   readonly devices: readonly DemoDevice[];
+  /** SPEC O1: signs in to the trading platform without a second factor. */
+  readonly optedOut?: true;
 }
 
 export interface DemoData {
@@ -42,7 +47,7 @@ export interface DemoData {
   readonly users: readonly DemoUser[];
 }
 
-const PLAN: readonly { username: string; displayName: string; balanceUsd: number; kinds: DeviceKind[]; mobile?: string }[] = [
+const PLAN: readonly { username: string; displayName: string; balanceUsd: number; kinds: DeviceKind[]; mobile?: string; optedOut?: true }[] = [
   { username: 'demo.dscplus', displayName: 'Dana Plus', balanceUsd: 750_000, kinds: ['dscplus'] },
   { username: 'demo.ibkey', displayName: 'Ian Key', balanceUsd: 120_000, kinds: ['ibkey'], mobile: '+15550100002' },
   { username: 'demo.platinum', displayName: 'Pat Platinum', balanceUsd: 2_000_000, kinds: ['platinum'] },
@@ -52,6 +57,7 @@ const PLAN: readonly { username: string; displayName: string; balanceUsd: number
   { username: 'demo.sms', displayName: 'Sam Messenger', balanceUsd: 25_000, kinds: ['sms'], mobile: '+15550100007' },
   { username: 'demo.temp', displayName: 'Terry Temporary', balanceUsd: 10_000, kinds: [] },
   { username: 'demo.m2fs', displayName: 'Morgan Many', balanceUsd: 1_200_000, kinds: ['dscplus', 'scc', 'ibkey'], mobile: '+15550100009' },
+  { username: 'demo.optout', displayName: 'Olive Outside', balanceUsd: 80_000, kinds: ['gold'], optedOut: true },
 ];
 
 export const DEMO_DIR = 'demo';
@@ -86,7 +92,13 @@ export async function seedDemo(services: Services): Promise<DemoData | null> {
       const t = await p.issueTemporaryPasscode(plan.username, 'demo');
       devices.push({ kind: 'temp_passcode', deviceId: t.deviceId, label: 'Temporary passcode', serial: null, file: null, passcode: t.passcode });
     }
-    users.push({ username: plan.username, displayName: plan.displayName, account, devices });
+    if (plan.optedOut) {
+      // SPEC O1: opted out as client services would (slsctl sls opt-out), audited.
+      const userId = (await services.db.selectFrom('users').select('id').where('username_normalized', '=', plan.username).executeTakeFirstOrThrow()).id;
+      await accountDb(services.db).insertInto('sls_opt_outs').values({ user_id: userId, opted_out_at: services.now(), opted_out_by: 'slsctl:demo' }).execute();
+      await services.audit({ event: 'sls.opted_out', userId, username: plan.username, details: { by: 'slsctl:demo' } });
+    }
+    users.push({ username: plan.username, displayName: plan.displayName, account, devices, ...(plan.optedOut ? { optedOut: true as const } : {}) });
   }
   const demo: DemoData = { password: DEMO_PASSWORD, users };
   writeSecretFile(path.join(dataDir, DEMO_DIR, 'demo.json'), JSON.stringify(demo, null, 2) + '\n');
@@ -138,6 +150,7 @@ export function renderDemoReadme(demo: DemoData, dataDir: string): string {
   ];
   for (const u of demo.users) {
     lines.push(`${u.username}  (${u.displayName}, account ${u.account})`);
+    if (u.optedOut) lines.push('    opted out of the second factor for trading-platform login (SPEC O1): Account security asks for the device first');
     if (u.devices.length === 0) lines.push('    no device');
     for (const d of u.devices) {
       const parts = [`    - ${DEVICE_CATALOGUE[d.kind].name}: ${d.label}`];
