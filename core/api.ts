@@ -183,6 +183,33 @@ export const Challenge = z.discriminatedUnion('type', [
 ]);
 export type Challenge = z.infer<typeof Challenge>;
 
+/**
+ * The restrictions slsd puts on a session, each with a stable code (SPEC O2, P1, T1, S1b). Clients
+ * show their own words for a code they know and `message` (slsd's English) for any other: a newer
+ * slsd may add codes (always `SLS_RESTRICTION_*`), so the wire format takes any string, not this list.
+ */
+export const RESTRICTION_CODES = [
+  /** SPEC O2: opted out of SLS for trading-platform login; no Pink Sheet and OTCBB trading. */
+  'SLS_RESTRICTION_OPT_OUT',
+  /** SPEC P1: no verified mobile number; trading restricted until one is verified. */
+  'SLS_RESTRICTION_MOBILE_NOT_VERIFIED',
+  /** SPEC T1: the last 10 days of a temporary passcode open the Client Portal functions only. */
+  'SLS_RESTRICTION_PORTAL_ONLY',
+  /** SPEC S1b: signed in with a temporary device; no device can be shared. */
+  'SLS_RESTRICTION_TEMPORARY_NO_SHARING',
+] as const;
+export type RestrictionCode = (typeof RESTRICTION_CODES)[number];
+
+export const Restriction = z.object({
+  code: z
+    .string()
+    .min(1)
+    .max(64)
+    .describe(`Stable code to translate; unknown codes are shown by their message. Known: ${RESTRICTION_CODES.join(', ')}.`),
+  message: z.string().describe('slsd\'s English sentence, e.g. "Pink Sheet and OTCBB trading restricted: SLS opt-out"; shown when the code is unknown.'),
+});
+export type Restriction = z.infer<typeof Restriction>;
+
 export const SessionInfo = z.object({
   token: z.string(),
   expiresAt: IsoTime,
@@ -193,8 +220,13 @@ export const SessionInfo = z.object({
   clientKind: z.enum(['trading_platform', 'client_portal']),
   /** full, or portal_only during the last 10 days of a temporary passcode (SPEC T1). */
   access: z.enum(['full', 'portal_only']),
-  /** Human-readable restrictions, e.g. "Pink Sheet and OTCBB trading restricted: SLS opt-out" (SPEC O2, P1). */
+  /**
+   * Human-readable restrictions, e.g. "Pink Sheet and OTCBB trading restricted: SLS opt-out" (SPEC O2, P1):
+   * the `message` of each of `restrictionDetails`, in the same order. Kept for clients that show text only.
+   */
   restrictions: z.array(z.string()),
+  /** The same restrictions with their codes, for clients that translate them (SPEC O2, P1, T1, S1b). */
+  restrictionDetails: z.array(Restriction),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 

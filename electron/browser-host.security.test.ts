@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { createMemoryKeychain } from '../native/keychain.ts';
 import { createMemorySettingsStore } from '../native/settings.ts';
-import { startBrowserHost, WS_PROTOCOL } from './browser-host.ts';
+import { chromiumArgs, startBrowserHost, WS_PROTOCOL } from './browser-host.ts';
 import type { BrowserHost } from './browser-host.ts';
 
 let dir: string;
@@ -90,5 +90,32 @@ describe('browser host guards (SPEC C3)', () => {
   it('refuses a request for another host name (DNS rebinding)', async () => {
     const u = new URL(bh.origin);
     expect((await get('/', `rebind.example:${u.port}`)).status).toBe(421);
+  });
+});
+
+describe('Chromium app window flags (ARCHITECTURE.md)', () => {
+  const guards = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
+
+  it('as root: --no-sandbox, where Chromium demands it, with --test-type so its warning bar does not cover the window; every other switch kept', () => {
+    const uid = vi.spyOn(process, 'getuid').mockReturnValue(0);
+    try {
+      const args = chromiumArgs('http://127.0.0.1:1/#token=x', '/tmp/p');
+      expect(args).toEqual(expect.arrayContaining([...guards, '--no-sandbox', '--test-type']));
+      expect(args.filter((a) => a.startsWith('--disable-web-security') || a.startsWith('--allow-') || a === '--disable-site-isolation-trials')).toEqual([]);
+    } finally {
+      uid.mockRestore();
+    }
+  });
+
+  it('as another user: the sandbox stays, and so does every Chromium warning', () => {
+    const uid = vi.spyOn(process, 'getuid').mockReturnValue(1000);
+    try {
+      const args = chromiumArgs('http://127.0.0.1:1/#token=x', '/tmp/p');
+      expect(args).toEqual(expect.arrayContaining(guards));
+      expect(args).not.toContain('--no-sandbox');
+      expect(args).not.toContain('--test-type');
+    } finally {
+      uid.mockRestore();
+    }
   });
 });

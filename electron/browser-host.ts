@@ -241,7 +241,16 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   };
 }
 
-/** Chromium flags for app mode here (ARCHITECTURE.md); `--no-sandbox` only as root, where Chromium demands it. */
+/**
+ * Chromium flags for app mode here (ARCHITECTURE.md); `--no-sandbox` only as root, where Chromium demands it.
+ *
+ * As root, `--test-type` too: without it Chromium puts its "unsupported command-line flag:
+ * --no-sandbox" infobar over the top 57 px of this small window. Chromium's startup code skips its
+ * startup infobars (bad flags, missing API keys, default browser) under this switch;
+ * `--disable-infobars` no longer hides that bar (both checked on Debian's Chromium 156 under xvfb).
+ * It is meant for test harnesses and relaxes none of the switches above, nor the page's CSP; as
+ * root only, so a normal user's window keeps every warning.
+ */
 export function chromiumArgs(url: string, profileDir: string): string[] {
   const args = [
     `--app=${url}`,
@@ -255,7 +264,7 @@ export function chromiumArgs(url: string, profileDir: string): string[] {
     '--no-default-browser-check',
     '--disable-quic',
   ];
-  if (process.getuid?.() === 0) args.push('--no-sandbox');
+  if (process.getuid?.() === 0) args.push('--no-sandbox', '--test-type');
   return args;
 }
 

@@ -10,7 +10,7 @@ import type { Challenge } from '../core/api.ts';
 import { endsLogin } from '../core/contract/messages.ts';
 import { describeError, sessionEndedText } from './messages.ts';
 import type { AppInfo, ClientError, DeviceView, DscPlusStatus, ErrorText, Language, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
-import { applyLanguage } from './i18n/index.ts';
+import { applyLanguage, i18n } from './i18n/index.ts';
 import { MoreMenu } from './MoreMenu.tsx';
 import { AccountScreen } from './screens/AccountScreen.tsx';
 import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
@@ -18,7 +18,8 @@ import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
 import { SignedInScreen } from './screens/SignedInScreen.tsx';
 import { SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
-import { Spinner, toClientError, useAction, useEscape } from './ui.tsx';
+import { NotOpenedByHostError } from './transport.ts';
+import { Spinner, toClientError, useAction } from './ui.tsx';
 import type { Notice } from './ui.tsx';
 import { deviceLabel } from './devices.ts';
 
@@ -98,6 +99,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         else toLogin(null);
       })
       .catch((e: unknown) => {
+        if (e instanceof NotOpenedByHostError) return setView({ name: 'fatal', error: { message: i18n.t('shell:notOpened.message'), action: i18n.t('shell:notOpened.action') } });
         const err: ClientError = e && typeof e === 'object' && 'error' in e ? (e as { error: ClientError }).error : { code: 'SLS_ERR_HOST_DISCONNECTED', message: '' };
         setView({ name: 'fatal', error: describeError(err) });
       });
@@ -170,14 +172,13 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     [onEnded, setActionError],
   );
   const onApprovalResumed = useCallback(() => setActionError(null), [setActionError]);
-  // SPEC C6, C5: Escape on the step-up's device screens is their Cancel, back to Account security.
+  // SPEC C6, C5: Cancel on the step-up's device screens (Escape too: each screen maps it to its Cancel) goes back to Account security.
   const stepUpBack = view.name === 'select' || view.name === 'challenge' ? (view.stepUp ?? null) : null;
   const cancelStepUp = useCallback(() => {
     if (!api || !stepUpBack) return;
     setActionError(null);
     void api.cancelLogin().finally(() => setView({ name: 'account', session: stepUpBack, verify: { notice: null } }));
   }, [api, stepUpBack, setActionError]);
-  useEscape(stepUpBack ? cancelStepUp : null);
 
   if (view.name === 'starting' || !api || !settings) {
     if (view.name === 'fatal') {

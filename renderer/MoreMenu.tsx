@@ -57,6 +57,8 @@ export function MoreMenu({ api, appInfo, theme, onTheme, language, onLanguage, o
       className="more"
       onKeyDown={(e) => {
         if (e.key === 'Escape' && open && !confirming) {
+          // Handled: a screen's own Escape (its Cancel, `useEscape`) leaves this key alone (SPEC C5).
+          e.preventDefault();
           setOpen(false);
           toggle.current?.focus();
         }

@@ -171,3 +171,44 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
     }
   }
 }
+
+/**
+ * The wording for an error of a confirmation in Account security (a withdrawal, a sharing request,
+ * a device's activation): a wrong response counts against the confirmation's own 3 (SPEC L6), and
+ * an ended or expired one did nothing and is started again, where the login's wording would say
+ * "in this login" and "Log in again". Other errors read as anywhere else.
+ */
+export function describeConfirmationError(error: ClientError, now: Date = new Date()): ErrorText {
+  const t = i18n.t;
+  switch (error.code) {
+    case 'SLS_ERR_WRONG_RESPONSE': {
+      const left = error.attemptsLeft;
+      const message = t('errors:wrongResponse.message');
+      if (left === 0) return { message, action: t('errors:confirmation.wrongResponse.actionEnded') };
+      return { message, action: left === undefined ? t('errors:confirmation.wrongResponse.action') : t('errors:confirmation.wrongResponse.actionLeft', { count: left }) };
+    }
+    case 'SLS_ERR_TRANSACTION_EXPIRED':
+      return { message: t('errors:confirmation.expired.message'), action: t('errors:confirmation.expired.action') };
+    case 'SLS_ERR_TRANSACTION_ENDED':
+    case 'SLS_ERR_TRANSACTION_NOT_FOUND':
+      return { message: t('errors:confirmation.ended.message'), action: t('errors:confirmation.ended.action') };
+    default:
+      return describeError(error, now);
+  }
+}
+
+/** Errors after which a confirmation cannot be answered any more (SPEC L6): the panel starts over, keeping what was typed before. */
+export function endsConfirmation(error: ClientError): boolean {
+  switch (error.code) {
+    case 'SLS_ERR_TRANSACTION_ENDED':
+    case 'SLS_ERR_TRANSACTION_EXPIRED':
+    case 'SLS_ERR_TRANSACTION_NOT_FOUND':
+    case 'SLS_ERR_CHALLENGE_USED':
+    case 'SLS_ERR_CODE_EXPIRED':
+      return true;
+    case 'SLS_ERR_WRONG_RESPONSE':
+      return error.attemptsLeft === 0;
+    default:
+      return false;
+  }
+}

@@ -53,13 +53,24 @@ function takeLaunchToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
+/**
+ * The page was opened without its launch token (the address typed or bookmarked without it, or a
+ * tab the host never opened): it never had a connection, so it must not say one was lost.
+ */
+export class NotOpenedByHostError extends ContractError {
+  constructor() {
+    super({ code: 'SLS_ERR_HOST_DISCONNECTED', message: 'This window was not opened by SLS Desktop.' });
+    this.name = 'NotOpenedByHostError';
+  }
+}
+
 function lost(): ClientError {
   return { code: 'SLS_ERR_HOST_DISCONNECTED', message: 'The connection to SLS Desktop was lost.' };
 }
 
 async function fromWebSocket(): Promise<SlsApi> {
   const token = takeLaunchToken();
-  if (!token) throw new ContractError({ code: 'SLS_ERR_HOST_DISCONNECTED', message: 'This window was not opened by SLS Desktop.' });
+  if (!token) throw new NotOpenedByHostError();
   const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/contract`;
   const ws = new WebSocket(url, [WS_PROTOCOL, `token.${token}`]);
   const pending = new Map<number, (r: CallResult<unknown>) => void>();

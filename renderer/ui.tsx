@@ -56,9 +56,10 @@ export function toClientError(e: unknown): ClientError {
 
 /**
  * Runs one host call at a time for a screen: busy flag, the error to show, and a hook for errors
- * that end the login (handled by the app, which returns to the login form).
+ * that end the login (handled by the app, which returns to the login form). `describe` words the
+ * errors (a confirmation's differ from a login's: `describeConfirmationError`); it must be stable.
  */
-export function useAction(onEnded?: (error: ClientError) => boolean) {
+export function useAction(onEnded?: (error: ClientError) => boolean, describe: (error: ClientError) => ErrorText = describeError) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorText | null>(null);
   const mounted = useRef(true);
@@ -77,13 +78,13 @@ export function useAction(onEnded?: (error: ClientError) => boolean) {
       } catch (e) {
         const ce = toClientError(e);
         if (onEnded?.(ce)) return undefined;
-        if (mounted.current) setError(describeError(ce));
+        if (mounted.current) setError(describe(ce));
         return undefined;
       } finally {
         if (mounted.current) setBusy(false);
       }
     },
-    [onEnded],
+    [onEnded, describe],
   );
   return { busy, error, setError, run };
 }
@@ -111,6 +112,8 @@ export function useEscape(onEscape: (() => void) | null): void {
     if (!active) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== 'Escape' || e.defaultPrevented) return;
+      // A modal <dialog> (Reset app data) closes itself on Escape; the screen behind stays.
+      if (e.target instanceof Element && e.target.closest('dialog[open]')) return;
       e.preventDefault();
       latest.current?.();
     };

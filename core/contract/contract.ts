@@ -35,8 +35,24 @@ const Id = z.string().min(1).max(64);
 export const DeviceView = DeviceSummary.extend({ connected: z.boolean() });
 export type DeviceView = z.infer<typeof DeviceView>;
 
-/** What the renderer knows of a session: everything of slsd's SessionInfo except the token. */
-export const SessionView = SessionInfo.omit({ token: true }).strip();
+/**
+ * Auto-restart (SPEC L8) as the signed-in screen shows it (UI.md 7): on until the weekly cut-off,
+ * Sunday 01:00 New York time, or off and why. The restart token itself stays in the host and the OS
+ * keychain (C3); only this state crosses.
+ * - `no_keychain`: no OS keychain answers on this computer (SLS_ERR_KEYCHAIN), so nothing can be kept.
+ * - `not_for_this_login`: only a full trading-platform login with a second factor gets one (not an
+ *   opted-out login without one, not a Client Portal or portal-only session), or slsd refused it.
+ * - `not_set_up`: slsd could not be reached for it, or it took too long (a keychain waiting to be unlocked).
+ */
+export const AUTO_RESTART_OFF_REASONS = ['no_keychain', 'not_for_this_login', 'not_set_up'] as const;
+export const AutoRestartView = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('on'), /** The weekly cut-off (ISO): no restart after it. */ until: z.string() }),
+  z.object({ state: z.literal('off'), reason: z.enum(AUTO_RESTART_OFF_REASONS) }),
+]);
+export type AutoRestartView = z.infer<typeof AutoRestartView>;
+
+/** What the renderer knows of a session: everything of slsd's SessionInfo except the token, and the host's auto-restart state. */
+export const SessionView = SessionInfo.omit({ token: true }).extend({ autoRestart: AutoRestartView }).strip();
 export type SessionView = z.infer<typeof SessionView>;
 
 /** The step the login is at (SPEC L1–L5); the host keeps the transaction id. */

@@ -37,6 +37,8 @@ const session = {
   clientKind: 'trading_platform' as const,
   access: 'full' as const,
   restrictions: [],
+  restrictionDetails: [],
+  autoRestart: { state: 'on' as const, until: '2029-12-30T06:00:00.000Z' },
 };
 
 let dir: string;

@@ -11,7 +11,7 @@
  * keychain, a log or the renderer); while it lasts it carries the account calls.
  */
 import type { DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
-import type { AppInfo, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SettingsView } from '../../core/contract/index.ts';
+import type { AppInfo, AutoRestartView, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SessionView, SettingsView } from '../../core/contract/index.ts';
 import { endsLogin, endsSession } from '../../core/contract/index.ts';
 import type { Keychain } from '../../native/keychain.ts';
 import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
@@ -105,7 +105,26 @@ interface LoginInProgress {
 interface HeldSession {
   token: string;
   info: Omit<SessionInfo, 'token'>;
+  /** SPEC L8: whether this session's app can auto-restart, and until when; the token itself stays in the keychain. */
+  restart: AutoRestartView;
 }
+
+/** What the renderer gets of a held session: never its token, never the restart token (SPEC C3). */
+function sessionView(held: HeldSession, info: HeldSession['info'] = held.info): SessionView {
+  return { ...info, autoRestart: held.restart };
+}
+
+/** SPEC L8: no restart token for this session (no second factor, a Client Portal or portal-only session, or slsd said no). */
+const RESTART_NOT_FOR_THIS_LOGIN: AutoRestartView = { state: 'off', reason: 'not_for_this_login' };
+/** SPEC L8: slsd could not be asked, or setting it up took longer than a sign-in waits. */
+const RESTART_NOT_SET_UP: AutoRestartView = { state: 'off', reason: 'not_set_up' };
+
+/**
+ * How long the last login step waits for auto-restart to be set up (SPEC L8: the token from slsd, then
+ * into the keychain) before it answers "off" without it. An OS keychain that asks to be unlocked can
+ * take that long; a token stored later is forgotten, so what the signed-in screen said stays true.
+ */
+export const RESTART_SETUP_WAIT_MS = 10_000;
 
 /** `https://` in front of a bare host name; no trailing slash. */
 export function normalizeServerAddress(typed: string): string {
@@ -291,14 +310,51 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   const restartAccount = () => `restart-token:${settings.read().serverAddress}`;
   let restartPending: Promise<void> = Promise.resolve();
 
-  async function enableRestart(held: HeldSession, username: string): Promise<void> {
+  /**
+   * Ask slsd for a restart token and keep it in the keychain; answers what the signed-in screen says of
+   * auto-restart (UI.md 7): on until the weekly cut-off, or off and why. The token never leaves the host.
+   */
+  async function enableRestart(held: HeldSession, username: string): Promise<AutoRestartView> {
+    let grant: z.output<typeof RestartGrant>;
     try {
-      const grant = await slsd.authed('POST', '/login/restart-token', RestartGrant, held.token, {});
-      if (session !== held) return;
-      await keychain.set(restartAccount(), JSON.stringify({ username, restartToken: grant.restartToken, validUntil: grant.validUntil }));
+      grant = await slsd.authed('POST', '/login/restart-token', RestartGrant, held.token, {});
     } catch (e) {
-      log(`auto-restart not enabled code=${e instanceof SlsdError ? e.error.code : 'SLS_ERR_KEYCHAIN'}`);
+      const code = e instanceof SlsdError ? e.error.code : 'SLS_ERR_HOST_INTERNAL';
+      log(`auto-restart not enabled code=${code}`);
+      return code === 'SLS_ERR_SECOND_FACTOR_REQUIRED' ? RESTART_NOT_FOR_THIS_LOGIN : RESTART_NOT_SET_UP;
     }
+    if (session !== held) return RESTART_NOT_SET_UP;
+    try {
+      await keychain.set(restartAccount(), JSON.stringify({ username, restartToken: grant.restartToken, validUntil: grant.validUntil }));
+    } catch {
+      // No Secret Service, Keychain or Credential Manager answers: nowhere to keep the token (never a settings file).
+      log('auto-restart not enabled code=SLS_ERR_KEYCHAIN');
+      return { state: 'off', reason: 'no_keychain' };
+    }
+    return { state: 'on', until: grant.validUntil };
+  }
+
+  /**
+   * Auto-restart for a session just signed in (SPEC L8), waited for at most RESTART_SETUP_WAIT_MS so
+   * the signed-in screen can say it. Past that the answer is "off", and a token the keychain takes
+   * later is forgotten again: the screen never says off while a restart would sign in.
+   */
+  async function setUpRestart(held: HeldSession, username: string): Promise<AutoRestartView> {
+    const setup = enableRestart(held, username);
+    restartPending = setup.then(() => {});
+    let timer: unknown = null;
+    const tooLong = new Promise<null>((resolve) => {
+      timer = clock.setTimeout(() => resolve(null), RESTART_SETUP_WAIT_MS);
+    });
+    const state = await Promise.race([setup, tooLong]);
+    clock.clearTimeout(timer);
+    if (state) return state;
+    log('auto-restart not enabled: setting it up took too long');
+    restartPending = setup.then(async (late) => {
+      // Unless a newer sign-in has put its own token there since.
+      if (late.state === 'on' && (session === held || session === null)) await forgetRestart();
+    });
+    return RESTART_NOT_SET_UP;
   }
 
   async function forgetRestart(): Promise<void> {
@@ -327,7 +383,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       await keychain.set(restartAccount(), JSON.stringify({ username: parsed.data.username, restartToken: r.restartToken, validUntil: r.validUntil }));
       const { token: sessionToken, ...info } = r.session;
       log(`auto-restart user=${info.user.username}`);
-      return { token: sessionToken, info };
+      return { token: sessionToken, info, restart: { state: 'on', until: r.validUntil } };
     } catch (e) {
       // Unreachable: keep the token for the next start; refused (used, revoked, past the cut-off): forget it.
       if (e instanceof SlsdError && e.error.code !== 'SLS_ERR_SERVER_UNREACHABLE') await forgetRestart();
@@ -425,7 +481,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   }
 
   /** Turn slsd's step into the renderer's view, keeping the ids and the token in the host. */
-  function accept(step: LoginStep, username: string, isPortal: boolean): LoginStepView {
+  async function accept(step: LoginStep, username: string, isPortal: boolean): Promise<LoginStepView> {
     switch (step.status) {
       case 'select_device': {
         login = { transactionId: step.transactionId, username, portal: isPortal };
@@ -440,18 +496,19 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       case 'signed_in': {
         login = null;
         const { token, ...info } = step.session;
-        const held: HeldSession = { token, info };
+        const held: HeldSession = { token, info, restart: RESTART_NOT_FOR_THIS_LOGIN };
         if (isPortal) return acceptPortal(held);
         holdSession(held);
         endedHere = false;
-        if (info.authenticatedWith && info.clientKind === 'trading_platform' && info.access === 'full') restartPending = enableRestart(held, username);
+        // SPEC L8: after a full trading-platform login; the answer waits for it, so the screen can say it.
+        if (info.authenticatedWith && info.clientKind === 'trading_platform' && info.access === 'full') held.restart = await setUpRestart(held, username);
         const used = info.authenticatedWith?.deviceId;
         if (used) {
           const s = settings.read();
           settings.update({ lastDeviceByUser: { ...s.lastDeviceByUser, [username]: used } });
         }
-        log(`signed in user=${info.user.username} device=${info.authenticatedWith?.kind ?? 'none'}`);
-        return { status: 'signed_in', session: info };
+        log(`signed in user=${info.user.username} device=${info.authenticatedWith?.kind ?? 'none'} auto-restart=${held.restart.state}`);
+        return { status: 'signed_in', session: sessionView(held) };
       }
     }
   }
@@ -476,7 +533,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       settings.update({ lastDeviceByUser: { ...s.lastDeviceByUser, [trading.info.user.username]: used } });
     }
     log(`portal session opened user=${held.info.user.username} device=${held.info.authenticatedWith?.kind ?? 'none'}`);
-    return { status: 'signed_in', session: held.info };
+    return { status: 'signed_in', session: sessionView(held) };
   }
 
   /** Run a step of the login in progress; forget it when the error ends the login. */
@@ -484,7 +541,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     const current = login;
     if (!current) throw noLogin();
     try {
-      return accept(await run(current), current.username, current.portal);
+      return await accept(await run(current), current.username, current.portal);
     } catch (e) {
       if (e instanceof SlsdError) {
         log(`login step failed code=${e.error.code}`);
@@ -559,7 +616,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
           return null;
         }
       }
-      return portal === p ? p.info : null;
+      return portal === p ? sessionView(p) : null;
     },
 
     selectDevice: (input) => step((tx) => slsd.selectDevice(tx.transactionId, { deviceId: input.deviceId, mode: input.mode })),
@@ -582,7 +639,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         case 'push_expired':
           return { status: 'push_expired' };
         case 'signed_in': {
-          const view = accept(status, current.username, current.portal);
+          const view = await accept(status, current.username, current.portal);
           if (view.status !== 'signed_in') throw new Error('unreachable');
           return view;
         }
@@ -613,10 +670,12 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         const restarted = await autoRestart();
         if (!restarted) return null;
         holdSession(restarted);
-        return restarted.info;
+        return sessionView(restarted);
       }
       // The renderer asks again at the expiry and on wake (visibilitychange, focus).
-      return refreshSession(session);
+      const held = session;
+      const info = await refreshSession(held);
+      return info ? sessionView(held, info) : null;
     },
 
     async signOut() {

@@ -10,18 +10,19 @@
  * Every rule is slsd's: this screen shows what the host returns and slsd's own messages ("Less
  * secure device", "Use your Digital Security Card+ …", "Only Jane Doe (jane) …").
  */
-import { useCallback, useEffect, useId, useMemo, useState } from 'react';
-import type { FormEvent, ReactNode } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
+import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OnlineCard, OptOutStatus, SharingView, WithdrawalOverview, WithdrawalResponse } from '../../core/account-api.ts';
-import type { DscPlusStatus, ErrorText, LoginStepView, OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
-import { ContractError } from '../../core/contract/messages.ts';
+import type { ClientError, DscPlusStatus, ErrorText, LoginStepView, OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
+import { ContractError, formatNewYorkTime } from '../../core/contract/messages.ts';
 import { CALL_NAMES } from '../../core/contract/names.ts';
 import { locale } from '../i18n/index.ts';
-import { describeError } from '../messages.ts';
+import { describeConfirmationError, endsConfirmation } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
 import { BusyButton, ErrorLine, Spinner, toClientError, useAction, useLatest } from '../ui.tsx';
 import { deviceLabel } from '../devices.ts';
+import { ResponseForm, expectedResponse } from './response-field.tsx';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
 /** The tabs, in order; each is named by `sections.<key>` in the catalogue. */
@@ -29,11 +30,43 @@ const SECTIONS: readonly Section[] = ['withdraw', 'devices', 'share', 'sls', 'mo
 /** SPEC T1, T2: shown to a user signed in with a temporary passcode (or its online card). */
 const CARD_SECTION: Section = 'card';
 
-/** What to type for a challenge: the code to enter on the device, or the two index numbers. */
-function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; onSubmit(response: string): void; busy: boolean; label: string }) {
+/** A time the Account screens show: New York time, the broker's clock, as every other screen writes it (UI.md, i18n README). */
+const nyTime = (iso: string) => formatNewYorkTime(new Date(iso), new Date(), locale());
+
+/** Escape in a step is its Cancel (SPEC C5, keyboard-only use); a key a control already handled is left alone. */
+function escapeTo(cancel: () => void) {
+  return (e: KeyboardEvent) => {
+    if (e.key !== 'Escape' || e.defaultPrevented) return;
+    e.preventDefault();
+    cancel();
+  };
+}
+
+/**
+ * A confirmation's errors in its own words (SPEC L6: its 3 wrong responses, not a login's), and the
+ * step given up when it can no longer be answered (`onEnded`: ended, expired, used), the error
+ * staying on screen. `onEnded` must be stable.
+ */
+function useConfirmationAction(onEnded: () => void) {
+  const ended = useCallback(
+    (e: ClientError) => {
+      if (endsConfirmation(e)) onEnded();
+      return false;
+    },
+    [onEnded],
+  );
+  return useAction(ended, describeConfirmationError);
+}
+
+/**
+ * What to type for a challenge (the code to enter on the device, or the two index numbers) and the
+ * login's response field (response-field.tsx): the device's alphabet and length, a short code refused
+ * here with no attempt spent (SPEC L4, L6). The field takes the focus and comes into view (UI.md:
+ * one window of about 420×560); the error of the last answer shows under it.
+ */
+function ChallengeBox({ c, onSubmit, busy, error, label }: { c: ConfirmationChallenge; onSubmit(response: string): void; busy: boolean; error: ErrorText | null; label: string }) {
   const { t } = useTranslation('account');
-  const id = useId();
-  const [response, setResponse] = useState('');
+  const { t: tc } = useTranslation('challenge');
   const ch = c.challenge;
   let prompt: ReactNode;
   if (ch.type === 'response_code') {
@@ -58,24 +91,23 @@ function ChallengeBox({ c, onSubmit, busy, label }: { c: ConfirmationChallenge; 
   } else {
     prompt = <p>{t('challenge.ibKey')}</p>;
   }
+  const expected = expectedResponse(tc, ch);
   return (
-    <form
-      onSubmit={(e: FormEvent) => {
-        e.preventDefault();
-        onSubmit(response);
-      }}
-    >
+    <>
       {prompt}
-      <div className="field">
-        <label htmlFor={`${id}-r`}>{t('challenge.response')}</label>
-        <input id={`${id}-r`} name="confirm-response" className="code-input" autoComplete="one-time-code" value={response} onChange={(e) => setResponse(e.target.value)} required />
-      </div>
-      <p>
-        <BusyButton busy={busy} busyLabel={t('busy.checking')}>
-          {label}
-        </BusyButton>
-      </p>
-    </form>
+      <ResponseForm
+        label={t('challenge.response')}
+        name="confirm-response"
+        alphabet={expected.alphabet}
+        length={expected.length}
+        hint={expected.hint}
+        busy={busy}
+        error={error}
+        submitLabel={label}
+        autoComplete={ch.type === 'index_numbers' ? 'off' : 'one-time-code'}
+        onRespond={onSubmit}
+      />
+    </>
   );
 }
 
@@ -131,8 +163,14 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
   }, [api, answer, on]);
   const state = status?.state;
   const line = state === 'response_received' ? t('card.responseReceived') : state === 'waiting_for_pin' || state === 'wrong_pin' ? t('card.waitingForPin') : t('card.sending');
+  // The step in view (UI.md: one window of about 420×560); its only control, typing instead, has the focus.
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // A statement, not the arrow's value: scrollIntoView may return a promise, which React would take for a cleanup.
+    box.current?.scrollIntoView({ block: 'nearest' });
+  }, []);
   return (
-    <div className="dscplus-card">
+    <div className="dscplus-card" ref={box}>
       <ol className="steps">
         <li>{triesLeft === undefined ? t('card.enterPin') : t('card.enterPinTries', { count: triesLeft })}</li>
       </ol>
@@ -145,7 +183,7 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
         <Spinner /> {line}
       </p>
       <p>
-        <button type="button" className="link" onClick={() => void api.cancelCardConfirmation().catch(() => {})}>
+        <button type="button" className="link" onClick={() => void api.cancelCardConfirmation().catch(() => {})} autoFocus>
           {t('card.typeInstead')}
         </button>
       </p>
@@ -169,7 +207,7 @@ function useCardFirst(setError: (e: ErrorText | null) => void) {
   const failed = useCallback(
     (e: unknown) => {
       setOnCard(false);
-      setError(describeError(toClientError(e)));
+      setError(describeConfirmationError(toClientError(e)));
     },
     [setError],
   );
@@ -205,17 +243,50 @@ function TypedAfterCard({ c, line, onAgain, children }: { c: ConfirmationChallen
   );
 }
 
+/**
+ * A device label in a narrow table cell: it wraps between words only, never inside one ("Gold-Gerät
+ * (…6507)" breaks at the space, not after "Gold-" or "(…"), so the label stays readable at 420 px.
+ */
+function WordsKeptWhole({ text }: { text: string }) {
+  const words = text.split(' ');
+  return (
+    <>
+      {words.map((w, i) => (
+        <span key={i}>
+          <span className="nowrap">{w}</span>
+          {i < words.length - 1 ? ' ' : null}
+        </span>
+      ))}
+    </>
+  );
+}
+
 function WithdrawPanel({ api }: { api: SlsApi }) {
   const { t } = useTranslation('account');
   const id = useId();
-  const { busy, error, run, setError } = useAction();
   const [overview, setOverview] = useState<WithdrawalOverview | null>(null);
   const [amount, setAmount] = useState('');
   const [deviceId, setDeviceId] = useState('');
   const [pending, setPending] = useState<{ c: ConfirmationChallenge; amountCents: number } | null>(null);
   const [done, setDone] = useState<{ amount: string; device: string } | null>(null);
+  // Where the focus goes when the challenge is left: the amount (Cancel) or the device (Use another device).
+  const amountField = useRef<HTMLInputElement>(null);
+  const deviceField = useRef<HTMLSelectElement>(null);
+  const returnTo = useRef<'amount' | 'device' | null>(null);
+  // SPEC L6: a confirmation that can no longer be answered (3 wrong responses, expired) is given up:
+  // back to the form, amount kept, the error said; Continue asks for a new challenge.
+  const endConfirmation = useCallback(() => {
+    returnTo.current = 'amount';
+    setPending(null);
+  }, []);
+  const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
   // SPEC C2: a DSC+ challenge goes to the card first; typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
+  useEffect(() => {
+    if (pending || !returnTo.current) return;
+    (returnTo.current === 'device' ? deviceField : amountField).current?.focus();
+    returnTo.current = null;
+  }, [pending]);
 
   const load = useCallback(async () => {
     const o = await run(() => api.getWithdrawals());
@@ -248,6 +319,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       setOnCard(false);
       setDone({ amount: formatUsd(r.withdrawal.amountCents), device: deviceLabel(r.withdrawal.confirmedWith.label, r.withdrawal.confirmedWith.kind) });
       setAmount('');
+      returnTo.current = 'amount';
       void load();
     },
     [load, setOnCard],
@@ -263,6 +335,16 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     const r = await run(() => api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }));
     if (r) confirmed(r);
   };
+  /** Leave the challenge: nothing is withdrawn; the form comes back as it was. */
+  const leave = (to: 'amount' | 'device') => {
+    if (onCard) void api.cancelCardConfirmation().catch(() => {});
+    setOnCard(false);
+    setPending(null);
+    setError(null);
+    returnTo.current = to;
+  };
+  // SPEC W1, L5: another device only where there is one to choose.
+  const canSwitch = (overview?.devices.length ?? 0) > 1;
 
   return (
     <section aria-labelledby={`${id}-h`}>
@@ -282,7 +364,9 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
           <tbody>
             {overview.devices.map((d) => (
               <tr key={d.deviceId}>
-                <th scope="row">{deviceLabel(d.label, d.kind)}</th>
+                <th scope="row">
+                  <WordsKeptWhole text={deviceLabel(d.label, d.kind)} />
+                </th>
                 <td>{limit(d.perDayCents)}</td>
                 <td>{limit(d.perFiveBusinessDaysCents)}</td>
                 <td>{limit(d.availableNowCents)}</td>
@@ -292,25 +376,37 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
         </table>
       ) : null}
       {pending ? (
-        <p className="amount-pending" role="status">
-          {t('withdraw.pending', { amount: formatUsd(pending.amountCents) })}
-        </p>
-      ) : null}
-      {pending && onCard ? (
-        <CardConfirmation key={pending.c.confirmationId} api={api} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
-      ) : pending ? (
-        <TypedAfterCard c={pending.c} line={cardLine} onAgain={again}>
-          <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} label={t('withdraw.confirm')} onSubmit={(r) => void confirm(r)} />
-        </TypedAfterCard>
+        <div onKeyDown={escapeTo(() => leave('amount'))}>
+          <p className="amount-pending" role="status">
+            {t('withdraw.pending', { amount: formatUsd(pending.amountCents) })}
+          </p>
+          {onCard ? (
+            <CardConfirmation key={pending.c.confirmationId} api={api} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
+          ) : (
+            <TypedAfterCard c={pending.c} line={cardLine} onAgain={again}>
+              <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} error={error} label={t('withdraw.confirm')} onSubmit={(r) => void confirm(r)} />
+            </TypedAfterCard>
+          )}
+          <p className="actions">
+            {canSwitch ? (
+              <button type="button" className="link" onClick={() => leave('device')}>
+                {t('withdraw.useAnotherDevice')}
+              </button>
+            ) : null}
+            <button type="button" className="link" onClick={() => leave('amount')}>
+              {t('withdraw.cancel')}
+            </button>
+          </p>
+        </div>
       ) : (
         <form onSubmit={(e) => void start(e)}>
           <div className="field">
             <label htmlFor={`${id}-a`}>{t('withdraw.amount')}</label>
-            <input id={`${id}-a`} name="amount" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} required />
+            <input ref={amountField} id={`${id}-a`} name="amount" inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} required />
           </div>
           <div className="field">
             <label htmlFor={`${id}-d`}>{t('withdraw.confirmWith')}</label>
-            <select id={`${id}-d`} name="device" value={deviceId} onChange={(e) => setDeviceId(e.target.value)}>
+            <select ref={deviceField} id={`${id}-d`} name="device" value={deviceId} onChange={(e) => setDeviceId(e.target.value)}>
               {overview?.devices.map((d) => (
                 <option key={d.deviceId} value={d.deviceId}>
                   {deviceLabel(d.label, d.kind)}
@@ -325,14 +421,8 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
           </p>
         </form>
       )}
-      {pending ? (
-        <p>
-          <button type="button" className="link" onClick={() => (onCard ? void api.cancelCardConfirmation().catch(() => {}) : undefined, setOnCard(false), setPending(null))}>
-            {t('withdraw.useAnotherDevice')}
-          </button>
-        </p>
-      ) : null}
-      <ErrorLine error={error} />
+      {/* While the response is typed, its error shows under the field (ChallengeBox): one alert at a time. */}
+      {pending && !onCard ? null : <ErrorLine error={error} />}
       {done ? (
         <p role="status" className="info">
           {t('withdraw.done', done)}
@@ -389,9 +479,21 @@ function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; 
 function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: string): void }) {
   const { t } = useTranslation('account');
   const id = useId();
-  const { busy, error, run, setError } = useAction();
   const [serial, setSerial] = useState('');
   const [challenge, setChallenge] = useState<ConfirmationChallenge | null>(null);
+  // Leaving the challenge (another serial, Escape, or one that can no longer be answered, SPEC L6): the serial field again.
+  const serialField = useRef<HTMLInputElement>(null);
+  const backToSerial = useRef(false);
+  useEffect(() => {
+    if (challenge || !backToSerial.current) return;
+    backToSerial.current = false;
+    serialField.current?.focus();
+  }, [challenge]);
+  const endConfirmation = useCallback(() => {
+    backToSerial.current = true;
+    setChallenge(null);
+  }, []);
+  const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
   // SPEC C2: a DSC+ plugged in answers its own activation challenge (PIN on the card); typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
   const activated = useCallback(
@@ -410,13 +512,15 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
   const other = () => {
     if (onCard) void api.cancelCardConfirmation().catch(() => {});
     setOnCard(false);
+    setError(null);
+    backToSerial.current = true;
     setChallenge(null);
   };
   return (
     <section aria-labelledby={`${id}-h`} className="subsection">
       <h3 id={`${id}-h`}>{t('activate.title')}</h3>
       {challenge ? (
-        <>
+        <div onKeyDown={escapeTo(other)}>
           {onCard ? (
             <CardConfirmation key={challenge.confirmationId} api={api} answer={answerOnCard} onDone={activated} onFallback={cardFallback} onError={cardError} />
           ) : (
@@ -425,6 +529,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
                 key={challenge.confirmationId}
                 c={challenge}
                 busy={busy}
+                error={error}
                 label={t('activate.activate')}
                 onSubmit={(response) =>
                   void run(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response })).then((d) => {
@@ -439,7 +544,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
               {t('activate.otherSerial')}
             </button>
           </p>
-        </>
+        </div>
       ) : (
         <form
           onSubmit={(e: FormEvent) => (
@@ -454,7 +559,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
           <p className="hint">{t('activate.hint')}</p>
           <div className="field">
             <label htmlFor={`${id}-s`}>{t('activate.serial')}</label>
-            <input id={`${id}-s`} name="serial" autoComplete="off" inputMode="numeric" value={serial} onChange={(e) => setSerial(e.target.value)} required minLength={4} maxLength={32} />
+            <input ref={serialField} id={`${id}-s`} name="serial" autoComplete="off" inputMode="numeric" value={serial} onChange={(e) => setSerial(e.target.value)} required minLength={4} maxLength={32} />
           </div>
           <p>
             <BusyButton busy={busy} busyLabel={t('busy.asking')}>
@@ -463,7 +568,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
           </p>
         </form>
       )}
-      <ErrorLine error={error} />
+      {challenge && !onCard ? null : <ErrorLine error={error} />}
     </section>
   );
 }
@@ -547,7 +652,7 @@ function DevicesPanel({ api }: { api: SlsApi }) {
                 <th scope="row">{o.reason === 'replacement' ? t('devices.orders.replacement') : t('devices.orders.new')}</th>
                 <td>
                   {o.state === 'sent' && o.selfActivatesAt
-                    ? t('devices.orders.sentSelfActivates', { date: new Date(o.selfActivatesAt).toLocaleDateString(locale()) })
+                    ? t('devices.orders.sentSelfActivates', { date: nyTime(o.selfActivatesAt) })
                     : t(`devices.orders.state.${o.state}`, { defaultValue: o.state })}
                 </td>
                 <td>{o.depositCents > 0 ? formatUsd(o.depositCents) : '—'}</td>
@@ -604,7 +709,7 @@ function OnlineCardPanel({ api }: { api: SlsApi }) {
       <p className="hint">{t('onlineCard.hint')}</p>
       {card ? (
         <>
-          <p>{t('onlineCard.validUntil', { date: new Date(card.validUntil).toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short' }) })}</p>
+          <p>{t('onlineCard.validUntil', { date: nyTime(card.validUntil) })}</p>
           <ol className="code-card" aria-label={t('onlineCard.codes')}>
             {card.cells.map((code, i) => (
               <li key={i}>
@@ -649,10 +754,22 @@ function OnlineCardPanel({ api }: { api: SlsApi }) {
 function SharePanel({ api }: { api: SlsApi }) {
   const { t } = useTranslation('account');
   const id = useId();
-  const { busy, error, run, setError } = useAction();
   const [owner, setOwner] = useState('');
   const [password, setPassword] = useState('');
   const [started, setStarted] = useState<{ requestId: string; c: ConfirmationChallenge; request: SharingView } | null>(null);
+  // Starting over (the link, Escape, or a confirmation that can no longer be answered, SPEC L6): the owner's user name again.
+  const ownerField = useRef<HTMLInputElement>(null);
+  const backToOwner = useRef(false);
+  useEffect(() => {
+    if (started || !backToOwner.current) return;
+    backToOwner.current = false;
+    ownerField.current?.focus();
+  }, [started]);
+  const endConfirmation = useCallback(() => {
+    backToOwner.current = true;
+    setStarted(null);
+  }, []);
+  const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
   const [review, setReview] = useState<SharingView | null>(null);
   const [result, setResult] = useState<SharingView | null>(null);
   // SPEC S3, C2: the owner's DSC+, plugged in here, answers first (PIN on the card); typing is the fallback.
@@ -681,6 +798,7 @@ function SharePanel({ api }: { api: SlsApi }) {
   const startOver = () => {
     if (onCard) void api.cancelCardConfirmation().catch(() => {});
     setOnCard(false);
+    backToOwner.current = true;
     setStarted(null);
     setError(null);
   };
@@ -706,7 +824,7 @@ function SharePanel({ api }: { api: SlsApi }) {
           </p>
         </>
       ) : started ? (
-        <>
+        <div onKeyDown={escapeTo(startOver)}>
           <p className="hint">
             {t('share.answerWith', { owner: started.request.owner.displayName, device: deviceLabel(started.request.device.label, started.request.device.kind) })}
           </p>
@@ -718,6 +836,7 @@ function SharePanel({ api }: { api: SlsApi }) {
                 key={started.c.confirmationId}
                 c={started.c}
                 busy={busy}
+                error={error}
                 label={t('continue')}
                 onSubmit={(response) => void run(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response })).then((r) => r && verified(r))}
               />
@@ -728,13 +847,13 @@ function SharePanel({ api }: { api: SlsApi }) {
               {t('share.startOver')}
             </button>
           </p>
-        </>
+        </div>
       ) : (
         <form onSubmit={(e) => void start(e)}>
           <p className="hint">{t('share.hint')}</p>
           <div className="field">
             <label htmlFor={`${id}-u`}>{t('share.ownerUsername')}</label>
-            <input id={`${id}-u`} name="owner-username" autoComplete="off" value={owner} onChange={(e) => setOwner(e.target.value)} required />
+            <input ref={ownerField} id={`${id}-u`} name="owner-username" autoComplete="off" value={owner} onChange={(e) => setOwner(e.target.value)} required />
           </div>
           <div className="field">
             <label htmlFor={`${id}-p`}>{t('share.ownerPassword')}</label>
@@ -747,8 +866,53 @@ function SharePanel({ api }: { api: SlsApi }) {
           </p>
         </form>
       )}
-      <ErrorLine error={error} />
+      {started && !review && !result && !onCard ? null : <ErrorLine error={error} />}
     </section>
+  );
+}
+
+/**
+ * Opting out asks first, saying what it means before anything changes (SPEC O1, O2): the second
+ * factor is no longer asked at trading-platform login; the Client Portal, settings and withdrawals
+ * still need it; Pink Sheet and OTCBB trading is restricted. Inline like the screen's other steps
+ * (ReportForm); Cancel has the focus, so Enter on it or Escape changes nothing.
+ */
+function OptOutConfirmation({ busy, canOptBackIn, onConfirm, onCancel }: { busy: boolean; canOptBackIn: boolean; onConfirm(): void; onCancel(): void }) {
+  const { t } = useTranslation('account');
+  const id = useId();
+  const box = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    // A statement, not the arrow's value: scrollIntoView may return a promise, which React would take for a cleanup.
+    box.current?.scrollIntoView({ block: 'nearest' });
+  }, []);
+  return (
+    <form
+      ref={box}
+      className="inline-form"
+      aria-labelledby={`${id}-h`}
+      aria-describedby={`${id}-d`}
+      onKeyDown={escapeTo(onCancel)}
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        onConfirm();
+      }}
+    >
+      <h3 id={`${id}-h`}>{t('sls.confirm.title')}</h3>
+      <ul className="consequences" id={`${id}-d`}>
+        <li>{t('sls.confirm.noDevice')}</li>
+        <li>{t('sls.confirm.stillNeeded')}</li>
+        <li>{t('sls.confirm.restricted')}</li>
+      </ul>
+      {canOptBackIn ? <p className="hint">{t('sls.confirm.optBackIn')}</p> : null}
+      <p className="actions">
+        <button type="button" className="secondary-button" onClick={onCancel} autoFocus>
+          {t('sls.confirm.cancel')}
+        </button>
+        <BusyButton busy={busy} busyLabel={t('busy.saving')}>
+          {t('sls.confirm.optOut')}
+        </BusyButton>
+      </p>
+    </form>
   );
 }
 
@@ -757,18 +921,34 @@ function SlsPanel({ api }: { api: SlsApi }) {
   const id = useId();
   const { busy, error, run } = useAction();
   const [status, setStatus] = useState<OptOutStatus | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  // The one button (opt out… / opt back in) takes the focus back when the confirmation closes.
+  const toggle = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (confirming || !refocus.current) return;
+    refocus.current = false;
+    toggle.current?.focus();
+  }, [confirming, status]);
   useEffect(() => {
     void run(() => api.getOptOut()).then((s) => s && setStatus(s));
   }, [api, run]);
+  const close = () => {
+    refocus.current = true;
+    setConfirming(false);
+  };
+  const optOut = async () => {
+    const s = await run(() => api.optOut());
+    if (s) setStatus(s);
+    close();
+  };
   const who = status?.primaryUser ? `${status.primaryUser.displayName} (${status.primaryUser.username})` : null;
   return (
     <section aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>{t('sls.title')}</h2>
       {status ? (
         <>
-          <p>
-            {status.optedOut ? t('sls.optedOut') : t('sls.optedIn')}
-          </p>
+          <p role="status">{status.optedOut ? t('sls.optedOut') : t('sls.optedIn')}</p>
           {!status.canChange ? (
             <p className="notice">{who
                 ? status.optedOut
@@ -778,17 +958,21 @@ function SlsPanel({ api }: { api: SlsApi }) {
                   ? t('sls.onlyPrimaryOptInUnnamed')
                   : t('sls.onlyPrimaryChangeUnnamed')}</p>
           ) : null}
-          <p>
-            {status.optedOut ? (
-              <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.optIn()).then((s) => s && setStatus(s))}>
-                {t('sls.optIn')}
-              </button>
-            ) : (
-              <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.optOut()).then((s) => s && setStatus(s))}>
-                {t('sls.optOut')}
-              </button>
-            )}
-          </p>
+          {confirming && !status.optedOut ? (
+            <OptOutConfirmation busy={busy} canOptBackIn={status.canChange} onConfirm={() => void optOut()} onCancel={close} />
+          ) : (
+            <p>
+              {status.optedOut ? (
+                <button ref={toggle} type="button" className="primary" disabled={busy} onClick={() => void run(() => api.optIn()).then((s) => s && setStatus(s))}>
+                  {t('sls.optIn')}
+                </button>
+              ) : (
+                <button ref={toggle} type="button" className="secondary-button" disabled={busy} onClick={() => setConfirming(true)}>
+                  {t('sls.optOut')}
+                </button>
+              )}
+            </p>
+          )}
         </>
       ) : null}
       <ErrorLine error={error} />
@@ -816,7 +1000,7 @@ function MobilePanel({ api }: { api: SlsApi }) {
         <form onSubmit={(e) => (e.preventDefault(), void run(() => api.verifyMobileNumber({ code })).then((s) => s && (setStatus(s), setCode(''))))}>
           <p>
             {status.pending.deferred
-              ? t('mobile.deferred', { number: status.pending.maskedNumber, when: new Date(status.pending.deliverAt).toLocaleString(locale()) })
+              ? t('mobile.deferred', { number: status.pending.maskedNumber, when: nyTime(status.pending.deliverAt) })
               : t('mobile.sent', { number: status.pending.maskedNumber })}
           </p>
           <div className="field">
@@ -964,12 +1148,29 @@ export function AccountScreen({ api, session, onBack, footer, notice, verify, on
   const temporary = session.access === 'portal_only' || session.authenticatedWith?.kind === 'temp_passcode' || session.authenticatedWith?.kind === 'online_scc';
   const sections = temporary ? [CARD_SECTION, ...SECTIONS] : SECTIONS;
   const [section, setSection] = useState<Section>(temporary ? 'card' : 'withdraw');
+  // UI.md: one window of about 420×560. The tabs are one row that scrolls sideways; the chosen one
+  // is kept in view (the page itself is not scrolled for it).
+  const tabs = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const nav = tabs.current;
+    const on = nav?.querySelector<HTMLElement>('[aria-pressed="true"]');
+    if (!nav || !on) return;
+    const left = on.getBoundingClientRect().left - nav.getBoundingClientRect().left + nav.scrollLeft;
+    if (left < nav.scrollLeft) nav.scrollLeft = left;
+    else if (left + on.offsetWidth > nav.scrollLeft + nav.clientWidth) nav.scrollLeft = left + on.offsetWidth - nav.clientWidth;
+  }, [section, gate]);
   return (
     <main className="screen shell" aria-labelledby={`${id}-t`}>
-      <header className="brand">
+      {/* Back where it is reached without scrolling (UI.md: a small window); "Verify it's you" has its own Cancel. */}
+      <header className="brand account-header">
         <h1 id={`${id}-t`}>
           <span className="logo" aria-hidden="true">SLS</span> {t('screen.title')}
         </h1>
+        {gate === 'verify' ? null : (
+          <button type="button" className="link" onClick={onBack}>
+            {t('screen.back')}
+          </button>
+        )}
       </header>
       {/* SPEC C5: the polite notice before the session ends. */}
       {notice}
@@ -986,7 +1187,7 @@ export function AccountScreen({ api, session, onBack, footer, notice, verify, on
         <VerifyPanel api={api} notice={verify?.notice ?? null} onStep={onVerifyStep} onCancel={onBack} />
       ) : (
         <>
-          <nav aria-label={t('screen.nav')} className="section-tabs">
+          <nav aria-label={t('screen.nav')} className="section-tabs" ref={tabs}>
             {sections.map((key) => (
               <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => setSection(key)}>
                 {t(`sections.${key}`)}
@@ -999,11 +1200,6 @@ export function AccountScreen({ api, session, onBack, footer, notice, verify, on
           {section === 'sls' ? <SlsPanel api={panelApi} /> : null}
           {section === 'mobile' ? <MobilePanel api={panelApi} /> : null}
           {section === 'card' ? <OnlineCardPanel api={panelApi} /> : null}
-          <p>
-            <button type="button" className="link" onClick={onBack}>
-              {t('screen.back')}
-            </button>
-          </p>
         </>
       )}
       <footer className="footer">

@@ -3,19 +3,17 @@
  * IB Key notification, SMS code, temporary passcode. Each has "Use another device" (L5).
  */
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
-import type { FormEvent, ReactNode } from 'react';
-import type { TFunction } from 'i18next';
+import type { ReactNode } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import type { Challenge } from '../../core/api.ts';
-import { PLATINUM_ALPHABET } from '../../core/devices.ts';
-import type { ResponseAlphabet } from '../../core/devices.ts';
 import { formatCountdown, formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
 import { locale } from '../i18n/index.ts';
-import { BusyButton, ErrorLine, Spinner, spelled, toClientError, useNow } from '../ui.tsx';
+import { ErrorLine, Spinner, spelled, toClientError, useEscape, useNow } from '../ui.tsx';
 import { DscPlusCardPanel, cardLineText } from './DscPlusCard.tsx';
 import type { CardLine } from './DscPlusCard.tsx';
 import { deviceName } from '../devices.ts';
+import { ResponseForm, alphabetHint } from './response-field.tsx';
 
 export interface ChallengeProps<C extends Challenge = Challenge> {
   challenge: C;
@@ -45,26 +43,26 @@ export interface ChallengeProps<C extends Challenge = Challenge> {
   onCardBlocked?(): void;
 }
 
-/** Keep only what the device can produce, uppercased where the alphabet has letters (SPEC D2, D3). */
-export function cleanResponse(raw: string, alphabet: ResponseAlphabet, max: number): string {
-  const up = raw.toUpperCase();
-  const allowed = alphabet === 'digits' ? '0123456789' : alphabet === 'platinum' ? PLATINUM_ALPHABET : '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  let out = '';
-  for (const ch of up) if (allowed.includes(ch)) out += ch;
-  return out.slice(0, max);
-}
-
-function alphabetHint(t: TFunction<'challenge'>, alphabet: ResponseAlphabet, length: number): string {
-  if (alphabet === 'digits') return t('hint.digits', { length });
-  if (alphabet === 'platinum') return t('hint.platinum', { length });
-  return t('hint.alphanumeric', { length });
-}
-
-function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId }: { title: string; titleId: string; children: ReactNode; canSwitch: boolean; onSwitch(): void; onCancel(): void }) {
+/**
+ * A second-factor screen: its heading, its steps, then "Use another device" (L5) and Cancel.
+ *
+ * Escape is its Cancel (SPEC C5). When the screen opens, or shows another state (`view`: the card
+ * answering, blocked, an expired notification), and no field in it took the focus, the heading
+ * takes it, so screen readers announce the screen and Tab starts there, not from <body> (SPEC C5).
+ */
+function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId, view = '' }: { title: string; titleId: string; children: ReactNode; canSwitch: boolean; onSwitch(): void; onCancel(): void; view?: string }) {
   const { t } = useTranslation('challenge');
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEscape(onCancel);
+  useEffect(() => {
+    const h = heading.current;
+    if (h && !h.closest('main')?.contains(document.activeElement)) h.focus();
+  }, [view]);
   return (
     <main className="screen" aria-labelledby={titleId}>
-      <h1 id={titleId}>{title}</h1>
+      <h1 id={titleId} ref={heading} tabIndex={-1}>
+        {title}
+      </h1>
       {children}
       <nav className="secondary" aria-label={t('navLabel')}>
         {canSwitch ? (
@@ -77,52 +75,6 @@ function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId }: { ti
         </button>
       </nav>
     </main>
-  );
-}
-
-/** A code field with its length and alphabet, and the submit button. */
-function ResponseForm({ label, alphabet, length, hint, busy, error, onRespond, autoComplete = 'one-time-code', extra }: { label: string; alphabet: ResponseAlphabet; length: number; hint: string; busy: boolean; error: ErrorText | null; onRespond(r: string): void; autoComplete?: string; extra?: ReactNode }) {
-  const { t } = useTranslation('challenge');
-  const [value, setValue] = useState('');
-  const [short, setShort] = useState<ErrorText | null>(null);
-  const id = useId();
-  function submit(e: FormEvent) {
-    e.preventDefault();
-    if (value.length !== length) {
-      setShort({ message: t('form.tooShort', { length }), action: t('form.typed', { typed: value.length }) });
-      return;
-    }
-    setShort(null);
-    onRespond(value);
-    setValue('');
-  }
-  return (
-    <form onSubmit={submit} className="response-form" aria-busy={busy}>
-      <label htmlFor={`${id}-r`}>{label}</label>
-      <div className="with-button">
-        <input
-          id={`${id}-r`}
-          className="code-input"
-          name="response"
-          value={value}
-          inputMode={alphabet === 'digits' ? 'numeric' : 'text'}
-          autoComplete={autoComplete}
-          autoCapitalize="characters"
-          spellCheck={false}
-          aria-describedby={`${id}-h`}
-          onChange={(e) => setValue(cleanResponse(e.target.value, alphabet, length))}
-          autoFocus
-        />
-        <BusyButton busy={busy} busyLabel={t('form.checking')}>
-          {t('form.submit')}
-        </BusyButton>
-      </div>
-      <p className="hint" id={`${id}-h`}>
-        {hint}
-      </p>
-      {extra}
-      <ErrorLine error={short ?? error} />
-    </form>
   );
 }
 
@@ -163,7 +115,7 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
   };
   if (blocked) {
     return (
-      <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+      <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="blocked">
         <p className="device-label">{p.deviceLabel}</p>
         <ErrorLine error={cardLineText(t, 'blocked')} />
       </Frame>
@@ -171,7 +123,7 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
   }
   if (answersItself && serial !== null && p.onCardStatus) {
     return (
-      <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+      <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="card">
         <p className="device-label">{t('responseCode.connected', { device: p.deviceLabel })}</p>
         <DscPlusCardPanel
           serial={serial}
@@ -196,7 +148,7 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
     );
   }
   return (
-    <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+    <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="typing">
       <p className="device-label">{p.deviceLabel}</p>
       {fallback ? (
         <div className="notice" role="status">
@@ -317,18 +269,38 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
       live = false;
     };
   }, [c, waitForApproval, onApproved, onApprovalError, onApprovalResumed]);
+  // Expired (SPEC C5): "Send a new notification" takes the focus unless the user is on another control.
+  const sendNew = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    const at = document.activeElement;
+    if (expired && (!at || at === document.body || at.tagName === 'H1')) sendNew.current?.focus();
+  }, [expired]);
+  // UI.md screen 5 names the phone ("iPhone of Jane"); an IB Key labelled without one, the app.
+  const app = deviceName('ibkey');
+  const label = p.deviceLabel;
+  const phone = label.startsWith(`${app} (`) && label.endsWith(')') ? label.slice(app.length + 2, -1) : label === app ? '' : label;
   return (
-    <Frame title={t('push.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
-      <p>
-        <Trans t={t} i18nKey="push.sent" values={{ device: p.deviceLabel.replace(/^IB Key \((.*)\)$/, '$1') }} components={{ strong: <strong /> }} />
-      </p>
-      <p className="challenge match" aria-label={t('push.numberLabel', { number: c.matchNumber })}>
-        {c.matchNumber}
-      </p>
+    <Frame title={t('push.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view={expired ? 'expired' : 'waiting'}>
+      {/* SPEC L7: the number belongs to this notification only. Once it expired it goes, with the
+          sentence asking for it, so nobody matches it against the next one, which has another. */}
+      {expired ? null : (
+        <>
+          <p>
+            {phone ? (
+              <Trans t={t} i18nKey="push.sent" values={{ device: phone }} components={{ strong: <strong /> }} />
+            ) : (
+              <Trans t={t} i18nKey="push.sentApp" components={{ strong: <strong /> }} />
+            )}
+          </p>
+          <p className="challenge match" aria-label={t('push.numberLabel', { number: c.matchNumber })}>
+            {c.matchNumber}
+          </p>
+        </>
+      )}
       {expired ? (
         <div className="notice">
-          <p>{t('push.expired')}</p>
-          <button type="button" className="primary" onClick={() => p.onSelectAgain('default')} disabled={p.busy}>
+          <p id={`${id}-x`}>{t('push.expired')}</p>
+          <button ref={sendNew} type="button" className="primary" aria-describedby={`${id}-x`} onClick={() => p.onSelectAgain('default')} disabled={p.busy}>
             {t('push.sendNew')}
           </button>
         </div>

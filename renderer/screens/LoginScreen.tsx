@@ -2,7 +2,7 @@
  * Login (SPEC L1, C1): user name, password with show/hide and a Caps Lock warning, server address,
  * remember user name; Enter submits; a spinner while waiting.
  */
-import { useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
 import type { LoginStepView, SettingsView, SlsApi } from '../../core/contract/index.ts';
@@ -38,6 +38,22 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
   const { busy, error, setError, run } = useAction();
   const id = useId();
   const shown = error ?? notice;
+  const serverToggle = useRef<HTMLButtonElement>(null);
+  const serverInput = useRef<HTMLInputElement>(null);
+  const serverWasOpen = useRef(false);
+  // SPEC C5: the focus follows the server address: into the field when it opens, back to
+  // "Server: … ▾" when it closes, never lost to <body>.
+  useEffect(() => {
+    if (editingServer) serverInput.current?.focus();
+    else if (serverWasOpen.current) serverToggle.current?.focus();
+    serverWasOpen.current = editingServer;
+  }, [editingServer]);
+
+  /** Close the server address without changing it: Cancel, or Escape in the field (SPEC C5). */
+  function keepServer() {
+    setServer(settings.serverAddress);
+    setEditingServer(false);
+  }
 
   function onKey(e: KeyboardEvent<HTMLInputElement>) {
     setCapsLock(e.getModifierState('CapsLock'));
@@ -66,7 +82,7 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
           <span className="logo" aria-hidden="true">SLS</span> {t('form.title')}
         </h1>
       </header>
-      <form onSubmit={submit} noValidate aria-busy={busy}>
+      <form id={`${id}-form`} onSubmit={submit} noValidate aria-busy={busy}>
         <div className="field">
           <label htmlFor={`${id}-user`}>{t('form.username')}</label>
           <input
@@ -118,33 +134,43 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
           <input id={`${id}-remember`} type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />
           <label htmlFor={`${id}-remember`}>{t('form.rememberUsername')}</label>
         </div>
-        {editingServer ? (
-          <div className="field">
-            <label htmlFor={`${id}-server`}>{t('form.serverAddress')}</label>
-            <input
-              id={`${id}-server`}
-              name="server"
-              inputMode="url"
-              spellCheck={false}
-              autoCapitalize="none"
-              value={server}
-              maxLength={200}
-              onChange={(e) => setServer(e.target.value)}
-            />
-          </div>
-        ) : null}
         <BusyButton busy={busy} busyLabel={t('form.submitting')}>
           {t('form.submit')}
         </BusyButton>
         <ErrorLine error={shown} />
       </form>
       <footer className="footer">
-        {!editingServer ? (
-          <button type="button" className="link" onClick={() => setEditingServer(true)} aria-label={t('form.changeServer', { host: hostOf(settings.serverAddress) })}>
+        {/* UI.md screen 1: the address opens where "Server: … ▾" was; it belongs to the form (Enter logs in). */}
+        {editingServer ? (
+          <div className="field server-field">
+            <label htmlFor={`${id}-server`}>{t('form.serverAddress')}</label>
+            <div className="with-button">
+              <input
+                ref={serverInput}
+                id={`${id}-server`}
+                form={`${id}-form`}
+                name="server"
+                inputMode="url"
+                spellCheck={false}
+                autoCapitalize="none"
+                value={server}
+                maxLength={200}
+                onChange={(e) => setServer(e.target.value)}
+                onKeyDown={(e) => {
+                  if (e.key !== 'Escape') return;
+                  e.preventDefault();
+                  keepServer();
+                }}
+              />
+              <button type="button" className="secondary-button" onClick={keepServer} aria-label={t('form.keepServer', { host: hostOf(settings.serverAddress) })}>
+                {t('form.cancelServer')}
+              </button>
+            </div>
+          </div>
+        ) : (
+          <button ref={serverToggle} type="button" className="link" onClick={() => setEditingServer(true)} aria-label={t('form.changeServer', { host: hostOf(settings.serverAddress) })}>
             {t('form.server', { host: hostOf(settings.serverAddress) })}
           </button>
-        ) : (
-          <span />
         )}
         {footer}
       </footer>

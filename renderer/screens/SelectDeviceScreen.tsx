@@ -4,10 +4,10 @@
  */
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { FormEvent } from 'react';
+import type { FormEvent, KeyboardEvent } from 'react';
 import type { DeviceView } from '../../core/contract/index.ts';
 import { i18n } from '../i18n/index.ts';
-import { BusyButton, ErrorLine } from '../ui.tsx';
+import { BusyButton, ErrorLine, useEscape } from '../ui.tsx';
 import type { ErrorText } from '../../core/contract/index.ts';
 import { deviceLabel } from '../devices.ts';
 
@@ -31,9 +31,18 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
   const [chosen, setChosen] = useState(devices.some((d) => d.id === preselectedDeviceId) ? preselectedDeviceId : (devices[0]?.id ?? ''));
   const { t } = useTranslation('login');
   const id = useId();
+  // SPEC C5: Escape is the Cancel below.
+  useEscape(onCancel);
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (chosen) onSelect(chosen);
+    if (chosen && !busy) onSelect(chosen);
+  }
+  // SPEC C5, L2: Enter continues with the device shown, as Enter submits on every other screen;
+  // Chromium would open the list instead. The arrow keys still change the device.
+  function continueOnEnter(e: KeyboardEvent<HTMLSelectElement>) {
+    if (e.key !== 'Enter' || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    e.currentTarget.form?.requestSubmit();
   }
   return (
     <main className="screen" aria-labelledby={`${id}-title`}>
@@ -41,7 +50,7 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
       <form onSubmit={submit} aria-busy={busy}>
         <div className="field">
           <label htmlFor={`${id}-device`}>{t('selectDevice.device')}</label>
-          <select id={`${id}-device`} value={chosen} onChange={(e) => setChosen(e.target.value)} autoFocus>
+          <select id={`${id}-device`} value={chosen} onChange={(e) => setChosen(e.target.value)} onKeyDown={continueOnEnter} autoFocus>
             {devices.map((d) => (
               <option key={d.id} value={d.id}>
                 {deviceOptionLabel(d)}

@@ -1,24 +1,58 @@
 /**
- * The signed-in shell (SPEC C1): who, which account, how the session was authenticated, until
- * when, restrictions (O2, P1), and Sign out.
+ * The signed-in shell (SPEC C1, UI.md 7): who, which account, how the session was authenticated, until
+ * when, whether the app may auto-restart and until which weekly cut-off (L8), restrictions (O2, P1,
+ * T1, S1b) in the user's language, and Sign out. The heading takes the focus, so a screen reader
+ * says where the user is (C5).
  */
-import { useId } from 'react';
+import { useEffect, useId, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 import type { ReactNode } from 'react';
+import type { RestrictionCode } from '../../core/api.ts';
 import { formatNewYorkTime } from '../../core/contract/messages.ts';
-import type { SessionView } from '../../core/contract/index.ts';
+import type { AutoRestartView, SessionView } from '../../core/contract/index.ts';
 import { locale } from '../i18n/index.ts';
 import { Spinner } from '../ui.tsx';
 import { deviceLabel } from '../devices.ts';
 
+/** The words of each restriction code slsd sends (core/api.ts); any other code is shown as slsd wrote it. */
+const RESTRICTION_KEYS = {
+  SLS_RESTRICTION_OPT_OUT: 'signedIn.restriction.optOut',
+  SLS_RESTRICTION_MOBILE_NOT_VERIFIED: 'signedIn.restriction.mobileNotVerified',
+  SLS_RESTRICTION_PORTAL_ONLY: 'signedIn.restriction.portalOnly',
+  SLS_RESTRICTION_TEMPORARY_NO_SHARING: 'signedIn.restriction.temporaryNoSharing',
+} as const satisfies Record<RestrictionCode, string>;
+
+function restrictionText(t: TFunction<'common'>, r: { code: string; message: string }): string {
+  return Object.hasOwn(RESTRICTION_KEYS, r.code) ? t(RESTRICTION_KEYS[r.code as RestrictionCode]) : r.message;
+}
+
+const AUTO_RESTART_OFF_KEYS = {
+  no_keychain: 'signedIn.autoRestartOff.noKeychain',
+  not_for_this_login: 'signedIn.autoRestartOff.notForThisLogin',
+  not_set_up: 'signedIn.autoRestartOff.notSetUp',
+} as const;
+
+/** SPEC L8: "On until Sun, Nov 29, 01:00 (New York time)", or off and why. */
+function autoRestartText(t: TFunction<'common'>, a: AutoRestartView, now: Date): string {
+  if (a.state === 'on') return t('signedIn.autoRestartOn', { when: formatNewYorkTime(new Date(a.until), now, locale()) });
+  return t(AUTO_RESTART_OFF_KEYS[a.reason]);
+}
+
 export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccount, notice }: { session: SessionView; onSignOut(): void; signingOut: boolean; footer: ReactNode; onAccount?: () => void; notice?: ReactNode }) {
   const { t } = useTranslation('common');
   const id = useId();
-  const expires = formatNewYorkTime(new Date(session.expiresAt), new Date(), locale());
+  const heading = useRef<HTMLHeadingElement>(null);
+  // SPEC C5: the screen changed; the heading takes the focus so it is announced, and Tab goes on from here.
+  useEffect(() => {
+    heading.current?.focus();
+  }, []);
+  const now = new Date();
+  const expires = formatNewYorkTime(new Date(session.expiresAt), now, locale());
   return (
     <main className="screen shell" aria-labelledby={`${id}-t`}>
       <header className="brand">
-        <h1 id={`${id}-t`}>
+        <h1 id={`${id}-t`} ref={heading} tabIndex={-1}>
           <span className="logo" aria-hidden="true">SLS</span> {t('signedIn.title')}
         </h1>
       </header>
@@ -35,6 +69,8 @@ export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccou
         <dd>{session.authenticatedWith ? deviceLabel(session.authenticatedWith.label, session.authenticatedWith.kind) : t('signedIn.noSecondFactor')}</dd>
         <dt>{t('signedIn.sessionEnds')}</dt>
         <dd>{t('signedIn.sessionEndsAt', { when: expires })}</dd>
+        <dt>{t('signedIn.autoRestart')}</dt>
+        <dd className={session.autoRestart.state === 'off' ? 'muted' : undefined}>{autoRestartText(t, session.autoRestart, now)}</dd>
         {session.access === 'portal_only' ? (
           <>
             <dt>{t('signedIn.access')}</dt>
@@ -43,12 +79,14 @@ export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccou
         ) : null}
         <dt>{t('signedIn.restrictions')}</dt>
         <dd>
-          {session.restrictions.length === 0 ? (
+          {session.restrictionDetails.length === 0 ? (
             t('signedIn.noRestrictions')
           ) : (
             <ul className="restrictions">
-              {session.restrictions.map((r) => (
-                <li key={r}>{r}</li>
+              {session.restrictionDetails.map((r, i) => (
+                <li key={`${i}-${r.code}`} data-code={r.code}>
+                  {restrictionText(t, r)}
+                </li>
               ))}
             </ul>
           )}

@@ -39,6 +39,7 @@ describe('opting out and back in (SPEC O1, O2, O3)', () => {
     expect(step.session.restrictions).toContain('Pink Sheet and OTCBB trading restricted: SLS opt-out');
     const again = ok(await getJson<SessionInfo>(t.app, '/v1/session', bearer(step.session.token)));
     expect(again.restrictions).toContain('Pink Sheet and OTCBB trading restricted: SLS opt-out');
+    expect(again.restrictionDetails).toContainEqual({ code: 'SLS_RESTRICTION_OPT_OUT', message: 'Pink Sheet and OTCBB trading restricted: SLS opt-out' });
   });
 
   it('O1, C6: the Client Portal still asks the second factor, and portal functions refuse the trading session', async () => {
@@ -105,6 +106,7 @@ describe('the mobile number (SPEC P1–P5)', () => {
   it('P1: set, receive the code by SMS, type it back: verified, and the trading restriction goes', async () => {
     const before = ok(await getJson<SessionInfo>(t.app, '/v1/session', bearer(token)));
     expect(before.restrictions).toContain('Trading restricted: mobile number not verified');
+    expect(before.restrictionDetails.map((r) => r.code)).toContain('SLS_RESTRICTION_MOBILE_NOT_VERIFIED');
     const set = ok(await postJson<MobileNumberStatus>(t.app, '/v1/mobile-number', { number: '+44 7400 123456' }, bearer(token)));
     expect(set.pending).toMatchObject({ maskedNumber: '+44 ••• ••• ••56', deferred: false });
     const { code, row } = await lastCode();
@@ -115,6 +117,7 @@ describe('the mobile number (SPEC P1–P5)', () => {
     expect(done).toMatchObject({ number: '+447400123456', verified: true, pending: null, enrolledInSms: false });
     const after = ok(await getJson<SessionInfo>(t.app, '/v1/session', bearer(token)));
     expect(after.restrictions).not.toContain('Trading restricted: mobile number not verified');
+    expect(after.restrictionDetails.map((r) => r.code)).not.toContain('SLS_RESTRICTION_MOBILE_NOT_VERIFIED');
   });
 
   it('P2: a VOIP number is refused with its own error', async () => {

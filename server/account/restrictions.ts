@@ -3,6 +3,7 @@
  * runs first (T3 self-activation, T2 online-card expiry).
  */
 import type { Kysely } from 'kysely';
+import type { Restriction, RestrictionCode } from '../../core/api.ts';
 import type { Database, DeviceRow } from '../db/schema.ts';
 import { prepared } from '../db/prepared.ts';
 import { selfActivateDue } from '../services/devices-admin.ts';
@@ -15,21 +16,38 @@ import { accountDb } from './schema.ts';
 export const OPT_OUT_RESTRICTION = 'Pink Sheet and OTCBB trading restricted: SLS opt-out';
 /** SPEC P1: the restriction of a user without a verified mobile number. */
 export const UNVERIFIED_MOBILE_RESTRICTION = 'Trading restricted: mobile number not verified';
+/** SPEC T1: a temporary passcode in its last 10 days opens the Client Portal functions only. */
+export const PORTAL_ONLY_RESTRICTION = 'Temporary passcode: Client Portal functions only';
+/** SPEC S1b: a session opened with a temporary device (temporary passcode, online card) shares no device. */
+export const TEMPORARY_NO_SHARING_RESTRICTION = 'Temporary access: device sharing is blocked';
+
+/** Every restriction slsd puts on a session: its stable code (core/api.ts) and its English sentence. */
+export const RESTRICTIONS = {
+  SLS_RESTRICTION_OPT_OUT: OPT_OUT_RESTRICTION,
+  SLS_RESTRICTION_MOBILE_NOT_VERIFIED: UNVERIFIED_MOBILE_RESTRICTION,
+  SLS_RESTRICTION_PORTAL_ONLY: PORTAL_ONLY_RESTRICTION,
+  SLS_RESTRICTION_TEMPORARY_NO_SHARING: TEMPORARY_NO_SHARING_RESTRICTION,
+} as const satisfies Record<RestrictionCode, string>;
+
+/** The restriction of a code, as a session carries it. */
+export function restriction(code: RestrictionCode): Restriction {
+  return { code, message: RESTRICTIONS[code] };
+}
 
 export async function isOptedOut(db: Kysely<Database>, userId: string): Promise<boolean> {
   return (await accountDb(db).selectFrom('sls_opt_outs').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !== undefined;
 }
 
-export async function accountRestrictions(db: Kysely<Database>, userId: string): Promise<string[]> {
+export async function accountRestrictions(db: Kysely<Database>, userId: string): Promise<Restriction[]> {
   const user = await db.selectFrom('users').select('mobile_verified_at').where('id', '=', userId).executeTakeFirst();
   return restrictionsOf(await isOptedOut(db, userId), user ? user.mobile_verified_at : 0);
 }
 
 /** The restrictions (SPEC O2, P1) of a user who has opted out or not, whose mobile number was verified then (null: not verified). */
-export function restrictionsOf(optedOut: boolean, mobileVerifiedAt: number | null): string[] {
-  const out: string[] = [];
-  if (optedOut) out.push(OPT_OUT_RESTRICTION);
-  if (mobileVerifiedAt === null) out.push(UNVERIFIED_MOBILE_RESTRICTION);
+export function restrictionsOf(optedOut: boolean, mobileVerifiedAt: number | null): Restriction[] {
+  const out: Restriction[] = [];
+  if (optedOut) out.push(restriction('SLS_RESTRICTION_OPT_OUT'));
+  if (mobileVerifiedAt === null) out.push(restriction('SLS_RESTRICTION_MOBILE_NOT_VERIFIED'));
   return out;
 }
 

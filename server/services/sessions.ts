@@ -2,7 +2,7 @@
  * Sessions: 256-bit random bearer tokens, stored only as their SHA-256, with an expiry.
  */
 import type { Kysely, Transaction } from 'kysely';
-import type { SessionInfo } from '../../core/api.ts';
+import type { Restriction, SessionInfo } from '../../core/api.ts';
 import { deviceInfo } from '../../core/devices.ts';
 import { newId, newToken, sha256Hex } from '../crypto/tokens.ts';
 import type { Selectable } from 'kysely';
@@ -16,7 +16,7 @@ export interface OpenedSession {
   readonly row: SessionRow;
 }
 import { SlsError } from '../errors.ts';
-import { restrictionsOf, sessionAccountFacts } from '../account/restrictions.ts';
+import { restriction, restrictionsOf, sessionAccountFacts } from '../account/restrictions.ts';
 import { prepared } from '../db/prepared.ts';
 import { accountDb } from '../account/schema.ts';
 
@@ -119,9 +119,10 @@ export class SessionService {
   async #info(token: string, s: SessionRow, user: UserRow, device: DeviceRow | null): Promise<SessionInfo> {
     const facts = (await sessionAccountFacts(this.#db, s.user_id)).rows[0];
     const account = facts?.account_id ? { id: facts.account_id, number: facts.account_number!, primaryUser: facts.primary_user } : undefined;
-    const restrictions: string[] = [];
-    if (s.access === 'portal_only') restrictions.push('Temporary passcode: Client Portal only (SPEC T1)');
-    if (device && deviceInfo(device.kind).temporary) restrictions.push('Temporary access: device sharing is blocked');
+    // Each with its code, so a client can say it in the user's language; `restrictions` keeps the English.
+    const restrictions: Restriction[] = [];
+    if (s.access === 'portal_only') restrictions.push(restriction('SLS_RESTRICTION_PORTAL_ONLY'));
+    if (device && deviceInfo(device.kind).temporary) restrictions.push(restriction('SLS_RESTRICTION_TEMPORARY_NO_SHARING'));
     // SPEC O2 (SLS opt-out) and P1 (mobile number not verified), from the user row the caller read.
     restrictions.push(...restrictionsOf(Number(facts?.opted_out) === 1, user.mobile_verified_at));
     return {
@@ -132,7 +133,8 @@ export class SessionService {
       authenticatedWith: device ? { deviceId: device.id, kind: device.kind, label: device.label } : null,
       clientKind: s.client_kind,
       access: s.access,
-      restrictions,
+      restrictions: restrictions.map((r) => r.message),
+      restrictionDetails: restrictions,
     };
   }
 

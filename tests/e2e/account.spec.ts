@@ -8,6 +8,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from '@playwright/test';
+import { formatNewYorkTime } from '../../core/contract/messages.ts';
+import { checkMobileNumber, smsDeliverableFrom } from '../../core/phone.ts';
+import { de } from '../../renderer/i18n/de/index.ts';
+import { en } from '../../renderer/i18n/en/index.ts';
 import { fillLogin } from '../fixtures/ui.ts';
 import { expectAccessible } from './axe.ts';
 import { demoDevice, deviceResponse, readDemo } from './demo.ts';
@@ -106,6 +110,11 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await expect(page.getByRole('alert')).toContainText(`Use your ${dscplus.label} to confirm this withdrawal.`);
 
     await page.getByLabel('Confirm with').selectOption({ label: dscplus.label });
+    await page.getByRole('button', { name: 'Continue' }).click();
+    // L5: with several devices, another one can be chosen; the focus goes to the choice.
+    await expect(page.getByLabel('Response')).toBeFocused();
+    await page.getByRole('button', { name: 'Use another device' }).click();
+    await expect(page.getByLabel('Confirm with')).toBeFocused();
     await page.getByRole('button', { name: 'Continue' }).click();
     const challenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
     await page.getByLabel('Response').fill(await deviceResponse(slsd, dscplus, challenge));
@@ -263,7 +272,8 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await slsd.slsctl('order', 'send', orderId, '--serial', '4000777001', '--pin', '2468', '--state-file', stateFile);
     await page.getByRole('button', { name: 'Secure Login System' }).click();
     await page.getByRole('button', { name: 'Devices' }).click();
-    await expect(page.getByRole('table', { name: 'Orders' }).getByRole('row', { name: /Digital Security Card\+/ }).first()).toContainText('activates itself on');
+    // UI.md: New York time, labelled, like every other screen.
+    await expect(page.getByRole('table', { name: 'Orders' }).getByRole('row', { name: /Digital Security Card\+/ }).first()).toContainText(/activates itself on \w{3}, \w{3} \d{1,2}, \d{2}:\d{2} \(New York time\)/);
 
     // D6: the serial and a correct response activate it; the Gold device stays active (D1).
     await page.getByLabel('Serial number').fill('4000777001');
@@ -330,6 +340,8 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     const cells = page.getByRole('list', { name: 'Codes by index number' }).getByRole('listitem');
     await expect(cells).toHaveCount(224);
     await expect(cells.first()).toContainText(/^1\s+\S+$/);
+    // T2: 21 days, in New York time with its label (UI.md), not the computer's zone.
+    await expect(page.getByText(/^Valid until \w{3}, \w{3} \d{1,2}, \d{2}:\d{2} \(New York time\)\.$/)).toBeVisible();
     await expectAccessible(page, 'Account security: online Security Code Card');
     await page.getByRole('button', { name: 'Print or save as PDF' }).click();
     const open = page.getByRole('link', { name: 'Open the PDF to print' });
@@ -347,3 +359,156 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
   });
 });
 
+
+/** A new user of a new account with one Gold device (its primary user, SPEC A1), signed in with it and on Account security. */
+async function goldUserOnAccount(page: Page, slsd: Slsd, username: string, account: string): Promise<DemoDevice> {
+  const entity = await entityWithAccount(slsd, `${username} entity`, account);
+  await user(slsd, entity, account, username, `${username} user`);
+  const gold = await goldToken(slsd, username);
+  await fillLogin(page, username, PASSWORD);
+  await respondOnLogin(page, await deviceResponse(slsd, gold, await shownChallenge(page)));
+  await openAccountSecurity(page);
+  return gold;
+}
+
+/** The response a device did not give: its first character changed. */
+const wrongOf = (right: string) => `${(Number(right[0]) + 1) % 10}${right.slice(1)}`;
+
+test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', () => {
+  test('W1, L6: the withdrawal challenge takes the focus in view; a short code is refused here, a wrong one counts for the confirmation; one device, no "Use another device"; Escape cancels', async ({ desktop: { page }, slsd }) => {
+    const gold = await goldUserOnAccount(page, slsd, 'win.wendy', 'U-WIN');
+    // Back is in the header, the section tabs one row (not 2–3 rows of the 560 px).
+    await expect(page.locator('header').getByRole('button', { name: 'Back' })).toBeInViewport();
+    expect((await page.getByRole('navigation', { name: 'Account security' }).boundingBox())!.height).toBeLessThan(56);
+
+    await page.getByLabel('Amount (USD)').fill('1,250.50');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const response = page.getByLabel('Response');
+    await expect(response).toBeFocused();
+    await expect(response).toBeInViewport();
+    await expect(page.getByRole('button', { name: 'Confirm withdrawal' })).toBeInViewport();
+    await expect(page.locator('output[aria-label="Challenge code"]')).toBeInViewport();
+    await expect(page.getByText('8 digits', { exact: true })).toBeVisible();
+    // SPEC W1, L5: one device, nothing else to choose; Cancel instead.
+    await expect(page.getByRole('button', { name: 'Use another device' })).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Cancel' })).toBeVisible();
+    await expectAccessible(page, 'Account security: withdrawal challenge');
+
+    // D2: only what the Gold device can produce; too short is refused here, with the login's hint.
+    await response.pressSequentially('12ab3');
+    await expect(response).toHaveValue('123');
+    await response.press('Enter');
+    const alert = page.locator('form.response-form').getByRole('alert');
+    await expect(alert).toHaveText('Enter all 8 characters. You typed 3.');
+
+    // L6: a wrong one is judged and counted; 2 left shows the short one never reached slsd.
+    const challenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    const right = await deviceResponse(slsd, gold, challenge);
+    await response.fill(wrongOf(right));
+    await response.press('Enter');
+    await expect(alert).toHaveText('That response is not correct. Check the code and try again: 2 attempts left for this confirmation.');
+    await expect(response).toHaveValue('');
+    await expect(response).toBeFocused();
+    await expect(alert).toBeInViewport();
+
+    // Escape is Cancel: the form again, the amount kept, nothing withdrawn.
+    await response.press('Escape');
+    await expect(page.getByLabel('Amount (USD)')).toBeFocused();
+    await expect(page.getByLabel('Amount (USD)')).toHaveValue('1,250.50');
+    expect(await slsd.slsctl('withdrawals', '--user', 'win.wendy')).not.toContain('1,250.50');
+
+    // A new challenge, answered right with Enter.
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByLabel('Response')).toBeFocused();
+    const again = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, gold, again));
+    await page.getByLabel('Response').press('Enter');
+    await expect(page.getByText(/^Withdrawal of USD 1,250\.50 confirmed with/)).toBeVisible();
+  });
+
+  test('L6: three wrong responses end the confirmation, in its own words, and the form comes back', async ({ desktop: { page }, slsd }) => {
+    const gold = await goldUserOnAccount(page, slsd, 'win.walter', 'U-WIN3');
+    await page.getByLabel('Amount (USD)').fill('500');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const challenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    const wrong = wrongOf(await deviceResponse(slsd, gold, challenge));
+    for (const left of ['2 attempts', '1 attempt']) {
+      await page.getByLabel('Response').fill(wrong);
+      await page.getByLabel('Response').press('Enter');
+      await expect(page.locator('form.response-form').getByRole('alert')).toContainText(`${left} left for this confirmation.`);
+    }
+    await page.getByLabel('Response').fill(wrong);
+    await page.getByLabel('Response').press('Enter');
+    await expect(page.getByRole('alert')).toHaveText('That response is not correct. This confirmation has ended after 3 wrong responses; nothing was done. Start again for a new challenge.');
+    await expect(page.getByLabel('Amount (USD)')).toBeFocused();
+    await expect(page.getByRole('alert')).not.toContainText('login');
+  });
+
+  test('O1, O2: opting out says what it means first; Cancel has the focus, and Escape or Cancel changes nothing', async ({ desktop: { page }, slsd }) => {
+    await goldUserOnAccount(page, slsd, 'care.olga', 'U-CARE');
+    await page.getByRole('button', { name: 'Secure Login System' }).click();
+    const optOut = page.getByRole('button', { name: 'Opt out for trading-platform login…' });
+    await optOut.click();
+    const confirmation = page.getByRole('form', { name: 'Opt out for trading-platform login?' });
+    await expect(confirmation).toBeInViewport();
+    await expect(confirmation).toContainText('The trading platform will no longer ask for your security device when you log in.');
+    await expect(confirmation).toContainText('The Client Portal, security settings and withdrawals still need it.');
+    await expect(confirmation).toContainText('Pink Sheet and OTCBB trading is restricted while you are opted out.');
+    await expect(confirmation.getByRole('button', { name: 'Cancel' })).toBeFocused();
+    await expectAccessible(page, 'Account security: opt-out confirmation');
+
+    // Escape, then Enter on the focused Cancel: nothing changes, the focus goes back to the button.
+    await page.keyboard.press('Escape');
+    await expect(confirmation).toHaveCount(0);
+    await expect(optOut).toBeFocused();
+    await optOut.press('Enter');
+    await expect(confirmation.getByRole('button', { name: 'Cancel' })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(confirmation).toHaveCount(0);
+    await expect(page.getByText('You always use your Secure Login Device when logging in.')).toBeVisible();
+    expect(await slsd.slsctl('audit', '--user', 'care.olga')).not.toContain('sls.opted_out');
+
+    // Confirmed: opted out, and the restriction said.
+    await optOut.click();
+    await confirmation.getByRole('button', { name: 'Opt out', exact: true }).click();
+    await expect(page.getByText('You are opted out: the trading platform does not ask for your security device. Pink Sheet and OTCBB trading is restricted.')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'I want to always use my Secure Login Device when logging in' })).toBeFocused();
+    expect(await slsd.slsctl('audit', '--user', 'care.olga')).toContain('sls.opted_out');
+  });
+
+  test('P2: a code the carrier delivers later says when in New York time, labelled', async ({ desktop: { page }, slsd }) => {
+    await goldUserOnAccount(page, slsd, 'late.lara', 'U-LATE');
+    // A number whose country is outside the carriers' hours now (Switzerland, Japan and the US between them always have one).
+    const now = Date.now();
+    const night = ['+41791234567', '+819012345678', '+12015550123']
+      .map((n) => ({ n, at: smsDeliverableFrom(n, now) }))
+      .sort((a, b) => b.at - a.at)[0]!;
+    expect(checkMobileNumber(night.n).ok).toBe(true);
+    expect(night.at).toBeGreaterThan(now + 10 * 60_000);
+    await page.getByRole('button', { name: 'Mobile number' }).click();
+    await page.getByLabel('Mobile number (international form)').fill(night.n);
+    await page.getByRole('button', { name: 'Send code' }).click();
+    const when = formatNewYorkTime(new Date(night.at), new Date(), 'en-US');
+    await expect(page.getByText(/^Your carrier delivers text messages later/)).toHaveText(new RegExp(`at ${when.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(New York time\\)\\.$`));
+  });
+
+  test('C1: in German the tabs stay one row, Back in view, and the limits table keeps device labels whole', async ({ desktop: { page }, slsd }) => {
+    await goldUserOnAccount(page, slsd, 'de.dora', 'U-DE');
+    await page.getByRole('button', { name: en.shell.more.toggle }).click();
+    await page.getByLabel(en.shell.more.language).selectOption({ label: 'Deutsch' });
+    await page.keyboard.press('Escape');
+    await expect(page.getByRole('heading', { name: de.account.screen.title })).toBeVisible();
+    await expect(page.locator('header').getByRole('button', { name: de.account.screen.back })).toBeInViewport();
+    expect((await page.getByRole('navigation', { name: de.account.screen.nav }).boundingBox())!.height).toBeLessThan(56);
+    // "Gold-Gerät (…NNNN)": wrapped at the space at most, never inside a word.
+    const words = page.getByRole('table', { name: de.account.withdraw.limitsCaption }).locator('th[scope="row"] .nowrap');
+    await expect(words.first()).toBeVisible();
+    const lines = await words.evaluateAll((spans) => spans.map((s) => (s as unknown as { getClientRects(): { length: number } }).getClientRects().length));
+    expect(lines.every((n) => n === 1), `lines per word: ${lines.join(', ')}`).toBe(true);
+    // The last tab reached by scrolling the row, kept in view when chosen.
+    const mobile = page.getByRole('button', { name: de.account.sections.mobile });
+    await mobile.click();
+    await expect(mobile).toBeInViewport({ ratio: 1 });
+    await expectAccessible(page, 'Kontosicherheit: Mobilnummer');
+  });
+});

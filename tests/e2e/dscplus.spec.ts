@@ -94,6 +94,8 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expect(page.locator('output.challenge')).toHaveText(shown.challenge);
     await expect(page.locator('input[name="response"]')).toHaveCount(0);
     await expect(page.locator('p.waiting[role="status"]')).toHaveText('Waiting for your PIN on the card…');
+    // SPEC C5: nothing to type here, so the heading takes the focus (announced; Tab starts there).
+    await expect(page.getByRole('heading', { name: 'Digital Security Card+' })).toBeFocused();
     await expectAccessible(page, 'DSC+ plugged in: PIN on the card');
     emulator.keypad.enter(device.pin!);
     await expectSignedIn(page, device.label);
@@ -205,6 +207,23 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expect(page.getByRole('heading', { name: 'Select Second Factor Device' })).toBeVisible();
     await expect(page.getByRole('alert')).toHaveText('This card is blocked after 3 wrong PINs. Call client services.');
     await expect(page.getByLabel('Device', { exact: true }).locator(`option[value="${device.deviceId}"]`)).toHaveCount(0);
+  });
+
+  test('three wrong PINs on the only device: the card is blocked, said so, the focus on the heading (SPEC H2, C5)', async ({ card: { page, demo, plugIn } }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    let prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    for (let i = 0; i < 3; i++) {
+      await prompt;
+      prompt = emulator.nextPinPrompt();
+      emulator.keypad.enter(wrongPin(device.pin!));
+    }
+    await expect(page.getByRole('alert').filter({ hasText: 'blocked' })).toHaveText('This card is blocked after 3 wrong PINs. Call client services.', { timeout: 15_000 });
+    await expect(page.getByRole('heading', { name: 'Digital Security Card+' })).toBeFocused();
+    await expectAccessible(page, 'DSC+ blocked');
+    // Escape is Cancel (SPEC C5): back to the login form.
+    await page.keyboard.press('Escape');
+    await expect(page.getByRole('button', { name: 'Log In' })).toBeVisible();
   });
 
   test('Use another device and Cancel send CANCEL to the card', async ({ card: { page, demo, plugIn } }) => {

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from '@playwright/test';
 import { startBrowserHost } from '../../electron/browser-host.ts';
 import { createMemoryKeychain } from '../../native/keychain.ts';
 import { createConfSettingsStore } from '../../native/settings.ts';
@@ -16,6 +17,44 @@ import { fr } from '../../renderer/i18n/fr/index.ts';
 import { FAKE_PASSWORD, startFakeSlsd } from '../fixtures/fake-slsd.ts';
 import { expectAccessible } from './axe.ts';
 import { expect, test } from './fixtures.ts';
+
+interface Measured {
+  getBoundingClientRect(): { left: number; right: number; width: number };
+  cloneNode(deep: boolean): Measured;
+  remove(): void;
+  style: { cssText: string };
+  scrollWidth: number;
+  clientWidth: number;
+  textContent: string | null;
+  parentElement: { appendChild(n: Measured): void } | null;
+  closest(selector: string): Measured | null;
+  querySelectorAll(selector: string): ArrayLike<Measured>;
+}
+
+/**
+ * The More menu shows every item whole (UI.md: "More: language"): the language drop-down at least
+ * as wide as its longest option needs ("System (Deutsch)", "Système (English)"), no item cut
+ * (scrollWidth within clientWidth), the menu inside the 420 px window.
+ */
+async function expectMenuFits(page: Page, languageLabel: string): Promise<void> {
+  const m = await page.getByLabel(languageLabel).evaluate((node) => {
+    const el = node as unknown as Measured;
+    // The same select at its natural width (the longest option and the arrow), beside the real one.
+    const natural = el.cloneNode(true);
+    natural.style.cssText = 'position:absolute;visibility:hidden;width:max-content;flex:none';
+    el.parentElement!.appendChild(natural);
+    const needed = natural.getBoundingClientRect().width;
+    natural.remove();
+    const menu = el.closest('.menu')!;
+    const cut = Array.from(menu.querySelectorAll('span, button, p')).filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent);
+    const box = menu.getBoundingClientRect();
+    return { shown: el.getBoundingClientRect().width, needed, cut, left: box.left, right: box.right, window: (globalThis as unknown as { innerWidth: number }).innerWidth };
+  });
+  expect(m.shown, `drop-down ${m.shown}px, its longest option needs ${m.needed}px`).toBeGreaterThanOrEqual(m.needed - 0.5);
+  expect(m.cut).toEqual([]);
+  expect(m.left).toBeGreaterThanOrEqual(0);
+  expect(m.right).toBeLessThanOrEqual(m.window);
+}
 
 test.describe('language (UI.md: More, language)', () => {
   test('German chosen in More: the words, the errors and <html lang> follow, kept across a restart; French; back to the system', async ({ fakeDesktop: { page, fake, settings } }) => {
@@ -64,6 +103,21 @@ test.describe('language (UI.md: More, language)', () => {
   });
 });
 
+test.describe('the More menu in a small window (UI.md: 420×560)', () => {
+  test('the language drop-down shows its options in full in English, German and French', async ({ fakeDesktop: { page } }) => {
+    await page.getByRole('button', { name: en.shell.more.toggle }).click();
+    await expect(page.getByLabel(en.shell.more.language)).toHaveValue('');
+    await expectMenuFits(page, en.shell.more.language);
+    await page.getByLabel(en.shell.more.language).selectOption({ label: 'Deutsch' });
+    await expect(page.locator('html')).toHaveAttribute('lang', 'de');
+    await expectMenuFits(page, de.shell.more.language);
+    await page.getByLabel(de.shell.more.language).selectOption({ label: 'Français' });
+    await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+    await expectMenuFits(page, fr.shell.more.language);
+    await expectAccessible(page, 'More menu (French)');
+  });
+});
+
 test.describe('language of a German system (UI.md)', () => {
   test.use({ locale: 'de-DE' });
   test('starts in German until another language is chosen, which is kept', async ({ page }) => {
@@ -79,6 +133,8 @@ test.describe('language of a German system (UI.md)', () => {
       expect(settings.read().language).toBeNull();
       await page.getByRole('button', { name: de.shell.more.toggle }).click();
       await expect(page.getByLabel(de.shell.more.language)).toHaveValue('');
+      // "System (Deutsch)" whole, not "System (Deu" (UI audit #1).
+      await expectMenuFits(page, de.shell.more.language);
       await page.getByLabel(de.shell.more.language).selectOption({ label: 'English' });
       await expect(page.getByRole('button', { name: en.login.form.submit })).toBeVisible();
       expect(settings.read().language).toBe('en');

@@ -61,6 +61,36 @@ test.describe('login screen (SPEC L1, C1, C5)', () => {
   });
 });
 
+test.describe('the browser host page (SPEC C3)', () => {
+  test('loads with no failed request (the icon is served) and no console error', async ({ fakeDesktop: { page, host } }) => {
+    const failed: string[] = [];
+    const errors: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.reload();
+    await expect(page.getByRole('button', { name: 'Log In' })).toBeVisible();
+    await expect(page.locator('link[rel="icon"]')).toHaveAttribute('href', /\.svg$/);
+    const icon = await page.request.get(new URL(await page.locator('link[rel="icon"]').getAttribute('href') ?? '', page.url()).href);
+    expect(icon.status()).toBe(200);
+    expect(failed).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(page.url().startsWith(host.origin)).toBe(true);
+  });
+
+  test('opened without its launch token: says this window was not opened by SLS Desktop, not that a connection was lost', async ({ fakeDesktop: { page, host } }) => {
+    // A new tab: no token in its address, none in its sessionStorage.
+    const tab = await page.context().newPage();
+    await tab.goto(`${host.origin}/`);
+    await expect(tab.getByRole('alert')).toHaveText('This window was not opened by SLS Desktop. Start SLS Desktop and use the window it opens, or the full address it prints.');
+    await expect(tab.getByText('connection', { exact: false })).toHaveCount(0);
+    await tab.close();
+  });
+});
+
 test.describe('second-factor screens (SPEC L2–L5, D3)', () => {
   test('every screen passes axe, and the user can switch device mid-login', async ({ fakeDesktop: { page, fake } }) => {
     await fillLogin(page, 'demo.m2fs', FAKE_PASSWORD);

@@ -42,6 +42,7 @@ const challenge: Catalogue<typeof en> = {
   push: {
     title: 'IB Key',
     sent: 'Eine Benachrichtigung wurde an <strong>{{device}}</strong> gesendet. Öffnen Sie sie und wählen Sie',
+    sentApp: 'Eine Benachrichtigung wurde an Ihre <strong>IB Key</strong>-App gesendet. Öffnen Sie sie und wählen Sie',
     numberLabel: 'die Zahl {{number}}',
     expired: 'Die Benachrichtigung ist abgelaufen.',
     sendNew: 'Neue Benachrichtigung senden',

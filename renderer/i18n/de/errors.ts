@@ -18,6 +18,16 @@ const errors: Catalogue<typeof en> = {
   },
   transactionExpired: { message: 'Diese Anmeldung hat zu lange gedauert und ist abgelaufen.', action: 'Melden Sie sich erneut an.' },
   transactionEnded: { message: 'Diese Anmeldung ist beendet.', action: 'Melden Sie sich erneut an.' },
+  confirmation: {
+    wrongResponse: {
+      actionEnded: 'Diese Bestätigung wurde nach 3 falschen Antworten beendet; es wurde nichts ausgeführt. Beginnen Sie erneut, um eine neue Challenge zu erhalten.',
+      action: 'Prüfen Sie den Code und versuchen Sie es erneut.',
+      actionLeft_one: 'Prüfen Sie den Code und versuchen Sie es erneut: noch {{count}} Versuch für diese Bestätigung.',
+      actionLeft_other: 'Prüfen Sie den Code und versuchen Sie es erneut: noch {{count}} Versuche für diese Bestätigung.',
+    },
+    ended: { message: 'Diese Bestätigung ist beendet; es wurde nichts ausgeführt.', action: 'Beginnen Sie erneut, um eine neue Challenge zu erhalten.' },
+    expired: { message: 'Diese Bestätigung hat zu lange gedauert und ist abgelaufen; es wurde nichts ausgeführt.', action: 'Beginnen Sie erneut, um eine neue Challenge zu erhalten.' },
+  },
   noActiveDevice: { message: 'Ihr Benutzer hat kein aktives Gerät für den zweiten Faktor.', action: 'Rufen Sie den Kundendienst für einen vorübergehenden Zugang an.' },
   deviceNotAvailable: { message: 'Dieses Gerät kann gerade nicht verwendet werden.', action: 'Wählen Sie ein anderes Gerät.' },
   challengeUsed: { message: 'Diese Challenge ist nicht mehr gültig.', action: 'Wählen Sie das Gerät erneut, um eine neue Challenge zu erhalten.' },

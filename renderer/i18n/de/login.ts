@@ -18,6 +18,8 @@ const login: Catalogue<typeof en> = {
     missingCredentials: 'Geben Sie Ihren Benutzernamen und Ihr Passwort ein.',
     server: 'Server: {{host}} ▾',
     changeServer: 'Server: {{host}}. Serveradresse ändern',
+    cancelServer: 'Abbrechen',
+    keepServer: 'Abbrechen, {{host}} behalten',
   },
   selectDevice: {
     title: 'Gerät für den zweiten Faktor wählen',

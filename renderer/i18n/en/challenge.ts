@@ -46,6 +46,8 @@ const challenge = {
   push: {
     title: 'IB Key',
     sent: 'A notification was sent to <strong>{{device}}</strong>. Open it and choose',
+    /** An IB Key whose label names no phone (UI.md screen 5 names the phone where it can). */
+    sentApp: 'A notification was sent to your <strong>IB Key</strong> app. Open it and choose',
     numberLabel: 'the number {{number}}',
     expired: 'The notification has expired.',
     sendNew: 'Send a new notification',

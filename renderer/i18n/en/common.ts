@@ -24,10 +24,25 @@ const common = {
     noSecondFactor: 'No second factor (SLS opt-out)',
     sessionEnds: 'Session ends',
     sessionEndsAt: '{{when}} (New York time)',
+    /** SPEC L8, UI.md 7: whether the app may restart without a second factor, until the weekly cut-off. */
+    autoRestart: 'Auto-restart',
+    autoRestartOn: 'On until {{when}} (New York time)',
+    autoRestartOff: {
+      noKeychain: 'Off: no system keychain on this computer',
+      notForThisLogin: 'Off: not available for this login',
+      notSetUp: 'Off: could not be set up this time',
+    },
     access: 'Access',
     portalOnly: 'Client Portal functions only (temporary passcode)',
     restrictions: 'Restrictions',
     noRestrictions: 'None',
+    /** slsd's restrictions by their code (core/api.ts RESTRICTION_CODES); an unknown code shows slsd's own words. */
+    restriction: {
+      optOut: 'Pink Sheet and OTCBB trading restricted: SLS opt-out',
+      mobileNotVerified: 'Trading restricted: mobile number not verified',
+      portalOnly: 'Temporary passcode: Client Portal functions only',
+      temporaryNoSharing: 'Temporary access: device sharing is blocked',
+    },
     accountSecurity: 'Account security',
     signOut: 'Sign out',
     signingOut: 'Signing out…',

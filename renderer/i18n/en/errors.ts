@@ -12,6 +12,20 @@ const errors = {
   },
   transactionExpired: { message: 'This login took too long and has expired.', action: 'Log in again.' },
   transactionEnded: { message: 'This login has ended.', action: 'Log in again.' },
+  /**
+   * A confirmation in Account security (a withdrawal, a sharing request, a device's activation): its
+   * own 3 wrong responses (SPEC L6), not a login's; ended or expired, nothing was done.
+   */
+  confirmation: {
+    wrongResponse: {
+      actionEnded: 'This confirmation has ended after 3 wrong responses; nothing was done. Start again for a new challenge.',
+      action: 'Check the code and try again.',
+      actionLeft_one: 'Check the code and try again: {{count}} attempt left for this confirmation.',
+      actionLeft_other: 'Check the code and try again: {{count}} attempts left for this confirmation.',
+    },
+    ended: { message: 'This confirmation has ended; nothing was done.', action: 'Start again for a new challenge.' },
+    expired: { message: 'This confirmation took too long and has expired; nothing was done.', action: 'Start again for a new challenge.' },
+  },
   noActiveDevice: { message: 'Your user has no active second factor device.', action: 'Call client services for temporary access.' },
   deviceNotAvailable: { message: 'This device cannot be used right now.', action: 'Choose another device.' },
   challengeUsed: { message: 'This challenge is no longer valid.', action: 'Choose the device again to get a new challenge.' },

@@ -16,6 +16,9 @@ const login = {
     missingCredentials: 'Enter your user name and password.',
     server: 'Server: {{host}} ▾',
     changeServer: 'Server: {{host}}. Change server address',
+    /** Closes the server address field without changing it (Escape does the same). */
+    cancelServer: 'Cancel',
+    keepServer: 'Cancel, keep {{host}}',
   },
   selectDevice: {
     title: 'Select Second Factor Device',

@@ -3,6 +3,8 @@ const shell = {
   starting: 'Starting SLS Desktop',
   cardBlocked: { message: 'This card is blocked after 3 wrong PINs.', action: 'Call client services.' },
   newCodeSent: 'A new code was sent.',
+  /** The page opened without its launch token: it was never connected (not "connection lost"). */
+  notOpened: { message: 'This window was not opened by SLS Desktop.', action: 'Start SLS Desktop and use the window it opens, or the full address it prints.' },
   more: {
     toggle: 'More ▾',
     language: 'Language',

@@ -44,6 +44,7 @@ const challenge: Catalogue<typeof en> = {
   push: {
     title: 'IB Key',
     sent: 'Une notification a été envoyée à <strong>{{device}}</strong>. Ouvrez-la et choisissez',
+    sentApp: 'Une notification a été envoyée à votre app <strong>IB Key</strong>. Ouvrez-la et choisissez',
     numberLabel: 'le nombre {{number}}',
     expired: 'La notification a expiré.',
     sendNew: 'Envoyer une nouvelle notification',

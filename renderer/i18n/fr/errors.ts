@@ -18,6 +18,16 @@ const errors: Catalogue<typeof en> = {
   },
   transactionExpired: { message: 'Cette connexion a pris trop de temps et a expiré.', action: 'Reconnectez-vous.' },
   transactionEnded: { message: 'Cette connexion a pris fin.', action: 'Reconnectez-vous.' },
+  confirmation: {
+    wrongResponse: {
+      actionEnded: "Cette confirmation a pris fin après 3 réponses erronées ; rien n'a été fait. Recommencez pour obtenir un nouveau challenge.",
+      action: 'Vérifiez le code et réessayez.',
+      actionLeft_one: 'Vérifiez le code et réessayez : il reste {{count}} tentative pour cette confirmation.',
+      actionLeft_other: 'Vérifiez le code et réessayez : il reste {{count}} tentatives pour cette confirmation.',
+    },
+    ended: { message: "Cette confirmation a pris fin ; rien n'a été fait.", action: 'Recommencez pour obtenir un nouveau challenge.' },
+    expired: { message: "Cette confirmation a pris trop de temps et a expiré ; rien n'a été fait.", action: 'Recommencez pour obtenir un nouveau challenge.' },
+  },
   noActiveDevice: { message: "Votre utilisateur n'a aucun appareil actif de second facteur.", action: 'Appelez le service clientèle pour un accès temporaire.' },
   deviceNotAvailable: { message: 'Cet appareil ne peut pas être utilisé pour le moment.', action: 'Choisissez un autre appareil.' },
   challengeUsed: { message: "Ce code challenge n'est plus valable.", action: "Choisissez de nouveau l'appareil pour obtenir un nouveau code challenge." },

@@ -18,6 +18,8 @@ const login: Catalogue<typeof en> = {
     missingCredentials: "Saisissez votre nom d'utilisateur et votre mot de passe.",
     server: 'Serveur : {{host}} ▾',
     changeServer: "Serveur : {{host}}. Modifier l'adresse du serveur",
+    cancelServer: 'Annuler',
+    keepServer: 'Annuler, garder {{host}}',
   },
   selectDevice: {
     title: "Choisir l'appareil de second facteur",

@@ -5,6 +5,7 @@ const shell: Catalogue<typeof en> = {
   starting: 'Démarrage de SLS Desktop',
   cardBlocked: { message: 'Cette carte est bloquée après 3 PIN erronés.', action: 'Appelez le service clientèle.' },
   newCodeSent: 'Un nouveau code a été envoyé.',
+  notOpened: { message: "Cette fenêtre n'a pas été ouverte par SLS Desktop.", action: "Démarrez SLS Desktop et utilisez la fenêtre qu'il ouvre, ou l'adresse complète qu'il affiche." },
   more: {
     toggle: 'Plus ▾',
     language: 'Langue',

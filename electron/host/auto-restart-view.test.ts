@@ -1,0 +1,195 @@
+// What the signed-in screen learns of auto-restart (SPEC L8, C3; UI.md 7; UI audit #13): the session
+// view says on until the weekly cut-off (Sunday 01:00 New York time) or off and why — no keychain on
+// this computer, not for this login, not set up in time — and never carries the restart token.
+// Against a real slsd (SQLite), with memory, broken and slow keychains.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LoginStepView, SessionView } from '../../core/contract/index.ts';
+import { SessionView as SessionViewSchema } from '../../core/contract/index.ts';
+import { createMemoryKeychain, KeychainUnavailableError } from '../../native/keychain.ts';
+import type { Keychain } from '../../native/keychain.ts';
+import { createMemorySettingsStore } from '../../native/settings.ts';
+import type { SettingsStore } from '../../native/settings.ts';
+import { bearer, makeUser, ok, PASSWORD, PORTAL, signIn, startAccountServer, answer } from '../../server/account/testing.ts';
+import type { AccountTestServer, TestUser } from '../../server/account/testing.ts';
+import { postJson } from '../../server/testing/http.ts';
+import { nextWeeklyCutoff } from '../../core/calendar.ts';
+import { appInfo } from './app-info.ts';
+import type { HostClock } from './host-services.ts';
+import { RESTART_SETUP_WAIT_MS } from './host-services.ts';
+import { createHost } from './index.ts';
+
+// The host checks a stored token's cut-off against the wall clock, so slsd runs on it too.
+let t: AccountTestServer;
+let u: TestUser;
+/** The next weekly cut-off from now, as slsd computes it (core/calendar.ts). */
+let CUT_OFF: string;
+beforeEach(async () => {
+  t = await startAccountServer({ listen: true, clock: null });
+  u = await makeUser(t, 'rhea', ['scc']);
+  CUT_OFF = nextWeeklyCutoff(new Date()).toISOString();
+});
+
+it('the cut-off the view shows is a Sunday, 01:00 New York time, within a week', () => {
+  const ny = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(CUT_OFF));
+  expect(ny).toBe('Sun 01:00');
+  expect(Date.parse(CUT_OFF) - Date.now()).toBeLessThanOrEqual(7 * 24 * 3600_000);
+});
+afterEach(async () => {
+  await t.close();
+});
+
+/** No OS keychain answers (a bare Linux box without a Secret Service): every call fails as the real one does. */
+function brokenKeychain(): Keychain {
+  const fail = async (): Promise<never> => {
+    throw new KeychainUnavailableError(new Error('org.freedesktop.secrets was not provided by any .service files'));
+  };
+  return { get: fail, set: fail, delete: fail, accounts: fail, clear: fail, available: async () => false };
+}
+
+/** Timers that fire only when the test says so. */
+function manualClock() {
+  const timers = new Map<number, { fn: () => void; at: number }>();
+  let id = 1;
+  let now = Date.now();
+  const clock: HostClock = {
+    now: () => now,
+    setTimeout(fn, ms) {
+      timers.set(id, { fn, at: now + ms });
+      return id++;
+    },
+    clearTimeout: (h) => void timers.delete(h as number),
+  };
+  return {
+    clock,
+    armed: () => [...timers.values()].map((x) => x.at - now),
+    elapse(ms: number) {
+      now += ms;
+      for (const [k, x] of [...timers]) {
+        if (x.at <= now) {
+          timers.delete(k);
+          x.fn();
+        }
+      }
+    },
+  };
+}
+
+function host(keychain: Keychain, opts: { settings?: SettingsStore; clock?: HostClock; logs?: string[] } = {}) {
+  const settings = opts.settings ?? createMemorySettingsStore({ serverAddress: t.url! });
+  const h = createHost({ settings, keychain, appInfo: appInfo('browser', '0.1.0'), ...(opts.clock ? { clock: opts.clock } : {}), log: (l) => opts.logs?.push(l) });
+  const call = async <T>(name: string, input?: unknown): Promise<T> => {
+    const r = await h.dispatch(name, input);
+    if (!r.ok) throw Object.assign(new Error(`${name}: ${r.error.code} ${r.error.message}`), { code: r.error.code });
+    return r.value as T;
+  };
+  return { h, call, settings };
+}
+
+/** Password, then the code card: the signed-in view the renderer gets. */
+async function signInThrough(call: <T>(name: string, input?: unknown) => Promise<T>, username = 'rhea', user = u): Promise<SessionView> {
+  const step = await call<LoginStepView>('login', { username, password: PASSWORD, rememberUsername: false });
+  if (step.status !== 'challenge') throw new Error(step.status);
+  const done = await call<LoginStepView>('respond', { response: answer(user.devices.scc!, step.challenge) });
+  if (done.status !== 'signed_in') throw new Error(done.status);
+  return done.session;
+}
+
+/** The view is exactly the contract's, and nothing in it is a token. */
+function expectNoSecrets(view: unknown, ...secrets: string[]): void {
+  const json = JSON.stringify(view);
+  expect(json).not.toMatch(/"(token|restartToken)"/);
+  for (const s of secrets) expect(json).not.toContain(s);
+  expect(SessionViewSchema.parse(view)).toEqual(view);
+}
+
+describe('auto-restart in the session view (SPEC L8, C3; UI.md 7)', () => {
+  it('on after a full login: until the weekly cut-off, the same on GET session and after a restart; never the token', async () => {
+    const keychain = createMemoryKeychain();
+    const first = host(keychain);
+    const view = await signInThrough(first.call);
+    expect(view.autoRestart).toEqual({ state: 'on', until: CUT_OFF });
+    const stored = JSON.parse((await keychain.get(`restart-token:${t.url}`))!) as { restartToken: string; validUntil: string };
+    expect(stored.validUntil).toBe(CUT_OFF);
+    expectNoSecrets(view, stored.restartToken);
+    const again = await first.call<SessionView>('getSession');
+    expect(again.autoRestart).toEqual({ state: 'on', until: CUT_OFF });
+    expectNoSecrets(again, stored.restartToken);
+
+    // The app starts again: signed in by the token, still on until the same cut-off (rotation keeps it).
+    const second = host(keychain, { settings: first.settings });
+    const restarted = await second.call<SessionView>('getSession');
+    expect(restarted).toMatchObject({ authenticatedWith: null, autoRestart: { state: 'on', until: CUT_OFF } });
+    const rotated = JSON.parse((await keychain.get(`restart-token:${t.url}`))!) as { restartToken: string };
+    expectNoSecrets(restarted, stored.restartToken, rotated.restartToken);
+  });
+
+  it('off, no keychain on this computer (SLS_ERR_KEYCHAIN): the login still succeeds and says so', async () => {
+    const logs: string[] = [];
+    const { call } = host(brokenKeychain(), { logs });
+    const view = await signInThrough(call);
+    expect(view.autoRestart).toEqual({ state: 'off', reason: 'no_keychain' });
+    expect((await call<SessionView>('getSession')).autoRestart).toEqual({ state: 'off', reason: 'no_keychain' });
+    expect(logs).toContain('auto-restart not enabled code=SLS_ERR_KEYCHAIN');
+    expectNoSecrets(view);
+  });
+
+  it('off, not for this login: an opted-out user signed in without a second factor (O1), and the step-up portal session (C6)', async () => {
+    const portal = await signIn(t, 'rhea', u.devices.scc!, PORTAL);
+    ok(await postJson(t.app, '/v1/sls/opt-out', { username: 'rhea' }, bearer(portal)));
+    const keychain = createMemoryKeychain();
+    const { call } = host(keychain);
+    const step = await call<LoginStepView>('login', { username: 'rhea', password: PASSWORD, rememberUsername: false });
+    if (step.status !== 'signed_in') throw new Error(step.status);
+    expect(step.session).toMatchObject({ authenticatedWith: null, autoRestart: { state: 'off', reason: 'not_for_this_login' } });
+    expect(await keychain.accounts()).toEqual([]);
+
+    // The Client Portal session of the Account screens' step-up gets no restart token either (L8 is for trading logins).
+    const up = await call<LoginStepView>('portalLogin', { password: PASSWORD });
+    if (up.status !== 'challenge') throw new Error(up.status);
+    const upDone = await call<LoginStepView>('respond', { response: answer(u.devices.scc!, up.challenge) });
+    if (upDone.status !== 'signed_in') throw new Error(upDone.status);
+    expect(upDone.session.autoRestart).toEqual({ state: 'off', reason: 'not_for_this_login' });
+    expect((await call<SessionView>('getPortalSession')).autoRestart).toEqual({ state: 'off', reason: 'not_for_this_login' });
+    expectNoSecrets(upDone.session);
+  });
+
+  it('off, not set up: a keychain that does not answer in time; the token it takes later is forgotten again', async () => {
+    const inner = createMemoryKeychain();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let setCalled!: () => void;
+    const called = new Promise<void>((r) => (setCalled = r));
+    const slow: Keychain = {
+      ...inner,
+      async set(account, secret) {
+        setCalled();
+        await gate; // e.g. the OS asks the user to unlock the keychain
+        await inner.set(account, secret);
+      },
+    };
+    const clock = manualClock();
+    const logs: string[] = [];
+    const { call } = host(slow, { clock: clock.clock, logs });
+    const step = await call<LoginStepView>('login', { username: 'rhea', password: PASSWORD, rememberUsername: false });
+    if (step.status !== 'challenge') throw new Error(step.status);
+    const answered = call<LoginStepView>('respond', { response: answer(u.devices.scc!, step.challenge) });
+    await called;
+    expect(clock.armed()).toContain(RESTART_SETUP_WAIT_MS);
+    clock.elapse(RESTART_SETUP_WAIT_MS);
+    const done = await answered;
+    if (done.status !== 'signed_in') throw new Error(done.status);
+    expect(done.session.autoRestart).toEqual({ state: 'off', reason: 'not_set_up' });
+    expect(logs).toContain('auto-restart not enabled: setting it up took too long');
+    // The keychain takes the token after all: the host forgets it, as the screen said "off".
+    release();
+    expect((await call<SessionView>('getSession')).autoRestart).toEqual({ state: 'off', reason: 'not_set_up' });
+    expect(await inner.get(`restart-token:${t.url}`)).toBeNull();
+  });
+
+  it('a quick keychain leaves no timer behind', async () => {
+    const clock = manualClock();
+    const { call } = host(createMemoryKeychain(), { clock: clock.clock });
+    expect((await signInThrough(call)).autoRestart).toEqual({ state: 'on', until: CUT_OFF });
+    expect(clock.armed()).not.toContain(RESTART_SETUP_WAIT_MS);
+  });
+});

@@ -1,0 +1,87 @@
+// The signed-in screen's words (UI.md 7; SPEC O2, P1, L8, C5): restrictions by their codes in the
+// language in use, slsd's own words for a code the client does not know, and auto-restart on until the
+// weekly cut-off or off and why; the heading can take the focus.
+import { renderToStaticMarkup } from 'react-dom/server';
+import { I18nextProvider } from 'react-i18next';
+import { afterEach, describe, expect, it } from 'vitest';
+import { formatNewYorkTime } from '../../core/contract/messages.ts';
+import type { AutoRestartView, SessionView } from '../../core/contract/index.ts';
+import { de } from '../i18n/de/index.ts';
+import { en } from '../i18n/en/index.ts';
+import { fr } from '../i18n/fr/index.ts';
+import { applyLanguage, i18n, locale } from '../i18n/index.ts';
+import { SignedInScreen } from './SignedInScreen.tsx';
+
+const CUT_OFF = '2030-01-06T06:00:00.000Z'; // Sunday 01:00 New York time
+
+function session(autoRestart: AutoRestartView, restrictionDetails: SessionView['restrictionDetails']): SessionView {
+  return {
+    expiresAt: '2030-01-05T20:00:00.000Z',
+    user: { id: 'u1', username: 'demo.gold', displayName: 'Goldie' },
+    account: { id: 'a1', number: 'U1000004', primaryUser: 'demo.gold' },
+    authenticatedWith: { deviceId: 'd1', kind: 'gold', label: 'Gold device (…6507)' },
+    clientKind: 'trading_platform',
+    access: 'full',
+    restrictions: restrictionDetails.map((r) => r.message),
+    restrictionDetails,
+    autoRestart,
+  };
+}
+
+const render = (s: SessionView) =>
+  renderToStaticMarkup(
+    <I18nextProvider i18n={i18n}>
+      <SignedInScreen session={s} onSignOut={() => {}} signingOut={false} footer={null} onAccount={() => {}} />
+    </I18nextProvider>,
+  );
+
+/** The screen's text: tags stripped, the entities React writes decoded, spaces collapsed. */
+const text = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#x27;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+
+const MOBILE = { code: 'SLS_RESTRICTION_MOBILE_NOT_VERIFIED', message: 'Trading restricted: mobile number not verified' };
+const OPT_OUT = { code: 'SLS_RESTRICTION_OPT_OUT', message: 'Pink Sheet and OTCBB trading restricted: SLS opt-out' };
+const FUTURE = { code: 'SLS_RESTRICTION_SOMETHING_NEW', message: 'Something new slsd says in English' };
+
+afterEach(() => applyLanguage('en'));
+
+describe('signed-in screen (UI.md 7)', () => {
+  for (const [lang, words] of [['en', en], ['de', de], ['fr', fr]] as const) {
+    it(`${lang}: known restrictions in the language, an unknown one as slsd wrote it; auto-restart until the cut-off`, () => {
+      applyLanguage(lang);
+      const html = text(render(session({ state: 'on', until: CUT_OFF }, [OPT_OUT, MOBILE, FUTURE])));
+      expect(html).toContain(words.common.signedIn.restriction.optOut);
+      expect(html).toContain(words.common.signedIn.restriction.mobileNotVerified);
+      expect(html).toContain(FUTURE.message);
+      if (lang !== 'en') {
+        expect(html).not.toContain(OPT_OUT.message);
+        expect(html).not.toContain(MOBILE.message);
+      }
+      const when = formatNewYorkTime(new Date(CUT_OFF), new Date(), locale());
+      expect(html).toContain(words.common.signedIn.autoRestartOn.replace('{{when}}', when));
+      expect(when).toMatch(/01:00$/);
+    });
+
+    it(`${lang}: auto-restart off says why, in plain words`, () => {
+      applyLanguage(lang);
+      const off = words.common.signedIn.autoRestartOff;
+      expect(text(render(session({ state: 'off', reason: 'no_keychain' }, [])))).toContain(off.noKeychain);
+      expect(text(render(session({ state: 'off', reason: 'not_for_this_login' }, [])))).toContain(off.notForThisLogin);
+      expect(text(render(session({ state: 'off', reason: 'not_set_up' }, [])))).toContain(off.notSetUp);
+    });
+  }
+
+  it('English words for the codes are the sentences slsd sends (the knowledge base\'s), so nothing changes in English', () => {
+    expect(en.common.signedIn.restriction.optOut).toBe(OPT_OUT.message);
+    expect(en.common.signedIn.restriction.mobileNotVerified).toBe(MOBILE.message);
+  });
+
+  it('the heading can take the focus (tabindex -1), so the screen change is announced (SPEC C5)', () => {
+    expect(render(session({ state: 'off', reason: 'no_keychain' }, []))).toMatch(/<h1 id="[^"]+" tabindex="-1">/);
+  });
+});

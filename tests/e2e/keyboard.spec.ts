@@ -1,0 +1,143 @@
+/**
+ * The keyboard and screen-reader paths through the login (SPEC C5, L2, L4, L7; UI.md screens 1–5),
+ * against the fake slsd: Escape is each screen's Cancel, Enter continues on the device drop-down,
+ * the focus lands on something on every screen change (never on <body>), the server address opens
+ * in place and closes again, and an expired IB Key notification no longer shows its number.
+ */
+import type { Page } from '@playwright/test';
+import { FAKE_PASSWORD } from '../fixtures/fake-slsd.ts';
+import { fillLogin } from '../fixtures/ui.ts';
+import { expectAccessible } from './axe.ts';
+import { expect, test } from './fixtures.ts';
+
+/** The login form is back (after a Cancel): its button shows and the focus is in one of its fields. */
+async function expectLoginForm(page: Page): Promise<void> {
+  await expect(page.getByRole('button', { name: 'Log In' })).toBeVisible();
+  await expect(page.locator('form input:focus')).toHaveCount(1);
+}
+
+/** What has the focus, for a message: "h1 IB Key", "body". */
+function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const d = (globalThis as unknown as { document: { activeElement: { tagName: string; textContent: string | null } | null } }).document;
+    const a = d.activeElement;
+    return a ? `${a.tagName.toLowerCase()} ${a.tagName === 'BODY' ? '' : (a.textContent ?? '').trim().slice(0, 40)}`.trim() : 'none';
+  });
+}
+
+test.describe('Escape cancels (SPEC C5)', () => {
+  test('in the response field of a challenge it is Cancel: back to the login form', async ({ fakeDesktop: { page } }) => {
+    await fillLogin(page, 'demo.gold', FAKE_PASSWORD);
+    const field = page.getByLabel(/Enter the response/);
+    await expect(field).toBeFocused();
+    await field.fill('1234');
+    await page.keyboard.press('Escape');
+    await expectLoginForm(page);
+  });
+
+  test('on Select Second Factor Device it is Cancel: back to the login form', async ({ fakeDesktop: { page } }) => {
+    await fillLogin(page, 'demo.m2fs', FAKE_PASSWORD);
+    await expect(page.getByRole('combobox', { name: 'Device' })).toBeFocused();
+    await page.keyboard.press('Escape');
+    await expectLoginForm(page);
+  });
+
+  test('on the IB Key wait it is Cancel, and the focus starts on the heading (SPEC L7)', async ({ fakeDesktop: { page } }) => {
+    await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'IB Key' }), await focused(page)).toBeFocused();
+    await page.keyboard.press('Escape');
+    await expectLoginForm(page);
+  });
+});
+
+test.describe('Select Second Factor Device with the keyboard (SPEC L2, C5)', () => {
+  test('the arrow keys change the device, Enter continues with it', async ({ fakeDesktop: { page } }) => {
+    await fillLogin(page, 'demo.m2fs', FAKE_PASSWORD);
+    const select = page.getByRole('combobox', { name: 'Device' });
+    await expect(select).toBeFocused();
+    await select.selectOption({ label: 'Security Code Card (…0042)' });
+    await page.keyboard.press('ArrowUp');
+    await expect(select).toHaveValue('d-ibkey');
+    await page.keyboard.press('Enter');
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'IB Key' })).toBeFocused();
+    // Use another device: the drop-down takes the focus again, on the device just used.
+    await page.getByRole('button', { name: 'Use another device' }).click();
+    await expect(select).toBeFocused();
+    await expect(select).toHaveValue('d-ibkey');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await expect(page.getByText('Enter the codes at index numbers')).toBeVisible();
+    await expect(page.getByLabel('Codes')).toBeFocused();
+  });
+});
+
+test.describe('IB Key notification expired (SPEC L7, C5)', () => {
+  test('the old number goes; "Send a new notification" takes the focus and brings a new one', async ({ fakeDesktop: { page, fake } }) => {
+    await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
+    const number = page.locator('.challenge.match');
+    await expect(number).toHaveText(/^\d\d$/);
+    await expect(page.getByText('A notification was sent to iPhone of Ivy. Open it and choose')).toBeVisible();
+    fake.answerPush('expired');
+    await expect(page.getByText('The notification has expired.')).toBeVisible();
+    await expect(number).toHaveCount(0);
+    await expect(page.getByText('Open it and choose')).toHaveCount(0);
+    const sendNew = page.getByRole('button', { name: 'Send a new notification' });
+    await expect(sendNew).toBeFocused();
+    await expect(sendNew).toHaveAccessibleDescription('The notification has expired.');
+    await expectAccessible(page, 'IB Key notification expired');
+    await page.keyboard.press('Enter');
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    await expect(number).toHaveText(/^\d\d$/);
+    fake.answerPush('approved');
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+  });
+
+  test('an IB Key labelled without a phone name: the notification went to the IB Key app', async ({ fakeDesktop: { page } }) => {
+    await fillLogin(page, 'demo.ibkeyapp', FAKE_PASSWORD);
+    await expect(page.getByText('A notification was sent to your IB Key app. Open it and choose')).toBeVisible();
+  });
+});
+
+test.describe('server address on the login screen (UI.md screen 1, SPEC C5)', () => {
+  test('opens in the footer with the focus in it; Escape and Cancel close it unchanged, focus back on "Server: … ▾"', async ({ fakeDesktop: { page, fake, settings } }) => {
+    const before = settings.read().serverAddress;
+    const host = new URL(before).host;
+    const toggle = page.getByRole('button', { name: /change server address/i });
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    const field = page.getByLabel('Server address', { exact: true });
+    await expect(field).toBeFocused();
+    await expect(field).toHaveValue(before);
+    // Where "Server: … ▾" was: in the footer, below Log In, inside the window.
+    await expect(page.locator('footer').getByLabel('Server address', { exact: true })).toBeVisible();
+    const fieldBox = (await field.boundingBox())!;
+    const logIn = (await page.getByRole('button', { name: 'Log In' }).boundingBox())!;
+    expect(fieldBox.y).toBeGreaterThan(logIn.y + logIn.height);
+    expect(fieldBox.y + fieldBox.height).toBeLessThanOrEqual(560);
+    await expectAccessible(page, 'login, server address open');
+
+    await field.fill('http://127.0.0.1:1');
+    await page.keyboard.press('Escape');
+    await expect(field).toHaveCount(0);
+    await expect(toggle).toBeFocused();
+    await expect(toggle).toHaveText(`Server: ${host} ▾`);
+
+    await page.keyboard.press('Enter');
+    await expect(field).toHaveValue(before);
+    await field.fill('http://127.0.0.1:1');
+    await page.getByRole('button', { name: `Cancel, keep ${host}` }).click();
+    await expect(field).toHaveCount(0);
+    await expect(toggle).toBeFocused();
+    expect(settings.read().serverAddress).toBe(before);
+
+    // Enter in the field logs in, with the address typed there.
+    await page.getByLabel('Username', { exact: true }).fill('demo.gold');
+    await page.getByLabel('Password', { exact: true }).fill(FAKE_PASSWORD);
+    await toggle.click();
+    await field.press('Enter');
+    await expect(page.getByLabel(/Enter the response/)).toBeFocused();
+    expect(fake.expectedResponse()).not.toBeNull();
+  });
+});
