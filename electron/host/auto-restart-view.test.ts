@@ -131,6 +131,8 @@ describe('auto-restart in the session view (SPEC L8, C3; UI.md 7)', () => {
     expect((await call<SessionView>('getSession')).autoRestart).toEqual({ state: 'off', reason: 'no_keychain' });
     expect(logs).toContain('auto-restart not enabled code=SLS_ERR_KEYCHAIN');
     expectNoSecrets(view);
+    // Nothing asked of slsd that could not be kept: no token issued, none audited.
+    expect(await t.adb.selectFrom('restart_tokens').select('id').execute()).toEqual([]);
   });
 
   it('off, not for this login: an opted-out user signed in without a second factor (O1), and the step-up portal session (C6)', async () => {

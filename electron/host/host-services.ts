@@ -315,6 +315,12 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
    * auto-restart (UI.md 7): on until the weekly cut-off, or off and why. The token never leaves the host.
    */
   async function enableRestart(held: HeldSession, username: string): Promise<AutoRestartView> {
+    // No keychain to keep a token in (never a settings file, C4): ask slsd for none, so it neither
+    // issues nor audits a token that could not be stored.
+    if (!(await keychain.available())) {
+      log('auto-restart not enabled code=SLS_ERR_KEYCHAIN');
+      return { state: 'off', reason: 'no_keychain' };
+    }
     let grant: z.output<typeof RestartGrant>;
     try {
       grant = await slsd.authed('POST', '/login/restart-token', RestartGrant, held.token, {});
