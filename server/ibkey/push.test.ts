@@ -75,6 +75,19 @@ describe('push approval with number matching (SPEC L7)', () => {
     expect(s.body).toEqual({ status: 'waiting', transactionId: login.transactionId, pushExpiresAt: login.expiresAt });
   });
 
+  it('a login deleted by housekeeping meanwhile answers as ended or not found, never a 500 (N1)', async () => {
+    const login = await pushLogin();
+    const request = await pendingRequest(login.transactionId);
+    const waiting = status(t, login.transactionId, 1);
+    await new Promise((r) => setTimeout(r, 200));
+    await t.services.db.deleteFrom('login_transactions').where('id', '=', login.transactionId).execute();
+    const waited = await waiting;
+    expect(waited.code).toBe(404);
+    expect(waited.body.error?.code).toBe('SLS_ERR_TRANSACTION_NOT_FOUND');
+    prompter.push(String(login.matchNumber), PIN);
+    await expect(app.answerPush(request)).rejects.toMatchObject({ code: 'SLS_ERR_IBKEY_REQUEST_ENDED' });
+  });
+
   it('a denial ends the login and is recorded in the audit log as possible fraud', async () => {
     const login = await pushLogin();
     const request = await pendingRequest(login.transactionId);

@@ -565,7 +565,9 @@ export class IbKeyService {
     const message = answerMessage({ transactionId: push.transaction_id, requestId: push.id, decision: req.decision, chosenNumber: req.chosenNumber, nonce: push.nonce });
     const { user } = await this.#signedBy(push.device_id, message, req.signature, sourceAddress);
     if (req.transactionId !== push.transaction_id) throw new SlsError('SLS_ERR_IBKEY_SIGNATURE_INVALID');
-    const tx = await db.selectFrom('login_transactions').selectAll().where('id', '=', push.transaction_id).executeTakeFirstOrThrow();
+    // Housekeeping may have deleted a login long over (past its grace): an ended request, not a 500.
+    const tx = await db.selectFrom('login_transactions').selectAll().where('id', '=', push.transaction_id).executeTakeFirst();
+    if (!tx) throw new SlsError('SLS_ERR_IBKEY_REQUEST_ENDED');
     const live = push.state === 'pending' && push.expires_at > now && tx.state === 'challenge' && tx.challenge_seq === push.challenge_seq && tx.expires_at > now;
     if (!live) throw new SlsError('SLS_ERR_IBKEY_REQUEST_ENDED');
 
@@ -612,7 +614,9 @@ export class IbKeyService {
     const wait = Math.max(0, Math.min(25, Math.floor(waitSeconds))) * 1000;
     const found = await waitFor<LoginStatus>(this.notifier, [`tx:${transactionId}`], wait, () => this.#statusNow(transactionId, sourceAddress), undefined, this.#stopping.signal);
     if (found) return found;
-    const tx = await this.#db.selectFrom('login_transactions').select(['challenge_expires_at', 'expires_at']).where('id', '=', transactionId).executeTakeFirstOrThrow();
+    const tx = await this.#db.selectFrom('login_transactions').select(['challenge_expires_at', 'expires_at']).where('id', '=', transactionId).executeTakeFirst();
+    // Deleted while the desktop waited (housekeeping, long past its expiry): told so, not a 500.
+    if (!tx) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND');
     return { status: 'waiting', transactionId, pushExpiresAt: iso(tx.challenge_expires_at ?? tx.expires_at) };
   }
 
