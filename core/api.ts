@@ -82,11 +82,16 @@ export const ERROR_CODES = [
   'SLS_ERR_IBKEY_NO_MOBILE',
   /** IB Key cannot be recovered by the user: client services issue temporary access (SPEC K7). */
   'SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE',
+  /** The mobile number's verification code took 3 wrong codes and has ended; any code after that is refused too: ask for a new code (SPEC P1, L6). */
+  'SLS_ERR_MOBILE_CODE_ENDED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** Any step that sends an SMS code may meet these (SPEC P2): the number is on the do-not-call list, or it is outside the carrier's hours. */
-export const SMS_POLICY_ERRORS: readonly ErrorCode[] = ['SLS_ERR_PHONE_DO_NOT_CALL', 'SLS_ERR_SMS_CARRIER_HOURS'];
+/**
+ * Any step that sends an SMS code may meet these (server/sms/policy.ts): the number is on the do-not-call list, or it is
+ * outside the carrier's hours (SPEC P2); or the number had its budget of SMS for the last hour (SPEC L4: SLS_ERR_RATE_LIMITED, `retryAt`).
+ */
+export const SMS_POLICY_ERRORS: readonly ErrorCode[] = ['SLS_ERR_PHONE_DO_NOT_CALL', 'SLS_ERR_SMS_CARRIER_HOURS', 'SLS_ERR_RATE_LIMITED'];
 
 export const ErrorBody = z.object({
   error: z.object({

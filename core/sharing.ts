@@ -125,3 +125,11 @@ export function decideSharing(requester: SharingParty, owner: SharingParty, devi
   if (securityRank(device.kind) < highest) return { allowed: false, reason: 'less_secure_device' };
   return { allowed: true, needsCompliance: !sameEntity };
 }
+
+/**
+ * GET /v1/sharing answers at most this many requests, the most recent first (SPEC S3, S5; N1: the
+ * answer and the work per request stay bounded however many a user made). A requester has at most
+ * one request open at a time (S5, server/services/sharing.ts), so the open ones are always among them;
+ * older ended ones (cancelled, rejected) drop off the list, not out of the database or the audit log.
+ */
+export const SHARING_LIST_LIMIT = 50;

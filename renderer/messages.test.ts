@@ -28,6 +28,13 @@ describe('error wording in English (SPEC L6, C5)', () => {
     expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: '' }).message).toBe('Something went wrong.');
   });
 
+  it('says a mobile number code is over after 3 wrong codes, and to ask for a new one (SPEC P1, L6)', () => {
+    const t = describeError({ code: 'SLS_ERR_MOBILE_CODE_ENDED', message: 'x' });
+    expect(`${t.message} ${t.action}`).toBe('This code has ended after 3 wrong codes. Ask for a new code and type the new one.');
+    applyLanguage('de');
+    expect(describeError({ code: 'SLS_ERR_MOBILE_CODE_ENDED', message: 'x' }).message).toBe('Dieser Code ist nach 3 falschen Eingaben abgelaufen.');
+  });
+
   it("gives slsd's advice for a do-not-call number", () => {
     expect(describeError({ code: 'SLS_ERR_PHONE_DO_NOT_CALL', message: 'Use IB Key instead.' }).action).toBe('Use IB Key instead.');
   });

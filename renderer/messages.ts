@@ -114,6 +114,9 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
     case 'SLS_ERR_NO_CHALLENGE':
     case 'SLS_ERR_CHALLENGE_USED':
       return { message: t('errors:challengeUsed.message'), action: t('errors:challengeUsed.action') };
+    case 'SLS_ERR_MOBILE_CODE_ENDED':
+      // SPEC P1, L6: the number's code is over after 3 wrong codes; only a new one can verify it.
+      return { message: t('errors:mobileCodeEnded.message'), action: t('errors:mobileCodeEnded.action') };
     case 'SLS_ERR_RESEND_TOO_SOON':
       return {
         message: t('errors:resendTooSoon.message'),

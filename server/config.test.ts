@@ -61,4 +61,11 @@ describe('a wrong setting is refused in one line', () => {
     expect(loadConfig({ SLS_HASH_NICE: '0' }).hashNice).toBe(0);
     expect(loadConfig({ SLS_HASH_NICE: '19' }).hashNice).toBe(19);
   });
+
+  it('SLS_SMS_BUDGET_PER_HOUR: 10 SMS per number and hour unless set; 0 turns the budget off (SPEC L4)', () => {
+    expect(loadConfig({}).smsBudgetPerHour).toBe(10);
+    expect(loadConfig({ SLS_SMS_BUDGET_PER_HOUR: '25' }).smsBudgetPerHour).toBe(25);
+    expect(loadConfig({ SLS_SMS_BUDGET_PER_HOUR: '0' }).smsBudgetPerHour).toBe(0);
+    expect(refusal(() => loadConfig({ SLS_SMS_BUDGET_PER_HOUR: 'lots' }))).toBe('SLS_SMS_BUDGET_PER_HOUR must be a non-negative integer, got "lots"');
+  });
 });

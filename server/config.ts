@@ -72,6 +72,17 @@ export interface SlsConfig {
    */
   readonly smsCarrierHours: boolean;
   /**
+   * At most this many SMS to one number in any rolling hour (SPEC L4, server/sms/policy.ts): login
+   * codes and resends, Client Portal confirmation codes and IB Key activation codes together; number
+   * verification codes (which anyone signed in may ask for any number) in a budget of the same size of
+   * their own, so they cannot use up a number's budget for its owner's login codes. Over it the SMS is
+   * refused with SLS_ERR_RATE_LIMITED and `retryAt`. Kept in the database, so several slsd share it
+   * (SPEC N1). Default 10: a user who logs in and asks for a few resends sends 2 to 4 in an hour;
+   * flooding a phone, or making the broker pay for a stream of texts, needs many more. 0 turns the
+   * budget off. Env SLS_SMS_BUDGET_PER_HOUR.
+   */
+  readonly smsBudgetPerHour: number;
+  /**
    * How often slsd sends the SMS deferred to the carriers' hours that are due (SPEC P2, server/sms/policy.ts).
    * Default 60 s; 0 turns the interval off (`slsctl sms dispatch` still sends them).
    */
@@ -117,6 +128,8 @@ export const DEFAULT_ARGON2: Argon2Params = { memoryCost: 19_456, timeCost: 2, p
 /** SPEC L6: 10 consecutive failures within 24 h lock the user until 24 h after the last. Fixed by the spec, not configurable. */
 export const USER_FAILURE_LIMIT = 10;
 export const USER_FAILURE_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** SPEC L4: SMS to one number in any rolling hour, by default (`smsBudgetPerHour`). */
+export const DEFAULT_SMS_BUDGET_PER_HOUR = 10;
 /** SPEC L6: a login transaction allows 3 wrong responses. */
 export const WRONG_RESPONSES_PER_TRANSACTION = 3;
 
@@ -140,6 +153,7 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
     smsGateway: 'outbox',
     smsDispatchIntervalMs: 60 * 1000,
     smsCarrierHours: true,
+    smsBudgetPerHour: DEFAULT_SMS_BUDGET_PER_HOUR,
     addressFailureLimit: 100,
     addressFailureWindowMs: 15 * 60 * 1000,
     logLevel: 'info',
@@ -199,7 +213,7 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
  * Env: SLS_DATA_DIR, SLS_DATABASE_URL (or SLS_DATABASE_URL_FILE), SLS_HOST, SLS_PORT, SLS_SERVER_KEY
  * (or SLS_SERVER_KEY_FILE), SLS_TRUST_PROXY
  * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
- * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_DISPATCH_INTERVAL_MS,
+ * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_BUDGET_PER_HOUR, SLS_SMS_DISPATCH_INTERVAL_MS,
  * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS, SLS_METRICS_PORT, SLS_METRICS_HOST, SLS_HASH_NICE,
  * SLS_PASSWORD_HASHING (only `noop-benchmark-only`, for the benchmark).
  */
@@ -229,6 +243,8 @@ export function loadConfig(
     if (!['on', 'off', 'true', 'false', '1', '0'].includes(hours)) throw startRefused(`SLS_SMS_CARRIER_HOURS must be on or off, got "${hours}"`);
     o.smsCarrierHours = ['on', 'true', '1'].includes(hours);
   }
+  const smsBudget = intEnv(env, 'SLS_SMS_BUDGET_PER_HOUR');
+  if (smsBudget !== undefined) o.smsBudgetPerHour = smsBudget;
   const dispatch = intEnv(env, 'SLS_SMS_DISPATCH_INTERVAL_MS');
   if (dispatch !== undefined) o.smsDispatchIntervalMs = dispatch;
   const sweepEvery = intEnv(env, 'SLS_HOUSEKEEPING_INTERVAL_MS');

@@ -38,7 +38,8 @@ export function buildOpenApiDocument(version: string): JsonObject {
     const path = r.url.replace(/:(\w+)/g, '{$1}');
     const params = [...r.url.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 64 } }));
     const byStatus = new Map<number, string[]>();
-    for (const code of r.errors) {
+    // A code may come from two lists (e.g. SMS_POLICY_ERRORS and the route's own): said once.
+    for (const code of new Set(r.errors)) {
       const st = ERROR_REGISTRY[code].status;
       byStatus.set(st, [...(byStatus.get(st) ?? []), code]);
     }

@@ -31,7 +31,7 @@ import type { AccountDb, AccountTrx, ConfirmationPurpose, ConfirmationState, Con
 export type ConfirmationRow = ConfirmationTable;
 
 export interface ConfirmationContext extends VerifierContext {
-  /** Counts a failed response for the device's user (SPEC L6); may throw SLS_ERR_USER_LOCKED. */
+  /** Counts a failed response for the acting user and the source address (SPEC L6; `checkConfirmation`); may throw SLS_ERR_USER_LOCKED. */
   readonly recordFailure?: (usernameNormalized: string, sourceAddress: string) => Promise<void>;
   /** The user lock and the per-address throttle (SPEC L6), checked before a challenge is issued and before an answer is judged. */
   readonly throttle: Pick<Throttle, 'assertUserNotLocked' | 'assertAddressAllowed'>;
@@ -166,7 +166,8 @@ export interface CheckedConfirmation {
 /**
  * Check a response to a confirmation of `userId` for `purpose` (no effect when right).
  *
- * Wrong: counted (3 end it, L6) and SLS_ERR_WRONG_RESPONSE with the attempts left; one that
+ * Wrong: counted (3 end it, L6) against the ACTING user, the confirmation's `user_id` (below), and
+ * SLS_ERR_WRONG_RESPONSE with the attempts left; one that
  * arrives after the third, even together with it, is not judged and answers SLS_ERR_TRANSACTION_ENDED.
  * A confirmation already used answers SLS_ERR_CHALLENGE_USED; one of another user or purpose is not found.
  * Before the answer is judged (so nothing is counted or changed): SLS_ERR_RATE_LIMITED /
@@ -214,7 +215,19 @@ export async function checkConfirmation(
     if (row.state === 'used' && a.allowUsed) throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - row.wrong_responses) });
     throw lostRace(row.state);
   }
-  if (ctx.recordFailure) await ctx.recordFailure(deviceUser.username_normalized, a.sourceAddress);
+  // SPEC L6 "counted per user": the user who is authenticating, i.e. who acts and types the answer
+  // (the confirmation's user_id), as a login with a shared device counts against the user logging in
+  // (login.ts `#wrongResponse`), never the device's owner. Otherwise a sharing requester (S5) locks
+  // the owner out of every login with wrong withdrawal confirmations on the shared device, and gets no
+  // count of their own.
+  // Decision for purpose 'sharing' (S3), where the OWNER's device answers the REQUESTER's challenge:
+  // it is the requester's failure too. The requester acts (their session, their request); the owner's
+  // device is still guarded against guessing: 3 wrong answers end the confirmation, the requester's
+  // own count locks them at 10 (L6) and a locked requester can neither start a sharing nor have an
+  // answer judged, and the source address is counted. Counting it against the owner would let any
+  // user who may share (S1) lock the owner for 24 hours. The owner's PASSWORD given at `start` still
+  // counts against the owner, as a wrong password at login does.
+  if (ctx.recordFailure) await ctx.recordFailure(user.username_normalized, a.sourceAddress);
   throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - counted.wrong_responses) });
 }
 

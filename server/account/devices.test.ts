@@ -125,6 +125,78 @@ describe('sending and activating (SPEC D6, D1, T3)', () => {
 
 });
 
+describe('one DSC+ on its way at a time (SPEC D6, D8)', () => {
+  const orders = async (userId: string) => (await t.adb.selectFrom('device_orders').select(['state', 'reason']).where('user_id', '=', userId).execute()).map((o) => `${o.reason}:${o.state}`);
+  const message = (a: { body: unknown }) => (a.body as { error: { message: string } }).error.message;
+
+  it('D6: a second order while one is ordered is refused SLS_ERR_CONFLICT, saying which; nothing is added; audited', async () => {
+    const u = await makeUser(t, 'eager', ['ibkey'], { balanceUsd: 600_000 });
+    const token = await signIn(t, 'eager', u.devices.ibkey!);
+    const first = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    const again = await postJson(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token));
+    expect(again.status).toBe(409);
+    expect(errorCode(again)).toBe('SLS_ERR_CONFLICT');
+    expect(message(again)).toMatch(new RegExp(`already on order for you \\(order ${first.id}, .*cancel it before ordering another`));
+    // Many more, even at once: still the one order.
+    const burst = await Promise.all(Array.from({ length: 10 }, () => postJson(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token))));
+    expect(burst.map(errorCode)).toEqual(Array(10).fill('SLS_ERR_CONFLICT'));
+    expect(await orders(u.userId)).toEqual(['new:ordered']);
+    expect((await devicesOf(token)).orders).toHaveLength(1);
+    const refused = await t.adb.selectFrom('audit_log').select('details').where('event', '=', 'device.order_refused').execute();
+    expect(refused.map((a) => JSON.parse(a.details))).toContainEqual({ kind: 'dscplus', reason: 'open_order', openOrderId: first.id });
+  });
+
+  it('D6: sent and not yet activated still counts; once activated (or cancelled before sending) a new order is taken', async () => {
+    const u = await makeUser(t, 'patient', ['ibkey'], { balanceUsd: 600_000 });
+    const token = await signIn(t, 'patient', u.devices.ibkey!);
+    const first = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    const sent = await accountServices(t.services).devices.sendOrder(first.id, 'test-operator');
+    const refused = await postJson(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token));
+    expect(errorCode(refused)).toBe('SLS_ERR_CONFLICT');
+    expect(message(refused)).toMatch(/already been sent to you .*activate it with its serial number, or report it lost/);
+    const c = ok(await postJson<ConfirmationChallenge>(t.app, '/v1/devices/activation', { serial: sent.device.serial }, bearer(token)));
+    ok(await postJson(t.app, `/v1/devices/activation/${c.confirmationId}`, { response: answer(sent, c.challenge) }, bearer(token)));
+    const second = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    ok(await postJson(t.app, `/v1/devices/orders/${second.id}/cancel`, {}, bearer(token)));
+    ok(await postJson(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    expect((await orders(u.userId)).sort()).toEqual(['new:activated', 'new:cancelled', 'new:ordered']);
+  });
+
+  it('D6, D8: a sent card reported lost before its activation is no longer on its way: a new order is taken', async () => {
+    const u = await makeUser(t, 'unlucky', ['ibkey'], { balanceUsd: 600_000 });
+    const token = await signIn(t, 'unlucky', u.devices.ibkey!);
+    const first = ok(await postJson<{ id: string }>(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token)));
+    const sent = await accountServices(t.services).devices.sendOrder(first.id, 'test-operator');
+    ok(await postJson(t.app, `/v1/devices/${sent.device.id}/report`, { reason: 'lost' }, bearer(token)));
+    expect((await postJson(t.app, '/v1/devices/orders', { kind: 'dscplus' }, bearer(token))).status).toBe(200);
+  });
+
+  it('D8, D6: a second replacement for the same device while the first is on its way is refused, and the report changes nothing', async () => {
+    const u = await makeUser(t, 'twice', ['dscplus', 'ibkey']);
+    const token = await signIn(t, 'twice', u.devices.ibkey!);
+    const url = `/v1/devices/${u.devices.dscplus!.device.id}/report`;
+    ok(await postJson(t.app, url, { reason: 'lost', replace: true }, bearer(token)));
+    // Found again: client services set it active; then lost again, with a replacement asked again.
+    await t.provisioning.setDeviceStatus(u.devices.dscplus!.device.id, 'active');
+    const again = await postJson(t.app, url, { reason: 'lost', replace: true }, bearer(token));
+    expect(errorCode(again)).toBe('SLS_ERR_CONFLICT');
+    expect(message(again)).toMatch(/A replacement Digital Security Card\+ is already on order for you/);
+    expect((await t.provisioning.devicesOf('twice')).find((d) => d.id === u.devices.dscplus!.device.id)?.status).toBe('active');
+    expect(await orders(u.userId)).toEqual(['replacement:ordered']);
+    expect((await t.adb.selectFrom('account_deposits').select('amount_cents').execute()).map((d) => Number(d.amount_cents))).toEqual([2000]);
+    // Without a replacement the report goes through.
+    expect(ok(await postJson<{ device: { status: string } }>(t.app, url, { reason: 'lost' }, bearer(token))).device.status).toBe('lost');
+  });
+
+  it('D8, D5, L8: reporting the device of one\'s own session lost ends that session too (the report itself is answered)', async () => {
+    const u = await makeUser(t, 'self', ['dscplus', 'ibkey']);
+    const token = await signIn(t, 'self', u.devices.dscplus!);
+    const r = await postJson<{ device: { status: string } }>(t.app, `/v1/devices/${u.devices.dscplus!.device.id}/report`, { reason: 'lost' }, bearer(token));
+    expect(r.status).toBe(200);
+    expect(errorCode(await getJson(t.app, '/v1/devices', bearer(token)))).toBe('SLS_ERR_SESSION_EXPIRED');
+  });
+});
+
 describe('lost, broken, replaced, returned (SPEC D8)', () => {
   it('D8: a lost DSC+ is deactivated at once and no longer offered at login; the replacement deposit is recorded', async () => {
     const u = await makeUser(t, 'loser', ['dscplus', 'ibkey']);

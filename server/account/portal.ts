@@ -6,6 +6,16 @@
  * a trading-platform login without one (an opted-out user, O1, or an auto-restart, L8) must log in
  * to the Client Portal first. A session in the portal-only period of a temporary passcode (T1) may
  * use them.
+ *
+ * The second factor must still hold (SPEC D5, D8, L6):
+ * - D5, D8: only active devices authenticate. A session opened with a device that is no longer
+ *   active (reported lost or broken, set aside, returned, revoked by an operator) has no second
+ *   factor any more: SLS_ERR_SECOND_FACTOR_REQUIRED, so the desktop asks to verify again with a device that
+ *   works ("Verify it's you"). Reporting a device ends its sessions anyway (sessions.ts
+ *   `endSessionsOfDevice`); this is the defence in depth for any other way a device stops.
+ * - L6: a locked user's open session does not get round the lock: SLS_ERR_USER_LOCKED with
+ *   `lockedUntil`, for every portal function, reading ones included (they show the security state
+ *   of a user under attack; the desktop says until when, and the trading session is untouched).
  */
 import type { Selectable } from 'kysely';
 import { sha256Hex } from '../crypto/tokens.ts';
@@ -28,10 +38,39 @@ export async function sessionCaller(db: AccountDb, token: string | null, now: nu
   return { session, user };
 }
 
-/** A caller allowed to use portal functions: the session was opened with a second factor (C6). */
+/**
+ * SPEC L6: throws SLS_ERR_USER_LOCKED (with `lockedUntil`) while the user is locked. The very row and
+ * rule of `Throttle.userLockedUntil` (services/throttle.ts): the user's failure counter, locked until
+ * a time still to come. Read here so every caller of `portalCaller` (the routes, the W4 worker) gets
+ * it without handing the throttle in.
+ */
+export async function assertUserNotLocked(db: AccountDb, usernameNormalized: string, now: number): Promise<void> {
+  const row = await db.selectFrom('failure_counters').select('locked_until').where('scope', '=', 'user').where('subject', '=', usernameNormalized).executeTakeFirst();
+  const until = row?.locked_until == null ? null : Number(row.locked_until);
+  if (until !== null && until > now) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(until).toISOString() });
+}
+
+/**
+ * The rights of a portal function, for a caller already found (SPEC C6, D5, D8, L6): the user is not
+ * locked (SLS_ERR_USER_LOCKED), the session was opened with a second factor, and that device is still
+ * active (SLS_ERR_SECOND_FACTOR_REQUIRED otherwise). `portalCaller` runs it; so do the portal
+ * functions reached with `sessionCaller` (opt-out, restart token), once they know the change is theirs.
+ */
+export async function assertPortalRights(db: AccountDb, caller: Caller, now: number): Promise<void> {
+  await assertUserNotLocked(db, caller.user.username_normalized, now);
+  if (caller.session.device_id === null) throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED');
+  const device = await db.selectFrom('devices').select('status').where('id', '=', caller.session.device_id).executeTakeFirst();
+  if (device?.status !== 'active') {
+    throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED', {
+      message: 'The device this session was opened with no longer works (it was reported, set aside, returned or revoked). Please log in to the Client Portal with an active security device.',
+    });
+  }
+}
+
+/** A caller allowed to use portal functions: opened with a second factor that still holds, user not locked (C6, D5, L6). */
 export async function portalCaller(db: AccountDb, token: string | null, now: number): Promise<Caller> {
   const caller = await sessionCaller(db, token, now);
-  if (caller.session.device_id === null) throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED');
+  await assertPortalRights(db, caller, now);
   return caller;
 }
 

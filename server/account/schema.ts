@@ -164,6 +164,12 @@ export interface RestartTokenTable {
   expires_at: number;
   used_at: number | null;
   revoked_at: number | null;
+  /** The session that holds it (asked for it, or was opened by the restart that handed it out); null before migration 0011. */
+  session_id: string | null;
+  /** The full-login session its chain of rotations began with (SPEC L8); null before migration 0011. */
+  chain_session_id: string | null;
+  /** The second factor of that full login (SPEC D8: its report revokes the chain); null before migration 0011. */
+  device_id: string | null;
 }
 
 // A type alias, not an interface: Kysely's withTables wants an index-compatible record.

@@ -54,13 +54,14 @@ describe('the sharing procedure (SPEC S3, S4, S5)', () => {
     expect(done.requesterDevices).toEqual([{ id: req.devices.scc!.device.id, label: req.devices.scc!.device.label, status: 'inactive' }]);
     // Both sides see it in their list (by index: the query-plan check fails a test whose lookup scans).
     const listed = async (tok: string) => ok(await getJson<{ requests: SharingBody[] }>(t.app, '/v1/sharing', bearer(tok))).requests.map((r) => [r.id, r.state]);
-    expect(await listed(token)).toEqual([[done.id, 'approved']]);
-    expect(await listed(await signIn(t, 'owen', owner.devices.dscplus!))).toEqual([[done.id, 'approved']]);
-    // The requester now logs in with the owner's DSC+ (the only device they can use).
+    // The requester now logs in with the owner's DSC+ (the only device they can use). Their session
+    // opened with the card that is now set aside no longer has portal rights (D5, portal.ts).
     const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'rita', password: PASSWORD, client: PORTAL }));
     expect(step.status).toBe('challenge');
     if (step.status === 'challenge') expect(step.challenge.deviceId).toBe(owner.devices.dscplus!.device.id);
     const rita2 = await signIn(t, 'rita', owner.devices.dscplus!);
+    expect(await listed(rita2)).toEqual([[done.id, 'approved']]);
+    expect(await listed(await signIn(t, 'owen', owner.devices.dscplus!))).toEqual([[done.id, 'approved']]);
     // S5: cancelling reactivates the card.
     const cancelled = ok(await postJson<SharingBody>(t.app, `/v1/sharing/${done.id}/cancel`, {}, bearer(rita2)));
     expect(cancelled.state).toBe('cancelled');
@@ -216,7 +217,8 @@ describe('the shared device stops working (SPEC S5, D8)', () => {
     expect(await auditOf('sharing.cancelled')).toEqual([
       { userId: req.userId, deviceId: dscplus(), requestId: done.id, from: 'approved', reactivated: 1, reason: 'shared device reported lost (S5, D8)', by: 'owen' },
     ]);
-    expect((await auditOf('device.status_changed')).filter((a) => a.deviceId === dscplus())).toEqual([
+    // toMatchObject: the report may record more (the sessions and restart tokens it ended, devices-admin.ts).
+    expect((await auditOf('device.status_changed')).filter((a) => a.deviceId === dscplus())).toMatchObject([
       { userId: owner.userId, deviceId: dscplus(), from: 'active', to: 'lost', reason: 'lost' },
     ]);
   });

@@ -285,10 +285,63 @@ function migration0010(): Migration {
   };
 }
 
+/**
+ * SPEC L8, D5, D8: which session a restart token belongs to, and the full login its chain began with.
+ *
+ * - `session_id`: the session whose client holds the token: the one that asked for it
+ *   (`POST /v1/login/restart-token`), or the one the restart that handed it out opened. Logging
+ *   that session out revokes it.
+ * - `chain_session_id`: the full-login session the chain of rotations began with (the same for every
+ *   token handed on by a restart). A new token for that session revokes the chain's unused ones, so a
+ *   session has at most one live chain.
+ * - `device_id`: the second factor of that full login. A device reported lost or set non-active
+ *   revokes the chains it began, and ends the sessions they restarted, even once housekeeping has
+ *   deleted the full login's own session row (sessions go a day after their 12 hours; tokens last
+ *   to the weekly cut-off).
+ *
+ * All null for tokens issued before this migration (they keep working until the cut-off).
+ * `sessions_device`: a device's sessions, ended when it is reported or set non-active (D8, D5).
+ */
+function migration0011(): Migration {
+  return {
+    async up(db: AnyDb) {
+      // One column per statement: SQLite's ALTER TABLE adds one at a time.
+      await db.schema.alterTable('restart_tokens').addColumn('session_id', 'text').execute();
+      await db.schema.alterTable('restart_tokens').addColumn('chain_session_id', 'text').execute();
+      await db.schema.alterTable('restart_tokens').addColumn('device_id', 'text').execute();
+      await db.schema.createIndex('restart_tokens_session').on('restart_tokens').column('session_id').execute();
+      await db.schema.createIndex('restart_tokens_chain').on('restart_tokens').column('chain_session_id').execute();
+      await db.schema.createIndex('restart_tokens_device').on('restart_tokens').column('device_id').execute();
+      await db.schema.createIndex('sessions_device').on('sessions').column('device_id').execute();
+    },
+  };
+}
+
+/**
+ * SPEC L4, N1: the SMS budget of each number (server/sms/policy.ts): the times of the SMS it was sent
+ * in the last hour, per budget (`codes`; `verify_number`, P1), one row per number and budget, updated
+ * conditionally on `version` so several slsd share it. Not read from `sms_outbox`, which only the
+ * embedded outbox gateway writes.
+ */
+function migration0012(): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('sms_budget')
+        .addColumn('number', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('sent', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('sms_budget_pk', ['number', 'bucket'])
+        .execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012() };
     },
   };
 }

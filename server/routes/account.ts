@@ -48,7 +48,8 @@ import type { RouteDefinition, RouteInput } from './table.ts';
 
 const BODY: readonly ErrorCode[] = ['SLS_ERR_VALIDATION', 'SLS_ERR_MALFORMED_JSON', 'SLS_ERR_BODY_TOO_LARGE', 'SLS_ERR_UNSUPPORTED_MEDIA_TYPE'];
 const AUTH: readonly ErrorCode[] = ['SLS_ERR_UNAUTHENTICATED', 'SLS_ERR_SESSION_EXPIRED'];
-const PORTAL: readonly ErrorCode[] = [...AUTH, 'SLS_ERR_SECOND_FACTOR_REQUIRED'];
+// SPEC C6, L6: a session with a second factor whose device is still active, of a user not locked.
+const PORTAL: readonly ErrorCode[] = [...AUTH, 'SLS_ERR_SECOND_FACTOR_REQUIRED', 'SLS_ERR_USER_LOCKED'];
 const CONFIRM: readonly ErrorCode[] = [
   'SLS_ERR_TRANSACTION_NOT_FOUND',
   'SLS_ERR_TRANSACTION_ENDED',
@@ -142,7 +143,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     auth: true,
     body: DeviceOrderRequest,
     response: DeviceOrder,
-    errors: [...BODY, ...PORTAL, 'SLS_ERR_DSCPLUS_NOT_ELIGIBLE', 'SLS_ERR_DEVICE_NOT_ISSUED', 'SLS_ERR_NOT_FOUND'],
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_DSCPLUS_NOT_ELIGIBLE', 'SLS_ERR_DEVICE_NOT_ISSUED', 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT'],
     async handler(s, input) {
       return A(s).devices.order(await portal(s, input), DeviceOrderRequest.parse(input.body), input.sourceAddress);
     },
@@ -240,12 +241,12 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     url: `${API_PREFIX}/mobile-number`,
     operationId: 'setMobileNumber',
     summary: 'Set a mobile number and send its code by SMS',
-    description: 'VOIP and non-mobile numbers and numbers on the do-not-call list are refused; outside 08:00–21:00 in the number\'s country the SMS is deferred (`pending.deferred`).',
-    spec: 'P1 P2 P5',
+    description: 'VOIP and non-mobile numbers and numbers on the do-not-call list are refused; outside 08:00–21:00 in the number\'s country the SMS is deferred (`pending.deferred`). One code per cool-down whatever the number (`SLS_ERR_RESEND_TOO_SOON`), at most 10 in 24 hours, and the number\'s SMS budget for the hour (`SLS_ERR_RATE_LIMITED`), each with `retryAt`.',
+    spec: 'P1 P2 P5 L4',
     auth: true,
     body: MobileNumberRequest,
     response: MobileNumberStatus,
-    errors: [...BODY, ...PORTAL, 'SLS_ERR_PHONE_INVALID', 'SLS_ERR_PHONE_VOIP', 'SLS_ERR_PHONE_NOT_MOBILE', 'SLS_ERR_PHONE_DO_NOT_CALL', 'SLS_ERR_RESEND_TOO_SOON'],
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_PHONE_INVALID', 'SLS_ERR_PHONE_VOIP', 'SLS_ERR_PHONE_NOT_MOBILE', 'SLS_ERR_RESEND_TOO_SOON', ...SMS_POLICY_ERRORS],
     async handler(s, input) {
       return A(s).phone.setNumber(await portal(s, input), MobileNumberRequest.parse(input.body), input.sourceAddress);
     },
@@ -255,12 +256,12 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     url: `${API_PREFIX}/mobile-number/verify`,
     operationId: 'verifyMobileNumber',
     summary: 'Type back the SMS code',
-    description: 'Verifies the number; a user with no active device is enrolled in SMS as second factor (`enrolledInSms`).',
-    spec: 'P1 P4',
+    description: 'Verifies the number; a user with no active device is enrolled in SMS as second factor (`enrolledInSms`). Each wrong code is a failure of the user (L6); the third ends the code (`SLS_ERR_MOBILE_CODE_ENDED`: ask for a new one).',
+    spec: 'P1 P4 L6',
     auth: true,
     body: MobileNumberVerifyRequest,
     response: MobileNumberVerifyResponse,
-    errors: [...BODY, ...PORTAL, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_WRONG_RESPONSE', 'SLS_ERR_CHALLENGE_USED'],
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_WRONG_RESPONSE', 'SLS_ERR_MOBILE_CODE_ENDED', 'SLS_ERR_CHALLENGE_USED', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_RATE_LIMITED'],
     async handler(s, input) {
       return A(s).phone.verify(await portal(s, input), MobileNumberVerifyRequest.parse(input.body).code, input.sourceAddress);
     },
@@ -288,7 +289,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     auth: true,
     body: OptOutRequest,
     response: OptOutStatus,
-    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND'],
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND', 'SLS_ERR_PORTAL_ONLY'],
     async handler(s, input) {
       // Who may is said to anyone signed in; the change itself needs a second factor (checked by the service).
       return A(s).optOut.optOut(await sessionCaller(A(s).deps.adb, input.token, s.now()), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
@@ -304,7 +305,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     auth: true,
     body: OptOutRequest,
     response: OptOutStatus,
-    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND'],
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND', 'SLS_ERR_PORTAL_ONLY'],
     async handler(s, input) {
       return A(s).optOut.optIn(await sessionCaller(A(s).deps.adb, input.token, s.now()), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
     },

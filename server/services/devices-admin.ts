@@ -15,7 +15,14 @@
  * - D8, S5: reporting a device that is shared ends its sharings in the same transaction, and gives
  *   the requesters back their set-aside devices (`endSharingsOfDevice`, sharing.ts).
  * - D8, T1, T2: a return never leaves the user with only temporary devices (they expire by themselves).
+ * - D6: one DSC+ on its way at a time: a new order is refused (SLS_ERR_CONFLICT) while the user has
+ *   one open (ordered, or sent and its card not yet activated); a replacement, while the reported
+ *   device already has one open. Each is a physical card client services ship.
+ * - D8, D5, L8: a device reported lost or broken ends, in the same transaction, every session opened
+ *   with it (a thief's too, and a sharing requester's) and the auto-restart chains they began
+ *   (sessions.ts `endSessionsOfDevice`); the audit entry says how many.
  */
+import { PostgresAdapter } from 'kysely';
 import { DEVICE_CATALOGUE, DSCPLUS_MIN_BALANCE_USD } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
 import { CENTS_PER_USD, formatUsd } from '../../core/limits.ts';
@@ -31,6 +38,7 @@ import type { Caller } from '../account/portal.ts';
 import type { AccountDb, DeviceOrderTable } from '../account/schema.ts';
 import { Provisioning } from './provisioning.ts';
 import type { ProvisionedDevice } from './provisioning.ts';
+import { endSessionsOfDevice } from './sessions.ts';
 import { endSharingsOfDevice } from './sharing.ts';
 import { expireTemporaryDevices } from './temporary-access.ts';
 
@@ -120,6 +128,45 @@ export async function selfActivateDue(adb: AccountDb, now: number, audit?: Accou
   return n;
 }
 
+/**
+ * Runs `body` in a transaction no other runs for the same user at the same time (SPEC D6, N1), as
+ * verifiers/ibkey-push.ts does: PostgreSQL locks the user's row first; SQLite runs a transaction
+ * alone on Kysely's one connection.
+ */
+async function serializedPerUser<T>(adb: AccountDb, userId: string, body: (trx: AccountDb) => Promise<T>): Promise<T> {
+  return adb.transaction().execute(async (trx) => {
+    if (trx.getExecutor().adapter instanceof PostgresAdapter) await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+    return body(trx);
+  });
+}
+
+/**
+ * SPEC D6, D8: the user's DSC+ orders still on their way: ordered (not yet sent), or sent with the
+ * card still waiting for activation (pending). A sent card reported lost before activation, or
+ * activated by an operator, is no longer on its way. Newest first.
+ */
+export async function openDscPlusOrders(db: AccountDb, userId: string): Promise<DeviceOrderTable[]> {
+  const rows = await db
+    .selectFrom('device_orders')
+    .leftJoin('devices', 'devices.id', 'device_orders.device_id')
+    .selectAll('device_orders')
+    .select('devices.status as device_status')
+    .where('device_orders.user_id', '=', userId)
+    .where('device_orders.state', 'in', ['ordered', 'sent'])
+    .where('device_orders.kind', '=', 'dscplus')
+    .orderBy('device_orders.created_at', 'desc')
+    .execute();
+  return rows.filter((o) => o.state === 'ordered' || o.device_status === 'pending').map(({ device_status: _s, ...o }) => o);
+}
+
+function openOrderMessage(o: DeviceOrderTable): string {
+  const what = o.reason === 'replacement' ? 'A replacement Digital Security Card+' : 'A Digital Security Card+';
+  const since = new Date(o.created_at).toISOString().slice(0, 10);
+  return o.state === 'ordered'
+    ? `${what} is already on order for you (order ${o.id}, ${since}): cancel it before ordering another.`
+    : `${what} has already been sent to you (order ${o.id}): activate it with its serial number, or report it lost, before ordering another.`;
+}
+
 export class DeviceAdminService {
   readonly #d: AccountDeps;
 
@@ -201,12 +248,23 @@ export class DeviceAdminService {
       await this.#d.audit({ event: 'device.order_refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { kind: req.kind, balanceCents: e.account.balanceCents } });
       throw new SlsError('SLS_ERR_DSCPLUS_NOT_ELIGIBLE', { message: e.reason ?? undefined });
     }
-    const order = await this.#newOrder(caller.user.id, e.account.accountId, 'new', null);
+    // SPEC D6: one DSC+ on its way at a time. The check and the insert are one step per user.
+    const placed = await serializedPerUser(this.#d.adb, caller.user.id, async (trx) => {
+      const open = await openDscPlusOrders(trx, caller.user.id);
+      if (open.length > 0) return { placed: false, order: open[0]! } as const;
+      return { placed: true, order: await this.#newOrder(caller.user.id, e.account.accountId, 'new', null, trx) } as const;
+    });
+    if (!placed.placed) {
+      const o = placed.order;
+      await this.#d.audit({ event: 'device.order_refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { kind: req.kind, reason: 'open_order', openOrderId: o.id } });
+      throw new SlsError('SLS_ERR_CONFLICT', { message: openOrderMessage(o) });
+    }
+    const order = placed.order;
     await this.#d.audit({ event: 'device.ordered', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { orderId: order.id, kind: 'dscplus' } });
     return this.#orderView(order);
   }
 
-  async #newOrder(userId: string, accountId: string, reason: 'new' | 'replacement', replaces: string | null): Promise<DeviceOrderTable> {
+  async #newOrder(userId: string, accountId: string, reason: 'new' | 'replacement', replaces: string | null, db: AccountDb = this.#d.adb): Promise<DeviceOrderTable> {
     const order: DeviceOrderTable = {
       id: newId('ord'),
       user_id: userId,
@@ -221,7 +279,7 @@ export class DeviceAdminService {
       self_activates_at: null,
       activated_at: null,
     };
-    await this.#d.adb.insertInto('device_orders').values(order).execute();
+    await db.insertInto('device_orders').values(order).execute();
     return order;
   }
 
@@ -348,25 +406,41 @@ export class DeviceAdminService {
     const status: DeviceStatus = req.reason === 'lost' ? 'lost' : 'revoked';
     const now = this.#d.now();
     const account = await accountOf(adb, caller.user.id);
-    let order: DeviceOrderTable | null = null;
-    await adb.transaction().execute(async (trx) => {
+    const order = await serializedPerUser(adb, caller.user.id, async (trx): Promise<DeviceOrderTable | null> => {
+      // SPEC D6, D8: one replacement on its way per reported device (refused before anything changes).
+      if (req.replace) {
+        const open = (await openDscPlusOrders(trx, caller.user.id)).find((o) => o.replaces_device_id === device.id);
+        if (open) throw new SlsError('SLS_ERR_CONFLICT', { message: openOrderMessage(open) });
+      }
       // Conditional on the status read, so two reports (or a report and a return) cannot both win.
       const r = await trx.updateTable('devices').set({ status }).where('id', '=', device.id).where('status', '=', device.status).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device changed meanwhile: look at it again.' });
-      // A lost device must not restart sessions either (L8).
-      await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', caller.user.id).where('revoked_at', 'is', null).execute();
-      await appendAccountAudit(trx, now, { event: 'device.status_changed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { from: device.status, to: status, reason: req.reason } });
+      // SPEC D8, D5, L8: every session opened with the device ends now, whoever's (a thief's with the
+      // stolen card, a sharing requester's), with the restart chains they began and restarted.
+      const ended = await endSessionsOfDevice(trx, device.id, now);
+      // A lost device must not restart sessions either (L8): none of its owner's tokens survive.
+      const own = await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', caller.user.id).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
+      await appendAccountAudit(trx, now, {
+        event: 'device.status_changed',
+        userId: caller.user.id,
+        username: caller.user.username_normalized,
+        sourceAddress,
+        deviceId: device.id,
+        details: { from: device.status, to: status, reason: req.reason, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens + Number(own.numUpdatedRows) },
+      });
       // SPEC S5, D8: a shared device reported lost or broken ends its sharings, and gives each
       // requester back the own devices set aside for it, in this same transaction (else the
       // requester could not sign in at all, not even to cancel the sharing).
       await endSharingsOfDevice(trx, device.id, now, { reason: `shared device reported ${req.reason} (S5, D8)`, by: caller.user.username_normalized, sourceAddress });
-    });
-    if (req.replace) {
-      order = await this.#newOrder(caller.user.id, account.accountId, 'replacement', device.id);
-      await adb
+      if (!req.replace) return null;
+      const placed = await this.#newOrder(caller.user.id, account.accountId, 'replacement', device.id, trx);
+      await trx
         .insertInto('account_deposits')
-        .values({ id: newId('dep'), account_id: account.accountId, order_id: order.id, amount_cents: REPLACEMENT_DEPOSIT_CENTS, reason: 'DSC+ replacement deposit (SPEC D8)', recorded_at: now })
+        .values({ id: newId('dep'), account_id: account.accountId, order_id: placed.id, amount_cents: REPLACEMENT_DEPOSIT_CENTS, reason: 'DSC+ replacement deposit (SPEC D8)', recorded_at: now })
         .execute();
+      return placed;
+    });
+    if (order) {
       await this.#d.audit({ event: 'device.ordered', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { orderId: order.id, kind: 'dscplus', replaces: device.id, depositCents: REPLACEMENT_DEPOSIT_CENTS } });
     }
     const updated = await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow();

@@ -109,8 +109,8 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
     throw e;
   }
   const passwords = opts.passwords ?? passwordHasher(config.passwordHashing, config.argon2);
-  // SPEC P2, P5: every SMS passes the do-not-call list and the carrier hours before the gateway.
-  const sms = new SmsPolicyGateway(opts.smsGateway ?? new OutboxGateway(db, now), db, now, { carrierHours: config.smsCarrierHours });
+  // SPEC P2, P5, L4: every SMS passes the do-not-call list, the carrier hours and the number's budget before the gateway.
+  const sms = new SmsPolicyGateway(opts.smsGateway ?? new OutboxGateway(db, now), db, now, { carrierHours: config.smsCarrierHours, budgetPerHour: config.smsBudgetPerHour });
   const throttle = new Throttle(db, config, now);
   const sessions = new SessionService(db, now, config.sessionTtlMs);
   const login = new LoginService({ db, box, config, sms, now, passwords, throttle, sessions });

@@ -11,10 +11,15 @@
  *   (jdoe), the account's primary user, can …").
  * - While opted out, the session shows the restriction "Pink Sheet and OTCBB trading restricted:
  *   SLS opt-out" (O2).
+ * - The change needs a second factor that still holds (C6, D5, D8: the session's device is active),
+ *   a user not locked (L6), and full access (T1): in a temporary passcode's portal-only days the
+ *   passcode opens only the Client Portal, and an opt-out would turn it into trading access with the
+ *   password alone, past the passcode's end. Refused SLS_ERR_PORTAL_ONLY, which says so (not
+ *   SLS_ERR_SECOND_FACTOR_REQUIRED: verifying again with the same passcode could not help).
  */
 import { SlsError } from '../errors.ts';
 import type { AccountDeps } from '../account/deps.ts';
-import { accountsOf } from '../account/portal.ts';
+import { accountsOf, assertPortalRights } from '../account/portal.ts';
 import type { Caller } from '../account/portal.ts';
 import { normalizeUsername } from './throttle.ts';
 
@@ -69,12 +74,18 @@ export class OptOutService {
 
   /**
    * The caller must be a primary user of the target's account (A1), told who is otherwise (O3), and
-   * signed in with a second factor to change anything (O3 "after logging in with a device", C6).
+   * signed in with a second factor to change anything (O3 "after logging in with a device", C6): one
+   * that still holds, of a user not locked (D5, D8, L6: `assertPortalRights`), with full access (T1).
    */
   async #assertMayChange(caller: Caller, targetId: string, action: string): Promise<void> {
     const { allowed, primaryUser } = await this.#rights(caller, targetId);
     if (allowed) {
-      if (caller.session.device_id === null) throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED');
+      await assertPortalRights(this.#d.adb, caller, this.#d.now());
+      if (caller.session.access !== 'full') {
+        throw new SlsError('SLS_ERR_PORTAL_ONLY', {
+          message: `A temporary passcode in its Client Portal days cannot ${action}: log in with your own security device first.`,
+        });
+      }
       return;
     }
     if (targetId !== caller.user.id) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });

@@ -9,23 +9,43 @@
  * - P1: until a number is verified the session shows "Trading restricted: mobile number not
  *   verified". The old number stays the verified one until a new one is verified.
  * - P4: a user who verifies a number and has no active device is enrolled in SMS as second factor.
- * - Codes: 6 digits, only a salted SHA-256 is kept; 3 wrong codes end the verification; a new code
- *   may be asked after the SMS cool-down.
+ * - Codes: 6 digits, only a salted SHA-256 is kept; a new code may be asked after the SMS cool-down.
+ * - SPEC L4, P1, abuse: a user may be sent a number verification code no sooner than the cool-down
+ *   after the previous one, whatever the number (a cool-down per number let a caller alternating two
+ *   numbers have an SMS sent on every call: toll fraud, or a stranger's phone flooded), and at most
+ *   `MOBILE_CODES_PER_DAY` in any 24 hours. Each is one serialized step per user (N1), and a refusal
+ *   sends and stores nothing. Every SMS also passes the number's budget (server/sms/policy.ts).
+ * - SPEC L6: a code is a secret check like any other. A locked user or a throttled address gets no
+ *   judgement; each wrong code is a failure of the user and the address (10 lock the user); 3 wrong
+ *   codes end the verification (WRONG_RESPONSES_PER_TRANSACTION, as a login), and every code after
+ *   that, right or wrong, is answered SLS_ERR_MOBILE_CODE_ENDED: ask for a new code.
  */
 import { randomDigits, constantTimeEqual } from '../../core/codes.ts';
 import { checkMobileNumber, MOBILE_NUMBER_REFUSAL_MESSAGES } from '../../core/phone.ts';
+import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
 import { newId, sha256Hex } from '../crypto/tokens.ts';
 import { SlsError } from '../errors.ts';
 import type { ErrorCode } from '../../core/api.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
+import type { AccountTrx } from '../account/schema.ts';
 import { maskPhoneNumber } from '../sms/gateway.ts';
 import { isOnDoNotCallList } from '../sms/policy.ts';
 
 export const MOBILE_CODE_LENGTH = 6;
 /** A verification code lives 15 minutes from its delivery. */
 export const MOBILE_CODE_TTL_MS = 15 * 60 * 1000;
-export const MOBILE_CODE_ATTEMPTS = 3;
+/** SPEC L6: wrong codes judged per verification, as per login transaction; the third ends it. */
+export const MOBILE_CODE_ATTEMPTS = WRONG_RESPONSES_PER_TRANSACTION;
+/**
+ * SPEC L4, P1: number verification codes per user in any 24 hours. A user who verifies a number needs
+ * one, a few more for a typo in the number, an SMS that did not arrive or a code that expired or took 3
+ * wrong codes: 10 leave room for a bad day. Each goes to a number the user chose, which may not be
+ * theirs: the cap bounds what one account can make the broker pay for texts to premium ranges (toll
+ * fraud, SMS pumping) or send to a stranger's phone, beside the cool-down between two.
+ */
+export const MOBILE_CODES_PER_DAY = 10;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export { UNVERIFIED_MOBILE_RESTRICTION } from '../account/restrictions.ts';
 
@@ -39,7 +59,16 @@ function codeHash(verificationId: string, code: string): string {
   return sha256Hex(`${verificationId}:${code}`);
 }
 
+/** SPEC P1, L6: the verification took its 3 wrong codes; any code after that, right or wrong, is answered so (no oracle). */
+function codeEnded(): SlsError {
+  return new SlsError('SLS_ERR_MOBILE_CODE_ENDED');
+}
+
 export { isOnDoNotCallList } from '../sms/policy.ts';
+
+function noCodeWaiting(): SlsError {
+  return new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'No code is waiting: enter your mobile number first.' });
+}
 
 export interface MobileNumberStatus {
   readonly number: string | null;
@@ -71,15 +100,60 @@ export class PhoneService {
   /**
    * Why a code that lost a race to change the verification is refused (SPEC P1, L6).
    *
-   * Decided by the row as it is now, never by whether the code was right: a verification ended (by its
-   * third wrong code, a newer code or expiry) answers SLS_ERR_NO_CHALLENGE to right and wrong alike,
-   * as any code arriving after it ended is answered; one another code verified answers CHALLENGE_USED.
+   * Decided by the row as it is now, never by whether the code was right: a verification ended by its
+   * third wrong code answers SLS_ERR_MOBILE_CODE_ENDED, and one ended otherwise (a newer code, expiry)
+   * SLS_ERR_NO_CHALLENGE, to right and wrong alike, as any code arriving after it ended is answered;
+   * one another code verified answers CHALLENGE_USED.
    */
   async #lostRace(verificationId: string): Promise<SlsError> {
     const row = await this.#d.adb.selectFrom('mobile_verifications').select(['verified_at', 'wrong_attempts']).where('id', '=', verificationId).executeTakeFirstOrThrow();
     if (row.verified_at !== null) return new SlsError('SLS_ERR_CHALLENGE_USED');
-    if (row.wrong_attempts >= MOBILE_CODE_ATTEMPTS) return new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'This code has ended after 3 wrong codes: ask for a new one.' });
-    return new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'No code is waiting: enter your mobile number first.' });
+    if (row.wrong_attempts >= MOBILE_CODE_ATTEMPTS) return codeEnded();
+    return noCodeWaiting();
+  }
+
+  /**
+   * No verification is waiting: the user's latest one took its 3 wrong codes (SLS_ERR_MOBILE_CODE_ENDED,
+   * so a right code after them is answered like the wrong ones), or there is none to answer.
+   */
+  async #noPending(userId: string): Promise<SlsError> {
+    const latest = await this.#d.adb
+      .selectFrom('mobile_verifications')
+      .select(['verified_at', 'wrong_attempts'])
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (latest && latest.verified_at === null && latest.wrong_attempts >= MOBILE_CODE_ATTEMPTS) return codeEnded();
+    return noCodeWaiting();
+  }
+
+  /**
+   * SPEC L4, P1: may this user be sent another number verification code now? Read inside the step that
+   * stores it (serialized per user). SLS_ERR_RESEND_TOO_SOON until the cool-down after the previous
+   * code, whatever its number or state; SLS_ERR_RATE_LIMITED after `MOBILE_CODES_PER_DAY` in 24 hours.
+   * Both with `retryAt`.
+   */
+  async #assertMaySendCode(trx: AccountTrx, caller: Caller, now: number): Promise<void> {
+    const recent = await trx
+      .selectFrom('mobile_verifications')
+      .select(['created_at', 'resend_available_at'])
+      .where('user_id', '=', caller.user.id)
+      .where('created_at', '>', now - DAY_MS)
+      .orderBy('created_at', 'desc')
+      .limit(MOBILE_CODES_PER_DAY)
+      .execute();
+    const latest = recent[0];
+    if (latest && latest.resend_available_at > now) {
+      throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: new Date(latest.resend_available_at).toISOString() });
+    }
+    if (recent.length >= MOBILE_CODES_PER_DAY) {
+      const retryAt = new Date(recent[recent.length - 1]!.created_at + DAY_MS).toISOString();
+      throw new SlsError('SLS_ERR_RATE_LIMITED', {
+        message: `You were sent ${MOBILE_CODES_PER_DAY} codes to verify a mobile number in the last 24 hours, the most there can be. Try again after ${retryAt.slice(0, 16).replace('T', ' ')} UTC.`,
+        retryAt,
+      });
+    }
   }
 
   async status(caller: Caller): Promise<MobileNumberStatus> {
@@ -115,15 +189,25 @@ export class PhoneService {
       throw new SlsError('SLS_ERR_PHONE_DO_NOT_CALL');
     }
     const now = d.now();
-    const previous = await this.#pending(caller.user.id);
-    if (previous && previous.number === check.e164 && previous.resend_available_at > now) {
-      throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: new Date(previous.resend_available_at).toISOString() });
-    }
     const id = newId('mob');
     const code = randomDigits(MOBILE_CODE_LENGTH);
     const deliverAt = d.services.sms.deliveryTime(check.e164, now);
-    await d.adb.transaction().execute(async (trx) => {
-      await trx.updateTable('mobile_verifications').set({ ended_at: now }).where('user_id', '=', caller.user.id).where('verified_at', 'is', null).where('ended_at', 'is', null).execute();
+    // SPEC L4, P1, N1: the cool-down and the daily cap are checked and the new code stored in one step
+    // that no other runs for the same user at the same time, however many requests arrive together and
+    // however many slsd share the database. PostgreSQL: the user's row is locked first. SQLite: the
+    // transaction begins IMMEDIATE (db/connect.ts), holding the database's write lock (across processes too).
+    const step = d.adb.transaction().execute(async (trx) => {
+      if (d.services.database.dialect === 'postgres') await trx.selectFrom('users').select('id').where('id', '=', caller.user.id).forUpdate().execute();
+      // A new code ends the one waiting (undone with the rest when this step is refused).
+      const endedNow = await trx
+        .updateTable('mobile_verifications')
+        .set({ ended_at: now })
+        .where('user_id', '=', caller.user.id)
+        .where('verified_at', 'is', null)
+        .where('ended_at', 'is', null)
+        .returning('id')
+        .execute();
+      await this.#assertMaySendCode(trx, caller, now);
       await trx
         .insertInto('mobile_verifications')
         .values({
@@ -140,15 +224,40 @@ export class PhoneService {
           ended_at: null,
         })
         .execute();
+      return endedNow.map((r) => r.id);
     });
+    let ended: string[];
+    try {
+      ended = await step;
+    } catch (e) {
+      // The daily cap is on record (N2): written once the step rolled back (inside it, on SQLite's one
+      // connection, it would wait for the step itself).
+      if (e instanceof SlsError && e.code === 'SLS_ERR_RATE_LIMITED') {
+        await d.audit({ event: 'mobile.refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { reason: 'daily_limit', retryAt: e.extra.retryAt ?? null } });
+      }
+      throw e;
+    }
     // The policy gateway (server/sms/policy.ts) defers it to the carrier's hours; the code lives from then.
-    await d.sms.send({
-      to: check.e164,
-      body: `Your SLS confirmation code is ${code}. Enter it in your user settings to verify this number.`,
-      userId: caller.user.id,
-      purpose: 'verify_number',
-      deferrable: true,
-    });
+    try {
+      await d.sms.send({
+        to: check.e164,
+        body: `Your SLS confirmation code is ${code}. Enter it in your user settings to verify this number.`,
+        userId: caller.user.id,
+        purpose: 'verify_number',
+        deferrable: true,
+      });
+    } catch (e) {
+      // Refused by the SMS policy (the number's budget, L4; do-not-call since it was checked, P2) or the
+      // gateway failed: nothing was sent, so nothing stays stored. The code that waited waits again,
+      // and the cool-down is not used up by a code that never left.
+      await d.adb.transaction().execute(async (trx) => {
+        await trx.deleteFrom('mobile_verifications').where('id', '=', id).execute();
+        if (ended.length > 0) {
+          await trx.updateTable('mobile_verifications').set({ ended_at: null }).where('id', 'in', ended).where('ended_at', '=', now).where('verified_at', 'is', null).execute();
+        }
+      });
+      throw e;
+    }
     await d.audit({
       event: 'mobile.code_sent',
       userId: caller.user.id,
@@ -162,8 +271,12 @@ export class PhoneService {
   /** SPEC P1, P4: the code typed back verifies the number; a user without devices gets SMS as second factor. */
   async verify(caller: Caller, code: string, sourceAddress: string): Promise<MobileNumberStatus & { readonly enrolledInSms: boolean }> {
     const d = this.#d;
+    // SPEC L6: a throttled address or a locked user gets no judgement, right code or wrong: nothing is
+    // counted or changed (as a login's response or a confirmation's, account/confirmations.ts).
+    await d.services.throttle.assertAddressAllowed(sourceAddress);
+    await d.services.throttle.assertUserNotLocked(caller.user.username_normalized);
     const p = await this.#pending(caller.user.id);
-    if (!p) throw new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'No code is waiting: enter your mobile number first.' });
+    if (!p) throw await this.#noPending(caller.user.id);
     const typed = code.replace(/\s+/g, '');
     if (!constantTimeEqual(codeHash(p.id, typed), p.code_hash)) {
       // SPEC L6: at most 3 codes are judged per verification, however many arrive together (on
@@ -186,8 +299,18 @@ export class PhoneService {
         .returning('wrong_attempts')
         .executeTakeFirst();
       if (!counted) throw await this.#lostRace(p.id);
-      await d.audit({ event: 'mobile.code_failed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress });
-      throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, MOBILE_CODE_ATTEMPTS - counted.wrong_attempts) });
+      const attemptsLeft = Math.max(0, MOBILE_CODE_ATTEMPTS - counted.wrong_attempts);
+      await d.audit({ event: 'mobile.code_failed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { attemptsLeft } });
+      // SPEC L6: each wrong code is also a failure of the user and of the address; the throttle writes
+      // `user.locked` when it locks. A lock ends the verification, as it ends a login.
+      const lockedUntil = await d.services.throttle.recordFailure(caller.user.username_normalized, sourceAddress);
+      if (lockedUntil !== null) {
+        await d.adb.updateTable('mobile_verifications').set({ ended_at: now }).where('id', '=', p.id).where('verified_at', 'is', null).where('ended_at', 'is', null).execute();
+        throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(lockedUntil).toISOString() });
+      }
+      // The third wrong code ended it: say so now, as every code after it is answered.
+      if (attemptsLeft === 0) throw codeEnded();
+      throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft });
     }
     const now = d.now();
     let enrolled = false;

@@ -23,7 +23,7 @@ import { sealContext } from '../verifiers/types.ts';
 import { TEMP_PASSCODE_LENGTH } from '../verifiers/temporary-passcode.ts';
 import { accountDb } from '../account/schema.ts';
 import { appendAudit } from './audit.ts';
-import { endEverySessionOf } from './sessions.ts';
+import { endEverySessionOf, endSessionsOfDevice } from './sessions.ts';
 import type { Services } from './index.ts';
 import { endSharingsOfDevice } from './sharing.ts';
 import { normalizeUsername } from './throttle.ts';
@@ -265,14 +265,24 @@ export class Provisioning {
         .set({ status, ...(status === 'active' && device.activated_at === null ? { activated_at: now } : {}) })
         .where('id', '=', deviceId)
         .execute();
-      await appendAudit(baseTrx, now, { event: 'device.status_changed', userId: device.user_id, deviceId, details: { from: device.status, to: status } });
+      // SPEC D5, D8, L8: a device set non-active authenticates no more, so the sessions opened with it
+      // (its owner's, a sharing requester's) end now with it, and the restart chains they began.
+      const ended = status === 'active' ? null : await endSessionsOfDevice(baseTrx, deviceId, now);
+      let restartTokens = ended?.restartTokens ?? 0;
       if (device.status === 'active' && status !== 'active') {
         // SPEC L8, D5: like a device reported lost (devices-admin.ts `report`), an active device the
         // operator takes away ends its user's restart tokens: the next start is a full login.
         const r = await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', device.user_id).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
-        if (Number(r.numUpdatedRows) > 0) {
-          await appendAudit(baseTrx, now, { event: 'restart.revoked', userId: device.user_id, deviceId, details: { by: 'slsctl device set-status', count: Number(r.numUpdatedRows), reason: `device ${status}` } });
-        }
+        restartTokens += Number(r.numUpdatedRows);
+      }
+      await appendAudit(baseTrx, now, {
+        event: 'device.status_changed',
+        userId: device.user_id,
+        deviceId,
+        details: { from: device.status, to: status, ...(ended ? { sessionsEnded: ended.sessions, restartTokensRevoked: restartTokens } : {}) },
+      });
+      if (restartTokens > 0) {
+        await appendAudit(baseTrx, now, { event: 'restart.revoked', userId: device.user_id, deviceId, details: { by: 'slsctl device set-status', count: restartTokens, reason: `device ${status}` } });
       }
       // SPEC S5, D8: a shared device that no longer authenticates ends its sharings; requesters get their set-aside devices back.
       if (status !== 'active') await endSharingsOfDevice(trx, deviceId, now, { reason: `shared device set ${status} by an operator (S5, D8)`, by: 'slsctl device set-status' });

@@ -9,6 +9,14 @@
  *   stolen copy works at most once, and its use kills the real client's, which notices.
  * - A wrong token counts as a login failure (L6) for the user and the address. Tokens are revoked
  *   when a device is reported lost and by `slsctl restart revoke`.
+ * - One live chain per session (L8): a token records the session that holds it, the full login its
+ *   chain began with and that login's device (migration 0011). A new token for a session revokes the
+ *   unused ones of its chain, so a session (or whoever took its bearer token) can never keep more than
+ *   one; logging the session out revokes its tokens (sessions.ts `logout`); reporting the device
+ *   revokes the chains it began (sessions.ts `endSessionsOfDevice`). The user's other sessions (other
+ *   computers) keep theirs.
+ * - Issued only while the session's second factor still holds and the user is not locked (D5, D8,
+ *   L6: portal.ts `assertPortalRights`).
  * - The restarted session has no second factor (authenticatedWith null): portal functions ask for
  *   one (C6).
  * - A restart lets in only a user whom a trading-platform login would let in now (L8 × T1, D5, O1):
@@ -18,11 +26,13 @@
  *   (SLS_ERR_NO_ACTIVE_DEVICE, D5). Either refusal revokes every restart token of the user: the next
  *   start is a normal login, which says the same. An opted-out user (O1) needs no device.
  */
+import { PostgresAdapter } from 'kysely';
 import { nextWeeklyCutoff } from '../../core/calendar.ts';
 import type { SessionInfo } from '../../core/api.ts';
 import { newId, newToken, sha256Hex } from '../crypto/tokens.ts';
 import { SlsError } from '../errors.ts';
 import type { AccountDeps } from '../account/deps.ts';
+import { assertPortalRights } from '../account/portal.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountTables, AccountTrx } from '../account/schema.ts';
 import { accountHousekeeping, loginAccountState } from '../account/restrictions.ts';
@@ -57,6 +67,13 @@ export async function tradingLoginRefusal(d: AccountDeps, userId: string): Promi
   return (await anyUsable(d, account.devices, 'client_portal')) ? 'SLS_ERR_PORTAL_ONLY' : 'SLS_ERR_NO_ACTIVE_DEVICE';
 }
 
+/** Where a token belongs (migration 0011): the session holding it, its chain's full login, and that login's device. */
+interface TokenLink {
+  readonly sessionId: string;
+  readonly chainSessionId: string | null;
+  readonly deviceId: string | null;
+}
+
 export interface RestartGrant {
   readonly restartToken: string;
   /** The weekly cut-off after which no token works (ISO). */
@@ -70,21 +87,54 @@ export class RestartService {
     this.#d = deps;
   }
 
-  async #insert(trx: AccountTrx | AccountDeps['adb'], userId: string, expiresAt: number): Promise<RestartGrant> {
+  async #insert(trx: AccountTrx | AccountDeps['adb'], userId: string, expiresAt: number, link: TokenLink): Promise<RestartGrant> {
     const token = newToken();
     await trx
       .insertInto('restart_tokens')
-      .values({ id: newId('rst'), user_id: userId, token_hash: sha256Hex(token), created_at: this.#d.now(), expires_at: expiresAt, used_at: null, revoked_at: null })
+      .values({
+        id: newId('rst'),
+        user_id: userId,
+        token_hash: sha256Hex(token),
+        created_at: this.#d.now(),
+        expires_at: expiresAt,
+        used_at: null,
+        revoked_at: null,
+        session_id: link.sessionId,
+        chain_session_id: link.chainSessionId,
+        device_id: link.deviceId,
+      })
       .execute();
     return { restartToken: token, validUntil: new Date(expiresAt).toISOString() };
   }
 
-  /** SPEC L8: a restart token for a session opened with a second factor. */
+  /**
+   * SPEC L8: a restart token for a full session opened with a second factor that still holds (D5, D8),
+   * of a user not locked (L6). It replaces the session's earlier unused ones, and those handed on from
+   * them by restarts (its chain): at most one live token per session, in one transaction.
+   */
   async issue(caller: Caller, sourceAddress: string): Promise<RestartGrant> {
-    if (caller.session.device_id === null || caller.session.access !== 'full') throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED');
-    const now = this.#d.now();
-    const grant = await this.#insert(this.#d.adb, caller.user.id, nextWeeklyCutoff(new Date(now)).getTime());
-    await this.#d.audit({ event: 'restart.token_issued', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { validUntil: grant.validUntil } });
+    const d = this.#d;
+    const now = d.now();
+    await assertPortalRights(d.adb, caller, now);
+    if (caller.session.access !== 'full') throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED');
+    const session = caller.session;
+    const { grant, replaced } = await d.db.transaction().execute(async (dbTrx) => {
+      const trx = dbTrx.withTables<AccountTables>();
+      // Serialized per session: PostgreSQL locks the session's row first, so two requests of one
+      // session cannot both find nothing to replace (SQLite: Kysely runs the transaction alone on its
+      // connection, and the first write takes the database's lock).
+      if (trx.getExecutor().adapter instanceof PostgresAdapter) await trx.selectFrom('sessions').select('id').where('id', '=', session.id).forUpdate().execute();
+      const r = await trx
+        .updateTable('restart_tokens')
+        .set({ revoked_at: now })
+        .where('chain_session_id', '=', session.id)
+        .where('revoked_at', 'is', null)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      const grant = await this.#insert(trx, caller.user.id, nextWeeklyCutoff(new Date(now)).getTime(), { sessionId: session.id, chainSessionId: session.id, deviceId: session.device_id });
+      return { grant, replaced: Number(r.numUpdatedRows) };
+    });
+    await d.audit({ event: 'restart.token_issued', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { validUntil: grant.validUntil, replaced } });
     return grant;
   }
 
@@ -130,7 +180,8 @@ export class RestartService {
       const u = await trx.updateTable('restart_tokens').set({ used_at: now }).where('id', '=', row.id).where('used_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
       if (Number(u.numUpdatedRows) !== 1) return null;
       const opened = await services.sessions.open(dbTrx, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full' });
-      const next = await this.#insert(trx, user.id, row.expires_at);
+      // The next token is held by the session just opened, in the same chain (L8).
+      const next = await this.#insert(trx, user.id, row.expires_at, { sessionId: opened.row.id, chainSessionId: row.chain_session_id, deviceId: row.device_id });
       return { opened, next };
     });
     if (result === null) throw new SlsError('SLS_ERR_RESTART_TOKEN_INVALID');

@@ -19,6 +19,8 @@ import { SlsError } from '../errors.ts';
 import { restriction, restrictionsOf, sessionAccountFacts } from '../account/restrictions.ts';
 import { prepared } from '../db/prepared.ts';
 import { accountDb } from '../account/schema.ts';
+import type { AccountDb } from '../account/schema.ts';
+import { appendAudit } from './audit.ts';
 
 export interface NewSession {
   readonly userId: string;
@@ -138,12 +140,73 @@ export class SessionService {
     };
   }
 
-  /** Ends the session of a token; returns its user for the audit log. */
-  async logout(token: string): Promise<{ userId: string }> {
+  /**
+   * Ends the session of a token; returns its user for the audit log.
+   *
+   * SPEC L8: the restart tokens of that session die with it, in the same transaction: the one it
+   * asked for or was handed by the restart that opened it, and, for a full login, every unused token
+   * of the chain it began. The desktop forgets its token at sign-out; a copy taken meanwhile no
+   * longer restarts. The user's other sessions (other computers) keep theirs. Audited with the count.
+   */
+  async logout(token: string): Promise<{ userId: string; restartTokens: number }> {
     const s = await this.#find(token);
-    await this.#db.updateTable('sessions').set({ revoked_at: this.#now() }).where('id', '=', s.id).where('revoked_at', 'is', null).execute();
-    return { userId: s.user_id };
+    const now = this.#now();
+    const restartTokens = await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('sessions').set({ revoked_at: now }).where('id', '=', s.id).where('revoked_at', 'is', null).execute();
+      const n = await revokeRestartTokensOfSessions(trx, [s.id], now);
+      if (n > 0) await appendAudit(trx, now, { event: 'restart.revoked', userId: s.user_id, details: { by: 'logout', count: n } });
+      return n;
+    });
+    return { userId: s.user_id, restartTokens };
   }
+}
+
+/**
+ * SPEC L8: revokes the unused restart tokens held by these sessions or of the chains they began
+ * (restart_tokens.session_id, chain_session_id: migration 0011). Returns how many.
+ */
+export async function revokeRestartTokensOfSessions(trx: Kysely<Database> | AccountDb, sessionIds: readonly string[], now: number): Promise<number> {
+  if (sessionIds.length === 0) return 0;
+  const adb = accountDb(trx as Kysely<Database>);
+  let n = 0;
+  // Two statements, each by its own index (restart_tokens_session, restart_tokens_chain).
+  for (const column of ['session_id', 'chain_session_id'] as const) {
+    const r = await adb
+      .updateTable('restart_tokens')
+      .set({ revoked_at: now })
+      .where(column, 'in', sessionIds)
+      .where('revoked_at', 'is', null)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    n += Number(r.numUpdatedRows);
+  }
+  return n;
+}
+
+/**
+ * SPEC D8, D5, L8: a device reported lost or broken, or set non-active by an operator, ends every
+ * live session opened with it, whoever's (the owner's, and a sharing requester's opened with the
+ * shared device, S5), the restart-token chains full logins with it began (restart_tokens.device_id),
+ * and the sessions those chains restarted (no device of their own, but the same second factor behind
+ * them): a thief's session with a stolen card stops at once, and so does its auto-restart. Runs in
+ * the caller's transaction, with the status change; returns the counts for its audit entry.
+ */
+export async function endSessionsOfDevice(trx: Kysely<Database> | AccountDb, deviceId: string, now: number): Promise<{ sessions: number; restartTokens: number }> {
+  const adb = accountDb(trx as Kysely<Database>);
+  const restarted = await adb.selectFrom('restart_tokens').select('session_id').where('device_id', '=', deviceId).where('session_id', 'is not', null).execute();
+  const restartedIds = [...new Set(restarted.map((x) => x.session_id!))];
+  const live = [
+    ...(await adb.selectFrom('sessions').select('id').where('device_id', '=', deviceId).where('revoked_at', 'is', null).where('expires_at', '>', now).execute()),
+    ...(restartedIds.length > 0
+      ? await adb.selectFrom('sessions').select('id').where('id', 'in', restartedIds).where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
+      : []),
+  ].map((x) => x.id);
+  const ids = [...new Set(live)];
+  const ended = ids.length > 0 ? await adb.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', ids).where('revoked_at', 'is', null).executeTakeFirst() : null;
+  const chains = await adb.updateTable('restart_tokens').set({ revoked_at: now }).where('device_id', '=', deviceId).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
+  // And any token the ended sessions still hold (a token from before migration 0011 has no device).
+  const held = await revokeRestartTokensOfSessions(adb, ids, now);
+  return { sessions: Number(ended?.numUpdatedRows ?? 0), restartTokens: Number(chains.numUpdatedRows) + held };
 }
 
 /**

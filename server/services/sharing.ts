@@ -13,10 +13,29 @@
  * On approval the requester's own physical devices become inactive (kept, S5); cancelling the
  * sharing reactivates those still inactive. The shared device then appears in the requester's
  * login drop-down.
+ *
+ * One sharing at a time (S5): a requester has at most one request open (started, verified,
+ * pending compliance or approved). Two open at once let both be approved, the second setting aside
+ * nothing (the own devices were already inactive), so cancelling the first reactivated the own
+ * devices while the second stayed approved. Hence:
+ * - `start` while a request waits for compliance or is approved: SLS_ERR_CONFLICT, refused before
+ *   the owner's password is checked, nothing changed. The requester cancels it first.
+ * - `start` while a request is only started or verified (nothing decided, nothing set aside):
+ *   the new request REPLACES it (cancelled, audited `sharing.cancelled` with `replacedBy`). The
+ *   desktop client's "Start over" and a challenge ended by 3 wrong responses (L6) begin again with
+ *   a new `start` and have no cancel, so refusing here would strand the requester.
+ * - Both happen in one transaction serialized per requester (`serializedPerRequester`), and
+ *   approval (`#approve`, from `submit` or compliance's `decide`) re-checks, in the same
+ *   conditional UPDATE that approves, that no other request of the requester is open: two
+ *   approvals arriving together (a pool, several slsd) never both pass, on SQLite or PostgreSQL.
+ *
+ * `list` (GET /v1/sharing) answers the SHARING_LIST_LIMIT (50) most recent requests, made by or of
+ * the user, read with a fixed number of queries whatever their count (S3, N1).
  */
+import { PostgresAdapter } from 'kysely';
 import type { ErrorCode } from '../../core/api.ts';
 import { DEVICE_CATALOGUE, securityRank } from '../../core/devices.ts';
-import { decideSharing, isShareableKind, SHARING_REFUSAL_MESSAGES } from '../../core/sharing.ts';
+import { decideSharing, isShareableKind, SHARING_LIST_LIMIT, SHARING_REFUSAL_MESSAGES } from '../../core/sharing.ts';
 import type { SharingParty, SharingRefusal } from '../../core/sharing.ts';
 import { newId } from '../crypto/tokens.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
@@ -26,7 +45,7 @@ import type { IssuedConfirmation } from '../account/confirmations.ts';
 import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
-import type { AccountDb, SharingRequestTable, SharingState } from '../account/schema.ts';
+import type { AccountDb, AccountTrx, SharingRequestTable, SharingState } from '../account/schema.ts';
 import { expireTemporaryDevices } from './temporary-access.ts';
 import { normalizeUsername } from './throttle.ts';
 
@@ -37,6 +56,42 @@ const REFUSAL_CODES: Record<SharingRefusal, ErrorCode> = {
   ibkey_use_add_user: 'SLS_ERR_SHARING_IBKEY',
   device_not_shareable: 'SLS_ERR_DEVICE_NOT_SHAREABLE',
 };
+
+/** SPEC S5: the states of an open request; a requester has at most one at a time (module doc). */
+const OPEN: readonly SharingState[] = ['started', 'verified', 'pending_compliance', 'approved'];
+/** SPEC S3: open, but nothing decided nor set aside yet: a new `start` replaces it. */
+const REPLACEABLE: readonly SharingState[] = ['started', 'verified'];
+/** SPEC S4, S5: waiting for compliance or in effect: a new `start` is refused until it is cancelled. */
+const HELD: readonly SharingState[] = ['pending_compliance', 'approved'];
+/** SPEC S3, S4: the states a request is approved from. */
+const APPROVABLE: readonly SharingState[] = ['verified', 'pending_compliance'];
+
+/** SPEC S5: what a requester who already shares a device (or waits for compliance) is told. */
+function oneSharingAtATime(): SlsError {
+  return new SlsError('SLS_ERR_CONFLICT', {
+    message: 'You already share a device or wait for a sharing to be approved: cancel that request first. One sharing at a time (S5).',
+  });
+}
+
+/**
+ * SPEC S5, N1: serializes the changes of one requester's sharing requests (a start replacing one,
+ * an approval) however many arrive together and however many slsd share the database.
+ *
+ * PostgreSQL: the requester's user row is locked (`SELECT … FOR NO KEY UPDATE`) first, so these
+ * transactions of one requester wait for each other, and under READ COMMITTED each later statement
+ * sees what the previous holder committed; other users are not held up. NO KEY UPDATE, not UPDATE:
+ * it does not block the key-share locks that foreign keys take, so two users starting to share each
+ * other's device at the same moment (each inserting a row that references the other) cannot
+ * deadlock. SQLite: Kysely runs a
+ * transaction alone on its one connection, and the caller's first statement is a WRITE, which
+ * takes the database's write lock for the whole transaction (across processes too, with the busy
+ * timeout), as withdrawals do (W4).
+ */
+async function serializedPerRequester(trx: AccountTrx, requesterUserId: string): Promise<void> {
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    await trx.selectFrom('users').select('id').where('id', '=', requesterUserId).forNoKeyUpdate().execute();
+  }
+}
 
 export interface SharingView {
   readonly id: string;
@@ -75,7 +130,6 @@ export async function endSharingsOfDevice(
   now: number,
   why: { readonly reason: string; readonly by: string; readonly sourceAddress?: string | null },
 ): Promise<EndedSharing[]> {
-  const OPEN: SharingState[] = ['started', 'verified', 'pending_compliance', 'approved'];
   const read = (ids: readonly string[]) =>
     trx
       .selectFrom('sharing_requests')
@@ -167,41 +221,87 @@ export class SharingService {
   }
 
   async #view(r: SharingRequestTable): Promise<SharingView> {
-    const { adb } = this.#d;
-    const users = await adb.selectFrom('users').select(['id', 'username', 'display_name']).where('id', 'in', [r.requester_user_id, r.owner_user_id]).execute();
-    const u = (id: string) => {
-      const x = users.find((y) => y.id === id)!;
-      return { username: x.username, displayName: x.display_name };
-    };
-    const row = await adb.selectFrom('devices').select(['id', 'kind', 'label', 'serial']).where('id', '=', r.device_id).executeTakeFirstOrThrow();
-    const device = { id: row.id, kind: row.kind, label: row.label, ...(row.kind === 'dscplus' && row.serial ? { serial: row.serial } : {}) };
-    const deactivated = JSON.parse(r.deactivated_device_ids) as string[];
-    const mine =
-      deactivated.length > 0
-        ? await adb.selectFrom('devices').select(['id', 'label', 'status']).where('id', 'in', deactivated).execute()
-        : (await adb.selectFrom('devices').select(['id', 'label', 'status', 'kind']).where('user_id', '=', r.requester_user_id).where('status', '=', 'active').execute())
-            .filter((x) => DEVICE_CATALOGUE[x.kind].physical)
-            .map(({ id, label, status }) => ({ id, label, status }));
-    return {
-      id: r.id,
-      state: r.state,
-      requester: u(r.requester_user_id),
-      owner: u(r.owner_user_id),
-      device,
-      needsCompliance: r.needs_compliance === 1,
-      requesterDevices: mine,
-      createdAt: new Date(r.created_at).toISOString(),
-    };
+    return (await this.#views([r]))[0]!;
   }
 
+  /**
+   * The views of these requests with a fixed number of queries, however many (SPEC N1): their users
+   * at once, their devices and set-aside devices at once, and, for those that set none aside, the
+   * requesters' active physical devices (the ones approval would set aside, S5) at once.
+   */
+  async #views(rows: readonly SharingRequestTable[]): Promise<SharingView[]> {
+    if (rows.length === 0) return [];
+    const { adb } = this.#d;
+    const unique = (xs: readonly string[]) => [...new Set(xs)];
+    const setAside = rows.map((r) => JSON.parse(r.deactivated_device_ids) as string[]);
+    const users = new Map(
+      (await adb.selectFrom('users').select(['id', 'username', 'display_name']).where('id', 'in', unique(rows.flatMap((r) => [r.requester_user_id, r.owner_user_id]))).execute()).map((x) => [
+        x.id,
+        { username: x.username, displayName: x.display_name },
+      ]),
+    );
+    const devices = new Map(
+      (await adb.selectFrom('devices').select(['id', 'kind', 'label', 'serial', 'status']).where('id', 'in', unique([...rows.map((r) => r.device_id), ...setAside.flat()])).execute()).map((x) => [x.id, x]),
+    );
+    const wouldSetAside = unique(rows.filter((_, i) => setAside[i]!.length === 0).map((r) => r.requester_user_id));
+    const activeOwn =
+      wouldSetAside.length > 0
+        ? (
+            await adb
+              .selectFrom('devices')
+              .select(['id', 'label', 'status', 'kind', 'user_id'])
+              .where('user_id', 'in', wouldSetAside)
+              .where('status', '=', 'active')
+              .orderBy('created_at')
+              .orderBy('id')
+              .execute()
+          ).filter((x) => DEVICE_CATALOGUE[x.kind].physical)
+        : [];
+    return rows.map((r, i) => {
+      const row = devices.get(r.device_id);
+      if (!row) throw new Error(`sharing request ${r.id}: device ${r.device_id} not found`);
+      const device = { id: row.id, kind: row.kind, label: row.label, ...(row.kind === 'dscplus' && row.serial ? { serial: row.serial } : {}) };
+      const ids = setAside[i]!;
+      const mine =
+        ids.length > 0
+          ? ids.flatMap((id) => {
+              const x = devices.get(id);
+              return x ? [{ id: x.id, label: x.label, status: x.status }] : [];
+            })
+          : activeOwn.filter((x) => x.user_id === r.requester_user_id).map(({ id, label, status }) => ({ id, label, status }));
+      const user = (id: string) => {
+        const u = users.get(id);
+        if (!u) throw new Error(`sharing request ${r.id}: user ${id} not found`);
+        return u;
+      };
+      return {
+        id: r.id,
+        state: r.state,
+        requester: user(r.requester_user_id),
+        owner: user(r.owner_user_id),
+        device,
+        needsCompliance: r.needs_compliance === 1,
+        requesterDevices: mine,
+        createdAt: new Date(r.created_at).toISOString(),
+      };
+    });
+  }
+
+  /**
+   * GET /v1/sharing (SPEC S3, S5): the user's requests, as requester or owner, most recent first,
+   * at most SHARING_LIST_LIMIT (50) of them. With one open request per requester (module doc) the
+   * open ones a user makes are always among them; older ended ones (cancelled, rejected) drop off.
+   */
   async list(caller: Caller): Promise<SharingView[]> {
     const rows = await this.#d.adb
       .selectFrom('sharing_requests')
       .selectAll()
       .where((eb) => eb.or([eb('requester_user_id', '=', caller.user.id), eb('owner_user_id', '=', caller.user.id)]))
       .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(SHARING_LIST_LIMIT)
       .execute();
-    return Promise.all(rows.map((r) => this.#view(r)));
+    return this.#views(rows);
   }
 
   /** S3 steps 1–2: the owner's credentials, the rules, a challenge on the owner's device. */
@@ -218,6 +318,10 @@ export class SharingService {
     // SPEC L6: a locked requester starts nothing (no owner password checked, no request left started).
     await services.throttle.assertUserNotLocked(caller.user.username_normalized);
     await services.throttle.assertUserNotLocked(ownerNormalized);
+    // SPEC S5: one sharing at a time. A requester who shares a device, or waits for compliance, is
+    // refused before the owner's password is checked: nothing is counted, audited or changed.
+    const held = await adb.selectFrom('sharing_requests').select('id').where('requester_user_id', '=', caller.user.id).where('state', 'in', HELD).executeTakeFirst();
+    if (held) throw oneSharingAtATime();
     const owner = await adb.selectFrom('users').selectAll().where('username_normalized', '=', ownerNormalized).executeTakeFirst();
     const ok = owner?.password_hash ? await services.passwords.verify(owner.password_hash, req.ownerPassword) : await services.passwords.verifyUnknownUser(req.ownerPassword);
     if (!owner || !ok) {
@@ -238,8 +342,7 @@ export class SharingService {
       if (!device) throw new SlsError('SLS_ERR_NO_ACTIVE_DEVICE', { message: 'The device owner has no active device to share.' });
     }
     const decision = await this.#decide(caller.user, owner, device, sourceAddress);
-    const open = await adb.selectFrom('sharing_requests').select('id').where('requester_user_id', '=', caller.user.id).where('state', 'in', ['approved', 'pending_compliance']).executeTakeFirst();
-    if (open) throw new SlsError('SLS_ERR_CONFLICT', { message: 'You already share a device: cancel that sharing first.' });
+    const now = d.now();
     const row: SharingRequestTable = {
       id: newId('shr'),
       requester_user_id: caller.user.id,
@@ -248,13 +351,47 @@ export class SharingService {
       state: 'started',
       needs_compliance: decision.needsCompliance ? 1 : 0,
       deactivated_device_ids: '[]',
-      created_at: d.now(),
+      created_at: now,
       verified_at: null,
       decided_at: null,
       decided_by: null,
       cancelled_at: null,
     };
-    await adb.insertInto('sharing_requests').values(row).execute();
+    // SPEC S5, S3: one open request per requester (module doc). The new request goes in and the
+    // requester's other open requests are settled in ONE transaction serialized per requester:
+    // one waiting for compliance or approved (since the check above) refuses the start, all of it
+    // undone; one only started or verified is replaced (cancelled, audited in the same transaction, N2).
+    await adb.transaction().execute(async (trx) => {
+      await serializedPerRequester(trx, caller.user.id);
+      // The first statement a write: SQLite's write lock from here to commit (serializedPerRequester).
+      await trx.insertInto('sharing_requests').values(row).execute();
+      const others = await trx
+        .selectFrom('sharing_requests')
+        .select(['id', 'state', 'device_id'])
+        .where('requester_user_id', '=', caller.user.id)
+        .where('state', 'in', OPEN)
+        .where('id', '<>', row.id)
+        .execute();
+      if (others.some((o) => HELD.includes(o.state))) throw oneSharingAtATime();
+      for (const o of others) {
+        // Conditional: a request that moved meanwhile (an answer, a submit to compliance, a report of
+        // its device) is cancelled from where it is now if still replaceable, else refuses the start.
+        const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', o.id).where('state', 'in', REPLACEABLE).returning('id').executeTakeFirst();
+        if (!u) {
+          const moved = await trx.selectFrom('sharing_requests').select('state').where('id', '=', o.id).executeTakeFirstOrThrow();
+          if (HELD.includes(moved.state)) throw oneSharingAtATime();
+          continue;
+        }
+        await appendAccountAudit(trx, now, {
+          event: 'sharing.cancelled',
+          userId: caller.user.id,
+          username: caller.user.username_normalized,
+          sourceAddress,
+          deviceId: o.device_id,
+          details: { requestId: o.id, from: o.state, reactivated: 0, reason: 'replaced by a new request (S3, S5)', replacedBy: row.id },
+        });
+      }
+    });
     const confirmation = await issueConfirmation(d, adb, { user: caller.user, deviceUser: owner, device, purpose: 'sharing', subject: { requestId: row.id }, sourceAddress });
     await d.audit({ event: 'sharing.started', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { requestId: row.id, owner: owner.username_normalized } });
     return { request: await this.#view(row), confirmation };
@@ -275,7 +412,9 @@ export class SharingService {
     if ((JSON.parse(confirmation.subject) as { requestId: string }).requestId !== r.id) throw new SlsError('SLS_ERR_VALIDATION', { message: 'This confirmation belongs to another request.' });
     await d.adb.transaction().execute(async (trx) => {
       if (!(await consumeConfirmation(trx, confirmation.id, d.now()))) throw new SlsError('SLS_ERR_CHALLENGE_USED');
-      await trx.updateTable('sharing_requests').set({ state: 'verified', verified_at: d.now() }).where('id', '=', r.id).where('state', '=', 'started').execute();
+      const u = await trx.updateTable('sharing_requests').set({ state: 'verified', verified_at: d.now() }).where('id', '=', r.id).where('state', '=', 'started').executeTakeFirst();
+      // Replaced by a new start (S5) or cancelled meanwhile: not verified, and the confirmation stays unused (rolled back).
+      if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This sharing request changed meanwhile.' });
     });
     return this.#view({ ...r, state: 'verified' });
   }
@@ -288,7 +427,8 @@ export class SharingService {
     const device = await d.adb.selectFrom('devices').selectAll().where('id', '=', r.device_id).executeTakeFirstOrThrow();
     await this.#decide(caller.user, owner, device, sourceAddress);
     if (r.needs_compliance === 1) {
-      await d.adb.updateTable('sharing_requests').set({ state: 'pending_compliance' }).where('id', '=', r.id).where('state', '=', 'verified').execute();
+      // SPEC S4, S5: waiting for compliance is open too: the same one-at-a-time check as an approval.
+      await this.#advance(r, ['verified'], { state: 'pending_compliance' }, async () => {});
       await d.audit({ event: 'sharing.pending_compliance', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { requestId: r.id } });
     } else {
       await this.#approve(r, caller.user.username_normalized, 'automatic', sourceAddress);
@@ -296,21 +436,66 @@ export class SharingService {
     return this.#view(await d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow());
   }
 
-  /** S5: the requester's own physical active devices become inactive; the request is approved. */
+  /**
+   * Moves request `r` from one of `from` to what `set` says, only while no OTHER request of its
+   * requester is open (SPEC S5, one sharing at a time, module doc), then runs `then` in the same
+   * transaction. The check is in the conditional UPDATE itself, inside a transaction serialized per
+   * requester, so of two such moves arriving together (two submits, a submit and compliance, a
+   * start replacing the request, several slsd) at most one passes, on SQLite and PostgreSQL.
+   * Refused (nothing changed): SLS_ERR_CONFLICT, saying which.
+   */
+  async #advance<T>(
+    r: SharingRequestTable,
+    from: readonly SharingState[],
+    set: { state: SharingState; decided_at?: number; decided_by?: string },
+    then: (trx: AccountTrx) => Promise<T>,
+  ): Promise<T> {
+    return this.#d.adb.transaction().execute(async (trx) => {
+      await serializedPerRequester(trx, r.requester_user_id);
+      // The first statement a write (SQLite's write lock, serializedPerRequester).
+      const u = await trx
+        .updateTable('sharing_requests')
+        .set(set)
+        .where('id', '=', r.id)
+        .where('state', 'in', from)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('sharing_requests as other')
+                .select('other.id')
+                .where('other.requester_user_id', '=', r.requester_user_id)
+                .where('other.state', 'in', OPEN)
+                .where('other.id', '<>', r.id),
+            ),
+          ),
+        )
+        .executeTakeFirst();
+      if (Number(u.numUpdatedRows) !== 1) {
+        const current = await trx.selectFrom('sharing_requests').select('state').where('id', '=', r.id).executeTakeFirst();
+        // Still where it was: another request of the requester is open (S5); this one is left as it is.
+        if (current && from.includes(current.state)) {
+          throw new SlsError('SLS_ERR_CONFLICT', { message: 'Another sharing request of this user is open: it must be cancelled first. One sharing at a time (S5).' });
+        }
+        throw new SlsError('SLS_ERR_CONFLICT', { message: 'This sharing request changed meanwhile.' });
+      }
+      return then(trx);
+    });
+  }
+
+  /**
+   * S5: the requester's own physical active devices become inactive; the request is approved — only
+   * while no other request of the requester is open (`#advance`): never two approved at once.
+   */
   async #approve(r: SharingRequestTable, requesterUsername: string, by: string, sourceAddress: string | null): Promise<void> {
     const d = this.#d;
     const now = d.now();
-    const ids = await d.adb.transaction().execute(async (trx) => {
+    const ids = await this.#advance(r, APPROVABLE, { state: 'approved', decided_at: now, decided_by: by }, async (trx) => {
       const mine = await trx.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', r.requester_user_id).where('status', '=', 'active').execute();
       const physical = mine.filter((x) => DEVICE_CATALOGUE[x.kind].physical).map((x) => x.id);
-      const u = await trx
-        .updateTable('sharing_requests')
-        .set({ state: 'approved', decided_at: now, decided_by: by, deactivated_device_ids: JSON.stringify(physical) })
-        .where('id', '=', r.id)
-        .where('state', 'in', ['verified', 'pending_compliance'])
-        .executeTakeFirst();
-      if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This sharing request changed meanwhile.' });
-      if (physical.length) await trx.updateTable('devices').set({ status: 'inactive' }).where('id', 'in', physical).where('status', '=', 'active').execute();
+      if (physical.length) {
+        await trx.updateTable('sharing_requests').set({ deactivated_device_ids: JSON.stringify(physical) }).where('id', '=', r.id).execute();
+        await trx.updateTable('devices').set({ status: 'inactive' }).where('id', 'in', physical).where('status', '=', 'active').execute();
+      }
       return physical;
     });
     await d.audit({ event: 'sharing.approved', userId: r.requester_user_id, username: requesterUsername, sourceAddress, deviceId: r.device_id, details: { requestId: r.id, by, deactivated: ids.length } });
@@ -334,7 +519,7 @@ export class SharingService {
   /** `slsctl sharing list --pending`: requests waiting for compliance (S4). */
   async pending(): Promise<SharingView[]> {
     const rows = await this.#d.adb.selectFrom('sharing_requests').selectAll().where('state', '=', 'pending_compliance').orderBy('created_at').execute();
-    return Promise.all(rows.map((r) => this.#view(r)));
+    return this.#views(rows);
   }
 
   /** `slsctl sharing approve|reject` (S4): compliance decides; approval re-checks the rules. */

@@ -16,6 +16,18 @@
  *     and a queue of them would wake the user at 08:00 with dead codes. The user is told to use
  *     another device now, or to try again from `retryAt`.
  *
+ * - SPEC L4: at most `smsBudgetPerHour` SMS (default 10) to one number in any rolling hour, whatever
+ *   asked for them: codes are resent only after a cool-down, but each new login, IB Key activation or
+ *   portal challenge sends its own, so with the password alone a phone could be flooded and the broker
+ *   made to pay for it. Over the budget the SMS is refused with SLS_ERR_RATE_LIMITED and `retryAt`
+ *   (when the oldest leaves the hour), and `sms.refused` (reason `budget`) is audited. **Decision**:
+ *   number verification codes (P1) count in a budget of the same size of their own: anyone signed in
+ *   may ask one for any number, and must not be able to use up that number's budget and so keep its
+ *   owner's login codes from it. The budget is a row per number and budget in `sms_budget` (migration
+ *   0012), not the `sms_outbox` (only the embedded outbox gateway writes that): several slsd share it
+ *   (SPEC N1), and each update is conditional on the row's version, so SMS asked together never pass it.
+ *   Refusals of the rules above (do-not-call, carrier hours) come first and use none of it.
+ *
  * The dispatcher (`dispatchDueSms`) sends the due deferred rows through the configured gateway; the
  * outbox gateway has nothing to send, so their rows are just marked sent. Each row is claimed by a
  * conditional update first, so several slsd processes never send one twice. A number put on the
@@ -26,6 +38,7 @@ import type { Kysely } from 'kysely';
 import { appendAccountAudit } from '../account/deps.ts';
 import { accountDb } from '../account/schema.ts';
 import type { AccountDb } from '../account/schema.ts';
+import { DEFAULT_SMS_BUDGET_PER_HOUR } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { maskPhoneNumber, OutboxGateway } from './gateway.ts';
@@ -48,6 +61,38 @@ function carrierHoursMessage(purpose: string, retryAt: number): string {
   return `SMS cannot be delivered to your number now (carrier hours), so no ${what} was sent. Use another device, or try again after ${when}.`;
 }
 
+/** The rolling window of the SMS budget (SPEC L4). */
+export const SMS_BUDGET_WINDOW_MS = 60 * 60 * 1000;
+
+/** A number's SMS of the last hour, per budget (migration 0012, SPEC L4, N1). */
+export interface SmsBudgetTable {
+  /** E.164, as the SMS was addressed. */
+  number: string;
+  /** `codes` (login codes and resends, confirmation codes, IB Key activation codes) or `verify_number` (P1). */
+  bucket: SmsBudgetBucket;
+  /** JSON array of the times (ms) the budget's SMS left for this number within the window, oldest first. */
+  sent: string;
+  /** Optimistic concurrency: updates are conditional on the version read. */
+  version: number;
+}
+
+export type SmsBudgetBucket = 'codes' | 'verify_number';
+
+// A type alias, not an interface: Kysely's withTables wants an index-compatible record.
+type SmsBudgetTables = { sms_budget: SmsBudgetTable };
+
+/** Number verification codes, which anyone signed in may send to any number, have a budget of their own (see above). */
+export function smsBudgetBucket(purpose: string): SmsBudgetBucket {
+  return purpose === 'verify_number' ? 'verify_number' : 'codes';
+}
+
+function budgetMessage(purpose: string, retryAt: number): string {
+  const when = new Date(retryAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+  if (purpose === 'verify_number') return `Too many text messages were sent to this number in the last hour, so no code was sent. Try again after ${when}.`;
+  const what = purpose === 'ibkey_activation' ? 'activation code' : 'code';
+  return `Too many text messages were sent to your number in the last hour, so no ${what} was sent. Use another device, or try again after ${when}.`;
+}
+
 export async function isOnDoNotCallList(adb: AccountDb, e164: string): Promise<boolean> {
   return (await adb.selectFrom('do_not_call').select('number').where('number', '=', e164).executeTakeFirst()) !== undefined;
 }
@@ -67,13 +112,20 @@ export class SmsPolicyGateway implements SmsGateway {
   readonly #adb: AccountDb;
   readonly #now: () => number;
   readonly #carrierHours: boolean;
+  readonly #budgetDb: Kysely<Database & SmsBudgetTables>;
+  readonly #budgetPerHour: number;
 
-  /** `carrierHours` false: the carriers deliver at any hour (config `smsCarrierHours`); the do-not-call list still applies. */
-  constructor(inner: SmsGateway, db: Kysely<Database>, now: () => number, opts: { carrierHours: boolean } = { carrierHours: true }) {
+  /**
+   * `carrierHours` false: the carriers deliver at any hour (config `smsCarrierHours`); the do-not-call list still applies.
+   * `budgetPerHour`: SMS per number and budget in any rolling hour (config `smsBudgetPerHour`, SPEC L4); 0: no budget.
+   */
+  constructor(inner: SmsGateway, db: Kysely<Database>, now: () => number, opts: { carrierHours: boolean; budgetPerHour?: number } = { carrierHours: true }) {
     this.inner = inner;
     this.#adb = accountDb(db);
+    this.#budgetDb = db.withTables<SmsBudgetTables>();
     this.#now = now;
     this.#carrierHours = opts.carrierHours;
+    this.#budgetPerHour = opts.budgetPerHour ?? DEFAULT_SMS_BUDGET_PER_HOUR;
   }
 
   /** When an SMS to this number may be delivered: `now`, or the start of the carrier's next hours (SPEC P2). */
@@ -88,23 +140,70 @@ export class SmsPolicyGateway implements SmsGateway {
       throw new SlsError('SLS_ERR_PHONE_DO_NOT_CALL', { message: DO_NOT_CALL_ACTIONS[m.purpose] ?? DO_NOT_CALL_ACTIONS.verify_number });
     }
     const deliverAt = this.deliveryTime(m.to, now);
+    if (deliverAt > now && m.deferrable !== true) {
+      await appendAccountAudit(this.#adb, now, {
+        event: 'sms.refused',
+        userId: m.userId,
+        details: { purpose: m.purpose, reason: 'carrier_hours', masked: maskPhoneNumber(m.to), retryAt: new Date(deliverAt).toISOString() },
+      });
+      throw new SlsError('SLS_ERR_SMS_CARRIER_HOURS', { message: carrierHoursMessage(m.purpose, deliverAt), retryAt: new Date(deliverAt).toISOString() });
+    }
+    // SPEC L4: counted when it is sent or put to wait (a deferred one leaves later, but leaves).
+    await this.#spendBudget(m, now);
     if (deliverAt <= now) {
       await this.inner.send(m);
       return;
     }
-    if (m.deferrable === true) {
-      await this.#adb
-        .insertInto('sms_outbox')
-        .values({ at: now, to_number: m.to, body: m.body, user_id: m.userId, purpose: m.purpose, not_before: deliverAt, sent_at: null, dropped_reason: null })
-        .execute();
-      return;
+    await this.#adb
+      .insertInto('sms_outbox')
+      .values({ at: now, to_number: m.to, body: m.body, user_id: m.userId, purpose: m.purpose, not_before: deliverAt, sent_at: null, dropped_reason: null })
+      .execute();
+  }
+
+  /**
+   * Takes one SMS from the number's budget for the last hour (SPEC L4), or refuses it: SLS_ERR_RATE_LIMITED
+   * with `retryAt`, audited as `sms.refused` (reason `budget`). One row per number and budget, updated
+   * only if its version is still the one read (else read again), so SMS asked together on one pool or
+   * on several slsd never pass the budget together (SPEC N1), as the failure counters (services/throttle.ts).
+   */
+  async #spendBudget(m: SmsMessage, now: number): Promise<void> {
+    const limit = this.#budgetPerHour;
+    if (limit <= 0) return;
+    const bucket = smsBudgetBucket(m.purpose);
+    const db = this.#budgetDb;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const row = await db.selectFrom('sms_budget').select(['sent', 'version']).where('number', '=', m.to).where('bucket', '=', bucket).executeTakeFirst();
+      const sent = row ? recentSends(row.sent, now) : [];
+      if (sent.length >= limit) {
+        // The budget has room again when enough of these have left the hour.
+        const retryAt = sent[sent.length - limit]! + SMS_BUDGET_WINDOW_MS;
+        await appendAccountAudit(this.#adb, now, {
+          event: 'sms.refused',
+          userId: m.userId,
+          details: { purpose: m.purpose, reason: 'budget', masked: maskPhoneNumber(m.to), perHour: limit, retryAt: new Date(retryAt).toISOString() },
+        });
+        throw new SlsError('SLS_ERR_RATE_LIMITED', { message: budgetMessage(m.purpose, retryAt), retryAt: new Date(retryAt).toISOString() });
+      }
+      const next = JSON.stringify([...sent, now]);
+      if (!row) {
+        const r = await db
+          .insertInto('sms_budget')
+          .values({ number: m.to, bucket, sent: next, version: 1 })
+          .onConflict((oc) => oc.columns(['number', 'bucket']).doNothing())
+          .executeTakeFirst();
+        if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 1) return;
+      } else {
+        const r = await db
+          .updateTable('sms_budget')
+          .set({ sent: next, version: row.version + 1 })
+          .where('number', '=', m.to)
+          .where('bucket', '=', bucket)
+          .where('version', '=', row.version)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 1) return;
+      }
     }
-    await appendAccountAudit(this.#adb, now, {
-      event: 'sms.refused',
-      userId: m.userId,
-      details: { purpose: m.purpose, reason: 'carrier_hours', masked: maskPhoneNumber(m.to), retryAt: new Date(deliverAt).toISOString() },
-    });
-    throw new SlsError('SLS_ERR_SMS_CARRIER_HOURS', { message: carrierHoursMessage(m.purpose, deliverAt), retryAt: new Date(deliverAt).toISOString() });
+    throw new Error('the SMS budget of a number kept changing under concurrent updates');
   }
 
   /**
@@ -151,6 +250,13 @@ export class SmsPolicyGateway implements SmsGateway {
     }
     return { sent, dropped, failed };
   }
+}
+
+/** The times of a budget row still within the hour, oldest first. */
+function recentSends(json: string, now: number): number[] {
+  const parsed: unknown = JSON.parse(json);
+  if (!Array.isArray(parsed)) return [];
+  return parsed.filter((t): t is number => typeof t === 'number' && now - t < SMS_BUDGET_WINDOW_MS).sort((a, b) => a - b);
 }
 
 /** The policy gateway of a services object (it always is one; see createServices). */

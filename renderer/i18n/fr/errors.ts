@@ -31,6 +31,7 @@ const errors: Catalogue<typeof en> = {
   noActiveDevice: { message: "Votre utilisateur n'a aucun appareil actif de second facteur.", action: 'Appelez le service clientèle pour un accès temporaire.' },
   deviceNotAvailable: { message: 'Cet appareil ne peut pas être utilisé pour le moment.', action: 'Choisissez un autre appareil.' },
   challengeUsed: { message: "Ce code challenge n'est plus valable.", action: "Choisissez de nouveau l'appareil pour obtenir un nouveau code challenge." },
+  mobileCodeEnded: { message: "Ce code n'est plus valable après 3 codes erronés.", action: 'Demandez un nouveau code et saisissez le nouveau.' },
   resendTooSoon: { message: 'Un nouveau code ne peut pas encore être envoyé.', actionIn: 'Réessayez dans {{countdown}}.', action: 'Patientez un instant et réessayez.' },
   carrierHours: {
     message: "Un SMS ne peut pas être remis à votre téléphone à cette heure (horaires de l'opérateur).",
