@@ -433,7 +433,20 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
 }
 
 /** A lost or broken device (SPEC D8): deactivated at once; a DSC+ may be replaced (USD 20 deposit recorded). */
-function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; busy: boolean; onReport(reason: 'lost' | 'broken', replace: boolean): void; onCancel(): void }) {
+function ReportForm({
+  device,
+  endsSession,
+  busy,
+  onReport,
+  onCancel,
+}: {
+  device: DeviceInfo;
+  /** The session these screens use was opened with this device: reporting it signs the user out (D8). */
+  endsSession: boolean;
+  busy: boolean;
+  onReport(reason: 'lost' | 'broken', replace: boolean): void;
+  onCancel(): void;
+}) {
   const { t } = useTranslation('account');
   const id = useId();
   const [reason, setReason] = useState<'lost' | 'broken'>('lost');
@@ -463,6 +476,11 @@ function ReportForm({ device, busy, onReport, onCancel }: { device: DeviceInfo; 
         </label>
       ) : null}
       <p className="hint">{t('report.hint')}</p>
+      {endsSession ? (
+        <p className="notice" role="note">
+          {t('report.endsSession')}
+        </p>
+      ) : null}
       <p className="actions">
         <BusyButton busy={busy} busyLabel={t('busy.reporting')}>
           {t('report.submit')}
@@ -575,11 +593,25 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
 
 type DeviceInfo = DevicesOverview['devices'][number];
 
-function DevicesPanel({ api }: { api: SlsApi }) {
+function DevicesPanel({ api, session }: { api: SlsApi; session: SessionView }) {
   const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run } = useAction();
   const [overview, setOverview] = useState<DevicesOverview | null>(null);
+  // SPEC D8, D5: reporting the device these screens were opened with ends that session (slsd ends
+  // every session a lost device opened): the form says so first. The host's Client Portal session
+  // (the step-up, C6) carries these screens when there is one.
+  const [signedInWith, setSignedInWith] = useState<string | null>(session.authenticatedWith?.deviceId ?? null);
+  useEffect(() => {
+    let live = true;
+    api.getPortalSession().then(
+      (portal) => live && portal?.authenticatedWith && setSignedInWith(portal.authenticatedWith.deviceId),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [api]);
   const [reporting, setReporting] = useState<DeviceInfo | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const load = useCallback(async () => {
@@ -632,7 +664,9 @@ function DevicesPanel({ api }: { api: SlsApi }) {
           </li>
         ))}
       </ul>
-      {reporting ? <ReportForm device={reporting} busy={busy} onCancel={() => setReporting(null)} onReport={(reason, replace) => void report(reporting, reason, replace)} /> : null}
+      {reporting ? (
+        <ReportForm device={reporting} endsSession={reporting.id === signedInWith} busy={busy} onCancel={() => setReporting(null)} onReport={(reason, replace) => void report(reporting, reason, replace)} />
+      ) : null}
       {overview && overview.orders.length > 0 ? (
         <table className="limits">
           <caption>{t('devices.orders.caption')}</caption>
@@ -1195,7 +1229,7 @@ export function AccountScreen({ api, session, onBack, footer, notice, verify, on
             ))}
           </nav>
           {section === 'withdraw' ? <WithdrawPanel api={panelApi} /> : null}
-          {section === 'devices' ? <DevicesPanel api={panelApi} /> : null}
+          {section === 'devices' ? <DevicesPanel api={panelApi} session={session} /> : null}
           {section === 'share' ? <SharePanel api={panelApi} /> : null}
           {section === 'sls' ? <SlsPanel api={panelApi} /> : null}
           {section === 'mobile' ? <MobilePanel api={panelApi} /> : null}

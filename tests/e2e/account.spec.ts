@@ -304,9 +304,16 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     const list = page.locator('.device-list');
     await expect(list.getByRole('listitem').filter({ hasText: 'Digital Security Card+' })).toContainText('active');
 
+    // D8, D5: the device this session was opened with — reporting it signs the user out: said first.
+    const goldLabel = (await list.getByRole('listitem').filter({ hasText: 'Gold' }).innerText()).split(' — ')[0]!;
+    await page.getByRole('button', { name: `Report ${goldLabel} lost or broken` }).click();
+    await expect(page.getByRole('note')).toContainText('You signed in with this device: reporting it also signs you out');
+    await page.locator('form.inline-form').getByRole('button', { name: 'Cancel' }).click();
+
     // D8: lost, with a replacement: deactivated at once, the USD 20 deposit recorded.
     const dscLabel = (await list.getByRole('listitem').filter({ hasText: 'Digital Security Card+' }).innerText()).split(' — ')[0]!;
     await page.getByRole('button', { name: `Report ${dscLabel} lost or broken` }).click();
+    await expect(page.getByRole('note')).toHaveCount(0);
     await expect(page.getByRole('checkbox', { name: /Send me a replacement/ })).toBeChecked();
     await expectAccessible(page, 'Account security: report a device');
     await page.getByRole('button', { name: 'Report and deactivate' }).click();
@@ -322,9 +329,11 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await slsd.slsctl('device', 'add', '--user', 'dev.lost', '--kind', 'scc');
     await page.getByRole('button', { name: 'Secure Login System' }).click();
     await page.getByRole('button', { name: 'Devices' }).click();
-    await page.getByRole('button', { name: /^Return .*Gold/ }).click();
+    // The code card is no longer needed (the Gold device stays: it opened this session, D5).
+    await page.getByRole('button', { name: /^Return .*Security Code Card/ }).click();
     await expect(page.getByRole('status')).toContainText('is marked as returned.');
-    await expect(list.getByRole('listitem').filter({ hasText: 'Gold' })).toContainText('returned');
+    await expect(list.getByRole('listitem').filter({ hasText: 'Security Code Card' })).toContainText('returned');
+    await expect(list.getByRole('listitem').filter({ hasText: 'Gold' })).toContainText('active');
   });
 
   test('T1, T2: with a temporary passcode the online Security Code Card is shown and offered as a PDF by the host', async ({ desktop: { page, host }, slsd }) => {

@@ -118,6 +118,7 @@ const account: Catalogue<typeof en> = {
     broken: 'Defekt',
     replace: 'Senden Sie mir eine Ersatz-Digital Security Card+ (eine Kaution von USD 20.00 wird auf dem Konto verbucht)',
     hint: 'Das Gerät funktioniert sofort nicht mehr.',
+    endsSession: 'Sie haben sich mit diesem Gerät angemeldet: Mit der Meldung werden Sie hier und überall, wo es verwendet wurde, abgemeldet. Melden Sie sich danach mit einem anderen Gerät an.',
     submit: 'Melden und deaktivieren',
     cancel: 'Abbrechen',
   },

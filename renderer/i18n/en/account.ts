@@ -117,6 +117,7 @@ const account = {
     broken: 'Broken',
     replace: 'Send me a replacement Digital Security Card+ (a deposit of USD 20.00 is recorded on the account)',
     hint: 'The device stops working at once.',
+    endsSession: 'You signed in with this device: reporting it also signs you out here and wherever it was used. Sign in again with another device.',
     submit: 'Report and deactivate',
     cancel: 'Cancel',
   },

@@ -118,6 +118,7 @@ const account: Catalogue<typeof en> = {
     broken: 'Endommagé',
     replace: 'Envoyez-moi une Digital Security Card+ de remplacement (une caution de USD 20.00 est enregistrée sur le compte)',
     hint: "L'appareil cesse de fonctionner immédiatement.",
+    endsSession: 'Vous vous êtes connecté avec cet appareil : le déclarer vous déconnecte aussi ici et partout où il a été utilisé. Reconnectez-vous ensuite avec un autre appareil.',
     submit: 'Déclarer et désactiver',
     cancel: 'Annuler',
   },
