@@ -107,6 +107,23 @@ describeEachBackend('SMS and number verification abuse (L4, L6, P1)', probe, (ba
       expect(await outbox()).toHaveLength(2);
     });
 
+    it('P1, P2: a code held for the night holds its own number until morning, not a corrected one: another number after the cool-down', async () => {
+      await t.close();
+      await fresh.drop();
+      data.remove();
+      await start({ smsCarrierHours: true });
+      t.clock.set(Date.parse('2026-11-04T23:00:00Z')); // 23:00 in London: SMS wait for the carriers' hours
+      u = await makeUser(t, 'mallory', ['dscplus'], { mobile: null });
+      token = await signIn(t, 'mallory', u.devices.dscplus!);
+      expect(ok(await setNumber('+447400111222')).pending?.deferred).toBe(true);
+      t.clock.advance(COOL_DOWN_MS);
+      const same = await setNumber('+447400111222');
+      expect(errorOf(same).code).toBe('SLS_ERR_RESEND_TOO_SOON');
+      expect(Date.parse(errorOf(same).retryAt!)).toBeGreaterThan(t.clock.now() + HOUR_MS);
+      const corrected = ok(await setNumber('+447400654321'));
+      expect(corrected.pending?.maskedNumber).toBe('+44 ••• ••• ••21');
+    });
+
     it('L4, P1: alternating two numbers 20 times in the same instant sends ONE SMS (was 20)', async () => {
       const numbers = ['+447400111222', '+447400654321'];
       const answers: string[] = [];

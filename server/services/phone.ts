@@ -134,19 +134,21 @@ export class PhoneService {
    * code, whatever its number or state; SLS_ERR_RATE_LIMITED after `MOBILE_CODES_PER_DAY` in 24 hours.
    * Both with `retryAt`.
    */
-  async #assertMaySendCode(trx: AccountTrx, caller: Caller, now: number): Promise<void> {
+  async #assertMaySendCode(trx: AccountTrx, caller: Caller, now: number, number: string): Promise<void> {
     const recent = await trx
       .selectFrom('mobile_verifications')
-      .select(['created_at', 'resend_available_at'])
+      .select(['created_at', 'resend_available_at', 'number'])
       .where('user_id', '=', caller.user.id)
       .where('created_at', '>', now - DAY_MS)
       .orderBy('created_at', 'desc')
       .limit(MOBILE_CODES_PER_DAY)
       .execute();
     const latest = recent[0];
-    if (latest && latest.resend_available_at > now) {
-      throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: new Date(latest.resend_available_at).toISOString() });
-    }
+    // The same number: not before the code waiting for it was delivered, plus the cool-down (P2: a code
+    // held for the carrier's hours). Another number — a typo corrected, even at night — the cool-down
+    // from the request alone: one code per cool-down to any number, never a night's wait.
+    const next = latest ? (latest.number === number ? Number(latest.resend_available_at) : Number(latest.created_at) + this.#d.config.smsResendCooldownMs) : 0;
+    if (next > now) throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: new Date(next).toISOString() });
     if (recent.length >= MOBILE_CODES_PER_DAY) {
       const retryAt = new Date(recent[recent.length - 1]!.created_at + DAY_MS).toISOString();
       throw new SlsError('SLS_ERR_RATE_LIMITED', {
@@ -207,7 +209,7 @@ export class PhoneService {
         .where('ended_at', 'is', null)
         .returning('id')
         .execute();
-      await this.#assertMaySendCode(trx, caller, now);
+      await this.#assertMaySendCode(trx, caller, now, check.e164);
       await trx
         .insertInto('mobile_verifications')
         .values({
