@@ -84,14 +84,16 @@ export const ERROR_CODES = [
   'SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE',
   /** The mobile number's verification code took 3 wrong codes and has ended; any code after that is refused too: ask for a new code (SPEC P1, L6). */
   'SLS_ERR_MOBILE_CODE_ENDED',
+  /** Too many text messages lately: the number's hourly budget, or a user's daily verification codes (SPEC L4, P1); `retryAt`. */
+  'SLS_ERR_SMS_LIMIT',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * Any step that sends an SMS code may meet these (server/sms/policy.ts): the number is on the do-not-call list, or it is
- * outside the carrier's hours (SPEC P2); or the number had its budget of SMS for the last hour (SPEC L4: SLS_ERR_RATE_LIMITED, `retryAt`).
+ * outside the carrier's hours (SPEC P2); or the number had its budget of SMS for the last hour (SPEC L4: SLS_ERR_SMS_LIMIT, `retryAt`).
  */
-export const SMS_POLICY_ERRORS: readonly ErrorCode[] = ['SLS_ERR_PHONE_DO_NOT_CALL', 'SLS_ERR_SMS_CARRIER_HOURS', 'SLS_ERR_RATE_LIMITED'];
+export const SMS_POLICY_ERRORS: readonly ErrorCode[] = ['SLS_ERR_PHONE_DO_NOT_CALL', 'SLS_ERR_SMS_CARRIER_HOURS', 'SLS_ERR_SMS_LIMIT'];
 
 export const ErrorBody = z.object({
   error: z.object({
@@ -101,7 +103,7 @@ export const ErrorBody = z.object({
     attemptsLeft: z.number().int().nonnegative().optional(),
     /** ISO time until which the user is locked (SLS_ERR_USER_LOCKED, SPEC L6). */
     lockedUntil: z.string().optional(),
-    /** ISO time from which the action may be retried (SLS_ERR_RESEND_TOO_SOON, SLS_ERR_RATE_LIMITED). */
+    /** ISO time from which the action may be retried (SLS_ERR_RESEND_TOO_SOON, SLS_ERR_RATE_LIMITED, SLS_ERR_SMS_LIMIT). */
     retryAt: z.string().optional(),
     /** Field-level problems for SLS_ERR_VALIDATION. */
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),

@@ -35,6 +35,13 @@ describe('error wording in English (SPEC L6, C5)', () => {
     expect(describeError({ code: 'SLS_ERR_MOBILE_CODE_ENDED', message: 'x' }).message).toBe('Dieser Code ist nach 3 falschen Eingaben abgelaufen.');
   });
 
+  it('says too many texts went to the phone, not "from this computer", with when to ask again (SPEC L4, P1)', () => {
+    const now = new Date('2026-11-28T15:00:00Z');
+    const t = describeError({ code: 'SLS_ERR_SMS_LIMIT', message: 'x', retryAt: '2026-11-28T16:00:00Z' }, now);
+    expect(`${t.message} ${t.action}`).toBe('Too many codes were sent by text message lately. You can ask for a new one after 11:00 (New York time), or choose another device.');
+    expect(t.message).not.toContain('computer');
+  });
+
   it("gives slsd's advice for a do-not-call number", () => {
     expect(describeError({ code: 'SLS_ERR_PHONE_DO_NOT_CALL', message: 'Use IB Key instead.' }).action).toBe('Use IB Key instead.');
   });

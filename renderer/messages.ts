@@ -93,6 +93,9 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
     case 'SLS_ERR_SERVICE_UNAVAILABLE':
       // slsd could not reach its database: nothing happened, and a retry in a moment is right.
       return { message: t('errors:serviceUnavailable.message'), action: t('errors:serviceUnavailable.action') };
+    case 'SLS_ERR_SMS_LIMIT':
+      // SPEC L4, P1: the phone's budget of texts, not this computer's attempts.
+      return { message: t('errors:smsLimit.message'), action: retry ? t('errors:smsLimit.actionUntil', { when: nyTime(retry, now) }) : t('errors:smsLimit.action') };
     case 'SLS_ERR_RATE_LIMITED':
       return { message: t('errors:rateLimited.message'), action: retry ? t('errors:rateLimited.actionUntil', { when: nyTime(retry, now) }) : t('errors:rateLimited.action') };
     case 'SLS_ERR_WRONG_RESPONSE': {

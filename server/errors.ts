@@ -43,7 +43,7 @@ export const ERROR_REGISTRY = {
   SLS_ERR_RATE_LIMITED: {
     status: 429,
     message: 'Too many failed attempts from this address. Try again later.',
-    when: 'SPEC L6: too many failures from one source address; `retryAt` says when. SPEC L4, P1: also, with its own message, a number that had its budget of SMS for the last hour (server/sms/policy.ts) and a user who had 10 number verification codes in 24 hours.',
+    when: 'SPEC L6: too many failures from one source address; `retryAt` says when.',
   },
   SLS_ERR_NO_ACTIVE_DEVICE: {
     status: 403,
@@ -206,6 +206,11 @@ export const ERROR_REGISTRY = {
     status: 409,
     message: 'A text message cannot be delivered to this number at this hour (carrier hours). Use another device, or try again later.',
     when: 'SPEC P2: outside 08:00–21:00 in the number\'s country a login code, resend or IB Key activation code would arrive too late to be used, so it is not sent; `retryAt` says when texts are delivered again.',
+  },
+  SLS_ERR_SMS_LIMIT: {
+    status: 429,
+    message: 'Too many text messages were sent lately. Try again later.',
+    when: 'SPEC L4, P1: the number had its budget of SMS for the last hour (SLS_SMS_BUDGET_PER_HOUR, server/sms/policy.ts), or the user had 10 number verification codes in 24 hours; the message says which, `retryAt` says when. Nothing was sent or stored.',
   },
   SLS_ERR_MOBILE_CODE_ENDED: {
     status: 409,

@@ -145,14 +145,14 @@ describeEachBackend('SMS and number verification abuse (L4, L6, P1)', probe, (ba
       expect(await verifications(u.userId)).toHaveLength(1);
     });
 
-    it('L4, P1: at most 10 verification codes per user in 24 hours; the 11th is SLS_ERR_RATE_LIMITED with retryAt, nothing sent or stored', async () => {
+    it('L4, P1: at most 10 verification codes per user in 24 hours; the 11th is SLS_ERR_SMS_LIMIT with retryAt, nothing sent or stored', async () => {
       for (let i = 0; i < 10; i++) {
         ok(await setNumber(`+4474001112${String(i).padStart(2, '0')}`));
         t.clock.advance(COOL_DOWN_MS);
       }
       const r = await setNumber('+447400999888');
       expect(r.status).toBe(429);
-      expect(errorOf(r)).toMatchObject({ code: 'SLS_ERR_RATE_LIMITED', retryAt: new Date(LONDON_NOON + DAY_MS).toISOString() });
+      expect(errorOf(r)).toMatchObject({ code: 'SLS_ERR_SMS_LIMIT', retryAt: new Date(LONDON_NOON + DAY_MS).toISOString() });
       expect(errorOf(r).message).toMatch(/10 codes/);
       expect(await outbox('verify_number')).toHaveLength(10);
       expect(await verifications(u.userId)).toHaveLength(10);
@@ -247,7 +247,7 @@ describeEachBackend('SMS and number verification abuse (L4, L6, P1)', probe, (ba
     const activation = (i: number) =>
       postJson(t.app, '/v1/ibkey/activations', { purpose: 'activate', platform: 'android', installationId: `inst-${i}`, credentials: { username: 'sam', password: PASSWORD } });
 
-    it('L4: at most 10 SMS per number per hour, login codes and IB Key activation codes together; the 11th is SLS_ERR_RATE_LIMITED with retryAt and audited', async () => {
+    it('L4: at most 10 SMS per number per hour, login codes and IB Key activation codes together; the 11th is SLS_ERR_SMS_LIMIT with retryAt and audited', async () => {
       await start(BUDGET);
       await makeUser(t, 'sam', ['sms']);
       for (let i = 0; i < 6; i++) expect(ok(await loginCode()).status).toBe('challenge');
@@ -256,7 +256,7 @@ describeEachBackend('SMS and number verification abuse (L4, L6, P1)', probe, (ba
       const refused = [await loginCode(), await activation(9)];
       for (const r of refused) {
         expect(r.status).toBe(429);
-        expect(errorOf(r)).toMatchObject({ code: 'SLS_ERR_RATE_LIMITED', retryAt: new Date(LONDON_NOON + HOUR_MS).toISOString() });
+        expect(errorOf(r)).toMatchObject({ code: 'SLS_ERR_SMS_LIMIT', retryAt: new Date(LONDON_NOON + HOUR_MS).toISOString() });
         expect(errorOf(r).message).toMatch(/Too many text messages/);
       }
       expect(await outbox('login_code')).toHaveLength(6);
@@ -278,7 +278,7 @@ describeEachBackend('SMS and number verification abuse (L4, L6, P1)', probe, (ba
       await makeUser(t, 'sam', ['sms']);
       const answers = await Promise.all(Array.from({ length: 16 }, () => loginCode()));
       expect(answers.filter((a) => a.status === 200)).toHaveLength(10);
-      for (const a of answers.filter((x) => x.status !== 200)) expect(errorCode(a)).toBe('SLS_ERR_RATE_LIMITED');
+      for (const a of answers.filter((x) => x.status !== 200)) expect(errorCode(a)).toBe('SLS_ERR_SMS_LIMIT');
       expect(await outbox('login_code')).toHaveLength(10);
     });
 
@@ -300,7 +300,7 @@ describeEachBackend('SMS and number verification abuse (L4, L6, P1)', probe, (ba
         if (i % 2 === 1) t.clock.advance(COOL_DOWN_MS);
       }
       const r = await postJson(t.app, '/v1/mobile-number', { number: victim }, bearer(tokens[0]!));
-      expect(errorOf(r)).toMatchObject({ code: 'SLS_ERR_RATE_LIMITED', retryAt: new Date(LONDON_NOON + HOUR_MS).toISOString() });
+      expect(errorOf(r)).toMatchObject({ code: 'SLS_ERR_SMS_LIMIT', retryAt: new Date(LONDON_NOON + HOUR_MS).toISOString() });
       expect(await outbox('verify_number')).toHaveLength(10);
       // Nothing stored for the refused one: mallory's last code stays the one waiting, and the cool-down is not taken.
       expect(await verifications(flooders[0]!.userId)).toHaveLength(5);

@@ -241,7 +241,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     url: `${API_PREFIX}/mobile-number`,
     operationId: 'setMobileNumber',
     summary: 'Set a mobile number and send its code by SMS',
-    description: 'VOIP and non-mobile numbers and numbers on the do-not-call list are refused; outside 08:00–21:00 in the number\'s country the SMS is deferred (`pending.deferred`). One code per cool-down whatever the number (`SLS_ERR_RESEND_TOO_SOON`), at most 10 in 24 hours, and the number\'s SMS budget for the hour (`SLS_ERR_RATE_LIMITED`), each with `retryAt`.',
+    description: 'VOIP and non-mobile numbers and numbers on the do-not-call list are refused; outside 08:00–21:00 in the number\'s country the SMS is deferred (`pending.deferred`). One code per cool-down whatever the number (`SLS_ERR_RESEND_TOO_SOON`), at most 10 in 24 hours, and the number\'s SMS budget for the hour (both `SLS_ERR_SMS_LIMIT`), each with `retryAt`.',
     spec: 'P1 P2 P5 L4',
     auth: true,
     body: MobileNumberRequest,

@@ -131,7 +131,7 @@ export class PhoneService {
   /**
    * SPEC L4, P1: may this user be sent another number verification code now? Read inside the step that
    * stores it (serialized per user). SLS_ERR_RESEND_TOO_SOON until the cool-down after the previous
-   * code, whatever its number or state; SLS_ERR_RATE_LIMITED after `MOBILE_CODES_PER_DAY` in 24 hours.
+   * code, whatever its number or state; SLS_ERR_SMS_LIMIT after `MOBILE_CODES_PER_DAY` in 24 hours.
    * Both with `retryAt`.
    */
   async #assertMaySendCode(trx: AccountTrx, caller: Caller, now: number, number: string): Promise<void> {
@@ -151,7 +151,7 @@ export class PhoneService {
     if (next > now) throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: new Date(next).toISOString() });
     if (recent.length >= MOBILE_CODES_PER_DAY) {
       const retryAt = new Date(recent[recent.length - 1]!.created_at + DAY_MS).toISOString();
-      throw new SlsError('SLS_ERR_RATE_LIMITED', {
+      throw new SlsError('SLS_ERR_SMS_LIMIT', {
         message: `You were sent ${MOBILE_CODES_PER_DAY} codes to verify a mobile number in the last 24 hours, the most there can be. Try again after ${retryAt.slice(0, 16).replace('T', ' ')} UTC.`,
         retryAt,
       });
@@ -234,7 +234,7 @@ export class PhoneService {
     } catch (e) {
       // The daily cap is on record (N2): written once the step rolled back (inside it, on SQLite's one
       // connection, it would wait for the step itself).
-      if (e instanceof SlsError && e.code === 'SLS_ERR_RATE_LIMITED') {
+      if (e instanceof SlsError && e.code === 'SLS_ERR_SMS_LIMIT') {
         await d.audit({ event: 'mobile.refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { reason: 'daily_limit', retryAt: e.extra.retryAt ?? null } });
       }
       throw e;

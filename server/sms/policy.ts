@@ -19,7 +19,7 @@
  * - SPEC L4: at most `smsBudgetPerHour` SMS (default 10) to one number in any rolling hour, whatever
  *   asked for them: codes are resent only after a cool-down, but each new login, IB Key activation or
  *   portal challenge sends its own, so with the password alone a phone could be flooded and the broker
- *   made to pay for it. Over the budget the SMS is refused with SLS_ERR_RATE_LIMITED and `retryAt`
+ *   made to pay for it. Over the budget the SMS is refused with SLS_ERR_SMS_LIMIT and `retryAt`
  *   (when the oldest leaves the hour), and `sms.refused` (reason `budget`) is audited. **Decision**:
  *   number verification codes (P1) count in a budget of the same size of their own: anyone signed in
  *   may ask one for any number, and must not be able to use up that number's budget and so keep its
@@ -161,7 +161,7 @@ export class SmsPolicyGateway implements SmsGateway {
   }
 
   /**
-   * Takes one SMS from the number's budget for the last hour (SPEC L4), or refuses it: SLS_ERR_RATE_LIMITED
+   * Takes one SMS from the number's budget for the last hour (SPEC L4), or refuses it: SLS_ERR_SMS_LIMIT
    * with `retryAt`, audited as `sms.refused` (reason `budget`). One row per number and budget, updated
    * only if its version is still the one read (else read again), so SMS asked together on one pool or
    * on several slsd never pass the budget together (SPEC N1), as the failure counters (services/throttle.ts).
@@ -182,7 +182,7 @@ export class SmsPolicyGateway implements SmsGateway {
           userId: m.userId,
           details: { purpose: m.purpose, reason: 'budget', masked: maskPhoneNumber(m.to), perHour: limit, retryAt: new Date(retryAt).toISOString() },
         });
-        throw new SlsError('SLS_ERR_RATE_LIMITED', { message: budgetMessage(m.purpose, retryAt), retryAt: new Date(retryAt).toISOString() });
+        throw new SlsError('SLS_ERR_SMS_LIMIT', { message: budgetMessage(m.purpose, retryAt), retryAt: new Date(retryAt).toISOString() });
       }
       const next = JSON.stringify([...sent, now]);
       if (!row) {

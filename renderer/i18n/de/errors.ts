@@ -8,6 +8,7 @@ const errors: Catalogue<typeof en> = {
     actionUntil: 'Versuchen Sie es nach {{when}} (New Yorker Zeit) erneut oder rufen Sie den Kundendienst an.',
     action: 'Versuchen Sie es später erneut oder rufen Sie den Kundendienst an.',
   },
+  smsLimit: { message: 'In letzter Zeit wurden zu viele Codes per SMS gesendet.', actionUntil: 'Einen neuen Code können Sie ab {{when}} (New Yorker Zeit) anfordern, oder wählen Sie ein anderes Gerät.', action: 'Versuchen Sie es später erneut oder wählen Sie ein anderes Gerät.' },
   rateLimited: { message: 'Zu viele Versuche von diesem Computer.', actionUntil: 'Versuchen Sie es nach {{when}} (New Yorker Zeit) erneut.', action: 'Warten Sie einen Moment und versuchen Sie es erneut.' },
   wrongResponse: {
     message: 'Diese Antwort ist nicht korrekt.',

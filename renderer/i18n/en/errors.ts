@@ -2,6 +2,7 @@
 const errors = {
   invalidCredentials: { message: 'The user name or password is incorrect.', action: 'Check both and try again.' },
   locked: { message: 'Too many failed attempts.', actionUntil: 'Try again after {{when}} (New York time) or call client services.', action: 'Try again later or call client services.' },
+  smsLimit: { message: 'Too many codes were sent by text message lately.', actionUntil: 'You can ask for a new one after {{when}} (New York time), or choose another device.', action: 'Try again later, or choose another device.' },
   rateLimited: { message: 'Too many attempts from this computer.', actionUntil: 'Try again after {{when}} (New York time).', action: 'Wait a moment and try again.' },
   wrongResponse: {
     message: 'That response is not correct.',

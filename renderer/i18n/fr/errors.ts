@@ -8,6 +8,7 @@ const errors: Catalogue<typeof en> = {
     actionUntil: 'Réessayez après {{when}} (heure de New York) ou appelez le service clientèle.',
     action: 'Réessayez plus tard ou appelez le service clientèle.',
   },
+  smsLimit: { message: 'Trop de codes ont été envoyés par SMS ces derniers temps.', actionUntil: 'Vous pourrez en demander un nouveau après {{when}} (heure de New York), ou choisissez un autre appareil.', action: 'Réessayez plus tard, ou choisissez un autre appareil.' },
   rateLimited: { message: 'Trop de tentatives depuis cet ordinateur.', actionUntil: 'Réessayez après {{when}} (heure de New York).', action: 'Patientez un instant et réessayez.' },
   wrongResponse: {
     message: "Cette réponse n'est pas correcte.",
