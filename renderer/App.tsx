@@ -4,7 +4,7 @@
  * The same device screens serve the Client Portal login of the Account screens (the step-up, SPEC
  * C6, O1, L8): then they carry the trading session they return to, with Cancel and Escape included.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Challenge } from '../core/api.ts';
 import { endsLogin } from '../core/contract/messages.ts';
@@ -65,6 +65,11 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   const [status, setStatus] = useState<string | null>(null);
   const [signingOut, setSigningOut] = useState(false);
 
+  /** The Account tab last chosen in this session: the screen opens on it again, after "Verify it's you" too (SPEC C6). */
+  const accountTab = useRef<string | null>(null);
+  useEffect(() => {
+    if (view.name === 'login') accountTab.current = null;
+  }, [view.name]);
   const toLogin = useCallback((notice: Notice | null) => setView({ name: 'login', notice, key: Date.now() }), []);
   /**
    * The session ended while signed in (SPEC C1, C5): back to the login form saying when, the user
@@ -215,6 +220,16 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     />
   );
 
+  /** Signing out (the button), or after a step that ended the session (a device reported, a sharing ended): the login form, with why. */
+  const signOut = (notice: Notice | null) => {
+    setSigningOut(true);
+    void api.signOut().finally(async () => {
+      setSigningOut(false);
+      setSettings(await api.getSettings());
+      toLogin(notice);
+    });
+  };
+
   const select = (deviceId: string, mode: 'default' | 'offline' = 'default') =>
     void action.run(() => api.selectDevice({ deviceId, mode })).then((s) => s && applyStep(s));
   const cancel = stepUpBack ? cancelStepUp : () => void api.cancelLogin().finally(() => toLogin(null));
@@ -286,14 +301,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           footer={footer}
           notice={<SessionEndingNotice expiresAt={view.session.expiresAt} phase={phase} />}
           onAccount={() => setView({ name: 'account', session: view.session })}
-          onSignOut={() => {
-            setSigningOut(true);
-            void api.signOut().finally(async () => {
-              setSigningOut(false);
-              setSettings(await api.getSettings());
-              toLogin(null);
-            });
-          }}
+          onSignOut={() => signOut(null)}
         />
       );
     case 'account':
@@ -309,6 +317,9 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
             applyStep(step);
           }}
           onBack={() => setView({ name: 'signed_in', session: view.session })}
+          onSignedOut={signOut}
+          section={accountTab.current ?? undefined}
+          onSection={(section) => (accountTab.current = section)}
         />
       );
     default:

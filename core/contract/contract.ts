@@ -20,6 +20,7 @@ import {
   MobileNumberVerifyResponse,
   OnlineCard,
   OptOutStatus,
+  SharingList,
   SharingStartResponse,
   SharingView,
   WithdrawalOverview,
@@ -210,6 +211,10 @@ export const CALLS = {
   startSharing: { input: z.object({ ownerUsername: z.string().trim().min(1).max(64), ownerPassword: z.string().min(1).max(256) }).strict(), output: SharingStartResponse },
   answerSharing: { input: z.object({ requestId: Id, confirmationId: Id, response: z.string().trim().min(1).max(64) }).strict(), output: SharingView },
   submitSharing: { input: z.object({ requestId: Id }).strict(), output: SharingView },
+  /** SPEC S3, S5: the user's sharing requests, as requester or as the device's owner, most recent first. */
+  getSharings: { input: Empty, output: SharingList },
+  /** SPEC S5: end a sharing (or withdraw a request): the requester's own devices are active again. */
+  cancelSharing: { input: z.object({ requestId: Id }).strict(), output: SharingView },
   /** SPEC S3, C2: the owner's DSC+, plugged in where the requester signs in, answers the sharing challenge (PIN on the card, H2). */
   answerSharingOnCard: { input: z.object({ requestId: Id, confirmationId: Id }).strict(), output: SharingView },
   getMobileNumber: { input: Empty, output: MobileNumberStatus },

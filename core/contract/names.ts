@@ -34,6 +34,8 @@ export const CALL_NAMES = [
   'startSharing',
   'answerSharing',
   'submitSharing',
+  'getSharings',
+  'cancelSharing',
   'getMobileNumber',
   'setMobileNumber',
   'verifyMobileNumber',

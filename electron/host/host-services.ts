@@ -33,6 +33,7 @@ import {
   OnlineCardPdf,
   OptOutStatus,
   RestartGrant,
+  SharingList,
   SharingStartResponse,
   SharingView,
   WithdrawalOverview,
@@ -784,6 +785,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       return answerSharing(input.requestId, input.confirmationId, response);
     },
     submitSharing: async (input) => authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/submit`, SharingView, {}),
+    getSharings: async () => authed('GET', '/sharing', SharingList),
+    cancelSharing: async (input) => authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/cancel`, SharingView, {}),
     getMobileNumber: async () => authed('GET', '/mobile-number', MobileNumberStatus),
     setMobileNumber: async (input) => authed('POST', '/mobile-number', MobileNumberStatus, input),
     verifyMobileNumber: async (input) => authed('POST', '/mobile-number/verify', MobileNumberVerifyResponse, input),

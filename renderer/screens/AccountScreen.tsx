@@ -11,7 +11,7 @@
  * secure device", "Use your Digital Security Card+ …", "Only Jane Doe (jane) …").
  */
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
-import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
+import type { FormEvent, ReactNode } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
 import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OnlineCard, OptOutStatus, SharingView, WithdrawalOverview, WithdrawalResponse } from '../../core/account-api.ts';
 import type { ClientError, DscPlusStatus, ErrorText, LoginStepView, OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
@@ -21,8 +21,11 @@ import { locale } from '../i18n/index.ts';
 import { describeConfirmationError, endsConfirmation } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
 import { BusyButton, ErrorLine, Spinner, toClientError, useAction, useLatest } from '../ui.tsx';
+import type { Notice } from '../ui.tsx';
 import { deviceLabel } from '../devices.ts';
 import { ResponseForm, expectedResponse } from './response-field.tsx';
+import { ConfirmBox, escapeTo } from './confirm-box.tsx';
+import { SharingList, holdsSharing } from './SharingList.tsx';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
 /** The tabs, in order; each is named by `sections.<key>` in the catalogue. */
@@ -32,15 +35,6 @@ const CARD_SECTION: Section = 'card';
 
 /** A time the Account screens show: New York time, the broker's clock, as every other screen writes it (UI.md, i18n README). */
 const nyTime = (iso: string) => formatNewYorkTime(new Date(iso), new Date(), locale());
-
-/** Escape in a step is its Cancel (SPEC C5, keyboard-only use); a key a control already handled is left alone. */
-function escapeTo(cancel: () => void) {
-  return (e: KeyboardEvent) => {
-    if (e.key !== 'Escape' || e.defaultPrevented) return;
-    e.preventDefault();
-    cancel();
-  };
-}
 
 /**
  * A confirmation's errors in its own words (SPEC L6: its 3 wrong responses, not a login's), and the
@@ -593,14 +587,12 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
 
 type DeviceInfo = DevicesOverview['devices'][number];
 
-function DevicesPanel({ api, session }: { api: SlsApi; session: SessionView }) {
-  const { t } = useTranslation('account');
-  const id = useId();
-  const { busy, error, run } = useAction();
-  const [overview, setOverview] = useState<DevicesOverview | null>(null);
-  // SPEC D8, D5: reporting the device these screens were opened with ends that session (slsd ends
-  // every session a lost device opened): the form says so first. The host's Client Portal session
-  // (the step-up, C6) carries these screens when there is one.
+/**
+ * The device the session these screens use was opened with: the host's Client Portal session (the
+ * step-up, C6) when there is one, else the trading session's. Reporting or returning that device, or
+ * ending the sharing it came with, ends the session (SPEC D8, D5, S5): the screens say so first.
+ */
+function useSignedInWith(api: SlsApi, session: SessionView): string | null {
   const [signedInWith, setSignedInWith] = useState<string | null>(session.authenticatedWith?.deviceId ?? null);
   useEffect(() => {
     let live = true;
@@ -612,6 +604,14 @@ function DevicesPanel({ api, session }: { api: SlsApi; session: SessionView }) {
       live = false;
     };
   }, [api]);
+  return signedInWith;
+}
+
+function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedInWith: string | null; onSignedOut(notice: Notice): void }) {
+  const { t } = useTranslation('account');
+  const id = useId();
+  const { busy, error, run } = useAction();
+  const [overview, setOverview] = useState<DevicesOverview | null>(null);
   const [reporting, setReporting] = useState<DeviceInfo | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const load = useCallback(async () => {
@@ -625,12 +625,25 @@ function DevicesPanel({ api, session }: { api: SlsApi; session: SessionView }) {
     setDone(message);
     void load();
   };
+  /** The device is gone; when the session was opened with it, slsd ended the session too: the login form says why (D8). */
+  const gone = (device: DeviceInfo, message: string) => {
+    if (device.id !== signedInWith) return after(message);
+    onSignedOut({ message: `${message} ${t('devices.signedOut')}`, action: '', tone: 'info' });
+  };
   const report = async (device: DeviceInfo, reason: 'lost' | 'broken', replace: boolean) => {
     const r = await run(() => api.reportDevice({ deviceId: device.id, reason, replace }));
     if (!r) return;
     setReporting(null);
     const reported = reason === 'lost' ? t('devices.reportedLost', { device: deviceLabel(device.label, device.kind) }) : t('devices.reportedBroken', { device: deviceLabel(device.label, device.kind) });
-    after(r.replacement ? `${reported} ${t('devices.replacementOrdered', { deposit: formatUsd(r.replacement.depositCents) })}` : reported);
+    gone(device, r.replacement ? `${reported} ${t('devices.replacementOrdered', { deposit: formatUsd(r.replacement.depositCents) })}` : reported);
+  };
+  // SPEC D8: a returned device never works again; the one-click Return asks first.
+  const [returning, setReturning] = useState<DeviceInfo | null>(null);
+  const giveBack = async (device: DeviceInfo) => {
+    const r = await run(() => api.returnDevice({ deviceId: device.id }));
+    if (!r) return;
+    setReturning(null);
+    gone(device, t('devices.returned', { device: deviceLabel(device.label, device.kind) }));
   };
   const canChange = (d: DeviceInfo) => d.ownership === 'own' && d.physical && ['active', 'inactive', 'pending'].includes(d.status);
   // One DSC+ on its way at a time: ordered or sent, new or replacement.
@@ -645,9 +658,9 @@ function DevicesPanel({ api, session }: { api: SlsApi; session: SessionView }) {
             {deviceLabel(d.label, d.kind)} — <span className={d.status === 'active' ? '' : 'muted'}>{t(`devices.status.${d.status}`, { defaultValue: d.status })}</span>
             {d.legacy ? <span className="muted"> {t('devices.legacy')}</span> : null}
             {d.ownership === 'shared' ? <span className="muted"> {t('devices.shared')}</span> : null}
-            {canChange(d) && reporting?.id !== d.id ? (
+            {canChange(d) && reporting?.id !== d.id && returning?.id !== d.id ? (
               <span className="row-actions">
-                <button type="button" className="link" aria-label={t('devices.reportAria', { device: deviceLabel(d.label, d.kind) })} disabled={busy} onClick={() => (setDone(null), setReporting(d))}>
+                <button type="button" className="link" aria-label={t('devices.reportAria', { device: deviceLabel(d.label, d.kind) })} disabled={busy} onClick={() => (setDone(null), setReturning(null), setReporting(d))}>
                   {t('devices.report')}
                 </button>
                 <button
@@ -655,11 +668,30 @@ function DevicesPanel({ api, session }: { api: SlsApi; session: SessionView }) {
                   className="link"
                   aria-label={t('devices.returnAria', { device: deviceLabel(d.label, d.kind) })}
                   disabled={busy}
-                  onClick={() => void run(() => api.returnDevice({ deviceId: d.id })).then((r) => r && after(t('devices.returned', { device: deviceLabel(d.label, d.kind) })))}
+                  onClick={() => (setDone(null), setReporting(null), setReturning(d))}
                 >
                   {t('devices.return')}
                 </button>
               </span>
+            ) : null}
+            {returning?.id === d.id ? (
+              <ConfirmBox
+                title={t('returnDevice.title', { device: deviceLabel(d.label, d.kind) })}
+                consequences={[t('returnDevice.stops')]}
+                note={
+                  d.id === signedInWith ? (
+                    <p className="notice" role="note">
+                      {t('returnDevice.endsSession')}
+                    </p>
+                  ) : null
+                }
+                confirmLabel={t('returnDevice.submit')}
+                busyLabel={t('busy.returning')}
+                cancelLabel={t('returnDevice.cancel')}
+                busy={busy}
+                onConfirm={() => void giveBack(d)}
+                onCancel={() => setReturning(null)}
+              />
             ) : null}
           </li>
         ))}
@@ -785,9 +817,32 @@ function OnlineCardPanel({ api }: { api: SlsApi }) {
   );
 }
 
-function SharePanel({ api }: { api: SlsApi }) {
+function SharePanel({
+  api,
+  username,
+  signedInWith,
+  onSignedOut,
+  onVerifyAgain,
+}: {
+  api: SlsApi;
+  username: string;
+  signedInWith: string | null;
+  onSignedOut(notice: Notice): void;
+  /** The approval set aside the device this session was opened with (S5, D5): the screens ask to verify, saying why. */
+  onVerifyAgain(notice: Notice): void;
+}) {
   const { t } = useTranslation('account');
   const id = useId();
+  // SPEC S3–S5: the sharings this user is part of, and whether one is held (then no new request).
+  const [sharings, setSharings] = useState<SharingView[] | null>(null);
+  const [changed, setChanged] = useState<string | null>(null);
+  const loadSharings = useCallback(() => {
+    api.getSharings().then(
+      (l) => setSharings(l.requests),
+      () => setSharings([]),
+    );
+  }, [api]);
+  useEffect(loadSharings, [loadSharings]);
   const [owner, setOwner] = useState('');
   const [password, setPassword] = useState('');
   const [started, setStarted] = useState<{ requestId: string; c: ConfirmationChallenge; request: SharingView } | null>(null);
@@ -811,6 +866,7 @@ function SharePanel({ api }: { api: SlsApi }) {
 
   const start = async (e: FormEvent) => {
     e.preventDefault();
+    setChanged(null);
     const r = await run(() => api.startSharing({ ownerUsername: owner, ownerPassword: password }));
     setPassword('');
     if (r) {
@@ -839,6 +895,26 @@ function SharePanel({ api }: { api: SlsApi }) {
   return (
     <section aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>{t('share.title')}</h2>
+      {sharings ? (
+        <SharingList
+          api={api}
+          sharings={sharings}
+          username={username}
+          signedInWith={signedInWith}
+          onSignedOut={onSignedOut}
+          onChanged={(message) => {
+            setResult(null);
+            setReview(null);
+            setChanged(message);
+            loadSharings();
+          }}
+        />
+      ) : null}
+      {changed && !result ? (
+        <p role="status" className="info">
+          {changed}
+        </p>
+      ) : null}
       {result ? (
         <p role="status" className="info">
           {result.state === 'approved'
@@ -852,7 +928,23 @@ function SharePanel({ api }: { api: SlsApi }) {
             {review.requesterDevices.length > 0 ? t('share.setAside', { devices: review.requesterDevices.map((d) => deviceLabel(d.label)).join(', ') }) : ''}
           </p>
           <p>
-            <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.submitSharing({ requestId: review.id })).then((r) => r && setResult(r))}>
+            <button
+              type="button"
+              className="primary"
+              disabled={busy}
+              onClick={() =>
+                void run(() => api.submitSharing({ requestId: review.id })).then((r) => {
+                  if (!r) return;
+                  // S5, D5: the session's own device is set aside now; slsd wants the shared one for these screens.
+                  if (r.state === 'approved' && r.requesterDevices.some((d) => d.id === signedInWith)) {
+                    const shared = { owner: r.owner.displayName, device: deviceLabel(r.device.label, r.device.kind) };
+                    return onVerifyAgain({ message: t('share.verifyWithShared', shared), action: '', tone: 'info' });
+                  }
+                  setResult(r);
+                  loadSharings();
+                })
+              }
+            >
               {t('share.submit')}
             </button>
           </p>
@@ -882,6 +974,12 @@ function SharePanel({ api }: { api: SlsApi }) {
             </button>
           </p>
         </div>
+      ) : sharings === null ? (
+        <p className="waiting" role="status">
+          <Spinner /> {t('busy.checking')}
+        </p>
+      ) : holdsSharing(sharings, username) ? (
+        <p className="hint">{t('share.current.oneAtATime')}</p>
       ) : (
         <form onSubmit={(e) => void start(e)}>
           <p className="hint">{t('share.hint')}</p>
@@ -913,40 +1011,18 @@ function SharePanel({ api }: { api: SlsApi }) {
  */
 function OptOutConfirmation({ busy, canOptBackIn, onConfirm, onCancel }: { busy: boolean; canOptBackIn: boolean; onConfirm(): void; onCancel(): void }) {
   const { t } = useTranslation('account');
-  const id = useId();
-  const box = useRef<HTMLFormElement>(null);
-  useEffect(() => {
-    // A statement, not the arrow's value: scrollIntoView may return a promise, which React would take for a cleanup.
-    box.current?.scrollIntoView({ block: 'nearest' });
-  }, []);
   return (
-    <form
-      ref={box}
-      className="inline-form"
-      aria-labelledby={`${id}-h`}
-      aria-describedby={`${id}-d`}
-      onKeyDown={escapeTo(onCancel)}
-      onSubmit={(e: FormEvent) => {
-        e.preventDefault();
-        onConfirm();
-      }}
-    >
-      <h3 id={`${id}-h`}>{t('sls.confirm.title')}</h3>
-      <ul className="consequences" id={`${id}-d`}>
-        <li>{t('sls.confirm.noDevice')}</li>
-        <li>{t('sls.confirm.stillNeeded')}</li>
-        <li>{t('sls.confirm.restricted')}</li>
-      </ul>
-      {canOptBackIn ? <p className="hint">{t('sls.confirm.optBackIn')}</p> : null}
-      <p className="actions">
-        <button type="button" className="secondary-button" onClick={onCancel} autoFocus>
-          {t('sls.confirm.cancel')}
-        </button>
-        <BusyButton busy={busy} busyLabel={t('busy.saving')}>
-          {t('sls.confirm.optOut')}
-        </BusyButton>
-      </p>
-    </form>
+    <ConfirmBox
+      title={t('sls.confirm.title')}
+      consequences={[t('sls.confirm.noDevice'), t('sls.confirm.stillNeeded'), t('sls.confirm.restricted')]}
+      note={canOptBackIn ? <p className="hint">{t('sls.confirm.optBackIn')}</p> : null}
+      confirmLabel={t('sls.confirm.optOut')}
+      busyLabel={t('busy.saving')}
+      cancelLabel={t('sls.confirm.cancel')}
+      busy={busy}
+      onConfirm={onConfirm}
+      onCancel={onCancel}
+    />
   );
 }
 
@@ -1087,7 +1163,7 @@ function askingToVerify(api: SlsApi, onRequired: () => void): SlsApi {
  * user (the host sends it to slsd and keeps nothing of it); the device screens follow. Enter
  * submits, Escape or Cancel goes back.
  */
-function VerifyPanel({ api, notice, onStep, onCancel }: { api: SlsApi; notice: ErrorText | null; onStep(step: LoginStepView): void; onCancel(): void }) {
+function VerifyPanel({ api, notice, onStep, onCancel }: { api: SlsApi; notice: Notice | null; onStep(step: LoginStepView): void; onCancel(): void }) {
   const { t } = useTranslation('account');
   const id = useId();
   const { busy, error, run } = useAction();
@@ -1158,14 +1234,24 @@ export interface AccountScreenProps {
   verify?: { notice: ErrorText | null } | null;
   /** A step of the Client Portal login: the app shows the device screens, then comes back here. */
   onVerifyStep(step: LoginStepView): void;
+  /**
+   * A step here ended the session these screens use (the device it was opened with reported or
+   * returned, D8; the sharing it came with ended, S5): the app signs out and shows the login form with this notice.
+   */
+  onSignedOut(notice: Notice): void;
+  /** The tab to open on (the one the user was on before "Verify it's you", SPEC C6), and each tab chosen. */
+  section?: string | undefined;
+  onSection?(section: string): void;
 }
 
-export function AccountScreen({ api, session, onBack, footer, notice, verify, onVerifyStep }: AccountScreenProps) {
+export function AccountScreen({ api, session, onBack, footer, notice, verify, onVerifyStep, onSignedOut, section: initialSection, onSection }: AccountScreenProps) {
   const { t } = useTranslation('account');
   const id = useId();
   // SPEC C6, O1, L8: without a second factor in the trading session, the host's Client Portal
   // session opens these screens; without one either, "Verify it's you" first.
   const [gate, setGate] = useState<Gate>(verify ? 'verify' : session.authenticatedWith ? 'open' : 'checking');
+  // Why "Verify it's you" shows: the last Client Portal login's end, or a step here that set the session's device aside.
+  const [verifyNotice, setVerifyNotice] = useState<Notice | null>(verify?.notice ?? null);
   useEffect(() => {
     if (gate !== 'checking') return;
     let live = true;
@@ -1181,7 +1267,12 @@ export function AccountScreen({ api, session, onBack, footer, notice, verify, on
   const panelApi = useMemo(() => askingToVerify(api, () => setGate('verify')), [api]);
   const temporary = session.access === 'portal_only' || session.authenticatedWith?.kind === 'temp_passcode' || session.authenticatedWith?.kind === 'online_scc';
   const sections = temporary ? [CARD_SECTION, ...SECTIONS] : SECTIONS;
-  const [section, setSection] = useState<Section>(temporary ? 'card' : 'withdraw');
+  const [section, setSection] = useState<Section>(sections.find((x) => x === initialSection) ?? (temporary ? 'card' : 'withdraw'));
+  const choose = (key: Section) => {
+    setSection(key);
+    onSection?.(key);
+  };
+  const signedInWith = useSignedInWith(api, session);
   // UI.md: one window of about 420×560. The tabs are one row that scrolls sideways; the chosen one
   // is kept in view (the page itself is not scrolled for it).
   const tabs = useRef<HTMLElement>(null);
@@ -1218,19 +1309,30 @@ export function AccountScreen({ api, session, onBack, footer, notice, verify, on
           <Spinner /> {t('busy.checking')}
         </p>
       ) : gate === 'verify' ? (
-        <VerifyPanel api={api} notice={verify?.notice ?? null} onStep={onVerifyStep} onCancel={onBack} />
+        <VerifyPanel api={api} notice={verifyNotice} onStep={onVerifyStep} onCancel={onBack} />
       ) : (
         <>
           <nav aria-label={t('screen.nav')} className="section-tabs" ref={tabs}>
             {sections.map((key) => (
-              <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => setSection(key)}>
+              <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => choose(key)}>
                 {t(`sections.${key}`)}
               </button>
             ))}
           </nav>
           {section === 'withdraw' ? <WithdrawPanel api={panelApi} /> : null}
-          {section === 'devices' ? <DevicesPanel api={panelApi} session={session} /> : null}
-          {section === 'share' ? <SharePanel api={panelApi} /> : null}
+          {section === 'devices' ? <DevicesPanel api={panelApi} signedInWith={signedInWith} onSignedOut={onSignedOut} /> : null}
+          {section === 'share' ? (
+            <SharePanel
+              api={panelApi}
+              username={session.user.username}
+              signedInWith={signedInWith}
+              onSignedOut={onSignedOut}
+              onVerifyAgain={(n) => {
+                setVerifyNotice(n);
+                setGate('verify');
+              }}
+            />
+          ) : null}
           {section === 'sls' ? <SlsPanel api={panelApi} /> : null}
           {section === 'mobile' ? <MobilePanel api={panelApi} /> : null}
           {section === 'card' ? <OnlineCardPanel api={panelApi} /> : null}

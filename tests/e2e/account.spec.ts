@@ -288,6 +288,67 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await expect(list.getByRole('listitem').filter({ hasText: 'Gold' })).toContainText('active');
   });
 
+  test('S3–S5: a sharing approved from the desktop is listed; ending it says it signs the user out, and their own device works again', async ({ desktop: { page }, slsd }) => {
+    const entity = await entityWithAccount(slsd, 'Sharing Household', 'U-SHARE2');
+    await user(slsd, entity, 'U-SHARE2', 'lend.owner', 'Lena Lender');
+    const ownerGold = await goldToken(slsd, 'lend.owner');
+    await user(slsd, entity, 'U-SHARE2', 'borrow.req', 'Bo Borrower');
+    const dsc = { kind: 'dsc', deviceId: '', label: '', serial: null, file: 'borrow.req.dsc.token.json' } satisfies DemoDevice;
+    await slsd.slsctl('device', 'add', '--user', 'borrow.req', '--kind', 'dsc', '--token-file', join(slsd.dataDir, dsc.file));
+
+    // S3: the requester (signed in with their own DSC) gives the owner's name and password, answers with the owner's Gold device, reviews, submits.
+    await fillLogin(page, 'borrow.req', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, dsc, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await page.getByRole('button', { name: 'Share a device' }).click();
+    await page.getByLabel("Device owner's user name").fill('lend.owner');
+    await page.getByLabel("Device owner's password").fill(PASSWORD);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByText("Answer with Lena Lender's Gold device")).toBeVisible();
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, ownerGold, (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '')));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByText("Share Lena Lender's Gold device")).toBeVisible();
+    await page.getByRole('button', { name: 'Submit' }).click();
+    // S5, D5: the DSC this session was opened with is set aside now: the screens ask to verify with the shared device, saying why.
+    await expect(page.getByRole('heading', { name: "Verify it's you" })).toBeVisible();
+    await expect(page.getByRole('status')).toContainText(/You now use Lena Lender's Gold device.*, and your own devices are set aside\. This session was opened with one of them/);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    // The requester's only active device now is the owner's Gold device (S5).
+    await expect(page.getByRole('heading', { name: 'Gold device' })).toBeVisible();
+    await respondOnLogin(page, await deviceResponse(slsd, ownerGold, await shownChallenge(page)));
+    // Back on the tab the user was on (C6), with the sharing listed.
+    await expect(page.getByRole('button', { name: 'Share a device' })).toHaveAttribute('aria-pressed', 'true');
+    const now = page.locator('.sharing-now');
+    await expect(now.getByRole('listitem')).toContainText(/You use Lena Lender's Gold device.*Your own Digital Security Card.* is set aside\./);
+    // One sharing at a time (S5): no form for another while this one holds.
+    await expect(page.getByText('One sharing at a time: end this one to share another device.')).toBeVisible();
+    await expect(page.getByLabel("Device owner's user name")).toHaveCount(0);
+    await expectAccessible(page, 'Share a device: a sharing in use');
+
+    // Ending asks first and says it signs this session out (it was opened with the shared device); Escape keeps it.
+    await now.getByRole('button', { name: /^End sharing: .*Gold/ }).click();
+    await expect(page.getByRole('heading', { name: 'End this sharing?' })).toBeVisible();
+    await expect(page.getByRole('note')).toContainText("You signed in with Lena Lender's Gold device");
+    await expect(page.getByRole('button', { name: 'Keep it' })).toBeFocused();
+    await page.keyboard.press('Escape');
+    await expect(page.getByRole('heading', { name: 'End this sharing?' })).toHaveCount(0);
+    await now.getByRole('button', { name: /^End sharing: .*Gold/ }).click();
+    await page.locator('form.inline-form').getByRole('button', { name: 'End sharing' }).click();
+    await expect(page.getByRole('heading', { name: 'Log In' })).toBeVisible();
+    await expect(page.getByText("The sharing has ended, and you are signed out: you signed in with Lena Lender's Gold device")).toBeVisible();
+    expect(await slsd.slsctl('audit', '--limit', '50')).toContain('sharing.cancelled');
+
+    // S5: the requester's own DSC is active again: the login asks for it.
+    await fillLogin(page, 'borrow.req', PASSWORD);
+    await expect(page.getByRole('heading', { name: 'Digital Security Card' })).toBeVisible();
+    await respondOnLogin(page, await deviceResponse(slsd, dsc, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await page.getByRole('button', { name: 'Share a device' }).click();
+    await expect(page.getByLabel("Device owner's user name")).toBeVisible();
+    await expect(now).toHaveCount(0);
+  });
+
   test('D8: a lost DSC+ is deactivated with the USD 20 replacement deposit recorded; a device no longer needed is returned, never the last one', async ({ desktop: { page }, slsd }) => {
     const entity = (await slsd.slsctl('entity', 'create', '--name', 'Lou Loser', '--dob', '1970-01-01', '--citizenship', 'CH', '--residence', 'CH')).trim();
     await slsd.slsctl('account', 'create', '--number', 'U-LOST', '--entity', entity, '--balance', '750000');
@@ -323,14 +384,21 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await expect(list.getByRole('listitem').filter({ hasText: dscLabel })).toContainText('reported lost');
     await expect(page.getByRole('table', { name: 'Orders' }).getByRole('row', { name: /Replacement DSC\+/ })).toContainText('USD 20.00');
 
-    // D8: a device no longer needed is returned; never the last active one (slsd says so).
+    // D8: a device no longer needed is returned; never the last active one (slsd says so). Return
+    // asks first, and says when the device opened this session (returning it would sign the user out).
     await page.getByRole('button', { name: /^Return .*Gold/ }).click();
+    await expect(page.getByRole('heading', { name: /^Return .*Gold.*\?$/ })).toBeVisible();
+    await expect(page.getByRole('note')).toContainText('You signed in with this device: returning it also signs you out');
+    await expect(page.getByRole('button', { name: 'Cancel', exact: true })).toBeFocused();
+    await page.getByRole('button', { name: 'Return', exact: true }).click();
     await expect(page.getByRole('alert').filter({ hasText: 'This is your only active device' })).toBeVisible();
     await slsd.slsctl('device', 'add', '--user', 'dev.lost', '--kind', 'scc');
     await page.getByRole('button', { name: 'Secure Login System' }).click();
     await page.getByRole('button', { name: 'Devices' }).click();
     // The code card is no longer needed (the Gold device stays: it opened this session, D5).
     await page.getByRole('button', { name: /^Return .*Security Code Card/ }).click();
+    await expect(page.getByRole('note')).toHaveCount(0);
+    await page.getByRole('button', { name: 'Return', exact: true }).click();
     await expect(page.getByRole('status')).toContainText('is marked as returned.');
     await expect(list.getByRole('listitem').filter({ hasText: 'Security Code Card' })).toContainText('returned');
     await expect(list.getByRole('listitem').filter({ hasText: 'Gold' })).toContainText('active');
