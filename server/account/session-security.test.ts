@@ -1,8 +1,10 @@
 // What a session may still do once its second factor or its user is no longer good, on SQLite and
-// PostgreSQL (SPEC D5, D8, L6, L8, C6, O1, T1): a device reported lost or set non-active ends the
-// sessions opened with it and their auto-restart; a session whose device stopped otherwise, or whose
-// user is locked, gets no portal function; a Client-Portal-only session (T1) cannot opt out; restart
-// tokens are one live chain per session and die with its logout.
+// PostgreSQL (SPEC D5, D8, L6, L8, C6, O1, T1, S5): a device reported lost, returned or set non-active
+// ends the sessions opened with it and their auto-restart; an ended sharing ends the requester's
+// sessions and auto-restart with the shared device (whoever ends it: requester or owner), not the
+// owner's; a session whose device stopped otherwise (set aside by a sharing), or whose user is
+// locked, gets no portal function; a Client-Portal-only session (T1) cannot opt out; restart tokens
+// are one live chain per session and die with its logout.
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeEachBackend, probePostgres, tempDataDir } from '../db/pg-testing.ts';
 import type { FreshDatabase } from '../db/pg-testing.ts';
@@ -100,8 +102,73 @@ describeEachBackend('session security (D5, D8, L6, L8, C6, O1, T1)', probe, (bac
     // Rita signs in with the shared DSC+ (her own card is inactive now).
     const ritaShared = await signIn(t, 'rita', owner.devices.dscplus!);
     expect((await getJson(t.app, '/v1/devices', bearer(ritaShared))).status).toBe(200);
-    return { owner, requester, ritaShared };
+    return { owner, requester, ritaShared, ritaOwn, requestId: started.request.id };
   }
+
+  /**
+   * What rita and owen hold with owen's shared DSC+ (S5, L8): rita's trading session with it, its
+   * restart token and the session a restart opened from it (holding the next token); owen's own
+   * trading session with the card and its restart token.
+   */
+  async function bothUseTheCard() {
+    const shared = await shareOwnersCard();
+    const card = shared.owner.devices.dscplus!;
+    const ritaTrading = await signIn(t, 'rita', card, TRADING);
+    const ritaRestarted = ok(await restart('rita', ok(await issue(ritaTrading)).restartToken));
+    const owenCard = await signIn(t, 'owen', card, TRADING);
+    const owenGrant = ok(await issue(owenCard));
+    return { ...shared, ritaTrading, ritaRestarted, owenCard, owenGrant };
+  }
+
+  /** Every door of rita's through the shared card is closed; owen's with the same card stay open (S5, D5, L8). */
+  async function onlyRitaWasSignedOut(u: Awaited<ReturnType<typeof bothUseTheCard>>) {
+    for (const tok of [u.ritaShared, u.ritaTrading, u.ritaRestarted.session.token]) expect(errorCode(await session(tok))).toBe('SLS_ERR_SESSION_EXPIRED');
+    expect(errorCode(await getJson(t.app, '/v1/devices', bearer(u.ritaShared)))).toBe('SLS_ERR_SESSION_EXPIRED');
+    expect(errorCode(await issue(u.ritaTrading))).toBe('SLS_ERR_SESSION_EXPIRED');
+    expect(errorCode(await restart('rita', u.ritaRestarted.restartToken))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
+    expect(await liveTokens(u.requester.userId)).toBe(0);
+    // S5: her own card is active again and signs her in; the card is no longer in her login.
+    expect((await t.provisioning.devicesOf('rita')).map((d) => d.status)).toEqual(['active']);
+    expect((await getJson(t.app, '/v1/devices', bearer(await signIn(t, 'rita', u.requester.devices.scc!)))).status).toBe(200);
+    const step = ok(await postJson<{ status: string; challenge?: { deviceId: string } }>(t.app, '/v1/login', { username: 'rita', password: PASSWORD, client: TRADING }));
+    expect(step.challenge?.deviceId).toBe(u.requester.devices.scc!.device.id);
+    // The owner's own session with the card, and its auto-restart, go on.
+    expect((await session(u.owenCard)).status).toBe(200);
+    expect((await getJson(t.app, '/v1/devices', bearer(u.owenCard))).status).toBe(200);
+    expect((await restart('owen', u.owenGrant.restartToken)).status).toBe(200);
+  }
+
+  it('S5, D5, L8: the requester cancels the approved sharing: her sessions with the shared DSC+, the restart chain she began with it and the session it restarted end in the cancel itself; the owner\'s with the card stay (audited with counts)', async () => {
+    const u = await bothUseTheCard();
+    // From the session opened with the shared card: the cancel answers, and signs that session out too.
+    expect(ok(await postJson<{ state: string }>(t.app, `/v1/sharing/${u.requestId}/cancel`, {}, bearer(u.ritaShared))).state).toBe('cancelled');
+    await onlyRitaWasSignedOut(u);
+    expect(await auditOf('sharing.cancelled')).toEqual([
+      {
+        userId: u.requester.userId,
+        deviceId: u.owner.devices.dscplus!.device.id,
+        requestId: u.requestId,
+        from: 'approved',
+        by: 'requester',
+        reactivated: 1,
+        sessionsEnded: 3,
+        restartTokensRevoked: 1,
+      },
+    ]);
+  });
+
+  it('S5, D5, L8: the OWNER ends the approved sharing (their card, in their list): the same effects, audited by: owner', async () => {
+    const u = await bothUseTheCard();
+    const owenPortal = await signIn(t, 'owen', u.owner.devices.scc!);
+    const ended = ok(await postJson<{ state: string; requesterDevices: { status: string }[] }>(t.app, `/v1/sharing/${u.requestId}/cancel`, {}, bearer(owenPortal)));
+    expect(ended.state).toBe('cancelled');
+    expect(ended.requesterDevices.map((d) => d.status)).toEqual(['active']);
+    await onlyRitaWasSignedOut(u);
+    expect((await session(owenPortal)).status).toBe(200);
+    expect(await auditOf('sharing.cancelled')).toEqual([
+      expect.objectContaining({ userId: u.requester.userId, requestId: u.requestId, from: 'approved', by: 'owner', reactivated: 1, sessionsEnded: 3, restartTokensRevoked: 1 }),
+    ]);
+  });
 
   it('D8, S5: the owner reports the shared DSC+ broken: the requester\'s session opened with it ends too (any user); the owner\'s other session does not', async () => {
     const { owner, ritaShared } = await shareOwnersCard();
@@ -128,18 +195,44 @@ describeEachBackend('session security (D5, D8, L6, L8, C6, O1, T1)', probe, (bac
     expect(await auditOf('restart.revoked')).toEqual([expect.objectContaining({ by: 'slsctl device set-status', count: 1, reason: 'device inactive' })]);
   });
 
-  it('D5, C6, L8, O1: a session whose device stopped working without ending it (returned) keeps the session but gets no portal function, restart token or opt-out: SLS_ERR_SECOND_FACTOR_REQUIRED', async () => {
+  it('D8, D5, L8: a returned DSC+ ends the sessions opened with it, its restart chain and the session that chain restarted, in the return itself; the user\'s other session and restart token stay (audited with counts)', async () => {
     const u = await makeUser(t, 'ria', ['dscplus', 'scc']);
     const card = await signIn(t, 'ria', u.devices.dscplus!, TRADING);
-    ok(await postJson(t.app, `/v1/devices/${u.devices.dscplus!.device.id}/return`, {}, bearer(card)));
-    expect((await session(card)).status).toBe(200);
-    expect(errorCode(await getJson(t.app, '/v1/devices', bearer(card)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
-    expect(errorCode(await issue(card))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
-    expect(errorCode(await postJson(t.app, '/v1/sls/opt-out', {}, bearer(card)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
-    expect(await liveTokens(u.userId)).toBe(0);
+    const restarted = ok(await restart('ria', ok(await issue(card)).restartToken));
+    const other = await signIn(t, 'ria', u.devices.scc!, TRADING);
+    const otherGrant = ok(await issue(other));
+    expect(ok(await postJson<{ status: string }>(t.app, `/v1/devices/${u.devices.dscplus!.device.id}/return`, {}, bearer(other))).status).toBe('returned');
+    // Before: the session kept its trading access and its restart chain until it expired.
+    expect(errorCode(await session(card))).toBe('SLS_ERR_SESSION_EXPIRED');
+    expect(errorCode(await issue(card))).toBe('SLS_ERR_SESSION_EXPIRED');
+    expect(errorCode(await session(restarted.session.token))).toBe('SLS_ERR_SESSION_EXPIRED');
+    expect(errorCode(await restart('ria', restarted.restartToken))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
+    // Not a lost card: the session and the restart token begun with another device go on.
+    expect((await session(other)).status).toBe(200);
+    expect((await restart('ria', otherGrant.restartToken)).status).toBe(200);
+    expect(await auditOf('device.status_changed')).toEqual([
+      { userId: u.userId, deviceId: u.devices.dscplus!.device.id, from: 'active', to: 'returned', sessionsEnded: 2, restartTokensRevoked: 1 },
+    ]);
+  });
+
+  it('D8, D5: returning the device the session itself was opened with signs that session out; the return is answered', async () => {
+    const u = await makeUser(t, 'rod', ['dscplus', 'scc']);
+    const card = await signIn(t, 'rod', u.devices.dscplus!);
+    expect(ok(await postJson<{ status: string }>(t.app, `/v1/devices/${u.devices.dscplus!.device.id}/return`, {}, bearer(card))).status).toBe('returned');
+    expect(errorCode(await session(card))).toBe('SLS_ERR_SESSION_EXPIRED');
+  });
+
+  it('D5, C6, L8, O1: a session whose device stopped working without ending it (set aside by a sharing, S5) keeps the session but gets no portal function, restart token or opt-out: SLS_ERR_SECOND_FACTOR_REQUIRED', async () => {
+    const { requester, ritaOwn, ritaShared } = await shareOwnersCard();
+    // Her own code card is inactive since the approval; the session opened with it was not ended.
+    expect((await session(ritaOwn)).status).toBe(200);
+    expect(errorCode(await getJson(t.app, '/v1/devices', bearer(ritaOwn)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
+    expect(errorCode(await issue(ritaOwn))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
+    expect(errorCode(await postJson(t.app, '/v1/sls/opt-out', {}, bearer(ritaOwn)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
+    expect(await liveTokens(requester.userId)).toBe(0);
     expect(await t.adb.selectFrom('sls_opt_outs').select('user_id').execute()).toEqual([]);
     // Verifying again with a device that works is the way back (the desktop's "Verify it's you").
-    expect((await getJson(t.app, '/v1/devices', bearer(await signIn(t, 'ria', u.devices.scc!)))).status).toBe(200);
+    expect((await getJson(t.app, '/v1/devices', bearer(ritaShared))).status).toBe(200);
   });
 
   // --- T1, C6, O1: a Client-Portal-only session cannot opt out

@@ -228,14 +228,34 @@ describe('the shared device stops working (SPEC S5, D8)', () => {
     const session = await signIn(t, 'wes', owner.devices.dscplus!);
     const challenge = ok(await postJson<ConfirmationChallenge>(t.app, '/v1/withdrawals/challenge', { deviceId: dscplus(), amountCents: 100_00 }, bearer(session)));
     ok(await postJson<SharingBody>(t.app, `/v1/sharing/${done.id}/cancel`, {}, bearer(session)));
+    // S5, D5: the cancel ended the session opened with the shared DSC+ (sharing.ts `cancel`); the
+    // requester signs in with their own card, active again, and tries the challenge from before.
+    expect(errorCode(await getJson(t.app, '/v1/session', bearer(session)))).toBe('SLS_ERR_SESSION_EXPIRED');
+    const own = await signIn(t, 'wes', req.devices.scc!);
     const r = await postJson(
       t.app,
       '/v1/withdrawals',
       { amountCents: 100_00, idempotencyKey: 'c1b6a3c2-5f1e-4d0a-9a47-0c1c6f7e9a11', confirmation: { id: challenge.confirmationId, response: answer(owner.devices.dscplus!, challenge.challenge) } },
-      bearer(session),
+      bearer(own),
     );
     expect(errorCode(r)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
     expect(await t.adb.selectFrom('withdrawals').select('id').where('user_id', '=', req.userId).execute()).toEqual([]);
+  });
+
+  it('S5: a login begun with the shared DSC+ before the sharing ended opens no session after it, whoever ended it', async () => {
+    for (const [username, by] of [['lara', 'requester'], ['liam', 'owner']] as const) {
+      const { req, done } = await shared(username);
+      const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username, password: PASSWORD, client: PORTAL }));
+      if (step.status !== 'challenge') throw new Error(`expected a challenge, got ${step.status}`);
+      expect(step.challenge.deviceId).toBe(dscplus());
+      const ender = by === 'owner' ? await signIn(t, 'owen', owner.devices.dscplus!) : await signIn(t, username, owner.devices.dscplus!);
+      ok(await postJson<SharingBody>(t.app, `/v1/sharing/${done.id}/cancel`, {}, bearer(ender)));
+      const r = await postJson(t.app, `/v1/login/${step.transactionId}/response`, { response: answer(owner.devices.dscplus!, step.challenge) });
+      expect(errorCode(r), `${by}: ${JSON.stringify(r.body)}`).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+      expect(await t.adb.selectFrom('sessions').select('id').where('user_id', '=', req.userId).where('device_id', '=', dscplus()).where('revoked_at', 'is', null).execute()).toEqual([]);
+      // Their own card, active again, signs them in.
+      await signIn(t, username, req.devices.scc!);
+    }
   });
 
   it('S5, D8: a request waiting for compliance ends too when its device is reported broken: compliance can no longer approve it', async () => {
@@ -258,11 +278,84 @@ describe('the shared device stops working (SPEC S5, D8)', () => {
     expect(await auditOf('sharing.cancelled')).toEqual([]);
   });
 
+  it('S5, D8: the owner returns the shared DSC+ (they have another device): its sharings end like a lost one\'s, a request only started too; the requester\'s own card is active again and her session with the DSC+ ends; audited', async () => {
+    const ownerCard = await t.provisioning.addDevice({ username: 'owen', kind: 'scc' });
+    const { req, done } = await shared('rhea');
+    const rheaShared = await signIn(t, 'rhea', owner.devices.dscplus!);
+    const owenWithCard = await signIn(t, 'owen', owner.devices.dscplus!);
+    // Another requester has only started (S3 step 1): before, a return left such a request open on a returned device.
+    const other = await makeUser(t, 'stan', ['scc'], { entityId: owner.entityId });
+    const started = ok(await start(other, await signIn(t, 'stan', other.devices.scc!)));
+    const r = await postJson<{ status: string }>(t.app, `/v1/devices/${dscplus()}/return`, {}, bearer(await signIn(t, 'owen', ownerCard)));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.status).toBe('returned');
+    expect(await statuses('rhea')).toEqual(['scc:active']);
+    for (const tok of [rheaShared, owenWithCard]) expect(errorCode(await getJson(t.app, '/v1/session', bearer(tok)))).toBe('SLS_ERR_SESSION_EXPIRED');
+    await signIn(t, 'rhea', req.devices.scc!);
+    expect(Object.fromEntries((await t.adb.selectFrom('sharing_requests').select(['id', 'state']).execute()).map((x) => [x.id, x.state]))).toEqual({
+      [done.id]: 'cancelled',
+      [started.request.id]: 'cancelled',
+    });
+    expect(await auditOf('sharing.cancelled')).toEqual(
+      expect.arrayContaining([
+        { userId: req.userId, deviceId: dscplus(), requestId: done.id, from: 'approved', reactivated: 1, reason: 'shared device returned (S5, D8)', by: 'owen' },
+        { userId: other.userId, deviceId: dscplus(), requestId: started.request.id, from: 'started', reactivated: 0, reason: 'shared device returned (S5, D8)', by: 'owen' },
+      ]),
+    );
+    // The return's own entry counts every session it ended, whoever's (rhea's and owen's with the DSC+).
+    expect((await auditOf('device.status_changed')).filter((a) => a.deviceId === dscplus())).toMatchObject([{ userId: owner.userId, from: 'active', to: 'returned', sessionsEnded: 2 }]);
+  });
+
   it('S5, D8: an operator setting the shared device lost (`slsctl device set-status`) ends the sharing the same way', async () => {
     const { req, done } = await shared('rosa');
     await t.provisioning.setDeviceStatus(dscplus(), 'lost');
     expect(await statuses('rosa')).toEqual(['scc:active']);
     await signIn(t, 'rosa', req.devices.scc!);
     expect(await auditOf('sharing.cancelled')).toMatchObject([{ userId: req.userId, requestId: done.id, from: 'approved', reactivated: 1, by: 'slsctl device set-status' }]);
+  });
+});
+
+describe('who may end a sharing (SPEC S5)', () => {
+  const cancel = (id: string, token: string) => postJson<SharingBody>(t.app, `/v1/sharing/${id}/cancel`, {}, bearer(token));
+  const cancelAudits = async () =>
+    (await t.adb.selectFrom('audit_log').select(['details', 'user_id']).where('event', '=', 'sharing.cancelled').execute()).map((a) => ({ userId: a.user_id, ...(JSON.parse(a.details) as object) }));
+
+  it('S4, S5: the owner withdraws a request waiting for compliance: cancelled, compliance can no longer approve it, the requester\'s card never set aside; audited by: owner under the requester', async () => {
+    const req = await makeUser(t, 'cleo', ['scc'], { entity: IDENT });
+    const done = await share(req, await signIn(t, 'cleo', req.devices.scc!));
+    expect(done.state).toBe('pending_compliance');
+    expect(ok(await cancel(done.id, await signIn(t, 'owen', owner.devices.dscplus!))).state).toBe('cancelled');
+    await expect(accountServices(t.services).sharing.decide(done.id, true, 'compliance-officer')).rejects.toMatchObject({ code: 'SLS_ERR_CONFLICT' });
+    expect((await t.provisioning.devicesOf('cleo')).map((d) => d.status)).toEqual(['active']);
+    expect(await cancelAudits()).toEqual([{ userId: req.userId, requestId: done.id, from: 'pending_compliance', by: 'owner', reactivated: 0, sessionsEnded: 0, restartTokensRevoked: 0 }]);
+  });
+
+  it('S3, S5: the owner may end a request only started; the requester cannot answer it any more; ending it twice is SLS_ERR_CONFLICT', async () => {
+    const req = await makeUser(t, 'sara', ['scc'], { entityId: owner.entityId });
+    const token = await signIn(t, 'sara', req.devices.scc!);
+    const s = ok(await start(req, token));
+    const owen = await signIn(t, 'owen', owner.devices.dscplus!);
+    expect(ok(await cancel(s.request.id, owen)).state).toBe('cancelled');
+    const r = await postJson(t.app, `/v1/sharing/${s.request.id}/response`, { confirmationId: s.confirmation.confirmationId, response: answer(owner.devices.dscplus!, s.confirmation.challenge) }, bearer(token));
+    expect(errorCode(r)).toBe('SLS_ERR_CONFLICT');
+    expect(errorCode(await cancel(s.request.id, owen))).toBe('SLS_ERR_CONFLICT');
+    expect(errorCode(await cancel(s.request.id, token))).toBe('SLS_ERR_CONFLICT');
+    expect(await cancelAudits()).toMatchObject([{ userId: req.userId, requestId: s.request.id, from: 'started', by: 'owner' }]);
+  });
+
+  it('S5: a third user is told the request does not exist, exactly as for an unknown id (no enumeration), and nothing changes', async () => {
+    const req = await makeUser(t, 'rina', ['scc'], { entityId: owner.entityId });
+    const done = await share(req, await signIn(t, 'rina', req.devices.scc!));
+    expect(done.state).toBe('approved');
+    // Of the owner's entity too: being near the sharing gives no right to end it.
+    const third = await makeUser(t, 'tom', ['dscplus'], { entityId: owner.entityId });
+    const tom = await signIn(t, 'tom', third.devices.dscplus!);
+    const theirs = await cancel(done.id, tom);
+    const unknown = await cancel('shr_doesnotexist', tom);
+    expect([theirs.status, errorCode(theirs)]).toEqual([404, 'SLS_ERR_NOT_FOUND']);
+    expect(theirs.body).toEqual(unknown.body);
+    expect((await t.adb.selectFrom('sharing_requests').select('state').where('id', '=', done.id).executeTakeFirstOrThrow()).state).toBe('approved');
+    expect((await t.provisioning.devicesOf('rina')).map((d) => d.status)).toEqual(['inactive']);
+    expect(await cancelAudits()).toEqual([]);
   });
 });

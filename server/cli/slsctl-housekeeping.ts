@@ -1,6 +1,8 @@
 /**
  * `slsctl housekeeping`: deletes expired login transactions, sessions, IB Key nonces, approvals and
- * activations, mobile number verifications, confirmations, auto-restart tokens, old failure counters, and settled SMS outbox rows past their retention, now (slsd also does it every `housekeepingIntervalMs`).
+ * activations, mobile number verifications, confirmations, auto-restart tokens, old failure counters,
+ * SMS budget rows whose hour is over (L4), and settled SMS outbox rows past their retention, now
+ * (slsd also does it every `housekeepingIntervalMs`).
  *
  * Only rows expired for longer than the grace period go; the audit log is never touched (SPEC N2).
  */
@@ -19,7 +21,7 @@ function nonNegativeInt(v: string): number {
 export function registerHousekeepingCommand(program: Command, open: () => Promise<{ s: Services; config: SlsConfig }>, io: { out(text: string): void }): void {
   program
     .command('housekeeping')
-    .description('delete login transactions, sessions, IB Key nonces/approvals/activations and failure counters expired beyond the grace period; never the audit log (SPEC N1, N2)')
+    .description('delete login transactions, sessions, IB Key nonces/approvals/activations, failure counters and SMS budgets expired beyond the grace period; never the audit log (SPEC N1, N2, L4)')
     .option('--grace-ms <ms>', 'keep rows this long after they expired (default: the config\'s housekeepingGraceMs, env SLS_HOUSEKEEPING_GRACE_MS, 24 h)', nonNegativeInt)
     .action(async (o: { graceMs?: number }) => {
       const { s, config } = await open();
@@ -27,7 +29,7 @@ export function registerHousekeepingCommand(program: Command, open: () => Promis
       const r = await sweepExpired(s.db, s.now(), { graceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs });
       io.out(
         `deleted ${totalDeleted(r)} expired row(s), grace ${graceMs} ms: login transactions ${r.loginTransactions}, sessions ${r.sessions}, ` +
-          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, mobile number verifications ${r.mobileVerifications}, confirmations ${r.confirmations}, restart tokens ${r.restartTokens}, failure counters ${r.failureCounters}; SMS outbox older than ${Math.round(config.smsRetentionMs / 86_400_000)} days ${r.smsOutbox}\n`,
+          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, mobile number verifications ${r.mobileVerifications}, confirmations ${r.confirmations}, restart tokens ${r.restartTokens}, failure counters ${r.failureCounters}, SMS budgets ${r.smsBudgets}; SMS outbox older than ${Math.round(config.smsRetentionMs / 86_400_000)} days ${r.smsOutbox}\n`,
       );
     });
 }

@@ -12,15 +12,15 @@
  * - D8: a lost or broken device is reported and deactivated at once; a replacement DSC+ may be
  *   requested, and its USD 20 deposit is recorded on the account (not charged by SLS). A device no
  *   longer needed (e.g. set aside after sharing, S5) can be returned.
- * - D8, S5: reporting a device that is shared ends its sharings in the same transaction, and gives
- *   the requesters back their set-aside devices (`endSharingsOfDevice`, sharing.ts).
+ * - D8, S5: reporting (or returning) a device that is shared ends its sharings in the same
+ *   transaction, and gives the requesters back their set-aside devices (`endSharingsOfDevice`, sharing.ts).
  * - D8, T1, T2: a return never leaves the user with only temporary devices (they expire by themselves).
  * - D6: one DSC+ on its way at a time: a new order is refused (SLS_ERR_CONFLICT) while the user has
  *   one open (ordered, or sent and its card not yet activated); a replacement, while the reported
  *   device already has one open. Each is a physical card client services ship.
- * - D8, D5, L8: a device reported lost or broken ends, in the same transaction, every session opened
- *   with it (a thief's too, and a sharing requester's) and the auto-restart chains they began
- *   (sessions.ts `endSessionsOfDevice`); the audit entry says how many.
+ * - D8, D5, L8: a device reported lost or broken, or returned, ends, in the same transaction, every
+ *   session opened with it (a thief's too, and a sharing requester's) and the auto-restart chains
+ *   they began (sessions.ts `endSessionsOfDevice`, through `retire`); the audit entry says how many.
  */
 import { PostgresAdapter } from 'kysely';
 import { DEVICE_CATALOGUE, DSCPLUS_MIN_BALANCE_USD } from '../../core/devices.ts';
@@ -412,26 +412,7 @@ export class DeviceAdminService {
         const open = (await openDscPlusOrders(trx, caller.user.id)).find((o) => o.replaces_device_id === device.id);
         if (open) throw new SlsError('SLS_ERR_CONFLICT', { message: openOrderMessage(open) });
       }
-      // Conditional on the status read, so two reports (or a report and a return) cannot both win.
-      const r = await trx.updateTable('devices').set({ status }).where('id', '=', device.id).where('status', '=', device.status).executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device changed meanwhile: look at it again.' });
-      // SPEC D8, D5, L8: every session opened with the device ends now, whoever's (a thief's with the
-      // stolen card, a sharing requester's), with the restart chains they began and restarted.
-      const ended = await endSessionsOfDevice(trx, device.id, now);
-      // A lost device must not restart sessions either (L8): none of its owner's tokens survive.
-      const own = await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', caller.user.id).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
-      await appendAccountAudit(trx, now, {
-        event: 'device.status_changed',
-        userId: caller.user.id,
-        username: caller.user.username_normalized,
-        sourceAddress,
-        deviceId: device.id,
-        details: { from: device.status, to: status, reason: req.reason, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens + Number(own.numUpdatedRows) },
-      });
-      // SPEC S5, D8: a shared device reported lost or broken ends its sharings, and gives each
-      // requester back the own devices set aside for it, in this same transaction (else the
-      // requester could not sign in at all, not even to cancel the sharing).
-      await endSharingsOfDevice(trx, device.id, now, { reason: `shared device reported ${req.reason} (S5, D8)`, by: caller.user.username_normalized, sourceAddress });
+      await retire(trx, caller, device, status, now, sourceAddress, { reason: req.reason, sharingReason: `shared device reported ${req.reason} (S5, D8)`, revokeOwnRestartTokens: true });
       if (!req.replace) return null;
       const placed = await this.#newOrder(caller.user.id, account.accountId, 'replacement', device.id, trx);
       await trx
@@ -447,26 +428,86 @@ export class DeviceAdminService {
     return { device: deviceView(updated, 'own'), replacement: order ? await this.#orderView(order) : null };
   }
 
-  /** SPEC D8: return a device no longer needed; never the user's last active device. */
+  /**
+   * SPEC D8: return a device no longer needed; never the user's last active device.
+   *
+   * - D8, T1, T2: "another active device" is a lasting one (below).
+   * - D8, D5, L8: a returned device authenticates no more, so it ends what it opened exactly as a
+   *   report does, in the same transaction (`retire`): every live session opened with it, whoever's,
+   *   the restart chains full logins with it began and the sessions those restarted
+   *   (sessions.ts `endSessionsOfDevice`), with the counts in the `device.status_changed` entry. Else a
+   *   session opened with it kept its trading access and auto-restart until it expired (the portal
+   *   functions already refused it, portal.ts). The user's other restart tokens stay: unlike a lost
+   *   card, a returned one is in no one else's hands. Returning the device the session itself was
+   *   opened with signs that session out.
+   * - S5, D8: the owner may return a device that is shared: its sharings end like a lost one's
+   *   (`endSharingsOfDevice`), the requesters get their set-aside devices back, in the same
+   *   transaction. (Before, an approved or pending sharing refused the return, "cancel the sharing
+   *   first", while a request only started or verified was left open on a returned device.)
+   * - Serialized per user with the conditional status change, so two returns arriving together (or a
+   *   return and a report) cannot both pass the "last active device" check or both change the device.
+   */
   async returnDevice(caller: Caller, deviceId: string, sourceAddress: string): Promise<DeviceView> {
     const { adb } = this.#d;
     const device = await this.#ownPhysical(caller, deviceId);
     if (!['active', 'inactive', 'pending'].includes(device.status)) throw new SlsError('SLS_ERR_CONFLICT', { message: `This device is already ${device.status}.` });
-    if (device.status === 'active') {
-      // SPEC D8, T1, T2, D5: "another active device" is a lasting one. A temporary passcode or online
-      // code card never counts: it stops working by itself within days (T1: 12, T2: 21), so counting it
-      // would let the user return their last real device and be locked out later (SLS_ERR_NO_ACTIVE_DEVICE);
-      // one already expired is retired first, so the device list agrees.
-      await expireTemporaryDevices(adb, this.#d.now(), this.#d.audit, caller.user.id);
-      const others = await adb.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', caller.user.id).where('status', '=', 'active').where('id', '!=', device.id).execute();
+    // SPEC D8, T1, T2, D5: "another active device" is a lasting one. A temporary passcode or online
+    // code card never counts: it stops working by itself within days (T1: 12, T2: 21), so counting it
+    // would let the user return their last real device and be locked out later (SLS_ERR_NO_ACTIVE_DEVICE);
+    // one already expired is retired first, so the device list agrees.
+    if (device.status === 'active') await expireTemporaryDevices(adb, this.#d.now(), this.#d.audit, caller.user.id);
+    const now = this.#d.now();
+    await serializedPerUser(adb, caller.user.id, async (trx) => {
+      // The status change first: on SQLite the first statement a write holds the database's write
+      // lock to commit (across slsd processes too), so the check below sees every return committed
+      // before it; a refusal undoes all of it.
+      await retire(trx, caller, device, 'returned', now, sourceAddress, { sharingReason: 'shared device returned (S5, D8)', revokeOwnRestartTokens: false });
+      if (device.status !== 'active') return;
+      const others = await trx.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', caller.user.id).where('status', '=', 'active').where('id', '!=', device.id).execute();
       if (!others.some((o) => !DEVICE_CATALOGUE[o.kind].temporary)) {
         throw new SlsError('SLS_ERR_CONFLICT', { message: 'This is your only active device: activate another one before returning it (a temporary passcode or online code card does not count).' });
       }
-    }
-    const inUse = await adb.selectFrom('sharing_requests').select('id').where('device_id', '=', device.id).where('state', 'in', ['approved', 'pending_compliance']).executeTakeFirst();
-    if (inUse) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device is shared with another user: cancel the sharing first.' });
-    await adb.updateTable('devices').set({ status: 'returned' }).where('id', '=', device.id).execute();
-    await this.#d.audit({ event: 'device.status_changed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { from: device.status, to: 'returned' } });
+    });
     return deviceView(await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow(), 'own');
   }
+}
+
+/**
+ * SPEC D8, D5, L8, S5: the caller's `device` stops authenticating (reported lost or broken, or
+ * returned), inside the caller's transaction, so all of it happens or none:
+ * - its status moves to `to`, conditionally on the status read, so two reports (or a report and a
+ *   return) cannot both win: the loser is SLS_ERR_CONFLICT and changes nothing;
+ * - every session opened with it ends now, whoever's (a thief's with the stolen card, a sharing
+ *   requester's), with the restart chains they began and the sessions those restarted
+ *   (sessions.ts `endSessionsOfDevice`); with `revokeOwnRestartTokens` (a lost or broken device),
+ *   every unused restart token of its owner too: a lost device must not restart sessions either (L8);
+ * - `device.status_changed` is audited with `sessionsEnded` and `restartTokensRevoked` (N2);
+ * - a shared device's sharings end, and each requester gets back the own devices set aside for it
+ *   (else the requester could not sign in at all, not even to cancel the sharing), audited
+ *   `sharing.cancelled` with `sharingReason` (sharing.ts `endSharingsOfDevice`).
+ */
+async function retire(
+  trx: AccountDb,
+  caller: Caller,
+  device: DeviceRow,
+  to: DeviceStatus,
+  now: number,
+  sourceAddress: string,
+  why: { readonly reason?: string; readonly sharingReason: string; readonly revokeOwnRestartTokens: boolean },
+): Promise<void> {
+  const r = await trx.updateTable('devices').set({ status: to }).where('id', '=', device.id).where('status', '=', device.status).executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device changed meanwhile: look at it again.' });
+  const ended = await endSessionsOfDevice(trx, device.id, now);
+  const own = why.revokeOwnRestartTokens
+    ? Number((await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', caller.user.id).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst()).numUpdatedRows)
+    : 0;
+  await appendAccountAudit(trx, now, {
+    event: 'device.status_changed',
+    userId: caller.user.id,
+    username: caller.user.username_normalized,
+    sourceAddress,
+    deviceId: device.id,
+    details: { from: device.status, to, ...(why.reason ? { reason: why.reason } : {}), sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens + own },
+  });
+  await endSharingsOfDevice(trx, device.id, now, { reason: why.sharingReason, by: caller.user.username_normalized, sourceAddress });
 }

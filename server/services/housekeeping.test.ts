@@ -8,6 +8,8 @@ import { actAsDevice, errorCode, getJson, login, postJson } from '../testing/htt
 import { startTestServer } from '../testing/test-server.ts';
 import type { TestServer } from '../testing/test-server.ts';
 import { accountDb } from '../account/schema.ts';
+import { SMS_BUDGET_WINDOW_MS, smsPolicy } from '../sms/policy.ts';
+import type { SmsBudgetTables } from '../sms/policy.ts';
 import { sweepExpired, totalDeleted } from './housekeeping.ts';
 
 const PASSWORD = 'Correct-Horse-1';
@@ -122,6 +124,43 @@ describeEachBackend('housekeeping', probe, (backend) => {
     expect((await adb.selectFrom('sms_outbox').select('purpose').orderBy('id').execute()).map((x) => x.purpose)).toEqual(['old_still_waiting', 'recent_outbox']);
     expect((await withRetention()).smsOutbox).toBe(0);
     await expect(sweepExpired(t.services.db, now, { graceMs: GRACE, addressFailureWindowMs: 1, smsRetentionMs: -1 })).rejects.toThrow(/SMS retention/);
+  });
+
+  it('deletes SMS budget rows (L4, migration 0012) whose hour is over more than the grace ago, in batches; a current budget stays and still refuses, a swept number starts afresh', async () => {
+    const budget = t.services.db.withTables<SmsBudgetTables>();
+    const now = t.clock.now();
+    const HOUR_AGO = now - SMS_BUDGET_WINDOW_MS;
+    const sent = (...times: number[]) => JSON.stringify(times);
+    const rows = () => budget.selectFrom('sms_budget').select(['number', 'bucket', 'sent']).orderBy('number').orderBy('bucket').execute();
+    // The table has no expiry column: a row's window is over once the newest time in `sent` is an hour old.
+    const full = Array.from({ length: t.config.smsBudgetPerHour }, (_, i) => now - 50 * MIN + i * MIN);
+    await budget
+      .insertInto('sms_budget')
+      .values([
+        { number: '+12125550101', bucket: 'codes', sent: sent(HOUR_AGO - GRACE - 2 * HOUR, HOUR_AGO - GRACE - MIN), version: 4 }, // over, beyond the grace: goes
+        { number: '+12125550102', bucket: 'codes', sent: sent(HOUR_AGO - GRACE - MIN), version: 1 }, // likewise
+        { number: '+12125550103', bucket: 'verify_number', sent: sent(HOUR_AGO - GRACE - 3 * HOUR), version: 2 }, // likewise
+        { number: '+12125550101', bucket: 'verify_number', sent: sent(HOUR_AGO - GRACE - HOUR, HOUR_AGO - MIN), version: 2 }, // over, within the grace: stays
+        { number: '+12125550104', bucket: 'codes', sent: sent(...full), version: full.length }, // the budget of the last hour, spent: stays
+      ])
+      .execute();
+    const r = await sweep();
+    expect(r.smsBudgets).toBe(3);
+    expect((await rows()).map((x) => `${x.number}:${x.bucket}`)).toEqual(['+12125550101:verify_number', '+12125550104:codes']);
+    expect(totalDeleted(await sweep())).toBe(0);
+
+    // The budget works as before the sweep: the spent one still refuses (SLS_ERR_SMS_LIMIT, with when),
+    // a swept number gets a fresh row with this one SMS in it.
+    const sms = smsPolicy(t.services.sms);
+    const send = (to: string) => sms.send({ to, body: 'code 123456', userId: null, purpose: 'login_code' });
+    await expect(send('+12125550104')).rejects.toMatchObject({ code: 'SLS_ERR_SMS_LIMIT', extra: { retryAt: new Date(full[0]! + SMS_BUDGET_WINDOW_MS).toISOString() } });
+    await send('+12125550101');
+    expect((await rows()).find((x) => x.number === '+12125550101' && x.bucket === 'codes')?.sent).toBe(sent(now));
+
+    // A day and an hour on, the rows of this test left their hour and the grace: all go.
+    t.clock.set(now + SMS_BUDGET_WINDOW_MS + GRACE + MIN);
+    expect((await sweep()).smsBudgets).toBe(3);
+    expect(await rows()).toEqual([]);
   });
 
   it('deletes only what expired more than the grace ago, in batches, and never the audit log (N1, N2, L6)', async () => {

@@ -10,6 +10,8 @@
  * never touched (append-only, SPEC N2): it is the lasting record of what these rows were.
  * The SMS outbox (P5) keeps what was sent for `smsRetentionMs` (default 30 days): long enough for
  * support to see what a user was sent, not for ever (its bodies hold codes, long dead but still).
+ * The SMS budget rows (L4, migration 0012: one per number and budget) go once their rolling hour is
+ * over, plus the grace: a number texted once would otherwise stay in `sms_budget` for ever.
  *
  * Deletes go in small batches (short write locks on SQLite) and are idempotent, so every slsd
  * process may sweep: `startHousekeeping` runs it periodically, `slsctl housekeeping` on demand.
@@ -19,6 +21,8 @@ import { USER_FAILURE_WINDOW_MS } from '../config.ts';
 import { accountDb } from '../account/schema.ts';
 import type { AccountDb } from '../account/schema.ts';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
+import { SMS_BUDGET_WINDOW_MS } from '../sms/policy.ts';
+import type { SmsBudgetBucket, SmsBudgetTables } from '../sms/policy.ts';
 
 export interface HousekeepingOptions {
   /** Rows are deleted this long after they expired (or were revoked). */
@@ -46,10 +50,13 @@ export interface HousekeepingReport {
   restartTokens: number;
   failureCounters: number;
   smsOutbox: number;
+  smsBudgets: number;
 }
 
 export function totalDeleted(r: HousekeepingReport): number {
-  return r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.mobileVerifications + r.confirmations + r.restartTokens + r.failureCounters + r.smsOutbox;
+  return (
+    r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.mobileVerifications + r.confirmations + r.restartTokens + r.failureCounters + r.smsOutbox + r.smsBudgets
+  );
 }
 
 /**
@@ -109,8 +116,8 @@ async function deleteExpiredNonces(db: Kysely<Database>, cutoff: number, batch: 
   }
 }
 
-/** The newest failure time in a counter's JSON list, or null when there is none. */
-function newestFailure(json: string): number | null {
+/** The newest time in a JSON list of times (a failure counter's failures, an SMS budget's sends), or null when there is none. */
+function newestTime(json: string): number | null {
   try {
     const parsed: unknown = JSON.parse(json);
     if (!Array.isArray(parsed)) return null;
@@ -145,7 +152,7 @@ async function deleteOldFailureCounters(db: Kysely<Database>, now: number, o: Ho
     const rows = await q.execute();
     for (const row of rows) {
       const window = row.scope === 'user' ? USER_FAILURE_WINDOW_MS : o.addressFailureWindowMs;
-      const newest = newestFailure(row.failures);
+      const newest = newestTime(row.failures);
       if (newest !== null && newest >= now - window - o.graceMs) continue;
       const r = await db
         .deleteFrom('failure_counters')
@@ -158,6 +165,40 @@ async function deleteOldFailureCounters(db: Kysely<Database>, now: number, o: Ho
     if (rows.length < batch) return total;
     const last = rows[rows.length - 1]!;
     after = { scope: last.scope, subject: last.subject };
+  }
+}
+
+/**
+ * SPEC L4, N1: the SMS budget rows (migration 0012, sms/policy.ts) whose rolling hour is over, more
+ * than the grace ago. The table has no expiry column: a row's window is the times in its `sent` JSON
+ * (the SMS of the last hour to that number, per budget), and it is over once the newest of them is
+ * SMS_BUDGET_WINDOW_MS old. Such a row counts nothing (policy.ts `recentSends` keeps none of its
+ * times), so a missing row decides exactly what it would have: a budget with nothing spent. Each
+ * delete is conditional on the version read, so an SMS counted meanwhile (by any slsd) is never lost:
+ * that row is kept until a later sweep. Keyset-paged by its primary key (number, bucket).
+ */
+async function deleteOldSmsBudgets(db: Kysely<Database>, now: number, o: HousekeepingOptions, batch: number): Promise<number> {
+  const bdb = db.withTables<SmsBudgetTables>();
+  const cutoff = now - SMS_BUDGET_WINDOW_MS - o.graceMs;
+  let total = 0;
+  let after: { number: string; bucket: SmsBudgetBucket } | null = null;
+  for (;;) {
+    let q = bdb.selectFrom('sms_budget').select(['number', 'bucket', 'sent', 'version']).orderBy('number').orderBy('bucket').limit(batch);
+    if (after) {
+      const a = after;
+      // A row value, so each page is a seek on the primary key (number, bucket), on SQLite and PostgreSQL.
+      q = q.where((eb) => eb(eb.refTuple('number', 'bucket'), '>', eb.tuple(a.number, a.bucket)));
+    }
+    const rows = await q.execute();
+    for (const row of rows) {
+      const newest = newestTime(row.sent);
+      if (newest !== null && newest >= cutoff) continue;
+      const r = await bdb.deleteFrom('sms_budget').where('number', '=', row.number).where('bucket', '=', row.bucket).where('version', '=', row.version).executeTakeFirst();
+      total += Number(r.numDeletedRows);
+    }
+    if (rows.length < batch) return total;
+    const last = rows[rows.length - 1]!;
+    after = { number: last.number, bucket: last.bucket };
   }
 }
 
@@ -182,6 +223,8 @@ export async function sweepExpired(db: Kysely<Database>, now: number, o: Houseke
     restartTokens: await deleteExpired(adb, 'restart_tokens', cutoff, batch),
     failureCounters: await deleteOldFailureCounters(db, now, o, batch),
     smsOutbox: o.smsRetentionMs === undefined ? 0 : await deleteOldSms(adb, now - o.smsRetentionMs, batch),
+    // SPEC L4: a number's SMS budget only counts the last hour.
+    smsBudgets: await deleteOldSmsBudgets(db, now, o, batch),
   };
 }
 

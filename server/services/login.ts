@@ -456,6 +456,11 @@ export class LoginService {
     const verifier = verifierFor(device.kind);
     const access = device.status !== 'active' ? null : verifier.access ? await verifier.access(d, device, tx.client_kind) : 'full';
     if (!access) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    // SPEC S5: another user's device answers only while the sharing that lent it is approved. A login
+    // begun with it before the sharing ended (by either user, or by the device's report) opens nothing
+    // after: the cancel ended every session the requester had with it, and this one would outlive it.
+    // Asked only for a shared device, so the owner's own logins read nothing more.
+    if (device.user_id !== user.id && !(await sharedDeviceIds(this.#db, user.id)).includes(device.id)) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
 
     const outcome = await verifier.verify(d, tx, device, response);
     if (outcome === 'expired') throw new SlsError('SLS_ERR_CODE_EXPIRED');

@@ -184,26 +184,60 @@ export async function revokeRestartTokensOfSessions(trx: Kysely<Database> | Acco
 }
 
 /**
- * SPEC D8, D5, L8: a device reported lost or broken, or set non-active by an operator, ends every
- * live session opened with it, whoever's (the owner's, and a sharing requester's opened with the
- * shared device, S5), the restart-token chains full logins with it began (restart_tokens.device_id),
- * and the sessions those chains restarted (no device of their own, but the same second factor behind
- * them): a thief's session with a stolen card stops at once, and so does its auto-restart. Runs in
- * the caller's transaction, with the status change; returns the counts for its audit entry.
+ * SPEC D8, D5, L8: a device reported lost or broken, returned, or set non-active by an operator,
+ * ends every live session opened with it, whoever's (the owner's, and a sharing requester's opened
+ * with the shared device, S5), the restart-token chains full logins with it began
+ * (restart_tokens.device_id), and the sessions those chains restarted (no device of their own, but
+ * the same second factor behind them): a thief's session with a stolen card stops at once, and so
+ * does its auto-restart. Runs in the caller's transaction, with the status change; returns the
+ * counts for its audit entry.
+ *
+ * `only.userId` (SPEC S5, D5): the same for ONE user's use of the device, which itself goes on
+ * working for its owner: the sessions that user opened with it, the chains that user began with it
+ * (restart_tokens.user_id too) and the sessions those chains restarted. A sharing that ends
+ * (sharing.ts `SharingService.cancel`) ends the requester's use of the owner's device this way; the
+ * owner's own sessions and chains with it stay.
  */
-export async function endSessionsOfDevice(trx: Kysely<Database> | AccountDb, deviceId: string, now: number): Promise<{ sessions: number; restartTokens: number }> {
+export async function endSessionsOfDevice(
+  trx: Kysely<Database> | AccountDb,
+  deviceId: string,
+  now: number,
+  only: { readonly userId?: string } = {},
+): Promise<{ sessions: number; restartTokens: number }> {
   const adb = accountDb(trx as Kysely<Database>);
-  const restarted = await adb.selectFrom('restart_tokens').select('session_id').where('device_id', '=', deviceId).where('session_id', 'is not', null).execute();
+  const { userId } = only;
+  const scoped = userId !== undefined;
+  const restarted = await adb
+    .selectFrom('restart_tokens')
+    .select('session_id')
+    .where('device_id', '=', deviceId)
+    .where('session_id', 'is not', null)
+    .$if(scoped, (q) => q.where('user_id', '=', userId!))
+    .execute();
   const restartedIds = [...new Set(restarted.map((x) => x.session_id!))];
   const live = [
-    ...(await adb.selectFrom('sessions').select('id').where('device_id', '=', deviceId).where('revoked_at', 'is', null).where('expires_at', '>', now).execute()),
+    ...(await adb
+      .selectFrom('sessions')
+      .select('id')
+      .where('device_id', '=', deviceId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .$if(scoped, (q) => q.where('user_id', '=', userId!))
+      .execute()),
     ...(restartedIds.length > 0
       ? await adb.selectFrom('sessions').select('id').where('id', 'in', restartedIds).where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
       : []),
   ].map((x) => x.id);
   const ids = [...new Set(live)];
   const ended = ids.length > 0 ? await adb.updateTable('sessions').set({ revoked_at: now }).where('id', 'in', ids).where('revoked_at', 'is', null).executeTakeFirst() : null;
-  const chains = await adb.updateTable('restart_tokens').set({ revoked_at: now }).where('device_id', '=', deviceId).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
+  const chains = await adb
+    .updateTable('restart_tokens')
+    .set({ revoked_at: now })
+    .where('device_id', '=', deviceId)
+    .where('revoked_at', 'is', null)
+    .where('used_at', 'is', null)
+    .$if(scoped, (q) => q.where('user_id', '=', userId!))
+    .executeTakeFirst();
   // And any token the ended sessions still hold (a token from before migration 0011 has no device).
   const held = await revokeRestartTokensOfSessions(adb, ids, now);
   return { sessions: Number(ended?.numUpdatedRows ?? 0), restartTokens: Number(chains.numUpdatedRows) + held };

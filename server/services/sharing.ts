@@ -10,9 +10,11 @@
  * 2. `answer`: the response from the owner's device; the request is verified and shown for review.
  * 3. `submit`: approved at once, or pending compliance when the entities differ (S4;
  *    `slsctl sharing approve|reject`). Rules are checked again at submit and at approval.
- * On approval the requester's own physical devices become inactive (kept, S5); cancelling the
- * sharing reactivates those still inactive. The shared device then appears in the requester's
- * login drop-down.
+ * On approval the requester's own physical devices become inactive (kept, S5); the shared device
+ * then appears in the requester's login drop-down. Cancelling the sharing — by the requester or by
+ * the device's owner (`cancel`) — reactivates those still inactive and ends, in the same
+ * transaction, the requester's sessions opened with the shared device and the restart chains begun
+ * with it (D5, L8); the owner's own sessions with it stay.
  *
  * One sharing at a time (S5): a requester has at most one request open (started, verified,
  * pending compliance or approved). Two open at once let both be approved, the second setting aside
@@ -46,6 +48,7 @@ import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountDb, AccountTrx, SharingRequestTable, SharingState } from '../account/schema.ts';
+import { endSessionsOfDevice } from './sessions.ts';
 import { expireTemporaryDevices } from './temporary-access.ts';
 import { normalizeUsername } from './throttle.ts';
 
@@ -117,12 +120,35 @@ export interface EndedSharing {
 }
 
 /**
+ * SPEC S5: cancels request `r` from the state it was read in, inside the caller's transaction, and,
+ * when it was approved, makes the requester's own devices it set aside active again (those still
+ * inactive: one reported lost meanwhile stays lost). Returns the ids reactivated, or null when the
+ * request moved meanwhile (a concurrent approval, cancel or report committed first): nothing changed.
+ * Shared by `SharingService.cancel` and `endSharingsOfDevice`, which audit it each in their words.
+ */
+async function cancelFrom(trx: AccountDb, r: SharingRequestTable, now: number): Promise<string[] | null> {
+  const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', r.id).where('state', '=', r.state).executeTakeFirst();
+  if (Number(u.numUpdatedRows) !== 1) return null;
+  const ids = r.state === 'approved' ? (JSON.parse(r.deactivated_device_ids) as string[]) : [];
+  if (ids.length === 0) return [];
+  return (await trx.updateTable('devices').set({ status: 'active' }).where('id', 'in', ids).where('status', '=', 'inactive').returning('id').execute()).map((x) => x.id);
+}
+
+/**
  * SPEC S5, D8: the device of every open sharing request (started, verified, pending compliance or
- * approved) is no longer usable — reported lost or broken, or set so by an operator — so each such
- * request is cancelled, and an approved one gives the requester back the own devices it set aside,
- * as `SharingService.cancel` does. Otherwise the requester, whose own devices are inactive and who
- * cannot sign in with the dead device, could never cancel it. Run inside the caller's transaction
- * with the status change, so both happen or neither; each ending is audited (N2) in it too.
+ * approved) is no longer usable — reported lost or broken, returned, or set so by an operator — so
+ * each such request is cancelled, and an approved one gives the requester back the own devices it
+ * set aside, as `SharingService.cancel` does. Otherwise the requester, whose own devices are
+ * inactive and who cannot sign in with the dead device, could never cancel it. Run inside the
+ * caller's transaction with the status change, so both happen or neither; each ending is audited
+ * (N2) in it too.
+ *
+ * SPEC D5, L8: the requester's sessions opened with the device, and the restart chains begun with
+ * it, are NOT ended here: every caller (devices-admin.ts `report` and `returnDevice`, provisioning.ts
+ * `setDeviceStatus`) has already ended every session of the device, whoever's, in the same
+ * transaction (sessions.ts `endSessionsOfDevice`), and audited the counts with the status change.
+ * A caller that ends a sharing while its device goes on working (`SharingService.cancel`) ends the
+ * requester's use of it itself (`endSessionsOfDevice` with `{ userId }`).
  */
 export async function endSharingsOfDevice(
   trx: AccountDb,
@@ -148,23 +174,16 @@ export async function endSharingsOfDevice(
   for (let round = 0; pending.length > 0 && round < 3; round++) {
     const moved: string[] = [];
     for (const r of pending) {
-      const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', r.id).where('state', '=', r.state).executeTakeFirst();
-      if (Number(u.numUpdatedRows) !== 1) {
-        moved.push(r.id);
-        continue;
-      }
-      ended.push(await reactivate(r));
+      const reactivated = await cancelFrom(trx, r, now);
+      if (reactivated === null) moved.push(r.id);
+      else ended.push(await audited(r, reactivated));
     }
     pending = moved.length ? await read(moved) : [];
   }
   if (pending.length > 0) throw new SlsError('SLS_ERR_CONFLICT', { message: 'A sharing of this device changed meanwhile: please try again.' });
   return ended;
 
-  async function reactivate(r: SharingRequestTable & { requester_username: string }): Promise<EndedSharing> {
-    const ids = r.state === 'approved' ? (JSON.parse(r.deactivated_device_ids) as string[]) : [];
-    const reactivated = ids.length
-      ? (await trx.updateTable('devices').set({ status: 'active' }).where('id', 'in', ids).where('status', '=', 'inactive').returning('id').execute()).map((x) => x.id)
-      : [];
+  async function audited(r: SharingRequestTable & { requester_username: string }, reactivated: string[]): Promise<EndedSharing> {
     await appendAccountAudit(trx, now, {
       event: 'sharing.cancelled',
       userId: r.requester_user_id,
@@ -397,8 +416,20 @@ export class SharingService {
     return { request: await this.#view(row), confirmation };
   }
 
-  async #own(caller: Caller, requestId: string, states: readonly SharingState[]): Promise<SharingRequestTable> {
-    const r = await this.#d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', requestId).where('requester_user_id', '=', caller.user.id).executeTakeFirst();
+  /**
+   * The caller's request `requestId` in one of `states`: one the caller made, or with `parties`
+   * 'requester_or_owner' also one for the caller's own device (SPEC S5: the owner may end a sharing
+   * too). Any other user's request is answered exactly as an unknown id, SLS_ERR_NOT_FOUND, so no one
+   * learns which request ids exist; a request in another state, SLS_ERR_CONFLICT.
+   */
+  async #own(caller: Caller, requestId: string, states: readonly SharingState[], parties: 'requester' | 'requester_or_owner' = 'requester'): Promise<SharingRequestTable> {
+    const me = caller.user.id;
+    const r = await this.#d.adb
+      .selectFrom('sharing_requests')
+      .selectAll()
+      .where('id', '=', requestId)
+      .where((eb) => (parties === 'requester' ? eb('requester_user_id', '=', me) : eb.or([eb('requester_user_id', '=', me), eb('owner_user_id', '=', me)])))
+      .executeTakeFirst();
     if (!r) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such sharing request of yours.' });
     if (!states.includes(r.state)) throw new SlsError('SLS_ERR_CONFLICT', { message: `This sharing request is ${r.state.replace('_', ' ')}.` });
     return r;
@@ -501,18 +532,48 @@ export class SharingService {
     await d.audit({ event: 'sharing.approved', userId: r.requester_user_id, username: requesterUsername, sourceAddress, deviceId: r.device_id, details: { requestId: r.id, by, deactivated: ids.length } });
   }
 
-  /** S5: cancel a sharing (or a pending request): the requester's set-aside devices are active again. */
+  /**
+   * S5: end a sharing, or withdraw a request not yet in effect (started, verified, pending compliance).
+   *
+   * - Who: the REQUESTER, or the OWNER of the shared device (users expect to be able to stop someone
+   *   using their card; the request is theirs too, in their list). Any other user: SLS_ERR_NOT_FOUND,
+   *   as for an unknown id (no enumeration). A request no longer open: SLS_ERR_CONFLICT.
+   * - S5: the requester's own devices set aside on approval are active again (those still inactive).
+   * - D5, L8, S5: the requester's use of the owner's device ends with it, in the same transaction: the
+   *   requester's live sessions opened with the shared device, the restart-token chains the requester
+   *   began with it, and the sessions those chains restarted (sessions.ts `endSessionsOfDevice` with
+   *   `{ userId }`). Else a session opened through the sharing kept the portal functions (the device is
+   *   still active: it is the owner's) and its auto-restart until the weekly cut-off. The owner's own
+   *   sessions and chains with the device stay. A requester who cancels from a session opened with
+   *   the shared device is signed out by it, and signs in again with their own device.
+   *   Only an approved sharing can have opened such sessions (one sharing at a time); the same
+   *   step runs for every state, ending nothing for the others.
+   * - N2: audited `sharing.cancelled` in the same transaction, with `by: 'requester' | 'owner'` and
+   *   the counts (`reactivated`, `sessionsEnded`, `restartTokensRevoked`), under the requester (whose
+   *   sharing it is, as every `sharing.*` entry); the source address is the caller's.
+   * - A cancel racing an approval, a report of the device or another cancel: the conditional update
+   *   lets one win; the other is SLS_ERR_CONFLICT and changes nothing.
+   */
   async cancel(caller: Caller, requestId: string, sourceAddress: string): Promise<SharingView> {
     const d = this.#d;
-    const r = await this.#own(caller, requestId, ['started', 'verified', 'pending_compliance', 'approved']);
-    const ids = JSON.parse(r.deactivated_device_ids) as string[];
+    const r = await this.#own(caller, requestId, OPEN, 'requester_or_owner');
+    const by = r.requester_user_id === caller.user.id ? 'requester' : 'owner';
+    const requester =
+      by === 'requester' ? caller.user : await d.adb.selectFrom('users').select(['id', 'username_normalized']).where('id', '=', r.requester_user_id).executeTakeFirstOrThrow();
     const now = d.now();
     await d.adb.transaction().execute(async (trx) => {
-      const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', r.id).where('state', '=', r.state).executeTakeFirst();
-      if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This sharing request changed meanwhile.' });
-      if (ids.length) await trx.updateTable('devices').set({ status: 'active' }).where('id', 'in', ids).where('status', '=', 'inactive').execute();
+      const reactivated = await cancelFrom(trx, r, now);
+      if (reactivated === null) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This sharing request changed meanwhile.' });
+      const ended = await endSessionsOfDevice(trx, r.device_id, now, { userId: r.requester_user_id });
+      await appendAccountAudit(trx, now, {
+        event: 'sharing.cancelled',
+        userId: requester.id,
+        username: requester.username_normalized,
+        sourceAddress,
+        deviceId: r.device_id,
+        details: { requestId: r.id, from: r.state, by, reactivated: reactivated.length, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens },
+      });
     });
-    await d.audit({ event: 'sharing.cancelled', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: r.device_id, details: { requestId: r.id, reactivated: ids.length } });
     return this.#view(await d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow());
   }
 

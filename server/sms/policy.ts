@@ -79,7 +79,8 @@ export interface SmsBudgetTable {
 export type SmsBudgetBucket = 'codes' | 'verify_number';
 
 // A type alias, not an interface: Kysely's withTables wants an index-compatible record.
-type SmsBudgetTables = { sms_budget: SmsBudgetTable };
+// Exported for housekeeping, which deletes the rows whose hour is over (services/housekeeping.ts).
+export type SmsBudgetTables = { sms_budget: SmsBudgetTable };
 
 /** Number verification codes, which anyone signed in may send to any number, have a budget of their own (see above). */
 export function smsBudgetBucket(purpose: string): SmsBudgetBucket {

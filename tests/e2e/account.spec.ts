@@ -326,7 +326,26 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await expect(page.getByLabel("Device owner's user name")).toHaveCount(0);
     await expectAccessible(page, 'Share a device: a sharing in use');
 
-    // Ending asks first and says it signs this session out (it was opened with the shared device); Escape keeps it.
+    // S5: the owner sees who uses their device, and may end it too (no sign-out: the owner's own sessions stay).
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await fillLogin(page, 'lend.owner', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, ownerGold, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await page.getByRole('button', { name: 'Share a device' }).click();
+    await expect(now.getByRole('listitem')).toContainText(/^Bo Borrower uses your Gold device/);
+    await now.getByRole('button', { name: /^End sharing: .*Gold/ }).click();
+    await expect(page.getByRole('listitem').getByRole('listitem').first()).toContainText('Bo Borrower can no longer log in with your Gold device');
+    await expect(page.getByRole('note')).toHaveCount(0);
+    await page.getByRole('button', { name: 'Keep it' }).click();
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    // The requester again, with the shared device: ending asks first and says it signs this session out; Escape keeps it.
+    await fillLogin(page, 'borrow.req', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, ownerGold, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await page.getByRole('button', { name: 'Share a device' }).click();
     await now.getByRole('button', { name: /^End sharing: .*Gold/ }).click();
     await expect(page.getByRole('heading', { name: 'End this sharing?' })).toBeVisible();
     await expect(page.getByRole('note')).toContainText("You signed in with Lena Lender's Gold device");
