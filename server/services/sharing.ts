@@ -597,7 +597,9 @@ export class SharingService {
       await this.#approve(r, requester.username_normalized, by, null);
     } else {
       const requester = await d.adb.selectFrom('users').select('username_normalized').where('id', '=', r.requester_user_id).executeTakeFirstOrThrow();
-      await d.adb.updateTable('sharing_requests').set({ state: 'rejected', decided_at: d.now(), decided_by: by }).where('id', '=', r.id).where('state', '=', 'pending_compliance').execute();
+      // A withdrawal by either user committed since the read: nothing to reject, nothing audited.
+      const u = await d.adb.updateTable('sharing_requests').set({ state: 'rejected', decided_at: d.now(), decided_by: by }).where('id', '=', r.id).where('state', '=', 'pending_compliance').executeTakeFirst();
+      if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `request ${requestId} changed meanwhile` });
       await d.audit({ event: 'sharing.rejected', userId: r.requester_user_id, username: requester.username_normalized, deviceId: r.device_id, details: { requestId: r.id, by } });
     }
     return this.#view(await d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow());
