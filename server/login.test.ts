@@ -6,6 +6,7 @@ import type { DeviceKind } from '../core/devices.ts';
 import type { ProvisionedDevice } from './services/provisioning.ts';
 import { actAsDevice, errorCode, getJson, login, postJson, TRADING_PLATFORM } from './testing/http.ts';
 import type { Answer } from './testing/http.ts';
+import { sweepExpired } from './services/housekeeping.ts';
 import { startTestServer } from './testing/test-server.ts';
 import type { TestServer } from './testing/test-server.ts';
 
@@ -362,5 +363,24 @@ describe('temporary passcode periods (SPEC T1)', () => {
     const step = asChallenge(await postJson(t.app, `/v1/login/${sel.body.transactionId}/device`, { deviceId: dsc!.device.id }));
     expect((await respond(step.transactionId, actAsDevice(dsc!, step))).body.status).toBe('signed_in');
     await expect(t.provisioning.issueTemporaryPasscode('u.twice', 'test')).resolves.toMatchObject({ passcode: expect.any(String) });
+  });
+
+  it('T1: a regular login long ago still counts after housekeeping has deleted its expired session', async () => {
+    const [dsc] = await userWith('u.months', ['dsc']);
+    await t.provisioning.issueTemporaryPasscode('u.months', 'test');
+    const sel = await login(t.app, 'u.months', PASSWORD);
+    if (sel.body.status !== 'select_device') throw new Error('expected select_device');
+    const step = asChallenge(await postJson(t.app, `/v1/login/${sel.body.transactionId}/device`, { deviceId: dsc!.device.id }));
+    expect((await respond(step.transactionId, actAsDevice(dsc!, step))).body.status).toBe('signed_in');
+    // Weeks later the session is long expired and swept (housekeeping, grace 0).
+    t.clock.advance(30 * 86_400_000);
+    await sweepExpired(t.services.db, t.clock.now(), { graceMs: 0, addressFailureWindowMs: 15 * 60_000 });
+    expect(await t.services.db.selectFrom('sessions').select('id').where('device_id', '=', dsc!.device.id).execute()).toEqual([]);
+    await expect(t.provisioning.issueTemporaryPasscode('u.months', 'test')).resolves.toMatchObject({ passcode: expect.any(String) });
+    // And the refusal says why and what the user does first.
+    await expect(t.provisioning.issueTemporaryPasscode('u.months', 'test')).rejects.toMatchObject({
+      code: 'SLS_ERR_TEMP_PASSCODE_IN_A_ROW',
+      message: expect.stringMatching(/has not logged in with a regular device since the last one was issued .*full access until .*logs in with a regular device first/),
+    });
   });
 });

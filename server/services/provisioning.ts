@@ -307,6 +307,12 @@ export class Provisioning {
    *
    * Never two in a row: refused while the user has not logged in with a regular device since the
    * last temporary passcode was issued. A new one revokes any earlier one.
+   *
+   * "Logged in since" is read from the audit log (SPEC N2: append-only, never swept), by its
+   * `login.succeeded` entries and the kind of their device — not from `sessions`, whose rows
+   * housekeeping deletes a day after they expire: a user who once had a passcode, then signed in
+   * with a regular device for months, would otherwise be refused the next one for good. By the
+   * audit log's user index (user_id, id), from the passcode's own `temporary_access.issued` entry on.
    */
   async issueTemporaryPasscode(username: string, issuedBy: string): Promise<{ passcode: string; deviceId: string; fullAccessUntil: number; portalAccessUntil: number }> {
     const user = await this.userByName(username);
@@ -314,15 +320,25 @@ export class Provisioning {
     const last = await db.selectFrom('temporary_passcodes').selectAll().where('user_id', '=', user.id).orderBy('issued_at', 'desc').limit(1).executeTakeFirst();
     if (last) {
       const regularLogin = await db
-        .selectFrom('sessions')
-        .innerJoin('devices', 'devices.id', 'sessions.device_id')
-        .select('sessions.id')
-        .where('sessions.user_id', '=', user.id)
-        .where('sessions.created_at', '>=', last.issued_at)
+        .selectFrom('audit_log')
+        .innerJoin('devices', 'devices.id', 'audit_log.device_id')
+        .select('audit_log.id')
+        .where('audit_log.user_id', '=', user.id)
+        .where('audit_log.event', '=', 'login.succeeded')
+        .where('audit_log.at', '>=', last.issued_at)
         .where('devices.kind', 'not in', ['temp_passcode', 'online_scc'])
         .limit(1)
         .executeTakeFirst();
-      if (!regularLogin) throw new SlsError('SLS_ERR_TEMP_PASSCODE_IN_A_ROW');
+      if (!regularLogin) {
+        const iso = (ms: number) => new Date(ms).toISOString();
+        const live = last.portal_access_until > this.#s.now();
+        throw new SlsError('SLS_ERR_TEMP_PASSCODE_IN_A_ROW', {
+          message:
+            `A temporary passcode cannot follow another one: ${user.username_normalized} has not logged in with a regular device since the last one was issued ${iso(last.issued_at)}` +
+            (live ? ` (it gives full access until ${iso(last.full_access_until)}, the Client Portal until ${iso(last.portal_access_until)})` : '') +
+            '. The user logs in with a regular device first (a replacement DSC+ activates itself 14 days after it was sent, D6).',
+        });
+      }
     }
     const now = this.#s.now();
     const id = newId('dev');
