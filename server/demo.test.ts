@@ -75,6 +75,34 @@ describe('demo data', () => {
     expect(fs.readFileSync(path.join(t.dataDir, 'demo', 'README.txt'), 'utf8')).toMatch(/demo\.optout.*\n.*opted out/);
   });
 
+  it("lets demo.family share demo.gold's Gold device, approved at once (same entity, S1, S4), and end it (S5)", async () => {
+    const r = await login(t.app, 'demo.family', DEMO_PASSWORD);
+    if (r.body.status !== 'challenge') throw new Error(JSON.stringify(r.body));
+    const signed = await postJson(t.app, `/v1/login/${r.body.transactionId}/response`, { response: await answerFor('demo.family', r.body) });
+    if (signed.body.status !== 'signed_in') throw new Error(JSON.stringify(signed.body));
+    const auth = { authorization: `Bearer ${signed.body.session.token}` };
+    const started = await postJson<{ request: { id: string; device: { kind: string } }; confirmation: { confirmationId: string; challenge: { challenge: string } } }>(
+      t.app,
+      '/v1/sharing',
+      { ownerUsername: 'demo.gold', ownerPassword: DEMO_PASSWORD },
+      auth,
+    );
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    expect(started.body.request.device.kind).toBe('gold');
+    const gold = demo.users.find((u) => u.username === 'demo.gold')!.devices[0]!;
+    const response = respondWithTokenFile(path.join(t.dataDir, gold.file!), started.body.confirmation.challenge.challenge);
+    const id = started.body.request.id;
+    expect((await postJson(t.app, `/v1/sharing/${id}/response`, { confirmationId: started.body.confirmation.confirmationId, response }, auth)).status).toBe(200);
+    expect((await postJson<{ state: string }>(t.app, `/v1/sharing/${id}/submit`, {}, auth)).body.state).toBe('approved');
+    // demo.gold ends it (S5): demo.family's own card is active again.
+    const g = await login(t.app, 'demo.gold', DEMO_PASSWORD);
+    if (g.body.status !== 'challenge') throw new Error(JSON.stringify(g.body));
+    const owner = await postJson(t.app, `/v1/login/${g.body.transactionId}/response`, { response: await answerFor('demo.gold', g.body) });
+    if (owner.body.status !== 'signed_in') throw new Error(JSON.stringify(owner.body));
+    expect((await postJson<{ state: string }>(t.app, `/v1/sharing/${id}/cancel`, {}, { authorization: `Bearer ${owner.body.session.token}` })).body.state).toBe('cancelled');
+    expect(fs.readFileSync(path.join(t.dataDir, 'demo', 'README.txt'), 'utf8')).toMatch(/demo\.family.*\n.*same entity as demo\.gold/);
+  });
+
   it('gives demo.m2fs the drop-down of DSC+, SCC and IB Key, and each signs in', async () => {
     for (const kind of ['dscplus', 'scc', 'ibkey']) {
       const r = await login(t.app, 'demo.m2fs', DEMO_PASSWORD);

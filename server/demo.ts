@@ -47,7 +47,16 @@ export interface DemoData {
   readonly users: readonly DemoUser[];
 }
 
-const PLAN: readonly { username: string; displayName: string; balanceUsd: number; kinds: DeviceKind[]; mobile?: string; optedOut?: true }[] = [
+const PLAN: readonly {
+  username: string;
+  displayName: string;
+  balanceUsd: number;
+  kinds: DeviceKind[];
+  mobile?: string;
+  optedOut?: true;
+  /** SPEC S1a: joins this earlier demo user's entity (same identification), so the two may share a device. */
+  entityOf?: string;
+}[] = [
   { username: 'demo.dscplus', displayName: 'Dana Plus', balanceUsd: 750_000, kinds: ['dscplus'] },
   { username: 'demo.ibkey', displayName: 'Ian Key', balanceUsd: 120_000, kinds: ['ibkey'], mobile: '+15550100002' },
   { username: 'demo.platinum', displayName: 'Pat Platinum', balanceUsd: 2_000_000, kinds: ['platinum'] },
@@ -58,6 +67,9 @@ const PLAN: readonly { username: string; displayName: string; balanceUsd: number
   { username: 'demo.temp', displayName: 'Terry Temporary', balanceUsd: 10_000, kinds: [] },
   { username: 'demo.m2fs', displayName: 'Morgan Many', balanceUsd: 1_200_000, kinds: ['dscplus', 'scc', 'ibkey'], mobile: '+15550100009' },
   { username: 'demo.optout', displayName: 'Olive Outside', balanceUsd: 80_000, kinds: ['gold'], optedOut: true },
+  // SPEC S1–S5: a household member of Goldie's with a code card only, to try Share a device with
+  // demo.gold's Gold device (the most secure of the two users', S1c) and to end the sharing.
+  { username: 'demo.family', displayName: 'Frankie Hawn-Smith', balanceUsd: 40_000, kinds: ['scc'], entityOf: 'demo.gold' },
 ];
 
 export const DEMO_DIR = 'demo';
@@ -70,9 +82,13 @@ export async function seedDemo(services: Services): Promise<DemoData | null> {
   const dataDir = services.config.dataDir;
   const users: DemoUser[] = [];
   let n = 0;
+  const entities = new Map<string, string>();
   for (const plan of PLAN) {
     n++;
-    const entityId = await p.createEntity({ name: plan.displayName, dateOfBirth: `1980-01-${String(n).padStart(2, '0')}`, citizenship: 'US', residenceCountry: 'US' });
+    const entityId =
+      (plan.entityOf ? entities.get(plan.entityOf) : undefined) ??
+      (await p.createEntity({ name: plan.displayName, dateOfBirth: `1980-01-${String(n).padStart(2, '0')}`, citizenship: 'US', residenceCountry: 'US' }));
+    entities.set(plan.username, entityId);
     const account = `U${String(1_000_000 + n)}`;
     await p.createAccount({ number: account, entityId, balanceUsd: plan.balanceUsd });
     await p.createUser({
@@ -151,6 +167,8 @@ export function renderDemoReadme(demo: DemoData, dataDir: string): string {
   for (const u of demo.users) {
     lines.push(`${u.username}  (${u.displayName}, account ${u.account})`);
     if (u.optedOut) lines.push('    opted out of the second factor for trading-platform login (SPEC O1): Account security asks for the device first');
+    const household = PLAN.find((x) => x.username === u.username)?.entityOf;
+    if (household) lines.push(`    same entity as ${household}: Account security > Share a device with ${household}'s user name and password (SPEC S3)`);
     if (u.devices.length === 0) lines.push('    no device');
     for (const d of u.devices) {
       const parts = [`    - ${DEVICE_CATALOGUE[d.kind].name}: ${d.label}`];
