@@ -70,6 +70,20 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   useEffect(() => {
     if (view.name === 'login') accountTab.current = null;
   }, [view.name]);
+  // SPEC C1 "remember user name": the host saved it when the login began; back on the form after a
+  // cancel or an ended login, the settings are read again so the name is there (not only after sign-out).
+  const loginKey = view.name === 'login' ? view.key : null;
+  useEffect(() => {
+    if (loginKey === null || !api) return;
+    let live = true;
+    api.getSettings().then(
+      (s) => live && setSettings((old) => (old && old.lastUsername === s.lastUsername && old.rememberUsername === s.rememberUsername ? old : s)),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [loginKey, api]);
   const toLogin = useCallback((notice: Notice | null) => setView({ name: 'login', notice, key: Date.now() }), []);
   /**
    * The session ended while signed in (SPEC C1, C5): back to the login form saying when, the user

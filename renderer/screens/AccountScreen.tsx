@@ -110,6 +110,8 @@ function ChallengeBox({ c, onSubmit, busy, error, label }: { c: ConfirmationChal
  * its wording in `cardFallback.<key>`. The code is kept, not the words, so they follow the language.
  */
 const CARD_FALLBACK = {
+  /** Not the host's: the user chose "Type the response instead" (the host's CANCEL answers as the card's). */
+  SLS_CARD_TYPED: 'typed',
   SLS_ERR_DSCPLUS_DISCONNECTED: 'disconnected',
   SLS_ERR_DSCPLUS_CANCELLED: 'cancelled',
   SLS_ERR_DSCPLUS_TIMEOUT: 'timeout',
@@ -124,10 +126,29 @@ const isCardFallbackCode = (code: string): code is CardFallbackCode => Object.ha
  * card, the PIN is typed on the card, and the response goes from the host to slsd. Without the card
  * (or when the user would rather type) `onFallback` hands over to the typed response.
  */
-function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api: SlsApi; answer(): Promise<T>; onDone(value: T): void; onFallback(reason: CardFallbackCode | null): void; onError(e: unknown): void }) {
+function CardConfirmation<T>({
+  api,
+  challenge,
+  answer,
+  onDone,
+  onFallback,
+  onError,
+}: {
+  api: SlsApi;
+  /** The challenge code the card shows, to compare (as the login's card screen shows it, UI.md screen 3). */
+  challenge: string;
+  answer(): Promise<T>;
+  onDone(value: T): void;
+  onFallback(reason: CardFallbackCode | null): void;
+  onError(e: unknown): void;
+}) {
   const { t } = useTranslation('account');
   const [status, setStatus] = useState<DscPlusStatus | null>(null);
   const [triesLeft, setTriesLeft] = useState<number | undefined>(undefined);
+  // SPEC H2: a wrong PIN stays said (with the tries left) while the card asks again, until it answers.
+  const [wrongPin, setWrongPin] = useState(false);
+  // The user chose to type: the host's CANCEL comes back as the card's, and is not the card's doing.
+  const typing = useRef(false);
   // One answer from the card per confirmation: a re-render with new callbacks never asks the card again.
   const on = useLatest({ onDone, onFallback, onError });
   useEffect(() => {
@@ -138,6 +159,8 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
       heard = true;
       setStatus(st);
       if (st.pinTriesLeft !== undefined) setTriesLeft(st.pinTriesLeft);
+      if (st.state === 'wrong_pin') setWrongPin(true);
+      else if (st.state === 'response_received') setWrongPin(false);
     });
     answer().then(
       (v) => live && on.current.onDone(v),
@@ -146,6 +169,7 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
         const code = e instanceof ContractError ? e.error.code : '';
         // Not plugged in at all: straight to typing, nothing went wrong.
         if (code === 'SLS_ERR_DSCPLUS_DISCONNECTED' && !heard) on.current.onFallback(null);
+        else if (code === 'SLS_ERR_DSCPLUS_CANCELLED' && typing.current) on.current.onFallback('SLS_CARD_TYPED');
         else if (isCardFallbackCode(code)) on.current.onFallback(code);
         else on.current.onError(e);
       },
@@ -168,16 +192,32 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
       <ol className="steps">
         <li>{triesLeft === undefined ? t('card.enterPin') : t('card.enterPinTries', { count: triesLeft })}</li>
       </ol>
-      {state === 'wrong_pin' ? (
+      {wrongPin && state !== 'response_received' ? (
         <p className="error" role="alert">
-          <Trans t={t} i18nKey="card.wrongPin" components={{ strong: <strong /> }} />
+          {triesLeft === undefined ? (
+            <Trans t={t} i18nKey="card.wrongPin" components={{ strong: <strong /> }} />
+          ) : (
+            <Trans t={t} i18nKey="card.wrongPinTries" count={triesLeft} values={{ count: triesLeft }} components={{ strong: <strong /> }} />
+          )}
         </p>
       ) : null}
       <p className="waiting" role="status">
         <Spinner /> {line}
       </p>
+      <p className="hint">{t('card.cardShows')}</p>
+      <output className="challenge" aria-label={t('challenge.codeLabel')}>
+        {challenge}
+      </output>
       <p>
-        <button type="button" className="link" onClick={() => void api.cancelCardConfirmation().catch(() => {})} autoFocus>
+        <button
+          type="button"
+          className="link"
+          onClick={() => {
+            typing.current = true;
+            void api.cancelCardConfirmation().catch(() => {});
+          }}
+          autoFocus
+        >
           {t('card.typeInstead')}
         </button>
       </p>
@@ -186,9 +226,19 @@ function CardConfirmation<T>({ api, answer, onDone, onFallback, onError }: { api
 }
 
 /** SPEC C2: a confirmation a plugged-in DSC+ answers first (PIN on the card); typing is the fallback. */
-function useCardFirst(setError: (e: ErrorText | null) => void) {
+function useCardFirst(api: SlsApi, setError: (e: ErrorText | null) => void) {
   const [onCard, setOnCard] = useState(false);
   const [cardLine, setCardLine] = useState<CardFallbackCode | null>(null);
+  // Hot-plug (SPEC C2, UI.md screen 3): unplugged mid-way, typing took over; plugged in again, the card
+  // answers again, as at login. (A card that is not this confirmation's answers SLS_ERR_DSCPLUS_DISCONNECTED
+  // at once, and typing stays, saying so.)
+  useEffect(() => {
+    if (cardLine !== 'SLS_ERR_DSCPLUS_DISCONNECTED') return;
+    return api.on('dscplusAttached', () => {
+      setCardLine(null);
+      setOnCard(true);
+    });
+  }, [api, cardLine]);
   /** A new challenge: to the card if it is a DSC+'s. */
   const begin = useCallback((c: ConfirmationChallenge) => {
     setCardLine(null);
@@ -213,6 +263,8 @@ function useCardFirst(setError: (e: ErrorText | null) => void) {
 }
 
 const isCardChallenge = (c: ConfirmationChallenge) => c.challenge.type === 'response_code' && c.challenge.kind === 'dscplus';
+/** The code a card's challenge shows (a DSC+'s is a response-code challenge: `isCardChallenge`). */
+const cardCode = (c: ConfirmationChallenge) => (c.challenge.type === 'response_code' ? c.challenge.challenge : '');
 
 /** The typed response after the card gave way: why (if it did), the challenge box, and sending it to the card again. */
 function TypedAfterCard({ c, line, onAgain, children }: { c: ConfirmationChallenge; line: CardFallbackCode | null; onAgain(): void; children: ReactNode }) {
@@ -225,7 +277,8 @@ function TypedAfterCard({ c, line, onAgain, children }: { c: ConfirmationChallen
           {text.message} {text.action}
         </p>
       ) : null}
-      {children}
+      {/* SPEC H2: a blocked card answers nothing, typed or not: no field for its response. */}
+      {line === 'SLS_ERR_DSCPLUS_BLOCKED' ? null : children}
       {line && isCardChallenge(c) && line !== 'SLS_ERR_DSCPLUS_BLOCKED' ? (
         <p>
           <button type="button" className="link" onClick={onAgain}>
@@ -275,7 +328,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   }, []);
   const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
   // SPEC C2: a DSC+ challenge goes to the card first; typing is the fallback.
-  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
+  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(api, setError);
   useEffect(() => {
     if (pending || !returnTo.current) return;
     (returnTo.current === 'device' ? deviceField : amountField).current?.focus();
@@ -369,13 +422,19 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
           </tbody>
         </table>
       ) : null}
+      {/* Above the form, next to the amount field that takes the focus: in view in the small window (UI.md). */}
+      {done && !pending ? (
+        <p role="status" className="info">
+          {t('withdraw.done', done)}
+        </p>
+      ) : null}
       {pending ? (
         <div onKeyDown={escapeTo(() => leave('amount'))}>
           <p className="amount-pending" role="status">
             {t('withdraw.pending', { amount: formatUsd(pending.amountCents) })}
           </p>
           {onCard ? (
-            <CardConfirmation key={pending.c.confirmationId} api={api} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
+            <CardConfirmation key={pending.c.confirmationId} api={api} challenge={cardCode(pending.c)} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
           ) : (
             <TypedAfterCard c={pending.c} line={cardLine} onAgain={again}>
               <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} error={error} label={t('withdraw.confirm')} onSubmit={(r) => void confirm(r)} />
@@ -417,11 +476,6 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       )}
       {/* While the response is typed, its error shows under the field (ChallengeBox): one alert at a time. */}
       {pending && !onCard ? null : <ErrorLine error={error} />}
-      {done ? (
-        <p role="status" className="info">
-          {t('withdraw.done', done)}
-        </p>
-      ) : null}
     </section>
   );
 }
@@ -507,7 +561,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
   }, []);
   const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
   // SPEC C2: a DSC+ plugged in answers its own activation challenge (PIN on the card); typing is the fallback.
-  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
+  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(api, setError);
   const activated = useCallback(
     (d: { label: string; kind: string }) => {
       setChallenge(null);
@@ -534,7 +588,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
       {challenge ? (
         <div onKeyDown={escapeTo(other)}>
           {onCard ? (
-            <CardConfirmation key={challenge.confirmationId} api={api} answer={answerOnCard} onDone={activated} onFallback={cardFallback} onError={cardError} />
+            <CardConfirmation key={challenge.confirmationId} api={api} challenge={cardCode(challenge)} answer={answerOnCard} onDone={activated} onFallback={cardFallback} onError={cardError} />
           ) : (
             <TypedAfterCard c={challenge} line={cardLine} onAgain={again}>
               <ChallengeBox
@@ -862,7 +916,7 @@ function SharePanel({
   const [review, setReview] = useState<SharingView | null>(null);
   const [result, setResult] = useState<SharingView | null>(null);
   // SPEC S3, C2: the owner's DSC+, plugged in here, answers first (PIN on the card); typing is the fallback.
-  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(setError);
+  const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(api, setError);
 
   const start = async (e: FormEvent) => {
     e.preventDefault();
@@ -955,7 +1009,7 @@ function SharePanel({
             {t('share.answerWith', { owner: started.request.owner.displayName, device: deviceLabel(started.request.device.label, started.request.device.kind) })}
           </p>
           {onCard ? (
-            <CardConfirmation key={started.c.confirmationId} api={api} answer={answerOnCard} onDone={verified} onFallback={cardFallback} onError={cardError} />
+            <CardConfirmation key={started.c.confirmationId} api={api} challenge={cardCode(started.c)} answer={answerOnCard} onDone={verified} onFallback={cardFallback} onError={cardError} />
           ) : (
             <TypedAfterCard c={started.c} line={cardLine} onAgain={again}>
               <ChallengeBox

@@ -261,11 +261,14 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expect(page.locator('p.waiting[role="status"]')).toHaveText('Waiting for your PIN on the card…');
     await expect(page.locator('input[name="confirm-response"]')).toHaveCount(0);
     await expectAccessible(page, 'Withdrawal: PIN on the card');
-    // A wrong PIN first: the card asks again (H2).
+    // The challenge the card shows, to compare (UI.md screen 3, as at login).
+    await expect(page.locator('output.challenge')).toHaveText(shown.challenge);
+    // A wrong PIN first: said, with the tries left, while the card asks again (H2).
     prompt = emulator.nextPinPrompt();
     emulator.keypad.enter(wrongPin(device.pin!));
     await expect(page.getByText('Enter your PIN on the card (2 tries left).')).toBeVisible();
     await prompt;
+    await expect(page.getByRole('alert').filter({ hasText: 'Wrong PIN' })).toHaveText('Wrong PIN. 2 tries left before the card blocks. Try again on the card.');
     emulator.keypad.enter(device.pin!);
     await expect(page.getByText(`Withdrawal of USD 2,500.00 confirmed with ${device.label}.`)).toBeVisible();
     expect(await slsd.slsctl('withdrawals', '--user', 'demo.dscplus')).toMatch(/USD 2,500\.00 {2}dscplus/);
@@ -287,12 +290,67 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
     const { challenge } = await prompt;
     await page.getByRole('button', { name: 'Type the response instead' }).click();
-    await expect(page.getByText('Cancelled on the card.')).toBeVisible();
+    // The user chose to type: said as such, not as if cancelled on the card.
+    await expect(page.getByText('The card no longer answers by itself.')).toBeVisible();
+    await expect(page.getByText('Cancelled on the card.')).toHaveCount(0);
     await expect(page.locator('output[aria-label="Challenge code"]')).toHaveText(challenge);
     await page.getByLabel('Response').fill(await deviceResponse(slsd, device, challenge));
     await page.getByRole('button', { name: 'Confirm withdrawal' }).click();
     await expect(page.getByText(`Withdrawal of USD 1,000.00 confirmed with ${device.label}.`)).toBeVisible();
   });
+  test('W1, C2: unplugged during a withdrawal\'s PIN: typing, saying why; plugged in again, the card answers the same challenge', async ({ card: { page, demo, plugIn }, slsd }) => {
+    const { emulator, device } = await plugIn('demo.dscplus');
+    let prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    await prompt;
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+    await page.getByRole('button', { name: 'Account security' }).click();
+    await page.getByLabel('Amount (USD)').fill('750');
+    prompt = emulator.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const { challenge } = await prompt;
+    await emulator.unplug();
+    await expect(page.getByText('The card was unplugged.')).toBeVisible();
+    await expect(page.getByLabel('Response')).toBeVisible();
+    prompt = emulator.nextPinPrompt();
+    await emulator.replug();
+    expect((await prompt).challenge).toBe(challenge);
+    await expect(page.getByText('The card was unplugged.')).toHaveCount(0);
+    emulator.keypad.enter(device.pin!);
+    await expect(page.getByText(`Withdrawal of USD 750.00 confirmed with ${device.label}.`)).toBeVisible();
+    expect(await slsd.slsctl('withdrawals', '--user', 'demo.dscplus')).toMatch(/USD 750\.00 {2}dscplus/);
+  });
+
+  test('W1, H2: three wrong PINs during a withdrawal: blocked, said so, and no response field for a card that answers nothing', async ({ card: { page, plugInFile }, slsd }) => {
+    // A card of its own (blocking a demo card would change it for the other tests of this worker).
+    const entity = (await slsd.slsctl('entity', 'create', '--name', 'Bea Blocked', '--dob', '1970-01-01')).trim();
+    await slsd.slsctl('account', 'create', '--number', 'U-BLOCK', '--entity', entity, '--balance', '750000');
+    await slsctlWithInput(slsd, 'Blocked-Card-Password-1\n', 'user', 'create', '--username', 'card.blocked', '--entity', entity, '--account', 'U-BLOCK', '--password-stdin');
+    const stateFile = join(slsd.dataDir, 'card.blocked.dscplus.json');
+    const pin = '2468';
+    await slsd.slsctl('device', 'add', '--user', 'card.blocked', '--kind', 'dscplus', '--serial', '4000888101', '--pin', pin, '--state-file', stateFile);
+    const emulator = await plugInFile(stateFile);
+    let prompt = emulator.nextPinPrompt();
+    await fillLogin(page, 'card.blocked', 'Blocked-Card-Password-1');
+    await prompt;
+    emulator.keypad.enter(pin);
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+    await page.getByRole('button', { name: 'Account security' }).click();
+    await page.getByLabel('Amount (USD)').fill('100');
+    prompt = emulator.nextPinPrompt();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    for (let i = 0; i < 3; i++) {
+      await prompt;
+      prompt = emulator.nextPinPrompt();
+      emulator.keypad.enter(wrongPin(pin));
+    }
+    await expect(page.getByText('This card is blocked after 3 wrong PINs.')).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByLabel('Response')).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Confirm withdrawal' })).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Send the challenge to the card again' })).toHaveCount(0);
+  });
+
   test('D6, C2: a DSC+ received is activated by the PIN pressed on it; its response never reaches the page', async ({ card: { page, plugInFile }, slsd }) => {
     // A user of its own (the worker's slsd is shared: the demo users stay as they are), signing in with a first card.
     const entity = (await slsd.slsctl('entity', 'create', '--name', 'Carla Cards', '--dob', '1970-01-01')).trim();

@@ -39,6 +39,9 @@ const account: Catalogue<typeof en> = {
     enterPinTries_one: 'Geben Sie Ihre PIN auf der Karte ein (noch {{count}} Versuch).',
     enterPinTries_other: 'Geben Sie Ihre PIN auf der Karte ein (noch {{count}} Versuche).',
     wrongPin: '<strong>Falsche PIN.</strong> Versuchen Sie es auf der Karte erneut.',
+    wrongPinTries_one: '<strong>Falsche PIN.</strong> Noch {{count}} Versuch, bevor die Karte gesperrt wird. Versuchen Sie es erneut auf der Karte.',
+    wrongPinTries_other: '<strong>Falsche PIN.</strong> Noch {{count}} Versuche, bevor die Karte gesperrt wird. Versuchen Sie es erneut auf der Karte.',
+    cardShows: 'Die Karte zeigt diesen Challenge-Code:',
     responseReceived: 'Antwort erhalten — wird bestätigt…',
     waitingForPin: 'Warten auf Ihre PIN auf der Karte…',
     sending: 'Challenge wird an die Karte gesendet…',
@@ -46,11 +49,12 @@ const account: Catalogue<typeof en> = {
     sendAgain: 'Challenge erneut an die Karte senden',
   },
   cardFallback: {
+    typed: { message: 'Die Karte antwortet nicht mehr von selbst.', action: 'Geben Sie die angezeigte Antwort ein oder senden Sie die Challenge erneut an die Karte.' },
     disconnected: { message: 'Die Karte wurde abgezogen.', action: 'Geben Sie stattdessen die Antwort der Karte ein.' },
     cancelled: { message: 'Auf der Karte abgebrochen.', action: 'Geben Sie die Antwort der Karte ein oder senden Sie die Challenge erneut an die Karte.' },
     timeout: { message: 'Auf der Karte wurde nicht rechtzeitig eine PIN eingegeben.', action: 'Geben Sie die Antwort der Karte ein oder senden Sie die Challenge erneut an die Karte.' },
     failed: { message: 'Die Karte hat nicht geantwortet.', action: 'Geben Sie stattdessen die Antwort der Karte ein.' },
-    blocked: { message: 'Diese Karte ist nach 3 falschen PINs gesperrt.', action: 'Bestätigen Sie mit einem anderen Gerät oder rufen Sie den Kundendienst an.' },
+    blocked: { message: 'Diese Karte ist nach 3 falschen PINs gesperrt.', action: 'Verwenden Sie ein anderes Gerät, falls Sie eines haben, oder rufen Sie den Kundendienst an.' },
   },
   withdraw: {
     title: 'Geld auszahlen',

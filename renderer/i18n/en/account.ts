@@ -38,6 +38,9 @@ const account = {
     enterPinTries_one: 'Enter your PIN on the card ({{count}} try left).',
     enterPinTries_other: 'Enter your PIN on the card ({{count}} tries left).',
     wrongPin: '<strong>Wrong PIN.</strong> Try again on the card.',
+    wrongPinTries_one: '<strong>Wrong PIN.</strong> {{count}} try left before the card blocks. Try again on the card.',
+    wrongPinTries_other: '<strong>Wrong PIN.</strong> {{count}} tries left before the card blocks. Try again on the card.',
+    cardShows: 'The card shows this challenge code:',
     responseReceived: 'Response received — confirming…',
     waitingForPin: 'Waiting for your PIN on the card…',
     sending: 'Sending the challenge to the card…',
@@ -45,11 +48,12 @@ const account = {
     sendAgain: 'Send the challenge to the card again',
   },
   cardFallback: {
+    typed: { message: 'The card no longer answers by itself.', action: 'Type the response it shows, or send the challenge to the card again.' },
     disconnected: { message: 'The card was unplugged.', action: 'Type the response from the card instead.' },
     cancelled: { message: 'Cancelled on the card.', action: 'Type the response from the card, or send the challenge to the card again.' },
     timeout: { message: 'No PIN was entered on the card in time.', action: 'Type the response from the card, or send the challenge to the card again.' },
     failed: { message: 'The card did not answer.', action: 'Type the response from the card instead.' },
-    blocked: { message: 'This card is blocked after 3 wrong PINs.', action: 'Confirm with another device, or call client services.' },
+    blocked: { message: 'This card is blocked after 3 wrong PINs.', action: 'Use another device if you have one, or call client services.' },
   },
   withdraw: {
     title: 'Withdraw funds',

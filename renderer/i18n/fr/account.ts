@@ -39,6 +39,9 @@ const account: Catalogue<typeof en> = {
     enterPinTries_one: 'Saisissez votre PIN sur la carte ({{count}} essai restant).',
     enterPinTries_other: 'Saisissez votre PIN sur la carte ({{count}} essais restants).',
     wrongPin: '<strong>PIN incorrect.</strong> Réessayez sur la carte.',
+    wrongPinTries_one: '<strong>PIN incorrect.</strong> Encore {{count}} essai avant le blocage de la carte. Réessayez sur la carte.',
+    wrongPinTries_other: '<strong>PIN incorrect.</strong> Encore {{count}} essais avant le blocage de la carte. Réessayez sur la carte.',
+    cardShows: 'La carte affiche ce code de challenge :',
     responseReceived: 'Réponse reçue — confirmation…',
     waitingForPin: 'En attente de votre PIN sur la carte…',
     sending: 'Envoi du code challenge à la carte…',
@@ -46,11 +49,12 @@ const account: Catalogue<typeof en> = {
     sendAgain: 'Renvoyer le code challenge à la carte',
   },
   cardFallback: {
+    typed: { message: "La carte ne répond plus d'elle-même.", action: "Saisissez la réponse qu'elle affiche, ou renvoyez le challenge à la carte." },
     disconnected: { message: 'La carte a été débranchée.', action: 'Saisissez plutôt la réponse affichée par la carte.' },
     cancelled: { message: 'Annulé sur la carte.', action: 'Saisissez la réponse affichée par la carte, ou renvoyez le code challenge à la carte.' },
     timeout: { message: "Aucun PIN n'a été saisi à temps sur la carte.", action: 'Saisissez la réponse affichée par la carte, ou renvoyez le code challenge à la carte.' },
     failed: { message: "La carte n'a pas répondu.", action: 'Saisissez plutôt la réponse affichée par la carte.' },
-    blocked: { message: 'Cette carte est bloquée après 3 PIN erronés.', action: 'Confirmez avec un autre appareil, ou appelez le service clientèle.' },
+    blocked: { message: 'Cette carte est bloquée après 3 PIN erronés.', action: "Utilisez un autre appareil si vous en avez un, ou appelez le service clientèle." },
   },
   withdraw: {
     title: 'Retirer des fonds',
