@@ -132,6 +132,18 @@ test.describe('M2FS against slsd (SPEC L2, L5)', () => {
   });
 });
 
+test.describe('remember user name (SPEC C1)', () => {
+  test('the first login on this computer, cancelled at the second factor: the form keeps the user name', async ({ desktop: { page }, slsd }) => {
+    const demo = readDemo(slsd);
+    await expect(page.getByLabel('Username', { exact: true })).toHaveValue('');
+    await fillLogin(page, 'demo.gold', demo.password);
+    await expect(page.getByRole('heading', { name: 'Gold device' })).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(page.getByRole('button', { name: 'Log In' })).toBeVisible();
+    await expect(page.getByLabel('Username', { exact: true })).toHaveValue('demo.gold');
+  });
+});
+
 test.describe('throttling against slsd (SPEC L6)', () => {
   test('ten failures lock the user; the client says until when, in New York time', async ({ desktop: { page } }) => {
     // Counted per user name whether or not it exists, so a fresh name locks without touching the demo users.
