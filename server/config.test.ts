@@ -69,3 +69,36 @@ describe('a wrong setting is refused in one line', () => {
     expect(refusal(() => loadConfig({ SLS_SMS_BUDGET_PER_HOUR: 'lots' }))).toBe('SLS_SMS_BUDGET_PER_HOUR must be a non-negative integer, got "lots"');
   });
 });
+
+describe('the database URL (SLS_DATABASE_URL, --database-url): PostgreSQL or SQLite, nothing else', () => {
+  it('refuses a scheme SLS does not know, its password masked, where a mistyped one ran on a new SQLite file named after it', () => {
+    const said = refusal(() => loadConfig({}, { databaseUrl: 'postgress://sls:S3cretPw@db.example:5432/sls' }));
+    expect(said).toBe(
+      'the database URL postgress://sls:***@db.example:5432/sls has the scheme "postgress:", which SLS does not know: ' +
+        'postgres://… or postgresql://… for PostgreSQL, sqlite:<file> or a file path for SQLite (SLS_DATABASE_URL / --database-url)',
+    );
+    for (const url of ['mysql://sls:S3cretPw@db/sls', 'Postgres://sls:S3cretPw@db/sls', 'postgres:/sls:S3cretPw@db/sls', 'file:/var/lib/sls/sls.db', 'mysql://sls:S3cretPw@[bad']) {
+      const refused = refusal(() => loadConfig({ SLS_DATABASE_URL: url }));
+      expect(refused).toContain('which SLS does not know');
+      expect(refused).not.toContain('S3cretPw');
+    }
+    expect(refusal(() => loadConfig({ SLS_DATABASE_URL_FILE: file('typo-url', 'postgress://sls:S3cretPw@db/sls\n') }))).not.toContain('S3cretPw');
+    expect(refusal(() => loadConfig({ SLS_DATABASE_URL: 'sqlite:' }))).toBe('the database URL sqlite: names no file: sqlite:<file> (SLS_DATABASE_URL / --database-url)');
+  });
+
+  it('takes postgres://, postgresql://, sqlite:<file> and a file path as they are', () => {
+    for (const url of ['postgres://sls:pw@db/sls', 'postgresql://sls@db/sls?sslmode=require', 'sqlite:/var/lib/sls/sls.db', 'sqlite::memory:', '/var/lib/sls/sls.db', 'data/sls.db', './x:y/sls.db', 'C:\\sls\\sls.db']) {
+      expect(loadConfig({ SLS_DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
+    expect(loadConfig({ SLS_DATA_DIR: '/srv/sls' }).databaseUrl).toBe(`sqlite:${path.join('/srv/sls', 'sls.db')}`);
+  });
+});
+
+describe('SLS_LOG_LEVEL', () => {
+  it('is one of pino’s levels or silent; another is refused in one line naming them, where pino threw and slsd hung', () => {
+    expect(refusal(() => loadConfig({ SLS_LOG_LEVEL: 'verbose' }))).toBe('SLS_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
+    expect(refusal(() => loadConfig({ SLS_LOG_LEVEL: 'INFO' }))).toContain('got "INFO"');
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) expect(loadConfig({ SLS_LOG_LEVEL: level }).logLevel).toBe(level);
+    expect(loadConfig({}).logLevel).toBe('info');
+  });
+});

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_HASH_NICE } from './services/hashing-priority.ts';
 import { startRefused } from './start-refused.ts';
+import { databaseTarget } from './db/url.ts';
 
 export type PasswordHashing = 'argon2id' | 'noop-benchmark-only';
 
@@ -24,7 +25,8 @@ export interface SlsConfig {
   readonly dataDir: string;
   /**
    * Where the data lives. Default: the SQLite file `sls.db` in the data folder (SPEC N1 embedded default).
-   * `postgres://…` (env `SLS_DATABASE_URL`) selects PostgreSQL for scale-out.
+   * `postgres://…` (env `SLS_DATABASE_URL`) selects PostgreSQL for scale-out; `sqlite:<file>` or a
+   * path, another SQLite file. Any other scheme is refused at start (db/url.ts).
    */
   readonly databaseUrl: string;
   /** Listen address. Default 127.0.0.1: loopback only, until an operator decides otherwise. */
@@ -109,7 +111,7 @@ export interface SlsConfig {
    * messages still waiting for the carrier's hours stay. Default 30 days (env SLS_SMS_RETENTION_DAYS).
    */
   readonly smsRetentionMs: number;
-  /** pino log level; 'silent' turns logging off. Default 'info'. */
+  /** pino log level (LOG_LEVELS); 'silent' turns logging off. Default 'info'. */
   readonly logLevel: string;
   /**
    * Port of the Prometheus metrics listener (`GET /metrics`, server/metrics.ts), apart from the API's.
@@ -121,6 +123,9 @@ export interface SlsConfig {
 }
 
 export const DEFAULT_DATA_DIR = './.sls-data';
+
+/** pino's levels, most to least severe, and 'silent' (no log). Another value made pino throw at start, with slsd then hanging. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** OWASP argon2id parameters (SPEC A3). */
 export const DEFAULT_ARGON2: Argon2Params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
@@ -224,7 +229,10 @@ export function loadConfig(
   const dataDir = flags.dataDir ?? env.SLS_DATA_DIR ?? DEFAULT_DATA_DIR;
   const o: { -readonly [K in keyof SlsConfig]?: SlsConfig[K] } = { dataDir };
   const dbUrl = flags.databaseUrl ?? secretFromEnv(env, 'SLS_DATABASE_URL');
-  if (dbUrl) o.databaseUrl = dbUrl;
+  if (dbUrl) {
+    databaseTarget(dbUrl); // a scheme SLS does not know is refused here, before anything is made (db/url.ts)
+    o.databaseUrl = dbUrl;
+  }
   const host = flags.host ?? env.SLS_HOST;
   if (host) o.host = host;
   const port = flags.port ?? intEnv(env, 'SLS_PORT');
@@ -233,7 +241,10 @@ export function loadConfig(
   if (serverKey) o.serverKey = serverKey;
   const tp = trustProxyFrom(env.SLS_TRUST_PROXY);
   if (tp !== undefined) o.trustProxy = tp;
-  if (env.SLS_LOG_LEVEL) o.logLevel = env.SLS_LOG_LEVEL;
+  if (env.SLS_LOG_LEVEL) {
+    if (!(LOG_LEVELS as readonly string[]).includes(env.SLS_LOG_LEVEL)) throw startRefused(`SLS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.SLS_LOG_LEVEL}"`);
+    o.logLevel = env.SLS_LOG_LEVEL;
+  }
   const ttl = intEnv(env, 'SLS_SESSION_TTL_MS');
   if (ttl !== undefined) o.sessionTtlMs = ttl;
   const bl = intEnv(env, 'SLS_BODY_LIMIT');

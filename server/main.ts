@@ -6,7 +6,9 @@
  */
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { buildApp, DRAIN_IDLE_MS } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -19,6 +21,9 @@ import type { MetricsServer } from './metrics.ts';
 import { lowerPoolPriority } from './services/hashing-priority.ts';
 import { hashingThreads, poolSize } from './services/passwords.ts';
 import { bindRefusal } from './start-refused.ts';
+import { firstMissing, ownerOnlyFromNowOn } from './folders.ts';
+import { SQLITE_FILE_SUFFIXES, sqliteUnused } from './db/connect.ts';
+import { sqliteFileOf } from './db/url.ts';
 import type { Services } from './services/index.ts';
 
 function port(v: string): number {
@@ -55,7 +60,7 @@ function parseFlags(argv: readonly string[]): Flags {
     .option('--data-dir <dir>', 'data folder: SQLite file, server key, DSC+ state files, demo files (env SLS_DATA_DIR; default ./.sls-data)')
     .option('--port <port>', 'listen port (env SLS_PORT; default 7860; 0 picks a free one)', port)
     .option('--host <host>', 'listen address (env SLS_HOST; default 127.0.0.1)')
-    .option('--database-url <url>', 'postgres://… for PostgreSQL (env SLS_DATABASE_URL; default SQLite in the data folder)')
+    .option('--database-url <url>', 'postgres://… for PostgreSQL, sqlite:<file> for another SQLite file (env SLS_DATABASE_URL; default SQLite in the data folder)')
     .option('--workers <n>', 'processes sharing the port (env SLS_WORKERS; default 1)', workerCount)
     .option('--metrics-port <port>', 'serve Prometheus metrics at GET /metrics on this port, apart from the API (env SLS_METRICS_PORT; address SLS_METRICS_HOST, default 127.0.0.1; default off)', port)
     .option('--demo', 'seed demo users and devices when the database is empty, and print the demo README')
@@ -99,6 +104,41 @@ async function hashesBelowEventLoop(config: SlsConfig, log: FastifyBaseLogger): 
   else log.info({ nice: r.nice, threads: r.threads.length }, 'argon2id threads below the event loop');
 }
 
+/**
+ * What a first start makes: the SQLite database, the server key, demo files, the data folder. Noted
+ * before the start; the returned function, called when the start failed before slsd listened (a port
+ * in use), removes it again, so that the next start meets none of it. Left behind, the key had sealed
+ * the empty database's key check, and the next start with SLS_SERVER_KEY was refused as "not the key
+ * this database was sealed with". Only what this start made, and only with a new SQLite database:
+ * never a key, database or file that was there before, and nothing on PostgreSQL, whose key check
+ * this start's key may have sealed already (services/server-key.ts).
+ */
+function firstStartFootprint(config: SlsConfig): () => void {
+  const file = sqliteFileOf(config.databaseUrl);
+  if (file === null || fs.existsSync(file)) return () => undefined;
+  const entries = (dir: string) => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return null;
+    }
+  };
+  const before = entries(config.dataDir);
+  const folders = [config.dataDir, ...SQLITE_FILE_SUFFIXES.map((suffix) => file + suffix)].map(firstMissing).filter((p): p is string => p !== null);
+  return () => {
+    // Another process has the database open (two first starts at once): then it stays, and all with it.
+    if (!sqliteUnused(file)) return;
+    const added = before === null ? [] : (entries(config.dataDir) ?? []).filter((name) => !before.includes(name)).map((name) => path.join(config.dataDir, name));
+    for (const p of [...added, ...folders]) {
+      try {
+        fs.rmSync(p, { recursive: true, force: true });
+      } catch {
+        // What cannot be removed stays; the start's own failure is what the operator must hear.
+      }
+    }
+  };
+}
+
 function onSignals(stop: (signal: string) => void): void {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -106,12 +146,17 @@ function onSignals(stop: (signal: string) => void): void {
 
 export async function main(argv: readonly string[]): Promise<void> {
   if (cluster.isWorker) return runWorker(JSON.parse(process.env.SLSD_WORKER_CONFIG ?? '{}') as SlsConfig);
+  ownerOnlyFromNowOn();
   const flags = parseFlags(argv);
   const config = loadConfig(process.env, flags);
+  const undoFirstStart = firstStartFootprint(config);
 
   if (config.workers <= 1) {
     // Checkpoints of SQLite's log on a worker thread: the event loop never waits for their fsyncs (issue 7).
-    const built = await buildApp({ ...config, logLevel: config.logLevel }, { backgroundCheckpoints: true });
+    const built = await buildApp({ ...config, logLevel: config.logLevel }, { backgroundCheckpoints: true }).catch((e: unknown) => {
+      undoFirstStart();
+      throw e;
+    });
     let metricsServer: MetricsServer | null = null;
     let address: string;
     try {
@@ -122,6 +167,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     } catch (e) {
       // Nothing left open: a start that failed ends the process (the database, the checkpointer's thread).
       await Promise.all([built.close(), metricsServer?.close()]).catch(() => undefined);
+      undoFirstStart();
       throw e;
     }
     // Signals handled before the start is announced: whoever reads the line may signal at once (a
@@ -141,8 +187,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 
   // Several workers: the primary prepares the database, then forks.
-  const services = await createServices(config);
-  await prepare(services, config, flags.demo === true);
+  const services = await createServices(config).catch((e: unknown) => {
+    undoFirstStart();
+    throw e;
+  });
+  try {
+    await prepare(services, config, flags.demo === true);
+  } catch (e) {
+    await services.close().catch(() => undefined);
+    undoFirstStart();
+    throw e;
+  }
   const description = services.database.description;
   await services.close();
   let stopping = false;
@@ -163,6 +218,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const wait = setInterval(() => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         clearInterval(wait);
+        if (code !== 0 && !announced) undoFirstStart(); // a start that failed (giveUp)
         process.exit(code);
       }
     }, 50);

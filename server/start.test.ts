@@ -2,13 +2,16 @@
 // database it cannot reach end the start with one plain line and exit code 1, in one process and with
 // --workers (no stack, no process left running without a listener, no worker restarted in a loop,
 // no database password printed).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodeFlagsOf } from '../bin/node-flags.mjs';
 import { shownDatabaseUrl } from './db/connect.ts';
 import { spawnSlsd } from './testing/slsd-process.ts';
 
@@ -23,6 +26,30 @@ async function portInUse(): Promise<number> {
   busy = createServer();
   await new Promise<void>((r) => busy!.listen(0, '127.0.0.1', r));
   return (busy.address() as { port: number }).port;
+}
+
+const SLSD = fileURLToPath(new URL('../bin/slsd.cjs', import.meta.url));
+
+/**
+ * `node bin/slsd.cjs …args` in the folder `cwd`, as an operator types it, until it exits or `timeoutMs`
+ * passes (then it is killed: 'started or hung'). Its exit code and everything it wrote.
+ */
+function runSlsd(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<{ code: number | string; out: string }> {
+  const child = spawn(process.execPath, [...nodeFlagsOf(SLSD), SLSD, '--host', '127.0.0.1', ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, SLS_SERVER_KEY: randomBytes(32).toString('base64'), SLS_LOG_LEVEL: 'silent', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => void (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => void (out += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? `${signal}: started or hung`, out });
+    }),
+  );
 }
 
 const outcome = (p: Promise<{ stop(): Promise<void> }>) =>
@@ -87,7 +114,99 @@ describe('slsd with a data folder or database it cannot open', () => {
     expect(shownDatabaseUrl('postgresql://u@db/sls')).toBe('postgresql://u@db/sls');
     expect(shownDatabaseUrl('sqlite:/var/lib/sls/sls.db')).toBe('/var/lib/sls/sls.db');
     expect(shownDatabaseUrl('postgres://u:pw@[bad')).not.toContain('pw');
+    expect(shownDatabaseUrl('postgress://u:pw@db/sls')).toBe('postgress://u:***@db/sls');
+    expect(shownDatabaseUrl('mysql:u:pw@db/sls')).toBe('mysql:…');
   });
+
+  it('a database URL of a scheme SLS does not know: one line, its password masked, nothing made', async () => {
+    // Before: read as a file path, it started on a new SQLite database in ./postgress:/sls:S3cretPw@db.example:5432/.
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-url-'));
+    const dataDir = path.join(cwd, 'data');
+    for (const [args, env] of [
+      [['--database-url', 'postgress://sls:S3cretPw@db.example:5432/sls'], {}],
+      [[], { SLS_DATABASE_URL: 'mysql://sls:S3cretPw@db.example/sls' }],
+    ] as const) {
+      const { code, out } = await runSlsd(['--data-dir', dataDir, '--port', '0', ...args], { cwd, env });
+      expect(code).toBe(1);
+      expect(out).toMatch(/^slsd: the database URL (postgress|mysql):\/\/sls:\*\*\*@db\.example(:5432)?\/sls has the scheme "(postgress|mysql):", which SLS does not know: .* \(SLS_DATABASE_URL \/ --database-url\)\n$/);
+      expect(out).not.toContain('S3cretPw');
+      expect(fs.readdirSync(cwd)).toEqual([]);
+    }
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }, 60_000);
+
+  it('SLS_LOG_LEVEL not a level: one line naming the levels, exit 1, where slsd printed pino\'s stack and hung', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-level-'));
+    const { code, out } = await runSlsd(['--data-dir', path.join(cwd, 'data'), '--port', '0'], { cwd, env: { SLS_LOG_LEVEL: 'verbose' } });
+    expect(code).toBe(1);
+    expect(out).toBe('slsd: SLS_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n');
+    expect(fs.readdirSync(cwd)).toEqual([]);
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }, 60_000);
+});
+
+describe('a first start that fails before slsd listens leaves nothing of itself behind', () => {
+  const noKey = { SLS_SERVER_KEY: '' }; // server.key in the data folder, generated on a first start
+
+  it('a new data folder: gone again, so a next start with SLS_SERVER_KEY is not refused as the wrong key', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-first-'));
+    const dataDir = path.join(root, 'new', 'data');
+    const port = await portInUse();
+    const { code, out } = await runSlsd(['--data-dir', dataDir, '--port', String(port)], { cwd: root, env: noKey });
+    expect(code).toBe(1);
+    expect(out).toContain(`slsd: the API listener 127.0.0.1:${port} is in use`);
+    // Before: a new server.key and an empty sls.db sealed with it stayed.
+    expect(fs.readdirSync(root)).toEqual([]);
+    const slsd = await spawnSlsd({ dataDir, env: { SLS_LOG_LEVEL: 'silent' } });
+    await slsd.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+
+  it('a data folder that was there (--demo, --workers 2): what this start made in it is removed, nothing else', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-first-'));
+    fs.writeFileSync(path.join(dataDir, 'README.operator'), 'mine');
+    const port = await portInUse();
+    for (const args of [['--demo'], ['--workers', '2']]) {
+      const { code } = await runSlsd(['--data-dir', dataDir, '--port', String(port), ...args], { cwd: dataDir, env: noKey });
+      expect(code).toBe(1);
+      expect(fs.readdirSync(dataDir)).toEqual(['README.operator']);
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('an existing key and database are never removed', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-first-'));
+    const first = await spawnSlsd({ dataDir, demo: true, env: { ...noKey, SLS_LOG_LEVEL: 'silent' } });
+    await first.stop();
+    const key = fs.readFileSync(path.join(dataDir, 'server.key'), 'utf8');
+    const before = fs.readdirSync(dataDir).sort();
+    const port = await portInUse();
+    const { code } = await runSlsd(['--data-dir', dataDir, '--port', String(port)], { cwd: dataDir, env: noKey });
+    expect(code).toBe(1);
+    expect(fs.readdirSync(dataDir).sort()).toEqual(before);
+    expect(fs.readFileSync(path.join(dataDir, 'server.key'), 'utf8')).toBe(key);
+    const again = await spawnSlsd({ dataDir, env: { ...noKey, SLS_LOG_LEVEL: 'silent' } });
+    await again.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+});
+
+describe('what slsd makes is its owner\'s alone (SPEC D4)', () => {
+  it.runIf(process.platform !== 'win32')('in a data folder open to others: the database, its log and index 0600, folders 0700 (umask 077)', async () => {
+    // Before: sls.db, sls.db-wal (live SMS codes, password hashes) and sls.db-shm were 0644, demo folders 0755.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-modes-'));
+    fs.chmodSync(dataDir, 0o755);
+    const slsd = await spawnSlsd({ dataDir, demo: true, env: { SLS_LOG_LEVEL: 'silent' } });
+    try {
+      const modeOf = (name: string) => [name, (fs.statSync(path.join(dataDir, name)).mode & 0o777).toString(8)];
+      for (const name of ['sls.db', 'sls.db-wal', 'sls.db-shm']) expect(modeOf(name)).toEqual([name, '600']);
+      expect(modeOf('demo')).toEqual(['demo', '700']);
+      if (process.platform === 'linux') expect(fs.readFileSync(`/proc/${slsd.child.pid}/status`, 'utf8')).toMatch(/^Umask:\s+0077$/m);
+    } finally {
+      await slsd.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('slsd with its secrets in files (systemd credentials, Docker and Kubernetes secrets)', () => {

@@ -1,6 +1,7 @@
 /**
  * Opening the database: SQLite (embedded default, SPEC N1) or PostgreSQL, migrated to the latest schema.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
@@ -14,6 +15,9 @@ import { startBackgroundCheckpointer } from './checkpointer.ts';
 import { DatabaseUnavailable, databaseUnavailableReason } from './unavailable.ts';
 import { startRefused } from '../start-refused.ts';
 import type { BackgroundCheckpointer } from './checkpointer.ts';
+import { databaseTarget, shownDatabaseUrl } from './url.ts';
+
+export { shownDatabaseUrl };
 
 export interface OpenDatabase {
   readonly db: Kysely<Database>;
@@ -258,18 +262,6 @@ export async function openDatabase(databaseUrl: string, opts: OpenOptions = {}):
   }
 }
 
-/** A PostgreSQL URL with its password masked; a SQLite file as it is. */
-export function shownDatabaseUrl(url: string): string {
-  if (!/^postgres(ql)?:\/\//.test(url)) return url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://… (not a valid URL)';
-  }
-}
-
 /** The innermost cause's message: pg's and SQLite's own words ("connect ECONNREFUSED …", "unable to open database file"). */
 function rootMessage(err: unknown): string {
   let e = err;
@@ -280,11 +272,70 @@ function rootMessage(err: unknown): string {
   return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
 
+/** A SQLite database's files: the database, its write-ahead log and the log's index, a rollback journal. */
+export const SQLITE_FILE_SUFFIXES = ['', '-wal', '-shm', '-journal'] as const;
+
+/**
+ * A SQLite database holds password hashes and sealed device secrets, and its write-ahead log live
+ * SMS codes (SPEC D4): its files are the owner's alone. A new database file is made 0600 here, before
+ * SQLite would make it with the process's umask (0644 under the usual 022); SQLite gives the log and
+ * its index the database file's mode. Files an earlier version left readable by others (a data folder
+ * that already existed, not 0700) are narrowed to 0600, and that is said once: the next start finds
+ * them so. Where the file cannot be made, SQLite's own error says why (openDatabase).
+ */
+function ownerOnly(file: string): void {
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return;
+  }
+  if (process.platform === 'win32') return; // no group or other bits to narrow
+  const narrowed: string[] = [];
+  const refused: string[] = [];
+  for (const f of SQLITE_FILE_SUFFIXES.map((suffix) => file + suffix)) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) === 0) continue;
+    } catch {
+      continue; // not there
+    }
+    try {
+      fs.chmodSync(f, 0o600);
+      narrowed.push(f);
+    } catch (err) {
+      refused.push(`${f} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  if (narrowed.length > 0) process.emitWarning(`${narrowed.join(', ')} could be read by other users of this machine: made owner-only (0600), as SLS makes its database files (SPEC D4)`, 'SlsDatabaseWarning');
+  if (refused.length > 0) process.emitWarning(`${refused.join(', ')} can be read by other users of this machine and could not be made owner-only: chmod 600 them (SPEC D4)`, 'SlsDatabaseWarning');
+}
+
+/**
+ * Whether no connection (of another process) has the SQLite database `file` open, as SQLite's own
+ * locks tell: leaving WAL mode needs the database alone. A log left by a process that ended without
+ * closing (a worker stopped while starting) holds nothing. False when it cannot tell. It leaves the
+ * database in rollback-journal mode (openDatabase sets WAL again): it is asked of a database about to
+ * be removed (server/main.ts, a failed first start).
+ */
+export function sqliteUnused(file: string): boolean {
+  if (!fs.existsSync(file)) return true;
+  let probe: SQLite.Database | undefined;
+  try {
+    probe = new SQLite(file, { fileMustExist: true, timeout: 0 });
+    return probe.pragma('journal_mode = DELETE', { simple: true }) === 'delete';
+  } catch {
+    return false;
+  } finally {
+    probe?.close();
+  }
+}
+
 async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<OpenDatabase> {
   let db: Kysely<Database>;
   let dialect: SqlDialect;
   let sqliteFile: string | undefined;
-  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
+  const target = databaseTarget(databaseUrl);
+  if (target.kind === 'postgres') {
     const pg = await import('pg');
     // bigint columns (epoch ms, cents) come back as numbers: all stay below 2^53.
     pg.default.types.setTypeParser(20, (v: string) => Number(v));
@@ -293,8 +344,11 @@ async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<O
     });
     dialect = 'postgres';
   } else {
-    const file = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : databaseUrl;
-    if (file !== ':memory:') makeFolder(path.dirname(path.resolve(file)));
+    const file = target.file;
+    if (file !== ':memory:') {
+      makeFolder(path.dirname(path.resolve(file)));
+      ownerOnly(file);
+    }
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
