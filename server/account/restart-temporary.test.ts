@@ -225,7 +225,7 @@ describe('a restart lets in only whom a trading-platform login lets in (SPEC L8 
     const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(token)));
     await t.provisioning.setDeviceStatus(u.devices.dscplus!.device.id, 'lost');
     expect(errorCode(await restart('lena', grant.restartToken))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
-    expect(await auditOf('restart.revoked')).toEqual([{ userId: u.userId, by: 'slsctl device set-status', count: 1, reason: 'device lost' }]);
+    expect(await auditOf('restart.revoked')).toEqual([{ userId: u.userId, by: 'slsctl', count: 1, reason: 'device lost' }]);
     // The code card is still active: a normal login (and its new token) works.
     await signIn(t, 'lena', u.devices.scc!, TRADING);
   });

@@ -192,7 +192,7 @@ describeEachBackend('session security (D5, D8, L6, L8, C6, O1, T1)', probe, (bac
     expect(await auditOf('device.status_changed')).toContainEqual(
       expect.objectContaining({ deviceId: u.devices.dscplus!.device.id, from: 'active', to: 'inactive', sessionsEnded: 1, restartTokensRevoked: 1 }),
     );
-    expect(await auditOf('restart.revoked')).toEqual([expect.objectContaining({ by: 'slsctl device set-status', count: 1, reason: 'device inactive' })]);
+    expect(await auditOf('restart.revoked')).toEqual([expect.objectContaining({ by: 'slsctl', count: 1, reason: 'device inactive' })]);
   });
 
   it('D8, D5, L8: a returned DSC+ ends the sessions opened with it, its restart chain and the session that chain restarted, in the return itself; the user\'s other session and restart token stay (audited with counts)', async () => {

@@ -311,7 +311,7 @@ describe('the shared device stops working (SPEC S5, D8)', () => {
     await t.provisioning.setDeviceStatus(dscplus(), 'lost');
     expect(await statuses('rosa')).toEqual(['scc:active']);
     await signIn(t, 'rosa', req.devices.scc!);
-    expect(await auditOf('sharing.cancelled')).toMatchObject([{ userId: req.userId, requestId: done.id, from: 'approved', reactivated: 1, by: 'slsctl device set-status' }]);
+    expect(await auditOf('sharing.cancelled')).toMatchObject([{ userId: req.userId, requestId: done.id, from: 'approved', reactivated: 1, by: 'slsctl' }]);
   });
 });
 

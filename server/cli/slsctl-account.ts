@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { theUser, withUser } from './slsctl-common.ts';
 import { formatUsd } from '../../core/limits.ts';
 import { accountHousekeeping, accountServices } from '../account/index.ts';
 import type { SlsConfig } from '../config.ts';
@@ -20,12 +21,20 @@ import { normalizeUsername } from '../services/throttle.ts';
 import { writeSecretFile } from '../tokens/software-token.ts';
 import { SlsError } from '../errors.ts';
 
+/** The user of that name, or SLS_ERR_NOT_FOUND (exit 1). */
+async function userNamed(s: Services, username: string): Promise<{ id: string; username_normalized: string }> {
+  const user = await s.db.selectFrom('users').select(['id', 'username_normalized']).where('username_normalized', '=', normalizeUsername(username)).executeTakeFirst();
+  if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${username}` });
+  return user;
+}
+
 export function registerAccountCommands(program: Command, open: () => Promise<{ s: Services; config: SlsConfig }>, io: { out(text: string): void }, operator: string): void {
   const dnc = program.command('dnc').description('the do-not-call list: numbers that receive no SMS (SPEC P2)');
   dnc
     .command('add')
+    .description('put a number on the do-not-call list: no SMS goes to it any more (audited)')
     .argument('<number>', 'a number in international form, e.g. +447400123456')
-    .option('--note <note>')
+    .option('--note <note>', 'why, e.g. the registry or the request it came from')
     .action(async (number: string, o: { note?: string }) => {
       const { s } = await open();
       const e164 = await addToDoNotCall(accountServices(s).deps, number, operator, o.note);
@@ -33,12 +42,13 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
     });
   dnc
     .command('remove')
-    .argument('<number>')
+    .description('take a number off the do-not-call list (audited)')
+    .argument('<number>', 'a number in international form, e.g. +447400123456')
     .action(async (number: string) => {
       const { s } = await open();
       io.out((await removeFromDoNotCall(accountServices(s).deps, number, operator)) ? 'removed\n' : 'not on the list\n');
     });
-  dnc.command('list').action(async () => {
+  dnc.command('list').description('the numbers on the do-not-call list: number, added at (UTC), by, note').action(async () => {
     const { s } = await open();
     for (const r of await accountServices(s).deps.adb.selectFrom('do_not_call').selectAll().orderBy('number').execute()) {
       io.out(`${r.number}  ${new Date(r.added_at).toISOString()}  ${r.added_by}${r.note ? `  ${r.note}` : ''}\n`);
@@ -48,20 +58,23 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
   const sharing = program.command('sharing').description('device sharing requests; compliance approves those between entities (SPEC S4)');
   sharing
     .command('list')
-    .description('requests waiting for compliance')
+    .description('requests waiting for compliance: id, requester → owner\'s device, state, created')
     .action(async () => {
       const { s } = await open();
-      for (const r of await accountServices(s).sharing.pending()) {
+      const pending = await accountServices(s).sharing.pending();
+      if (pending.length === 0) io.out('(no sharing requests)\n');
+      for (const r of pending) {
         io.out(`${r.id}  ${r.requester.username} → ${r.owner.username}'s ${r.device.label}  ${r.state}  ${r.createdAt}\n`);
       }
     });
-  for (const [name, approve] of [
-    ['approve', true],
-    ['reject', false],
+  for (const [name, approve, description] of [
+    ['approve', true, "approve a sharing request between entities: the requester may then use the owner's device (audited as yours)"],
+    ['reject', false, 'reject a sharing request between entities (audited as yours)'],
   ] as const) {
     sharing
       .command(name)
-      .argument('<requestId>')
+      .description(`${description} (SPEC S4)`)
+      .argument('<requestId>', 'as `sharing list` prints it')
       .action(async (id: string) => {
         const { s } = await open();
         const r = await accountServices(s).sharing.decide(id, approve, operator);
@@ -72,7 +85,8 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
   const order = program.command('order').description('device orders: DSC+ from USD 500K and replacements (SPEC D6, D8, T3)');
   order
     .command('list')
-    .option('--user <username>')
+    .description('device orders: id, user, kind, reason, state, device')
+    .option('--user <username>', "only this user's orders")
     .action(async (o: { user?: string }) => {
       const { s } = await open();
       const adb = accountServices(s).deps.adb;
@@ -86,7 +100,7 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
     .command('send')
     .description('send an ordered DSC+: a pending device with its serial; it activates itself after 14 days (T3)')
     .argument('<orderId>')
-    .option('--serial <serial>')
+    .option('--serial <serial>', 'the DSC+ serial, 10 digits (default random)')
     .option('--pin <pin>', 'the 4-digit PIN (default random, printed once)')
     .option('--state-file <file>', 'emulator state file (default <data>/dscplus/<serial>.json)')
     .action(async (id: string, o: { serial?: string; pin?: string; stateFile?: string }) => {
@@ -117,49 +131,45 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
       io.out('done\n');
     });
 
-  program
-    .command('withdrawals')
-    .description('a user\'s confirmed withdrawals (SPEC W4)')
-    .requiredOption('--user <username>')
-    .action(async (o: { user: string }) => {
+  withUser(program.command('withdrawals').description('a user\'s confirmed withdrawals (SPEC W4)')).action(
+    async (positional: string | undefined, o: { user?: string }, command: Command) => {
+      const username = theUser(command, positional, o);
       const { s } = await open();
       const adb = accountServices(s).deps.adb;
-      const user = await adb.selectFrom('users').select('id').where('username_normalized', '=', normalizeUsername(o.user)).executeTakeFirst();
-      if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${o.user}` });
-      for (const w of await adb.selectFrom('withdrawals').selectAll().where('user_id', '=', user.id).orderBy('created_at').execute()) {
+      const user = await userNamed(s, username);
+      const rows = await adb.selectFrom('withdrawals').selectAll().where('user_id', '=', user.id).orderBy('created_at').execute();
+      if (rows.length === 0) io.out('(no withdrawals)\n');
+      for (const w of rows) {
         io.out(`${new Date(w.created_at).toISOString()}  ${formatUsd(w.amount_cents).padStart(20)}  ${w.device_kind.padEnd(10)} ${w.id}  key ${w.idempotency_key}\n`);
       }
-    });
+    },
+  );
 
   const sls = program.command('sls').description('SLS opt-out for trading-platform login, set by client services for a user (SPEC O1–O3)');
-  for (const [name, out] of [
-    ['opt-out', true],
-    ['opt-in', false],
+  for (const [name, out, description] of [
+    ['opt-out', true, 'opt a user out of the Secure Login System for trading-platform login (audited as yours)'],
+    ['opt-in', false, 'opt a user back into the Secure Login System (audited as yours)'],
   ] as const) {
-    sls
-      .command(name)
-      .requiredOption('--user <username>')
-      .action(async (o: { user: string }) => {
+    withUser(sls.command(name).description(`${description} (SPEC O1–O3)`))
+      .action(async (positional: string | undefined, o: { user?: string }, command: Command) => {
+        const username = theUser(command, positional, o);
         const { s } = await open();
         const d = accountServices(s).deps;
-        const user = await d.adb.selectFrom('users').select(['id', 'username_normalized']).where('username_normalized', '=', normalizeUsername(o.user)).executeTakeFirst();
-        if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${o.user}` });
+        const user = await userNamed(s, username);
         if (out) await d.adb.insertInto('sls_opt_outs').values({ user_id: user.id, opted_out_at: d.now(), opted_out_by: `slsctl:${operator}` }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
         else await d.adb.deleteFrom('sls_opt_outs').where('user_id', '=', user.id).execute();
         await d.audit({ event: out ? 'sls.opted_out' : 'sls.opted_in', userId: user.id, username: user.username_normalized, details: { by: `slsctl:${operator}` } });
-        io.out(`${o.user}: ${out ? 'opted out of' : 'opted back into'} the Secure Login System for trading-platform login\n`);
+        io.out(`${username}: ${out ? 'opted out of' : 'opted back into'} the Secure Login System for trading-platform login\n`);
       });
   }
 
   const restart = program.command('restart').description('auto-restart tokens (SPEC L8)');
-  restart
-    .command('revoke')
-    .requiredOption('--user <username>')
-    .action(async (o: { user: string }) => {
+  withUser(restart.command('revoke').description("revoke every auto-restart token of a user: the user's next start is a full login (audited as yours)")).action(
+    async (positional: string | undefined, o: { user?: string }, command: Command) => {
+      const username = theUser(command, positional, o);
       const { s } = await open();
-      const adb = accountServices(s).deps.adb;
-      const user = await adb.selectFrom('users').select('id').where('username_normalized', '=', normalizeUsername(o.user)).executeTakeFirst();
-      if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${o.user}` });
+      const user = await userNamed(s, username);
       io.out(`${await accountServices(s).restart.revokeAll(user.id, operator)} restart token(s) revoked\n`);
-    });
+    },
+  );
 }

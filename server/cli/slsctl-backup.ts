@@ -32,8 +32,19 @@ export interface BackupSummary {
   readonly devices: number;
 }
 
-/** Raised for what the operator asked wrongly (exit code 2); anything else is a failure (1). */
-export class BackupRefused extends Error {}
+/**
+ * A backup slsctl will not take. `usage`: the FILE argument is wrong (it exists, its folder does not,
+ * it is the database itself), a usage error (exit code 2); otherwise the database cannot be copied
+ * this way (PostgreSQL, in memory), a refusal (exit code 1) like every other one.
+ */
+export class BackupRefused extends Error {
+  readonly usage: boolean;
+
+  constructor(message: string, usage: boolean) {
+    super(message);
+    this.usage = usage;
+  }
+}
 
 /**
  * Copies the SQLite database behind `s` to `file` (which must not exist), reporting progress to
@@ -42,19 +53,19 @@ export class BackupRefused extends Error {}
 export async function backupSqlite(s: Services, file: string, progress: (copied: number, total: number) => void = () => {}): Promise<BackupSummary> {
   const sqlite = sqliteConnectionOf(s.db);
   if (s.database.dialect !== 'sqlite' || !sqlite) {
-    throw new BackupRefused('the database is PostgreSQL: back it up with pg_dump (for example `pg_dump --format=custom --file=sls.dump "$SLS_DATABASE_URL"`)');
+    throw new BackupRefused('the database is PostgreSQL: back it up with pg_dump (for example `pg_dump --format=custom --file=sls.dump "$SLS_DATABASE_URL"`)', false);
   }
-  if (sqlite.memory) throw new BackupRefused('the database is in memory: there is nothing on disk to back up');
+  if (sqlite.memory) throw new BackupRefused('the database is in memory: there is nothing on disk to back up', false);
   const target = path.resolve(file);
-  if (target === path.resolve(sqlite.name)) throw new BackupRefused('the backup would overwrite the database itself: choose another file');
-  if (!fs.existsSync(path.dirname(target))) throw new BackupRefused(`the folder ${path.dirname(target)} does not exist`);
+  if (target === path.resolve(sqlite.name)) throw new BackupRefused('the backup would overwrite the database itself: choose another file', true);
+  if (!fs.existsSync(path.dirname(target))) throw new BackupRefused(`the folder ${path.dirname(target)} does not exist`, true);
   // Created here, owner-only and only if absent, so the copy is never readable by others, not even
   // for the moment before SQLite writes into it, and never replaces a file.
   let fd: number;
   try {
     fd = fs.openSync(target, 'wx', 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new BackupRefused(`${target} already exists: choose a new file name (a backup never replaces a file)`);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new BackupRefused(`${target} already exists: choose a new file name (a backup never replaces a file)`, true);
     throw e;
   }
   fs.closeSync(fd);

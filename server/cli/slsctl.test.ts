@@ -128,7 +128,7 @@ describe('slsctl', () => {
     expect(audit.out).toContain('device.self_activated');
     expect(audit.out).not.toContain('ord_other');
     expect(audit.out).not.toContain('cli.other');
-    expect((await slsctl(['audit', '--user', 'nobody.at.all'])).out).toBe('');
+    expect((await slsctl(['audit', '--user', 'nobody.at.all'])).out).toBe('(no entries)\n');
   });
 
   it('unlocks a locked user as a real process (bin/slsctl.mjs)', async () => {

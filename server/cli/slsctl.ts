@@ -16,8 +16,11 @@ import type { SlsConfig } from '../config.ts';
 import { DEVICE_STATUSES } from '../db/schema.ts';
 import type { DeviceStatus } from '../db/schema.ts';
 import { readDemoReadme, seedDemo } from '../demo.ts';
-import { isSlsError } from '../errors.ts';
+import { isSlsError, SlsError } from '../errors.ts';
 import { registerAccountCommands } from './slsctl-account.ts';
+import { addressBlocksOf, registerAddressCommands } from './slsctl-address.ts';
+import { operatorName, theUser, UsageError, warnIfLocked, withUser } from './slsctl-common.ts';
+import { ownerOnlyFromNowOn } from '../folders.ts';
 import { accountDb } from '../account/schema.ts';
 import { createServices, packageVersion } from '../services/index.ts';
 import type { Services } from '../services/index.ts';
@@ -40,17 +43,9 @@ export interface SlsctlIo {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** A mistake in how slsctl was called, found while running a command (exit code 2). */
-class UsageError extends Error {}
-
 interface GlobalOptions {
   dataDir?: string;
   databaseUrl?: string;
-}
-
-/** The operator's name in the audit log. */
-function operator(env: NodeJS.ProcessEnv): string {
-  return env.SLSCTL_OPERATOR ?? env.USER ?? env.USERNAME ?? 'operator';
 }
 
 function positiveInt(v: string): number {
@@ -65,6 +60,9 @@ function money(v: string): number {
   return n;
 }
 
+/** SPEC D5, D8: the statuses a device leaves for `active` only with --force. */
+const RETIRED_STATUSES: readonly DeviceStatus[] = ['lost', 'returned', 'revoked'];
+
 /** The SQLite file of a database URL, or null for PostgreSQL. */
 function sqliteFileOf(databaseUrl: string): string | null {
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) return null;
@@ -77,6 +75,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
   let services: Services | undefined;
   let config: SlsConfig | undefined;
   const program = new Command('slsctl');
+  const operator = operatorName(env);
 
   async function open(): Promise<{ s: Services; p: Provisioning; config: SlsConfig }> {
     const g = program.opts<GlobalOptions>();
@@ -88,7 +87,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       if (file !== null && file !== ':memory:' && !fs.existsSync(file)) {
         throw new UsageError(`no SLS database at ${file}: pass the data folder of slsd (--data-dir or SLS_DATA_DIR; here ${config.dataDir}) or its --database-url; slsd creates it when it first starts`);
       }
-      services = await createServices({ ...config, logLevel: 'silent' });
+      services = await createServices({ ...config, logLevel: 'silent' }, { existingOnly: true });
       for (const w of services.warnings) io.err(`WARNING: ${w}\n`);
     }
     return { s: services, p: new Provisioning(services), config };
@@ -117,7 +116,14 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .version(packageVersion(), '-V, --version', 'print the SLS version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nThe audit log names the operator of each change (SPEC N2): $SLSCTL_OPERATOR if set, else $SUDO_USER\n' +
+        '(so `sudo -u sls slsctl …` records who ran sudo), else the OS user name.\n' +
+        'Times are printed in UTC (ISO 8601).\n' +
+        'Exit codes: 0 done; 1 refused or failed (SLS_ERR_… and the reason on stderr); 2 a usage error.\n',
+    );
 
   // --- entity -----------------------------------------------------------------------------------
   const entity = program.command('entity').description('entities: the person or organisation behind users (SPEC A1, A2)');
@@ -193,19 +199,27 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .option('--password-stdin', 'read the password from standard input')
     .action(async (username: string, o: { passwordStdin?: boolean }) => {
       const password = await readPassword(o.passwordStdin, true);
-      const { p } = await open();
+      const { s, p } = await open();
       const ended = await p.setPassword(username, password!);
       // SPEC L8, K8: the old password's sessions and restart tokens end with it.
       io.out(`password set for ${username}; ${ended.sessionsEnded} session(s) signed out, ${ended.restartTokensRevoked} restart token(s) revoked\n`);
+      await warnIfLocked(s, io, username); // SPEC L6: a new password lifts no lock
     });
   user
     .command('unlock')
-    .description('lift a lockout after too many failures (SPEC L6)')
+    .description('lift a lockout after too many failures (SPEC L6); says when an address the user logged in from is blocked too (`address unblock` lifts that)')
     .argument('<username>')
     .action(async (username: string) => {
-      const { p } = await open();
-      const had = await p.unlockUser(username, operator(env));
+      const { s, p } = await open();
+      const u = await p.userByName(username); // no such user: SLS_ERR_NOT_FOUND, nothing audited
+      const had = await p.unlockUser(username, operator);
       io.out(had ? `${username} unlocked\n` : `${username} had no failures recorded\n`);
+      // SPEC L6: an address block refuses the login as a lock does, and this command lifts none.
+      const blocks = await addressBlocksOf(s, u.id);
+      for (const a of blocks.mine) {
+        io.out(`${username} logged in lately from ${a.address}, which is blocked too until ${new Date(a.blockedUntil!).toISOString()} (${a.failures} failed attempts from it): every login from it is refused until then; run \`slsctl address unblock ${a.address}\`\n`);
+      }
+      if (blocks.mine.length === 0 && blocks.otherBlocked > 0) io.out(`${blocks.otherBlocked} other address(es) are blocked after too many failures; if ${username} logs in from one: \`slsctl address list\`\n`);
     });
   user
     .command('sign-out')
@@ -213,7 +227,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .argument('<username>')
     .action(async (username: string) => {
       const { p } = await open();
-      const ended = await p.signOutEverywhere(username, operator(env));
+      const ended = await p.signOutEverywhere(username, operator);
       io.out(`${username} signed out everywhere: ${ended.sessionsEnded} session(s) ended, ${ended.restartTokensRevoked} restart token(s) revoked\n`);
     });
   user
@@ -227,6 +241,9 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       io.out(`${u.username} (${u.display_name}) id ${u.id}\n`);
       io.out(`  mobile: ${u.mobile_number ?? '-'}${u.mobile_verified_at ? ' (verified)' : ''}\n`);
       io.out(`  locked: ${lockedUntil ? `until ${new Date(lockedUntil).toISOString()}` : 'no'}\n`);
+      const blocks = await addressBlocksOf(s, u.id); // SPEC L6: refused by address, not locked
+      for (const a of blocks.mine) io.out(`  address blocked: ${a.address} until ${new Date(a.blockedUntil!).toISOString()} (${a.failures} failed attempts from it; \`slsctl address unblock ${a.address}\`)\n`);
+      if (blocks.mine.length === 0) io.out(`  address blocks: none of its recent addresses${blocks.otherBlocked > 0 ? `; ${blocks.otherBlocked} other address(es) blocked (\`slsctl address list\`)` : ''}\n`);
       for (const d of await p.devicesOf(username)) {
         io.out(`  ${d.id}  ${d.kind.padEnd(13)} ${d.status.padEnd(8)} ${d.label}${d.id === u.last_device_id ? '  (last used)' : ''}\n`);
       }
@@ -234,10 +251,10 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
 
   // --- device -----------------------------------------------------------------------------------
   const device = program.command('device').description('second-factor devices: provision, list, activate, set status, assign (SPEC D1–D8)');
-  device
-    .command('add')
-    .description('register a device for a user and write what acts as it (state file, PDF or token file)')
-    .requiredOption('--user <username>', 'owner')
+  withUser(
+    device.command('add').description('register a device for a user and write what acts as it (state file, PDF or token file)'),
+    'the owner',
+  )
     .addOption(new Option('--kind <kind>', 'device kind').choices(DEVICE_KINDS.filter((k) => k !== 'temp_passcode')).makeOptionMandatory())
     .option('--serial <serial>', 'serial number (DSC+: 10 digits; default random)')
     .option('--label <label>', 'label shown in the drop-down')
@@ -246,10 +263,11 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .option('--state-file <file>', 'DSC+: emulator state file (default <data>/dscplus/<serial>.json)')
     .option('--token-file <file>', 'legacy kinds and IB Key: software token file (default <data>/tokens/<serial or id>.token.json)')
     .option('--pdf-file <file>', 'Security Code Card: the printable PDF (default <data>/cards/<serial>.pdf)')
-    .action(async (o: { user: string; kind: DeviceKind; serial?: string; label?: string; pending?: boolean; pin?: string; stateFile?: string; tokenFile?: string; pdfFile?: string }) => {
+    .action(async (positional: string | undefined, o: { user?: string; kind: DeviceKind; serial?: string; label?: string; pending?: boolean; pin?: string; stateFile?: string; tokenFile?: string; pdfFile?: string }, command: Command) => {
+      const username = theUser(command, positional, o);
       const { p, config } = await open();
       const d = await p.addDevice({
-        username: o.user,
+        username,
         kind: o.kind,
         ...(o.serial ? { serial: o.serial } : {}),
         ...(o.label ? { label: o.label } : {}),
@@ -264,7 +282,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
         io.out(`DSC+ state file: ${file}\nPIN (shown once): ${d.pin}\n`);
       } else if (d.card) {
         const file = o.pdfFile ?? path.join(config.dataDir, 'cards', `${name}.pdf`);
-        writeSecretFile(file, await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: name, username: o.user, issuedAt: new Date(d.device.created_at) }));
+        writeSecretFile(file, await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: name, username, issuedAt: new Date(d.device.created_at) }));
         io.out(`Security Code Card PDF: ${file}\n`);
       } else if (d.secret) {
         const file = o.tokenFile ?? path.join(config.dataDir, 'tokens', `${name}.token.json`);
@@ -274,44 +292,66 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
           kind: d.device.kind,
           deviceId: d.device.id,
           serial: d.device.serial,
-          username: o.user,
+          username,
           secretHex: Buffer.from(d.secret).toString('hex'),
         });
         io.out(`software token file: ${file}\n`);
       }
     });
-  device
-    .command('list')
-    .description('a user\'s devices')
-    .requiredOption('--user <username>')
-    .action(async (o: { user: string }) => {
+  withUser(device.command('list').description('a user\'s devices: id, kind, status, serial, label'))
+    .action(async (positional: string | undefined, o: { user?: string }, command: Command) => {
+      const username = theUser(command, positional, o);
       const { p } = await open();
-      for (const d of await p.devicesOf(o.user)) io.out(`${d.id}  ${d.kind.padEnd(13)} ${d.status.padEnd(8)} ${d.serial ?? '-'}  ${d.label}\n`);
+      const devices = await p.devicesOf(username);
+      if (devices.length === 0) io.out('(no devices)\n');
+      for (const d of devices) io.out(`${d.id}  ${d.kind.padEnd(13)} ${d.status.padEnd(8)} ${d.serial ?? '-'}  ${d.label}\n`);
     });
+  /**
+   * SPEC D5, D8: sets a device's status and says what changed. A lost, returned or revoked device
+   * made active again authenticates again, for whoever holds it: a security decision, so only with
+   * --force. A status the device already has changes nothing and writes no audit entry.
+   */
+  async function setStatus(id: string, status: DeviceStatus, force: boolean | undefined): Promise<void> {
+    const { s, p } = await open();
+    const d = await s.db
+      .selectFrom('devices')
+      .innerJoin('users', 'users.id', 'devices.user_id')
+      .select(['devices.status', 'devices.kind', 'devices.label', 'users.username'])
+      .where('devices.id', '=', id)
+      .executeTakeFirst();
+    if (!d) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${id}` });
+    const what = `${id} (${d.kind} "${d.label}" of ${d.username})`;
+    if (d.status === status) {
+      io.out(`${what} is already ${status}: nothing changed\n`);
+      return;
+    }
+    if (status === 'active' && RETIRED_STATUSES.includes(d.status) && !force) {
+      throw new SlsError('SLS_ERR_CONFLICT', {
+        message: `${what} is ${d.status}: made active it authenticates again, for whoever holds it (SPEC D5, D8). If ${d.username} has it back and you mean it, run again with --force`,
+      });
+    }
+    await p.setDeviceStatus(id, status, operator);
+    io.out(`${what}: ${d.status} → ${status}\n`);
+  }
+  const forceOption = () => new Option('--force', 'also reactivate a lost, returned or revoked device (SPEC D5, D8)');
   device
     .command('activate')
-    .description('activate a device; the user\'s other devices stay active (SPEC D1)')
+    .description('activate a device; the user\'s other devices stay active (SPEC D1); a lost, returned or revoked one only with --force')
     .argument('<device-id>')
-    .action(async (id: string) => {
-      const { p } = await open();
-      await p.setDeviceStatus(id, 'active');
-      io.out(`${id} active\n`);
-    });
+    .addOption(forceOption())
+    .action(async (id: string, o: { force?: boolean }) => setStatus(id, 'active', o.force));
   device
     .command('set-status')
-    .description(`set a device's status: ${DEVICE_STATUSES.join(', ')} (SPEC D5)`)
-    .argument('<device-id>')
+    .description(`set a device's status: ${DEVICE_STATUSES.join(', ')} (SPEC D5); lost, returned or revoked → active only with --force (D8)`)
+    .argument('<device-id>', 'as `device list` prints it')
     .addArgument(new Argument('<status>', 'new status').choices(DEVICE_STATUSES))
-    .action(async (id: string, status: DeviceStatus) => {
-      const { p } = await open();
-      await p.setDeviceStatus(id, status);
-      io.out(`${id} ${status}\n`);
-    });
+    .addOption(forceOption())
+    .action(async (id: string, status: DeviceStatus, o: { force?: boolean }) => setStatus(id, status, o.force));
   device
     .command('assign')
     .description('assign a registered device to another user (SPEC D7 migrations)')
     .argument('<device-id>')
-    .requiredOption('--user <username>')
+    .requiredOption('--user <username>', 'the new owner')
     .action(async (id: string, o: { user: string }) => {
       const { p } = await open();
       await p.assignDevice(id, o.user);
@@ -319,18 +359,21 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     });
 
   // --- temporary access -------------------------------------------------------------------------
-  program
-    .command('temp-passcode')
-    .description('temporary passcodes (SPEC T1)')
-    .command('issue')
-    .description('issue a temporary passcode: full access 2 days, then Client Portal only for 10 days; never two in a row')
-    .requiredOption('--user <username>')
-    .action(async (o: { user: string }) => {
-      const { p } = await open();
-      const t = await p.issueTemporaryPasscode(o.user, operator(env));
-      io.out(`temporary passcode for ${o.user}: ${t.passcode}\n`);
-      io.out(`full access until ${new Date(t.fullAccessUntil).toISOString()}, Client Portal only until ${new Date(t.portalAccessUntil).toISOString()}\n`);
-    });
+  withUser(
+    program
+      .command('temp-passcode')
+      .description('temporary passcodes (SPEC T1)')
+      .command('issue')
+      .description('issue a temporary passcode: full access 2 days, then Client Portal only for 10 days; never two in a row'),
+    'the user who lost access',
+  ).action(async (positional: string | undefined, o: { user?: string }, command: Command) => {
+    const username = theUser(command, positional, o);
+    const { s, p } = await open();
+    const t = await p.issueTemporaryPasscode(username, operator);
+    io.out(`temporary passcode for ${username}: ${t.passcode}\n`);
+    io.out(`full access until ${new Date(t.fullAccessUntil).toISOString()}, Client Portal only until ${new Date(t.portalAccessUntil).toISOString()}\n`);
+    await warnIfLocked(s, io, username); // SPEC L6, T1: a passcode lifts no lock
+  });
 
   // --- token ------------------------------------------------------------------------------------
   program
@@ -397,7 +440,10 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
         if (username) q = q.where((eb) => (userId ? eb.or([eb('username', '=', username), eb('user_id', '=', userId)]) : eb('username', '=', username)));
         return q;
       };
+      // An unknown name may still have events (failed logins name whatever was typed): shown, with a note.
+      if (o.user && !userId) io.err(`slsctl: no user ${o.user}; showing the events recorded under that name\n`);
       const rows = (await base().orderBy('id', 'desc').limit(o.limit).execute()).reverse();
+      if (rows.length === 0) io.out('(no entries)\n');
       rows.forEach(print);
       if (!o.follow) return;
       let last = rows.at(-1)?.id ?? 0;
@@ -414,7 +460,8 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     });
 
   // --- account security: dnc, sharing, order, withdrawals, restart (SPEC P2, S4, D6, D8, T2, T3, W4, L8)
-  registerAccountCommands(program, open, io, operator(env));
+  registerAccountCommands(program, open, io, operator);
+  registerAddressCommands(program, open, io, operator); // SPEC L6: addresses throttled after too many failures
   registerHousekeepingCommand(program, open, io); // SPEC N1, N2: expired rows, never the audit log
   registerBackupCommand(program, open, io); // SPEC N1: an online copy of the SQLite database
 
@@ -430,16 +477,17 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       if (readme) io.out(readme);
     });
 
-  registerIbKeyCommands(program, open, io, operator(env));
+  registerIbKeyCommands(program, open, io, operator);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+    // Usage errors exit 2, refusals and failures 1 (`slsctl --help`).
     if (e instanceof UsageError || e instanceof BackupRefused) {
       io.err(`slsctl: ${e.message}\n`);
-      return 2;
+      return e instanceof UsageError || e.usage ? 2 : 1;
     }
     if (isSlsError(e)) {
       io.err(`slsctl: ${e.code}: ${e.message}\n`);
@@ -492,10 +540,20 @@ async function readAllStdin(): Promise<string> {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // SPEC D4: what slsctl writes (backups, demo files, a SQLite -wal it opens first) is the owner's only, as slsd's.
+  ownerOnlyFromNowOn();
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
+  // Output piped into `head` and the like may close before slsctl is done: then it writes no more,
+  // stops `audit --follow`, finishes the command and exits with its code, without a stack trace.
+  let stdoutClosed = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    stdoutClosed = true;
+    controller.abort();
+  });
   const code = await runSlsctl(argv, {
-    out: (t) => process.stdout.write(t),
+    out: (t) => void (stdoutClosed || process.stdout.write(t)),
     err: (t) => process.stderr.write(t),
     readStdin: readAllStdin,
     promptHidden,

@@ -2,6 +2,7 @@
  * All of slsd's services, wired from a config: what routes, slsctl and tests use.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { SlsConfig } from '../config.ts';
 import { makeFolder } from '../folders.ts';
@@ -31,6 +32,11 @@ export interface ServiceOptions {
   readonly backgroundCheckpoints?: boolean;
   /** Hears why background checkpoints stopped, if they do (they then run inside commits, as before). */
   readonly onCheckpointFailure?: (reason: string) => void;
+  /**
+   * slsctl: open what slsd made, make nothing. No data folder made, no server key generated: a
+   * missing one is refused, saying where slsctl looked (SPEC D4: only slsd creates the key, loudly).
+   */
+  readonly existingOnly?: boolean;
 }
 
 export interface Services {
@@ -76,11 +82,21 @@ function dataFolderRefused(dir: string, err: unknown): Error {
 
 export async function createServices(config: SlsConfig, opts: ServiceOptions = {}): Promise<Services> {
   const warnings: string[] = [];
-  // The data folder holds the server key and device files: owner only.
-  try {
-    makeFolder(config.dataDir, 0o700);
-  } catch (err) {
-    throw dataFolderRefused(config.dataDir, err);
+  if (opts.existingOnly) {
+    // slsctl: slsd's key, from where slsd reads it; nothing is made here.
+    if (config.serverKey === undefined && !fs.existsSync(path.join(config.dataDir, 'server.key'))) {
+      throw startRefused(
+        `no server key: neither SLS_SERVER_KEY / SLS_SERVER_KEY_FILE nor ${path.join(config.dataDir, 'server.key')}. ` +
+          'Give slsctl the key slsd runs with (the same variables, or --data-dir of slsd\'s data folder); slsctl never makes one',
+      );
+    }
+  } else {
+    // The data folder holds the server key and device files: owner only.
+    try {
+      makeFolder(config.dataDir, 0o700);
+    } catch (err) {
+      throw dataFolderRefused(config.dataDir, err);
+    }
   }
   const key = loadServerKey(config.dataDir, config.serverKey);
   if (key.source === 'generated') {

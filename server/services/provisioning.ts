@@ -253,7 +253,8 @@ export class Provisioning {
     return { device: row, ...out };
   }
 
-  async setDeviceStatus(deviceId: string, status: DeviceStatus): Promise<void> {
+  /** `by`: who set it, for the audit log (SPEC N2: the operator, `slsctl` names them). */
+  async setDeviceStatus(deviceId: string, status: DeviceStatus, by = 'slsctl'): Promise<void> {
     if (!DEVICE_STATUSES.includes(status)) throw new SlsError('SLS_ERR_VALIDATION', { message: `status is one of ${DEVICE_STATUSES.join(', ')}` });
     const device = await this.#s.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirst();
     if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
@@ -279,13 +280,13 @@ export class Provisioning {
         event: 'device.status_changed',
         userId: device.user_id,
         deviceId,
-        details: { from: device.status, to: status, ...(ended ? { sessionsEnded: ended.sessions, restartTokensRevoked: restartTokens } : {}) },
+        details: { from: device.status, to: status, by, ...(ended ? { sessionsEnded: ended.sessions, restartTokensRevoked: restartTokens } : {}) },
       });
       if (restartTokens > 0) {
-        await appendAudit(baseTrx, now, { event: 'restart.revoked', userId: device.user_id, deviceId, details: { by: 'slsctl device set-status', count: restartTokens, reason: `device ${status}` } });
+        await appendAudit(baseTrx, now, { event: 'restart.revoked', userId: device.user_id, deviceId, details: { by, count: restartTokens, reason: `device ${status}` } });
       }
       // SPEC S5, D8: a shared device that no longer authenticates ends its sharings; requesters get their set-aside devices back.
-      if (status !== 'active') await endSharingsOfDevice(trx, deviceId, now, { reason: `shared device set ${status} by an operator (S5, D8)`, by: 'slsctl device set-status' });
+      if (status !== 'active') await endSharingsOfDevice(trx, deviceId, now, { reason: `shared device set ${status} by an operator (S5, D8)`, by });
     });
   }
 

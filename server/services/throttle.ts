@@ -5,7 +5,9 @@
  * Per user: 10 consecutive failures within 24 hours lock the user until 24 hours after the last one;
  * a success resets the count, `slsctl user unlock` lifts a lock. The per-user counter is keyed by the
  * normalized user name whether or not such a user exists, so a lockout answer reveals nothing.
- * Per address: too many failures within a window refuse further attempts from it for a while.
+ * Per address: too many failures within a window (`addressFailureLimit`, default 100 in
+ * `addressFailureWindowMs`, 15 min) refuse every attempt from it until the oldest of them leaves the
+ * window; `slsctl address list` shows such addresses and `slsctl address unblock` clears one.
  *
  * Counters are rows (no state in a process, SPEC N1); concurrent updates are conditional on the
  * row's version and retried, which works alike on SQLite and PostgreSQL.
@@ -19,6 +21,16 @@ import { appendAudit } from './audit.ts';
 /** User names are unique case-insensitively; this is the form they are compared and counted in. */
 export function normalizeUsername(username: string): string {
   return username.normalize('NFKC').trim().toLowerCase();
+}
+
+/** An address's counter as client services see it (SPEC L6, `slsctl address list`). */
+export interface AddressThrottle {
+  readonly address: string;
+  /** Failures from it within the window (`addressFailureWindowMs`). */
+  readonly failures: number;
+  readonly lastFailureAt: number;
+  /** Every attempt from it is refused (SLS_ERR_RATE_LIMITED) until then; null while under the limit. */
+  readonly blockedUntil: number | null;
 }
 
 /** A request's two counters as read: the address's failures, the user's failures and lock (null: no row). */
@@ -63,12 +75,7 @@ export class Throttle {
    */
   judge(counters: RequestCounters): { userHasFailures: boolean } {
     const now = this.#now();
-    if (counters.addressFailures !== null) {
-      const recent = this.#recent(counters.addressFailures, now, this.#opts.addressFailureWindowMs);
-      if (recent.length >= this.#opts.addressFailureLimit) {
-        throw new SlsError('SLS_ERR_RATE_LIMITED', { retryAt: new Date(recent[0]! + this.#opts.addressFailureWindowMs).toISOString() });
-      }
-    }
+    if (counters.addressFailures !== null) this.#refuseBlocked(this.#recent(counters.addressFailures, now, this.#opts.addressFailureWindowMs));
     if (counters.userLockedUntil != null && counters.userLockedUntil > now) {
       throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: new Date(counters.userLockedUntil).toISOString() });
     }
@@ -89,12 +96,17 @@ export class Throttle {
   /** When the address has failed too often lately: throws SLS_ERR_RATE_LIMITED with retryAt. */
   async assertAddressAllowed(address: string): Promise<void> {
     const row = await this.#read('address', address);
-    if (!row) return;
-    const now = this.#now();
-    const recent = this.#recent(row.failures, now, this.#opts.addressFailureWindowMs);
-    if (recent.length >= this.#opts.addressFailureLimit) {
-      throw new SlsError('SLS_ERR_RATE_LIMITED', { retryAt: new Date(recent[0]! + this.#opts.addressFailureWindowMs).toISOString() });
-    }
+    if (row) this.#refuseBlocked(this.#recent(row.failures, this.#now(), this.#opts.addressFailureWindowMs));
+  }
+
+  /** The time an address's recent failures block it until (SPEC L6), or null while under the limit. */
+  #blockedUntil(recent: readonly number[]): number | null {
+    return recent.length >= this.#opts.addressFailureLimit ? recent[0]! + this.#opts.addressFailureWindowMs : null;
+  }
+
+  #refuseBlocked(recent: readonly number[]): void {
+    const until = this.#blockedUntil(recent);
+    if (until !== null) throw new SlsError('SLS_ERR_RATE_LIMITED', { retryAt: new Date(until).toISOString() });
   }
 
   #recent(json: string, now: number, windowMs: number): number[] {
@@ -180,6 +192,76 @@ export class Throttle {
   /** A full success ends the run of consecutive failures (SPEC L6). */
   async recordUserSuccess(usernameNormalized: string): Promise<void> {
     await this.#db.deleteFrom('failure_counters').where('scope', '=', 'user').where('subject', '=', usernameNormalized).execute();
+  }
+
+  /**
+   * A user's lock as client services see it (SPEC L6): until when, after how many failures; null when
+   * not locked. slsctl warns with it when it gives a locked user a new way in (T1, K8, L6).
+   */
+  async userLock(usernameNormalized: string): Promise<{ lockedUntil: number; failures: number } | null> {
+    const row = await this.#read('user', usernameNormalized);
+    if (row?.locked_until == null || row.locked_until <= this.#now()) return null;
+    return { lockedUntil: row.locked_until, failures: this.#recent(row.failures, this.#now(), Infinity).length };
+  }
+
+  #addressState(address: string, failures: string, now: number): AddressThrottle {
+    const recent = this.#recent(failures, now, this.#opts.addressFailureWindowMs);
+    return { address, failures: recent.length, lastFailureAt: recent.at(-1) ?? 0, blockedUntil: this.#blockedUntil(recent) };
+  }
+
+  /**
+   * The addresses with failures counted within the window (SPEC L6, `slsctl address list`): blocked
+   * ones first, the longest block first, then by failures.
+   */
+  async addresses(): Promise<AddressThrottle[]> {
+    const now = this.#now();
+    const rows = await this.#db.selectFrom('failure_counters').select(['subject', 'failures']).where('scope', '=', 'address').execute();
+    return rows
+      .map((r) => this.#addressState(r.subject, r.failures, now))
+      .filter((a) => a.failures > 0)
+      .sort((a, b) => (b.blockedUntil ?? 0) - (a.blockedUntil ?? 0) || b.failures - a.failures || a.address.localeCompare(b.address));
+  }
+
+  /**
+   * The blocked addresses among those the user's last `lastEvents` audited events with an address
+   * came from (their logins, failed or not; `audit_log_user` index): a user refused for the address
+   * they log in from is no user lock, and client services are told where to lift it (SPEC L6).
+   */
+  async blockedAddressesOf(userId: string, lastEvents = 50): Promise<AddressThrottle[]> {
+    const rows = await this.#db
+      .selectFrom('audit_log')
+      .select('source_address')
+      .where('user_id', '=', userId)
+      .where('source_address', 'is not', null)
+      .orderBy('id', 'desc')
+      .limit(lastEvents)
+      .execute();
+    const seen = [...new Set(rows.map((r) => r.source_address!))];
+    if (seen.length === 0) return [];
+    const now = this.#now();
+    const counters = await this.#db.selectFrom('failure_counters').select(['subject', 'failures']).where('scope', '=', 'address').where('subject', 'in', seen).execute();
+    return counters.map((r) => this.#addressState(r.subject, r.failures, now)).filter((a) => a.blockedUntil !== null);
+  }
+
+  /**
+   * Client services clear an address's failures, lifting its block (SPEC L6, N2: audited
+   * `address.unblocked` with `by`, in the same commit). Null, with nothing written, when no failure
+   * from it is counted within the window.
+   */
+  async unblockAddress(address: string, by: string): Promise<AddressThrottle | null> {
+    return this.#db.transaction().execute(async (trx) => {
+      const now = this.#now();
+      const row = await trx.selectFrom('failure_counters').select('failures').where('scope', '=', 'address').where('subject', '=', address).executeTakeFirst();
+      const state = row ? this.#addressState(address, row.failures, now) : null;
+      if (!state || state.failures === 0) return null;
+      await trx.deleteFrom('failure_counters').where('scope', '=', 'address').where('subject', '=', address).execute();
+      await appendAudit(trx, now, {
+        event: 'address.unblocked',
+        sourceAddress: address,
+        details: { by, failures: state.failures, blockedUntil: state.blockedUntil === null ? null : new Date(state.blockedUntil).toISOString() },
+      });
+      return state;
+    });
   }
 
   /** Client services lift a lock (SPEC L6). Returns whether there was anything to clear. */

@@ -1,0 +1,63 @@
+/**
+ * What slsctl's command modules share: the usage error (exit 2), the operator's name in the audit log
+ * (SPEC N2), the user a command is about (positional or `--user`), and the note a command prints when
+ * it gives a locked user a new way in (L6).
+ */
+import os from 'node:os';
+import type { Command } from 'commander';
+import type { Services } from '../services/index.ts';
+import { normalizeUsername } from '../services/throttle.ts';
+
+/**
+ * A mistake in how slsctl was called (exit code 2), found while running a command. Refusals of what
+ * was asked (SLS_ERR_…: no such user, a temporary passcode in a row) exit 1.
+ */
+export class UsageError extends Error {}
+
+/**
+ * The operator's name in the audit log (SPEC N2): SLSCTL_OPERATOR, else SUDO_USER (client services
+ * run slsctl as `sudo -u sls …`, so $USER would name everyone `sls`), else the OS user.
+ */
+export function operatorName(env: NodeJS.ProcessEnv): string {
+  if (env.SLSCTL_OPERATOR) return env.SLSCTL_OPERATOR;
+  if (env.SUDO_USER) return env.SUDO_USER;
+  try {
+    return os.userInfo().username;
+  } catch {
+    return env.USER ?? env.USERNAME ?? 'operator';
+  }
+}
+
+/**
+ * Lets `command` name its user positionally or with `--user` (`temp-passcode issue demo.gold` and
+ * `temp-passcode issue --user demo.gold` alike). The action gets the positional first; pass it and
+ * the options to `theUser`.
+ */
+export function withUser(command: Command, description = 'the user'): Command {
+  return command.argument('[username]', `${description} (or --user)`).option('--user <username>', `${description} (or give it as the argument)`);
+}
+
+/** The user named by `withUser`'s argument or option; a usage error (exit 2) showing both forms otherwise. */
+export function theUser(command: Command, positional: string | undefined, o: { user?: string }): string {
+  if (positional !== undefined && o.user !== undefined && normalizeUsername(positional) !== normalizeUsername(o.user)) {
+    throw new UsageError(`two users named: ${positional} and --user ${o.user}; name one`);
+  }
+  const user = positional ?? o.user;
+  if (user === undefined) throw new UsageError(`name the user: \`slsctl ${fullName(command)} <username>\` or \`slsctl ${fullName(command)} --user <username>\``);
+  return user;
+}
+
+function fullName(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * SPEC L6, T1, K8: a new password or temporary passcode does not lift a lock, so the operator who
+ * gives one to a locked user is told the login stays refused, until when, and how to lift it.
+ */
+export async function warnIfLocked(s: Services, io: { err(text: string): void }, username: string): Promise<void> {
+  const lock = await s.throttle.userLock(normalizeUsername(username));
+  if (lock) io.err(`WARNING: ${username} is locked until ${new Date(lock.lockedUntil).toISOString()} (${lock.failures} failed attempts): the login is refused until then; run \`slsctl user unlock ${username}\`\n`);
+}
