@@ -184,6 +184,7 @@ export function renderDemoReadme(demo: DemoData, dataDir: string): string {
     'Acting as a device:',
     '  DSC+:            run the emulator on its state file (dscplus/<serial>.json) and type the PIN on its keypad,',
     '                   or: npx slsctl token respond --token-file <state file> --pin <PIN> CHALLENGE',
+    '                   Unplugged (type the response): on its keypad the PIN, Enter, the challenge, Enter: it shows the response',
     '  Legacy / IB Key: npx slsctl token respond --token-file demo/<user>.token.json CHALLENGE',
     '                   (demo.m2fs: demo/demo.m2fs.<kind>.token.json)',
     '  Code card:       the PDF, or demo/<user>.card.json (index i is cells[i-1])',

@@ -3,8 +3,11 @@
  *
  * `respond` reads the PIN tries left (INFO) so the screen can say "Enter your PIN on the card
  * (3 tries left)", sends RESPOND with the challenge only (the PIN is typed on the card and never
- * crosses USB, H2), reports the card's keep-alives, and after a wrong PIN sends RESPOND again
- * until the card answers or blocks. Aborting the signal sends CANCEL (the client does it).
+ * crosses USB, H2), reports the card's status when it changes (the card sends a KEEPALIVE every
+ * 50–100 ms while it waits for the PIN: one `waiting_for_pin`, not one per KEEPALIVE), and after a
+ * wrong PIN sends RESPOND again at once, until the card answers or blocks: the card itself keeps
+ * "Wrong PIN, n left" on its Enter-PIN screen (native/emulator/device.ts), so no pause is needed for
+ * the user to see it. Aborting the signal sends CANCEL (the client does it).
  */
 import type { DscPlusStatus } from '../../core/contract/index.ts';
 import type { DeviceManager, DscPlusDescriptor } from '../../native/device-manager.ts';
@@ -52,8 +55,14 @@ export function createDeviceManagerDscPlusService(manager: DeviceManager, option
       return () => listeners.delete(listener);
     },
     async respond(serial, challenge, onStatus, signal) {
-      const report = (state: DscPlusStatus['state'], pinTriesLeft: number | null) =>
+      let reported = '';
+      // Only changes reach onStatus (and the renderer): the keep-alives repeat the same status.
+      const report = (state: DscPlusStatus['state'], pinTriesLeft: number | null) => {
+        const key = `${state}:${pinTriesLeft}`;
+        if (key === reported) return;
+        reported = key;
         onStatus({ serial, state, ...(pinTriesLeft === null ? {} : { pinTriesLeft }) });
+      };
       const card = await manager.client(serial);
       const info = await card.info(signal ? { signal } : {});
       if (info.state === 'pin_blocked' || info.triesLeft === 0) throw new PinBlockedError();

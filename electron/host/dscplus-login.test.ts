@@ -15,6 +15,7 @@ import { DeviceManager } from '../../native/device-manager.ts';
 import { PinBlockedError } from '../../native/dscplus-client.ts';
 import { TransportAbortedError } from '../../native/errors.ts';
 import { DscPlusEmulator } from '../../native/emulator/emulator.ts';
+import { KEEPALIVE_INTERVAL_MS } from '../../native/emulator/device.ts';
 import type { Dispatch } from './dispatcher.ts';
 import { createDeviceManagerDscPlusService } from './dscplus-devices.ts';
 import type { DeviceManagerDscPlusService } from './dscplus-devices.ts';
@@ -99,6 +100,37 @@ describe('DeviceManager-backed DscPlusService (SPEC C2, H2)', () => {
     expect(statuses.at(-1)).toBe('waiting_for_pin:2');
   });
 
+  it('after a wrong PIN the card, asked again at once, still shows it failed on its Enter-PIN screen', async () => {
+    const screens: string[] = [];
+    emulator.on('screen', (s) => screens.push(`${s.title} | ${s.line}`));
+    let prompt = emulator.nextPinPrompt();
+    const pending = service.respond(SERIAL, CHALLENGE, () => {});
+    await prompt;
+    prompt = emulator.nextPinPrompt();
+    emulator.keypad.enter('1357');
+    await prompt; // RESPOND sent again
+    expect(screens.slice(-2)).toEqual(['Wrong PIN | 2 tries left', 'Wrong PIN, 2 left | Enter PIN ____']);
+    emulator.keypad.press('2');
+    expect(emulator.screen).toEqual({ title: `Challenge ${CHALLENGE}`, line: 'Enter PIN *___' }); // the challenge again once typing
+    emulator.keypad.press('468').ok();
+    expect(await pending).toBe(expected(CHALLENGE));
+  });
+
+  it('reports the PIN wait once, not once per KEEPALIVE', async () => {
+    const statuses: string[] = [];
+    let prompt = emulator.nextPinPrompt();
+    const pending = service.respond(SERIAL, CHALLENGE, (s) => statuses.push(`${s.state}:${s.pinTriesLeft}`));
+    await prompt;
+    await new Promise((r) => setTimeout(r, 10 * KEEPALIVE_INTERVAL_MS)); // about ten KEEPALIVEs
+    prompt = emulator.nextPinPrompt();
+    emulator.keypad.enter('0000');
+    await prompt;
+    await new Promise((r) => setTimeout(r, 10 * KEEPALIVE_INTERVAL_MS));
+    emulator.keypad.enter(PIN);
+    await pending;
+    expect(statuses).toEqual(['sending_challenge:3', 'waiting_for_pin:3', 'wrong_pin:2', 'waiting_for_pin:2']);
+  });
+
   it('three wrong PINs end with PinBlockedError, and a blocked card is refused before RESPOND', async () => {
     const pending = service.respond(SERIAL, CHALLENGE, () => {});
     for (let i = 0; i < 3; i++) {
@@ -170,6 +202,21 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     // A new login forgets it.
     await login.dispatch('cancelLogin', {});
     expect(await login.dispatch('waitForApproval', {})).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
+    await login.close();
+  });
+
+  it('sends the renderer one dscplusStatus per change while the card waits for the PIN, not one per KEEPALIVE', async () => {
+    const { login, seen } = harness(challengeStep);
+    const prompt = emulator.nextPinPrompt();
+    await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    await prompt;
+    await new Promise((r) => setTimeout(r, 20 * KEEPALIVE_INTERVAL_MS)); // about twenty KEEPALIVEs
+    const outcome = login.dispatch('waitForApproval', {});
+    emulator.keypad.enter(PIN);
+    expect(await outcome).toMatchObject({ ok: true });
+    const states = seen.filter((e) => (e as { name: string }).name === 'dscplusStatus').map((e) => (e as { payload: { state: string } }).payload.state);
+    // waitForApproval repeats the last status once, for a renderer that subscribes after the card was armed.
+    expect(states).toEqual(['sending_challenge', 'waiting_for_pin', 'waiting_for_pin', 'response_received']);
     await login.close();
   });
 

@@ -17,8 +17,9 @@ export interface DscPlusService {
   /** Hot-plug events; returns an unsubscribe function. */
   subscribe(listener: (event: DscPlusEvent) => void): () => void;
   /**
-   * Send a challenge to the card, report keep-alive status while the user types the PIN on the
-   * card (SPEC H2: the PIN never crosses USB), and resolve with the response code.
+   * Send a challenge to the card, report its status while the user types the PIN on the card
+   * (SPEC H2: the PIN never crosses USB), and resolve with the response code. `onStatus` is called
+   * when the status or the tries left change, not for every KEEPALIVE the card sends.
    */
   respond(serial: string, challenge: string, onStatus: (status: DscPlusStatus) => void, signal?: AbortSignal): Promise<string>;
   close(): Promise<void>;

@@ -76,6 +76,25 @@ describe('dscplus-emulator CLI (SPEC H1, H2)', () => {
     expect(JSON.parse(await readFile(stateFile, 'utf8')).triesLeft).toBe(3);
   });
 
+  it('offline from the terminal, as the legend says: PIN, Enter, challenge, Enter; the screen shows the response (SPEC C2)', async () => {
+    const secret = new Uint8Array(32).fill(0x24);
+    const { dir, stateFile } = await provision('4000000079', secret, '1357');
+    const { child, waitFor } = launch(['--state', stateFile, '--dir', dir]);
+    await waitFor(/offline \(no USB\): at Ready type PIN, Enter, the challenge, Enter/);
+    await waitFor(/DSC\+ 4000000079 \| Ready/);
+    child.stdin.write('1357\r');
+    await waitFor(/DSC\+ offline \| Challenge ______/);
+    child.stdin.write('246813\r');
+    const [, response] = await waitFor(/Challenge 246813 \| Response (\d{8})/);
+    expect(response).toBe(deviceResponse('dscplus', secret, '246813', {
+      pinHash: ocraPasswordHash(DEVICE_CATALOGUE.dscplus.ocraSuite!, '1357'),
+    }));
+    child.stdin.write('\x1b');
+    await waitFor(/Response \d{8} \|[^\n]*\n\[screen\] DSC\+ 4000000079 \| Ready/);
+    child.stdin.write('q');
+    expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+  });
+
   it('listens on TCP 127.0.0.1 with --tcp', async () => {
     const { dir, stateFile } = await provision('4000000078', new Uint8Array(20).fill(1), '1111');
     const { waitFor } = launch(['--state', stateFile, '--dir', dir, '--tcp', '0']);

@@ -22,7 +22,11 @@ export function buildProgram(): Command {
     .option('--socket <path>', 'Unix socket to listen on (default: <dir>/<serial>.sock, where the desktop client looks)')
     .option('--tcp <port>', 'listen on TCP 127.0.0.1:<port> instead of a Unix socket', port)
     .option('--dir <dir>', 'discovery directory for the default socket (env SLS_DSCPLUS_DIR)', emulatorDirectory())
-    .addHelpText('after', '\nKeys: 0-9, Enter = OK, Backspace, Esc = cancel, u = unplug/replug, q = quit.')
+    .addHelpText('after', [
+      '\nKeys: 0-9, Enter = OK, Backspace, Esc = cancel, u = unplug/replug, q = quit.',
+      'Offline (a card without USB, as on paper): at Ready type the PIN and Enter, then the challenge the app',
+      'shows and Enter; the card shows the response to type into the app. A host request takes over.',
+    ].join('\n'))
     .showHelpAfterError();
 }
 

@@ -12,11 +12,27 @@
  * - OK on the keypad with fewer than 4 digits is ignored (the PIN is 4 digits, SPEC D2);
  * - a right PIN restores the 3 tries; a blocked card answers RESPOND with PIN_BLOCKED at once;
  * - a challenge the suite cannot take (QN06: not 6 digits) is INVALID_PAR, like a malformed one;
- * - unplugging forgets every channel (the card loses power).
+ * - unplugging forgets every channel and the RESPOND in progress (USB power is gone);
+ * - the Enter-PIN screen that follows a wrong PIN says so ("Wrong PIN, 2 left" over "Enter PIN ____")
+ *   until the first digit is typed, then shows the challenge again: the host asks again at once after
+ *   PIN_INVALID (electron/host/dscplus-devices.ts), which would otherwise replace the card's "Wrong PIN"
+ *   screen before anyone looking at the card could read it. The protocol leaves the screen to the card,
+ *   so this is the card's business, not a delay in the host.
+ *
+ * Offline, as on paper (SPEC C2 "a card without USB", D2): from the idle screen, digits typed on the
+ * keypad start "Enter PIN" (masked); OK checks it like a RESPOND does (same tries, same blocking, saved
+ * the same way; a blocked card refuses to start); then "Challenge ______" takes the challenge the app
+ * shows (the DSC+ suite's length, core/devices.ts), and OK shows "Response 12345678", computed exactly as
+ * for RESPOND (`cardResponse`), until any key or the offline timeout. Cancel returns to the idle screen
+ * at any step. The card's battery keeps an offline entry going across plugging and unplugging. A host
+ * RESPOND accepted meanwhile aborts the offline entry (its digits and PIN are forgotten; a PIN being
+ * checked still counts) and is handled as usual: the USB request wins, as on the real card, so a login
+ * that sends the challenge to the card is never blocked by someone's half-typed offline code.
  */
 import { EventEmitter } from 'node:events';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { deviceResponse } from '../../core/codes.ts';
+import { DEVICE_CATALOGUE } from '../../core/devices.ts';
 import { ocraPasswordHash } from '../../core/ocra.ts';
 import { checkDscPlusPinAsync, DSCPLUS_MAX_TRIES, type DscPlusState } from '../../core/dscplus-state.ts';
 import {
@@ -31,7 +47,12 @@ export const CAPABILITIES = 0b11;
 export const DEFAULT_USER_TIMEOUT_S = 60;
 /** KEEPALIVE period; the protocol asks for at least every 100 ms. */
 export const KEEPALIVE_INTERVAL_MS = 50;
+/** How long an offline entry (or its response on the screen) waits for a key before going back to idle. */
+export const DEFAULT_OFFLINE_TIMEOUT_MS = DEFAULT_USER_TIMEOUT_S * 1000;
 const PIN_LENGTH = 4;
+/** The challenge typed offline: the DSC+ suite's length (QN06, SPEC D2). */
+const CHALLENGE_LENGTH = DEVICE_CATALOGUE.dscplus.challengeLength ?? 6;
+const OFFLINE_TITLE = 'DSC+ offline';
 
 /** The two lines of the card's screen. */
 export interface DeviceScreen {
@@ -58,6 +79,8 @@ export interface DscPlusDeviceOptions {
   readonly checkPin?: (state: DscPlusState, pin: string) => Promise<boolean>;
   readonly rng?: (n: number) => Uint8Array;
   readonly now?: () => number;
+  /** Offline entry: idle time before it goes back to the idle screen; default DEFAULT_OFFLINE_TIMEOUT_MS. */
+  readonly offlineTimeoutMs?: number;
 }
 
 interface PendingRespond {
@@ -68,6 +91,19 @@ interface PendingRespond {
   keepAlive: ReturnType<typeof setInterval>;
   userTimer: ReturnType<typeof setTimeout>;
 }
+
+/** A code being worked out on the keypad without USB (see the header). */
+interface OfflineEntry {
+  phase: 'pin' | 'checking' | 'challenge' | 'response';
+  /** The PIN's digits (phase pin) or the challenge's (phase challenge). */
+  entered: string;
+  /** The right PIN's OCRA password hash, between the PIN and the challenge; never the PIN itself. */
+  pinHash: Uint8Array | null;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** What a PIN typed on the keypad did to the card (`ok`, or the tries left after a wrong one; 0 = blocked). */
+type PinOutcome = { readonly ok: true } | { readonly ok: false; readonly triesLeft: number };
 
 /** The card's keypad: digits, OK, backspace, cancel. */
 export class Keypad {
@@ -107,6 +143,10 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
   readonly #channels = new Set<number>();
   #link: ((packet: Uint8Array) => void) | null = null;
   #respond: PendingRespond | null = null;
+  #offline: OfflineEntry | null = null;
+  readonly #offlineTimeoutMs: number;
+  /** Tries left after the last PIN, while it was wrong: the next Enter-PIN screen says so (see the header). */
+  #wrongPinNotice: number | null = null;
   #msgTimer: ReturnType<typeof setTimeout> | undefined;
   #screen: DeviceScreen;
 
@@ -118,6 +158,7 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     this.#checkPin = options.checkPin ?? checkDscPlusPinAsync;
     this.#rng = options.rng ?? ((n) => crypto.getRandomValues(new Uint8Array(n)));
     this.#now = options.now ?? (() => performance.now());
+    this.#offlineTimeoutMs = options.offlineTimeoutMs ?? DEFAULT_OFFLINE_TIMEOUT_MS;
     this.#screen = this.#idleScreen();
   }
 
@@ -138,17 +179,28 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     return this.#respond?.phase === 'pin';
   }
 
-  /** Plugs the card into a host: packets to the host go to `link`. */
+  /** Whether a code is being worked out on the keypad without USB (offline entry, see the header). */
+  get offline(): boolean {
+    return this.#offline !== null;
+  }
+
+  /** Plugs the card into a host: packets to the host go to `link`. An offline entry goes on. */
   plug(link: (packet: Uint8Array) => void): void {
     this.#powerOff();
     this.#link = link;
-    this.#show(this.#idleScreen());
+    if (!this.#offline) this.#show(this.#idleScreen());
   }
 
-  /** Unplugs: the card loses power, forgets its channels and any message or RESPOND in progress. */
+  /** Unplugs: forgets its channels and any message or RESPOND in progress. An offline entry goes on (battery). */
   unplug(): void {
     this.#powerOff();
-    this.#show({ title: 'DSC+', line: 'Unplugged' });
+    if (!this.#offline) this.#show({ title: 'DSC+', line: 'Unplugged' });
+  }
+
+  /** Stops for good: unplugged, and any offline entry ended (no timer left behind). */
+  shutdown(): void {
+    this.#endOffline();
+    this.unplug();
   }
 
   #powerOff(): void {
@@ -179,24 +231,28 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     }
   }
 
-  // Keypad input (through `keypad`).
+  // Keypad input (through `keypad`): to the RESPOND waiting for the PIN, else to an offline entry.
   keyDigit(digit: string): void {
     const r = this.#respond;
-    if (!r || r.phase !== 'pin' || r.entered.length >= PIN_LENGTH) return;
+    if (!r) return this.#offlineDigit(digit);
+    if (r.phase !== 'pin' || r.entered.length >= PIN_LENGTH) return;
     r.entered += digit;
+    this.#wrongPinNotice = null; // read: the prompt shows the challenge again
     this.#showPrompt(r);
   }
 
   keyBackspace(): void {
     const r = this.#respond;
-    if (!r || r.phase !== 'pin') return;
+    if (!r) return this.#offlineKey('backspace');
+    if (r.phase !== 'pin') return;
     r.entered = r.entered.slice(0, -1);
     this.#showPrompt(r);
   }
 
   keyCancel(): void {
     const r = this.#respond;
-    if (!r || r.phase !== 'pin') return;
+    if (!r) return this.#offlineKey('cancel');
+    if (r.phase !== 'pin') return;
     this.#endRespond();
     this.#error(r.cid, ErrorCode.USER_CANCELLED);
     this.#show({ title: 'DSC+', line: 'Cancelled' });
@@ -204,7 +260,8 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
 
   keyOk(): void {
     const r = this.#respond;
-    if (!r || r.phase !== 'pin' || r.entered.length < PIN_LENGTH) return;
+    if (!r) return this.#offlineKey('ok');
+    if (r.phase !== 'pin' || r.entered.length < PIN_LENGTH) return;
     r.phase = 'checking';
     this.#show({ title: `Challenge ${r.challenge}`, line: 'Checking PIN…' });
     void this.#verifyPin(r, r.entered);
@@ -212,16 +269,11 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
   }
 
   async #verifyPin(r: PendingRespond, pin: string): Promise<void> {
-    const state = this.#state;
     let answer: HidMessage;
     try {
-      const ok = await this.#checkPin(state, pin);
-      this.emit('pinChecked', { ok });
-      if (ok) {
-        const response = deviceResponse('dscplus', hexToBytes(state.secretHex), r.challenge, {
-          pinHash: ocraPasswordHash(state.suite, pin),
-        });
-        if (state.triesLeft !== DSCPLUS_MAX_TRIES) await this.#persist({ ...this.#state, triesLeft: DSCPLUS_MAX_TRIES });
+      const outcome = await this.#checkPinAndCount(pin);
+      if (outcome.ok) {
+        const response = cardResponse(this.#state, r.challenge, ocraPasswordHash(this.#state.suite, pin));
         const payload = new Uint8Array(2 + response.length);
         payload[0] = 0;
         payload[1] = response.length;
@@ -229,11 +281,9 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
         answer = { cid: r.cid, cmd: Command.RESPOND, payload };
         if (this.#respond === r) this.#show({ title: 'DSC+', line: 'PIN OK' });
       } else {
-        const triesLeft = Math.max(0, this.#state.triesLeft - 1);
-        await this.#persist({ ...this.#state, triesLeft });
-        const code = triesLeft === 0 ? ErrorCode.PIN_BLOCKED : ErrorCode.PIN_INVALID;
+        const code = outcome.triesLeft === 0 ? ErrorCode.PIN_BLOCKED : ErrorCode.PIN_INVALID;
         answer = errorMessage(r.cid, code);
-        if (this.#respond === r) this.#show({ title: 'Wrong PIN', line: triesLeft === 0 ? 'PIN blocked' : `${triesLeft} tries left` });
+        if (this.#respond === r) this.#show(wrongPinScreen(outcome.triesLeft));
       }
     } catch {
       answer = errorMessage(r.cid, ErrorCode.OTHER);
@@ -241,6 +291,132 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     if (this.#respond !== r) return; // unplugged or resynchronised meanwhile
     this.#endRespond();
     this.#send(answer);
+  }
+
+  /**
+   * Checks a PIN typed on the keypad and counts it (SPEC H2), for RESPOND and offline alike: a wrong
+   * one costs a try, saved before the answer; a right one restores the 3 tries. A card blocked
+   * meanwhile (by the other path) refuses any PIN.
+   */
+  async #checkPinAndCount(pin: string): Promise<PinOutcome> {
+    if (this.#state.triesLeft === 0) return { ok: false, triesLeft: 0 };
+    const ok = await this.#checkPin(this.#state, pin);
+    this.emit('pinChecked', { ok });
+    if (ok) {
+      this.#wrongPinNotice = null;
+      if (this.#state.triesLeft !== DSCPLUS_MAX_TRIES) await this.#persist({ ...this.#state, triesLeft: DSCPLUS_MAX_TRIES });
+      return { ok };
+    }
+    const triesLeft = Math.max(0, this.#state.triesLeft - 1);
+    this.#wrongPinNotice = triesLeft > 0 ? triesLeft : null;
+    await this.#persist({ ...this.#state, triesLeft });
+    return { ok, triesLeft };
+  }
+
+  // Offline entry (see the header) ------------------------------------------------------------
+
+  #offlineDigit(digit: string): void {
+    const o = this.#offline;
+    if (!o) {
+      if (this.#state.triesLeft === 0) return this.#show(this.#idleScreen()); // blocked: no PIN, no code
+      this.#offline = { phase: 'pin', entered: '', pinHash: null, timer: undefined };
+      return this.#offlineDigit(digit);
+    }
+    this.#armOfflineTimer(o);
+    if (o.phase === 'response') return this.#endOffline(this.#idleScreen());
+    if (o.phase === 'pin' && o.entered.length < PIN_LENGTH) {
+      o.entered += digit;
+      this.#wrongPinNotice = null;
+    } else if (o.phase === 'challenge' && o.entered.length < CHALLENGE_LENGTH) {
+      o.entered += digit;
+    } else {
+      return;
+    }
+    this.#showOffline(o);
+  }
+
+  #offlineKey(key: 'ok' | 'backspace' | 'cancel'): void {
+    const o = this.#offline;
+    if (!o) return;
+    this.#armOfflineTimer(o);
+    if (key === 'cancel' || o.phase === 'response') return this.#endOffline(this.#idleScreen());
+    if (o.phase === 'checking') return;
+    if (key === 'backspace') {
+      o.entered = o.entered.slice(0, -1);
+      return this.#showOffline(o);
+    }
+    if (o.phase === 'pin' && o.entered.length === PIN_LENGTH) {
+      const pin = o.entered;
+      o.phase = 'checking';
+      o.entered = '';
+      this.#show({ title: OFFLINE_TITLE, line: 'Checking PIN…' });
+      void this.#verifyOfflinePin(o, pin);
+    } else if (o.phase === 'challenge' && o.entered.length === CHALLENGE_LENGTH) {
+      const challenge = o.entered;
+      let response: string;
+      try {
+        response = cardResponse(this.#state, challenge, o.pinHash!);
+      } catch {
+        return this.#endOffline({ title: OFFLINE_TITLE, line: 'Error' });
+      }
+      o.phase = 'response';
+      o.entered = '';
+      o.pinHash = null; // one code per PIN, as the card would
+      this.#show({ title: `Challenge ${challenge}`, line: `Response ${response}` });
+    }
+  }
+
+  async #verifyOfflinePin(o: OfflineEntry, pin: string): Promise<void> {
+    let outcome: PinOutcome;
+    try {
+      outcome = await this.#checkPinAndCount(pin);
+    } catch {
+      if (this.#offline === o) this.#endOffline({ title: OFFLINE_TITLE, line: 'Error' });
+      return;
+    }
+    if (this.#offline !== o) {
+      // Cancelled, timed out or taken over by a RESPOND: the try counted all the same, and a RESPOND's
+      // prompt with nothing typed yet says so.
+      if (this.#respond?.phase === 'pin') this.#showPrompt(this.#respond);
+      return;
+    }
+    if (outcome.ok) {
+      o.phase = 'challenge';
+      o.pinHash = ocraPasswordHash(this.#state.suite, pin);
+      this.#showOffline(o);
+    } else if (outcome.triesLeft === 0) {
+      this.#endOffline(wrongPinScreen(0));
+    } else {
+      o.phase = 'pin'; // ask again, saying it was wrong
+      this.#showOffline(o);
+    }
+  }
+
+  #armOfflineTimer(o: OfflineEntry): void {
+    clearTimeout(o.timer);
+    o.timer = setTimeout(() => {
+      if (this.#offline === o) this.#endOffline(this.#idleScreen());
+    }, this.#offlineTimeoutMs);
+    o.timer.unref?.();
+  }
+
+  /** Ends an offline entry, forgetting what was typed; shows `screen` if given. */
+  #endOffline(screen?: DeviceScreen): void {
+    const o = this.#offline;
+    if (!o) return;
+    clearTimeout(o.timer);
+    o.entered = '';
+    o.pinHash = null;
+    this.#offline = null;
+    if (screen) this.#show(screen);
+  }
+
+  #showOffline(o: OfflineEntry): void {
+    if (o.phase === 'pin') {
+      this.#show({ title: this.#pinTitle(OFFLINE_TITLE, o.entered), line: pinLine(o.entered) });
+    } else if (o.phase === 'challenge') {
+      this.#show({ title: OFFLINE_TITLE, line: `Challenge ${o.entered}${'_'.repeat(CHALLENGE_LENGTH - o.entered.length)}` });
+    }
   }
 
   async #persist(state: DscPlusState): Promise<void> {
@@ -323,6 +499,7 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     if (!/^\d{4,10}$/.test(challenge) || !this.#suiteTakes(challenge)) return this.#error(cid, ErrorCode.INVALID_PAR);
     if (this.#state.triesLeft === 0) return this.#error(cid, ErrorCode.PIN_BLOCKED);
     const seconds = payload[length + 1]! || DEFAULT_USER_TIMEOUT_S;
+    this.#endOffline(); // the USB request wins over an offline entry (see the header)
     const r: PendingRespond = {
       cid,
       challenge,
@@ -351,7 +528,7 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
   /** Whether the suite accepts the challenge (a dry run with a dummy PIN hash). */
   #suiteTakes(challenge: string): boolean {
     try {
-      deviceResponse('dscplus', hexToBytes(this.#state.secretHex), challenge, { pinHash: new Uint8Array(20) });
+      cardResponse(this.#state, challenge, new Uint8Array(20));
       return true;
     } catch {
       return false;
@@ -389,7 +566,12 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
   }
 
   #showPrompt(r: PendingRespond): void {
-    this.#show({ title: `Challenge ${r.challenge}`, line: `Enter PIN ${'*'.repeat(r.entered.length)}${'_'.repeat(PIN_LENGTH - r.entered.length)}` });
+    this.#show({ title: this.#pinTitle(`Challenge ${r.challenge}`, r.entered), line: pinLine(r.entered) });
+  }
+
+  /** An Enter-PIN screen's title: "Wrong PIN, 2 left" after a wrong PIN, until a digit is typed. */
+  #pinTitle(title: string, entered: string): string {
+    return this.#wrongPinNotice !== null && entered === '' ? `Wrong PIN, ${this.#wrongPinNotice} left` : title;
   }
 
   #idleScreen(): DeviceScreen {
@@ -400,6 +582,22 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     this.#screen = screen;
     this.emit('screen', screen);
   }
+}
+
+/**
+ * The response the card gives (SPEC D2): the one OCRA computation behind RESPOND and the offline
+ * keypad alike, with the OCRA password hash of the PIN typed on the keypad.
+ */
+function cardResponse(state: DscPlusState, challenge: string, pinHash: Uint8Array): string {
+  return deviceResponse('dscplus', hexToBytes(state.secretHex), challenge, { pinHash });
+}
+
+function pinLine(entered: string): string {
+  return `Enter PIN ${'*'.repeat(entered.length)}${'_'.repeat(PIN_LENGTH - entered.length)}`;
+}
+
+function wrongPinScreen(triesLeft: number): DeviceScreen {
+  return { title: 'Wrong PIN', line: triesLeft === 0 ? 'PIN blocked' : `${triesLeft} tries left` };
 }
 
 function errorMessage(cid: number, code: number): HidMessage {

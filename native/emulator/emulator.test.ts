@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { newDscPlusState } from '../../core/dscplus-state.ts';
 import { deviceResponse } from '../../core/codes.ts';
 import { ocraPasswordHash } from '../../core/ocra.ts';
@@ -21,6 +23,9 @@ import { DeviceDisconnectedError, TransportAbortedError, TransportBusyError } fr
 const SERIAL = '4000000017';
 const PIN = '2468';
 const SECRET = new Uint8Array(32).map((_, i) => (i * 7 + 3) & 0xff);
+/** The offline entry's timeout here (device.ts; 60 s on a real run). */
+const OFFLINE_TIMEOUT_MS = 400;
+const slsctlBin = path.join(import.meta.dirname, '../../bin/slsctl.mjs');
 
 let dir: string;
 let stateFile: string;
@@ -32,7 +37,7 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dscplus-emu-'));
   stateFile = path.join(dir, 'card.json');
   await writeFile(stateFile, JSON.stringify(newDscPlusState({ serial: SERIAL, secret: SECRET, pin: PIN })));
-  emulator = await DscPlusEmulator.start({ stateFile, dir });
+  emulator = await DscPlusEmulator.start({ stateFile, dir, offlineTimeoutMs: OFFLINE_TIMEOUT_MS });
   channel = await connectEmulator(emulator.address!);
   client = await DscPlusClient.connect(channel);
 });
@@ -285,5 +290,155 @@ describe('DSC+ driver against the emulator over a real socket (SPEC H2, protocol
     await expect(DscPlusEmulator.start({ stateFile: bad, dir })).rejects.toThrow(/suite/);
     await writeFile(bad, '{"version":1}');
     await expect(DscPlusEmulator.start({ stateFile: bad, dir })).rejects.toThrow(/invalid at/);
+  });
+});
+
+/*
+ * The DSC+ without USB (SPEC C2 "a card without USB, the user types it as on paper", D2, H2): the
+ * keypad's offline entry — PIN, challenge, response on the screen — against the operator CLI's
+ * `slsctl token respond` (a separate process: native/ never imports server/), with the same tries
+ * and blocking as RESPOND.
+ */
+
+/** What the operator CLI says this card answers (SPEC D2), from the same state file. */
+async function slsctlRespond(challenge: string, pin = PIN): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [slsctlBin, 'token', 'respond', '--token-file', stateFile, '--pin', pin, challenge]);
+  return stdout.trim();
+}
+
+const screen = () => `${emulator.screen.title} | ${emulator.screen.line}`;
+/** Waits for the screen to show `expected`; resolves with it. */
+async function screenIs(expected: string | RegExp, ms = 3000): Promise<string> {
+  await until(() => (typeof expected === 'string' ? screen() === expected : expected.test(screen())), ms);
+  return screen();
+}
+const triesInFile = async () => (JSON.parse(await readFile(stateFile, 'utf8')) as { triesLeft: number }).triesLeft;
+
+/** PIN, OK, challenge, OK on the keypad; resolves with the response the screen shows. */
+async function offlineCode(challenge: string, pin = PIN): Promise<string> {
+  emulator.keypad.enter(pin);
+  await screenIs('DSC+ offline | Challenge ______');
+  emulator.keypad.enter(challenge);
+  const [, response] = /^Challenge \d+ \| Response (\d+)$/.exec(await screenIs(/Response/))!;
+  return response!;
+}
+
+describe('DSC+ offline entry on the keypad (SPEC C2, D2)', () => {
+  it('PIN (masked), OK, the challenge, OK: the screen shows the response slsctl and RESPOND give; a key clears it', async () => {
+    expect(screen()).toBe(`DSC+ ${SERIAL} | Ready`);
+    emulator.keypad.press('24');
+    expect(screen()).toBe('DSC+ offline | Enter PIN **__');
+    emulator.keypad.backspace().press('468').ok();
+    await screenIs('DSC+ offline | Challenge ______');
+    emulator.keypad.press('4096');
+    expect(screen()).toBe('DSC+ offline | Challenge 4096__');
+    emulator.keypad.ok(); // too short: ignored
+    expect(screen()).toBe('DSC+ offline | Challenge 4096__');
+    emulator.keypad.press('17999'); // the seventh digit and on: ignored, a QN06 challenge has 6 (core/devices.ts)
+    emulator.keypad.ok();
+    const [, response] = /^Challenge 409617 \| Response (\d{8})$/.exec(await screenIs(/Response/))!;
+    emulator.keypad.press('1'); // any key ends the response
+    expect(screen()).toBe(`DSC+ ${SERIAL} | Ready`);
+    expect(response).toBe(await slsctlRespond('409617'));
+    // The same card over USB gives the same code for the same challenge.
+    emulator.once('pinPrompt', () => emulator.keypad.enter(PIN));
+    expect(await client.respond('409617')).toBe(response);
+  });
+
+  it('works unplugged (the card on its battery) and goes on across unplug and replug', async () => {
+    await emulator.unplug();
+    expect(screen()).toBe('DSC+ | Unplugged');
+    emulator.keypad.enter(PIN);
+    await screenIs('DSC+ offline | Challenge ______');
+    emulator.keypad.press('123');
+    await emulator.replug();
+    client = await DscPlusClient.connect(await connectEmulator(emulator.address!));
+    expect(screen()).toBe('DSC+ offline | Challenge 123___');
+    emulator.keypad.enter('456');
+    expect(await screenIs(/Response/)).toBe(`Challenge 123456 | Response ${await slsctlRespond('123456')}`);
+  });
+
+  it('a wrong PIN costs a try (saved, seen by INFO), says so and asks again; the right one restores the tries', async () => {
+    emulator.keypad.enter('0000');
+    await screenIs('Wrong PIN, 2 left | Enter PIN ____');
+    expect(await triesInFile()).toBe(2);
+    await expect(client.info()).resolves.toMatchObject({ triesLeft: 2, state: 'ready' });
+    emulator.keypad.press('2');
+    expect(screen()).toBe('DSC+ offline | Enter PIN *___');
+    emulator.keypad.press('460').ok();
+    await screenIs('Wrong PIN, 1 left | Enter PIN ____');
+    expect(await triesInFile()).toBe(1);
+    expect(await offlineCode('987654')).toBe(await slsctlRespond('987654'));
+    expect(await triesInFile()).toBe(3);
+  });
+
+  it('three wrong PINs block the card, offline as over USB: a blocked card refuses both', async () => {
+    for (const left of [2, 1]) {
+      emulator.keypad.enter('1111');
+      await screenIs(`Wrong PIN, ${left} left | Enter PIN ____`);
+    }
+    emulator.keypad.enter('2222');
+    await screenIs('Wrong PIN | PIN blocked');
+    expect(emulator.device.offline).toBe(false);
+    expect(await triesInFile()).toBe(0);
+    // Blocked: typing starts nothing, not even with the right PIN.
+    emulator.keypad.enter(PIN);
+    expect(screen()).toBe(`DSC+ ${SERIAL} | PIN blocked`);
+    expect(emulator.device.offline).toBe(false);
+    await expect(client.respond('123456')).rejects.toBeInstanceOf(PinBlockedError);
+    // Blocked over USB first refuses offline too (and after a restart from the state file).
+    await emulator.close();
+    emulator = await DscPlusEmulator.start({ stateFile, dir });
+    emulator.keypad.press('5');
+    expect(screen()).toBe(`DSC+ ${SERIAL} | PIN blocked`);
+  });
+
+  it('Cancel returns to Ready at every step, and so does the timeout', async () => {
+    const ready = `DSC+ ${SERIAL} | Ready`;
+    emulator.keypad.press('12').cancel();
+    expect(screen()).toBe(ready);
+    emulator.keypad.enter(PIN);
+    await screenIs('DSC+ offline | Challenge ______');
+    emulator.keypad.press('12').cancel();
+    expect(screen()).toBe(ready);
+    await offlineCode('111111');
+    emulator.keypad.cancel();
+    expect(screen()).toBe(ready);
+    // Nothing typed for OFFLINE_TIMEOUT_MS: back to Ready, from an entry or from the response.
+    emulator.keypad.press('1');
+    await screenIs(ready, 2000);
+    await offlineCode('222222');
+    await screenIs(ready, 2000);
+    expect(emulator.device.offline).toBe(false);
+  });
+
+  it('a host RESPOND takes over an offline entry: the digits are forgotten, the USB request is answered', async () => {
+    emulator.keypad.enter(PIN);
+    await screenIs('DSC+ offline | Challenge ______');
+    emulator.keypad.press('12');
+    const prompt = emulator.nextPinPrompt();
+    const pending = client.respond('654321');
+    await prompt;
+    expect(emulator.device.offline).toBe(false);
+    expect(screen()).toBe('Challenge 654321 | Enter PIN ____');
+    emulator.keypad.enter(PIN);
+    await expect(pending).resolves.toBe(await slsctlRespond('654321'));
+  });
+
+  it('a wrong PIN being checked offline when a RESPOND takes over still costs its try', async () => {
+    const saved: number[] = [];
+    emulator.on('stateSaved', (s) => saved.push(s.triesLeft));
+    emulator.keypad.enter('0000');
+    expect(screen()).toBe('DSC+ offline | Checking PIN…');
+    const prompt = emulator.nextPinPrompt();
+    const pending = client.respond('654321');
+    await prompt;
+    expect(emulator.device.offline).toBe(false);
+    await until(() => saved.length === 1);
+    expect(saved).toEqual([2]);
+    await screenIs('Wrong PIN, 2 left | Enter PIN ____'); // the RESPOND's prompt, told of the wrong PIN
+    emulator.keypad.enter(PIN);
+    await pending;
+    expect(saved).toEqual([2, 3]);
   });
 });

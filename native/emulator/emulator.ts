@@ -25,6 +25,8 @@ export interface EmulatorOptions {
   /** Discovery directory; default `emulatorDirectory()`. */
   readonly dir?: string;
   readonly keepAliveIntervalMs?: number;
+  /** How long an offline entry on the keypad waits for a key (device.ts); default 60 s. */
+  readonly offlineTimeoutMs?: number;
 }
 
 export interface EmulatorEvents {
@@ -63,6 +65,7 @@ export class DscPlusEmulator extends EventEmitter<EmulatorEvents> {
       save: (s) => saveDscPlusState(options.stateFile, s),
       checkPin: checkDscPlusPinNative,
       ...(options.keepAliveIntervalMs !== undefined ? { keepAliveIntervalMs: options.keepAliveIntervalMs } : {}),
+      ...(options.offlineTimeoutMs !== undefined ? { offlineTimeoutMs: options.offlineTimeoutMs } : {}),
     });
     const emulator = new DscPlusEmulator(device, options);
     await emulator.replug();
@@ -129,6 +132,7 @@ export class DscPlusEmulator extends EventEmitter<EmulatorEvents> {
   /** Stops for good. */
   async close(): Promise<void> {
     await this.unplug();
+    this.device.shutdown(); // an offline entry too
     this.removeAllListeners();
   }
 

@@ -2,8 +2,10 @@
  * The emulator's screen and keypad in a terminal.
  *
  * Keys: digits, Enter = OK, Backspace, Esc = cancel, `u` = unplug/replug, `q` or Ctrl-C = quit.
+ * Offline, without USB (SPEC C2): at the idle screen, type the PIN and Enter, then the challenge the
+ * app shows and Enter; the screen shows the response to type into the app (device.ts).
  * On a TTY stdin is put in raw mode and the screen is redrawn in place; otherwise (a pipe, a test)
- * the same keys are read from the stream and each screen change is printed as a line.
+ * the same keys are read from the stream, the legend is printed once and each screen change as a line.
  */
 import type { DscPlusEmulator } from './emulator.ts';
 import type { DeviceScreen } from './device.ts';
@@ -15,6 +17,12 @@ export interface TerminalIO {
 
 const WIDTH = 24;
 
+/** The keys, and how to get a response without USB (the card's offline entry, device.ts). */
+const LEGEND = [
+  'keys: 0-9  Enter=OK  Backspace  Esc=cancel  u=unplug/replug  q=quit',
+  'offline (no USB): at Ready type PIN, Enter, the challenge, Enter: see response',
+] as const;
+
 function box(screen: DeviceScreen, status: string): string {
   const pad = (s: string) => ` ${s.slice(0, WIDTH).padEnd(WIDTH)} `;
   return [
@@ -23,7 +31,7 @@ function box(screen: DeviceScreen, status: string): string {
     `│${pad(screen.line)}│`,
     `└${'─'.repeat(WIDTH + 2)}┘`,
     status,
-    'keys: 0-9  Enter=OK  Backspace  Esc=cancel  u=unplug/replug  q=quit',
+    ...LEGEND,
   ].join('\n');
 }
 
@@ -52,6 +60,7 @@ export function runTerminal(emulator: DscPlusEmulator, io: TerminalIO): Promise<
   emulator.on('connected', draw);
   emulator.on('disconnected', draw);
   if (tty) input.setRawMode!(true);
+  else output.write(`${LEGEND.join('\n')}\n`);
   draw();
 
   return new Promise<void>((resolve) => {
