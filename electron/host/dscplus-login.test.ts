@@ -160,14 +160,19 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     challenge: { type: 'response_code', deviceId: card.id, kind: 'dscplus', challenge: CHALLENGE, responseLength: 8, responseAlphabet: 'digits', pinOnDevice: true },
   };
 
-  function harness(first: LoginStepView) {
+  /** `status`: what slsd's login status answers a quick wait (the host's waitForApproval) for a login not yet signed in. */
+  function harness(first: LoginStepView, status: { code: string; message: string } = { code: 'SLS_ERR_NO_CHALLENGE', message: 'This login is not waiting for an IB Key approval.' }) {
     const calls: Array<{ call: unknown; input: unknown }> = [];
+    let signedIn = false;
     const inner: Dispatch = async (call, input) => {
       calls.push({ call, input });
       if (call === 'login' || call === 'portalLogin' || call === 'selectDevice') return { ok: true, value: first };
-      if (call === 'respond') return { ok: true, value: { status: 'signed_in', session } };
+      if (call === 'respond') {
+        signedIn = true;
+        return { ok: true, value: { status: 'signed_in', session } };
+      }
       // The host forgets the login once it is signed in: a wait then finds none.
-      if (call === 'waitForApproval') return { ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'No login is in progress.' } };
+      if (call === 'waitForApproval') return { ok: false, error: signedIn ? { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'No login is in progress.' } : status };
       return { ok: true, value: { ok: true } };
     };
     const events = createEventHub();
@@ -243,6 +248,43 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     expect(emulator.device.screen.line).toBe('Cancelled');
     await login.dispatch('respond', { response: '12345678' });
     expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: '12345678' } });
+    await login.close();
+  });
+
+  it('L6, C5: sent to the card again after the login expired: said at once, the card is not asked (no PIN entry spent)', async () => {
+    const expired = { code: 'SLS_ERR_TRANSACTION_EXPIRED', message: 'This login took too long and has expired. Log in again.' };
+    const { login } = harness(challengeStep, expired);
+    const prompt = emulator.nextPinPrompt();
+    await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    await prompt;
+    // The renderer's card panel waits; the user chooses to type.
+    const first = login.dispatch('waitForApproval', {});
+    await login.dispatch('selectDevice', { deviceId: card.id, mode: 'offline' });
+    expect(await first).toMatchObject({ ok: false });
+    expect(emulator.device.screen.line).toBe('Cancelled');
+    // Minutes later on the typing screen, "Send the challenge to the card again": slsd says the login is over.
+    let asked = 0;
+    emulator.on('pinPrompt', () => asked++);
+    expect(await login.dispatch('waitForApproval', {})).toEqual({ ok: false, error: expired });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(asked).toBe(0);
+    expect(emulator.device.screen.line).toBe('Cancelled');
+    await login.close();
+  });
+
+  it('sent to the card again while the login is open: the card is asked and answers', async () => {
+    const { login } = harness(challengeStep);
+    let prompt = emulator.nextPinPrompt();
+    await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    await prompt;
+    const first = login.dispatch('waitForApproval', {});
+    await login.dispatch('selectDevice', { deviceId: card.id, mode: 'offline' });
+    expect(await first).toMatchObject({ ok: false });
+    prompt = emulator.nextPinPrompt();
+    const outcome = login.dispatch('waitForApproval', {});
+    expect((await prompt).challenge).toBe(CHALLENGE);
+    emulator.keypad.enter(PIN);
+    expect(await outcome).toEqual({ ok: true, value: { status: 'signed_in', session } });
     await login.close();
   });
 

@@ -15,7 +15,7 @@
  * - the card plugged in while its challenge shows starts RESPOND again;
  * - the Account screens' Client Portal login (`portalLogin`, the step-up of SPEC C6) is treated as `login`.
  */
-import { CALLS } from '../../core/contract/index.ts';
+import { CALLS, endsLogin } from '../../core/contract/index.ts';
 import type { ApprovalView, CallResult, ClientError, DscPlusStatus, LoginStepView } from '../../core/contract/index.ts';
 import { PinBlockedError, UserCancelledError, UserTimeoutError } from '../../native/dscplus-client.ts';
 import { DeviceDisconnectedError, DeviceNotFoundError, TransportAbortedError } from '../../native/errors.ts';
@@ -175,11 +175,29 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
     return step;
   }
 
+  /**
+   * SPEC L6, C5: before the card is asked again (the user sent the challenge back to it, or plugged it
+   * in again), is the login still open? A login that expired or ended meanwhile (5 minutes on the typing
+   * screen) would otherwise cost a PIN entry on the card before the user hears it is over. slsd decides
+   * (no clock of ours): its status route answers SLS_ERR_NO_CHALLENGE for an open login that waits for
+   * no IB Key, and the login's own end otherwise. Unreachable: the card is asked, as before.
+   */
+  async function loginEnded(): Promise<CallResult<unknown> | null> {
+    const r = await inner('waitForApproval', { quick: true });
+    if (r.ok || !endsLogin(r.error)) return null;
+    log(`DSC+ not asked again: the login ended (${r.error.code})`);
+    if (current) current = null;
+    return r;
+  }
+
   async function waitForCard(c: CardChallenge): Promise<CallResult<unknown>> {
     let j = job && job.for === c && (!job.settled || !job.consumed) ? job : null;
     if (!j) {
       if (!isConnected(c.serial)) return { ok: false, error: dscPlusClientError(new DeviceNotFoundError(c.serial)) };
-      j = startJob(c);
+      const ended = await loginEnded();
+      if (ended) return ended;
+      if (current !== c) return { ok: false, error: dscPlusClientError(new TransportAbortedError()) };
+      j = job && job.for === c && !job.settled ? job : startJob(c);
     }
     j.consumed = true;
     // Statuses sent before the renderer listened (the card was armed with the step itself).
@@ -191,8 +209,11 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
     const c = current;
     if (e.type !== 'attached' || !c || c.typed || c.serial !== e.serial) return;
     if (job && job.for === c && !job.settled) return;
-    // SPEC C2 hot-plug: plugged in while its challenge shows: send it to the card now.
-    startJob(c);
+    // SPEC C2 hot-plug: plugged in while its challenge shows: send it to the card now, if the login is still open.
+    void loginEnded().then((ended) => {
+      if (ended || current !== c || c.typed || (job && job.for === c && !job.settled) || !isConnected(c.serial)) return;
+      startJob(c);
+    });
   });
 
   const dispatch: Dispatch = async (call, input) => {
