@@ -3,7 +3,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
-import { ContractError } from '../core/contract/messages.ts';
+import { ContractError, formatCountdown } from '../core/contract/messages.ts';
 import { i18n } from './i18n/index.ts';
 import { describeError } from './messages.ts';
 import type { ClientError, ErrorText } from '../core/contract/index.ts';
@@ -135,4 +135,21 @@ export function useNow(ms = 1000): number {
 /** Group a code for reading aloud and by eye: "6 2 3 4 9 1" for screen readers. */
 export function spelled(code: string): string {
   return code.split('').join(' ');
+}
+
+/**
+ * Time left until `deadline` (ISO, this computer's clock) as m:ss, ticking each second; null without
+ * one or once past it. For waits the user should see run (SPEC C5: the DSC+ waiting for its PIN).
+ */
+export function useTimeLeft(deadline: string | undefined): string | null {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!deadline) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [deadline]);
+  if (!deadline) return null;
+  const left = Date.parse(deadline) - now;
+  return left > 0 ? formatCountdown(left) : null;
 }

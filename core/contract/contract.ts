@@ -248,6 +248,11 @@ export const DscPlusStatus = z.object({
   serial: z.string(),
   state: z.enum(['sending_challenge', 'waiting_for_pin', 'wrong_pin', 'response_received', 'failed', 'cancelled']),
   pinTriesLeft: z.number().int().nonnegative().optional(),
+  /**
+   * While the card waits for the PIN: when it stops waiting (the RESPOND's timeout, 60 s by default;
+   * SPEC C2, H2), by this computer's clock, which host and renderer share. The screen counts down to it.
+   */
+  pinTimeoutAt: z.string().optional(),
   message: z.string().optional(),
 });
 export type DscPlusStatus = z.infer<typeof DscPlusStatus>;

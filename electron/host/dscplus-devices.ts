@@ -14,6 +14,9 @@ import type { DeviceManager, DscPlusDescriptor } from '../../native/device-manag
 import { PinBlockedError, PinInvalidError } from '../../native/dscplus-client.ts';
 import type { DscPlusEvent, DscPlusService } from './dscplus-service.ts';
 
+/** The card's own PIN timeout when RESPOND asks for none (protocols/dscplus-hid.md: timeout 0 = device default 60). */
+export const DEVICE_PIN_TIMEOUT_SECONDS = 60;
+
 export interface DeviceManagerServiceOptions {
   /** How long the card waits for the PIN on each RESPOND, 1–255 s (the card's default of 60 s otherwise). */
   pinTimeoutSeconds?: number;
@@ -57,11 +60,14 @@ export function createDeviceManagerDscPlusService(manager: DeviceManager, option
     async respond(serial, challenge, onStatus, signal) {
       let reported = '';
       // Only changes reach onStatus (and the renderer): the keep-alives repeat the same status.
+      // Each RESPOND (again after a wrong PIN) has its own PIN timeout, so its own deadline.
+      let pinTimeoutAt: string | undefined;
       const report = (state: DscPlusStatus['state'], pinTriesLeft: number | null) => {
-        const key = `${state}:${pinTriesLeft}`;
+        const deadline = state === 'waiting_for_pin' ? pinTimeoutAt : undefined;
+        const key = `${state}:${pinTriesLeft}:${deadline}`;
         if (key === reported) return;
         reported = key;
-        onStatus({ serial, state, ...(pinTriesLeft === null ? {} : { pinTriesLeft }) });
+        onStatus({ serial, state, ...(pinTriesLeft === null ? {} : { pinTriesLeft }), ...(deadline ? { pinTimeoutAt: deadline } : {}) });
       };
       const card = await manager.client(serial);
       const info = await card.info(signal ? { signal } : {});
@@ -69,6 +75,8 @@ export function createDeviceManagerDscPlusService(manager: DeviceManager, option
       let triesLeft: number | null = info.triesLeft;
       report('sending_challenge', triesLeft);
       for (;;) {
+        // The card's PIN timeout runs from the RESPOND (protocol: 0 means the device's default, 60 s).
+        pinTimeoutAt = new Date(Date.now() + 1000 * (options.pinTimeoutSeconds || DEVICE_PIN_TIMEOUT_SECONDS)).toISOString();
         try {
           return await card.respond(challenge, {
             ...(signal ? { signal } : {}),

@@ -116,6 +116,28 @@ describe('DeviceManager-backed DscPlusService (SPEC C2, H2)', () => {
     expect(await pending).toBe(expected(CHALLENGE));
   });
 
+  it('C2: the PIN wait says until when the card waits (RESPOND\'s timeout, 60 s by default), anew after a wrong PIN', async () => {
+    const deadlines: number[] = [];
+    let prompt = emulator.nextPinPrompt();
+    const sent = Date.now();
+    const pending = service.respond(SERIAL, CHALLENGE, (st) => {
+      if (st.state === 'waiting_for_pin') deadlines.push(Date.parse(st.pinTimeoutAt!));
+      else expect(st.pinTimeoutAt).toBeUndefined();
+    });
+    await prompt;
+    await waitFor(() => deadlines.length === 1);
+    expect(deadlines[0]).toBeGreaterThanOrEqual(sent + 60_000);
+    expect(deadlines[0]).toBeLessThanOrEqual(Date.now() + 60_000);
+    await new Promise((r) => setTimeout(r, 20));
+    prompt = emulator.nextPinPrompt();
+    emulator.keypad.enter('1357');
+    await prompt;
+    await waitFor(() => deadlines.length === 2);
+    expect(deadlines[1]).toBeGreaterThan(deadlines[0]!);
+    emulator.keypad.enter(PIN);
+    expect(await pending).toBe(expected(CHALLENGE));
+  });
+
   it('reports the PIN wait once, not once per KEEPALIVE', async () => {
     const statuses: string[] = [];
     let prompt = emulator.nextPinPrompt();

@@ -20,7 +20,7 @@ import { CALL_NAMES } from '../../core/contract/names.ts';
 import { locale } from '../i18n/index.ts';
 import { describeConfirmationError, endsConfirmation } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
-import { BusyButton, ErrorLine, Spinner, toClientError, useAction, useLatest } from '../ui.tsx';
+import { BusyButton, ErrorLine, Spinner, toClientError, useAction, useLatest, useTimeLeft } from '../ui.tsx';
 import type { Notice } from '../ui.tsx';
 import { deviceLabel } from '../devices.ts';
 import { ResponseForm, expectedResponse } from './response-field.tsx';
@@ -180,6 +180,8 @@ function CardConfirmation<T>({
     };
   }, [api, answer, on]);
   const state = status?.state;
+  // SPEC C5: the card waits for the PIN a limited time (its RESPOND timeout): the time left, counting down.
+  const left = useTimeLeft(state === 'waiting_for_pin' ? status?.pinTimeoutAt : undefined);
   const line = state === 'response_received' ? t('card.responseReceived') : state === 'waiting_for_pin' || state === 'wrong_pin' ? t('card.waitingForPin') : t('card.sending');
   // The step in view (UI.md: one window of about 420×560); its only control, typing instead, has the focus.
   const box = useRef<HTMLDivElement>(null);
@@ -204,6 +206,8 @@ function CardConfirmation<T>({
       <p className="waiting" role="status">
         <Spinner /> {line}
       </p>
+      {/* Outside the live region: a screen reader is not told every second. */}
+      {left ? <p className="hint time-left">{t('card.pinTimeLeft', { left })}</p> : null}
       <p className="hint">{t('card.cardShows')}</p>
       <output className="challenge" aria-label={t('challenge.codeLabel')}>
         {challenge}

@@ -10,7 +10,7 @@ import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
 import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
 import { ContractError } from '../../core/contract/messages.ts';
-import { Spinner, useLatest } from '../ui.tsx';
+import { Spinner, useLatest, useTimeLeft } from '../ui.tsx';
 
 /**
  * Why the card does not answer by itself, each a line `card.<line>` in the catalogue: the host's
@@ -84,6 +84,8 @@ export function DscPlusCardPanel({ serial, waitForCard, onCardStatus, onSignedIn
   }, [serial, waitForCard, on]);
 
   const state = status?.state;
+  // SPEC C5: the card waits for the PIN a limited time (its RESPOND timeout): the time left, counting down.
+  const left = useTimeLeft(state === 'waiting_for_pin' ? status?.pinTimeoutAt : undefined);
   let line: string;
   if (state === 'response_received') line = t('card.status.received');
   else if (state === 'waiting_for_pin' || state === 'wrong_pin') line = t('card.status.waitingForPin');
@@ -102,6 +104,8 @@ export function DscPlusCardPanel({ serial, waitForCard, onCardStatus, onSignedIn
       <p className="waiting" role="status">
         <Spinner /> {line}
       </p>
+      {/* Outside the live region: a screen reader is not told every second. */}
+      {left ? <p className="hint time-left">{t('card.status.pinTimeLeft', { left })}</p> : null}
     </div>
   );
 }

@@ -94,6 +94,12 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expect(page.locator('output.challenge')).toHaveText(shown.challenge);
     await expect(page.locator('input[name="response"]')).toHaveCount(0);
     await expect(page.locator('p.waiting[role="status"]')).toHaveText('Waiting for your PIN on the card…');
+    // SPEC C5: the card waits 60 s for the PIN: the time left counts down, outside the live region.
+    const left = page.locator('p.time-left');
+    await expect(left).toHaveText(/^Time left to enter it: 0:[0-5]\d$/);
+    const first = await left.innerText();
+    await expect(left).not.toHaveText(first, { timeout: 3_000 });
+    await expect(page.locator('[role="status"] .time-left, [aria-live] .time-left')).toHaveCount(0);
     // SPEC C5: nothing to type here, so the heading takes the focus (announced; Tab starts there).
     await expect(page.getByRole('heading', { name: 'Digital Security Card+' })).toBeFocused();
     await expectAccessible(page, 'DSC+ plugged in: PIN on the card');
@@ -259,6 +265,7 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     const shown = await prompt;
     await expect(page.getByText('Enter your PIN on the card (3 tries left).')).toBeVisible();
     await expect(page.locator('p.waiting[role="status"]')).toHaveText('Waiting for your PIN on the card…');
+    await expect(page.locator('p.time-left')).toHaveText(/^Time left to enter it: 0:[0-5]\d$/);
     await expect(page.locator('input[name="confirm-response"]')).toHaveCount(0);
     await expectAccessible(page, 'Withdrawal: PIN on the card');
     // The challenge the card shows, to compare (UI.md screen 3, as at login).

@@ -44,6 +44,7 @@ const account: Catalogue<typeof en> = {
     cardShows: 'Die Karte zeigt diesen Challenge-Code:',
     responseReceived: 'Antwort erhalten — wird bestätigt…',
     waitingForPin: 'Warten auf Ihre PIN auf der Karte…',
+    pinTimeLeft: 'Verbleibende Zeit für die Eingabe: {{left}}',
     sending: 'Challenge wird an die Karte gesendet…',
     typeInstead: 'Antwort stattdessen eingeben',
     sendAgain: 'Challenge erneut an die Karte senden',

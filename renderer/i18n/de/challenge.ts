@@ -82,6 +82,7 @@ const challenge: Catalogue<typeof en> = {
     status: {
       received: 'Antwort erhalten — Anmeldung läuft…',
       waitingForPin: 'Warten auf Ihre PIN auf der Karte…',
+      pinTimeLeft: 'Verbleibende Zeit für die Eingabe: {{left}}',
       sending: 'Challenge wird an die Karte gesendet…',
     },
   },

@@ -43,6 +43,7 @@ const account = {
     cardShows: 'The card shows this challenge code:',
     responseReceived: 'Response received — confirming…',
     waitingForPin: 'Waiting for your PIN on the card…',
+    pinTimeLeft: 'Time left to enter it: {{left}}',
     sending: 'Sending the challenge to the card…',
     typeInstead: 'Type the response instead',
     sendAgain: 'Send the challenge to the card again',

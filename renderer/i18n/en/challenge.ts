@@ -88,6 +88,7 @@ const challenge = {
     status: {
       received: 'Response received — logging in…',
       waitingForPin: 'Waiting for your PIN on the card…',
+      pinTimeLeft: 'Time left to enter it: {{left}}',
       sending: 'Sending the challenge to the card…',
     },
   },

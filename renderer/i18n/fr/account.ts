@@ -44,6 +44,7 @@ const account: Catalogue<typeof en> = {
     cardShows: 'La carte affiche ce code de challenge :',
     responseReceived: 'Réponse reçue — confirmation…',
     waitingForPin: 'En attente de votre PIN sur la carte…',
+    pinTimeLeft: 'Temps restant pour la saisir : {{left}}',
     sending: 'Envoi du code challenge à la carte…',
     typeInstead: 'Saisir la réponse à la place',
     sendAgain: 'Renvoyer le code challenge à la carte',

@@ -84,6 +84,7 @@ const challenge: Catalogue<typeof en> = {
     status: {
       received: 'Réponse reçue — connexion…',
       waitingForPin: 'En attente de votre PIN sur la carte…',
+      pinTimeLeft: 'Temps restant pour la saisir : {{left}}',
       sending: 'Envoi du code challenge à la carte…',
     },
   },
