@@ -64,6 +64,8 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [signingOut, setSigningOut] = useState(false);
+  /** SPEC C2: the serials of the DSC+ cards plugged in now, whoever's. */
+  const [cards, setCards] = useState<string[]>([]);
 
   /** The Account tab last chosen in this session: the screen opens on it again, after "Verify it's you" too (SPEC C6). */
   const accountTab = useRef<string | null>(null);
@@ -107,8 +109,19 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           if (p.reason === 'expired') sessionEnded(a, p.expiresAt);
         });
         // SPEC C2 hot-plug: the drop-down and the challenge screen follow the card in and out.
-        const offAttached = a.on('dscplusAttached', (p) => setView((v) => withCardConnected(v, p.serial, true)));
-        const offDetached = a.on('dscplusDetached', (p) => setView((v) => withCardConnected(v, p.serial, false)));
+        const offAttached = a.on('dscplusAttached', (p) => {
+          setView((v) => withCardConnected(v, p.serial, true));
+          setCards((c) => (c.includes(p.serial) ? c : [...c, p.serial]));
+        });
+        const offDetached = a.on('dscplusDetached', (p) => {
+          setView((v) => withCardConnected(v, p.serial, false));
+          setCards((c) => c.filter((x) => x !== p.serial));
+        });
+        // The cards already plugged in (a card of someone else's is named on the typing screen, C2).
+        a.getConnectedCards().then(
+          (r) => setCards((c) => [...new Set([...c, ...r.serials])]),
+          () => {},
+        );
         off = () => {
           offEnded();
           offAttached();
@@ -277,6 +290,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           status={status}
           onRespond={(response) => void action.run(() => api.respond({ response })).then((s) => s && applyStep(s))}
           cardSerial={c.kind === 'dscplus' && device?.connected ? (device.serial ?? null) : null}
+          otherCard={c.kind === 'dscplus' && !device?.connected ? (cards.find((serial) => serial !== device?.serial) ?? null) : null}
           onCardStatus={onCardStatus}
           onCardBlocked={() => {
             // SPEC H2: a blocked card cannot answer; offer the user's other devices, saying why.

@@ -189,6 +189,8 @@ export const CALLS = {
   setSettings: { input: SetSettingsInput, output: SettingsView },
   resetAppData: { input: Empty, output: ResetAppDataResult },
   getAppInfo: { input: Empty, output: AppInfo },
+  /** SPEC C2: the serials of the DSC+ cards plugged in now (then `dscplusAttached`/`dscplusDetached` follow them). */
+  getConnectedCards: { input: Empty, output: z.object({ serials: z.array(z.string()) }) },
   /**
    * SPEC C6, O1, O3, L8: log in to the Client Portal as the signed-in user, for the Account screens,
    * when the trading session had no second factor (opted out, auto-restart). The steps that follow

@@ -19,6 +19,7 @@ export const CALL_NAMES = [
   'setSettings',
   'resetAppData',
   'getAppInfo',
+  'getConnectedCards',
   // SPEC C6, O1, O3, L8: the Client Portal login (step-up) for the Account screens of the signed-in user.
   'portalLogin',
   'getPortalSession',

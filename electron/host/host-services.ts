@@ -747,6 +747,10 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       return deps.appInfo;
     },
 
+    async getConnectedCards() {
+      return { serials: [...dscplus.connected()] };
+    },
+
     // Account security (SPEC C1, C6): slsd decides; the host adds the token and the idempotency key.
     getWithdrawals: async () => authed('GET', '/withdrawals', WithdrawalOverview),
     async startWithdrawal(input) {

@@ -37,6 +37,8 @@ export interface ChallengeProps<C extends Challenge = Challenge> {
   onApprovalResumed?(): void;
   /** DSC+ (SPEC C2): the serial of this challenge's card while it is plugged in; the card then answers by itself. */
   cardSerial?: string | null;
+  /** DSC+ (SPEC C2): a card plugged in that is not this challenge's (another user's, an old one): named, so the user knows why it stays silent. */
+  otherCard?: string | null;
   /** Subscribes to the card's live status (`dscplusStatus`); returns the unsubscribe function. */
   onCardStatus?(listener: (status: DscPlusStatus) => void): () => void;
   /** The card blocked after three wrong PINs (SPEC H2): the app offers the other devices. */
@@ -161,6 +163,11 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
             </button>
           ) : null}
         </div>
+      ) : null}
+      {p.otherCard && serial === null && c.kind === 'dscplus' ? (
+        <p className="notice" role="note">
+          {t('responseCode.otherCard', { other: `…${p.otherCard.slice(-4)}`, device: p.deviceLabel })}
+        </p>
       ) : null}
       <ol className="steps">
         {c.pinOnDevice ? <li>{onCard ? t('responseCode.pinOnCard') : t('responseCode.pinOnDevice')}</li> : null}

@@ -187,6 +187,23 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expectSignedIn(page, device.label);
   });
 
+  test('C2: another user\'s card plugged in: the typing screen says it is not this card, and the right one, plugged in, answers', async ({ card: { page, demo, plugIn } }) => {
+    const { device: other } = await plugIn('demo.m2fs');
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    const mine = demoDevice(demo, 'demo.dscplus', 'dscplus');
+    await expect(page.locator('input[name="response"]')).toBeVisible();
+    await expect(page.getByRole('note')).toHaveText(
+      `The card plugged in (…${other.serial!.slice(-4)}) is not ${mine.label}: it cannot answer this challenge. Plug in ${mine.label}, or type the response ${mine.label} shows.`,
+    );
+    await expectAccessible(page, 'DSC+: another card plugged in');
+    const { emulator, device } = await plugIn('demo.dscplus');
+    const prompt = emulator.nextPinPrompt();
+    await expect(page.getByText('Enter your PIN on the card (3 tries left).')).toBeVisible();
+    await prompt;
+    emulator.keypad.enter(device.pin!);
+    await expectSignedIn(page, device.label);
+  });
+
   test('plugged in while the challenge shows: the card takes over from typing', async ({ card: { page, demo, plugIn } }) => {
     const { emulator, device } = await plugIn('demo.dscplus');
     await emulator.unplug();

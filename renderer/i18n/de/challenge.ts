@@ -19,6 +19,7 @@ const challenge: Catalogue<typeof en> = {
   responseCode: {
     ibKeyTitle: 'IB Key — Challenge-Code',
     connected: '{{device}} — verbunden',
+    otherCard: 'Die eingesteckte Karte ({{other}}) ist nicht {{device}}: Sie kann diese Challenge nicht beantworten. Stecken Sie {{device}} ein oder geben Sie die Antwort ein, die {{device}} anzeigt.',
     cardShows: 'Die Karte zeigt diesen Challenge-Code:',
     challengeLabel: 'Challenge-Code: {{code}}',
     typeInstead: 'Antwort stattdessen eingeben',

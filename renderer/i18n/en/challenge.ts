@@ -21,6 +21,7 @@ const challenge = {
   responseCode: {
     ibKeyTitle: 'IB Key — challenge code',
     connected: '{{device}} — connected',
+    otherCard: 'The card plugged in ({{other}}) is not {{device}}: it cannot answer this challenge. Plug in {{device}}, or type the response {{device}} shows.',
     cardShows: 'The card shows this challenge code:',
     challengeLabel: 'Challenge code: {{code}}',
     typeInstead: 'Type the response instead',

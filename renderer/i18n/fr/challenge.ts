@@ -19,6 +19,7 @@ const challenge: Catalogue<typeof en> = {
   responseCode: {
     ibKeyTitle: 'IB Key — code challenge',
     connected: '{{device}} — connectée',
+    otherCard: "La carte branchée ({{other}}) n'est pas {{device}} : elle ne peut pas répondre à ce challenge. Branchez {{device}}, ou saisissez la réponse qu'affiche {{device}}.",
     cardShows: 'La carte affiche ce code challenge :',
     challengeLabel: 'Code challenge : {{code}}',
     typeInstead: 'Saisir la réponse à la place',
