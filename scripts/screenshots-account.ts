@@ -1,7 +1,8 @@
 /**
- * Account security screens for `npm run screenshots` (SPEC C1, C6, D6, D8, T1–T3): devices (the
- * USD 500K refusal, an order, activation by serial, a report with the replacement deposit) and the
- * online Security Code Card of a temporary passcode.
+ * Account security screens for `npm run screenshots` (SPEC C1, C6, D6, D8, S3–S5, T1–T3): devices (the
+ * USD 500K refusal, an order, activation by serial, a report with the replacement deposit), sharing
+ * (the verify step after approval, the sharing listed, ending it) and the online Security Code Card
+ * of a temporary passcode.
  *
  * Against a real slsd with its demo data (the fake slsd has no account-security API); users are
  * made with slsctl, responses come from their token files.
@@ -91,6 +92,37 @@ export async function accountScreenshots(browser: Browser, shot: (page: Page, na
     await page.getByText('a deposit of USD 20.00 is recorded').waitFor();
     await page.getByRole('table', { name: 'Orders' }).scrollIntoViewIfNeeded();
     await shot(page, '30-account-device-reported-deposit');
+    await signOut(page);
+
+    // S3–S5: sharing a household member's Gold device: the approval sets aside the DSC this session was
+    // opened with (Verify it's you, saying why), the sharing listed, and ending it asks first.
+    const household = (await slsctl('entity', 'create', '--name', 'Lena Lender', '--dob', '1970-01-01', '--citizenship', 'CH', '--residence', 'CH')).trim();
+    await slsctl('account', 'create', '--number', 'U-LEND', '--entity', household, '--balance', '300000');
+    await withPassword('user', 'create', '--username', 'shots.lend', '--display-name', 'Lena Lender', '--entity', household, '--account', 'U-LEND');
+    await withPassword('user', 'create', '--username', 'shots.borrow', '--display-name', 'Bo Borrower', '--entity', household, '--account', 'U-LEND');
+    await slsctl('device', 'add', '--user', 'shots.lend', '--kind', 'gold', '--token-file', join(desk.dataDir, 'lend.gold.json'));
+    await slsctl('device', 'add', '--user', 'shots.borrow', '--kind', 'dsc', '--token-file', join(desk.dataDir, 'borrow.dsc.json'));
+    page = await signIn('shots.borrow', goldAnswer('borrow.dsc.json'));
+    await page.getByRole('button', { name: 'Share a device' }).click();
+    await page.getByLabel("Device owner's user name").fill('shots.lend');
+    await page.getByLabel("Device owner's password").fill(PASSWORD);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Response').fill(await goldAnswer('lend.gold.json')(page));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.getByRole('heading', { name: "Verify it's you" }).waitFor();
+    await shot(page, '33-account-share-verify-with-shared');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    const verifyField = page.locator('input[name="response"]');
+    await verifyField.fill(await goldAnswer('lend.gold.json')(page));
+    await verifyField.press('Enter');
+    await page.locator('.sharing-now').waitFor();
+    await shot(page, '34-account-share-sharing-now');
+    await page.getByRole('button', { name: /^End sharing: / }).click();
+    await page.getByRole('button', { name: 'Keep it' }).scrollIntoViewIfNeeded();
+    await shot(page, '35-account-share-end-confirm');
+    await page.getByRole('button', { name: 'Keep it' }).click();
     await signOut(page);
 
     // T1, T2: a temporary passcode, the online card and its PDF offered by the host.
