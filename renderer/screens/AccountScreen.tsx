@@ -1342,6 +1342,24 @@ export function AccountScreen({ api, session, onBack, footer, notice, verify, on
     if (left < nav.scrollLeft) nav.scrollLeft = left;
     else if (left + on.offsetWidth > nav.scrollLeft + nav.clientWidth) nav.scrollLeft = left + on.offsetWidth - nav.clientWidth;
   }, [section, gate]);
+  // The row fades out on a side where more tabs are (UI.md: at 420 px not all fit): the user sees there is more to scroll to.
+  const [edges, setEdges] = useState({ left: false, right: false });
+  useEffect(() => {
+    const nav = tabs.current;
+    if (!nav) return;
+    const update = () => {
+      const left = nav.scrollLeft > 1;
+      const right = nav.scrollLeft + nav.clientWidth < nav.scrollWidth - 1;
+      setEdges((e) => (e.left === left && e.right === right ? e : { left, right }));
+    };
+    update();
+    nav.addEventListener('scroll', update, { passive: true });
+    window.addEventListener('resize', update);
+    return () => {
+      nav.removeEventListener('scroll', update);
+      window.removeEventListener('resize', update);
+    };
+  }, [gate]);
   return (
     <main className="screen shell" aria-labelledby={`${id}-t`}>
       {/* Back where it is reached without scrolling (UI.md: a small window); "Verify it's you" has its own Cancel. */}
@@ -1370,7 +1388,7 @@ export function AccountScreen({ api, session, onBack, footer, notice, verify, on
         <VerifyPanel api={api} notice={verifyNotice} onStep={onVerifyStep} onCancel={onBack} />
       ) : (
         <>
-          <nav aria-label={t('screen.nav')} className="section-tabs" ref={tabs}>
+          <nav aria-label={t('screen.nav')} className={`section-tabs${edges.left ? ' more-left' : ''}${edges.right ? ' more-right' : ''}`} ref={tabs}>
             {sections.map((key) => (
               <button key={key} type="button" className={section === key ? 'primary' : 'secondary-button'} aria-pressed={section === key} onClick={() => choose(key)}>
                 {t(`sections.${key}`)}

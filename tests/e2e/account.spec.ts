@@ -601,10 +601,16 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     await expect(words.first()).toBeVisible();
     const lines = await words.evaluateAll((spans) => spans.map((s) => (s as unknown as { getClientRects(): { length: number } }).getClientRects().length));
     expect(lines.every((n) => n === 1), `lines per word: ${lines.join(', ')}`).toBe(true);
+    // More tabs than fit: the row fades at the side where more are, and only there.
+    const nav = page.getByRole('navigation', { name: de.account.screen.nav });
+    await expect(nav).toHaveClass(/more-right/);
+    await expect(nav).not.toHaveClass(/more-left/);
     // The last tab reached by scrolling the row, kept in view when chosen.
     const mobile = page.getByRole('button', { name: de.account.sections.mobile });
     await mobile.click();
     await expect(mobile).toBeInViewport({ ratio: 1 });
+    await expect(nav).toHaveClass(/more-left/);
+    await expect(nav).not.toHaveClass(/more-right/);
     await expectAccessible(page, 'Kontosicherheit: Mobilnummer');
   });
 });
