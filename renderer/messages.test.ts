@@ -23,6 +23,13 @@ describe('error wording in English (SPEC L6, C5)', () => {
     expect(describeError({ code: 'SLS_ERR_RESEND_TOO_SOON', message: '', retryAt: '2026-11-28T15:00:41Z' }, now).action).toBe('Try again in 0:41.');
   });
 
+  it('C1, C3: a plain-http address to another computer is refused in the client\'s words, in German too', () => {
+    const e = { code: 'SLS_ERR_SERVER_ADDRESS_INSECURE', message: 'The server address must use https:// (plain http is allowed only on this computer).' };
+    expect(describeError(e)).toEqual({ message: 'The server address must use https://.', action: 'Plain http is allowed only to a server on this computer. Check the address with your firm.' });
+    applyLanguage('de');
+    expect(describeError(e).message).toBe('Die Serveradresse muss https:// verwenden.');
+  });
+
   it("falls back to the server's message for an unknown code", () => {
     expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: 'A new thing.' }).message).toBe('A new thing.');
     expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: '' }).message).toBe('Something went wrong.');

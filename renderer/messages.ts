@@ -132,6 +132,11 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
     case 'SLS_ERR_UNAUTHENTICATED':
     case 'SLS_ERR_SESSION_EXPIRED':
       return { message: t('errors:sessionEnded.message'), action: t('errors:sessionEnded.action') };
+    case 'SLS_ERR_SERVER_ADDRESS_INSECURE':
+      // SPEC C1, C3: never a password in clear to another computer.
+      return { message: t('errors:serverAddressInsecure.message'), action: t('errors:serverAddressInsecure.action') };
+    case 'SLS_ERR_SERVER_ADDRESS_INVALID':
+      return { message: t('errors:serverAddressInvalid.message'), action: t('errors:serverAddressInvalid.action') };
     case 'SLS_ERR_SERVER_UNREACHABLE':
       return { message: t('errors:serverUnreachable.message'), action: t('errors:serverUnreachable.action') };
     case 'SLS_ERR_BAD_SERVER_RESPONSE':

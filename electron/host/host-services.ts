@@ -41,7 +41,7 @@ import {
 } from '../../core/account-api.ts';
 import { DeviceNotFoundError } from '../../native/errors.ts';
 import { DSCPLUS_ERROR_CODES, dscPlusClientError } from './dscplus-login.ts';
-import { SlsdError, STATUS_WAIT_SECONDS } from './slsd-client.ts';
+import { assertSecureServerAddress, SlsdError, STATUS_WAIT_SECONDS } from './slsd-client.ts';
 import type { LoginStatus, SlsdClient } from './slsd-client.ts';
 import { CLIENT_BUILD, clientName } from './app-info.ts';
 
@@ -131,6 +131,17 @@ export const RESTART_SETUP_WAIT_MS = 10_000;
 export function normalizeServerAddress(typed: string): string {
   const t = typed.trim().replace(/\/+$/, '');
   return /^https?:\/\//i.test(t) ? t : `https://${t}`;
+}
+
+/**
+ * SPEC C1, C3: a server address the user types is used only if passwords, codes and session tokens
+ * would travel encrypted (slsd-client.ts `assertSecureServerAddress`). Refused with a coded error, and
+ * nothing saved.
+ */
+export function checkedServerAddress(typed: string): string {
+  const address = normalizeServerAddress(typed);
+  assertSecureServerAddress(address);
+  return address;
 }
 
 function settingsView(s: StoredSettings): SettingsView {
@@ -712,7 +723,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
 
     async setSettings(input) {
       const patch: Partial<StoredSettings> = {};
-      if (input.serverAddress !== undefined) patch.serverAddress = normalizeServerAddress(input.serverAddress);
+      if (input.serverAddress !== undefined) patch.serverAddress = checkedServerAddress(input.serverAddress);
       if (input.theme !== undefined) patch.theme = input.theme;
       if (input.language !== undefined) patch.language = input.language;
       if (input.rememberUsername !== undefined) {

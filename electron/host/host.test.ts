@@ -193,6 +193,23 @@ describe('settings and Reset app data (SPEC C1, C3, C4)', () => {
     expect(await call('setSettings', { serverAddress: 'javascript:alert(1)' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT' } });
   });
 
+  it('C1, C3: a typed address in plain http to another computer is refused and nothing is saved; http to this computer is kept', async () => {
+    const { value, call, settings } = host();
+    const before = settings.read().serverAddress;
+    for (const typed of ['http://sls.example.com', 'http://10.0.0.5:8700', 'http://sls.example.com/']) {
+      expect(await call('setSettings', { serverAddress: typed })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_SERVER_ADDRESS_INSECURE' } });
+      expect(settings.read().serverAddress).toBe(before);
+    }
+    expect(await value('setSettings', { serverAddress: 'http://127.0.0.1:7860' })).toMatchObject({ serverAddress: 'http://127.0.0.1:7860' });
+    expect(await value('setSettings', { serverAddress: 'http://localhost:7860' })).toMatchObject({ serverAddress: 'http://localhost:7860' });
+    expect(await value('setSettings', { serverAddress: 'https://sls.example.com' })).toMatchObject({ serverAddress: 'https://sls.example.com' });
+  });
+
+  it('C3: a settings file that already holds a plain-http remote address sends nothing to it: the login is refused with the code', async () => {
+    const { call } = host(createMemorySettingsStore({ serverAddress: 'http://sls.example.com' }));
+    expect(await call('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: false })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_SERVER_ADDRESS_INSECURE' } });
+  });
+
   it('keeps the language chosen in the More menu, back to the system language with null, and refuses others (UI.md)', async () => {
     const { value, call } = host();
     expect(await value('getSettings')).toMatchObject({ language: null });

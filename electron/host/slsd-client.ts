@@ -10,6 +10,7 @@ import { API_PREFIX, ErrorBody, LoginStep, LogoutResponse, SessionInfo } from '.
 import type { LoginRequest, RespondRequest, SelectDeviceRequest } from '../../core/api.ts';
 import type { ClientError } from '../../core/contract/index.ts';
 import { RestartResponse } from '../../core/account-api.ts';
+import { BuildConfigError, checkServerAddress } from '../release/build-config.ts';
 
 /** An error answer of slsd, or a host-side failure to get one; `error` is safe to show. */
 export class SlsdError extends Error {
@@ -72,7 +73,10 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
   const timeoutMs = options.timeoutMs ?? 15_000;
 
   async function request<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown, token?: string, timeout = timeoutMs): Promise<T> {
-    const url = `${options.baseUrl().replace(/\/+$/, '')}${API_PREFIX}${path}`;
+    const base = options.baseUrl().replace(/\/+$/, '');
+    // Whatever the settings file says (it may predate the check when the address is typed).
+    assertSecureServerAddress(base);
+    const url = `${base}${API_PREFIX}${path}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (token) headers.authorization = `Bearer ${token}`;
@@ -131,6 +135,21 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
     restart: (r) => request('POST', '/login/restart', RestartResponse, r),
     authed: (method, path, schema, token, body) => request(method, path, schema, body, token),
   };
+}
+
+/**
+ * SPEC C1, C3: slsd is reached only where passwords, codes and session tokens travel encrypted:
+ * https, or plain http to this computer (a local slsd); the release's default address follows the
+ * same rule (electron/release/build-config.ts `checkServerAddress`). Else a coded SlsdError
+ * (SLS_ERR_SERVER_ADDRESS_INSECURE / _INVALID).
+ */
+export function assertSecureServerAddress(address: string): void {
+  try {
+    checkServerAddress(address);
+  } catch (e) {
+    if (e instanceof BuildConfigError) throw new SlsdError({ code: e.code, message: e.message }, null);
+    throw e;
+  }
 }
 
 function badResponse(status: number): SlsdError {

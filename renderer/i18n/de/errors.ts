@@ -42,6 +42,8 @@ const errors: Catalogue<typeof en> = {
   doNotCall: { message: 'Ihre Mobilnummer steht auf einer Sperrliste und kann keine SMS empfangen.', action: 'Wählen Sie ein anderes Gerät oder rufen Sie den Kundendienst an.' },
   sessionEnded: { message: 'Ihre Sitzung ist beendet.', action: 'Melden Sie sich erneut an.' },
   serviceUnavailable: { message: 'Der SLS-Server kann dies gerade nicht ausführen.', action: 'Es wurde nichts geändert. Versuchen Sie es gleich noch einmal.' },
+  serverAddressInsecure: { message: 'Die Serveradresse muss https:// verwenden.', action: 'Unverschlüsseltes http ist nur für einen Server auf diesem Computer erlaubt. Prüfen Sie die Adresse mit Ihrer Firma.' },
+  serverAddressInvalid: { message: 'Die Serveradresse ist ungültig.', action: 'Geben Sie einen Hostnamen wie sls.example.com oder eine https://-Adresse ein.' },
   serverUnreachable: { message: 'Der SLS-Server ist nicht erreichbar.', action: 'Prüfen Sie die Serveradresse und Ihre Verbindung und versuchen Sie es erneut.' },
   badServerResponse: { message: 'Der Server hat nicht wie ein SLS-Server geantwortet.', action: 'Prüfen Sie die Serveradresse.' },
   invalidInput: { message: 'Eine Eingabe ist ungültig.', action: 'Prüfen Sie Ihre Eingabe und versuchen Sie es erneut.' },

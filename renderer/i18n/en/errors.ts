@@ -41,6 +41,8 @@ const errors = {
   doNotCall: { message: 'Your mobile number is on a do-not-call list and cannot receive text messages.', action: 'Choose another device, or call client services.' },
   sessionEnded: { message: 'Your session has ended.', action: 'Log in again.' },
   serviceUnavailable: { message: 'The SLS server cannot complete this right now.', action: 'Nothing was changed. Try again in a moment.' },
+  serverAddressInsecure: { message: 'The server address must use https://.', action: 'Plain http is allowed only to a server on this computer. Check the address with your firm.' },
+  serverAddressInvalid: { message: 'The server address is not valid.', action: 'Enter a host name such as sls.example.com, or an https:// address.' },
   serverUnreachable: { message: 'Cannot reach the SLS server.', action: 'Check the server address and your connection, then try again.' },
   badServerResponse: { message: 'The server did not answer like an SLS server.', action: 'Check the server address.' },
   invalidInput: { message: 'Some input is not valid.', action: 'Check what you typed and try again.' },

@@ -42,6 +42,8 @@ const errors: Catalogue<typeof en> = {
   doNotCall: { message: "Votre numéro de mobile figure sur une liste d'opposition et ne peut pas recevoir de SMS.", action: 'Choisissez un autre appareil, ou appelez le service clientèle.' },
   sessionEnded: { message: 'Votre session a pris fin.', action: 'Reconnectez-vous.' },
   serviceUnavailable: { message: "Le serveur SLS ne peut pas effectuer cette opération pour l'instant.", action: "Rien n'a été modifié. Réessayez dans un instant." },
+  serverAddressInsecure: { message: "L'adresse du serveur doit utiliser https://.", action: "Le http non chiffré n'est permis que vers un serveur de cet ordinateur. Vérifiez l'adresse auprès de votre société." },
+  serverAddressInvalid: { message: "L'adresse du serveur n'est pas valide.", action: "Saisissez un nom d'hôte comme sls.example.com, ou une adresse https://." },
   serverUnreachable: { message: 'Impossible de joindre le serveur SLS.', action: "Vérifiez l'adresse du serveur et votre connexion, puis réessayez." },
   badServerResponse: { message: "Le serveur n'a pas répondu comme un serveur SLS.", action: "Vérifiez l'adresse du serveur." },
   invalidInput: { message: "Une saisie n'est pas valide.", action: 'Vérifiez ce que vous avez saisi et réessayez.' },
