@@ -4,7 +4,9 @@
 // 1. slsd as its own process, embedded defaults (SQLite in .sls-data), seeded with demo users;
 // 2. the DSC+ emulator for the demo card, where native/emulator exists;
 // 3. the desktop client: Electron where a runtime exists, else the browser host in a Chromium
-//    --app window, or (no display) the address to open.
+//    --app window, or (no display) the address to open. The browser host gets no --config-dir (its
+//    settings stay in the user's own config folder); it gives Chromium a fresh private profile per
+//    launch and removes it when it stops (electron/browser-host.ts, chromiumProfile).
 // It says which, prints the demo users, and Ctrl-C stops every child it started.
 import { spawn, spawnSync } from 'node:child_process';
 import { nodeFlagsOf } from './node-flags.mjs';

@@ -2,14 +2,33 @@
  * The browser host: the same host services under plain Node, for machines without an Electron runtime.
  *
  * It serves the built renderer (`dist/renderer`) on 127.0.0.1 and carries the contract over a
- * WebSocket. Two guards stand in for Electron's process boundary (ARCHITECTURE.md, SPEC C3):
- * a random per-launch token, passed to the page in the URL fragment (never sent to the server in a
- * request line, never logged) and presented as a WebSocket subprotocol; and an Origin and Host
- * check, so no other web page and no DNS-rebound name can drive the host.
+ * WebSocket. Guards stand in for Electron's process boundary (ARCHITECTURE.md, SPEC C3):
+ *
+ * - A one-time launch code in the address's fragment (`#launch=…`: never in a request line, never
+ *   logged). Chromium's command line shows it (/proc/<pid>/cmdline is readable by every local
+ *   user), so it opens the door once: the page's first connection presents it (a WebSocket
+ *   subprotocol `launch.<code>`), the host takes it back and answers with a fresh random session
+ *   token (32 bytes, the connection's first frame), which never appears on a command line. The page
+ *   keeps that token in its tab's sessionStorage and presents it (`token.<token>`) on every later
+ *   connection (a reload). A code used twice, or older than LAUNCH_CODE_TTL_MS, is refused like a
+ *   wrong one.
+ *   The race that remains: a local program that reads the code from /proc and connects before the
+ *   page does gets the session instead. The window is small (the code is made just before Chromium
+ *   starts, and the page connects as soon as it loads), and it does not pass unseen: the page is then
+ *   refused and shows an error instead of the login, and the host logs that the code had already
+ *   been used. A code printed for a person to open (no display) is not on a command line and waits
+ *   longer (PRINTED_LAUNCH_CODE_TTL_MS).
+ * - One live connection: the page is one window. A newer connection with the session token (a
+ *   reload) replaces the older one, which is closed with WS_CLOSE_REPLACED; a new launch code
+ *   exchange also replaces the session token.
+ * - An Origin and Host check, so no other web page and no DNS-rebound name can drive the host
+ *   (a local program can send any Origin: against those, the credentials above).
+ * - Chromium's profile (it stores the page's sessionStorage) is a fresh private folder per launch
+ *   (chromiumProfile), removed on exit.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -31,9 +50,21 @@ import { createNoDscPlusService } from './host/dscplus-service.ts';
 import { createHost } from './host/index.ts';
 import type { DscPlusService, Host } from './host/index.ts';
 
-/** Subprotocol the renderer asks for; the token travels as a second one, `token.<base64url>`. */
+/**
+ * Subprotocol the renderer asks for; its credential travels as a second one: `launch.<code>` on the
+ * page's first connection, `token.<session token>` on every later one (both base64url).
+ */
 export const WS_PROTOCOL = 'sls.v1';
 export const WS_PATH = '/contract';
+
+/** How long a launch code waits for its page: Chromium's page connects within a second or two. */
+export const LAUNCH_CODE_TTL_MS = 60 * 1000;
+
+/** How long the launch code printed for a person to open (no display here) waits: time to copy it. */
+export const PRINTED_LAUNCH_CODE_TTL_MS = 10 * 60 * 1000;
+
+/** Close code of a connection that a newer one with the same session replaced (a reload). */
+export const WS_CLOSE_REPLACED = 4001;
 
 /** The same policy as the renderer's meta tag, plus what only a header can say. */
 export const CONTENT_SECURITY_POLICY =
@@ -66,8 +97,13 @@ export interface BrowserHostOptions {
 }
 
 export interface BrowserHost {
-  /** Open this (it carries the token in its fragment); treat it like a password. */
+  /**
+   * The address to open: its fragment carries a new one-time launch code, good for the page's first
+   * connection within LAUNCH_CODE_TTL_MS. Each read makes a new code, so read it just before opening.
+   */
   readonly url: string;
+  /** The same, with a code that waits `ttlMs` for its page. */
+  launchUrl(ttlMs?: number): string;
   readonly origin: string;
   readonly host: Host;
   close(): Promise<void>;
@@ -85,9 +121,41 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     throw new Error(`The renderer is not built: ${join(rendererDir, 'index.html')} is missing (run \`npx vite build\`).`);
   }
   const log = options.log ?? (() => {});
-  const token = randomBytes(32).toString('base64url');
+  // Launch codes not yet used (each good once, until `until`); the last few used, so the log can say
+  // that one came back; the session token (none until a launch code was used).
+  const launchCodes: { code: string; until: number }[] = [];
+  const usedCodes: string[] = [];
+  let sessionToken: string | null = null;
+  const mintLaunchCode = (ttlMs: number): string => {
+    const now = Date.now();
+    // Codes long expired go (one expired a while ago is still refused as such, for the log).
+    for (let i = launchCodes.length - 1; i >= 0; i--) if (launchCodes[i]!.until + LAUNCH_CODE_TTL_MS < now) launchCodes.splice(i, 1);
+    const code = randomBytes(32).toString('base64url');
+    launchCodes.push({ code, until: now + ttlMs });
+    return code;
+  };
+  /** Who may connect: a launch code not used yet and not expired, or the session token. */
+  const admit = (protocols: readonly string[]): { ok: true; launch: boolean } | { ok: false; reason: string } => {
+    const launch = protocols.find((p) => p.startsWith('launch.'))?.slice('launch.'.length);
+    if (launch !== undefined) {
+      let hit = -1;
+      launchCodes.forEach((c, i) => {
+        if (sameSecret(launch, c.code)) hit = i;
+      });
+      if (hit < 0) {
+        const reused = usedCodes.reduce((seen, c) => sameSecret(launch, c) || seen, false);
+        return { ok: false, reason: reused ? 'launch code already used: if this window did not connect, another program took it; restart SLS Desktop' : 'wrong launch code' };
+      }
+      const { code, until } = launchCodes.splice(hit, 1)[0]!;
+      usedCodes.push(code);
+      if (usedCodes.length > 16) usedCodes.shift();
+      return until > Date.now() ? { ok: true, launch: true } : { ok: false, reason: 'launch code expired' };
+    }
+    const token = protocols.find((p) => p.startsWith('token.'))?.slice('token.'.length) ?? '';
+    return sessionToken !== null && sameSecret(token, sessionToken) ? { ok: true, launch: false } : { ok: false, reason: 'wrong or missing session token' };
+  };
   // Files offered to the user (the online Security Code Card PDF, SPEC T1, T2): each at an address
-  // with its own random part, for a few minutes; the session token stays in the host.
+  // with its own random part, for a few minutes; no launch code or session token in that address.
   const offered = new Map<string, { name: string; type: string; bytes: Uint8Array; until: number }>();
   const offerFile = async (file: { name: string; type: string; bytes: Uint8Array }) => {
     const now = Date.now();
@@ -172,35 +240,44 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     maxPayload: 64 * 1024,
     handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
   });
-  const sockets = new Set<WebSocket>();
+  // The page's one connection: a newer one replaces it.
+  let live: WebSocket | null = null;
 
   server.on('upgrade', (req, socket, head) => {
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    const presented = offered.find((p) => p.startsWith('token.'))?.slice('token.'.length) ?? '';
     const path = new URL(req.url ?? '/', origin).pathname;
-    const trusted =
-      path === WS_PATH &&
-      req.headers.origin === origin &&
-      req.headers.host === hostHeader &&
-      offered.includes(WS_PROTOCOL) &&
-      sameSecret(presented, token);
-    if (!trusted) {
-      // No detail to the caller; the log says which guard refused, never the token.
-      log(`refused a contract connection (origin=${req.headers.origin ?? 'none'} path=${path})`);
+    // The credential last, so a request any guard refuses never uses up a launch code.
+    const admitted =
+      path === WS_PATH && req.headers.origin === origin && req.headers.host === hostHeader && offered.includes(WS_PROTOCOL)
+        ? admit(offered)
+        : { ok: false as const, reason: 'origin, host, path or protocol' };
+    if (!admitted.ok) {
+      // No detail to the caller; the log says which guard refused, never a code or token.
+      log(`refused a contract connection (${admitted.reason}; origin=${req.headers.origin ?? 'none'} path=${path})`);
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (live) live.close(WS_CLOSE_REPLACED, 'replaced by a newer connection');
+      live = ws;
+      if (admitted.launch) {
+        // A new session: the token of any earlier one stops working.
+        sessionToken = randomBytes(32).toString('base64url');
+        ws.send(JSON.stringify({ session: sessionToken }));
+      }
+      wss.emit('connection', ws, req);
+    });
   });
 
   const unsubscribe = host.events.subscribe((event, payload) => {
-    const frame = JSON.stringify({ event, payload });
-    for (const ws of sockets) ws.send(frame);
+    const ws = live;
+    if (ws && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event, payload }));
   });
 
   wss.on('connection', (ws: WebSocket) => {
-    sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
+    ws.on('close', () => {
+      if (live === ws) live = null;
+    });
     ws.on('message', async (data) => {
       let msg: { id?: unknown; call?: unknown; input?: unknown };
       try {
@@ -226,13 +303,17 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   origin = `http://127.0.0.1:${port}`;
   hostHeader = `127.0.0.1:${port}`;
 
+  const launchUrl = (ttlMs = LAUNCH_CODE_TTL_MS) => `${origin}/#launch=${mintLaunchCode(ttlMs)}`;
   return {
-    url: `${origin}/#token=${token}`,
+    get url() {
+      return launchUrl();
+    },
+    launchUrl,
     origin,
     host,
     async close() {
       unsubscribe();
-      for (const ws of sockets) ws.terminate();
+      live?.terminate();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -268,13 +349,40 @@ export function chromiumArgs(url: string, profileDir: string): string[] {
   return args;
 }
 
+export interface ChromiumProfile {
+  readonly dir: string;
+  /** Removes a per-launch profile (once Chromium has exited); keeps a configured one. */
+  remove(): void;
+}
+
+/**
+ * Chromium's profile folder: it stores the page's sessionStorage, so the session token. Without a
+ * config dir, a fresh private folder per launch (`mkdtemp`: mode 0700, a name nobody could create
+ * first in the shared temp folder), removed on exit; with one, `<config dir>/chromium-profile`, which
+ * must be this user's own directory and is made 0700.
+ */
+export function chromiumProfile(configDir?: string): ChromiumProfile {
+  if (!configDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'sls-chromium-'));
+    return { dir, remove: () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }) };
+  }
+  const dir = join(configDir, 'chromium-profile');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) {
+    throw new Error(`${dir} is not a directory of this user's: Chromium's profile holds the session and must be private.`);
+  }
+  chmodSync(dir, 0o700);
+  return { dir, remove: () => {} };
+}
+
 function argValue(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
 /**
- * `tsx electron/browser-host.ts [--server URL] [--port N] [--config-dir DIR] [--chromium PATH | --headless]`
+ * `tsx electron/browser-host.ts [--server URL] [--port N] [--config-dir DIR] [--renderer-dir DIR] [--chromium PATH | --headless]`
  *
  * Opens a Chromium app window where a display and Chromium exist, else prints where to point a
  * browser. `bin/start.mjs` runs this as its own process.
@@ -289,31 +397,59 @@ export async function main(argv: readonly string[]): Promise<void> {
   const dscplus = createDeviceManagerDscPlusService(new DeviceManager(), { log: hostLog });
   // Without discovery the typed response still works: never let it stop the app.
   await dscplus.start().catch((e: unknown) => hostLog(`DSC+ discovery did not start: ${e instanceof Error ? e.message : String(e)}`));
+  const rendererDir = argValue(argv, '--renderer-dir');
   const bh = await startBrowserHost({
     settings,
     keychain: createOsKeychain(),
     dscplus,
+    ...(rendererDir ? { rendererDir } : {}),
     port: Number(argValue(argv, '--port') ?? 0),
     log: hostLog,
   });
   const chromium = argValue(argv, '--chromium') ?? '/usr/bin/chromium';
   const headless = argv.includes('--headless') || !process.env.DISPLAY || !existsSync(chromium);
   let child: ReturnType<typeof spawn> | null = null;
+  let profile: ChromiumProfile | null = null;
+  const removeProfile = () => {
+    try {
+      profile?.remove();
+    } catch (e) {
+      hostLog(`could not remove Chromium's profile ${profile?.dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  process.on('exit', removeProfile);
   if (headless) {
-    process.stdout.write(`SLS Desktop (browser host) is listening. Open this address in Chromium (it holds this launch's key):\n  ${bh.url}\n`);
+    // Not on a command line: a person copies it from here, so its code waits longer for them.
+    const minutes = PRINTED_LAUNCH_CODE_TTL_MS / 60_000;
+    process.stdout.write(
+      `SLS Desktop (browser host) is listening. Open this address in Chromium within ${minutes} minutes (it holds this launch's key, and works once):\n  ${bh.launchUrl(PRINTED_LAUNCH_CODE_TTL_MS)}\n`,
+    );
   } else {
-    const profile = join(configDir ?? tmpdir(), 'chromium-profile');
-    mkdirSync(profile, { recursive: true });
-    child = spawn(chromium, chromiumArgs(bh.url, profile), { stdio: 'ignore' });
+    profile = chromiumProfile(configDir);
+    // The launch code is made here, just before Chromium starts; its page uses it as soon as it loads.
+    child = spawn(chromium, chromiumArgs(bh.url, profile.dir), { stdio: 'ignore' });
     process.stdout.write(`SLS Desktop (browser host) opened in a Chromium app window (${bh.origin}).\n`);
     child.on('exit', () => void shutdown());
+    child.on('error', (e) => {
+      hostLog(`Chromium did not start: ${e.message}`);
+      void shutdown();
+    });
   }
   let closing = false;
   async function shutdown(): Promise<void> {
     if (closing) return;
     closing = true;
-    if (child && child.exitCode === null) child.kill('SIGTERM');
+    const c = child;
+    if (c && c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+      // Chromium writes to its profile until it exits: only then can the profile go.
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      const late = setTimeout(() => c.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(late);
+    }
     await bh.close();
+    removeProfile();
     process.exit(0);
   }
   process.on('SIGINT', () => void shutdown());

@@ -20,7 +20,7 @@ declare global {
 }
 
 const WS_PROTOCOL = 'sls.v1';
-const TOKEN_KEY = 'sls.launchToken';
+const SESSION_KEY = 'sls.sessionToken';
 
 function unwrap<T>(r: CallResult<T>): T {
   if (r.ok) return r.value;
@@ -40,21 +40,22 @@ function fromPreload(p: PreloadApi): SlsApi {
 }
 
 /**
- * The launch token: from the fragment on first load (then removed from the address bar and kept in
- * this tab's sessionStorage so a reload still works).
+ * What this page presents to the browser host (electron/browser-host.ts): on first load the one-time
+ * launch code from the fragment (removed from the address bar at once; the host answers with a
+ * session token), after that the session token this tab's sessionStorage keeps, so a reload still works.
  */
-function takeLaunchToken(): string | null {
-  const m = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
+function credential(): string | null {
+  const m = /(?:^#|&)launch=([A-Za-z0-9_-]+)/.exec(window.location.hash);
   if (m?.[1]) {
-    sessionStorage.setItem(TOKEN_KEY, m[1]);
     history.replaceState(null, '', window.location.pathname);
-    return m[1];
+    return `launch.${m[1]}`;
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+  const token = sessionStorage.getItem(SESSION_KEY);
+  return token ? `token.${token}` : null;
 }
 
 /**
- * The page was opened without its launch token (the address typed or bookmarked without it, or a
+ * The page was opened without its launch code (the address typed or bookmarked without it, or a
  * tab the host never opened): it never had a connection, so it must not say one was lost.
  */
 export class NotOpenedByHostError extends ContractError {
@@ -69,22 +70,30 @@ function lost(): ClientError {
 }
 
 async function fromWebSocket(): Promise<SlsApi> {
-  const token = takeLaunchToken();
-  if (!token) throw new NotOpenedByHostError();
+  const presented = credential();
+  if (!presented) throw new NotOpenedByHostError();
   const url = `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/contract`;
-  const ws = new WebSocket(url, [WS_PROTOCOL, `token.${token}`]);
+  const ws = new WebSocket(url, [WS_PROTOCOL, presented]);
   const pending = new Map<number, (r: CallResult<unknown>) => void>();
   const listeners: Listeners = new Map();
   let nextId = 1;
   let closed = false;
+  let sessionStarted: () => void = () => {};
 
-  await new Promise<void>((ok, fail) => {
-    ws.addEventListener('open', () => ok(), { once: true });
+  // With the session token the connection is ready when it opens; with a launch code, once the host
+  // has sent the session token (its first frame).
+  const opened = new Promise<void>((ok, fail) => {
+    if (presented.startsWith('token.')) ws.addEventListener('open', () => ok(), { once: true });
+    else sessionStarted = ok;
     ws.addEventListener('error', () => fail(new ContractError(lost())), { once: true });
+    ws.addEventListener('close', () => fail(new ContractError(lost())), { once: true });
   });
   ws.addEventListener('message', (e) => {
-    const msg = JSON.parse(String(e.data)) as { id?: number; result?: CallResult<unknown>; event?: EventName; payload?: unknown };
-    if (typeof msg.id === 'number' && msg.result) {
+    const msg = JSON.parse(String(e.data)) as { id?: number; result?: CallResult<unknown>; event?: EventName; payload?: unknown; session?: unknown };
+    if (typeof msg.session === 'string') {
+      sessionStorage.setItem(SESSION_KEY, msg.session);
+      sessionStarted();
+    } else if (typeof msg.id === 'number' && msg.result) {
       pending.get(msg.id)?.(msg.result);
       pending.delete(msg.id);
     } else if (msg.event) {
@@ -96,6 +105,7 @@ async function fromWebSocket(): Promise<SlsApi> {
     for (const resolve of pending.values()) resolve({ ok: false, error: lost() });
     pending.clear();
   });
+  await opened;
 
   return build(
     (call, input) =>
