@@ -313,6 +313,8 @@ export const ResendRequest = z.object({}).strict();
 
 /** POST /v1/logout (Authorization: Bearer <token>) */
 export const LogoutResponse = z.object({ ok: z.literal(true) });
+/** POST /v1/login/:transactionId/cancel: no body; `{ ok: true }` (SPEC L7, C5). */
+export const CancelLoginRequest = z.object({}).strict();
 
 export const HealthResponse = z.object({ status: z.literal('ok'), version: z.string(), database: z.string() });
 /** GET /v1/ready: the database answered a query just now (load balancers, orchestrators). */

@@ -30,6 +30,12 @@ describe('error wording in English (SPEC L6, C5)', () => {
     expect(describeError(e).message).toBe('Die Serveradresse muss https:// verwenden.');
   });
 
+  it('L7: too many IB Key logins waiting is said once, not its advice twice', () => {
+    const e = { code: 'SLS_ERR_IBKEY_PUSH_LIMIT', message: 'Too many login requests are waiting for IB Key approval. Answer them on your phone or wait until they expire.' };
+    const t = describeError(e);
+    expect(`${t.message} ${t.action}`.trim()).toBe('Too many login requests are waiting for IB Key approval. Answer them on your phone or wait until they expire.');
+  });
+
   it("falls back to the server's message for an unknown code", () => {
     expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: 'A new thing.' }).message).toBe('A new thing.');
     expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: '' }).message).toBe('Something went wrong.');

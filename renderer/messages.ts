@@ -53,7 +53,8 @@ function serverWorded(error: ClientError, key: keyof typeof en.server): ErrorTex
   const t = i18n.t;
   const message = currentLanguage() === 'en' && error.message ? error.message : t(`errors:server.${key}`);
   const action = i18n.exists(`errors:serverAction.${key}`) ? t(`errors:serverAction.${key}` as never) : '';
-  return { message, action };
+  // slsd's English may already say what to do (SLS_ERR_IBKEY_PUSH_LIMIT): not twice.
+  return { message, action: action && message.includes(action) ? '' : action };
 }
 
 /** The polite notice shown a few minutes before the session ends (SPEC C5). */

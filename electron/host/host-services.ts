@@ -255,6 +255,20 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   }
 
   /** Forget the Client Portal session and end it on slsd (best effort: slsd expires it on its own). */
+  /**
+   * A cancelled login, ended on slsd (SPEC L7, C5). Best effort: an unreachable slsd lets it expire on
+   * its own; a login signed in meanwhile (an approval raced the Cancel) has its session signed out by
+   * the long-poll that receives it (waitForApproval).
+   */
+  async function endLoginOnSlsd(transactionId: string): Promise<void> {
+    try {
+      await slsd.cancelLogin(transactionId);
+      log('login cancelled on slsd');
+    } catch (e) {
+      if (e instanceof SlsdError) log(`login cancel not confirmed by slsd code=${e.error.code}`);
+    }
+  }
+
   async function endPortalSession(): Promise<void> {
     const held = portal;
     if (!held) return;
@@ -657,6 +671,13 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         case 'push_expired':
           return { status: 'push_expired' };
         case 'signed_in': {
+          if (login !== current) {
+            // Approved on the phone as the user pressed Cancel (or started another login): no
+            // session this user did not wait for; the one slsd opened is ended at once (SPEC L7).
+            log('approval arrived after the login was cancelled: its session is signed out');
+            await slsd.logout(status.session.token).catch(() => {});
+            throw noLogin();
+          }
           const view = await accept(status, current.username, current.portal);
           if (view.status !== 'signed_in') throw new Error('unreachable');
           return view;
@@ -676,7 +697,11 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     },
 
     async cancelLogin() {
+      const cancelled = login;
       login = null;
+      // SPEC L7, C5: slsd ends the login too, so an IB Key push left on the phone signs no one in and
+      // does not count among the three that may wait. In the background: the form comes back at once.
+      if (cancelled) void endLoginOnSlsd(cancelled.transactionId);
       return { ok: true };
     },
 

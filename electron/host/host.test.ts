@@ -161,6 +161,20 @@ describe('IB Key approval long-poll (SPEC L4, L7)', () => {
     expect(settings.read().lastDeviceByUser['demo.ibkey']).toBe('i1');
   });
 
+  it('L7, C5: Cancel ends the login on slsd too: the waiting long-poll ends, and no session is held', async () => {
+    const { value, call } = host();
+    await value('login', { username: 'demo.ibkey', password: FAKE_PASSWORD, rememberUsername: true });
+    const pending = call('waitForApproval');
+    await new Promise((r) => setTimeout(r, 100));
+    const before = fake.cancelledLogins().length;
+    expect(await call('cancelLogin')).toEqual({ ok: true, value: { ok: true } });
+    await expect.poll(() => fake.cancelledLogins().length, { timeout: 10_000 }).toBe(before + 1);
+    expect(await pending).toMatchObject({ ok: false, error: { code: 'SLS_ERR_TRANSACTION_ENDED' } });
+    // An approval on the phone now finds nothing to sign in.
+    fake.answerPush('approved');
+    expect(await call('getSession')).toEqual({ ok: true, value: null });
+  });
+
   it('turns a denial into SLS_ERR_PUSH_DENIED and ends the login', async () => {
     const { value, call } = host();
     await value('login', { username: 'demo.ibkey', password: FAKE_PASSWORD, rememberUsername: true });

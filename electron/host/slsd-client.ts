@@ -51,6 +51,8 @@ export interface SlsdClient {
   selectDevice(transactionId: string, request: SelectDeviceRequest): Promise<LoginStep>;
   respond(transactionId: string, request: RespondRequest): Promise<LoginStep>;
   resend(transactionId: string): Promise<LoginStep>;
+  /** SPEC L7, C5: the login ends on slsd too (a push left on the phone signs no one in). */
+  cancelLogin(transactionId: string): Promise<void>;
   loginStatus(transactionId: string, waitSeconds: number): Promise<LoginStatus>;
   session(token: string): Promise<SessionAnswer>;
   logout(token: string): Promise<void>;
@@ -127,6 +129,9 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
     selectDevice: (id, r) => request('POST', `${tx(id)}/device`, LoginStep, r),
     respond: (id, r) => request('POST', `${tx(id)}/response`, LoginStep, r),
     resend: (id) => request('POST', `${tx(id)}/resend`, LoginStep, {}),
+    cancelLogin: async (id) => {
+      await request('POST', `${tx(id)}/cancel`, LogoutResponse, {}, undefined, CANCEL_TIMEOUT_MS);
+    },
     loginStatus: (id, wait) => request('GET', `${tx(id)}/status?wait=${wait}`, LoginStatus, undefined, undefined, (wait + 10) * 1000),
     session: (token) => request('GET', '/session', SessionAnswer, undefined, token),
     logout: async (token) => {
@@ -151,6 +156,9 @@ export function assertSecureServerAddress(address: string): void {
     throw e;
   }
 }
+
+/** A Cancel is told to slsd in the background; an unreachable slsd is not waited for long (its login expires anyway). */
+const CANCEL_TIMEOUT_MS = 5_000;
 
 function badResponse(status: number): SlsdError {
   // A proxy or load balancer in front of slsd answers these in its own form when slsd is down,

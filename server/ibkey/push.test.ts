@@ -124,6 +124,41 @@ describe('push approval with number matching (SPEC L7)', () => {
     expect((await pushLogin()).matchNumber).toBeGreaterThanOrEqual(10);
   });
 
+  it('L7, C5: the desktop\'s Cancel ends the login on slsd: its waiting long-poll ends, the push on the phone signs no one in and no longer counts among the 3', async () => {
+    const cancel = (id: string) => t.app.inject({ method: 'POST', url: `/v1/login/${id}/cancel`, payload: {} });
+    const login = await pushLogin();
+    const request = await pendingRequest(login.transactionId);
+    const waiting = status(t, login.transactionId, 10);
+    const r = await cancel(login.transactionId);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toEqual({ ok: true });
+    // The desktop's long-poll does not wait out its 10 s: the login is over.
+    expect((await waiting).body.error?.code).toBe('SLS_ERR_TRANSACTION_ENDED');
+    // The request left on the phone is gone from its list, and approving it anyway signs no one in.
+    const keys = await app.unlock(PIN);
+    expect((await app.poll(keys, 0)).requests.map((x) => x.transactionId)).not.toContain(login.transactionId);
+    prompter.push(String(login.matchNumber), PIN);
+    await expect(app.answerPush(request)).rejects.toThrow();
+    expect(await t.services.db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute()).toEqual([]);
+    expect(await auditEvents(t, 'login.cancelled')).toHaveLength(1);
+    // Idempotent; an unknown login is said so.
+    expect((await cancel(login.transactionId)).statusCode).toBe(200);
+    expect((await cancel('ltx_unknown')).json().error.code).toBe('SLS_ERR_TRANSACTION_NOT_FOUND');
+    // Cancelled logins do not use up the pushes a user may have waiting.
+    for (let i = 0; i < IBKEY_PUSH_LIMIT; i++) expect((await cancel((await pushLogin()).transactionId)).statusCode).toBe(200);
+    expect((await pushLogin()).matchNumber).toBeGreaterThanOrEqual(10);
+  });
+
+  it('L7: a login already signed in cannot be cancelled (SLS_ERR_CHALLENGE_USED): the desktop signs that session out', async () => {
+    const login = await pushLogin();
+    const request = await pendingRequest(login.transactionId);
+    prompter.push(String(login.matchNumber), PIN);
+    expect((await app.answerPush(request)).outcome).toBe('approved');
+    expect((await status(t, login.transactionId)).body.status).toBe('signed_in');
+    const r = await t.app.inject({ method: 'POST', url: `/v1/login/${login.transactionId}/cancel`, payload: {} });
+    expect(r.json().error.code).toBe('SLS_ERR_CHALLENGE_USED');
+  });
+
   it('an approval is used once: replaying it is refused', async () => {
     const login = await pushLogin();
     const request = await pendingRequest(login.transactionId);

@@ -14,6 +14,7 @@ import {
   LogoutResponse,
   RespondRequest,
   ResendRequest,
+  CancelLoginRequest,
   SelectDeviceRequest,
   SessionInfo,
 } from '../../core/api.ts';
@@ -167,6 +168,24 @@ export const ROUTES: readonly RouteDefinition[] = [
     async handler(s, { body, params, sourceAddress }) {
       ResendRequest.parse(body ?? {});
       return s.login.resend(TransactionParams.parse(params).transactionId, sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
+    url: `${API_PREFIX}/login/:transactionId/cancel`,
+    operationId: 'loginCancel',
+    summary: 'Cancel the login (the desktop\'s Cancel)',
+    description:
+      'The login ends: an IB Key push still on the phone signs no one in and no longer counts among the 3 that may wait; a long-poll on it ends. ' +
+      'Idempotent for a login already ended or expired; one already signed in answers SLS_ERR_CHALLENGE_USED.',
+    spec: 'L7 L4 C5',
+    auth: false,
+    body: CancelLoginRequest,
+    response: LogoutResponse,
+    errors: [...BODY_ERRORS, 'SLS_ERR_VALIDATION', 'SLS_ERR_TRANSACTION_NOT_FOUND', 'SLS_ERR_CHALLENGE_USED'],
+    async handler(s, { body, params, sourceAddress }) {
+      CancelLoginRequest.parse(body ?? {});
+      return s.login.cancel(TransactionParams.parse(params).transactionId, sourceAddress, (id) => s.ibkey.notifier.notify(`tx:${id}`));
     },
   },
   {

@@ -317,6 +317,39 @@ export class LoginService {
     return { tx, user, userHasFailures };
   }
 
+  /**
+   * The desktop's Cancel (SPEC L7, C5, L4): the login ends on slsd too. An IB Key push still on the
+   * phone then signs no one in (its approval finds the login over) and no longer counts among the
+   * three a user may have waiting (verifiers/ibkey-push.ts), and the desktop's long-poll ends
+   * (`notify`). Idempotent: a login already ended or expired is fine; one already signed in answers
+   * SLS_ERR_CHALLENGE_USED (the desktop then signs that session out). Audited `login.cancelled`.
+   */
+  async cancel(transactionId: string, sourceAddress: string, notify: (transactionId: string) => void): Promise<{ ok: true }> {
+    const tx = await this.#db.selectFrom('login_transactions').select(['id', 'state', 'user_id']).where('id', '=', transactionId).executeTakeFirst();
+    if (!tx) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND');
+    if (tx.state === 'completed') throw new SlsError('SLS_ERR_CHALLENGE_USED');
+    const now = this.#d.now();
+    const ended = await this.#db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('login_transactions')
+        .set({ state: 'ended', ended_at: now })
+        .where('id', '=', tx.id)
+        .where('state', 'in', ['select_device', 'challenge'])
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      const user = (await userById(trx, tx.user_id)).rows[0];
+      await appendAudit(trx, now, { event: 'login.cancelled', userId: tx.user_id, username: user?.username_normalized ?? null, sourceAddress, details: { transactionId: tx.id } });
+      return true;
+    });
+    if (ended) notify(tx.id);
+    else {
+      const after = await this.#db.selectFrom('login_transactions').select('state').where('id', '=', tx.id).executeTakeFirst();
+      // Completed between the read and the update (an approval raced the Cancel): said so, as above.
+      if (after?.state === 'completed') throw new SlsError('SLS_ERR_CHALLENGE_USED');
+    }
+    return { ok: true };
+  }
+
   async #end(tx: LoginTransactionRow): Promise<void> {
     await this.#db
       .updateTable('login_transactions')
