@@ -22,6 +22,7 @@ import { createDeviceManagerDscPlusService } from './host/dscplus-devices.ts';
 import { withDscPlusLogin } from './host/dscplus-login.ts';
 import { createHost } from './host/index.ts';
 import type { Host } from './host/index.ts';
+import { devServerOverride, withServerOverride } from './release/dev-server.ts';
 import { setupRelease } from './release/index.ts';
 import { isTrustedSenderUrl, rendererUrl } from './security.ts';
 
@@ -58,10 +59,9 @@ function openSettings(): SettingsStore {
   const settings = settingsFromKeyValueStore(store);
   // First start: the server address this build was made for (release build config).
   if (!('serverAddress' in store.store)) settings.update({ serverAddress: buildConfig.defaultServerUrl });
-  // `npm start` points the client at the slsd it started.
-  const fromStart = app.commandLine.getSwitchValue('sls-server');
-  if (/^http:\/\/127\.0\.0\.1:\d+$/.test(fromStart)) settings.update({ serverAddress: fromStart });
-  return settings;
+  // `npm start` points an unpackaged client at the slsd it started, for this run only (never saved);
+  // a packaged app ignores the switch.
+  return withServerOverride(settings, devServerOverride(app, app.commandLine.getSwitchValue('sls-server')));
 }
 
 function hardenContents(contents: WebContents): void {

@@ -4,8 +4,13 @@
  * `@napi-rs/keyring` (keytar's API, maintained, prebuilt) under the service "SLS Desktop": the
  * Secret Service on Linux, Keychain on macOS, Credential Manager on Windows. Used for the restart
  * token (L8, later) and cleared by Reset app data (C4).
+ *
+ * The binding is loaded lazily, on the first keychain call, never when this module is imported:
+ * its native part is a per-platform optional package (@napi-rs/keyring-darwin-x64, …-linux-x64-gnu…),
+ * and an installer built without the right one must still start (SPEC C4: the app works without a
+ * keychain). A binding that cannot be loaded is "keychain unavailable", like a missing Secret Service.
  */
-import { AsyncEntry, findCredentialsAsync } from '@napi-rs/keyring';
+import type * as NapiKeyring from '@napi-rs/keyring';
 
 export const KEYCHAIN_SERVICE = 'SLS Desktop';
 
@@ -37,25 +42,47 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The real OS keychain. `service` is only overridden by tests, so they never touch the app's entries. */
-export function createOsKeychain(service: string = KEYCHAIN_SERVICE): Keychain {
-  const entry = (account: string) => new AsyncEntry(service, account);
-  const accounts = () => wrap(async () => (await findCredentialsAsync(service)).map((c) => c.account));
+/** The part of `@napi-rs/keyring` we use. */
+export type KeyringBinding = Pick<typeof NapiKeyring, 'AsyncEntry' | 'findCredentialsAsync'>;
+
+/** Loads the binding (its platform's .node file); rejects when the package or its native part is missing. */
+export type KeyringLoader = () => Promise<KeyringBinding>;
+
+/** The real loader: a dynamic import, so importing this module never loads native code. */
+export const loadKeyringBinding: KeyringLoader = async () => {
+  const m = (await import('@napi-rs/keyring')) as KeyringBinding & { default?: KeyringBinding };
+  return typeof m.AsyncEntry === 'function' ? m : (m.default ?? m);
+};
+
+/**
+ * The real OS keychain. `service` is only overridden by tests, so they never touch the app's entries;
+ * `load` only by tests, to stand in for a missing or broken binding.
+ */
+export function createOsKeychain(service: string = KEYCHAIN_SERVICE, load: KeyringLoader = loadKeyringBinding): Keychain {
+  // Loaded once, on first use; a failure is kept (a missing binary does not appear while the app runs).
+  let binding: Promise<KeyringBinding> | undefined;
+  const keyring = () => (binding ??= Promise.resolve().then(load));
+  const entry = async (account: string) => {
+    const { AsyncEntry } = await keyring();
+    return new AsyncEntry(service, account);
+  };
+  const findCredentials = async () => (await keyring()).findCredentialsAsync(service);
+  const accounts = () => wrap(async () => (await findCredentials()).map((c) => c.account));
   return {
-    get: (account) => wrap(() => entry(account).getPassword()).then((v) => v ?? null),
-    set: (account, secret) => wrap(() => entry(account).setPassword(secret)),
-    delete: (account) => wrap(() => entry(account).deletePassword()),
+    get: (account) => wrap(async () => (await entry(account)).getPassword()).then((v) => v ?? null),
+    set: (account, secret) => wrap(async () => (await entry(account)).setPassword(secret)),
+    delete: (account) => wrap(async () => (await entry(account)).deletePassword()),
     accounts,
     async clear() {
       let removed = 0;
       for (const account of await accounts()) {
-        if (await wrap(() => entry(account).deletePassword())) removed += 1;
+        if (await wrap(async () => (await entry(account)).deletePassword())) removed += 1;
       }
       return removed;
     },
     async available() {
       try {
-        await findCredentialsAsync(service);
+        await findCredentials();
         return true;
       } catch {
         return false;

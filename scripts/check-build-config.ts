@@ -6,7 +6,9 @@
  * network: the YAML must validate against app-builder-lib's scheme.json (the same schema
  * electron-builder applies), and it must keep our release rules — fuses set, every target
  * present, the DSC+ udev rule shipped and installed, server/ and server-only packages left out,
- * native modules unpacked, no rebuild (which would download Electron headers).
+ * native modules unpacked, no rebuild (which would download Electron headers). It also checks
+ * package.json's names (Electron takes the app's name from package.json, not from this config) and
+ * the release workflow's safety rules (`checkReleaseWorkflow`).
  *
  * Run: `npm run check:build-config` (exit 1 with one line per problem).
  */
@@ -122,6 +124,9 @@ export function checkBuildConfig(input: CheckInput): string[] {
 
   if (typeof c['appId'] !== 'string' || !/^[a-z][a-z0-9-]*(\.[a-z0-9-]+){2,}$/.test(c['appId'])) problems.push('appId: must be a reverse-DNS id like com.example.sls.desktop');
   if (c['productName'] !== 'SLS Desktop') problems.push('productName: must be "SLS Desktop"');
+  // Electron names the app from package.json (productName, else name): the settings and logs folder,
+  // the macOS menu ("Quit SLS Desktop"), X11's WM_CLASS. Without it the app is "sls".
+  if (input.packageJson['productName'] !== c['productName']) problems.push(`package.json productName: must be ${JSON.stringify(c['productName'])}, as in electron-builder.yml (Electron's app name)`);
   const dirs = obj(c['directories']);
   if (dirs['output'] !== 'out') problems.push('directories.output: must be out/ (ignored by git)');
   if (dirs['buildResources'] !== 'resources') problems.push('directories.buildResources: must be resources/');
@@ -141,6 +146,9 @@ export function checkBuildConfig(input: CheckInput): string[] {
     for (const t of wanted) if (!names.includes(t)) problems.push(`${where}.target: must include ${t}`);
   }
   if (linux['category'] !== 'Finance') problems.push('linux.category: must be Finance');
+  // Electron's Wayland app_id is desktopName without .desktop; it must name the installed .desktop file.
+  if (typeof linux['executableName'] === 'string' && input.packageJson['desktopName'] !== `${linux['executableName']}.desktop`)
+    problems.push(`package.json desktopName: must be "${linux['executableName']}.desktop" (the installed .desktop file, linux.executableName)`);
   if (obj(c['nsis'])['perMachine'] !== false) problems.push('nsis.perMachine: must be false (per-user install)');
   if (mac['hardenedRuntime'] !== true) problems.push('mac.hardenedRuntime: must be true (notarization needs it)');
   for (const key of ['entitlements', 'entitlementsInherit']) {
@@ -212,6 +220,70 @@ export function checkBuildConfig(input: CheckInput): string[] {
   return problems;
 }
 
+const WORKFLOW = '.github/workflows/release.yml';
+
+/**
+ * The release workflow's safety rules (release/security review): least privilege, no token left on
+ * disk for install scripts, signing secrets only where they sign (behind the `release` environment),
+ * actions pinned by commit SHA, signing forced and verified, both macOS keyring bindings installed,
+ * the tag checked against package.json. Problems are `<where>: <what>` lines.
+ */
+export function checkReleaseWorkflow(workflow: unknown): string[] {
+  const problems: string[] = [];
+  const w = obj(workflow);
+  const jobs = Object.entries(obj(w['jobs'])).map(([name, job]) => [name, obj(job)] as const);
+  const steps = (job: Json) => asArray(job['steps']).map(obj);
+  const runs = (job: Json) => steps(job).map((s) => (typeof s['run'] === 'string' ? s['run'] : '')).join('\n');
+  const text = (v: unknown) => JSON.stringify(v ?? null);
+  const writes = (perms: unknown) => (perms === 'write-all' ? ['write-all'] : Object.entries(obj(perms)).filter(([, v]) => v === 'write').map(([k]) => k));
+
+  const top = w['permissions'];
+  if (obj(top)['contents'] !== 'read' || writes(top).length > 0) problems.push('permissions: the workflow default must be `contents: read` and nothing else writable');
+  if (/secrets\./.test(text(w['env']))) problems.push('env: no secrets at workflow level (only in the steps that need them)');
+
+  for (const [name, job] of jobs) {
+    const where = `jobs.${name}`;
+    const os = String(job['runs-on'] ?? '');
+    const all = text(job);
+    const granted = writes(job['permissions']);
+    if (granted.length > 0) {
+      if (granted.join() !== 'contents' || /actions\/checkout@|\bnpm\b|\bnpx\b/.test(all))
+        problems.push(`${where}.permissions: only a job that runs no checkout and no npm may write, and only contents (publishing)`);
+    }
+    if (/secrets\./.test(text(job['env']))) problems.push(`${where}.env: no secrets at job level (only in the steps that need them)`);
+    const usesSecrets = /secrets\.(?!GITHUB_TOKEN)/.test(all);
+    if (usesSecrets && job['environment'] !== 'release' && obj(job['environment'])['name'] !== 'release')
+      problems.push(`${where}: uses signing secrets, so it must run in the protected \`environment: release\``);
+    if (/secrets\.(APPLE_|MAC_)/.test(all) && !os.startsWith('macos')) problems.push(`${where}: Apple/macOS secrets belong only in the macOS job`);
+    if (/secrets\.WIN_/.test(all) && !os.startsWith('windows')) problems.push(`${where}: Windows secrets belong only in the Windows job`);
+    for (const [i, step] of steps(job).entries()) {
+      const uses = step['uses'];
+      if (typeof uses !== 'string') continue;
+      if (!uses.startsWith('./') && !/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(uses)) problems.push(`${where}.steps[${i}]: ${uses} must be pinned by a full commit SHA (keep the tag in a comment)`);
+      if (/^actions\/checkout@/.test(uses) && obj(step['with'])['persist-credentials'] !== false)
+        problems.push(`${where}.steps[${i}]: actions/checkout needs \`persist-credentials: false\` (npm ci runs install scripts)`);
+    }
+    const script = runs(job);
+    const dist = /npm run (dist:(?:win|mac))(.*)/.exec(script);
+    if (dist && (dist[1] === 'dist:win' || dist[1] === 'dist:mac')) {
+      const forced = /forceCodeSigning=true/.test(dist[2] ?? '') || (/\$\{?SIGN_ARGS\b/.test(dist[2] ?? '') && /forceCodeSigning=true/.test(text(obj(w['env'])['SIGN_ARGS'] ?? obj(job['env'])['SIGN_ARGS'])));
+      if (!forced) problems.push(`${where}: \`npm run ${dist[1]}\` must pass -c.forceCodeSigning=true on tag builds`);
+      if (job['environment'] !== 'release' && obj(job['environment'])['name'] !== 'release') problems.push(`${where}: a signing job must run in the protected \`environment: release\``);
+    }
+    if (dist?.[1] === 'dist:win' && !/Get-AuthenticodeSignature/.test(script)) problems.push(`${where}: verify the signatures after the build (Get-AuthenticodeSignature … Valid)`);
+    if (dist?.[1] === 'dist:mac') {
+      for (const tool of ['codesign --verify --deep --strict', 'spctl -a', 'stapler validate'])
+        if (!script.includes(tool)) problems.push(`${where}: verify the app after the build (${tool})`);
+      const before = script.slice(0, script.indexOf('npm run dist:mac'));
+      if (!/@napi-rs\/keyring-darwin-x64@/.test(before) || !/@napi-rs\/keyring-darwin-arm64@/.test(before))
+        problems.push(`${where}: install both @napi-rs/keyring-darwin-x64 and -arm64 (the locked version) before dist:mac; npm ci installs only the runner's`);
+    }
+  }
+  if (!jobs.some(([, job]) => /GITHUB_REF_NAME/.test(runs(job)) && /package\.json/.test(runs(job)) && /version/.test(runs(job))))
+    problems.push('jobs: a step must check that the tag is v + package.json version');
+  return problems.map((p) => `${WORKFLOW}: ${p}`);
+}
+
 /** Read the project's files and check them. */
 export function checkProject(projectDir: string): string[] {
   const read = (rel: string) => readFileSync(path.join(projectDir, rel), 'utf8');
@@ -224,16 +296,24 @@ export function checkProject(projectDir: string): string[] {
   const schema = JSON.parse(readFileSync(require.resolve('app-builder-lib/scheme.json'), 'utf8')) as object;
   const packageJson = JSON.parse(read('package.json')) as Json;
   const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, LockPackage> };
-  return checkBuildConfig({ projectDir, config, schema, packageJson, lockPackages: lock.packages });
+  const problems = checkBuildConfig({ projectDir, config, schema, packageJson, lockPackages: lock.packages });
+  if (existsSync(path.join(projectDir, WORKFLOW))) {
+    try {
+      problems.push(...checkReleaseWorkflow(yaml.load(read(WORKFLOW))));
+    } catch (error) {
+      problems.push(`${WORKFLOW}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  return problems;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const projectDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const problems = checkProject(projectDir);
   if (problems.length > 0) {
-    for (const p of problems) console.error(`electron-builder.yml: ${p}`);
+    for (const p of problems) console.error(p.startsWith(`${WORKFLOW}:`) ? p : `electron-builder.yml: ${p}`);
     console.error(`check:build-config: ${problems.length} problem(s)`);
     process.exit(1);
   }
-  console.log('check:build-config: electron-builder.yml is valid (schema, fuses, targets, udev rule, files)');
+  console.log(`check:build-config: electron-builder.yml is valid (schema, fuses, targets, udev rule, files, package.json names); ${WORKFLOW} keeps the release rules`);
 }

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { BuildConfigError, checkServerAddress, isLoopbackHost, parseBuildConfig, readBuildConfig } from './build-config.ts';
 
@@ -74,5 +76,51 @@ describe('stamping a release build', () => {
       commit: 'abcdef1234567',
     });
     expect(() => stampBuildConfig(base, { SLS_DEFAULT_SERVER_URL: 'http://sls.example.com' })).toThrow(BuildConfigError);
+  });
+
+  it('refuses a beta or stable build without SLS_DEFAULT_SERVER_URL: it would ship the dev default http://127.0.0.1:7860', async () => {
+    const { stampBuildConfig } = await import('./stamp-build-config.ts');
+    const base = parseBuildConfig('{"defaultServerUrl":"http://127.0.0.1:7860"}');
+    for (const channel of ['stable', 'beta']) {
+      expect(() => stampBuildConfig(base, { SLS_RELEASE_CHANNEL: channel, GITHUB_RUN_NUMBER: '77' }), channel).toThrow(/SLS_DEFAULT_SERVER_URL/);
+      expect(codeOf(() => stampBuildConfig(base, { SLS_RELEASE_CHANNEL: channel, SLS_DEFAULT_SERVER_URL: '' })), channel).toBe('SLS_ERR_BUILD_CONFIG_INVALID');
+    }
+    // The file's own channel counts too: a committed "stable" with no server set is refused.
+    const stableFile = parseBuildConfig('{"defaultServerUrl":"https://sls.example.com","channel":"stable"}');
+    expect(() => stampBuildConfig(stableFile, {})).toThrow(/SLS_DEFAULT_SERVER_URL/);
+  });
+
+  it('refuses a loopback default server for any channel but dev', async () => {
+    const { stampBuildConfig } = await import('./stamp-build-config.ts');
+    const base = parseBuildConfig('{"defaultServerUrl":"https://sls.example.com"}');
+    for (const url of ['http://127.0.0.1:7860', 'https://localhost', 'http://[::1]:7860', 'https://127.1.2.3'])
+      expect(codeOf(() => stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'stable', SLS_DEFAULT_SERVER_URL: url })), url).toBe('SLS_ERR_SERVER_ADDRESS_INVALID');
+    // dev builds keep the quick start's local slsd.
+    expect(stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'dev', SLS_DEFAULT_SERVER_URL: 'http://127.0.0.1:7860' }).defaultServerUrl).toBe('http://127.0.0.1:7860');
+    expect(stampBuildConfig(parseBuildConfig('{"defaultServerUrl":"http://127.0.0.1:7860"}'), {}).channel).toBe('dev');
+  });
+
+  it('a tagged release (--release) refuses the dev channel', async () => {
+    const { stampBuildConfig } = await import('./stamp-build-config.ts');
+    const base = parseBuildConfig('{"defaultServerUrl":"http://127.0.0.1:7860"}');
+    expect(() => stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'dev' }, { release: true })).toThrow(/dev channel/);
+    expect(stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'stable', SLS_DEFAULT_SERVER_URL: 'https://sls.example.com' }, { release: true }).channel).toBe('stable');
+  });
+
+  it('the script exits 1 with one clear line and leaves build-config.json as it was', async () => {
+    const file = path.resolve(import.meta.dirname, '..', '..', 'resources', 'build-config.json');
+    const before = readFileSync(file, 'utf8');
+    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', SLS_RELEASE_CHANNEL: 'stable', GITHUB_RUN_NUMBER: '5' };
+    try {
+      const failed = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'stamp-build-config.ts')], { env }).then(
+        () => null,
+        (e: { code?: number; stderr?: string }) => e,
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr).toMatch(/^stamp-build-config: A stable build needs its default server: set SLS_DEFAULT_SERVER_URL/m);
+      expect(readFileSync(file, 'utf8')).toBe(before);
+    } finally {
+      if (readFileSync(file, 'utf8') !== before) writeFileSync(file, before);
+    }
   });
 });

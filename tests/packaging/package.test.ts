@@ -142,8 +142,11 @@ describe('unpacked Linux app (electron-builder --linux dir, SPEC N3)', () => {
     const main = asar.extractFile(archive, 'electron/dist/main.js').toString();
     const expected = usedRealBuild ? readFileSync(path.join(root, 'electron/dist/main.js'), 'utf8') : main;
     expect(main).toBe(expected);
-    const pkg = JSON.parse(asar.extractFile(archive, 'package.json').toString()) as { main: string; version: string };
+    const pkg = JSON.parse(asar.extractFile(archive, 'package.json').toString()) as { main: string; version: string; productName?: string; desktopName?: string };
     expect(pkg.main).toBe('electron/dist/main.js');
+    // Electron's app.getName() reads the packed package.json: the settings/logs folder and the macOS menu say "SLS Desktop", not "sls".
+    expect(pkg.productName).toBe('SLS Desktop');
+    expect(pkg.desktopName).toBe('sls-desktop.desktop');
     if (!usedRealBuild) console.info('packaging test: electron/dist or dist/renderer not built; used stand-in inputs');
   });
 
