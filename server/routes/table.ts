@@ -184,7 +184,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     response: LogoutResponse,
     errors: [...BODY_ERRORS, 'SLS_ERR_VALIDATION', 'SLS_ERR_TRANSACTION_NOT_FOUND', 'SLS_ERR_CHALLENGE_USED'],
     async handler(s, { body, params, sourceAddress }) {
-      CancelLoginRequest.parse(body ?? {});
+      // The body must be `{}` itself: a malformed one (`null`, none) ends nothing (server/fuzz.test.ts).
+      CancelLoginRequest.parse(body);
       return s.login.cancel(TransactionParams.parse(params).transactionId, sourceAddress, (id) => s.ibkey.notifier.notify(`tx:${id}`));
     },
   },
