@@ -44,6 +44,14 @@ export class IbKeyAppError extends Error {
 
 const keyAad = (deviceId: string) => `SLS-IBKEY-KEY-V1\n${deviceId}`;
 
+/** A message from client services, opened (K8). */
+export interface InboxMessage {
+  readonly messageId: string;
+  readonly username: string;
+  readonly temporaryPassword: string;
+  readonly createdAt: string;
+}
+
 /** What the app answered to one push. */
 export interface AnsweredPush {
   readonly request: PushRequest;
@@ -181,7 +189,7 @@ export class IbKeyApp {
         break;
       } catch (e) {
         if (e instanceof SlsdError && e.code === 'SLS_ERR_WRONG_RESPONSE' && (e.attemptsLeft ?? 0) > 0) {
-          this.#p.say(`That code is not correct (${e.attemptsLeft} attempts left).`);
+          this.#p.say(`That code is not correct (${attempts(e.attemptsLeft!)} left).`);
           code = (await this.#p.ask(started.proof.type === 'sms_code' ? 'Activation code: ' : 'Response: ')).trim();
           continue;
         }
@@ -229,20 +237,52 @@ export class IbKeyApp {
     return out;
   }
 
-  /** One signed poll: pushes waiting for this app's users, and messages for them. */
+  /**
+   * One signed poll: pushes waiting for this app's users, and messages for them.
+   *
+   * Each user's key stands on its own (K3): a key slsd no longer accepts (K5: that user moved IB Key
+   * to another phone) is dropped from this app, said once, and taken out of `keys`, while the other
+   * users go on. When slsd accepts none of them, they are all dropped and the refusal is passed on.
+   */
   async poll(keys: Map<string, { entry: KeyEntry; secrets: UserSecrets }>, waitSeconds: number, signal?: AbortSignal): Promise<PollResponse> {
     const client = this.#client;
     const { nonce } = await client.post(`${API_PREFIX}/ibkey/nonces`, {}, NonceResponse, signal);
     const proofs = [...keys.values()].map(({ entry, secrets }) => ({ deviceId: entry.deviceId, signature: signWith(secrets.privateKey, pollMessage(nonce, entry.deviceId)) }));
-    const res = await client.post(`${API_PREFIX}/ibkey/requests`, { nonce, proofs, waitSeconds }, PollResponse, signal);
+    let res: PollResponse;
+    try {
+      res = await client.post(`${API_PREFIX}/ibkey/requests`, { nonce, proofs, waitSeconds }, PollResponse, signal);
+    } catch (e) {
+      // The poll verified every signature and found no key still active: none of these users is served here any more.
+      if (e instanceof SlsdError && e.code === 'SLS_ERR_IBKEY_NOT_ACTIVE') this.#forget(keys, proofs.map((p) => p.deviceId));
+      throw e;
+    }
+    if (res.inactiveDeviceIds.length > 0) this.#forget(keys, res.inactiveDeviceIds);
     if (res.messages.length > 0) this.#store(res.messages);
     return res;
   }
 
+  /** Users whose key slsd no longer accepts leave the app, with their key and messages; said once. */
+  #forget(keys: Map<string, { entry: KeyEntry; secrets: UserSecrets }>, deviceIds: readonly string[]): void {
+    const gone = new Set(deviceIds);
+    const app = this.#app;
+    for (const u of app.users.filter((x) => gone.has(x.deviceId))) {
+      this.#p.say(`IB Key for ${u.username} was moved to another phone or activated again: it no longer works here and was removed from this app.`);
+    }
+    this.state.saveApp({ ...app, users: app.users.filter((u) => !gone.has(u.deviceId)), inbox: app.inbox.filter((m) => !gone.has(m.deviceId)) });
+    this.state.dropKeys(gone);
+    for (const id of gone) keys.delete(id);
+  }
+
+  /** Keeps new messages (sealed); a newer temporary password replaces an older one of the same key (K8). */
   #store(messages: readonly AppMessage[]): void {
     const app = this.#app;
-    const named = messages.map((m) => ({ ...m, username: app.users.find((u) => u.deviceId === m.deviceId)?.username ?? '?' }));
-    this.state.saveApp({ ...app, inbox: [...app.inbox, ...named] });
+    let inbox = app.inbox;
+    for (const m of messages) {
+      if (inbox.some((x) => x.messageId === m.messageId)) continue;
+      const username = app.users.find((u) => u.deviceId === m.deviceId)?.username ?? '?';
+      inbox = [...inbox.filter((x) => !(x.deviceId === m.deviceId && x.kind === m.kind && x.createdAt <= m.createdAt)), { ...m, username }];
+    }
+    this.state.saveApp({ ...app, inbox });
   }
 
   /** Shows one push (client, place, time), asks which number is on the desktop and the PIN, signs, sends (L7). */
@@ -254,11 +294,16 @@ export class IbKeyApp {
     p.say(`  place:  ${request.place}`);
     p.say(`  time:   ${request.createdAt} (expires ${request.expiresAt})`);
     p.say(`  Which number is shown on your screen?  ${request.choices.join('   ')}`);
-    const typed = (await p.ask(`Number (or "deny"): `)).trim().toLowerCase();
-    const deny = typed === 'deny' || typed === 'd' || typed === 'no';
-    const chosen = deny ? null : Number(typed);
-    if (!deny && (!Number.isInteger(chosen) || !request.choices.includes(chosen!))) {
-      throw new IbKeyAppError(`Choose one of ${request.choices.join(', ')} or "deny".`);
+    let deny = false;
+    let chosen: number | null = null;
+    // A number not offered is a typing slip: asked again (the user may still deny).
+    for (;;) {
+      const typed = (await p.ask(`Number (or "deny"): `)).trim().toLowerCase();
+      deny = typed === 'deny' || typed === 'd' || typed === 'no';
+      chosen = deny ? null : Number(typed);
+      if (deny || (typed !== '' && chosen !== null && Number.isInteger(chosen) && request.choices.includes(chosen))) break;
+      const offered = request.choices.map(String);
+      p.say(`Choose one of ${offered.slice(0, -1).join(', ')} or ${offered.at(-1)!}, or type "deny".`);
     }
     const entry = this.state.keys().find((k) => k.deviceId === request.deviceId);
     if (!entry) throw new IbKeyAppError(`This app holds no key for ${request.username}.`);
@@ -283,23 +328,34 @@ export class IbKeyApp {
     return { request, outcome: res.outcome };
   }
 
-  /** Opens and shows messages from client services (K8), then clears them from the inbox. */
-  async readInbox(keys: Map<string, { entry: KeyEntry; secrets: UserSecrets }>): Promise<{ username: string; temporaryPassword: string; createdAt: string }[]> {
-    const app = this.#app;
-    const out: { username: string; temporaryPassword: string; createdAt: string }[] = [];
-    const left: AppData['inbox'] = [];
-    for (const m of app.inbox) {
+  /**
+   * Opens messages from client services (K8): all kept ones, or only those named in `only`.
+   *
+   * Reading does not remove them: the app keeps them, sealed to the user's key, until the user
+   * dismisses them (`dismissInbox`), so closing the app too soon loses nothing.
+   */
+  async readInbox(keys: Map<string, { entry: KeyEntry; secrets: UserSecrets }>, only?: readonly string[]): Promise<InboxMessage[]> {
+    const out: InboxMessage[] = [];
+    for (const m of this.#app.inbox) {
       const k = keys.get(m.deviceId);
-      if (!k) {
-        left.push(m);
-        continue;
-      }
+      if (!k || (only && !only.includes(m.messageId))) continue;
       const text = openSealedMessage(k.secrets.privateKey, m, messageAad(m.messageId, m.deviceId));
-      out.push({ username: m.username, temporaryPassword: text, createdAt: m.createdAt });
+      out.push({ messageId: m.messageId, username: m.username, temporaryPassword: text, createdAt: m.createdAt });
     }
-    this.state.saveApp({ ...app, inbox: left });
     return out;
   }
+
+  /** The user dismisses the kept messages (K8); how many there were. */
+  dismissInbox(): number {
+    const app = this.#app;
+    this.state.saveApp({ ...app, inbox: [] });
+    return app.inbox.length;
+  }
+}
+
+/** "1 attempt", "2 attempts". */
+function attempts(n: number): string {
+  return `${n} attempt${n === 1 ? '' : 's'}`;
 }
 
 function defaultLabel(platform: IbKeyPlatform): string {

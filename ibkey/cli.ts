@@ -11,7 +11,7 @@ import { Command, Option } from 'commander';
 import { SlsdError } from './client.ts';
 import { WrongPinError } from './crypto.ts';
 import { IbKeyApp, IbKeyAppError } from './app.ts';
-import type { Prompter } from './app.ts';
+import type { InboxMessage, Prompter } from './app.ts';
 import type { IbKeyPlatform } from './protocol.ts';
 
 /** Prompts on stderr, answers from stdin lines; no echo for secrets on a terminal. */
@@ -81,7 +81,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const activate = async (o: { user: string; passwordStdin?: boolean; label?: string }) => {
     const app = open();
     const done = await app.activate(o.user, await password(Boolean(o.passwordStdin)), o.label);
-    prompter.say(`IB Key is active for ${done.username} on this ${app.platform === 'ios' ? 'iPhone' : 'Android phone'} (device ${done.deviceId}).`);
+    prompter.say(`IB Key is active for ${done.username} on this ${app.platform === 'ios' ? 'iPhone' : 'Android phone'}.`);
   };
 
   program
@@ -140,11 +140,18 @@ export async function main(argv: readonly string[]): Promise<void> {
           return;
         }
         const res = await app.poll(keys, Math.max(0, Math.min(25, Math.floor(left / 1000))));
-        if (res.messages.length > 0) showInbox(prompter, await app.readInbox(keys));
+        if (res.messages.length > 0) showInbox(prompter, await app.readInbox(keys, res.messages.map((m) => m.messageId)));
         for (const r of res.requests) {
           if (answered.has(r.requestId)) continue;
           answered.add(r.requestId);
-          await app.answerPush(r);
+          try {
+            await app.answerPush(r);
+          } catch (e) {
+            // Answered elsewhere, cancelled at the desktop or expired while the user looked: the others still wait.
+            if (!(e instanceof SlsdError && e.code === 'SLS_ERR_IBKEY_REQUEST_ENDED')) throw e;
+            prompter.say(`This login request for ${r.username} has ended (cancelled, expired or answered already).`);
+            continue;
+          }
           if (o.once) return;
         }
       }
@@ -152,9 +159,15 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   program
     .command('inbox')
-    .description('messages from client services, e.g. a temporary password (SPEC K8)')
-    .action(async () => {
+    .description('messages from client services, e.g. a temporary password (SPEC K8); kept until dismissed')
+    .option('--dismiss', 'remove the messages kept in the app (e.g. once the temporary password is used)')
+    .action(async (o: { dismiss?: boolean }) => {
       const app = open();
+      if (o.dismiss) {
+        const n = app.dismissInbox();
+        prompter.say(n === 0 ? 'No messages.' : `Dismissed ${n} message${n === 1 ? '' : 's'}.`);
+        return;
+      }
       const keys = await app.unlock();
       await app.poll(keys, 0);
       const read = await app.readInbox(keys);
@@ -185,8 +198,10 @@ export async function main(argv: readonly string[]): Promise<void> {
         if (o.keychainFrom) prompter.say(`Restored ${app.state.importKeychain(o.keychainFrom)} key(s) from the iCloud Keychain.`);
         const pw = app.platform === 'android' ? await password(Boolean(o.passwordStdin)) : undefined;
         const done = await app.recover(name, o.user, { ...(pw ? { password: pw } : {}), smsAvailable: o.sms, ...(o.label ? { label: o.label } : {}) });
-        prompter.say(`IB Key is active again for ${done.username} on this phone (device ${done.deviceId}).`);
-        if (done.revokedDeviceIds.length > 0) prompter.say(`The previous IB Key (${done.revokedDeviceIds.join(', ')}) no longer works.`);
+        prompter.say(`IB Key is active again for ${done.username} on this phone.`);
+        if (done.revokedDeviceIds.length > 0) {
+          prompter.say(name === 'transfer' ? `IB Key for ${done.username} no longer works on the previous phone.` : `The previous activation of IB Key for ${done.username} no longer works.`);
+        }
       });
   recoverCommand('reactivate', 'reactivate on the same phone after a reinstall or OS update (SPEC K4)');
   recoverCommand('transfer', 'move IB Key to this phone: new, replaced or lost phone, or a second phone (SPEC K5)');
@@ -209,6 +224,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-function showInbox(p: Prompter, read: readonly { username: string; temporaryPassword: string; createdAt: string }[]): void {
+function showInbox(p: Prompter, read: readonly InboxMessage[]): void {
   for (const m of read) p.say(`Temporary password for ${m.username} from client services (${m.createdAt}): ${m.temporaryPassword}`);
+  if (read.length > 0) p.say('The app keeps it until you dismiss it (ibkey inbox --dismiss).');
 }

@@ -127,7 +127,15 @@ export const AppMessage = z.object({
 });
 export type AppMessage = z.infer<typeof AppMessage>;
 
-export const PollResponse = z.object({ requests: z.array(PushRequest), messages: z.array(AppMessage) });
+export const PollResponse = z.object({
+  requests: z.array(PushRequest),
+  messages: z.array(AppMessage),
+  /**
+   * Keys of the poll that slsd no longer accepts (K5: that user moved IB Key to another phone, or it
+   * was reactivated or deactivated). The others are served as usual (K3); the app drops these users.
+   */
+  inactiveDeviceIds: z.array(Id).default([]),
+});
 export type PollResponse = z.infer<typeof PollResponse>;
 
 /** POST /v1/ibkey/requests/:requestId/answer */

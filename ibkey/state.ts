@@ -32,7 +32,10 @@ export interface AppData {
   readonly installationId: string;
   readonly server: string;
   readonly users: AppUser[];
-  /** K8 messages as received (still sealed to the device key). */
+  /**
+   * K8 messages as received, still sealed to the device key: kept until the user dismisses them
+   * (`ibkey inbox --dismiss`); a newer temporary password of the same key replaces the older one.
+   */
   readonly inbox: (AppMessage & { username: string })[];
   /** Android: the sealed keys live with the app's data. */
   readonly keys: KeyEntry[];
@@ -132,6 +135,17 @@ export class AppState {
       const app = this.app();
       if (!app) throw new Error('no app data');
       this.saveApp({ ...app, keys: [...others, entry] });
+    }
+  }
+
+  /** Removes the sealed keys of these devices (keys slsd no longer accepts, K5). */
+  dropKeys(deviceIds: ReadonlySet<string>): void {
+    const kept = this.keys().filter((k) => !deviceIds.has(k.deviceId));
+    if (this.phone()?.platform === 'ios') {
+      if (this.keys().length !== kept.length) writeJson(this.#keychainFile, { entries: kept });
+    } else {
+      const app = this.app();
+      if (app) this.saveApp({ ...app, keys: kept });
     }
   }
 

@@ -87,6 +87,59 @@ describe('ibkey CLI', () => {
     expect(code).toHaveLength(8);
   });
 
+  it('one user moves IB Key to another phone: the other keeps approving and reading messages on the old one (K3, K5, K8)', async () => {
+    const janeId = await createUser(t, 'jane.t');
+    const johnId = await createUser(t, 'john.t', { mobile: '+12125550199' });
+    const ph1 = tempDir('ibkey-ph1-');
+    const ph2 = tempDir('ibkey-ph2-');
+    const on = (state: string, ...args: string[]) => new Cli(['--state', state, '--platform', 'android', '--server', t.url!, ...args]);
+    const enrol = async (cli: Cli, userId: string, pins: string[]) => {
+      cli.send(PASSWORD);
+      await cli.waitFor(/An activation code was sent by SMS/);
+      cli.send(await lastActivationCode(t, userId));
+      for (const pin of pins) cli.send(pin);
+      return cli.done();
+    };
+    expect(await enrol(on(ph1, 'activate', '--user', 'jane.t', '--password-stdin'), janeId, [PIN, PIN])).toBe(0);
+    expect(await enrol(on(ph1, 'add-user', '--user', 'john.t', '--password-stdin'), johnId, [PIN])).toBe(0);
+    const transfer = on(ph2, 'transfer', '--user', 'jane.t', '--password-stdin');
+    expect(await enrol(transfer, janeId, [PIN, PIN])).toBe(0);
+    expect(transfer.out).toContain('IB Key for jane.t no longer works on the previous phone.');
+    expect(transfer.out).not.toMatch(/dev_/);
+
+    const step = await startLogin(t, 'john.t');
+    if (step.status !== 'challenge' || step.challenge.type !== 'push') throw new Error('no push');
+    const approve = on(ph1, 'approve', '--once', '--timeout', '20');
+    approve.send(PIN);
+    const m = await approve.waitFor(/Which number is shown on your screen\?\s+([\d ]+)\n/);
+    const choices = m[1]!.trim().split(/\s+/).map(Number);
+    approve.send(String([...Array(90).keys()].map((i) => i + 10).find((n) => !choices.includes(n))));
+    await approve.waitFor(/Choose one of/);
+    approve.send(String(step.challenge.matchNumber));
+    approve.send(PIN);
+    await approve.waitFor(/Approved: the login goes on\./);
+    expect(await approve.done()).toBe(0);
+    expect(approve.out.match(/jane\.t .*no longer works here/g)).toHaveLength(1);
+    expect((await status(t, step.transactionId)).body.status).toBe('signed_in');
+
+    const users = on(ph1, 'users');
+    expect(await users.done()).toBe(0);
+    expect(users.out).toContain('1 user(s)');
+    expect(users.out).not.toContain('jane.t');
+
+    await t.services.ibkey.sendTemporaryPassword('john.t', 'cs-agent');
+    for (let i = 0; i < 2; i++) {
+      // Read twice: the app keeps it until dismissed.
+      const inbox = on(ph1, 'inbox');
+      inbox.send(PIN);
+      await inbox.waitFor(/Temporary password for john\.t from client services .*: [A-Za-z2-9]{12}\n/);
+      expect(await inbox.done()).toBe(0);
+    }
+    const dismiss = on(ph1, 'inbox', '--dismiss');
+    await dismiss.waitFor(/Dismissed 1 message\./);
+    expect(await dismiss.done()).toBe(0);
+  });
+
   it('says why it cannot go on, with the coded error, and exits non-zero', async () => {
     await createUser(t, 'nomobile', { mobile: null });
     const state = tempDir('ibkey-cli-');

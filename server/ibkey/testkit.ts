@@ -106,3 +106,12 @@ export async function status(t: TestServer, transactionId: string, wait = 0) {
 export async function auditEvents(t: TestServer, event: string) {
   return t.services.db.selectFrom('audit_log').selectAll().where('event', '=', event).execute();
 }
+
+/** A fresh app on its own phone with one user activated in it (K1). */
+export async function appWithUser(t: TestServer, username: string, platform: IbKeyPlatform = 'android') {
+  const userId = await createUser(t, username);
+  const prompter = new ScriptedPrompter();
+  const app = newApp(t, platform, prompter);
+  await activate(t, app, prompter, username, userId);
+  return { app, prompter, userId };
+}

@@ -104,6 +104,7 @@ export const IBKEY_ROUTES: readonly RouteDefinition[] = [
     summary: 'IB Key: long-poll for push approvals and messages',
     description:
       'Signed by each user\'s key over one fresh nonce; waits up to `waitSeconds` (≤ 25) for a push (client, place, time, numbers to choose from) or a message (K8). ' +
+      'Each key counts on its own (K3): keys no longer active (K5) are named in `inactiveDeviceIds` and the others are served; only a poll with no active key is refused. ' +
       'A POST because the proof travels in the body.',
     spec: 'L7 K3 K8',
     auth: false,

@@ -220,8 +220,14 @@ export class IbKeyService {
     if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_IBKEY_NONCE_INVALID');
   }
 
-  /** The active IB Key device whose key made `signature` over `message`, or the coded refusal. */
-  async #signedBy(deviceId: string, message: string, signature: string, sourceAddress: string): Promise<{ device: DeviceRow; user: UserRow; publicKey: string }> {
+  /**
+   * The IB Key device whose key made `signature` over `message`, or the coded refusal.
+   *
+   * With `allowInactive`, a good signature by a key no longer active (K5: moved to another phone)
+   * comes back with `active: false` instead of `SLS_ERR_IBKEY_NOT_ACTIVE`: one app polls for several
+   * users (K3), and one user's old key must not stop the others.
+   */
+  async #signedBy(deviceId: string, message: string, signature: string, sourceAddress: string, allowInactive = false): Promise<{ device: DeviceRow; user: UserRow; publicKey: string; active: boolean }> {
     const row = await this.#db
       .selectFrom('ibkey_devices')
       .innerJoin('devices', 'devices.id', 'ibkey_devices.device_id')
@@ -237,9 +243,9 @@ export class IbKeyService {
     // K5: after a transfer (or reactivation) the old phone's key is refused.
     if (row.status !== 'active') {
       await this.#audit({ event: 'ibkey.key_refused', user, sourceAddress, deviceId, details: { reason: `device_${row.status}` } });
-      throw new SlsError('SLS_ERR_IBKEY_NOT_ACTIVE');
+      if (!allowInactive) throw new SlsError('SLS_ERR_IBKEY_NOT_ACTIVE');
     }
-    return { device, user, publicKey: row.public_key };
+    return { device, user, publicKey: row.public_key, active: row.status === 'active' };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -305,7 +311,7 @@ export class IbKeyService {
       throw new SlsError('SLS_ERR_CONFLICT', {
         message: here
           ? 'IB Key is already active for this user in this app.'
-          : 'IB Key is already active for this user on another phone: transfer it to this phone instead (SPEC K5).',
+          : 'IB Key is already active for this user on another phone: transfer it to this phone instead.',
       });
     }
     if (req.purpose !== 'activate' && !devices.some((x) => x.kind === 'ibkey')) {
@@ -413,6 +419,12 @@ export class IbKeyService {
       await this.#audit({ event: 'ibkey.activation_failed', user, sourceAddress, details: { activationId: a.id, reason: 'wrong_code', attemptsLeft } });
       const lockedUntil = await this.#failure(user, sourceAddress);
       if (lockedUntil !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
+      if (attemptsLeft === 0) {
+        throw new SlsError('SLS_ERR_WRONG_RESPONSE', {
+          attemptsLeft,
+          message: 'The code is not correct. After 3 wrong codes this activation has ended: start again to get a new code.',
+        });
+      }
       throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft });
     }
 
@@ -511,7 +523,8 @@ export class IbKeyService {
       .where('t.state', '=', 'challenge')
       .where('t.mode', '=', 'default')
       .whereRef('t.challenge_seq', '=', 'p.challenge_seq')
-      .orderBy('p.created_at')
+      // The newest first: the login the user just started at the desktop is the one to answer.
+      .orderBy('p.created_at', 'desc')
       .execute();
     return rows.map((r) => this.#describePush(r, r.username));
   }
@@ -529,24 +542,38 @@ export class IbKeyService {
     return out;
   }
 
-  /** The app's long-poll: pushes waiting for its users, and messages for them (L7, K3, K8). */
+  /**
+   * The app's long-poll: pushes waiting for its users, and messages for them (L7, K3, K8).
+   *
+   * Each user's key counts on its own (K3): a key no longer active (K5: that user moved IB Key to
+   * another phone) is named in `inactiveDeviceIds`, so the app can drop that user, and the poll goes on
+   * for the others, answering at once so the app hears of it now. Only when no key of the poll is
+   * active is the poll refused (`SLS_ERR_IBKEY_NOT_ACTIVE`). A bad signature refuses the whole poll.
+   */
   async poll(body: unknown, sourceAddress: string): Promise<PollResponse> {
     const req = PollRequest.parse(body);
     await this.#consumeNonce(req.nonce);
     const users = new Set<string>();
     const deviceIds: string[] = [];
+    const inactiveDeviceIds: string[] = [];
     for (const p of req.proofs) {
-      const { user } = await this.#signedBy(p.deviceId, pollMessage(req.nonce, p.deviceId), p.signature, sourceAddress);
+      const { user, active } = await this.#signedBy(p.deviceId, pollMessage(req.nonce, p.deviceId), p.signature, sourceAddress, true);
+      if (!active) {
+        inactiveDeviceIds.push(p.deviceId);
+        continue;
+      }
       users.add(user.id);
       deviceIds.push(p.deviceId);
     }
+    if (deviceIds.length === 0) throw new SlsError('SLS_ERR_IBKEY_NOT_ACTIVE');
     const topics = [...users].map((u) => `user:${u}`);
-    const found = await waitFor(this.notifier, topics, req.waitSeconds * 1000, async () => {
+    const wait = inactiveDeviceIds.length > 0 ? 0 : req.waitSeconds * 1000;
+    const found = await waitFor(this.notifier, topics, wait, async () => {
       const requests = await this.#livePushes(deviceIds);
       const messages = await this.#takeMessages(deviceIds);
-      return requests.length + messages.length > 0 ? { requests, messages } : null;
+      return requests.length + messages.length > 0 ? { requests, messages, inactiveDeviceIds } : null;
     }, undefined, this.#stopping.signal);
-    return found ?? { requests: [], messages: [] };
+    return found ?? { requests: [], messages: [], inactiveDeviceIds };
   }
 
   /**
