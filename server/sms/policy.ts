@@ -12,7 +12,7 @@
  *   - a *deferrable* message (a number verification code, which lives from its delivery) waits in
  *     the outbox with a not-before time; the dispatcher sends it when it is due;
  *   - any other message is refused with SLS_ERR_SMS_CARRIER_HOURS and `retryAt`. **Decision**: a
- *     login code lives 5 minutes and an IB Key activation 15: delivered hours later it is useless,
+ *     login code lives 5 minutes and an IB Key activation 10 (ACTIVATION_TTL_MS): delivered hours later it is useless,
  *     and a queue of them would wake the user at 08:00 with dead codes. The user is told to use
  *     another device now, or to try again from `retryAt`.
  *
