@@ -28,12 +28,22 @@ export class SlsdClient {
   }
 
   async #call<T extends z.ZodType>(method: 'GET' | 'POST', path: string, body: unknown, schema: T, signal?: AbortSignal): Promise<z.infer<T>> {
-    const res = await fetch(this.baseUrl + path, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
-    });
+    let res: Response;
+    try {
+      res = await fetch(this.baseUrl + path, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      // SPEC K2: no connection is what the offline code is for; say so rather than "fetch failed".
+      throw new Error(
+        `cannot reach the SLS server at ${this.baseUrl}. Without a connection the login still works with a code: ` +
+          'on the desktop choose "Didn\'t receive the notification?", then run `ibkey respond <challenge>` and type what it shows.',
+      );
+    }
     const text = await res.text();
     let json: unknown;
     try {
