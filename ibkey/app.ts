@@ -292,7 +292,8 @@ export class IbKeyApp {
     p.say(`Login request for ${request.username}`);
     p.say(`  client: ${request.clientName}`);
     p.say(`  place:  ${request.place}`);
-    p.say(`  time:   ${request.createdAt} (expires ${request.expiresAt})`);
+    // The phone's own clock and zone, as a person reads it (SPEC L7: when the login was asked), not ISO UTC.
+    p.say(`  time:   ${phoneTime(request.createdAt)} (expires ${phoneTime(request.expiresAt, { timeOnly: true })})`);
     p.say(`  Which number is shown on your screen?  ${request.choices.join('   ')}`);
     let deny = false;
     let chosen: number | null = null;
@@ -376,3 +377,10 @@ export function describeDeviceChallenge(c: Challenge): string {
 }
 
 export { WrongPinError };
+
+/** A moment as the phone shows it: its locale and time zone, to the second ("Nov 29, 2026, 1:37:18 AM"). */
+export function phoneTime(iso: string, o: { timeOnly?: boolean } = {}): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return o.timeOnly ? d.toLocaleTimeString(undefined, { timeStyle: 'medium' }) : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}

@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { answerMessage } from '../../ibkey/protocol.ts';
+import { phoneTime } from '../../ibkey/app.ts';
 import type { IbKeyApp } from '../../ibkey/app.ts';
 import { signWith } from '../../ibkey/crypto.ts';
 import type { TestServer } from '../testing/test-server.ts';
@@ -58,6 +59,10 @@ describe('push approval with number matching (SPEC L7)', () => {
     expect(answered.outcome).toBe('approved');
     expect(prompter.said.some((l) => l.includes('client: SLS Desktop on Linux'))).toBe(true);
     expect(prompter.said.some((l) => l.includes('place:  127.0.0.1'))).toBe(true);
+    // L7: the time as the phone shows it, not ISO UTC with milliseconds.
+    const time = prompter.said.find((l) => l.includes('time:'))!;
+    expect(time).toContain(phoneTime(request.createdAt));
+    expect(time).not.toMatch(/\d{4}-\d{2}-\d{2}T|\.\d{3}Z/);
 
     const done = await waiting;
     expect(done.code).toBe(200);
