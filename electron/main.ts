@@ -4,12 +4,13 @@
  * It owns the window and wires the contract to IPC: one `ipcMain.handle` per contract call,
  * generated from the names, each checking that the sender is our page's main frame before the
  * dispatcher (which validates the input) sees anything. The renderer is sandboxed and
- * context-isolated under a strict CSP; navigation, new windows, webviews and permission requests
+ * context-isolated under a strict CSP, and loads from the app's own origin `app://sls`, never from
+ * file:// (electron/app-protocol.ts); navigation, new windows, webviews and permission requests
  * are refused. Settings live in electron-store, secrets in the OS keychain.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
 import type { IpcMainInvokeEvent, WebContents } from 'electron';
 import ElectronStore from 'electron-store';
 import { CALL_NAMES, callChannel, eventChannel } from '../core/contract/names.ts';
@@ -17,6 +18,7 @@ import { DeviceManager } from '../native/device-manager.ts';
 import { createOsKeychain } from '../native/keychain.ts';
 import { settingsFromKeyValueStore } from '../native/settings.ts';
 import type { SettingsStore } from '../native/settings.ts';
+import { APP_SCHEME, RENDERER_ENTRY_URL, respondToAppRequest } from './app-protocol.ts';
 import { appInfo } from './host/app-info.ts';
 import { createDeviceManagerDscPlusService } from './host/dscplus-devices.ts';
 import { withDscPlusLogin } from './host/dscplus-login.ts';
@@ -24,7 +26,7 @@ import { createHost } from './host/index.ts';
 import type { Host } from './host/index.ts';
 import { devServerOverride, withServerOverride } from './release/dev-server.ts';
 import { setupRelease } from './release/index.ts';
-import { isTrustedSenderUrl, rendererUrl } from './security.ts';
+import { isTrustedSenderUrl } from './security.ts';
 
 let mainWindow: BrowserWindow | null = null;
 let host: Host | null = null;
@@ -46,12 +48,19 @@ const { logger, buildConfig } = release;
 
 app.enableSandbox();
 
-const indexHtml = join(app.getAppPath(), 'dist', 'renderer', 'index.html');
-const trustedUrl = rendererUrl(indexHtml);
+// Electron's security checklist: no file://, a custom protocol. `app://sls/…` serves the packaged
+// renderer folder and nothing else (electron/app-protocol.ts). Standard (an origin of its own, so
+// CSP 'self', storage and relative URLs work as on https) and secure (a secure context); fetch
+// allowed for the page's own files. No bypassCSP, no CORS for other origins, no service workers.
+// One call, before `ready`: Electron keeps only the last one.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+
+/** The packaged renderer (vite's dist/renderer, index.html and assets/): all that app:// serves. */
+const rendererDir = join(app.getAppPath(), 'dist', 'renderer');
 
 function isTrustedSender(event: IpcMainInvokeEvent): boolean {
   const frame = event.senderFrame;
-  return !!frame && frame === mainWindow?.webContents.mainFrame && isTrustedSenderUrl(frame.url, trustedUrl);
+  return !!frame && frame === mainWindow?.webContents.mainFrame && isTrustedSenderUrl(frame.url);
 }
 
 function openSettings(): SettingsStore {
@@ -117,18 +126,22 @@ async function createWindow(settings: SettingsStore): Promise<void> {
   mainWindow.on('closed', () => {
     mainWindow = null;
   });
-  await mainWindow.loadFile(indexHtml);
+  await mainWindow.loadURL(RENDERER_ENTRY_URL);
 }
 
 app.whenReady().then(async () => {
   const ses = session.defaultSession;
+  // The window's session (the default one) answers app:// from the renderer folder, before the window loads.
+  // (Electron's request also carries `initiatorOrigin`, which respondToAppRequest reads.)
+  ses.protocol.handle(APP_SCHEME, (request) => respondToAppRequest(request, rendererDir));
   // SPEC C3: the renderer asks for nothing: camera, notifications, clipboard-read… all refused.
   ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);
   ses.webRequest.onHeadersReceived((details, callback) => {
-    // The same policy as renderer/index.html's meta tag (kept as a literal for static checkers).
+    // The same policy as renderer/index.html's meta tag and the app:// handler's header (RENDERER_CSP in
+    // electron/app-protocol.ts; kept as a literal here for static checkers, a test keeps the two equal).
     // CSP_GLOBAL_CHECK (low) flags script-src 'self' as bypassable where 'self' serves user content or JSONP; here
-    // 'self' is the app's own packaged files (file:// in app.asar), which hold neither.
+    // 'self' is app://sls, the app's own packaged files (dist/renderer in app.asar), which hold neither.
     callback({
       responseHeaders: { /* eng-disable CSP_GLOBAL_CHECK */
         ...details.responseHeaders,

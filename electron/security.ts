@@ -1,20 +1,22 @@
 /**
  * Which frames may call the host over IPC (SPEC C3), testable without Electron.
  */
-import { pathToFileURL } from 'node:url';
+import { APP_HOST, APP_SCHEME } from './app-protocol.ts';
 
-/** The renderer's page; only a main frame showing exactly this file may use the contract. */
-export function rendererUrl(indexHtml: string): string {
-  return pathToFileURL(indexHtml).href;
-}
-
-/** GitHub Desktop's isTrustedIPCSender: the sender frame must be our page, not an iframe or a navigated-away frame. */
-export function isTrustedSenderUrl(frameUrl: string | undefined | null, trustedUrl: string): boolean {
+/**
+ * GitHub Desktop's isTrustedIPCSender: the sender frame must show our renderer, not an iframe or a navigated-away frame.
+ *
+ * Our renderer is whatever `app://sls` serves (electron/app-protocol.ts): the packaged renderer
+ * folder and nothing else, so the origin alone says the page is ours. Exactly that origin: not
+ * file:// (the app no longer loads from it, and every local file would share it), no other host,
+ * no port, no user info. The path and fragment are the page's own business.
+ */
+export function isTrustedSenderUrl(frameUrl: string | undefined | null): boolean {
   if (!frameUrl) return false;
   try {
     const u = new URL(frameUrl);
-    const t = new URL(trustedUrl);
-    return u.protocol === 'file:' && u.pathname === t.pathname && u.host === t.host;
+    // Node's URL gives non-special schemes an opaque origin ('null'), so compare the parts, not `u.origin`.
+    return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST && u.username === '' && u.password === '';
   } catch {
     return false;
   }

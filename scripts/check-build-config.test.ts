@@ -31,7 +31,14 @@ describe('electron-builder.yml (SPEC N3)', () => {
 
   it('requires every fuse with its value', () => {
     expect(problemsWith((c) => { (c['electronFuses'] as Record<string, unknown>)['runAsNode'] = true; })).toContain('electronFuses.runAsNode: must be false');
-    expect(problemsWith((c) => { delete c['electronFuses']; })).toHaveLength(6);
+    expect(problemsWith((c) => { delete c['electronFuses']; })).toHaveLength(7);
+  });
+
+  it('requires grantFileProtocolExtraPrivileges: false (the renderer loads from app://sls, not file://)', () => {
+    const fuses = (c: Record<string, unknown>) => c['electronFuses'] as Record<string, unknown>;
+    expect(fuses(loadConfig())['grantFileProtocolExtraPrivileges']).toBe(false);
+    expect(problemsWith((c) => { fuses(c)['grantFileProtocolExtraPrivileges'] = true; })).toEqual(['electronFuses.grantFileProtocolExtraPrivileges: must be false']);
+    expect(problemsWith((c) => { delete fuses(c)['grantFileProtocolExtraPrivileges']; })).toEqual(['electronFuses.grantFileProtocolExtraPrivileges: must be false']);
   });
 
   it('requires AppImage, deb, NSIS and dmg', () => {

@@ -33,6 +33,10 @@ export const requiredFuses = {
   enableEmbeddedAsarIntegrityValidation: true,
   onlyLoadAppFromAsar: true,
   enableNodeCliInspectArguments: false,
+  // Electron's security checklist, "avoid file://": the app loads its renderer from its own origin
+  // `app://sls` (electron/app-protocol.ts), so file:// pages keep no privileges beyond a browser's
+  // (no fetch of other file:// URLs, no service workers, no universal access between file:// frames).
+  grantFileProtocolExtraPrivileges: false,
 } as const;
 
 type Json = Record<string, unknown>;

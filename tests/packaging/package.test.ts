@@ -46,6 +46,7 @@ const fuseIndex: Record<keyof typeof requiredFuses, string> = {
   enableNodeCliInspectArguments: 'EnableNodeCliInspectArguments',
   enableEmbeddedAsarIntegrityValidation: 'EnableEmbeddedAsarIntegrityValidation',
   onlyLoadAppFromAsar: 'OnlyLoadAppFromAsar',
+  grantFileProtocolExtraPrivileges: 'GrantFileProtocolExtraPrivileges',
 };
 
 let work: string;
@@ -58,7 +59,7 @@ const standInMain = '// stand-in main bundle (tests/packaging)\n';
 function writeStandInElectron(dir: string): void {
   mkdirSync(dir, { recursive: true });
   // Wire version 1, 8 fuses, each the opposite of the release value ('1' = enable, '0' = disable).
-  const wire = Buffer.from('10110000', 'ascii');
+  const wire = Buffer.from('10110001', 'ascii');
   const body = Buffer.concat([Buffer.from('#!/bin/sh\necho "stand-in Electron"\nexit 0\n# '), Buffer.from(SENTINEL), Buffer.from([1, wire.length]), wire, Buffer.from('\n')]);
   writeFileSync(path.join(dir, 'electron'), body, { mode: 0o755 });
   writeFileSync(path.join(dir, 'LICENSE'), 'stand-in Electron LICENSE\n');
