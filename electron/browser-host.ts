@@ -12,12 +12,19 @@
  *   keeps that token in its tab's sessionStorage and presents it (`token.<token>`) on every later
  *   connection (a reload). A code used twice, or older than LAUNCH_CODE_TTL_MS, is refused like a
  *   wrong one.
- *   The race that remains: a local program that reads the code from /proc and connects before the
- *   page does gets the session instead. The window is small (the code is made just before Chromium
- *   starts, and the page connects as soon as it loads), and it does not pass unseen: the page is then
- *   refused and shows an error instead of the login, and the host logs that the code had already
- *   been used. A code printed for a person to open (no display) is not on a command line and waits
- *   longer (PRINTED_LAUNCH_CODE_TTL_MS).
+ *   Who may trade the code (Linux): only a socket of the host's own OS user. Before the code is
+ *   looked at, the host finds the connecting socket's row in /proc/net/tcp and /proc/net/tcp6 and
+ *   reads its uid (electron/socket-owner.ts); another user's program that read the code from /proc
+ *   is refused (403, logged with its uid) and the code stays good for the page. A socket whose owner
+ *   cannot be found is refused too, logged with the reason, and its page is told why (the upgrade
+ *   completes and closes at once with WS_CLOSE_OWNER_UNKNOWN and a reason); the code stays good.
+ *   Elsewhere (macOS, Windows: no /proc) the check is skipped and the race stays: a local program
+ *   that reads the code and connects before the page does gets the session instead. The window is
+ *   small (the code is made just before Chromium starts, and the page connects as soon as it loads),
+ *   and it does not pass unseen: the page is then refused and shows an error instead of the login,
+ *   and the host logs that the code had already been used. A program of the same user is not
+ *   stopped by any of this (it could read Chromium's profile as well). A code printed for a person to
+ *   open (no display) is not on a command line and waits longer (PRINTED_LAUNCH_CODE_TTL_MS).
  * - One live connection: the page is one window. A newer connection with the session token (a
  *   reload) replaces the older one, which is closed with WS_CLOSE_REPLACED; a new launch code
  *   exchange also replaces the session token.
@@ -32,7 +39,8 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from
 import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +57,8 @@ import { withDscPlusLogin } from './host/dscplus-login.ts';
 import { createNoDscPlusService } from './host/dscplus-service.ts';
 import { createHost } from './host/index.ts';
 import type { DscPlusService, Host } from './host/index.ts';
+import { socketOwner } from './socket-owner.ts';
+import type { SocketOwnerResult } from './socket-owner.ts';
 
 /**
  * Subprotocol the renderer asks for; its credential travels as a second one: `launch.<code>` on the
@@ -65,6 +75,12 @@ export const PRINTED_LAUNCH_CODE_TTL_MS = 10 * 60 * 1000;
 
 /** Close code of a connection that a newer one with the same session replaced (a reload). */
 export const WS_CLOSE_REPLACED = 4001;
+
+/**
+ * Close code of a launch-code connection whose socket's owner could not be found in /proc/net/tcp
+ * (Linux): the host cannot tell it from another user's, so it hands it no session; the reason says so.
+ */
+export const WS_CLOSE_OWNER_UNKNOWN = 4002;
 
 /** The same policy as the renderer's meta tag, plus what only a header can say. */
 export const CONTENT_SECURITY_POLICY =
@@ -94,6 +110,8 @@ export interface BrowserHostOptions {
   /** 0 picks a free port. */
   port?: number;
   log?: (line: string) => void;
+  /** Where the launch-code guard reads tcp and tcp6 (Linux); `/proc/net`. */
+  procNetDir?: string;
 }
 
 export interface BrowserHost {
@@ -108,6 +126,9 @@ export interface BrowserHost {
   readonly host: Host;
   close(): Promise<void>;
 }
+
+/** WS_CLOSE_OWNER_UNKNOWN's reason (a close reason holds at most 123 bytes). */
+export const OWNER_UNKNOWN_REASON = 'SLS Desktop could not check that this window runs as your user; restart SLS Desktop';
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -243,21 +264,69 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   // The page's one connection: a newer one replaces it.
   let live: WebSocket | null = null;
 
-  server.on('upgrade', (req, socket, head) => {
+  /**
+   * Whose socket presents a launch code. Linux: its row in /proc/net/tcp(6) must be this user's.
+   * Other platforms have no such table: the check is skipped (today's behaviour, with the race the
+   * header describes).
+   */
+  const ownUid = process.geteuid?.() ?? process.getuid?.() ?? null;
+  const checkOwner = async (conn: Socket): Promise<{ kind: 'own' } | { kind: 'other'; uid: number } | { kind: 'unknown'; reason: string }> => {
+    if (process.platform !== 'linux' || ownUid === null) return { kind: 'own' };
+    const found: SocketOwnerResult = await socketOwner(
+      { localAddress: conn.localAddress ?? '', localPort: conn.localPort ?? 0, remoteAddress: conn.remoteAddress ?? '', remotePort: conn.remotePort ?? 0 },
+      options.procNetDir ? { procNetDir: options.procNetDir } : {},
+    ).catch((e: unknown) => ({ found: false as const, reason: e instanceof Error ? e.message : String(e) }));
+    if (!found.found) return { kind: 'unknown', reason: found.reason };
+    return found.uid === ownUid ? { kind: 'own' } : { kind: 'other', uid: found.uid };
+  };
+
+  const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    // A socket error while the owner is looked up (the client went away) ends only this socket;
+    // once upgraded, the WebSocket handles its errors.
+    const onError = () => socket.destroy();
+    socket.on('error', onError);
+    const upgrade = (then: (ws: WebSocket) => void) => {
+      socket.off('error', onError);
+      wss.handleUpgrade(req, socket, head, then);
+    };
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     const path = new URL(req.url ?? '/', origin).pathname;
-    // The credential last, so a request any guard refuses never uses up a launch code.
-    const admitted =
-      path === WS_PATH && req.headers.origin === origin && req.headers.host === hostHeader && offered.includes(WS_PROTOCOL)
-        ? admit(offered)
-        : { ok: false as const, reason: 'origin, host, path or protocol' };
-    if (!admitted.ok) {
+    const refuse = (reason: string) => {
       // No detail to the caller; the log says which guard refused, never a code or token.
-      log(`refused a contract connection (${admitted.reason}; origin=${req.headers.origin ?? 'none'} path=${path})`);
+      log(`refused a contract connection (${reason}; origin=${req.headers.origin ?? 'none'} path=${path})`);
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+    };
+    if (!(path === WS_PATH && req.headers.origin === origin && req.headers.host === hostHeader && offered.includes(WS_PROTOCOL))) {
+      refuse('origin, host, path or protocol');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
+    // The owner before the credential: a socket of another user (or of nobody known) never uses up
+    // a launch code, so the page can still trade it.
+    if (offered.some((p) => p.startsWith('launch.'))) {
+      const owner = await checkOwner(req.socket);
+      if (socket.destroyed) return;
+      if (owner.kind === 'other') {
+        refuse(
+          `launch code presented from a socket of another OS user (uid ${owner.uid}; this host runs as uid ${ownUid}): a program of that user may have read it from Chromium's command line; the code stays good for this user's window`,
+        );
+        return;
+      }
+      if (owner.kind === 'unknown') {
+        log(
+          `refused a contract connection (launch code presented from a socket whose owner could not be found: ${owner.reason}; on Linux only a socket of this user (uid ${ownUid}) may trade it; origin=${req.headers.origin ?? 'none'} path=${path})`,
+        );
+        // The page is told why: a WebSocket close with a code and reason is all a page can read.
+        upgrade((ws) => ws.close(WS_CLOSE_OWNER_UNKNOWN, OWNER_UNKNOWN_REASON));
+        return;
+      }
+    }
+    // The credential last, so a request any guard refuses never uses up a launch code.
+    const admitted = admit(offered);
+    if (!admitted.ok) {
+      refuse(admitted.reason);
+      return;
+    }
+    upgrade((ws) => {
       if (live) live.close(WS_CLOSE_REPLACED, 'replaced by a newer connection');
       live = ws;
       if (admitted.launch) {
@@ -266,6 +335,13 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
         ws.send(JSON.stringify({ session: sessionToken }));
       }
       wss.emit('connection', ws, req);
+    });
+  };
+
+  server.on('upgrade', (req, socket, head) => {
+    onUpgrade(req, socket, head).catch((e: unknown) => {
+      log(`contract connection failed: ${e instanceof Error ? e.message : String(e)}`);
+      socket.destroy();
     });
   });
 
