@@ -76,8 +76,10 @@ export const ERROR_CODES = [
   'SLS_ERR_IBKEY_NOT_ACTIVE',
   /** IB Key: the push was already answered, expired, or its login moved on (single use, SPEC L7). */
   'SLS_ERR_IBKEY_REQUEST_ENDED',
-  /** IB Key: the activation ended (used, 3 wrong codes, expired): start again. */
+  /** IB Key: the activation ended (used, or 3 wrong codes): start again. */
   'SLS_ERR_IBKEY_ACTIVATION_ENDED',
+  /** IB Key: the activation code (or the other device's challenge, K6) outlived its 10 minutes: start again in the app for a new one. */
+  'SLS_ERR_IBKEY_ACTIVATION_EXPIRED',
   /** IB Key activation needs a mobile number on file, which it verifies (SPEC P3). */
   'SLS_ERR_IBKEY_NO_MOBILE',
   /** IB Key cannot be recovered by the user: client services issue temporary access (SPEC K7). */

@@ -15,6 +15,7 @@ import type { UserSecrets } from './crypto.ts';
 import {
   answerMessage,
   AnswerResponse,
+  CheckActivationCodeResponse,
   CompleteActivationResponse,
   K7_MESSAGE,
   messageAad,
@@ -171,21 +172,21 @@ export class IbKeyApp {
     return (await this.#p.ask('Response: ')).trim();
   }
 
+  /**
+   * Starts, checks the code, asks for the PIN, completes (K1, K4, K5).
+   *
+   * The code is checked with slsd before the PIN is asked (the check does not use it up), so a wrong,
+   * used or expired code is told before the user sets anything; a wrong one is asked again while
+   * attempts are left. Completion then takes the same code, once.
+   */
   async #enrol(start: StartActivationRequest, pinFor: () => Promise<string>, label?: string): Promise<CompleteActivationResponse> {
     const client = this.#client;
     const started = await client.post(`${API_PREFIX}/ibkey/activations`, start, StartActivationResponse);
-    const key = newDeviceKey();
-    let done: CompleteActivationResponse | null = null;
+    const activation = `${API_PREFIX}/ibkey/activations/${encodeURIComponent(started.activationId)}`;
     let code = await this.#answerProof(started);
-    // SPEC K4 (Android): credentials, the SMS activation token, then the PIN.
-    const pin = await pinFor();
     for (;;) {
       try {
-        done = await client.post(
-          `${API_PREFIX}/ibkey/activations/${encodeURIComponent(started.activationId)}/complete`,
-          { code, publicKey: key.publicKey, label: label ?? defaultLabel(this.platform) },
-          CompleteActivationResponse,
-        );
+        await client.post(`${activation}/check`, { code }, CheckActivationCodeResponse);
         break;
       } catch (e) {
         if (e instanceof SlsdError && e.code === 'SLS_ERR_WRONG_RESPONSE' && (e.attemptsLeft ?? 0) > 0) {
@@ -196,13 +197,18 @@ export class IbKeyApp {
         throw e;
       }
     }
+    // SPEC K4 (Android): credentials, the SMS activation token, then the PIN.
+    const pin = await pinFor();
+    const key = newDeviceKey();
+    // No name given: slsd keeps the one of the IB Key this replaces (K4, K5), else the platform's.
+    const done = await client.post(`${activation}/complete`, { code, publicKey: key.publicKey, ...(label ? { label } : {}) }, CompleteActivationResponse);
     const sealed = sealUnderPin({ privateKey: key.privateKey, ocraSecret: done.ocraSecret }, pin, keyAad(done.deviceId));
     this.state.putKey({ username: done.username, deviceId: done.deviceId, sealed });
     const app = this.#app;
     const users = app.users.filter((u) => u.username.toLowerCase() !== done.username.toLowerCase());
     this.state.saveApp({
       ...app,
-      users: [...users, { username: done.username, deviceId: done.deviceId, label: label ?? defaultLabel(this.platform), activatedAt: done.activatedAt }],
+      users: [...users, { username: done.username, deviceId: done.deviceId, label: done.label, activatedAt: done.activatedAt }],
     });
     return done;
   }
@@ -357,10 +363,6 @@ export class IbKeyApp {
 /** "1 attempt", "2 attempts". */
 function attempts(n: number): string {
   return `${n} attempt${n === 1 ? '' : 's'}`;
-}
-
-function defaultLabel(platform: IbKeyPlatform): string {
-  return platform === 'ios' ? 'iPhone' : 'Android phone';
 }
 
 /** What to do with another device's challenge (K6), in the words of the desktop screens (L4). */

@@ -191,14 +191,15 @@ export async function main(argv: readonly string[]): Promise<void> {
       .requiredOption('--user <name>', 'user name')
       .option('--password-stdin', 'Android: read the password as the first line of stdin')
       .option('--no-sms', 'I no longer have the phone number originally used (SPEC K6, K7)')
-      .option('--label <label>', 'label of this phone')
+      .option('--label <label>', 'a new name for this phone (default: the name the desktop showed before)')
       .option('--keychain-from <dir>', 'iOS transfer: the old iPhone\'s state folder, as iCloud Keychain brings it')
       .action(async (o: { user: string; passwordStdin?: boolean; sms: boolean; label?: string; keychainFrom?: string }) => {
         const app = open();
         if (o.keychainFrom) prompter.say(`Restored ${app.state.importKeychain(o.keychainFrom)} key(s) from the iCloud Keychain.`);
         const pw = app.platform === 'android' ? await password(Boolean(o.passwordStdin)) : undefined;
         const done = await app.recover(name, o.user, { ...(pw ? { password: pw } : {}), smsAvailable: o.sms, ...(o.label ? { label: o.label } : {}) });
-        prompter.say(`IB Key is active again for ${done.username} on this phone.`);
+        // The name the desktop's device list shows: kept from the phone it replaces unless --label gave another.
+        prompter.say(`IB Key is active again for ${done.username} on this phone ("${done.label}").`);
         if (done.revokedDeviceIds.length > 0) {
           prompter.say(name === 'transfer' ? `IB Key for ${done.username} no longer works on the previous phone.` : `The previous activation of IB Key for ${done.username} no longer works.`);
         }

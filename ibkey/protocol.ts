@@ -55,6 +55,31 @@ export const StartActivationResponse = z.object({
 });
 export type StartActivationResponse = z.infer<typeof StartActivationResponse>;
 
+/** How a phone is named when its user gave it no name (K1): what the desktop shows as "IB Key (iPhone)". */
+export const DEFAULT_PHONE_NAMES: Readonly<Record<IbKeyPlatform, string>> = { ios: 'iPhone', android: 'Android phone' };
+
+/**
+ * POST /v1/ibkey/activations/:activationId/check — is this code right, before the app asks for the PIN?
+ *
+ * Checks without using the code: a right code stays for `complete`. A wrong one counts exactly as at
+ * `complete` (the activation's 3 codes, the user's and the address's failures, SPEC L6), so checking
+ * guesses no faster than completing.
+ */
+export const CheckActivationCodeRequest = z
+  .object({
+    /** The SMS activation code, or the other device's response (K6). */
+    code: z.string().min(1).max(64),
+  })
+  .strict();
+export type CheckActivationCodeRequest = z.infer<typeof CheckActivationCodeRequest>;
+
+export const CheckActivationCodeResponse = z.object({
+  activationId: Id,
+  /** Complete before this: the code is right and still unused. */
+  expiresAt: IsoTime,
+});
+export type CheckActivationCodeResponse = z.infer<typeof CheckActivationCodeResponse>;
+
 /** POST /v1/ibkey/activations/:activationId/complete */
 export const CompleteActivationRequest = z
   .object({
@@ -62,8 +87,11 @@ export const CompleteActivationRequest = z
     code: z.string().min(1).max(64),
     /** The app's new P-256 public key, SPKI DER, base64url. The private key never leaves the app (K1). */
     publicKey: B64u,
-    /** "iPhone of Jane" */
-    label: z.string().min(1).max(60),
+    /**
+     * How the desktop names this phone: "iPhone of Jane". Left out, a reactivation or transfer (K4, K5)
+     * keeps the name the user gave the IB Key it replaces; otherwise the platform's name (`DEFAULT_PHONE_NAMES`).
+     */
+    label: z.string().min(1).max(60).optional(),
   })
   .strict();
 export type CompleteActivationRequest = z.infer<typeof CompleteActivationRequest>;
@@ -71,6 +99,8 @@ export type CompleteActivationRequest = z.infer<typeof CompleteActivationRequest
 export const CompleteActivationResponse = z.object({
   deviceId: Id,
   username: z.string(),
+  /** The phone's name as slsd keeps it (the desktop shows "IB Key (<label>)"). */
+  label: z.string(),
   /** The OCRA key for offline codes (K2), base64url: returned once, kept by the app under the PIN. */
   ocraSecret: B64u,
   ocraSuite: z.string(),

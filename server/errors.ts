@@ -116,7 +116,16 @@ export const ERROR_REGISTRY = {
     message: 'This login request was already answered or has ended.',
     when: 'SPEC L7: an approval is used once and only for its own login; a replay, an expired push or a push whose login moved on is refused.',
   },
-  SLS_ERR_IBKEY_ACTIVATION_ENDED: { status: 409, message: 'This IB Key activation has ended. Please start again.', when: 'The activation was completed, expired (10 minutes) or got 3 wrong codes.' },
+  SLS_ERR_IBKEY_ACTIVATION_ENDED: {
+    status: 409,
+    message: 'This IB Key activation has ended. Please start again.',
+    when: 'SPEC K1, L6: the activation was completed (its code is used once) or got 3 wrong codes; an unknown activation id gets the same answer.',
+  },
+  SLS_ERR_IBKEY_ACTIVATION_EXPIRED: {
+    status: 410,
+    message: 'This activation code has expired: a code is good for 10 minutes. Start again in the IB Key app to get a new code.',
+    when: 'SPEC K1: the activation (its SMS code, or the other device\'s challenge, K6) is still unused but older than 10 minutes; the code typed is not judged. A code already checked right stays good for completion a few minutes longer (time to choose the PIN).',
+  },
   SLS_ERR_IBKEY_NO_MOBILE: {
     status: 409,
     message: 'IB Key needs a mobile phone number on file, which the activation verifies. Please add your number first.',

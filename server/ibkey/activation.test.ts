@@ -11,6 +11,7 @@ import { ocraPasswordHash } from '../../core/ocra.ts';
 import { SlsdError } from '../../ibkey/client.ts';
 import { K7_MESSAGE } from '../../ibkey/protocol.ts';
 import { runSlsctl } from '../cli/slsctl.ts';
+import { ACTIVATION_TTL_MS } from '../services/ibkey.ts';
 import type { TestServer } from '../testing/test-server.ts';
 import { activate, auditEvents, createUser, ibkeyServer, lastActivationCode, newApp, PASSWORD, PIN, ScriptedPrompter, startLogin, status } from './testkit.ts';
 import type { IbKeyApp } from '../../ibkey/app.ts';
@@ -89,15 +90,48 @@ describe('activation (SPEC K1, P3)', () => {
     expect(e.message).toBe('IB Key is already active for this user on another phone: transfer it to this phone instead.');
   });
 
-  it('three wrong activation codes end the activation', async () => {
+  it('three wrong activation codes end the activation, and no PIN is asked for them', async () => {
     const userId = await createUser(t, 'jane');
-    const prompter = new ScriptedPrompter(['000000', PIN, PIN, '000001', '000002']);
+    const prompter = new ScriptedPrompter(['000000', '000001', '000002']);
     const app = newApp(t, 'ios', prompter);
     const e = await expectCode(app.activate('jane', PASSWORD), 'SLS_ERR_WRONG_RESPONSE');
     expect(prompter.said.filter((l) => l.includes('not correct'))).toEqual(['That code is not correct (2 attempts left).', 'That code is not correct (1 attempt left).']);
     // The third says the activation is over and a new code is needed.
     expect(e.message).toBe('The code is not correct. After 3 wrong codes this activation has ended: start again to get a new code.');
+    expect(prompter.questions).toEqual(['Activation code: ', 'Activation code: ', 'Activation code: ']);
     expect(await ibkeyDevices(userId)).toEqual([]);
+  });
+
+  it('checks the code with slsd before asking for a PIN: a wrong code is asked again, the PIN is chosen after the right one', async () => {
+    const userId = await createUser(t, 'jane');
+    const prompter = new ScriptedPrompter();
+    const app = newApp(t, 'android', prompter);
+    prompter.push(async () => ((await lastActivationCode(t, userId)) === '000000' ? '000001' : '000000'), () => lastActivationCode(t, userId), PIN, PIN);
+    const done = await app.activate('jane', PASSWORD);
+    expect(prompter.questions).toEqual(['Activation code: ', 'Activation code: ', 'Choose a PIN (4–16 digits): ', 'Repeat the PIN: ']);
+    expect(prompter.said).toContain('That code is not correct (2 attempts left).');
+    expect(await ibkeyDevices(userId)).toEqual([{ id: done.deviceId, status: 'active' }]);
+    expect(await approveLogin(app, prompter, 'jane')).toBe('signed_in');
+  });
+
+  it('says an expired code expired and to start again, before any PIN is asked (K1)', async () => {
+    const userId = await createUser(t, 'jane');
+    const prompter = new ScriptedPrompter([
+      async () => {
+        // The user types the code after its 10 minutes.
+        t.clock.advance(ACTIVATION_TTL_MS);
+        return lastActivationCode(t, userId);
+      },
+    ]);
+    const app = newApp(t, 'android', prompter);
+    const e = await expectCode(app.activate('jane', PASSWORD), 'SLS_ERR_IBKEY_ACTIVATION_EXPIRED');
+    expect(e.message).toBe('This activation code has expired: a code is good for 10 minutes. Start again in the IB Key app to get a new code.');
+    expect(e.message).not.toContain('has ended');
+    expect(prompter.questions).toEqual(['Activation code: ']);
+    expect(app.state.keys()).toEqual([]);
+    expect(await ibkeyDevices(userId)).toEqual([]);
+    // Starting again works: a new code, then the PIN.
+    await activate(t, app, prompter, 'jane', userId);
   });
 });
 
@@ -181,6 +215,45 @@ describe('transfer to another phone (SPEC K5)', () => {
     const newCode = await newPhone.respond('jane', challenge);
     const ok = await t.app.inject({ method: 'POST', url: `/v1/login/${step.transactionId}/response`, payload: { response: newCode } });
     expect(ok.json().status).toBe('signed_in');
+  });
+
+  it('keeps the name the user gave the phone, as the desktop lists it; a name given on the new phone wins', async () => {
+    const userId = await createUser(t, 'jane');
+    await newApp(t, 'android', new ScriptedPrompter([() => lastActivationCode(t, userId), PIN, PIN])).activate('jane', PASSWORD, 'Pixel of Jane');
+
+    // No name given on the new phone: the one the user gave is kept, not "Android phone".
+    const newPhone = newApp(t, 'android', new ScriptedPrompter([() => lastActivationCode(t, userId), PIN, PIN]));
+    const done = await newPhone.recover('transfer', 'jane', { password: PASSWORD });
+    // What the desktop's drop-down shows (L2; a second device makes it appear).
+    const scc = await t.provisioning.addDevice({ username: 'jane', kind: 'scc' });
+    const step = await startLogin(t, 'jane');
+    if (step.status !== 'select_device') throw new Error(`expected the device list, got ${step.status}`);
+    expect(step.devices.filter((d) => d.kind === 'ibkey').map((d) => d.label)).toEqual(['IB Key (Pixel of Jane)']);
+    expect(newPhone.users().map((u) => u.label)).toEqual(['Pixel of Jane']);
+    expect(done.label).toBe('Pixel of Jane');
+
+    // A name given on the next phone is that phone's name (like --label at the first activation).
+    const prompter = new ScriptedPrompter();
+    const third = newApp(t, 'android', prompter);
+    prompter.push(() => {
+      // K6: the code card answers instead of the SMS now.
+      const m = /index numbers (\d+) and (\d+)/.exec(prompter.said.at(-1)!)!;
+      return scc.card!.cells[Number(m[1]) - 1]! + scc.card!.cells[Number(m[2]) - 1]!;
+    }, PIN, PIN);
+    const renamed = await third.recover('transfer', 'jane', { password: PASSWORD, label: 'Galaxy of Jane' });
+    expect(renamed.label).toBe('Galaxy of Jane');
+    expect(third.users().map((u) => u.label)).toEqual(['Galaxy of Jane']);
+    const rows = await t.services.db.selectFrom('devices').select('label').where('id', '=', renamed.deviceId).execute();
+    expect(rows).toEqual([{ label: 'IB Key (Galaxy of Jane)' }]);
+  });
+
+  it('does not carry a platform\'s own name to a phone of another platform: an iPhone left unnamed becomes "Android phone"', async () => {
+    const userId = await createUser(t, 'jane');
+    const first = await newApp(t, 'ios', new ScriptedPrompter([() => lastActivationCode(t, userId), PIN, PIN])).activate('jane', PASSWORD);
+    const done = await newApp(t, 'android', new ScriptedPrompter([() => lastActivationCode(t, userId), PIN, PIN])).recover('transfer', 'jane', { password: PASSWORD });
+    const label = async (id: string) => (await t.services.db.selectFrom('devices').select('label').where('id', '=', id).executeTakeFirstOrThrow()).label;
+    expect([await label(first.deviceId), await label(done.deviceId)]).toEqual(['IB Key (iPhone)', 'IB Key (Android phone)']);
+    expect(done.label).toBe('Android phone');
   });
 
   it('iOS: the PIN originally set (the key comes with the iCloud Keychain) plus an SMS code', async () => {

@@ -100,11 +100,13 @@ describe('ibkey CLI', () => {
       for (const pin of pins) cli.send(pin);
       return cli.done();
     };
-    expect(await enrol(on(ph1, 'activate', '--user', 'jane.t', '--password-stdin'), janeId, [PIN, PIN])).toBe(0);
+    expect(await enrol(on(ph1, 'activate', '--user', 'jane.t', '--password-stdin', '--label', 'Pixel of Jane'), janeId, [PIN, PIN])).toBe(0);
     expect(await enrol(on(ph1, 'add-user', '--user', 'john.t', '--password-stdin'), johnId, [PIN])).toBe(0);
     const transfer = on(ph2, 'transfer', '--user', 'jane.t', '--password-stdin');
     expect(await enrol(transfer, janeId, [PIN, PIN])).toBe(0);
     expect(transfer.out).toContain('IB Key for jane.t no longer works on the previous phone.');
+    // K5: the phone keeps the name the user gave it (what the desktop lists), not "Android phone".
+    expect(transfer.out).toContain('IB Key is active again for jane.t on this phone ("Pixel of Jane").');
     expect(transfer.out).not.toMatch(/dev_/);
 
     const step = await startLogin(t, 'john.t');

@@ -11,6 +11,8 @@ import { API_PREFIX, LoginStatus, SMS_POLICY_ERRORS } from '../../core/api.ts';
 import {
   AnswerRequest,
   AnswerResponse,
+  CheckActivationCodeRequest,
+  CheckActivationCodeResponse,
   CompleteActivationRequest,
   CompleteActivationResponse,
   NonceResponse,
@@ -25,6 +27,15 @@ import type { RouteDefinition, RouteInput } from './table.ts';
 
 const BODY_ERRORS: readonly ErrorCode[] = ['SLS_ERR_VALIDATION', 'SLS_ERR_MALFORMED_JSON', 'SLS_ERR_BODY_TOO_LARGE', 'SLS_ERR_UNSUPPORTED_MEDIA_TYPE'];
 const SIGNED_ERRORS: readonly ErrorCode[] = ['SLS_ERR_IBKEY_NONCE_INVALID', 'SLS_ERR_IBKEY_SIGNATURE_INVALID', 'SLS_ERR_IBKEY_NOT_ACTIVE'];
+
+/** What typing an activation code may meet, at the check and at completion alike (K1, L6). */
+const ACTIVATION_CODE_ERRORS: readonly ErrorCode[] = [
+  'SLS_ERR_IBKEY_ACTIVATION_ENDED',
+  'SLS_ERR_IBKEY_ACTIVATION_EXPIRED',
+  'SLS_ERR_WRONG_RESPONSE',
+  'SLS_ERR_USER_LOCKED',
+  'SLS_ERR_DEVICE_NOT_AVAILABLE',
+];
 
 const IdParam = z.string().min(1).max(64);
 
@@ -68,17 +79,36 @@ export const IBKEY_ROUTES: readonly RouteDefinition[] = [
   },
   {
     method: 'POST',
+    url: `${API_PREFIX}/ibkey/activations/:activationId/check`,
+    operationId: 'ibkeyCheckActivationCode',
+    summary: 'IB Key: is the SMS code (or the other device\'s response) right? Checked without using it',
+    description:
+      'The app checks the code before it asks the user for a PIN (K1), then completes with the same code, which is still used once. ' +
+      'A wrong code counts exactly as at completion: the activation\'s 3 codes and the user\'s and address\'s failures (L6), so checking guesses no faster. ' +
+      'An unused activation older than 10 minutes: SLS_ERR_IBKEY_ACTIVATION_EXPIRED (start again for a new code); used, ended or unknown: SLS_ERR_IBKEY_ACTIVATION_ENDED. ' +
+      'A right code keeps the activation open a few minutes more (`expiresAt`), for the PIN to be chosen.',
+    spec: 'K1 K4 K5 K6 L6',
+    auth: false,
+    body: CheckActivationCodeRequest,
+    response: CheckActivationCodeResponse,
+    errors: [...BODY_ERRORS, ...ACTIVATION_CODE_ERRORS],
+    async handler(s, { body, params, sourceAddress }) {
+      return ibkey(s).checkActivationCode(IdParam.parse(params.activationId), body, sourceAddress);
+    },
+  },
+  {
+    method: 'POST',
     url: `${API_PREFIX}/ibkey/activations/:activationId/complete`,
     operationId: 'ibkeyCompleteActivation',
     summary: 'IB Key: the SMS code (or the other device\'s response) and the app\'s public key',
     description:
       'Answers the OCRA key for offline codes once. Recovery revokes the previous IB Key of the user: its key and offline codes are refused from then on (K5). ' +
-      '3 wrong codes end the activation.',
+      '3 wrong codes end the activation (checks included); after 10 minutes it has expired. Without `label`, a reactivation or transfer keeps the name of the IB Key it replaces (K4, K5).',
     spec: 'K1 K2 K4 K5 K6 P3 L6',
     auth: false,
     body: CompleteActivationRequest,
     response: CompleteActivationResponse,
-    errors: [...BODY_ERRORS, 'SLS_ERR_IBKEY_ACTIVATION_ENDED', 'SLS_ERR_WRONG_RESPONSE', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_DEVICE_NOT_AVAILABLE'],
+    errors: [...BODY_ERRORS, ...ACTIVATION_CODE_ERRORS],
     async handler(s, { body, params, sourceAddress }) {
       return ibkey(s).completeActivation(IdParam.parse(params.activationId), body, sourceAddress);
     },

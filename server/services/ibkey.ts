@@ -16,7 +16,9 @@ import { parseOcraSuite } from '../../core/ocra.ts';
 import {
   answerMessage,
   AnswerRequest,
+  CheckActivationCodeRequest,
   CompleteActivationRequest,
+  DEFAULT_PHONE_NAMES,
   K7_MESSAGE,
   messageAad,
   PollRequest,
@@ -28,6 +30,7 @@ import type { LoginStatus } from '../../core/api.ts';
 import type {
   AnswerResponse,
   AppMessage,
+  CheckActivationCodeResponse,
   CompleteActivationResponse,
   PollResponse,
   PushRequest,
@@ -55,6 +58,8 @@ export type IbKeyServiceDeps = Pick<Services, 'db' | 'box' | 'config' | 'sms' | 
 
 /** An activation code by SMS lives this long (K1). */
 export const ACTIVATION_TTL_MS = 10 * 60 * 1000;
+/** A code checked right keeps its activation open at least this long, for the PIN to be chosen (K1). */
+export const ACTIVATION_PIN_GRACE_MS = 5 * 60 * 1000;
 export const ACTIVATION_CODE_LENGTH = 6;
 /** Nonces for signed app requests live this long. */
 export const NONCE_TTL_MS = 2 * 60 * 1000;
@@ -375,63 +380,129 @@ export class IbKeyService {
   }
 
   /**
+   * The activation a code is typed for, still open, with its user; or why not.
+   *
+   * Used (completed), ended by 3 wrong codes, or unknown: `SLS_ERR_IBKEY_ACTIVATION_ENDED`, one answer
+   * for all. Unused but past its time: `SLS_ERR_IBKEY_ACTIVATION_EXPIRED`, so the user learns the code
+   * expired and to start again. Either way the code typed is not judged, so neither says anything about it.
+   */
+  async #openActivation(activationId: string): Promise<{ a: IbKeyActivationTable; user: UserRow }> {
+    const a = await this.#db.selectFrom('ibkey_activations').selectAll().where('id', '=', activationId).executeTakeFirst();
+    if (!a || a.state !== 'pending') throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
+    if (a.expires_at <= this.#d.now()) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_EXPIRED');
+    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', a.user_id).executeTakeFirstOrThrow();
+    await this.#d.throttle.assertUserNotLocked(user.username_normalized);
+    return { a, user };
+  }
+
+  /**
+   * Judges one code of an open activation: returns when it is right; a wrong one is counted and refused.
+   *
+   * The one place codes are judged, for `checkActivationCode` and `completeActivation` alike, so both
+   * share the activation's 3 codes and the user's and address's failures (SPEC L6): checking first
+   * never gives an attacker more guesses than completing does.
+   */
+  async #judgeCode(a: IbKeyActivationTable, user: UserRow, code: string, sourceAddress: string): Promise<void> {
+    let right: boolean;
+    if (a.proof_kind === 'sms') {
+      right = a.code_hash !== null && constantTimeEqual(sha256Hex(`${a.id}:${code.replace(/\s+/g, '')}`), a.code_hash);
+    } else {
+      const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', a.proof_device_id ?? '').executeTakeFirst();
+      if (!device || device.status !== 'active') throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
+      right = (await verifierFor(device.kind).verify(this.#ctx, activationAsTransaction(a, user.username_normalized), device, code)) === 'right';
+    }
+    if (right) return;
+    // SPEC L6, K1: at most 3 codes are judged per activation, however many arrive together (on
+    // PostgreSQL they do). One conditional UPDATE counts this one only while the activation is
+    // pending with fewer than 3, and ends it at the third, atomically. No row changed: it ended (or
+    // completed) meanwhile, and this code is not judged: answered like any code from then on, so a
+    // right code among them is never told apart from a wrong one (no oracle).
+    const counted = await this.#db
+      .updateTable('ibkey_activations')
+      .set((eb) => ({
+        wrong_attempts: eb('wrong_attempts', '+', 1),
+        state: eb.case().when('wrong_attempts', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(eb.val<IbKeyActivationState>('ended')).else(eb.ref('state')).end(),
+      }))
+      .where('id', '=', a.id)
+      .where('state', '=', 'pending')
+      .where('wrong_attempts', '<', WRONG_RESPONSES_PER_TRANSACTION)
+      .returning('wrong_attempts')
+      .executeTakeFirst();
+    if (!counted) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
+    const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - counted.wrong_attempts);
+    await this.#audit({ event: 'ibkey.activation_failed', user, sourceAddress, details: { activationId: a.id, reason: 'wrong_code', attemptsLeft } });
+    const lockedUntil = await this.#failure(user, sourceAddress);
+    if (lockedUntil !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
+    if (attemptsLeft === 0) {
+      throw new SlsError('SLS_ERR_WRONG_RESPONSE', {
+        attemptsLeft,
+        message: 'The code is not correct. After 3 wrong codes this activation has ended: start again to get a new code.',
+      });
+    }
+    throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft });
+  }
+
+  /**
+   * Checks the SMS code (or the other device's response, K6) without using it, so the app asks for the
+   * PIN only once the code is known to be right (K1: a wrong or expired code is told before any PIN).
+   *
+   * A wrong code counts as at `completeActivation` (`#judgeCode`). A right one leaves the activation
+   * pending for `completeActivation`, which still takes it once; it keeps the activation open at least
+   * `ACTIVATION_PIN_GRACE_MS` more (never past `ACTIVATION_TTL_MS` + that grace), so a code checked in
+   * its last seconds does not expire while the PIN is chosen.
+   */
+  async checkActivationCode(activationId: string, body: unknown, sourceAddress: string): Promise<CheckActivationCodeResponse> {
+    const req = CheckActivationCodeRequest.parse(body);
+    const { a, user } = await this.#openActivation(activationId);
+    await this.#judgeCode(a, user, req.code, sourceAddress);
+    const now = this.#d.now();
+    const expiresAt = Math.max(a.expires_at, Math.min(now + ACTIVATION_PIN_GRACE_MS, a.created_at + ACTIVATION_TTL_MS + ACTIVATION_PIN_GRACE_MS));
+    // Like a right code at completion: one conditional UPDATE decides, so a right code that arrives
+    // with wrong ones after the third ended the activation is answered as they are (no oracle).
+    const r = await this.#db
+      .updateTable('ibkey_activations')
+      .set({ expires_at: expiresAt })
+      .where('id', '=', a.id)
+      .where('state', '=', 'pending')
+      .where('wrong_attempts', '<', WRONG_RESPONSES_PER_TRANSACTION)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
+    return { activationId: a.id, expiresAt: iso(expiresAt) };
+  }
+
+  /**
+   * The name a recovered IB Key keeps when the app gives none (K4, K5): the one the user gave the key
+   * it replaces ("Pixel of Jane"), so the desktop's device list does not turn it into "Android phone".
+   * A platform's default name is not kept: the new phone gets its own platform's name.
+   */
+  async #previousPhoneName(userId: string): Promise<string | null> {
+    const rows = await this.#db.selectFrom('devices').select(['label', 'status', 'activated_at', 'created_at']).where('user_id', '=', userId).where('kind', '=', 'ibkey').execute();
+    // The key being replaced: an active one first, then the latest.
+    const last = rows.sort((x, y) => Number(y.status === 'active') - Number(x.status === 'active') || (y.activated_at ?? y.created_at) - (x.activated_at ?? x.created_at))[0];
+    const name = last?.label ? /^IB Key \((.+)\)$/.exec(last.label)?.[1] : undefined;
+    if (!name || Object.values(DEFAULT_PHONE_NAMES).includes(name)) return null;
+    return name;
+  }
+
+  /**
    * Completes an activation with the SMS code (or the other device's response, K6) and the app's public key.
    *
-   * Recovery (K4, K5) revokes the user's previous IB Key: its key and its offline codes stop working.
+   * Recovery (K4, K5) revokes the user's previous IB Key: its key and its offline codes stop working,
+   * and the new one keeps the phone's name unless the app gives another.
    */
   async completeActivation(activationId: string, body: unknown, sourceAddress: string): Promise<CompleteActivationResponse> {
     const req = CompleteActivationRequest.parse(body);
     const d = this.#d;
     const now = d.now();
-    const a = await this.#db.selectFrom('ibkey_activations').selectAll().where('id', '=', activationId).executeTakeFirst();
-    if (!a || a.state !== 'pending' || a.expires_at <= now) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
-    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', a.user_id).executeTakeFirstOrThrow();
-    await d.throttle.assertUserNotLocked(user.username_normalized);
+    const { a, user } = await this.#openActivation(activationId);
     if (!parseP256PublicKey(req.publicKey)) throw new SlsError('SLS_ERR_VALIDATION', { message: 'The public key must be a P-256 key (SPKI, base64url).' });
-
-    let right: boolean;
-    if (a.proof_kind === 'sms') {
-      right = a.code_hash !== null && constantTimeEqual(sha256Hex(`${a.id}:${req.code.replace(/\s+/g, '')}`), a.code_hash);
-    } else {
-      const device = await this.#db.selectFrom('devices').selectAll().where('id', '=', a.proof_device_id ?? '').executeTakeFirst();
-      if (!device || device.status !== 'active') throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
-      right = (await verifierFor(device.kind).verify(this.#ctx, activationAsTransaction(a, user.username_normalized), device, req.code)) === 'right';
-    }
-    if (!right) {
-      // SPEC L6, K1: at most 3 codes are judged per activation, however many arrive together (on
-      // PostgreSQL they do). One conditional UPDATE counts this one only while the activation is
-      // pending with fewer than 3, and ends it at the third, atomically. No row changed: it ended (or
-      // completed) meanwhile, and this code is not judged: answered like any code from then on, so a
-      // right code among them is never told apart from a wrong one (no oracle).
-      const counted = await this.#db
-        .updateTable('ibkey_activations')
-        .set((eb) => ({
-          wrong_attempts: eb('wrong_attempts', '+', 1),
-          state: eb.case().when('wrong_attempts', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(eb.val<IbKeyActivationState>('ended')).else(eb.ref('state')).end(),
-        }))
-        .where('id', '=', a.id)
-        .where('state', '=', 'pending')
-        .where('wrong_attempts', '<', WRONG_RESPONSES_PER_TRANSACTION)
-        .returning('wrong_attempts')
-        .executeTakeFirst();
-      if (!counted) throw new SlsError('SLS_ERR_IBKEY_ACTIVATION_ENDED');
-      const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - counted.wrong_attempts);
-      await this.#audit({ event: 'ibkey.activation_failed', user, sourceAddress, details: { activationId: a.id, reason: 'wrong_code', attemptsLeft } });
-      const lockedUntil = await this.#failure(user, sourceAddress);
-      if (lockedUntil !== null) throw new SlsError('SLS_ERR_USER_LOCKED', { lockedUntil: iso(lockedUntil) });
-      if (attemptsLeft === 0) {
-        throw new SlsError('SLS_ERR_WRONG_RESPONSE', {
-          attemptsLeft,
-          message: 'The code is not correct. After 3 wrong codes this activation has ended: start again to get a new code.',
-        });
-      }
-      throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft });
-    }
+    await this.#judgeCode(a, user, req.code, sourceAddress);
 
     const suite = DEVICE_CATALOGUE.ibkey.ocraSuite!;
     const secret = new Uint8Array(globalThis.crypto.getRandomValues(new Uint8Array({ SHA1: 20, SHA256: 32, SHA512: 64 }[parseOcraSuite(suite).algorithm])));
     const deviceId = newId('dev');
-    const label = `IB Key (${req.label})`;
+    const phoneName = req.label ?? (a.purpose === 'activate' ? null : await this.#previousPhoneName(user.id)) ?? DEFAULT_PHONE_NAMES[a.platform];
+    const label = `IB Key (${phoneName})`;
     const revoked = await this.#db.transaction().execute(async (trx) => {
       // Single use: only the request that moves the activation out of pending goes on.
       // SPEC L6: an activation that took its third wrong code meanwhile is over, right code or not.
@@ -484,6 +555,7 @@ export class IbKeyService {
     return {
       deviceId,
       username: user.username,
+      label: phoneName,
       ocraSecret: Buffer.from(secret).toString('base64url'),
       ocraSuite: suite,
       activatedAt: iso(now),
