@@ -102,13 +102,20 @@ export class IbKeyApp {
     return (await this.#p.secret(question)).trim();
   }
 
-  /** A new PIN, typed twice (K1: chosen in the app). */
+  /**
+   * A new PIN, typed twice (K1: chosen in the app). A PIN that is not 4–16 digits, or typed
+   * differently the second time, is asked again: the activation code already checked stays good
+   * meanwhile, so a slip of the finger does not cost the user a new SMS. Three slips end it.
+   */
   async #chooseNewPin(): Promise<string> {
-    const pin = await this.#askPin('Choose a PIN (4–16 digits): ');
-    if (!isValidPin(pin)) throw new IbKeyAppError('A PIN is 4 to 16 digits.');
-    const again = await this.#askPin('Repeat the PIN: ');
-    if (again !== pin) throw new IbKeyAppError('The two PINs differ.');
-    return pin;
+    for (let slip = 1; ; slip++) {
+      const pin = await this.#askPin('Choose a PIN (4–16 digits): ');
+      const again = isValidPin(pin) ? await this.#askPin('Repeat the PIN: ') : null;
+      if (again === pin) return pin;
+      const why = again === null ? 'A PIN is 4 to 16 digits.' : 'The two PINs differ.';
+      if (slip === 3) throw new IbKeyAppError(`${why} Start again to activate IB Key.`);
+      this.#p.say(`${why} Choose it again.`);
+    }
   }
 
   /** The app's PIN: checked against a key it already protects, or chosen now when there is none. */

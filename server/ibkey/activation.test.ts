@@ -114,6 +114,26 @@ describe('activation (SPEC K1, P3)', () => {
     expect(await approveLogin(app, prompter, 'jane')).toBe('signed_in');
   });
 
+  it('a PIN too short or typed differently is asked again with the same code; three slips end it (K1)', async () => {
+    const userId = await createUser(t, 'jane');
+    const prompter = new ScriptedPrompter([() => lastActivationCode(t, userId), '12', PIN, '99999999', PIN, PIN]);
+    const app = newApp(t, 'android', prompter);
+    const done = await app.activate('jane', PASSWORD);
+    expect(prompter.said).toEqual(expect.arrayContaining(['A PIN is 4 to 16 digits. Choose it again.', 'The two PINs differ. Choose it again.']));
+    expect(prompter.questions).toEqual(['Activation code: ', 'Choose a PIN (4–16 digits): ', 'Choose a PIN (4–16 digits): ', 'Repeat the PIN: ', 'Choose a PIN (4–16 digits): ', 'Repeat the PIN: ']);
+    expect(await ibkeyDevices(userId)).toEqual([{ id: done.deviceId, status: 'active' }]);
+    expect(await approveLogin(app, prompter, 'jane')).toBe('signed_in');
+
+    const other = await createUser(t, 'john');
+    const slips = new ScriptedPrompter([() => lastActivationCode(t, other), '1', PIN, '1', PIN, '2']);
+    const e = await newApp(t, 'ios', slips).activate('john', PASSWORD).then(
+      () => null,
+      (err: unknown) => err as Error,
+    );
+    expect(e?.message).toBe('The two PINs differ. Start again to activate IB Key.');
+    expect(await ibkeyDevices(other)).toEqual([]);
+  });
+
   it('says an expired code expired and to start again, before any PIN is asked (K1)', async () => {
     const userId = await createUser(t, 'jane');
     const prompter = new ScriptedPrompter([
