@@ -28,6 +28,11 @@ import('./run-ts.mjs')
   .catch((e) => {
     // An operator's mistake (the wrong server key, SPEC D4; a port in use) is said plainly; anything else with its stack.
     const plain = e instanceof Error && (e.name === 'ServerKeyMismatch' || e.name === 'StartRefused');
-    process.stderr.write(`slsd: ${e instanceof Error ? (plain ? e.message : (e.stack ?? e.message)) : String(e)}\n`);
-    process.exitCode = 1;
+    const line = `slsd: ${e instanceof Error ? (plain ? e.message : (e.stack ?? e.message)) : String(e)}\n`;
+    // Then the process ends, once what it wrote is out (stdout first, then this line): a start that
+    // failed part-way may have left something open that keeps Node running (the database and its
+    // checkpointer's thread when the app could not be built after the database opened, e.g.
+    // SLS_TRUST_PROXY not an address or range). With only process.exitCode set, that was a process
+    // that said why and then hung for ever, with no listener, instead of exiting 1.
+    process.stdout.write('', () => process.stderr.write(line, () => process.exit(1)));
   });

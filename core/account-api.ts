@@ -202,5 +202,17 @@ export const RestartGrant = z.object({ restartToken: z.string(), validUntil: Iso
 export const RestartRequest = z.object({ username: z.string().min(1).max(64), restartToken: z.string().min(20).max(100) });
 export const RestartResponse = RestartGrant.extend({ session: SessionInfo });
 export type RestartResponse = z.infer<typeof RestartResponse>;
+/**
+ * GET /v1/login/restart-token — the restart token this session holds, as slsd sees it now: `live`
+ * until the weekly cut-off; else why it no longer works: `revoked` (`slsctl restart revoke`, a device
+ * reported or set aside), `used` (another copy restarted with it), `expired` (past the cut-off), or
+ * `none` (this session holds none).
+ */
+export const RESTART_TOKEN_ENDED_STATES = ['revoked', 'used', 'expired', 'none'] as const;
+export const RestartTokenStatus = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('live'), validUntil: IsoTime }),
+  z.object({ state: z.enum(RESTART_TOKEN_ENDED_STATES) }),
+]);
+export type RestartTokenStatus = z.infer<typeof RestartTokenStatus>;
 
 export const Empty = z.object({}).strict();

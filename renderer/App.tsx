@@ -42,7 +42,7 @@ function signedInSession(v: View): SessionView | null {
   return null;
 }
 
-/** The view with the trading session slsd extended. */
+/** The view with the trading session as the host now has it (slsd extended it; auto-restart changed, SPEC L8). */
 function withSession(v: View, session: SessionView): View {
   if (v.name === 'signed_in' || v.name === 'account') return { ...v, session };
   if ((v.name === 'select' || v.name === 'challenge') && v.stepUp) return { ...v, stepUp: session };
@@ -108,6 +108,13 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         const offEnded = a.on('sessionEnded', (p) => {
           if (p.reason === 'expired') sessionEnded(a, p.expiresAt);
         });
+        // SPEC L8: slsd said the restart token no longer works (revoked, past the cut-off): the signed-in screen says so.
+        const offAutoRestart = a.on('autoRestartChanged', (autoRestart) => {
+          setView((v) => {
+            const s = signedInSession(v);
+            return s ? withSession(v, { ...s, autoRestart }) : v;
+          });
+        });
         // SPEC C2 hot-plug: the drop-down and the challenge screen follow the card in and out.
         const offAttached = a.on('dscplusAttached', (p) => {
           setView((v) => withCardConnected(v, p.serial, true));
@@ -124,6 +131,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         );
         off = () => {
           offEnded();
+          offAutoRestart();
           offAttached();
           offDetached();
         };

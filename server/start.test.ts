@@ -237,3 +237,18 @@ describe('slsd with its secrets in files (systemd credentials, Docker and Kubern
     expect(said).not.toMatch(/\n\s+at /);
   }, 60_000);
 });
+
+describe('slsd whose start fails unexpectedly after the database opened', () => {
+  it('Fastify refusing SLS_TRUST_PROXY while the app is built: the reason, then exit 1 at once, where slsd hung with the database open', async () => {
+    // SLS_TRUST_PROXY is not checked by the config: Fastify refuses the range while the app is built,
+    // after the database and its checkpointer's thread opened. Before: the message, then a process
+    // that never ended (no listener, exit code set but handles open).
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-late-'));
+    const started = Date.now();
+    const { code, out } = await runSlsd(['--data-dir', path.join(cwd, 'data'), '--port', '0'], { cwd, env: { SLS_TRUST_PROXY: '10.0.0.0/99' }, timeoutMs: 15_000 });
+    expect(code, out).toBe(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(out).toMatch(/^slsd: TypeError: invalid range on address: 10\.0\.0\.0\/99\n/);
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }, 60_000);
+});

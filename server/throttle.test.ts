@@ -126,7 +126,7 @@ describe('user lockout (SPEC L6)', () => {
     await seed('u.unlock');
     for (let i = 0; i < 10; i++) await login(t.app, 'u.unlock', 'bad password');
     expect(errorCode(await login(t.app, 'u.unlock', PASSWORD))).toBe('SLS_ERR_USER_LOCKED');
-    expect(await t.provisioning.unlockUser('u.unlock', 'test')).toBe(true);
+    expect(await t.provisioning.unlockUser('u.unlock', 'test')).toEqual({ cleared: true, wasLocked: true });
     expect((await login(t.app, 'u.unlock', PASSWORD)).status).toBe(200);
   });
 });

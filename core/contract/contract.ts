@@ -44,8 +44,11 @@ export type DeviceView = z.infer<typeof DeviceView>;
  * - `not_for_this_login`: only a full trading-platform login with a second factor gets one (not an
  *   opted-out login without one, not a Client Portal or portal-only session), or slsd refused it.
  * - `not_set_up`: slsd could not be reached for it, or it took too long (a keychain waiting to be unlocked).
+ * - `revoked`: it was on, and slsd said the token no longer works before its cut-off (`slsctl restart
+ *   revoke`, a device reported or set aside, another copy of the token used); the host removed it from the keychain.
+ * - `expired`: it was on, and the weekly cut-off has passed.
  */
-export const AUTO_RESTART_OFF_REASONS = ['no_keychain', 'not_for_this_login', 'not_set_up'] as const;
+export const AUTO_RESTART_OFF_REASONS = ['no_keychain', 'not_for_this_login', 'not_set_up', 'revoked', 'expired'] as const;
 export const AutoRestartView = z.discriminatedUnion('state', [
   z.object({ state: z.literal('on'), /** The weekly cut-off (ISO): no restart after it. */ until: z.string() }),
   z.object({ state: z.literal('off'), reason: z.enum(AUTO_RESTART_OFF_REASONS) }),
@@ -268,6 +271,11 @@ export const EVENTS = {
    * `expiresAt` is set when it was the session's lifetime that ran out, so the login form can say when.
    */
   sessionEnded: z.object({ reason: z.enum(['signed_out', 'expired']), expiresAt: z.string().optional() }),
+  /**
+   * SPEC L8: what the signed-in screen says of auto-restart changed while signed in: slsd said the
+   * held session's restart token no longer works (revoked, past the cut-off), so it is off, and why.
+   */
+  autoRestartChanged: AutoRestartView,
 } as const satisfies Record<EventName, z.ZodType>;
 
 export type EventPayload<E extends EventName> = z.output<(typeof EVENTS)[E]>;

@@ -56,7 +56,7 @@ export const CALL_NAMES = [
 ] as const;
 export type CallName = (typeof CALL_NAMES)[number];
 
-export const EVENT_NAMES = ['dscplusAttached', 'dscplusDetached', 'dscplusStatus', 'sessionEnded'] as const;
+export const EVENT_NAMES = ['dscplusAttached', 'dscplusDetached', 'dscplusStatus', 'sessionEnded', 'autoRestartChanged'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 /** The IPC channel of a call: one namespace, so the main process can refuse anything else. */

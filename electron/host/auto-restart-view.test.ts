@@ -1,7 +1,8 @@
 // What the signed-in screen learns of auto-restart (SPEC L8, C3; UI.md 7; UI audit #13): the session
 // view says on until the weekly cut-off (Sunday 01:00 New York time) or off and why — no keychain on
-// this computer, not for this login, not set up in time — and never carries the restart token.
-// Against a real slsd (SQLite), with memory, broken and slow keychains.
+// this computer, not for this login, not set up in time, revoked on slsd while signed in — and never
+// carries the restart token.
+// Against a real slsd (SQLite), with memory, broken and slow keychains, and the operator's slsctl.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoginStepView, SessionView } from '../../core/contract/index.ts';
 import { SessionView as SessionViewSchema } from '../../core/contract/index.ts';
@@ -11,11 +12,12 @@ import { createMemorySettingsStore } from '../../native/settings.ts';
 import type { SettingsStore } from '../../native/settings.ts';
 import { bearer, makeUser, ok, PASSWORD, PORTAL, signIn, startAccountServer, answer } from '../../server/account/testing.ts';
 import type { AccountTestServer, TestUser } from '../../server/account/testing.ts';
+import { runSlsctl } from '../../server/cli/slsctl.ts';
 import { postJson } from '../../server/testing/http.ts';
 import { nextWeeklyCutoff } from '../../core/calendar.ts';
 import { appInfo } from './app-info.ts';
 import type { HostClock } from './host-services.ts';
-import { RESTART_SETUP_WAIT_MS } from './host-services.ts';
+import { RESTART_RECHECK_MS, RESTART_SETUP_WAIT_MS, SESSION_RECHECK_MS } from './host-services.ts';
 import { createHost } from './index.ts';
 
 // The host checks a stored token's cut-off against the wall clock, so slsd runs on it too.
@@ -82,8 +84,28 @@ function host(keychain: Keychain, opts: { settings?: SettingsStore; clock?: Host
     if (!r.ok) throw Object.assign(new Error(`${name}: ${r.error.code} ${r.error.message}`), { code: r.error.code });
     return r.value as T;
   };
-  return { h, call, settings };
+  /** What the renderer was told, in order. */
+  const events: { event: string; payload: unknown }[] = [];
+  h.events.subscribe((event, payload) => events.push({ event, payload }));
+  return { h, call, settings, events };
 }
+
+/** `slsctl restart revoke --user NAME`, as client services run it on slsd's data. */
+async function slsctlRestartRevoke(username: string): Promise<string> {
+  let out = '';
+  let err = '';
+  const code = await runSlsctl(['--data-dir', t.dataDir, '--database-url', t.config.databaseUrl, 'restart', 'revoke', '--user', username], {
+    out: (s) => void (out += s),
+    err: (s) => void (err += s),
+    readStdin: async () => '',
+    promptHidden: async () => null,
+    env: { SLS_SERVER_KEY: t.config.serverKey, SLSCTL_OPERATOR: 'agent.test' },
+  });
+  expect(code, err).toBe(0);
+  return out;
+}
+
+const REVOKED = { state: 'off', reason: 'revoked' } as const;
 
 /** Password, then the code card: the signed-in view the renderer gets. */
 async function signInThrough(call: <T>(name: string, input?: unknown) => Promise<T>, username = 'rhea', user = u): Promise<SessionView> {
@@ -193,5 +215,74 @@ describe('auto-restart in the session view (SPEC L8, C3; UI.md 7)', () => {
     const { call } = host(createMemoryKeychain(), { clock: clock.clock });
     expect((await signInThrough(call)).autoRestart).toEqual({ state: 'on', until: CUT_OFF });
     expect(clock.armed()).not.toContain(RESTART_SETUP_WAIT_MS);
+  });
+});
+
+describe('auto-restart revoked while signed in (SPEC L8: `slsctl restart revoke`)', () => {
+  const account = () => `restart-token:${t.url}`;
+
+  it('the next look at the session says off, revoked; the token leaves the keychain; the renderer is told; the next start is a full login, no failure counted', async () => {
+    const keychain = createMemoryKeychain();
+    const logs: string[] = [];
+    const first = host(keychain, { logs });
+    expect((await signInThrough(first.call)).autoRestart).toEqual({ state: 'on', until: CUT_OFF });
+    expect(await keychain.get(account())).not.toBeNull();
+    expect(await slsctlRestartRevoke('rhea')).toBe('1 restart token(s) revoked\n');
+
+    const view = await first.call<SessionView>('getSession');
+    expect(view.autoRestart).toEqual(REVOKED);
+    expectNoSecrets(view);
+    expect(first.events).toEqual([{ event: 'autoRestartChanged', payload: REVOKED }]);
+    expect(await keychain.get(account())).toBeNull();
+    expect(logs).toContain('auto-restart off: slsd says the restart token is revoked');
+    // Still signed in; it stays off, said once.
+    expect((await first.call<SessionView>('getSession')).autoRestart).toEqual(REVOKED);
+    expect(first.events).toHaveLength(1);
+
+    // The app starts again: nothing to restart with, so the login form, and slsd saw no wrong token (L6).
+    const second = host(keychain, { settings: first.settings });
+    expect(await second.call('getSession')).toBeNull();
+    expect(await t.services.db.selectFrom('audit_log').select('id').where('event', '=', 'restart.failed').execute()).toEqual([]);
+  });
+
+  it('found by the host itself while the screen shows it, within RESTART_RECHECK_MS, without a call from the renderer', async () => {
+    const clock = manualClock();
+    const keychain = createMemoryKeychain();
+    const { call, events } = host(keychain, { clock: clock.clock });
+    expect((await signInThrough(call)).autoRestart).toEqual({ state: 'on', until: CUT_OFF });
+    expect(RESTART_RECHECK_MS).toBeGreaterThan(SESSION_RECHECK_MS);
+    await slsctlRestartRevoke('rhea');
+    clock.elapse(RESTART_RECHECK_MS);
+    await expect.poll(() => events).toEqual([{ event: 'autoRestartChanged', payload: REVOKED }]);
+    await expect.poll(() => keychain.get(account())).toBeNull();
+    expect((await call<SessionView>('getSession')).autoRestart).toEqual(REVOKED);
+  });
+
+  it('another copy of the app restarted with the token: this one says off, and leaves the copy\'s new token in the keychain', async () => {
+    const keychain = createMemoryKeychain();
+    const first = host(keychain);
+    await signInThrough(first.call);
+    const second = host(keychain, { settings: first.settings });
+    expect((await second.call<SessionView>('getSession')).autoRestart).toEqual({ state: 'on', until: CUT_OFF });
+    const handedOn = await keychain.get(account());
+
+    expect((await first.call<SessionView>('getSession')).autoRestart).toEqual(REVOKED);
+    expect(await keychain.get(account())).toBe(handedOn);
+    // The copy's token still restarts the app.
+    const third = host(keychain, { settings: first.settings });
+    expect(await third.call<SessionView>('getSession')).toMatchObject({ autoRestart: { state: 'on', until: CUT_OFF } });
+  });
+
+  it('an slsd that cannot be asked leaves it as it was', async () => {
+    const keychain = createMemoryKeychain();
+    const logs: string[] = [];
+    const { call } = host(keychain, { logs });
+    await signInThrough(call);
+    await t.close();
+    // slsd gone: the session holds until its expiry by our clock, and so does what the screen says.
+    expect((await call<SessionView>('getSession')).autoRestart).toEqual({ state: 'on', until: CUT_OFF });
+    expect(await keychain.get(account())).not.toBeNull();
+    expect(logs.some((l) => l.startsWith('auto-restart not checked code='))).toBe(true);
+    t = await startAccountServer({ listen: true, clock: null }); // for afterEach
   });
 });

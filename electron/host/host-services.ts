@@ -33,6 +33,7 @@ import {
   OnlineCardPdf,
   OptOutStatus,
   RestartGrant,
+  RestartTokenStatus,
   SharingList,
   SharingStartResponse,
   SharingView,
@@ -87,6 +88,13 @@ export interface HostClock {
 /** The longest the host waits between two looks at the session's expiry, so a wake from sleep is noticed soon. */
 export const SESSION_RECHECK_MS = 30_000;
 
+/**
+ * How often, while the signed-in screen says auto-restart is on, the host asks slsd whether the
+ * session's restart token still works (SPEC L8): an operator's `slsctl restart revoke` shows as "off"
+ * within this long, and the token leaves the keychain. Looked at on the expiry watch's ticks.
+ */
+export const RESTART_RECHECK_MS = 5 * 60_000;
+
 const systemClock: HostClock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
@@ -108,6 +116,12 @@ interface HeldSession {
   info: Omit<SessionInfo, 'token'>;
   /** SPEC L8: whether this session's app can auto-restart, and until when; the token itself stays in the keychain. */
   restart: AutoRestartView;
+  /**
+   * The restart token this session put in the keychain, if any: what `checkRestart` removes when slsd
+   * says it no longer works, and only while the keychain still holds that one (another copy of the app
+   * may have restarted with it and put the next one there). Host memory only, never the renderer.
+   */
+  restartToken?: string;
 }
 
 /** What the renderer gets of a held session: never its token, never the restart token (SPEC C3). */
@@ -169,6 +183,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   let expiryTimer: unknown = null;
   /** A session ended while the host ran (not at a start): no auto-restart until the next full login. */
   let endedHere = false;
+  /** When slsd was last asked about the held session's restart token (SPEC L8), by `clock`. */
+  let restartCheckedAt = 0;
 
   function stopExpiryWatch(): void {
     if (expiryTimer !== null) clock.clearTimeout(expiryTimer);
@@ -191,12 +207,15 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   function holdSession(held: HeldSession): void {
     session = held;
     stopExpiryWatch();
+    restartCheckedAt = clock.now();
     const arm = (ms: number) => {
       if (session === held) expiryTimer = clock.setTimeout(check, ms);
     };
     const check = () => {
       expiryTimer = null;
       if (session !== held) return;
+      // SPEC L8: while the screen says auto-restart is on, slsd is asked now and then whether it still is.
+      if (held.restart.state === 'on' && clock.now() - restartCheckedAt >= RESTART_RECHECK_MS) void checkRestart(held);
       const left = Date.parse(held.info.expiresAt) - clock.now();
       if (left > 0) return arm(Math.min(left, SESSION_RECHECK_MS));
       void refreshSession(held).then((info) => {
@@ -213,7 +232,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
    */
   async function refreshSession(held: HeldSession): Promise<HeldSession['info'] | null> {
     try {
-      const info = await slsd.session(held.token);
+      // SPEC L8: and whether its restart token still works, so the answer says auto-restart as it is.
+      const [info] = await Promise.all([slsd.session(held.token), checkRestart(held)]);
       if (session !== held) return null;
       const moved = info.expiresAt !== held.info.expiresAt;
       held.info = info;
@@ -358,6 +378,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     if (session !== held) return RESTART_NOT_SET_UP;
     try {
       await keychain.set(restartAccount(), JSON.stringify({ username, restartToken: grant.restartToken, validUntil: grant.validUntil }));
+      held.restartToken = grant.restartToken;
     } catch {
       // No Secret Service, Keychain or Credential Manager answers: nowhere to keep the token (never a settings file).
       log('auto-restart not enabled code=SLS_ERR_KEYCHAIN');
@@ -389,11 +410,54 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     return RESTART_NOT_SET_UP;
   }
 
-  async function forgetRestart(): Promise<void> {
+  /**
+   * SPEC L8: asks slsd whether the restart token the held session keeps in the keychain still works.
+   *
+   * Revoked (`slsctl restart revoke`, a device reported or set aside), used by another copy, or past
+   * the cut-off: the token leaves the keychain (the next start would be refused, and a refused token
+   * counts as a failure, L6), the signed-in screen says auto-restart is off and why, and the renderer
+   * is told at once (`autoRestartChanged`). slsd not reachable, or one without this question: what the
+   * screen says stays. Never throws.
+   */
+  async function checkRestart(held: HeldSession): Promise<void> {
+    if (held.restart.state !== 'on') return;
+    restartCheckedAt = clock.now();
+    let status: z.output<typeof RestartTokenStatus>;
     try {
+      status = await slsd.authed('GET', '/login/restart-token', RestartTokenStatus, held.token);
+    } catch (e) {
+      if (!(e instanceof SlsdError)) return;
+      log(`auto-restart not checked code=${e.error.code}`);
+      // The session itself is over: as any call that hears so (`authed`).
+      if (endsSession(e.error)) endSession(held, e.error.code === 'SLS_ERR_SESSION_EXPIRED' && expired(held));
+      return;
+    }
+    const until = held.restart.until;
+    if (session !== held || held.restart.state !== 'on' || (status.state === 'live' && status.validUntil === until)) return;
+    if (status.state === 'live') {
+      held.restart = { state: 'on', until: status.validUntil };
+    } else {
+      // Past the cut-off, or no token left for this session after it (housekeeping deletes expired ones).
+      const ranOut = status.state === 'expired' || (status.state === 'none' && Date.parse(until) <= clock.now());
+      held.restart = { state: 'off', reason: ranOut ? 'expired' : 'revoked' };
+      log(`auto-restart off: slsd says the restart token is ${status.state}`);
+      await restartPending;
+      // Only this session's token: another copy of the app (or a newer sign-in) may have put its own there since.
+      if (held.restartToken !== undefined) await forgetRestart(held.restartToken);
+    }
+    if (session === held) events.emit('autoRestartChanged', held.restart);
+  }
+
+  /** Removes the stored restart token; with `only`, only while the keychain holds that one. */
+  async function forgetRestart(only?: string): Promise<void> {
+    try {
+      if (only !== undefined) {
+        const stored = await keychain.get(restartAccount());
+        if (stored === null || (JSON.parse(stored) as { restartToken?: unknown }).restartToken !== only) return;
+      }
       await keychain.delete(restartAccount());
     } catch {
-      // No keychain: nothing was stored there.
+      // No keychain: nothing was stored there. An entry that is not ours to read stays.
     }
   }
 
@@ -415,7 +479,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       await keychain.set(restartAccount(), JSON.stringify({ username: parsed.data.username, restartToken: r.restartToken, validUntil: r.validUntil }));
       const { token: sessionToken, ...info } = r.session;
       log(`auto-restart user=${info.user.username}`);
-      return { token: sessionToken, info, restart: { state: 'on', until: r.validUntil } };
+      return { token: sessionToken, info, restart: { state: 'on', until: r.validUntil }, restartToken: r.restartToken };
     } catch (e) {
       // Unreachable: keep the token for the next start; refused (used, revoked, past the cut-off): forget it.
       if (e instanceof SlsdError && e.error.code !== 'SLS_ERR_SERVER_UNREACHABLE') await forgetRestart();

@@ -31,7 +31,9 @@ const AUTO_RESTART_OFF_KEYS = {
   no_keychain: 'signedIn.autoRestartOff.noKeychain',
   not_for_this_login: 'signedIn.autoRestartOff.notForThisLogin',
   not_set_up: 'signedIn.autoRestartOff.notSetUp',
-} as const;
+  revoked: 'signedIn.autoRestartOff.revoked',
+  expired: 'signedIn.autoRestartOff.expired',
+} as const satisfies Record<Extract<AutoRestartView, { state: 'off' }>['reason'], string>;
 
 /** SPEC L8: "On until Sun, Nov 29, 01:00 (New York time)", or off and why. */
 function autoRestartText(t: TFunction<'common'>, a: AutoRestartView, now: Date): string {

@@ -74,6 +74,16 @@ describe('signed-in screen (UI.md 7)', () => {
       expect(text(render(session({ state: 'off', reason: 'not_for_this_login' }, [])))).toContain(off.notForThisLogin);
       expect(text(render(session({ state: 'off', reason: 'not_set_up' }, [])))).toContain(off.notSetUp);
     });
+
+    it(`${lang}: auto-restart turned off while signed in says so: revoked on the server, or past the weekly cut-off (SPEC L8)`, () => {
+      applyLanguage(lang);
+      const off = words.common.signedIn.autoRestartOff;
+      const revoked = text(render(session({ state: 'off', reason: 'revoked' }, [])));
+      expect(revoked).toContain(off.revoked);
+      expect(revoked).not.toContain(words.common.signedIn.autoRestartOn.split('{{')[0]!.trim());
+      expect(text(render(session({ state: 'off', reason: 'expired' }, [])))).toContain(off.expired);
+      expect(new Set(Object.values(off)).size).toBe(Object.keys(off).length);
+    });
   }
 
   it('English words for the codes are the sentences slsd sends (the knowledge base\'s), so nothing changes in English', () => {

@@ -22,11 +22,13 @@ describe('auto-restart (SPEC L8)', () => {
     session: { token: string; authenticatedWith: unknown };
   }
   let grant: { restartToken: string; validUntil: string };
+  /** The session that asked for `grant`. */
+  let session: string;
   beforeEach(async () => {
     t = await startAccountServer({ clock: testClock(ny('2026-11-04', 9)) }); // a Wednesday
     const u = await makeUser(t, 'rob', ['dscplus']);
-    const token = await signIn(t, 'rob', u.devices.dscplus!, TRADING);
-    grant = ok(await postJson<{ restartToken: string; validUntil: string }>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    session = await signIn(t, 'rob', u.devices.dscplus!, TRADING);
+    grant = ok(await postJson<{ restartToken: string; validUntil: string }>(t.app, '/v1/login/restart-token', {}, bearer(session)));
   });
   const restart = (restartToken: string, username = 'rob') => postJson<Restarted>(t.app, '/v1/login/restart', { username, restartToken });
 
@@ -77,6 +79,28 @@ describe('auto-restart (SPEC L8)', () => {
     expect(errorCode(await restart(grant.restartToken, 'eve'))).toBe('SLS_ERR_RESTART_TOKEN_INVALID');
     const counters = await t.adb.selectFrom('failure_counters').selectAll().where('scope', '=', 'user').execute();
     expect(counters.map((c) => c.subject).sort()).toEqual(['eve', 'rob']);
+  });
+
+  it('L8: a session asks whether the token it holds still works: live until the cut-off, used once restarted with, expired past the cut-off, none when it holds none', async () => {
+    const status = (token: string) => getJson(t.app, '/v1/login/restart-token', bearer(token));
+    expect(ok(await status(session))).toEqual({ state: 'live', validUntil: grant.validUntil });
+    // Restarted with (by this computer, or a stolen copy): this session's token is spent; the restarted one holds the next.
+    const r = ok(await restart(grant.restartToken));
+    expect(ok(await status(session))).toEqual({ state: 'used' });
+    expect(ok(await status(r.session.token))).toEqual({ state: 'live', validUntil: grant.validUntil });
+    // Asking changes nothing: the next token still works.
+    expect((await restart(r.restartToken)).status).toBe(200);
+
+    // A session still open at the cut-off: its token is past it.
+    t.clock.set(ny('2026-11-08', 0, 30));
+    const ria = await makeUser(t, 'ria', ['dscplus']);
+    const late = await signIn(t, 'ria', ria.devices.dscplus!, TRADING);
+    ok(await postJson(t.app, '/v1/login/restart-token', {}, bearer(late)));
+    t.clock.set(ny('2026-11-08', 1, 0));
+    expect(ok(await status(late))).toEqual({ state: 'expired' });
+    // A session that never asked for one (a Client Portal login) holds none; no session, no answer.
+    expect(ok(await status(await signIn(t, 'ria', ria.devices.dscplus!, PORTAL)))).toEqual({ state: 'none' });
+    expect(errorCode(await getJson(t.app, '/v1/login/restart-token'))).toBe('SLS_ERR_UNAUTHENTICATED');
   });
 
   it('L8, C6: a restarted session gets no restart token of its own and no portal functions', async () => {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSlsctl } from '../cli/slsctl.ts';
-import { postJson } from '../testing/http.ts';
+import { getJson, postJson } from '../testing/http.ts';
 import { accountServices } from './index.ts';
 import { answer, bearer, makeUser, ok, signIn, startAccountServer, TRADING } from './testing.ts';
 import type { AccountTestServer } from './testing.ts';
@@ -89,8 +89,11 @@ describe('slsctl account-security commands', () => {
   it('L8: restart revoke', async () => {
     const u = await makeUser(t, 'rhea', ['dscplus']);
     const token = await signIn(t, 'rhea', u.devices.dscplus!, TRADING);
-    const grant = ok(await postJson<{ restartToken: string }>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    const grant = ok(await postJson<{ restartToken: string; validUntil: string }>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    expect(ok(await getJson(t.app, '/v1/login/restart-token', bearer(token)))).toEqual({ state: 'live', validUntil: grant.validUntil });
     expect((await slsctl(['restart', 'revoke', '--user', 'rhea'])).out).toBe('1 restart token(s) revoked\n');
+    // The running client asks and learns it (SPEC L8): auto-restart is off.
+    expect(ok(await getJson(t.app, '/v1/login/restart-token', bearer(token)))).toEqual({ state: 'revoked' });
     const r = await postJson(t.app, '/v1/login/restart', { username: 'rhea', restartToken: grant.restartToken });
     expect(r.status).toBe(401);
   });

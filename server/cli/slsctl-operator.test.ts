@@ -70,7 +70,7 @@ describeEachBackend('slsctl address (SPEC L6)', await probePostgres(), (backend)
     expect(shown.out).toMatch(new RegExp(`  address blocked: ${OFFICE} until .*Z \\(100 failed attempts from it; \`slsctl address unblock ${OFFICE}\`\\)\\n`));
     const unlock = await slsctl(['user', 'unlock', 'addr.trader']);
     expect(unlock.code, unlock.err).toBe(0);
-    expect(unlock.out).toContain('addr.trader unlocked\n');
+    expect(unlock.out).toContain('addr.trader was not locked; its failed attempts were cleared\n');
     expect(unlock.out).toMatch(new RegExp(`addr.trader logged in lately from ${OFFICE}, which is blocked too until .*Z \\(100 failed attempts from it\\): every login from it is refused until then; run \`slsctl address unblock ${OFFICE}\``));
     expect(await loginFrom(OFFICE, 'addr.trader', PASSWORD)).toBe('SLS_ERR_RATE_LIMITED');
 
@@ -103,6 +103,33 @@ describe('slsctl for client services', () => {
     expect(await auditCount('user.unlocked')).toBe(0);
   });
 
+  it('L6, N2: user unlock of a user who is not locked says so and audits nothing; failures below the lock are cleared and audited as no lock', async () => {
+    t = await startTestServer({ clock: null });
+    await createUser('free.user');
+    const r = await slsctl(['user', 'unlock', 'free.user']);
+    expect(r).toEqual({ code: 0, out: 'free.user is not locked (no failed attempts counted): nothing to unlock\n', err: '' });
+    expect(await auditCount('user.unlocked')).toBe(0);
+
+    // Two failures, no lock: they are cleared (the next 10 count from zero), and that is recorded.
+    for (let i = 0; i < 2; i++) await login(t.app, 'free.user', 'bad password');
+    const some = await slsctl(['user', 'unlock', 'free.user']);
+    expect(some).toEqual({ code: 0, out: 'free.user was not locked; its failed attempts were cleared\n', err: '' });
+    const rows = await t.services.db.selectFrom('audit_log').select('details').where('event', '=', 'user.unlocked').execute();
+    expect(rows.map((x) => JSON.parse(x.details))).toEqual([{ by: 'agent.test', wasLocked: false }]);
+    expect((await slsctl(['user', 'unlock', 'free.user'])).out).toBe('free.user is not locked (no failed attempts counted): nothing to unlock\n');
+    expect(await auditCount('user.unlocked')).toBe(1);
+
+    // Locked: unlocked, audited with until when it was locked.
+    for (let i = 0; i < 10; i++) await login(t.app, 'free.user', 'bad password');
+    expect(errorCode(await login(t.app, 'free.user', PASSWORD))).toBe('SLS_ERR_USER_LOCKED');
+    expect((await slsctl(['user', 'unlock', 'free.user'])).out).toBe('free.user unlocked\n');
+    const all = await t.services.db.selectFrom('audit_log').select('details').where('event', '=', 'user.unlocked').execute();
+    expect(all.map((x) => JSON.parse(x.details))).toEqual([
+      { by: 'agent.test', wasLocked: false },
+      { by: 'agent.test', wasLocked: true, lockedUntil: expect.stringMatching(/Z$/) },
+    ]);
+  });
+
   it('N2: the audit names SLSCTL_OPERATOR, else the user who ran sudo, else the OS user, never $USER', async () => {
     t = await startTestServer({ clock: null });
     await createUser('op.user');
@@ -119,6 +146,8 @@ describe('slsctl for client services', () => {
         promptHidden: async () => null,
         env: { SLS_SERVER_KEY: t.config.serverKey, USER: 'sls', SUDO_USER: 'alice' },
       });
+    // A locked user, so the unlock changes something and is audited (SPEC L6, N2).
+    for (let i = 0; i < 10; i++) await login(t.app, 'op.user', 'bad password');
     expect(await asAliceViaSudo(['user', 'unlock', 'op.user'])).toBe(0);
     const row = await t.services.db.selectFrom('audit_log').select('details').where('event', '=', 'user.unlocked').executeTakeFirstOrThrow();
     expect(JSON.parse(row.details)).toMatchObject({ by: 'alice' });

@@ -212,8 +212,9 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .action(async (username: string) => {
       const { s, p } = await open();
       const u = await p.userByName(username); // no such user: SLS_ERR_NOT_FOUND, nothing audited
-      const had = await p.unlockUser(username, operator);
-      io.out(had ? `${username} unlocked\n` : `${username} had no failures recorded\n`);
+      const r = await p.unlockUser(username, operator);
+      // Nothing counted: nothing changed, and nothing is audited (SPEC N2).
+      io.out(r.wasLocked ? `${username} unlocked\n` : r.cleared ? `${username} was not locked; its failed attempts were cleared\n` : `${username} is not locked (no failed attempts counted): nothing to unlock\n`);
       // SPEC L6: an address block refuses the login as a lock does, and this command lifts none.
       const blocks = await addressBlocksOf(s, u.id);
       for (const a of blocks.mine) {

@@ -30,6 +30,7 @@ import {
   RestartGrant,
   RestartRequest,
   RestartResponse,
+  RestartTokenStatus,
   SharingAnswerRequest,
   SharingList,
   SharingStartRequest,
@@ -439,6 +440,20 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     errors: [...BODY, ...PORTAL],
     async handler(s, input) {
       return A(s).restart.issue(await sessionCaller(A(s).deps.adb, input.token, s.now()), input.sourceAddress);
+    },
+  },
+  {
+    method: 'GET',
+    url: `${API_PREFIX}/login/restart-token`,
+    operationId: 'restartTokenStatus',
+    summary: 'Whether the restart token this session holds still works, and if not why (revoked, used, past the cut-off)',
+    description: 'Asked by a running client, so it says auto-restart is off once an operator revoked it (`slsctl restart revoke`) and removes the token from the keychain. Changes nothing.',
+    spec: 'L8',
+    auth: true,
+    response: RestartTokenStatus,
+    errors: [...AUTH],
+    async handler(s, input) {
+      return A(s).restart.status(await sessionCaller(A(s).deps.adb, input.token, s.now()));
     },
   },
   {

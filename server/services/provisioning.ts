@@ -380,7 +380,6 @@ export class Provisioning {
     return { passcode, deviceId: id, fullAccessUntil, portalAccessUntil };
   }
 
-  /** Client services lift a lockout (SPEC L6). */
   /**
    * Client services sign a user out everywhere (a lost laptop, a suspected intrusion; SPEC L8, N2):
    * every session and restart token ends, in one commit with its audit entry. The password and the
@@ -397,11 +396,26 @@ export class Provisioning {
     });
   }
 
-  async unlockUser(username: string, by: string): Promise<boolean> {
+  /**
+   * Client services lift a lockout (SPEC L6): the user's failure count is cleared, and with it a lock.
+   *
+   * `cleared`: there were failures to clear; `wasLocked`: the user was locked. Audited only when
+   * something changed (SPEC N2: the log records security events, and unlocking a user with nothing
+   * counted changes nothing).
+   */
+  async unlockUser(username: string, by: string): Promise<{ cleared: boolean; wasLocked: boolean }> {
     const normalized = normalizeUsername(username);
+    const lockedUntil = await this.#s.throttle.userLockedUntil(normalized);
     const cleared = await this.#s.throttle.unlockUser(normalized);
+    if (!cleared) return { cleared, wasLocked: false };
+    const wasLocked = lockedUntil !== null;
     const user = await this.#s.db.selectFrom('users').select('id').where('username_normalized', '=', normalized).executeTakeFirst();
-    await this.#s.audit({ event: 'user.unlocked', userId: user?.id ?? null, username: normalized, details: { by, hadFailures: cleared } });
-    return cleared;
+    await this.#s.audit({
+      event: 'user.unlocked',
+      userId: user?.id ?? null,
+      username: normalized,
+      details: { by, wasLocked, ...(lockedUntil !== null ? { lockedUntil: new Date(lockedUntil).toISOString() } : {}) },
+    });
+    return { cleared, wasLocked };
   }
 }

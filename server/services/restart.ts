@@ -29,6 +29,7 @@
 import { PostgresAdapter } from 'kysely';
 import { nextWeeklyCutoff } from '../../core/calendar.ts';
 import type { SessionInfo } from '../../core/api.ts';
+import type { RestartTokenStatus } from '../../core/account-api.ts';
 import { newId, newToken, sha256Hex } from '../crypto/tokens.ts';
 import { SlsError } from '../errors.ts';
 import type { AccountDeps } from '../account/deps.ts';
@@ -188,6 +189,29 @@ export class RestartService {
     await services.throttle.recordUserSuccess(normalized);
     await d.audit({ event: 'login.restarted', userId: user.id, username: normalized, sourceAddress, details: { validUntil: result.next.validUntil } });
     return { session: await services.sessions.describeOpened(result.opened, user, null), ...result.next };
+  }
+
+  /**
+   * SPEC L8: the restart token this session holds (restart_tokens.session_id, migration 0011), so a
+   * running client learns that it stopped working — revoked by `slsctl restart revoke`, by a device
+   * reported or set aside, used by another copy — and says auto-restart is off instead of on. A
+   * session that was handed a new token holds it; its replaced ones are revoked, so a live one wins.
+   * Reading it changes nothing and is not audited.
+   */
+  async status(caller: Caller): Promise<RestartTokenStatus> {
+    const now = this.#d.now();
+    const held = await this.#d.adb
+      .selectFrom('restart_tokens')
+      .select(['created_at', 'expires_at', 'used_at', 'revoked_at'])
+      .where('session_id', '=', caller.session.id)
+      .execute();
+    const live = held.find((r) => r.used_at === null && r.revoked_at === null && r.expires_at > now);
+    if (live) return { state: 'live', validUntil: new Date(live.expires_at).toISOString() };
+    const latest = held.reduce<(typeof held)[number] | undefined>((a, r) => (a === undefined || r.created_at > a.created_at ? r : a), undefined);
+    if (latest === undefined) return { state: 'none' };
+    if (latest.revoked_at !== null) return { state: 'revoked' };
+    if (latest.used_at !== null) return { state: 'used' };
+    return { state: 'expired' };
   }
 
   /** `slsctl restart revoke USER`: every restart token of a user stops working. */

@@ -31,6 +31,8 @@ const common: Catalogue<typeof en> = {
       noKeychain: 'Aus: kein Schlüsselbund auf diesem Computer',
       notForThisLogin: 'Aus: für diese Anmeldung nicht verfügbar',
       notSetUp: 'Aus: konnte diesmal nicht eingerichtet werden',
+      revoked: 'Aus: auf dem Server widerrufen; beim nächsten Start wird Ihr zweiter Faktor verlangt',
+      expired: 'Aus: wöchentlicher Stichtag vorbei; beim nächsten Start wird Ihr zweiter Faktor verlangt',
     },
     access: 'Zugang',
     portalOnly: 'Nur Client-Portal-Funktionen (temporärer Passcode)',

@@ -31,6 +31,9 @@ const common = {
       noKeychain: 'Off: no system keychain on this computer',
       notForThisLogin: 'Off: not available for this login',
       notSetUp: 'Off: could not be set up this time',
+      /** It was on; slsd said the token no longer works (`slsctl restart revoke`, a device reported): the next start is a full login. */
+      revoked: 'Off: revoked on the server; the next start asks for your second factor',
+      expired: 'Off: past the weekly cut-off; the next start asks for your second factor',
     },
     access: 'Access',
     portalOnly: 'Client Portal functions only (temporary passcode)',

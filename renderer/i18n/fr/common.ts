@@ -31,6 +31,8 @@ const common: Catalogue<typeof en> = {
       noKeychain: 'Désactivé : pas de trousseau système sur cet ordinateur',
       notForThisLogin: 'Désactivé : non disponible pour cette connexion',
       notSetUp: "Désactivé : n'a pas pu être mis en place cette fois",
+      revoked: 'Désactivé : révoqué sur le serveur ; le prochain démarrage demandera votre second facteur',
+      expired: 'Désactivé : échéance hebdomadaire passée ; le prochain démarrage demandera votre second facteur',
     },
     access: 'Accès',
     portalOnly: 'Fonctions Client Portal uniquement (code temporaire)',
