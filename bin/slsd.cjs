@@ -8,31 +8,40 @@
 // (node-flags.mjs): npm start, the tests' and benchmarks' spawnSlsd, cluster workers (execArgv).
 'use strict';
 
-// argon2id runs on libuv's thread pool, and slsd hashes one password per core at a time
-// (server/services/passwords.ts). The pool gets exactly one thread per core unless the operator set
-// UV_THREADPOOL_SIZE: with Node's default of 4 threads on 2 cores, each hash woke whichever thread had
-// idled longest, often queued behind a busy core while the other idled; 12 % of 2 cores sat idle
-// under full login load (bench:login: 180 -> 206 logins/s, capacity in bench:load 164 -> 178 full
-// logins/s). slsd has no other pool work (no async fs, dns only for a PostgreSQL host name).
-// libuv sizes its pool when it first starts it, before any ES module is read (Node's ES module
-// loader reads files on the pool): that is why this entry point is CommonJS.
-// SLSD_THREADPOOL_AUTO tells server/main.ts the size is ours, so it may split it among cluster workers.
-if (!process.env.UV_THREADPOOL_SIZE) {
-  process.env.UV_THREADPOOL_SIZE = String(require('node:os').availableParallelism());
-  process.env.SLSD_THREADPOOL_AUTO = '1';
+/**
+ * A start that failed: its reason on stderr, and exit code 1. An operator's mistake (the wrong server
+ * key, SPEC D4; a port in use; a setting refused) is said plainly; anything else with its stack.
+ * Then the process ends, once what it wrote is out (stdout first, then this line), whatever is still
+ * open: the start may have failed part-way, with something left that keeps Node running (before
+ * buildApp closed what it had opened, the database and its checkpointer's thread: slsd said why and
+ * then hung for ever, with no listener, instead of exiting 1). Exported for server/start.test.ts.
+ */
+function startFailed(e) {
+  const plain = e instanceof Error && (e.name === 'ServerKeyMismatch' || e.name === 'StartRefused');
+  const line = `slsd: ${e instanceof Error ? (plain ? e.message : (e.stack ?? e.message)) : String(e)}\n`;
+  process.stdout.write('', () => process.stderr.write(line, () => process.exit(1)));
 }
 
-// The bundle (npm run build:server) while it is fresh, else the source under tsx (bin/run-ts.mjs).
-import('./run-ts.mjs')
-  .then(({ run }) => run('../server/main.ts', '../dist/server/slsd.mjs'))
-  .catch((e) => {
-    // An operator's mistake (the wrong server key, SPEC D4; a port in use) is said plainly; anything else with its stack.
-    const plain = e instanceof Error && (e.name === 'ServerKeyMismatch' || e.name === 'StartRefused');
-    const line = `slsd: ${e instanceof Error ? (plain ? e.message : (e.stack ?? e.message)) : String(e)}\n`;
-    // Then the process ends, once what it wrote is out (stdout first, then this line): a start that
-    // failed part-way may have left something open that keeps Node running (the database and its
-    // checkpointer's thread when the app could not be built after the database opened, e.g.
-    // SLS_TRUST_PROXY not an address or range). With only process.exitCode set, that was a process
-    // that said why and then hung for ever, with no listener, instead of exiting 1.
-    process.stdout.write('', () => process.stderr.write(line, () => process.exit(1)));
-  });
+if (require.main !== module) {
+  // Required rather than run (a test of the failure path): nothing starts.
+  module.exports = { startFailed };
+} else {
+  // argon2id runs on libuv's thread pool, and slsd hashes one password per core at a time
+  // (server/services/passwords.ts). The pool gets exactly one thread per core unless the operator set
+  // UV_THREADPOOL_SIZE: with Node's default of 4 threads on 2 cores, each hash woke whichever thread had
+  // idled longest, often queued behind a busy core while the other idled; 12 % of 2 cores sat idle
+  // under full login load (bench:login: 180 -> 206 logins/s, capacity in bench:load 164 -> 178 full
+  // logins/s). slsd has no other pool work (no async fs, dns only for a PostgreSQL host name).
+  // libuv sizes its pool when it first starts it, before any ES module is read (Node's ES module
+  // loader reads files on the pool): that is why this entry point is CommonJS.
+  // SLSD_THREADPOOL_AUTO tells server/main.ts the size is ours, so it may split it among cluster workers.
+  if (!process.env.UV_THREADPOOL_SIZE) {
+    process.env.UV_THREADPOOL_SIZE = String(require('node:os').availableParallelism());
+    process.env.SLSD_THREADPOOL_AUTO = '1';
+  }
+
+  // The bundle (npm run build:server) while it is fresh, else the source under tsx (bin/run-ts.mjs).
+  import('./run-ts.mjs')
+    .then(({ run }) => run('../server/main.ts', '../dist/server/slsd.mjs'))
+    .catch(startFailed);
+}

@@ -105,6 +105,27 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
   let checkpointFailure: string | undefined;
   let reportCheckpointFailure = (reason: string) => void (checkpointFailure = reason);
   const services = await createServices(config, { ...opts, onCheckpointFailure: (reason) => reportCheckpointFailure(reason) });
+  // What the build opens after the database, noted as it goes. An app that cannot be built closes it
+  // all, last first, and the database (its connections, the checkpointer's thread) before the error
+  // goes on: left open, it held the process (bin/slsd.cjs), and a first start that failed could not
+  // remove the database it had made, still in use (server/main.ts, firstStartFootprint).
+  const opened: Array<() => unknown> = [];
+  try {
+    const built = await buildOn(config, services, opened);
+    reportCheckpointFailure = (reason) => {
+      built.app.log.warn({ reason }, 'SQLite background checkpoints stopped; checkpoints go on inside commits (db/checkpointer.ts)');
+    };
+    if (checkpointFailure !== undefined) reportCheckpointFailure(checkpointFailure);
+    return built;
+  } catch (e) {
+    for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => undefined);
+    await services.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The app on opened services; what it opens it notes in `opened`, for buildApp to close if a later step fails. */
+async function buildOn(config: SlsConfig, services: Services, opened: Array<() => unknown>): Promise<BuiltApp> {
   const app = Fastify({
     bodyLimit: config.bodyLimit,
     // While slsd stops (SIGTERM, a worker replaced by SIGHUP), a request that still arrives on an open
@@ -132,6 +153,7 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body', 'res.body'], censor: '[redacted]' },
           },
   });
+  opened.push(() => app.close());
 
   // Stopping: every answer from now on closes its connection, so a client never reuses one that is
   // about to go (its next request goes to another worker, or waits for the restarted slsd).
@@ -209,15 +231,12 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
 
   await app.ready();
   for (const w of services.warnings) app.log.warn(w);
-  reportCheckpointFailure = (reason) => {
-    app.log.warn({ reason }, 'SQLite background checkpoints stopped; checkpoints go on inside commits (db/checkpointer.ts)');
-  };
-  if (checkpointFailure !== undefined) reportCheckpointFailure(checkpointFailure);
   // Expired rows go after a grace period; never the audit log (SPEC N1, N2; services/housekeeping.ts).
   const housekeeping = startHousekeeping(services.db, services.now, { intervalMs: config.housekeepingIntervalMs, graceMs: config.housekeepingGraceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs }, {
     swept: (r) => void (totalDeleted(r) > 0 && app.log.info({ housekeeping: r }, 'expired rows deleted')),
     failed: (err) => app.log.error({ err }, 'housekeeping sweep failed'),
   });
+  opened.push(() => housekeeping.stop());
   // SPEC P2, P5: SMS deferred to the carriers' hours leave when due. Each row is claimed before it
   // is sent, so every slsd process may run this.
   let dispatching = false;
@@ -238,6 +257,7 @@ export async function buildApp(config: SlsConfig, opts: ServiceOptions = {}): Pr
         }, config.smsDispatchIntervalMs)
       : null;
   dispatcher?.unref();
+  opened.push(() => dispatcher && clearInterval(dispatcher));
   let closed: Promise<void> | undefined;
   return {
     app,

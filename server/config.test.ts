@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 
@@ -54,6 +55,10 @@ describe('a wrong setting is refused in one line', () => {
     expect(refusal(() => loadConfig({ SLS_METRICS_PORT: '70000' }))).toBe('SLS_METRICS_PORT must be a port (0–65535), got 70000');
     expect(refusal(() => loadConfig({ SLS_HASH_NICE: '20' }))).toBe('SLS_HASH_NICE must be a nice increment, 0–19, got 20');
     expect(refusal(() => loadConfig({ SLS_HASH_NICE: '-5' }))).toBe('SLS_HASH_NICE must be a non-negative integer, got "-5"');
+    expect(refusal(() => loadConfig({ SLS_PORT: '70000' }))).toBe('SLS_PORT must be a port (0–65535), got 70000');
+    // Fastify refuses 0 only while the app is built, after the database opened; below 1 KiB every login is a 413.
+    expect(refusal(() => loadConfig({ SLS_BODY_LIMIT: '0' }))).toBe('SLS_BODY_LIMIT must be at least 1024 (bytes of a request body; a login needs a few hundred), got 0');
+    expect(loadConfig({ SLS_BODY_LIMIT: '1024' }).bodyLimit).toBe(1024);
   });
 
   it('SLS_HASH_NICE: argon2id 10 below the event loop unless set; 0 keeps one priority (issue 7)', () => {
@@ -100,5 +105,45 @@ describe('SLS_LOG_LEVEL', () => {
     expect(refusal(() => loadConfig({ SLS_LOG_LEVEL: 'INFO' }))).toContain('got "INFO"');
     for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) expect(loadConfig({ SLS_LOG_LEVEL: level }).logLevel).toBe(level);
     expect(loadConfig({}).logLevel).toBe('info');
+  });
+});
+
+describe('SLS_TRUST_PROXY', () => {
+  const refusedAs = (v: string) => refusal(() => loadConfig({ SLS_TRUST_PROXY: v }));
+  const ACCEPTS = "SLS_TRUST_PROXY must be true, false or a comma-separated list of the proxies' IP addresses and CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8; or loopback, linklocal, uniquelocal)";
+
+  it('refuses what Fastify would refuse while the app is built (a TypeError, after the database opened) in one line naming the value and what is taken; takes what Fastify takes', () => {
+    expect(refusedAs('10.0.0.0/99')).toBe(`${ACCEPTS}, got "10.0.0.0/99": a range whose prefix length is not 1–32`);
+    expect(refusedAs('300.1.1.1')).toBe(`${ACCEPTS}, got "300.1.1.1": not an IP address`);
+    expect(refusedAs('abc')).toBe(`${ACCEPTS}, got "abc": not an IP address`);
+    expect(refusedAs('127.0.0.1, abc')).toBe(`${ACCEPTS}, got "127.0.0.1, abc": "abc" is not an IP address`);
+    expect(refusedAs('::1/129')).toBe(`${ACCEPTS}, got "::1/129": a range whose prefix length is not 1–128`);
+    for (const v of ['0.0.0.0/0', '::/0', '10.0.0.1/', '10.0.0.0/x']) expect(refusedAs(v)).toMatch(/: a range whose prefix length is not 1–(32|128)$/);
+    for (const v of ['TRUE', 'yes', '10.0.0.0/8/8']) expect(refusedAs(v)).toBe(`${ACCEPTS}, got "${v}": not an IP address`);
+    for (const v of ['10.0.0.0/99', '300.1.1.1', 'abc', '127.0.0.1, abc', '::1/129', '0.0.0.0/0', '::/0', '10.0.0.1/', 'TRUE', 'yes', '10.0.0.0/8/8']) {
+      expect(() => Fastify({ trustProxy: v.split(',').map((s) => s.trim()) }), v).toThrow(TypeError);
+    }
+    // Taken, as they are: each is one Fastify takes.
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ SLS_TRUST_PROXY: '' }).trustProxy).toBe(false);
+    expect(loadConfig({ SLS_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ SLS_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ SLS_TRUST_PROXY: ' 127.0.0.1 , 10.0.0.0/8,::1,fd00::/8' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+    for (const v of ['127.0.0.1', '192.168.1.0/24,10.0.0.0/8', '::ffff:10.0.0.0/104', 'fe80::1%eth0', '2001:db8::/32', '1.2.3.4/32', '::1/128', '10.0.0.0/1', 'loopback,linklocal,uniquelocal']) {
+      const { trustProxy } = loadConfig({ SLS_TRUST_PROXY: v });
+      expect(trustProxy, v).toEqual(v.split(','));
+      expect(() => Fastify({ trustProxy }), v).not.toThrow();
+    }
+  });
+
+  it('refuses an empty entry, a hop count and forms proxy-addr reads its own way, where they were taken without a word', () => {
+    // Before: empty entries were dropped ("," alone trusted no proxy), "2" was the address 0.0.0.2,
+    // "127.1" 127.0.0.1, "010.0.0.1" 8.0.0.1 (octal), "10.0.0.0/255.0.0.0" a netmask.
+    expect(refusedAs('10.0.0.0/8,,')).toBe(`${ACCEPTS}, got "10.0.0.0/8,,": an entry is empty`);
+    expect(refusedAs(',')).toBe(`${ACCEPTS}, got ",": an entry is empty`);
+    expect(refusedAs('2')).toBe(`${ACCEPTS}, got "2": a hop count, which Fastify does not trust (it cannot tell a proxy from a client by one)`);
+    expect(refusedAs('127.0.0.1,1')).toContain('got "127.0.0.1,1": "1" is a hop count');
+    for (const v of ['127.1', '010.0.0.1', '0x7f000001']) expect(refusedAs(v)).toBe(`${ACCEPTS}, got "${v}": not an IP address`);
+    expect(refusedAs('10.0.0.0/255.0.0.0')).toBe(`${ACCEPTS}, got "10.0.0.0/255.0.0.0": a range whose prefix length is not 1–32`);
   });
 });

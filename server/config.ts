@@ -6,6 +6,7 @@
  * (a generated server key, the benchmark-only no-op password hash) warn loudly at start.
  */
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { DEFAULT_HASH_NICE } from './services/hashing-priority.ts';
 import { startRefused } from './start-refused.ts';
@@ -58,7 +59,8 @@ export interface SlsConfig {
   readonly smsResendCooldownMs: number;
   /**
    * Fastify's trustProxy: off by default, so the source address of throttling (SPEC L6) is the socket
-   * peer and a forged X-Forwarded-For can neither dodge it nor lock others out. Set to the proxies' addresses.
+   * peer and a forged X-Forwarded-For can neither dodge it nor lock others out. Set to the proxies'
+   * addresses and ranges (env SLS_TRUST_PROXY: true, false, or a comma-separated list; `trustProxyFrom`).
    */
   readonly trustProxy: boolean | string | string[];
   /** Largest request body in bytes. Default 16 KiB: every API body is tiny. */
@@ -176,11 +178,12 @@ export function sqliteUrl(dataDir: string): string {
   return `sqlite:${path.join(dataDir, 'sls.db')}`;
 }
 
-function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function intEnv(env: NodeJS.ProcessEnv, name: string, range: { min?: number; why?: string } = {}): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw startRefused(`${name} must be a non-negative integer, got "${v}"`);
+  if (range.min !== undefined && n < range.min) throw startRefused(`${name} must be at least ${range.min}${range.why ? ` (${range.why})` : ''}, got ${n}`);
   return n;
 }
 
@@ -205,11 +208,48 @@ function secretFromEnv(env: NodeJS.ProcessEnv, name: 'SLS_SERVER_KEY' | 'SLS_DAT
   return value;
 }
 
+/** @fastify/proxy-addr's names of ranges, which Fastify's trustProxy takes as they are. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * What `entry` of SLS_TRUST_PROXY is when it is neither an IP address, a CIDR range (prefix 1–32, for
+ * IPv6 1–128) nor a range name; null when it is one. Only what Fastify's trustProxy (@fastify/proxy-addr)
+ * takes as well, and stricter where proxy-addr reads more than it shows: node:net's isIP takes neither
+ * `127.1` nor `010.0.0.1` (to proxy-addr 127.0.0.1 and 8.0.0.1), nor a lone number (to proxy-addr an
+ * address, `2` being 0.0.0.2). proxy-addr's netmask form (10.0.0.0/255.0.0.0) is left out, and /0 it
+ * refuses itself: `true` trusts every peer.
+ */
+function notAProxy(entry: string): string | null {
+  if (PROXY_RANGE_NAMES.includes(entry)) return null;
+  const slash = entry.lastIndexOf('/');
+  const family = isIP(slash === -1 ? entry : entry.slice(0, slash));
+  // Fastify takes a number as a hop count, and then trusts no proxy at all: it cannot tell one from a client by it.
+  if (family === 0) return /^\d+$/.test(entry) ? 'a hop count, which Fastify does not trust (it cannot tell a proxy from a client by one)' : 'not an IP address';
+  if (slash === -1) return null;
+  const prefix = entry.slice(slash + 1);
+  const most = family === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= most ? null : `a range whose prefix length is not 1–${most}`;
+}
+
+/**
+ * SLS_TRUST_PROXY: true, false, or the proxies as a comma-separated list (spaces around entries are
+ * fine). Anything else is refused here, in one line, rather than by Fastify while the app is built: a
+ * TypeError from deep inside it, after the database opened.
+ */
 function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefined {
   if (v === undefined || v === '') return undefined;
   if (v === 'true') return true;
   if (v === 'false') return false;
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = v.split(',').map((s) => s.trim());
+  for (const entry of entries) {
+    const what = entry === '' ? 'an entry is empty' : notAProxy(entry);
+    if (what === null) continue;
+    throw startRefused(
+      `SLS_TRUST_PROXY must be true, false or a comma-separated list of the proxies' IP addresses and CIDR ranges ` +
+        `(e.g. 127.0.0.1,10.0.0.0/8; or ${PROXY_RANGE_NAMES.join(', ')}), got "${v}": ${entries.length > 1 && entry !== '' ? `"${entry}" is ${what}` : what}`,
+    );
+  }
+  return entries;
 }
 
 /**
@@ -217,7 +257,7 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
  *
  * Env: SLS_DATA_DIR, SLS_DATABASE_URL (or SLS_DATABASE_URL_FILE), SLS_HOST, SLS_PORT, SLS_SERVER_KEY
  * (or SLS_SERVER_KEY_FILE), SLS_TRUST_PROXY
- * (true | false | comma-separated addresses), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
+ * (true | false | comma-separated addresses and CIDR ranges), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
  * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_BUDGET_PER_HOUR, SLS_SMS_DISPATCH_INTERVAL_MS,
  * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS, SLS_METRICS_PORT, SLS_METRICS_HOST, SLS_HASH_NICE,
  * SLS_PASSWORD_HASHING (only `noop-benchmark-only`, for the benchmark).
@@ -236,7 +276,10 @@ export function loadConfig(
   const host = flags.host ?? env.SLS_HOST;
   if (host) o.host = host;
   const port = flags.port ?? intEnv(env, 'SLS_PORT');
-  if (port !== undefined) o.port = port;
+  if (port !== undefined) {
+    if (port > 65535) throw startRefused(`SLS_PORT must be a port (0–65535), got ${port}`);
+    o.port = port;
+  }
   const serverKey = secretFromEnv(env, 'SLS_SERVER_KEY');
   if (serverKey) o.serverKey = serverKey;
   const tp = trustProxyFrom(env.SLS_TRUST_PROXY);
@@ -247,7 +290,8 @@ export function loadConfig(
   }
   const ttl = intEnv(env, 'SLS_SESSION_TTL_MS');
   if (ttl !== undefined) o.sessionTtlMs = ttl;
-  const bl = intEnv(env, 'SLS_BODY_LIMIT');
+  // Below 1 KiB even a login's request is refused (413); Fastify itself refuses 0 only after the database opened.
+  const bl = intEnv(env, 'SLS_BODY_LIMIT', { min: 1024, why: 'bytes of a request body; a login needs a few hundred' });
   if (bl !== undefined) o.bodyLimit = bl;
   const hours = env.SLS_SMS_CARRIER_HOURS;
   if (hours !== undefined && hours !== '') {

@@ -148,19 +148,28 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (cluster.isWorker) return runWorker(JSON.parse(process.env.SLSD_WORKER_CONFIG ?? '{}') as SlsConfig);
   ownerOnlyFromNowOn();
   const flags = parseFlags(argv);
-  const config = loadConfig(process.env, flags);
+  return start(loadConfig(process.env, flags), { demo: flags.demo === true });
+}
+
+/**
+ * slsd on `config`: the database prepared (and the demo seeded with `demo`), then listening, in this
+ * process or in `config.workers` workers. A start that fails before slsd listens rejects, having
+ * closed what it opened and removed what a first start made (firstStartFootprint).
+ */
+export async function start(config: SlsConfig, opts: { demo: boolean }): Promise<void> {
   const undoFirstStart = firstStartFootprint(config);
 
   if (config.workers <= 1) {
     // Checkpoints of SQLite's log on a worker thread: the event loop never waits for their fsyncs (issue 7).
     const built = await buildApp({ ...config, logLevel: config.logLevel }, { backgroundCheckpoints: true }).catch((e: unknown) => {
+      // buildApp closed the database before it rejected: one this start made is unused, and goes.
       undoFirstStart();
       throw e;
     });
     let metricsServer: MetricsServer | null = null;
     let address: string;
     try {
-      await prepare(built.services, config, flags.demo === true);
+      await prepare(built.services, config, opts.demo);
       await hashesBelowEventLoop(config, built.app.log);
       if (built.metrics) metricsServer = await serveMetrics(config.metricsHost, config.metricsPort!, registrySource(built.metrics.registry));
       address = await listenApi(built.app, config);
@@ -192,7 +201,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     throw e;
   });
   try {
-    await prepare(services, config, flags.demo === true);
+    await prepare(services, config, opts.demo);
   } catch (e) {
     await services.close().catch(() => undefined);
     undoFirstStart();

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeFlagsOf } from '../bin/node-flags.mjs';
+import { defaultConfig } from './config.ts';
 import { shownDatabaseUrl } from './db/connect.ts';
+import { start } from './main.ts';
 import { spawnSlsd } from './testing/slsd-process.ts';
 
 let busy: Server | undefined;
@@ -238,17 +240,75 @@ describe('slsd with its secrets in files (systemd credentials, Docker and Kubern
   }, 60_000);
 });
 
-describe('slsd whose start fails unexpectedly after the database opened', () => {
-  it('Fastify refusing SLS_TRUST_PROXY while the app is built: the reason, then exit 1 at once, where slsd hung with the database open', async () => {
-    // SLS_TRUST_PROXY is not checked by the config: Fastify refuses the range while the app is built,
-    // after the database and its checkpointer's thread opened. Before: the message, then a process
-    // that never ended (no listener, exit code set but handles open).
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-late-'));
-    const started = Date.now();
-    const { code, out } = await runSlsd(['--data-dir', path.join(cwd, 'data'), '--port', '0'], { cwd, env: { SLS_TRUST_PROXY: '10.0.0.0/99' }, timeoutMs: 15_000 });
-    expect(code, out).toBe(1);
-    expect(Date.now() - started).toBeLessThan(15_000);
-    expect(out).toMatch(/^slsd: TypeError: invalid range on address: 10\.0\.0\.0\/99\n/);
+describe('SLS_TRUST_PROXY', () => {
+  it('not true, false or a list of addresses and ranges: one line naming it, exit 1, nothing made, where Fastify threw a TypeError after the database opened', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-proxy-'));
+    const { code, out } = await runSlsd(['--data-dir', path.join(cwd, 'data'), '--port', '0'], { cwd, env: { SLS_TRUST_PROXY: '10.0.0.0/99' } });
+    expect(code).toBe(1);
+    expect(out).toBe(
+      "slsd: SLS_TRUST_PROXY must be true, false or a comma-separated list of the proxies' IP addresses and CIDR ranges " +
+        '(e.g. 127.0.0.1,10.0.0.0/8; or loopback, linklocal, uniquelocal), got "10.0.0.0/99": a range whose prefix length is not 1–32\n',
+    );
+    expect(fs.readdirSync(cwd)).toEqual([]);
     fs.rmSync(cwd, { recursive: true, force: true });
+  }, 60_000);
+});
+
+describe('a start that fails with something still open (bin/slsd.cjs)', () => {
+  /**
+   * A Node process that requires bin/slsd.cjs (which then starts nothing), opens a worker thread (as
+   * the SQLite checkpointer's) and a listener, and hands bin/slsd.cjs's failure path `error` (an
+   * expression): its exit code, or how it was killed after 15 s, and everything it wrote.
+   */
+  function failWithOpenHandles(error: string): Promise<{ code: number | string; out: string; ms: number }> {
+    const script = `
+      const { startFailed } = require(${JSON.stringify(SLSD)});
+      new (require('node:worker_threads').Worker)('setInterval(() => {}, 1000)', { eval: true });
+      require('node:net').createServer().listen(0, '127.0.0.1', () => startFailed(${error}));`;
+    const started = Date.now();
+    // In a folder of its own: a bin/slsd.cjs that starts when required makes its data folder there.
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-failed-'));
+    const child = spawn(process.execPath, ['-e', script], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => void (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => void (out += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    return new Promise((resolve) =>
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        fs.rmSync(cwd, { recursive: true, force: true });
+        resolve({ code: code ?? `${signal}: hung`, out, ms: Date.now() - started });
+      }),
+    );
+  }
+
+  it('an unexpected error: its stack, then exit 1 at once rather than a process that said why and hung', async () => {
+    const { code, out, ms } = await failWithOpenHandles("new TypeError('invalid range on address: 10.0.0.0/99')");
+    expect(code, out).toBe(1);
+    expect(ms).toBeLessThan(10_000);
+    expect(out).toMatch(/^slsd: TypeError: invalid range on address: 10\.0\.0\.0\/99\n\s+at /);
+  }, 60_000);
+
+  it("an operator's mistake (StartRefused, ServerKeyMismatch): the one line, then exit 1", async () => {
+    for (const name of ['StartRefused', 'ServerKeyMismatch']) {
+      const { code, out } = await failWithOpenHandles(`Object.assign(new Error('what to fix'), { name: '${name}' })`);
+      expect(code, out).toBe(1);
+      expect(out).toBe('slsd: what to fix\n');
+    }
+  }, 60_000);
+});
+
+describe('a first start whose app cannot be built after the database opened', () => {
+  it('closes the database before the error goes on, so the start removes the database and key it made', async () => {
+    // A config Fastify refuses (loadConfig refuses this one from the environment): the app fails to
+    // build after the database, its checkpointer's thread and the new server key were made. Before:
+    // buildApp left the database open, the first start's cleanup found it in use and removed nothing,
+    // and the next start with SLS_SERVER_KEY was refused as "not the key this database was sealed with".
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'slsd-first-'));
+    const dataDir = path.join(root, 'new', 'data');
+    const config = defaultConfig({ dataDir, port: 0, logLevel: 'silent', trustProxy: ['10.0.0.0/99'] });
+    await expect(start(config, { demo: false })).rejects.toThrow('invalid range on address: 10.0.0.0/99');
+    expect(fs.readdirSync(root)).toEqual([]);
+    fs.rmSync(root, { recursive: true, force: true });
   }, 60_000);
 });
