@@ -8,9 +8,10 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Challenge } from '../core/api.ts';
 import { endsLogin } from '../core/contract/messages.ts';
+import { describeConnectError } from './connect-error.ts';
 import { describeError, sessionEndedText } from './messages.ts';
 import type { AppInfo, ClientError, DeviceView, DscPlusStatus, ErrorText, Language, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
-import { applyLanguage, i18n } from './i18n/index.ts';
+import { applyLanguage } from './i18n/index.ts';
 import { MoreMenu } from './MoreMenu.tsx';
 import { AccountScreen } from './screens/AccountScreen.tsx';
 import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
@@ -18,7 +19,6 @@ import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
 import { SignedInScreen } from './screens/SignedInScreen.tsx';
 import { SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
-import { NotOpenedByHostError } from './transport.ts';
 import { Spinner, toClientError, useAction } from './ui.tsx';
 import type { Notice } from './ui.tsx';
 import { deviceLabel } from './devices.ts';
@@ -138,11 +138,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         if (session) setView({ name: 'signed_in', session });
         else toLogin(null);
       })
-      .catch((e: unknown) => {
-        if (e instanceof NotOpenedByHostError) return setView({ name: 'fatal', error: { message: i18n.t('shell:notOpened.message'), action: i18n.t('shell:notOpened.action') } });
-        const err: ClientError = e && typeof e === 'object' && 'error' in e ? (e as { error: ClientError }).error : { code: 'SLS_ERR_HOST_DISCONNECTED', message: '' };
-        setView({ name: 'fatal', error: describeError(err) });
-      });
+      .catch((e: unknown) => setView({ name: 'fatal', error: describeConnectError(e) }));
     return () => off();
   }, [connect, toLogin, sessionEnded]);
 

@@ -30,6 +30,16 @@ describe('error wording in English (SPEC L6, C5)', () => {
     expect(describeError(e).message).toBe('Die Serveradresse muss https:// verwenden.');
   });
 
+  it('C1: a server address the contract refuses says the address is not valid and how to write one, in German too', () => {
+    const e = { code: 'SLS_ERR_INVALID_INPUT', message: 'Invalid input for setSettings.', issues: [{ path: 'serverAddress', message: 'Enter a host name or an http(s) address' }] };
+    expect(describeError(e)).toEqual({ message: 'The server address is not valid.', action: 'Enter a host name such as sls.example.com, or an https:// address.' });
+    applyLanguage('de');
+    expect(describeError(e).message).toBe('Die Serveradresse ist ungültig.');
+    // Other input keeps the general words.
+    applyLanguage('en');
+    expect(describeError({ code: 'SLS_ERR_INVALID_INPUT', message: 'x', issues: [{ path: 'amount', message: 'Too big' }] }).message).toBe('Some input is not valid.');
+  });
+
   it('L7: too many IB Key logins waiting is said once, not its advice twice', () => {
     const e = { code: 'SLS_ERR_IBKEY_PUSH_LIMIT', message: 'Too many login requests are waiting for IB Key approval. Answer them on your phone or wait until they expire.' };
     const t = describeError(e);

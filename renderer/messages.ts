@@ -144,6 +144,8 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
       return { message: t('errors:badServerResponse.message'), action: t('errors:badServerResponse.action') };
     case 'SLS_ERR_VALIDATION':
     case 'SLS_ERR_INVALID_INPUT':
+      // SPEC C1: a server address typed on the login screen that the contract refuses is an invalid address, said so in every language.
+      if (error.issues?.some((i) => i.path === 'serverAddress')) return { message: t('errors:serverAddressInvalid.message'), action: t('errors:serverAddressInvalid.action') };
       return { message: t('errors:invalidInput.message'), action: serverAdvice(error.issues?.[0]?.message, t('errors:invalidInput.action')) };
     case 'SLS_ERR_PUSH_DENIED':
       // UI.md wording.

@@ -65,8 +65,33 @@ export class NotOpenedByHostError extends ContractError {
   }
 }
 
+/**
+ * The browser host's close code for a launch-code connection whose socket's owner it could not find
+ * (Linux: no row in /proc/net/tcp): it cannot tell this window from another OS user's program, so it
+ * gives it no session. The same number as electron/browser-host.ts WS_CLOSE_OWNER_UNKNOWN (the
+ * renderer imports only core/; renderer/transport.test.ts checks the two agree).
+ */
+export const WS_CLOSE_OWNER_UNKNOWN = 4002;
+
+/**
+ * The browser host could not check that this window belongs to the user running SLS Desktop, and
+ * closed the connection saying so (WS_CLOSE_OWNER_UNKNOWN): the user is told to restart SLS Desktop,
+ * which opens a new window, rather than that a connection was lost.
+ */
+export class HostOwnerUnknownError extends ContractError {
+  constructor() {
+    super({ code: 'SLS_ERR_HOST_DISCONNECTED', message: 'SLS Desktop could not check that this window belongs to your user account.' });
+    this.name = 'HostOwnerUnknownError';
+  }
+}
+
 function lost(): ClientError {
   return { code: 'SLS_ERR_HOST_DISCONNECTED', message: 'The connection to SLS Desktop was lost.' };
+}
+
+/** Why the connection ended, from its close code: the owner check, or lost (every other close). */
+function closedWith(code: number): ContractError {
+  return code === WS_CLOSE_OWNER_UNKNOWN ? new HostOwnerUnknownError() : new ContractError(lost());
 }
 
 async function fromWebSocket(): Promise<SlsApi> {
@@ -81,12 +106,12 @@ async function fromWebSocket(): Promise<SlsApi> {
   let sessionStarted: () => void = () => {};
 
   // With the session token the connection is ready when it opens; with a launch code, once the host
-  // has sent the session token (its first frame).
+  // has sent the session token (its first frame). A failed connection fires `error`, then always
+  // `close`: the close code says why (an error alone would read as "lost" before the code is known).
   const opened = new Promise<void>((ok, fail) => {
     if (presented.startsWith('token.')) ws.addEventListener('open', () => ok(), { once: true });
     else sessionStarted = ok;
-    ws.addEventListener('error', () => fail(new ContractError(lost())), { once: true });
-    ws.addEventListener('close', () => fail(new ContractError(lost())), { once: true });
+    ws.addEventListener('close', (e) => fail(closedWith(e.code)), { once: true });
   });
   ws.addEventListener('message', (e) => {
     const msg = JSON.parse(String(e.data)) as { id?: number; result?: CallResult<unknown>; event?: EventName; payload?: unknown; session?: unknown };

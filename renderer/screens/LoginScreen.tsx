@@ -38,6 +38,8 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
   const { busy, error, setError, run } = useAction();
   const id = useId();
   const shown = error ?? notice;
+  const userField = useRef<HTMLInputElement>(null);
+  const passwordField = useRef<HTMLInputElement>(null);
   const serverToggle = useRef<HTMLButtonElement>(null);
   const serverInput = useRef<HTMLInputElement>(null);
   const serverWasOpen = useRef(false);
@@ -59,10 +61,24 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
     setCapsLock(e.getModifierState('CapsLock'));
   }
 
+  /**
+   * After a refused login the focus goes where the user goes on (SPEC C5): the first empty field,
+   * else the password, selected so that typing it again replaces it; it stays in the server address
+   * when the user submitted from there (its error is most likely about it). Without this, Log In
+   * (disabled while waiting) dropped the focus to <body>, and Tab started over from the page's end.
+   */
+  function focusFieldToFix() {
+    if (!username.trim()) return userField.current?.focus();
+    if (password && serverInput.current && document.activeElement === serverInput.current) return;
+    passwordField.current?.focus();
+    passwordField.current?.select();
+  }
+
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!username.trim() || !password) {
       setError({ message: t('form.missingCredentials'), action: '' });
+      focusFieldToFix();
       return;
     }
     const step = await run(async () => {
@@ -72,6 +88,8 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
     if (step) {
       setPassword('');
       onStep(step);
+    } else {
+      focusFieldToFix();
     }
   }
 
@@ -86,6 +104,7 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
         <div className="field">
           <label htmlFor={`${id}-user`}>{t('form.username')}</label>
           <input
+            ref={userField}
             id={`${id}-user`}
             name="username"
             autoComplete="username"
@@ -103,6 +122,7 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
           <label htmlFor={`${id}-pass`}>{t('form.password')}</label>
           <div className="with-button">
             <input
+              ref={passwordField}
               id={`${id}-pass`}
               name="password"
               type={showPassword ? 'text' : 'password'}

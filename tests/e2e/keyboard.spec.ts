@@ -25,6 +25,34 @@ function focused(page: Page): Promise<string> {
   });
 }
 
+test.describe('the login form after a refused login (SPEC L1, C5)', () => {
+  test('the focus goes to the first empty field, else to the password, selected: typing it again replaces it', async ({ fakeDesktop: { page } }) => {
+    const password = page.getByLabel('Password', { exact: true });
+    await page.getByLabel('Username', { exact: true }).fill('demo.gold');
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toHaveText('Enter your user name and password.');
+    await expect(password, await focused(page)).toBeFocused();
+    await page.keyboard.type('wrong');
+    // Log In reached with Tab and pressed: disabled while it waits, it must not leave the focus on <body>.
+    await page.getByRole('button', { name: 'Log In' }).focus();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toHaveText('The user name or password is incorrect. Check both and try again.');
+    await expect(password, await focused(page)).toBeFocused();
+    await page.keyboard.type(FAKE_PASSWORD);
+    await expect(password).toHaveValue(FAKE_PASSWORD);
+    // Submitted from the server address: its error is about it, and the focus stays there.
+    await page.getByRole('button', { name: /change server address/i }).click();
+    const server = page.getByLabel('Server address', { exact: true });
+    await server.fill('http://sls.example.com');
+    await server.press('Enter');
+    await expect(page.getByRole('alert')).toContainText('The server address must use https://.');
+    await expect(server).toBeFocused();
+    await server.press('Escape');
+    await password.press('Enter');
+    await expect(page.getByLabel(/Enter the response/)).toBeFocused();
+  });
+});
+
 test.describe('Escape cancels (SPEC C5)', () => {
   test('in the response field of a challenge it is Cancel: back to the login form', async ({ fakeDesktop: { page } }) => {
     await fillLogin(page, 'demo.gold', FAKE_PASSWORD);

@@ -3,6 +3,12 @@
  * slsd (tests/fixtures/fake-slsd.ts), which reaches any state at once. The same flows against the
  * real slsd are in login.spec.ts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBrowserHost } from '../../electron/browser-host.ts';
+import { createMemoryKeychain } from '../../native/keychain.ts';
+import { createConfSettingsStore } from '../../native/settings.ts';
 import { capsLockOn, fillLogin } from '../fixtures/ui.ts';
 import { FAKE_PASSWORD } from '../fixtures/fake-slsd.ts';
 import { expectAccessible } from './axe.ts';
@@ -88,6 +94,20 @@ test.describe('the browser host page (SPEC C3)', () => {
     await expect(tab.getByRole('alert')).toHaveText('This window was not opened by SLS Desktop. Start SLS Desktop and use the window it opens, or the full address it prints.');
     await expect(tab.getByText('connection', { exact: false })).toHaveCount(0);
     await tab.close();
+  });
+
+  test('the host cannot check that the window is of its OS user (close 4002): says so and to restart, not that a connection was lost', async ({ page }) => {
+    test.skip(process.platform !== 'linux', 'the owner check reads /proc/net (Linux)');
+    // No tcp or tcp6 table where the host looks: the socket's owner cannot be found.
+    const dir = mkdtempSync(join(tmpdir(), 'sls-e2e-owner-'));
+    const host = await startBrowserHost({ settings: createConfSettingsStore({ dir }), keychain: createMemoryKeychain(), procNetDir: dir, log: () => {} });
+    try {
+      await page.goto(host.url);
+      await expect(page.getByRole('alert')).toHaveText('SLS Desktop could not check that this window belongs to your user account. Restart SLS Desktop.');
+    } finally {
+      await host.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,6 +6,7 @@ const shell: Catalogue<typeof en> = {
   cardBlocked: { message: 'Diese Karte ist nach 3 falschen PINs gesperrt.', action: 'Rufen Sie den Kundendienst an.' },
   newCodeSent: 'Ein neuer Code wurde gesendet.',
   notOpened: { message: 'Dieses Fenster wurde nicht von SLS Desktop geöffnet.', action: 'Starten Sie SLS Desktop und verwenden Sie das Fenster, das es öffnet, oder die vollständige Adresse, die es ausgibt.' },
+  ownerUnknown: { message: 'SLS Desktop konnte nicht prüfen, ob dieses Fenster zu Ihrem Benutzerkonto gehört.', action: 'Starten Sie SLS Desktop neu.' },
   more: {
     toggle: 'Mehr ▾',
     language: 'Sprache',

@@ -5,6 +5,8 @@ const shell = {
   newCodeSent: 'A new code was sent.',
   /** The page opened without its launch token: it was never connected (not "connection lost"). */
   notOpened: { message: 'This window was not opened by SLS Desktop.', action: 'Start SLS Desktop and use the window it opens, or the full address it prints.' },
+  /** SPEC C3: the browser host could not check that this window's connection is of the user running it (close code 4002); a restart opens a new window. */
+  ownerUnknown: { message: 'SLS Desktop could not check that this window belongs to your user account.', action: 'Restart SLS Desktop.' },
   more: {
     toggle: 'More ▾',
     language: 'Language',

@@ -6,6 +6,7 @@ const shell: Catalogue<typeof en> = {
   cardBlocked: { message: 'Cette carte est bloquée après 3 PIN erronés.', action: 'Appelez le service clientèle.' },
   newCodeSent: 'Un nouveau code a été envoyé.',
   notOpened: { message: "Cette fenêtre n'a pas été ouverte par SLS Desktop.", action: "Démarrez SLS Desktop et utilisez la fenêtre qu'il ouvre, ou l'adresse complète qu'il affiche." },
+  ownerUnknown: { message: "SLS Desktop n'a pas pu vérifier que cette fenêtre appartient à votre compte utilisateur.", action: 'Redémarrez SLS Desktop.' },
   more: {
     toggle: 'Plus ▾',
     language: 'Langue',
