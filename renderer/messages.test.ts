@@ -136,3 +136,18 @@ describe('the other languages (UI.md: More, language)', () => {
     }
   });
 });
+
+describe('Reset app data (SPEC C4): what was removed, nothing said as "0 entries"', () => {
+  it('says the keychain held nothing rather than counting zero entries, in each language', () => {
+    const t = (lang: 'en' | 'de' | 'fr', count: number) => {
+      applyLanguage(lang);
+      return i18n.t('reset.done', { ns: 'shell', count });
+    };
+    expect(t('en', 0)).toBe("App data was reset: settings cleared; the keychain held nothing of SLS Desktop's.");
+    expect(t('en', 1)).toBe('App data was reset: settings cleared, 1 keychain entry removed.');
+    expect(t('en', 2)).toBe('App data was reset: settings cleared, 2 keychain entries removed.');
+    expect(t('de', 0)).toBe('App-Daten wurden zurückgesetzt: Einstellungen gelöscht; im Schlüsselbund war nichts von SLS Desktop.');
+    expect(t('fr', 0)).toBe("Données de l'app réinitialisées : paramètres effacés ; le trousseau ne contenait rien de SLS Desktop.");
+    for (const lang of ['en', 'de', 'fr'] as const) expect(t(lang, 0)).not.toMatch(/\b0\b/);
+  });
+});

@@ -21,6 +21,7 @@ const shell: Catalogue<typeof en> = {
     body: 'Dies entfernt die Serveradresse, den gespeicherten Benutzernamen, die Geräteauswahl und jede gespeicherte Anmeldung auf diesem Computer und meldet Sie ab. Ihr Konto und Ihre Geräte bleiben unverändert.',
     cancel: 'Abbrechen',
     confirm: 'App-Daten zurücksetzen',
+    done_zero: 'App-Daten wurden zurückgesetzt: Einstellungen gelöscht; im Schlüsselbund war nichts von SLS Desktop.',
     done_one: 'App-Daten wurden zurückgesetzt: Einstellungen gelöscht, {{count}} Schlüsselbund-Eintrag entfernt.',
     done_other: 'App-Daten wurden zurückgesetzt: Einstellungen gelöscht, {{count}} Schlüsselbund-Einträge entfernt.',
     doneNoKeychain: 'App-Daten wurden zurückgesetzt: Einstellungen gelöscht (kein Schlüsselbund auf diesem Computer).',

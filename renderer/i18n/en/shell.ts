@@ -21,6 +21,7 @@ const shell = {
     body: 'This removes the server address, the remembered user name, device choices and any saved sign-in on this computer, and signs you out. Your account and your devices are not changed.',
     cancel: 'Cancel',
     confirm: 'Reset app data',
+    done_zero: "App data was reset: settings cleared; the keychain held nothing of SLS Desktop's.",
     done_one: 'App data was reset: settings cleared, {{count}} keychain entry removed.',
     done_other: 'App data was reset: settings cleared, {{count}} keychain entries removed.',
     doneNoKeychain: 'App data was reset: settings cleared (no system keychain on this computer).',

@@ -21,6 +21,7 @@ const shell: Catalogue<typeof en> = {
     body: "Cela supprime l'adresse du serveur, le nom d'utilisateur mémorisé, les choix d'appareil et toute connexion enregistrée sur cet ordinateur, et vous déconnecte. Votre compte et vos appareils ne changent pas.",
     cancel: 'Annuler',
     confirm: 'Réinitialiser',
+    done_zero: "Données de l'app réinitialisées : paramètres effacés ; le trousseau ne contenait rien de SLS Desktop.",
     done_one: "Données de l'app réinitialisées : paramètres effacés, {{count}} entrée du trousseau supprimée.",
     done_other: "Données de l'app réinitialisées : paramètres effacés, {{count}} entrées du trousseau supprimées.",
     doneNoKeychain: "Données de l'app réinitialisées : paramètres effacés (pas de trousseau système sur cet ordinateur).",
