@@ -74,9 +74,19 @@ describe('session expiry wording (SPEC C1, C5, L8)', () => {
   it('warns before the end, and says when it ended, in New York time', () => {
     const now = new Date('2026-11-28T23:58:00Z');
     const ending = sessionEndingText('2026-11-29T00:03:00Z', now);
-    expect(`${ending.message} ${ending.action}`).toBe('Your session ends at 19:03 (New York time). Sign in again to continue.');
+    // Still signed in: it says what happens at the end, not to log in now.
+    expect(`${ending.message} ${ending.action}`).toBe('Your session ends at 19:03 (New York time). After that, log in again to go on.');
     const ended = sessionEndedText('2026-11-29T00:03:00Z', new Date('2026-11-29T00:04:00Z'));
     expect(`${ended.message} ${ended.action}`).toBe('Your session ended at 19:03 (New York time). Log in again.');
+  });
+
+  it('tells the user still signed in what comes after the end, in German and French too', () => {
+    const now = new Date('2026-11-28T23:58:00Z');
+    expect(sessionEndingText('', now)).toEqual({ message: 'Your session ends soon.', action: 'After that, log in again to go on.' });
+    applyLanguage('de');
+    expect(sessionEndingText('', now).action).toBe('Melden Sie sich danach erneut an, um fortzufahren.');
+    applyLanguage('fr');
+    expect(sessionEndingText('', now).action).toBe('Ensuite, reconnectez-vous pour continuer.');
   });
 
   it('says the session has ended without a time when slsd ended it before its expiry', () => {
@@ -134,6 +144,16 @@ describe('the other languages (UI.md: More, language)', () => {
         expect(text, `${lang} ${k}`).not.toBe(k.split(':')[1]);
       }
     }
+  });
+});
+
+describe('English wording of logging in (UI.md screen 1: "Log In")', () => {
+  it('asks to "log in", never to "sign in", as the button says; "signed in" stays the state (UI.md screen 7)', () => {
+    const texts = (o: object, prefix = ''): [string, string][] =>
+      Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [[`${prefix}${k}`, v] as [string, string]] : texts(v as object, `${prefix}${k}.`)));
+    const english = Object.entries(resources.en).flatMap(([ns, catalogue]) => texts(catalogue, `${ns}:`));
+    expect(english.filter(([, text]) => /\bsign(ing)? in\b/i.test(text))).toEqual([]);
+    expect(english.filter(([, text]) => /\blog in again\b/i.test(text)).length).toBeGreaterThan(5);
   });
 });
 

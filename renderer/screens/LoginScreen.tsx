@@ -143,7 +143,14 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
               title={showPassword ? t('form.hidePassword') : t('form.showPassword')}
               onClick={() => setShowPassword((v) => !v)}
             >
-              {showPassword ? t('form.hide') : t('form.show')}
+              {/* Both words in one grid cell, the other one hidden: the button is as wide as the longer
+                  ("Ausblenden"), so toggling it does not resize the password field beside it. */}
+              <span className="stable-label">
+                <span>{showPassword ? t('form.hide') : t('form.show')}</span>
+                <span className="stable-label-other" aria-hidden="true">
+                  {showPassword ? t('form.show') : t('form.hide')}
+                </span>
+              </span>
             </button>
           </div>
           <p className="hint warn" id={`${id}-caps`} aria-live="polite">

@@ -2,7 +2,7 @@
  * Select Second Factor Device (SPEC L2, L5): the user's active devices, the last used preselected;
  * a plugged-in DSC+ says "connected" (C2).
  */
-import { useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { FormEvent, KeyboardEvent } from 'react';
 import type { DeviceView } from '../../core/contract/index.ts';
@@ -33,6 +33,21 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
   const id = useId();
   // SPEC C5: Escape is the Cancel below.
   useEscape(onCancel);
+  const deviceField = useRef<HTMLSelectElement>(null);
+  const wasBusy = useRef(busy);
+  /**
+   * After a Continue that failed (the screen stays, with its error line), the focus goes back to the
+   * device drop-down, where the user goes on: choose another device, or Enter to try again (SPEC C5).
+   * Continue is disabled while it waits, which dropped the focus to <body>, and Tab started over from
+   * the page's end. Left alone when the user put it elsewhere meanwhile (Cancel, More).
+   */
+  useEffect(() => {
+    const ended = wasBusy.current && !busy;
+    wasBusy.current = busy;
+    if (!ended || !error) return;
+    const at = document.activeElement;
+    if (!at || at === document.body || deviceField.current?.form?.contains(at)) deviceField.current?.focus();
+  }, [busy, error]);
   function submit(e: FormEvent) {
     e.preventDefault();
     if (chosen && !busy) onSelect(chosen);
@@ -50,7 +65,7 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
       <form onSubmit={submit} aria-busy={busy}>
         <div className="field">
           <label htmlFor={`${id}-device`}>{t('selectDevice.device')}</label>
-          <select id={`${id}-device`} value={chosen} onChange={(e) => setChosen(e.target.value)} onKeyDown={continueOnEnter} autoFocus>
+          <select ref={deviceField} id={`${id}-device`} value={chosen} onChange={(e) => setChosen(e.target.value)} onKeyDown={continueOnEnter} autoFocus>
             {devices.map((d) => (
               <option key={d.id} value={d.id}>
                 {deviceOptionLabel(d)}

@@ -103,7 +103,8 @@ export function SignedInScreen({ session, onSignOut, signingOut, footer, onAccou
         </p>
       ) : null}
       <p>
-        <button type="button" className="primary" onClick={onSignOut} disabled={signingOut} aria-busy={signingOut}>
+        {/* UI.md 7: Sign out is the Account menu's last entry, after Security: a plain button, not the screen's primary action. */}
+        <button type="button" className="secondary-button" onClick={onSignOut} disabled={signingOut} aria-busy={signingOut}>
           {signingOut ? (
             <>
               <Spinner /> {t('signedIn.signingOut')}

@@ -91,6 +91,16 @@ describe('signed-in screen (UI.md 7)', () => {
     expect(en.common.signedIn.restriction.mobileNotVerified).toBe(MOBILE.message);
   });
 
+  it('Sign out is not highlighted as the primary action: UI.md 7 lists it last in the Account menu, after Security', () => {
+    const html = render(session({ state: 'off', reason: 'no_keychain' }, []));
+    const buttons = [...html.matchAll(/<button [^>]*class="([^"]+)"[^>]*>(.*?)<\/button>/g)].map(([, cls, label]) => [text(label!).trim(), cls]);
+    expect(buttons).toEqual([
+      [en.common.signedIn.accountSecurity, 'secondary-button'],
+      [en.common.signedIn.signOut, 'secondary-button'],
+    ]);
+    expect(html).not.toContain('class="primary"');
+  });
+
   it('the heading can take the focus (tabindex -1), so the screen change is announced (SPEC C5)', () => {
     expect(render(session({ state: 'off', reason: 'no_keychain' }, []))).toMatch(/<h1 id="[^"]+" tabindex="-1">/);
   });

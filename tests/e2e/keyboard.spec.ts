@@ -99,6 +99,28 @@ test.describe('Select Second Factor Device with the keyboard (SPEC L2, C5)', () 
     await expect(page.getByText('Enter the codes at index numbers')).toBeVisible();
     await expect(page.getByLabel('Codes')).toBeFocused();
   });
+
+  test('Continue pressed and failed: the focus goes back to the drop-down, on the device chosen, not to the page', async ({ fakeDesktop: { page, fake } }) => {
+    await fillLogin(page, 'demo.m2fs', FAKE_PASSWORD);
+    const select = page.getByRole('combobox', { name: 'Device' });
+    await expect(select).toBeFocused();
+    await page.keyboard.press('ArrowDown');
+    await expect(select).toHaveValue('d-ibkey');
+    await page.keyboard.press('Tab');
+    const continueButton = page.getByRole('button', { name: 'Continue' });
+    await expect(continueButton).toBeFocused();
+    // The server goes away: the step fails and the screen stays, saying why. Continue, disabled while
+    // it waited, must not have left the focus on <body>.
+    await fake.close();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toContainText('Cannot reach the SLS server.');
+    await expect(page.getByRole('heading', { name: 'Select Second Factor Device' })).toBeVisible();
+    await expect(select, await focused(page)).toBeFocused();
+    await expect(select).toHaveValue('d-ibkey');
+    // Tab goes on from there, to Continue, not from the page's start or end.
+    await page.keyboard.press('Tab');
+    await expect(continueButton, await focused(page)).toBeFocused();
+  });
 });
 
 test.describe('IB Key notification expired (SPEC L7, C5)', () => {

@@ -118,6 +118,32 @@ test.describe('the More menu in a small window (UI.md: 420×560)', () => {
   });
 });
 
+test.describe('the password field in every language (UI.md screen 1)', () => {
+  test('Show/Hide keeps its width when pressed ("Anzeigen"/"Ausblenden"): the password field does not move', async ({ fakeDesktop: { page, settings } }) => {
+    for (const [language, words] of [['de', de], ['fr', fr], ['en', en]] as const) {
+      settings.update({ language });
+      await page.reload();
+      await expect(page.locator('html')).toHaveAttribute('lang', language);
+      const password = page.getByLabel(words.login.form.password, { exact: true });
+      await password.fill('secret');
+      // Show/Hide, beside the field: its name changes with its state.
+      const toggle = page.locator('.with-button').filter({ has: password }).getByRole('button');
+      const box = async () => {
+        const [field, button] = await Promise.all([password.boundingBox(), toggle.boundingBox()]);
+        return { fieldX: field!.x, fieldWidth: field!.width, buttonX: button!.x, buttonWidth: button!.width };
+      };
+      const hidden = await box();
+      await page.getByRole('button', { name: words.login.form.showPassword }).click();
+      await expect(password).toHaveAttribute('type', 'text');
+      await expect(page.getByRole('button', { name: words.login.form.hidePassword })).toHaveText(words.login.form.hide, { useInnerText: true });
+      expect(await box(), `${language}: "${words.login.form.show}" → "${words.login.form.hide}"`).toEqual(hidden);
+      await page.getByRole('button', { name: words.login.form.hidePassword }).click();
+      await expect(password).toHaveAttribute('type', 'password');
+      expect(await box(), `${language}: back to "${words.login.form.show}"`).toEqual(hidden);
+    }
+  });
+});
+
 test.describe('language of a German system (UI.md)', () => {
   test.use({ locale: 'de-DE' });
   test('starts in German until another language is chosen, which is kept', async ({ page }) => {

@@ -26,7 +26,7 @@ test('C1, C5: a notice before the session ends, then back to the login form sayi
   // Less than SESSION_WARNING_MS (5 min) is left from the start: the notice is there at once.
   const ends = (await page.locator('dt:text-is("Session ends") + dd').innerText()).replace(' (New York time)', '');
   const notice = page.getByRole('status').filter({ hasText: 'Your session ends at' });
-  await expect(notice).toHaveText(`Your session ends at ${ends} (New York time). Sign in again to continue.`);
+  await expect(notice).toHaveText(`Your session ends at ${ends} (New York time). After that, log in again to go on.`);
   // Polite: no dialog, and the focus stays where the user had it.
   await expect(page.getByRole('dialog')).toHaveCount(0);
   await expect(notice).not.toBeFocused();

@@ -55,7 +55,7 @@ const errors: Catalogue<typeof en> = {
   hostDisconnected: { message: 'Die Verbindung zu SLS Desktop wurde unterbrochen.', action: 'Schließen Sie dieses Fenster und starten Sie SLS Desktop neu.' },
   keychain: { message: 'Der Schlüsselbund des Systems konnte nicht verwendet werden.', action: 'Entsperren Sie Ihren Schlüsselbund und versuchen Sie es erneut.' },
   unknown: { message: 'Etwas ist schiefgegangen.', action: 'Versuchen Sie es erneut; falls es weiterhin auftritt, rufen Sie den Kundendienst an.' },
-  sessionEnding: { messageAt: 'Ihre Sitzung endet um {{when}} (New Yorker Zeit).', message: 'Ihre Sitzung endet bald.', action: 'Melden Sie sich erneut an, um fortzufahren.' },
+  sessionEnding: { messageAt: 'Ihre Sitzung endet um {{when}} (New Yorker Zeit).', message: 'Ihre Sitzung endet bald.', action: 'Melden Sie sich danach erneut an, um fortzufahren.' },
   sessionEndedAt: { messageAt: 'Ihre Sitzung endete um {{when}} (New Yorker Zeit).', message: 'Ihre Sitzung ist beendet.', action: 'Melden Sie sich erneut an.' },
   withdrawalLimit: {
     message: 'Diese Auszahlung würde {{limitName}} Ihres Geräts überschreiten ({{device}}: {{limit}}; noch {{available}}).',

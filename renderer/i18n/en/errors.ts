@@ -51,7 +51,7 @@ const errors = {
   hostDisconnected: { message: 'The connection to SLS Desktop was lost.', action: 'Close this window and start SLS Desktop again.' },
   keychain: { message: 'The system keychain could not be used.', action: 'Unlock your keychain and try again.' },
   unknown: { message: 'Something went wrong.', action: 'Try again; if it keeps happening, call client services.' },
-  sessionEnding: { messageAt: 'Your session ends at {{when}} (New York time).', message: 'Your session ends soon.', action: 'Sign in again to continue.' },
+  sessionEnding: { messageAt: 'Your session ends at {{when}} (New York time).', message: 'Your session ends soon.', action: 'After that, log in again to go on.' },
   sessionEndedAt: { messageAt: 'Your session ended at {{when}} (New York time).', message: 'Your session has ended.', action: 'Log in again.' },
   /** SPEC W2: which limit of which device, and what to do. */
   withdrawalLimit: {

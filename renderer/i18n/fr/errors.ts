@@ -55,7 +55,7 @@ const errors: Catalogue<typeof en> = {
   hostDisconnected: { message: 'La connexion à SLS Desktop a été perdue.', action: 'Fermez cette fenêtre et relancez SLS Desktop.' },
   keychain: { message: "Le trousseau du système n'a pas pu être utilisé.", action: 'Déverrouillez votre trousseau et réessayez.' },
   unknown: { message: "Une erreur s'est produite.", action: 'Réessayez ; si cela se reproduit, appelez le service clientèle.' },
-  sessionEnding: { messageAt: 'Votre session prend fin à {{when}} (heure de New York).', message: 'Votre session prend bientôt fin.', action: 'Reconnectez-vous pour continuer.' },
+  sessionEnding: { messageAt: 'Votre session prend fin à {{when}} (heure de New York).', message: 'Votre session prend bientôt fin.', action: 'Ensuite, reconnectez-vous pour continuer.' },
   sessionEndedAt: { messageAt: 'Votre session a pris fin à {{when}} (heure de New York).', message: 'Votre session a pris fin.', action: 'Reconnectez-vous.' },
   withdrawalLimit: {
     message: 'Ce retrait dépasserait {{limitName}} de votre appareil ({{device}} : {{limit}} ; reste {{available}}).',
