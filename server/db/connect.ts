@@ -6,7 +6,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import type { DatabaseConnection, Driver, PostgresPool, PostgresPoolClient, QueryResult } from 'kysely';
-import type { Pool as PgPool } from 'pg';
+import type { Pool as PgPool, PoolClient as PgPoolClient } from 'pg';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 import { makeFolder } from '../folders.ts';
@@ -16,6 +16,7 @@ import { DatabaseUnavailable, databaseUnavailableReason } from './unavailable.ts
 import { startRefused } from '../start-refused.ts';
 import type { BackgroundCheckpointer } from './checkpointer.ts';
 import { databaseTarget, shownDatabaseUrl } from './url.ts';
+import { pgAnswerTimeoutMs, pgOptions, pgSessionSetup } from './pg-config.ts';
 
 export { shownDatabaseUrl };
 
@@ -191,21 +192,39 @@ function survivingLostConnections(pool: PgPool): PgPool {
   return pool;
 }
 
+/** The socket under a pg client (not in pg's types): closed, it fails the statement waiting on it. */
+function socketOf(client: PgPoolClient): { destroy(err?: Error): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { destroy(err?: Error): void } } }).connection?.stream;
+}
+
 /**
- * PostgreSQL text cannot hold U+0000, and a parameter with one fails the whole statement (a 500 on
- * `GET /v1/login/%00`, a lost audit entry for a user name with a NUL). SQLite stores it. So that both
- * answer alike (SPEC N1; found by server/fuzz.test.ts), string parameters carry U+FFFD instead: a
- * lookup finds nothing, as on SQLite (no id or name of ours holds either), and text keeps a visible mark.
+ * The pool as Kysely gets it, with what slsd adds to each connection:
+ * - PostgreSQL text cannot hold U+0000, and a parameter with one fails the whole statement (a 500 on
+ *   `GET /v1/login/%00`, a lost audit entry for a user name with a NUL). SQLite stores it. So that
+ *   both answer alike (SPEC N1; found by server/fuzz.test.ts), string parameters carry U+FFFD
+ *   instead: a lookup finds nothing, as on SQLite (no id or name of ours holds either), and text
+ *   keeps a visible mark.
+ * - A new connection first gets its timeouts (`setup`, pg-config.ts pgSessionSetup).
+ * - A statement with no answer at all within `answerTimeoutMs` (pg-config.ts pgAnswerTimeoutMs: the
+ *   server's statement timeout has passed, so the server or the network is gone) closes its
+ *   connection: the statement fails as unavailable (503) and pg-pool drops the connection, where
+ *   the request hung until TCP gave up and the connection went back to the pool still waiting.
  */
-function withoutNulBytes(pool: PgPool): PostgresPool {
+function slsdPool(pool: PgPool, answerTimeoutMs: number, setup: string | null = null): PostgresPool {
   const clean = (v: unknown) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v);
   const patched = new WeakSet<object>();
+  const connect = async (): Promise<PgPoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (err) {
+      // No connection at all (PostgreSQL down, refusing, unreachable, its certificate refused, a
+      // sslrootcert file that cannot be read): the request gets a 503, not a 500 (unavailable.ts).
+      throw new DatabaseUnavailable(`no PostgreSQL connection: ${rootMessage(err)}`, { cause: err });
+    }
+  };
   return {
     async connect() {
-      // No connection at all (PostgreSQL down, refusing, unreachable): the request gets a 503, not a 500 (unavailable.ts).
-      const client = await pool.connect().catch((err: unknown) => {
-        throw new DatabaseUnavailable(`no PostgreSQL connection: ${(err as { code?: string }).code ?? (err as Error).message}`, { cause: err });
-      });
+      const client = await connect();
       if (!patched.has(client)) {
         patched.add(client);
         // pg-pool listens to a client's errors only while it is idle. Checked out between two
@@ -215,20 +234,35 @@ function withoutNulBytes(pool: PgPool): PostgresPool {
         // (503), and pg-pool drops the client when it is released (it is no longer queryable).
         client.on('error', () => undefined);
         const query = client.query.bind(client) as (...a: unknown[]) => unknown;
-        (client as unknown as { query: (...a: unknown[]) => unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) =>
-          Array.isArray(values) ? query(text, values.map(clean), ...rest) : query(text, values, ...rest);
+        (client as unknown as { query: (...a: unknown[]) => unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
+          const result = Array.isArray(values) ? query(text, values.map(clean), ...rest) : query(text, values, ...rest);
+          if (answerTimeoutMs > 0 && result instanceof Promise) {
+            const timer = setTimeout(() => {
+              const err = Object.assign(new Error(`PostgreSQL did not answer within ${answerTimeoutMs} ms: connection closed`), { code: 'ETIMEDOUT' });
+              socketOf(client)?.destroy(err);
+            }, answerTimeoutMs);
+            timer.unref();
+            void result.then(
+              () => clearTimeout(timer),
+              () => clearTimeout(timer),
+            );
+          }
+          return result;
+        };
+        if (setup !== null) {
+          try {
+            await client.query(setup);
+          } catch (err) {
+            client.release(err as Error); // not back to the pool: a connection without its timeouts
+            throw err;
+          }
+        }
       }
       return client as unknown as PostgresPoolClient;
     },
     end: () => pool.end(),
   };
 }
-
-/**
- * How long a request waits for a PostgreSQL connection before it is answered 503 (pg's default is
- * forever: with the server unreachable, every login would hang until the client gave up).
- */
-const PG_CONNECT_TIMEOUT_MS = 5000;
 
 /** How long GET /v1/ready waits for `SELECT 1`. */
 const PING_TIMEOUT_MS = 2000;
@@ -258,15 +292,40 @@ export async function openDatabase(databaseUrl: string, opts: OpenOptions = {}):
     return await openAndMigrate(databaseUrl, opts);
   } catch (err) {
     if (databaseUnavailableReason(err) === null) throw err;
-    throw startRefused(`cannot open the database ${shownDatabaseUrl(databaseUrl)}: ${rootMessage(err)} (SLS_DATABASE_URL / --database-url)`);
+    throw startRefused(`cannot open the database ${shownDatabaseUrl(databaseUrl)}: ${rootMessage(err)}${tlsHint(err)} (SLS_DATABASE_URL / --database-url)`);
   }
+}
+
+/** Node's codes for a server certificate not signed by a CA it was given (sslrootcert) or knows. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
+
+/** What to do about a PostgreSQL certificate refused (pg-config.ts: every sslmode but disable verifies it). */
+function tlsHint(err: unknown): string {
+  const code = (rootError(err) as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return '';
+  if (UNTRUSTED_CERTIFICATE.has(code)) return '; slsd checks the server\'s certificate with every sslmode but disable: give the CA that signed it with sslrootcert=<file>';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return '; slsd checks the server\'s name with every sslmode but disable: connect to a host name or address its certificate names';
+  return '';
+}
+
+/** The innermost cause: pg's or SQLite's own error, under what slsd and Kysely wrapped it in. */
+function rootError(err: unknown): unknown {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error && e.cause !== e) e = e.cause;
+  if (e instanceof AggregateError && e.errors[0] instanceof Error) e = e.errors[0];
+  return e;
 }
 
 /** The innermost cause's message: pg's and SQLite's own words ("connect ECONNREFUSED …", "unable to open database file"). */
 function rootMessage(err: unknown): string {
-  let e = err;
-  while (e instanceof Error && e.cause instanceof Error && e.cause !== e) e = e.cause;
-  if (e instanceof AggregateError && e.errors[0] instanceof Error) e = e.errors[0];
+  const e = rootError(err);
   const code = (e as { code?: unknown }).code;
   const message = e instanceof Error ? e.message : String(e);
   return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
@@ -330,6 +389,15 @@ export function sqliteUnused(file: string): boolean {
   }
 }
 
+/** Brings the database to the latest schema (Kysely's Migrator: on PostgreSQL under an advisory lock, in one transaction). */
+async function migrate(db: Kysely<Database>, dialect: SqlDialect): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect) }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+}
+
 async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<OpenDatabase> {
   let db: Kysely<Database>;
   let dialect: SqlDialect;
@@ -339,9 +407,17 @@ async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<O
     const pg = await import('pg');
     // bigint columns (epoch ms, cents) come back as numbers: all stay below 2^53.
     pg.default.types.setTypeParser(20, (v: string) => Number(v));
-    db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: withoutNulBytes(survivingLostConnections(new pg.default.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS }))) }),
-    });
+    const pool = (use: 'requests' | 'migrations') => survivingLostConnections(new pg.default.Pool(pgOptions(databaseUrl, use)));
+    // Migrations on a connection of their own, without the requests' statement and lock timeouts
+    // (pg-config.ts): one may rightly take long (an index on a large table), or wait for another
+    // slsd starting at the same moment, which holds Kysely's advisory lock while it migrates.
+    const migrating = new Kysely<Database>({ dialect: new PostgresDialect({ pool: slsdPool(pool('migrations'), 0) }) });
+    try {
+      await migrate(migrating, 'postgres');
+    } finally {
+      await migrating.destroy();
+    }
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: slsdPool(pool('requests'), pgAnswerTimeoutMs(databaseUrl), pgSessionSetup(databaseUrl)) }) });
     dialect = 'postgres';
   } else {
     const file = target.file;
@@ -365,13 +441,12 @@ async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<O
     sqliteConnections.set(db, cached);
     dialect = 'sqlite';
     if (file !== ':memory:') sqliteFile = file;
-  }
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    await db.destroy();
-    const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+    try {
+      await migrate(db, dialect);
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
   }
   const checkpointer = opts.backgroundCheckpoints && sqliteFile ? startBackgroundCheckpointer(sqliteFile, opts.onCheckpointFailure ? { onFailure: opts.onCheckpointFailure } : {}) : undefined;
   return {

@@ -3,6 +3,7 @@
 // Tests the IB Key engineer's PgApprovalNotifier (server/services/ibkey-notifier-pg.ts).
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { startPgProxy } from './pg-proxy-testing.ts';
 import { describeEachBackend, probePostgres, tempDataDir } from './pg-testing.ts';
 import type { FreshDatabase } from './pg-testing.ts';
 import { InProcessApprovalNotifier } from '../services/ibkey-notifier.ts';
@@ -88,8 +89,72 @@ describeEachBackend(
         sender.notify('tx:after');
         await new Promise((r) => setTimeout(r, 250));
       }
-      expect(await woken(wait)).toBe(true);
+      // Woken while notifying, not when the wait ran out (`woken` would time only what is left of it).
+      expect(done).toBe(true);
+      await wait;
       sub.close();
+    });
+
+    it('listens again after the network silently forgot its connection (a firewall\'s idle timeout, a host gone)', async () => {
+      // Before: nothing goes over a connection that only listens, so a connection no longer there was
+      // never noticed and this slsd heard no other process again (only its once-a-second re-reads).
+      const proxy = await startPgProxy(probe.available ? probe.adminUrl : '');
+      try {
+        const listener = await PgApprovalNotifier.connect(proxy.through(fresh.url), { heartbeatMs: 200, answerMs: 500, reconnectMs: 100, maxReconnectMs: 200 });
+        open.push(listener);
+        const sub = listener.subscribe(['tx:severed']);
+        proxy.sever();
+        let done = false;
+        const wait = sub.wait(LONG).then(() => void (done = true));
+        const sender = new pg.Client({ connectionString: fresh.url });
+        await sender.connect();
+        try {
+          const deadline = Date.now() + LONG / 2;
+          while (!done && Date.now() < deadline) {
+            await sender.query('select pg_notify($1, $2)', [IBKEY_NOTIFY_CHANNEL, 'tx:severed']);
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        } finally {
+          await sender.end();
+        }
+        expect(done).toBe(true);
+        await wait;
+        sub.close();
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('PostgreSQL refusing its first connection does not fail the start: it says so once, and listens once PostgreSQL answers', async () => {
+      // Before: the refusal went up through createServices, and slsd's start ended with a stack.
+      const proxy = await startPgProxy(probe.available ? probe.adminUrl : '');
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => void (w.name === 'SlsDatabaseWarning' && warnings.push(w.message));
+      process.on('warning', onWarning);
+      try {
+        await proxy.refuse();
+        const listener = await PgApprovalNotifier.connect(proxy.through(fresh.url), { reconnectMs: 100, maxReconnectMs: 200 });
+        open.push(listener);
+        await new Promise((r) => setTimeout(r, 500)); // a few attempts meanwhile
+        await proxy.restore();
+        const sub = listener.subscribe(['tx:late']);
+        let done = false;
+        const wait = sub.wait(LONG).then(() => void (done = true));
+        const sender = await connect();
+        const deadline = Date.now() + LONG / 2;
+        while (!done && Date.now() < deadline) {
+          sender.notify('tx:late');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(done).toBe(true);
+        await wait;
+        sub.close();
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toMatch(/^IB Key wake-ups from other slsd processes \(PostgreSQL LISTEN\) have no connection \(ECONNREFUSED\)/);
+      } finally {
+        process.off('warning', onWarning);
+        await proxy.close();
+      }
     });
   },
   'postgres',

@@ -14,6 +14,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { describe, it } from 'vitest';
 import { sqliteUrl } from '../config.ts';
+import { shownDatabaseUrl } from './url.ts';
 
 export const POSTGRES_SOCKET_DIR = '/var/run/postgresql';
 
@@ -35,9 +36,9 @@ export function postgresRequired(): boolean {
   return truthy(process.env.CI) || truthy(process.env.SLS_REQUIRE_POSTGRES);
 }
 
-/** Never print a password that a URL may carry. */
+/** Never print a password that a URL may carry (its user info or `?password=`). */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+  return shownDatabaseUrl(url);
 }
 
 let probed: Promise<PostgresProbe> | null = null;

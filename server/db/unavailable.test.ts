@@ -28,6 +28,10 @@ describe('databaseUnavailableReason: which failures mean "try again shortly"', (
     expect(databaseUnavailableReason(withCode('the database system is starting up', '57P03'))).toContain('57P03');
     expect(databaseUnavailableReason(withCode('sorry, too many clients already', '53300'))).toContain('53300');
     expect(databaseUnavailableReason(withCode('could not send data to server', '08006'))).toContain('08006');
+    // slsd's own lock_timeout and statement_timeout (pg-config.ts): waited seconds, then "try again".
+    expect(databaseUnavailableReason(withCode('canceling statement due to lock timeout', '55P03'))).toContain('55P03');
+    expect(databaseUnavailableReason(withCode('canceling statement due to statement timeout', '57014'))).toContain('57014');
+    expect(databaseUnavailableReason(withCode('PostgreSQL did not answer within 12000 ms: connection closed', 'ETIMEDOUT'))).toContain('ETIMEDOUT');
     expect(databaseUnavailableReason(new Error('Connection terminated unexpectedly'))).toBe('Connection terminated unexpectedly');
     expect(databaseUnavailableReason(new Error('timeout exceeded when trying to connect'))).not.toBeNull();
     expect(databaseUnavailableReason(new AggregateError([withCode('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED')]))).toContain('ECONNREFUSED');

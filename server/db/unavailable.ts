@@ -22,10 +22,13 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND',
 
 /**
  * PostgreSQL SQLSTATEs: class 08 (connection exception), 57P01–57P03 (shut down by an administrator,
- * crashed, starting up), 53xxx (out of connections, disk, memory).
+ * crashed, starting up), 53xxx (out of connections, disk, memory), 55P03 (a lock held by another
+ * session past slsd's lock_timeout) and 57014 (a statement past its statement_timeout, or cancelled):
+ * db/pg-config.ts sets both timeouts, so that a request waits seconds, not for ever, and is answered
+ * 503 like SQLite held past its busy patience.
  */
 function postgresState(code: string): boolean {
-  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('53');
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('53') || code === '55P03' || code === '57014';
 }
 
 /** better-sqlite3's codes (primary and extended): busy past busy_timeout, locked, disk full, I/O, cannot open, read-only file. */

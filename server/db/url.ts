@@ -33,6 +33,13 @@ export function sqliteFileOf(url: string): string | null {
   return target.kind === 'sqlite' && target.file !== ':memory:' ? target.file : null;
 }
 
+/**
+ * A query parameter that holds a password: pg reads `?password=` as the password (pg-connection-string
+ * takes every parameter into its config), so `postgres://sls@db/sls?password=…` is as secret as
+ * `postgres://sls:…@db/sls`; `sslpassword` unlocks a client key.
+ */
+const PASSWORD_PARAMETER = /([?&][^=&#]*password=)[^&#]*/gi;
+
 /** A URL with its password masked (any scheme: a mistyped one is shown in its refusal); a SQLite file as its path. */
 export function shownDatabaseUrl(url: string): string {
   const scheme = SCHEME.exec(url)?.[1];
@@ -42,7 +49,7 @@ export function shownDatabaseUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
-    return u.toString();
+    return u.toString().replace(PASSWORD_PARAMETER, '$1***');
   } catch {
     return `${scheme}://… (not a valid URL)`;
   }
