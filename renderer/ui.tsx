@@ -1,5 +1,6 @@
 /**
- * Small building blocks shared by the screens: error line, spinner, busy button, the action hook.
+ * Small building blocks shared by the screens: error line, spinner, busy button, the action hook,
+ * the focus after a step that failed.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
@@ -99,6 +100,52 @@ export function useLatest<T>(value: T): { readonly current: T } {
     ref.current = value;
   });
   return ref;
+}
+
+/**
+ * What the focus can go back to after a failed step: a field (an input, a drop-down) or a button.
+ * Structural, so that the rule is tested without a DOM; every element of these kinds fits.
+ */
+export interface FocusTarget {
+  focus(): void;
+  /** An input's: its text selected, so that typing replaces it. */
+  select?(): void;
+  contains(other: Node | null): boolean;
+  /** The form it belongs to: the focus is still the step's while it is in there (its button, another of its fields). */
+  readonly form?: { contains(other: Node | null): boolean } | null;
+  readonly ownerDocument: { readonly activeElement: Element | null; readonly body: Element | null };
+}
+
+/**
+ * Put the focus back on `target` after a step that failed and left the screen as it was (SPEC C5):
+ * the field to correct, with `select` its text selected (typing replaces it), or the button to
+ * press again. The button that sent the step is disabled while it waits, which drops the focus to
+ * <body>: Tab would start over from the page's end. Only when the focus is nowhere (<body>) or still
+ * in the step's form: a user who went on to another control meanwhile keeps it. Says whether it did.
+ */
+export function refocus(target: FocusTarget | null | undefined, { select = false }: { select?: boolean } = {}): boolean {
+  if (!target) return false;
+  const { activeElement: at, body } = target.ownerDocument;
+  const own = target.form ?? target;
+  if (at && at !== body && !own.contains(at)) return false;
+  target.focus();
+  if (select) target.select?.();
+  return true;
+}
+
+/**
+ * Runs `onFailed` when a step ends (`busy` true, then false) with an error and the screen stays:
+ * where the focus goes then (`refocus`). A step that succeeded, and an error that came without a
+ * step of this screen's (an IB Key poll), do not run it.
+ */
+export function useAfterFailure(busy: boolean, failed: boolean, onFailed: () => void): void {
+  const latest = useLatest(onFailed);
+  const wasBusy = useRef(busy);
+  useEffect(() => {
+    const ended = wasBusy.current && !busy;
+    wasBusy.current = busy;
+    if (ended && failed) latest.current();
+  }, [busy, failed, latest]);
 }
 
 /**

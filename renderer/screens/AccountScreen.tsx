@@ -20,7 +20,7 @@ import { CALL_NAMES } from '../../core/contract/names.ts';
 import { locale } from '../i18n/index.ts';
 import { describeConfirmationError, endsConfirmation } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
-import { BusyButton, ErrorLine, Spinner, toClientError, useAction, useLatest, useTimeLeft } from '../ui.tsx';
+import { BusyButton, ErrorLine, Spinner, refocus, toClientError, useAction, useAfterFailure, useLatest, useTimeLeft } from '../ui.tsx';
 import type { Notice } from '../ui.tsx';
 import { deviceLabel } from '../devices.ts';
 import { ResponseForm, expectedResponse } from './response-field.tsx';
@@ -1158,6 +1158,11 @@ function MobilePanel({ api }: { api: SlsApi }) {
   useEffect(() => {
     void run(() => api.getMobileNumber()).then((s) => s && setStatus(s));
   }, [api, run]);
+  // A code refused, or a number (SPEC P1, C5): back to the field of the form shown, selected, to
+  // compare or type over. Verify and Send code, disabled while they waited, had dropped the focus to <body>.
+  const codeField = useRef<HTMLInputElement>(null);
+  const numberField = useRef<HTMLInputElement>(null);
+  useAfterFailure(busy, error !== null, () => refocus(codeField.current ?? numberField.current, { select: true }));
   return (
     <section aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>{t('mobile.title')}</h2>
@@ -1173,7 +1178,7 @@ function MobilePanel({ api }: { api: SlsApi }) {
           </p>
           <div className="field">
             <label htmlFor={`${id}-c`}>{t('mobile.code')}</label>
-            <input id={`${id}-c`} name="sms-code" className="code-input" inputMode="numeric" value={code} onChange={(e) => setCode(e.target.value)} required />
+            <input ref={codeField} id={`${id}-c`} name="sms-code" className="code-input" inputMode="numeric" value={code} onChange={(e) => setCode(e.target.value)} required />
           </div>
           <p>
             <BusyButton busy={busy} busyLabel={t('busy.checking')}>
@@ -1185,7 +1190,7 @@ function MobilePanel({ api }: { api: SlsApi }) {
         <form onSubmit={(e) => (e.preventDefault(), void run(() => api.setMobileNumber({ number })).then((s) => s && setStatus(s)))}>
           <div className="field">
             <label htmlFor={`${id}-n`}>{t('mobile.number')}</label>
-            <input id={`${id}-n`} name="mobile-number" type="tel" autoComplete="tel" value={number} onChange={(e) => setNumber(e.target.value)} required />
+            <input ref={numberField} id={`${id}-n`} name="mobile-number" type="tel" autoComplete="tel" value={number} onChange={(e) => setNumber(e.target.value)} required />
           </div>
           <p>
             <BusyButton busy={busy} busyLabel={t('busy.sending')}>

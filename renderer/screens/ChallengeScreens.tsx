@@ -9,7 +9,7 @@ import type { Challenge } from '../../core/api.ts';
 import { formatCountdown, formatNewYorkTime } from '../../core/contract/messages.ts';
 import type { ApprovalView, DscPlusStatus, ErrorText } from '../../core/contract/index.ts';
 import { locale } from '../i18n/index.ts';
-import { ErrorLine, Spinner, spelled, toClientError, useEscape, useNow } from '../ui.tsx';
+import { ErrorLine, Spinner, refocus, spelled, toClientError, useAfterFailure, useEscape, useNow } from '../ui.tsx';
 import { DscPlusCardPanel, cardLineText } from './DscPlusCard.tsx';
 import type { CardLine } from './DscPlusCard.tsx';
 import { deviceName } from '../devices.ts';
@@ -282,6 +282,15 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
     const at = document.activeElement;
     if (expired && (!at || at === document.body || at.tagName === 'H1')) sendNew.current?.focus();
   }, [expired]);
+  // "Send a new notification" and "Didn't receive the notification?" are disabled while they wait:
+  // when the step fails and this screen stays, the focus goes back to the one pressed (SPEC C5), not
+  // to <body>, so Enter tries again and Tab goes on from there.
+  const pressed = useRef<HTMLButtonElement | null>(null);
+  useAfterFailure(p.busy, p.error !== null, () => refocus(pressed.current));
+  const selectAgain = (mode: 'default' | 'offline', button: HTMLButtonElement) => {
+    pressed.current = button;
+    p.onSelectAgain(mode);
+  };
   // UI.md screen 5 names the phone ("iPhone of Jane"); an IB Key labelled without one, the app.
   const app = deviceName('ibkey');
   const label = p.deviceLabel;
@@ -307,7 +316,7 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
       {expired ? (
         <div className="notice">
           <p id={`${id}-x`}>{t('push.expired')}</p>
-          <button ref={sendNew} type="button" className="primary" aria-describedby={`${id}-x`} onClick={() => p.onSelectAgain('default')} disabled={p.busy}>
+          <button ref={sendNew} type="button" className="primary" aria-describedby={`${id}-x`} onClick={(e) => selectAgain('default', e.currentTarget)} disabled={p.busy}>
             {t('push.sendNew')}
           </button>
         </div>
@@ -321,7 +330,7 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
       )}
       <ErrorLine error={p.error} />
       <p>
-        <button type="button" className="link" onClick={() => p.onSelectAgain('offline')} disabled={p.busy}>
+        <button type="button" className="link" onClick={(e) => selectAgain('offline', e.currentTarget)} disabled={p.busy}>
           {t('push.notReceived')}
         </button>
       </p>

@@ -2,12 +2,12 @@
  * Select Second Factor Device (SPEC L2, L5): the user's active devices, the last used preselected;
  * a plugged-in DSC+ says "connected" (C2).
  */
-import { useEffect, useId, useRef, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { FormEvent, KeyboardEvent } from 'react';
 import type { DeviceView } from '../../core/contract/index.ts';
 import { i18n } from '../i18n/index.ts';
-import { BusyButton, ErrorLine, useEscape } from '../ui.tsx';
+import { BusyButton, ErrorLine, refocus, useAfterFailure, useEscape } from '../ui.tsx';
 import type { ErrorText } from '../../core/contract/index.ts';
 import { deviceLabel } from '../devices.ts';
 
@@ -34,20 +34,13 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
   // SPEC C5: Escape is the Cancel below.
   useEscape(onCancel);
   const deviceField = useRef<HTMLSelectElement>(null);
-  const wasBusy = useRef(busy);
   /**
    * After a Continue that failed (the screen stays, with its error line), the focus goes back to the
    * device drop-down, where the user goes on: choose another device, or Enter to try again (SPEC C5).
    * Continue is disabled while it waits, which dropped the focus to <body>, and Tab started over from
    * the page's end. Left alone when the user put it elsewhere meanwhile (Cancel, More).
    */
-  useEffect(() => {
-    const ended = wasBusy.current && !busy;
-    wasBusy.current = busy;
-    if (!ended || !error) return;
-    const at = document.activeElement;
-    if (!at || at === document.body || deviceField.current?.form?.contains(at)) deviceField.current?.focus();
-  }, [busy, error]);
+  useAfterFailure(busy, error !== null, () => refocus(deviceField.current));
   function submit(e: FormEvent) {
     e.preventDefault();
     if (chosen && !busy) onSelect(chosen);

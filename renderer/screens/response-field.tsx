@@ -17,7 +17,7 @@ import type { ErrorText } from '../../core/contract/index.ts';
 import { DEVICE_CATALOGUE, PLATINUM_ALPHABET } from '../../core/devices.ts';
 import type { ResponseAlphabet } from '../../core/devices.ts';
 import { locale } from '../i18n/index.ts';
-import { BusyButton, ErrorLine } from '../ui.tsx';
+import { BusyButton, ErrorLine, refocus, useAfterFailure } from '../ui.tsx';
 
 /** Keep only what the device can produce, uppercased where the alphabet has letters (SPEC D2, D3). */
 export function cleanResponse(raw: string, alphabet: ResponseAlphabet, max: number): string {
@@ -85,8 +85,12 @@ export interface ResponseFormProps {
  * A code field with its length and alphabet, and the submit button.
  *
  * It takes the focus and is scrolled into view when it appears (UI.md: "focus lands in the first
- * field"; the window is about 420×560, and in Account security the field can start below it); after
- * a refused response the field is empty, focused and in view again, with the error under it.
+ * field"; the window is about 420×560, and in Account security the field can start below it). After
+ * a response that was refused or could not be sent, the field has the focus again with the response
+ * selected: compared with the device's display, or typed again over it (SPEC C5). Submit, disabled
+ * while it waited, had dropped the focus to <body>. After another step of the screen that failed
+ * (Resend, typing instead of the card), the field has the focus, its text as it was. Either way only
+ * when the focus is nowhere or still in this form (`refocus`): a user who went on keeps it.
  */
 export function ResponseForm({ label, alphabet, length, hint, busy, error, onRespond, autoComplete = 'one-time-code', extra, submitLabel, name = 'response' }: ResponseFormProps) {
   const { t } = useTranslation('challenge');
@@ -96,20 +100,27 @@ export function ResponseForm({ label, alphabet, length, hint, busy, error, onRes
   const form = useRef<HTMLFormElement>(null);
   const field = useRef<HTMLInputElement>(null);
   const shown = short ?? error;
+  /** This form sent the response now waited for: its failure selects it (Resend's leaves what is typed). */
+  const sent = useRef(false);
   useEffect(() => {
     // The whole form (field, button, hint and error line) in view: 'nearest' scrolls only when needed.
     form.current?.scrollIntoView({ block: 'nearest' });
-    if (shown && !busy && field.current && document.activeElement !== field.current) field.current.focus({ preventScroll: true });
   }, [shown, busy]);
+  useAfterFailure(busy, error !== null, () => refocus(field.current, { select: sent.current }));
+  useEffect(() => {
+    if (!busy) sent.current = false;
+  }, [busy]);
   function submit(e: FormEvent) {
     e.preventDefault();
     if (value.length !== length) {
       setShort({ message: t('form.tooShort', { length }), action: t('form.typed', { typed: value.length }) });
+      // Refused here, nothing sent: on to the field to finish it (from Submit, pressed with Enter or a click).
+      refocus(field.current);
       return;
     }
     setShort(null);
+    sent.current = true;
     onRespond(value);
-    setValue('');
   }
   return (
     <form ref={form} onSubmit={submit} className="response-form" aria-busy={busy}>

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { formatNewYorkTime } from '../../core/contract/messages.ts';
 import { checkMobileNumber, smsDeliverableFrom } from '../../core/phone.ts';
 import { de } from '../../renderer/i18n/de/index.ts';
@@ -470,6 +470,14 @@ async function goldUserOnAccount(page: Page, slsd: Slsd, username: string, accou
 /** The response a device did not give: its first character changed. */
 const wrongOf = (right: string) => `${(Number(right[0]) + 1) % 10}${right.slice(1)}`;
 
+/** The selected part of a field's text, as [start, end]. */
+function selection(field: Locator): Promise<[number | null, number | null]> {
+  return field.evaluate((el) => {
+    const input = el as unknown as { selectionStart: number | null; selectionEnd: number | null };
+    return [input.selectionStart, input.selectionEnd];
+  });
+}
+
 test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', () => {
   test('W1, L6: the withdrawal challenge takes the focus in view; a short code is refused here, a wrong one counts for the confirmation; one device, no "Use another device"; Escape cancels', async ({ desktop: { page }, slsd }) => {
     const gold = await goldUserOnAccount(page, slsd, 'win.wendy', 'U-WIN');
@@ -501,10 +509,15 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     const challenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
     const right = await deviceResponse(slsd, gold, challenge);
     await response.fill(wrongOf(right));
-    await response.press('Enter');
+    // C5: sent with Tab and Enter on the button, disabled while slsd judges it: the focus comes back to
+    // the field (not <body>), the response refused selected, to compare with the device or type over.
+    await response.press('Tab');
+    await expect(page.getByRole('button', { name: 'Confirm withdrawal' })).toBeFocused();
+    await page.keyboard.press('Enter');
     await expect(alert).toHaveText('That response is not correct. Check the code and try again: 2 attempts left for this confirmation.');
-    await expect(response).toHaveValue('');
     await expect(response).toBeFocused();
+    await expect(response).toHaveValue(wrongOf(right));
+    expect(await selection(response)).toEqual([0, 8]);
     await expect(alert).toBeInViewport();
 
     // Escape is Cancel: the form again, the amount kept, nothing withdrawn.
@@ -586,6 +599,36 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     await page.getByRole('button', { name: 'Send code' }).click();
     const when = formatNewYorkTime(new Date(night.at), new Date(), 'en-US');
     await expect(page.getByText(/^Your carrier delivers text messages later/)).toHaveText(new RegExp(`at ${when.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(New York time\\)\\.$`));
+  });
+
+  test('P1, C5: Send code and Verify, pressed with Tab and Enter and refused: the focus back on the field, its text selected', async ({ desktop: { page }, slsd }) => {
+    await goldUserOnAccount(page, slsd, 'mob.mona', 'U-MOB');
+    await page.getByRole('button', { name: 'Mobile number' }).click();
+    // A number slsd refuses: Send code, disabled while it waited, must not leave the focus on <body>.
+    const number = page.getByLabel('Mobile number (international form)');
+    await number.fill('+1 555');
+    await number.press('Tab');
+    await expect(page.getByRole('button', { name: 'Send code' })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toContainText('This is not a valid phone number.');
+    await expect(number).toBeFocused();
+    expect(await selection(number)).toEqual([0, '+1 555'.length]);
+    await page.keyboard.type('+447400123456');
+    await page.keyboard.press('Enter');
+    // A wrong code, sent with Tab and Enter on Verify.
+    const code = page.getByLabel('Confirmation code');
+    await expect(code).toBeVisible();
+    const sent = await slsd.slsctl('sms', '--to', '+447400123456');
+    const right = /(\d{6})(?!.*\d{6})/s.exec(sent)![1]!;
+    const wrong = `${right.startsWith('1') ? '2' : '1'}${right.slice(1)}`;
+    await code.fill(wrong);
+    await code.press('Tab');
+    await expect(page.getByRole('button', { name: 'Verify' })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toContainText('That response is not correct.');
+    await expect(code).toBeFocused();
+    await expect(code).toHaveValue(wrong);
+    expect(await selection(code)).toEqual([0, wrong.length]);
   });
 
   test('C1: in German the tabs stay one row, Back in view, and the limits table keeps device labels whole', async ({ desktop: { page }, slsd }) => {

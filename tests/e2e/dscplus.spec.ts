@@ -153,6 +153,30 @@ test.describe('DSC+ plugged in (SPEC C2, H2)', () => {
     await expectSignedIn(page, device.label);
   });
 
+  test('Type the response instead, pressed with the keyboard: the field takes the focus; a wrong response sent with Tab and Enter on Submit brings it back there, selected (SPEC C5)', async ({ card: { page, demo, plugIn }, slsd }) => {
+    const { device } = await plugIn('demo.dscplus');
+    await fillLogin(page, 'demo.dscplus', demo.password);
+    const typeInstead = page.getByRole('button', { name: 'Type the response instead' });
+    await typeInstead.focus();
+    await page.keyboard.press('Enter');
+    const field = page.locator('input[name="response"]');
+    await expect(field).toBeFocused();
+    const challenge = (await page.locator('output.challenge').innerText()).replace(/\s+/g, '');
+    const right = await deviceResponse(slsd, device, challenge);
+    const wrong = `${right.startsWith('1') ? '2' : '1'}${right.slice(1)}`;
+    await page.keyboard.type(wrong);
+    await page.keyboard.press('Tab');
+    await expect(page.getByRole('button', { name: 'Submit' })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toContainText('That response is not correct.');
+    await expect(field).toBeFocused();
+    await expect(field).toHaveValue(wrong);
+    expect(await field.evaluate((el) => [(el as unknown as { selectionStart: number }).selectionStart, (el as unknown as { selectionEnd: number }).selectionEnd])).toEqual([0, wrong.length]);
+    await page.keyboard.type(right);
+    await page.keyboard.press('Enter');
+    await expectSignedIn(page, device.label);
+  });
+
   test('cancelled on the card: typing offered, and the challenge can be sent to the card again', async ({ card: { page, demo, plugIn } }) => {
     const { emulator, device } = await plugIn('demo.dscplus');
     let prompt = emulator.nextPinPrompt();

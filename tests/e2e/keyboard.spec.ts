@@ -1,10 +1,12 @@
 /**
  * The keyboard and screen-reader paths through the login (SPEC C5, L2, L4, L7; UI.md screens 1–5),
  * against the fake slsd: Escape is each screen's Cancel, Enter continues on the device drop-down,
- * the focus lands on something on every screen change (never on <body>), the server address opens
- * in place and closes again, and an expired IB Key notification no longer shows its number.
+ * the focus lands on something on every screen change (never on <body>) and, after a step that
+ * failed, back on the field to correct (its text selected) or the button pressed, unless the user
+ * went elsewhere meanwhile; the server address opens in place and closes again, and an expired IB
+ * Key notification no longer shows its number.
  */
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { FAKE_PASSWORD } from '../fixtures/fake-slsd.ts';
 import { fillLogin } from '../fixtures/ui.ts';
 import { expectAccessible } from './axe.ts';
@@ -23,6 +25,50 @@ function focused(page: Page): Promise<string> {
     const a = d.activeElement;
     return a ? `${a.tagName.toLowerCase()} ${a.tagName === 'BODY' ? '' : (a.textContent ?? '').trim().slice(0, 40)}`.trim() : 'none';
   });
+}
+
+/** The selected part of a field's text, as [start, end]: after a refused response, all of it. */
+function selection(field: Locator): Promise<[number | null, number | null]> {
+  return field.evaluate((el) => {
+    const input = el as unknown as { selectionStart: number | null; selectionEnd: number | null };
+    return [input.selectionStart, input.selectionEnd];
+  });
+}
+
+/** A response the device did not give: the expected one with its first character changed (to one every device can produce). */
+const wrongOf = (right: string) => `${right.startsWith('1') ? '2' : '1'}${right.slice(1)}`;
+
+/**
+ * The host's answers to one call (`respond`, `selectDevice`) kept back while `hold` is on, until
+ * `release`: the step waits as long as the test needs, to act meanwhile or to look at the screen
+ * while it waits. The page's connection to the host goes through here; it reloads to connect again.
+ */
+async function answersOnHold(page: Page, call: string): Promise<{ hold(): void; release(): void }> {
+  let held: (() => void)[] | null = null;
+  await page.routeWebSocket(/\/contract$/, (ws) => {
+    const host = ws.connectToServer();
+    const ids = new Set<number>();
+    ws.onMessage((m) => {
+      const msg = JSON.parse(String(m)) as { id?: number; call?: string };
+      if (msg.call === call && typeof msg.id === 'number') ids.add(msg.id);
+      host.send(m);
+    });
+    host.onMessage((m) => {
+      const msg = JSON.parse(String(m)) as { id?: number };
+      if (held && typeof msg.id === 'number' && ids.has(msg.id)) held.push(() => ws.send(m));
+      else ws.send(m);
+    });
+  });
+  await page.reload();
+  await page.getByRole('button', { name: 'Log In' }).waitFor();
+  return {
+    hold: () => void (held = []),
+    release: () => {
+      const answers = held ?? [];
+      held = null;
+      for (const send of answers) send();
+    },
+  };
 }
 
 test.describe('the login form after a refused login (SPEC L1, C5)', () => {
@@ -123,6 +169,75 @@ test.describe('Select Second Factor Device with the keyboard (SPEC L2, C5)', () 
   });
 });
 
+test.describe('a second-factor response refused (SPEC L4, L6, C5)', () => {
+  test('Submit reached with Tab and pressed on a wrong response: the focus goes back to the field, the response selected, and typing replaces it', async ({ fakeDesktop: { page, fake } }) => {
+    await fillLogin(page, 'demo.gold', FAKE_PASSWORD);
+    const field = page.getByLabel(/Enter the response/);
+    await expect(field).toBeFocused();
+    const right = fake.expectedResponse()!;
+    await page.keyboard.type(wrongOf(right));
+    await page.keyboard.press('Tab');
+    const submit = page.getByRole('button', { name: 'Submit' });
+    await expect(submit).toBeFocused();
+    // Submit is disabled while slsd judges the response: it must not leave the focus on <body>.
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toHaveText('That response is not correct. Check the code and try again: 2 attempts left in this login.');
+    await expect(field, await focused(page)).toBeFocused();
+    // The response refused is there to compare with the device's display, selected: typing replaces it.
+    await expect(field).toHaveValue(wrongOf(right));
+    expect(await selection(field)).toEqual([0, right.length]);
+    await page.keyboard.type(right);
+    await expect(field).toHaveValue(right);
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+  });
+
+  // The other screens with a response field: the same field, the same way back to it.
+  const screens = [
+    { username: 'demo.scc', title: 'Security Code Card' },
+    { username: 'demo.sms', title: 'SMS code' },
+    { username: 'demo.temp', title: 'Temporary passcode' },
+    { username: 'demo.ibkey', title: 'IB Key — challenge code', offline: true },
+  ];
+  for (const { username, title, offline } of screens) {
+    test(`${title}: Tab and Enter on Submit with a wrong response, the focus back on the field, the response selected`, async ({ fakeDesktop: { page, fake } }) => {
+      await fillLogin(page, username, FAKE_PASSWORD);
+      if (offline) await page.getByRole('button', { name: "Didn't receive the notification?" }).click();
+      await expect(page.getByRole('heading', { name: title, exact: true })).toBeVisible();
+      const field = page.locator('input[name="response"]');
+      await expect(field).toBeFocused();
+      const wrong = wrongOf(fake.expectedResponse()!);
+      await page.keyboard.type(wrong);
+      await page.keyboard.press('Tab');
+      await expect(page.getByRole('button', { name: 'Submit' })).toBeFocused();
+      await page.keyboard.press('Enter');
+      await expect(page.getByRole('alert')).toContainText('That response is not correct.');
+      await expect(field, await focused(page)).toBeFocused();
+      await expect(field).toHaveValue(wrong);
+      expect(await selection(field)).toEqual([0, wrong.length]);
+    });
+  }
+
+  test('the user went on to another control while the response was checked: the focus stays there when it is refused', async ({ fakeDesktop: { page, fake } }) => {
+    const answers = await answersOnHold(page, 'respond');
+    await fillLogin(page, 'demo.gold', FAKE_PASSWORD);
+    const field = page.getByLabel(/Enter the response/);
+    await expect(field).toBeFocused();
+    await page.keyboard.type(wrongOf(fake.expectedResponse()!));
+    answers.hold();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('button', { name: 'Checking…' })).toBeDisabled();
+    // Tab passes the disabled Submit, on to Cancel.
+    await page.keyboard.press('Tab');
+    const cancel = page.getByRole('button', { name: 'Cancel' });
+    await expect(cancel).toBeFocused();
+    answers.release();
+    await expect(page.getByRole('alert')).toContainText('That response is not correct.');
+    await expect(page.getByRole('button', { name: 'Submit' })).toBeEnabled();
+    await expect(cancel, await focused(page)).toBeFocused();
+  });
+});
+
 test.describe('IB Key notification expired (SPEC L7, C5)', () => {
   test('the old number goes; "Send a new notification" takes the focus and brings a new one', async ({ fakeDesktop: { page, fake } }) => {
     await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
@@ -142,6 +257,28 @@ test.describe('IB Key notification expired (SPEC L7, C5)', () => {
     await expect(number).toHaveText(/^\d\d$/);
     fake.answerPush('approved');
     await expect(page.getByRole('heading', { name: 'Signed in' })).toBeVisible();
+  });
+
+  test('"Send a new notification" or "Didn\'t receive the notification?" pressed and failed: the focus goes back to the one pressed, not to the page', async ({ fakeDesktop: { page, fake } }) => {
+    const answers = await answersOnHold(page, 'selectDevice');
+    await fillLogin(page, 'demo.ibkey', FAKE_PASSWORD);
+    await expect(page.getByText('waiting for approval')).toBeVisible();
+    fake.answerPush('expired');
+    const sendNew = page.getByRole('button', { name: 'Send a new notification' });
+    await expect(sendNew).toBeFocused();
+    // The server goes away: the new notification cannot be sent, and the screen stays, saying why.
+    await fake.close();
+    for (const button of [sendNew, page.getByRole('button', { name: "Didn't receive the notification?" })]) {
+      await button.focus();
+      answers.hold();
+      await page.keyboard.press('Enter');
+      // Disabled while it waits (its answer held back here).
+      await expect(button).toBeDisabled();
+      answers.release();
+      await expect(page.getByRole('alert')).toContainText('Cannot reach the SLS server.');
+      await expect(button).toBeEnabled();
+      await expect(button, await focused(page)).toBeFocused();
+    }
   });
 
   test('an IB Key labelled without a phone name: the notification went to the IB Key app', async ({ fakeDesktop: { page } }) => {
