@@ -1,7 +1,7 @@
 // The error and session wording in each of the client's languages (SPEC L6, C5; UI.md "More: language").
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyLanguage, i18n, resources, systemLanguage } from './i18n/index.ts';
-import { describeError, sessionEndedText, sessionEndingText } from './messages.ts';
+import { describeError, describeMobileCodeError, sessionEndedText, sessionEndingText } from './messages.ts';
 
 afterEach(() => applyLanguage('en'));
 
@@ -169,5 +169,21 @@ describe('Reset app data (SPEC C4): what was removed, nothing said as "0 entries
     expect(t('de', 0)).toBe('App-Daten wurden zurückgesetzt: Einstellungen gelöscht; im Schlüsselbund war nichts von SLS Desktop.');
     expect(t('fr', 0)).toBe("Données de l'app réinitialisées : paramètres effacés ; le trousseau ne contenait rien de SLS Desktop.");
     for (const lang of ['en', 'de', 'fr'] as const) expect(t(lang, 0)).not.toMatch(/\b0\b/);
+  });
+});
+
+describe('the mobile number\'s code (SPEC P1, L6): its own tries, never "this login"', () => {
+  it('counts the tries left for this code, in each language, and leaves other errors as anywhere', () => {
+    const wrong = (attemptsLeft: number) => describeMobileCodeError({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft });
+    expect(wrong(2)).toEqual({ message: 'That code is not correct.', action: 'Check the text message and try again: 2 attempts left for this code.' });
+    expect(wrong(1).action).toBe('Check the text message and try again: 1 attempt left for this code.');
+    applyLanguage('de');
+    expect(wrong(2).action).toBe('Prüfen Sie die SMS und versuchen Sie es erneut: noch 2 Versuche für diesen Code.');
+    applyLanguage('fr');
+    expect(wrong(1).action).toBe('Vérifiez le SMS et réessayez : encore 1 essai pour ce code.');
+    applyLanguage('en');
+    const ended = { code: 'SLS_ERR_MOBILE_CODE_ENDED' as const, message: '' };
+    expect(describeMobileCodeError(ended)).toEqual(describeError(ended));
+    for (const n of [1, 2]) expect(`${wrong(n).message} ${wrong(n).action}`).not.toMatch(/login/i);
   });
 });

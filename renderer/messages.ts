@@ -187,6 +187,17 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
 }
 
 /**
+ * The mobile number's verification code (SPEC P1, L6): a wrong one counts against that code's own 3
+ * tries, not a login's; everything else as anywhere (the third wrong code: SLS_ERR_MOBILE_CODE_ENDED).
+ */
+export function describeMobileCodeError(error: ClientError, now: Date = new Date()): ErrorText {
+  if (error.code !== 'SLS_ERR_WRONG_RESPONSE') return describeError(error, now);
+  const t = i18n.t;
+  const left = error.attemptsLeft;
+  return { message: t('errors:mobileCodeWrong.message'), action: left === undefined || left === 0 ? t('errors:mobileCodeWrong.action') : t('errors:mobileCodeWrong.actionLeft', { count: left }) };
+}
+
+/**
  * The wording for an error of a confirmation in Account security (a withdrawal, a sharing request,
  * a device's activation): a wrong response counts against the confirmation's own 3 (SPEC L6), and
  * an ended or expired one did nothing and is started again, where the login's wording would say

@@ -18,7 +18,7 @@ import type { ClientError, DscPlusStatus, ErrorText, LoginStepView, OfferedFile,
 import { ContractError, formatNewYorkTime } from '../../core/contract/messages.ts';
 import { CALL_NAMES } from '../../core/contract/names.ts';
 import { locale } from '../i18n/index.ts';
-import { describeConfirmationError, endsConfirmation } from '../messages.ts';
+import { describeConfirmationError, describeMobileCodeError, endsConfirmation } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
 import { BusyButton, ErrorLine, Spinner, refocus, toClientError, useAction, useAfterFailure, useLatest, useTimeLeft } from '../ui.tsx';
 import type { Notice } from '../ui.tsx';
@@ -1151,7 +1151,8 @@ function SlsPanel({ api }: { api: SlsApi }) {
 function MobilePanel({ api }: { api: SlsApi }) {
   const { t } = useTranslation('account');
   const id = useId();
-  const { busy, error, run } = useAction();
+  // A wrong code is this code's own tries (SPEC P1), not a login's.
+  const { busy, error, run } = useAction(undefined, describeMobileCodeError);
   const [status, setStatus] = useState<MobileNumberStatus | null>(null);
   const [number, setNumber] = useState('');
   const [code, setCode] = useState('');

@@ -625,7 +625,8 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     await code.press('Tab');
     await expect(page.getByRole('button', { name: 'Verify' })).toBeFocused();
     await page.keyboard.press('Enter');
-    await expect(page.getByRole('alert')).toContainText('That response is not correct.');
+    // The code's own tries (SPEC P1, L6), not a login's.
+    await expect(page.getByRole('alert')).toContainText('That code is not correct. Check the text message and try again: 2 attempts left for this code.');
     await expect(code).toBeFocused();
     await expect(code).toHaveValue(wrong);
     expect(await selection(code)).toEqual([0, wrong.length]);

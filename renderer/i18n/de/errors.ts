@@ -32,6 +32,12 @@ const errors: Catalogue<typeof en> = {
   noActiveDevice: { message: 'Ihr Benutzer hat kein aktives Gerät für den zweiten Faktor.', action: 'Rufen Sie den Kundendienst für einen vorübergehenden Zugang an.' },
   deviceNotAvailable: { message: 'Dieses Gerät kann gerade nicht verwendet werden.', action: 'Wählen Sie ein anderes Gerät.' },
   challengeUsed: { message: 'Diese Challenge ist nicht mehr gültig.', action: 'Wählen Sie das Gerät erneut, um eine neue Challenge zu erhalten.' },
+  mobileCodeWrong: {
+    message: 'Dieser Code ist nicht korrekt.',
+    action: 'Prüfen Sie die SMS und versuchen Sie es erneut.',
+    actionLeft_one: 'Prüfen Sie die SMS und versuchen Sie es erneut: noch {{count}} Versuch für diesen Code.',
+    actionLeft_other: 'Prüfen Sie die SMS und versuchen Sie es erneut: noch {{count}} Versuche für diesen Code.',
+  },
   mobileCodeEnded: { message: 'Dieser Code ist nach 3 falschen Eingaben abgelaufen.', action: 'Fordern Sie einen neuen Code an und geben Sie den neuen ein.' },
   resendTooSoon: { message: 'Ein neuer Code kann noch nicht gesendet werden.', actionIn: 'Versuchen Sie es in {{countdown}} erneut.', action: 'Warten Sie einen Moment und versuchen Sie es erneut.' },
   carrierHours: {

@@ -30,6 +30,13 @@ const errors = {
   noActiveDevice: { message: 'Your user has no active second factor device.', action: 'Call client services for temporary access.' },
   deviceNotAvailable: { message: 'This device cannot be used right now.', action: 'Choose another device.' },
   challengeUsed: { message: 'This challenge is no longer valid.', action: 'Choose the device again to get a new challenge.' },
+  /** SPEC P1, L6: a wrong code for the mobile number's verification, with that code's own tries left. */
+  mobileCodeWrong: {
+    message: 'That code is not correct.',
+    action: 'Check the text message and try again.',
+    actionLeft_one: 'Check the text message and try again: {{count}} attempt left for this code.',
+    actionLeft_other: 'Check the text message and try again: {{count}} attempts left for this code.',
+  },
   /** SPEC P1, L6: a mobile number's verification code took 3 wrong codes; a new one is asked for. */
   mobileCodeEnded: { message: 'This code has ended after 3 wrong codes.', action: 'Ask for a new code and type the new one.' },
   resendTooSoon: { message: 'A new code cannot be sent yet.', actionIn: 'Try again in {{countdown}}.', action: 'Wait a moment and try again.' },

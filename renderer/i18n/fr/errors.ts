@@ -32,6 +32,12 @@ const errors: Catalogue<typeof en> = {
   noActiveDevice: { message: "Votre utilisateur n'a aucun appareil actif de second facteur.", action: 'Appelez le service clientèle pour un accès temporaire.' },
   deviceNotAvailable: { message: 'Cet appareil ne peut pas être utilisé pour le moment.', action: 'Choisissez un autre appareil.' },
   challengeUsed: { message: "Ce code challenge n'est plus valable.", action: "Choisissez de nouveau l'appareil pour obtenir un nouveau code challenge." },
+  mobileCodeWrong: {
+    message: "Ce code n'est pas correct.",
+    action: 'Vérifiez le SMS et réessayez.',
+    actionLeft_one: 'Vérifiez le SMS et réessayez : encore {{count}} essai pour ce code.',
+    actionLeft_other: 'Vérifiez le SMS et réessayez : encore {{count}} essais pour ce code.',
+  },
   mobileCodeEnded: { message: "Ce code n'est plus valable après 3 codes erronés.", action: 'Demandez un nouveau code et saisissez le nouveau.' },
   resendTooSoon: { message: 'Un nouveau code ne peut pas encore être envoyé.', actionIn: 'Réessayez dans {{countdown}}.', action: 'Patientez un instant et réessayez.' },
   carrierHours: {
