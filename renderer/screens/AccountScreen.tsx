@@ -21,7 +21,7 @@ import { locale } from '../i18n/index.ts';
 import { describeConfirmationError, describeMobileCodeError, endsConfirmation } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
 import { BusyButton, ErrorLine, Spinner, refocus, toClientError, useAction, useAfterFailure, useLatest, useTimeLeft } from '../ui.tsx';
-import type { Notice } from '../ui.tsx';
+import type { FocusTarget, Notice } from '../ui.tsx';
 import { deviceLabel } from '../devices.ts';
 import { ResponseForm, expectedResponse } from './response-field.tsx';
 import { ConfirmBox, escapeTo } from './confirm-box.tsx';
@@ -50,6 +50,27 @@ function useConfirmationAction(onEnded: () => void) {
     [onEnded],
   );
   return useAction(ended, describeConfirmationError);
+}
+
+/**
+ * Where the focus goes when a panel's step fails and the panel stays (SPEC C5, `refocus`): the
+ * button that sent it was disabled while it waited, which dropped the focus to <body>. Each step
+ * says, as it is sent, what to come back to: the field to correct (`select`: its text selected) or
+ * the button pressed (`pressedNow`); null for a step that sees to its own focus (a challenge's
+ * response, ResponseForm) or that nobody pressed (a reload).
+ */
+function useFocusAfterFailure(busy: boolean, error: ErrorText | null) {
+  const to = useRef<{ target: FocusTarget; select: boolean } | null>(null);
+  useAfterFailure(busy, error !== null, () => to.current !== null && refocus(to.current.target, { select: to.current.select }));
+  return useCallback((target: FocusTarget | null, { select = false }: { select?: boolean } = {}) => {
+    to.current = target ? { target, select } : null;
+  }, []);
+}
+
+/** The control a step is sent from, as it is sent: the button pressed (Enter or a click), or the field Enter was pressed in. */
+function pressedNow(): HTMLElement | null {
+  const at = document.activeElement;
+  return at instanceof HTMLElement && at !== document.body ? at : null;
 }
 
 /**
@@ -333,6 +354,8 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
   // SPEC C2: a DSC+ challenge goes to the card first; typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(api, setError);
+  // An amount refused (a limit passed, W2): the amount again, selected, to correct or type over.
+  const backTo = useFocusAfterFailure(busy, error);
   useEffect(() => {
     if (pending || !returnTo.current) return;
     (returnTo.current === 'device' ? deviceField : amountField).current?.focus();
@@ -340,12 +363,13 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   }, [pending]);
 
   const load = useCallback(async () => {
+    backTo(null);
     const o = await run(() => api.getWithdrawals());
     if (o) {
       setOverview(o);
       setDeviceId((d) => d || o.devices[0]?.deviceId || '');
     }
-  }, [api, run]);
+  }, [api, run, backTo]);
   useEffect(() => {
     void load();
   }, [load]);
@@ -358,6 +382,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       setError({ message: t('withdraw.invalidAmount'), action: '' });
       return;
     }
+    backTo(amountField.current, { select: true });
     const c = await run(() => api.startWithdrawal({ deviceId, amountCents }));
     if (c) {
       setPending({ c, amountCents });
@@ -383,6 +408,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   const limit = (cents: number | null) => (cents === null ? t('withdraw.unlimited') : formatUsd(cents));
   const confirm = async (response: string) => {
     if (!pending) return;
+    backTo(null);
     const r = await run(() => api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }));
     if (r) confirmed(r);
   };
@@ -566,6 +592,8 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
   const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
   // SPEC C2: a DSC+ plugged in answers its own activation challenge (PIN on the card); typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(api, setError);
+  // A serial refused: the serial again, selected, to correct or type over.
+  const backTo = useFocusAfterFailure(busy, error);
   const activated = useCallback(
     (d: { label: string; kind: string }) => {
       setChallenge(null);
@@ -602,9 +630,9 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
                 error={error}
                 label={t('activate.activate')}
                 onSubmit={(response) =>
-                  void run(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response })).then((d) => {
+                  void (backTo(null), run(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response })).then((d) => {
                     if (d) activated(d);
-                  })
+                  }))
                 }
               />
             </TypedAfterCard>
@@ -619,6 +647,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
         <form
           onSubmit={(e: FormEvent) => (
             e.preventDefault(),
+            backTo(serialField.current, { select: true }),
             void run(() => api.startDeviceActivation({ serial })).then((c) => {
               if (!c) return;
               begin(c);
@@ -672,10 +701,13 @@ function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedI
   const [overview, setOverview] = useState<DevicesOverview | null>(null);
   const [reporting, setReporting] = useState<DeviceInfo | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  // A step refused (Report, Return, Cancel an order, Request a DSC+): the focus back on the button pressed.
+  const backTo = useFocusAfterFailure(busy, error);
   const load = useCallback(async () => {
+    backTo(null);
     const o = await run(() => api.getDevices());
     if (o) setOverview(o);
-  }, [api, run]);
+  }, [api, run, backTo]);
   useEffect(() => {
     void load();
   }, [load]);
@@ -689,6 +721,7 @@ function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedI
     onSignedOut({ message: `${message} ${t('devices.signedOut')}`, action: '', tone: 'info' });
   };
   const report = async (device: DeviceInfo, reason: 'lost' | 'broken', replace: boolean) => {
+    backTo(pressedNow());
     const r = await run(() => api.reportDevice({ deviceId: device.id, reason, replace }));
     if (!r) return;
     setReporting(null);
@@ -698,6 +731,7 @@ function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedI
   // SPEC D8: a returned device never works again; the one-click Return asks first.
   const [returning, setReturning] = useState<DeviceInfo | null>(null);
   const giveBack = async (device: DeviceInfo) => {
+    backTo(pressedNow());
     const r = await run(() => api.returnDevice({ deviceId: device.id }));
     if (!r) return;
     setReturning(null);
@@ -787,7 +821,7 @@ function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedI
                       className="link"
                       aria-label={o.reason === 'replacement' ? t('devices.orders.cancelReplacementAria') : t('devices.orders.cancelNewAria')}
                       disabled={busy}
-                      onClick={() => void run(() => api.cancelDeviceOrder({ orderId: o.id })).then((r) => r && after(t('devices.orders.cancelled')))}
+                      onClick={() => (backTo(pressedNow()), void run(() => api.cancelDeviceOrder({ orderId: o.id })).then((r) => r && after(t('devices.orders.cancelled'))))}
                     >
                       {t('devices.orders.cancel')}
                     </button>
@@ -801,7 +835,7 @@ function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedI
       {overview && !pendingOrder ? (
         overview.dscPlus.eligible ? (
           <p>
-            <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.orderDscPlus()).then((o) => o && after(t('devices.ordered')))}>
+            <button type="button" className="secondary-button" disabled={busy} onClick={() => (backTo(pressedNow()), void run(() => api.orderDscPlus()).then((o) => o && after(t('devices.ordered'))))}>
               {t('devices.request')}
             </button>
           </p>
@@ -827,6 +861,8 @@ function OnlineCardPanel({ api }: { api: SlsApi }) {
   const { busy, error, run } = useAction();
   const [card, setCard] = useState<OnlineCard | null>(null);
   const [file, setFile] = useState<OfferedFile | null>(null);
+  // View or Print refused: the focus back on the button pressed.
+  const backTo = useFocusAfterFailure(busy, error);
   return (
     <section aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>{t('onlineCard.title')}</h2>
@@ -844,13 +880,13 @@ function OnlineCardPanel({ api }: { api: SlsApi }) {
         </>
       ) : (
         <p>
-          <button type="button" className="primary" disabled={busy} onClick={() => void run(() => api.getOnlineCard()).then((c) => c && setCard(c))}>
+          <button type="button" className="primary" disabled={busy} onClick={() => (backTo(pressedNow()), void run(() => api.getOnlineCard()).then((c) => c && setCard(c)))}>
             {t('onlineCard.view')}
           </button>
         </p>
       )}
       <p>
-        <button type="button" className="secondary-button" disabled={busy} onClick={() => void run(() => api.downloadOnlineCard()).then((f) => f && setFile(f))}>
+        <button type="button" className="secondary-button" disabled={busy} onClick={() => (backTo(pressedNow()), void run(() => api.downloadOnlineCard()).then((f) => f && setFile(f)))}>
           {t('onlineCard.print')}
         </button>
       </p>
@@ -921,10 +957,14 @@ function SharePanel({
   const [result, setResult] = useState<SharingView | null>(null);
   // SPEC S3, C2: the owner's DSC+, plugged in here, answers first (PIN on the card); typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(api, setError);
+  // The owner's user name or password refused: the user name again, selected (the password is cleared);
+  // Submit refused: the focus back on it.
+  const backTo = useFocusAfterFailure(busy, error);
 
   const start = async (e: FormEvent) => {
     e.preventDefault();
     setChanged(null);
+    backTo(ownerField.current, { select: true });
     const r = await run(() => api.startSharing({ ownerUsername: owner, ownerPassword: password }));
     setPassword('');
     if (r) {
@@ -991,7 +1031,7 @@ function SharePanel({
               className="primary"
               disabled={busy}
               onClick={() =>
-                void run(() => api.submitSharing({ requestId: review.id })).then((r) => {
+                void (backTo(pressedNow()), run(() => api.submitSharing({ requestId: review.id }))).then((r) => {
                   if (!r) return;
                   // S5, D5: the session's own device is set aside now; slsd wants the shared one for these screens.
                   if (r.state === 'approved' && r.requesterDevices.some((d) => d.id === signedInWith)) {
@@ -1022,7 +1062,7 @@ function SharePanel({
                 busy={busy}
                 error={error}
                 label={t('continue')}
-                onSubmit={(response) => void run(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response })).then((r) => r && verified(r))}
+                onSubmit={(response) => void (backTo(null), run(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response }))).then((r) => r && verified(r))}
               />
             </TypedAfterCard>
           )}
@@ -1092,20 +1132,24 @@ function SlsPanel({ api }: { api: SlsApi }) {
   const [confirming, setConfirming] = useState(false);
   // The one button (opt out… / opt back in) takes the focus back when the confirmation closes.
   const toggle = useRef<HTMLButtonElement>(null);
-  const refocus = useRef(false);
+  const backToToggle = useRef(false);
   useEffect(() => {
-    if (confirming || !refocus.current) return;
-    refocus.current = false;
+    if (confirming || !backToToggle.current) return;
+    backToToggle.current = false;
     toggle.current?.focus();
   }, [confirming, status]);
+  // Opting back in refused: the focus back on the button. (Opting out closes the confirmation, refused
+  // or not: the toggle takes the focus, above.)
+  const backTo = useFocusAfterFailure(busy, error);
   useEffect(() => {
     void run(() => api.getOptOut()).then((s) => s && setStatus(s));
   }, [api, run]);
   const close = () => {
-    refocus.current = true;
+    backToToggle.current = true;
     setConfirming(false);
   };
   const optOut = async () => {
+    backTo(null);
     const s = await run(() => api.optOut());
     if (s) setStatus(s);
     close();
@@ -1131,7 +1175,7 @@ function SlsPanel({ api }: { api: SlsApi }) {
           ) : (
             <p>
               {status.optedOut ? (
-                <button ref={toggle} type="button" className="primary" disabled={busy} onClick={() => void run(() => api.optIn()).then((s) => s && setStatus(s))}>
+                <button ref={toggle} type="button" className="primary" disabled={busy} onClick={() => (backTo(pressedNow()), void run(() => api.optIn()).then((s) => s && setStatus(s)))}>
                   {t('sls.optIn')}
                 </button>
               ) : (
@@ -1234,6 +1278,9 @@ function VerifyPanel({ api, notice, onStep, onCancel }: { api: SlsApi; notice: N
   const [password, setPassword] = useState('');
   // Why the last attempt ended (3 wrong responses, denied on the phone…), until the next one.
   const [ended, setEnded] = useState(notice);
+  // The password refused (SPEC C5): back to its field (cleared) rather than <body>, Continue having been disabled.
+  const passwordField = useRef<HTMLInputElement>(null);
+  useAfterFailure(busy, error !== null, () => refocus(passwordField.current, { select: true }));
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setEnded(null);
@@ -1259,6 +1306,7 @@ function VerifyPanel({ api, notice, onStep, onCancel }: { api: SlsApi; notice: N
         <div className="field">
           <label htmlFor={`${id}-p`}>{t('verify.password')}</label>
           <input
+            ref={passwordField}
             id={`${id}-p`}
             name="password"
             type="password"

@@ -86,16 +86,22 @@ async function verifyWithGold(page: Page, slsd: Slsd, gold: DemoDevice): Promise
   await expect(page.getByRole('heading', { name: 'Account security' })).toBeVisible();
 }
 
+/** demo.m2fs logged in with the DSC+, on Account security; its DSC+ and Security Code Card. */
+async function m2fsOnAccountSecurity(page: Page, slsd: Slsd) {
+  const demo = readDemo(slsd);
+  const dscplus = demoDevice(demo, 'demo.m2fs', 'dscplus');
+  const scc = demoDevice(demo, 'demo.m2fs', 'scc');
+  await fillLogin(page, 'demo.m2fs', demo.password);
+  await page.getByRole('combobox', { name: 'Device' }).selectOption({ label: dscplus.label });
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await respondOnLogin(page, await deviceResponse(slsd, dscplus, await shownChallenge(page)));
+  await openAccountSecurity(page);
+  return { demo, dscplus, scc };
+}
+
 test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
   test('W1–W3: a withdrawal refused under the Security Code Card limit is then confirmed with the DSC+', async ({ desktop: { page }, slsd }) => {
-    const demo = readDemo(slsd);
-    const dscplus = demoDevice(demo, 'demo.m2fs', 'dscplus');
-    const scc = demoDevice(demo, 'demo.m2fs', 'scc');
-    await fillLogin(page, 'demo.m2fs', demo.password);
-    await page.getByRole('combobox', { name: 'Device' }).selectOption({ label: dscplus.label });
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await respondOnLogin(page, await deviceResponse(slsd, dscplus, await shownChallenge(page)));
-    await openAccountSecurity(page);
+    const { dscplus, scc } = await m2fsOnAccountSecurity(page, slsd);
 
     await expectAccessible(page, 'Account security: withdraw funds');
     // The limits of each device are shown (C1).
@@ -630,6 +636,27 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     await expect(code).toBeFocused();
     await expect(code).toHaveValue(wrong);
     expect(await selection(code)).toEqual([0, wrong.length]);
+  });
+
+  test('W2, C5: an amount over the device\'s limit, sent with Tab and Enter on Continue: the focus back on the amount, its text selected', async ({ desktop: { page }, slsd }) => {
+    const { scc } = await m2fsOnAccountSecurity(page, slsd);
+
+    // Above the Security Code Card's USD 200,000 a day: slsd refuses it. Continue, disabled while it
+    // asked, must not leave the focus on <body>.
+    const amount = page.getByLabel('Amount (USD)');
+    await amount.fill('1,200,000');
+    const device = page.getByLabel('Confirm with');
+    await device.selectOption({ label: scc.label });
+    await device.press('Tab');
+    await expect(page.getByRole('button', { name: 'Continue' })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('alert')).toContainText('would pass the daily limit of your Security Code Card');
+    await expect(amount).toBeFocused();
+    await expect(amount).toHaveValue('1,200,000');
+    expect(await selection(amount)).toEqual([0, '1,200,000'.length]);
+    // Typing replaces it.
+    await page.keyboard.type('150,000');
+    await expect(amount).toHaveValue('150,000');
   });
 
   test('C1: in German the tabs stay one row, Back in view, and the limits table keeps device labels whole', async ({ desktop: { page }, slsd }) => {
