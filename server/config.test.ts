@@ -59,6 +59,11 @@ describe('a wrong setting is refused in one line', () => {
     // Fastify refuses 0 only while the app is built, after the database opened; below 1 KiB every login is a 413.
     expect(refusal(() => loadConfig({ SLS_BODY_LIMIT: '0' }))).toBe('SLS_BODY_LIMIT must be at least 1024 (bytes of a request body; a login needs a few hundred), got 0');
     expect(loadConfig({ SLS_BODY_LIMIT: '1024' }).bodyLimit).toBe(1024);
+    // PostgreSQL connections per slsd process (SPEC N1): 10 unless set, 1–100.
+    expect(loadConfig({}).databasePoolMax).toBe(10);
+    expect(loadConfig({ SLS_DATABASE_POOL_MAX: '3' }).databasePoolMax).toBe(3);
+    expect(refusal(() => loadConfig({ SLS_DATABASE_POOL_MAX: '0' }))).toBe('SLS_DATABASE_POOL_MAX must be at least 1 (PostgreSQL connections per slsd process), got 0');
+    expect(refusal(() => loadConfig({ SLS_DATABASE_POOL_MAX: '101' }))).toBe('SLS_DATABASE_POOL_MAX must be 1–100 (PostgreSQL connections per slsd process), got 101');
   });
 
   it('SLS_HASH_NICE: argon2id 10 below the event loop unless set; 0 keeps one priority (issue 7)', () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { DEFAULT_HASH_NICE } from './services/hashing-priority.ts';
 import { startRefused } from './start-refused.ts';
 import { databaseTarget } from './db/url.ts';
+import { PG_POOL_MAX } from './db/pg-config.ts';
 
 export type PasswordHashing = 'argon2id' | 'noop-benchmark-only';
 
@@ -30,6 +31,12 @@ export interface SlsConfig {
    * path, another SQLite file. Any other scheme is refused at start (db/url.ts).
    */
   readonly databaseUrl: string;
+  /**
+   * PostgreSQL only: the connections this process (each `--workers` worker) opens at most for requests
+   * (env `SLS_DATABASE_POOL_MAX`, 1–100, default 10), so operators can fit every slsd under the
+   * server's max_connections; one more LISTENs.
+   */
+  readonly databasePoolMax: number;
   /** Listen address. Default 127.0.0.1: loopback only, until an operator decides otherwise. */
   readonly host: string;
   /** Listen port. Default 7860. */
@@ -145,6 +152,7 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
   return {
     dataDir,
     databaseUrl: overrides.databaseUrl ?? sqliteUrl(dataDir),
+    databasePoolMax: PG_POOL_MAX,
     host: '127.0.0.1',
     port: 7860,
     serverKey: undefined,
@@ -308,6 +316,11 @@ export function loadConfig(
   if (grace !== undefined) o.housekeepingGraceMs = grace;
   const smsDays = intEnv(env, 'SLS_SMS_RETENTION_DAYS');
   if (smsDays !== undefined) o.smsRetentionMs = smsDays * 24 * 60 * 60 * 1000;
+  const poolMax = intEnv(env, 'SLS_DATABASE_POOL_MAX', { min: 1, why: 'PostgreSQL connections per slsd process' });
+  if (poolMax !== undefined) {
+    if (poolMax > 100) throw startRefused(`SLS_DATABASE_POOL_MAX must be 1–100 (PostgreSQL connections per slsd process), got ${poolMax}`);
+    o.databasePoolMax = poolMax;
+  }
   const hashNice = intEnv(env, 'SLS_HASH_NICE');
   if (hashNice !== undefined) {
     if (hashNice > 19) throw startRefused(`SLS_HASH_NICE must be a nice increment, 0–19, got ${hashNice}`);

@@ -66,7 +66,7 @@ function parseFlags(argv: readonly string[]): Flags {
     .option('--demo', 'seed demo users and devices when the database is empty, and print the demo README')
     .addHelpText(
       'after',
-      '\nOther settings from the environment: SLS_SERVER_KEY (base64, 32 bytes), SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_METRICS_HOST, SLS_HASH_NICE (argon2id below the event loop; default 10, 0 off).',
+      '\nOther settings from the environment: SLS_SERVER_KEY (base64, 32 bytes), SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_METRICS_HOST, SLS_DATABASE_POOL_MAX (PostgreSQL connections per process; default 10), SLS_HASH_NICE (argon2id below the event loop; default 10, 0 off).',
     )
     .parse([...argv], { from: 'user' })
     .opts<Flags>();

@@ -46,6 +46,8 @@ export interface OpenOptions {
   readonly onCheckpointFailure?: (reason: string) => void;
   /** SQLite: how long a statement waits for another writer before failing busy. Default SQLITE_BUSY_PATIENCE_MS. */
   readonly busyPatienceMs?: number;
+  /** PostgreSQL: the request pool's size (SLS_DATABASE_POOL_MAX); default PG_POOL_MAX. */
+  readonly pgPoolMax?: number;
 }
 
 /** The better-sqlite3 connection behind each SQLite Kysely instance we opened (db/prepared.ts runs on it directly). */
@@ -407,7 +409,7 @@ async function openAndMigrate(databaseUrl: string, opts: OpenOptions): Promise<O
     const pg = await import('pg');
     // bigint columns (epoch ms, cents) come back as numbers: all stay below 2^53.
     pg.default.types.setTypeParser(20, (v: string) => Number(v));
-    const pool = (use: 'requests' | 'migrations') => survivingLostConnections(new pg.default.Pool(pgOptions(databaseUrl, use)));
+    const pool = (use: 'requests' | 'migrations') => survivingLostConnections(new pg.default.Pool(pgOptions(databaseUrl, use, opts.pgPoolMax)));
     // Migrations on a connection of their own, without the requests' statement and lock timeouts
     // (pg-config.ts): one may rightly take long (an index on a large table), or wait for another
     // slsd starting at the same moment, which holds Kysely's advisory lock while it migrates.

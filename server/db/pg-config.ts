@@ -6,9 +6,9 @@
 import type { ClientConfig, PoolConfig } from 'pg';
 
 /**
- * Connections one slsd process (each `--workers` worker) opens at most for requests; one more LISTENs
- * (services/ibkey-notifier-pg.ts). pg-pool opens them as requests need them and closes one idle for
- * 10 s, so a quiet slsd holds one or two.
+ * Connections one slsd process (each `--workers` worker) opens at most for requests unless
+ * SLS_DATABASE_POOL_MAX says otherwise (config.ts); one more LISTENs (services/ibkey-notifier-pg.ts).
+ * pg-pool opens them as requests need them and closes one idle for 10 s, so a quiet slsd holds one or two.
  */
 export const PG_POOL_MAX = 10;
 
@@ -82,9 +82,9 @@ export type PgConnectionUse = 'requests' | 'migrations' | 'listener';
  * its config): `application_name`, `sslmode`, `sslrootcert`, `sslcert`, `sslkey`, and the timeouts
  * of pgSessionSetup.
  */
-export function pgOptions(url: string, use: 'requests' | 'migrations'): PoolConfig;
+export function pgOptions(url: string, use: 'requests' | 'migrations', poolMax?: number): PoolConfig;
 export function pgOptions(url: string, use: 'listener'): ClientConfig;
-export function pgOptions(url: string, use: PgConnectionUse): PoolConfig {
+export function pgOptions(url: string, use: PgConnectionUse, poolMax = PG_POOL_MAX): PoolConfig {
   const common: ClientConfig = {
     connectionString: withVerifiedSslMode(url),
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
@@ -93,7 +93,7 @@ export function pgOptions(url: string, use: PgConnectionUse): PoolConfig {
     fallback_application_name: programName(),
   };
   if (use === 'listener') return common;
-  return { ...common, max: use === 'migrations' ? 1 : PG_POOL_MAX };
+  return { ...common, max: use === 'migrations' ? 1 : poolMax };
 }
 
 /**

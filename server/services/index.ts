@@ -109,6 +109,7 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
     warnings.push('PASSWORD HASHING IS A NO-OP (noop-benchmark-only). This is for `npm run bench:login` only: NEVER run real users like this.');
   }
   const database = await openDatabase(config.databaseUrl, {
+    pgPoolMax: config.databasePoolMax,
     ...(opts.backgroundCheckpoints ? { backgroundCheckpoints: true } : {}),
     ...(opts.onCheckpointFailure ? { onCheckpointFailure: opts.onCheckpointFailure } : {}),
   });
