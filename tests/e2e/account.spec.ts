@@ -295,6 +295,8 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
   });
 
   test('S3–S5: a sharing approved from the desktop is listed; ending it says it signs the user out, and their own device works again', async ({ desktop: { page }, slsd }) => {
+    // Four logins and a dozen slsctl runs (a Node process each): 12 s alone, past 30 s on a loaded 2-core CI machine.
+    test.slow();
     const entity = await entityWithAccount(slsd, 'Sharing Household', 'U-SHARE2');
     await user(slsd, entity, 'U-SHARE2', 'lend.owner', 'Lena Lender');
     const ownerGold = await goldToken(slsd, 'lend.owner');
