@@ -206,11 +206,15 @@ export type RestartResponse = z.infer<typeof RestartResponse>;
  * GET /v1/login/restart-token — the restart token this session holds, as slsd sees it now: `live`
  * until the weekly cut-off; else why it no longer works: `revoked` (`slsctl restart revoke`, a device
  * reported or set aside), `used` (another copy restarted with it), `expired` (past the cut-off), or
- * `none` (this session holds none).
+ * `none` (this session holds none). `refused`: the token is live, but a restart with it would be
+ * refused now with `reason`, as a trading-platform login would (L8 × T1, D5: a temporary passcode's
+ * full access over, no usable device left); that restart would revoke it.
  */
 export const RESTART_TOKEN_ENDED_STATES = ['revoked', 'used', 'expired', 'none'] as const;
+export const RESTART_REFUSAL_REASONS = ['SLS_ERR_PORTAL_ONLY', 'SLS_ERR_NO_ACTIVE_DEVICE'] as const;
 export const RestartTokenStatus = z.discriminatedUnion('state', [
   z.object({ state: z.literal('live'), validUntil: IsoTime }),
+  z.object({ state: z.literal('refused'), reason: z.enum(RESTART_REFUSAL_REASONS) }),
   z.object({ state: z.enum(RESTART_TOKEN_ENDED_STATES) }),
 ]);
 export type RestartTokenStatus = z.infer<typeof RestartTokenStatus>;

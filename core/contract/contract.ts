@@ -47,8 +47,11 @@ export type DeviceView = z.infer<typeof DeviceView>;
  * - `revoked`: it was on, and slsd said the token no longer works before its cut-off (`slsctl restart
  *   revoke`, a device reported or set aside, another copy of the token used); the host removed it from the keychain.
  * - `expired`: it was on, and the weekly cut-off has passed.
+ * - `devices`: it was on, and slsd said a restart would be refused now, as a trading-platform login
+ *   would (L8 × T1, D5: a temporary passcode's full access is over, no usable device is left); the
+ *   host removed it from the keychain (that restart would revoke it), and the next start is a login.
  */
-export const AUTO_RESTART_OFF_REASONS = ['no_keychain', 'not_for_this_login', 'not_set_up', 'revoked', 'expired'] as const;
+export const AUTO_RESTART_OFF_REASONS = ['no_keychain', 'not_for_this_login', 'not_set_up', 'revoked', 'expired', 'devices'] as const;
 export const AutoRestartView = z.discriminatedUnion('state', [
   z.object({ state: z.literal('on'), /** The weekly cut-off (ISO): no restart after it. */ until: z.string() }),
   z.object({ state: z.literal('off'), reason: z.enum(AUTO_RESTART_OFF_REASONS) }),
@@ -273,7 +276,8 @@ export const EVENTS = {
   sessionEnded: z.object({ reason: z.enum(['signed_out', 'expired']), expiresAt: z.string().optional() }),
   /**
    * SPEC L8: what the signed-in screen says of auto-restart changed while signed in: slsd said the
-   * held session's restart token no longer works (revoked, past the cut-off), so it is off, and why.
+   * held session's restart token no longer works (revoked, past the cut-off, or a restart would be
+   * refused now: L8 × T1, D5), so it is off, and why.
    */
   autoRestartChanged: AutoRestartView,
 } as const satisfies Record<EventName, z.ZodType>;

@@ -273,6 +273,33 @@ describe('auto-restart revoked while signed in (SPEC L8: `slsctl restart revoke`
     expect(await third.call<SessionView>('getSession')).toMatchObject({ autoRestart: { state: 'on', until: CUT_OFF } });
   });
 
+  it('L8 × D5: no usable device left (a restart would be refused): off, devices; the token leaves the keychain; slsd revoked nothing; the next start is a login', async () => {
+    const keychain = createMemoryKeychain();
+    const logs: string[] = [];
+    const first = host(keychain, { logs });
+    expect((await signInThrough(first.call)).autoRestart).toEqual({ state: 'on', until: CUT_OFF });
+    expect(await keychain.get(account())).not.toBeNull();
+    // The code card stops authenticating by a way that does not touch restart tokens (here: the table itself).
+    await t.adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', u.devices.scc!.device.id).execute();
+
+    const DEVICES = { state: 'off', reason: 'devices' } as const;
+    const view = await first.call<SessionView>('getSession');
+    expect(view.autoRestart).toEqual(DEVICES);
+    expectNoSecrets(view);
+    expect(first.events).toEqual([{ event: 'autoRestartChanged', payload: DEVICES }]);
+    expect(await keychain.get(account())).toBeNull();
+    expect(logs).toContain('auto-restart off: slsd says the restart token is refused code=SLS_ERR_NO_ACTIVE_DEVICE');
+    // Asking was a read: the token is neither revoked nor used on slsd.
+    expect(await t.adb.selectFrom('restart_tokens').select(['revoked_at', 'used_at']).execute()).toEqual([{ revoked_at: null, used_at: null }]);
+    expect((await first.call<SessionView>('getSession')).autoRestart).toEqual(DEVICES);
+    expect(first.events).toHaveLength(1);
+
+    // The app starts again: nothing to restart with, so the login form; slsd saw no restart.
+    const second = host(keychain, { settings: first.settings });
+    expect(await second.call('getSession')).toBeNull();
+    expect(await t.services.db.selectFrom('audit_log').select('id').where('event', '=', 'restart.failed').execute()).toEqual([]);
+  });
+
   it('an slsd that cannot be asked leaves it as it was', async () => {
     const keychain = createMemoryKeychain();
     const logs: string[] = [];

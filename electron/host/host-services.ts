@@ -438,9 +438,10 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       held.restart = { state: 'on', until: status.validUntil };
     } else {
       // Past the cut-off, or no token left for this session after it (housekeeping deletes expired ones).
+      // Or live, but a restart with it would be refused now (L8 × T1, D5), and that restart would revoke it.
       const ranOut = status.state === 'expired' || (status.state === 'none' && Date.parse(until) <= clock.now());
-      held.restart = { state: 'off', reason: ranOut ? 'expired' : 'revoked' };
-      log(`auto-restart off: slsd says the restart token is ${status.state}`);
+      held.restart = { state: 'off', reason: status.state === 'refused' ? 'devices' : ranOut ? 'expired' : 'revoked' };
+      log(`auto-restart off: slsd says the restart token is ${status.state}${status.state === 'refused' ? ` code=${status.reason}` : ''}`);
       await restartPending;
       // Only this session's token: another copy of the app (or a newer sign-in) may have put its own there since.
       if (held.restartToken !== undefined) await forgetRestart(held.restartToken);

@@ -33,6 +33,7 @@ const AUTO_RESTART_OFF_KEYS = {
   not_set_up: 'signedIn.autoRestartOff.notSetUp',
   revoked: 'signedIn.autoRestartOff.revoked',
   expired: 'signedIn.autoRestartOff.expired',
+  devices: 'signedIn.autoRestartOff.devices',
 } as const satisfies Record<Extract<AutoRestartView, { state: 'off' }>['reason'], string>;
 
 /** SPEC L8: "On until Sun, Nov 29, 01:00 (New York time)", or off and why. */

@@ -84,6 +84,16 @@ describe('signed-in screen (UI.md 7)', () => {
       expect(text(render(session({ state: 'off', reason: 'expired' }, [])))).toContain(off.expired);
       expect(new Set(Object.values(off)).size).toBe(Object.keys(off).length);
     });
+
+    it(`${lang}: auto-restart turned off because a restart would be refused now (no usable device, portal-only) says so (SPEC L8 × T1, D5)`, () => {
+      applyLanguage(lang);
+      const off = words.common.signedIn.autoRestartOff;
+      expect(off.devices).toBeTruthy();
+      const devices = text(render(session({ state: 'off', reason: 'devices' }, [])));
+      expect(devices).toContain(off.devices);
+      expect(devices).not.toContain(off.revoked);
+      expect(devices).not.toContain(words.common.signedIn.autoRestartOn.split('{{')[0]!.trim());
+    });
   }
 
   it('English words for the codes are the sentences slsd sends (the knowledge base\'s), so nothing changes in English', () => {

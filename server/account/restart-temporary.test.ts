@@ -170,7 +170,7 @@ describe('a restart lets in only whom a trading-platform login lets in (SPEC L8 
     restartToken: string;
     validUntil: string;
   }
-  const restart = (username: string, restartToken: string) => postJson<Grant & { session: { clientKind: string; access: string } }>(t.app, '/v1/login/restart', { username, restartToken });
+  const restart = (username: string, restartToken: string) => postJson<Grant & { session: { clientKind: string; access: string; token: string } }>(t.app, '/v1/login/restart', { username, restartToken });
   const tradingLogin = (username: string) => postJson<LoginStep>(t.app, '/v1/login', { username, password: PASSWORD, client: TRADING });
   const sessions = async () => (await t.adb.selectFrom('sessions').select('id').execute()).length;
   const auditOf = async (event: string) =>
@@ -240,6 +240,59 @@ describe('a restart lets in only whom a trading-platform login lets in (SPEC L8 
     expect([refused.status, errorCode(refused)]).toEqual([403, 'SLS_ERR_NO_ACTIVE_DEVICE']);
     const rows = await t.adb.selectFrom('restart_tokens').select(['revoked_at', 'used_at']).execute();
     expect(rows).toEqual([{ revoked_at: t.clock.now(), used_at: null }]);
+  });
+
+  it('L8 × T1, D5: a session asks about its live token that a restart would refuse: `refused` with the refusal\'s code; asking revokes nothing and audits nothing', async () => {
+    t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) }); // a Monday
+    const status = (token: string) => getJson(t.app, '/v1/login/restart-token', bearer(token));
+    const tokenRows = () => t.adb.selectFrom('restart_tokens').select(['revoked_at', 'used_at']).execute();
+    const audited = async () => (await t.adb.selectFrom('audit_log').select('event').execute()).length;
+    // T1: a temporary passcode's 2 days of full access are over: portal-only.
+    await makeUser(t, 'tina', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('tina', 'test');
+    const tina = await signIn(t, 'tina', { device: { id: issued.deviceId } } as never, TRADING, () => issued.passcode);
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(tina)));
+    expect(ok(await status(tina))).toEqual({ state: 'live', validUntil: grant.validUntil });
+    // One minute before the end of full access the app restarts: that session holds the next token.
+    t.clock.set(issued.fullAccessUntil - 60_000);
+    const restarted = ok(await restart('tina', grant.restartToken));
+    expect(ok(await status(restarted.session.token))).toEqual({ state: 'live', validUntil: grant.validUntil });
+    // D5: no usable device left (taken away by a way that does not touch restart tokens).
+    const dora = await makeUser(t, 'dora', ['dscplus']);
+    const doraSession = await signIn(t, 'dora', dora.devices.dscplus!, TRADING);
+    ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(doraSession)));
+    await t.adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', dora.devices.dscplus!.device.id).execute();
+
+    t.clock.set(issued.fullAccessUntil);
+    const before = await audited();
+    expect(ok(await status(restarted.session.token))).toEqual({ state: 'refused', reason: 'SLS_ERR_PORTAL_ONLY' });
+    expect(ok(await status(doraSession))).toEqual({ state: 'refused', reason: 'SLS_ERR_NO_ACTIVE_DEVICE' });
+    expect(ok(await status(doraSession))).toEqual({ state: 'refused', reason: 'SLS_ERR_NO_ACTIVE_DEVICE' });
+    // A read: the tokens are still unused and unrevoked, nothing audited, no failure counted.
+    expect((await tokenRows()).filter((r) => r.revoked_at === null && r.used_at === null)).toHaveLength(2);
+    expect(await audited()).toBe(before);
+    expect(await t.adb.selectFrom('failure_counters').selectAll().execute()).toEqual([]);
+    // What it foretold: the restart is refused with that code, and then the token is revoked.
+    expect(errorCode(await restart('tina', restarted.restartToken))).toBe('SLS_ERR_PORTAL_ONLY');
+    expect(ok(await status(restarted.session.token))).toEqual({ state: 'revoked' });
+  });
+
+  it('L8 × D5, T2: an online card past its 21 days makes the live token `refused` (SLS_ERR_NO_ACTIVE_DEVICE) without expiring the card: the asking writes nothing', async () => {
+    t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) }); // a Monday
+    await makeUser(t, 'olaf', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('olaf', 'test');
+    const portal = await signIn(t, 'olaf', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
+    const card = ok(await postJson<{ deviceId: string; cells: string[]; validUntil: string }>(t.app, '/v1/temporary-access/online-card', {}, bearer(portal)));
+    t.clock.set(Date.parse(card.validUntil) - 60_000);
+    const token = await signIn(t, 'olaf', { device: { id: card.deviceId }, card: { cells: card.cells } } as never, TRADING);
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(token)));
+    expect(ok(await getJson(t.app, '/v1/login/restart-token', bearer(token)))).toEqual({ state: 'live', validUntil: grant.validUntil });
+    t.clock.set(Date.parse(card.validUntil));
+    const before = (await t.adb.selectFrom('audit_log').select('id').execute()).length;
+    expect(ok(await getJson(t.app, '/v1/login/restart-token', bearer(token)))).toEqual({ state: 'refused', reason: 'SLS_ERR_NO_ACTIVE_DEVICE' });
+    expect((await t.adb.selectFrom('devices').select('status').where('id', '=', card.deviceId).executeTakeFirstOrThrow()).status).toBe('active');
+    expect((await t.adb.selectFrom('audit_log').select('id').execute()).length).toBe(before);
+    expect(errorCode(await restart('olaf', grant.restartToken))).toBe('SLS_ERR_NO_ACTIVE_DEVICE');
   });
 
   it('L8, D5: `slsctl device set-status` taking away an active device revokes the user\'s restart tokens (audited)', async () => {

@@ -57,15 +57,52 @@ async function anyUsable(d: AccountDeps, devices: readonly DeviceRow[], clientKi
  * active own and shared (S5) devices that can authenticate the trading platform; none, but some
  * for the Client Portal: SLS_ERR_PORTAL_ONLY (T1's last 10 days); none at all: SLS_ERR_NO_ACTIVE_DEVICE.
  */
-export async function tradingLoginRefusal(d: AccountDeps, userId: string): Promise<'SLS_ERR_PORTAL_ONLY' | 'SLS_ERR_NO_ACTIVE_DEVICE' | null> {
+export async function tradingLoginRefusal(d: AccountDeps, userId: string, mode: 'apply' | 'read' = 'apply'): Promise<TradingLoginRefusal | null> {
   let account = await loginAccountState(d.db, d.now(), userId);
   if (account.optedOut) return null;
+  let devices = account.devices;
   if (account.housekeepingDue) {
-    await accountHousekeeping(d.db, d.now(), userId);
-    account = await loginAccountState(d.db, d.now(), userId);
+    if (mode === 'read') {
+      devices = await afterHousekeeping(d, userId, devices);
+    } else {
+      await accountHousekeeping(d.db, d.now(), userId);
+      account = await loginAccountState(d.db, d.now(), userId);
+      devices = account.devices;
+    }
   }
-  if (await anyUsable(d, account.devices, 'trading_platform')) return null;
-  return (await anyUsable(d, account.devices, 'client_portal')) ? 'SLS_ERR_PORTAL_ONLY' : 'SLS_ERR_NO_ACTIVE_DEVICE';
+  if (await anyUsable(d, devices, 'trading_platform')) return null;
+  return (await anyUsable(d, devices, 'client_portal')) ? 'SLS_ERR_PORTAL_ONLY' : 'SLS_ERR_NO_ACTIVE_DEVICE';
+}
+
+export type TradingLoginRefusal = 'SLS_ERR_PORTAL_ONLY' | 'SLS_ERR_NO_ACTIVE_DEVICE';
+
+/**
+ * The user's devices as `accountHousekeeping` would leave them now, without running it (a read:
+ * nothing written, nothing audited): its own online cards past their 21 days gone (T2), its own
+ * sent devices past their 14 days active (T3) — the same conditions as `expireOnlineCards` and
+ * `selfActivateDue`.
+ */
+async function afterHousekeeping(d: AccountDeps, userId: string, devices: readonly DeviceRow[]): Promise<DeviceRow[]> {
+  const now = d.now();
+  const expiring = await d.adb
+    .selectFrom('online_cards')
+    .innerJoin('devices', 'devices.id', 'online_cards.device_id')
+    .select('devices.id as id')
+    .where('online_cards.user_id', '=', userId)
+    .where('online_cards.valid_until', '<=', now)
+    .where('devices.status', '=', 'active')
+    .execute();
+  const gone = new Set(expiring.map((r) => r.id));
+  const activating = await d.adb
+    .selectFrom('device_orders')
+    .innerJoin('devices', 'devices.id', 'device_orders.device_id')
+    .selectAll('devices')
+    .where('device_orders.user_id', '=', userId)
+    .where('device_orders.state', '=', 'sent')
+    .where('device_orders.self_activates_at', '<=', now)
+    .where('devices.status', '=', 'pending')
+    .execute();
+  return [...devices.filter((x) => !gone.has(x.id)), ...activating.map((x): DeviceRow => ({ ...x, status: 'active', activated_at: now }))];
 }
 
 /** Where a token belongs (migration 0011): the session holding it, its chain's full login, and that login's device. */
@@ -196,7 +233,8 @@ export class RestartService {
    * running client learns that it stopped working — revoked by `slsctl restart revoke`, by a device
    * reported or set aside, used by another copy — and says auto-restart is off instead of on. A
    * session that was handed a new token holds it; its replaced ones are revoked, so a live one wins.
-   * Reading it changes nothing and is not audited.
+   * A live one that a restart would refuse now (L8 × T1, D5: `tradingLoginRefusal`) is `refused`,
+   * with that refusal's code. Reading it changes nothing and is not audited.
    */
   async status(caller: Caller): Promise<RestartTokenStatus> {
     const now = this.#d.now();
@@ -206,7 +244,13 @@ export class RestartService {
       .where('session_id', '=', caller.session.id)
       .execute();
     const live = held.find((r) => r.used_at === null && r.revoked_at === null && r.expires_at > now);
-    if (live) return { state: 'live', validUntil: new Date(live.expires_at).toISOString() };
+    if (live) {
+      // SPEC L8 × T1, D5: live, but a restart with it would be refused now (and revoke it): say so,
+      // and why. Only asked here: nothing is revoked, housekept or audited until that restart.
+      const refusal = await tradingLoginRefusal(this.#d, caller.user.id, 'read');
+      if (refusal !== null) return { state: 'refused', reason: refusal };
+      return { state: 'live', validUntil: new Date(live.expires_at).toISOString() };
+    }
     const latest = held.reduce<(typeof held)[number] | undefined>((a, r) => (a === undefined || r.created_at > a.created_at ? r : a), undefined);
     if (latest === undefined) return { state: 'none' };
     if (latest.revoked_at !== null) return { state: 'revoked' };

@@ -33,6 +33,7 @@ const common: Catalogue<typeof en> = {
       notSetUp: 'Aus: konnte diesmal nicht eingerichtet werden',
       revoked: 'Aus: auf dem Server widerrufen; beim nächsten Start wird Ihr zweiter Faktor verlangt',
       expired: 'Aus: wöchentlicher Stichtag vorbei; beim nächsten Start wird Ihr zweiter Faktor verlangt',
+      devices: 'Aus: Ihre Geräte erlauben keine Anmeldung an der Handelsplattform mehr; beim nächsten Start werden Sie zur Anmeldung aufgefordert',
     },
     access: 'Zugang',
     portalOnly: 'Nur Client-Portal-Funktionen (temporärer Passcode)',

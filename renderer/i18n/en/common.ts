@@ -34,6 +34,7 @@ const common = {
       /** It was on; slsd said the token no longer works (`slsctl restart revoke`, a device reported): the next start is a full login. */
       revoked: 'Off: revoked on the server; the next start asks for your second factor',
       expired: 'Off: past the weekly cut-off; the next start asks for your second factor',
+      devices: 'Off: your devices no longer allow a trading-platform login; the next start asks you to log in',
     },
     access: 'Access',
     portalOnly: 'Client Portal functions only (temporary passcode)',

@@ -33,6 +33,7 @@ const common: Catalogue<typeof en> = {
       notSetUp: "Désactivé : n'a pas pu être mis en place cette fois",
       revoked: 'Désactivé : révoqué sur le serveur ; le prochain démarrage demandera votre second facteur',
       expired: 'Désactivé : échéance hebdomadaire passée ; le prochain démarrage demandera votre second facteur',
+      devices: 'Désactivé : vos appareils ne permettent plus de connexion à la plateforme de trading ; le prochain démarrage vous demandera de vous connecter',
     },
     access: 'Accès',
     portalOnly: 'Fonctions Client Portal uniquement (code temporaire)',
