@@ -225,3 +225,70 @@ describeEachBackend(
   },
   'postgres',
 );
+
+describeEachBackend(
+  'PostgreSQL rolling a transaction back (deadlock, serialization failure)',
+  probe,
+  (backend) => {
+    let fresh: FreshDatabase | undefined;
+    const data = tempDataDir('slsd-rollback-');
+    afterEach(async () => {
+      await fresh?.drop();
+      fresh = undefined;
+    });
+
+    /** Two sessions on a fresh database with two rows, and the error the one PostgreSQL rolled back got. */
+    async function twoSessions(run: (a: pg.Client, b: pg.Client) => Promise<unknown>): Promise<unknown> {
+      fresh = await backend.freshDatabase(data.dir);
+      const a = new pg.Client({ connectionString: fresh.url });
+      const b = new pg.Client({ connectionString: fresh.url });
+      await a.connect();
+      await b.connect();
+      try {
+        await a.query('CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL); INSERT INTO t VALUES (1, 0), (2, 0)');
+        return await run(a, b).then(
+          () => null,
+          (e: unknown) => e,
+        );
+      } finally {
+        await Promise.all([a.end(), b.end()]);
+      }
+    }
+
+    it('a real deadlock (40P01) reads as "try again shortly" (503), not as a bug (500)', async () => {
+      const err = await twoSessions(async (a, b) => {
+        await a.query('BEGIN');
+        await b.query('BEGIN');
+        await a.query('UPDATE t SET v = 1 WHERE id = 1');
+        await b.query('UPDATE t SET v = 1 WHERE id = 2');
+        // Each now waits for the other's row: PostgreSQL's deadlock check (1 s) rolls one back.
+        const settled = await Promise.allSettled([a.query('UPDATE t SET v = 2 WHERE id = 2'), b.query('UPDATE t SET v = 2 WHERE id = 1')]);
+        await Promise.all([a.query('ROLLBACK'), b.query('ROLLBACK')]);
+        const rejected = settled.find((s) => s.status === 'rejected');
+        if (rejected) throw rejected.reason;
+      });
+      expect((err as { code?: string }).code).toBe('40P01');
+      expect(databaseUnavailableReason(err)).toContain('40P01');
+    }, 30_000);
+
+    it('a real serialization failure (40001) reads as "try again shortly" (503), not as a bug (500)', async () => {
+      const err = await twoSessions(async (a, b) => {
+        await a.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        await b.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        await a.query('SELECT sum(v) FROM t');
+        await b.query('SELECT sum(v) FROM t');
+        await a.query('UPDATE t SET v = v + 1 WHERE id = 1');
+        await b.query('UPDATE t SET v = v + 1 WHERE id = 2');
+        await a.query('COMMIT');
+        try {
+          await b.query('COMMIT');
+        } finally {
+          await b.query('ROLLBACK').catch(() => undefined);
+        }
+      });
+      expect((err as { code?: string }).code).toBe('40001');
+      expect(databaseUnavailableReason(err)).toContain('40001');
+    }, 30_000);
+  },
+  'postgres',
+);

@@ -25,10 +25,23 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND',
  * crashed, starting up), 53xxx (out of connections, disk, memory), 55P03 (a lock held by another
  * session past slsd's lock_timeout) and 57014 (a statement past its statement_timeout, or cancelled):
  * db/pg-config.ts sets both timeouts, so that a request waits seconds, not for ever, and is answered
- * 503 like SQLite held past its busy patience.
+ * 503 like SQLite held past its busy patience. And class 40 (transaction rollback): 40P01, a deadlock
+ * PostgreSQL broke by rolling this transaction back, and 40001, a serialization failure: the other
+ * transaction went through, this one changed nothing, and the same request sent again succeeds — a
+ * 503 with Retry-After says exactly that, where a 500 said "bug" (issue 7).
  */
 function postgresState(code: string): boolean {
-  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('53') || code === '55P03' || code === '57014';
+  return (
+    code.startsWith('08') ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    code.startsWith('53') ||
+    code === '55P03' ||
+    code === '57014' ||
+    code === '40P01' ||
+    code === '40001'
+  );
 }
 
 /** better-sqlite3's codes (primary and extended): busy past busy_timeout, locked, disk full, I/O, cannot open, read-only file. */
