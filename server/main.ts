@@ -19,6 +19,7 @@ import { createServices, packageVersion } from './services/index.ts';
 import { clusterSource, offerToPrimary, registrySource, serveMetrics } from './metrics.ts';
 import type { MetricsServer } from './metrics.ts';
 import { lowerPoolPriority } from './services/hashing-priority.ts';
+import { hugePageWarning } from './services/huge-pages.ts';
 import { hashingThreads, poolSize } from './services/passwords.ts';
 import { bindRefusal } from './start-refused.ts';
 import { firstMissing, ownerOnlyFromNowOn } from './folders.ts';
@@ -75,6 +76,9 @@ function parseFlags(argv: readonly string[]): Flags {
 /** Warnings, migrations and the demo: done once, by the primary (or the only) process. */
 async function prepare(services: Services, config: SlsConfig, demo: boolean): Promise<void> {
   for (const w of services.warnings) loud(w);
+  // argon2id without transparent huge pages: ~2.5× the time a hash (services/huge-pages.ts, issue 7).
+  const hugePages = config.passwordHashing === 'argon2id' ? hugePageWarning() : null;
+  if (hugePages !== null) loud(hugePages);
   if (!demo) return;
   const seeded = await seedDemo(services);
   const readme = readDemoReadme(config.dataDir);

@@ -28,6 +28,7 @@ import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import type { Algorithm } from '@node-rs/argon2';
 import { DEFAULT_ARGON2, defaultConfig } from '../config.ts';
 import { DEFAULT_HASH_NICE, lowerPoolPriority } from '../services/hashing-priority.ts';
+import { hugePageWarning, parseHugePageMode } from '../services/huge-pages.ts';
 import { concurrencyLimit, hashesInFlight, hashingThreads, poolSize } from '../services/passwords.ts';
 import { freshPostgresDatabase, probePostgres } from '../db/pg-testing.ts';
 import { createServices } from '../services/index.ts';
@@ -295,6 +296,17 @@ async function pendingLogins(target: Target, users: readonly BenchUser[], n: num
   return ok;
 }
 
+/** THP decides a hash's cost (services/huge-pages.ts: 6.5 ms with, 16.1 ms without): the setting, and whether slsd would warn. */
+function hugePagesLine(): string {
+  let mode: string | null = null;
+  try {
+    mode = parseHugePageMode(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'));
+  } catch {
+    // No THP in this kernel, or not Linux.
+  }
+  return `${mode ?? 'unknown'}${hugePageWarning() === null ? '' : ' (argon2id without them: slsd warns at start, numbers ~2.5× slower)'}`;
+}
+
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
 async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promise<boolean> {
@@ -406,7 +418,7 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
 
 // The raw argon2id reference hashes on this process's pool: sized as slsd's (same-pool.ts).
 if (!rerunWithSlsdPool()) {
-  console.log(`bench:load — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; sustained ${DURATION_S} s${QUICK ? ' (quick)' : ''}`);
+  console.log(`bench:load — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; sustained ${DURATION_S} s${QUICK ? ' (quick)' : ''}; transparent huge pages: ${hugePagesLine()}`);
   let allMet = true;
   if (BACKEND === 'sqlite' || BACKEND === 'both') allMet = (await runBackend('sqlite', 1)) && allMet;
   if (BACKEND === 'postgres' || BACKEND === 'both') allMet = (await runBackend('postgres', 2)) && allMet;
