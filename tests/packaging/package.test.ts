@@ -173,7 +173,18 @@ describe('unpacked Linux app (electron-builder --linux dir, SPEC N3)', () => {
     const nodeFiles = entries.filter((e) => e.endsWith('.node'));
     expect(nodeFiles.length).toBeGreaterThan(0);
     for (const f of nodeFiles) expect(existsSync(path.join(unpacked, 'resources', 'app.asar.unpacked', f)), f).toBe(true);
-    // (Other platforms' prebuilds ride along: trimming them needs platform-level `files`, which would replace the top-level list.)
+    // Only this platform's prebuilds ride along (electron-builder.yml: ${platform}-${arch} patterns):
+    // node-hid's and usb's folders for other systems, architectures and musl stay out of the installer.
+    const prebuilds = nodeFiles.filter((f) => /\/node_modules\/(node-hid|usb)\/prebuilds\//.test(f)).sort();
+    expect(prebuilds).toEqual(
+      [
+        '/node_modules/node-hid/prebuilds/HID-linux-x64/node-napi-v4.node',
+        '/node_modules/node-hid/prebuilds/HID_hidraw-linux-x64/node-napi-v4.node',
+        '/node_modules/usb/prebuilds/linux-x64/node.napi.glibc.node',
+      ].sort(),
+    );
+    const unpackedModules = path.join(unpacked, 'resources', 'app.asar.unpacked', 'node_modules');
+    expect(existsSync(path.join(unpackedModules, 'usb', 'prebuilds', 'linux-x64', 'node.napi.musl.node'))).toBe(false);
   });
 
   it('packs every runtime dependency of the native modules, and their platform packages installed here (issue 8)', () => {
