@@ -15,7 +15,8 @@
  *
  * Options (env or flags): `--duration S` / BENCH_DURATION_S (default 60), `--quick` (10 s sustained,
  * shorter capacity probe), `--backend sqlite|postgres|both` / BENCH_BACKEND (default both),
- * `--pending N` (default 1000). Never part of `npm test`. The load generator shares the machine's
+ * `--pending N` (default 1000), `--timeline` (what slsd's threads waited for a core, every 50 ms, lined up with
+ * the slow logins: server/bench/waits.ts). Never part of `npm test`. The load generator shares the machine's
  * cores with slsd (and, here, with other people's work): numbers are a floor, not a ceiling.
  */
 import { randomBytes } from 'node:crypto';
@@ -38,6 +39,8 @@ import type { SlsdProcess } from '../testing/slsd-process.ts';
 import { cpuSince, threadTicks } from './cpu.ts';
 import { LeanPool } from './lean-http.ts';
 import { rerunWithSlsdPool } from './same-pool.ts';
+import { Waits } from './waits.ts';
+import type { Login } from './waits.ts';
 
 const PASSWORD = 'Bench-Load-Password-1';
 const USERS = 64;
@@ -51,6 +54,8 @@ const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1
 const DURATION_S = Number(flag('duration') ?? process.env.BENCH_DURATION_S ?? (QUICK ? 10 : 60));
 const CAPACITY_S = QUICK ? 4 : 10;
 const BACKEND = flag('backend') ?? process.env.BENCH_BACKEND ?? 'both';
+/** `--timeline`: readings every 50 ms of what slsd's threads waited, lined up with the slow logins (waits.ts). */
+const TIMELINE = process.argv.includes('--timeline') || process.env.BENCH_TIMELINE === '1';
 const PENDING = Number(flag('pending') ?? process.env.BENCH_PENDING ?? 1000);
 /** Sequential full logins for the unloaded latency, before the load and again after it. */
 const UNLOADED = QUICK ? 30 : 60;
@@ -183,6 +188,8 @@ async function capacityProbe(target: Target, users: readonly BenchUser[], concur
 /** Open loop: logins start at `rate`/s whatever the answers, for `seconds`; latency of each. */
 async function sustained(target: Target, users: readonly BenchUser[], rate: number, seconds: number) {
   const latencies: number[] = [];
+  /** When each login was sent and how long it took, for the waits' timeline (waits.ts). */
+  const logins: Login[] = [];
   /** Each step apart, to read where a slow login spent its time: the password (argon2id) or the second factor. */
   const passwordSteps: number[] = [];
   const secondSteps: number[] = [];
@@ -205,9 +212,11 @@ async function sustained(target: Target, users: readonly BenchUser[], rate: numb
     inFlight++;
     started++;
     maxInFlight = Math.max(maxInFlight, inFlight);
+    const sent = performance.now();
     void fullLogin(target, users).then((r) => {
       inFlight--;
       latencies.push(r.ms);
+      logins.push({ start: sent, ms: r.ms });
       if (r.ok && r.passwordMs !== undefined) {
         passwordSteps.push(r.passwordMs);
         secondSteps.push(r.ms - r.passwordMs);
@@ -226,7 +235,7 @@ async function sustained(target: Target, users: readonly BenchUser[], rate: numb
   passwordSteps.sort((a, b) => a - b);
   secondSteps.sort((a, b) => a - b);
   const steps = { password: { p50: quantile(passwordSteps, 0.5), p99: quantile(passwordSteps, 0.99) }, second: { p50: quantile(secondSteps, 0.5), p99: quantile(secondSteps, 0.99) } };
-  return { done: latencies.length, perSecond: latencies.length / elapsed, p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), p999: quantile(latencies, 0.999), max: latencies.at(-1) ?? 0, errors, errorSamples, maxInFlight, gc, steps };
+  return { logins, done: latencies.length, perSecond: latencies.length / elapsed, p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), p999: quantile(latencies, 0.999), max: latencies.at(-1) ?? 0, errors, errorSamples, maxInFlight, gc, steps };
 }
 
 /**
@@ -362,7 +371,9 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
 
     const rate = cap.perSecond * 0.8;
     memory.phase('sustained');
+    const waits = new Waits(pids, { timeline: TIMELINE });
     const s = await sustained(target, users, rate, DURATION_S);
+    waits.stop();
     memory.phase('unloaded');
 
     const idleAfter = await unloaded(target, users, UNLOADED);
@@ -386,6 +397,7 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
       `  by step:            password (argon2id) p50 ${s.steps.password.p50.toFixed(1)} ms, p99 ${s.steps.password.p99.toFixed(1)} ms; ` +
         `second factor (response, session) p50 ${s.steps.second.p50.toFixed(1)} ms, p99 ${s.steps.second.p99.toFixed(1)} ms`,
     );
+    for (const line of waits.report(s.logins, 3 * idleP50)) console.log(line);
     console.log(`  load generator's own GC pauses ≥ 5 ms meanwhile: ${s.gc.count} (longest ${s.gc.longestMs.toFixed(1)} ms, ${s.gc.totalMs.toFixed(0)} ms in all)`);
     console.log(`  capacity measured again after the load: ${capAfter.perSecond.toFixed(1)} full logins/s, so the offered rate was ${((100 * rate) / capAfter.perSecond).toFixed(0)} % of it (${capAfter.errors} errors)`);
 
