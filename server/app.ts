@@ -232,7 +232,7 @@ async function buildOn(config: SlsConfig, services: Services, opened: Array<() =
   await app.ready();
   for (const w of services.warnings) app.log.warn(w);
   // Expired rows go after a grace period; never the audit log (SPEC N1, N2; services/housekeeping.ts).
-  const housekeeping = startHousekeeping(services.db, services.now, { intervalMs: config.housekeepingIntervalMs, graceMs: config.housekeepingGraceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs }, {
+  const housekeeping = startHousekeeping(services.db, services.now, { intervalMs: config.housekeepingIntervalMs, graceMs: config.housekeepingGraceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs, settledRetentionMs: config.settledRetentionMs }, {
     swept: (r) => void (totalDeleted(r) > 0 && app.log.info({ housekeeping: r }, 'expired rows deleted')),
     failed: (err) => app.log.error({ err }, 'housekeeping sweep failed'),
   });

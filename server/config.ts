@@ -120,6 +120,12 @@ export interface SlsConfig {
    * messages still waiting for the carrier's hours stay. Default 30 days (env SLS_SMS_RETENTION_DAYS).
    */
   readonly smsRetentionMs: number;
+  /**
+   * How long cancelled or rejected sharing requests (SPEC S3–S5) and cancelled device orders (D6, D8)
+   * are kept after the audit log (N2) recorded their settlement, before housekeeping deletes them;
+   * open ones stay. Default 365 days (env SLS_SETTLED_RETENTION_DAYS).
+   */
+  readonly settledRetentionMs: number;
   /** pino log level (LOG_LEVELS); 'silent' turns logging off. Default 'info'. */
   readonly logLevel: string;
   /**
@@ -176,6 +182,7 @@ export function defaultConfig(overrides: Partial<SlsConfig> = {}): SlsConfig {
     housekeepingIntervalMs: 10 * 60 * 1000,
     housekeepingGraceMs: 24 * 60 * 60 * 1000,
     smsRetentionMs: 30 * 24 * 60 * 60 * 1000,
+    settledRetentionMs: 365 * 24 * 60 * 60 * 1000,
     metricsPort: null,
     metricsHost: '127.0.0.1',
     ...overrides,
@@ -316,6 +323,8 @@ export function loadConfig(
   if (grace !== undefined) o.housekeepingGraceMs = grace;
   const smsDays = intEnv(env, 'SLS_SMS_RETENTION_DAYS');
   if (smsDays !== undefined) o.smsRetentionMs = smsDays * 24 * 60 * 60 * 1000;
+  const settledDays = intEnv(env, 'SLS_SETTLED_RETENTION_DAYS');
+  if (settledDays !== undefined) o.settledRetentionMs = settledDays * 24 * 60 * 60 * 1000;
   const poolMax = intEnv(env, 'SLS_DATABASE_POOL_MAX', { min: 1, why: 'PostgreSQL connections per slsd process' });
   if (poolMax !== undefined) {
     if (poolMax > 100) throw startRefused(`SLS_DATABASE_POOL_MAX must be 1–100 (PostgreSQL connections per slsd process), got ${poolMax}`);

@@ -1,8 +1,9 @@
 /**
  * `slsctl housekeeping`: deletes expired login transactions, sessions, IB Key nonces, approvals and
  * activations, mobile number verifications, confirmations, auto-restart tokens, old failure counters,
- * SMS budget rows whose hour is over (L4), and settled SMS outbox rows past their retention, now
- * (slsd also does it every `housekeepingIntervalMs`).
+ * SMS budget rows whose hour is over (L4), settled SMS outbox rows past their retention, and
+ * cancelled or rejected sharing requests and cancelled device orders audited longer ago than theirs
+ * (S3–S5, D6, D8), now (slsd also does it every `housekeepingIntervalMs`).
  *
  * Only rows expired for longer than the grace period go; the audit log is never touched (SPEC N2).
  */
@@ -26,10 +27,11 @@ export function registerHousekeepingCommand(program: Command, open: () => Promis
     .action(async (o: { graceMs?: number }) => {
       const { s, config } = await open();
       const graceMs = o.graceMs ?? config.housekeepingGraceMs;
-      const r = await sweepExpired(s.db, s.now(), { graceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs });
+      const r = await sweepExpired(s.db, s.now(), { graceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs, settledRetentionMs: config.settledRetentionMs });
       io.out(
         `deleted ${totalDeleted(r)} expired row(s), grace ${graceMs} ms: login transactions ${r.loginTransactions}, sessions ${r.sessions}, ` +
-          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, mobile number verifications ${r.mobileVerifications}, confirmations ${r.confirmations}, restart tokens ${r.restartTokens}, failure counters ${r.failureCounters}, SMS budgets ${r.smsBudgets}; SMS outbox older than ${Math.round(config.smsRetentionMs / 86_400_000)} days ${r.smsOutbox}\n`,
+          `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, mobile number verifications ${r.mobileVerifications}, confirmations ${r.confirmations}, restart tokens ${r.restartTokens}, failure counters ${r.failureCounters}, SMS budgets ${r.smsBudgets}; SMS outbox older than ${Math.round(config.smsRetentionMs / 86_400_000)} days ${r.smsOutbox}; ` +
+          `settled longer than ${Math.round(config.settledRetentionMs / 86_400_000)} days: sharing requests ${r.sharingRequests}, device orders ${r.deviceOrders}\n`,
       );
     });
 }

@@ -279,6 +279,8 @@ describe('housekeeping in slsd and slsctl', () => {
       // Default grace 24 h: the address counter (15 min window) goes, the user one (24 h window) stays.
       expect(kept.out).toMatch(/failure counters 1\b/);
       expect(kept.out).toMatch(/SMS outbox older than 30 days 0\b/);
+      // SPEC S3–S5, D6, D8: settled sharing requests and device orders, a year after their audited settlement.
+      expect(kept.out).toMatch(/settled longer than 365 days: sharing requests 0, device orders 0\n$/);
       const all = await run('housekeeping', '--grace-ms', '0');
       expect(all.out).toMatch(/^deleted 1 expired row\(s\), grace 0 ms/);
       expect(await count(s, 'failure_counters')).toBe(0);

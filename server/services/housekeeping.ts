@@ -12,14 +12,21 @@
  * support to see what a user was sent, not for ever (its bodies hold codes, long dead but still).
  * The SMS budget rows (L4, migration 0012: one per number and budget) go once their rolling hour is
  * over, plus the grace: a number texted once would otherwise stay in `sms_budget` for ever.
+ * Settled requests go after `settledRetentionMs` (default 365 days): sharing requests cancelled or
+ * rejected (S3–S5) and device orders cancelled (D6, D8), which a user could otherwise make and
+ * cancel for ever. Those states are final (nothing moves a row out of them), so no one acts on such a
+ * row again, and each goes only once the audit log holds the event that settled it (N2), older than
+ * the retention: the lasting record of the request stays there, and a row whose settlement went
+ * unaudited (a crash between the two) is kept. Open requests and orders are never touched, nor a
+ * cancelled order that deposits still name (D8: the account's record of the replacement deposit).
  *
  * Deletes go in small batches (short write locks on SQLite) and are idempotent, so every slsd
  * process may sweep: `startHousekeeping` runs it periodically, `slsctl housekeeping` on demand.
  */
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { USER_FAILURE_WINDOW_MS } from '../config.ts';
 import { accountDb } from '../account/schema.ts';
-import type { AccountDb } from '../account/schema.ts';
+import type { AccountDb, AccountTables } from '../account/schema.ts';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
 import { SMS_BUDGET_WINDOW_MS } from '../sms/policy.ts';
 import type { SmsBudgetBucket, SmsBudgetTables } from '../sms/policy.ts';
@@ -36,6 +43,11 @@ export interface HousekeepingOptions {
    * or dropped; never one still waiting for the carrier's hours, SPEC P2). Undefined: kept for ever.
    */
   readonly smsRetentionMs?: number;
+  /**
+   * Cancelled or rejected sharing requests (SPEC S3–S5) and cancelled device orders (D6, D8) are
+   * deleted once the audit log (N2) has held their settlement this long. Undefined: kept for ever.
+   */
+  readonly settledRetentionMs?: number;
 }
 
 /** How many rows each sweep deleted, per kind. */
@@ -51,11 +63,25 @@ export interface HousekeepingReport {
   failureCounters: number;
   smsOutbox: number;
   smsBudgets: number;
+  sharingRequests: number;
+  deviceOrders: number;
 }
 
 export function totalDeleted(r: HousekeepingReport): number {
   return (
-    r.loginTransactions + r.sessions + r.ibkeyNonces + r.ibkeyPushRequests + r.ibkeyActivations + r.mobileVerifications + r.confirmations + r.restartTokens + r.failureCounters + r.smsOutbox + r.smsBudgets
+    r.loginTransactions +
+    r.sessions +
+    r.ibkeyNonces +
+    r.ibkeyPushRequests +
+    r.ibkeyActivations +
+    r.mobileVerifications +
+    r.confirmations +
+    r.restartTokens +
+    r.failureCounters +
+    r.smsOutbox +
+    r.smsBudgets +
+    r.sharingRequests +
+    r.deviceOrders
   );
 }
 
@@ -202,10 +228,140 @@ async function deleteOldSmsBudgets(db: Kysely<Database>, now: number, o: Houseke
   }
 }
 
+/** A settled row: its id, and the user under whom the audit log recorded its settlement (SPEC N2). */
+interface SettledRow {
+  readonly id: string;
+  readonly user_id: string;
+}
+
+/** A row's settlement as `auditedBefore` matches it: the same id under the same user. */
+const settledKey = (userId: string, id: string) => JSON.stringify([userId, id]);
+
+/**
+ * What the audit log (SPEC N2) says settled these rows: those named under `key` in an `event` entry
+ * of their own user written before `cutoff` (as `settledKey`s). One lookup per page, by the users'
+ * index (`audit_log_user`, migration 0008); the audit log is only read, never changed.
+ */
+async function auditedBefore(db: Kysely<Database>, rows: readonly SettledRow[], settled: { event: string; key: string }, cutoff: number): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const entries = await db
+    .selectFrom('audit_log')
+    .select(['user_id', 'details'])
+    .where('user_id', 'in', [...new Set(rows.map((r) => r.user_id))])
+    .where('event', '=', settled.event)
+    .where('at', '<', cutoff)
+    .execute();
+  const named = new Set<string>();
+  for (const e of entries) {
+    try {
+      const id = (JSON.parse(e.details) as Record<string, unknown>)[settled.key];
+      if (typeof id === 'string' && e.user_id !== null) named.add(settledKey(e.user_id, id));
+    } catch {
+      // Not JSON: names nothing, so settles nothing.
+    }
+  }
+  return named;
+}
+
+/**
+ * Deletes, a page at a time, the settled rows `page` finds whose settlement the audit log recorded
+ * before `cutoff` (`auditedBefore`); `remove` deletes a page's ids, conditionally on their settled
+ * state, so a concurrent sweep (another slsd, `slsctl housekeeping`) only finds them gone.
+ * Keyset-paged by id: a row kept (its settlement unaudited, or audited within the retention) is
+ * passed over, not read again in the same sweep.
+ */
+async function deleteAudited(
+  db: Kysely<Database>,
+  page: (after: string | null) => Promise<SettledRow[]>,
+  settled: { event: string; key: string },
+  cutoff: number,
+  remove: (ids: string[]) => Promise<number>,
+  batch: number,
+): Promise<number> {
+  let total = 0;
+  let after: string | null = null;
+  for (;;) {
+    const rows = await page(after);
+    const audited = await auditedBefore(db, rows, settled, cutoff);
+    const ids = rows.filter((r) => audited.has(settledKey(r.user_id, r.id))).map((r) => r.id);
+    if (ids.length > 0) total += await remove(ids);
+    if (rows.length < batch) return total;
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+/** The final states of a sharing request (SPEC S4, S5), the column with their time and the event that audits them (sharing.ts). */
+const SETTLED_SHARING = [
+  { state: 'cancelled', at: 'cancelled_at', event: 'sharing.cancelled' },
+  { state: 'rejected', at: 'decided_at', event: 'sharing.rejected' },
+] as const;
+
+/**
+ * SPEC S3–S5, N2: sharing requests cancelled (by the requester, the owner, a new start replacing one,
+ * or their device's report) or rejected by compliance, more than the retention ago. Both states are
+ * final: `cancel`, `answer`, `submit` and `decide` act only on open requests, and a cancel already
+ * gave back the devices an approval set aside, so no user or operator acts on such a row again. It
+ * leaves the users' lists (GET /v1/sharing), which show only the 50 most recent anyway. Every
+ * `sharing.*` entry is the requester's and names the request as `requestId`.
+ */
+async function deleteSettledSharing(db: Kysely<Database>, cutoff: number, batch: number): Promise<number> {
+  const adb = accountDb(db);
+  let total = 0;
+  for (const s of SETTLED_SHARING) {
+    const page = (after: string | null) =>
+      adb
+        .selectFrom('sharing_requests')
+        .select(['id', 'requester_user_id as user_id'])
+        .where('state', '=', s.state)
+        // Settled after it was created, so this loses no row, and lets the (state, created_at) index (migration 0006) bound the page.
+        .where('created_at', '<', cutoff)
+        .where(s.at, '<', cutoff)
+        .$if(after !== null, (q) => q.where('id', '>', after!))
+        .orderBy('id')
+        .limit(batch)
+        .execute();
+    const remove = async (ids: string[]) => Number((await adb.deleteFrom('sharing_requests').where('id', 'in', ids).where('state', '=', s.state).executeTakeFirst()).numDeletedRows);
+    total += await deleteAudited(db, page, { event: s.event, key: 'requestId' }, cutoff, remove, batch);
+  }
+  return total;
+}
+
+/**
+ * SPEC D6, D8, N2: device orders cancelled (only ever from `ordered`, not yet sent: no device was
+ * made) whose `device.order_cancelled` entry is older than the retention. The row has no time of
+ * cancelling; the audit entry has, so a long-open order cancelled yesterday stays a retention.
+ * An order that account deposits name (a replacement's USD 20 and its release, D8) stays with them:
+ * the account's record keeps what it was for. Only a user ordering and cancelling again and again
+ * grows the table; a replacement is ordered once per reported device.
+ */
+async function deleteCancelledOrders(db: Kysely<Database>, cutoff: number, batch: number): Promise<number> {
+  const adb = accountDb(db);
+  // SPEC D8: no deposit names the order (by the `account_deposits_order` index, migration 0006).
+  const noDeposit = ({ not, exists, selectFrom }: ExpressionBuilder<Database & AccountTables, 'device_orders'>) =>
+    not(exists(selectFrom('account_deposits').select('account_deposits.id').whereRef('account_deposits.order_id', '=', 'device_orders.id')));
+  const page = (after: string | null) =>
+    adb
+      .selectFrom('device_orders')
+      .select(['id', 'user_id'])
+      .where('state', '=', 'cancelled')
+      .where(noDeposit)
+      // Cancelled after it was made: an order made within the retention is not even looked up in the audit log.
+      .where('created_at', '<', cutoff)
+      .$if(after !== null, (q) => q.where('id', '>', after!))
+      .orderBy('id')
+      .limit(batch)
+      .execute();
+  const remove = async (ids: string[]) => Number((await adb.deleteFrom('device_orders').where('id', 'in', ids).where('state', '=', 'cancelled').where(noDeposit).executeTakeFirst()).numDeletedRows);
+  return deleteAudited(db, page, { event: 'device.order_cancelled', key: 'orderId' }, cutoff, remove, batch);
+}
+
 /** One sweep at `now` (the injectable clock): deletes what expired more than `graceMs` ago. Never the audit log (SPEC N2). */
 export async function sweepExpired(db: Kysely<Database>, now: number, o: HousekeepingOptions): Promise<HousekeepingReport> {
   if (!Number.isFinite(o.graceMs) || o.graceMs < 0) throw new Error(`housekeeping grace must be a non-negative number of ms, got ${o.graceMs}`);
   if (o.smsRetentionMs !== undefined && (!Number.isFinite(o.smsRetentionMs) || o.smsRetentionMs < 0)) throw new Error(`SMS retention must be a non-negative number of ms, got ${o.smsRetentionMs}`);
+  if (o.settledRetentionMs !== undefined && (!Number.isFinite(o.settledRetentionMs) || o.settledRetentionMs < 0)) {
+    throw new Error(`settled requests' retention must be a non-negative number of ms, got ${o.settledRetentionMs}`);
+  }
   const batch = o.batchSize ?? 500;
   const cutoff = now - o.graceMs;
   const adb = accountDb(db);
@@ -225,6 +381,9 @@ export async function sweepExpired(db: Kysely<Database>, now: number, o: Houseke
     smsOutbox: o.smsRetentionMs === undefined ? 0 : await deleteOldSms(adb, now - o.smsRetentionMs, batch),
     // SPEC L4: a number's SMS budget only counts the last hour.
     smsBudgets: await deleteOldSmsBudgets(db, now, o, batch),
+    // SPEC S3–S5, D6, D8, N2: settled requests, once the audit log has held their settlement a retention.
+    sharingRequests: o.settledRetentionMs === undefined ? 0 : await deleteSettledSharing(db, now - o.settledRetentionMs, batch),
+    deviceOrders: o.settledRetentionMs === undefined ? 0 : await deleteCancelledOrders(db, now - o.settledRetentionMs, batch),
   };
 }
 
