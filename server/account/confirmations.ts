@@ -177,7 +177,16 @@ export interface CheckedConfirmation {
 export async function checkConfirmation(
   ctx: ConfirmationContext,
   adb: AccountDb,
-  a: { confirmationId: string; userId: string; purpose: ConfirmationPurpose; response: string; sourceAddress: string; allowUsed?: boolean },
+  a: {
+    confirmationId: string;
+    userId: string;
+    purpose: ConfirmationPurpose;
+    response: string;
+    sourceAddress: string;
+    allowUsed?: boolean;
+    /** SPEC N2: called once a wrong response is counted, before the user's failure is (which may lock and throw): the caller audits it. */
+    onWrongResponse?: (wrong: { readonly device: DeviceRow; readonly attemptsLeft: number }) => Promise<void>;
+  },
 ): Promise<CheckedConfirmation> {
   const c = await adb.selectFrom('confirmations').selectAll().where('id', '=', a.confirmationId).executeTakeFirst();
   if (!c || c.user_id !== a.userId || c.purpose !== a.purpose) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND', { message: 'This confirmation is not known. Ask for a new challenge.' });
@@ -227,8 +236,10 @@ export async function checkConfirmation(
   // answer judged, and the source address is counted. Counting it against the owner would let any
   // user who may share (S1) lock the owner for 24 hours. The owner's PASSWORD given at `start` still
   // counts against the owner, as a wrong password at login does.
+  const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - counted.wrong_responses);
+  if (a.onWrongResponse) await a.onWrongResponse({ device, attemptsLeft });
   if (ctx.recordFailure) await ctx.recordFailure(user.username_normalized, a.sourceAddress);
-  throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft: Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - counted.wrong_responses) });
+  throw new SlsError('SLS_ERR_WRONG_RESPONSE', { attemptsLeft });
 }
 
 /**

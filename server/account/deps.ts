@@ -15,6 +15,7 @@ import type { AccountDb } from './schema.ts';
 export type AccountAuditEvent =
   | 'withdrawal.confirmed'
   | 'withdrawal.refused'
+  | 'withdrawal.response_failed'
   | 'device.ordered'
   | 'device.order_refused'
   | 'device.sent'

@@ -139,6 +139,23 @@ describe('the confirming device sets the limits (SPEC W1, W2, W3)', () => {
     expect((await count()).n).toBe(0);
   });
 
+  it('N2, L6: each wrong response to a withdrawal challenge is in the audit log, with the device and the attempts left, never the response', async () => {
+    const c = ok(await challenge(u.devices.scc!, 10 * USD));
+    for (let i = 0; i < 3; i++) {
+      const wrong = await postJson(t.app, '/v1/withdrawals', { amountCents: 10 * USD, idempotencyKey: randomUUID(), confirmation: { id: c.confirmationId, response: 'ZZ9ZZ9' } }, bearer(token));
+      expect(errorCode(wrong)).toBe('SLS_ERR_WRONG_RESPONSE');
+    }
+    const rows = await t.adb.selectFrom('audit_log').select(['user_id', 'device_id', 'details']).where('event', '=', 'withdrawal.response_failed').execute();
+    expect(rows.map((r) => ({ userId: r.user_id, deviceId: r.device_id, details: JSON.parse(r.details) as unknown }))).toEqual(
+      [2, 1, 0].map((attemptsLeft) => ({
+        userId: u.userId,
+        deviceId: u.devices.scc!.device.id,
+        details: { kind: 'scc', amountCents: 10 * USD, attemptsLeft, confirmationId: c.confirmationId },
+      })),
+    );
+    expect(rows.some((r) => r.details.includes('ZZ9ZZ9'))).toBe(false);
+  });
+
   it('W1: a confirmation is bound to its amount', async () => {
     const c = ok(await challenge(u.devices.scc!, 10 * USD));
     const r = await postJson(t.app, '/v1/withdrawals', { amountCents: 150_000 * USD, idempotencyKey: randomUUID(), confirmation: { id: c.confirmationId, response: answer(u.devices.scc!, c.challenge) } }, bearer(token));

@@ -232,7 +232,24 @@ export class WithdrawalService {
 
     let checked;
     try {
-      checked = await checkConfirmation(this.#d, adb, { confirmationId: req.confirmation.id, userId, purpose: 'withdrawal', response: req.confirmation.response, sourceAddress });
+      checked = await checkConfirmation(this.#d, adb, {
+        confirmationId: req.confirmation.id,
+        userId,
+        purpose: 'withdrawal',
+        response: req.confirmation.response,
+        sourceAddress,
+        // SPEC N2, L6: a wrong response to a withdrawal's challenge is a security event, as at login
+        // (`login.response_failed`): who, from where, on which device, how many attempts are left.
+        onWrongResponse: ({ device, attemptsLeft }) =>
+          this.#d.audit({
+            event: 'withdrawal.response_failed',
+            userId,
+            username: caller.user.username_normalized,
+            sourceAddress,
+            deviceId: device.id,
+            details: { kind: device.kind, amountCents: req.amountCents, attemptsLeft, confirmationId: req.confirmation.id },
+          }),
+      });
     } catch (e) {
       // A parallel copy of this request may have used the confirmation a moment ago (W4).
       if (isSlsError(e) && e.code === 'SLS_ERR_CHALLENGE_USED') {
