@@ -189,7 +189,7 @@ export const ERROR_REGISTRY = {
   SLS_ERR_NOT_PRIMARY_USER: {
     status: 403,
     message: "Only the account's primary user can change its security settings.",
-    when: 'SPEC A1, O3: the message and `primaryUser` name the user who can.',
+    when: "SPEC A1, O3: the message and `primaryUser` name the user who can; when the user's accounts have different primary users, none of them alone can, and the message sends the user to client services.",
   },
   SLS_ERR_PHONE_INVALID: {
     status: 400,

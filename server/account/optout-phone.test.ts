@@ -79,6 +79,21 @@ describe('opting out and back in (SPEC O1, O2, O3)', () => {
     expect(events.map((e) => e.event)).toEqual(['sls.opted_out', 'sls.opted_in']);
   });
 
+  it('N2, O1, O3: opting out an opted-out user, or in one who is not, changes nothing and writes no audit entry', async () => {
+    const token = await signIn(t, 'jane', jane.devices.dscplus!);
+    // Opting in a user who never opted out: the status as it is, no "opted in by jane" in the log.
+    expect(ok(await postJson(t.app, '/v1/sls/opt-in', { username: 'bob' }, bearer(token)))).toMatchObject({ username: 'bob', optedOut: false });
+    const first = ok(await postJson<{ optedOutAt: string }>(t.app, '/v1/sls/opt-out', { username: 'bob' }, bearer(token)));
+    t.clock.advance(60_000);
+    const again = ok(await postJson<{ optedOutAt: string }>(t.app, '/v1/sls/opt-out', { username: 'bob' }, bearer(token)));
+    expect(again).toMatchObject({ optedOut: true, optedOutAt: first.optedOutAt });
+    ok(await postJson(t.app, '/v1/sls/opt-in', { username: 'bob' }, bearer(token)));
+    ok(await postJson(t.app, '/v1/sls/opt-in', { username: 'bob' }, bearer(token)));
+    const events = await t.adb.selectFrom('audit_log').select(['event', 'details']).where('event', 'like', 'sls.%').execute();
+    expect(events.map((e) => e.event)).toEqual(['sls.opted_out', 'sls.opted_in']);
+    expect(events.map((e) => JSON.parse(e.details) as unknown)).toEqual([{ by: 'jane' }, { by: 'jane' }]);
+  });
+
   it('A1: a non-primary user cannot opt out either, nor touch users of other accounts', async () => {
     const token = await signIn(t, 'bob', bob.devices.scc!);
     expect(errorCode(await postJson(t.app, '/v1/sls/opt-out', {}, bearer(token)))).toBe('SLS_ERR_NOT_PRIMARY_USER');
@@ -163,6 +178,35 @@ describe('the mobile number (SPEC P1–P5)', () => {
     expect(done.enrolledInSms).toBe(true);
     const devices = await t.provisioning.devicesOf('tina');
     expect(devices.filter((d) => d.kind === 'sms' && d.status === 'active')).toHaveLength(1);
+  });
+});
+
+describe('a user of several accounts (SPEC A1, O1, O3)', () => {
+  it('A1: the opt-out of a user whose accounts have different primary users needs each of them: neither alone may, and nothing changes', async () => {
+    t = await startAccountServer();
+    const jane = await makeUser(t, 'jane', ['dscplus'], { accountNumber: 'U100', displayName: 'Jane Doe' });
+    // Bob uses Jane's account U100 and is the primary user of his own account U300.
+    await t.provisioning.createAccount({ number: 'U300', entityId: jane.entityId, balanceUsd: 10_000 });
+    await t.provisioning.createUser({ username: 'bob', entityId: jane.entityId, password: PASSWORD, displayName: 'Bob Roe', mobileNumber: '+447400123457', accountNumbers: ['U100', 'U300'] });
+    const bobScc = await t.provisioning.addDevice({ username: 'bob', kind: 'scc' });
+    const refusal = /^This user's accounts have different primary users: only the primary user of every one of them can opt users out of the Secure Login System\. Please contact client services\.$/;
+
+    const bobToken = await signIn(t, 'bob', bobScc);
+    const own = await postJson(t.app, '/v1/sls/opt-out', {}, bearer(bobToken));
+    expect(errorCode(own)).toBe('SLS_ERR_NOT_PRIMARY_USER');
+    expect((own.body as unknown as { error: { message: string } }).error.message).toMatch(refusal);
+    expect(ok(await getJson(t.app, '/v1/sls/opt-out', bearer(bobToken)))).toMatchObject({ optedOut: false, canChange: false, primaryUser: null });
+
+    const janeToken = await signIn(t, 'jane', jane.devices.dscplus!);
+    const byJane = await postJson(t.app, '/v1/sls/opt-out', { username: 'bob' }, bearer(janeToken));
+    expect(errorCode(byJane)).toBe('SLS_ERR_NOT_PRIMARY_USER');
+    expect((byJane.body as unknown as { error: { message: string } }).error.message).toMatch(refusal);
+
+    // O1: still no trading-platform login without Bob's device; nothing written to the log.
+    const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'bob', password: PASSWORD, client: TRADING }));
+    expect(step.status).toBe('challenge');
+    expect(await t.adb.selectFrom('sls_opt_outs').selectAll().execute()).toEqual([]);
+    expect(await t.adb.selectFrom('audit_log').select('event').where('event', 'like', 'sls.%').execute()).toEqual([]);
   });
 });
 

@@ -86,6 +86,19 @@ describe('slsctl account-security commands', () => {
     expect((await slsctl(['sms'])).out).toContain(`[verify_number]  code 123456  (deferred until ${new Date(notBefore).toISOString()})`);
   });
 
+  it('O1, O3, N2: sls opt-out and opt-in say when nothing changed, and audit only the changes', async () => {
+    await makeUser(t, 'sven', ['scc']);
+    expect((await slsctl(['sls', 'opt-in', '--user', 'sven'])).out).toBe('sven: already opted into the Secure Login System for trading-platform login; nothing changed\n');
+    expect((await slsctl(['sls', 'opt-out', '--user', 'sven'])).out).toBe('sven: opted out of the Secure Login System for trading-platform login\n');
+    expect((await slsctl(['sls', 'opt-out', '--user', 'sven'])).out).toBe('sven: already opted out of the Secure Login System for trading-platform login; nothing changed\n');
+    expect((await slsctl(['sls', 'opt-in', '--user', 'sven'])).out).toBe('sven: opted back into the Secure Login System for trading-platform login\n');
+    const audit = await t.adb.selectFrom('audit_log').select(['event', 'details']).where('event', 'like', 'sls.%').execute();
+    expect(audit.map((a) => [a.event, JSON.parse(a.details) as unknown])).toEqual([
+      ['sls.opted_out', { by: 'slsctl:agent.test' }],
+      ['sls.opted_in', { by: 'slsctl:agent.test' }],
+    ]);
+  });
+
   it('L8: restart revoke', async () => {
     const u = await makeUser(t, 'rhea', ['dscplus']);
     const token = await signIn(t, 'rhea', u.devices.dscplus!, TRADING);

@@ -15,6 +15,7 @@ import { theUser, withUser } from './slsctl-common.ts';
 import { formatUsd } from '../../core/limits.ts';
 import { accountHousekeeping, accountServices } from '../account/index.ts';
 import type { SlsConfig } from '../config.ts';
+import { setOptOut } from '../services/optout.ts';
 import { addToDoNotCall, removeFromDoNotCall } from '../services/phone.ts';
 import type { Services } from '../services/index.ts';
 import { normalizeUsername } from '../services/throttle.ts';
@@ -154,12 +155,15 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
       .action(async (positional: string | undefined, o: { user?: string }, command: Command) => {
         const username = theUser(command, positional, o);
         const { s } = await open();
-        const d = accountServices(s).deps;
         const user = await userNamed(s, username);
-        if (out) await d.adb.insertInto('sls_opt_outs').values({ user_id: user.id, opted_out_at: d.now(), opted_out_by: `slsctl:${operator}` }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
-        else await d.adb.deleteFrom('sls_opt_outs').where('user_id', '=', user.id).execute();
-        await d.audit({ event: out ? 'sls.opted_out' : 'sls.opted_in', userId: user.id, username: user.username_normalized, details: { by: `slsctl:${operator}` } });
-        io.out(`${username}: ${out ? 'opted out of' : 'opted back into'} the Secure Login System for trading-platform login\n`);
+        // SPEC N2: audited only when it changes; the operator is told when it was already so.
+        const changed = await setOptOut(accountServices(s).deps, user, out, `slsctl:${operator}`, null);
+        const state = out ? 'opted out of' : 'opted into';
+        io.out(
+          changed
+            ? `${username}: ${out ? 'opted out of' : 'opted back into'} the Secure Login System for trading-platform login\n`
+            : `${username}: already ${state} the Secure Login System for trading-platform login; nothing changed\n`,
+        );
       });
   }
 

@@ -5,10 +5,15 @@
  * - The setting belongs to a user: an opted-out user's trading-platform login asks no second factor
  *   (O1). Client Portal logins, settings changes and withdrawals still need one (C6): the login
  *   service checks `isOptedOut` only for trading-platform clients.
- * - Changing it is an account security setting (A1): only the primary user of an account the
- *   target user belongs to may change it, for themselves or another user of that account, after
+ * - Changing it is an account security setting (A1): only the primary user of the accounts the
+ *   target user belongs to may change it, for themselves or another user of those accounts, after
  *   logging in with a device (portal session, O3). Anyone else is told who may ("Only Jane Doe
  *   (jdoe), the account's primary user, can …").
+ * - A user with several accounts reaches all of them with one login, so the opt-out weakens the
+ *   login of EVERY one of them: the caller must be the primary user of each (A1). Being the primary
+ *   user of one's own second account does not opt one out of the login to an account whose primary
+ *   user is someone else. When those accounts have different primary users, none of them alone may:
+ *   client services can (`slsctl sls`), and the answer says so.
  * - While opted out, the session shows the restriction "Pink Sheet and OTCBB trading restricted:
  *   SLS opt-out" (O2).
  * - The change needs a second factor that still holds (C6, D5, D8: the session's device is active),
@@ -16,6 +21,11 @@
  *   passcode opens only the Client Portal, and an opt-out would turn it into trading access with the
  *   password alone, past the passcode's end. Refused SLS_ERR_PORTAL_ONLY, which says so (not
  *   SLS_ERR_SECOND_FACTOR_REQUIRED: verifying again with the same passcode could not help).
+ * - Opting out an opted-out user, or in one who is not, changes nothing and writes no audit entry
+ *   (N2: the log says what happened; "opted in by jane" for a user who never opted out, or a second
+ *   "opted out by bob" while the row still says jane did, would not). The answer is the status, as
+ *   for a change: the user asked for a state and has it. `setOptOut` is the one writer, for the
+ *   portal and for `slsctl sls`.
  */
 import { SlsError } from '../errors.ts';
 import type { AccountDeps } from '../account/deps.ts';
@@ -35,6 +45,32 @@ export interface OptOutStatus {
   readonly primaryUser: { readonly username: string; readonly displayName: string } | null;
 }
 
+/**
+ * Sets a user's opt-out (SPEC O1, O3) and audits the change as `by`'s (N2); returns whether it changed.
+ * One conditional statement decides, so two requests at once write one row and one audit entry.
+ */
+export async function setOptOut(
+  d: AccountDeps,
+  user: { readonly id: string; readonly username_normalized: string },
+  optedOut: boolean,
+  by: string,
+  sourceAddress: string | null,
+): Promise<boolean> {
+  let changed: boolean;
+  if (optedOut) {
+    const r = await d.adb
+      .insertInto('sls_opt_outs')
+      .values({ user_id: user.id, opted_out_at: d.now(), opted_out_by: by })
+      .onConflict((oc) => oc.column('user_id').doNothing())
+      .executeTakeFirst();
+    changed = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  } else {
+    changed = Number((await d.adb.deleteFrom('sls_opt_outs').where('user_id', '=', user.id).executeTakeFirst()).numDeletedRows) > 0;
+  }
+  if (changed) await d.audit({ event: optedOut ? 'sls.opted_out' : 'sls.opted_in', userId: user.id, username: user.username_normalized, sourceAddress, details: { by } });
+  return changed;
+}
+
 export class OptOutService {
   readonly #d: AccountDeps;
 
@@ -49,19 +85,26 @@ export class OptOutService {
     return user;
   }
 
-  /** The primary user of the target's first account, and whether the caller is the primary of any of them. */
+  /**
+   * SPEC A1, O3: may the caller change the target's setting (primary user of every account of the
+   * target), may the caller see it (primary user of one of them: `related`), and who to ask otherwise
+   * (their one primary user; nobody when they have several, `several`).
+   */
   async #rights(caller: Caller, targetId: string) {
     const accounts = await accountsOf(this.#d.adb, targetId);
-    const allowed = accounts.some((a) => a.primaryUserId === caller.user.id);
-    const first = accounts.find((a) => a.primaryUsername !== null);
-    const primaryUser = first ? { username: first.primaryUsername ?? '', displayName: first.primaryDisplayName ?? '' } : null;
-    return { allowed, primaryUser };
+    const allowed = accounts.length > 0 && accounts.every((a) => a.primaryUserId === caller.user.id);
+    const related = accounts.some((a) => a.primaryUserId === caller.user.id);
+    const several = new Set(accounts.map((a) => a.primaryUserId)).size > 1;
+    // Several primary users: none of them alone may, so none is named as the one who may.
+    const holder = several ? undefined : accounts.find((a) => a.primaryUsername !== null);
+    const primaryUser = holder ? { username: holder.primaryUsername ?? '', displayName: holder.primaryDisplayName ?? '' } : null;
+    return { allowed, related, primaryUser, several };
   }
 
   async status(caller: Caller, username?: string): Promise<OptOutStatus> {
     const target = await this.#target(caller, username);
-    const { allowed, primaryUser } = await this.#rights(caller, target.id);
-    if (target.id !== caller.user.id && !allowed) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
+    const { allowed, related, primaryUser } = await this.#rights(caller, target.id);
+    if (target.id !== caller.user.id && !related) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
     const row = await this.#d.adb.selectFrom('sls_opt_outs').selectAll().where('user_id', '=', target.id).executeTakeFirst();
     return {
       username: target.username,
@@ -73,12 +116,12 @@ export class OptOutService {
   }
 
   /**
-   * The caller must be a primary user of the target's account (A1), told who is otherwise (O3), and
+   * The caller must be the primary user of every account of the target (A1), told who is otherwise (O3), and
    * signed in with a second factor to change anything (O3 "after logging in with a device", C6): one
    * that still holds, of a user not locked (D5, D8, L6: `assertPortalRights`), with full access (T1).
    */
   async #assertMayChange(caller: Caller, targetId: string, action: string): Promise<void> {
-    const { allowed, primaryUser } = await this.#rights(caller, targetId);
+    const { allowed, related, primaryUser, several } = await this.#rights(caller, targetId);
     if (allowed) {
       await assertPortalRights(this.#d.adb, caller, this.#d.now());
       if (caller.session.access !== 'full') {
@@ -88,11 +131,13 @@ export class OptOutService {
       }
       return;
     }
-    if (targetId !== caller.user.id) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
+    if (targetId !== caller.user.id && !related) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
     throw new SlsError('SLS_ERR_NOT_PRIMARY_USER', {
-      message: primaryUser
-        ? `Only ${primaryUser.displayName} (${primaryUser.username}), the account's primary user, can ${action}.`
-        : `Only the account's primary user can ${action}.`,
+      message: several
+        ? `This user's accounts have different primary users: only the primary user of every one of them can ${action}. Please contact client services.`
+        : primaryUser
+          ? `Only ${primaryUser.displayName} (${primaryUser.username}), the account's primary user, can ${action}.`
+          : `Only the account's primary user can ${action}.`,
       ...(primaryUser ? { primaryUser } : {}),
     });
   }
@@ -101,12 +146,7 @@ export class OptOutService {
   async optOut(caller: Caller, username: string | undefined, sourceAddress: string): Promise<OptOutStatus> {
     const target = await this.#target(caller, username);
     await this.#assertMayChange(caller, target.id, 'opt users out of the Secure Login System');
-    await this.#d.adb
-      .insertInto('sls_opt_outs')
-      .values({ user_id: target.id, opted_out_at: this.#d.now(), opted_out_by: caller.user.id })
-      .onConflict((oc) => oc.column('user_id').doNothing())
-      .execute();
-    await this.#d.audit({ event: 'sls.opted_out', userId: target.id, username: target.username_normalized, sourceAddress, details: { by: caller.user.username_normalized } });
+    await setOptOut(this.#d, target, true, caller.user.username_normalized, sourceAddress);
     return this.status(caller, target.username);
   }
 
@@ -114,8 +154,7 @@ export class OptOutService {
   async optIn(caller: Caller, username: string | undefined, sourceAddress: string): Promise<OptOutStatus> {
     const target = await this.#target(caller, username);
     await this.#assertMayChange(caller, target.id, 'opt users back into the Secure Login System');
-    await this.#d.adb.deleteFrom('sls_opt_outs').where('user_id', '=', target.id).execute();
-    await this.#d.audit({ event: 'sls.opted_in', userId: target.id, username: target.username_normalized, sourceAddress, details: { by: caller.user.username_normalized } });
+    await setOptOut(this.#d, target, false, caller.user.username_normalized, sourceAddress);
     return this.status(caller, target.username);
   }
 }
