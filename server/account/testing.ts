@@ -2,6 +2,7 @@
  * Helpers for the account-security tests: a real slsd on a SQLite file, users with devices, logins.
  */
 import { Migrator } from 'kysely';
+import { afterEach, beforeEach } from 'vitest';
 import type { Challenge, LoginStep } from '../../core/api.ts';
 import { deviceResponse } from '../../core/codes.ts';
 import { DEVICE_CATALOGUE } from '../../core/devices.ts';
@@ -9,10 +10,13 @@ import type { DeviceKind } from '../../core/devices.ts';
 import { ocraPasswordHash } from '../../core/ocra.ts';
 import type { SlsConfig } from '../config.ts';
 import { migrationProvider } from '../db/migrations.ts';
+import { tempDataDir } from '../db/pg-testing.ts';
+import type { StorageBackend } from '../db/pg-testing.ts';
 import type { NewEntity, ProvisionedDevice } from '../services/provisioning.ts';
 import { postJson } from '../testing/http.ts';
 import type { Answer } from '../testing/http.ts';
 import { startTestServer } from '../testing/test-server.ts';
+import { testClock } from '../testing/test-server.ts';
 import type { TestClock, TestServer } from '../testing/test-server.ts';
 import { accountSecurityMigration } from './schema.ts';
 import type { AccountDb } from './schema.ts';
@@ -35,6 +39,27 @@ export async function startAccountServer(opts: { listen?: boolean; clock?: TestC
   const { error } = await new Migrator({ db: t.services.db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
   if (error) throw error;
   return Object.assign(t, { adb: accountDb(t.services.db) });
+}
+
+/**
+ * SPEC N1: inside a `describeEachBackend` body, a test slsd on a fresh database of that backend (a
+ * SQLite file, or a PostgreSQL database dropped after) for each test, its clock at `at`; `use` gets it.
+ */
+export function accountServerForEachTest(backend: StorageBackend, at: number, use: (t: AccountTestServer) => void): void {
+  let t: AccountTestServer;
+  let fresh: Awaited<ReturnType<StorageBackend['freshDatabase']>>;
+  let data: ReturnType<typeof tempDataDir>;
+  beforeEach(async () => {
+    data = tempDataDir();
+    fresh = await backend.freshDatabase(data.dir);
+    t = await startAccountServer({ clock: testClock(at), dataDir: data.dir, config: { databaseUrl: fresh.url } });
+    use(t);
+  });
+  afterEach(async () => {
+    await t.close();
+    await fresh.drop();
+    data.remove();
+  });
 }
 
 export interface TestUser {

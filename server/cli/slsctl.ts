@@ -29,6 +29,7 @@ import { registerIbKeyCommands } from './slsctl-ibkey.ts';
 import { registerHousekeepingCommand } from './slsctl-housekeeping.ts';
 import { BackupRefused, registerBackupCommand } from './slsctl-backup.ts';
 import { normalizeUsername } from '../services/throttle.ts';
+import { ONLINE_CARD_VALIDITY_MS } from '../services/temporary-access.ts';
 import { respondWithTokenFile, writeSecretFile, writeSoftwareToken } from '../tokens/software-token.ts';
 
 export interface SlsctlIo {
@@ -283,8 +284,11 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
         io.out(`DSC+ state file: ${file}\nPIN (shown once): ${d.pin}\n`);
       } else if (d.card) {
         const file = o.pdfFile ?? path.join(config.dataDir, 'cards', `${name}.pdf`);
-        writeSecretFile(file, await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: name, username, issuedAt: new Date(d.device.created_at) }));
+        // SPEC T2: an online card works 21 days; its PDF and this line say until when.
+        const validUntil = d.device.kind === 'online_scc' ? new Date(d.device.created_at + ONLINE_CARD_VALIDITY_MS) : undefined;
+        writeSecretFile(file, await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: name, username, issuedAt: new Date(d.device.created_at), ...(validUntil ? { validUntil } : {}) }));
         io.out(`Security Code Card PDF: ${file}\n`);
+        if (validUntil) io.out(`valid until ${validUntil.toISOString()} (21 days)\n`);
       } else if (d.secret) {
         const file = o.tokenFile ?? path.join(config.dataDir, 'tokens', `${name}.token.json`);
         writeSoftwareToken(file, {

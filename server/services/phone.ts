@@ -55,6 +55,11 @@ const REFUSAL_CODES: Record<'invalid' | 'voip' | 'not_mobile', ErrorCode> = {
   not_mobile: 'SLS_ERR_PHONE_NOT_MOBILE',
 };
 
+/** The label slsd gives the SMS device it enrols (P4): the masked number the codes go to. */
+function smsDeviceLabel(number: string): string {
+  return `SMS (${maskPhoneNumber(number)})`;
+}
+
 function codeHash(verificationId: string, code: string): string {
   return sha256Hex(`${verificationId}:${code}`);
 }
@@ -316,6 +321,7 @@ export class PhoneService {
     }
     const now = d.now();
     let enrolled = false;
+    let enrolledId: string | undefined;
     let won = false;
     await d.adb.transaction().execute(async (trx) => {
       // SPEC L6: a verification that took its third wrong code meanwhile is over, right code or not.
@@ -330,20 +336,34 @@ export class PhoneService {
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return;
       won = true;
+      const before = await trx.selectFrom('users').select('mobile_number').where('id', '=', caller.user.id).executeTakeFirstOrThrow();
       await trx.updateTable('users').set({ mobile_number: p.number, mobile_verified_at: now }).where('id', '=', caller.user.id).execute();
+      // SPEC L2, L4, P1: login codes go to the number just verified, so the SMS device that slsd
+      // labelled with the old one ("SMS (+44 ••• ••• ••56)", P4) names the new one: the drop-down and
+      // the device list must not show a number the codes no longer go to. A label an operator chose stays.
+      if (before.mobile_number !== null && before.mobile_number !== p.number) {
+        await trx
+          .updateTable('devices')
+          .set({ label: smsDeviceLabel(p.number) })
+          .where('user_id', '=', caller.user.id)
+          .where('kind', '=', 'sms')
+          .where('label', '=', smsDeviceLabel(before.mobile_number))
+          .execute();
+      }
       // SPEC P4: no active device at all (a temporary passcode counts as none) → SMS as second factor.
       const active = await trx.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', caller.user.id).where('status', '=', 'active').execute();
       const regular = active.filter((a) => a.kind !== 'temp_passcode' && a.kind !== 'online_scc');
       if (regular.length === 0) {
+        enrolledId = newId('dev');
         await trx
           .insertInto('devices')
           .values({
-            id: newId('dev'),
+            id: enrolledId,
             user_id: caller.user.id,
             kind: 'sms',
             status: 'active',
             serial: null,
-            label: `SMS (${maskPhoneNumber(p.number)})`,
+            label: smsDeviceLabel(p.number),
             secret_sealed: null,
             pin_hash_sealed: null,
             scc_sequence: 0,
@@ -356,7 +376,15 @@ export class PhoneService {
       }
     });
     if (!won) throw await this.#lostRace(p.id);
-    await d.audit({ event: 'mobile.verified', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { enrolledInSms: enrolled } });
+    // SPEC N2: the enrolment is a device change: the entry names the SMS device it added, and the number (masked).
+    await d.audit({
+      event: 'mobile.verified',
+      userId: caller.user.id,
+      username: caller.user.username_normalized,
+      sourceAddress,
+      ...(enrolledId ? { deviceId: enrolledId } : {}),
+      details: { enrolledInSms: enrolled, masked: maskPhoneNumber(p.number) },
+    });
     return { ...(await this.status(caller)), enrolledInSms: enrolled };
   }
 }

@@ -7,6 +7,7 @@
  * returned once to the caller, which writes it where the operator asked.
  */
 import { randomBytes } from 'node:crypto';
+import { PostgresAdapter } from 'kysely';
 import { randomDigits } from '../../core/codes.ts';
 import { DEVICE_CATALOGUE } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
@@ -26,6 +27,7 @@ import { appendAudit } from './audit.ts';
 import { endEverySessionOf, endSessionsOfDevice } from './sessions.ts';
 import type { Services } from './index.ts';
 import { endSharingsOfDevice } from './sharing.ts';
+import { ONLINE_CARD_VALIDITY_MS } from './temporary-access.ts';
 import { normalizeUsername } from './throttle.ts';
 
 type ProvisioningServices = Pick<Services, 'db' | 'box' | 'now' | 'passwords' | 'throttle' | 'audit'>;
@@ -248,6 +250,11 @@ export class Provisioning {
         const cells = Array.from({ length: SCC_CELLS }, (_, i) => ({ device_id: id, cell_index: i + 1, last_asked_seq: null }));
         for (let i = 0; i < cells.length; i += 100) await trx.insertInto('scc_cells').values(cells.slice(i, i + 100)).execute();
       }
+      // SPEC T2: an online card registered here works 21 days like one viewed in the portal
+      // (temporary-access.ts), and the sweep retires it then; without the row it never expired.
+      if (kind === 'online_scc') {
+        await accountDb(trx).insertInto('online_cards').values({ device_id: id, user_id: user.id, issued_at: now, valid_until: now + ONLINE_CARD_VALIDITY_MS }).execute();
+      }
     });
     await this.#s.audit({ event: 'device.added', userId: user.id, username: user.username_normalized, deviceId: id, details: { kind, status } });
     return { device: row, ...out };
@@ -318,35 +325,40 @@ export class Provisioning {
   async issueTemporaryPasscode(username: string, issuedBy: string): Promise<{ passcode: string; deviceId: string; fullAccessUntil: number; portalAccessUntil: number }> {
     const user = await this.userByName(username);
     const db = this.#s.db;
-    const last = await db.selectFrom('temporary_passcodes').selectAll().where('user_id', '=', user.id).orderBy('issued_at', 'desc').limit(1).executeTakeFirst();
-    if (last) {
-      const regularLogin = await db
-        .selectFrom('audit_log')
-        .innerJoin('devices', 'devices.id', 'audit_log.device_id')
-        .select('audit_log.id')
-        .where('audit_log.user_id', '=', user.id)
-        .where('audit_log.event', '=', 'login.succeeded')
-        .where('audit_log.at', '>=', last.issued_at)
-        .where('devices.kind', 'not in', ['temp_passcode', 'online_scc'])
-        .limit(1)
-        .executeTakeFirst();
-      if (!regularLogin) {
-        const iso = (ms: number) => new Date(ms).toISOString();
-        const live = last.portal_access_until > this.#s.now();
-        throw new SlsError('SLS_ERR_TEMP_PASSCODE_IN_A_ROW', {
-          message:
-            `A temporary passcode cannot follow another one: ${user.username_normalized} has not logged in with a regular device since the last one was issued ${iso(last.issued_at)}` +
-            (live ? ` (it gives full access until ${iso(last.full_access_until)}, the Client Portal until ${iso(last.portal_access_until)})` : '') +
-            '. The user logs in with a regular device first (a replacement DSC+ activates itself 14 days after it was sent, D6).',
-        });
-      }
-    }
     const now = this.#s.now();
     const id = newId('dev');
     const passcode = randomDigits(TEMP_PASSCODE_LENGTH);
     const fullAccessUntil = now + TEMP_PASSCODE_FULL_ACCESS_MS;
     const portalAccessUntil = fullAccessUntil + TEMP_PASSCODE_PORTAL_ONLY_MS;
+    // SPEC T1, N1: "never two in a row" is read in the step that issues, which no other runs for the
+    // same user at the same time: two operators (or one pressing twice) helping the same caller got a
+    // passcode each, the second revoking the first the user had just been read out. PostgreSQL: the
+    // user's row is locked first; SQLite: the transaction holds the write lock (db/connect.ts).
     await db.transaction().execute(async (trx) => {
+      if (trx.getExecutor().adapter instanceof PostgresAdapter) await trx.selectFrom('users').select('id').where('id', '=', user.id).forUpdate().execute();
+      const last = await trx.selectFrom('temporary_passcodes').selectAll().where('user_id', '=', user.id).orderBy('issued_at', 'desc').limit(1).executeTakeFirst();
+      if (last) {
+        const regularLogin = await trx
+          .selectFrom('audit_log')
+          .innerJoin('devices', 'devices.id', 'audit_log.device_id')
+          .select('audit_log.id')
+          .where('audit_log.user_id', '=', user.id)
+          .where('audit_log.event', '=', 'login.succeeded')
+          .where('audit_log.at', '>=', last.issued_at)
+          .where('devices.kind', 'not in', ['temp_passcode', 'online_scc'])
+          .limit(1)
+          .executeTakeFirst();
+        if (!regularLogin) {
+          const iso = (ms: number) => new Date(ms).toISOString();
+          const live = last.portal_access_until > now;
+          throw new SlsError('SLS_ERR_TEMP_PASSCODE_IN_A_ROW', {
+            message:
+              `A temporary passcode cannot follow another one: ${user.username_normalized} has not logged in with a regular device since the last one was issued ${iso(last.issued_at)}` +
+              (live ? ` (it gives full access until ${iso(last.full_access_until)}, the Client Portal until ${iso(last.portal_access_until)})` : '') +
+              '. The user logs in with a regular device first (a replacement DSC+ activates itself 14 days after it was sent, D6).',
+          });
+        }
+      }
       await trx.updateTable('devices').set({ status: 'revoked' }).where('user_id', '=', user.id).where('kind', '=', 'temp_passcode').where('status', '=', 'active').execute();
       await trx
         .insertInto('devices')

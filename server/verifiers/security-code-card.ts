@@ -6,12 +6,19 @@
  * cell is asked again before the whole card has been used. A pair counts as asked when it is issued,
  * before any answer: otherwise someone could ask until they get a pair they know. Concurrent logins
  * take ask numbers conditionally on the device's `scc_sequence`.
+ *
+ * SPEC T2: an online card works for 21 days, then expires. Its `access` reads its `valid_until` at
+ * every use, so a card whose days end during a login (its pair already shown), or before the sweep
+ * that retires it ran (services/temporary-access.ts), opens nothing: not a login, not a restart, not
+ * a confirmation (all ask `access`).
  */
 import { isNearlyUsedUp, nextAskNumber, pickIndexPair, SCC_CELLS, unusedCellCount, verifySccResponse } from '../../core/scc.ts';
 import type { SccUsage } from '../../core/scc.ts';
 import type { DeviceRow } from '../db/schema.ts';
+import { accountDb } from '../account/schema.ts';
+import { ONLINE_CARD_VALIDITY_MS } from '../services/temporary-access.ts';
 import { sealContext } from './types.ts';
-import type { SecondFactorVerifier, VerifierContext } from './types.ts';
+import type { DeviceAccess, SecondFactorVerifier, VerifierContext } from './types.ts';
 
 async function readUsage(ctx: VerifierContext, deviceId: string): Promise<(number | null)[]> {
   const rows = await ctx.db.selectFrom('scc_cells').select(['cell_index', 'last_asked_seq']).where('device_id', '=', deviceId).execute();
@@ -33,9 +40,21 @@ export function openCard(ctx: VerifierContext, device: DeviceRow): string[] {
   return cells as string[];
 }
 
+/**
+ * SPEC T2: a legacy card works while active (D7); an online card until its `valid_until`. One with no
+ * `online_cards` row (registered by an older `slsctl device add`) has its 21 days from when it was made.
+ */
+export async function onlineCardAccess(ctx: VerifierContext, device: DeviceRow): Promise<DeviceAccess> {
+  if (device.kind !== 'online_scc') return 'full';
+  const row = await accountDb(ctx.db).selectFrom('online_cards').select('valid_until').where('device_id', '=', device.id).executeTakeFirst();
+  const validUntil = row?.valid_until ?? device.created_at + ONLINE_CARD_VALIDITY_MS;
+  return ctx.now() < validUntil ? 'full' : null;
+}
+
 export const securityCodeCardVerifier: SecondFactorVerifier = {
   kinds: ['scc', 'online_scc'],
   canResend: false,
+  access: onlineCardAccess,
   async issue(ctx, _tx, device) {
     for (let attempt = 0; attempt < 10; attempt++) {
       const { scc_sequence: seq } = await ctx.db.selectFrom('devices').select('scc_sequence').where('id', '=', device.id).executeTakeFirstOrThrow();
