@@ -186,4 +186,15 @@ describe('the mobile number\'s code (SPEC P1, L6): its own tries, never "this lo
     expect(describeMobileCodeError(ended)).toEqual(describeError(ended));
     for (const n of [1, 2]) expect(`${wrong(n).message} ${wrong(n).action}`).not.toMatch(/login/i);
   });
+
+  it('P1: no code waiting any more (expired after 15 minutes, or replaced) is the number\'s code, never "choose the device again"; in each language', () => {
+    const gone = { code: 'SLS_ERR_NO_CHALLENGE' as const, message: 'No code is waiting: enter your mobile number first.' };
+    expect(describeMobileCodeError(gone)).toEqual({ message: 'This code is no longer valid: it expired or a newer one was sent.', action: 'Ask for a new code and type the new one.' });
+    for (const lang of ['de', 'fr'] as const) {
+      applyLanguage(lang);
+      const said = describeMobileCodeError(gone);
+      expect(said.message).toBe(i18n.t('errors:mobileCodeGone.message'));
+      expect(said).not.toEqual(describeError(gone));
+    }
+  });
 });

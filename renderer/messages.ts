@@ -191,8 +191,10 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
  * tries, not a login's; everything else as anywhere (the third wrong code: SLS_ERR_MOBILE_CODE_ENDED).
  */
 export function describeMobileCodeError(error: ClientError, now: Date = new Date()): ErrorText {
-  if (error.code !== 'SLS_ERR_WRONG_RESPONSE') return describeError(error, now);
   const t = i18n.t;
+  // No code waits (expired, or replaced by a newer one): the number's code, not a login's challenge.
+  if (error.code === 'SLS_ERR_NO_CHALLENGE') return { message: t('errors:mobileCodeGone.message'), action: t('errors:mobileCodeGone.action') };
+  if (error.code !== 'SLS_ERR_WRONG_RESPONSE') return describeError(error, now);
   const left = error.attemptsLeft;
   return { message: t('errors:mobileCodeWrong.message'), action: left === undefined || left === 0 ? t('errors:mobileCodeWrong.action') : t('errors:mobileCodeWrong.actionLeft', { count: left }) };
 }

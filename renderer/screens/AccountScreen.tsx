@@ -1192,12 +1192,23 @@ function SlsPanel({ api }: { api: SlsApi }) {
   );
 }
 
+/** SPEC P1, L6: the verification's code is over (3 wrong codes, expired, replaced): only a new code can verify the number. */
+const CODE_OVER: ReadonlySet<string> = new Set(['SLS_ERR_MOBILE_CODE_ENDED', 'SLS_ERR_NO_CHALLENGE']);
+
 function MobilePanel({ api }: { api: SlsApi }) {
   const { t } = useTranslation('account');
   const id = useId();
-  // A wrong code is this code's own tries (SPEC P1), not a login's.
-  const { busy, error, run } = useAction(undefined, describeMobileCodeError);
   const [status, setStatus] = useState<MobileNumberStatus | null>(null);
+  // SPEC P1: the number form while a code waits: a typo in the number, or a text that never came,
+  // is corrected or sent again at once, not after the code's 15 minutes.
+  const [renumbering, setRenumbering] = useState(false);
+  // A code that is over: the number form comes back (the number kept) to ask for a new one; the
+  // error still says why. A wrong code is this code's own tries (SPEC P1), not a login's.
+  const codeOver = useCallback((e: ClientError) => {
+    if (CODE_OVER.has(e.code)) setStatus((s) => s && { ...s, pending: null });
+    return false;
+  }, []);
+  const { busy, error, run } = useAction(codeOver, describeMobileCodeError);
   const [number, setNumber] = useState('');
   const [code, setCode] = useState('');
   useEffect(() => {
@@ -1208,18 +1219,22 @@ function MobilePanel({ api }: { api: SlsApi }) {
   const codeField = useRef<HTMLInputElement>(null);
   const numberField = useRef<HTMLInputElement>(null);
   useAfterFailure(busy, error !== null, () => refocus(codeField.current ?? numberField.current, { select: true }));
+  // SPEC C5: switching between the two forms by keyboard leaves the focus on the field shown.
+  const switchTo = (renumber: boolean) => {
+    setRenumbering(renumber);
+    requestAnimationFrame(() => (renumber ? numberField : codeField).current?.focus());
+  };
+  const pending = renumbering ? null : (status?.pending ?? null);
   return (
     <section aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>{t('mobile.title')}</h2>
       {status ? (
         <p>{status.number ? (status.verified ? t('mobile.verified', { number: status.number }) : t('mobile.notVerified', { number: status.number })) : t('mobile.none')}</p>
       ) : null}
-      {status?.pending ? (
+      {pending ? (
         <form onSubmit={(e) => (e.preventDefault(), void run(() => api.verifyMobileNumber({ code })).then((s) => s && (setStatus(s), setCode(''))))}>
           <p>
-            {status.pending.deferred
-              ? t('mobile.deferred', { number: status.pending.maskedNumber, when: nyTime(status.pending.deliverAt) })
-              : t('mobile.sent', { number: status.pending.maskedNumber })}
+            {pending.deferred ? t('mobile.deferred', { number: pending.maskedNumber, when: nyTime(pending.deliverAt) }) : t('mobile.sent', { number: pending.maskedNumber })}
           </p>
           <div className="field">
             <label htmlFor={`${id}-c`}>{t('mobile.code')}</label>
@@ -1228,11 +1243,14 @@ function MobilePanel({ api }: { api: SlsApi }) {
           <p>
             <BusyButton busy={busy} busyLabel={t('busy.checking')}>
               {t('mobile.verify')}
-            </BusyButton>
+            </BusyButton>{' '}
+            <button type="button" className="link" disabled={busy} onClick={() => switchTo(true)}>
+              {t('mobile.another')}
+            </button>
           </p>
         </form>
       ) : (
-        <form onSubmit={(e) => (e.preventDefault(), void run(() => api.setMobileNumber({ number })).then((s) => s && setStatus(s)))}>
+        <form onSubmit={(e) => (e.preventDefault(), void run(() => api.setMobileNumber({ number })).then((s) => s && (setStatus(s), setCode(''), switchTo(false))))}>
           <div className="field">
             <label htmlFor={`${id}-n`}>{t('mobile.number')}</label>
             <input ref={numberField} id={`${id}-n`} name="mobile-number" type="tel" autoComplete="tel" value={number} onChange={(e) => setNumber(e.target.value)} required />
@@ -1240,7 +1258,12 @@ function MobilePanel({ api }: { api: SlsApi }) {
           <p>
             <BusyButton busy={busy} busyLabel={t('busy.sending')}>
               {t('mobile.send')}
-            </BusyButton>
+            </BusyButton>{' '}
+            {status?.pending ? (
+              <button type="button" className="link" disabled={busy} onClick={() => switchTo(false)}>
+                {t('mobile.backToCode', { number: status.pending.maskedNumber })}
+              </button>
+            ) : null}
           </p>
         </form>
       )}

@@ -640,6 +640,39 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     expect(await selection(code)).toEqual([0, wrong.length]);
   });
 
+  test('P1, C5: a code that took 3 wrong codes gives the number back, focused and kept, to ask for a new code; a wrong number can be corrected while its code waits', async ({ desktop: { page }, slsd }) => {
+    await goldUserOnAccount(page, slsd, 'mob.nina', 'U-MOB-NEW');
+    await page.getByRole('button', { name: 'Mobile number' }).click();
+    const number = page.getByLabel('Mobile number (international form)');
+    await number.fill('+447400123490'); // a typo: the phone is …91
+    await number.press('Enter');
+    const code = page.getByLabel('Confirmation code');
+    await expect(code).toBeVisible();
+    // The text never arrives: the number can be corrected without waiting for the code to end.
+    await code.press('Tab');
+    await page.keyboard.press('Tab');
+    const another = page.getByRole('button', { name: 'Send a new code or use another number' });
+    await expect(another).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(number).toBeFocused();
+    await expect(number).toHaveValue('+447400123490');
+    // Back to the code waiting, by keyboard too.
+    await page.getByRole('button', { name: 'Enter the code sent to +44 ••• ••• ••90' }).press('Enter');
+    await expect(code).toBeFocused();
+    // Three wrong codes end it (SPEC L6): the number form again, the number kept, to ask for a new code.
+    const right = /(\d{6})(?!.*\d{6})/s.exec(await slsd.slsctl('sms', '--to', '+447400123490'))![1]!;
+    const wrong = `${right.startsWith('1') ? '2' : '1'}${right.slice(1)}`;
+    for (let i = 0; i < 3; i++) {
+      await code.fill(wrong);
+      await code.press('Enter');
+      if (i < 2) await expect(page.getByRole('alert')).toContainText(`${2 - i} attempt`);
+    }
+    await expect(page.getByRole('alert')).toContainText('This code has ended after 3 wrong codes. Ask for a new code and type the new one.');
+    await expect(number).toBeFocused();
+    await expect(number).toHaveValue('+447400123490');
+    await expect(code).toHaveCount(0);
+  });
+
   test('W2, C5: an amount over the device\'s limit, sent with Tab and Enter on Continue: the focus back on the amount, its text selected', async ({ desktop: { page }, slsd }) => {
     const { scc } = await m2fsOnAccountSecurity(page, slsd);
 

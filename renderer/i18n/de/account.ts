@@ -227,6 +227,8 @@ const account: Catalogue<typeof en> = {
     verify: 'Bestätigen',
     number: 'Mobilnummer (internationales Format)',
     send: 'Code senden',
+    another: 'Neuen Code senden oder andere Nummer verwenden',
+    backToCode: 'Den an {{number}} gesendeten Code eingeben',
   },
 };
 export default account;

@@ -39,6 +39,7 @@ const errors: Catalogue<typeof en> = {
     actionLeft_other: 'Prüfen Sie die SMS und versuchen Sie es erneut: noch {{count}} Versuche für diesen Code.',
   },
   mobileCodeEnded: { message: 'Dieser Code ist nach 3 falschen Eingaben abgelaufen.', action: 'Fordern Sie einen neuen Code an und geben Sie den neuen ein.' },
+  mobileCodeGone: { message: 'Dieser Code ist nicht mehr gültig: Er ist abgelaufen oder ein neuerer wurde gesendet.', action: 'Fordern Sie einen neuen Code an und geben Sie den neuen ein.' },
   resendTooSoon: { message: 'Ein neuer Code kann noch nicht gesendet werden.', actionIn: 'Versuchen Sie es in {{countdown}} erneut.', action: 'Warten Sie einen Moment und versuchen Sie es erneut.' },
   carrierHours: {
     message: 'Eine SMS kann Ihr Telefon zu dieser Uhrzeit nicht erreichen (Zustellzeiten des Netzbetreibers).',

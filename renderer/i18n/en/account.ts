@@ -227,6 +227,9 @@ const account = {
     verify: 'Verify',
     number: 'Mobile number (international form)',
     send: 'Send code',
+    /** SPEC P1: while a code waits, the number can be corrected or a new code asked for (after the cool-down). */
+    another: 'Send a new code or use another number',
+    backToCode: 'Enter the code sent to {{number}}',
   },
 } as const;
 export default account;

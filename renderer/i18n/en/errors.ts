@@ -39,6 +39,8 @@ const errors = {
   },
   /** SPEC P1, L6: a mobile number's verification code took 3 wrong codes; a new one is asked for. */
   mobileCodeEnded: { message: 'This code has ended after 3 wrong codes.', action: 'Ask for a new code and type the new one.' },
+  /** SPEC P1: no code waits any more for the number (it expired after 15 minutes, or a newer one replaced it). */
+  mobileCodeGone: { message: 'This code is no longer valid: it expired or a newer one was sent.', action: 'Ask for a new code and type the new one.' },
   resendTooSoon: { message: 'A new code cannot be sent yet.', actionIn: 'Try again in {{countdown}}.', action: 'Wait a moment and try again.' },
   carrierHours: {
     message: 'A text message cannot be delivered to your phone at this hour (carrier hours).',

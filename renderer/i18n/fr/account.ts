@@ -227,6 +227,8 @@ const account: Catalogue<typeof en> = {
     verify: 'Vérifier',
     number: 'Numéro mobile (format international)',
     send: 'Envoyer le code',
+    another: 'Envoyer un nouveau code ou utiliser un autre numéro',
+    backToCode: 'Saisir le code envoyé au {{number}}',
   },
 };
 export default account;

@@ -39,6 +39,7 @@ const errors: Catalogue<typeof en> = {
     actionLeft_other: 'Vérifiez le SMS et réessayez : encore {{count}} essais pour ce code.',
   },
   mobileCodeEnded: { message: "Ce code n'est plus valable après 3 codes erronés.", action: 'Demandez un nouveau code et saisissez le nouveau.' },
+  mobileCodeGone: { message: "Ce code n'est plus valable : il a expiré ou un plus récent a été envoyé.", action: 'Demandez un nouveau code et saisissez le nouveau.' },
   resendTooSoon: { message: 'Un nouveau code ne peut pas encore être envoyé.', actionIn: 'Réessayez dans {{countdown}}.', action: 'Patientez un instant et réessayez.' },
   carrierHours: {
     message: "Un SMS ne peut pas être remis à votre téléphone à cette heure (horaires de l'opérateur).",
