@@ -42,6 +42,33 @@ describe('opting out and back in (SPEC O1, O2, O3)', () => {
     expect(again.restrictionDetails).toContainEqual({ code: 'SLS_RESTRICTION_OPT_OUT', message: 'Pink Sheet and OTCBB trading restricted: SLS opt-out' });
   });
 
+  const OPT_OUT = 'Pink Sheet and OTCBB trading restricted: SLS opt-out';
+  const restrictionsOf = async (token: string) => ok(await getJson<SessionInfo>(t.app, '/v1/session', bearer(token))).restrictions;
+
+  async function passwordOnlyLogin(): Promise<string> {
+    const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'bob', password: PASSWORD, client: TRADING }));
+    if (step.status !== 'signed_in') throw new Error(`expected signed_in, got ${step.status}`);
+    return step.session.token;
+  }
+
+  it('O2, O3: a session opened with the password only stays restricted after its user opts back in, until it ends; sessions opened with the device are not', async () => {
+    await optOutBob();
+    const passwordOnly = await passwordOnlyLogin();
+    expect(await restrictionsOf(passwordOnly)).toContain(OPT_OUT);
+    // No auto-restart continues it (L8 needs a session opened with a device).
+    expect(errorCode(await postJson(t.app, '/v1/login/restart-token', {}, bearer(passwordOnly)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
+
+    const janeToken = await signIn(t, 'jane', jane.devices.dscplus!);
+    ok(await postJson(t.app, '/v1/sls/opt-in', { username: 'bob' }, bearer(janeToken)));
+    // It was never more than a password: opting in does not lift its restriction (it did).
+    expect(await restrictionsOf(passwordOnly)).toContain(OPT_OUT);
+    // From now on the device is asked, and a session opened with it has no opt-out restriction.
+    const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'bob', password: PASSWORD, client: TRADING }));
+    expect(step.status).toBe('challenge');
+    const withDevice = await signIn(t, 'bob', bob.devices.scc!);
+    expect(await restrictionsOf(withDevice)).not.toContain(OPT_OUT);
+  });
+
   it('O1, C6: the Client Portal still asks the second factor, and portal functions refuse the trading session', async () => {
     await optOutBob();
     const portal = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'bob', password: PASSWORD, client: PORTAL }));

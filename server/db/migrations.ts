@@ -338,10 +338,24 @@ function migration0012(): Migration {
   };
 }
 
+/**
+ * SPEC O1–O3: whether a session was opened without a second factor (an opted-out user's password-only
+ * trading login). Such a session keeps the opt-out's restriction (O2) until it ends, even once its user
+ * opts back in (O3): it was never more than a password. (Restart tokens need a session opened with a
+ * device, L8, so no restart continues one.) 0 for sessions made before this migration.
+ */
+function migration0013(): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('sessions').addColumn('without_second_factor', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012(), '0013_without_second_factor': migration0013() };
     },
   };
 }

@@ -138,6 +138,8 @@ export interface SessionTable {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** 1: opened without a second factor (an opted-out login, SPEC O1): restricted (O2) until it ends, opted back in or not (O3). Migration 0013. */
+  without_second_factor: Generated<number>;
 }
 
 export interface FailureCounterTable {

@@ -282,7 +282,7 @@ export class LoginService {
 
   /** SPEC O1, O2: a session without a second factor for an opted-out user (the restriction comes with it). */
   async #signInOptedOut(user: UserRow, req: LoginRequest, sourceAddress: string): Promise<LoginStep> {
-    const opened = await this.#d.sessions.open(this.#db, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full' });
+    const opened = await this.#d.sessions.open(this.#db, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full', withoutSecondFactor: true });
     await this.#d.throttle.recordUserSuccess(user.username_normalized);
     await this.#audit({ event: 'login.succeeded', userId: user.id, username: user.username_normalized, sourceAddress, details: { clientKind: req.client.kind, secondFactor: 'none: SLS opt-out' } });
     return { status: 'signed_in', session: await this.#d.sessions.describeOpened(opened, user, null) };

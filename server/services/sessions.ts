@@ -28,6 +28,8 @@ export interface NewSession {
   readonly deviceId: string | null;
   readonly clientKind: ClientKind;
   readonly access: 'full' | 'portal_only';
+  /** SPEC O1, O2: opened without a second factor (an opted-out login). */
+  readonly withoutSecondFactor?: boolean;
 }
 
 /** Opening a session: its row, compiled once (db/prepared.ts; every login ends here). */
@@ -45,6 +47,7 @@ const insertSession = prepared(
     createdAt: number,
     expiresAt: number,
     revokedAt: number | null,
+    withoutSecondFactor: number,
   ) =>
     db.insertInto('sessions').values({
       id,
@@ -57,6 +60,7 @@ const insertSession = prepared(
       created_at: createdAt,
       expires_at: expiresAt,
       revoked_at: revokedAt,
+      without_second_factor: withoutSecondFactor,
     }),
 );
 
@@ -86,8 +90,9 @@ export class SessionService {
       created_at: now,
       expires_at: now + this.#ttlMs,
       revoked_at: null,
+      without_second_factor: s.withoutSecondFactor ? 1 : 0,
     };
-    await insertSession(trx, row.id, row.token_hash, row.user_id, row.login_transaction_id, row.device_id, row.client_kind, row.access, row.created_at, row.expires_at, row.revoked_at);
+    await insertSession(trx, row.id, row.token_hash, row.user_id, row.login_transaction_id, row.device_id, row.client_kind, row.access, row.created_at, row.expires_at, row.revoked_at, row.without_second_factor);
     return { token, row };
   }
 
@@ -125,8 +130,10 @@ export class SessionService {
     const restrictions: Restriction[] = [];
     if (s.access === 'portal_only') restrictions.push(restriction('SLS_RESTRICTION_PORTAL_ONLY'));
     if (device && deviceInfo(device.kind).temporary) restrictions.push(restriction('SLS_RESTRICTION_TEMPORARY_NO_SHARING'));
-    // SPEC O2 (SLS opt-out) and P1 (mobile number not verified), from the user row the caller read.
-    restrictions.push(...restrictionsOf(Number(facts?.opted_out) === 1, user.mobile_verified_at));
+    // SPEC O2 (SLS opt-out) and P1 (mobile number not verified), from the user row the caller read. A
+    // session opened without a second factor keeps the opt-out's restriction after an opt-in (O3): it
+    // was never more than a password.
+    restrictions.push(...restrictionsOf(Number(facts?.opted_out) === 1 || Number(s.without_second_factor) === 1, user.mobile_verified_at));
     return {
       token,
       expiresAt: new Date(s.expires_at).toISOString(),
