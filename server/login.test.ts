@@ -229,6 +229,47 @@ describe('wrong responses and replays (SPEC L6, D2)', () => {
     expect(r.body).toMatchObject({ error: { attemptsLeft: 1 } });
   });
 
+  it('puts every SMS code resent on the audit log, by Resend or by choosing SMS again, never as a device switch (SPEC N2, L4)', async () => {
+    const [sms, scc] = await userWith('u.resentlog', ['sms', 'scc']);
+    const first = await login(t.app, 'u.resentlog', PASSWORD);
+    if (first.body.status !== 'select_device') throw new Error('expected select_device');
+    const txId = first.body.transactionId;
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: sms!.device.id }));
+    t.clock.advance(31_000);
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/resend`, {}));
+    t.clock.advance(31_000);
+    // Choosing SMS again after the cool-down sends a new code too (L4): the same phone, no switch.
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: sms!.device.id }));
+    const entries = async (event: string) =>
+      t.services.db.selectFrom('audit_log').select(['device_id', 'details', 'source_address']).where('event', '=', event).execute();
+    const resent = await entries('login.code_resent');
+    expect(resent).toHaveLength(2);
+    for (const e of resent) {
+      expect(e.device_id).toBe(sms!.device.id);
+      expect(e.source_address).not.toBeNull();
+      expect(JSON.parse(e.details)).toEqual({ kind: 'sms', transactionId: txId });
+    }
+    expect(await entries('login.device_switched')).toHaveLength(0);
+    // A real switch is still one.
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: scc!.device.id }));
+    expect((await entries('login.device_switched')).map((e) => JSON.parse(e.details))).toEqual([{ from: sms!.device.id, transactionId: txId }]);
+    // Three texts went to the phone: the two resends and the first code, which is not a resend.
+    expect(await t.services.db.selectFrom('sms_outbox').select('id').execute()).toHaveLength(3);
+  });
+
+  it('never tells the user an SMS code lasts longer than its login (SPEC L4, C5)', async () => {
+    await userWith('u.latecode', ['sms']);
+    const step = asChallenge(await login(t.app, 'u.latecode', PASSWORD));
+    // The text did not come; the user asks for another late in the login's 5 minutes.
+    t.clock.advance(4 * 60_000 + 30_000);
+    const again = asChallenge(await postJson(t.app, `/v1/login/${step.transactionId}/resend`, {}));
+    if (again.challenge.type !== 'sms_code') throw new Error('expected sms_code');
+    // The screen's "expires at" is the login's end at the latest: that is when the code stops working.
+    expect(Date.parse(again.challenge.expiresAt)).toBeLessThanOrEqual(Date.parse(again.expiresAt));
+    t.clock.advance(31_000);
+    expect(errorCode(await respond(step.transactionId, await lastSmsCode()))).toBe('SLS_ERR_TRANSACTION_EXPIRED');
+  });
+
   it('refuses an expired SMS code', async () => {
     await userWith('u.expired', ['sms']);
     const step = asChallenge(await login(t.app, 'u.expired', PASSWORD));

@@ -20,6 +20,7 @@ export type KnownAuditEvent =
   | 'login.transaction_ended'
   | 'login.succeeded'
   | 'login.device_switched'
+  | 'login.code_resent'
   | 'user.locked'
   | 'user.unlocked'
   | 'user.signed_out'

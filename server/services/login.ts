@@ -37,6 +37,14 @@ interface AvailableDevice {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * A challenge's expiry as the user is told it (SPEC L4, C5): never after its login's. A code sent late
+ * in a login (an SMS resend at 4:30 of its 5 minutes) is only good while the login lasts; the screen
+ * said "expires at" a time after the login had already ended. IB Key's push does the same itself.
+ */
+const challengeExpiry = (issuedExpiry: number | null, tx: LoginTransactionRow): number | null =>
+  issuedExpiry === null ? null : Math.min(issuedExpiry, tx.expires_at);
+
 // The login's statements, compiled once (db/prepared.ts; issue 2: the main thread's work per login).
 
 /**
@@ -252,7 +260,7 @@ export class LoginService {
         challenge_seq: 1,
         challenge: issued.challenge,
         code_hash: issued.codeHash,
-        challenge_expires_at: issued.challengeExpiresAt,
+        challenge_expires_at: challengeExpiry(issued.challengeExpiresAt, tx),
         resend_available_at: issued.resendAvailableAt,
       };
       await insertTransaction(this.#db, withChallenge);
@@ -362,9 +370,12 @@ export class LoginService {
   /**
    * Issue a new challenge on a device; the previous challenge of the transaction is dead (SPEC L5, D2).
    *
-   * Conditional on the challenge sequence read, so two concurrent switches cannot both win.
+   * Conditional on the challenge sequence read, so two concurrent switches cannot both win. Audited
+   * once it won (SPEC N2): a switch to another device as `login.device_switched`; a new SMS code to
+   * the same phone, by Resend or by choosing SMS again, as `login.code_resent` (L4: what reached the
+   * user's phone, and from where, is on record, as a switch is).
    */
-  async #issueOn(tx: LoginTransactionRow, device: DeviceRow, user: UserRow, mode: string, devices: readonly DeviceRow[]): Promise<LoginStep> {
+  async #issueOn(tx: LoginTransactionRow, device: DeviceRow, user: UserRow, mode: string, devices: readonly DeviceRow[], sourceAddress: string | undefined): Promise<LoginStep> {
     const verifier = verifierFor(device.kind);
     // SPEC L4: a new SMS code only after the cool-down, however it is asked for: the resend button,
     // or choosing the SMS device again (directly, or after switching to another device and back).
@@ -383,7 +394,7 @@ export class LoginService {
       challenge_seq: tx.challenge_seq + 1,
       challenge: issued.challenge,
       code_hash: issued.codeHash,
-      challenge_expires_at: issued.challengeExpiresAt,
+      challenge_expires_at: challengeExpiry(issued.challengeExpiresAt, tx),
       // A device that sends nothing (a card, a push) leaves the SMS cool-down running (SPEC L4).
       resend_available_at: issued.resendAvailableAt ?? tx.resend_available_at,
       challenge_used_at: null,
@@ -406,6 +417,17 @@ export class LoginService {
       .where('state', 'in', ['select_device', 'challenge'])
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This login changed meanwhile. Please try again.' });
+    const resent = tx.state === 'challenge' && tx.device_id === device.id && verifier.canResend;
+    if (resent || tx.device_id !== null) {
+      await this.#audit({
+        event: resent ? 'login.code_resent' : 'login.device_switched',
+        userId: user.id,
+        username: user.username_normalized,
+        sourceAddress: sourceAddress ?? null,
+        deviceId: device.id,
+        details: resent ? { kind: device.kind, transactionId: tx.id } : { from: tx.device_id, transactionId: tx.id },
+      });
+    }
     return this.#challengeStep(next, device, user, devices);
   }
 
@@ -421,17 +443,7 @@ export class LoginService {
     // nothing new (no second SMS within the cool-down, no stream of pushes to the phone): the same
     // challenge stands and its screen comes back.
     if (this.#stillOnItsWay(tx, device, req.mode)) return this.#challengeStep(tx, device, user, listed);
-    if (tx.device_id !== null) {
-      await this.#audit({
-        event: 'login.device_switched',
-        userId: user.id,
-        username: user.username_normalized,
-        sourceAddress,
-        deviceId: device.id,
-        details: { from: tx.device_id, transactionId: tx.id },
-      });
-    }
-    return this.#issueOn(tx, device, user, req.mode, listed);
+    return this.#issueOn(tx, device, user, req.mode, listed, sourceAddress);
   }
 
   /** Is this device's current challenge something sent to the user (an SMS code, a push) that is still valid? */
@@ -456,7 +468,7 @@ export class LoginService {
     }
     const available = await this.#available(user, tx.client_kind);
     const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
-    return this.#issueOn(tx, device, user, tx.mode, noDropDown ? [] : available.map((a) => a.device));
+    return this.#issueOn(tx, device, user, tx.mode, noDropDown ? [] : available.map((a) => a.device), sourceAddress);
   }
 
   /** The current step of a live transaction (for a client that reconnects). */
