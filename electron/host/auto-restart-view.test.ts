@@ -19,6 +19,7 @@ import { appInfo } from './app-info.ts';
 import type { HostClock } from './host-services.ts';
 import { RESTART_RECHECK_MS, RESTART_SETUP_WAIT_MS, SESSION_RECHECK_MS } from './host-services.ts';
 import { createHost } from './index.ts';
+import { createSlsdClient } from './slsd-client.ts';
 
 // The host checks a stored token's cut-off against the wall clock, so slsd runs on it too.
 let t: AccountTestServer;
@@ -311,5 +312,44 @@ describe('auto-restart revoked while signed in (SPEC L8: `slsctl restart revoke`
     expect(await keychain.get(account())).not.toBeNull();
     expect(logs.some((l) => l.startsWith('auto-restart not checked code='))).toBe(true);
     t = await startAccountServer({ listen: true, clock: null }); // for afterEach
+  });
+});
+
+describe('auto-restart at the start of the day, slsd briefly unavailable (SPEC L8)', () => {
+  /** slsd behind a proxy that answers 503 (as during a failover or slsd's restart) to the restart, `times` times. */
+  function unavailableForRestart(times: number) {
+    let left = times;
+    const fetch503: typeof fetch = async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (left > 0 && url.endsWith('/v1/login/restart')) {
+        left -= 1;
+        return new Response('Service Unavailable', { status: 503, headers: { 'content-type': 'text/plain' } });
+      }
+      return fetch(input, init);
+    };
+    return createSlsdClient({ baseUrl: () => t.url!, fetch: fetch503 });
+  }
+
+  it('a 503 keeps the restart token: the app opens on the login form, and the next start signs in without a second factor', async () => {
+    const keychain = createMemoryKeychain();
+    const first = host(keychain);
+    await signInThrough(first.call);
+    const account = `restart-token:${t.url}`;
+    const stored = await keychain.get(account);
+    expect(stored).not.toBeNull();
+
+    const logs: string[] = [];
+    const blipped = createHost({ settings: first.settings, keychain, appInfo: appInfo('browser', '0.1.0'), slsd: unavailableForRestart(1), log: (l) => logs.push(l) });
+    const none = await blipped.dispatch('getSession', undefined);
+    expect(none).toEqual({ ok: true, value: null });
+    // Nothing was judged: the token is still there, and slsd counted no failure (L6).
+    expect(await keychain.get(account)).toBe(stored);
+    expect(logs).toContain('auto-restart failed code=SLS_ERR_SERVICE_UNAVAILABLE');
+    expect(await t.adb.selectFrom('failure_counters').select('subject').where('scope', '=', 'user').execute()).toEqual([]);
+
+    // The next start, slsd back: signed in by the token, as every morning until the cut-off.
+    const later = host(keychain, { settings: first.settings });
+    const restarted = await later.call<SessionView>('getSession');
+    expect(restarted).toMatchObject({ user: { username: 'rhea' }, authenticatedWith: null, autoRestart: { state: 'on', until: CUT_OFF } });
   });
 });

@@ -129,6 +129,9 @@ function sessionView(held: HeldSession, info: HeldSession['info'] = held.info): 
   return { ...info, autoRestart: held.restart };
 }
 
+/** SPEC L8: answers to a restart that say nothing about its token (it was not used): the token stays in the keychain. */
+const RESTART_NOT_JUDGED: ReadonlySet<string> = new Set(['SLS_ERR_SERVER_UNREACHABLE', 'SLS_ERR_SERVICE_UNAVAILABLE', 'SLS_ERR_RATE_LIMITED']);
+
 /** SPEC L8: no restart token for this session (no second factor, a Client Portal or portal-only session, or slsd said no). */
 const RESTART_NOT_FOR_THIS_LOGIN: AutoRestartView = { state: 'off', reason: 'not_for_this_login' };
 /** SPEC L8: slsd could not be asked, or setting it up took longer than a sign-in waits. */
@@ -482,8 +485,13 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       log(`auto-restart user=${info.user.username}`);
       return { token: sessionToken, info, restart: { state: 'on', until: r.validUntil }, restartToken: r.restartToken };
     } catch (e) {
-      // Unreachable: keep the token for the next start; refused (used, revoked, past the cut-off): forget it.
-      if (e instanceof SlsdError && e.error.code !== 'SLS_ERR_SERVER_UNREACHABLE') await forgetRestart();
+      // SPEC L8: refused (used, revoked, past the cut-off, the user locked or without a device): forget
+      // it. An answer that judged nothing keeps it for the next start: slsd out of reach, briefly
+      // unavailable (a failover, a proxy's 502–504 while it restarts), or this address throttled
+      // (refused before the token is looked at). Forgetting it there cost the trader a second factor
+      // for a token still good.
+      if (e instanceof SlsdError && !RESTART_NOT_JUDGED.has(e.error.code)) await forgetRestart();
+      if (e instanceof SlsdError) log(`auto-restart failed code=${e.error.code}`);
       return null;
     }
   }
