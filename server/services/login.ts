@@ -384,8 +384,20 @@ export class LoginService {
     if (verifier.canResend && tx.resend_available_at !== null && this.#d.now() < tx.resend_available_at) {
       throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: iso(tx.resend_available_at) });
     }
+    // SPEC L4, N1: the cool-down is claimed in the row before the text goes out, so of requests at the
+    // same moment (a retrying proxy, two slsd) one sends and the others wait: each used to send its
+    // own text, counted against the phone's budget, and all but one were then refused as a conflict.
+    const claimed = verifier.canResend ? await this.#claimCooldown(tx) : null;
     // The verifier sees the mode of the challenge it issues (IB Key: push or offline code, SPEC L4).
-    const issued = await verifier.issue(this.#d, { ...tx, mode }, device, user);
+    let issued: Awaited<ReturnType<typeof verifier.issue>>;
+    try {
+      issued = await verifier.issue(this.#d, { ...tx, mode }, device, user);
+    } catch (e) {
+      // Nothing went out (the phone on the do-not-call list, outside carrier hours, over its budget):
+      // the claim goes back, so the user is not made to wait for a text never sent.
+      if (claimed !== null) await this.#db.updateTable('login_transactions').set({ resend_available_at: tx.resend_available_at }).where('id', '=', tx.id).where('resend_available_at', '=', claimed).execute();
+      throw e;
+    }
     const next: LoginTransactionRow = {
       ...tx,
       state: 'challenge',
@@ -429,6 +441,26 @@ export class LoginService {
       });
     }
     return this.#challengeStep(next, device, user, devices);
+  }
+
+  /**
+   * Takes the SMS cool-down of `tx` for one request (SPEC L4, N1): sets `resend_available_at` to the
+   * end of a cool-down from now, only if it is still what `tx` read. Returns the value set; a request
+   * that lost the race is told to wait, with when.
+   */
+  async #claimCooldown(tx: LoginTransactionRow): Promise<number> {
+    const until = this.#d.now() + this.#d.config.smsResendCooldownMs;
+    const r = await this.#db
+      .updateTable('login_transactions')
+      .set({ resend_available_at: until })
+      .where('id', '=', tx.id)
+      .where('challenge_seq', '=', tx.challenge_seq)
+      .where((eb) => (tx.resend_available_at === null ? eb('resend_available_at', 'is', null) : eb('resend_available_at', '=', tx.resend_available_at)))
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return until;
+    const now = await this.#db.selectFrom('login_transactions').select('resend_available_at').where('id', '=', tx.id).executeTakeFirst();
+    if (now?.resend_available_at != null && now.resend_available_at > this.#d.now()) throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: iso(now.resend_available_at) });
+    throw new SlsError('SLS_ERR_CONFLICT', { message: 'This login changed meanwhile. Please try again.' });
   }
 
   /** Choose or switch the device (SPEC L2, L5): a new challenge, the old one dead. */
