@@ -13,7 +13,7 @@ import { errorCode, getJson, postJson } from '../testing/http.ts';
 import { testClock } from '../testing/test-server.ts';
 import { consumeConfirmation } from './confirmations.ts';
 import { accountServices } from './index.ts';
-import { answer, bearer, makeUser, ok, PASSWORD, PORTAL, signIn, startAccountServer, TRADING, USD } from './testing.ts';
+import { answer, bearer, makeUser, ok, PASSWORD, signIn, startAccountServer, TRADING, USD } from './testing.ts';
 import type { AccountTestServer, TestUser } from './testing.ts';
 
 /** A Monday morning in New York (EST, UTC−5): withdrawal windows open. */
@@ -70,12 +70,13 @@ describe('a confirmation is answered only while its device can still authenticat
 
   it('D5, T1: a temporary passcode whose portal period ends after the challenge was issued cannot confirm the withdrawal', async () => {
     await start();
-    const u = await makeUser(t, 'tess', []);
+    const u = await makeUser(t, 'tess', ['ibkey']);
     const issued = await t.provisioning.issueTemporaryPasscode('tess', 'test');
-    // Two minutes before the end of the portal-only period: a portal login and a challenge still work.
+    // Two minutes before the end of the portal-only period: a challenge on the passcode still works.
+    // The session is opened with IB Key: one opened with the passcode ends with it (portal.ts, T1).
     t.clock.set(issued.portalAccessUntil - 2 * MINUTE);
     const passcode = { device: { id: issued.deviceId } };
-    const token = await signIn(t, 'tess', passcode as never, PORTAL, () => issued.passcode);
+    const token = await signIn(t, 'tess', u.devices.ibkey!);
     const c = ok(await challenge(token, passcode, 100 * USD));
     t.clock.advance(3 * MINUTE); // the period ended; the confirmation (5 minutes) has not expired
 

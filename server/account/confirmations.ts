@@ -26,6 +26,7 @@ import { SlsError } from '../errors.ts';
 import type { Throttle } from '../services/throttle.ts';
 import { verifierFor } from '../verifiers/index.ts';
 import type { VerifierContext } from '../verifiers/types.ts';
+import { canConfirmNow } from './devices.ts';
 import type { AccountDb, AccountTrx, ConfirmationPurpose, ConfirmationState, ConfirmationTable } from './schema.ts';
 
 export type ConfirmationRow = ConfirmationTable;
@@ -66,9 +67,9 @@ async function assertDeviceUsable(ctx: ConfirmationContext, device: DeviceRow, p
   const refused = () => (at === 'issue' ? new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE', { message: 'This device cannot confirm this now.' }) : noLongerAvailable());
   if (!usableStatuses(purpose, at).includes(device.status)) throw refused();
   if (purpose === 'activate_device') return;
-  const v = verifierFor(device.kind);
-  // T1: a temporary passcode past its periods gives no access, though its row stays active.
-  if (v.access && (await v.access(ctx, device, 'client_portal')) === null) throw refused();
+  // T1, T2: a temporary passcode past its periods, an online card past its 21 days, give no access,
+  // though their rows stay active until a sweep; the lists offered agree (devices.ts `confirmingDevices`).
+  if (!(await canConfirmNow(ctx, device))) throw refused();
 }
 
 /** The confirmation as the login verifiers expect a transaction (Client Portal, offline mode). */

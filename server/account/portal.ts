@@ -13,14 +13,19 @@
  *   factor any more: SLS_ERR_SECOND_FACTOR_REQUIRED, so the desktop asks to verify again with a device that
  *   works ("Verify it's you"). Reporting a device ends its sessions anyway (sessions.ts
  *   `endSessionsOfDevice`); this is the defence in depth for any other way a device stops.
+ * - T1, T2: a session opened with a temporary passcode or an online card keeps the portal functions
+ *   only while that passcode or card still opens the Client Portal (`temporaryAccessHolds`).
  * - L6: a locked user's open session does not get round the lock: SLS_ERR_USER_LOCKED with
  *   `lockedUntil`, for every portal function, reading ones included (they show the security state
  *   of a user under attack; the desktop says until when, and the trading session is untouched).
  */
 import type { Selectable } from 'kysely';
+import type { DeviceKind } from '../../core/devices.ts';
 import { sha256Hex } from '../crypto/tokens.ts';
 import type { SessionTable, UserRow } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
+import { ONLINE_CARD_VALIDITY_MS } from '../services/temporary-access.ts';
+import { temporaryAccess } from '../verifiers/temporary-passcode.ts';
 import type { AccountDb } from './schema.ts';
 
 export interface Caller {
@@ -59,12 +64,37 @@ export async function assertUserNotLocked(db: AccountDb, usernameNormalized: str
 export async function assertPortalRights(db: AccountDb, caller: Caller, now: number): Promise<void> {
   await assertUserNotLocked(db, caller.user.username_normalized, now);
   if (caller.session.device_id === null) throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED');
-  const device = await db.selectFrom('devices').select('status').where('id', '=', caller.session.device_id).executeTakeFirst();
+  const device = await db.selectFrom('devices').select(['status', 'kind', 'created_at']).where('id', '=', caller.session.device_id).executeTakeFirst();
   if (device?.status !== 'active') {
     throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED', {
       message: 'The device this session was opened with no longer works (it was reported, set aside, returned or revoked). Please log in to the Client Portal with an active security device.',
     });
   }
+  if (!(await temporaryAccessHolds(db, caller.session.device_id, device, now))) {
+    throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED', {
+      message: 'The temporary access this session was opened with has ended. Please log in to the Client Portal with an active security device.',
+    });
+  }
+}
+
+/**
+ * SPEC T1, T2, D5: does the temporary device a session was opened with still open the Client Portal?
+ * A temporary passcode does for its 12 days, an online Security Code Card for its 21 (a card without
+ * its `online_cards` row from when it was made, as security-code-card.ts `onlineCardAccess`); other
+ * devices while active. A session lives 12 hours from its login, so one opened near the end would
+ * otherwise keep the portal functions after the passcode or card stopped opening anything, until a
+ * sweep retired it (the row stays `active` meanwhile).
+ */
+async function temporaryAccessHolds(db: AccountDb, deviceId: string, device: { kind: DeviceKind; created_at: number }, now: number): Promise<boolean> {
+  if (device.kind === 'temp_passcode') {
+    const periods = await db.selectFrom('temporary_passcodes').select(['full_access_until', 'portal_access_until']).where('device_id', '=', deviceId).executeTakeFirst();
+    return temporaryAccess(periods, 'client_portal', now) !== null;
+  }
+  if (device.kind === 'online_scc') {
+    const card = await db.selectFrom('online_cards').select('valid_until').where('device_id', '=', deviceId).executeTakeFirst();
+    return now < (card?.valid_until ?? device.created_at + ONLINE_CARD_VALIDITY_MS);
+  }
+  return true;
 }
 
 /** A caller allowed to use portal functions: opened with a second factor that still holds, user not locked (C6, D5, L6). */

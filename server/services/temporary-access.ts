@@ -14,6 +14,7 @@
  * - A temporary passcode past its 12 days is retired the same way (`expireTemporaryPasscodes`), before
  *   sharing's rules (S1b), the device list (D5) and a return (D8) count the user's active devices.
  */
+import { PostgresAdapter } from 'kysely';
 import { SCC_CELLS } from '../../core/scc.ts';
 import { renderSecurityCodeCardPdf } from '../cards/scc-pdf.ts';
 import { newId } from '../crypto/tokens.ts';
@@ -92,6 +93,11 @@ export async function expireTemporaryDevices(adb: AccountDb, now: number, audit?
   await expireOnlineCards(adb, now, audit, userId);
 }
 
+/** SPEC T1: the card is offered only with a temporary passcode in its periods. */
+function noTemporaryPasscode(): SlsError {
+  return new SlsError('SLS_ERR_FORBIDDEN', { message: 'The online Security Code Card comes with a temporary passcode from client services (SPEC T1).' });
+}
+
 export class TemporaryAccessService {
   readonly #d: AccountDeps;
 
@@ -99,10 +105,13 @@ export class TemporaryAccessService {
     this.#d = deps;
   }
 
-  /** The user's live temporary passcode periods, or null (T1). */
-  async #passcode(userId: string) {
-    const now = this.#d.now();
-    return this.#d.adb
+  /**
+   * SPEC T1, T2: the user's live temporary passcode (in its 12 days), and the online card to show: the
+   * newest one still valid, unless a passcode was issued after it (then a new card comes with the new
+   * passcode). `card` null and `passcode` set: a card is to be issued.
+   */
+  async #currentCard(q: AccountDb, userId: string, now: number) {
+    const passcode = await q
       .selectFrom('temporary_passcodes')
       .innerJoin('devices', 'devices.id', 'temporary_passcodes.device_id')
       .select(['temporary_passcodes.device_id', 'temporary_passcodes.issued_at', 'temporary_passcodes.portal_access_until'])
@@ -112,6 +121,17 @@ export class TemporaryAccessService {
       .orderBy('temporary_passcodes.issued_at', 'desc')
       .limit(1)
       .executeTakeFirst();
+    const existing = await q
+      .selectFrom('online_cards')
+      .innerJoin('devices', 'devices.id', 'online_cards.device_id')
+      .select(['devices.id', 'devices.secret_sealed', 'online_cards.issued_at as issuedAt', 'online_cards.valid_until as validUntil'])
+      .where('online_cards.user_id', '=', userId)
+      .where('devices.status', '=', 'active')
+      .where('online_cards.valid_until', '>', now)
+      .orderBy('online_cards.issued_at', 'desc')
+      .executeTakeFirst();
+    const card = existing && (!passcode || existing.issuedAt >= passcode.issued_at) ? existing : null;
+    return { passcode: passcode ?? null, card };
   }
 
   /** SPEC T1, T2: view the online Security Code Card, issuing it on first view. */
@@ -120,26 +140,29 @@ export class TemporaryAccessService {
     const { adb } = d;
     const now = d.now();
     await expireOnlineCards(adb, now, d.audit, caller.user.id);
-    const passcode = await this.#passcode(caller.user.id);
-    const existing = await adb
-      .selectFrom('online_cards')
-      .innerJoin('devices', 'devices.id', 'online_cards.device_id')
-      .selectAll('devices')
-      .select(['online_cards.issued_at as issuedAt', 'online_cards.valid_until as validUntil'])
-      .where('online_cards.user_id', '=', caller.user.id)
-      .where('devices.status', '=', 'active')
-      .where('online_cards.valid_until', '>', now)
-      .orderBy('online_cards.issued_at', 'desc')
-      .executeTakeFirst();
-    if (existing && (!passcode || existing.issuedAt >= passcode.issued_at)) {
-      const cells = JSON.parse(d.box.openText(existing.secret_sealed ?? '', sealContext(existing.id, 'secret'))) as string[];
-      return { deviceId: existing.id, issuedAt: new Date(existing.issuedAt).toISOString(), validUntil: new Date(existing.validUntil).toISOString(), cells };
-    }
-    if (!passcode) throw new SlsError('SLS_ERR_FORBIDDEN', { message: 'The online Security Code Card comes with a temporary passcode from client services (SPEC T1).' });
+    const open = (row: { id: string; secret_sealed: string | null; issuedAt: number; validUntil: number }): OnlineCardView => ({
+      deviceId: row.id,
+      issuedAt: new Date(row.issuedAt).toISOString(),
+      validUntil: new Date(row.validUntil).toISOString(),
+      cells: JSON.parse(d.box.openText(row.secret_sealed ?? '', sealContext(row.id, 'secret'))) as string[],
+    });
+    // The usual case, a card already issued: read only.
+    const shown = await this.#currentCard(adb, caller.user.id, now);
+    if (shown.card) return open(shown.card);
+    if (!shown.passcode) throw noTemporaryPasscode();
     const id = newId('dev');
     const card = generateSecurityCodeCard();
     const validUntil = now + ONLINE_CARD_VALIDITY_MS;
-    await adb.transaction().execute(async (trx) => {
+    // SPEC T2, N1: the card opened in two windows at once (a pool, several slsd) is ONE card. The look
+    // and the issue are one step per user: PostgreSQL locks the user's row first; SQLite's transaction
+    // holds the write lock from BEGIN IMMEDIATE (db/connect.ts). A request that waited there finds the
+    // card the other issued and shows it; before, it revoked that card and issued its own, so the
+    // window opened first showed (and printed) a card that no longer worked.
+    const issued = await adb.transaction().execute(async (trx) => {
+      if (trx.getExecutor().adapter instanceof PostgresAdapter) await trx.selectFrom('users').select('id').where('id', '=', caller.user.id).forUpdate().execute();
+      const again = await this.#currentCard(trx, caller.user.id, now);
+      if (again.card) return { fresh: false, view: open(again.card) } as const;
+      if (!again.passcode) throw noTemporaryPasscode();
       // A new card replaces an earlier one (one card per temporary access).
       await trx.updateTable('devices').set({ status: 'revoked' }).where('user_id', '=', caller.user.id).where('kind', '=', 'online_scc').where('status', '=', 'active').execute();
       await trx
@@ -162,7 +185,9 @@ export class TemporaryAccessService {
       const rows = Array.from({ length: SCC_CELLS }, (_, i) => ({ device_id: id, cell_index: i + 1, last_asked_seq: null }));
       for (let i = 0; i < rows.length; i += 100) await trx.insertInto('scc_cells').values(rows.slice(i, i + 100)).execute();
       await trx.insertInto('online_cards').values({ device_id: id, user_id: caller.user.id, issued_at: now, valid_until: validUntil }).execute();
+      return { fresh: true, view: { deviceId: id, issuedAt: new Date(now).toISOString(), validUntil: new Date(validUntil).toISOString(), cells: card.cells } } as const;
     });
+    if (!issued.fresh) return issued.view;
     await d.audit({
       event: 'temporary_access.online_card_issued',
       userId: caller.user.id,
@@ -171,7 +196,7 @@ export class TemporaryAccessService {
       deviceId: id,
       details: { validUntil: new Date(validUntil).toISOString() },
     });
-    return { deviceId: id, issuedAt: new Date(now).toISOString(), validUntil: new Date(validUntil).toISOString(), cells: card.cells };
+    return issued.view;
   }
 
   /** The same card as a printable PDF, base64 (T1 "view and print"). */

@@ -32,7 +32,7 @@ import { isSlsError, SlsError } from '../errors.ts';
 import { assertConfirmationAllowed, checkConfirmation, confirmationSubject, consumeConfirmation, issueConfirmation } from '../account/confirmations.ts';
 import type { IssuedConfirmation } from '../account/confirmations.ts';
 import type { AccountDeps } from '../account/deps.ts';
-import { usableDevices } from '../account/devices.ts';
+import { confirmingDevices, usableDevices } from '../account/devices.ts';
 import { accountOf } from '../account/portal.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountDb, AccountTrx, WithdrawalTable } from '../account/schema.ts';
@@ -139,7 +139,8 @@ export class WithdrawalService {
     const { adb, now } = this.#d;
     const t = now();
     const s = await sums(adb, caller.user.id, t);
-    const devices = await usableDevices(adb, caller.user.id);
+    // SPEC D5, T1, T2: only devices that can confirm now; an expired temporary one the sweep has not retired yet is not offered.
+    const devices = await confirmingDevices(this.#d, caller.user.id);
     const w = withdrawalWindows(t);
     const recent = await adb.selectFrom('withdrawals').selectAll().where('user_id', '=', caller.user.id).orderBy('created_at', 'desc').limit(20).execute();
     const labels = await this.#labels(recent.map((r) => r.device_id));
@@ -173,7 +174,8 @@ export class WithdrawalService {
     // audited (nothing changes); `issueConfirmation` checks again, with the device's user.
     await assertConfirmationAllowed(this.#d, sourceAddress, [caller.user.username_normalized]);
     const account = await accountOf(adb, caller.user.id, req.accountId);
-    const devices = await usableDevices(adb, caller.user.id);
+    // SPEC W2, T1, T2: the device asked and the one suggested both come from the devices that can confirm now.
+    const devices = await confirmingDevices(this.#d, caller.user.id);
     const device = devices.find((d) => d.id === req.deviceId);
     if (!device) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
     const s = await sums(adb, caller.user.id, now());
@@ -322,7 +324,7 @@ export class WithdrawalService {
     if (outcome.kind === 'replay') return this.#replay(outcome.row, hash);
     if (outcome.kind === 'refused') {
       await this.#auditRefusal(caller, device, req.amountCents, outcome.check, sourceAddress);
-      const devices = await usableDevices(adb, userId);
+      const devices = await confirmingDevices(this.#d, userId);
       throw limitRefusal(device, outcome.check, deviceThatWouldAllow(devices, req.amountCents, await sums(adb, userId, t)));
     }
     await this.#d.audit({
