@@ -207,6 +207,42 @@ describe('a restart lets in only whom a trading-platform login lets in (SPEC L8 
     await signIn(t, 'tina', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
   });
 
+  it('T1, L8: a trading session opened with a temporary passcode — or restarted on it — ends with its 2 days of full access, not 12 hours later; a portal session with its 10 more', async () => {
+    t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) }); // a Monday
+    await makeUser(t, 'tess', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('tess', 'test');
+    const session = (token: string) => getJson<{ expiresAt: string; access: string }>(t.app, '/v1/session', bearer(token));
+    // Two hours before its full access ends: the session says it ends then, and does.
+    t.clock.set(issued.fullAccessUntil - 2 * HOUR);
+    const trading = await signIn(t, 'tess', { device: { id: issued.deviceId } } as never, TRADING, () => issued.passcode);
+    expect(ok(await session(trading)).expiresAt).toBe(new Date(issued.fullAccessUntil).toISOString());
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(trading)));
+    // A restart an hour later, on the same passcode: the same end.
+    t.clock.set(issued.fullAccessUntil - HOUR);
+    const restarted = ok(await restart('tess', grant.restartToken));
+    expect(ok(await session(restarted.session.token)).expiresAt).toBe(new Date(issued.fullAccessUntil).toISOString());
+    t.clock.set(issued.fullAccessUntil);
+    expect(errorCode(await session(trading))).toBe('SLS_ERR_SESSION_EXPIRED');
+    expect(errorCode(await session(restarted.session.token))).toBe('SLS_ERR_SESSION_EXPIRED');
+    // The Client Portal through its last 10 days: a session opened 2 hours before their end ends with them.
+    t.clock.set(issued.portalAccessUntil - 2 * HOUR);
+    const portal = await signIn(t, 'tess', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
+    expect(ok(await session(portal)).expiresAt).toBe(new Date(issued.portalAccessUntil).toISOString());
+  });
+
+  it('T1: a session opened with a regular device keeps its 12 hours, and so does a restart of a user who has one besides a temporary passcode', async () => {
+    t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) });
+    const u = await makeUser(t, 'rita', ['dscplus']);
+    const issued = await t.provisioning.issueTemporaryPasscode('rita', 'test');
+    t.clock.set(issued.fullAccessUntil - 2 * HOUR);
+    const trading = await signIn(t, 'rita', u.devices.dscplus!, TRADING);
+    const twelveHours = new Date(issued.fullAccessUntil - 2 * HOUR + 12 * HOUR).toISOString();
+    expect(ok(await getJson<{ expiresAt: string }>(t.app, '/v1/session', bearer(trading))).expiresAt).toBe(twelveHours);
+    const grant = ok(await postJson<Grant>(t.app, '/v1/login/restart-token', {}, bearer(trading)));
+    const restarted = ok(await restart('rita', grant.restartToken));
+    expect(ok(await getJson<{ expiresAt: string }>(t.app, '/v1/session', bearer(restarted.session.token))).expiresAt).toBe(twelveHours);
+  });
+
   it('L8 × D5, T2: a token taken with the online Security Code Card stops when the card expires (SLS_ERR_NO_ACTIVE_DEVICE, as a login)', async () => {
     t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) }); // a Monday
     await makeUser(t, 'olaf', []);
@@ -265,7 +301,8 @@ describe('a restart lets in only whom a trading-platform login lets in (SPEC L8 
 
     t.clock.set(issued.fullAccessUntil);
     const before = await audited();
-    expect(ok(await status(restarted.session.token))).toEqual({ state: 'refused', reason: 'SLS_ERR_PORTAL_ONLY' });
+    // T1: the restarted session ended with the passcode's full access (it cannot ask any more).
+    expect(errorCode(await status(restarted.session.token))).toBe('SLS_ERR_SESSION_EXPIRED');
     expect(ok(await status(doraSession))).toEqual({ state: 'refused', reason: 'SLS_ERR_NO_ACTIVE_DEVICE' });
     expect(ok(await status(doraSession))).toEqual({ state: 'refused', reason: 'SLS_ERR_NO_ACTIVE_DEVICE' });
     // A read: the tokens are still unused and unrevoked, nothing audited, no failure counted.
@@ -274,10 +311,10 @@ describe('a restart lets in only whom a trading-platform login lets in (SPEC L8 
     expect(await t.adb.selectFrom('failure_counters').selectAll().execute()).toEqual([]);
     // What it foretold: the restart is refused with that code, and then the token is revoked.
     expect(errorCode(await restart('tina', restarted.restartToken))).toBe('SLS_ERR_PORTAL_ONLY');
-    expect(ok(await status(restarted.session.token))).toEqual({ state: 'revoked' });
+    expect((await tokenRows()).filter((r) => r.revoked_at === null && r.used_at === null)).toHaveLength(1);
   });
 
-  it('L8 × D5, T2: an online card past its 21 days makes the live token `refused` (SLS_ERR_NO_ACTIVE_DEVICE) without expiring the card: the asking writes nothing', async () => {
+  it('L8 × D5, T2: a session opened with an online card ends with its 21 days; asking then writes nothing and expires no card; the restart is refused (SLS_ERR_NO_ACTIVE_DEVICE)', async () => {
     t = await startAccountServer({ clock: testClock(Date.parse('2026-11-02T15:00:00Z')) }); // a Monday
     await makeUser(t, 'olaf', []);
     const issued = await t.provisioning.issueTemporaryPasscode('olaf', 'test');
@@ -289,7 +326,7 @@ describe('a restart lets in only whom a trading-platform login lets in (SPEC L8 
     expect(ok(await getJson(t.app, '/v1/login/restart-token', bearer(token)))).toEqual({ state: 'live', validUntil: grant.validUntil });
     t.clock.set(Date.parse(card.validUntil));
     const before = (await t.adb.selectFrom('audit_log').select('id').execute()).length;
-    expect(ok(await getJson(t.app, '/v1/login/restart-token', bearer(token)))).toEqual({ state: 'refused', reason: 'SLS_ERR_NO_ACTIVE_DEVICE' });
+    expect(errorCode(await getJson(t.app, '/v1/login/restart-token', bearer(token)))).toBe('SLS_ERR_SESSION_EXPIRED');
     expect((await t.adb.selectFrom('devices').select('status').where('id', '=', card.deviceId).executeTakeFirstOrThrow()).status).toBe('active');
     expect((await t.adb.selectFrom('audit_log').select('id').execute()).length).toBe(before);
     expect(errorCode(await restart('olaf', grant.restartToken))).toBe('SLS_ERR_NO_ACTIVE_DEVICE');

@@ -78,7 +78,7 @@ describeEachBackend('a session opened with temporary access ends with it (SPEC T
   let t: AccountTestServer;
   accountServerForEachTest(backend, MONDAY, (s) => (t = s));
 
-  it('T1, C6: a Client Portal session opened with a temporary passcode loses the portal functions when its 12 days end (SLS_ERR_SECOND_FACTOR_REQUIRED); the online card keeps working', async () => {
+  it('T1, C6: a Client Portal session opened with a temporary passcode ends with its 12 days (one from before sessions ended with it loses the portal functions: SLS_ERR_SECOND_FACTOR_REQUIRED); the online card keeps working', async () => {
     await makeUser(t, 'zoe', []);
     const issued = await t.provisioning.issueTemporaryPasscode('zoe', 'test');
     t.clock.set(issued.portalAccessUntil - HOUR);
@@ -86,7 +86,11 @@ describeEachBackend('a session opened with temporary access ends with it (SPEC T
     const card = ok(await postJson<OnlineCard>(t.app, '/v1/temporary-access/online-card', {}, bearer(token)));
     ok(await getJson(t.app, '/v1/withdrawals', bearer(token)));
 
-    t.clock.set(issued.portalAccessUntil + HOUR); // the session (12 h) is still open; nothing retired the passcode
+    t.clock.set(issued.portalAccessUntil + HOUR); // nothing retired the passcode
+    // The session ended with the passcode's 12 days (sessions.ts `notAfter`)…
+    expect(errorCode(await getJson(t.app, '/v1/withdrawals', bearer(token)))).toBe('SLS_ERR_SESSION_EXPIRED');
+    // …and one opened before sessions ended with their device (its 12 hours uncapped) is refused anyway.
+    await t.adb.updateTable('sessions').set({ expires_at: issued.portalAccessUntil + 11 * HOUR }).execute();
     expect(errorCode(await getJson(t.app, '/v1/withdrawals', bearer(token)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
     expect(errorCode(await postJson(t.app, '/v1/temporary-access/online-card', {}, bearer(token)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
     // T2: the card printed with it still opens the portal, and shows itself again.
@@ -94,7 +98,7 @@ describeEachBackend('a session opened with temporary access ends with it (SPEC T
     expect(ok(await postJson<OnlineCard>(t.app, '/v1/temporary-access/online-card', {}, bearer(withCard))).deviceId).toBe(card.deviceId);
   });
 
-  it('T2, C6: a session opened with the online Security Code Card loses the portal functions when the card\'s 21 days end', async () => {
+  it('T2, C6: a session opened with the online Security Code Card ends with the card\'s 21 days; one from before sessions ended with it loses the portal functions', async () => {
     await makeUser(t, 'cyd', []);
     const issued = await t.provisioning.issueTemporaryPasscode('cyd', 'test');
     const first = await signIn(t, 'cyd', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
@@ -103,6 +107,8 @@ describeEachBackend('a session opened with temporary access ends with it (SPEC T
     const token = await signIn(t, 'cyd', { device: { id: card.deviceId }, card: { cells: card.cells } } as never, PORTAL);
     ok(await getJson(t.app, '/v1/withdrawals', bearer(token)));
     t.clock.set(Date.parse(card.validUntil) + HOUR);
+    expect(errorCode(await getJson(t.app, '/v1/withdrawals', bearer(token)))).toBe('SLS_ERR_SESSION_EXPIRED');
+    await t.adb.updateTable('sessions').set({ expires_at: Date.parse(card.validUntil) + 11 * HOUR }).execute();
     expect(errorCode(await getJson(t.app, '/v1/withdrawals', bearer(token)))).toBe('SLS_ERR_SECOND_FACTOR_REQUIRED');
   });
 });

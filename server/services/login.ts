@@ -544,6 +544,8 @@ export class LoginService {
     if (outcome === 'wrong') return this.#wrongResponse(tx, user, device, sourceAddress);
 
     const now = d.now();
+    // SPEC T1, T2: a session opened with a temporary device ends when the access it gave ends.
+    const notAfter = verifier.accessEndsAt ? await verifier.accessEndsAt(d, device, tx.client_kind) : null;
     const opened = await this.#db.transaction().execute(async (trx) => {
       // D2: single use. Only the request whose UPDATE changes the row opens a session.
       const r = await completeTransaction(trx, now, tx.id, tx.challenge_seq);
@@ -559,7 +561,7 @@ export class LoginService {
         deviceId: device.id,
         details: { kind: device.kind, clientKind: tx.client_kind, access, transactionId: tx.id },
       });
-      return d.sessions.open(trx, { userId: user.id, loginTransactionId: tx.id, deviceId: device.id, clientKind: tx.client_kind, access });
+      return d.sessions.open(trx, { userId: user.id, loginTransactionId: tx.id, deviceId: device.id, clientKind: tx.client_kind, access, notAfter });
     });
     if (opened === null) throw await this.#lostRace(tx);
     // SPEC L6: a full login ends the run of consecutive failures.

@@ -77,6 +77,25 @@ export async function tradingLoginRefusal(d: AccountDeps, userId: string, mode: 
 export type TradingLoginRefusal = 'SLS_ERR_PORTAL_ONLY' | 'SLS_ERR_NO_ACTIVE_DEVICE';
 
 /**
+ * SPEC L8 × T1, T2: until when this user's devices allow a trading-platform login: null while one of
+ * them has no end of its own (or the user opted out, O1); else the latest end among them (a temporary
+ * passcode's 2 days, an online card's 21). A restarted session ends then, as a login with them would.
+ */
+async function tradingAccessEndsAt(d: AccountDeps, userId: string): Promise<number | null> {
+  const account = await loginAccountState(d.db, d.now(), userId);
+  if (account.optedOut) return null;
+  let latest: number | null = null;
+  for (const device of account.devices) {
+    const v = verifierFor(device.kind);
+    if ((v.access ? await v.access(d, device, 'trading_platform') : 'full') === null) continue;
+    const end = v.accessEndsAt ? await v.accessEndsAt(d, device, 'trading_platform') : null;
+    if (end === null) return null;
+    latest = Math.max(latest ?? end, end);
+  }
+  return latest;
+}
+
+/**
  * The user's devices as `accountHousekeeping` would leave them now, without running it (a read:
  * nothing written, nothing audited): its own online cards past their 21 days gone (T2), its own
  * sent devices past their 14 days active (T3) — the same conditions as `expireOnlineCards` and
@@ -213,11 +232,12 @@ export class RestartService {
       await d.audit({ event: 'restart.failed', userId: user.id, username: normalized, sourceAddress, details: { reason: refusal, revoked: Number(revoked.numUpdatedRows) } });
       throw new SlsError(refusal);
     }
+    const notAfter = await tradingAccessEndsAt(d, user.id);
     const result = await d.db.transaction().execute(async (dbTrx) => {
       const trx = dbTrx.withTables<AccountTables>();
       const u = await trx.updateTable('restart_tokens').set({ used_at: now }).where('id', '=', row.id).where('used_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
       if (Number(u.numUpdatedRows) !== 1) return null;
-      const opened = await services.sessions.open(dbTrx, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full' });
+      const opened = await services.sessions.open(dbTrx, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full', notAfter });
       // The next token is held by the session just opened, in the same chain (L8).
       const next = await this.#insert(trx, user.id, row.expires_at, { sessionId: opened.row.id, chainSessionId: row.chain_session_id, deviceId: row.device_id });
       return { opened, next };

@@ -30,6 +30,8 @@ export interface NewSession {
   readonly access: 'full' | 'portal_only';
   /** SPEC O1, O2: opened without a second factor (an opted-out login). */
   readonly withoutSecondFactor?: boolean;
+  /** SPEC T1, T2: ends no later than this (the temporary device's access ends then), else after the TTL. */
+  readonly notAfter?: number | null;
 }
 
 /** Opening a session: its row, compiled once (db/prepared.ts; every login ends here). */
@@ -88,7 +90,7 @@ export class SessionService {
       client_kind: s.clientKind,
       access: s.access,
       created_at: now,
-      expires_at: now + this.#ttlMs,
+      expires_at: Math.min(now + this.#ttlMs, s.notAfter ?? Number.POSITIVE_INFINITY),
       revoked_at: null,
       without_second_factor: s.withoutSecondFactor ? 1 : 0,
     };

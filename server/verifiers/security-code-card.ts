@@ -45,16 +45,23 @@ export function openCard(ctx: VerifierContext, device: DeviceRow): string[] {
  * `online_cards` row (registered by an older `slsctl device add`) has its 21 days from when it was made.
  */
 export async function onlineCardAccess(ctx: VerifierContext, device: DeviceRow): Promise<DeviceAccess> {
-  if (device.kind !== 'online_scc') return 'full';
+  const until = await onlineCardValidUntil(ctx, device);
+  return until === null || ctx.now() < until ? 'full' : null;
+}
+
+/** SPEC T2: the end of an online card's 21 days (null: a printed card, valid while active). */
+async function onlineCardValidUntil(ctx: VerifierContext, device: DeviceRow): Promise<number | null> {
+  if (device.kind !== 'online_scc') return null;
   const row = await accountDb(ctx.db).selectFrom('online_cards').select('valid_until').where('device_id', '=', device.id).executeTakeFirst();
-  const validUntil = row?.valid_until ?? device.created_at + ONLINE_CARD_VALIDITY_MS;
-  return ctx.now() < validUntil ? 'full' : null;
+  return row?.valid_until ?? device.created_at + ONLINE_CARD_VALIDITY_MS;
 }
 
 export const securityCodeCardVerifier: SecondFactorVerifier = {
   kinds: ['scc', 'online_scc'],
   canResend: false,
   access: onlineCardAccess,
+  // SPEC T2: a session opened with an online card ends with its 21 days.
+  accessEndsAt: onlineCardValidUntil,
   async issue(ctx, _tx, device) {
     for (let attempt = 0; attempt < 10; attempt++) {
       const { scc_sequence: seq } = await ctx.db.selectFrom('devices').select('scc_sequence').where('id', '=', device.id).executeTakeFirstOrThrow();

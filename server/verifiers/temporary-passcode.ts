@@ -38,6 +38,12 @@ export const temporaryPasscodeVerifier: SecondFactorVerifier = {
   async access(ctx, device, clientKind) {
     return temporaryAccess(await periods(ctx, device), clientKind, ctx.now());
   },
+  // SPEC T1: full access for 2 days (a trading-platform session ends with them), the Client Portal for 10 more.
+  async accessEndsAt(ctx, device, clientKind) {
+    const p = await periods(ctx, device);
+    if (!p) return ctx.now();
+    return clientKind === 'trading_platform' ? p.full_access_until : p.portal_access_until;
+  },
   async issue() {
     return { challenge: null, codeHash: null, challengeExpiresAt: null, resendAvailableAt: null };
   },

@@ -41,6 +41,11 @@ export interface SecondFactorVerifier {
   readonly kinds: readonly DeviceKind[];
   /** May this device be offered to this client now? Default: full access while active. */
   access?(ctx: VerifierContext, device: DeviceRow, clientKind: ClientKind): Promise<DeviceAccess>;
+  /**
+   * When the access it gives now to this client ends, for a device whose access ends by itself (SPEC
+   * T1, T2): a session opened with it ends then too, not 12 hours later. Default: never.
+   */
+  accessEndsAt?(ctx: VerifierContext, device: DeviceRow, clientKind: ClientKind): Promise<number | null>;
   issue(ctx: VerifierContext, tx: LoginTransactionRow, device: DeviceRow, user: UserRow): Promise<IssuedChallenge>;
   /** The challenge as the screen shows it, from what `issue` stored in the transaction. */
   describe(ctx: VerifierContext, tx: LoginTransactionRow, device: DeviceRow, user: UserRow): Promise<Challenge>;
