@@ -158,6 +158,8 @@ export const OptOutStatus = z.object({
   optedOutAt: IsoTime.nullable(),
   canChange: z.boolean(),
   primaryUser: z.object({ username: z.string(), displayName: z.string() }).nullable(),
+  /** SPEC A1, O3: the user's accounts have different primary users, so none of them alone may change it (client services can); absent from an older slsd. */
+  severalPrimaryUsers: z.boolean().optional(),
 });
 export type OptOutStatus = z.infer<typeof OptOutStatus>;
 

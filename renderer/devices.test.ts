@@ -1,9 +1,9 @@
 // Devices named in the client's language (SPEC D1; UI.md "More: language").
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEVICE_CATALOGUE, DEVICE_KINDS } from '../core/devices.ts';
-import { deviceLabel, deviceName } from './devices.ts';
+import { deviceLabel, deviceName, deviceToSwitchTo } from './devices.ts';
 import { applyLanguage } from './i18n/index.ts';
-import { describeError } from './messages.ts';
+import { describeError, describeWithdrawalSwitched } from './messages.ts';
 
 afterEach(() => applyLanguage('en'));
 
@@ -56,5 +56,33 @@ describe('device names and labels (SPEC D1)', () => {
     });
     expect(t.message.replace(/\s/g, ' ')).toBe('Diese Auszahlung würde das Limit für fünf Geschäftstage Ihres Geräts überschreiten (Gold-Gerät: 1.000.000,00 USD; noch 12.345,00 USD).');
     expect(t.action).toBe('Bestätigen Sie diese Auszahlung mit Ihrem Gerät „Platinum-Gerät (…4821)“.');
+  });
+
+  const refusal = {
+    code: 'SLS_ERR_WITHDRAWAL_LIMIT',
+    message: 'x',
+    withdrawalLimit: { limit: 'per_day', limitCents: 200_000_00, availableCents: 200_000_00, deviceKind: 'scc', useDeviceLabel: 'Digital Security Card+ (…4821)', useDeviceId: 'd-plus' },
+  } as const;
+
+  it('W2: the device slsd names is chosen only when the drop-down offers it (a device the user can use) and it is not the one refused', () => {
+    const offered = [{ deviceId: 'd-scc' }, { deviceId: 'd-plus' }];
+    expect(deviceToSwitchTo(refusal, offered, 'd-scc')).toEqual({ deviceId: 'd-plus' });
+    // Not offered (not usable, or a list from before): nothing is chosen for the user.
+    expect(deviceToSwitchTo(refusal, [{ deviceId: 'd-scc' }], 'd-scc')).toBeNull();
+    expect(deviceToSwitchTo(refusal, offered, 'd-plus')).toBeNull();
+    expect(deviceToSwitchTo({ ...refusal, withdrawalLimit: { ...refusal.withdrawalLimit, useDeviceId: undefined } }, offered, 'd-scc')).toBeNull();
+    expect(deviceToSwitchTo({ code: 'SLS_ERR_DEVICE_NOT_AVAILABLE', message: 'x' }, offered, 'd-scc')).toBeNull();
+  });
+
+  it('W2: after the switch the refusal says the device was switched and what to press, in every language', () => {
+    expect(describeWithdrawalSwitched(refusal, 'Digital Security Card+ (…4821)').action).toBe(
+      'We switched to your Digital Security Card+ (…4821), which allows this amount: press Continue to confirm this withdrawal with it.',
+    );
+    applyLanguage('de');
+    const german = describeWithdrawalSwitched(refusal, 'Digital Security Card+ (…4821)');
+    expect(german.message.replace(/\s/g, ' ')).toBe('Diese Auszahlung würde das Tageslimit Ihres Geräts überschreiten (Security Code Card: 200.000,00 USD; noch 200.000,00 USD).');
+    expect(german.action).toBe('Wir haben auf Ihr Gerät „Digital Security Card+ (…4821)“ umgestellt, das diesen Betrag erlaubt: Drücken Sie „Weiter“, um diese Auszahlung damit zu bestätigen.');
+    applyLanguage('fr');
+    expect(describeWithdrawalSwitched(refusal, 'Digital Security Card+ (…4821)').action).toContain('« Continuer »');
   });
 });

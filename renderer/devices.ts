@@ -6,6 +6,7 @@
  */
 import { DEVICE_CATALOGUE, DEVICE_KINDS } from '../core/devices.ts';
 import type { DeviceKind } from '../core/devices.ts';
+import type { ClientError } from '../core/contract/index.ts';
 import { i18n } from './i18n/index.ts';
 
 const KEYS: Readonly<Record<DeviceKind, 'ibkey' | 'dscplus' | 'platinum' | 'gold' | 'dsc' | 'scc' | 'onlineScc' | 'sms' | 'tempPasscode'>> = {
@@ -44,4 +45,15 @@ export function deviceLabel(label: string, kind?: string): string {
     if (label.startsWith(`${name} (`) && label.endsWith(')')) return `${deviceName(k)}${label.slice(name.length)}`;
   }
   return label;
+}
+
+/**
+ * SPEC W2: the device to choose for the user after a withdrawal was refused over the chosen device's
+ * limit: the one slsd named as allowing the amount, only if the drop-down offers it (the user's usable
+ * devices: never one the user cannot use, nor a name from a stale list) and it is not the one refused.
+ */
+export function deviceToSwitchTo<D extends { readonly deviceId: string }>(error: ClientError, offered: readonly D[], refused: string): D | null {
+  const id = error.code === 'SLS_ERR_WITHDRAWAL_LIMIT' ? error.withdrawalLimit?.useDeviceId : undefined;
+  if (!id || id === refused) return null;
+  return offered.find((d) => d.deviceId === id) ?? null;
 }

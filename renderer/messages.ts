@@ -187,6 +187,15 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
 }
 
 /**
+ * SPEC W2: a withdrawal refused over the chosen device's limit after the client chose for the user the
+ * device that would allow it (`deviceToSwitchTo`): why, as `describeError` words it, then that the
+ * device was switched, to which (`device`, as the drop-down names it) and what to press.
+ */
+export function describeWithdrawalSwitched(error: ClientError, device: string): ErrorText {
+  return { message: describeError(error).message, action: i18n.t('errors:withdrawalLimit.switched', { device, button: i18n.t('account:continue') }) };
+}
+
+/**
  * The mobile number's verification code (SPEC P1, L6): a wrong one counts against that code's own 3
  * tries, not a login's; everything else as anywhere (the third wrong code: SLS_ERR_MOBILE_CODE_ENDED).
  */

@@ -3,7 +3,7 @@
  * the focus after a step that failed.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ReactNode } from 'react';
+import type { ReactNode, Ref } from 'react';
 import { ContractError, formatCountdown } from '../core/contract/messages.ts';
 import { i18n } from './i18n/index.ts';
 import { describeError } from './messages.ts';
@@ -36,9 +36,10 @@ export function ErrorLine({ error, id }: { error: Notice | null; id?: string }) 
   );
 }
 
-export function BusyButton({ busy, children, busyLabel }: { busy: boolean; children: ReactNode; busyLabel: string }) {
+/** `ref`: for a screen that puts the focus back on it after a step (`refocus`). */
+export function BusyButton({ busy, children, busyLabel, ref }: { busy: boolean; children: ReactNode; busyLabel: string; ref?: Ref<HTMLButtonElement> }) {
   return (
-    <button type="submit" className="primary" aria-busy={busy} disabled={busy}>
+    <button ref={ref} type="submit" className="primary" aria-busy={busy} disabled={busy}>
       {busy ? (
         <>
           <Spinner /> <span>{busyLabel}</span>

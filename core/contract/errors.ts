@@ -46,6 +46,8 @@ export const ClientErrorSchema = z.object({
       availableCents: z.number().int().nonnegative(),
       deviceKind: z.string().max(32),
       useDeviceLabel: z.string().max(200).optional(),
+      /** That device's id, so the client can choose it for the user (SPEC W2); only ever one of the user's usable devices. */
+      useDeviceId: z.string().max(64).optional(),
     })
     .optional(),
   /** SLS_ERR_NOT_PRIMARY_USER (SPEC O3): who may change the account's security settings. */

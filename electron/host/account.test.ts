@@ -73,6 +73,8 @@ describe("slsd's refusals in the client's words (SPEC W2, O3; UI.md language)", 
       code: 'SLS_ERR_WITHDRAWAL_LIMIT',
       withdrawalLimit: { limit: 'per_day', limitCents: 200_000_00, availableCents: 200_000_00, deviceKind: 'scc', useDeviceLabel: m.devices.dscplus!.device.label },
     });
+    // SPEC W2: the device that would allow it by its id too, so the desktop can choose it for the user.
+    expect(refused.error.withdrawalLimit?.useDeviceId).toBe(m.devices.dscplus!.device.id);
     const english = describeError(refused.error);
     expect(`${english.message} ${english.action}`).toBe(refused.error.message);
     applyLanguage('de');

@@ -112,7 +112,7 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
         ...(e.retryAt !== undefined ? { retryAt: e.retryAt } : {}),
         ...(e.issues !== undefined ? { issues: e.issues } : {}),
         ...(e.limit !== undefined && e.limitCents !== undefined && e.availableCents !== undefined && e.deviceKind !== undefined
-          ? { withdrawalLimit: { limit: e.limit, limitCents: e.limitCents, availableCents: e.availableCents, deviceKind: e.deviceKind, ...(e.useDevice ? { useDeviceLabel: e.useDevice.label.slice(0, 200) } : {}) } }
+          ? { withdrawalLimit: { limit: e.limit, limitCents: e.limitCents, availableCents: e.availableCents, deviceKind: e.deviceKind, ...(e.useDevice ? { useDeviceLabel: e.useDevice.label.slice(0, 200), ...(e.useDevice.deviceId.length <= 64 ? { useDeviceId: e.useDevice.deviceId } : {}) } : {}) } }
           : {}),
         ...(e.primaryUser !== undefined ? { primaryUser: { username: e.primaryUser.username.slice(0, 64), displayName: e.primaryUser.displayName.slice(0, 200) } } : {}),
       };

@@ -13,16 +13,17 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { FormEvent, ReactNode } from 'react';
 import { Trans, useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OnlineCard, OptOutStatus, SharingView, WithdrawalOverview, WithdrawalResponse } from '../../core/account-api.ts';
 import type { ClientError, DscPlusStatus, ErrorText, LoginStepView, OfferedFile, SessionView, SlsApi } from '../../core/contract/index.ts';
 import { ContractError, formatNewYorkTime } from '../../core/contract/messages.ts';
 import { CALL_NAMES } from '../../core/contract/names.ts';
 import { locale } from '../i18n/index.ts';
-import { describeConfirmationError, describeMobileCodeError, endsConfirmation } from '../messages.ts';
+import { describeConfirmationError, describeMobileCodeError, describeWithdrawalSwitched, endsConfirmation } from '../messages.ts';
 import { formatUsd, parseUsd } from '../money.ts';
 import { BusyButton, ErrorLine, Spinner, refocus, toClientError, useAction, useAfterFailure, useLatest, useTimeLeft } from '../ui.tsx';
 import type { FocusTarget, Notice } from '../ui.tsx';
-import { deviceLabel } from '../devices.ts';
+import { deviceLabel, deviceToSwitchTo } from '../devices.ts';
 import { ResponseForm, expectedResponse } from './response-field.tsx';
 import { ConfirmBox, escapeTo } from './confirm-box.tsx';
 import { SharingList, holdsSharing } from './SharingList.tsx';
@@ -344,6 +345,9 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   // Where the focus goes when the challenge is left: the amount (Cancel) or the device (Use another device).
   const amountField = useRef<HTMLInputElement>(null);
   const deviceField = useRef<HTMLSelectElement>(null);
+  const continueButton = useRef<HTMLButtonElement>(null);
+  // A device switched for the user (W2): its line, under Continue, is brought fully into view (UI.md: 420×560).
+  const revealError = useRef(false);
   const returnTo = useRef<'amount' | 'device' | null>(null);
   // SPEC L6: a confirmation that can no longer be answered (3 wrong responses, expired) is given up:
   // back to the form, amount kept, the error said; Continue asks for a new challenge.
@@ -383,12 +387,36 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       return;
     }
     backTo(amountField.current, { select: true });
-    const c = await run(() => api.startWithdrawal({ deviceId, amountCents }));
+    // SPEC W2: refused over this device's limit, slsd names a device of the user's that would allow the
+    // amount: chosen here for the user, the amount kept, the focus on Continue (C5: Enter goes on with it).
+    let switched: { error: ClientError; label: string } | null = null;
+    const c = await run(() =>
+      api.startWithdrawal({ deviceId, amountCents }).catch((e: unknown) => {
+        const error = toClientError(e);
+        const to = deviceToSwitchTo(error, overview?.devices ?? [], deviceId);
+        if (to) {
+          switched = { error, label: deviceLabel(to.label, to.kind) };
+          setDeviceId(to.deviceId);
+          backTo(continueButton.current);
+        }
+        throw e;
+      }),
+    );
     if (c) {
       setPending({ c, amountCents });
       begin(c);
+    } else if (switched) {
+      // Said plainly: the drop-down changed under the user's hand (the refusal's own words would only say "Use your …").
+      const { error, label } = switched;
+      revealError.current = true;
+      setError(describeWithdrawalSwitched(error, label));
     }
   };
+  useEffect(() => {
+    if (!error || !revealError.current) return;
+    revealError.current = false;
+    document.getElementById(`${id}-e`)?.scrollIntoView({ block: 'nearest' });
+  }, [error, id]);
   const confirmed = useCallback(
     (r: WithdrawalResponse) => {
       setPending(null);
@@ -498,14 +526,14 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
             </select>
           </div>
           <p>
-            <BusyButton busy={busy} busyLabel={t('busy.asking')}>
+            <BusyButton ref={continueButton} busy={busy} busyLabel={t('busy.asking')}>
               {t('continue')}
             </BusyButton>
           </p>
         </form>
       )}
       {/* While the response is typed, its error shows under the field (ChallengeBox): one alert at a time. */}
-      {pending && !onCard ? null : <ErrorLine error={error} />}
+      {pending && !onCard ? null : <ErrorLine id={`${id}-e`} error={error} />}
     </section>
   );
 }
@@ -1124,6 +1152,19 @@ function OptOutConfirmation({ busy, canOptBackIn, onConfirm, onCancel }: { busy:
   );
 }
 
+/**
+ * Why the user may not change the setting, and who may (SPEC A1, O3): the one primary user by name;
+ * when the user's accounts have different primary users none of them alone may, so the line says so
+ * and sends the user to client services, as slsd's refusal does.
+ */
+function whoMayChange(t: TFunction<'account'>, status: OptOutStatus): string {
+  if (status.severalPrimaryUsers) return status.optedOut ? t('sls.severalPrimariesOptIn') : t('sls.severalPrimariesChange');
+  const p = status.primaryUser;
+  if (!p) return status.optedOut ? t('sls.onlyPrimaryOptInUnnamed') : t('sls.onlyPrimaryChangeUnnamed');
+  const who = `${p.displayName} (${p.username})`;
+  return status.optedOut ? t('sls.onlyPrimaryOptIn', { who }) : t('sls.onlyPrimaryChange', { who });
+}
+
 function SlsPanel({ api }: { api: SlsApi }) {
   const { t } = useTranslation('account');
   const id = useId();
@@ -1154,22 +1195,13 @@ function SlsPanel({ api }: { api: SlsApi }) {
     if (s) setStatus(s);
     close();
   };
-  const who = status?.primaryUser ? `${status.primaryUser.displayName} (${status.primaryUser.username})` : null;
   return (
     <section aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>{t('sls.title')}</h2>
       {status ? (
         <>
           <p role="status">{status.optedOut ? t('sls.optedOut') : t('sls.optedIn')}</p>
-          {!status.canChange ? (
-            <p className="notice">{who
-                ? status.optedOut
-                  ? t('sls.onlyPrimaryOptIn', { who })
-                  : t('sls.onlyPrimaryChange', { who })
-                : status.optedOut
-                  ? t('sls.onlyPrimaryOptInUnnamed')
-                  : t('sls.onlyPrimaryChangeUnnamed')}</p>
-          ) : null}
+          {!status.canChange ? <p className="notice">{whoMayChange(t, status)}</p> : null}
           {confirming && !status.optedOut ? (
             <OptOutConfirmation busy={busy} canOptBackIn={status.canChange} onConfirm={() => void optOut()} onCancel={close} />
           ) : (

@@ -92,7 +92,7 @@ describe('opting out and back in (SPEC O1, O2, O3)', () => {
     expect(r.status).toBe(403);
     expect((r.body as unknown as { error: { message: string } }).error.message).toBe("Only Jane Doe (jane), the account's primary user, can opt users back into the Secure Login System.");
     const status = ok(await getJson(t.app, '/v1/sls/opt-out', bearer(token)));
-    expect(status).toMatchObject({ optedOut: true, canChange: false, primaryUser: { username: 'jane', displayName: 'Jane Doe' } });
+    expect(status).toMatchObject({ optedOut: true, canChange: false, primaryUser: { username: 'jane', displayName: 'Jane Doe' }, severalPrimaryUsers: false });
   });
 
   it('O3: the primary user opts the user back in; the trading login asks the device again', async () => {
@@ -222,7 +222,8 @@ describe('a user of several accounts (SPEC A1, O1, O3)', () => {
     const own = await postJson(t.app, '/v1/sls/opt-out', {}, bearer(bobToken));
     expect(errorCode(own)).toBe('SLS_ERR_NOT_PRIMARY_USER');
     expect((own.body as unknown as { error: { message: string } }).error.message).toMatch(refusal);
-    expect(ok(await getJson(t.app, '/v1/sls/opt-out', bearer(bobToken)))).toMatchObject({ optedOut: false, canChange: false, primaryUser: null });
+    // O3: the status says why nobody is named, so the client can send the user to client services.
+    expect(ok(await getJson(t.app, '/v1/sls/opt-out', bearer(bobToken)))).toMatchObject({ optedOut: false, canChange: false, primaryUser: null, severalPrimaryUsers: true });
 
     const janeToken = await signIn(t, 'jane', jane.devices.dscplus!);
     const byJane = await postJson(t.app, '/v1/sls/opt-out', { username: 'bob' }, bearer(janeToken));

@@ -43,6 +43,8 @@ export interface OptOutStatus {
   readonly canChange: boolean;
   /** Who may, when the caller may not. */
   readonly primaryUser: { readonly username: string; readonly displayName: string } | null;
+  /** The target's accounts have different primary users: none of them alone may, so nobody is named; client services can (A1). */
+  readonly severalPrimaryUsers: boolean;
 }
 
 /**
@@ -103,7 +105,7 @@ export class OptOutService {
 
   async status(caller: Caller, username?: string): Promise<OptOutStatus> {
     const target = await this.#target(caller, username);
-    const { allowed, related, primaryUser } = await this.#rights(caller, target.id);
+    const { allowed, related, primaryUser, several } = await this.#rights(caller, target.id);
     if (target.id !== caller.user.id && !related) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'There is no such user in your accounts.' });
     const row = await this.#d.adb.selectFrom('sls_opt_outs').selectAll().where('user_id', '=', target.id).executeTakeFirst();
     return {
@@ -112,6 +114,7 @@ export class OptOutService {
       optedOutAt: row ? new Date(row.opted_out_at).toISOString() : null,
       canChange: allowed,
       primaryUser,
+      severalPrimaryUsers: several,
     };
   }
 

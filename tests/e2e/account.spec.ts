@@ -32,11 +32,14 @@ async function user(slsd: Slsd, entity: string, account: string, username: strin
   await slsctlWithInput(slsd, `${PASSWORD}\n`, 'user', 'create', '--username', username, '--display-name', displayName, '--entity', entity, '--account', account, '--mobile', '+447400123456', '--password-stdin');
 }
 
-async function goldToken(slsd: Slsd, username: string): Promise<DemoDevice> {
-  const file = `${username}.gold.token.json`;
-  await slsd.slsctl('device', 'add', '--user', username, '--kind', 'gold', '--token-file', join(slsd.dataDir, file));
-  return { kind: 'gold', deviceId: '', label: '', serial: null, file };
+/** A legacy device registered with slsctl (SPEC D7), answered from its token file. */
+async function legacyToken(slsd: Slsd, username: string, kind: 'gold' | 'dsc'): Promise<DemoDevice> {
+  const file = `${username}.${kind}.token.json`;
+  await slsd.slsctl('device', 'add', '--user', username, '--kind', kind, '--token-file', join(slsd.dataDir, file));
+  return { kind, deviceId: '', label: '', serial: null, file };
 }
+
+const goldToken = (slsd: Slsd, username: string): Promise<DemoDevice> => legacyToken(slsd, username, 'gold');
 
 async function shownChallenge(page: Page): Promise<string> {
   return (await page.locator('output.challenge').first().innerText()).replace(/\s+/g, '');
@@ -113,9 +116,10 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await page.getByLabel('Confirm with').selectOption({ label: scc.label });
     await page.getByRole('button', { name: 'Continue' }).click();
     await expect(page.getByRole('alert')).toContainText('would pass the daily limit of your Security Code Card');
-    await expect(page.getByRole('alert')).toContainText(`Use your ${dscplus.label} to confirm this withdrawal.`);
+    // W2: the device that would allow it is chosen for the user, and said so.
+    await expect(page.getByRole('alert')).toContainText(`We switched to your ${dscplus.label}, which allows this amount: press Continue to confirm this withdrawal with it.`);
+    await expect(page.getByLabel('Confirm with')).toHaveValue(dscplus.deviceId);
 
-    await page.getByLabel('Confirm with').selectOption({ label: dscplus.label });
     await page.getByRole('button', { name: 'Continue' }).click();
     // L5: with several devices, another one can be chosen; the focus goes to the choice.
     await expect(page.getByLabel('Response')).toBeFocused();
@@ -234,6 +238,36 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await expect(page.getByText("Only Jane Doe (opt.jane), the account's primary user, can opt you back in.")).toBeVisible();
     await page.getByRole('button', { name: 'I want to always use my Secure Login Device when logging in' }).click();
     await expect(page.getByRole('alert')).toContainText("Only Jane Doe (opt.jane), the account's primary user, can opt users back into the Secure Login System.");
+  });
+
+  test('A1, O3: a user whose accounts have different primary users is told why nobody alone may change the setting and to contact client services, in English and German', async ({ desktop: { page }, slsd }) => {
+    // Pia is the primary user of U-SEV1; Sam uses U-SEV1 and is the primary user of his own U-SEV2 (A1).
+    const entity = await entityWithAccount(slsd, 'Several Primaries', 'U-SEV1');
+    await user(slsd, entity, 'U-SEV1', 'sev.pia', 'Pia Primary');
+    await slsd.slsctl('account', 'create', '--number', 'U-SEV2', '--entity', entity, '--balance', '100000');
+    await slsctlWithInput(slsd, `${PASSWORD}\n`, 'user', 'create', '--username', 'sev.sam', '--display-name', 'Sam Several', '--entity', entity, '--account', 'U-SEV1', 'U-SEV2', '--mobile', '+447400123456', '--password-stdin');
+    await legacyDeviceOnAccountSecurity(page, slsd, 'sev.sam', 'gold');
+    await page.getByRole('button', { name: 'Secure Login System' }).click();
+    await expect(page.getByText('You always use your Secure Login Device when logging in.')).toBeVisible();
+    // Not the generic line: why nobody is named, and what to do.
+    await expect(page.getByText('Your accounts have different primary users, and none of them alone can change this setting. Please contact client services.')).toBeVisible();
+    await expect(page.getByText("Only the account's primary user can change this setting.")).toHaveCount(0);
+    await expectAccessible(page, 'Account security: Secure Login System, different primary users');
+
+    // Trying anyway: slsd refuses it in the same words, and nothing changes (O1).
+    await page.getByRole('button', { name: 'Opt out for trading-platform login…' }).click();
+    await page.getByRole('button', { name: 'Opt out', exact: true }).click();
+    await expect(page.getByRole('alert')).toContainText("This user's accounts have different primary users: only the primary user of every one of them can opt users out of the Secure Login System. Please contact client services.");
+    await expect(page.getByText('You always use your Secure Login Device when logging in.')).toBeVisible();
+    expect(await slsd.slsctl('audit', '--user', 'sev.sam')).not.toContain('sls.opted_out');
+
+    // UI.md languages: the same line in German, in the 420×560 window.
+    await page.getByRole('button', { name: en.shell.more.toggle }).click();
+    await page.getByLabel(en.shell.more.language).selectOption({ label: 'Deutsch' });
+    await page.keyboard.press('Escape');
+    const line = page.getByText(de.account.sls.severalPrimariesChange);
+    await expect(line).toBeVisible();
+    await expect(line).toBeInViewport({ ratio: 1 });
   });
 
   test('D6: below USD 500K a DSC+ is refused with the reason', async ({ desktop: { page }, slsd }) => {
@@ -468,11 +502,16 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
 async function goldUserOnAccount(page: Page, slsd: Slsd, username: string, account: string): Promise<DemoDevice> {
   const entity = await entityWithAccount(slsd, `${username} entity`, account);
   await user(slsd, entity, account, username, `${username} user`);
-  const gold = await goldToken(slsd, username);
+  return legacyDeviceOnAccountSecurity(page, slsd, username, 'gold');
+}
+
+/** A user given a legacy device (their only one), logged in with it, on Account security. */
+async function legacyDeviceOnAccountSecurity(page: Page, slsd: Slsd, username: string, kind: 'gold' | 'dsc'): Promise<DemoDevice> {
+  const device = await legacyToken(slsd, username, kind);
   await fillLogin(page, username, PASSWORD);
-  await respondOnLogin(page, await deviceResponse(slsd, gold, await shownChallenge(page)));
+  await respondOnLogin(page, await deviceResponse(slsd, device, await shownChallenge(page)));
   await openAccountSecurity(page);
-  return gold;
+  return device;
 }
 
 /** The response a device did not give: its first character changed. */
@@ -673,19 +712,59 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     await expect(code).toHaveCount(0);
   });
 
-  test('W2, C5: an amount over the device\'s limit, sent with Tab and Enter on Continue: the focus back on the amount, its text selected', async ({ desktop: { page }, slsd }) => {
-    const { scc } = await m2fsOnAccountSecurity(page, slsd);
+  test('W2, C5: over the chosen device\'s limit, the device that would allow it is chosen for the user, said so, the amount kept and the focus on Continue: Enter goes on with it', async ({ desktop: { page }, slsd }) => {
+    const { dscplus, scc } = await m2fsOnAccountSecurity(page, slsd);
 
-    // Above the Security Code Card's USD 200,000 a day: slsd refuses it. Continue, disabled while it
-    // asked, must not leave the focus on <body>.
+    // Above the Security Code Card's USD 200,000 a day: slsd refuses it and names the DSC+ (unlimited, W1).
     const amount = page.getByLabel('Amount (USD)');
     await amount.fill('1,200,000');
     const device = page.getByLabel('Confirm with');
     await device.selectOption({ label: scc.label });
     await device.press('Tab');
+    const continueButton = page.getByRole('button', { name: 'Continue' });
+    await expect(continueButton).toBeFocused();
+    await page.keyboard.press('Enter');
+    const alert = page.getByRole('alert');
+    await expect(alert).toContainText('would pass the daily limit of your Security Code Card');
+    await expect(alert).toContainText(`We switched to your ${dscplus.label}, which allows this amount: press Continue to confirm this withdrawal with it.`);
+    // The drop-down shows the DSC+, the amount is kept, and Continue, disabled while it asked, has the focus back.
+    await expect(device).toHaveValue(dscplus.deviceId);
+    await expect(device.locator('option:checked')).toHaveText(dscplus.label);
+    await expect(amount).toHaveValue('1,200,000');
+    await expect(continueButton).toBeFocused();
+    // UI.md, 420×560: the whole line in view, with Continue.
+    await expect(alert).toBeInViewport({ ratio: 1 });
+    await expect(continueButton).toBeInViewport({ ratio: 1 });
+    await expectAccessible(page, 'Account security: a withdrawal switched to the device that allows it');
+
+    // Enter goes on with the DSC+: its challenge for this amount, then the withdrawal is confirmed with it.
+    await page.keyboard.press('Enter');
+    await expect(page.getByText('You are withdrawing USD 1,200,000.00.')).toBeVisible();
+    const challenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, dscplus, challenge));
+    await page.getByLabel('Response').press('Enter');
+    await expect(page.getByText(`Withdrawal of USD 1,200,000.00 confirmed with ${dscplus.label}.`)).toBeVisible();
+    expect(await slsd.slsctl('withdrawals', '--user', 'demo.m2fs')).toMatch(/USD 1,200,000\.00 {2}dscplus/);
+  });
+
+  test('W2, C5: over the limit of every device, sent with Tab and Enter on Continue: nothing is switched, the focus back on the amount, its text selected', async ({ desktop: { page }, slsd }) => {
+    // One legacy Digital Security Card: USD 1,000,000 a day (W1), and no device of the user allows more.
+    const entity = await entityWithAccount(slsd, 'Card Only', 'U-DSC');
+    await user(slsd, entity, 'U-DSC', 'dsc.dora', 'Dora Card');
+    await legacyDeviceOnAccountSecurity(page, slsd, 'dsc.dora', 'dsc');
+
+    // Continue, disabled while it asked, must not leave the focus on <body>.
+    const amount = page.getByLabel('Amount (USD)');
+    await amount.fill('1,200,000');
+    const device = page.getByLabel('Confirm with');
+    const chosen = await device.inputValue();
+    await device.press('Tab');
     await expect(page.getByRole('button', { name: 'Continue' })).toBeFocused();
     await page.keyboard.press('Enter');
-    await expect(page.getByRole('alert')).toContainText('would pass the daily limit of your Security Code Card');
+    await expect(page.getByRole('alert')).toContainText('would pass the daily limit of your Digital Security Card');
+    await expect(page.getByRole('alert')).toContainText('None of your devices allows this amount now');
+    await expect(page.getByRole('alert')).not.toContainText('We switched');
+    await expect(device).toHaveValue(chosen);
     await expect(amount).toBeFocused();
     await expect(amount).toHaveValue('1,200,000');
     expect(await selection(amount)).toEqual([0, '1,200,000'.length]);

@@ -204,6 +204,8 @@ const account: Catalogue<typeof en> = {
     onlyPrimaryChangeUnnamed: 'Nur der Hauptbenutzer des Kontos kann diese Einstellung ändern.',
     onlyPrimaryOptIn: 'Nur {{who}}, der Hauptbenutzer des Kontos, kann Ihr Opt-out aufheben.',
     onlyPrimaryChange: 'Nur {{who}}, der Hauptbenutzer des Kontos, kann diese Einstellung ändern.',
+    severalPrimariesOptIn: 'Ihre Konten haben verschiedene Hauptbenutzer, und keiner von ihnen allein kann Ihr Opt-out aufheben. Bitte wenden Sie sich an den Kundendienst.',
+    severalPrimariesChange: 'Ihre Konten haben verschiedene Hauptbenutzer, und keiner von ihnen allein kann diese Einstellung ändern. Bitte wenden Sie sich an den Kundendienst.',
     optIn: 'Ich möchte bei der Anmeldung immer mein Sicherheitsgerät verwenden',
     optOut: 'Opt-out für die Anmeldung an der Handelsplattform…',
     confirm: {

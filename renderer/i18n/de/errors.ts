@@ -70,6 +70,7 @@ const errors: Catalogue<typeof en> = {
     fiveBusinessDays: 'das Limit für fünf Geschäftstage',
     useDevice: 'Bestätigen Sie diese Auszahlung mit Ihrem Gerät „{{device}}“.',
     noDevice: 'Keines Ihrer Geräte erlaubt diesen Betrag jetzt: Zahlen Sie weniger aus oder warten Sie, bis frühere Auszahlungen aus dem Zeitraum fallen.',
+    switched: 'Wir haben auf Ihr Gerät „{{device}}“ umgestellt, das diesen Betrag erlaubt: Drücken Sie „{{button}}“, um diese Auszahlung damit zu bestätigen.',
   },
   notPrimaryUser: 'Nur {{who}}, der Hauptbenutzer des Kontos, kann dessen Sicherheitseinstellungen ändern.',
   server: {

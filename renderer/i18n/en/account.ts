@@ -203,6 +203,9 @@ const account = {
     onlyPrimaryChangeUnnamed: "Only the account's primary user can change this setting.",
     onlyPrimaryOptIn: "Only {{who}}, the account's primary user, can opt you back in.",
     onlyPrimaryChange: "Only {{who}}, the account's primary user, can change this setting.",
+    /** SPEC A1, O3: the user's accounts have different primary users; none of them alone may, so nobody is named. */
+    severalPrimariesOptIn: 'Your accounts have different primary users, and none of them alone can opt you back in. Please contact client services.',
+    severalPrimariesChange: 'Your accounts have different primary users, and none of them alone can change this setting. Please contact client services.',
     optIn: 'I want to always use my Secure Login Device when logging in',
     optOut: 'Opt out for trading-platform login…',
     /** Said before opting out, not after (SPEC O1, O2). */

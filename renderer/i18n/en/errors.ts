@@ -69,6 +69,8 @@ const errors = {
     fiveBusinessDays: 'five-business-day limit',
     useDevice: 'Use your {{device}} to confirm this withdrawal.',
     noDevice: 'None of your devices allows this amount now: withdraw less, or wait until earlier withdrawals leave the window.',
+    /** After the client chose that device for the user (the amount kept): said plainly, so the switch is not missed. */
+    switched: 'We switched to your {{device}}, which allows this amount: press {{button}} to confirm this withdrawal with it.',
   },
   /** SPEC O3: who may. */
   notPrimaryUser: "Only {{who}}, the account's primary user, can change its security settings.",

@@ -204,6 +204,8 @@ const account: Catalogue<typeof en> = {
     onlyPrimaryChangeUnnamed: "Seul l'utilisateur principal du compte peut modifier ce paramètre.",
     onlyPrimaryOptIn: "Seul {{who}}, l'utilisateur principal du compte, peut annuler votre opt-out.",
     onlyPrimaryChange: "Seul {{who}}, l'utilisateur principal du compte, peut modifier ce paramètre.",
+    severalPrimariesOptIn: "Vos comptes ont des utilisateurs principaux différents, et aucun d'eux ne peut seul annuler votre opt-out. Veuillez contacter le service clientèle.",
+    severalPrimariesChange: "Vos comptes ont des utilisateurs principaux différents, et aucun d'eux ne peut seul modifier ce paramètre. Veuillez contacter le service clientèle.",
     optIn: 'Je veux toujours utiliser mon appareil de sécurité pour me connecter',
     optOut: 'Opt-out pour la connexion à la plateforme de trading…',
     confirm: {

@@ -70,6 +70,7 @@ const errors: Catalogue<typeof en> = {
     fiveBusinessDays: 'la limite sur cinq jours ouvrés',
     useDevice: 'Confirmez ce retrait avec votre appareil « {{device}} ».',
     noDevice: "Aucun de vos appareils n'autorise ce montant pour l'instant : retirez moins, ou attendez que des retraits antérieurs sortent de la période.",
+    switched: 'Nous avons choisi à la place votre appareil « {{device}} », qui autorise ce montant : appuyez sur « {{button}} » pour confirmer ce retrait avec lui.',
   },
   notPrimaryUser: "Seul {{who}}, l'utilisateur principal du compte, peut modifier ses paramètres de sécurité.",
   server: {
