@@ -66,6 +66,16 @@ describe('a wrong setting is refused in one line', () => {
     expect(refusal(() => loadConfig({ SLS_DATABASE_POOL_MAX: '101' }))).toBe('SLS_DATABASE_POOL_MAX must be 1–100 (PostgreSQL connections per slsd process), got 101');
   });
 
+  it('SLS_PASSWORD_HASHING and SLS_WORKERS: a misspelt or out-of-range value is refused, where it was ignored or taken as 1 (SPEC A3, N1)', () => {
+    expect(loadConfig({}).passwordHashing).toBe('argon2id');
+    expect(loadConfig({ SLS_PASSWORD_HASHING: 'argon2id' }).passwordHashing).toBe('argon2id');
+    expect(loadConfig({ SLS_PASSWORD_HASHING: 'noop-benchmark-only' }).passwordHashing).toBe('noop-benchmark-only');
+    expect(refusal(() => loadConfig({ SLS_PASSWORD_HASHING: 'bcrypt' }))).toBe('SLS_PASSWORD_HASHING must be argon2id (the default) or noop-benchmark-only (benchmarks only), got bcrypt');
+    expect(loadConfig({ SLS_WORKERS: '4' }).workers).toBe(4);
+    expect(refusal(() => loadConfig({ SLS_WORKERS: '0' }))).toBe('SLS_WORKERS must be 1–64 (processes serving the API), got 0');
+    expect(refusal(() => loadConfig({ SLS_WORKERS: '65' }))).toBe('SLS_WORKERS must be 1–64 (processes serving the API), got 65');
+  });
+
   it('SLS_HASH_NICE: argon2id 10 below the event loop unless set; 0 keeps one priority (issue 7)', () => {
     expect(loadConfig({}).hashNice).toBe(10);
     expect(loadConfig({ SLS_HASH_NICE: '0' }).hashNice).toBe(0);

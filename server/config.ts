@@ -274,8 +274,10 @@ function trustProxyFrom(v: string | undefined): SlsConfig['trustProxy'] | undefi
  * (or SLS_SERVER_KEY_FILE), SLS_TRUST_PROXY
  * (true | false | comma-separated addresses and CIDR ranges), SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_WORKERS,
  * SLS_SMS_CARRIER_HOURS (on | off), SLS_SMS_BUDGET_PER_HOUR, SLS_SMS_DISPATCH_INTERVAL_MS,
- * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS, SLS_METRICS_PORT, SLS_METRICS_HOST, SLS_HASH_NICE,
- * SLS_PASSWORD_HASHING (only `noop-benchmark-only`, for the benchmark).
+ * SLS_HOUSEKEEPING_INTERVAL_MS, SLS_HOUSEKEEPING_GRACE_MS, SLS_SMS_RETENTION_DAYS, SLS_SETTLED_RETENTION_DAYS,
+ * SLS_DATABASE_POOL_MAX, SLS_METRICS_PORT, SLS_METRICS_HOST, SLS_HASH_NICE,
+ * SLS_PASSWORD_HASHING (`argon2id`, the default, or `noop-benchmark-only` for the benchmark; anything else refused).
+ * Every one is in server/README.md "Settings" (server/docs.test.ts keeps the two in step).
  */
 export function loadConfig(
   env: NodeJS.ProcessEnv,
@@ -335,9 +337,17 @@ export function loadConfig(
     if (hashNice > 19) throw startRefused(`SLS_HASH_NICE must be a nice increment, 0–19, got ${hashNice}`);
     o.hashNice = hashNice;
   }
-  if (env.SLS_PASSWORD_HASHING === 'noop-benchmark-only') o.passwordHashing = 'noop-benchmark-only';
+  // A misspelt value is refused rather than ignored: an operator who wrote it meant something.
+  const hashing = env.SLS_PASSWORD_HASHING;
+  if (hashing !== undefined && hashing !== '') {
+    if (hashing !== 'argon2id' && hashing !== 'noop-benchmark-only') throw startRefused(`SLS_PASSWORD_HASHING must be argon2id (the default) or noop-benchmark-only (benchmarks only), got ${hashing}`);
+    o.passwordHashing = hashing;
+  }
   const workers = flags.workers ?? intEnv(env, 'SLS_WORKERS');
-  if (workers !== undefined) o.workers = Math.max(1, workers);
+  if (workers !== undefined) {
+    if (workers < 1 || workers > 64) throw startRefused(`SLS_WORKERS must be 1–64 (processes serving the API), got ${workers}`);
+    o.workers = workers;
+  }
   const metricsPort = flags.metricsPort ?? intEnv(env, 'SLS_METRICS_PORT');
   if (metricsPort !== undefined) {
     if (metricsPort > 65535) throw startRefused(`SLS_METRICS_PORT must be a port (0–65535), got ${metricsPort}`);

@@ -67,7 +67,8 @@ function parseFlags(argv: readonly string[]): Flags {
     .option('--demo', 'seed demo users and devices when the database is empty, and print the demo README')
     .addHelpText(
       'after',
-      '\nOther settings from the environment: SLS_SERVER_KEY (base64, 32 bytes), SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_METRICS_HOST, SLS_DATABASE_POOL_MAX (PostgreSQL connections per process; default 10), SLS_HASH_NICE (argon2id below the event loop; default 10, 0 off).',
+      '\nOther settings from the environment, among them: SLS_SERVER_KEY or SLS_SERVER_KEY_FILE (base64, 32 bytes), SLS_DATABASE_URL_FILE, SLS_TRUST_PROXY, SLS_LOG_LEVEL, SLS_SESSION_TTL_MS, SLS_BODY_LIMIT, SLS_METRICS_HOST, SLS_DATABASE_POOL_MAX (PostgreSQL connections per process; default 10), SLS_HASH_NICE (argon2id below the event loop; default 10, 0 off), SLS_SMS_*, SLS_HOUSEKEEPING_*, SLS_SMS_RETENTION_DAYS, SLS_SETTLED_RETENTION_DAYS, UV_THREADPOOL_SIZE.' +
+        '\nEvery setting, with its default and range: server/README.md, "Settings".',
     )
     .parse([...argv], { from: 'user' })
     .opts<Flags>();

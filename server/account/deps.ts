@@ -31,7 +31,6 @@ export type AccountAuditEvent =
   | 'mobile.do_not_call_removed'
   | 'sms.refused'
   | 'sms.dropped'
-  | 'sms.dispatched'
   | 'sls.opted_out'
   | 'sls.opted_in'
   | 'sharing.started'
@@ -45,8 +44,7 @@ export type AccountAuditEvent =
   | 'restart.token_issued'
   | 'restart.failed'
   | 'restart.revoked'
-  | 'login.restarted'
-  | 'login.opted_out_no_second_factor';
+  | 'login.restarted';
 
 export interface AccountAuditEntry extends Omit<AuditEntry, 'event'> {
   readonly event: AccountAuditEvent;

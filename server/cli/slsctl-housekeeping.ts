@@ -22,7 +22,10 @@ function nonNegativeInt(v: string): number {
 export function registerHousekeepingCommand(program: Command, open: () => Promise<{ s: Services; config: SlsConfig }>, io: { out(text: string): void }): void {
   program
     .command('housekeeping')
-    .description('delete login transactions, sessions, IB Key nonces/approvals/activations, failure counters and SMS budgets expired beyond the grace period; never the audit log (SPEC N1, N2, L4)')
+    .description(
+      'delete login transactions, sessions, IB Key nonces/approvals/activations, failure counters and SMS budgets expired beyond the grace period, ' +
+        'sent SMS older than SLS_SMS_RETENTION_DAYS, and cancelled or rejected sharing requests and cancelled device orders settled longer than SLS_SETTLED_RETENTION_DAYS; never the audit log (SPEC N1, N2, L4)',
+    )
     .option('--grace-ms <ms>', 'keep rows this long after they expired (default: the config\'s housekeepingGraceMs, env SLS_HOUSEKEEPING_GRACE_MS, 24 h)', nonNegativeInt)
     .action(async (o: { graceMs?: number }) => {
       const { s, config } = await open();

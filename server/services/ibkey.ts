@@ -100,8 +100,7 @@ type IbKeyEvent =
   | 'ibkey.push_approved'
   | 'ibkey.push_denied'
   | 'ibkey.push_wrong_number'
-  | 'ibkey.temporary_password_sent'
-  | 'user.locked';
+  | 'ibkey.temporary_password_sent';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
