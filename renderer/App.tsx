@@ -9,8 +9,9 @@ import { useTranslation } from 'react-i18next';
 import type { Challenge } from '../core/api.ts';
 import { endsLogin } from '../core/contract/messages.ts';
 import { describeConnectError } from './connect-error.ts';
-import { describeError, sessionEndedText } from './messages.ts';
-import type { AppInfo, ClientError, DeviceView, DscPlusStatus, ErrorText, Language, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
+import { LOGIN_WARNING_MS } from '../core/contract/messages.ts';
+import { autoRestartFailedText, describeError, loginExpiredText, sessionEndedText } from './messages.ts';
+import type { AppInfo, AutoRestartAttempt, ClientError, DeviceView, DscPlusStatus, ErrorText, Language, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
 import { applyLanguage } from './i18n/index.ts';
 import { MoreMenu } from './MoreMenu.tsx';
 import { AccountScreen } from './screens/AccountScreen.tsx';
@@ -18,20 +19,24 @@ import { ChallengeScreen } from './screens/ChallengeScreens.tsx';
 import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
 import { SignedInScreen } from './screens/SignedInScreen.tsx';
-import { SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
+import { LoginEndingNotice, SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
 import { Spinner, toClientError, useAction } from './ui.tsx';
 import type { Notice } from './ui.tsx';
 import { deviceLabel } from './devices.ts';
 
-/** Set on the device screens of the step-up (SPEC C6): the trading session to go back to Account security with. */
-type StepUp = { stepUp?: SessionView };
+/**
+ * On the device screens: the login's own time limit (SPEC L2–L5, C5), and, on the step-up's (C6),
+ * the trading session to go back to Account security with.
+ */
+type DeviceStep = { expiresAt: string; stepUp?: SessionView };
 
 type View =
   | { name: 'starting' }
   | { name: 'fatal'; error: ErrorText }
-  | { name: 'login'; notice: Notice | null; key: number }
-  | ({ name: 'select'; devices: readonly DeviceView[]; preselectedDeviceId: string } & StepUp)
-  | ({ name: 'challenge'; devices: readonly DeviceView[]; challenge: Challenge } & StepUp)
+  /** `autoRestart`: the start's auto-restart did not sign in (SPEC L8): the form says why, worded when shown (in the language chosen). */
+  | { name: 'login'; notice: Notice | null; key: number; autoRestart?: AutoRestartAttempt; username?: string }
+  | ({ name: 'select'; devices: readonly DeviceView[]; preselectedDeviceId: string } & DeviceStep)
+  | ({ name: 'challenge'; devices: readonly DeviceView[]; challenge: Challenge } & DeviceStep)
   | { name: 'signed_in'; session: SessionView }
   | { name: 'account'; session: SessionView; verify?: { notice: ErrorText | null } };
 
@@ -69,6 +74,8 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
 
   /** The Account tab last chosen in this session: the screen opens on it again, after "Verify it's you" too (SPEC C6). */
   const accountTab = useRef<string | null>(null);
+  /** The user name the login in progress was started with: on the form again when it ends (SPEC L2–L5, C5). */
+  const loginUsername = useRef<string | undefined>(undefined);
   useEffect(() => {
     if (view.name === 'login') accountTab.current = null;
   }, [view.name]);
@@ -135,8 +142,10 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           offAttached();
           offDetached();
         };
-        if (session) setView({ name: 'signed_in', session });
-        else toLogin(null);
+        if (session) return setView({ name: 'signed_in', session });
+        // SPEC L8: an auto-restart tried at this start and not signed in says why on the form, not a plain form.
+        const autoRestart = await a.getAutoRestartAttempt().catch(() => null);
+        setView({ name: 'login', notice: null, key: Date.now(), ...(autoRestart ? { autoRestart } : {}) });
       })
       .catch((e: unknown) => setView({ name: 'fatal', error: describeConnectError(e) }));
     return () => off();
@@ -172,21 +181,44 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     // SPEC C6: a step-up that ended goes back to "Verify it's you", saying why; a login, to the form.
     setView((v) => {
       const back = v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
-      return back ? { name: 'account', session: back, verify: { notice: describeError(e) } } : { name: 'login', notice: describeError(e), key: Date.now() };
+      return back
+        ? { name: 'account', session: back, verify: { notice: describeError(e) } }
+        : { name: 'login', notice: describeError(e), key: Date.now(), username: loginUsername.current };
     });
     return true;
   }, []);
   const action = useAction(onEnded);
   const setActionError = action.setError;
 
+  // SPEC L2–L5, C5: the login's own time limit (slsd's, 5 minutes) while its device screen is left
+  // open: a polite notice in its last minute; at its end the login form says so, with the user name
+  // typed for it, so the password is all there is to type (the step-up returns to "Verify it's you").
+  // The host lets go of the login and tells slsd, as a Cancel does.
+  const loginExpiresAt = view.name === 'select' || view.name === 'challenge' ? view.expiresAt : null;
+  const loginPhase = useSessionPhase(loginExpiresAt, LOGIN_WARNING_MS);
+  useEffect(() => {
+    // By the clock too: the phase of a login that ended before may not have caught up with this one yet.
+    if (loginPhase !== 'ended' || !api || !loginExpiresAt || Date.now() < Date.parse(loginExpiresAt)) return;
+    setActionError(null);
+    void api.cancelLogin().catch(() => {});
+    setView((v) => {
+      if ((v.name !== 'select' && v.name !== 'challenge') || v.expiresAt !== loginExpiresAt) return v;
+      return v.stepUp
+        ? { name: 'account', session: v.stepUp, verify: { notice: loginExpiredText() } }
+        : { name: 'login', notice: loginExpiredText(), key: Date.now(), username: loginUsername.current };
+    });
+  }, [loginPhase, loginExpiresAt, api, setActionError]);
+
   const applyStep = useCallback((step: LoginStepView) => {
     setStatus(null);
     setView((v) => {
       // SPEC C6: a step of the step-up (from Account security, or its device screens) keeps the way back there.
       const back = v.name === 'account' ? v.session : v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
-      const stepUp: StepUp = back ? { stepUp: back } : {};
-      if (step.status === 'select_device') return { name: 'select', devices: step.devices, preselectedDeviceId: step.preselectedDeviceId, ...stepUp };
-      if (step.status === 'challenge') return { name: 'challenge', devices: step.devices, challenge: step.challenge, ...stepUp };
+      if (step.status !== 'signed_in') {
+        const screen: DeviceStep = { expiresAt: step.expiresAt, ...(back ? { stepUp: back } : {}) };
+        if (step.status === 'select_device') return { name: 'select', devices: step.devices, preselectedDeviceId: step.preselectedDeviceId, ...screen };
+        return { name: 'challenge', devices: step.devices, challenge: step.challenge, ...screen };
+      }
       // Signed in to the Client Portal: the host keeps that session; the trading session stays the one shown.
       return back ? { name: 'account', session: back } : { name: 'signed_in', session: step.session };
     });
@@ -267,7 +299,21 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
 
   switch (view.name) {
     case 'login':
-      return <LoginScreen key={`${view.key}-${settings.lastUsername ?? ''}`} api={api} settings={settings} notice={view.notice} onStep={applyStep} onSettings={setSettings} footer={footer} />;
+      return (
+        <LoginScreen
+          key={`${view.key}-${settings.lastUsername ?? ''}`}
+          api={api}
+          settings={settings}
+          notice={view.notice ?? (view.autoRestart ? { ...autoRestartFailedText(view.autoRestart), tone: 'info' } : null)}
+          {...(view.username !== undefined ? { username: view.username } : {})}
+          onStep={(step, username) => {
+            loginUsername.current = username;
+            applyStep(step);
+          }}
+          onSettings={setSettings}
+          footer={footer}
+        />
+      );
     case 'select':
       return (
         <SelectDeviceScreen
@@ -278,6 +324,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           onSelect={(d) => select(d)}
           onCancel={cancel}
           stepUp={view.stepUp !== undefined}
+          notice={<LoginEndingNotice phase={loginPhase} />}
         />
       );
     case 'challenge': {
@@ -300,16 +347,17 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
             // SPEC H2: a blocked card cannot answer; offer the user's other devices, saying why.
             const others = view.devices.filter((d) => d.id !== c.deviceId);
             if (others.length === 0) return;
-            setView({ name: 'select', devices: others, preselectedDeviceId: others[0]!.id, stepUp: view.stepUp });
+            setView({ name: 'select', devices: others, preselectedDeviceId: others[0]!.id, stepUp: view.stepUp, expiresAt: view.expiresAt });
             action.setError({ message: t('cardBlocked.message'), action: t('cardBlocked.action') });
           }}
           onSwitch={() => {
             // A card answering by itself is told to stop (CANCEL) before the drop-down shows.
             if (c.kind === 'dscplus' && device?.connected) void api.selectDevice({ deviceId: c.deviceId, mode: 'offline' }).catch(() => {});
             action.setError(null);
-            setView({ name: 'select', devices: view.devices, preselectedDeviceId: c.deviceId, stepUp: view.stepUp });
+            setView({ name: 'select', devices: view.devices, preselectedDeviceId: c.deviceId, stepUp: view.stepUp, expiresAt: view.expiresAt });
           }}
           onCancel={cancel}
+          notice={<LoginEndingNotice phase={loginPhase} />}
           onSelectAgain={(mode) => select(c.deviceId, mode)}
           waitForApproval={waitForApproval}
           onApproved={applyStep}

@@ -1,7 +1,7 @@
 // The error and session wording in each of the client's languages (SPEC L6, C5; UI.md "More: language").
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyLanguage, i18n, resources, systemLanguage } from './i18n/index.ts';
-import { describeError, describeMobileCodeError, sessionEndedText, sessionEndingText } from './messages.ts';
+import { autoRestartFailedText, describeError, describeMobileCodeError, loginEndingText, loginExpiredText, sessionEndedText, sessionEndingText } from './messages.ts';
 
 afterEach(() => applyLanguage('en'));
 
@@ -196,5 +196,39 @@ describe('the mobile number\'s code (SPEC P1, L6): its own tries, never "this lo
       expect(said.message).toBe(i18n.t('errors:mobileCodeGone.message'));
       expect(said).not.toEqual(describeError(gone));
     }
+  });
+});
+
+describe('auto-restart that did not sign in, on the login form (SPEC L8, L6)', () => {
+  const now = new Date('2026-11-28T15:00:00Z');
+  it('one line saying it did not sign you in, why, and what happens next', () => {
+    expect(autoRestartFailedText({ outcome: 'refused' }, now)).toEqual({ message: 'Auto-restart did not sign you in: it is no longer valid. Log in to turn it on again.', action: '' });
+    expect(autoRestartFailedText({ outcome: 'expired' }, now).message).toBe('Auto-restart did not sign you in: it ends each week on Sunday at 01:00 (New York time). Log in to turn it on again.');
+    expect(autoRestartFailedText({ outcome: 'devices' }, now).message).toBe('Auto-restart did not sign you in: your devices no longer allow it. Log in to see why.');
+    expect(autoRestartFailedText({ outcome: 'unavailable' }, now).message).toBe('Auto-restart did not sign you in: the server could not be reached. It tries again at the next start, or log in now.');
+  });
+
+  it('locked (L6): until when, in New York time, as the lockout says it', () => {
+    expect(autoRestartFailedText({ outcome: 'locked', lockedUntil: '2026-11-28T19:32:00Z' }, now).message).toBe(
+      'Auto-restart did not sign you in: too many failed attempts. Try again after 14:32 (New York time) or call client services.',
+    );
+    expect(autoRestartFailedText({ outcome: 'locked' }, now).message).toBe('Auto-restart did not sign you in: too many failed attempts. Try again later or call client services.');
+  });
+
+  it('in German and French', () => {
+    applyLanguage('de');
+    expect(autoRestartFailedText({ outcome: 'unavailable' }, now).message).toMatch(/^Der Auto-Neustart hat Sie nicht angemeldet: Der Server war nicht erreichbar\./);
+    expect(autoRestartFailedText({ outcome: 'locked', lockedUntil: '2026-11-28T19:32:00Z' }, now).message).toContain('nach 14:32 (New Yorker Zeit)');
+    applyLanguage('fr');
+    expect(autoRestartFailedText({ outcome: 'refused' }, now).message).toMatch(/^Le redémarrage auto ne vous a pas connecté/);
+  });
+});
+
+describe('the login\'s own time limit (SPEC L2–L5, C5)', () => {
+  it('in its last minute, then once it has ended: what happened and what to do', () => {
+    expect(loginEndingText()).toEqual({ message: 'This login ends in less than a minute.', action: 'Finish it now, or log in again afterwards.' });
+    expect(loginExpiredText()).toEqual({ message: 'This login took too long and has expired.', action: 'Enter your password to start again.' });
+    applyLanguage('de');
+    expect(loginEndingText().message).toBe('Diese Anmeldung endet in weniger als einer Minute.');
   });
 });

@@ -6,7 +6,7 @@
 import { formatCountdown, formatNewYorkTime } from '../core/contract/messages.ts';
 import { DEVICE_CATALOGUE } from '../core/devices.ts';
 import type { DeviceKind } from '../core/devices.ts';
-import type { ClientError, ErrorText } from '../core/contract/index.ts';
+import type { AutoRestartAttempt, ClientError, ErrorText } from '../core/contract/index.ts';
 import type en from './i18n/en/errors.ts';
 import { currentLanguage, i18n, locale } from './i18n/index.ts';
 import { formatUsd } from './money.ts';
@@ -73,6 +73,33 @@ export function sessionEndedText(expiresAt: string | undefined, now: Date = new 
     message: at ? i18n.t('errors:sessionEndedAt.messageAt', { when: nyTime(at, now) }) : i18n.t('errors:sessionEndedAt.message'),
     action: i18n.t('errors:sessionEndedAt.action'),
   };
+}
+
+/**
+ * SPEC L8: the one calm line on the login form when the auto-restart of this start did not sign in:
+ * that it did not, why, and what happens next (the lock's end in New York time, L6). The whole line
+ * is the message: the form shows it as news, not as an error of the user's.
+ */
+export function autoRestartFailedText(attempt: AutoRestartAttempt, now: Date = new Date()): ErrorText {
+  const t = i18n.t;
+  switch (attempt.outcome) {
+    case 'locked': {
+      const until = validDate(attempt.lockedUntil);
+      return { message: until ? t('errors:autoRestartFailed.lockedUntil', { when: nyTime(until, now) }) : t('errors:autoRestartFailed.locked'), action: '' };
+    }
+    default:
+      return { message: t(`errors:autoRestartFailed.${attempt.outcome}`), action: '' };
+  }
+}
+
+/** SPEC L2–L5, C5: on the device screens in the login's last minute. */
+export function loginEndingText(): ErrorText {
+  return { message: i18n.t('errors:loginEnding.message'), action: i18n.t('errors:loginEnding.action') };
+}
+
+/** SPEC L2–L5, C5: on the login form once the login's time ran out; the user name is still there. */
+export function loginExpiredText(): ErrorText {
+  return { message: i18n.t('errors:loginExpired.message'), action: i18n.t('errors:loginExpired.action') };
 }
 
 /**

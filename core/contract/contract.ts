@@ -58,11 +58,28 @@ export const AutoRestartView = z.discriminatedUnion('state', [
 ]);
 export type AutoRestartView = z.infer<typeof AutoRestartView>;
 
+/**
+ * SPEC L8: an auto-restart this start tried that did not sign in, and why, for one line on the
+ * login form (the trader would otherwise see a plain form and wonder). Never the token (C3).
+ * - `refused`: slsd refused the token (used by another copy, revoked, past slsd's cut-off); the host removed it.
+ * - `expired`: kept past the weekly cut-off, Sunday 01:00 New York time; the host removed it without asking slsd.
+ * - `locked`: the user is locked (L6) until `lockedUntil`.
+ * - `devices`: no device of the user may sign in to trading now (SLS_ERR_NO_ACTIVE_DEVICE, SLS_ERR_PORTAL_ONLY: L8 × T1, D5).
+ * - `unavailable`: slsd out of reach, briefly unavailable or this address throttled: nothing was judged,
+ *   the token stays in the keychain and the next start tries again.
+ */
+export const AUTO_RESTART_FAILURES = ['refused', 'expired', 'locked', 'devices', 'unavailable'] as const;
+export const AutoRestartAttempt = z.object({ outcome: z.enum(AUTO_RESTART_FAILURES), lockedUntil: z.string().optional() });
+export type AutoRestartAttempt = z.infer<typeof AutoRestartAttempt>;
+
 /** What the renderer knows of a session: everything of slsd's SessionInfo except the token, and the host's auto-restart state. */
 export const SessionView = SessionInfo.omit({ token: true }).extend({ autoRestart: AutoRestartView }).strip();
 export type SessionView = z.infer<typeof SessionView>;
 
-/** The step the login is at (SPEC L1–L5); the host keeps the transaction id. */
+/**
+ * The step the login is at (SPEC L1–L5); the host keeps the transaction id. `expiresAt`: the end of
+ * the login's own time limit, on this computer's clock (the host allows for slsd's clock being off).
+ */
 export const LoginStepView = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('select_device'),
@@ -190,6 +207,8 @@ export const CALLS = {
   resendCode: { input: Empty, output: LoginStepView },
   cancelLogin: { input: Empty, output: Ok },
   getSession: { input: Empty, output: SessionView.nullable() },
+  /** SPEC L8: after `getSession` answered null at the start, why the auto-restart it tried did not sign in; null when none was tried, or after a login. */
+  getAutoRestartAttempt: { input: Empty, output: AutoRestartAttempt.nullable() },
   signOut: { input: Empty, output: Ok },
   getSettings: { input: Empty, output: SettingsView },
   setSettings: { input: SetSettingsInput, output: SettingsView },

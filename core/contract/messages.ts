@@ -76,3 +76,9 @@ export function endsSession(error: ClientError): boolean {
 
 /** How long before the session's expiry the signed-in screens say it is about to end (SPEC C1, C5). */
 export const SESSION_WARNING_MS = 5 * 60_000;
+
+/**
+ * How long before a login's own time limit (slsd's transaction, 5 minutes) the device screens say it
+ * is about to end (SPEC L2–L5, C5): long enough to finish a step, short enough not to hurry anyone.
+ */
+export const LOGIN_WARNING_MS = 60_000;

@@ -14,6 +14,8 @@ export const CALL_NAMES = [
   'resendCode',
   'cancelLogin',
   'getSession',
+  // SPEC L8: why the auto-restart at the start did not sign in.
+  'getAutoRestartAttempt',
   'signOut',
   'getSettings',
   'setSettings',

@@ -353,3 +353,81 @@ describe('auto-restart at the start of the day, slsd briefly unavailable (SPEC L
     expect(restarted).toMatchObject({ user: { username: 'rhea' }, authenticatedWith: null, autoRestart: { state: 'on', until: CUT_OFF } });
   });
 });
+
+describe('auto-restart that did not sign in at the start: why, for the login form (SPEC L8, L6, C3)', () => {
+  const account = () => `restart-token:${t.url}`;
+
+  /** The app starts again on this computer: the login form (no session), and what it learns of the attempt. */
+  async function nextStart(keychain: Keychain, settings: SettingsStore) {
+    const again = host(keychain, { settings });
+    expect(await again.call('getSession')).toBeNull();
+    return again.call<unknown>('getAutoRestartAttempt');
+  }
+
+  /** Signed in with a second factor: a restart token in the keychain for the next start; the sign-in's token. */
+  async function signedInWithToken() {
+    const keychain = createMemoryKeychain();
+    const first = host(keychain);
+    await signInThrough(first.call);
+    const stored = JSON.parse((await keychain.get(account()))!) as { restartToken: string };
+    return { keychain, settings: first.settings, token: stored.restartToken };
+  }
+
+  it('nothing tried (no token kept), or the restart signed in: nothing to say', async () => {
+    const keychain = createMemoryKeychain();
+    const fresh = host(keychain);
+    expect(await fresh.call('getSession')).toBeNull();
+    expect(await fresh.call('getAutoRestartAttempt')).toBeNull();
+    await signInThrough(fresh.call);
+    const restarted = host(keychain, { settings: fresh.settings });
+    expect(await restarted.call<SessionView>('getSession')).toMatchObject({ autoRestart: { state: 'on' } });
+    expect(await restarted.call('getAutoRestartAttempt')).toBeNull();
+  });
+
+  it('refused: the token was revoked (`slsctl restart revoke`); it left the keychain; the view carries no token', async () => {
+    const { keychain, settings, token } = await signedInWithToken();
+    await slsctlRestartRevoke('rhea');
+    const attempt = await nextStart(keychain, settings);
+    expect(attempt).toEqual({ outcome: 'refused' });
+    expect(JSON.stringify(attempt)).not.toContain(token);
+    expect(await keychain.get(account())).toBeNull();
+  });
+
+  it('expired: kept past the weekly cut-off, by this computer\'s clock; slsd was not asked', async () => {
+    const { keychain, settings } = await signedInWithToken();
+    const stored = JSON.parse((await keychain.get(account()))!) as Record<string, string>;
+    await keychain.set(account(), JSON.stringify({ ...stored, validUntil: new Date(Date.now() - 60_000).toISOString() }));
+    expect(await nextStart(keychain, settings)).toEqual({ outcome: 'expired' });
+    expect(await keychain.get(account())).toBeNull();
+  });
+
+  it('locked (L6): ten failed passwords since; says until when', async () => {
+    const { keychain, settings } = await signedInWithToken();
+    for (let i = 0; i < 10; i++) await postJson(t.app, '/v1/login', { username: 'rhea', password: 'not-the-password', client: PORTAL });
+    const lockedUntil = (await t.adb.selectFrom('failure_counters').select('locked_until').where('scope', '=', 'user').executeTakeFirstOrThrow()).locked_until;
+    expect(await nextStart(keychain, settings)).toEqual({ outcome: 'locked', lockedUntil: new Date(Number(lockedUntil)).toISOString() });
+  });
+
+  it('devices (L8 × D5): no usable device left since the token was given', async () => {
+    const { keychain, settings } = await signedInWithToken();
+    await t.adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', u.devices.scc!.device.id).execute();
+    expect(await nextStart(keychain, settings)).toEqual({ outcome: 'devices' });
+  });
+
+  it('unavailable: slsd out of reach; the token stays for the next start', async () => {
+    const { keychain, settings, token } = await signedInWithToken();
+    await t.close();
+    expect(await nextStart(keychain, settings)).toEqual({ outcome: 'unavailable' });
+    expect(await keychain.get(account())).toContain(token);
+    t = await startAccountServer({ listen: true, clock: null }); // for afterEach
+  });
+
+  it('a new login forgets it: it was about the start, not this sign-in', async () => {
+    const { keychain, settings } = await signedInWithToken();
+    await slsctlRestartRevoke('rhea');
+    const again = host(keychain, { settings });
+    expect(await again.call('getSession')).toBeNull();
+    await again.call('login', { username: 'rhea', password: PASSWORD, rememberUsername: false });
+    expect(await again.call('getAutoRestartAttempt')).toBeNull();
+  });
+});

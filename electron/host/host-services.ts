@@ -11,8 +11,9 @@
  * keychain, a log or the renderer); while it lasts it carries the account calls.
  */
 import type { DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
-import type { AppInfo, AutoRestartView, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SessionView, SettingsView } from '../../core/contract/index.ts';
+import type { AppInfo, AutoRestartAttempt, AutoRestartView, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SessionView, SettingsView } from '../../core/contract/index.ts';
 import { endsLogin, endsSession } from '../../core/contract/index.ts';
+import { normalizeUsername } from '../../core/username.ts';
 import type { Keychain } from '../../native/keychain.ts';
 import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
 import type { DscPlusService } from './dscplus-service.ts';
@@ -132,6 +133,20 @@ function sessionView(held: HeldSession, info: HeldSession['info'] = held.info): 
 /** SPEC L8: answers to a restart that say nothing about its token (it was not used): the token stays in the keychain. */
 const RESTART_NOT_JUDGED: ReadonlySet<string> = new Set(['SLS_ERR_SERVER_UNREACHABLE', 'SLS_ERR_SERVICE_UNAVAILABLE', 'SLS_ERR_RATE_LIMITED']);
 
+/** SPEC L8: why a restart slsd answered with this error did not sign in, as the login form says it (never the token). */
+function restartFailure(error: SlsdError['error']): AutoRestartAttempt {
+  if (RESTART_NOT_JUDGED.has(error.code)) return { outcome: 'unavailable' };
+  switch (error.code) {
+    case 'SLS_ERR_USER_LOCKED':
+      return { outcome: 'locked', ...(error.lockedUntil ? { lockedUntil: error.lockedUntil } : {}) };
+    case 'SLS_ERR_NO_ACTIVE_DEVICE':
+    case 'SLS_ERR_PORTAL_ONLY':
+      return { outcome: 'devices' };
+    default:
+      return { outcome: 'refused' };
+  }
+}
+
 /** SPEC L8: no restart token for this session (no second factor, a Client Portal or portal-only session, or slsd said no). */
 const RESTART_NOT_FOR_THIS_LOGIN: AutoRestartView = { state: 'off', reason: 'not_for_this_login' };
 /** SPEC L8: slsd could not be asked, or setting it up took longer than a sign-in waits. */
@@ -169,6 +184,23 @@ function settingsView(s: StoredSettings): SettingsView {
     theme: s.theme,
     language: s.language,
   };
+}
+
+/**
+ * The device this computer last signed in with for a user (SPEC L2), by slsd's form of the name
+ * (`normalizeUsername`): "JSmith" and "jsmith" are one user to slsd, so they are one here. An entry
+ * written before under the name exactly as typed still counts.
+ */
+function rememberedDevice(byUser: Readonly<Record<string, string>>, username: string): string | undefined {
+  const key = normalizeUsername(username);
+  return byUser[key] ?? Object.entries(byUser).find(([typed]) => normalizeUsername(typed) === key)?.[1];
+}
+
+/** `byUser` with this user's device, under the normalized name; older entries of the same user (as typed) go. */
+function withRememberedDevice(byUser: Readonly<Record<string, string>>, username: string, deviceId: string): Record<string, string> {
+  const key = normalizeUsername(username);
+  const others = Object.entries(byUser).filter(([typed]) => normalizeUsername(typed) !== key);
+  return { ...Object.fromEntries(others), [key]: deviceId };
 }
 
 function noLogin(): SlsdError {
@@ -358,6 +390,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   const LoginInputUsername = z.string().min(1).max(64);
   const restartAccount = () => `restart-token:${settings.read().serverAddress}`;
   let restartPending: Promise<void> = Promise.resolve();
+  /** The auto-restart this start tried that did not sign in, and why (`getAutoRestartAttempt`); null once a login began. */
+  let restartAttempt: AutoRestartAttempt | null = null;
 
   /**
    * Ask slsd for a restart token and keep it in the keychain; answers what the signed-in screen says of
@@ -466,6 +500,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   }
 
   async function autoRestart(): Promise<HeldSession | null> {
+    restartAttempt = null;
     let stored: string | null;
     try {
       stored = await keychain.get(restartAccount());
@@ -476,6 +511,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     const parsed = RestartGrant.extend({ username: LoginInputUsername }).safeParse(JSON.parse(stored));
     if (!parsed.success || Date.parse(parsed.data.validUntil) <= Date.now()) {
       await forgetRestart();
+      // Past the weekly cut-off: the login form says so. An entry we cannot read says nothing useful.
+      if (parsed.success) restartAttempt = { outcome: 'expired' };
       return null;
     }
     try {
@@ -491,7 +528,10 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       // (refused before the token is looked at). Forgetting it there cost the trader a second factor
       // for a token still good.
       if (e instanceof SlsdError && !RESTART_NOT_JUDGED.has(e.error.code)) await forgetRestart();
-      if (e instanceof SlsdError) log(`auto-restart failed code=${e.error.code}`);
+      if (e instanceof SlsdError) {
+        log(`auto-restart failed code=${e.error.code}`);
+        restartAttempt = restartFailure(e.error);
+      }
       return null;
     }
   }
@@ -585,19 +625,30 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     return devices.map((d) => ({ ...d, connected: d.kind === 'dscplus' && d.serial !== undefined && plugged.has(d.serial) }));
   }
 
+  /**
+   * The login's own time limit on this computer's clock, which the renderer counts down by (SPEC
+   * L2–L5, C5): a computer whose clock is minutes off would otherwise say the login ended at once,
+   * or long after slsd ended it.
+   */
+  function onOurClock(slsdTime: string): string {
+    const offset = slsd.clockOffsetMs?.() ?? 0;
+    const at = Date.parse(slsdTime);
+    return offset === 0 || !Number.isFinite(at) ? slsdTime : new Date(at - offset).toISOString();
+  }
+
   /** Turn slsd's step into the renderer's view, keeping the ids and the token in the host. */
   async function accept(step: LoginStep, username: string, isPortal: boolean): Promise<LoginStepView> {
     switch (step.status) {
       case 'select_device': {
         login = { transactionId: step.transactionId, username, portal: isPortal };
         // SPEC L2: the device this user last logged in with on this computer, else slsd's pick.
-        const mine = settings.read().lastDeviceByUser[username];
+        const mine = rememberedDevice(settings.read().lastDeviceByUser, username);
         const preselected = mine && step.devices.some((d) => d.id === mine) ? mine : step.preselectedDeviceId;
-        return { status: 'select_device', expiresAt: step.expiresAt, devices: devicesView(step.devices), preselectedDeviceId: preselected };
+        return { status: 'select_device', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), preselectedDeviceId: preselected };
       }
       case 'challenge':
         login = { transactionId: step.transactionId, username, portal: isPortal };
-        return { status: 'challenge', expiresAt: step.expiresAt, devices: devicesView(step.devices), challenge: step.challenge };
+        return { status: 'challenge', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), challenge: step.challenge };
       case 'signed_in': {
         login = null;
         const { token, ...info } = step.session;
@@ -610,7 +661,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         const used = info.authenticatedWith?.deviceId;
         if (used) {
           const s = settings.read();
-          settings.update({ lastDeviceByUser: { ...s.lastDeviceByUser, [username]: used } });
+          settings.update({ lastDeviceByUser: withRememberedDevice(s.lastDeviceByUser, username, used) });
         }
         log(`signed in user=${info.user.username} device=${info.authenticatedWith?.kind ?? 'none'} auto-restart=${held.restart.state}`);
         return { status: 'signed_in', session: sessionView(held) };
@@ -635,7 +686,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     const used = held.info.authenticatedWith?.deviceId;
     if (used) {
       const s = settings.read();
-      settings.update({ lastDeviceByUser: { ...s.lastDeviceByUser, [trading.info.user.username]: used } });
+      settings.update({ lastDeviceByUser: withRememberedDevice(s.lastDeviceByUser, trading.info.user.username, used) });
     }
     log(`portal session opened user=${held.info.user.username} device=${held.info.authenticatedWith?.kind ?? 'none'}`);
     return { status: 'signed_in', session: sessionView(held) };
@@ -659,6 +710,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   return {
     async login(input) {
       login = null;
+      // What the start's auto-restart did is old news once the user logs in (SPEC L8).
+      restartAttempt = null;
       // A new sign-in: a step-up session of an earlier one has no place any more (SPEC C6).
       void endPortalSession();
       // Unticking "Remember username" forgets the name at once (SPEC C1).
@@ -792,6 +845,11 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       const held = session;
       const info = await refreshSession(held);
       return info ? sessionView(held, info) : null;
+    },
+
+    async getAutoRestartAttempt() {
+      await restartPending;
+      return restartAttempt;
     },
 
     async signOut() {

@@ -9,6 +9,7 @@ import { FAKE_PASSWORD, startFakeSlsd } from '../../tests/fixtures/fake-slsd.ts'
 import type { FakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
 import { appInfo } from './app-info.ts';
 import { createHost } from './index.ts';
+import { createSlsdClient } from './slsd-client.ts';
 
 let fake: FakeSlsd;
 beforeAll(async () => {
@@ -257,5 +258,42 @@ describe('settings and Reset app data (SPEC C1, C3, C4)', () => {
     await value('signOut');
     expect(seen).toEqual(['sessionEnded:{"reason":"signed_out"}']);
     expect(await value('getSession')).toBeNull();
+  });
+});
+
+describe("the login's own time limit on this computer's clock (SPEC L2–L5, C5)", () => {
+  /** slsd answers through fetch with its Date header `behindMs` behind this computer's clock (one of the two is off). */
+  function clockOff(behindMs: number): typeof fetch {
+    return async (input, init) => {
+      const res = await fetch(input, init);
+      const headers = new Headers(res.headers);
+      headers.set('date', new Date(Date.now() - behindMs).toUTCString());
+      return new Response(await res.text(), { status: res.status, headers });
+    };
+  }
+
+  it("moves the login's expiry by the difference of the two clocks, so a screen left open ends when slsd ends the login, not minutes early or late", async () => {
+    const settings = createMemorySettingsStore({ serverAddress: fake.url });
+    const h = createHost({ settings, keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0'), slsd: createSlsdClient({ baseUrl: () => fake.url, fetch: clockOff(10 * 60_000) }) });
+    const before = Date.now();
+    const r = await h.dispatch('login', { username: 'demo.m2fs', password: FAKE_PASSWORD, rememberUsername: false });
+    if (!r.ok) throw new Error(r.error.code);
+    const step = r.value as LoginStepView;
+    if (step.status !== 'select_device') throw new Error(step.status);
+    // The fake gives 5 minutes by its clock, 10 minutes behind ours: 15 minutes from now by ours (the header has whole seconds).
+    const left = Date.parse(step.expiresAt) - before;
+    expect(left).toBeGreaterThan(15 * 60_000 - 2_000);
+    expect(left).toBeLessThan(15 * 60_000 + 2_000);
+  });
+
+  it('leaves it as slsd said when the two clocks agree (within the header\'s second)', async () => {
+    const settings = createMemorySettingsStore({ serverAddress: fake.url });
+    const h = createHost({ settings, keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0'), slsd: createSlsdClient({ baseUrl: () => fake.url, fetch: clockOff(0) }) });
+    const before = Date.now();
+    const r = await h.dispatch('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: false });
+    if (!r.ok) throw new Error(r.error.code);
+    const left = Date.parse((r.value as Extract<LoginStepView, { status: 'challenge' }>).expiresAt) - before;
+    expect(left).toBeGreaterThan(5 * 60_000 - 2_000);
+    expect(left).toBeLessThan(5 * 60_000 + 2_000);
   });
 });

@@ -60,7 +60,16 @@ export interface SlsdClient {
   restart(request: { username: string; restartToken: string }): Promise<RestartResponse>;
   /** An account-security route (core/account-api.ts) with the session's bearer token (SPEC C6). */
   authed<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, token: string, body?: unknown): Promise<T>;
+  /**
+   * How far slsd's clock is ahead of this computer's (negative: behind), from the Date header of its
+   * last answer; 0 while unknown or within the header's whole second. An slsd time minus this is the
+   * same moment on this computer's clock (the login's 5 minutes, SPEC C5).
+   */
+  clockOffsetMs?(): number;
 }
+
+/** Below this the two clocks count as agreeing: the Date header has whole seconds, and the answer took a moment. */
+const CLOCK_AGREES_MS = 2_000;
 
 export interface SlsdClientOptions {
   /** Read on every request, so a changed server address applies to the next call. */
@@ -73,6 +82,7 @@ export interface SlsdClientOptions {
 export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 15_000;
+  let clockOffset = 0;
 
   async function request<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown, token?: string, timeout = timeoutMs): Promise<T> {
     const base = options.baseUrl().replace(/\/+$/, '');
@@ -93,6 +103,12 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
       });
     } catch {
       throw new SlsdError({ code: 'SLS_ERR_SERVER_UNREACHABLE', message: 'The SLS server could not be reached.' }, null);
+    }
+    // The header is slsd's time to the second, truncated: the middle of that second is the best guess.
+    const serverDate = Date.parse(res.headers.get('date') ?? '');
+    if (Number.isFinite(serverDate)) {
+      const offset = serverDate + 500 - Date.now();
+      clockOffset = Math.abs(offset) < CLOCK_AGREES_MS ? 0 : offset;
     }
     let json: unknown;
     try {
@@ -139,6 +155,7 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
     },
     restart: (r) => request('POST', '/login/restart', RestartResponse, r),
     authed: (method, path, schema, token, body) => request(method, path, schema, body, token),
+    clockOffsetMs: () => clockOffset,
   };
 }
 

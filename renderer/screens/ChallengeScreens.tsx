@@ -43,6 +43,8 @@ export interface ChallengeProps<C extends Challenge = Challenge> {
   onCardStatus?(listener: (status: DscPlusStatus) => void): () => void;
   /** The card blocked after three wrong PINs (SPEC H2): the app offers the other devices. */
   onCardBlocked?(): void;
+  /** Under the heading: the polite notice in the login's last minute (SPEC L2–L5, C5). */
+  notice?: ReactNode;
 }
 
 /**
@@ -52,7 +54,7 @@ export interface ChallengeProps<C extends Challenge = Challenge> {
  * answering, blocked, an expired notification), and no field in it took the focus, the heading
  * takes it, so screen readers announce the screen and Tab starts there, not from <body> (SPEC C5).
  */
-function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId, view = '' }: { title: string; titleId: string; children: ReactNode; canSwitch: boolean; onSwitch(): void; onCancel(): void; view?: string }) {
+function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId, view = '', notice = null }: { title: string; titleId: string; children: ReactNode; canSwitch: boolean; onSwitch(): void; onCancel(): void; view?: string; notice?: ReactNode }) {
   const { t } = useTranslation('challenge');
   const heading = useRef<HTMLHeadingElement>(null);
   useEscape(onCancel);
@@ -65,6 +67,7 @@ function Frame({ title, children, canSwitch, onSwitch, onCancel, titleId, view =
       <h1 id={titleId} ref={heading} tabIndex={-1}>
         {title}
       </h1>
+      {notice}
       {children}
       <nav className="secondary" aria-label={t('navLabel')}>
         {canSwitch ? (
@@ -117,7 +120,7 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
   };
   if (blocked) {
     return (
-      <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="blocked">
+      <Frame notice={p.notice} title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="blocked">
         <p className="device-label">{p.deviceLabel}</p>
         <ErrorLine error={cardLineText(t, 'blocked')} />
       </Frame>
@@ -125,7 +128,7 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
   }
   if (answersItself && serial !== null && p.onCardStatus) {
     return (
-      <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="card">
+      <Frame notice={p.notice} title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="card">
         <p className="device-label">{t('responseCode.connected', { device: p.deviceLabel })}</p>
         <DscPlusCardPanel
           serial={serial}
@@ -150,7 +153,7 @@ export function ResponseCodeScreen(p: ChallengeProps<Extract<Challenge, { type: 
     );
   }
   return (
-    <Frame title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="typing">
+    <Frame notice={p.notice} title={title} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view="typing">
       <p className="device-label">{p.deviceLabel}</p>
       {fallback ? (
         <div className="notice" role="status">
@@ -195,7 +198,7 @@ export function IndexNumbersScreen(p: ChallengeProps<Extract<Challenge, { type: 
   const id = useId();
   const [first, second] = c.indexes;
   return (
-    <Frame title={deviceName(c.kind)} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+    <Frame notice={p.notice} title={deviceName(c.kind)} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p className="device-label">{p.deviceLabel}</p>
       <p>{t('indexNumbers.intro')}</p>
       <p className="challenge indexes" aria-label={t('indexNumbers.pairLabel', { first, second })}>
@@ -296,7 +299,7 @@ export function PushScreen(p: ChallengeProps<Extract<Challenge, { type: 'push' }
   const label = p.deviceLabel;
   const phone = label.startsWith(`${app} (`) && label.endsWith(')') ? label.slice(app.length + 2, -1) : label === app ? '' : label;
   return (
-    <Frame title={t('push.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view={expired ? 'expired' : 'waiting'}>
+    <Frame notice={p.notice} title={t('push.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel} view={expired ? 'expired' : 'waiting'}>
       {/* SPEC L7: the number belongs to this notification only. Once it expired it goes, with the
           sentence asking for it, so nobody matches it against the next one, which has another. */}
       {expired ? null : (
@@ -345,7 +348,7 @@ export function SmsScreen(p: ChallengeProps<Extract<Challenge, { type: 'sms_code
   const now = useNow(1000);
   const wait = Date.parse(c.resendAvailableAt) - now;
   return (
-    <Frame title={t('sms.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+    <Frame notice={p.notice} title={t('sms.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p>
         <Trans t={t} i18nKey="sms.sent" values={{ number: c.maskedNumber }} components={{ strong: <strong className="nowrap" /> }} />
       </p>
@@ -377,7 +380,7 @@ export function PasscodeScreen(p: ChallengeProps<Extract<Challenge, { type: 'pas
   const c = p.challenge;
   const id = useId();
   return (
-    <Frame title={t('passcode.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
+    <Frame notice={p.notice} title={t('passcode.title')} titleId={`${id}-t`} canSwitch={p.canSwitch} onSwitch={p.onSwitch} onCancel={p.onCancel}>
       <p>{t('passcode.intro')}</p>
       <ResponseForm
         label={t('passcode.label')}

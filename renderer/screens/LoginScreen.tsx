@@ -13,7 +13,10 @@ export interface LoginScreenProps {
   api: SlsApi;
   settings: SettingsView;
   notice: Notice | null;
-  onStep(step: LoginStepView): void;
+  /** The user name typed for the login that just ended (SPEC L2–L5, C5): there again, so the user starts again with the password. */
+  username?: string;
+  /** The login's next step, and the user name it was started with. */
+  onStep(step: LoginStepView, username: string): void;
   onSettings(settings: SettingsView): void;
   footer: ReactNode;
 }
@@ -26,8 +29,8 @@ function hostOf(address: string): string {
   }
 }
 
-export function LoginScreen({ api, settings, notice, onStep, onSettings, footer }: LoginScreenProps) {
-  const [username, setUsername] = useState(settings.lastUsername ?? '');
+export function LoginScreen({ api, settings, notice, username: typed, onStep, onSettings, footer }: LoginScreenProps) {
+  const [username, setUsername] = useState(typed ?? settings.lastUsername ?? '');
   const [password, setPassword] = useState('');
   const [showPassword, setShowPassword] = useState(false);
   const [capsLock, setCapsLock] = useState(false);
@@ -87,7 +90,7 @@ export function LoginScreen({ api, settings, notice, onStep, onSettings, footer 
     });
     if (step) {
       setPassword('');
-      onStep(step);
+      onStep(step, username.trim());
     } else {
       focusFieldToFix();
     }

@@ -4,7 +4,7 @@
  */
 import { useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { FormEvent, KeyboardEvent } from 'react';
+import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
 import type { DeviceView } from '../../core/contract/index.ts';
 import { i18n } from '../i18n/index.ts';
 import { BusyButton, ErrorLine, refocus, useAfterFailure, useEscape } from '../ui.tsx';
@@ -20,6 +20,8 @@ export interface SelectDeviceProps {
   onCancel(): void;
   /** The Client Portal login of Account security (SPEC C6): Cancel goes back there, not to the login form. */
   stepUp?: boolean;
+  /** Under the heading: the polite notice in the login's last minute (SPEC L2–L5, C5). */
+  notice?: ReactNode;
 }
 
 export function deviceOptionLabel(d: DeviceView): string {
@@ -27,7 +29,7 @@ export function deviceOptionLabel(d: DeviceView): string {
   return d.connected ? i18n.t('login:selectDevice.connected', { label }) : label;
 }
 
-export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, onSelect, onCancel, stepUp = false }: SelectDeviceProps) {
+export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, onSelect, onCancel, stepUp = false, notice = null }: SelectDeviceProps) {
   const [chosen, setChosen] = useState(devices.some((d) => d.id === preselectedDeviceId) ? preselectedDeviceId : (devices[0]?.id ?? ''));
   const { t } = useTranslation('login');
   const id = useId();
@@ -55,6 +57,7 @@ export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, 
   return (
     <main className="screen" aria-labelledby={`${id}-title`}>
       <h1 id={`${id}-title`}>{t('selectDevice.title')}</h1>
+      {notice}
       <form onSubmit={submit} aria-busy={busy}>
         <div className="field">
           <label htmlFor={`${id}-device`}>{t('selectDevice.device')}</label>

@@ -18,10 +18,8 @@ import { SlsError } from '../errors.ts';
 import { USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS } from '../config.ts';
 import { appendAudit } from './audit.ts';
 
-/** User names are unique case-insensitively; this is the form they are compared and counted in. */
-export function normalizeUsername(username: string): string {
-  return username.normalize('NFKC').trim().toLowerCase();
-}
+/** User names are unique case-insensitively; this is the form they are compared and counted in (shared with the desktop, SPEC L2). */
+export { normalizeUsername } from '../../core/username.ts';
 
 /** An address's counter as client services see it (SPEC L6, `slsctl address list`). */
 export interface AddressThrottle {

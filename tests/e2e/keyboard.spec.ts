@@ -125,6 +125,59 @@ test.describe('Escape cancels (SPEC C5)', () => {
   });
 });
 
+test.describe("the login's own time limit, the screen left open (SPEC L2–L5, C5)", () => {
+  /** The fake slsd gives each login 5 minutes; this computer's clock runs fast for the renderer. */
+  async function loginLeftOpen(page: Page, username: string): Promise<void> {
+    await page.clock.install();
+    await page.getByLabel('Username', { exact: true }).fill(username);
+    await page.getByLabel('Password', { exact: true }).fill(FAKE_PASSWORD);
+    // Not remembered on this computer: the name that comes back is the one typed for this login.
+    await page.getByLabel('Remember username').uncheck();
+    await page.getByRole('button', { name: 'Log In' }).click();
+  }
+
+  test('Select Second Factor Device: a polite notice in its last minute, then the login form says it expired, the user name still there, the focus in the password; Enter starts again', async ({ fakeDesktop: { page, fake } }) => {
+    await loginLeftOpen(page, 'demo.m2fs');
+    const select = page.getByRole('combobox', { name: 'Device' });
+    await expect(select).toBeFocused();
+    const ending = page.getByRole('status').filter({ hasText: 'This login ends' });
+    await expect(ending).toHaveCount(0);
+
+    await page.clock.fastForward('04:05');
+    await expect(ending).toHaveText('This login ends in less than a minute. Finish it now, or log in again afterwards.');
+    // Polite: the focus stays on the drop-down, the user can still finish.
+    await expect(select).toBeFocused();
+    await expectAccessible(page, 'select device, login ending');
+
+    await page.clock.fastForward('01:00');
+    await expect(page.getByRole('alert')).toHaveText('This login took too long and has expired. Enter your password to start again.');
+    await expect(page.getByLabel('Username', { exact: true })).toHaveValue('demo.m2fs');
+    await expect(page.getByLabel('Password', { exact: true })).toBeFocused();
+    // The host let go of it, and told slsd.
+    await expect.poll(() => fake.cancelledLogins().length).toBe(1);
+    await expectAccessible(page, 'login after the login expired');
+
+    // The renderer's clock back with the fake slsd's, and the password is all there is to type.
+    await page.clock.setSystemTime(new Date());
+    await page.keyboard.type(FAKE_PASSWORD);
+    await page.keyboard.press('Enter');
+    await expect(select).toBeFocused();
+  });
+
+  test('a challenge screen: the notice in its last minute, then back to the login form, the name still there', async ({ fakeDesktop: { page } }) => {
+    await loginLeftOpen(page, 'demo.gold');
+    const field = page.getByLabel(/Enter the response/);
+    await expect(field).toBeFocused();
+    await page.clock.fastForward('04:30');
+    await expect(page.getByRole('status').filter({ hasText: 'This login ends' })).toHaveText('This login ends in less than a minute. Finish it now, or log in again afterwards.');
+    await expect(field).toBeFocused();
+    await page.clock.fastForward('00:31');
+    await expect(page.getByRole('alert')).toHaveText('This login took too long and has expired. Enter your password to start again.');
+    await expect(page.getByLabel('Username', { exact: true })).toHaveValue('demo.gold');
+    await expect(page.getByLabel('Password', { exact: true })).toBeFocused();
+  });
+});
+
 test.describe('Select Second Factor Device with the keyboard (SPEC L2, C5)', () => {
   test('the arrow keys change the device, Enter continues with it', async ({ fakeDesktop: { page } }) => {
     await fillLogin(page, 'demo.m2fs', FAKE_PASSWORD);

@@ -186,6 +186,39 @@ test.describe('SMS resend against slsd (SPEC L4, L6)', () => {
   });
 });
 
+test.describe('auto-restart that did not sign in at the start (SPEC L8)', () => {
+  test('the token was revoked since: the login form says so in one calm line, in the language shown, never the token', async ({ desktop: { page, settings, keychain }, slsd }) => {
+    const demo = readDemo(slsd);
+    await fillLogin(page, 'demo.gold', demo.password);
+    await submitResponse(page, await deviceResponse(slsd, demoDevice(demo, 'demo.gold', 'gold'), await shownChallenge(page)));
+    await expectSignedIn(page, demo, 'demo.gold', /Gold/);
+    const stored = JSON.parse((await keychain.get(`restart-token:${slsd.url}`))!) as { restartToken: string };
+    await slsd.slsctl('restart', 'revoke', '--user', 'demo.gold');
+
+    // The next start on this computer: the same settings and keychain, a new host.
+    const { startBrowserHost } = await import('../../electron/browser-host.ts');
+    const next = await startBrowserHost({ settings, keychain });
+    try {
+      await page.goto(next.url);
+      await expect(page.getByRole('button', { name: 'Log In' })).toBeVisible();
+      const line = page.getByRole('status').filter({ hasText: 'Auto-restart' });
+      await expect(line).toHaveText('Auto-restart did not sign you in: it is no longer valid. Log in to turn it on again.');
+      // Calm: news, not an error; the user name remembered, the focus where the login goes on.
+      await expect(page.getByRole('alert').filter({ hasText: 'Auto-restart' })).toHaveCount(0);
+      await expect(page.getByLabel('Username', { exact: true })).toHaveValue('demo.gold');
+      await expect(page.getByLabel('Password', { exact: true })).toBeFocused();
+      expect(await page.content()).not.toContain(stored.restartToken);
+      await expectAccessible(page, 'login after auto-restart refused');
+      // The words follow the language chosen (UI.md More ▾ → Language).
+      await page.getByRole('button', { name: 'More ▾' }).click();
+      await page.getByLabel('Language').selectOption({ label: 'Deutsch' });
+      await expect(page.getByRole('status').filter({ hasText: 'Auto-Neustart' })).toHaveText(/^Der Auto-Neustart hat Sie nicht angemeldet: Er ist nicht mehr gültig\./);
+    } finally {
+      await next.close();
+    }
+  });
+});
+
 test.describe('Reset app data against slsd and the OS keychain (SPEC C4)', () => {
   test('clears settings and the app keychain entries', async ({ slsd, page }) => {
     const service = `SLS Desktop e2e ${randomBytes(4).toString('hex')}`;

@@ -64,6 +64,16 @@ const errors: Catalogue<typeof en> = {
   unknown: { message: 'Etwas ist schiefgegangen.', action: 'Versuchen Sie es erneut; falls es weiterhin auftritt, rufen Sie den Kundendienst an.' },
   sessionEnding: { messageAt: 'Ihre Sitzung endet um {{when}} (New Yorker Zeit).', message: 'Ihre Sitzung endet bald.', action: 'Melden Sie sich danach erneut an, um fortzufahren.' },
   sessionEndedAt: { messageAt: 'Ihre Sitzung endete um {{when}} (New Yorker Zeit).', message: 'Ihre Sitzung ist beendet.', action: 'Melden Sie sich erneut an.' },
+  autoRestartFailed: {
+    refused: 'Der Auto-Neustart hat Sie nicht angemeldet: Er ist nicht mehr gültig. Melden Sie sich an, um ihn wieder einzuschalten.',
+    expired: 'Der Auto-Neustart hat Sie nicht angemeldet: Er endet jede Woche am Sonntag um 01:00 (New Yorker Zeit). Melden Sie sich an, um ihn wieder einzuschalten.',
+    lockedUntil: 'Der Auto-Neustart hat Sie nicht angemeldet: zu viele fehlgeschlagene Versuche. Versuchen Sie es nach {{when}} (New Yorker Zeit) erneut oder rufen Sie den Kundendienst an.',
+    locked: 'Der Auto-Neustart hat Sie nicht angemeldet: zu viele fehlgeschlagene Versuche. Versuchen Sie es später erneut oder rufen Sie den Kundendienst an.',
+    devices: 'Der Auto-Neustart hat Sie nicht angemeldet: Ihre Geräte erlauben ihn nicht mehr. Melden Sie sich an, um den Grund zu sehen.',
+    unavailable: 'Der Auto-Neustart hat Sie nicht angemeldet: Der Server war nicht erreichbar. Beim nächsten Start versucht er es erneut, oder melden Sie sich jetzt an.',
+  },
+  loginEnding: { message: 'Diese Anmeldung endet in weniger als einer Minute.', action: 'Schließen Sie sie jetzt ab oder melden Sie sich danach erneut an.' },
+  loginExpired: { message: 'Diese Anmeldung hat zu lange gedauert und ist abgelaufen.', action: 'Geben Sie Ihr Passwort ein, um neu zu beginnen.' },
   withdrawalLimit: {
     message: 'Diese Auszahlung würde {{limitName}} Ihres Geräts überschreiten ({{device}}: {{limit}}; noch {{available}}).',
     perDay: 'das Tageslimit',

@@ -62,6 +62,18 @@ const errors = {
   unknown: { message: 'Something went wrong.', action: 'Try again; if it keeps happening, call client services.' },
   sessionEnding: { messageAt: 'Your session ends at {{when}} (New York time).', message: 'Your session ends soon.', action: 'After that, log in again to go on.' },
   sessionEndedAt: { messageAt: 'Your session ended at {{when}} (New York time).', message: 'Your session has ended.', action: 'Log in again.' },
+  /** SPEC L8: one calm line on the login form when the start's auto-restart did not sign in: why, and what happens next. */
+  autoRestartFailed: {
+    refused: 'Auto-restart did not sign you in: it is no longer valid. Log in to turn it on again.',
+    expired: 'Auto-restart did not sign you in: it ends each week on Sunday at 01:00 (New York time). Log in to turn it on again.',
+    lockedUntil: 'Auto-restart did not sign you in: too many failed attempts. Try again after {{when}} (New York time) or call client services.',
+    locked: 'Auto-restart did not sign you in: too many failed attempts. Try again later or call client services.',
+    devices: 'Auto-restart did not sign you in: your devices no longer allow it. Log in to see why.',
+    unavailable: 'Auto-restart did not sign you in: the server could not be reached. It tries again at the next start, or log in now.',
+  },
+  /** SPEC L2–L5, C5: the login's own time limit, on the device screens in its last minute, then on the login form. */
+  loginEnding: { message: 'This login ends in less than a minute.', action: 'Finish it now, or log in again afterwards.' },
+  loginExpired: { message: 'This login took too long and has expired.', action: 'Enter your password to start again.' },
   /** SPEC W2: which limit of which device, and what to do. */
   withdrawalLimit: {
     message: 'This withdrawal would pass the {{limitName}} of your {{device}} ({{limit}}; {{available}} left).',

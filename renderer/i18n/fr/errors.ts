@@ -64,6 +64,16 @@ const errors: Catalogue<typeof en> = {
   unknown: { message: "Une erreur s'est produite.", action: 'Réessayez ; si cela se reproduit, appelez le service clientèle.' },
   sessionEnding: { messageAt: 'Votre session prend fin à {{when}} (heure de New York).', message: 'Votre session prend bientôt fin.', action: 'Ensuite, reconnectez-vous pour continuer.' },
   sessionEndedAt: { messageAt: 'Votre session a pris fin à {{when}} (heure de New York).', message: 'Votre session a pris fin.', action: 'Reconnectez-vous.' },
+  autoRestartFailed: {
+    refused: "Le redémarrage auto ne vous a pas connecté : il n'est plus valide. Connectez-vous pour le réactiver.",
+    expired: 'Le redémarrage auto ne vous a pas connecté : il prend fin chaque semaine le dimanche à 01:00 (heure de New York). Connectez-vous pour le réactiver.',
+    lockedUntil: 'Le redémarrage auto ne vous a pas connecté : trop de tentatives échouées. Réessayez après {{when}} (heure de New York) ou appelez le service clientèle.',
+    locked: 'Le redémarrage auto ne vous a pas connecté : trop de tentatives échouées. Réessayez plus tard ou appelez le service clientèle.',
+    devices: 'Le redémarrage auto ne vous a pas connecté : vos appareils ne le permettent plus. Connectez-vous pour savoir pourquoi.',
+    unavailable: "Le redémarrage auto ne vous a pas connecté : le serveur était injoignable. Il réessaiera au prochain démarrage, ou connectez-vous maintenant.",
+  },
+  loginEnding: { message: "Cette connexion prend fin dans moins d'une minute.", action: 'Terminez-la maintenant, ou reconnectez-vous ensuite.' },
+  loginExpired: { message: 'Cette connexion a pris trop de temps et a expiré.', action: 'Saisissez votre mot de passe pour recommencer.' },
   withdrawalLimit: {
     message: 'Ce retrait dépasserait {{limitName}} de votre appareil ({{device}} : {{limit}} ; reste {{available}}).',
     perDay: 'la limite journalière',
