@@ -401,6 +401,13 @@ describe('auto-restart that did not sign in at the start: why, for the login for
     expect(await keychain.get(account())).toBeNull();
   });
 
+  it('a damaged keychain entry (not JSON): the app opens on the login form, the entry goes, nothing to say', async () => {
+    const { keychain, settings } = await signedInWithToken();
+    await keychain.set(account(), '{"username":"rhea","restartTok');
+    expect(await nextStart(keychain, settings)).toBeNull();
+    expect(await keychain.get(account())).toBeNull();
+  });
+
   it('locked (L6): ten failed passwords since; says until when', async () => {
     const { keychain, settings } = await signedInWithToken();
     for (let i = 0; i < 10; i++) await postJson(t.app, '/v1/login', { username: 'rhea', password: 'not-the-password', client: PORTAL });

@@ -130,6 +130,15 @@ function sessionView(held: HeldSession, info: HeldSession['info'] = held.info): 
   return { ...info, autoRestart: held.restart };
 }
 
+/** `text` parsed as JSON, or undefined when it is not JSON. */
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** SPEC L8: answers to a restart that say nothing about its token (it was not used): the token stays in the keychain. */
 const RESTART_NOT_JUDGED: ReadonlySet<string> = new Set(['SLS_ERR_SERVER_UNREACHABLE', 'SLS_ERR_SERVICE_UNAVAILABLE', 'SLS_ERR_RATE_LIMITED']);
 
@@ -491,7 +500,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     try {
       if (only !== undefined) {
         const stored = await keychain.get(restartAccount());
-        if (stored === null || (JSON.parse(stored) as { restartToken?: unknown }).restartToken !== only) return;
+        if (stored === null || (jsonOrUndefined(stored) as { restartToken?: unknown } | undefined)?.restartToken !== only) return;
       }
       await keychain.delete(restartAccount());
     } catch {
@@ -508,7 +517,9 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       return null;
     }
     if (!stored) return null;
-    const parsed = RestartGrant.extend({ username: LoginInputUsername }).safeParse(JSON.parse(stored));
+    // A damaged entry (edited by hand, written half by a crash) is one we cannot read: it goes, and the
+    // app opens on the login form instead of failing at start.
+    const parsed = RestartGrant.extend({ username: LoginInputUsername }).safeParse(jsonOrUndefined(stored));
     if (!parsed.success || Date.parse(parsed.data.validUntil) <= Date.now()) {
       await forgetRestart();
       // Past the weekly cut-off: the login form says so. An entry we cannot read says nothing useful.
