@@ -257,6 +257,29 @@ describe('wrong responses and replays (SPEC L6, D2)', () => {
     expect(await t.services.db.selectFrom('sms_outbox').select('id').execute()).toHaveLength(3);
   });
 
+  it('puts an IB Key mode switch and a new challenge on the same device on the audit log as what they are, never as a device switch (SPEC N2, L5, L7, K2)', async () => {
+    const [ibkey, dsc] = await userWith('u.modelog', ['ibkey', 'dsc']);
+    const first = await login(t.app, 'u.modelog', PASSWORD);
+    if (first.body.status !== 'select_device') throw new Error('expected select_device');
+    const txId = first.body.transactionId;
+    const entries = async (event: string) =>
+      (await t.services.db.selectFrom('audit_log').select(['device_id', 'details']).where('event', '=', event).execute()).map((e) => ({ device: e.device_id, ...JSON.parse(e.details) }));
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: ibkey!.device.id }));
+    // The phone is not at hand: the offline challenge code instead of the push (K2), and back.
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: ibkey!.device.id, mode: 'offline' }));
+    t.clock.advance(31_000); // a login's next push comes 30 s after its last (L7)
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: ibkey!.device.id }));
+    expect(await entries('login.mode_switched')).toEqual([
+      { device: ibkey!.device.id, kind: 'ibkey', from: 'default', to: 'offline', transactionId: txId },
+      { device: ibkey!.device.id, kind: 'ibkey', from: 'offline', to: 'default', transactionId: txId },
+    ]);
+    // A new challenge on the same token (its screen asked again): on record as one, not as a switch.
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: dsc!.device.id }));
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: dsc!.device.id }));
+    expect(await entries('login.challenge_renewed')).toEqual([{ device: dsc!.device.id, kind: 'dsc', mode: 'default', transactionId: txId }]);
+    expect(await entries('login.device_switched')).toEqual([{ device: dsc!.device.id, from: ibkey!.device.id, transactionId: txId }]);
+  });
+
   it('never tells the user an SMS code lasts longer than its login (SPEC L4, C5)', async () => {
     await userWith('u.latecode', ['sms']);
     const step = asChallenge(await login(t.app, 'u.latecode', PASSWORD));

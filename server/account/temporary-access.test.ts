@@ -2,6 +2,7 @@
 // a withdrawal are the ones that can confirm it now, the same the challenge step accepts, and a refusal
 // never suggests a device that cannot; opening the online Security Code Card in two windows at once gives
 // one card, also across two slsd on one database.
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import type { ConfirmationChallenge, WithdrawalOverview } from '../../core/account-api.ts';
 import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
@@ -119,6 +120,29 @@ describeEachBackend('one online Security Code Card per temporary passcode (SPEC 
 
   const activeCards = async (userId: string) =>
     (await t.adb.selectFrom('devices').select(['id', 'status']).where('user_id', '=', userId).where('kind', '=', 'online_scc').execute()).map((d) => `${d.id}:${d.status}`);
+
+  it('N2, T2: a card is issued with its audit entry or not at all: when the entry cannot be written, no card exists, and the next open issues one, on record once', async () => {
+    const u = await makeUser(t, 'ned', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('ned', 'test');
+    const token = await signIn(t, 'ned', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
+    // The audit log refuses this one entry (a full disk, a failing write), as the database would.
+    if (backend.name === 'sqlite') {
+      await sql`CREATE TRIGGER refuse_card_audit BEFORE INSERT ON audit_log WHEN NEW.event = 'temporary_access.online_card_issued' BEGIN SELECT RAISE(ABORT, 'audit refused'); END`.execute(t.adb);
+    } else {
+      await sql`CREATE FUNCTION refuse_card_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.event = 'temporary_access.online_card_issued' THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$`.execute(t.adb);
+      await sql`CREATE TRIGGER refuse_card_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_card_audit()`.execute(t.adb);
+    }
+    const refused = await postJson<OnlineCard>(t.app, '/v1/temporary-access/online-card', {}, bearer(token));
+    expect(refused.status).toBe(500);
+    expect(await activeCards(u.userId)).toEqual([]);
+    expect(await t.adb.selectFrom('online_cards').select('device_id').where('user_id', '=', u.userId).execute()).toEqual([]);
+
+    await sql`DROP TRIGGER refuse_card_audit${sql.raw(backend.name === 'sqlite' ? '' : ' ON audit_log')}`.execute(t.adb);
+    const card = ok(await postJson<OnlineCard>(t.app, '/v1/temporary-access/online-card', {}, bearer(token)));
+    expect(await activeCards(u.userId)).toEqual([`${card.deviceId}:active`]);
+    const onRecord = await t.adb.selectFrom('audit_log').select('device_id').where('event', '=', 'temporary_access.online_card_issued').where('user_id', '=', u.userId).execute();
+    expect(onRecord).toEqual([{ device_id: card.deviceId }]);
+  });
 
   it('T2, N1: opening the card in two windows at once, each on its own slsd, shows one card, the same in both, and it answers a login', async () => {
     const u = await makeUser(t, 'twin', []);

@@ -21,6 +21,8 @@ export type KnownAuditEvent =
   | 'login.succeeded'
   | 'login.device_switched'
   | 'login.code_resent'
+  | 'login.mode_switched'
+  | 'login.challenge_renewed'
   | 'login.cancelled'
   | 'user.locked'
   | 'user.unlocked'

@@ -18,7 +18,7 @@ import { verifierFor } from '../verifiers/index.ts';
 import type { DeviceAccess, VerifierContext } from '../verifiers/types.ts';
 import { appendAudit } from './audit.ts';
 import { accountHousekeeping, loginAccountState, sharedDeviceIds } from '../account/restrictions.ts';
-import type { AuditEntry } from './audit.ts';
+import type { AuditEntry, KnownAuditEvent } from './audit.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { SessionService } from './sessions.ts';
 import { normalizeUsername } from './throttle.ts';
@@ -373,7 +373,9 @@ export class LoginService {
    * Conditional on the challenge sequence read, so two concurrent switches cannot both win. Audited
    * once it won (SPEC N2): a switch to another device as `login.device_switched`; a new SMS code to
    * the same phone, by Resend or by choosing SMS again, as `login.code_resent` (L4: what reached the
-   * user's phone, and from where, is on record, as a switch is).
+   * user's phone, and from where, is on record, as a switch is); the same IB Key from push to offline
+   * code or back as `login.mode_switched`; a new challenge on the same device and mode as
+   * `login.challenge_renewed`.
    */
   async #issueOn(tx: LoginTransactionRow, device: DeviceRow, user: UserRow, mode: string, devices: readonly DeviceRow[], sourceAddress: string | undefined): Promise<LoginStep> {
     const verifier = verifierFor(device.kind);
@@ -429,16 +431,28 @@ export class LoginService {
       .where('state', 'in', ['select_device', 'challenge'])
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This login changed meanwhile. Please try again.' });
-    const resent = tx.state === 'challenge' && tx.device_id === device.id && verifier.canResend;
-    if (resent || tx.device_id !== null) {
-      await this.#audit({
-        event: resent ? 'login.code_resent' : 'login.device_switched',
-        userId: user.id,
-        username: user.username_normalized,
-        sourceAddress: sourceAddress ?? null,
-        deviceId: device.id,
-        details: resent ? { kind: device.kind, transactionId: tx.id } : { from: tx.device_id, transactionId: tx.id },
-      });
+    if (tx.device_id !== null) {
+      const sameDevice = tx.device_id === device.id;
+      const resent = sameDevice && tx.state === 'challenge' && verifier.canResend;
+      // What happened, as the operator reads it (SPEC N2, L5, L7): another SMS text to the phone; another
+      // device; the same IB Key from a push to its offline code or back; or a new challenge on the same
+      // device and way (a push sent again, a new DSC+ challenge), which push bombing would show as.
+      let event: KnownAuditEvent;
+      let details: AuditEntry['details'];
+      if (resent) {
+        event = 'login.code_resent';
+        details = { kind: device.kind, transactionId: tx.id };
+      } else if (!sameDevice) {
+        event = 'login.device_switched';
+        details = { from: tx.device_id, transactionId: tx.id };
+      } else if (tx.mode !== mode) {
+        event = 'login.mode_switched';
+        details = { kind: device.kind, from: tx.mode, to: mode, transactionId: tx.id };
+      } else {
+        event = 'login.challenge_renewed';
+        details = { kind: device.kind, mode, transactionId: tx.id };
+      }
+      await this.#audit({ event, userId: user.id, username: user.username_normalized, sourceAddress: sourceAddress ?? null, deviceId: device.id, details });
     }
     return this.#challengeStep(next, device, user, devices);
   }

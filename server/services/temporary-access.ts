@@ -21,6 +21,7 @@ import { newId } from '../crypto/tokens.ts';
 import { SlsError } from '../errors.ts';
 import { sealContext } from '../verifiers/types.ts';
 import { generateSecurityCodeCard } from '../../core/scc.ts';
+import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountDb } from '../account/schema.ts';
@@ -158,10 +159,10 @@ export class TemporaryAccessService {
     // holds the write lock from BEGIN IMMEDIATE (db/connect.ts). A request that waited there finds the
     // card the other issued and shows it; before, it revoked that card and issued its own, so the
     // window opened first showed (and printed) a card that no longer worked.
-    const issued = await adb.transaction().execute(async (trx) => {
+    return adb.transaction().execute(async (trx) => {
       if (trx.getExecutor().adapter instanceof PostgresAdapter) await trx.selectFrom('users').select('id').where('id', '=', caller.user.id).forUpdate().execute();
       const again = await this.#currentCard(trx, caller.user.id, now);
-      if (again.card) return { fresh: false, view: open(again.card) } as const;
+      if (again.card) return open(again.card);
       if (!again.passcode) throw noTemporaryPasscode();
       // A new card replaces an earlier one (one card per temporary access).
       await trx.updateTable('devices').set({ status: 'revoked' }).where('user_id', '=', caller.user.id).where('kind', '=', 'online_scc').where('status', '=', 'active').execute();
@@ -185,18 +186,18 @@ export class TemporaryAccessService {
       const rows = Array.from({ length: SCC_CELLS }, (_, i) => ({ device_id: id, cell_index: i + 1, last_asked_seq: null }));
       for (let i = 0; i < rows.length; i += 100) await trx.insertInto('scc_cells').values(rows.slice(i, i + 100)).execute();
       await trx.insertInto('online_cards').values({ device_id: id, user_id: caller.user.id, issued_at: now, valid_until: validUntil }).execute();
-      return { fresh: true, view: { deviceId: id, issuedAt: new Date(now).toISOString(), validUntil: new Date(validUntil).toISOString(), cells: card.cells } } as const;
+      // SPEC N2: on record in the same transaction as the card, so no card is ever issued unaudited
+      // (a crash between the commit and a separate write would have lost the entry).
+      await appendAccountAudit(trx, now, {
+        event: 'temporary_access.online_card_issued',
+        userId: caller.user.id,
+        username: caller.user.username_normalized,
+        sourceAddress,
+        deviceId: id,
+        details: { validUntil: new Date(validUntil).toISOString() },
+      });
+      return { deviceId: id, issuedAt: new Date(now).toISOString(), validUntil: new Date(validUntil).toISOString(), cells: card.cells };
     });
-    if (!issued.fresh) return issued.view;
-    await d.audit({
-      event: 'temporary_access.online_card_issued',
-      userId: caller.user.id,
-      username: caller.user.username_normalized,
-      sourceAddress,
-      deviceId: id,
-      details: { validUntil: new Date(validUntil).toISOString() },
-    });
-    return issued.view;
   }
 
   /** The same card as a printable PDF, base64 (T1 "view and print"). */
