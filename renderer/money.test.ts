@@ -13,6 +13,21 @@ describe('amounts written (SPEC W1)', () => {
     applyLanguage('fr');
     expect(formatUsd(120_000_050).replace(/\s/g, ' ')).toBe('1 200 000,50 USD');
   });
+
+  it('in a narrow cell (wrap) may break before "USD" only, never inside the digits (UI.md 420 px)', () => {
+    for (const lang of ['de', 'fr'] as const) {
+      applyLanguage(lang);
+      const whole = formatUsd(120_000_050);
+      const wrapping = formatUsd(120_000_050, { wrap: true });
+      // Where a line may break: at a plain space (U+0020), and in German and French only before the code.
+      expect(whole.includes(' '), `${lang}: ${JSON.stringify(whole)}`).toBe(false);
+      expect(wrapping.split(' ')).toHaveLength(2);
+      expect(wrapping.split(' ')[1]).toBe('USD');
+      expect(wrapping.replace(/\s/g, ' ')).toBe(whole.replace(/\s/g, ' '));
+    }
+    applyLanguage('en');
+    expect(formatUsd(120_000_050, { wrap: true })).toBe('USD 1,200,000.50');
+  });
 });
 
 describe('amounts typed (SPEC W1)', () => {

@@ -10,9 +10,19 @@ import { formatUsd as englishUsd } from '../core/limits.ts';
 import type { Language } from '../core/contract/index.ts';
 import { currentLanguage, locale } from './i18n/index.ts';
 
-export function formatUsd(cents: number): string {
+/**
+ * `wrap`: the line may break between the amount and "USD" (a narrow table cell, UI.md 420 px). Intl
+ * joins them with a no-break space in German and French, which kept each amount whole on one line and
+ * pushed the limits table 40–50 px past the window. The digits' own groups never break.
+ */
+export function formatUsd(cents: number, { wrap = false }: { wrap?: boolean } = {}): string {
   if (currentLanguage() === 'en') return englishUsd(cents);
-  return new Intl.NumberFormat(locale(), { style: 'currency', currency: 'USD', currencyDisplay: 'code' }).format(cents / 100);
+  const format = new Intl.NumberFormat(locale(), { style: 'currency', currency: 'USD', currencyDisplay: 'code' });
+  if (!wrap) return format.format(cents / 100);
+  return format
+    .formatToParts(cents / 100)
+    .map((p) => (p.type === 'literal' && /^\s+$/.test(p.value) ? ' ' : p.value))
+    .join('');
 }
 
 /** Whole dollars, with the language's group mark every three digits or none; then its decimal mark and 1–2 digits. */

@@ -348,7 +348,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   const continueButton = useRef<HTMLButtonElement>(null);
   // A device switched for the user (W2): its line, under Continue, is brought fully into view (UI.md: 420×560).
   const revealError = useRef(false);
-  const returnTo = useRef<'amount' | 'device' | null>(null);
+  const returnTo = useRef<'amount' | 'amount-selected' | 'device' | 'continue' | null>(null);
   // SPEC L6: a confirmation that can no longer be answered (3 wrong responses, expired) is given up:
   // back to the form, amount kept, the error said; Continue asks for a new challenge.
   const endConfirmation = useCallback(() => {
@@ -362,8 +362,11 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   const backTo = useFocusAfterFailure(busy, error);
   useEffect(() => {
     if (pending || !returnTo.current) return;
-    (returnTo.current === 'device' ? deviceField : amountField).current?.focus();
+    const to = returnTo.current;
     returnTo.current = null;
+    if (to === 'continue') continueButton.current?.focus();
+    else (to === 'device' ? deviceField : amountField).current?.focus();
+    if (to === 'amount-selected') amountField.current?.select();
   }, [pending]);
 
   const load = useCallback(async () => {
@@ -377,6 +380,9 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
   useEffect(() => {
     void load();
   }, [load]);
+  // After a refusal over a limit the table is read again, quietly (the refusal's line stays): what is
+  // left may have changed since it was read, by a withdrawal elsewhere (W2).
+  const refreshLimits = useCallback(() => void api.getWithdrawals().then(setOverview, () => {}), [api]);
 
   const start = async (e: FormEvent) => {
     e.preventDefault();
@@ -406,6 +412,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
       setPending({ c, amountCents });
       begin(c);
     } else if (switched) {
+      refreshLimits();
       // Said plainly: the drop-down changed under the user's hand (the refusal's own words would only say "Use your …").
       const { error, label } = switched;
       revealError.current = true;
@@ -433,12 +440,47 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     [api, pending],
   );
   /** A limit as formatUsd() writes it; no limit in the language's word (W1). */
-  const limit = (cents: number | null) => (cents === null ? t('withdraw.unlimited') : formatUsd(cents));
+  const limit = (cents: number | null) => (cents === null ? t('withdraw.unlimited') : formatUsd(cents, { wrap: true }));
+  /**
+   * SPEC W2 at the last step: the response was right, but the amount no longer fits the device's limit
+   * (another withdrawal meanwhile, in another window or on the Client Portal). The challenge is left,
+   * the amount kept, and as at the first step the device slsd names as allowing it is chosen for the
+   * user, said so, the focus on Continue; with none, the amount is selected to correct. True if it was that.
+   */
+  const refusedAtConfirm = useCallback(
+    (e: unknown): boolean => {
+      const error = toClientError(e);
+      if (error.code !== 'SLS_ERR_WITHDRAWAL_LIMIT') return false;
+      const to = deviceToSwitchTo(error, overview?.devices ?? [], deviceId);
+      setOnCard(false);
+      setPending(null);
+      refreshLimits();
+      if (to) {
+        setDeviceId(to.deviceId);
+        returnTo.current = 'continue';
+        revealError.current = true;
+        setError(describeWithdrawalSwitched(error, deviceLabel(to.label, to.kind)));
+      } else {
+        returnTo.current = 'amount-selected';
+        setError(describeConfirmationError(error));
+      }
+      return true;
+    },
+    [overview, deviceId, setOnCard, setError, refreshLimits],
+  );
+  const onCardError = useCallback((e: unknown) => void (refusedAtConfirm(e) || cardError(e)), [refusedAtConfirm, cardError]);
   const confirm = async (response: string) => {
     if (!pending) return;
     backTo(null);
-    const r = await run(() => api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }));
+    let refused: unknown = null;
+    const r = await run(() =>
+      api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }).catch((e: unknown) => {
+        refused = e;
+        throw e;
+      }),
+    );
     if (r) confirmed(r);
+    else if (refused !== null) refusedAtConfirm(refused);
   };
   /** Leave the challenge: nothing is withdrawn; the form comes back as it was. */
   const leave = (to: 'amount' | 'device') => {
@@ -492,7 +534,7 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
             {t('withdraw.pending', { amount: formatUsd(pending.amountCents) })}
           </p>
           {onCard ? (
-            <CardConfirmation key={pending.c.confirmationId} api={api} challenge={cardCode(pending.c)} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={cardError} />
+            <CardConfirmation key={pending.c.confirmationId} api={api} challenge={cardCode(pending.c)} answer={answerOnCard} onDone={confirmed} onFallback={cardFallback} onError={onCardError} />
           ) : (
             <TypedAfterCard c={pending.c} line={cardLine} onAgain={again}>
               <ChallengeBox key={pending.c.confirmationId} c={pending.c} busy={busy} error={error} label={t('withdraw.confirm')} onSubmit={(r) => void confirm(r)} />

@@ -12,6 +12,7 @@ import { formatNewYorkTime } from '../../core/contract/messages.ts';
 import { checkMobileNumber, smsDeliverableFrom } from '../../core/phone.ts';
 import { de } from '../../renderer/i18n/de/index.ts';
 import { en } from '../../renderer/i18n/en/index.ts';
+import { fr } from '../../renderer/i18n/fr/index.ts';
 import { fillLogin } from '../fixtures/ui.ts';
 import { expectAccessible } from './axe.ts';
 import { demoDevice, deviceResponse, readDemo } from './demo.ts';
@@ -90,6 +91,22 @@ async function verifyWithGold(page: Page, slsd: Slsd, gold: DemoDevice): Promise
 }
 
 /** demo.m2fs logged in with the DSC+, on Account security; its DSC+ and Security Code Card. */
+/** A withdrawal made elsewhere meanwhile (the Client Portal in a browser): through slsd's API, confirmed with `device`. */
+async function withdrawElsewhere(slsd: Slsd, username: string, password: string, device: DemoDevice, amountCents: number): Promise<void> {
+  type Step = { status: string; transactionId: string; challenge: { challenge: string }; session: { token: string }; confirmationId: string };
+  const post = async (path: string, body: unknown, token?: string): Promise<Step> => {
+    const r = await fetch(`${slsd.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    const json = (await r.json()) as Step;
+    if (!r.ok) throw new Error(`${path}: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  let step = await post('/v1/login', { username, password, client: { kind: 'client_portal', version: 0, name: 'Client Portal' } });
+  if (step.status === 'select_device') step = await post(`/v1/login/${step.transactionId}/device`, { deviceId: device.deviceId });
+  const { token } = (await post(`/v1/login/${step.transactionId}/response`, { response: await deviceResponse(slsd, device, step.challenge.challenge) })).session;
+  const c = await post('/v1/withdrawals/challenge', { deviceId: device.deviceId, amountCents }, token);
+  await post('/v1/withdrawals', { amountCents, idempotencyKey: `elsewhere-${Date.now()}`, confirmation: { id: c.confirmationId, response: await deviceResponse(slsd, device, c.challenge.challenge) } }, token);
+}
+
 async function m2fsOnAccountSecurity(page: Page, slsd: Slsd) {
   const demo = readDemo(slsd);
   const dscplus = demoDevice(demo, 'demo.m2fs', 'dscplus');
@@ -747,6 +764,57 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     expect(await slsd.slsctl('withdrawals', '--user', 'demo.m2fs')).toMatch(/USD 1,200,000\.00 {2}dscplus/);
   });
 
+  test('W2, C5: a limit passed between the challenge and the response (a withdrawal elsewhere meanwhile): the device that allows it is chosen for the user, the amount kept, Enter goes on with it', async ({ desktop: { page }, slsd }) => {
+    // A legacy Digital Security Card (USD 1,000,000 a day, W1) and a Gold device (no limit).
+    const entity = await entityWithAccount(slsd, 'Two Tokens', 'U-TWO');
+    await user(slsd, entity, 'U-TWO', 'two.tess', 'Tess Two');
+    const dsc = await legacyToken(slsd, 'two.tess', 'dsc');
+    const gold = await goldToken(slsd, 'two.tess');
+    await fillLogin(page, 'two.tess', PASSWORD);
+    const loginDevice = page.getByRole('combobox', { name: 'Device' });
+    await loginDevice.selectOption((await loginDevice.locator('option', { hasText: 'Gold' }).getAttribute('value'))!);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await respondOnLogin(page, await deviceResponse(slsd, gold, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    const device = page.getByLabel('Confirm with');
+    const option = async (text: string) => {
+      const o = device.locator('option', { hasText: text });
+      return { deviceId: (await o.getAttribute('value'))!, label: (await o.innerText()).trim() };
+    };
+    const [dscOption, goldOption] = [await option('Digital Security Card'), await option('Gold')];
+
+    // USD 700,000 with the Digital Security Card: its challenge comes.
+    const amount = page.getByLabel('Amount (USD)');
+    await amount.fill('700,000');
+    await device.selectOption(dscOption.deviceId);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByText('You are withdrawing USD 700,000.00.')).toBeVisible();
+    const challenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    // Meanwhile USD 400,000 goes on the Client Portal with the Gold device: together over the card's day.
+    await withdrawElsewhere(slsd, 'two.tess', PASSWORD, { ...gold, deviceId: goldOption.deviceId }, 400_000_00);
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, dsc, challenge));
+    await page.getByLabel('Response').press('Enter');
+
+    const alert = page.getByRole('alert');
+    await expect(alert).toContainText('would pass the daily limit of your Digital Security Card');
+    await expect(alert).toContainText(`We switched to your ${goldOption.label}, which allows this amount: press Continue to confirm this withdrawal with it.`);
+    await expect(device).toHaveValue(goldOption.deviceId);
+    await expect(amount).toHaveValue('700,000');
+    await expect(page.getByRole('button', { name: 'Continue' })).toBeFocused();
+    await expect(alert).toBeInViewport({ ratio: 1 });
+    // The limits are read again: what the card has left today after the withdrawal elsewhere.
+    await expect(page.getByRole('table', { name: 'Limits of your devices' }).getByRole('row', { name: new RegExp(dscOption.label.replace(/[()+.]/g, '\\$&')) })).toContainText('USD 600,000.00');
+    // Nothing was withdrawn with the card.
+    expect(await slsd.slsctl('withdrawals', '--user', 'two.tess')).not.toMatch(/USD 700,000\.00/);
+
+    await page.keyboard.press('Enter');
+    const goldChallenge = (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, gold, goldChallenge));
+    await page.getByLabel('Response').press('Enter');
+    await expect(page.getByText(`Withdrawal of USD 700,000.00 confirmed with ${goldOption.label}.`)).toBeVisible();
+    expect(await slsd.slsctl('withdrawals', '--user', 'two.tess')).toMatch(/USD 700,000\.00 {2}gold/);
+  });
+
   test('W2, C5: over the limit of every device, sent with Tab and Enter on Continue: nothing is switched, the focus back on the amount, its text selected', async ({ desktop: { page }, slsd }) => {
     // One legacy Digital Security Card: USD 1,000,000 a day (W1), and no device of the user allows more.
     const entity = await entityWithAccount(slsd, 'Card Only', 'U-DSC');
@@ -771,6 +839,24 @@ test.describe('Account security in the 420×560 window (UI.md; SPEC C1, C5)', ()
     // Typing replaces it.
     await page.keyboard.type('150,000');
     await expect(amount).toHaveValue('150,000');
+  });
+
+  test('C1: in German and French the limits table, amounts and all, fits the 420 px window: no sideways scrolling', async ({ desktop: { page }, slsd }) => {
+    await m2fsOnAccountSecurity(page, slsd);
+    let shown: typeof en | typeof de | typeof fr = en;
+    for (const [language, strings] of [['Deutsch', de], ['Français', fr]] as const) {
+      await page.getByRole('button', { name: shown.shell.more.toggle }).click();
+      await page.getByLabel(shown.shell.more.language).selectOption({ label: language });
+      shown = strings;
+      await page.keyboard.press('Escape');
+      const table = page.getByRole('table', { name: strings.account.withdraw.limitsCaption });
+      // The Security Code Card's limits are amounts ("200.000,00 USD"), not "unlimited".
+      await expect(table.getByRole('row', { name: /Security Code Card/ })).toContainText('USD');
+      const box = (await table.boundingBox())!;
+      const widths = { page: await page.locator('html').evaluate((el) => (el as unknown as { scrollWidth: number }).scrollWidth), window: page.viewportSize()!.width, table: box.x + box.width };
+      expect(widths.page, `${language}: ${JSON.stringify(widths)}`).toBeLessThanOrEqual(widths.window);
+      expect(widths.table, `${language}: ${JSON.stringify(widths)}`).toBeLessThanOrEqual(widths.window);
+    }
   });
 
   test('C1: in German the tabs stay one row, Back in view, and the limits table keeps device labels whole', async ({ desktop: { page }, slsd }) => {
