@@ -10,7 +10,7 @@
  * factor. The portal session lives in this process's memory only (never a settings file, the
  * keychain, a log or the renderer); while it lasts it carries the account calls.
  */
-import type { DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
+import type { Challenge, DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
 import type { AppInfo, AutoRestartAttempt, AutoRestartView, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SessionView, SettingsView } from '../../core/contract/index.ts';
 import { endsLogin, endsSession } from '../../core/contract/index.ts';
 import { normalizeUsername } from '../../core/username.ts';
@@ -647,6 +647,17 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     return offset === 0 || !Number.isFinite(at) ? slsdTime : new Date(at - offset).toISOString();
   }
 
+  /**
+   * A challenge's own countdowns on this computer's clock, as the login's (onOurClock): the IB Key
+   * push's minute (SPEC L7: then the screen offers the challenge code) and the SMS code's life and
+   * resend wait (L4). A passcode's validity is a date slsd keeps, shown as it is.
+   */
+  function challengeOnOurClock(c: Challenge): Challenge {
+    if (c.type === 'push') return { ...c, expiresAt: onOurClock(c.expiresAt) };
+    if (c.type === 'sms_code') return { ...c, expiresAt: onOurClock(c.expiresAt), resendAvailableAt: onOurClock(c.resendAvailableAt) };
+    return c;
+  }
+
   /** Turn slsd's step into the renderer's view, keeping the ids and the token in the host. */
   async function accept(step: LoginStep, username: string, isPortal: boolean): Promise<LoginStepView> {
     switch (step.status) {
@@ -659,7 +670,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       }
       case 'challenge':
         login = { transactionId: step.transactionId, username, portal: isPortal };
-        return { status: 'challenge', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), challenge: step.challenge };
+        return { status: 'challenge', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), challenge: challengeOnOurClock(step.challenge) };
       case 'signed_in': {
         login = null;
         const { token, ...info } = step.session;
@@ -804,7 +815,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       }
       switch (status.status) {
         case 'waiting':
-          return { status: 'waiting', pushExpiresAt: status.pushExpiresAt };
+          return { status: 'waiting', pushExpiresAt: onOurClock(status.pushExpiresAt) };
         case 'push_expired':
           return { status: 'push_expired' };
         case 'signed_in': {

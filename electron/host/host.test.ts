@@ -286,6 +286,36 @@ describe("the login's own time limit on this computer's clock (SPEC L2–L5, C5)
     expect(left).toBeLessThan(15 * 60_000 + 2_000);
   });
 
+  it("moves the challenge's own countdowns too: the IB Key push's minute and the SMS code's life and resend wait (SPEC L4, L7)", async () => {
+    const settings = createMemorySettingsStore({ serverAddress: fake.url });
+    const h = createHost({ settings, keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0'), slsd: createSlsdClient({ baseUrl: () => fake.url, fetch: clockOff(10 * 60_000) }) });
+    const fromNow = (iso: string, before: number) => Date.parse(iso) - before;
+    const near = (ms: number, expected: number) => {
+      expect(ms).toBeGreaterThan(expected - 2_000);
+      expect(ms).toBeLessThan(expected + 2_000);
+    };
+    let before = Date.now();
+    const push = await h.dispatch('login', { username: 'demo.ibkey', password: FAKE_PASSWORD, rememberUsername: false });
+    if (!push.ok) throw new Error(push.error.code);
+    const pushStep = push.value as LoginStepView;
+    if (pushStep.status !== 'challenge' || pushStep.challenge.type !== 'push') throw new Error(JSON.stringify(pushStep));
+    // 60 s by slsd's clock, 10 minutes behind ours.
+    near(fromNow(pushStep.challenge.expiresAt, before), 10 * 60_000 + 60_000);
+    const waiting = await h.dispatch('waitForApproval', { quick: true });
+    if (!waiting.ok) throw new Error(waiting.error.code);
+    const w = waiting.value as { status: string; pushExpiresAt?: string };
+    expect(w.status).toBe('waiting');
+    near(fromNow(w.pushExpiresAt!, before), 10 * 60_000 + 60_000);
+
+    before = Date.now();
+    const sms = await h.dispatch('login', { username: 'demo.sms', password: FAKE_PASSWORD, rememberUsername: false });
+    if (!sms.ok) throw new Error(sms.error.code);
+    const smsStep = sms.value as LoginStepView;
+    if (smsStep.status !== 'challenge' || smsStep.challenge.type !== 'sms_code') throw new Error(JSON.stringify(smsStep));
+    near(fromNow(smsStep.challenge.expiresAt, before), 10 * 60_000 + 60_000);
+    near(fromNow(smsStep.challenge.resendAvailableAt, before), 10 * 60_000 + 60_000); // this fake waits 60 s
+  });
+
   it('leaves it as slsd said when the two clocks agree (within the header\'s second)', async () => {
     const settings = createMemorySettingsStore({ serverAddress: fake.url });
     const h = createHost({ settings, keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0'), slsd: createSlsdClient({ baseUrl: () => fake.url, fetch: clockOff(0) }) });
