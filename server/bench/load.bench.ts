@@ -318,7 +318,7 @@ function hugePagesLine(): string {
 
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
-async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promise<boolean> {
+async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promise<{ issue: boolean; peak: boolean } | null> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `slsd-load-${name}-`));
   const serverKey = randomBytes(32).toString('base64');
   let databaseUrl = `sqlite:${path.join(dataDir, 'sls.db')}`;
@@ -327,7 +327,7 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
     const probe = await probePostgres();
     if (!probe.available) {
       console.log(`\n## PostgreSQL: skipped (${probe.reason}); run scripts/pg-test-env.sh`);
-      return true;
+      return null;
     }
     const fresh = await freshPostgresDatabase(probe.adminUrl);
     databaseUrl = fresh.url;
@@ -410,17 +410,21 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
     memory.phase(`making ${PENDING} pending`);
     const pending = await pendingLogins(target, users, PENDING);
     memory.stop();
+    // The issue's target: resident < 150 MB with the logins pending. Ours, stricter: the peak over the whole
+    // run too — with one hash per core, 19 MiB each, a one-slsd SQLite run peaks while hashing at full speed.
     let memOk = true;
+    let peakOk = true;
     for (const [i, pid] of pids.entries()) {
       const m = memoryKb(pid);
-      memOk &&= m.rss < 150 * 1024 && m.hwm < 150 * 1024;
+      memOk &&= m.rss < 150 * 1024;
+      peakOk &&= m.hwm < 150 * 1024;
       const verdict = (kb: number) => (kb < 150 * 1024 ? 'met' : 'NOT met');
       console.log(
         `slsd #${i + 1} (pid ${pid}):      ${mb(idleMemory[i]!.rss)} resident idle after start; ${mb(m.rss)} with ${pending} logins pending (issue's target < 150 MB: ${verdict(m.rss)}); ` +
           `peak (VmHWM) over the run ${mb(m.hwm)} (ours, stricter, < 150 MB: ${verdict(m.hwm)}); sampled peaks: ${memory.describe(i)}`,
       );
     }
-    return s.errors === 0 && p99Ok && memOk;
+    return { issue: s.errors === 0 && p99Ok && memOk, peak: peakOk };
   } finally {
     await Promise.all(slsds.map((x) => x.stop()));
     await drop();
@@ -431,9 +435,15 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
 // The raw argon2id reference hashes on this process's pool: sized as slsd's (same-pool.ts).
 if (!rerunWithSlsdPool()) {
   console.log(`bench:load — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; sustained ${DURATION_S} s${QUICK ? ' (quick)' : ''}; transparent huge pages: ${hugePagesLine()}`);
-  let allMet = true;
-  if (BACKEND === 'sqlite' || BACKEND === 'both') allMet = (await runBackend('sqlite', 1)) && allMet;
-  if (BACKEND === 'postgres' || BACKEND === 'both') allMet = (await runBackend('postgres', 2)) && allMet;
-  console.log(`\nall targets ${allMet ? 'met' : 'NOT all met'} (load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; other work on this machine skews every number)`);
+  const results: ({ issue: boolean; peak: boolean } | null)[] = [];
+  if (BACKEND === 'sqlite' || BACKEND === 'both') results.push(await runBackend('sqlite', 1));
+  if (BACKEND === 'postgres' || BACKEND === 'both') results.push(await runBackend('postgres', 2));
+  const issueMet = results.every((r) => r?.issue);
+  const peakMet = results.every((r) => r?.peak);
+  const skipped = results.includes(null) ? ' (PostgreSQL not measured)' : '';
+  console.log(
+    `\nthe issue's targets (0 errors, p99 ≤ 3× unloaded, < 150 MB with the logins pending): ${issueMet ? 'all met' : 'NOT all met'}${skipped}; ` +
+      `ours, the peak over the run < 150 MB: ${peakMet ? 'met' : 'NOT met'} (load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; other work on this machine skews every number)`,
+  );
   client.close();
 }
