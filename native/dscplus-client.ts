@@ -132,6 +132,8 @@ export class DscPlusClient {
   readonly transport: Transport;
   readonly #rng: (n: number) => Uint8Array;
   #cid: number = BROADCAST_CID;
+  /** Whether a RESPOND is pending (close() cancels it on the card). */
+  #responding = false;
 
   constructor(transport: Transport, options: Pick<DscPlusClientOptions, 'rng'> = {}) {
     this.transport = transport;
@@ -212,14 +214,20 @@ export class DscPlusClient {
     payload[0] = challenge.length;
     payload.set(new TextEncoder().encode(challenge), 1);
     payload[challenge.length + 1] = seconds;
-    const answer = await this.transport.exchange(
-      { cid: this.#cid, cmd: Command.RESPOND, payload },
-      {
-        ...options,
-        onKeepAlive: (status) => options.onStatus?.(status === KeepAliveStatus.WAITING_FOR_PIN ? 'waiting_for_pin' : 'processing'),
-        onAbort: () => this.cancel(),
-      },
-    );
+    let answer: HidMessage;
+    this.#responding = true;
+    try {
+      answer = await this.transport.exchange(
+        { cid: this.#cid, cmd: Command.RESPOND, payload },
+        {
+          ...options,
+          onKeepAlive: (status) => options.onStatus?.(status === KeepAliveStatus.WAITING_FOR_PIN ? 'waiting_for_pin' : 'processing'),
+          onAbort: () => this.cancel(),
+        },
+      );
+    } finally {
+      this.#responding = false;
+    }
     if (answer.cmd === Command.ERROR && answer.payload[0] === ErrorCode.PIN_INVALID) {
       const triesLeft = await this.info().then((i) => i.triesLeft, () => null);
       throw new PinInvalidError(triesLeft);
@@ -246,7 +254,14 @@ export class DscPlusClient {
     return this.transport.onDisconnect(listener);
   }
 
+  /**
+   * Closes the client. A RESPOND still pending is cancelled on the card first: a USB card stays
+   * powered when the host lets go of it, and would otherwise wait for the PIN (answering
+   * CHANNEL_BUSY to every other channel, the next app start's included) until its own PIN timeout
+   * (protocols/dscplus-hid.md "RESPOND", CANCEL).
+   */
   async close(): Promise<void> {
+    if (this.#responding && !this.transport.closed) await this.cancel().catch(() => {});
     await this.transport.close();
   }
 

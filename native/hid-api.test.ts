@@ -141,6 +141,37 @@ describe('hid-api with an injected native module (SPEC H2; no HID hardware here)
     await client.close();
   });
 
+  it('closing the client during a RESPOND cancels it on the USB card, which stays powered: the next app start is not answered CHANNEL_BUSY (protocols/dscplus-hid.md "RESPOND", CANCEL)', async () => {
+    const state = newDscPlusState({ serial: '4000000099', secret: new Uint8Array(20).fill(9), pin: '1111' });
+    const device = new DscPlusDevice({ state, save: async () => {} });
+    // One USB card, opened by one app then another: the handle goes, the card (and its power) stays.
+    const handles = new Map<string, FakeHandle>();
+    let current: FakeHandle | null = null;
+    device.plug((packet) => setImmediate(() => current?.emit('data', Buffer.from(packet))));
+    const openHandle = () => {
+      const handle = new FakeHandle();
+      handle.onWrite = (report) => device.receive(new Uint8Array(report.subarray(1)));
+      handles.set('/dev/hidraw3', handle);
+      current = handle;
+    };
+    const api = new HidApi({ loadUsb: noUsb, loadHid: async () => fakeHid([card()], handles) });
+    openHandle();
+    const first = await DscPlusClient.connect(await api.open('/dev/hidraw3'));
+    const prompt = new Promise((r) => device.once('pinPrompt', r));
+    const respond = first.respond('123456').catch((e: unknown) => e);
+    await prompt;
+    await first.close(); // the app quits while the card shows "Enter PIN"
+    expect(await respond).toBeInstanceOf(DeviceDisconnectedError);
+    expect(handles.get('/dev/hidraw3')!.closed).toBe(true);
+    await sleep(20);
+    expect(device.waitingForPin).toBe(false);
+    openHandle();
+    const second = await DscPlusClient.connect(await api.open('/dev/hidraw3'));
+    await expect(second.info()).resolves.toMatchObject({ serial: '4000000099', triesLeft: 3 });
+    await second.close();
+    device.unplug();
+  });
+
   it('hot-plug: re-lists on usb attach/detach of our VID/PID only, and stops when asked', async () => {
     const usb = new EventEmitter();
     const usbModule: NativeUsbModule = { usb: usb as unknown as NativeUsbModule['usb'] };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Transport, type HidChannel } from './transport.ts';
 import { Command, ErrorCode, encodeMessage, type HidMessage } from './framing.ts';
-import { DeviceDisconnectedError, TransportAbortedError, TransportBusyError, TransportTimeoutError } from './errors.ts';
+import { DeviceDisconnectedError, ProtocolError, TransportAbortedError, TransportBusyError, TransportTimeoutError } from './errors.ts';
 
 /** A device stand-in: records what the host writes and lets the test answer. */
 class FakeChannel implements HidChannel {
@@ -25,7 +25,10 @@ class FakeChannel implements HidChannel {
     this.unplug();
   }
   answer(message: HidMessage) {
-    for (const p of encodeMessage(message)) for (const l of this.#packetListeners) l(p);
+    this.answerPackets(encodeMessage(message));
+  }
+  answerPackets(packets: Uint8Array[]) {
+    for (const p of packets) for (const l of this.#packetListeners) l(p);
   }
   unplug() {
     for (const l of [...this.#closeListeners]) l(new Error('unplugged'));
@@ -132,6 +135,31 @@ describe('Transport (SPEC H2; ledgerjs/Trezor transport rules)', () => {
       throw new Error('EPIPE');
     };
     await expect(new Transport(ch).exchange(ping())).rejects.toBeInstanceOf(DeviceDisconnectedError);
+  });
+
+  it('fails at once with a PROTOCOL error on a garbled answer (continuation out of sequence, BCNT over 7609) instead of waiting out the timeout (protocols/dscplus-hid.md "Packets")', async () => {
+    const ch = new FakeChannel();
+    const t = new Transport(ch);
+    const send = (packets: Uint8Array[]) => ch.answerPackets(packets);
+    // A 200-byte answer whose SEQ 0 continuation is lost: SEQ 1 follows the initialization packet.
+    const answer = encodeMessage({ cid: 1, cmd: Command.PING, payload: new Uint8Array(200).fill(7) });
+    const started = performance.now();
+    const first = t.exchange(ping(), { timeoutMs: 10_000 });
+    send([answer[0]!, answer[2]!]);
+    await expect(first).rejects.toBeInstanceOf(ProtocolError);
+    expect(t.busy).toBe(false);
+    // An initialization packet claiming more than the largest message.
+    const huge = new Uint8Array(64);
+    huge.set([0, 0, 0, 1, Command.PING, 0xff, 0xff]);
+    const second = t.exchange(ping(), { timeoutMs: 10_000 });
+    send([huge]);
+    await expect(second).rejects.toMatchObject({ code: 'PROTOCOL' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    // The rest of a garbled answer is dropped; the next exchange works.
+    const third = t.exchange(ping(), { timeoutMs: 10_000 });
+    send(answer.slice(3));
+    ch.answer(ping());
+    await expect(third).resolves.toMatchObject({ cmd: Command.PING, payload: new Uint8Array([1, 2, 3]) });
   });
 
   it('refuses an oversized message before taking the lock', async () => {

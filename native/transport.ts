@@ -6,10 +6,10 @@
  * recording or a replay, and the transport cannot tell (SPEC H2, ARCHITECTURE.md "The devices").
  */
 import {
-  Command, KeepAliveStatus, PACKET_SIZE, Reassembler, encodeMessage, packetCid, type HidMessage,
+  Command, KeepAliveStatus, PACKET_SIZE, Reassembler, encodeMessage, errorCodeName, packetCid, type HidMessage,
 } from './framing.ts';
 import {
-  DeviceDisconnectedError, TransportAbortedError, TransportBusyError, TransportTimeoutError,
+  DeviceDisconnectedError, ProtocolError, TransportAbortedError, TransportBusyError, TransportTimeoutError,
 } from './errors.ts';
 
 /**
@@ -193,7 +193,13 @@ export class Transport {
     if (!pending || packet.length !== PACKET_SIZE || packetCid(packet) !== pending.cid) return;
     const event = this.#reassembler.push(packet);
     if (event.type === 'message') pending.onMessage(event.message);
-    // Host side: a malformed answer sequence is dropped; the exchange then times out.
+    // Host side: an answer the framing refuses (a continuation out of sequence, a new message in the
+    // middle of one, BCNT over 7609) can never complete: fail now with a coded error rather than
+    // wait for the silence timeout (protocols/dscplus-hid.md "Packets").
+    else if (event.type === 'error') {
+      const name = errorCodeName(event.code) ?? `0x${event.code.toString(16)}`;
+      pending.fail(new ProtocolError(`the device sent a malformed answer (${name})`));
+    }
   }
 
   #onClose(error?: Error): void {

@@ -148,6 +148,8 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
   /** Tries left after the last PIN, while it was wrong: the next Enter-PIN screen says so (see the header). */
   #wrongPinNotice: number | null = null;
   #msgTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The state file save in progress (saves run one at a time, in order). */
+  #saving: Promise<void> = Promise.resolve();
   #screen: DeviceScreen;
 
   constructor(options: DscPlusDeviceOptions) {
@@ -216,14 +218,17 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     const event = this.#reassembler.push(packet, this.#now());
     switch (event.type) {
       case 'message':
-        clearTimeout(this.#msgTimer);
+        // Not a plain clearTimeout: an INIT from another channel gets through while a message is
+        // being received, and that message must still time out (protocol page, MSG_TIMEOUT), or the
+        // card would answer CHANNEL_BUSY to every channel for good.
+        this.#armMessageTimeout();
         this.#dispatch(event.message);
         return;
       case 'partial':
         this.#armMessageTimeout();
         return;
       case 'error':
-        if (event.aborted) clearTimeout(this.#msgTimer);
+        this.#armMessageTimeout(); // still pending after CHANNEL_BUSY to another channel: its clock runs on
         this.#error(event.cid, event.code);
         return;
       case 'ignored':
@@ -302,6 +307,9 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     if (this.#state.triesLeft === 0) return { ok: false, triesLeft: 0 };
     const ok = await this.#checkPin(this.#state, pin);
     this.emit('pinChecked', { ok });
+    // Blocked while this PIN was being checked (a wrong PIN by the other path, checked at the same
+    // time): three wrong PINs block the card, so not even the right one counts now (SPEC H2).
+    if (this.#state.triesLeft === 0) return { ok: false, triesLeft: 0 };
     if (ok) {
       this.#wrongPinNotice = null;
       if (this.#state.triesLeft !== DSCPLUS_MAX_TRIES) await this.#persist({ ...this.#state, triesLeft: DSCPLUS_MAX_TRIES });
@@ -419,9 +427,15 @@ export class DscPlusDevice extends EventEmitter<DeviceEvents> {
     }
   }
 
+  /**
+   * Saves one state after the other: two PINs checked at once (offline and RESPOND) must not let an
+   * older save land last, or the state file would give back a try (or unblock) at the next start.
+   */
   async #persist(state: DscPlusState): Promise<void> {
     this.#state = state;
-    await this.#save(state);
+    const saved = this.#saving.then(() => this.#save(state));
+    this.#saving = saved.catch(() => {});
+    await saved;
     this.emit('stateSaved', state);
   }
 

@@ -215,6 +215,17 @@ describe('DSC+ driver against the emulator over a real socket (SPEC H2, protocol
     expect(seen[0]).toEqual({ cid: client.cid, cmd: Command.ERROR, payload: new Uint8Array([ErrorCode.MSG_TIMEOUT]) });
   });
 
+  it('MSG_TIMEOUT still ends a half-sent message when another app INITs meanwhile; the card then serves that app (not CHANNEL_BUSY for good)', async () => {
+    const seen = rawMessages(channel, client.cid);
+    const packets = encodeMessage({ cid: client.cid, cmd: Command.PING, payload: new Uint8Array(200) });
+    await channel.write(packets[0]!); // the rest never comes (the app stopped mid-message)
+    const other = new DscPlusClient(new Transport(channel));
+    await other.init(); // INIT gets through a message in progress (protocols/dscplus-hid.md "Packets")
+    await until(() => seen.length > 0, 1500);
+    expect(seen[0]).toEqual({ cid: client.cid, cmd: Command.ERROR, payload: new Uint8Array([ErrorCode.MSG_TIMEOUT]) });
+    await expect(other.info()).resolves.toMatchObject({ serial: SERIAL });
+  });
+
   it('INVALID_PAR for a challenge that is not 4–10 digits or that the QN06 suite cannot take', async () => {
     const raw = (challenge: string) => {
       const bytes = new TextEncoder().encode(challenge);
