@@ -11,6 +11,7 @@ import { ocraPasswordHash } from '../../core/ocra.ts';
 import { SlsdError } from '../../ibkey/client.ts';
 import { K7_MESSAGE } from '../../ibkey/protocol.ts';
 import { runSlsctl } from '../cli/slsctl.ts';
+import { USER_FAILURE_LIMIT } from '../config.ts';
 import { ACTIVATION_TTL_MS } from '../services/ibkey.ts';
 import type { TestServer } from '../testing/test-server.ts';
 import { activate, auditEvents, createUser, ibkeyServer, lastActivationCode, newApp, PASSWORD, PIN, ScriptedPrompter, startLogin, status } from './testkit.ts';
@@ -185,6 +186,21 @@ describe('reactivation on the same phone (SPEC K4)', () => {
     app.state.reinstall();
     prompter.push('999999');
     await expect(newApp(t, 'ios', prompter, app.state.dir).recover('reactivate', 'jane', {})).rejects.toThrow('The PIN is not correct.');
+  });
+
+  it('iOS, L6: a locked user is told so at the start, before any SMS code is sent, as on Android', async () => {
+    const userId = await createUser(t, 'jane');
+    const prompter = new ScriptedPrompter();
+    const app = newApp(t, 'ios', prompter);
+    await activate(t, app, prompter, 'jane', userId);
+    app.state.reinstall();
+    for (let i = 0; i < USER_FAILURE_LIMIT; i++) await t.services.throttle.recordFailure('jane', `198.51.100.${i}`);
+    const smsBefore = (await t.services.db.selectFrom('sms_outbox').select('id').execute()).length;
+    prompter.push(PIN);
+    const e = await expectCode(newApp(t, 'ios', prompter, app.state.dir).recover('reactivate', 'jane', {}), 'SLS_ERR_USER_LOCKED');
+    expect(e.lockedUntil).toBeDefined();
+    expect((await t.services.db.selectFrom('sms_outbox').select('id').execute()).length).toBe(smsBefore);
+    expect(await auditEvents(t, 'ibkey.activation_started')).toHaveLength(1); // the first activation only
   });
 
   it('Android: the keys are gone with the app data; credentials, the SMS token, then the PIN', async () => {

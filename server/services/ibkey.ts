@@ -9,6 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
+import type { Kysely } from 'kysely';
 import { constantTimeEqual, randomDigits } from '../../core/codes.ts';
 import { DEVICE_CATALOGUE } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
@@ -46,6 +47,7 @@ import type { VerifierContext } from '../verifiers/types.ts';
 import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
 import type { Services } from './index.ts';
 import { parseP256PublicKey, sealForDevice, verifyP256 } from './ibkey-crypto.ts';
+import { lockUserRow } from '../verifiers/ibkey-push.ts';
 import { InProcessApprovalNotifier, registerNotifier, waitFor } from './ibkey-notifier.ts';
 import type { ApprovalNotifier } from './ibkey-notifier.ts';
 import { ibkeyDb } from './ibkey-schema.ts';
@@ -157,8 +159,12 @@ export class IbKeyService {
     return { db: d.db, box: d.box, config: d.config, sms: d.sms, now: d.now };
   }
 
-  async #audit(e: { event: IbKeyEvent; user?: UserRow | null; sourceAddress?: string | null; deviceId?: string | null; details?: Record<string, string | number | boolean | null> }) {
-    await this.#db
+  /** One audit entry; in `db` when given, so a change and its entry commit together or not at all (SPEC N2). */
+  async #audit(
+    e: { event: IbKeyEvent; user?: UserRow | null; sourceAddress?: string | null; deviceId?: string | null; details?: Record<string, string | number | boolean | null> },
+    db: Kysely<IbKeyDatabase> = this.#db,
+  ) {
+    await db
       .insertInto('audit_log')
       .values({
         at: this.#d.now(),
@@ -292,9 +298,12 @@ export class IbKeyService {
       if (!req.originalKey) {
         throw new SlsError('SLS_ERR_VALIDATION', { message: 'On iOS, IB Key is recovered with the PIN originally set (SPEC K4, K5).' });
       }
+      await this.#d.throttle.assertAddressAllowed(sourceAddress);
       await this.#consumeNonce(req.originalKey.nonce);
       const k = req.originalKey;
       ({ user } = await this.#signedBy(k.deviceId, recoveryMessage(k.nonce, k.deviceId), k.signature, sourceAddress));
+      // SPEC L6: a locked user is told so now, as on Android, not after an SMS code was sent for nothing.
+      await this.#d.throttle.assertUserNotLocked(user.username_normalized);
     } else {
       // SPEC K4/K5 Android: credentials, an SMS activation token, then the PIN (set in the app).
       if (!req.credentials) {
@@ -502,7 +511,12 @@ export class IbKeyService {
     const deviceId = newId('dev');
     const phoneName = req.label ?? (a.purpose === 'activate' ? null : await this.#previousPhoneName(user.id)) ?? DEFAULT_PHONE_NAMES[a.platform];
     const label = `IB Key (${phoneName})`;
+    const event = a.purpose === 'activate' ? 'ibkey.activated' : a.purpose === 'reactivate' ? 'ibkey.reactivated' : 'ibkey.transferred';
     const revoked = await this.#db.transaction().execute(async (trx) => {
+      // SPEC K5, N1: one IB Key per user. Completions of two activations of one user (a transfer
+      // started on two phones) run one after the other, also on PostgreSQL and across slsd, so the
+      // second sees and revokes what the first activated, and only one phone's key works.
+      await lockUserRow(trx, user.id);
       // Single use: only the request that moves the activation out of pending goes on.
       // SPEC L6: an activation that took its third wrong code meanwhile is over, right code or not.
       const r = await trx
@@ -544,13 +558,13 @@ export class IbKeyService {
       if (a.proof_kind === 'sms' && user.mobile_verified_at === null) {
         await trx.updateTable('users').set({ mobile_verified_at: now }).where('id', '=', user.id).execute();
       }
+      // SPEC N2: the old key's end and the new key are on record with the change, or nothing changed.
+      for (const o of old) {
+        await this.#audit({ event: 'ibkey.device_revoked', user, sourceAddress, deviceId: o.id, details: { replacedBy: deviceId, purpose: a.purpose } }, trx);
+      }
+      await this.#audit({ event, user, sourceAddress, deviceId, details: { platform: a.platform, proof: a.proof_kind, activationId: a.id } }, trx);
       return old.map((o) => o.id);
     });
-    for (const id of revoked) {
-      await this.#audit({ event: 'ibkey.device_revoked', user, sourceAddress, deviceId: id, details: { replacedBy: deviceId, purpose: a.purpose } });
-    }
-    const event = a.purpose === 'activate' ? 'ibkey.activated' : a.purpose === 'reactivate' ? 'ibkey.reactivated' : 'ibkey.transferred';
-    await this.#audit({ event, user, sourceAddress, deviceId, details: { platform: a.platform, proof: a.proof_kind, activationId: a.id } });
     return {
       deviceId,
       username: user.username,
@@ -671,6 +685,7 @@ export class IbKeyService {
 
     const outcome: AnswerResponse['outcome'] = req.decision === 'deny' ? 'denied' : req.chosenNumber === push.match_number ? 'approved' : 'wrong_number';
     const nextState: IbKeyPushTable['state'] = outcome;
+    const details = { transactionId: tx.id, requestId: push.id, clientName: push.client_name, place: push.place };
     const taken = await db.transaction().execute(async (trx) => {
       const r = await trx.updateTable('ibkey_push_requests').set({ state: nextState, answered_at: now }).where('id', '=', push.id).where('state', '=', 'pending').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
@@ -684,17 +699,19 @@ export class IbKeyService {
           .where('challenge_seq', '=', push.challenge_seq)
           .execute();
       }
+      // SPEC N2, L7: the answer and its audit entry (a denial as possible fraud) commit together.
+      if (outcome === 'approved') {
+        await this.#audit({ event: 'ibkey.push_approved', user, sourceAddress, deviceId: push.device_id, details }, trx);
+      } else if (outcome === 'denied') {
+        await this.#audit({ event: 'ibkey.push_denied', user, sourceAddress: tx.source_address, deviceId: push.device_id, details: { ...details, possibleFraud: true } }, trx);
+      } else {
+        await this.#audit({ event: 'ibkey.push_wrong_number', user, sourceAddress: tx.source_address, deviceId: push.device_id, details }, trx);
+      }
       return true;
     });
     if (!taken) throw new SlsError('SLS_ERR_IBKEY_REQUEST_ENDED');
 
-    const details = { transactionId: tx.id, requestId: push.id, clientName: push.client_name, place: push.place };
-    if (outcome === 'approved') {
-      await this.#audit({ event: 'ibkey.push_approved', user, sourceAddress, deviceId: push.device_id, details });
-    } else if (outcome === 'denied') {
-      await this.#audit({ event: 'ibkey.push_denied', user, sourceAddress: tx.source_address, deviceId: push.device_id, details: { ...details, possibleFraud: true } });
-    } else {
-      await this.#audit({ event: 'ibkey.push_wrong_number', user, sourceAddress: tx.source_address, deviceId: push.device_id, details });
+    if (outcome === 'wrong_number') {
       // A wrong number is a failed second factor of that login (L6), counted against its source.
       await this.#failure(user, tx.source_address);
     }
@@ -788,8 +805,9 @@ export class IbKeyService {
           .execute();
         messageIds.push(id);
       }
+      // SPEC N2: a new password is on record with it, or not set at all.
+      await this.#audit({ event: 'ibkey.temporary_password_sent', user, details: { issuedBy, devices: keys.length, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens } }, trx);
     });
-    await this.#audit({ event: 'ibkey.temporary_password_sent', user, details: { issuedBy, devices: keys.length, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens } });
     this.notifier.notify(`user:${user.id}`);
     return { deviceIds: keys.map((k) => k.device_id), messageIds, sessionsEnded: ended.sessions };
   }

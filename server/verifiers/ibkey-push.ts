@@ -56,6 +56,19 @@ async function supersede(db: Kysely<Database>, transactionId: string, now: numbe
 }
 
 /**
+ * Holds the user's row until the calling transaction ends (SPEC N1): on PostgreSQL `SELECT … FOR
+ * UPDATE`, so transactions of one user, on one pool or on several slsd, run one after the other.
+ * SQLite needs nothing: its transactions start with BEGIN IMMEDIATE (db/connect.ts), which already
+ * holds the database's write lock, across processes too.
+ */
+export async function lockUserRow(trx: Kysely<Database> | Kysely<IbKeyDatabase>, userId: string): Promise<void> {
+  const db = trx as Kysely<Database>;
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    await db.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+  }
+}
+
+/**
  * Runs `body` in a transaction that no other runs for the same user at the same time (SPEC L7, N1).
  *
  * PostgreSQL: the user's row is locked (`SELECT … FOR UPDATE`) first, so concurrent logins of one
@@ -65,9 +78,7 @@ async function supersede(db: Kysely<Database>, transactionId: string, now: numbe
  */
 async function serializedPerUser(db: Kysely<Database>, userId: string, body: (db: Kysely<IbKeyDatabase>) => Promise<void>): Promise<void> {
   const run = async (trx: Kysely<Database>) => {
-    if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-      await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
-    }
+    await lockUserRow(trx, userId);
     await body(ibkeyDb(trx));
   };
   // A caller already inside a transaction keeps it (Kysely nests none).
