@@ -295,6 +295,90 @@ describeEachBackend('sharing under abuse (SPEC S5, L6, S3)', probe, (backend) =>
     expect(await statuses('rita')).toEqual(['scc:active']);
   });
 
+  /** owen (DSC+) asks to share gina's Gold (level 3 too: a tie, S1c) up to verified; gina of another entity with matching data waits for compliance (S4). */
+  async function owenVerifiesGina(opts: { otherEntity?: boolean } = {}) {
+    const gina = await makeUser(t, 'gina', ['gold'], opts.otherEntity ? { entity: IDENT } : { entityId: owner.entityId });
+    const owenToken = await signIn(t, 'owen', owner.devices.dscplus!);
+    const startGina = (password = PASSWORD) => postJson<Started>(t.app, '/v1/sharing', { ownerUsername: 'gina', ownerPassword: password }, bearer(owenToken));
+    const own = ok(await startGina());
+    const response = answer(gina.devices.gold!, own.confirmation.challenge);
+    expect(ok(await postJson<SharingBody>(t.app, `/v1/sharing/${own.request.id}/response`, { confirmationId: own.confirmation.confirmationId, response }, bearer(owenToken))).state).toBe('verified');
+    return { owenToken, own, startGina };
+  }
+
+  it('S5: an owner whose DSC+ another user shares cannot have it set aside by approving a sharing of their own: submit answers 409, nothing changes, the other user keeps signing in with it', async () => {
+    const { owenToken, own } = await owenVerifiesGina();
+    const { token } = await requester();
+    expect(ok(await submit(token, (await verified(token)).request.id)).state).toBe('approved');
+    const refused = await submit(owenToken, own.request.id);
+    expect([refused.status, errorCode(refused)]).toEqual([409, 'SLS_ERR_CONFLICT']);
+    expect(message(refused)).toMatch(/^Your Digital Security Card\+.* is shared with another user/);
+    expect([await statuses('owen'), await statuses('gina'), await statuses('rita')]).toEqual([['dscplus:active'], ['gold:active'], ['scc:inactive']]);
+    // rita, whose own card is set aside, still signs in with owen's DSC+ (else she had no device at all).
+    expect(await signIn(t, 'rita', owner.devices.dscplus!)).toBeTruthy();
+  });
+
+  it('S4, S5: the same for compliance\'s approval (slsctl) and for a new start, refused before the owner\'s password is checked (not counted)', async () => {
+    const { owenToken, own, startGina } = await owenVerifiesGina({ otherEntity: true });
+    expect(ok(await submit(owenToken, own.request.id)).state).toBe('pending_compliance');
+    const { token } = await requester();
+    expect(ok(await submit(token, (await verified(token)).request.id)).state).toBe('approved');
+    await expect(sharing().decide(own.request.id, true, 'compliance-officer')).rejects.toMatchObject({ code: 'SLS_ERR_CONFLICT' });
+    expect([await statuses('owen'), await statuses('rita')]).toEqual([['dscplus:active'], ['scc:inactive']]);
+    expect(ok(await postJson<SharingBody>(t.app, `/v1/sharing/${own.request.id}/cancel`, {}, bearer(owenToken))).state).toBe('cancelled');
+    const again = await startGina('wrong-password');
+    expect([again.status, errorCode(again)]).toEqual([409, 'SLS_ERR_CONFLICT']);
+    expect(message(again)).toMatch(/^Your Digital Security Card\+/);
+    expect(await counters()).toEqual([]);
+    expect(await signIn(t, 'rita', owner.devices.dscplus!)).toBeTruthy();
+  });
+
+  it('S5, N2: approving the owner\'s own sharing ends another user\'s request for the device it sets aside, only verified: cancelled and audited; that user\'s card stays active', async () => {
+    const { u, token } = await requester();
+    const ritas = await verified(token);
+    const { owenToken, own } = await owenVerifiesGina();
+    expect(ok(await submit(owenToken, own.request.id)).state).toBe('approved');
+    expect(await statuses('owen')).toEqual(['dscplus:inactive']);
+    const r = await submit(token, ritas.request.id);
+    expect([r.status, errorCode(r)]).toEqual([409, 'SLS_ERR_CONFLICT']);
+    expect(await requests(u)).toEqual([{ id: ritas.request.id, state: 'cancelled' }]);
+    const audits = await t.adb.selectFrom('audit_log').select(['user_id', 'details']).where('event', '=', 'sharing.cancelled').execute();
+    expect(audits.map((a) => ({ userId: a.user_id, ...(JSON.parse(a.details) as object) }))).toMatchObject([{ userId: u.userId, requestId: ritas.request.id, from: 'verified', by: 'owen' }]);
+    expect(await statuses('rita')).toEqual(['scc:active']);
+    expect(await signIn(t, 'rita', u.devices.scc!)).toBeTruthy();
+  });
+
+  it('S5, N1: two users approving each other\'s device at the same moment: exactly one sharing is approved, the other answers 409 (no deadlock, no 500); each still has a device to sign in with', async () => {
+    const dora = await makeUser(t, 'dora', ['dscplus'], { entityId: owner.entityId });
+    const owenToken = await signIn(t, 'owen', owner.devices.dscplus!);
+    const doraToken = await signIn(t, 'dora', dora.devices.dscplus!);
+    const verifiedOf = async (token: string, ownerUsername: string, device: TestUser['devices'][string]) => {
+      const s = ok(await postJson<Started>(t.app, '/v1/sharing', { ownerUsername, ownerPassword: PASSWORD }, bearer(token)));
+      const response = answer(device, s.confirmation.challenge);
+      expect(ok(await postJson<SharingBody>(t.app, `/v1/sharing/${s.request.id}/response`, { confirmationId: s.confirmation.confirmationId, response }, bearer(token))).state).toBe('verified');
+      return s.request.id;
+    };
+    const owens = await verifiedOf(owenToken, 'dora', dora.devices.dscplus!);
+    const doras = await verifiedOf(doraToken, 'owen', owner.devices.dscplus!);
+    const answers = await Promise.all([submit(owenToken, owens), submit(doraToken, doras)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    const [approved] = [...(await openRequests(owner)), ...(await openRequests(dora))];
+    expect(approved?.state).toBe('approved');
+    // The winner uses the other's DSC+, whose own DSC+ still works.
+    expect([...(await statuses('owen')), ...(await statuses('dora'))].sort()).toEqual(['dscplus:active', 'dscplus:inactive']);
+  });
+
+  it('S5: a request whose device was set aside meanwhile (its owner shares another user\'s device) is not approved: 409, the requester\'s own card stays active', async () => {
+    // rita verified on owen's DSC+ (data from before the rule above: owen's sharing approved anyway).
+    const { u, token } = await requester();
+    const ritas = await verified(token);
+    await t.adb.updateTable('devices').set({ status: 'inactive' }).where('id', '=', owner.devices.dscplus!.device.id).execute();
+    const r = await submit(token, ritas.request.id);
+    expect([r.status, errorCode(r)]).toEqual([409, 'SLS_ERR_CONFLICT']);
+    expect(await statuses('rita')).toEqual(['scc:active']);
+    expect(await signIn(t, 'rita', u.devices.scc!)).toBeTruthy();
+  });
+
   it(`S3, N1 (review 10): GET /v1/sharing answers the ${SHARING_LIST_LIMIT} most recent requests, made by or of the user, in a fixed number of queries`, async () => {
     const { u, token } = await requester();
     const other = await makeUser(t, 'olga', ['scc'], { entityId: owner.entityId });

@@ -31,6 +31,14 @@
  *   conditional UPDATE that approves, that no other request of the requester is open: two
  *   approvals arriving together (a pool, several slsd) never both pass, on SQLite or PostgreSQL.
  *
+ * A lent device is never set aside (S5, D5): approval sets aside ALL the requester's own physical
+ * devices, so a user whose device another user shares, or waits for compliance to share, is refused
+ * (SLS_ERR_CONFLICT: start, submit, approval) until that sharing ends; other users' requests for it
+ * only started or verified end with the approval (`settleRequestsForSetAside`), and a request whose
+ * device was set aside meanwhile is not approved. Else that other user, whose own devices are set
+ * aside too, was left with no device to sign in, or to cancel, with. Approvals, submits to
+ * compliance and rejections are audited in their transaction (N2).
+ *
  * `list` (GET /v1/sharing) answers the SHARING_LIST_LIMIT (50) most recent requests, made by or of
  * the user, read with a fixed number of queries whatever their count (S3, N1).
  */
@@ -77,6 +85,79 @@ function oneSharingAtATime(): SlsError {
 }
 
 /**
+ * SPEC S5: refuses (SLS_ERR_CONFLICT) a user one of whose active devices another user shares, or
+ * waits for compliance to share (an approved or pending-compliance request of another requester).
+ *
+ * Approving a sharing sets ALL the requester's own physical devices aside (inactive, S5), and only
+ * active devices authenticate (D5): a device lent to another user would stop working under that
+ * user's approved sharing, whose own devices are set aside too, leaving them no device to sign in
+ * with, nor to cancel with. Its owner ends that sharing first (it is in their list; either may end it).
+ */
+async function refuseIfOwnDeviceLent(db: AccountDb, userId: string): Promise<void> {
+  const lent = await db
+    .selectFrom('sharing_requests')
+    .innerJoin('devices', 'devices.id', 'sharing_requests.device_id')
+    .select('devices.label')
+    .where('devices.user_id', '=', userId)
+    .where('devices.status', '=', 'active')
+    .where('sharing_requests.requester_user_id', '<>', userId)
+    .where('sharing_requests.state', 'in', HELD)
+    .executeTakeFirst();
+  if (lent) throw ownDeviceLent(lent.label);
+}
+
+function ownDeviceLent(label: string): SlsError {
+  return new SlsError('SLS_ERR_CONFLICT', {
+    message: `Your ${label} is shared with another user, or waits for compliance to be: sharing a device yourself would set it aside and leave them without it (S5). End that sharing first.`,
+  });
+}
+
+/**
+ * SPEC S5, N2: the other users' requests for these devices of the requester being approved, which
+ * it sets aside, inside the approval's transaction: one approved or waiting for compliance refuses
+ * the approval (`ownDeviceLent`, all of it undone); one only started or verified could never be
+ * approved now (its device is set aside) and is cancelled, audited under its requester.
+ *
+ * A request is open from its start, long before its approval, so this sees every request an approval
+ * of the other user could race with. Cancelled conditionally: one that moved meanwhile (on PostgreSQL
+ * its approval committed first; this waits for it) is read again and refuses; approving it after
+ * this commits finds it cancelled, or its device set aside (`#approve`).
+ */
+async function settleRequestsForSetAside(trx: AccountTrx, requester: { id: string; username: string }, deviceIds: readonly string[], now: number, sourceAddress: string | null): Promise<void> {
+  const others = await trx
+    .selectFrom('sharing_requests')
+    .innerJoin('devices', 'devices.id', 'sharing_requests.device_id')
+    .innerJoin('users', 'users.id', 'sharing_requests.requester_user_id')
+    .select(['sharing_requests.id', 'sharing_requests.state', 'sharing_requests.device_id', 'sharing_requests.requester_user_id', 'users.username_normalized', 'devices.label'])
+    .where('sharing_requests.device_id', 'in', deviceIds)
+    .where('sharing_requests.requester_user_id', '<>', requester.id)
+    .where('sharing_requests.state', 'in', OPEN)
+    .execute();
+  for (const o of others) {
+    if (HELD.includes(o.state)) throw ownDeviceLent(o.label);
+    const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', o.id).where('state', 'in', REPLACEABLE).executeTakeFirst();
+    if (Number(u.numUpdatedRows) !== 1) {
+      const moved = await trx.selectFrom('sharing_requests').select('state').where('id', '=', o.id).executeTakeFirstOrThrow();
+      if (HELD.includes(moved.state)) throw ownDeviceLent(o.label);
+      continue;
+    }
+    await appendAccountAudit(trx, now, {
+      event: 'sharing.cancelled',
+      userId: o.requester_user_id,
+      username: o.username_normalized,
+      sourceAddress,
+      deviceId: o.device_id,
+      details: { requestId: o.id, from: o.state, reactivated: 0, reason: "its device was set aside: its owner shares another user's device (S5)", by: requester.username },
+    });
+  }
+}
+
+/** SPEC S5, D5: the device a request would lend no longer works (set aside, reported, returned): nothing is approved. */
+function deviceNoLongerWorks(): SlsError {
+  return new SlsError('SLS_ERR_CONFLICT', { message: 'The device to share no longer works (set aside, reported or returned): cancel this request and start a new one.' });
+}
+
+/**
  * SPEC S5, N1: serializes the changes of one requester's sharing requests (a start replacing one,
  * an approval) however many arrive together and however many slsd share the database.
  *
@@ -89,10 +170,16 @@ function oneSharingAtATime(): SlsError {
  * transaction alone on its one connection, and the caller's first statement is a WRITE, which
  * takes the database's write lock for the whole transaction (across processes too, with the busy
  * timeout), as withdrawals do (W4).
+ *
+ * A decision (`#advance`) locks the owner's row too, both in id order: approving sets the requester's
+ * own devices aside (S5), which ends other users' requests for them (`settleRequestsForSetAside`),
+ * so two users approving each other's device at once wait for each other instead of deadlocking on
+ * those requests' rows; the second then finds its request cancelled.
  */
-async function serializedPerRequester(trx: AccountTrx, requesterUserId: string): Promise<void> {
+async function serializedPerRequester(trx: AccountTrx, requesterUserId: string, ownerUserId?: string): Promise<void> {
   if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-    await trx.selectFrom('users').select('id').where('id', '=', requesterUserId).forNoKeyUpdate().execute();
+    const ids = ownerUserId === undefined ? [requesterUserId] : [requesterUserId, ownerUserId];
+    await trx.selectFrom('users').select('id').where('id', 'in', ids).orderBy('id').forNoKeyUpdate().execute();
   }
 }
 
@@ -341,6 +428,8 @@ export class SharingService {
     // refused before the owner's password is checked: nothing is counted, audited or changed.
     const held = await adb.selectFrom('sharing_requests').select('id').where('requester_user_id', '=', caller.user.id).where('state', 'in', HELD).executeTakeFirst();
     if (held) throw oneSharingAtATime();
+    // SPEC S5: a device of the requester's that another user shares (or waits for compliance to share) would be set aside.
+    await refuseIfOwnDeviceLent(adb, caller.user.id);
     const owner = await adb.selectFrom('users').selectAll().where('username_normalized', '=', ownerNormalized).executeTakeFirst();
     const ok = owner?.password_hash ? await services.passwords.verify(owner.password_hash, req.ownerPassword) : await services.passwords.verifyUnknownUser(req.ownerPassword);
     if (!owner || !ok) {
@@ -459,8 +548,11 @@ export class SharingService {
     await this.#decide(caller.user, owner, device, sourceAddress);
     if (r.needs_compliance === 1) {
       // SPEC S4, S5: waiting for compliance is open too: the same one-at-a-time check as an approval.
-      await this.#advance(r, ['verified'], { state: 'pending_compliance' }, async () => {});
-      await d.audit({ event: 'sharing.pending_compliance', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { requestId: r.id } });
+      // N2: audited in the same transaction: no change without its entry.
+      await this.#advance(r, ['verified'], { state: 'pending_compliance' }, async (trx) => {
+        await refuseIfOwnDeviceLent(trx, r.requester_user_id);
+        await appendAccountAudit(trx, d.now(), { event: 'sharing.pending_compliance', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { requestId: r.id } });
+      });
     } else {
       await this.#approve(r, caller.user.username_normalized, 'automatic', sourceAddress);
     }
@@ -482,7 +574,7 @@ export class SharingService {
     then: (trx: AccountTrx) => Promise<T>,
   ): Promise<T> {
     return this.#d.adb.transaction().execute(async (trx) => {
-      await serializedPerRequester(trx, r.requester_user_id);
+      await serializedPerRequester(trx, r.requester_user_id, r.owner_user_id);
       // The first statement a write (SQLite's write lock, serializedPerRequester).
       const u = await trx
         .updateTable('sharing_requests')
@@ -520,16 +612,21 @@ export class SharingService {
   async #approve(r: SharingRequestTable, requesterUsername: string, by: string, sourceAddress: string | null): Promise<void> {
     const d = this.#d;
     const now = d.now();
-    const ids = await this.#advance(r, APPROVABLE, { state: 'approved', decided_at: now, decided_by: by }, async (trx) => {
+    await this.#advance(r, APPROVABLE, { state: 'approved', decided_at: now, decided_by: by }, async (trx) => {
+      // SPEC S5, D5: the device lent must still work (its owner's own sharing may have set it aside).
+      const lent = await trx.selectFrom('devices').select('status').where('id', '=', r.device_id).executeTakeFirst();
+      if (lent?.status !== 'active') throw deviceNoLongerWorks();
       const mine = await trx.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', r.requester_user_id).where('status', '=', 'active').execute();
       const physical = mine.filter((x) => DEVICE_CATALOGUE[x.kind].physical).map((x) => x.id);
       if (physical.length) {
         await trx.updateTable('sharing_requests').set({ deactivated_device_ids: JSON.stringify(physical) }).where('id', '=', r.id).execute();
         await trx.updateTable('devices').set({ status: 'inactive' }).where('id', 'in', physical).where('status', '=', 'active').execute();
+        // SPEC S5: none of them lent to another user; others' requests for them not yet decided end.
+        await settleRequestsForSetAside(trx, { id: r.requester_user_id, username: requesterUsername }, physical, now, sourceAddress);
       }
-      return physical;
+      // N2: audited in the same transaction: an approval and its devices set aside never stand unaudited.
+      await appendAccountAudit(trx, now, { event: 'sharing.approved', userId: r.requester_user_id, username: requesterUsername, sourceAddress, deviceId: r.device_id, details: { requestId: r.id, by, deactivated: physical.length } });
     });
-    await d.audit({ event: 'sharing.approved', userId: r.requester_user_id, username: requesterUsername, sourceAddress, deviceId: r.device_id, details: { requestId: r.id, by, deactivated: ids.length } });
   }
 
   /**
@@ -597,10 +694,13 @@ export class SharingService {
       await this.#approve(r, requester.username_normalized, by, null);
     } else {
       const requester = await d.adb.selectFrom('users').select('username_normalized').where('id', '=', r.requester_user_id).executeTakeFirstOrThrow();
-      // A withdrawal by either user committed since the read: nothing to reject, nothing audited.
-      const u = await d.adb.updateTable('sharing_requests').set({ state: 'rejected', decided_at: d.now(), decided_by: by }).where('id', '=', r.id).where('state', '=', 'pending_compliance').executeTakeFirst();
-      if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `request ${requestId} changed meanwhile` });
-      await d.audit({ event: 'sharing.rejected', userId: r.requester_user_id, username: requester.username_normalized, deviceId: r.device_id, details: { requestId: r.id, by } });
+      const now = d.now();
+      // N2: audited in the same transaction. A withdrawal by either user committed since the read: nothing to reject, nothing audited.
+      await d.adb.transaction().execute(async (trx) => {
+        const u = await trx.updateTable('sharing_requests').set({ state: 'rejected', decided_at: now, decided_by: by }).where('id', '=', r.id).where('state', '=', 'pending_compliance').executeTakeFirst();
+        if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `request ${requestId} changed meanwhile` });
+        await appendAccountAudit(trx, now, { event: 'sharing.rejected', userId: r.requester_user_id, username: requester.username_normalized, deviceId: r.device_id, details: { requestId: r.id, by } });
+      });
     }
     return this.#view(await d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow());
   }
