@@ -253,6 +253,26 @@ describe('transfer to another phone (SPEC K5)', () => {
     expect(ok.json().status).toBe('signed_in');
   });
 
+  it('L4: a login waiting for the old phone\'s notification hears at once that it ended, and the new phone answers its code', async () => {
+    const userId = await createUser(t, 'jane');
+    const oldPrompter = new ScriptedPrompter();
+    await activate(t, newApp(t, 'android', oldPrompter), oldPrompter, 'jane', userId);
+    const step = await startLogin(t, 'jane');
+    if (step.status !== 'challenge' || step.challenge.type !== 'push') throw new Error(`expected a push, got ${JSON.stringify(step)}`);
+    expect((await status(t, step.transactionId)).body.status).toBe('waiting');
+
+    const prompter = new ScriptedPrompter([() => lastActivationCode(t, userId), PIN, PIN]);
+    const newPhone = newApp(t, 'android', prompter);
+    const done = await newPhone.recover('transfer', 'jane', { password: PASSWORD });
+    // Not "waiting" for a minute for a phone that no longer holds IB Key.
+    expect((await status(t, step.transactionId)).body.status).toBe('push_expired');
+    const sel = await t.app.inject({ method: 'POST', url: `/v1/login/${step.transactionId}/device`, payload: { deviceId: done.deviceId, mode: 'offline' } });
+    prompter.push(PIN);
+    const code = await newPhone.respond('jane', sel.json().challenge.challenge as string);
+    const ok = await t.app.inject({ method: 'POST', url: `/v1/login/${step.transactionId}/response`, payload: { response: code } });
+    expect(ok.json().status).toBe('signed_in');
+  });
+
   it('keeps the name the user gave the phone, as the desktop lists it; a name given on the new phone wins', async () => {
     const userId = await createUser(t, 'jane');
     await newApp(t, 'android', new ScriptedPrompter([() => lastActivationCode(t, userId), PIN, PIN])).activate('jane', PASSWORD, 'Pixel of Jane');

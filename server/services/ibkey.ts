@@ -763,6 +763,10 @@ export class IbKeyService {
       return step;
     }
     if (push.state === 'pending' && push.expires_at <= now) return { status: 'push_expired', transactionId };
+    // SPEC K5, L4: the phone it went to no longer holds IB Key (moved to another phone meanwhile): its
+    // notification can never be answered, so the desktop hears it at once, as when it times out, and
+    // offers the code from the app (on the new phone) or another device, instead of waiting a minute.
+    if (push.state === 'superseded') return { status: 'push_expired', transactionId };
     return null;
   }
 
