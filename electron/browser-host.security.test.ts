@@ -140,6 +140,18 @@ describe('browser host guards (SPEC C3)', () => {
     expect((await get('/%2e%2e/secret.txt')).status).toBe(404);
   });
 
+  it('crash-safety (SPEC C3): a frame that is JSON but not an object (null, a number, an array) closes that socket, and the host keeps answering', async () => {
+    for (const frame of ['null', '42', '"x"', '[]', 'true']) {
+      const s = await startSession();
+      s.ws.send(frame);
+      expect(await closeOf(s)).toMatchObject({ code: 1003 });
+      const again = await connect([WS_PROTOCOL, `token.${s.token}`]);
+      expect(await call(again.ws, 1)).toMatchObject({ id: 1, result: { ok: true } });
+      again.ws.close();
+      await again.closed;
+    }
+  });
+
   it('refuses a request for another host name (DNS rebinding)', async () => {
     const u = new URL(bh.origin);
     expect((await get('/', `rebind.example:${u.port}`)).status).toBe(421);

@@ -57,6 +57,7 @@ import { withDscPlusLogin } from './host/dscplus-login.ts';
 import { createNoDscPlusService } from './host/dscplus-service.ts';
 import { createHost } from './host/index.ts';
 import type { DscPlusService, Host } from './host/index.ts';
+import type { CallResult } from '../core/contract/index.ts';
 import { socketOwner } from './socket-owner.ts';
 import type { SocketOwnerResult } from './socket-owner.ts';
 
@@ -354,20 +355,29 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     ws.on('close', () => {
       if (live === ws) live = null;
     });
+    // Never lets a frame reject: an async listener's rejection would be unhandled and end the host (crash-safety, SPEC C3).
     ws.on('message', async (data) => {
-      let msg: { id?: unknown; call?: unknown; input?: unknown };
+      let msg: unknown;
       try {
-        msg = JSON.parse(String(data)) as typeof msg;
+        msg = JSON.parse(String(data));
       } catch {
         ws.close(1003, 'not JSON');
         return;
       }
-      if (typeof msg.id !== 'number') {
+      // `null`, a number, a string or an array is JSON too, but no call.
+      if (typeof msg !== 'object' || msg === null || Array.isArray(msg) || typeof (msg as { id?: unknown }).id !== 'number') {
         ws.close(1003, 'no id');
         return;
       }
-      const result = await host.dispatch(msg.call, msg.input);
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: msg.id, result }));
+      const { id, call, input } = msg as { id: number; call?: unknown; input?: unknown };
+      let result: CallResult<unknown>;
+      try {
+        result = await host.dispatch(call, input);
+      } catch (e) {
+        log(`internal error in a contract call: ${e instanceof Error ? e.name : 'unknown'}`);
+        result = { ok: false, error: { code: 'SLS_ERR_HOST_INTERNAL', message: 'Something went wrong in SLS Desktop.' } };
+      }
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, result }));
     });
   });
 

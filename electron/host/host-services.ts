@@ -212,6 +212,19 @@ function withRememberedDevice(byUser: Readonly<Record<string, string>>, username
   return { ...Object.fromEntries(others), [key]: deviceId };
 }
 
+/**
+ * An id from the renderer as one path segment of an slsd route (SPEC C3). `encodeURIComponent` leaves
+ * `.` and `..` as they are, and the URL parser then resolves them: `returnDevice({ deviceId: '..' })`
+ * would POST, with the session's token, to `/v1/return` instead of `/v1/devices/…/return`. Refused.
+ */
+function idSegment(id: string): string {
+  if (id === '.' || id === '..') {
+    const message = 'Not an id.';
+    throw new SlsdError({ code: 'SLS_ERR_INVALID_INPUT', message, issues: [{ path: '', message }] }, null);
+  }
+  return encodeURIComponent(id);
+}
+
 function noLogin(): SlsdError {
   return new SlsdError({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'No login is in progress.' }, null);
 }
@@ -579,10 +592,10 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   }
 
   const answerSharing = (requestId: string, confirmationId: string, response: string) =>
-    authed('POST', `/sharing/${encodeURIComponent(requestId)}/response`, SharingView, { confirmationId, response });
+    authed('POST', `/sharing/${idSegment(requestId)}/response`, SharingView, { confirmationId, response });
 
   const completeDeviceActivation = (confirmationId: string, response: string) =>
-    authed('POST', `/devices/activation/${encodeURIComponent(confirmationId)}`, AccountDeviceView, { response });
+    authed('POST', `/devices/activation/${idSegment(confirmationId)}`, AccountDeviceView, { response });
 
   /** SPEC W4: confirm with the idempotency key of this confirmation (the same on a retry). */
   async function confirmWithdrawal(input: ParsedInput<'confirmWithdrawal'>) {
@@ -901,7 +914,17 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
 
     async setSettings(input) {
       const patch: Partial<StoredSettings> = {};
-      if (input.serverAddress !== undefined) patch.serverAddress = checkedServerAddress(input.serverAddress);
+      if (input.serverAddress !== undefined) {
+        const address = checkedServerAddress(input.serverAddress);
+        // SPEC C3: the slsd client reads the address on every request, so a new one while a session is
+        // held would carry its bearer token (and the portal session's) to that server, and sign out would
+        // end nothing on the one that issued it. The login form chooses the server; signed in, it stays.
+        if (address !== settings.read().serverAddress && (session !== null || portal !== null)) {
+          const message = 'Sign out before choosing another server.';
+          throw new SlsdError({ code: 'SLS_ERR_INVALID_INPUT', message, issues: [{ path: 'serverAddress', message }] }, null);
+        }
+        patch.serverAddress = address;
+      }
       if (input.theme !== undefined) patch.theme = input.theme;
       if (input.language !== undefined) patch.language = input.language;
       if (input.rememberUsername !== undefined) {
@@ -977,9 +1000,9 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       const response = await answerOnCard(input.confirmationId);
       return answerSharing(input.requestId, input.confirmationId, response);
     },
-    submitSharing: async (input) => authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/submit`, SharingView, {}),
+    submitSharing: async (input) => authed('POST', `/sharing/${idSegment(input.requestId)}/submit`, SharingView, {}),
     getSharings: async () => authed('GET', '/sharing', SharingList),
-    cancelSharing: async (input) => authed('POST', `/sharing/${encodeURIComponent(input.requestId)}/cancel`, SharingView, {}),
+    cancelSharing: async (input) => authed('POST', `/sharing/${idSegment(input.requestId)}/cancel`, SharingView, {}),
     getMobileNumber: async () => authed('GET', '/mobile-number', MobileNumberStatus),
     setMobileNumber: async (input) => authed('POST', '/mobile-number', MobileNumberStatus, input),
     verifyMobileNumber: async (input) => authed('POST', '/mobile-number/verify', MobileNumberVerifyResponse, input),
@@ -998,9 +1021,9 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       return completeDeviceActivation(input.confirmationId, response);
     },
     reportDevice: async (input) =>
-      authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/report`, DeviceReportResponse, { reason: input.reason, replace: input.replace }),
-    returnDevice: async (input) => authed('POST', `/devices/${encodeURIComponent(input.deviceId)}/return`, AccountDeviceView, {}),
-    cancelDeviceOrder: async (input) => authed('POST', `/devices/orders/${encodeURIComponent(input.orderId)}/cancel`, DeviceOrder, {}),
+      authed('POST', `/devices/${idSegment(input.deviceId)}/report`, DeviceReportResponse, { reason: input.reason, replace: input.replace }),
+    returnDevice: async (input) => authed('POST', `/devices/${idSegment(input.deviceId)}/return`, AccountDeviceView, {}),
+    cancelDeviceOrder: async (input) => authed('POST', `/devices/orders/${idSegment(input.orderId)}/cancel`, DeviceOrder, {}),
     // Temporary access (SPEC T1, T2): the card, and its PDF offered by the host (never the token).
     getOnlineCard: async () => authed('POST', '/temporary-access/online-card', OnlineCard, {}),
     async downloadOnlineCard() {

@@ -225,6 +225,63 @@ describe('settings and Reset app data (SPEC C1, C3, C4)', () => {
     expect(await call('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: false })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_SERVER_ADDRESS_INSECURE' } });
   });
 
+  it('C3: while signed in, the server address cannot be changed, so the session token never goes to another server', async () => {
+    // Another server (a compromised renderer's choice), on this computer so the address is allowed: it records what it is sent.
+    const seen: string[] = [];
+    const other = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} authorization=${req.headers.authorization ?? 'none'}`);
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"SLS_ERR_NOT_FOUND","message":"no"}}');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const { value, call, settings } = host();
+      await value('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: false });
+      await value('respond', { response: fake.expectedResponse() });
+      const r = await call('setSettings', { serverAddress: otherUrl });
+      expect(r).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT', issues: [{ path: 'serverAddress' }] } });
+      expect(settings.read().serverAddress).toBe(fake.url);
+      await call('getSession');
+      await call('getDevices');
+      expect(seen).toEqual([]);
+      // The same address again, or other settings, are fine.
+      expect(await value('setSettings', { serverAddress: fake.url, theme: 'light' })).toMatchObject({ serverAddress: fake.url, theme: 'light' });
+      await value('signOut');
+      expect(seen).toEqual([]);
+      // Signed out: the user may choose another server.
+      expect(await value('setSettings', { serverAddress: otherUrl })).toMatchObject({ serverAddress: otherUrl });
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+    }
+  });
+
+  it("C3: an id of '.' or '..' is refused, so the renderer cannot steer the session's token to another slsd route", async () => {
+    const urls: string[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      urls.push(new URL(String(input)).pathname);
+      return fetch(input, init);
+    };
+    const settings = createMemorySettingsStore({ serverAddress: fake.url });
+    const h = createHost({ settings, keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0'), slsd: createSlsdClient({ baseUrl: () => fake.url, fetch: recording }) });
+    expect(await h.dispatch('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: false })).toMatchObject({ ok: true });
+    expect(await h.dispatch('respond', { response: fake.expectedResponse() })).toMatchObject({ ok: true });
+    urls.length = 0;
+    const calls: [string, Record<string, unknown>][] = [
+      ['returnDevice', { deviceId: '..' }],
+      ['reportDevice', { deviceId: '..', reason: 'lost', replace: false }],
+      ['cancelDeviceOrder', { orderId: '..' }],
+      ['submitSharing', { requestId: '..' }],
+      ['cancelSharing', { requestId: '.' }],
+      ['answerSharing', { requestId: '..', confirmationId: 'c', response: '123456' }],
+      ['completeDeviceActivation', { confirmationId: '..', response: '123456' }],
+    ];
+    for (const [name, input] of calls) {
+      expect(await h.dispatch(name, input), name).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT' } });
+    }
+    expect(urls).toEqual([]);
+    await h.close();
+  });
+
   it('keeps the language chosen in the More menu, back to the system language with null, and refuses others (UI.md)', async () => {
     const { value, call } = host();
     expect(await value('getSettings')).toMatchObject({ language: null });
