@@ -190,7 +190,11 @@ app.whenReady().then(async () => {
       return h.dispatch(name, input);
     });
   }
-  h.events.subscribe((event, payload) => mainWindow?.webContents.send(eventChannel(event), payload));
+  // Not to a window being torn down (between 'close' and 'closed'): send would throw inside the
+  // listener, which may be a DSC+ hot-plug handler.
+  h.events.subscribe((event, payload) => {
+    if (mainWindow && !mainWindow.isDestroyed() && !mainWindow.webContents.isDestroyed()) mainWindow.webContents.send(eventChannel(event), payload);
+  });
   await createWindow(settings);
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) void createWindow(settings);

@@ -30,7 +30,16 @@ import type { CallName, EventName } from './names.ts';
 
 const Empty = z.object({}).strict();
 const Ok = z.object({ ok: z.literal(true) });
-const Id = z.string().min(1).max(64);
+/**
+ * An id slsd gave (`prefix_base64url`): letters, digits, `_` and `-` only. The host puts ids into slsd
+ * routes as path segments, where `.` and `..` would be resolved away (SPEC C3): refused here, at the
+ * contract, whatever the transport (IPC or the browser host's WebSocket).
+ */
+const Id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'Not an id.');
 
 /** A device in the drop-down; `connected` is true while its DSC+ is plugged in (SPEC C2). */
 export const DeviceView = DeviceSummary.extend({ connected: z.boolean() });

@@ -274,6 +274,9 @@ describe('settings and Reset app data (SPEC C1, C3, C4)', () => {
       ['cancelSharing', { requestId: '.' }],
       ['answerSharing', { requestId: '..', confirmationId: 'c', response: '123456' }],
       ['completeDeviceActivation', { confirmationId: '..', response: '123456' }],
+      // Not an id slsd gives (letters, digits, _ and -): refused by the contract itself.
+      ['returnDevice', { deviceId: 'dev_1/../../v1/logout' }],
+      ['reportDevice', { deviceId: 'dev 1', reason: 'lost', replace: false }],
     ];
     for (const [name, input] of calls) {
       expect(await h.dispatch(name, input), name).toMatchObject({ ok: false, error: { code: 'SLS_ERR_INVALID_INPUT' } });
