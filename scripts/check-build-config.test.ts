@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { checkBuildConfig, checkProject, isIncluded } from './check-build-config.ts';
+import { checkBuildConfig, checkProject, isIncluded, nativeLibraryPackages } from './check-build-config.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const RULE = 'resources/linux/70-dscplus.rules';
@@ -76,5 +77,49 @@ describe('electron-builder.yml (SPEC N3)', () => {
     expect(isIncluded('server/app.ts', ['**/*', '!server{,/**/*}'])).toBe(false);
     expect(isIncluded('node_modules/pg/package.json', [])).toBe(true);
     expect(isIncluded('node_modules/pg/package.json', ['!node_modules/{pg,kysely}{,/**/*}'])).toBe(false);
+  });
+
+  it('makes the deb depend on the libraries the node-hid and usb prebuilds link against, keeping electron-builder\'s defaults', () => {
+    const deb = (c: Record<string, unknown>) => c['deb'] as Record<string, unknown>;
+    const depends = deb(loadConfig())['depends'] as string[];
+    for (const pkg of Object.values(nativeLibraryPackages)) expect(depends).toContain(pkg);
+    expect(problemsWith((c) => { delete deb(c)['depends']; })).toEqual([
+      'deb.depends: must list libusb-1.0-0 (a library the node-hid/usb prebuilds link against)',
+      'deb.depends: must list libudev1 (a library the node-hid/usb prebuilds link against)',
+    ]);
+    // `depends` replaces electron-builder's list: listing only ours would drop Electron's own libraries.
+    expect(problemsWith((c) => { deb(c)['depends'] = ['libusb-1.0-0', 'libudev1']; })).toEqual(
+      expect.arrayContaining(["deb.depends: must keep electron-builder's default libgtk-3-0 (Electron needs it)", "deb.depends: must keep electron-builder's default libnss3 (Electron needs it)"]),
+    );
+  });
+
+  it('requires the preload build-electron writes (electron/dist/preload.cjs), not a preload.js nothing builds', () => {
+    const explicit = (c: Record<string, unknown>) => {
+      c['files'] = ['package.json', 'electron/dist/main.js', 'electron/dist/preload.js', ...(c['files'] as string[]).filter((p) => p !== 'electron/dist/**/*')];
+    };
+    expect(problemsWith(explicit)).toEqual(['linux files: must include electron/dist/preload.cjs', 'win files: must include electron/dist/preload.cjs', 'mac files: must include electron/dist/preload.cjs']);
+    expect(readFileSync(path.join(root, 'scripts/build-electron.ts'), 'utf8')).toContain("outfile: 'electron/dist/preload.cjs'");
+  });
+
+  it('refuses a build-config.json the app would refuse: http to a remote host, or a release channel defaulting to this computer', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sls-build-config-'));
+    try {
+      cpSync(path.join(root, 'resources'), path.join(dir, 'resources'), { recursive: true });
+      const check = (buildConfig: object) => {
+        writeFileSync(path.join(dir, 'resources/build-config.json'), JSON.stringify(buildConfig));
+        return checkBuildConfig({ projectDir: dir, config: loadConfig(), schema, packageJson, lockPackages }).filter((p) => p.startsWith('resources/build-config.json'));
+      };
+      expect(check({ defaultServerUrl: 'http://127.0.0.1:7860', channel: 'dev', buildNumber: '0' })).toEqual([]);
+      expect(check({ defaultServerUrl: 'https://sls.bank.example', channel: 'stable', buildNumber: '7' })).toEqual([]);
+      expect(check({ defaultServerUrl: 'http://sls.bank.example', channel: 'dev', buildNumber: '0' })).toEqual([
+        'resources/build-config.json: The server address must use https:// (plain http is allowed only on this computer).',
+      ]);
+      expect(check({ defaultServerUrl: 'http://localhost:7860', channel: 'stable', buildNumber: '7' })).toEqual([
+        'resources/build-config.json: a stable build cannot default to this computer (http://localhost:7860)',
+      ]);
+      expect(check({ channel: 'dev' })).toEqual(['resources/build-config.json: build-config.json has invalid fields: defaultServerUrl.']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

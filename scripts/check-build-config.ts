@@ -5,8 +5,10 @@
  * only when a release is cut on three CI runners. This check catches it in seconds with no
  * network: the YAML must validate against app-builder-lib's scheme.json (the same schema
  * electron-builder applies), and it must keep our release rules — fuses set, every target
- * present, the DSC+ udev rule shipped and installed, server/ and server-only packages left out,
- * native modules unpacked, no rebuild (which would download Electron headers). It also checks
+ * present, the DSC+ udev rule shipped and installed, the deb depending on what the native
+ * prebuilds link against, server/ and server-only packages left out, native modules unpacked, no
+ * rebuild (which would download Electron headers), resources/build-config.json valid by the app's
+ * own rules (no http:// to a remote host). It also checks
  * package.json's names (Electron takes the app's name from package.json, not from this config) and
  * the release workflow's safety rules (`checkReleaseWorkflow`).
  *
@@ -18,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import yaml from 'js-yaml';
+import { BuildConfigError, isLoopbackHost, parseBuildConfig } from '../electron/release/build-config.ts';
 
 const require = createRequire(import.meta.url);
 const minimatch = require('minimatch') as (file: string, pattern: string, options?: { dot?: boolean }) => boolean;
@@ -38,6 +41,23 @@ export const requiredFuses = {
   // (no fetch of other file:// URLs, no service workers, no universal access between file:// frames).
   grantFileProtocolExtraPrivileges: false,
 } as const;
+
+/**
+ * Debian packages of the shared libraries the native modules' Linux prebuilds link against
+ * (`readelf -d … NEEDED`), beyond the base system. electron-builder's default deb `depends` lists
+ * only Electron's own libraries, so without these a minimal system installs the deb and node-hid
+ * fails to load: the DSC+ is never seen over USB (SPEC C2).
+ */
+export const nativeLibraryPackages: Readonly<Record<string, string>> = {
+  'libusb-1.0.so.0': 'libusb-1.0-0', // node-hid (both backends)
+  'libudev.so.1': 'libudev1', // node-hid's hidraw backend, usb's hot-plug
+};
+
+/** glibc and the GCC runtime: on every system Electron runs on, never declared. */
+export const baseSystemLibrary = /^(?:libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+)\.so\.\d+$|^ld-linux[\w.-]*\.so\.\d+$/;
+
+/** The files `npm run build` writes and the app cannot start without (scripts/build-electron.ts, vite). */
+export const builtAppFiles = ['electron/dist/main.js', 'electron/dist/preload.cjs', 'dist/renderer/index.html'] as const;
 
 type Json = Record<string, unknown>;
 interface LockPackage {
@@ -180,6 +200,13 @@ export function checkBuildConfig(input: CheckInput): string[] {
     problems.push('deb.afterInstall: must install the DSC+ udev rule (udev-rule.sh install)');
   }
   if (typeof deb['afterRemove'] !== 'string' || !exists(deb['afterRemove'])) problems.push('deb.afterRemove: must name the after-remove script');
+  // Setting `depends` replaces electron-builder's default list (its schema's default), so both must be there.
+  const debDefaults = asArray(obj(obj(obj(obj(obj(input.schema)['definitions'])['DebOptions'])['properties'])['depends'])['default']);
+  const depends = asArray(deb['depends']);
+  for (const pkg of Object.values(nativeLibraryPackages))
+    if (!depends.includes(pkg)) problems.push(`deb.depends: must list ${pkg} (a library the node-hid/usb prebuilds link against)`);
+  if (deb['depends'] !== undefined)
+    for (const pkg of debDefaults) if (!depends.includes(pkg)) problems.push(`deb.depends: must keep electron-builder's default ${String(pkg)} (Electron needs it)`);
 
   // Packing: asar, native modules unpacked, no rebuild.
   if (c['asar'] !== true) problems.push('asar: must be true');
@@ -187,7 +214,20 @@ export function checkBuildConfig(input: CheckInput): string[] {
   if (c['npmRebuild'] !== false) problems.push('npmRebuild: must be false (N-API prebuilds; a rebuild downloads Electron headers)');
   const extraResources = asArray(c['extraResources']).map(obj);
   if (!extraResources.some((r) => r['from'] === 'resources/build-config.json' && r['to'] === 'build-config.json')) problems.push('extraResources: must ship resources/build-config.json as build-config.json');
-  if (!exists('resources/build-config.json')) problems.push('resources/build-config.json: missing');
+  if (!exists('resources/build-config.json')) {
+    problems.push('resources/build-config.json: missing');
+  } else {
+    // The app's own rules (electron/release/build-config.ts): https, or http on loopback only; a
+    // non-dev channel never defaults to this computer (the stamp's rule). The file ships as is.
+    try {
+      const shipped = parseBuildConfig(readFileSync(path.resolve(input.projectDir, 'resources/build-config.json'), 'utf8'));
+      if (shipped.channel !== 'dev' && isLoopbackHost(new URL(shipped.defaultServerUrl).hostname))
+        problems.push(`resources/build-config.json: a ${shipped.channel} build cannot default to this computer (${shipped.defaultServerUrl})`);
+    } catch (error) {
+      if (!(error instanceof BuildConfigError)) throw error;
+      problems.push(`resources/build-config.json: ${error.message}`);
+    }
+  }
 
   // Files: the built app in, everything else out (per platform, top-level and platform patterns combined).
   const main = input.packageJson['main'];
@@ -196,7 +236,7 @@ export function checkBuildConfig(input: CheckInput): string[] {
     // A platform-level `files` replaces the top-level list for the app's own files (electron-builder 26).
     if (cfg['files'] !== undefined) problems.push(`${platform}.files: must not be set (it replaces the top-level files list and packs the whole project)`);
     const files = top;
-    const wanted = [typeof main === 'string' ? main : 'electron/dist/main.js', 'electron/dist/preload.js', 'dist/renderer/index.html', 'package.json'];
+    const wanted = new Set([typeof main === 'string' ? main : 'electron/dist/main.js', ...builtAppFiles, 'package.json']);
     for (const f of wanted) if (!isIncluded(f, files)) problems.push(`${platform} files: must include ${f}`);
     for (const f of ['server/app.ts', 'server/main.ts', 'server/db/migrations/001.sql', 'server/README.md', 'electron/main.ts', 'native/hid-api.ts', 'core/devices.ts', 'renderer/main.tsx', 'tests/e2e/login.spec.ts', 'electron/dist/main.js.map'])
       if (isIncluded(f, files)) problems.push(`${platform} files: must exclude ${f}`);

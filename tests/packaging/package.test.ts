@@ -25,8 +25,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requiredFuses } from '../../scripts/check-build-config.ts';
+import { baseSystemLibrary, nativeLibraryPackages, requiredFuses } from '../../scripts/check-build-config.ts';
 
 const require = createRequire(import.meta.url);
 const asar = require('@electron/asar') as { listPackage(archive: string, options?: object): string[]; extractFile(archive: string, file: string): Buffer; getRawHeader(archive: string): { header: object } };
@@ -185,6 +186,23 @@ describe('unpacked Linux app (electron-builder --linux dir, SPEC N3)', () => {
     );
     const unpackedModules = path.join(unpacked, 'resources', 'app.asar.unpacked', 'node_modules');
     expect(existsSync(path.join(unpackedModules, 'usb', 'prebuilds', 'linux-x64', 'node.napi.musl.node'))).toBe(false);
+  });
+
+  it.runIf(process.platform === 'linux')('declares in the deb every library the packed .node files link against (readelf -d NEEDED)', async () => {
+    const deb = (yaml.load(readFileSync(path.join(root, 'electron-builder.yml'), 'utf8')) as { deb?: { depends?: string[] } }).deb;
+    const depends = deb?.depends ?? [];
+    const nodeFiles = entries.filter((e) => e.endsWith('.node')).map((e) => path.join(unpacked, 'resources', 'app.asar.unpacked', e));
+    expect(nodeFiles.length).toBeGreaterThan(0);
+    const undeclared: string[] = [];
+    for (const file of nodeFiles) {
+      const { stdout } = await run('readelf', ['-d', file]);
+      for (const [, lib] of stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)) {
+        if (baseSystemLibrary.test(lib!)) continue;
+        const pkg = nativeLibraryPackages[lib!];
+        if (pkg === undefined || !depends.includes(pkg)) undeclared.push(`${path.relative(unpacked, file)}: ${lib} (${pkg ?? 'no package known: add it to nativeLibraryPackages'})`);
+      }
+    }
+    expect(undeclared).toEqual([]);
   });
 
   it('packs every runtime dependency of the native modules, and their platform packages installed here (issue 8)', () => {

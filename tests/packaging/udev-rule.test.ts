@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DSCPLUS_PRODUCT_ID, DSCPLUS_VENDOR_ID } from '../../native/hid-api.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const script = path.join(root, 'resources/linux/udev-rule.sh');
@@ -58,5 +59,19 @@ describe('DSC+ udev rule installer (deb after-install, SPEC N3)', () => {
     const file = path.join(work, 'postinst');
     writeFileSync(file, expanded);
     execFileSync('bash', ['-n', file]);
+  });
+
+  it('the rule matches the ids the driver opens (protocols/dscplus-hid.md: 0x1209/0xD5C1), hidraw and usb, for the seat user', () => {
+    const rules = readFileSync(path.join(root, 'resources/linux/70-dscplus.rules'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    const hex = (n: number) => n.toString(16).padStart(4, '0');
+    expect(rules).toHaveLength(2);
+    for (const rule of rules) {
+      expect(rule).toContain(`ATTRS{idVendor}=="${hex(DSCPLUS_VENDOR_ID)}"`);
+      expect(rule).toContain(`ATTRS{idProduct}=="${hex(DSCPLUS_PRODUCT_ID)}"`);
+      expect(rule).toContain('TAG+="uaccess"');
+      expect(rule).not.toMatch(/MODE="0?666"/);
+    }
+    expect(rules.some((r) => r.includes('SUBSYSTEM=="hidraw"'))).toBe(true);
+    expect(rules.some((r) => r.includes('SUBSYSTEM=="usb"'))).toBe(true);
   });
 });
