@@ -93,6 +93,12 @@ describe('electron-builder.yml (SPEC N3)', () => {
     );
   });
 
+  it('requires package.json to name an author (the Windows executable\'s CompanyName)', () => {
+    const { author: _author, ...noAuthor } = packageJson;
+    const problems = checkBuildConfig({ projectDir: root, config: loadConfig(), schema, packageJson: noAuthor, lockPackages }).filter((p) => !p.startsWith(RULE));
+    expect(problems).toEqual(["package.json author: missing (electron-builder: the Windows executable's CompanyName, the deb's default maintainer)"]);
+  });
+
   it('requires the preload build-electron writes (electron/dist/preload.cjs), not a preload.js nothing builds', () => {
     const explicit = (c: Record<string, unknown>) => {
       c['files'] = ['package.json', 'electron/dist/main.js', 'electron/dist/preload.js', ...(c['files'] as string[]).filter((p) => p !== 'electron/dist/**/*')];

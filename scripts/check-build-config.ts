@@ -150,6 +150,10 @@ export function checkBuildConfig(input: CheckInput): string[] {
   if (c['productName'] !== 'SLS Desktop') problems.push('productName: must be "SLS Desktop"');
   // Electron names the app from package.json (productName, else name): the settings and logs folder,
   // the macOS menu ("Quit SLS Desktop"), X11's WM_CLASS. Without it the app is "sls".
+  // electron-builder takes the Windows executable's CompanyName (and the deb's default maintainer) from it, and warns without it.
+  const author = input.packageJson['author'];
+  if (!(typeof author === 'string' ? author.trim() : typeof obj(author)['name'] === 'string' ? String(obj(author)['name']).trim() : ''))
+    problems.push('package.json author: missing (electron-builder: the Windows executable\'s CompanyName, the deb\'s default maintainer)');
   if (input.packageJson['productName'] !== c['productName']) problems.push(`package.json productName: must be ${JSON.stringify(c['productName'])}, as in electron-builder.yml (Electron's app name)`);
   const dirs = obj(c['directories']);
   if (dirs['output'] !== 'out') problems.push('directories.output: must be out/ (ignored by git)');
