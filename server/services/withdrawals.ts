@@ -31,6 +31,7 @@ import type { DeviceRow } from '../db/schema.ts';
 import { isSlsError, SlsError } from '../errors.ts';
 import { assertConfirmationAllowed, checkConfirmation, confirmationSubject, consumeConfirmation, issueConfirmation } from '../account/confirmations.ts';
 import type { IssuedConfirmation } from '../account/confirmations.ts';
+import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import { confirmingDevices, usableDevices } from '../account/devices.ts';
 import { accountOf } from '../account/portal.ts';
@@ -308,6 +309,17 @@ export class WithdrawalService {
           created_at: t,
         };
         await trx.insertInto('withdrawals').values(row).execute();
+        // SPEC N2: on record in the same transaction: no money leaves unaudited (a crash or a failed
+        // write after the commit would have lost the entry), and a retry of this very request (W4)
+        // after a failed write pays once, audited once.
+        await appendAccountAudit(trx, t, {
+          event: 'withdrawal.confirmed',
+          userId,
+          username: caller.user.username_normalized,
+          sourceAddress,
+          deviceId: device.id,
+          details: { withdrawalId: row.id, accountId: account.accountId, amountCents: req.amountCents, kind: device.kind },
+        });
         return { kind: 'done', row };
       });
     } catch (e) {
@@ -327,14 +339,6 @@ export class WithdrawalService {
       const devices = await confirmingDevices(this.#d, userId);
       throw limitRefusal(device, outcome.check, deviceThatWouldAllow(devices, req.amountCents, await sums(adb, userId, t)));
     }
-    await this.#d.audit({
-      event: 'withdrawal.confirmed',
-      userId,
-      username: caller.user.username_normalized,
-      sourceAddress,
-      deviceId: device.id,
-      details: { withdrawalId: outcome.row.id, accountId: account.accountId, amountCents: req.amountCents, kind: device.kind },
-    });
     return { withdrawal: view(outcome.row, device.label), replayed: false };
   }
 }
