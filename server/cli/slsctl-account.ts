@@ -11,8 +11,9 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { theUser, withUser } from './slsctl-common.ts';
+import { refuseExistingFile, theUser, withUser } from './slsctl-common.ts';
 import { formatUsd } from '../../core/limits.ts';
+import { checkMobileNumber } from '../../core/phone.ts';
 import { accountHousekeeping, accountServices } from '../account/index.ts';
 import type { SlsConfig } from '../config.ts';
 import { setOptOut } from '../services/optout.ts';
@@ -29,6 +30,24 @@ async function userNamed(s: Services, username: string): Promise<{ id: string; u
   return user;
 }
 
+/**
+ * The form a number has on the do-not-call list, as `addToDoNotCall` stores it (services/phone.ts);
+ * SLS_ERR_VALIDATION (exit 1) for what is no number in international form.
+ */
+function doNotCallForm(number: string): string {
+  const check = checkMobileNumber(number);
+  const e164 = check.ok ? check.e164 : number.replace(/[^\d+]/g, '');
+  if (!/^\+\d{6,15}$/.test(e164)) throw new SlsError('SLS_ERR_VALIDATION', { message: 'a number in international form, e.g. +447400123456' });
+  return e164;
+}
+
+/** The number as listed when it is on the do-not-call list, else null. */
+async function onDoNotCall(s: Services, number: string): Promise<string | null> {
+  const e164 = doNotCallForm(number);
+  const row = await accountServices(s).deps.adb.selectFrom('do_not_call').select('number').where('number', '=', e164).executeTakeFirst();
+  return row ? row.number : null;
+}
+
 export function registerAccountCommands(program: Command, open: () => Promise<{ s: Services; config: SlsConfig }>, io: { out(text: string): void }, operator: string): void {
   const dnc = program.command('dnc').description('the do-not-call list: numbers that receive no SMS (SPEC P2)');
   dnc
@@ -38,6 +57,12 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
     .option('--note <note>', 'why, e.g. the registry or the request it came from')
     .action(async (number: string, o: { note?: string }) => {
       const { s } = await open();
+      // SPEC N2: a number already on the list changes nothing, so nothing is audited (as `sls opt-out`, `device set-status`).
+      const listed = await onDoNotCall(s, number);
+      if (listed) {
+        io.out(`${listed} is already on the do-not-call list: nothing changed\n`);
+        return;
+      }
       const e164 = await addToDoNotCall(accountServices(s).deps, number, operator, o.note);
       io.out(`${e164} is on the do-not-call list\n`);
     });
@@ -47,6 +72,12 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
     .argument('<number>', 'a number in international form, e.g. +447400123456')
     .action(async (number: string) => {
       const { s } = await open();
+      // SPEC N2, P2: a number not on the list (or no number at all) was audited as removed, and exited 0.
+      const e164 = doNotCallForm(number);
+      if (!(await onDoNotCall(s, number))) {
+        io.out(`${e164} is not on the do-not-call list: nothing changed\n`);
+        return;
+      }
       io.out((await removeFromDoNotCall(accountServices(s).deps, number, operator)) ? 'removed\n' : 'not on the list\n');
     });
   dnc.command('list').description('the numbers on the do-not-call list: number, added at (UTC), by, note').action(async () => {
@@ -93,7 +124,9 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
       const adb = accountServices(s).deps.adb;
       let q = adb.selectFrom('device_orders').innerJoin('users', 'users.id', 'device_orders.user_id').selectAll('device_orders').select('users.username');
       if (o.user) q = q.where('users.username_normalized', '=', normalizeUsername(o.user));
-      for (const r of await q.orderBy('device_orders.created_at').execute()) {
+      const rows = await q.orderBy('device_orders.created_at').execute();
+      if (rows.length === 0) io.out('(no orders)\n');
+      for (const r of rows) {
         io.out(`${r.id}  ${r.username}  ${r.kind}  ${r.reason}  ${r.state}${r.device_id ? `  device ${r.device_id}` : ''}\n`);
       }
     });
@@ -106,10 +139,13 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
     .option('--state-file <file>', 'emulator state file (default <data>/dscplus/<serial>.json)')
     .action(async (id: string, o: { serial?: string; pin?: string; stateFile?: string }) => {
       const { s, config } = await open();
+      const stateFile = (serial: string) => o.stateFile ?? path.join(config.dataDir, 'dscplus', `${serial}.json`);
+      // SPEC D4: never over another DSC+'s state file (its only copy of the secret and PIN).
+      if (o.stateFile || o.serial) refuseExistingFile(stateFile(o.serial ?? ''), 'the DSC+ state file');
       const sent = await accountServices(s).devices.sendOrder(id, operator, { ...(o.serial ? { serial: o.serial } : {}), ...(o.pin ? { pin: o.pin } : {}) });
       io.out(`${sent.device.id}  ${sent.device.kind}  ${sent.device.status}  serial ${sent.device.serial}  self-activates ${sent.order.selfActivatesAt}\n`);
       if (sent.dscPlusState) {
-        const file = o.stateFile ?? path.join(config.dataDir, 'dscplus', `${sent.device.serial}.json`);
+        const file = stateFile(sent.device.serial ?? '');
         writeSecretFile(file, JSON.stringify(sent.dscPlusState, null, 2) + '\n');
         io.out(`DSC+ state file: ${file}\nPIN (shown once): ${sent.pin}\n`);
       }

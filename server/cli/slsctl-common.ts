@@ -3,6 +3,7 @@
  * (SPEC N2), the user a command is about (positional or `--user`), and the note a command prints when
  * it gives a locked user a new way in (L6).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Services } from '../services/index.ts';
@@ -55,9 +56,29 @@ function fullName(command: Command): string {
 
 /**
  * SPEC L6, T1, K8: a new password or temporary passcode does not lift a lock, so the operator who
- * gives one to a locked user is told the login stays refused, until when, and how to lift it.
+ * gives one to a locked user is told the login stays refused, until when, and how to lift it. The
+ * same for a blocked address the user logged in from lately (as `user unlock` says): the login from
+ * it is refused whatever the user types, and to the trader on the phone it looks the same.
  */
 export async function warnIfLocked(s: Services, io: { err(text: string): void }, username: string): Promise<void> {
-  const lock = await s.throttle.userLock(normalizeUsername(username));
+  const normalized = normalizeUsername(username);
+  const lock = await s.throttle.userLock(normalized);
   if (lock) io.err(`WARNING: ${username} is locked until ${new Date(lock.lockedUntil).toISOString()} (${lock.failures} failed attempts): the login is refused until then; run \`slsctl user unlock ${username}\`\n`);
+  const user = await s.db.selectFrom('users').select('id').where('username_normalized', '=', normalized).executeTakeFirst();
+  for (const a of user ? await s.throttle.blockedAddressesOf(user.id) : []) {
+    io.err(`WARNING: ${username} logged in lately from ${a.address}, which is blocked until ${new Date(a.blockedUntil!).toISOString()} (${a.failures} failed attempts from it): every login from it is refused until then; run \`slsctl address unblock ${a.address}\`\n`);
+  }
+}
+
+/**
+ * SPEC D4, D5: a device's secret file (token file, DSC+ state file, card PDF) is written once, for
+ * one device. Checked before the device is registered: a second `device add --serial S` (the first
+ * one thought to have failed) or a `--token-file` naming another device's file replaced that
+ * device's only copy of its secret, and left the user two active devices of the same name in the
+ * drop-down, one of which no one can answer. Refused as a usage error (exit 2), nothing registered.
+ */
+export function refuseExistingFile(file: string, what: string): void {
+  if (fs.existsSync(file)) {
+    throw new UsageError(`${file} already exists (${what} of a device registered before?): nothing was registered. Name a new file, or check \`slsctl device list\` first`);
+  }
 }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DEVICE_KINDS } from '../../core/devices.ts';
+import { DEVICE_CATALOGUE, DEVICE_KINDS } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
 import { renderSecurityCodeCardPdf } from '../cards/scc-pdf.ts';
 import { loadConfig } from '../config.ts';
@@ -19,7 +19,7 @@ import { readDemoReadme, seedDemo } from '../demo.ts';
 import { isSlsError, SlsError } from '../errors.ts';
 import { registerAccountCommands } from './slsctl-account.ts';
 import { addressBlocksOf, registerAddressCommands } from './slsctl-address.ts';
-import { operatorName, theUser, UsageError, warnIfLocked, withUser } from './slsctl-common.ts';
+import { operatorName, refuseExistingFile, theUser, UsageError, warnIfLocked, withUser } from './slsctl-common.ts';
 import { ownerOnlyFromNowOn } from '../folders.ts';
 import { accountDb } from '../account/schema.ts';
 import { createServices, packageVersion } from '../services/index.ts';
@@ -70,6 +70,15 @@ function sqliteFileOf(databaseUrl: string): string | null {
   return databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : databaseUrl;
 }
 
+/**
+ * SPEC A1: the entity an account or user is created for; an id that names none is SLS_ERR_NOT_FOUND
+ * saying so (exit 1), where the database's foreign key answered only "FOREIGN KEY constraint failed".
+ */
+async function theEntity(s: Services, id: string): Promise<void> {
+  const entity = await s.db.selectFrom('entities').select('id').where('id', '=', id).executeTakeFirst();
+  if (!entity) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no entity ${id} (\`slsctl entity create\` prints the id of a new one)` });
+}
+
 /** Runs slsctl with `argv` (without node and script); returns the exit code. */
 export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<number> {
   const env = io.env ?? process.env;
@@ -91,20 +100,21 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       services = await createServices({ ...config, logLevel: 'silent' }, { existingOnly: true });
       for (const w of services.warnings) io.err(`WARNING: ${w}\n`);
     }
-    return { s: services, p: new Provisioning(services), config };
+    // SPEC N2: every change slsctl makes names its operator (`by`), also those Provisioning audits
+    // without one: entity, account and user created, device added, device assigned to another user.
+    const s = services;
+    const p = new Provisioning({ ...s, audit: (entry) => s.audit({ ...entry, details: { by: operator, ...entry.details } }) });
+    return { s, p, config };
   }
 
-  async function readPassword(fromStdin: boolean | undefined, required: boolean): Promise<string | undefined> {
+  async function readPassword(fromStdin: boolean | undefined, noTerminal = 'use --password-stdin'): Promise<string> {
     if (fromStdin) {
       const text = (await io.readStdin()).replace(/\r?\n$/, '');
       if (!text) throw new UsageError('no password on standard input');
       return text;
     }
     const first = await io.promptHidden('Password: ');
-    if (first === null) {
-      if (required) throw new UsageError('no terminal to ask for the password: use --password-stdin');
-      return undefined;
-    }
+    if (first === null) throw new UsageError(`no terminal to ask for the password: ${noTerminal}`);
     const again = await io.promptHidden('Password again: ');
     if (first !== again) throw new UsageError('the passwords differ');
     return first;
@@ -164,7 +174,8 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .requiredOption('--entity <id>', 'entity id')
     .option('--balance <usd>', 'balance in USD (decides DSC+ eligibility, D6)', money, 0)
     .action(async (o: { number: string; entity: string; balance: number }) => {
-      const { p } = await open();
+      const { s, p } = await open();
+      await theEntity(s, o.entity);
       io.out(`${await p.createAccount({ number: o.number, entityId: o.entity, balanceUsd: o.balance })}\n`);
     });
 
@@ -181,15 +192,17 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .option('--password-stdin', 'read the password from standard input')
     .option('--no-password', 'create without a password (set it later)')
     .action(async (o: { username: string; entity: string; displayName?: string; account?: string[]; mobile?: string; passwordStdin?: boolean; password: boolean }) => {
-      const password = o.password ? await readPassword(o.passwordStdin, false) : undefined;
-      const { p } = await open();
+      // SPEC A1, L1: without a terminal and without --no-password this made a user no password opens, and said nothing.
+      const password = o.password ? await readPassword(o.passwordStdin, 'use --password-stdin, or --no-password to set it later') : undefined;
+      const { s, p } = await open();
+      await theEntity(s, o.entity);
       const id = await p.createUser({
         username: o.username,
         entityId: o.entity,
         ...(o.displayName ? { displayName: o.displayName } : {}),
         ...(o.account ? { accountNumbers: o.account } : {}),
         ...(o.mobile ? { mobileNumber: o.mobile } : {}),
-        ...(password ? { password } : {}),
+        ...(password !== undefined ? { password } : {}), // an empty one is refused (8–256 characters), not dropped
       });
       io.out(`${id}\n`);
     });
@@ -199,9 +212,9 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .argument('<username>')
     .option('--password-stdin', 'read the password from standard input')
     .action(async (username: string, o: { passwordStdin?: boolean }) => {
-      const password = await readPassword(o.passwordStdin, true);
+      const password = await readPassword(o.passwordStdin);
       const { s, p } = await open();
-      const ended = await p.setPassword(username, password!);
+      const ended = await p.setPassword(username, password);
       // SPEC L8, K8: the old password's sessions and restart tokens end with it.
       io.out(`password set for ${username}; ${ended.sessionsEnded} session(s) signed out, ${ended.restartTokensRevoked} restart token(s) revoked\n`);
       await warnIfLocked(s, io, username); // SPEC L6: a new password lifts no lock
@@ -268,6 +281,15 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .action(async (positional: string | undefined, o: { user?: string; kind: DeviceKind; serial?: string; label?: string; pending?: boolean; pin?: string; stateFile?: string; tokenFile?: string; pdfFile?: string }, command: Command) => {
       const username = theUser(command, positional, o);
       const { p, config } = await open();
+      // What acts as the device is written to this file, named by the serial (or the new id).
+      const fileOf = (name: string): { file: string; named: boolean; what: string } | null =>
+        o.kind === 'dscplus' ? { file: o.stateFile ?? path.join(config.dataDir, 'dscplus', `${name}.json`), named: o.stateFile !== undefined, what: 'the DSC+ state file' }
+        : o.kind === 'scc' || o.kind === 'online_scc' ? { file: o.pdfFile ?? path.join(config.dataDir, 'cards', `${name}.pdf`), named: o.pdfFile !== undefined, what: 'the card PDF' }
+        : DEVICE_CATALOGUE[o.kind].ocraSuite ? { file: o.tokenFile ?? path.join(config.dataDir, 'tokens', `${name}.token.json`), named: o.tokenFile !== undefined, what: 'the software token file' }
+        : null;
+      // SPEC D4: never over another device's file; known before registering when named or by a given serial.
+      const planned = fileOf(o.serial ?? '');
+      if (planned && (planned.named || o.serial !== undefined)) refuseExistingFile(planned.file, planned.what);
       const d = await p.addDevice({
         username,
         kind: o.kind,
@@ -279,18 +301,18 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       io.out(`${d.device.id}  ${d.device.kind}  ${d.device.status}  ${d.device.label}\n`);
       const name = d.device.serial ?? d.device.id;
       if (d.dscPlusState) {
-        const file = o.stateFile ?? path.join(config.dataDir, 'dscplus', `${d.device.serial}.json`);
+        const file = fileOf(name)!.file;
         writeSecretFile(file, JSON.stringify(d.dscPlusState, null, 2) + '\n');
         io.out(`DSC+ state file: ${file}\nPIN (shown once): ${d.pin}\n`);
       } else if (d.card) {
-        const file = o.pdfFile ?? path.join(config.dataDir, 'cards', `${name}.pdf`);
+        const file = fileOf(name)!.file;
         // SPEC T2: an online card works 21 days; its PDF and this line say until when.
         const validUntil = d.device.kind === 'online_scc' ? new Date(d.device.created_at + ONLINE_CARD_VALIDITY_MS) : undefined;
         writeSecretFile(file, await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: name, username, issuedAt: new Date(d.device.created_at), ...(validUntil ? { validUntil } : {}) }));
         io.out(`Security Code Card PDF: ${file}\n`);
         if (validUntil) io.out(`valid until ${validUntil.toISOString()} (21 days)\n`);
       } else if (d.secret) {
-        const file = o.tokenFile ?? path.join(config.dataDir, 'tokens', `${name}.token.json`);
+        const file = fileOf(name)!.file;
         writeSoftwareToken(file, {
           version: 1,
           type: 'sls-software-token',
