@@ -109,5 +109,9 @@ describe('slsctl account-security commands', () => {
     expect(ok(await getJson(t.app, '/v1/login/restart-token', bearer(token)))).toEqual({ state: 'revoked' });
     const r = await postJson(t.app, '/v1/login/restart', { username: 'rhea', restartToken: grant.restartToken });
     expect(r.status).toBe(401);
+    // N2: on record once, with the user and the operator; run again, nothing left to revoke: nothing written.
+    expect((await slsctl(['restart', 'revoke', 'rhea'])).out).toBe('0 restart token(s) revoked\n');
+    const audit = await t.adb.selectFrom('audit_log').select(['username', 'details']).where('event', '=', 'restart.revoked').execute();
+    expect(audit.map((a) => [a.username, JSON.parse(a.details) as unknown])).toEqual([['rhea', { by: 'agent.test', count: 1 }]]);
   });
 });

@@ -209,7 +209,7 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
       const username = theUser(command, positional, o);
       const { s } = await open();
       const user = await userNamed(s, username);
-      io.out(`${await accountServices(s).restart.revokeAll(user.id, operator)} restart token(s) revoked\n`);
+      io.out(`${await accountServices(s).restart.revokeAll(user, operator)} restart token(s) revoked\n`);
     },
   );
 }

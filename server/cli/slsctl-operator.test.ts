@@ -198,6 +198,9 @@ describe('slsctl for client services', () => {
     expect((await slsctl(['user', 'unlock', 'locked.user'])).code).toBe(0);
     const after = await slsctl(['user', 'set-password', 'locked.user', '--password-stdin'], `${PASSWORD}\n`);
     expect(after.err).toBe('');
+    // N2: each new password is on record with who set it.
+    const set_ = await t.services.db.selectFrom('audit_log').select('details').where('event', '=', 'user.password_set').execute();
+    expect(set_.map((a) => (JSON.parse(a.details) as { by?: string }).by)).toEqual(['agent.test', 'agent.test']);
   });
 
   it('D5, D8: a lost device becomes active only with --force, says what changed, and a status it already has writes nothing', async () => {

@@ -214,7 +214,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .action(async (username: string, o: { passwordStdin?: boolean }) => {
       const password = await readPassword(o.passwordStdin);
       const { s, p } = await open();
-      const ended = await p.setPassword(username, password);
+      const ended = await p.setPassword(username, password, operator);
       // SPEC L8, K8: the old password's sessions and restart tokens end with it.
       io.out(`password set for ${username}; ${ended.sessionsEnded} session(s) signed out, ${ended.restartTokensRevoked} restart token(s) revoked\n`);
       await warnIfLocked(s, io, username); // SPEC L6: a new password lifts no lock

@@ -169,7 +169,8 @@ export class Provisioning {
   }
 
   /** Returns how many of the user's sessions ended and restart tokens were revoked with the old password. */
-  async setPassword(username: string, password: string): Promise<{ sessionsEnded: number; restartTokensRevoked: number }> {
+  /** `by`: the operator (slsctl), on record with the change (SPEC N2). */
+  async setPassword(username: string, password: string, by?: string): Promise<{ sessionsEnded: number; restartTokensRevoked: number }> {
     checkPassword(password);
     const user = await this.userByName(username);
     const hash = await this.#s.passwords.hash(password);
@@ -179,7 +180,7 @@ export class Provisioning {
       await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
       const ended = await endEverySessionOf(trx, user.id, now);
       const counts = { sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens };
-      await appendAudit(trx, now, { event: 'user.password_set', userId: user.id, username: user.username_normalized, details: counts });
+      await appendAudit(trx, now, { event: 'user.password_set', userId: user.id, username: user.username_normalized, details: { ...(by === undefined ? {} : { by }), ...counts } });
       return counts;
     });
   }

@@ -32,6 +32,7 @@ import type { SessionInfo } from '../../core/api.ts';
 import type { RestartTokenStatus } from '../../core/account-api.ts';
 import { newId, newToken, sha256Hex } from '../crypto/tokens.ts';
 import { SlsError } from '../errors.ts';
+import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import { assertPortalRights } from '../account/portal.ts';
 import type { Caller } from '../account/portal.ts';
@@ -278,10 +279,17 @@ export class RestartService {
     return { state: 'expired' };
   }
 
-  /** `slsctl restart revoke USER`: every restart token of a user stops working. */
-  async revokeAll(userId: string, by: string): Promise<number> {
-    const r = await this.#d.adb.updateTable('restart_tokens').set({ revoked_at: this.#d.now() }).where('user_id', '=', userId).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
-    await this.#d.audit({ event: 'restart.revoked', userId, details: { by, count: Number(r.numUpdatedRows) } });
-    return Number(r.numUpdatedRows);
+  /**
+   * `slsctl restart revoke USER`: every restart token of a user stops working. Audited with the change,
+   * naming the user, and only when a token was revoked (SPEC N2: the log says what changed).
+   */
+  async revokeAll(user: { readonly id: string; readonly username_normalized: string }, by: string): Promise<number> {
+    const now = this.#d.now();
+    return this.#d.adb.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', user.id).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
+      const count = Number(r.numUpdatedRows);
+      if (count > 0) await appendAccountAudit(trx, now, { event: 'restart.revoked', userId: user.id, username: user.username_normalized, details: { by, count } });
+      return count;
+    });
   }
 }
