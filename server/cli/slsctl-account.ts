@@ -82,9 +82,9 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
     });
   dnc.command('list').description('the numbers on the do-not-call list: number, added at (UTC), by, note').action(async () => {
     const { s } = await open();
-    for (const r of await accountServices(s).deps.adb.selectFrom('do_not_call').selectAll().orderBy('number').execute()) {
-      io.out(`${r.number}  ${new Date(r.added_at).toISOString()}  ${r.added_by}${r.note ? `  ${r.note}` : ''}\n`);
-    }
+    const rows = await accountServices(s).deps.adb.selectFrom('do_not_call').selectAll().orderBy('number').execute();
+    if (rows.length === 0) io.out('(no numbers)\n');
+    for (const r of rows) io.out(`${r.number}  ${new Date(r.added_at).toISOString()}  ${r.added_by}${r.note ? `  ${r.note}` : ''}\n`);
   });
 
   const sharing = program.command('sharing').description('device sharing requests; compliance approves those between entities (SPEC S4)');
