@@ -95,7 +95,7 @@ export async function accountHousekeeping(db: Kysely<Database>, now: number, use
   const adb = accountDb(db);
   const audit = (e: AccountAuditEntry) => appendAccountAudit(adb, now, e);
   await selfActivateDue(adb, now, audit, userId);
-  await expireOnlineCards(adb, now, audit, userId);
+  await expireOnlineCards(adb, now, userId);
 }
 
 /** What a password step needs of the account after the hash, read in one statement (SPEC O1, S5, T2, T3). */

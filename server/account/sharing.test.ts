@@ -1,10 +1,10 @@
 // Sharing a physical device over HTTP (SPEC S1–S6): the procedure, each refusal, compliance, S5.
-import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfirmationChallenge } from '../../core/account-api.ts';
 import type { LoginStep } from '../../core/api.ts';
 import { accountServices } from './index.ts';
 import { errorCode, getJson, postJson } from '../testing/http.ts';
+import { refuseAuditEvent } from '../testing/refuse-audit.ts';
 import { answer, bearer, makeUser, ok, PASSWORD, PORTAL, signIn, startAccountServer } from './testing.ts';
 import type { AccountTestServer, TestUser } from './testing.ts';
 
@@ -115,7 +115,7 @@ describe('the sharing procedure (SPEC S3, S4, S5)', () => {
 
 describe('every decision audited with it (SPEC N2, S4, S5)', () => {
   /** The audit log refuses this event (a full disk, a lost connection): nothing it records may stay changed. */
-  const refuseAudit = (event: string) => sql`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log WHEN NEW.event = ${sql.lit(event)} BEGIN SELECT RAISE(ABORT, 'audit refused'); END`.execute(t.adb);
+  const refuseAudit = (event: string) => refuseAuditEvent(t.adb, event);
   const stateOf = async (id: string) => (await t.adb.selectFrom('sharing_requests').select('state').where('id', '=', id).executeTakeFirstOrThrow()).state;
 
   it('N2, S5: an approval whose audit entry cannot be written approves nothing: the request stays verified, the requester\'s card active', async () => {
@@ -134,10 +134,10 @@ describe('every decision audited with it (SPEC N2, S4, S5)', () => {
     const token = await signIn(t, 'bea', req.devices.scc!);
     const s = ok(await start(req, token));
     ok(await postJson(t.app, `/v1/sharing/${s.request.id}/response`, { confirmationId: s.confirmation.confirmationId, response: answer(owner.devices.dscplus!, s.confirmation.challenge) }, bearer(token)));
-    await refuseAudit('sharing.pending_compliance');
+    const allow = await refuseAudit('sharing.pending_compliance');
     expect((await postJson(t.app, `/v1/sharing/${s.request.id}/submit`, {}, bearer(token))).status).toBe(500);
     expect(await stateOf(s.request.id)).toBe('verified');
-    await sql`DROP TRIGGER refuse_audit`.execute(t.adb);
+    await allow();
     expect(ok(await postJson<SharingBody>(t.app, `/v1/sharing/${s.request.id}/submit`, {}, bearer(token))).state).toBe('pending_compliance');
     await refuseAudit('sharing.rejected');
     await expect(accountServices(t.services).sharing.decide(s.request.id, false, 'compliance-officer')).rejects.toThrow(/audit refused/);

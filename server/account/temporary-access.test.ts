@@ -2,12 +2,12 @@
 // a withdrawal are the ones that can confirm it now, the same the challenge step accepts, and a refusal
 // never suggests a device that cannot; opening the online Security Code Card in two windows at once gives
 // one card, also across two slsd on one database.
-import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import type { ConfirmationChallenge, WithdrawalOverview } from '../../core/account-api.ts';
 import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
-import { ONLINE_CARD_VALIDITY_MS } from '../services/temporary-access.ts';
+import { ONLINE_CARD_VALIDITY_MS, expireOnlineCards } from '../services/temporary-access.ts';
 import { errorCode, getJson, postJson } from '../testing/http.ts';
+import { refuseAuditEvent } from '../testing/refuse-audit.ts';
 import { accountServerForEachTest, bearer, makeUser, ok, PORTAL, signIn, startAccountServer, USD } from './testing.ts';
 import type { AccountTestServer } from './testing.ts';
 
@@ -126,22 +126,39 @@ describeEachBackend('one online Security Code Card per temporary passcode (SPEC 
     const issued = await t.provisioning.issueTemporaryPasscode('ned', 'test');
     const token = await signIn(t, 'ned', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
     // The audit log refuses this one entry (a full disk, a failing write), as the database would.
-    if (backend.name === 'sqlite') {
-      await sql`CREATE TRIGGER refuse_card_audit BEFORE INSERT ON audit_log WHEN NEW.event = 'temporary_access.online_card_issued' BEGIN SELECT RAISE(ABORT, 'audit refused'); END`.execute(t.adb);
-    } else {
-      await sql`CREATE FUNCTION refuse_card_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.event = 'temporary_access.online_card_issued' THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$`.execute(t.adb);
-      await sql`CREATE TRIGGER refuse_card_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_card_audit()`.execute(t.adb);
-    }
+    const allow = await refuseAuditEvent(t.adb, 'temporary_access.online_card_issued');
     const refused = await postJson<OnlineCard>(t.app, '/v1/temporary-access/online-card', {}, bearer(token));
     expect(refused.status).toBe(500);
     expect(await activeCards(u.userId)).toEqual([]);
     expect(await t.adb.selectFrom('online_cards').select('device_id').where('user_id', '=', u.userId).execute()).toEqual([]);
 
-    await sql`DROP TRIGGER refuse_card_audit${sql.raw(backend.name === 'sqlite' ? '' : ' ON audit_log')}`.execute(t.adb);
+    await allow();
     const card = ok(await postJson<OnlineCard>(t.app, '/v1/temporary-access/online-card', {}, bearer(token)));
     expect(await activeCards(u.userId)).toEqual([`${card.deviceId}:active`]);
     const onRecord = await t.adb.selectFrom('audit_log').select('device_id').where('event', '=', 'temporary_access.online_card_issued').where('user_id', '=', u.userId).execute();
     expect(onRecord).toEqual([{ device_id: card.deviceId }]);
+  });
+
+  it('T2, N1, N2: a card past its 21 days is retired once with one audit entry, however many sweeps run at once, and never unaudited', async () => {
+    const u = await makeUser(t, 'sweep', []);
+    const issued = await t.provisioning.issueTemporaryPasscode('sweep', 'test');
+    const token = await signIn(t, 'sweep', { device: { id: issued.deviceId } } as never, PORTAL, () => issued.passcode);
+    const card = ok(await postJson<OnlineCard>(t.app, '/v1/temporary-access/online-card', {}, bearer(token)));
+    const past = Date.parse(card.validUntil) + HOUR;
+    const retired = async () =>
+      (await t.adb.selectFrom('audit_log').select(['event', 'device_id']).where('user_id', '=', u.userId).execute()).filter((e) => e.event === 'device.status_changed' && e.device_id === card.deviceId).length;
+
+    // The entry cannot be written: the card is not retired either (it stays listed as active, and is refused at use by its date).
+    const allow = await refuseAuditEvent(t.adb, 'device.status_changed');
+    await expect(expireOnlineCards(t.adb, past, u.userId)).rejects.toThrow();
+    expect(await activeCards(u.userId)).toEqual([`${card.deviceId}:active`]);
+    await allow();
+
+    // Two sweeps at once (a login and a withdrawal of the user, or two slsd): one retires it, one entry.
+    const counts = await Promise.all([expireOnlineCards(t.adb, past, u.userId), expireOnlineCards(t.adb, past, u.userId), expireOnlineCards(t.adb, past)]);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await activeCards(u.userId)).toEqual([`${card.deviceId}:revoked`]);
+    expect(await retired()).toBe(1);
   });
 
   it('T2, N1: opening the card in two windows at once, each on its own slsd, shows one card, the same in both, and it answers a login', async () => {

@@ -1,11 +1,11 @@
 // Withdrawals over HTTP against a real SQLite file (SPEC W1–W4, C6): limits of the confirming device,
 // New York windows, exactly once under concurrency.
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfirmationChallenge, WithdrawalOverview, WithdrawalResponse } from '../../core/account-api.ts';
 import type { ProvisionedDevice } from '../services/provisioning.ts';
 import { errorCode, getJson, postJson } from '../testing/http.ts';
+import { refuseAuditEvent } from '../testing/refuse-audit.ts';
 import type { Answer } from '../testing/http.ts';
 import { testClock } from '../testing/test-server.ts';
 import { answer, bearer, makeUser, ok, signIn, startAccountServer, USD } from './testing.ts';
@@ -236,7 +236,7 @@ describe('exactly once (SPEC W4)', () => {
 describe('on record with the money (SPEC N2, W4)', () => {
   it('N2, W4: a withdrawal whose audit entry cannot be written pays nothing; the same request retried then pays once, on record once', async () => {
     // The audit log refuses this one entry (a full disk, a failing write), as the database would.
-    await sql`CREATE TRIGGER refuse_withdrawal_audit BEFORE INSERT ON audit_log WHEN NEW.event = 'withdrawal.confirmed' BEGIN SELECT RAISE(ABORT, 'audit refused'); END`.execute(t.adb);
+    const allow = await refuseAuditEvent(t.adb, 'withdrawal.confirmed');
     const c = ok(await challenge(u.devices.dscplus!, 5_000 * USD));
     const body = { amountCents: 5_000 * USD, idempotencyKey: randomUUID(), confirmation: { id: c.confirmationId, response: answer(u.devices.dscplus!, c.challenge) } };
     expect((await postJson<WithdrawalResponse>(t.app, '/v1/withdrawals', body, bearer(token))).status).toBe(500);
@@ -244,7 +244,7 @@ describe('on record with the money (SPEC N2, W4)', () => {
     // Nothing was used up: the confirmation still answers this request.
     expect(await t.adb.selectFrom('confirmations').select('used_at').where('id', '=', c.confirmationId).executeTakeFirstOrThrow()).toEqual({ used_at: null });
 
-    await sql`DROP TRIGGER refuse_withdrawal_audit`.execute(t.adb);
+    await allow();
     const paid = ok(await postJson<WithdrawalResponse>(t.app, '/v1/withdrawals', body, bearer(token)));
     expect(await count()).toEqual({ n: 1, sum: 5_000 * USD });
     const onRecord = await t.adb.selectFrom('audit_log').select('details').where('event', '=', 'withdrawal.confirmed').execute();

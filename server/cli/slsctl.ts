@@ -103,7 +103,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     // SPEC N2: every change slsctl makes names its operator (`by`), also those Provisioning audits
     // without one: entity, account and user created, device added, device assigned to another user.
     const s = services;
-    const p = new Provisioning({ ...s, audit: (entry) => s.audit({ ...entry, details: { by: operator, ...entry.details } }) });
+    const p = new Provisioning({ ...s, audit: (entry) => s.audit({ ...entry, details: { by: operator, ...entry.details } }) }, { by: operator });
     return { s, p, config };
   }
 

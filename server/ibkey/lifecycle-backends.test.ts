@@ -2,7 +2,7 @@
 // two phones at once leaves one phone working, and every change (a transfer, a denial, a temporary
 // password) commits with its audit entry or not at all.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { refuseAuditEvent } from '../testing/refuse-audit.ts';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { TestServer } from '../testing/test-server.ts';
 import { startOn } from '../conformance/backends.ts';
@@ -27,14 +27,8 @@ describeEachBackend('IB Key lifecycle under concurrency and audit (K5, K8, L7, N
   });
 
   /** The audit log refuses entries of this event (a full disk, a failing write), as the database would. */
-  async function refuseAudit(event: string): Promise<() => Promise<void>> {
-    if (backend.name === 'sqlite') {
-      await sql`CREATE TRIGGER refuse_ibkey_audit BEFORE INSERT ON audit_log WHEN NEW.event = ${sql.lit(event)} BEGIN SELECT RAISE(ABORT, 'audit refused'); END`.execute(t.services.db);
-      return async () => void (await sql`DROP TRIGGER refuse_ibkey_audit`.execute(t.services.db));
-    }
-    await sql`CREATE FUNCTION refuse_ibkey_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.event = ${sql.lit(event)} THEN RAISE EXCEPTION 'audit refused'; END IF; RETURN NEW; END $$`.execute(t.services.db);
-    await sql`CREATE TRIGGER refuse_ibkey_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_ibkey_audit()`.execute(t.services.db);
-    return async () => void (await sql`DROP TRIGGER refuse_ibkey_audit ON audit_log`.execute(t.services.db));
+  function refuseAudit(event: string): Promise<() => Promise<void>> {
+    return refuseAuditEvent(t.services.db, event);
   }
 
   const ibkeys = async (userId: string) =>

@@ -35,7 +35,9 @@ import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import { accountOf, accountsOf } from '../account/portal.ts';
 import type { Caller } from '../account/portal.ts';
+import { accountDb } from '../account/schema.ts';
 import type { AccountDb, DeviceOrderTable } from '../account/schema.ts';
+import { appendAudit } from './audit.ts';
 import { Provisioning } from './provisioning.ts';
 import type { ProvisionedDevice } from './provisioning.ts';
 import { endSessionsOfDevice } from './sessions.ts';
@@ -118,12 +120,11 @@ export async function selfActivateDue(adb: AccountDb, now: number, audit?: Accou
       const r = await trx.updateTable('devices').set({ status: 'active', activated_at: now }).where('id', '=', row.deviceId).where('status', '=', 'pending').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
       await trx.updateTable('device_orders').set({ state: 'activated', activated_at: now }).where('id', '=', row.orderId).execute();
+      // SPEC N2: on record in the same transaction (a device active with no entry saying why, never).
+      if (audit) await appendAccountAudit(trx, now, { event: 'device.self_activated', userId: row.userId, deviceId: row.deviceId, details: { orderId: row.orderId } });
       return true;
     });
-    if (done) {
-      n++;
-      await audit?.({ event: 'device.self_activated', userId: row.userId, deviceId: row.deviceId, details: { orderId: row.orderId } });
-    }
+    if (done) n++;
   }
   return n;
 }
@@ -200,7 +201,7 @@ export class DeviceAdminService {
     const { adb } = this.#d;
     await selfActivateDue(adb, this.#d.now(), this.#d.audit, caller.user.id);
     // SPEC D5, T1, T2: an expired temporary passcode or online card is listed as revoked, not active.
-    await expireTemporaryDevices(adb, this.#d.now(), this.#d.audit, caller.user.id);
+    await expireTemporaryDevices(adb, this.#d.now(), caller.user.id);
     const own = await adb.selectFrom('devices').selectAll().where('user_id', '=', caller.user.id).orderBy('created_at').execute();
     const shared = await adb
       .selectFrom('devices')
@@ -252,16 +253,17 @@ export class DeviceAdminService {
     const placed = await serializedPerUser(this.#d.adb, caller.user.id, async (trx) => {
       const open = await openDscPlusOrders(trx, caller.user.id);
       if (open.length > 0) return { placed: false, order: open[0]! } as const;
-      return { placed: true, order: await this.#newOrder(caller.user.id, e.account.accountId, 'new', null, trx) } as const;
+      const order = await this.#newOrder(caller.user.id, e.account.accountId, 'new', null, trx);
+      // SPEC N2: the order is on record with it, or not placed.
+      await appendAccountAudit(trx, order.created_at, { event: 'device.ordered', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { orderId: order.id, kind: 'dscplus' } });
+      return { placed: true, order } as const;
     });
     if (!placed.placed) {
       const o = placed.order;
       await this.#d.audit({ event: 'device.order_refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { kind: req.kind, reason: 'open_order', openOrderId: o.id } });
       throw new SlsError('SLS_ERR_CONFLICT', { message: openOrderMessage(o) });
     }
-    const order = placed.order;
-    await this.#d.audit({ event: 'device.ordered', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { orderId: order.id, kind: 'dscplus' } });
-    return this.#orderView(order);
+    return this.#orderView(placed.order);
   }
 
   async #newOrder(userId: string, accountId: string, reason: 'new' | 'replacement', replaces: string | null, db: AccountDb = this.#d.adb): Promise<DeviceOrderTable> {
@@ -313,7 +315,8 @@ export class DeviceAdminService {
       });
     }
     const now = this.#d.now();
-    const released = await adb.transaction().execute(async (trx) => {
+    const user = await adb.selectFrom('users').select(['username_normalized']).where('id', '=', order.user_id).executeTakeFirstOrThrow();
+    await adb.transaction().execute(async (trx) => {
       const r = await trx.updateTable('device_orders').set({ state: 'cancelled' }).where('id', '=', orderId).where('state', '=', 'ordered').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This order changed meanwhile: look at it again.' });
       const deposits = await trx.selectFrom('account_deposits').select('amount_cents').where('order_id', '=', orderId).execute();
@@ -324,15 +327,14 @@ export class DeviceAdminService {
           .values({ id: newId('dep'), account_id: order.account_id, order_id: orderId, amount_cents: -held, reason: 'DSC+ replacement deposit released: order cancelled (SPEC D8)', recorded_at: now })
           .execute();
       }
-      return held;
-    });
-    const user = await adb.selectFrom('users').select(['username_normalized']).where('id', '=', order.user_id).executeTakeFirstOrThrow();
-    await this.#d.audit({
-      event: 'device.order_cancelled',
-      userId: order.user_id,
-      username: user.username_normalized,
-      ...(sourceAddress ? { sourceAddress } : {}),
-      details: { orderId, kind: order.kind, reason: order.reason, by: 'operator' in by ? by.operator : 'user', depositReleasedCents: released },
+      // SPEC N2: the cancellation (and the deposit released) is on record with it, or nothing changed.
+      await appendAccountAudit(trx, now, {
+        event: 'device.order_cancelled',
+        userId: order.user_id,
+        username: user.username_normalized,
+        ...(sourceAddress ? { sourceAddress } : {}),
+        details: { orderId, kind: order.kind, reason: order.reason, by: 'operator' in by ? by.operator : 'user', depositReleasedCents: held },
+      });
     });
     return this.#orderView({ ...order, state: 'cancelled' });
   }
@@ -344,14 +346,22 @@ export class DeviceAdminService {
     if (!order) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no order ${orderId}` });
     if (order.state !== 'ordered') throw new SlsError('SLS_ERR_CONFLICT', { message: `order ${orderId} is ${order.state}` });
     const user = await adb.selectFrom('users').select('username').where('id', '=', order.user_id).executeTakeFirstOrThrow();
-    const provisioned = await new Provisioning(this.#d.services).addDevice({ username: user.username, kind: order.kind, pending: true, ...opts });
     const now = this.#d.now();
-    await adb
-      .updateTable('device_orders')
-      .set({ state: 'sent', device_id: provisioned.device.id, sent_at: now, self_activates_at: now + SELF_ACTIVATION_MS })
-      .where('id', '=', orderId)
-      .execute();
-    await this.#d.audit({ event: 'device.sent', userId: order.user_id, deviceId: provisioned.device.id, details: { orderId, by } });
+    // SPEC N2, D6: the pending device, the order sent and both entries (device.added, device.sent) are
+    // one transaction: never a card registered for an order still "ordered", or sent with no entry.
+    const provisioned = await this.#d.services.db.transaction().execute(async (trx) => {
+      const p = await new Provisioning(this.#d.services).addDevice({ username: user.username, kind: order.kind, pending: true, ...opts }, trx);
+      // Conditional: of two operators sending the same order at once, one registers a card.
+      const r = await accountDb(trx)
+        .updateTable('device_orders')
+        .set({ state: 'sent', device_id: p.device.id, sent_at: now, self_activates_at: now + SELF_ACTIVATION_MS })
+        .where('id', '=', orderId)
+        .where('state', '=', 'ordered')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `order ${orderId} changed meanwhile` });
+      await appendAudit(trx, now, { event: 'device.sent', userId: order.user_id, deviceId: p.device.id, details: { orderId, by } });
+      return p;
+    });
     const updated = await adb.selectFrom('device_orders').selectAll().where('id', '=', orderId).executeTakeFirstOrThrow();
     return { ...provisioned, order: await this.#orderView(updated) };
   }
@@ -380,8 +390,9 @@ export class DeviceAdminService {
       const r = await trx.updateTable('devices').set({ status: 'active', activated_at: now }).where('id', '=', subject.deviceId).where('status', '=', 'pending').executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device is already active.' });
       await trx.updateTable('device_orders').set({ state: 'activated', activated_at: now }).where('device_id', '=', subject.deviceId).where('state', '=', 'sent').execute();
+      // SPEC N2: the device is active with its entry, or still pending (and the confirmation unused).
+      await appendAccountAudit(trx, now, { event: 'device.activated', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { kind: device.kind } });
     });
-    await this.#d.audit({ event: 'device.activated', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { kind: device.kind } });
     return deviceView(await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow(), 'own');
   }
 
@@ -419,11 +430,16 @@ export class DeviceAdminService {
         .insertInto('account_deposits')
         .values({ id: newId('dep'), account_id: account.accountId, order_id: placed.id, amount_cents: REPLACEMENT_DEPOSIT_CENTS, reason: 'DSC+ replacement deposit (SPEC D8)', recorded_at: now })
         .execute();
+      // SPEC N2: the replacement and its deposit are on record with the report, or none of it happened.
+      await appendAccountAudit(trx, now, {
+        event: 'device.ordered',
+        userId: caller.user.id,
+        username: caller.user.username_normalized,
+        sourceAddress,
+        details: { orderId: placed.id, kind: 'dscplus', replaces: device.id, depositCents: REPLACEMENT_DEPOSIT_CENTS },
+      });
       return placed;
     });
-    if (order) {
-      await this.#d.audit({ event: 'device.ordered', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { orderId: order.id, kind: 'dscplus', replaces: device.id, depositCents: REPLACEMENT_DEPOSIT_CENTS } });
-    }
     const updated = await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow();
     return { device: deviceView(updated, 'own'), replacement: order ? await this.#orderView(order) : null };
   }
@@ -455,7 +471,7 @@ export class DeviceAdminService {
     // code card never counts: it stops working by itself within days (T1: 12, T2: 21), so counting it
     // would let the user return their last real device and be locked out later (SLS_ERR_NO_ACTIVE_DEVICE);
     // one already expired is retired first, so the device list agrees.
-    if (device.status === 'active') await expireTemporaryDevices(adb, this.#d.now(), this.#d.audit, caller.user.id);
+    if (device.status === 'active') await expireTemporaryDevices(adb, this.#d.now(), caller.user.id);
     const now = this.#d.now();
     await serializedPerUser(adb, caller.user.id, async (trx) => {
       // The status change first: on SQLite the first statement a write holds the database's write

@@ -290,9 +290,14 @@ export class LoginService {
 
   /** SPEC O1, O2: a session without a second factor for an opted-out user (the restriction comes with it). */
   async #signInOptedOut(user: UserRow, req: LoginRequest, sourceAddress: string): Promise<LoginStep> {
-    const opened = await this.#d.sessions.open(this.#db, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full', withoutSecondFactor: true });
+    const now = this.#d.now();
+    const opened = await this.#db.transaction().execute(async (trx) => {
+      const s = await this.#d.sessions.open(trx, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full', withoutSecondFactor: true });
+      // SPEC N2: the session and its audit entry commit together: no session opened unaudited.
+      await appendAudit(trx, now, { event: 'login.succeeded', userId: user.id, username: user.username_normalized, sourceAddress, details: { clientKind: req.client.kind, secondFactor: 'none: SLS opt-out' } });
+      return s;
+    });
     await this.#d.throttle.recordUserSuccess(user.username_normalized);
-    await this.#audit({ event: 'login.succeeded', userId: user.id, username: user.username_normalized, sourceAddress, details: { clientKind: req.client.kind, secondFactor: 'none: SLS opt-out' } });
     return { status: 'signed_in', session: await this.#d.sessions.describeOpened(opened, user, null) };
   }
 
@@ -413,47 +418,51 @@ export class LoginService {
       resend_available_at: issued.resendAvailableAt ?? tx.resend_available_at,
       challenge_used_at: null,
     };
-    const r = await this.#db
-      .updateTable('login_transactions')
-      .set({
-        state: next.state,
-        device_id: next.device_id,
-        mode: next.mode,
-        challenge_seq: next.challenge_seq,
-        challenge: next.challenge,
-        code_hash: next.code_hash,
-        challenge_expires_at: next.challenge_expires_at,
-        resend_available_at: next.resend_available_at,
-        challenge_used_at: null,
-      })
-      .where('id', '=', tx.id)
-      .where('challenge_seq', '=', tx.challenge_seq)
-      .where('state', 'in', ['select_device', 'challenge'])
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This login changed meanwhile. Please try again.' });
-    if (tx.device_id !== null) {
-      const sameDevice = tx.device_id === device.id;
-      const resent = sameDevice && tx.state === 'challenge' && verifier.canResend;
-      // What happened, as the operator reads it (SPEC N2, L5, L7): another SMS text to the phone; another
-      // device; the same IB Key from a push to its offline code or back; or a new challenge on the same
-      // device and way (a push sent again, a new DSC+ challenge), which push bombing would show as.
-      let event: KnownAuditEvent;
-      let details: AuditEntry['details'];
-      if (resent) {
-        event = 'login.code_resent';
-        details = { kind: device.kind, transactionId: tx.id };
-      } else if (!sameDevice) {
-        event = 'login.device_switched';
-        details = { from: tx.device_id, transactionId: tx.id };
-      } else if (tx.mode !== mode) {
-        event = 'login.mode_switched';
-        details = { kind: device.kind, from: tx.mode, to: mode, transactionId: tx.id };
-      } else {
-        event = 'login.challenge_renewed';
-        details = { kind: device.kind, mode, transactionId: tx.id };
+    // SPEC N2: the new challenge and its audit entry commit together: no switch, resend or renewal
+    // stands in the row unaudited.
+    await this.#db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('login_transactions')
+        .set({
+          state: next.state,
+          device_id: next.device_id,
+          mode: next.mode,
+          challenge_seq: next.challenge_seq,
+          challenge: next.challenge,
+          code_hash: next.code_hash,
+          challenge_expires_at: next.challenge_expires_at,
+          resend_available_at: next.resend_available_at,
+          challenge_used_at: null,
+        })
+        .where('id', '=', tx.id)
+        .where('challenge_seq', '=', tx.challenge_seq)
+        .where('state', 'in', ['select_device', 'challenge'])
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This login changed meanwhile. Please try again.' });
+      if (tx.device_id !== null) {
+        const sameDevice = tx.device_id === device.id;
+        const resent = sameDevice && tx.state === 'challenge' && verifier.canResend;
+        // What happened, as the operator reads it (SPEC N2, L5, L7): another SMS text to the phone; another
+        // device; the same IB Key from a push to its offline code or back; or a new challenge on the same
+        // device and way (a push sent again, a new DSC+ challenge), which push bombing would show as.
+        let event: KnownAuditEvent;
+        let details: AuditEntry['details'];
+        if (resent) {
+          event = 'login.code_resent';
+          details = { kind: device.kind, transactionId: tx.id };
+        } else if (!sameDevice) {
+          event = 'login.device_switched';
+          details = { from: tx.device_id, transactionId: tx.id };
+        } else if (tx.mode !== mode) {
+          event = 'login.mode_switched';
+          details = { kind: device.kind, from: tx.mode, to: mode, transactionId: tx.id };
+        } else {
+          event = 'login.challenge_renewed';
+          details = { kind: device.kind, mode, transactionId: tx.id };
+        }
+        await appendAudit(trx, this.#d.now(), { event, userId: user.id, username: user.username_normalized, sourceAddress: sourceAddress ?? null, deviceId: device.id, details });
       }
-      await this.#audit({ event, userId: user.id, username: user.username_normalized, sourceAddress: sourceAddress ?? null, deviceId: device.id, details });
-    }
+    });
     return this.#challengeStep(next, device, user, devices);
   }
 
@@ -602,32 +611,39 @@ export class LoginService {
     // SPEC L6: at most 3 wrong responses are judged per login, however many arrive together (on
     // PostgreSQL they do, over a pool or several slsd). One conditional UPDATE counts this one only
     // while the login is open and has fewer than 3, and ends it at the third, atomically.
-    const wrong = await this.#db
-      .updateTable('login_transactions')
-      .set((eb) => ({
-        wrong_responses: eb('wrong_responses', '+', 1),
-        state: eb.case().when('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(eb.val<LoginState>('ended')).else(eb.ref('state')).end(),
-        ended_at: eb.case().when('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(now).else(eb.ref('ended_at')).end(),
-      }))
-      .where('id', '=', tx.id)
-      .where('state', '=', 'challenge')
-      .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
-      .returning(['wrong_responses', 'state'])
-      .executeTakeFirst();
-    // No row changed: the login ended (or completed) meanwhile; this response is not judged.
-    if (!wrong) throw await this.#lostRace(tx);
-    const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - wrong.wrong_responses);
-    await this.#audit({
-      event: 'login.response_failed',
-      userId: user.id,
-      username: user.username_normalized,
-      sourceAddress,
-      deviceId: device.id,
-      details: { kind: device.kind, attemptsLeft, transactionId: tx.id },
+    // SPEC N2: the count (and the end at the third) commits with its audit entries, so no wrong
+    // response is counted, nor a login ended, unaudited.
+    const wrong = await this.#db.transaction().execute(async (trx) => {
+      const w = await trx
+        .updateTable('login_transactions')
+        .set((eb) => ({
+          wrong_responses: eb('wrong_responses', '+', 1),
+          state: eb.case().when('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(eb.val<LoginState>('ended')).else(eb.ref('state')).end(),
+          ended_at: eb.case().when('wrong_responses', '>=', WRONG_RESPONSES_PER_TRANSACTION - 1).then(now).else(eb.ref('ended_at')).end(),
+        }))
+        .where('id', '=', tx.id)
+        .where('state', '=', 'challenge')
+        .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
+        .returning(['wrong_responses', 'state'])
+        .executeTakeFirst();
+      // No row changed: the login ended (or completed) meanwhile; this response is not judged.
+      if (!w) return null;
+      const attemptsLeft = Math.max(0, WRONG_RESPONSES_PER_TRANSACTION - w.wrong_responses);
+      await appendAudit(trx, now, {
+        event: 'login.response_failed',
+        userId: user.id,
+        username: user.username_normalized,
+        sourceAddress,
+        deviceId: device.id,
+        details: { kind: device.kind, attemptsLeft, transactionId: tx.id },
+      });
+      if (w.state === 'ended') {
+        await appendAudit(trx, now, { event: 'login.transaction_ended', userId: user.id, username: user.username_normalized, sourceAddress, details: { transactionId: tx.id } });
+      }
+      return { attemptsLeft };
     });
-    if (wrong.state === 'ended') {
-      await this.#audit({ event: 'login.transaction_ended', userId: user.id, username: user.username_normalized, sourceAddress, details: { transactionId: tx.id } });
-    }
+    if (!wrong) throw await this.#lostRace(tx);
+    const { attemptsLeft } = wrong;
     // Each wrong response is also a failure of the user (L6); locking ends the transaction.
     try {
       await this.#failed(tx.username_normalized, sourceAddress);

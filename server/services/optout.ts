@@ -28,6 +28,7 @@
  *   portal and for `slsctl sls`.
  */
 import { SlsError } from '../errors.ts';
+import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import { accountsOf, assertPortalRights } from '../account/portal.ts';
 import type { Caller } from '../account/portal.ts';
@@ -58,19 +59,24 @@ export async function setOptOut(
   by: string,
   sourceAddress: string | null,
 ): Promise<boolean> {
-  let changed: boolean;
-  if (optedOut) {
-    const r = await d.adb
-      .insertInto('sls_opt_outs')
-      .values({ user_id: user.id, opted_out_at: d.now(), opted_out_by: by })
-      .onConflict((oc) => oc.column('user_id').doNothing())
-      .executeTakeFirst();
-    changed = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
-  } else {
-    changed = Number((await d.adb.deleteFrom('sls_opt_outs').where('user_id', '=', user.id).executeTakeFirst()).numDeletedRows) > 0;
-  }
-  if (changed) await d.audit({ event: optedOut ? 'sls.opted_out' : 'sls.opted_in', userId: user.id, username: user.username_normalized, sourceAddress, details: { by } });
-  return changed;
+  // SPEC N2: the setting changes with its entry, in one transaction: an opt-out (or back in) is on
+  // record, or nothing changed.
+  const now = d.now();
+  return d.adb.transaction().execute(async (trx) => {
+    let changed: boolean;
+    if (optedOut) {
+      const r = await trx
+        .insertInto('sls_opt_outs')
+        .values({ user_id: user.id, opted_out_at: now, opted_out_by: by })
+        .onConflict((oc) => oc.column('user_id').doNothing())
+        .executeTakeFirst();
+      changed = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+    } else {
+      changed = Number((await trx.deleteFrom('sls_opt_outs').where('user_id', '=', user.id).executeTakeFirst()).numDeletedRows) > 0;
+    }
+    if (changed) await appendAccountAudit(trx, now, { event: optedOut ? 'sls.opted_out' : 'sls.opted_in', userId: user.id, username: user.username_normalized, sourceAddress, details: { by } });
+    return changed;
+  });
 }
 
 export class OptOutService {

@@ -26,6 +26,7 @@ import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
 import { newId, sha256Hex } from '../crypto/tokens.ts';
 import { SlsError } from '../errors.ts';
 import type { ErrorCode } from '../../core/api.ts';
+import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountTrx } from '../account/schema.ts';
@@ -374,17 +375,19 @@ export class PhoneService {
           .execute();
         enrolled = true;
       }
+      // SPEC N2: the enrolment is a device change: the entry names the SMS device it added, and the
+      // number (masked). In the same transaction: a number verified (or an SMS device enrolled) is on
+      // record, or nothing changed and the code may be typed again.
+      await appendAccountAudit(trx, now, {
+        event: 'mobile.verified',
+        userId: caller.user.id,
+        username: caller.user.username_normalized,
+        sourceAddress,
+        ...(enrolledId ? { deviceId: enrolledId } : {}),
+        details: { enrolledInSms: enrolled, masked: maskPhoneNumber(p.number) },
+      });
     });
     if (!won) throw await this.#lostRace(p.id);
-    // SPEC N2: the enrolment is a device change: the entry names the SMS device it added, and the number (masked).
-    await d.audit({
-      event: 'mobile.verified',
-      userId: caller.user.id,
-      username: caller.user.username_normalized,
-      sourceAddress,
-      ...(enrolledId ? { deviceId: enrolledId } : {}),
-      details: { enrolledInSms: enrolled, masked: maskPhoneNumber(p.number) },
-    });
     return { ...(await this.status(caller)), enrolledInSms: enrolled };
   }
 }
@@ -394,15 +397,24 @@ export async function addToDoNotCall(d: AccountDeps, number: string, by: string,
   const check = checkMobileNumber(number);
   const e164 = check.ok ? check.e164 : number.replace(/[^\d+]/g, '');
   if (!/^\+\d{6,15}$/.test(e164)) throw new SlsError('SLS_ERR_VALIDATION', { message: 'a number in international form, e.g. +447400123456' });
-  await d.adb.insertInto('do_not_call').values({ number: e164, added_at: d.now(), added_by: by, note: note ?? null }).onConflict((oc) => oc.column('number').doNothing()).execute();
-  await d.audit({ event: 'mobile.do_not_call_added', details: { masked: maskPhoneNumber(e164), by } });
+  // SPEC N2: the list changes with its entry, in one transaction.
+  const now = d.now();
+  await d.adb.transaction().execute(async (trx) => {
+    await trx.insertInto('do_not_call').values({ number: e164, added_at: now, added_by: by, note: note ?? null }).onConflict((oc) => oc.column('number').doNothing()).execute();
+    await appendAccountAudit(trx, now, { event: 'mobile.do_not_call_added', details: { masked: maskPhoneNumber(e164), by } });
+  });
   return e164;
 }
 
 export async function removeFromDoNotCall(d: AccountDeps, number: string, by: string): Promise<boolean> {
   const check = checkMobileNumber(number);
   const e164 = check.ok ? check.e164 : number.replace(/[^\d+]/g, '');
-  const r = await d.adb.deleteFrom('do_not_call').where('number', '=', e164).executeTakeFirst();
-  await d.audit({ event: 'mobile.do_not_call_removed', details: { masked: maskPhoneNumber(e164), by } });
+  // SPEC N2: the list changes with its entry, in one transaction.
+  const now = d.now();
+  const r = await d.adb.transaction().execute(async (trx) => {
+    const deleted = await trx.deleteFrom('do_not_call').where('number', '=', e164).executeTakeFirst();
+    await appendAccountAudit(trx, now, { event: 'mobile.do_not_call_removed', details: { masked: maskPhoneNumber(e164), by } });
+    return deleted;
+  });
   return Number(r.numDeletedRows) > 0;
 }

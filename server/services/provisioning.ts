@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PostgresAdapter } from 'kysely';
+import type { Kysely } from 'kysely';
 import { randomDigits } from '../../core/codes.ts';
 import { DEVICE_CATALOGUE } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
@@ -17,7 +18,7 @@ import { ocraPasswordHash, parseOcraSuite } from '../../core/ocra.ts';
 import { generateSecurityCodeCard, SCC_CELLS } from '../../core/scc.ts';
 import type { SecurityCodeCard } from '../../core/scc.ts';
 import { newId } from '../crypto/tokens.ts';
-import type { DeviceRow, DeviceStatus, EntityTable } from '../db/schema.ts';
+import type { Database, DeviceRow, DeviceStatus, EntityTable } from '../db/schema.ts';
 import { DEVICE_STATUSES } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { sealContext } from '../verifiers/types.ts';
@@ -77,29 +78,36 @@ function checkPassword(password: string): void {
 
 export class Provisioning {
   readonly #s: ProvisioningServices;
+  /** SPEC N2: the operator (slsctl) named as `by` in the entries written here that have no `by` of their own. */
+  readonly #by: { by?: string };
 
-  constructor(services: ProvisioningServices) {
+  constructor(services: ProvisioningServices, options: { readonly by?: string } = {}) {
     this.#s = services;
+    this.#by = options.by === undefined ? {} : { by: options.by };
   }
 
   async createEntity(e: NewEntity): Promise<string> {
     const id = newId('ent');
-    await this.#s.db
-      .insertInto('entities')
-      .values({
-        id,
-        kind: e.kind ?? 'person',
-        name: e.name,
-        date_of_birth: e.dateOfBirth ?? null,
-        citizenship: e.citizenship ?? null,
-        residence_country: e.residenceCountry ?? null,
-        id_document_type: e.idDocumentType ?? null,
-        id_document_number: e.idDocumentNumber ?? null,
-        ssn_sealed: e.ssn ? this.#s.box.sealText(e.ssn, `entity:${id}:ssn`) : null,
-        created_at: this.#s.now(),
-      })
-      .execute();
-    await this.#s.audit({ event: 'entity.created', details: { entityId: id } });
+    const now = this.#s.now();
+    // SPEC N2: each creation below is one transaction with its entry.
+    await this.#s.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('entities')
+        .values({
+          id,
+          kind: e.kind ?? 'person',
+          name: e.name,
+          date_of_birth: e.dateOfBirth ?? null,
+          citizenship: e.citizenship ?? null,
+          residence_country: e.residenceCountry ?? null,
+          id_document_type: e.idDocumentType ?? null,
+          id_document_number: e.idDocumentNumber ?? null,
+          ssn_sealed: e.ssn ? this.#s.box.sealText(e.ssn, `entity:${id}:ssn`) : null,
+          created_at: now,
+        })
+        .execute();
+      await appendAudit(trx, now, { event: 'entity.created', details: { entityId: id, ...this.#by } });
+    });
     return id;
   }
 
@@ -108,11 +116,14 @@ export class Provisioning {
     const id = newId('acc');
     const exists = await this.#s.db.selectFrom('accounts').select('id').where('number', '=', a.number).executeTakeFirst();
     if (exists) throw new SlsError('SLS_ERR_CONFLICT', { message: `account ${a.number} exists` });
-    await this.#s.db
-      .insertInto('accounts')
-      .values({ id, number: a.number, entity_id: a.entityId, primary_user_id: null, balance_cents: Math.round((a.balanceUsd ?? 0) * 100), created_at: this.#s.now() })
-      .execute();
-    await this.#s.audit({ event: 'account.created', details: { accountId: id, number: a.number } });
+    const now = this.#s.now();
+    await this.#s.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('accounts')
+        .values({ id, number: a.number, entity_id: a.entityId, primary_user_id: null, balance_cents: Math.round((a.balanceUsd ?? 0) * 100), created_at: now })
+        .execute();
+      await appendAudit(trx, now, { event: 'account.created', details: { accountId: id, number: a.number, ...this.#by } });
+    });
     return id;
   }
 
@@ -157,13 +168,13 @@ export class Provisioning {
         await trx.insertInto('user_accounts').values({ user_id: id, account_id: acc.id }).execute();
         if (acc.primary_user_id === null) await trx.updateTable('accounts').set({ primary_user_id: id }).where('id', '=', acc.id).execute();
       }
+      await appendAudit(trx, now, { event: 'user.created', userId: id, username: normalized, details: { ...this.#by } });
     });
-    await this.#s.audit({ event: 'user.created', userId: id, username: normalized });
     return id;
   }
 
-  async userByName(username: string) {
-    const user = await this.#s.db.selectFrom('users').selectAll().where('username_normalized', '=', normalizeUsername(username)).executeTakeFirst();
+  async userByName(username: string, q: Kysely<Database> = this.#s.db) {
+    const user = await q.selectFrom('users').selectAll().where('username_normalized', '=', normalizeUsername(username)).executeTakeFirst();
     if (!user) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no user ${username}` });
     return user;
   }
@@ -194,6 +205,8 @@ export class Provisioning {
    * Registers a device for a user (SPEC D1, D7: legacy kinds only through here).
    *
    * Active at once unless `pending`; activating never deactivates the user's other devices (D1).
+   * Registered in one transaction with its `device.added` entry (N2): `within`'s, when given (a device
+   * sent for an order is registered with the order's change, devices-admin.ts `sendOrder`).
    */
   async addDevice(d: {
     username: string;
@@ -203,8 +216,8 @@ export class Provisioning {
     pending?: boolean;
     /** DSC+: the PIN to set (4 digits); random when absent. */
     pin?: string;
-  }): Promise<ProvisionedDevice> {
-    const user = await this.userByName(d.username);
+  }, within?: Kysely<Database>): Promise<ProvisionedDevice> {
+    const user = await this.userByName(d.username, within);
     const kind = d.kind;
     if (kind === 'temp_passcode') throw new SlsError('SLS_ERR_VALIDATION', { message: 'temporary passcodes are issued with `slsctl temp-passcode issue`' });
     if (kind === 'sms' && !user.mobile_number) throw new SlsError('SLS_ERR_CONFLICT', { message: `${d.username} has no verified mobile number (SPEC P3)` });
@@ -245,7 +258,7 @@ export class Provisioning {
       activated_at: status === 'active' ? now : null,
       last_used_at: null,
     };
-    await this.#s.db.transaction().execute(async (trx) => {
+    const register = async (trx: Kysely<Database>) => {
       await trx.insertInto('devices').values(row).execute();
       if (out.card) {
         const cells = Array.from({ length: SCC_CELLS }, (_, i) => ({ device_id: id, cell_index: i + 1, last_asked_seq: null }));
@@ -256,8 +269,10 @@ export class Provisioning {
       if (kind === 'online_scc') {
         await accountDb(trx).insertInto('online_cards').values({ device_id: id, user_id: user.id, issued_at: now, valid_until: now + ONLINE_CARD_VALIDITY_MS }).execute();
       }
-    });
-    await this.#s.audit({ event: 'device.added', userId: user.id, username: user.username_normalized, deviceId: id, details: { kind, status } });
+      await appendAudit(trx, now, { event: 'device.added', userId: user.id, username: user.username_normalized, deviceId: id, details: { kind, status, ...this.#by } });
+    };
+    if (within) await register(within);
+    else await this.#s.db.transaction().execute(register);
     return { device: row, ...out };
   }
 
@@ -301,9 +316,13 @@ export class Provisioning {
   /** Moves a registered device to another user (e.g. an existing legacy device, SPEC D7). */
   async assignDevice(deviceId: string, username: string): Promise<void> {
     const user = await this.userByName(username);
-    const r = await this.#s.db.updateTable('devices').set({ user_id: user.id }).where('id', '=', deviceId).executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
-    await this.#s.audit({ event: 'device.status_changed', userId: user.id, deviceId, details: { assignedTo: user.username_normalized } });
+    const now = this.#s.now();
+    // SPEC N2: the device changes hands with its entry, or not at all.
+    await this.#s.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('devices').set({ user_id: user.id }).where('id', '=', deviceId).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
+      await appendAudit(trx, now, { event: 'device.status_changed', userId: user.id, deviceId, details: { assignedTo: user.username_normalized, ...this.#by } });
+    });
   }
 
   async devicesOf(username: string): Promise<DeviceRow[]> {
@@ -382,13 +401,15 @@ export class Provisioning {
         .insertInto('temporary_passcodes')
         .values({ device_id: id, user_id: user.id, issued_at: now, full_access_until: fullAccessUntil, portal_access_until: portalAccessUntil, issued_by: issuedBy })
         .execute();
-    });
-    await this.#s.audit({
-      event: 'temporary_access.issued',
-      userId: user.id,
-      username: user.username_normalized,
-      deviceId: id,
-      details: { issuedBy, fullAccessUntil: new Date(fullAccessUntil).toISOString(), portalAccessUntil: new Date(portalAccessUntil).toISOString() },
+      // SPEC N2, T1: issued with its entry, or not at all. The entry is also what "never two in a row"
+      // reads from (above): a passcode without it would be one the next issue cannot see past.
+      await appendAudit(trx, now, {
+        event: 'temporary_access.issued',
+        userId: user.id,
+        username: user.username_normalized,
+        deviceId: id,
+        details: { issuedBy, fullAccessUntil: new Date(fullAccessUntil).toISOString(), portalAccessUntil: new Date(portalAccessUntil).toISOString() },
+      });
     });
     return { passcode, deviceId: id, fullAccessUntil, portalAccessUntil };
   }

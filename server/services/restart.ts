@@ -176,7 +176,7 @@ export class RestartService {
     await assertPortalRights(d.adb, caller, now);
     if (caller.session.access !== 'full') throw new SlsError('SLS_ERR_SECOND_FACTOR_REQUIRED');
     const session = caller.session;
-    const { grant, replaced } = await d.db.transaction().execute(async (dbTrx) => {
+    return d.db.transaction().execute(async (dbTrx) => {
       const trx = dbTrx.withTables<AccountTables>();
       // Serialized per session: PostgreSQL locks the session's row first, so two requests of one
       // session cannot both find nothing to replace (SQLite: Kysely runs the transaction alone on its
@@ -190,10 +190,11 @@ export class RestartService {
         .where('used_at', 'is', null)
         .executeTakeFirst();
       const grant = await this.#insert(trx, caller.user.id, nextWeeklyCutoff(new Date(now)).getTime(), { sessionId: session.id, chainSessionId: session.id, deviceId: session.device_id });
-      return { grant, replaced: Number(r.numUpdatedRows) };
+      const replaced = Number(r.numUpdatedRows);
+      // SPEC N2: the token and its audit entry commit together: no token issued unaudited.
+      await appendAccountAudit(trx, now, { event: 'restart.token_issued', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { validUntil: grant.validUntil, replaced } });
+      return grant;
     });
-    await d.audit({ event: 'restart.token_issued', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { validUntil: grant.validUntil, replaced } });
-    return grant;
   }
 
   /** SPEC L8: sign in with a restart token; answers a new session and the next token. */
@@ -223,14 +224,17 @@ export class RestartService {
     // Not a failure of the user (L6): the same answer a login gives, and the user's tokens die.
     const refusal = await tradingLoginRefusal(d, user.id);
     if (refusal !== null) {
-      const revoked = await d.adb
-        .updateTable('restart_tokens')
-        .set({ revoked_at: now })
-        .where('user_id', '=', user.id)
-        .where('revoked_at', 'is', null)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      await d.audit({ event: 'restart.failed', userId: user.id, username: normalized, sourceAddress, details: { reason: refusal, revoked: Number(revoked.numUpdatedRows) } });
+      // SPEC N2: the tokens revoked and the refusal's entry commit together: none revoked unaudited.
+      await d.adb.transaction().execute(async (trx) => {
+        const revoked = await trx
+          .updateTable('restart_tokens')
+          .set({ revoked_at: now })
+          .where('user_id', '=', user.id)
+          .where('revoked_at', 'is', null)
+          .where('used_at', 'is', null)
+          .executeTakeFirst();
+        await appendAccountAudit(trx, now, { event: 'restart.failed', userId: user.id, username: normalized, sourceAddress, details: { reason: refusal, revoked: Number(revoked.numUpdatedRows) } });
+      });
       throw new SlsError(refusal);
     }
     const notAfter = await tradingAccessEndsAt(d, user.id);
@@ -241,11 +245,12 @@ export class RestartService {
       const opened = await services.sessions.open(dbTrx, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full', notAfter });
       // The next token is held by the session just opened, in the same chain (L8).
       const next = await this.#insert(trx, user.id, row.expires_at, { sessionId: opened.row.id, chainSessionId: row.chain_session_id, deviceId: row.device_id });
+      // SPEC N2: the session, the token used and the next one commit with their audit entry: no restart unaudited.
+      await appendAccountAudit(trx, now, { event: 'login.restarted', userId: user.id, username: normalized, sourceAddress, details: { validUntil: next.validUntil } });
       return { opened, next };
     });
     if (result === null) throw new SlsError('SLS_ERR_RESTART_TOKEN_INVALID');
     await services.throttle.recordUserSuccess(normalized);
-    await d.audit({ event: 'login.restarted', userId: user.id, username: normalized, sourceAddress, details: { validUntil: result.next.validUntil } });
     return { session: await services.sessions.describeOpened(result.opened, user, null), ...result.next };
   }
 

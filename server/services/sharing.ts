@@ -310,7 +310,7 @@ export class SharingService {
 
   async #decide(requester: UserRow, owner: UserRow, device: DeviceRow, sourceAddress: string) {
     // SPEC S1b, T1, T2: a temporary device past its periods is no longer "assigned"; it is retired first.
-    for (const u of [requester, owner]) await expireTemporaryDevices(this.#d.adb, this.#d.now(), this.#d.audit, u.id);
+    for (const u of [requester, owner]) await expireTemporaryDevices(this.#d.adb, this.#d.now(), u.id);
     const decision = decideSharing(await this.#party(requester), await this.#party(owner), device);
     if (!decision.allowed) {
       await this.#d.audit({

@@ -37,8 +37,13 @@ export interface OnlineCardView {
   readonly cells: readonly string[];
 }
 
-/** SPEC T2: online cards past their 21 days stop working; returns how many expired now. */
-export async function expireOnlineCards(adb: AccountDb, now: number, audit?: AccountDeps['audit'], userId?: string): Promise<number> {
+/**
+ * SPEC T2: online cards past their 21 days stop working; returns how many expired now.
+ *
+ * Each one is retired and audited in one transaction (N2: never retired unaudited), and only by the
+ * sweep whose conditional update took it (N1: two slsd sweeping at once audit it once).
+ */
+export async function expireOnlineCards(adb: AccountDb, now: number, userId?: string): Promise<number> {
   let query = adb
     .selectFrom('online_cards')
     .innerJoin('devices', 'devices.id', 'online_cards.device_id')
@@ -46,12 +51,21 @@ export async function expireOnlineCards(adb: AccountDb, now: number, audit?: Acc
     .where('online_cards.valid_until', '<=', now)
     .where('devices.status', '=', 'active');
   if (userId) query = query.where('online_cards.user_id', '=', userId);
-  const due = await query.execute();
-  for (const d of due) {
-    await adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', d.deviceId).where('status', '=', 'active').execute();
-    await audit?.({ event: 'device.status_changed', userId: d.userId, deviceId: d.deviceId, details: { to: 'revoked', reason: 'online card expired (T2)' } });
+  let n = 0;
+  for (const d of await query.execute()) {
+    if (await retire(adb, now, d, { to: 'revoked', reason: 'online card expired (T2)' })) n++;
   }
-  return due.length;
+  return n;
+}
+
+/** Retires one temporary device with its audit entry, in one transaction; false if another sweep took it first. */
+async function retire(adb: AccountDb, now: number, d: { deviceId: string; userId: string }, details: Record<string, string>): Promise<boolean> {
+  return adb.transaction().execute(async (trx) => {
+    const r = await trx.updateTable('devices').set({ status: 'revoked' }).where('id', '=', d.deviceId).where('status', '=', 'active').executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return false;
+    await appendAccountAudit(trx, now, { event: 'device.status_changed', userId: d.userId, deviceId: d.deviceId, details });
+    return true;
+  });
 }
 
 /**
@@ -67,7 +81,7 @@ export async function expireOnlineCards(adb: AccountDb, now: number, audit?: Acc
  * the device list, a return). The `temporary_passcodes` row is kept: T1's "never two in a row"
  * still reads it.
  */
-export async function expireTemporaryPasscodes(adb: AccountDb, now: number, audit?: AccountDeps['audit'], userId?: string): Promise<number> {
+export async function expireTemporaryPasscodes(adb: AccountDb, now: number, userId?: string): Promise<number> {
   let query = adb
     .selectFrom('temporary_passcodes')
     .innerJoin('devices', 'devices.id', 'temporary_passcodes.device_id')
@@ -80,18 +94,15 @@ export async function expireTemporaryPasscodes(adb: AccountDb, now: number, audi
   let n = 0;
   for (const d of due) {
     // Conditional: a concurrent sweep (another slsd, N1) retires and audits it once.
-    const r = await adb.updateTable('devices').set({ status: 'revoked' }).where('id', '=', d.deviceId).where('status', '=', 'active').executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) continue;
-    n++;
-    await audit?.({ event: 'device.status_changed', userId: d.userId, deviceId: d.deviceId, details: { from: 'active', to: 'revoked', reason: 'temporary passcode expired (T1)' } });
+    if (await retire(adb, now, d, { from: 'active', to: 'revoked', reason: 'temporary passcode expired (T1)' })) n++;
   }
   return n;
 }
 
 /** SPEC T1, T2: retire a user's expired temporary devices (passcode and online card) before their statuses are counted. */
-export async function expireTemporaryDevices(adb: AccountDb, now: number, audit?: AccountDeps['audit'], userId?: string): Promise<void> {
-  await expireTemporaryPasscodes(adb, now, audit, userId);
-  await expireOnlineCards(adb, now, audit, userId);
+export async function expireTemporaryDevices(adb: AccountDb, now: number, userId?: string): Promise<void> {
+  await expireTemporaryPasscodes(adb, now, userId);
+  await expireOnlineCards(adb, now, userId);
 }
 
 /** SPEC T1: the card is offered only with a temporary passcode in its periods. */
@@ -140,7 +151,7 @@ export class TemporaryAccessService {
     const d = this.#d;
     const { adb } = d;
     const now = d.now();
-    await expireOnlineCards(adb, now, d.audit, caller.user.id);
+    await expireOnlineCards(adb, now, caller.user.id);
     const open = (row: { id: string; secret_sealed: string | null; issuedAt: number; validUntil: number }): OnlineCardView => ({
       deviceId: row.id,
       issuedAt: new Date(row.issuedAt).toISOString(),

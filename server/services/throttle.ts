@@ -12,7 +12,7 @@
  * Counters are rows (no state in a process, SPEC N1); concurrent updates are conditional on the
  * row's version and retried, which works alike on SQLite and PostgreSQL.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS } from '../config.ts';
@@ -44,6 +44,13 @@ export interface ThrottleOptions {
 }
 
 type Scope = FailureCounterTable['scope'];
+
+/** One more failure counted (`#bump`): the user's lock, whether this failure started the lock or block, the oldest failure kept. */
+interface BumpOutcome {
+  readonly lockedUntil: number | null;
+  readonly started: boolean;
+  readonly oldest: number;
+}
 
 export class Throttle {
   readonly #db: Kysely<Database>;
@@ -123,36 +130,37 @@ export class Throttle {
    * token, IB Key activation), so no lock is left off the record and none is written twice.
    */
   async recordFailure(usernameNormalized: string, address: string): Promise<number | null> {
-    const user = await this.#bump('user', usernameNormalized, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS, true);
-    const byAddress = await this.#bump('address', address, this.#opts.addressFailureLimit, this.#opts.addressFailureWindowMs, false);
-    const now = this.#now();
-    if (user.started && user.lockedUntil !== null) {
+    const user = await this.#bump('user', usernameNormalized, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS, true, async (trx, now, outcome) => {
       // The counter is keyed by the name whether or not such a user exists (no enumeration, L1).
-      const known = await this.#db.selectFrom('users').select('id').where('username_normalized', '=', usernameNormalized).executeTakeFirst();
-      await appendAudit(this.#db, now, {
+      const known = await trx.selectFrom('users').select('id').where('username_normalized', '=', usernameNormalized).executeTakeFirst();
+      await appendAudit(trx, now, {
         event: 'user.locked',
         userId: known?.id ?? null,
         username: usernameNormalized,
         sourceAddress: address,
-        details: { lockedUntil: new Date(user.lockedUntil).toISOString() },
+        details: { lockedUntil: new Date(outcome.lockedUntil!).toISOString() },
       });
-    }
-    if (byAddress.started) {
-      await appendAudit(this.#db, now, {
+    });
+    await this.#bump('address', address, this.#opts.addressFailureLimit, this.#opts.addressFailureWindowMs, false, async (trx, now, outcome) => {
+      await appendAudit(trx, now, {
         event: 'address.rate_limited',
         username: usernameNormalized,
         sourceAddress: address,
-        details: { failures: this.#opts.addressFailureLimit, retryAt: new Date(byAddress.oldest + this.#opts.addressFailureWindowMs).toISOString() },
+        details: { failures: this.#opts.addressFailureLimit, retryAt: new Date(outcome.oldest + this.#opts.addressFailureWindowMs).toISOString() },
       });
-    }
+    });
     return user.lockedUntil;
   }
 
   /**
    * One more failure on a counter. `started`: this failure locked the user (`locks`) or brought the
    * count to the limit (the address), which no failure before it in the window had done.
+   *
+   * SPEC N2: the write that starts a lock or a block runs `audit` in its own transaction, so the lock
+   * and its entry commit together (a failed entry or a crash between them leaves neither); the other
+   * failures write the counter alone, as before.
    */
-  async #bump(scope: Scope, subject: string, limit: number, windowMs: number, locks: boolean): Promise<{ lockedUntil: number | null; started: boolean; oldest: number }> {
+  async #bump(scope: Scope, subject: string, limit: number, windowMs: number, locks: boolean, audit: (trx: Transaction<Database>, now: number, outcome: BumpOutcome) => Promise<void>): Promise<BumpOutcome> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const now = this.#now();
       const row = await this.#read(scope, subject);
@@ -166,23 +174,32 @@ export class Throttle {
       const started = locks ? lockedUntil !== null && previousLock === null : kept.length >= limit && !reachedBefore;
       const outcome = { lockedUntil, started, oldest: kept[0]! };
       const failures = JSON.stringify(kept);
-      if (!row) {
-        const r = await this.#db
-          .insertInto('failure_counters')
-          .values({ scope, subject, failures, locked_until: lockedUntil, version: 1 })
-          .onConflict((oc) => oc.columns(['scope', 'subject']).doNothing())
-          .executeTakeFirst();
-        if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 1) return outcome;
-      } else {
-        const r = await this.#db
+      const write = async (db: Kysely<Database>): Promise<boolean> => {
+        if (!row) {
+          const r = await db
+            .insertInto('failure_counters')
+            .values({ scope, subject, failures, locked_until: lockedUntil, version: 1 })
+            .onConflict((oc) => oc.columns(['scope', 'subject']).doNothing())
+            .executeTakeFirst();
+          return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+        }
+        const r = await db
           .updateTable('failure_counters')
           .set({ failures, locked_until: lockedUntil, version: row.version + 1 })
           .where('scope', '=', scope)
           .where('subject', '=', subject)
           .where('version', '=', row.version)
           .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 1) return outcome;
-      }
+        return Number(r.numUpdatedRows) === 1;
+      };
+      const written = started
+        ? await this.#db.transaction().execute(async (trx) => {
+            if (!(await write(trx))) return false;
+            await audit(trx, now, outcome);
+            return true;
+          })
+        : await write(this.#db);
+      if (written) return outcome;
     }
     throw new Error(`failure counter ${scope} kept changing under concurrent updates`);
   }
