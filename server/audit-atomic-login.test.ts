@@ -211,6 +211,40 @@ describeEachBackend('a login\'s changes are audited in their own transaction, or
     expect(locks).toEqual([{ user_id: u.userId }]);
   });
 
+  it('N2: a sign-out ends the session with its session.logout or not at all, and two at once write one', async () => {
+    await start();
+    const u = await makeUser(t, 'sol', ['dscplus']);
+    const token = await signIn(t, 'sol', u.devices.dscplus!, TRADING);
+    await refuseAudit('session.logout');
+    expect((await postJson(t.app, '/v1/logout', {}, bearer(token))).status).toBe(500);
+    const live = async () => (await t.adb.selectFrom('sessions').select('revoked_at').where('user_id', '=', u.userId).executeTakeFirstOrThrow()).revoked_at === null;
+    expect(await live()).toBe(true);
+
+    await allowAudit();
+    const both = await Promise.all([postJson(t.app, '/v1/logout', {}, bearer(token)), postJson(t.app, '/v1/logout', {}, bearer(token))]);
+    expect(both.some((r) => r.status === 200)).toBe(true);
+    expect(await live()).toBe(false);
+    expect(await onRecord('session.logout')).toHaveLength(1);
+  });
+
+  it('L6, N2: slsctl user unlock lifts a lock with its user.unlocked or not at all', async () => {
+    await start();
+    await makeUser(t, 'uma', ['dscplus']);
+    for (let i = 0; i < 10; i++) await tradingLogin('uma', 'wrong-password');
+    expect(errorCode(await tradingLogin('uma'))).toBe('SLS_ERR_USER_LOCKED');
+    await refuseAudit('user.unlocked');
+    await expect(t.provisioning.unlockUser('uma', 'agent')).rejects.toThrow(/audit refused/);
+    expect(errorCode(await tradingLogin('uma'))).toBe('SLS_ERR_USER_LOCKED');
+
+    await allowAudit();
+    expect(await t.provisioning.unlockUser('uma', 'agent')).toEqual({ cleared: true, wasLocked: true });
+    expect(ok(await tradingLogin('uma')).status).not.toBe('signed_in');
+    expect(await onRecord('user.unlocked')).toEqual([expect.objectContaining({ by: 'agent', wasLocked: true })]);
+    // Nothing left to clear: nothing written.
+    expect(await t.provisioning.unlockUser('uma', 'agent')).toEqual({ cleared: false, wasLocked: false });
+    expect(await onRecord('user.unlocked')).toHaveLength(1);
+  });
+
   it('L6, N2: the failure that blocks an address blocks it with its address.rate_limited or not at all', async () => {
     await start({ addressFailureLimit: ADDRESS_LIMIT });
     const failures = async () => {

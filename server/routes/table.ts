@@ -210,8 +210,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     response: LogoutResponse,
     errors: ['SLS_ERR_UNAUTHENTICATED', 'SLS_ERR_SESSION_EXPIRED'],
     async handler(s, { token, sourceAddress }) {
-      const { userId } = await s.sessions.logout(token ?? '');
-      await s.audit({ event: 'session.logout', userId, sourceAddress });
+      await s.sessions.logout(token ?? '', sourceAddress);
       return { ok: true };
     },
   },

@@ -439,16 +439,17 @@ export class Provisioning {
    */
   async unlockUser(username: string, by: string): Promise<{ cleared: boolean; wasLocked: boolean }> {
     const normalized = normalizeUsername(username);
-    const lockedUntil = await this.#s.throttle.userLockedUntil(normalized);
-    const cleared = await this.#s.throttle.unlockUser(normalized);
-    if (!cleared) return { cleared, wasLocked: false };
-    const wasLocked = lockedUntil !== null;
-    const user = await this.#s.db.selectFrom('users').select('id').where('username_normalized', '=', normalized).executeTakeFirst();
-    await this.#s.audit({
-      event: 'user.unlocked',
-      userId: user?.id ?? null,
-      username: normalized,
-      details: { by, wasLocked, ...(lockedUntil !== null ? { lockedUntil: new Date(lockedUntil).toISOString() } : {}) },
+    let wasLocked = false;
+    // SPEC N2: cleared with its entry, in one transaction; nothing counted: nothing written.
+    const cleared = await this.#s.throttle.unlockUser(normalized, async (trx, now, { lockedUntil }) => {
+      wasLocked = lockedUntil !== null;
+      const user = await trx.selectFrom('users').select('id').where('username_normalized', '=', normalized).executeTakeFirst();
+      await appendAudit(trx, now, {
+        event: 'user.unlocked',
+        userId: user?.id ?? null,
+        username: normalized,
+        details: { by, wasLocked, ...(lockedUntil !== null ? { lockedUntil: new Date(lockedUntil).toISOString() } : {}) },
+      });
     });
     return { cleared, wasLocked };
   }

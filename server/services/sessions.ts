@@ -157,11 +157,13 @@ export class SessionService {
    * of the chain it began. The desktop forgets its token at sign-out; a copy taken meanwhile no
    * longer restarts. The user's other sessions (other computers) keep theirs. Audited with the count.
    */
-  async logout(token: string): Promise<{ userId: string; restartTokens: number }> {
+  async logout(token: string, sourceAddress: string | null = null): Promise<{ userId: string; restartTokens: number }> {
     const s = await this.#find(token);
     const now = this.#now();
     const restartTokens = await this.#db.transaction().execute(async (trx) => {
-      await trx.updateTable('sessions').set({ revoked_at: now }).where('id', '=', s.id).where('revoked_at', 'is', null).execute();
+      const ended = await trx.updateTable('sessions').set({ revoked_at: now }).where('id', '=', s.id).where('revoked_at', 'is', null).executeTakeFirst();
+      // SPEC N2: the session ends with its entry, once (two sign-outs at once: the one that ended it).
+      if (Number(ended.numUpdatedRows) === 1) await appendAudit(trx, now, { event: 'session.logout', userId: s.user_id, sourceAddress });
       const n = await revokeRestartTokensOfSessions(trx, [s.id], now);
       if (n > 0) await appendAudit(trx, now, { event: 'restart.revoked', userId: s.user_id, details: { by: 'logout', count: n } });
       return n;

@@ -280,12 +280,23 @@ export class Throttle {
   }
 
   /** Client services lift a lock (SPEC L6). Returns whether there was anything to clear. */
-  async unlockUser(usernameNormalized: string): Promise<boolean> {
-    const r = await this.#db
-      .deleteFrom('failure_counters')
-      .where('scope', '=', 'user')
-      .where('subject', '=', usernameNormalized)
-      .executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+  /**
+   * Clears a user's failures and lock (SPEC L6: `slsctl user unlock`); `audit`, given what was cleared,
+   * writes its entry in the same transaction (N2: never unlocked unaudited). True if there was any.
+   */
+  async unlockUser(usernameNormalized: string, audit?: (trx: Transaction<Database>, now: number, cleared: { lockedUntil: number | null }) => Promise<void>): Promise<boolean> {
+    const now = this.#now();
+    return this.#db.transaction().execute(async (trx) => {
+      const r = await trx
+        .deleteFrom('failure_counters')
+        .where('scope', '=', 'user')
+        .where('subject', '=', usernameNormalized)
+        .returning('locked_until')
+        .executeTakeFirst();
+      if (!r) return false;
+      const lockedUntil = r.locked_until !== null && Number(r.locked_until) > now ? Number(r.locked_until) : null;
+      await audit?.(trx, now, { lockedUntil });
+      return true;
+    });
   }
 }
