@@ -196,11 +196,6 @@ export class Provisioning {
     });
   }
 
-  async setMobileNumber(username: string, mobileNumber: string): Promise<void> {
-    const user = await this.userByName(username);
-    await this.#s.db.updateTable('users').set({ mobile_number: mobileNumber, mobile_verified_at: this.#s.now() }).where('id', '=', user.id).execute();
-  }
-
   /**
    * Registers a device for a user (SPEC D1, D7: legacy kinds only through here).
    *
