@@ -153,6 +153,39 @@ describe('M2FS device selection (SPEC L2, L3, L5)', () => {
     expect(done.body.status).toBe('signed_in');
   });
 
+  it('sends no new SMS code to a device reported lost during the login, and reads back the drop-down without it (SPEC D5, L2, L4)', async () => {
+    const [sms, gold] = await userWith('u.gone', ['sms', 'gold']);
+    const sel = await login(t.app, 'u.gone', PASSWORD);
+    if (sel.body.status !== 'select_device') throw new Error('expected select_device');
+    const txId = sel.body.transactionId;
+    asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: sms!.device.id }));
+    const sent = await t.services.db.selectFrom('sms_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    await t.provisioning.setDeviceStatus(sms!.device.id, 'lost');
+    t.clock.advance(31_000);
+    const resend = await postJson(t.app, `/v1/login/${txId}/resend`, {});
+    expect(resend.status).toBe(409);
+    expect(errorCode(resend)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    const after = await t.services.db.selectFrom('sms_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(sent.n));
+    // The client reads the login again: the drop-down of what can still answer, not the dead challenge.
+    const current = await getJson(t.app, `/v1/login/${txId}`);
+    expect(current.status).toBe(200);
+    expect(current.body).toMatchObject({ status: 'select_device', preselectedDeviceId: gold!.device.id });
+    expect((current.body as { devices: { id: string }[] }).devices.map((d) => d.id)).toEqual([gold!.device.id]);
+    // …and signs in with the device left.
+    const goldStep = asChallenge(await postJson(t.app, `/v1/login/${txId}/device`, { deviceId: gold!.device.id }));
+    expect((await respond(txId, actAsDevice(gold!, goldStep))).body.status).toBe('signed_in');
+  });
+
+  it('reads back the challenge of a device that can still answer it (SPEC L2)', async () => {
+    const [dsc] = await userWith('u.still', ['dsc', 'gold']);
+    const sel = await login(t.app, 'u.still', PASSWORD);
+    if (sel.body.status !== 'select_device') throw new Error('expected select_device');
+    const step = asChallenge(await postJson(t.app, `/v1/login/${sel.body.transactionId}/device`, { deviceId: dsc!.device.id }));
+    const current = asChallenge(await getJson(t.app, `/v1/login/${step.transactionId}`));
+    expect(current.challenge).toEqual(step.challenge);
+  });
+
   it('refuses a device that is not one of the user\'s active devices', async () => {
     const [dsc, gold] = await userWith('u.other', ['dsc', 'gold']);
     const [foreign] = await userWith('u.foreign', ['dsc']);

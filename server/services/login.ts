@@ -521,10 +521,13 @@ export class LoginService {
     if (tx.state !== 'challenge' || !tx.device_id) throw new SlsError('SLS_ERR_NO_CHALLENGE');
     if (!device) throw new Error(`login transaction ${tx.id} has no device ${tx.device_id}`);
     if (!verifierFor(device.kind).canResend) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device has no code to resend.' });
+    const available = await this.#available(user, tx.client_kind);
+    // SPEC D5: only an active device authenticates, so a device reported lost, set aside by a sharing
+    // (S5) or moved away since its code was sent gets no new code; the client reads the current step.
+    if (!available.some((a) => a.device.id === device.id)) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
     if (tx.resend_available_at !== null && this.#d.now() < tx.resend_available_at) {
       throw new SlsError('SLS_ERR_RESEND_TOO_SOON', { retryAt: iso(tx.resend_available_at) });
     }
-    const available = await this.#available(user, tx.client_kind);
     const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
     return this.#issueOn(tx, device, user, tx.mode, noDropDown ? [] : available.map((a) => a.device), sourceAddress);
   }
@@ -535,17 +538,21 @@ export class LoginService {
     const available = await this.#available(user, tx.client_kind);
     const devices = available.map((a) => a.device);
     if (devices.length === 0) throw new SlsError('SLS_ERR_NO_ACTIVE_DEVICE');
-    if (tx.state === 'select_device' || !tx.device_id) {
+    const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
+    // SPEC D5, L2: a challenge on a device that can no longer answer it (reported lost, set aside by a
+    // sharing, an IB Key moved to another phone) is no step to come back to: the drop-down is. A client
+    // without one (L3) is shown its challenge, whose response then answers DEVICE_NOT_AVAILABLE.
+    if (tx.state === 'select_device' || !device || (!noDropDown && !devices.some((x) => x.id === device.id))) {
+      // The user chose a kind of device: an IB Key moved to a new phone is preselected there (K5).
+      const sameKind = device ? devices.find((x) => x.kind === device.kind) : undefined;
       return {
         status: 'select_device',
         transactionId: tx.id,
         expiresAt: iso(tx.expires_at),
         devices: devices.map((x) => summary(x, user.last_device_id)),
-        preselectedDeviceId: preferredDevice(devices, user.last_device_id).id,
+        preselectedDeviceId: (sameKind ?? preferredDevice(devices, user.last_device_id)).id,
       };
     }
-    if (!device) throw new Error(`login transaction ${tx.id} has no device ${tx.device_id}`);
-    const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
     return this.#challengeStep(tx, device, user, noDropDown ? [] : devices);
   }
 
