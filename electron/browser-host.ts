@@ -58,6 +58,7 @@ import { createNoDscPlusService } from './host/dscplus-service.ts';
 import { createHost } from './host/index.ts';
 import type { DscPlusService, Host } from './host/index.ts';
 import type { CallResult } from '../core/contract/index.ts';
+import { scrubText } from './release/logger.ts';
 import { socketOwner } from './socket-owner.ts';
 import type { SocketOwnerResult } from './socket-owner.ts';
 
@@ -110,6 +111,7 @@ export interface BrowserHostOptions {
   rendererDir?: string;
   /** 0 picks a free port. */
   port?: number;
+  /** Gets every log line of this host (its own, the host services', the DSC+ login's), scrubbed (`scrubText`). */
   log?: (line: string) => void;
   /** Where the launch-code guard reads tcp and tcp6 (Linux); `/proc/net`. */
   procNetDir?: string;
@@ -142,7 +144,10 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`The renderer is not built: ${join(rendererDir, 'index.html')} is missing (run \`npx vite build\`).`);
   }
-  const log = options.log ?? (() => {});
+  // Every line passes the release logger's scrubber (electron/release/logger.ts), as Electron's log file
+  // does: a password, code, response or token in an error message or a request never reaches the log.
+  const sink = options.log ?? (() => {});
+  const log = (line: string) => sink(scrubText(line));
   // Launch codes not yet used (each good once, until `until`); the last few used, so the log can say
   // that one came back; the session token (none until a launch code was used).
   const launchCodes: { code: string; until: number }[] = [];
@@ -462,6 +467,14 @@ export function chromiumProfile(configDir?: string): ChromiumProfile {
   return { dir, remove: () => {} };
 }
 
+/**
+ * The browser host's log on stderr, one `[host] …` line each, through the release logger's scrubber
+ * (`scrubText`), as Electron's log file: the DSC+ discovery's lines reach it without startBrowserHost.
+ */
+export function hostLogWriter(write: (text: string) => void): (line: string) => void {
+  return (line) => write(`[host] ${scrubText(line)}\n`);
+}
+
 function argValue(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
@@ -478,7 +491,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const settings = createConfSettingsStore(configDir ? { dir: configDir } : {});
   const server = argValue(argv, '--server');
   if (server) settings.update({ serverAddress: server });
-  const hostLog = (l: string) => process.stderr.write(`[host] ${l}\n`);
+  const hostLog = hostLogWriter((text) => process.stderr.write(text));
   // SPEC C2: DSC+ cards over USB and emulators in SLS_DSCPLUS_DIR (native/README.md).
   const dscplus = createDeviceManagerDscPlusService(new DeviceManager(), { log: hostLog });
   // Without discovery the typed response still works: never let it stop the app.

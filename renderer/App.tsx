@@ -20,7 +20,7 @@ import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
 import { SignedInScreen } from './screens/SignedInScreen.tsx';
 import { LoginEndingNotice, SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
-import { Spinner, toClientError, useAction } from './ui.tsx';
+import { Spinner, toClientError, useAction, withCurrentLoginStep } from './ui.tsx';
 import type { Notice } from './ui.tsx';
 import { deviceLabel } from './devices.ts';
 
@@ -293,8 +293,13 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     });
   };
 
+  /**
+   * A step of the login. Refused with the step the login is at now (SPEC L2, L5: a device gone, such
+   * as an IB Key moved to another phone), that step's screen shows, with the devices there are now and the error.
+   */
+  const loginStep = (call: () => Promise<LoginStepView>) => action.run(withCurrentLoginStep(call, applyStep));
   const select = (deviceId: string, mode: 'default' | 'offline' = 'default') =>
-    void action.run(() => api.selectDevice({ deviceId, mode })).then((s) => s && applyStep(s));
+    void loginStep(() => api.selectDevice({ deviceId, mode })).then((s) => s && applyStep(s));
   const cancel = stepUpBack ? cancelStepUp : () => void api.cancelLogin().finally(() => toLogin(null));
 
   switch (view.name) {
@@ -339,7 +344,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           busy={action.busy}
           error={action.error}
           status={status}
-          onRespond={(response) => void action.run(() => api.respond({ response })).then((s) => s && applyStep(s))}
+          onRespond={(response) => void loginStep(() => api.respond({ response })).then((s) => s && applyStep(s))}
           cardSerial={c.kind === 'dscplus' && device?.connected ? (device.serial ?? null) : null}
           otherCard={c.kind === 'dscplus' && !device?.connected ? (cards.find((serial) => serial !== device?.serial) ?? null) : null}
           onCardStatus={onCardStatus}
@@ -364,7 +369,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           onApprovalError={onApprovalError}
           onApprovalResumed={onApprovalResumed}
           onResend={() =>
-            void action.run(() => api.resendCode()).then((s) => {
+            void loginStep(() => api.resendCode()).then((s) => {
               if (!s) return;
               applyStep(s);
               setStatus(t('newCodeSent'));

@@ -7,7 +7,7 @@ import type { ReactNode, Ref } from 'react';
 import { ContractError, formatCountdown } from '../core/contract/messages.ts';
 import { i18n } from './i18n/index.ts';
 import { describeError } from './messages.ts';
-import type { ClientError, ErrorText } from '../core/contract/index.ts';
+import type { ClientError, ErrorText, LoginStepView } from '../core/contract/index.ts';
 
 export function Spinner({ label }: { label?: string }) {
   return <span className="spinner" role={label ? 'img' : undefined} aria-label={label} aria-hidden={label ? undefined : true} />;
@@ -54,6 +54,23 @@ export function BusyButton({ busy, children, busyLabel, ref }: { busy: boolean; 
 export function toClientError(e: unknown): ClientError {
   if (e instanceof ContractError) return e.error;
   return { code: 'SLS_ERR_HOST_INTERNAL', message: i18n.t('common:ui.hostInternal') };
+}
+
+/**
+ * A step of the login that, refused, may come with the step the login is at now (SPEC L2, L5: with
+ * SLS_ERR_DEVICE_NOT_AVAILABLE the host reads it again from slsd, with the devices the user has now,
+ * e.g. after IB Key moved to another phone). `show` gets that step; the refusal goes on, so the
+ * screen of the current step says why (run it inside `useAction`'s `run`).
+ */
+export function withCurrentLoginStep<T>(call: () => Promise<T>, show: (step: LoginStepView) => void): () => Promise<T> {
+  return async () => {
+    try {
+      return await call();
+    } catch (e) {
+      if (e instanceof ContractError && e.error.loginStep) show(e.error.loginStep);
+      throw e;
+    }
+  };
 }
 
 /**

@@ -5,6 +5,7 @@
  * code it can switch on; none carries a secret (no token, no password, no response typed).
  */
 import { z } from 'zod';
+import { LoginStepView } from './contract.ts';
 
 /** Codes raised by the host itself, never by slsd. */
 export const HOST_ERROR_CODES = [
@@ -52,6 +53,12 @@ export const ClientErrorSchema = z.object({
     .optional(),
   /** SLS_ERR_NOT_PRIMARY_USER (SPEC O3): who may change the account's security settings. */
   primaryUser: z.object({ username: z.string().max(64), displayName: z.string().max(200) }).optional(),
+  /**
+   * SLS_ERR_DEVICE_NOT_AVAILABLE for a step of the login (SPEC L2, L5): the step the login is at now,
+   * which the host read again from slsd, with the devices the user has now (an IB Key moved to another
+   * phone is a new device). The renderer shows it, with the error. Never a signed-in step.
+   */
+  loginStep: LoginStepView.optional(),
 });
 export type ClientError = z.infer<typeof ClientErrorSchema>;
 

@@ -337,3 +337,24 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     await login.close();
   });
 });
+
+describe('createDscPlusLogin: a refused step with the login\'s current step (SPEC L2, L5, C2)', () => {
+  it('bookkeeps that step as any other: a plugged-in card of the user is preselected in the devices there are now', async () => {
+    const now: LoginStepView = {
+      status: 'select_device',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      devices: [{ ...scc, connected: false }, { ...card, connected: true }],
+      preselectedDeviceId: scc.id,
+    };
+    const inner: Dispatch = async (call) =>
+      call === 'selectDevice'
+        ? { ok: false, error: { code: 'SLS_ERR_DEVICE_NOT_AVAILABLE', message: 'This device is not available.', loginStep: now } }
+        : { ok: true, value: { ok: true } };
+    const login = createDscPlusLogin({ dispatch: inner, events: createEventHub(), dscplus: service });
+    expect(await login.dispatch('selectDevice', { deviceId: 'dev-gone' })).toMatchObject({
+      ok: false,
+      error: { code: 'SLS_ERR_DEVICE_NOT_AVAILABLE', loginStep: { status: 'select_device', preselectedDeviceId: card.id } },
+    });
+    await login.close();
+  });
+});

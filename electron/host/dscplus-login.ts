@@ -239,6 +239,10 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
     if (r.ok && (call === 'login' || call === 'portalLogin' || call === 'selectDevice' || call === 'respond' || call === 'resendCode')) {
       return { ok: true, value: afterStep(r.value) };
     }
+    // SPEC L2, L5: a refused step that comes with the login's current step (a device gone) moves the login there too.
+    if (!r.ok && r.error.loginStep && (call === 'selectDevice' || call === 'respond' || call === 'resendCode')) {
+      return { ok: false, error: { ...r.error, loginStep: afterStep(r.error.loginStep) as LoginStepView } };
+    }
     if (call === 'cancelLogin' || call === 'signOut' || call === 'resetAppData') current = null;
     return r;
   };

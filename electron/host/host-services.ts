@@ -11,8 +11,8 @@
  * keychain, a log or the renderer); while it lasts it carries the account calls.
  */
 import type { Challenge, DeviceSummary, LoginStep, SessionInfo } from '../../core/api.ts';
-import type { AppInfo, AutoRestartAttempt, AutoRestartView, CALLS, CallName, CallOutput, DeviceView, LoginStepView, SessionView, SettingsView } from '../../core/contract/index.ts';
-import { endsLogin, endsSession } from '../../core/contract/index.ts';
+import type { AppInfo, AutoRestartAttempt, AutoRestartView, CALLS, CallName, CallOutput, DeviceView, SessionView, SettingsView } from '../../core/contract/index.ts';
+import { endsLogin, endsSession, LoginStepView } from '../../core/contract/index.ts';
 import { normalizeUsername } from '../../core/username.ts';
 import type { Keychain } from '../../native/keychain.ts';
 import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
@@ -110,6 +110,11 @@ interface LoginInProgress {
   username: string;
   /** SPEC C6: the Client Portal login of the signed-in user (the step-up for the Account screens), not a sign-in. */
   portal: boolean;
+  /**
+   * The slsd this login lives on (SPEC C3): its transaction id means nothing to another server. When
+   * the server address changes, the login is ended there (setSettings), never continued elsewhere.
+   */
+  server: string;
 }
 
 interface HeldSession {
@@ -229,6 +234,28 @@ function noLogin(): SlsdError {
   return new SlsdError({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'No login is in progress.' }, null);
 }
 
+/** A login ended because the user chose another server (SPEC C3): its steps answer this; the renderer goes back to the login form. */
+function loginEndedByServerChange(): SlsdError {
+  return new SlsdError({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'The server address changed, so the login in progress was ended. Log in again.' }, null);
+}
+
+/**
+ * The step a login is at now, for the renderer to show with SLS_ERR_DEVICE_NOT_AVAILABLE (SPEC L2, L5).
+ *
+ * slsd answers a challenge on the device the login last used even when that device is gone (an IB Key
+ * moved to another phone is revoked, and the new phone is a new device): its screen would offer
+ * "Send a new notification" again, to the same refusal. Then the user chooses from the devices there
+ * are now, one of the same kind first (the IB Key on the new phone).
+ */
+function stepWithAvailableDevice(view: LoginStepView, remembered: string | undefined): LoginStepView {
+  if (view.status !== 'challenge') return view;
+  const { devices, challenge } = view;
+  if (devices.length === 0 || devices.some((d) => d.id === challenge.deviceId)) return view;
+  const preselected =
+    devices.find((d) => d.kind === challenge.kind)?.id ?? (remembered && devices.some((d) => d.id === remembered) ? remembered : devices[0]!.id);
+  return { status: 'select_device', expiresAt: view.expiresAt, devices, preselectedDeviceId: preselected };
+}
+
 export function createHostServices(deps: HostServiceDeps): HostServices {
   const { slsd, settings, keychain, dscplus, events } = deps;
   const log = deps.log ?? (() => {});
@@ -337,9 +364,10 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
    * its own; a login signed in meanwhile (an approval raced the Cancel) has its session signed out by
    * the long-poll that receives it (waitForApproval).
    */
-  async function endLoginOnSlsd(transactionId: string): Promise<void> {
+  async function endLoginOnSlsd(ended: Pick<LoginInProgress, 'transactionId' | 'server'>): Promise<void> {
     try {
-      await slsd.cancelLogin(transactionId);
+      // On the server of the login, even when the user has chosen another since (SPEC C3).
+      await slsd.at(ended.server).cancelLogin(ended.transactionId);
       log('login cancelled on slsd');
     } catch (e) {
       if (e instanceof SlsdError) log(`login cancel not confirmed by slsd code=${e.error.code}`);
@@ -671,18 +699,33 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     return c;
   }
 
+  /**
+   * SPEC C3: an answer of slsd about a login on `server`, which arrived after the host had moved to
+   * another server (the user chose one while the request was on its way). Nothing of it is kept: the
+   * login is ended on its own server, a session it opened is signed out there, and the call fails.
+   */
+  function refuseIfServerChanged(step: LoginStep, server: string): void {
+    if (slsd.address() === server) return;
+    const there = slsd.at(server);
+    if (step.status === 'signed_in') void there.logout(step.session.token).catch(() => {});
+    else void endLoginOnSlsd({ transactionId: step.transactionId, server });
+    log('login answer of the previous server not kept: the server address changed');
+    throw loginEndedByServerChange();
+  }
+
   /** Turn slsd's step into the renderer's view, keeping the ids and the token in the host. */
-  async function accept(step: LoginStep, username: string, isPortal: boolean): Promise<LoginStepView> {
+  async function accept(step: LoginStep, username: string, isPortal: boolean, server: string): Promise<LoginStepView> {
+    refuseIfServerChanged(step, server);
     switch (step.status) {
       case 'select_device': {
-        login = { transactionId: step.transactionId, username, portal: isPortal };
+        login = { transactionId: step.transactionId, username, portal: isPortal, server };
         // SPEC L2: the device this user last logged in with on this computer, else slsd's pick.
         const mine = rememberedDevice(settings.read().lastDeviceByUser, username);
         const preselected = mine && step.devices.some((d) => d.id === mine) ? mine : step.preselectedDeviceId;
         return { status: 'select_device', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), preselectedDeviceId: preselected };
       }
       case 'challenge':
-        login = { transactionId: step.transactionId, username, portal: isPortal };
+        login = { transactionId: step.transactionId, username, portal: isPortal, server };
         return { status: 'challenge', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), challenge: challengeOnOurClock(step.challenge) };
       case 'signed_in': {
         login = null;
@@ -727,19 +770,68 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     return { status: 'signed_in', session: sessionView(held) };
   }
 
-  /** Run a step of the login in progress; forget it when the error ends the login. */
-  async function step(run: (tx: LoginInProgress) => Promise<LoginStep>): Promise<LoginStepView> {
+  /** The login in progress, if it lives on the server the host talks to now (SPEC C3); else it is ended there. */
+  function liveLogin(): LoginInProgress {
     const current = login;
     if (!current) throw noLogin();
+    if (slsd.address() !== current.server) {
+      // The address changed without setSettings (the settings file written by another copy): the same outcome.
+      login = null;
+      void endLoginOnSlsd(current);
+      throw loginEndedByServerChange();
+    }
+    return current;
+  }
+
+  /**
+   * Run a step of the login in progress; forget it when the error ends the login.
+   *
+   * `rereadWhenDeviceGone`: on SLS_ERR_DEVICE_NOT_AVAILABLE the login's current step is read again
+   * from slsd and goes with the error (`loginStep`), so the screen shows the devices the user has now
+   * (SPEC L2, L5): after an IB Key push expired because IB Key moved to another phone, "Send a new
+   * notification" is refused for the old phone, and the new one is there to choose.
+   */
+  async function step(run: (tx: LoginInProgress) => Promise<LoginStep>, rereadWhenDeviceGone = false): Promise<LoginStepView> {
+    const current = liveLogin();
     try {
-      return await accept(await run(current), current.username, current.portal);
+      return await accept(await run(current), current.username, current.portal, current.server);
     } catch (e) {
       if (e instanceof SlsdError) {
         log(`login step failed code=${e.error.code}`);
-        if (endsLogin(e.error) && login === current) login = null;
+        if (endsLogin(e.error) && login?.transactionId === current.transactionId) login = null;
+        if (rereadWhenDeviceGone && e.error.code === 'SLS_ERR_DEVICE_NOT_AVAILABLE') throw await withCurrentStep(e, current);
       }
       throw e;
     }
+  }
+
+  /**
+   * `refused` (SLS_ERR_DEVICE_NOT_AVAILABLE) with the login's current step read again from slsd
+   * (`step`'s rereadWhenDeviceGone). A login that ended meanwhile answers its own error instead (the
+   * renderer returns to the login form); slsd out of reach, or a login that moved on, the refusal as it was.
+   */
+  async function withCurrentStep(refused: SlsdError, current: LoginInProgress): Promise<SlsdError> {
+    if (login?.transactionId !== current.transactionId) return refused;
+    let now: LoginStep;
+    try {
+      now = await slsd.currentStep(current.transactionId);
+    } catch (e) {
+      if (!(e instanceof SlsdError)) return refused;
+      log(`login step not read again code=${e.error.code}`);
+      if (endsLogin(e.error)) {
+        if (login?.transactionId === current.transactionId) login = null;
+        return e;
+      }
+      // No device left that may sign in: that says more than "this device cannot be used".
+      return e.error.code === 'SLS_ERR_NO_ACTIVE_DEVICE' ? e : refused;
+    }
+    // Another step of this login may have answered meanwhile; a signed-in login is not a step to show.
+    if (now.status === 'signed_in' || login?.transactionId !== current.transactionId) return refused;
+    const view = await accept(now, current.username, current.portal, current.server);
+    const remembered = rememberedDevice(settings.read().lastDeviceByUser, current.username);
+    const loginStep = LoginStepView.parse(stepWithAvailableDevice(view, remembered));
+    log(`login step read again after code=${refused.error.code}: ${loginStep.status}`);
+    return new SlsdError({ ...refused.error, loginStep }, refused.status);
   }
 
   return {
@@ -751,6 +843,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       void endPortalSession();
       // Unticking "Remember username" forgets the name at once (SPEC C1).
       settings.update({ rememberUsername: input.rememberUsername, ...(input.rememberUsername ? {} : { lastUsername: null }) });
+      // The server this login is made on; should the user choose another before slsd answers, the answer is not kept (C3).
+      const server = slsd.address();
       let first: LoginStep;
       try {
         first = await slsd.login({
@@ -761,6 +855,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       } catch (e) {
         if (e instanceof SlsdError) log(`login failed code=${e.error.code}`);
         if (!(e instanceof SlsdError) || e.error.code !== 'SLS_ERR_PORTAL_ONLY') throw e;
+        // The password again only to the server that answered (C3): the user may have chosen another meanwhile.
+        if (slsd.address() !== server) throw loginEndedByServerChange();
         // SPEC C6, T1: in the portal-only days of a temporary passcode the desktop signs in to the
         // portal functions alone (Account security: the online Security Code Card, withdrawals).
         first = await slsd.login({
@@ -770,8 +866,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         });
       }
       // Kept only once the password was accepted, so a typo never replaces the remembered name.
-      if (input.rememberUsername) settings.update({ lastUsername: input.username });
-      return accept(first, input.username, false);
+      if (input.rememberUsername && slsd.address() === server) settings.update({ lastUsername: input.username });
+      return accept(first, input.username, false, server);
     },
 
     async portalLogin(input) {
@@ -785,6 +881,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       }
       login = null;
       const username = held.info.user.username;
+      const server = slsd.address();
       let first: LoginStep;
       try {
         first = await slsd.login({ username, password: input.password, client: { kind: 'client_portal', version: CLIENT_BUILD, name: clientName() } });
@@ -792,7 +889,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         if (e instanceof SlsdError) log(`portal login failed code=${e.error.code}`);
         throw e;
       }
-      return accept(first, username, true);
+      return accept(first, username, true, server);
     },
 
     async getPortalSession() {
@@ -812,13 +909,12 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       return portal === p ? sessionView(p) : null;
     },
 
-    selectDevice: (input) => step((tx) => slsd.selectDevice(tx.transactionId, { deviceId: input.deviceId, mode: input.mode })),
-    respond: (input) => step((tx) => slsd.respond(tx.transactionId, { response: input.response })),
-    resendCode: () => step((tx) => slsd.resend(tx.transactionId)),
+    selectDevice: (input) => step((tx) => slsd.selectDevice(tx.transactionId, { deviceId: input.deviceId, mode: input.mode }), true),
+    respond: (input) => step((tx) => slsd.respond(tx.transactionId, { response: input.response }), true),
+    resendCode: () => step((tx) => slsd.resend(tx.transactionId), true),
 
     async waitForApproval(input) {
-      const current = login;
-      if (!current) throw noLogin();
+      const current = liveLogin();
       let status: LoginStatus;
       try {
         status = await slsd.loginStatus(current.transactionId, input.quick ? 0 : STATUS_WAIT_SECONDS);
@@ -833,13 +929,14 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
           return { status: 'push_expired' };
         case 'signed_in': {
           if (login !== current) {
-            // Approved on the phone as the user pressed Cancel (or started another login): no
-            // session this user did not wait for; the one slsd opened is ended at once (SPEC L7).
+            // Approved on the phone as the user pressed Cancel (or started another login, or chose
+            // another server): no session this user did not wait for; the one slsd opened is ended at
+            // once (SPEC L7), on the server that opened it (C3).
             log('approval arrived after the login was cancelled: its session is signed out');
-            await slsd.logout(status.session.token).catch(() => {});
+            await slsd.at(current.server).logout(status.session.token).catch(() => {});
             throw noLogin();
           }
-          const view = await accept(status, current.username, current.portal);
+          const view = await accept(status, current.username, current.portal, current.server);
           if (view.status !== 'signed_in') throw new Error('unreachable');
           return view;
         }
@@ -862,7 +959,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       login = null;
       // SPEC L7, C5: slsd ends the login too, so an IB Key push left on the phone signs no one in and
       // does not count among the three that may wait. In the background: the form comes back at once.
-      if (cancelled) void endLoginOnSlsd(cancelled.transactionId);
+      if (cancelled) void endLoginOnSlsd(cancelled);
       return { ok: true };
     },
 
@@ -931,7 +1028,20 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         patch.rememberUsername = input.rememberUsername;
         if (!input.rememberUsername) patch.lastUsername = null;
       }
-      return settingsView(settings.update(patch));
+      const updated = settings.update(patch);
+      // SPEC C3: a login in progress (password accepted, second factor pending) lives on the server it
+      // began on; its transaction means nothing elsewhere. Choosing another server ends it there (an IB
+      // Key push left on the phone then signs no one in, L7), in the background as Cancel does; its next
+      // step answers SLS_ERR_NO_LOGIN_IN_PROGRESS and the renderer returns to the login form. The login
+      // form saves a new address just before it logs in, so this is also what a login hidden by a page
+      // reload comes to: refusing the change instead would leave the form stuck on a login nobody sees.
+      const ended = login;
+      if (ended && slsd.address() !== ended.server) {
+        login = null;
+        log('login in progress ended: the server address changed');
+        void endLoginOnSlsd(ended);
+      }
+      return settingsView(updated);
     },
 
     async resetAppData() {

@@ -51,6 +51,11 @@ export interface SlsdClient {
   selectDevice(transactionId: string, request: SelectDeviceRequest): Promise<LoginStep>;
   respond(transactionId: string, request: RespondRequest): Promise<LoginStep>;
   resend(transactionId: string): Promise<LoginStep>;
+  /**
+   * GET /v1/login/:transactionId: the step a live login is at now, with the user's devices as they
+   * are now (SPEC L2, L4): read again when slsd says a device of the step is not available.
+   */
+  currentStep(transactionId: string): Promise<LoginStep>;
   /** SPEC L7, C5: the login ends on slsd too (a push left on the phone signs no one in). */
   cancelLogin(transactionId: string): Promise<void>;
   loginStatus(transactionId: string, waitSeconds: number): Promise<LoginStatus>;
@@ -66,6 +71,13 @@ export interface SlsdClient {
    * same moment on this computer's clock (the login's 5 minutes, SPEC C5).
    */
   clockOffsetMs?(): number;
+  /** The server address the next request goes to (no trailing slash). */
+  address(): string;
+  /**
+   * The same client for requests to `address` only, whatever the settings say later: what ends a
+   * login or a session on the server that started it once the user has chosen another (SPEC C3).
+   */
+  at(address: string): SlsdClient;
 }
 
 /** Below this the two clocks count as agreeing: the Date header has whole seconds, and the answer took a moment. */
@@ -84,8 +96,10 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
   const timeoutMs = options.timeoutMs ?? 15_000;
   let clockOffset = 0;
 
+  const address = () => options.baseUrl().replace(/\/+$/, '');
+
   async function request<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown, token?: string, timeout = timeoutMs): Promise<T> {
-    const base = options.baseUrl().replace(/\/+$/, '');
+    const base = address();
     // Whatever the settings file says (it may predate the check when the address is typed).
     assertSecureServerAddress(base);
     const url = `${base}${API_PREFIX}${path}`;
@@ -145,6 +159,7 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
     selectDevice: (id, r) => request('POST', `${tx(id)}/device`, LoginStep, r),
     respond: (id, r) => request('POST', `${tx(id)}/response`, LoginStep, r),
     resend: (id) => request('POST', `${tx(id)}/resend`, LoginStep, {}),
+    currentStep: (id) => request('GET', tx(id), LoginStep),
     cancelLogin: async (id) => {
       await request('POST', `${tx(id)}/cancel`, LogoutResponse, {}, undefined, CANCEL_TIMEOUT_MS);
     },
@@ -156,6 +171,8 @@ export function createSlsdClient(options: SlsdClientOptions): SlsdClient {
     restart: (r) => request('POST', '/login/restart', RestartResponse, r),
     authed: (method, path, schema, token, body) => request(method, path, schema, body, token),
     clockOffsetMs: () => clockOffset,
+    address,
+    at: (other) => createSlsdClient({ ...options, baseUrl: () => other }),
   };
 }
 

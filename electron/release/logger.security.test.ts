@@ -56,8 +56,18 @@ describe('log redaction (secrets never written; SPEC L8, H2)', () => {
       ['Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', 'eyJhbGciOiJIUzI1NiJ9'],
       [`restart with ${secrets.restartToken}`, secrets.restartToken],
       ['{"token":"abc123"}', 'abc123'],
+      // A pair inside the value of another: a URL's query, an error message after "settings:".
+      ['refused (origin=http://evil.example?password=hunter2&x=1 path=/contract)', 'hunter2'],
+      ['Error: could not read settings: password=hunter2', 'hunter2'],
+      ['request url=https://sls.example.com/v1/login?token=abc123', 'abc123'],
     ];
     for (const [input, secret] of cases) expect(scrubText(input), input).not.toContain(secret);
+  });
+
+  it('keeps our coded errors and OS user ids, which support needs and which are no secrets', () => {
+    for (const text of ['login step failed code=SLS_ERR_DEVICE_NOT_AVAILABLE', 'refused: a socket of another OS user (uid 65534; this host runs as uid 0)']) {
+      expect(scrubText(text)).toBe(text);
+    }
   });
 
   it('keeps what support needs: ports, versions, dates, user names and words', () => {

@@ -61,19 +61,33 @@ export function isSecretFieldName(name: string): boolean {
  * `name=value` / `name: value` pairs whose name is secret, `Bearer …`/`Basic …` credentials,
  * long opaque tokens (20+ base64url/hex characters with digits or mixed case) and runs of 4+ digits (PINs, 6–8 digit
  * challenge responses and SMS codes). Digits after `:` (ports) or inside dotted/dashed numbers
- * (versions, dates) are kept so the log stays useful.
+ * (versions, dates), an OS user id (`uid 1000`) and our coded errors (`code=SLS_ERR_…`, as `redact`
+ * keeps them) are kept so the log stays useful.
  */
 export function scrubText(text: string): string {
-  return text
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
-    .replace(/(["']?)([A-Za-z_][A-Za-z0-9_-]*)\1(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)/g, (whole, quote: string, name: string, sep: string) =>
-      isSecretFieldName(name) ? `${quote}${name}${quote}${sep}"${REDACTED}"` : whole,
-    )
+  return scrubPairs(text.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`))
     .replace(/(?<![A-Za-z0-9_\-[])[A-Za-z0-9_-]{20,}={0,2}(?![A-Za-z0-9_-])/g, (token) =>
       // Random tokens mix digits or letter cases; long plain words and CONSTANT_NAMES are kept.
       /\d/.test(token) || (/[a-z]/.test(token) && /[A-Z]/.test(token)) ? REDACTED : token,
     )
-    .replace(/(?<![\d:.\-/])\d{4,}(?![\d.\-/:])/g, REDACTED);
+    .replace(/(?<![\d:.\-/])(?<!\buid[ =])\d{4,}(?![\d.\-/:])/g, REDACTED);
+}
+
+/**
+ * `name=value` / `name: value` pairs whose name is secret, redacted. The value of any other pair is
+ * looked into too: a pair may sit inside it (`origin=https://x?password=…`, `settings: password=…`),
+ * and a match never overlaps the one before it.
+ */
+function scrubPairs(text: string): string {
+  return text.replace(/(["']?)([A-Za-z_][A-Za-z0-9_-]*)\1(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)/g, (whole, quote: string, name: string, sep: string, value: string) => {
+    if (!isSecretFieldName(name)) return `${quote}${name}${quote}${sep}${scrubPairs(value)}`;
+    return isErrorCode(value.replace(/^["']|["']$/g, '')) ? whole : `${quote}${name}${quote}${sep}"${REDACTED}"`;
+  });
+}
+
+/** Our coded errors (`SLS_ERR_…`) are names, not secrets, and support needs them. */
+function isErrorCode(value: string): boolean {
+  return /^SLS_ERR_[A-Z0-9_]+$/.test(value);
 }
 
 /** Deep-copy a value with secret fields redacted and strings scrubbed; Errors become {name, message, stack}. */
@@ -88,9 +102,9 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    // Our coded errors (`code: 'SLS_ERR_…'`) are names, not secrets, and support needs them.
-    const isErrorCode = typeof v === 'string' && /^SLS_ERR_[A-Z0-9_]+$/.test(v);
-    out[key] = isSecretFieldName(key) && v !== undefined && v !== null && !isErrorCode ? REDACTED : redact(v, depth + 1);
+    // Our coded errors (`code: 'SLS_ERR_…'`) are kept.
+    const errorCode = typeof v === 'string' && isErrorCode(v);
+    out[key] = isSecretFieldName(key) && v !== undefined && v !== null && !errorCode ? REDACTED : redact(v, depth + 1);
   }
   return out;
 }

@@ -29,8 +29,19 @@ export function deviceOptionLabel(d: DeviceView): string {
   return d.connected ? i18n.t('login:selectDevice.connected', { label }) : label;
 }
 
+/**
+ * The device the drop-down shows: the one the user picked while it is listed, else the preselected
+ * one, else the first. The list can change under the screen (SPEC L2, L5): a device refused as gone
+ * comes back with the devices the user has now, and the one picked may no longer be among them.
+ */
+export function shownDevice(devices: readonly DeviceView[], picked: string | null, preselectedDeviceId: string): string {
+  if (picked !== null && devices.some((d) => d.id === picked)) return picked;
+  return devices.some((d) => d.id === preselectedDeviceId) ? preselectedDeviceId : (devices[0]?.id ?? '');
+}
+
 export function SelectDeviceScreen({ devices, preselectedDeviceId, busy, error, onSelect, onCancel, stepUp = false, notice = null }: SelectDeviceProps) {
-  const [chosen, setChosen] = useState(devices.some((d) => d.id === preselectedDeviceId) ? preselectedDeviceId : (devices[0]?.id ?? ''));
+  const [picked, setChosen] = useState<string | null>(null);
+  const chosen = shownDevice(devices, picked, preselectedDeviceId);
   const { t } = useTranslation('login');
   const id = useId();
   // SPEC C5: Escape is the Cancel below.
