@@ -17,7 +17,7 @@ import type { Services } from './services/index.ts';
 import { accountDb } from './account/schema.ts';
 import { Provisioning } from './services/provisioning.ts';
 import type { ProvisionedDevice } from './services/provisioning.ts';
-import { writeSecretFile, writeSoftwareToken } from './tokens/software-token.ts';
+import { softwareTokenOf, writeSecretFile, writeSoftwareToken } from './tokens/software-token.ts';
 
 export const DEMO_PASSWORD = 'Demo-Password-1';
 
@@ -141,15 +141,7 @@ async function writeDeviceFiles(dataDir: string, username: string, d: Provisione
   }
   if (d.secret) {
     const file = path.join(DEMO_DIR, `${stem}.token.json`);
-    writeSoftwareToken(path.join(dataDir, file), {
-      version: 1,
-      type: 'sls-software-token',
-      kind: d.device.kind,
-      deviceId: d.device.id,
-      serial: d.device.serial,
-      username,
-      secretHex: Buffer.from(d.secret).toString('hex'),
-    });
+    writeSoftwareToken(path.join(dataDir, file), softwareTokenOf(d.device, username, d.secret));
     return { ...base, file };
   }
   return { ...base, file: null, ...(mobile ? { mobileNumber: mobile } : {}) };

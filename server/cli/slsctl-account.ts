@@ -11,16 +11,16 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { refuseExistingFile, theUser, withUser } from './slsctl-common.ts';
+import { refuseExistingFile, SecretFiles, theUser, withUser } from './slsctl-common.ts';
 import { formatUsd } from '../../core/limits.ts';
 import { checkMobileNumber } from '../../core/phone.ts';
 import { accountHousekeeping, accountServices } from '../account/index.ts';
 import type { SlsConfig } from '../config.ts';
+import type { DeviceAdminService } from '../services/devices-admin.ts';
 import { setOptOut } from '../services/optout.ts';
 import { addToDoNotCall, removeFromDoNotCall } from '../services/phone.ts';
 import type { Services } from '../services/index.ts';
 import { normalizeUsername } from '../services/throttle.ts';
-import { writeSecretFile } from '../tokens/software-token.ts';
 import { SlsError } from '../errors.ts';
 
 /** The user of that name, or SLS_ERR_NOT_FOUND (exit 1). */
@@ -142,13 +142,27 @@ export function registerAccountCommands(program: Command, open: () => Promise<{ 
       const stateFile = (serial: string) => o.stateFile ?? path.join(config.dataDir, 'dscplus', `${serial}.json`);
       // SPEC D4: never over another DSC+'s state file (its only copy of the secret and PIN).
       if (o.stateFile || o.serial) refuseExistingFile(stateFile(o.serial ?? ''), 'the DSC+ state file');
-      const sent = await accountServices(s).devices.sendOrder(id, operator, { ...(o.serial ? { serial: o.serial } : {}), ...(o.pin ? { pin: o.pin } : {}) });
-      io.out(`${sent.device.id}  ${sent.device.kind}  ${sent.device.status}  serial ${sent.device.serial}  self-activates ${sent.order.selfActivatesAt}\n`);
-      if (sent.dscPlusState) {
-        const file = stateFile(sent.device.serial ?? '');
-        writeSecretFile(file, JSON.stringify(sent.dscPlusState, null, 2) + '\n');
-        io.out(`DSC+ state file: ${file}\nPIN (shown once): ${sent.pin}\n`);
+      // SPEC D4, N2: the state file is written inside the send's transaction (`deliver`): one that cannot
+      // be written sends nothing; one written for a send that then failed is removed.
+      const files = new SecretFiles();
+      let said = '';
+      let sent: Awaited<ReturnType<DeviceAdminService['sendOrder']>>;
+      try {
+        sent = await accountServices(s).devices.sendOrder(id, operator, {
+          ...(o.serial ? { serial: o.serial } : {}),
+          ...(o.pin ? { pin: o.pin } : {}),
+          deliver: async (d) => {
+            if (!d.dscPlusState) return;
+            const file = stateFile(d.device.serial ?? '');
+            files.write(file, JSON.stringify(d.dscPlusState, null, 2) + '\n', 'the DSC+ state file');
+            said = `DSC+ state file: ${file}\nPIN (shown once): ${d.pin}\n`;
+          },
+        });
+      } catch (e) {
+        files.undo();
+        throw e;
       }
+      io.out(`${sent.device.id}  ${sent.device.kind}  ${sent.device.status}  serial ${sent.device.serial}  self-activates ${sent.order.selfActivatesAt}\n${said}`);
     });
   order
     .command('cancel')

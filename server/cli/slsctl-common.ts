@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Services } from '../services/index.ts';
 import { normalizeUsername } from '../services/throttle.ts';
@@ -81,4 +82,49 @@ export function refuseExistingFile(file: string, what: string): void {
   if (fs.existsSync(file)) {
     throw new UsageError(`${file} already exists (${what} of a device registered before?): nothing was registered. Name a new file, or check \`slsctl device list\` first`);
   }
+}
+
+/**
+ * SPEC D4, N2: the secret files of one registration (`device add`, `order send`), written while the
+ * device's transaction is still open (Provisioning `addDevice`'s and DeviceAdminService `sendOrder`'s
+ * `deliver`), so a file that cannot be written rolls the registration back: before, the device was
+ * registered (active, audited) first and a failed write left it with no one holding its secret.
+ *
+ * - `write` creates the file exclusively (never over another device's file, also when one appeared
+ *   since `refuseExistingFile`), owner-only, and removes what it created of a file it could not finish.
+ *   A file that exists: the usage error of `refuseExistingFile` (exit 2); another failure (a folder
+ *   not writable, a path through a file, a full disk): "cannot write …: nothing was registered" (exit 1).
+ * - `undo` removes the files written when the registration did not commit after all.
+ */
+export class SecretFiles {
+  readonly #written: string[] = [];
+
+  write(file: string, content: string | Buffer, what: string): void {
+    let fd: number;
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fd = fs.openSync(file, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') refuseExistingFile(file, what);
+      throw cannotWrite(file, what, e);
+    }
+    try {
+      fs.writeFileSync(fd, content);
+      fs.fchmodSync(fd, 0o600);
+    } catch (e) {
+      fs.closeSync(fd);
+      fs.rmSync(file, { force: true });
+      throw cannotWrite(file, what, e);
+    }
+    fs.closeSync(fd);
+    this.#written.push(file);
+  }
+
+  undo(): void {
+    for (const file of this.#written.splice(0)) fs.rmSync(file, { force: true });
+  }
+}
+
+function cannotWrite(file: string, what: string, e: unknown): Error {
+  return new Error(`cannot write ${what} ${file}: ${(e as Error).message}: nothing was registered`);
 }

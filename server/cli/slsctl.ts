@@ -19,18 +19,19 @@ import { readDemoReadme, seedDemo } from '../demo.ts';
 import { isSlsError, SlsError } from '../errors.ts';
 import { registerAccountCommands } from './slsctl-account.ts';
 import { addressBlocksOf, registerAddressCommands } from './slsctl-address.ts';
-import { operatorName, refuseExistingFile, theUser, UsageError, warnIfLocked, withUser } from './slsctl-common.ts';
+import { operatorName, refuseExistingFile, SecretFiles, theUser, UsageError, warnIfLocked, withUser } from './slsctl-common.ts';
 import { ownerOnlyFromNowOn } from '../folders.ts';
 import { accountDb } from '../account/schema.ts';
 import { createServices, packageVersion } from '../services/index.ts';
 import type { Services } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
+import type { ProvisionedDevice } from '../services/provisioning.ts';
 import { registerIbKeyCommands } from './slsctl-ibkey.ts';
 import { registerHousekeepingCommand } from './slsctl-housekeeping.ts';
 import { BackupRefused, registerBackupCommand } from './slsctl-backup.ts';
 import { normalizeUsername } from '../services/throttle.ts';
 import { ONLINE_CARD_VALIDITY_MS } from '../services/temporary-access.ts';
-import { respondWithTokenFile, writeSecretFile, writeSoftwareToken } from '../tokens/software-token.ts';
+import { respondWithTokenFile, softwareTokenOf, softwareTokenText } from '../tokens/software-token.ts';
 
 export interface SlsctlIo {
   out(text: string): void;
@@ -290,40 +291,43 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
       // SPEC D4: never over another device's file; known before registering when named or by a given serial.
       const planned = fileOf(o.serial ?? '');
       if (planned && (planned.named || o.serial !== undefined)) refuseExistingFile(planned.file, planned.what);
-      const d = await p.addDevice({
-        username,
-        kind: o.kind,
-        ...(o.serial ? { serial: o.serial } : {}),
-        ...(o.label ? { label: o.label } : {}),
-        ...(o.pending ? { pending: true } : {}),
-        ...(o.pin ? { pin: o.pin } : {}),
-      });
-      io.out(`${d.device.id}  ${d.device.kind}  ${d.device.status}  ${d.device.label}\n`);
-      const name = d.device.serial ?? d.device.id;
-      if (d.dscPlusState) {
-        const file = fileOf(name)!.file;
-        writeSecretFile(file, JSON.stringify(d.dscPlusState, null, 2) + '\n');
-        io.out(`DSC+ state file: ${file}\nPIN (shown once): ${d.pin}\n`);
-      } else if (d.card) {
-        const file = fileOf(name)!.file;
-        // SPEC T2: an online card works 21 days; its PDF and this line say until when.
-        const validUntil = d.device.kind === 'online_scc' ? new Date(d.device.created_at + ONLINE_CARD_VALIDITY_MS) : undefined;
-        writeSecretFile(file, await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: name, username, issuedAt: new Date(d.device.created_at), ...(validUntil ? { validUntil } : {}) }));
-        io.out(`Security Code Card PDF: ${file}\n`);
-        if (validUntil) io.out(`valid until ${validUntil.toISOString()} (21 days)\n`);
-      } else if (d.secret) {
-        const file = fileOf(name)!.file;
-        writeSoftwareToken(file, {
-          version: 1,
-          type: 'sls-software-token',
-          kind: d.device.kind,
-          deviceId: d.device.id,
-          serial: d.device.serial,
+      // SPEC D4, N2: the file is written inside the registration's transaction (`deliver`): one that
+      // cannot be written registers nothing; one written for a registration that then failed is removed.
+      const files = new SecretFiles();
+      let said = '';
+      let d: ProvisionedDevice;
+      try {
+        d = await p.addDevice({
           username,
-          secretHex: Buffer.from(d.secret).toString('hex'),
+          kind: o.kind,
+          ...(o.serial ? { serial: o.serial } : {}),
+          ...(o.label ? { label: o.label } : {}),
+          ...(o.pending ? { pending: true } : {}),
+          ...(o.pin ? { pin: o.pin } : {}),
+          deliver: async (d) => {
+            const name = d.device.serial ?? d.device.id;
+            const target = fileOf(name);
+            if (!target) return;
+            const { file, what } = target;
+            if (d.dscPlusState) {
+              files.write(file, JSON.stringify(d.dscPlusState, null, 2) + '\n', what);
+              said = `DSC+ state file: ${file}\nPIN (shown once): ${d.pin}\n`;
+            } else if (d.card) {
+              // SPEC T2: an online card works 21 days; its PDF and this line say until when.
+              const validUntil = d.device.kind === 'online_scc' ? new Date(d.device.created_at + ONLINE_CARD_VALIDITY_MS) : undefined;
+              files.write(file, await renderSecurityCodeCardPdf({ cells: d.card.cells }, { serial: name, username, issuedAt: new Date(d.device.created_at), ...(validUntil ? { validUntil } : {}) }), what);
+              said = `Security Code Card PDF: ${file}\n${validUntil ? `valid until ${validUntil.toISOString()} (21 days)\n` : ''}`;
+            } else if (d.secret) {
+              files.write(file, softwareTokenText(softwareTokenOf(d.device, username, d.secret)), what);
+              said = `software token file: ${file}\n`;
+            }
+          },
         });
-        io.out(`software token file: ${file}\n`);
+      } catch (e) {
+        files.undo();
+        throw e;
       }
+      io.out(`${d.device.id}  ${d.device.kind}  ${d.device.status}  ${d.device.label}\n${said}`);
     });
   withUser(device.command('list').description('a user\'s devices: id, kind, status, serial, label'))
     .action(async (positional: string | undefined, o: { user?: string }, command: Command) => {
@@ -376,13 +380,18 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .action(async (id: string, status: DeviceStatus, o: { force?: boolean }) => setStatus(id, status, o.force));
   device
     .command('assign')
-    .description('assign a registered device to another user (SPEC D7 migrations)')
+    .description('assign a registered device to another user (SPEC D7 migrations); signs out every session opened with it and ends its sharings (D5, S5)')
     .argument('<device-id>')
     .requiredOption('--user <username>', 'the new owner')
     .action(async (id: string, o: { user: string }) => {
       const { p } = await open();
-      await p.assignDevice(id, o.user);
-      io.out(`${id} assigned to ${o.user}\n`);
+      const r = await p.assignDevice(id, o.user);
+      if (!r.changed) {
+        io.out(`${id} is already ${r.from}'s: nothing changed\n`);
+        return;
+      }
+      // SPEC D5, L8, S5: the former owner is signed out of it, and its sharings end, with the assign.
+      io.out(`${id} assigned to ${o.user} (was ${r.from}'s): ${r.sessionsEnded} session(s) opened with it signed out, ${r.restartTokensRevoked} restart token(s) revoked, ${r.sharingsEnded} sharing(s) of it ended\n`);
     });
 
   // --- temporary access -------------------------------------------------------------------------

@@ -352,10 +352,27 @@ function migration0013(): Migration {
   };
 }
 
+/**
+ * SPEC D5, D6, D7: the devices of a kind with a serial number, for the check that refuses a second
+ * device in use (pending, active or inactive) with the serial of another of the same kind
+ * (services/provisioning.ts `refuseDuplicateSerial`; a DSC+ is activated and found over USB by its
+ * serial). Not UNIQUE on purpose: a database may already hold such duplicates (registered before the
+ * check), and a unique index would stop every start of slsd and slsctl until an operator removed
+ * them; the check runs in the transaction that registers (or reactivates), serialized per serial.
+ * Partial: most devices (IB Key, SMS, temporary) have no serial.
+ */
+function migration0014(): Migration {
+  return {
+    async up(db: AnyDb) {
+      await sql.raw('CREATE INDEX devices_kind_serial ON devices (kind, serial) WHERE serial IS NOT NULL').execute(db);
+    },
+  };
+}
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012(), '0013_without_second_factor': migration0013() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012(), '0013_without_second_factor': migration0013(), '0014_device_serial': migration0014() };
     },
   };
 }

@@ -41,7 +41,7 @@ import { appendAudit } from './audit.ts';
 import { Provisioning } from './provisioning.ts';
 import type { ProvisionedDevice } from './provisioning.ts';
 import { endSessionsOfDevice } from './sessions.ts';
-import { endSharingsOfDevice } from './sharing.ts';
+import { endSharingsOfDevice, setAsideOnActivation } from './sharing.ts';
 import { expireTemporaryDevices } from './temporary-access.ts';
 
 /** SPEC T3: days a sent device waits for its user before it activates itself. */
@@ -122,6 +122,8 @@ export async function selfActivateDue(adb: AccountDb, now: number, audit?: Accou
       await trx.updateTable('device_orders').set({ state: 'activated', activated_at: now }).where('id', '=', row.orderId).execute();
       // SPEC N2: on record in the same transaction (a device active with no entry saying why, never).
       if (audit) await appendAccountAudit(trx, now, { event: 'device.self_activated', userId: row.userId, deviceId: row.deviceId, details: { orderId: row.orderId } });
+      // SPEC S5, T3: activated while its user shares another user's device: set aside until that sharing ends.
+      await setAsideOnActivation(trx, row.userId, row.deviceId, now);
       return true;
     });
     if (done) n++;
@@ -339,8 +341,19 @@ export class DeviceAdminService {
     return this.#orderView({ ...order, state: 'cancelled' });
   }
 
-  /** Client services send an ordered DSC+ (`slsctl order send`): a pending device with its serial and PIN (T3 clock starts). */
-  async sendOrder(orderId: string, by: string, opts: { serial?: string; pin?: string } = {}): Promise<ProvisionedDevice & { order: OrderView }> {
+  /**
+   * Client services send an ordered DSC+ (`slsctl order send`): a pending device with its serial and PIN (T3 clock starts).
+   *
+   * - D5: a serial another DSC+ in use has is refused, nothing changed (provisioning.ts `addDevice`).
+   * - D4, N2: `deliver` hands out the state file last in the same transaction, so a state file that
+   *   cannot be written leaves the order `ordered` and no card registered, and no entry.
+   */
+  async sendOrder(
+    orderId: string,
+    by: string,
+    opts: { serial?: string; pin?: string; deliver?: (device: ProvisionedDevice) => Promise<void> } = {},
+  ): Promise<ProvisionedDevice & { order: OrderView }> {
+    const { deliver, ...device } = opts;
     const { adb } = this.#d;
     const order = await adb.selectFrom('device_orders').selectAll().where('id', '=', orderId).executeTakeFirst();
     if (!order) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no order ${orderId}` });
@@ -350,7 +363,7 @@ export class DeviceAdminService {
     // SPEC N2, D6: the pending device, the order sent and both entries (device.added, device.sent) are
     // one transaction: never a card registered for an order still "ordered", or sent with no entry.
     const provisioned = await this.#d.services.db.transaction().execute(async (trx) => {
-      const p = await new Provisioning(this.#d.services).addDevice({ username: user.username, kind: order.kind, pending: true, ...opts }, trx);
+      const p = await new Provisioning(this.#d.services).addDevice({ username: user.username, kind: order.kind, pending: true, ...device }, trx);
       // Conditional: of two operators sending the same order at once, one registers a card.
       const r = await accountDb(trx)
         .updateTable('device_orders')
@@ -360,6 +373,7 @@ export class DeviceAdminService {
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `order ${orderId} changed meanwhile` });
       await appendAudit(trx, now, { event: 'device.sent', userId: order.user_id, deviceId: p.device.id, details: { orderId, by } });
+      if (deliver) await deliver(p);
       return p;
     });
     const updated = await adb.selectFrom('device_orders').selectAll().where('id', '=', orderId).executeTakeFirstOrThrow();
@@ -392,6 +406,8 @@ export class DeviceAdminService {
       await trx.updateTable('device_orders').set({ state: 'activated', activated_at: now }).where('device_id', '=', subject.deviceId).where('state', '=', 'sent').execute();
       // SPEC N2: the device is active with its entry, or still pending (and the confirmation unused).
       await appendAccountAudit(trx, now, { event: 'device.activated', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { kind: device.kind } });
+      // SPEC S5, D6: activated while its user shares another user's device: set aside until that sharing ends.
+      await setAsideOnActivation(trx, caller.user.id, device.id, now, sourceAddress);
     });
     return deviceView(await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow(), 'own');
   }

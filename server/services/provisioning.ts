@@ -6,8 +6,8 @@
  * needs to act as the device (a DSC+ state file, a code card, a software token's key, a passcode) is
  * returned once to the caller, which writes it where the operator asked.
  */
-import { randomBytes } from 'node:crypto';
-import { PostgresAdapter } from 'kysely';
+import { createHash, randomBytes } from 'node:crypto';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { randomDigits } from '../../core/codes.ts';
 import { DEVICE_CATALOGUE } from '../../core/devices.ts';
@@ -69,6 +69,48 @@ function keyLength(kind: DeviceKind): number {
 function defaultLabel(kind: DeviceKind, serial: string | null): string {
   const name = DEVICE_CATALOGUE[kind].name;
   return serial ? `${name} (…${serial.slice(-4)})` : name;
+}
+
+/** SPEC D5, D8: the statuses of a device in use, or usable again without an operator's --force (slsctl). */
+const IN_USE: readonly DeviceStatus[] = ['pending', 'active', 'inactive'];
+
+/** PostgreSQL: the first key of the transaction locks `refuseDuplicateSerial` takes (the second: the kind and serial). */
+const SERIAL_LOCK_SPACE = 0x534c5301;
+
+/**
+ * SPEC D5, D6, D7: refuses (SLS_ERR_CONFLICT, `outcome` says what was not done) a device of `kind`
+ * with `serial` while another device of that kind with that serial is in use (pending, active or
+ * inactive): two such devices made the DSC+ activation and the USB card look-up (both by serial)
+ * pick one of them, and left two entries of the same name in the drop-down, one of which no one can
+ * answer. A retired one (lost, returned, revoked) does not count.
+ *
+ * Run in the transaction that registers or reactivates the device, before it changes anything. On
+ * PostgreSQL it first takes a transaction lock on the kind and serial, so two registrations of one
+ * serial at the same moment (two operators, several slsctl) wait for each other and the second sees
+ * the first; SQLite's transactions hold the write lock from their BEGIN (db/connect.ts). A database
+ * may hold duplicates registered before this check: they stay (no unique index, migration 0014).
+ */
+async function refuseDuplicateSerial(trx: Kysely<Database>, device: { kind: DeviceKind; serial: string | null; id?: string }, outcome: string): Promise<void> {
+  const { kind, serial } = device;
+  if (serial === null) return;
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    const key = createHash('sha256').update(`${kind}\0${serial}`).digest().readInt32BE(0);
+    await sql`select pg_advisory_xact_lock(${SERIAL_LOCK_SPACE}::integer, ${key}::integer)`.execute(trx);
+  }
+  const other = await trx
+    .selectFrom('devices')
+    .innerJoin('users', 'users.id', 'devices.user_id')
+    .select(['devices.id', 'devices.status', 'users.username_normalized'])
+    .where('devices.kind', '=', kind)
+    .where('devices.serial', '=', serial)
+    .where('devices.status', 'in', IN_USE)
+    .$if(device.id !== undefined, (q) => q.where('devices.id', '!=', device.id!))
+    .executeTakeFirst();
+  if (other) {
+    throw new SlsError('SLS_ERR_CONFLICT', {
+      message: `a ${DEVICE_CATALOGUE[kind].name} with serial ${serial} is already in use: ${other.id} of ${other.username_normalized} (${other.status}); ${outcome}. One serial number is one device (SPEC D5): set that one lost, returned or revoked first if it is the same card`,
+    });
+  }
 }
 
 /** Passwords are 8–256 characters (the login accepts up to 256, core/api.ts). */
@@ -202,6 +244,13 @@ export class Provisioning {
    * Active at once unless `pending`; activating never deactivates the user's other devices (D1).
    * Registered in one transaction with its `device.added` entry (N2): `within`'s, when given (a device
    * sent for an order is registered with the order's change, devices-admin.ts `sendOrder`).
+   * A serial another device of the kind in use has is refused, nothing registered (SPEC D5,
+   * `refuseDuplicateSerial`).
+   *
+   * `deliver` (SPEC D4, N2): hands out what acts as the device (slsctl writes its token, state or card
+   * file) last in the registration's transaction, so a delivery that fails rolls the device and its
+   * entry back: never a device registered that no one holds the secret of. With `within`, the
+   * caller's later steps can still roll it back; such a caller delivers itself, last (`sendOrder`).
    */
   async addDevice(d: {
     username: string;
@@ -211,6 +260,7 @@ export class Provisioning {
     pending?: boolean;
     /** DSC+: the PIN to set (4 digits); random when absent. */
     pin?: string;
+    deliver?: (device: ProvisionedDevice) => Promise<void>;
   }, within?: Kysely<Database>): Promise<ProvisionedDevice> {
     const user = await this.userByName(d.username, within);
     const kind = d.kind;
@@ -254,6 +304,7 @@ export class Provisioning {
       last_used_at: null,
     };
     const register = async (trx: Kysely<Database>) => {
+      await refuseDuplicateSerial(trx, row, 'nothing was registered');
       await trx.insertInto('devices').values(row).execute();
       if (out.card) {
         const cells = Array.from({ length: SCC_CELLS }, (_, i) => ({ device_id: id, cell_index: i + 1, last_asked_seq: null }));
@@ -265,6 +316,7 @@ export class Provisioning {
         await accountDb(trx).insertInto('online_cards').values({ device_id: id, user_id: user.id, issued_at: now, valid_until: now + ONLINE_CARD_VALIDITY_MS }).execute();
       }
       await appendAudit(trx, now, { event: 'device.added', userId: user.id, username: user.username_normalized, deviceId: id, details: { kind, status, ...this.#by } });
+      if (d.deliver) await d.deliver({ device: row, ...out });
     };
     if (within) await register(within);
     else await this.#s.db.transaction().execute(register);
@@ -279,6 +331,8 @@ export class Provisioning {
     const now = this.#s.now();
     await this.#s.db.transaction().execute(async (baseTrx) => {
       const trx = accountDb(baseTrx);
+      // SPEC D5, D8: a retired device back in use must not share its serial with another in use.
+      if (IN_USE.includes(status) && !IN_USE.includes(device.status)) await refuseDuplicateSerial(baseTrx, device, 'nothing changed');
       await trx
         .updateTable('devices')
         .set({ status, ...(status === 'active' && device.activated_at === null ? { activated_at: now } : {}) })
@@ -308,15 +362,49 @@ export class Provisioning {
     });
   }
 
-  /** Moves a registered device to another user (e.g. an existing legacy device, SPEC D7). */
-  async assignDevice(deviceId: string, username: string): Promise<void> {
+  /**
+   * Moves a registered device to another user (e.g. an existing legacy device, SPEC D7).
+   *
+   * All in one transaction with its `device.status_changed` entry (N2: `assignedTo`, `assignedFrom`,
+   * `sessionsEnded`, `restartTokensRevoked`), or none of it:
+   * - D5, L8: the device no longer signs its former owner in: every live session opened with it ends
+   *   (the former owner's, a sharing requester's), with the restart chains begun with it and the
+   *   sessions those restarted (sessions.ts `endSessionsOfDevice`). Before, the former owner stayed
+   *   signed in through a device now someone else's, and auto-restarted until the weekly cut-off.
+   * - S5: no sharing of it goes on under its new owner: each open request for it ends, and an approved
+   *   one gives its requester back the own devices it set aside, audited `sharing.cancelled` (sharing.ts
+   *   `endSharingsOfDevice`).
+   * - The device is moved conditionally on the owner read: of two assigns at once, one wins, the
+   *   other is SLS_ERR_CONFLICT. Assigned to the user who has it: nothing changes, nothing is written.
+   */
+  async assignDevice(
+    deviceId: string,
+    username: string,
+  ): Promise<{ changed: boolean; from: string; sessionsEnded: number; restartTokensRevoked: number; sharingsEnded: number }> {
     const user = await this.userByName(username);
     const now = this.#s.now();
-    // SPEC N2: the device changes hands with its entry, or not at all.
-    await this.#s.db.transaction().execute(async (trx) => {
-      const r = await trx.updateTable('devices').set({ user_id: user.id }).where('id', '=', deviceId).executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
-      await appendAudit(trx, now, { event: 'device.status_changed', userId: user.id, deviceId, details: { assignedTo: user.username_normalized, ...this.#by } });
+    const by = this.#by.by ?? 'slsctl';
+    return this.#s.db.transaction().execute(async (trx) => {
+      const device = await trx
+        .selectFrom('devices')
+        .innerJoin('users', 'users.id', 'devices.user_id')
+        .select(['devices.user_id', 'users.username_normalized'])
+        .where('devices.id', '=', deviceId)
+        .executeTakeFirst();
+      if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
+      const from = device.username_normalized;
+      if (device.user_id === user.id) return { changed: false, from, sessionsEnded: 0, restartTokensRevoked: 0, sharingsEnded: 0 };
+      const r = await trx.updateTable('devices').set({ user_id: user.id }).where('id', '=', deviceId).where('user_id', '=', device.user_id).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `device ${deviceId} changed meanwhile: look at it again` });
+      const ended = await endSessionsOfDevice(trx, deviceId, now);
+      await appendAudit(trx, now, {
+        event: 'device.status_changed',
+        userId: user.id,
+        deviceId,
+        details: { assignedTo: user.username_normalized, assignedFrom: from, ...this.#by, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens },
+      });
+      const sharings = await endSharingsOfDevice(accountDb(trx), deviceId, now, { reason: 'shared device assigned to another user by an operator (S5, D7)', by });
+      return { changed: true, from, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens, sharingsEnded: sharings.length };
     });
   }
 

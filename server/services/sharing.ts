@@ -31,6 +31,10 @@
  *   conditional UPDATE that approves, that no other request of the requester is open: two
  *   approvals arriving together (a pool, several slsd) never both pass, on SQLite or PostgreSQL.
  *
+ * A physical device of the requester's that becomes active while the sharing is approved (T3
+ * self-activation, D6 activation) is set aside too, and comes back with the others when the sharing
+ * ends (`setAsideOnActivation`, for the activation to call in its own transaction).
+ *
  * A lent device is never set aside (S5, D5): approval sets aside ALL the requester's own physical
  * devices, so a user whose device another user shares, or waits for compliance to share, is refused
  * (SLS_ERR_CONFLICT: start, submit, approval) until that sharing ends; other users' requests for it
@@ -214,11 +218,24 @@ export interface EndedSharing {
  * Shared by `SharingService.cancel` and `endSharingsOfDevice`, which audit it each in their words.
  */
 async function cancelFrom(trx: AccountDb, r: SharingRequestTable, now: number): Promise<string[] | null> {
-  const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', r.id).where('state', '=', r.state).executeTakeFirst();
-  if (Number(u.numUpdatedRows) !== 1) return null;
-  const ids = r.state === 'approved' ? (JSON.parse(r.deactivated_device_ids) as string[]) : [];
+  // The devices set aside as the cancelling UPDATE leaves them (RETURNING), not as `r` was read: a
+  // device activated and set aside while the sharing is approved (`setAsideOnActivation`) is added
+  // to them after that read, and comes back with the others.
+  const u = await trx
+    .updateTable('sharing_requests')
+    .set({ state: 'cancelled', cancelled_at: now })
+    .where('id', '=', r.id)
+    .where('state', '=', r.state)
+    .returning('deactivated_device_ids')
+    .executeTakeFirst();
+  if (!u) return null;
+  const ids = r.state === 'approved' ? (JSON.parse(u.deactivated_device_ids) as string[]) : [];
   if (ids.length === 0) return [];
-  return (await trx.updateTable('devices').set({ status: 'active' }).where('id', 'in', ids).where('status', '=', 'inactive').returning('id').execute()).map((x) => x.id);
+  // Only devices still the requester's: one an operator assigned to another user meanwhile (`slsctl
+  // device assign`, D7) is that user's now, and ending this sharing gives nothing of theirs back.
+  return (
+    await trx.updateTable('devices').set({ status: 'active' }).where('id', 'in', ids).where('status', '=', 'inactive').where('user_id', '=', r.requester_user_id).returning('id').execute()
+  ).map((x) => x.id);
 }
 
 /**
@@ -281,6 +298,73 @@ export async function endSharingsOfDevice(
     });
     return { requestId: r.id, requesterUserId: r.requester_user_id, requesterUsername: r.requester_username, deviceId, from: r.state, reactivated };
   }
+}
+
+/**
+ * SPEC S5, T3, D6, D1: device `deviceId` of user `userId` has just become active — it activated
+ * itself 14 days after it was sent (T3, devices-admin.ts `selfActivateDue`) or its user activated it
+ * (serial and response, D6, `completeActivation`) — inside the caller's transaction, after the
+ * caller's UPDATE of it. When that user shares another user's device (an approved request, S5) and
+ * the device is physical, it is set aside as approval set aside the others: inactive (kept), added
+ * to the request's set-aside devices so that ending the sharing (cancel, the shared device reported
+ * or returned) makes it active again with them, and audited `device.status_changed` in the same
+ * transaction (N2). Returns the request's id, or null when nothing was set aside (not physical, no
+ * approved sharing, or it ended meanwhile).
+ *
+ * Why set aside rather than leave it active, or refuse the activation: S5 says the requester's own
+ * physical devices are inactive during a sharing. Left active, the card the user ordered before
+ * sharing (D6) would sign them in beside the shared one; refused, a self-activation (T3), which no
+ * one asks for, could not happen at all. Set aside, it is already activated (possession proven, the
+ * order done) and works as soon as the sharing ends, like the devices set aside at approval (D5:
+ * "inactive, e.g. set aside after sharing"). A request only pending compliance sets nothing aside
+ * yet: its approval sets aside the user's devices active then, this one among them.
+ *
+ * Serialized with approvals (`serializedPerRequester`, the user's row on PostgreSQL; SQLite's write
+ * lock, the caller's first statement a write): an approval committed first is seen here; one waiting
+ * for this sees the device active and sets it aside itself. A cancel committed first leaves nothing
+ * approved (the conditional UPDATE below changes nothing: the device stays active); one after finds
+ * the device among those it reactivates (`cancelFrom` reads them as its UPDATE leaves them).
+ */
+export async function setAsideOnActivation(
+  trx: AccountTrx,
+  userId: string,
+  deviceId: string,
+  now: number,
+  sourceAddress: string | null = null,
+): Promise<string | null> {
+  await serializedPerRequester(trx, userId);
+  const device = await trx.selectFrom('devices').select(['kind', 'status']).where('id', '=', deviceId).where('user_id', '=', userId).executeTakeFirst();
+  if (!device || device.status !== 'active' || !DEVICE_CATALOGUE[device.kind].physical) return null;
+  const sharing = await trx
+    .selectFrom('sharing_requests')
+    .innerJoin('users', 'users.id', 'sharing_requests.requester_user_id')
+    .select(['sharing_requests.id', 'sharing_requests.deactivated_device_ids', 'users.username_normalized'])
+    .where('sharing_requests.requester_user_id', '=', userId)
+    .where('sharing_requests.state', '=', 'approved')
+    .orderBy('sharing_requests.created_at')
+    .executeTakeFirst();
+  if (!sharing) return null;
+  const ids = JSON.parse(sharing.deactivated_device_ids) as string[];
+  if (!ids.includes(deviceId)) {
+    const u = await trx
+      .updateTable('sharing_requests')
+      .set({ deactivated_device_ids: JSON.stringify([...ids, deviceId]) })
+      .where('id', '=', sharing.id)
+      .where('state', '=', 'approved')
+      .executeTakeFirst();
+    // Cancelled meanwhile (a cancel does not take the user's row): the sharing is over, the device stays active.
+    if (Number(u.numUpdatedRows) !== 1) return null;
+  }
+  await trx.updateTable('devices').set({ status: 'inactive' }).where('id', '=', deviceId).where('status', '=', 'active').execute();
+  await appendAccountAudit(trx, now, {
+    event: 'device.status_changed',
+    userId,
+    username: sharing.username_normalized,
+    sourceAddress,
+    deviceId,
+    details: { from: 'active', to: 'inactive', reason: "activated while its user shares another user's device: set aside until that sharing ends (S5)", requestId: sharing.id },
+  });
+  return sharing.id;
 }
 
 export class SharingService {
@@ -444,9 +528,17 @@ export class SharingService {
       device = ownerDevices.find((x) => x.id === req.deviceId);
       if (!device) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
     } else {
-      // The owner's most secure shareable device; failing that, their IB Key or other device, so the refusal explains (S2).
+      // The owner's most secure shareable device; failing that, the device whose refusal tells the
+      // real situation (S2, S6):
+      // - IB Key, whatever else is active beside it (SMS is enrolled automatically, P4, often before
+      //   IB Key): the owner HAS an active device, and S2 says how it is shared, by adding the user
+      //   inside the IB Key app (K3; the knowledge base sends IB Key users there, not to this
+      //   procedure). "No active device to share" would be false and point nowhere; "only physical
+      //   devices can be shared" (the SMS, when it came first) would be true but hide the way that works.
+      // - else another active device (SMS, a temporary one): "only physical devices can be shared" (S2).
+      // - none active at all: the owner has nothing to share (SLS_ERR_NO_ACTIVE_DEVICE).
       const shareable = ownerDevices.filter((x) => isShareableKind(x.kind)).sort((a, b) => securityRank(b.kind) - securityRank(a.kind));
-      device = shareable[0] ?? ownerDevices[0];
+      device = shareable[0] ?? ownerDevices.find((x) => x.kind === 'ibkey') ?? ownerDevices[0];
       if (!device) throw new SlsError('SLS_ERR_NO_ACTIVE_DEVICE', { message: 'The device owner has no active device to share.' });
     }
     const decision = await this.#decide(caller.user, owner, device, sourceAddress);
@@ -499,9 +591,18 @@ export class SharingService {
           details: { requestId: o.id, from: o.state, reactivated: 0, reason: 'replaced by a new request (S3, S5)', replacedBy: row.id },
         });
       }
+      // N2: the request is started with its entry, in this transaction, or not at all (the requests it
+      // replaces then stay as they were): never a started request without its entry, nor an entry for none.
+      await appendAccountAudit(trx, now, {
+        event: 'sharing.started',
+        userId: caller.user.id,
+        username: caller.user.username_normalized,
+        sourceAddress,
+        deviceId: device.id,
+        details: { requestId: row.id, owner: owner.username_normalized },
+      });
     });
     const confirmation = await issueConfirmation(d, adb, { user: caller.user, deviceUser: owner, device, purpose: 'sharing', subject: { requestId: row.id }, sourceAddress });
-    await d.audit({ event: 'sharing.started', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, deviceId: device.id, details: { requestId: row.id, owner: owner.username_normalized } });
     return { request: await this.#view(row), confirmation };
   }
 

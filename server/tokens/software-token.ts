@@ -34,8 +34,18 @@ export function writeSecretFile(file: string, content: string | Buffer): void {
   fs.chmodSync(file, 0o600);
 }
 
+/** The token file of a device just registered with its secret (slsctl `device add`, the demo users). */
+export function softwareTokenOf(device: { readonly kind: SoftwareToken['kind']; readonly id: string; readonly serial: string | null }, username: string, secret: Uint8Array): SoftwareToken {
+  return { version: 1, type: 'sls-software-token', kind: device.kind, deviceId: device.id, serial: device.serial, username, secretHex: Buffer.from(secret).toString('hex') };
+}
+
+/** A token file's content: JSON, one field a line. */
+export function softwareTokenText(token: SoftwareToken): string {
+  return JSON.stringify(token, null, 2) + '\n';
+}
+
 export function writeSoftwareToken(file: string, token: SoftwareToken): void {
-  writeSecretFile(file, JSON.stringify(token, null, 2) + '\n');
+  writeSecretFile(file, softwareTokenText(token));
 }
 
 /**
