@@ -127,6 +127,32 @@ export class IbKeyApp {
     return pin;
   }
 
+  /**
+   * The PIN an iOS recovery seals the new key under (K3, K4, K5): the app's one PIN.
+   *
+   * `originalPin` opened the user's old key (K4/K5 iOS: "the PIN originally set"), which proves who
+   * the user is. When the app serves no other user it becomes the app's PIN. When it does, their keys
+   * are under the app's PIN: the original PIN is used again if it opens them (the usual case: the
+   * same app's PIN all along), otherwise the app's PIN is asked and checked (the key came from
+   * another iPhone, or another user set the PIN after a reinstall). Never two PINs in one app, or one
+   * PIN would no longer open every user's key to approve (`unlock`).
+   */
+  async #recoveredKeyPin(username: string, originalPin: string): Promise<string> {
+    const others = this.state
+      .keys()
+      .filter((k) => k.username.toLowerCase() !== username.toLowerCase() && this.#app.users.some((u) => u.deviceId === k.deviceId));
+    if (others.length === 0) return originalPin;
+    try {
+      this.#open(others[0]!, originalPin);
+      return originalPin;
+    } catch (e) {
+      if (!(e instanceof WrongPinError)) throw e;
+    }
+    const pin = await this.#askPin('App PIN: ');
+    this.#open(others[0]!, pin);
+    return pin;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Activation (K1, K3) and recovery (K4–K7)
 
@@ -162,7 +188,7 @@ export class IbKeyApp {
       const secrets = this.#open(entry, pin);
       const { nonce } = await this.#client.post(`${API_PREFIX}/ibkey/nonces`, {}, NonceResponse);
       const signature = signWith(secrets.privateKey, recoveryMessage(nonce, entry.deviceId));
-      return this.#enrol({ ...base, originalKey: { deviceId: entry.deviceId, nonce, signature } }, async () => pin, opts.label);
+      return this.#enrol({ ...base, originalKey: { deviceId: entry.deviceId, nonce, signature } }, () => this.#recoveredKeyPin(username, pin), opts.label);
     }
     if (!opts.password) throw new IbKeyAppError('On Android, recovery asks for the user name and password.');
     const hasOtherUsers = this.#app.users.some((u) => u.username.toLowerCase() !== username.toLowerCase());

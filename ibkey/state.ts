@@ -154,12 +154,23 @@ export class AppState {
     fs.rmSync(this.#appFile, { force: true });
   }
 
-  /** iCloud Keychain: brings an iPhone's keychain to this (new) iPhone (K5 iOS). */
+  /**
+   * iCloud Keychain: brings an iPhone's keychain to this iPhone (K5 iOS); returns how many keys came.
+   *
+   * Merged, as iCloud Keychain does, not overwritten: the keys of users this app serves stay (K3: an
+   * iPhone may serve other users already), and an imported key takes the place of a stale one of the
+   * same user only when the app does not serve that user with it.
+   */
   importKeychain(fromDir: string): number {
     if (this.phone()?.platform !== 'ios') throw new Error('only an iPhone has an iCloud Keychain to restore');
     const from = readJson<{ entries: KeyEntry[] }>(path.join(fromDir, 'keychain.json'));
     if (!from) throw new Error(`no keychain in ${fromDir}`);
-    writeJson(this.#keychainFile, from);
-    return from.entries.length;
+    const served = new Set((this.app()?.users ?? []).map((u) => u.deviceId));
+    const same = (a: KeyEntry, b: KeyEntry) => a.username.toLowerCase() === b.username.toLowerCase();
+    const here = this.keys();
+    const kept = here.filter((k) => served.has(k.deviceId) || !from.entries.some((e) => same(e, k)));
+    const added = from.entries.filter((e) => !kept.some((k) => same(e, k)));
+    writeJson(this.#keychainFile, { entries: [...kept, ...added] });
+    return added.length;
   }
 }

@@ -134,7 +134,7 @@ export const ERROR_REGISTRY = {
   SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE: {
     status: 403,
     message: 'IB Key cannot be recovered without the phone number originally used or another active security device. Please contact client services (Secure Login department) for a temporary passcode.',
-    when: 'SPEC K7: reactivation or transfer without the SMS number and without another active physical device (K6).',
+    when: 'SPEC K7: reactivation or transfer without the SMS number and without another active physical device (K6); an iOS recovery with a key this iPhone held before IB Key moved to another phone (K5: that key no longer proves the PIN originally set).',
   },
   SLS_ERR_SECOND_FACTOR_REQUIRED: {
     status: 403,

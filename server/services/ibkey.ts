@@ -301,9 +301,19 @@ export class IbKeyService {
       await this.#d.throttle.assertAddressAllowed(sourceAddress);
       await this.#consumeNonce(req.originalKey.nonce);
       const k = req.originalKey;
-      ({ user } = await this.#signedBy(k.deviceId, recoveryMessage(k.nonce, k.deviceId), k.signature, sourceAddress));
+      let active: boolean;
+      ({ user, active } = await this.#signedBy(k.deviceId, recoveryMessage(k.nonce, k.deviceId), k.signature, sourceAddress, true));
       // SPEC L6: a locked user is told so now, as on Android, not after an SMS code was sent for nothing.
       await this.#d.throttle.assertUserNotLocked(user.username_normalized);
+      // SPEC K5, K7: a key no longer active (IB Key moved on, e.g. iPhone → Android → back to this
+      // iPhone, whose Keychain still holds the old key) stopped working: it proves no "PIN originally
+      // set", and another device (K6) stands in for the SMS only, never for the PIN. No self-service
+      // path is left, so the user is sent to client services (K7), with nothing sent or started.
+      if (!active) {
+        throw new SlsError('SLS_ERR_IBKEY_RECOVERY_UNAVAILABLE', {
+          message: `The IB Key this iPhone holds for ${user.username} was replaced (moved to another phone or activated again) and no longer works, so it cannot recover IB Key. ${K7_MESSAGE}`,
+        });
+      }
     } else {
       // SPEC K4/K5 Android: credentials, an SMS activation token, then the PIN (set in the app).
       if (!req.credentials) {
@@ -614,11 +624,30 @@ export class IbKeyService {
     return rows.map((r) => this.#describePush(r, r.username));
   }
 
-  /** Messages not yet delivered, each handed out once (K8). */
+  /**
+   * Messages not yet delivered, each handed out once (K8), oldest first (newest last).
+   *
+   * Of one key's temporary passwords only the newest is handed out: setting a temporary password
+   * replaces the one before (`sendTemporaryPassword` withdraws it), so an older one that is still
+   * here (stored before that rule) would show a dead password, or, shown after the newer one, hide it.
+   */
   async #takeMessages(deviceIds: readonly string[]): Promise<AppMessage[]> {
-    const rows = await this.#db.selectFrom('ibkey_messages').selectAll().where('device_id', 'in', deviceIds).where('delivered_at', 'is', null).execute();
+    const rows = await this.#db
+      .selectFrom('ibkey_messages')
+      .selectAll()
+      .where('device_id', 'in', deviceIds)
+      .where('delivered_at', 'is', null)
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .execute();
+    const newest = new Map<string, string>();
+    for (const m of rows) newest.set(`${m.device_id}\n${m.kind}`, m.id);
     const out: AppMessage[] = [];
     for (const m of rows) {
+      if (newest.get(`${m.device_id}\n${m.kind}`) !== m.id) {
+        await this.#db.deleteFrom('ibkey_messages').where('id', '=', m.id).where('delivered_at', 'is', null).execute();
+        continue;
+      }
       const r = await this.#db.updateTable('ibkey_messages').set({ delivered_at: this.#d.now() }).where('id', '=', m.id).where('delivered_at', 'is', null).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) continue;
       const sealed = JSON.parse(m.sealed) as { ephemeralPublicKey: string; iv: string; ciphertext: string };
@@ -793,24 +822,40 @@ export class IbKeyService {
     let password = '';
     for (let i = 0; i < TEMPORARY_PASSWORD_LENGTH; i++) password += TEMPORARY_PASSWORD_ALPHABET[randomInt(TEMPORARY_PASSWORD_ALPHABET.length)];
     const hash = await this.#d.passwords.hash(password);
-    const now = this.#d.now();
     const messageIds: string[] = [];
     let ended = { sessions: 0, restartTokens: 0 };
     await this.#db.transaction().execute(async (trx) => {
+      // SPEC K8, N1: temporary passwords of one user are set one after the other (also across slsd),
+      // and each is stamped after the lock, later than any earlier one to the same keys, even within
+      // one millisecond: the order of `created_at` is the order the passwords were set, so the newest
+      // is the one that works (the app keeps the newest per key).
+      await lockUserRow(trx, user.id);
+      const now = this.#d.now();
+      const deviceIds = keys.map((k) => k.device_id);
+      const latest = await trx.selectFrom('ibkey_messages').select((eb) => eb.fn.max('created_at').as('at')).where('device_id', 'in', deviceIds).executeTakeFirst();
+      const createdAt = Math.max(now, latest?.at == null ? 0 : Number(latest.at) + 1);
       await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute();
       // SPEC K8, L8: the old password's sessions and restart tokens end with it.
       ended = await endEverySessionOf(trx, user.id, now);
+      // SPEC K8: a temporary password not yet delivered no longer works once this one is set: it is
+      // withdrawn, so the app never receives it (nor shows two passwords, one of them dead).
+      const withdrawn = await trx
+        .deleteFrom('ibkey_messages')
+        .where('device_id', 'in', deviceIds)
+        .where('delivered_at', 'is', null)
+        .where('kind', '=', 'temporary_password')
+        .executeTakeFirst();
       for (const k of keys) {
         const id = newId('ibm');
         const sealed = sealForDevice(k.public_key, password, messageAad(id, k.device_id));
         await trx
           .insertInto('ibkey_messages')
-          .values({ id, user_id: user.id, device_id: k.device_id, kind: 'temporary_password', sealed: JSON.stringify(sealed), created_at: now, delivered_at: null })
+          .values({ id, user_id: user.id, device_id: k.device_id, kind: 'temporary_password', sealed: JSON.stringify(sealed), created_at: createdAt, delivered_at: null })
           .execute();
         messageIds.push(id);
       }
       // SPEC N2: a new password is on record with it, or not set at all.
-      await this.#audit({ event: 'ibkey.temporary_password_sent', user, details: { issuedBy, devices: keys.length, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens } }, trx);
+      await this.#audit({ event: 'ibkey.temporary_password_sent', user, details: { issuedBy, devices: keys.length, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens, undeliveredWithdrawn: Number(withdrawn.numDeletedRows) } }, trx);
     });
     this.notifier.notify(`user:${user.id}`);
     return { deviceIds: keys.map((k) => k.device_id), messageIds, sessionsEnded: ended.sessions };

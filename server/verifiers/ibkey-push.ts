@@ -118,15 +118,24 @@ export const ibKeyPushVerifier: SecondFactorVerifier = {
         .where('p.user_id', '=', user.id)
         .where('p.state', '=', 'pending')
         .where('p.expires_at', '>', now)
-        // Waiting unless its login is over. A login's row is stored only after this returns, so a push
-        // with no login row yet is one that another login just sent: it counts.
-        .where(({ not, exists, selectFrom }) =>
+        // Waiting unless its login moved on (SPEC L5, L7): the login is over (signed in, cancelled,
+        // ended), or it went on to a newer challenge (another device, the offline code, a renewed
+        // push), or a switch that won the same step put it on another device or mode. A login stores
+        // its step only after this returns (`challenge_seq` + 1, login.ts #issueOn, startLogin), so a
+        // push one step ahead of its login (or with no login row yet) was just sent: it counts.
+        .where(({ not, exists, selectFrom, or, and, eb }) =>
           not(
             exists(
               selectFrom('login_transactions as t')
                 .select('t.id')
                 .whereRef('t.id', '=', 'p.transaction_id')
-                .where('t.state', '<>', 'challenge'),
+                .where((w) =>
+                  or([
+                    w('t.state', 'in', ['completed', 'ended']),
+                    w('t.challenge_seq', '>', eb.ref('p.challenge_seq')),
+                    and([w('t.challenge_seq', '=', eb.ref('p.challenge_seq')), or([w('t.device_id', '<>', eb.ref('p.device_id')), w('t.mode', '<>', 'default')])]),
+                  ]),
+                ),
             ),
           ),
         )
