@@ -26,7 +26,8 @@ import type { FocusTarget, Notice } from '../ui.tsx';
 import { deviceLabel, deviceToSwitchTo } from '../devices.ts';
 import { ResponseForm, expectedResponse } from './response-field.tsx';
 import { ConfirmBox, escapeTo } from './confirm-box.tsx';
-import { SharingList, holdsSharing } from './SharingList.tsx';
+import { SharingList, dropChallenge, heldChallenge, holdChallenge, holdsSharing, requestInProgress } from './SharingList.tsx';
+import type { StartedSharing } from './SharingList.tsx';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
 /** The tabs, in order; each is named by `sections.<key>` in the catalogue. */
@@ -1009,19 +1010,35 @@ function SharePanel({
   useEffect(loadSharings, [loadSharings]);
   const [owner, setOwner] = useState('');
   const [password, setPassword] = useState('');
-  const [started, setStarted] = useState<{ requestId: string; c: ConfirmationChallenge; request: SharingView } | null>(null);
-  // Starting over (the link, Escape, or a confirmation that can no longer be answered, SPEC L6): the owner's user name again.
+  const [started, setStarted] = useState<StartedSharing | null>(null);
+  // A started request of this user's taken up again without a challenge to answer (its Continue in the
+  // list once the challenge is gone, or Start over): the owner's credentials again for a new challenge;
+  // slsd's new request replaces it (S3, S5). `continued`: from the list, the owner's name filled in.
+  const [resuming, setResuming] = useState<{ request: SharingView; continued: boolean } | null>(null);
+  // Starting over (the link, Escape, or a confirmation that can no longer be answered, SPEC L6): the owner's user name again;
+  // continuing from the list: the owner's password; the owner's form given up: back to the request in the list.
   const ownerField = useRef<HTMLInputElement>(null);
-  const backToOwner = useRef(false);
+  const passwordField = useRef<HTMLInputElement>(null);
+  const section = useRef<HTMLElement>(null);
+  const focusNext = useRef<'owner' | 'password' | { row: string } | null>(null);
   useEffect(() => {
-    if (started || !backToOwner.current) return;
-    backToOwner.current = false;
-    ownerField.current?.focus();
-  }, [started]);
+    const to = focusNext.current;
+    if (started || !to) return;
+    focusNext.current = null;
+    if (to === 'owner') ownerField.current?.focus();
+    else if (to === 'password') passwordField.current?.focus();
+    else section.current?.querySelector<HTMLElement>(`li[data-request="${CSS.escape(to.row)}"] button`)?.focus();
+  }, [started, resuming]);
+  const current = useLatest(started);
   const endConfirmation = useCallback(() => {
-    backToOwner.current = true;
+    const s = current.current;
+    if (s) {
+      dropChallenge(s.requestId);
+      setResuming({ request: s.request, continued: false });
+    }
+    focusNext.current = 'owner';
     setStarted(null);
-  }, []);
+  }, [current]);
   const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
   const [review, setReview] = useState<SharingView | null>(null);
   const [result, setResult] = useState<SharingView | null>(null);
@@ -1038,13 +1055,21 @@ function SharePanel({
     const r = await run(() => api.startSharing({ ownerUsername: owner, ownerPassword: password }));
     setPassword('');
     if (r) {
-      setStarted({ requestId: r.request.id, c: r.confirmation, request: r.request });
+      const s: StartedSharing = { requestId: r.request.id, c: r.confirmation, request: r.request };
+      // slsd replaced the request taken up again (S5: one open at a time); this one's challenge is kept for Continue.
+      if (resuming) dropChallenge(resuming.request.id);
+      holdChallenge(username, s);
+      setResuming(null);
+      setStarted(s);
       begin(r.confirmation);
+      loadSharings();
     }
   };
   const verified = useCallback(
     (v: SharingView) => {
       setOnCard(false);
+      dropChallenge(v.id);
+      setStarted(null);
       setReview(v);
     },
     [setOnCard],
@@ -1056,12 +1081,54 @@ function SharePanel({
   const startOver = () => {
     if (onCard) void api.cancelCardConfirmation().catch(() => {});
     setOnCard(false);
-    backToOwner.current = true;
+    focusNext.current = 'owner';
+    if (started) {
+      dropChallenge(started.requestId);
+      setResuming({ request: started.request, continued: false });
+    }
     setStarted(null);
     setError(null);
   };
+  /** S3, from the list: the challenge given for it, if it can still be answered; else the owner's password for a new one. */
+  const continueRequest = (r: SharingView) => {
+    setChanged(null);
+    setResult(null);
+    setReview(null);
+    setError(null);
+    const held = heldChallenge(username, r.id);
+    if (held) {
+      setResuming(null);
+      setStarted(held);
+      begin(held.c);
+      return;
+    }
+    setOwner(r.owner.username);
+    setPassword('');
+    focusNext.current = 'password';
+    setResuming({ request: r, continued: true });
+  };
+  const stopResuming = () => {
+    if (resuming) focusNext.current = { row: resuming.request.id };
+    setResuming(null);
+    setPassword('');
+    setError(null);
+  };
+  /** S3 step 4, S4: approved at once, or sent to Compliance; from the review, or from the list. */
+  const submit = (r: SharingView) =>
+    void (backTo(pressedNow()), run(() => api.submitSharing({ requestId: r.id }))).then((v) => {
+      if (!v) return;
+      // S5, D5: the session's own device is set aside now; slsd wants the shared one for these screens.
+      if (v.state === 'approved' && v.requesterDevices.some((d) => d.id === signedInWith)) {
+        const shared = { owner: v.owner.displayName, device: deviceLabel(v.device.label, v.device.kind) };
+        return onVerifyAgain({ message: t('share.verifyWithShared', shared), action: '', tone: 'info' });
+      }
+      setChanged(null);
+      setResult(v);
+      loadSharings();
+    });
+  const inFlight = sharings ? requestInProgress(sharings, username) : null;
   return (
-    <section aria-labelledby={`${id}-h`}>
+    <section aria-labelledby={`${id}-h`} ref={section}>
       <h2 id={`${id}-h`}>{t('share.title')}</h2>
       {sharings ? (
         <SharingList
@@ -1069,6 +1136,8 @@ function SharePanel({
           sharings={sharings}
           username={username}
           signedInWith={signedInWith}
+          busy={busy}
+          inProgress={result ? null : (review?.id ?? started?.requestId ?? resuming?.request.id ?? null)}
           onSignedOut={onSignedOut}
           onChanged={(message) => {
             setResult(null);
@@ -1076,6 +1145,8 @@ function SharePanel({
             setChanged(message);
             loadSharings();
           }}
+          onContinue={continueRequest}
+          onSubmit={submit}
         />
       ) : null}
       {changed && !result ? (
@@ -1096,23 +1167,7 @@ function SharePanel({
             {review.requesterDevices.length > 0 ? t('share.setAside', { devices: review.requesterDevices.map((d) => deviceLabel(d.label)).join(', ') }) : ''}
           </p>
           <p>
-            <button
-              type="button"
-              className="primary"
-              disabled={busy}
-              onClick={() =>
-                void (backTo(pressedNow()), run(() => api.submitSharing({ requestId: review.id }))).then((r) => {
-                  if (!r) return;
-                  // S5, D5: the session's own device is set aside now; slsd wants the shared one for these screens.
-                  if (r.state === 'approved' && r.requesterDevices.some((d) => d.id === signedInWith)) {
-                    const shared = { owner: r.owner.displayName, device: deviceLabel(r.device.label, r.device.kind) };
-                    return onVerifyAgain({ message: t('share.verifyWithShared', shared), action: '', tone: 'info' });
-                  }
-                  setResult(r);
-                  loadSharings();
-                })
-              }
-            >
+            <button type="button" className="primary" disabled={busy} onClick={() => submit(review)}>
               {t('share.submit')}
             </button>
           </p>
@@ -1148,21 +1203,42 @@ function SharePanel({
         </p>
       ) : holdsSharing(sharings, username) ? (
         <p className="hint">{t('share.current.oneAtATime')}</p>
+      ) : inFlight && !resuming ? (
+        // S3, S5: one request at a time: the one under way is continued (or submitted) or withdrawn, in the list.
+        <p className="hint">{t('share.current.oneOpen')}</p>
       ) : (
-        <form onSubmit={(e) => void start(e)}>
-          <p className="hint">{t('share.hint')}</p>
+        <form onSubmit={(e) => void start(e)} onKeyDown={resuming ? escapeTo(stopResuming) : undefined}>
+          <p className="hint">
+            {resuming?.continued
+              ? t('share.resumeHint', { owner: resuming.request.owner.displayName, device: deviceLabel(resuming.request.device.label, resuming.request.device.kind) })
+              : t('share.hint')}
+          </p>
           <div className="field">
             <label htmlFor={`${id}-u`}>{t('share.ownerUsername')}</label>
             <input ref={ownerField} id={`${id}-u`} name="owner-username" autoComplete="off" value={owner} onChange={(e) => setOwner(e.target.value)} required />
           </div>
           <div className="field">
             <label htmlFor={`${id}-p`}>{t('share.ownerPassword')}</label>
-            <input id={`${id}-p`} name="owner-password" type="password" autoComplete="off" value={password} onChange={(e) => setPassword(e.target.value)} required />
+            <input
+              ref={passwordField}
+              id={`${id}-p`}
+              name="owner-password"
+              type="password"
+              autoComplete="off"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+            />
           </div>
-          <p>
+          <p className="actions">
             <BusyButton busy={busy} busyLabel={t('busy.checking')}>
               {t('continue')}
             </BusyButton>
+            {resuming ? (
+              <button type="button" className="link" onClick={stopResuming}>
+                {t('share.cancel')}
+              </button>
+            ) : null}
           </p>
         </form>
       )}

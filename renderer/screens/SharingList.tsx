@@ -1,32 +1,127 @@
 /**
- * The sharings a user is part of, under "Share a device" (SPEC S3–S5): as the requester (using
- * another user's device, own devices set aside) or as the owner (someone uses my device). Either may
- * end an approved sharing, and the requester's own devices are active again (S5); a request waiting
- * for Compliance (S4) can be withdrawn. Ending asks first, saying what it means, and says so when
- * the session these screens use was opened with the shared device: slsd ends that session too.
+ * The sharing requests a user is part of, under "Share a device" (SPEC S3–S5), each with what it is
+ * at and what moves it on. slsd's GET /v1/sharing answers every request of both parties in every state.
+ *
+ * - As the REQUESTER (using another user's device, own devices set aside), the requests still open:
+ *   started (the owner's device has not answered: Continue, back to its challenge, or to the owner's
+ *   password for a new one), verified (answered: Submit, approved at once or sent to Compliance, S4),
+ *   waiting for Compliance, approved (in use); each can be withdrawn, an approved one ended (S5). A
+ *   request Compliance rejected shows while it is the requester's latest, so the answer is seen.
+ * - As the OWNER (someone uses, or asks to use, my device): the open requests for it, in every state;
+ *   the owner may refuse one not yet approved, or end an approved one.
+ * Ending an approved sharing asks first, saying what it means, and says so when the session these
+ * screens use was opened with the shared device: slsd ends that session too. A request not yet
+ * approved changed nothing: withdrawing or refusing it goes at once.
  */
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { SharingView } from '../../core/account-api.ts';
+import type { ConfirmationChallenge, SharingView } from '../../core/account-api.ts';
 import type { SlsApi } from '../../core/contract/index.ts';
 import { deviceLabel } from '../devices.ts';
 import { ErrorLine, useAction } from '../ui.tsx';
 import type { Notice } from '../ui.tsx';
 import { ConfirmBox } from './confirm-box.tsx';
 
-/** The states a sharing is shown in: approved (in use) or waiting for Compliance (S4). */
-const SHOWN: readonly SharingView['state'][] = ['approved', 'pending_compliance'];
+type State = SharingView['state'];
+/** SPEC S3–S5: the states of a request still open (slsd: one open per requester at a time). */
+type OpenState = Extract<State, 'started' | 'verified' | 'pending_compliance' | 'approved'>;
+
+/** What a row lets this user do: move the request on, withdraw or refuse it, or end the sharing. */
+export type SharingAction = 'continue' | 'submit' | 'withdraw' | 'refuse' | 'end';
+
+/** SPEC S3–S5, server/routes/account.ts: answer (started), submit (verified), cancel (any open state, by either party). */
+const REQUESTER_ACTIONS: Readonly<Record<OpenState, readonly SharingAction[]>> = {
+  started: ['continue', 'withdraw'],
+  verified: ['submit', 'withdraw'],
+  pending_compliance: ['withdraw'],
+  approved: ['end'],
+};
+const OWNER_ACTIONS: Readonly<Record<OpenState, readonly SharingAction[]>> = {
+  started: ['refuse'],
+  verified: ['refuse'],
+  pending_compliance: ['refuse'],
+  approved: ['end'],
+};
+
+const OPEN: readonly State[] = ['started', 'verified', 'pending_compliance', 'approved'];
+const isOpen = (state: State): state is OpenState => OPEN.includes(state);
+/** SPEC S4, S5: waiting for Compliance or in effect: no new request until it ends (slsd refuses one). */
+const HELD: readonly State[] = ['pending_compliance', 'approved'];
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-/** The requests this user is part of that are shown (in use, or waiting for Compliance). */
-export function currentSharings(all: readonly SharingView[]): SharingView[] {
-  return all.filter((r) => SHOWN.includes(r.state));
+export interface SharingRow {
+  readonly request: SharingView;
+  /** The signed-in user made the request (else the request is for their device). */
+  readonly mine: boolean;
+  readonly actions: readonly SharingAction[];
 }
 
-/** Whether this user, as the requester, holds a sharing: slsd allows one at a time (S5), so no new request. */
+/**
+ * The rows of the list for `username`, in slsd's order (most recent first): every open request they
+ * are part of, with its actions, and their latest request if Compliance rejected it (no action).
+ * Cancelled requests, and rejected ones since followed by another, are history: not shown.
+ */
+export function sharingRows(all: readonly SharingView[], username: string): SharingRow[] {
+  const latestMine = all.filter((r) => same(r.requester.username, username)).reduce<SharingView | null>((a, r) => (a === null || r.createdAt > a.createdAt ? r : a), null);
+  return all.flatMap((r): SharingRow[] => {
+    const mine = same(r.requester.username, username);
+    if (!mine && !same(r.owner.username, username)) return [];
+    if (isOpen(r.state)) return [{ request: r, mine, actions: (mine ? REQUESTER_ACTIONS : OWNER_ACTIONS)[r.state] }];
+    if (mine && r.state === 'rejected' && r === latestMine) return [{ request: r, mine, actions: [] }];
+    return [];
+  });
+}
+
+/** Whether this user, as the requester, holds a sharing or waits for Compliance: slsd allows one at a time (S5), so no new request. */
 export function holdsSharing(all: readonly SharingView[], username: string): boolean {
-  return currentSharings(all).some((r) => same(r.requester.username, username));
+  return all.some((r) => HELD.includes(r.state) && same(r.requester.username, username));
+}
+
+/** This user's request still being made (started or verified), to continue or withdraw before another (S3, S5). */
+export function requestInProgress(all: readonly SharingView[], username: string): SharingView | null {
+  return all.find((r) => (r.state === 'started' || r.state === 'verified') && same(r.requester.username, username)) ?? null;
+}
+
+/** A started request with the challenge slsd issued for it (SPEC S3): what "Continue" goes back to. */
+export interface StartedSharing {
+  readonly requestId: string;
+  readonly c: ConfirmationChallenge;
+  readonly request: SharingView;
+}
+
+/**
+ * The challenges of started requests, kept for this run of the app beyond the screen that showed them
+ * (SPEC S3): the requester who leaves the screen and comes back continues with the same challenge while
+ * slsd still takes an answer to it. slsd has no call that gives it again; without it, Continue asks for
+ * the owner's password again, and the new request replaces the started one. Bounded; not secret (the
+ * challenge is shown on screen, answering it needs the owner's device).
+ */
+const held = new Map<string, { username: string; started: StartedSharing }>();
+const HELD_MAX = 8;
+/** Too close to its expiry to be typed in time: a new challenge instead. */
+const EXPIRY_MARGIN_MS = 15_000;
+
+export function holdChallenge(username: string, started: StartedSharing): void {
+  held.delete(started.requestId);
+  held.set(started.requestId, { username: username.toLowerCase(), started });
+  while (held.size > HELD_MAX) held.delete(held.keys().next().value!);
+}
+
+/** The challenge `username` was given for request `requestId`, while it can still be answered; else null. */
+export function heldChallenge(username: string, requestId: string, now: number = Date.now()): StartedSharing | null {
+  const h = held.get(requestId);
+  if (!h || h.username !== username.toLowerCase()) return null;
+  if (Date.parse(h.started.c.expiresAt) - now <= EXPIRY_MARGIN_MS) {
+    held.delete(requestId);
+    return null;
+  }
+  return h.started;
+}
+
+/** The challenge of `requestId` can no longer be answered (answered, ended, started over, withdrawn). */
+export function dropChallenge(requestId: string): void {
+  held.delete(requestId);
 }
 
 export interface SharingListProps {
@@ -36,67 +131,115 @@ export interface SharingListProps {
   username: string;
   /** The device the session these screens use was opened with (the trading session's, or the step-up's). */
   signedInWith: string | null;
-  /** A sharing ended or a request was withdrawn (the message to show); the list is read again. */
+  /** The request the screen below the list is taking through its steps now: not listed twice. */
+  inProgress?: string | null;
+  /** The screen below the list is waiting for slsd (a Submit from here): no second step meanwhile. */
+  busy?: boolean;
+  /** A sharing ended or a request was withdrawn or refused (the message to show); the list is read again. */
   onChanged(message: string): void;
   /** The sharing ended the session these screens use (S5, D8): back to the login form, saying why. */
   onSignedOut(notice: Notice): void;
+  /** Continue a started request of this user's: its challenge again, or the owner's password for a new one (S3). */
+  onContinue(request: SharingView): void;
+  /** Submit a verified request of this user's (S3, S4): approved at once, or sent to Compliance. */
+  onSubmit(request: SharingView): void;
 }
 
-export function SharingList({ api, sharings, username, signedInWith, onChanged, onSignedOut }: SharingListProps) {
+export function SharingList({ api, sharings, username, signedInWith, inProgress = null, busy: elsewhere = false, onChanged, onSignedOut, onContinue, onSubmit }: SharingListProps) {
   const { t } = useTranslation('account');
   const { busy, error, run, setError } = useAction();
   const [ending, setEnding] = useState<string | null>(null);
-  const shown = currentSharings(sharings);
-  if (shown.length === 0) return null;
+  const rows = sharingRows(sharings, username).filter((row) => row.request.id !== inProgress);
+  if (rows.length === 0) return null;
 
   const end = async (r: SharingView, mine: boolean) => {
     const device = deviceLabel(r.device.label, r.device.kind);
     const endsSession = mine && r.state === 'approved' && r.device.id === signedInWith;
     const done = await run(() => api.cancelSharing({ requestId: r.id }));
     if (!done) return;
+    dropChallenge(r.id);
     setEnding(null);
     if (endsSession) return onSignedOut({ message: `${t('share.current.signedOut', { owner: r.owner.displayName, device })} ${t('share.current.signInOwn')}`, action: '', tone: 'info' });
-    if (r.state === 'pending_compliance') return onChanged(t('share.current.withdrawn'));
+    if (r.state !== 'approved') return onChanged(mine ? t('share.current.withdrawn') : t('share.current.refused', { requester: r.requester.displayName, device }));
     onChanged(mine ? t('share.current.ended') : t('share.current.endedOwner', { requester: r.requester.displayName, device }));
+  };
+
+  /** What the request is at, for the one who reads it (SPEC S3–S5). */
+  const describe = ({ request: r, mine }: SharingRow): string => {
+    const device = deviceLabel(r.device.label, r.device.kind);
+    const owner = r.owner.displayName;
+    const requester = r.requester.displayName;
+    const own = r.requesterDevices.map((d) => deviceLabel(d.label)).join(', ');
+    const count = r.requesterDevices.length;
+    if (!mine) {
+      switch (r.state) {
+        case 'started':
+          return t('share.current.theyStarted', { requester, device });
+        case 'verified':
+          return t('share.current.theyVerified', { requester, device });
+        case 'pending_compliance':
+          return t('share.current.theyWait', { requester, device });
+        default:
+          return t('share.current.theyUse', { requester, device });
+      }
+    }
+    switch (r.state) {
+      case 'started':
+        return t('share.current.youStarted', { owner, device });
+      case 'verified':
+        return `${r.needsCompliance ? t('share.current.youVerifiedCompliance', { owner, device }) : t('share.current.youVerified', { owner, device })}${own ? ` ${t('share.setAside', { devices: own })}` : ''}`;
+      case 'pending_compliance':
+        return t('share.current.youWait', { owner, device });
+      case 'rejected':
+        return t('share.current.youRejected', { owner, device });
+      default:
+        return `${t('share.current.youUse', { owner, device })}${own ? ` ${t('share.current.yoursSetAside', { devices: own, count })}` : ''}`;
+    }
+  };
+
+  const labels: Record<SharingAction, string> = {
+    continue: t('continue'),
+    submit: t('share.submit'),
+    withdraw: t('share.current.withdraw'),
+    refuse: t('share.current.refuse'),
+    end: t('share.current.end'),
+  };
+
+  const act = (action: SharingAction, row: SharingRow) => {
+    setError(null);
+    switch (action) {
+      case 'continue':
+        return onContinue(row.request);
+      case 'submit':
+        return onSubmit(row.request);
+      // An approved sharing asks first.
+      case 'end':
+        return setEnding(row.request.id);
+      // A request not yet approved changed nothing: it goes at once.
+      default:
+        return void end(row.request, row.mine);
+    }
   };
 
   return (
     <div className="sharing-now">
       <h3>{t('share.current.title')}</h3>
       <ul className="device-list">
-        {shown.map((r) => {
-          const mine = same(r.requester.username, username);
+        {rows.map((row) => {
+          const { request: r, mine } = row;
           const device = deviceLabel(r.device.label, r.device.kind);
           const own = r.requesterDevices.map((d) => deviceLabel(d.label)).join(', ');
           const count = r.requesterDevices.length;
-          const approved = r.state === 'approved';
-          const text = mine
-            ? approved
-              ? `${t('share.current.youUse', { owner: r.owner.displayName, device })}${own ? ` ${t('share.current.yoursSetAside', { devices: own, count })}` : ''}`
-              : t('share.current.youWait', { owner: r.owner.displayName, device })
-            : approved
-              ? t('share.current.theyUse', { requester: r.requester.displayName, device })
-              : t('share.current.theyWait', { requester: r.requester.displayName, device });
-          const label = approved ? t('share.current.end') : mine ? t('share.current.withdraw') : t('share.current.refuse');
           return (
-            <li key={r.id}>
-              {text}
-              {ending === r.id ? null : (
+            <li key={r.id} data-request={r.id}>
+              {describe(row)}
+              {ending === r.id || row.actions.length === 0 ? null : (
                 <span className="row-actions">
-                  <button
-                    type="button"
-                    className="link"
-                    aria-label={`${label}: ${device}`}
-                    disabled={busy}
-                    onClick={() => {
-                      setError(null);
-                      // A request still waiting changed nothing yet: it goes at once. An approved sharing asks first.
-                      if (approved) setEnding(r.id);
-                      else void end(r, mine);
-                    }}
-                  >
-                    {label}
-                  </button>
+                  {row.actions.map((action) => (
+                    <button key={action} type="button" className="link" aria-label={`${labels[action]}: ${device}`} disabled={busy || elsewhere} onClick={() => act(action, row)}>
+                      {labels[action]}
+                    </button>
+                  ))}
                 </span>
               )}
               {ending === r.id ? (

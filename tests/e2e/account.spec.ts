@@ -427,6 +427,102 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     await expect(now).toHaveCount(0);
   });
 
+  test('S3, S4, C5: a request left before it is answered or submitted stays listed for both users; the requester continues it, by keyboard, and submits it from the list', async ({ desktop: { page }, slsd }) => {
+    // Four logins and a dozen slsctl runs, like the test above.
+    test.slow();
+    const entity = await entityWithAccount(slsd, 'Sharing Returners', 'U-SHARE3');
+    await user(slsd, entity, 'U-SHARE3', 'lend.later', 'Lena Later');
+    const ownerGold = await goldToken(slsd, 'lend.later');
+    await user(slsd, entity, 'U-SHARE3', 'borrow.later', 'Bo Later');
+    const dsc = { kind: 'dsc', deviceId: '', label: '', serial: null, file: 'borrow.later.dsc.token.json' } satisfies DemoDevice;
+    await slsd.slsctl('device', 'add', '--user', 'borrow.later', '--kind', 'dsc', '--token-file', join(slsd.dataDir, dsc.file));
+    const challengeCode = async () => (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    const shareTab = page.getByRole('button', { name: 'Share a device' });
+    const now = page.locator('.sharing-now');
+    const row = now.getByRole('listitem');
+    /** Away to another tab and back: the panel is made again from what slsd says. */
+    const leaveAndComeBack = async () => {
+      await page.getByRole('button', { name: 'Devices' }).click();
+      await expect(page.getByRole('heading', { name: 'Devices' })).toBeVisible();
+      await shareTab.click();
+    };
+
+    await fillLogin(page, 'borrow.later', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, dsc, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await shareTab.click();
+    await page.getByLabel("Device owner's user name").fill('lend.later');
+    await page.getByLabel("Device owner's password").fill(PASSWORD);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByText("Answer with Lena Later's Gold device")).toBeVisible();
+
+    // Started over, then given up (Escape): the request is listed, with what moves it on; no second request meanwhile.
+    await page.getByRole('button', { name: 'Start over' }).click();
+    await expect(page.getByLabel("Device owner's user name")).toBeFocused();
+    await page.keyboard.press('Escape');
+    await expect(row).toHaveText(/^You started a request to use Lena Later's Gold device.*: it still needs the response from that device\./);
+    await expect(page.getByText('One request at a time: continue this one, or withdraw it to share another device.')).toBeVisible();
+    await expect(page.getByLabel("Device owner's user name")).toHaveCount(0);
+    await expect(now.getByRole('button', { name: /^Withdraw request: .*Gold/ })).toBeVisible();
+    const resume = now.getByRole('button', { name: /^Continue: .*Gold/ });
+    await expect(resume).toBeFocused();
+    // Its challenge was given up: Continue asks for the owner's password again, the owner's name filled in.
+    await page.keyboard.press('Enter');
+    await expect(page.getByText("Enter Lena Later's password again: a new challenge goes to their Gold device")).toBeVisible();
+    await expect(page.getByLabel("Device owner's user name")).toHaveValue('lend.later');
+    await expect(page.getByLabel("Device owner's password")).toBeFocused();
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await expect(page.getByText("Answer with Lena Later's Gold device")).toBeVisible();
+    const challenge = await challengeCode();
+
+    // Left while the owner's device has not answered: Continue comes back to the same challenge.
+    await leaveAndComeBack();
+    await expect(row).toHaveCount(1);
+    await expect(row).toContainText("You started a request to use Lena Later's Gold device");
+    await expectAccessible(page, 'Share a device: a request started');
+    await resume.click();
+    await expect(page.getByLabel('Response')).toBeFocused();
+    expect(await challengeCode()).toBe(challenge);
+    await expect(now).toHaveCount(0);
+    await page.getByLabel('Response').fill(await deviceResponse(slsd, ownerGold, challenge));
+    await page.getByLabel('Response').press('Enter');
+    await expect(page.getByText("Share Lena Later's Gold device")).toBeVisible();
+
+    // Left after the owner's device answered: the request waits to be submitted, saying what submitting does.
+    await leaveAndComeBack();
+    await expect(row).toHaveText(/^Lena Later's Gold device.* has answered: submit your request to use it\. Your own Digital Security Card.* will be set aside\./);
+    await expect(now.getByRole('button', { name: /^Submit: .*Gold/ })).toBeVisible();
+    await expect(now.getByRole('button', { name: /^Withdraw request: .*Gold/ })).toBeVisible();
+
+    // S3: the owner sees the request for their device as it stands, and could refuse it.
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await fillLogin(page, 'lend.later', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, ownerGold, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await shareTab.click();
+    await expect(row).toHaveText(/^Bo Later asked to use your Gold device.*, and your device has answered; the request is not submitted yet\./);
+    await expect(now.getByRole('button', { name: /^Refuse: .*Gold/ })).toBeVisible();
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    // S4: the requester submits it from the list: approved at once (one entity); the session's own DSC is set aside (S5).
+    await fillLogin(page, 'borrow.later', PASSWORD);
+    await respondOnLogin(page, await deviceResponse(slsd, dsc, await shownChallenge(page)));
+    await openAccountSecurity(page);
+    await shareTab.click();
+    await now.getByRole('button', { name: /^Submit: .*Gold/ }).click();
+    await expect(page.getByRole('heading', { name: "Verify it's you" })).toBeVisible();
+    await expect(page.getByRole('status')).toContainText("You now use Lena Later's Gold device");
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').press('Enter');
+    await respondOnLogin(page, await deviceResponse(slsd, ownerGold, await shownChallenge(page)));
+    await expect(row).toContainText("You use Lena Later's Gold device");
+    const audit = await slsd.slsctl('audit', '--limit', '50');
+    expect(audit).toContain('sharing.approved');
+  });
+
   test('D8: a lost DSC+ is deactivated with the USD 20 replacement deposit recorded; a device no longer needed is returned, never the last one', async ({ desktop: { page }, slsd }) => {
     const entity = (await slsd.slsctl('entity', 'create', '--name', 'Lou Loser', '--dob', '1970-01-01', '--citizenship', 'CH', '--residence', 'CH')).trim();
     await slsd.slsctl('account', 'create', '--number', 'U-LOST', '--entity', entity, '--balance', '750000');
