@@ -374,6 +374,21 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     }
   }
 
+  /**
+   * Forget the login in progress and end it on its server in the background (SPEC L7, C5, C3): a new
+   * login over it (the form came back after a page reload), a new Client Portal login, Sign out or
+   * Reset app data. Forgotten here only, its IB Key push would stay on the phone and count among the
+   * three that may wait until it expired; an approval that races this is signed out by the long-poll
+   * that receives it (waitForApproval).
+   */
+  function abandonLogin(why: string): void {
+    const earlier = login;
+    login = null;
+    if (!earlier) return;
+    log(`earlier login in progress ended: ${why}`);
+    void endLoginOnSlsd(earlier);
+  }
+
   async function endPortalSession(): Promise<void> {
     const held = portal;
     if (!held) return;
@@ -836,7 +851,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
 
   return {
     async login(input) {
-      login = null;
+      abandonLogin('a new login');
       // What the start's auto-restart did is old news once the user logs in (SPEC L8).
       restartAttempt = null;
       // A new sign-in: a step-up session of an earlier one has no place any more (SPEC C6).
@@ -879,7 +894,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         events.emit('sessionEnded', { reason: 'expired' });
         throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
       }
-      login = null;
+      abandonLogin('a new Client Portal login');
       const username = held.info.user.username;
       const server = slsd.address();
       let first: LoginStep;
@@ -988,7 +1003,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       await stopCardConfirmation();
       const held = session;
       dropSession();
-      login = null;
+      abandonLogin('sign out');
       await restartPending;
       await forgetRestart();
       // SPEC C6: signing out ends the step-up's Client Portal session too.
@@ -1048,7 +1063,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       // SPEC C4: settings, caches (the login in progress, the session) and our keychain entries.
       const held = session;
       dropSession();
-      login = null;
+      abandonLogin('app data reset');
       await endPortalSession();
       if (held) {
         try {
