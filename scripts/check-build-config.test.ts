@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { checkBuildConfig, checkProject, isIncluded, nativeLibraryPackages } from './check-build-config.ts';
+import { build } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
+import { mainBuild, preloadBuild } from './build-electron.ts';
+import { checkBuildConfig, checkProject, desktopRuntimeRoots, isIncluded, nativeLibraryPackages } from './check-build-config.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const RULE = 'resources/linux/70-dscplus.rules';
@@ -47,6 +50,22 @@ describe('electron-builder.yml (SPEC N3)', () => {
     expect(problemsWith((c) => { (c['mac'] as Record<string, unknown>)['target'] = 'zip'; })).toEqual(['mac.target: must include dmg']);
   });
 
+  it('names every installer SLS-Desktop-<version>…, the deb too (electron-builder would call it sls_<version>_amd64.deb)', () => {
+    const target = (c: Record<string, unknown>, key: string) => c[key] as Record<string, unknown>;
+    const config = loadConfig();
+    for (const key of ['appImage', 'deb', 'dmg', 'nsis']) expect(target(config, key)['artifactName'], key).toMatch(/^SLS-Desktop-(Setup-)?\$\{version\}/);
+    expect(target(config, 'deb')['artifactName']).toBe(target(config, 'appImage')['artifactName']);
+    expect(problemsWith((c) => { delete target(c, 'deb')['artifactName']; })).toEqual([
+      'deb.artifactName: must be set, as SLS-Desktop-${version}-${arch}.${ext} (electron-builder\'s default is sls_${version}_${arch}.deb)',
+    ]);
+    expect(problemsWith((c) => { target(c, 'dmg')['artifactName'] = 'SLS-Desktop-${version}.${ext}'; })).toEqual([
+      'dmg.artifactName: must be SLS-Desktop-${version}-${arch}.${ext} (one name for every installer; the architecture tells the files of a target apart)',
+    ]);
+    expect(problemsWith((c) => { target(c, 'nsis')['artifactName'] = '${productName} Setup ${version}.${ext}'; })).toEqual([
+      'nsis.artifactName: must be SLS-Desktop-Setup-${version}.${ext} (one name for every installer)',
+    ]);
+  });
+
   it('requires the udev rule to ship and the deb to install it', () => {
     expect(problemsWith((c) => { (c['linux'] as Record<string, unknown>)['extraResources'] = []; })).toEqual(
       expect.arrayContaining([`linux.extraResources: must ship ${RULE}`]),
@@ -60,9 +79,48 @@ describe('electron-builder.yml (SPEC N3)', () => {
     const withServer = problemsWith((c) => { c['files'] = ['**/*', ...(c['files'] as string[]).filter((p) => p !== '!server{,/**/*}')]; });
     expect(withServer).toEqual(['linux files: must exclude server/db/migrations/001.sql', 'linux files: must exclude server/README.md', 'win files: must exclude server/db/migrations/001.sql', 'win files: must exclude server/README.md', 'mac files: must exclude server/db/migrations/001.sql', 'mac files: must exclude server/README.md']);
     const withFastify = problemsWith((c) => { c['files'] = (c['files'] as string[]).filter((p) => !p.includes('fastify')); });
-    expect(withFastify).toEqual(expect.arrayContaining(['files: server-only package fastify is not excluded', 'files: server-only package better-sqlite3 is not excluded']));
+    expect(withFastify).toEqual(
+      expect.arrayContaining(["files: package fastify is not excluded (the app's main process never imports it)", "files: package better-sqlite3 is not excluded (the app's main process never imports it)"]),
+    );
     const withoutHid = problemsWith((c) => { (c['files'] as string[]).push('!node_modules/node-hid{,/**/*}'); });
     expect(withoutHid).toContain('files: desktop dependency node-hid is excluded');
+  });
+
+  it("fails when a package only the renderer's bundle or slsd uses would be packed: date-fns, @date-fns/tz, libphonenumber-js", () => {
+    const without = (name: string) => problemsWith((c) => { c['files'] = (c['files'] as string[]).filter((p) => !p.includes(name)); });
+    expect(without('libphonenumber-js')).toEqual(
+      expect.arrayContaining(['date-fns', '@date-fns/tz', 'libphonenumber-js'].map((n) => `files: package ${n} is not excluded (the app's main process never imports it)`)),
+    );
+    // electron-builder hoists again what it packs: rc's own strip-json-comments lands at the top,
+    // where `!node_modules/rc` does not reach (package-lock.json keeps it under rc).
+    const withStrip = problemsWith((c) => { c['files'] = (c['files'] as string[]).map((p) => p.replace('strip-json-comments,', '')); });
+    expect(withStrip).toEqual(["files: package rc/node_modules/strip-json-comments is not excluded (the app's main process never imports it)"]);
+    // A dependency nobody classified is left out unless the main process imports it.
+    const withNew = checkBuildConfig({
+      projectDir: root,
+      config: loadConfig(),
+      schema,
+      packageJson: { ...packageJson, dependencies: { ...(packageJson['dependencies'] as object), 'left-pad': '^1.3.0' } },
+      lockPackages: { ...lockPackages, 'node_modules/left-pad': { version: '1.3.0' } },
+    }).filter((p) => !p.startsWith(RULE));
+    expect(withNew).toEqual(["files: package left-pad is not excluded (the app's main process never imports it)"]);
+    // What the main process imports must stay a production dependency (electron-builder packs only those).
+    const { zod: _zod, ...noZod } = packageJson['dependencies'] as Record<string, string>;
+    expect(checkBuildConfig({ projectDir: root, config: loadConfig(), schema, packageJson: { ...packageJson, dependencies: noZod }, lockPackages })).toContain(
+      "package.json dependencies: must list zod (electron/dist/main.js imports it at run time)",
+    );
+  });
+
+  it('desktopRuntimeRoots are exactly the npm packages the main process bundle imports; the preload imports none', async () => {
+    const bundle = async (options: BuildOptions) => {
+      const r = await build({ ...options, absWorkingDir: root, write: false, metafile: true, logLevel: 'silent' });
+      const imported = Object.values(r.metafile.inputs).flatMap((i) => i.imports.filter((x) => x.external).map((x) => x.path));
+      // A package's name, whatever subpath is imported (libphonenumber-js/max), without node: built-ins and Electron itself.
+      const names = imported.filter((x) => !x.startsWith('node:') && x !== 'electron').map((x) => x.split('/').slice(0, x.startsWith('@') ? 2 : 1).join('/'));
+      return [...new Set(names)].sort();
+    };
+    expect(await bundle(mainBuild)).toEqual([...desktopRuntimeRoots].sort());
+    expect(await bundle(preloadBuild)).toEqual([]);
   });
 
   it('requires unpacked native modules and no rebuild', () => {
@@ -116,7 +174,19 @@ describe('electron-builder.yml (SPEC N3)', () => {
         return checkBuildConfig({ projectDir: dir, config: loadConfig(), schema, packageJson, lockPackages }).filter((p) => p.startsWith('resources/build-config.json'));
       };
       expect(check({ defaultServerUrl: 'http://127.0.0.1:7860', channel: 'dev', buildNumber: '0' })).toEqual([]);
-      expect(check({ defaultServerUrl: 'https://sls.bank.example', channel: 'stable', buildNumber: '7' })).toEqual([]);
+      expect(check({ defaultServerUrl: 'https://login.sls-broker.com', channel: 'stable', buildNumber: '7' })).toEqual([]);
+      // A release channel names a real server, never a name reserved for tests and documentation (RFC 2606, 6761).
+      for (const [url, channel, name] of [
+        ['https://sls.bank.example', 'stable', '.example'],
+        ['https://sls.test', 'beta', '.test'],
+        ['https://slsd.invalid', 'stable', '.invalid'],
+        ['https://sls.example.com', 'stable', 'example.com'],
+      ] as const) {
+        expect(check({ defaultServerUrl: url, channel, buildNumber: '7' }), url).toEqual([
+          `resources/build-config.json: a ${channel} build needs a real default server: ${url} is a name reserved for tests and documentation (${name}), which no release server has`,
+        ]);
+      }
+      expect(check({ defaultServerUrl: 'https://sls.bank.example', channel: 'dev', buildNumber: '0' })).toEqual([]);
       expect(check({ defaultServerUrl: 'http://sls.bank.example', channel: 'dev', buildNumber: '0' })).toEqual([
         'resources/build-config.json: The server address must use https:// (plain http is allowed only on this computer).',
       ]);

@@ -6,9 +6,11 @@
  * network: the YAML must validate against app-builder-lib's scheme.json (the same schema
  * electron-builder applies), and it must keep our release rules — fuses set, every target
  * present, the DSC+ udev rule shipped and installed, the deb depending on what the native
- * prebuilds link against, server/ and server-only packages left out, native modules unpacked, no
+ * prebuilds link against, server/ and every package the app's main process does not import left out
+ * (the server's, and the renderer's, which Vite bundles: `desktopRuntimeRoots`), native modules unpacked, no
  * rebuild (which would download Electron headers), resources/build-config.json valid by the app's
- * own rules (no http:// to a remote host). It also checks
+ * own rules (no http:// to a remote host) and, on a beta or stable channel, naming a real server (not
+ * this computer, not a name reserved for tests such as sls.example). It also checks
  * package.json's names (Electron takes the app's name from package.json, not from this config) and
  * the release workflow's safety rules (`checkReleaseWorkflow`).
  *
@@ -20,13 +22,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import yaml from 'js-yaml';
-import { BuildConfigError, isLoopbackHost, parseBuildConfig } from '../electron/release/build-config.ts';
+import { BuildConfigError, parseBuildConfig, releaseServerProblem } from '../electron/release/build-config.ts';
 
 const require = createRequire(import.meta.url);
 const minimatch = require('minimatch') as (file: string, pattern: string, options?: { dot?: boolean }) => boolean;
 
-/** Packages the server, the CLI and the build need, and the desktop app must not ship (the renderer's are bundled into it by Vite). */
-export const serverOnlyRoots = ['better-sqlite3', '@node-rs/argon2', 'fastify', 'pg', 'kysely', 'commander', 'tsx', 'pdfkit', 'react', 'react-dom', 'i18next', 'react-i18next', 'prom-client'] as const;
+/**
+ * The npm packages the packed app imports at run time: the main process bundle's imports
+ * (scripts/build-electron.ts bundles electron/, native/ and core/ and leaves every package external;
+ * the preload is self-contained; the renderer is bundled by Vite, its packages included).
+ * scripts/check-build-config.test.ts bundles electron/main.ts to keep this list true. Only these and
+ * what they pull in go into app.asar: every other production dependency is used only by the server,
+ * the CLIs, the browser host (`ws`) or the renderer (date-fns, @date-fns/tz and libphonenumber-js in
+ * core/calendar.ts and core/phone.ts, react…, already in its bundle), and must be excluded.
+ */
+export const desktopRuntimeRoots = ['@napi-rs/keyring', 'conf', 'electron-store', 'node-hid', 'usb', 'zod'] as const;
 
 /** The fuses SPEC N3's release rules require, with their values. */
 export const requiredFuses = {
@@ -56,11 +66,25 @@ export const nativeLibraryPackages: Readonly<Record<string, string>> = {
 /** glibc and the GCC runtime: on every system Electron runs on, never declared. */
 export const baseSystemLibrary = /^(?:libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+)\.so\.\d+$|^ld-linux[\w.-]*\.so\.\d+$/;
 
+/**
+ * Installer file names (electron-builder `artifactName`), one `SLS-Desktop-` prefix for every target:
+ * SLS-Desktop-1.2.3-x86_64.AppImage, SLS-Desktop-1.2.3-amd64.deb, SLS-Desktop-1.2.3-arm64.dmg,
+ * SLS-Desktop-Setup-1.2.3.exe (electron-builder writes each architecture in its target's own words).
+ * Without its own, the deb would be named after the npm package: sls_1.2.3_amd64.deb.
+ */
+export const artifactNames: Readonly<Record<'appImage' | 'deb' | 'dmg' | 'nsis', string>> = {
+  appImage: 'SLS-Desktop-${version}-${arch}.${ext}',
+  deb: 'SLS-Desktop-${version}-${arch}.${ext}',
+  dmg: 'SLS-Desktop-${version}-${arch}.${ext}',
+  nsis: 'SLS-Desktop-Setup-${version}.${ext}',
+};
+
 /** The files `npm run build` writes and the app cannot start without (scripts/build-electron.ts, vite). */
 export const builtAppFiles = ['electron/dist/main.js', 'electron/dist/preload.cjs', 'dist/renderer/index.html'] as const;
 
 type Json = Record<string, unknown>;
-interface LockPackage {
+export interface LockPackage {
+  version?: string;
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -184,6 +208,15 @@ export function checkBuildConfig(input: CheckInput): string[] {
     if (typeof file !== 'string' || !file.startsWith('resources/mac/') || !exists(file)) problems.push(`mac.${key}: must name an existing plist in resources/mac/`);
   }
 
+  // Installer names (docs/RELEASING.md, the release page): one prefix for all, the deb included.
+  for (const [key, want] of Object.entries(artifactNames)) {
+    const name = obj(c[key])['artifactName'];
+    if (name === undefined || name === null)
+      problems.push(`${key}.artifactName: must be set, as ${want}${key === 'deb' ? " (electron-builder's default is sls_${version}_${arch}.deb)" : ''}`);
+    else if (name !== want)
+      problems.push(`${key}.artifactName: must be ${want} (one name for every installer${want.includes('${arch}') ? '; the architecture tells the files of a target apart' : ''})`);
+  }
+
   // Icons.
   for (const [where, file] of [['linux.icon', linux['icon']], ['win.icon', win['icon']], ['mac.icon', mac['icon']]] as const) {
     if (typeof file !== 'string' || !exists(file)) problems.push(`${where}: must name an existing icon (npm run icons)`);
@@ -222,11 +255,12 @@ export function checkBuildConfig(input: CheckInput): string[] {
     problems.push('resources/build-config.json: missing');
   } else {
     // The app's own rules (electron/release/build-config.ts): https, or http on loopback only; a
-    // non-dev channel never defaults to this computer (the stamp's rule). The file ships as is.
+    // non-dev channel names a real server, never this computer nor a reserved test name such as
+    // sls.example (the stamp's rule). The file ships as is.
     try {
       const shipped = parseBuildConfig(readFileSync(path.resolve(input.projectDir, 'resources/build-config.json'), 'utf8'));
-      if (shipped.channel !== 'dev' && isLoopbackHost(new URL(shipped.defaultServerUrl).hostname))
-        problems.push(`resources/build-config.json: a ${shipped.channel} build cannot default to this computer (${shipped.defaultServerUrl})`);
+      const problem = releaseServerProblem(shipped);
+      if (problem) problems.push(`resources/build-config.json: ${problem}`);
     } catch (error) {
       if (!(error instanceof BuildConfigError)) throw error;
       problems.push(`resources/build-config.json: ${error.message}`);
@@ -246,16 +280,26 @@ export function checkBuildConfig(input: CheckInput): string[] {
       if (isIncluded(f, files)) problems.push(`${platform} files: must exclude ${f}`);
   }
 
-  // Server-only dependencies: their whole closure out, the desktop's closure in (from package-lock.json).
+  // Production dependencies the main process never imports (the server's, the CLIs', the browser
+  // host's, the renderer's, which Vite bundles): their whole closure out; the desktop's closure in
+  // (from package-lock.json). A new dependency is left out until electron/main.ts imports it.
   const prodRoots = Object.keys(obj(input.packageJson['dependencies']));
-  const serverRoots = prodRoots.filter((r) => (serverOnlyRoots as readonly string[]).includes(r));
-  const desktopRoots = prodRoots.filter((r) => !(serverOnlyRoots as readonly string[]).includes(r));
-  const serverClosure = dependencyClosure(input.lockPackages, serverRoots);
+  const desktopRoots: readonly string[] = desktopRuntimeRoots;
+  for (const r of desktopRoots) if (!prodRoots.includes(r)) problems.push(`package.json dependencies: must list ${r} (electron/dist/main.js imports it at run time)`);
+  const otherRoots = prodRoots.filter((r) => !desktopRoots.includes(r));
+  const otherClosure = dependencyClosure(input.lockPackages, otherRoots);
   const desktopClosure = dependencyClosure(input.lockPackages, desktopRoots);
   const topFiles = top;
-  for (const lockPath of [...serverClosure].sort()) {
+  const nameOf = (lockPath: string) => lockPath.slice(lockPath.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  const desktopNames = new Set([...desktopClosure].map(nameOf));
+  for (const lockPath of [...otherClosure].sort()) {
     if (desktopClosure.has(lockPath) || input.lockPackages[lockPath]?.dev) continue;
-    if (isIncluded(`${lockPath}/package.json`, topFiles)) problems.push(`files: server-only package ${lockPath.replace(/^node_modules\//, '')} is not excluded`);
+    // electron-builder hoists the production tree again and matches `files` against where each package
+    // lands: a package nested under an excluded one may land at the top (rc's own strip-json-comments).
+    const name = nameOf(lockPath);
+    const landings = desktopNames.has(name) ? [lockPath] : [lockPath, `node_modules/${name}`];
+    if (landings.some((p) => isIncluded(`${p}/package.json`, topFiles)))
+      problems.push(`files: package ${lockPath.replace(/^node_modules\//, '')} is not excluded (the app's main process never imports it)`);
   }
   for (const lockPath of [...desktopClosure].sort()) {
     if (/\/(@esbuild|esbuild)\b/.test(lockPath)) continue;

@@ -5,6 +5,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { BuildConfigError, checkServerAddress, isLoopbackHost, parseBuildConfig, readBuildConfig } from './build-config.ts';
 
+/** A release server's address for the tests: not a name reserved for tests or documentation (never contacted). */
+const RELEASE_SERVER = 'https://login.sls-broker.com';
+
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
@@ -69,8 +72,8 @@ describe('stamping a release build', () => {
   it('takes the server, channel, build number and commit from CI, checked like at run time', async () => {
     const { stampBuildConfig } = await import('./stamp-build-config.ts');
     const base = parseBuildConfig('{"defaultServerUrl":"http://127.0.0.1:7860"}');
-    expect(stampBuildConfig(base, { SLS_DEFAULT_SERVER_URL: 'https://sls.example.com', SLS_RELEASE_CHANNEL: 'stable', GITHUB_RUN_NUMBER: '77', GITHUB_SHA: 'abcdef1234567' })).toEqual({
-      defaultServerUrl: 'https://sls.example.com',
+    expect(stampBuildConfig(base, { SLS_DEFAULT_SERVER_URL: RELEASE_SERVER, SLS_RELEASE_CHANNEL: 'stable', GITHUB_RUN_NUMBER: '77', GITHUB_SHA: 'abcdef1234567' })).toEqual({
+      defaultServerUrl: RELEASE_SERVER,
       channel: 'stable',
       buildNumber: '77',
       commit: 'abcdef1234567',
@@ -100,11 +103,40 @@ describe('stamping a release build', () => {
     expect(stampBuildConfig(parseBuildConfig('{"defaultServerUrl":"http://127.0.0.1:7860"}'), {}).channel).toBe('dev');
   });
 
+  it('refuses a reserved test or documentation name (RFC 2606, RFC 6761) as the server of a beta or stable build; dev keeps them', async () => {
+    const { stampBuildConfig } = await import('./stamp-build-config.ts');
+    const base = parseBuildConfig('{"defaultServerUrl":"http://127.0.0.1:7860"}');
+    const reserved = [
+      'https://sls.example',
+      'https://SLS.Bank.EXAMPLE:8443',
+      'https://sls.test',
+      'https://slsd.invalid',
+      'https://slsd.localhost',
+      'https://localhost.',
+      'https://sls.example.', // the root's trailing dot changes nothing
+      'https://example.com',
+      'https://sls.example.com',
+      'https://login.example.net/sls',
+      'https://sls.example.org',
+    ];
+    for (const channel of ['stable', 'beta'])
+      for (const url of reserved) {
+        const stamp = () => stampBuildConfig(base, { SLS_RELEASE_CHANNEL: channel, SLS_DEFAULT_SERVER_URL: url });
+        expect(codeOf(stamp), `${channel} ${url}`).toBe('SLS_ERR_SERVER_ADDRESS_INVALID');
+        expect(stamp, `${channel} ${url}`).toThrow(new RegExp(`^A ${channel} build needs a real default server: .* is a name reserved for tests and documentation`));
+      }
+    // Names that only look alike are real names.
+    for (const url of ['https://sls.examples.com', 'https://example.company.com', 'https://test.sls-broker.com', 'https://sls.testing', 'https://myexample.com'])
+      expect(stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'stable', SLS_DEFAULT_SERVER_URL: url }).defaultServerUrl, url).toBe(url);
+    // dev builds (tests, demos) may keep them.
+    for (const url of reserved) expect(stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'dev', SLS_DEFAULT_SERVER_URL: url }).channel, url).toBe('dev');
+  });
+
   it('a tagged release (--release) refuses the dev channel', async () => {
     const { stampBuildConfig } = await import('./stamp-build-config.ts');
     const base = parseBuildConfig('{"defaultServerUrl":"http://127.0.0.1:7860"}');
     expect(() => stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'dev' }, { release: true })).toThrow(/dev channel/);
-    expect(stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'stable', SLS_DEFAULT_SERVER_URL: 'https://sls.example.com' }, { release: true }).channel).toBe('stable');
+    expect(stampBuildConfig(base, { SLS_RELEASE_CHANNEL: 'stable', SLS_DEFAULT_SERVER_URL: RELEASE_SERVER }, { release: true }).channel).toBe('stable');
   });
 
   it('the script exits 1 with one clear line and leaves build-config.json as it was', async () => {

@@ -32,6 +32,40 @@ export function isLoopbackHost(hostname: string): boolean {
   return octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255);
 }
 
+/** Top-level names reserved for tests and documentation (RFC 2606 §2, RFC 6761 §6): never a real server. */
+const RESERVED_TOP_LEVEL = ['example', 'test', 'invalid', 'localhost'] as const;
+/** Second-level names reserved for documentation (RFC 2606 §3), with every name under them. */
+const RESERVED_DOMAINS = ['example.com', 'example.net', 'example.org'] as const;
+
+/**
+ * The reserved name a host name falls under (`.example`, `.test`, `.invalid`, `.localhost`,
+ * `example.com`, `example.net`, `example.org`), or null for a name that may be real. Case and the
+ * root's trailing dot do not matter; `localhost` itself is `.localhost`.
+ */
+export function reservedTestName(hostname: string): string | null {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  const top = host.slice(host.lastIndexOf('.') + 1);
+  if ((RESERVED_TOP_LEVEL as readonly string[]).includes(top)) return `.${top}`;
+  return RESERVED_DOMAINS.find((d) => host === d || host.endsWith(`.${d}`)) ?? null;
+}
+
+/**
+ * Why a build of `channel` cannot ship `defaultServerUrl` as its default server, or null (SPEC N3, C1).
+ * A beta or stable build must name a real server: neither this computer (the committed dev default
+ * http://127.0.0.1:7860) nor a name reserved for tests and documentation (`sls.example`,
+ * `sls.example.com`, `*.test`, `*.invalid`, `*.localhost`), which would leave every installed copy
+ * starting at a login screen that reaches no one. Dev builds (tests, demos, the quick start) may.
+ * The reason starts in lower case: callers prefix where it was found.
+ */
+export function releaseServerProblem(config: Pick<BuildConfig, 'channel' | 'defaultServerUrl'>): string | null {
+  if (config.channel === 'dev') return null;
+  const host = new URL(config.defaultServerUrl).hostname;
+  if (isLoopbackHost(host)) return `a ${config.channel} build cannot default to this computer (${config.defaultServerUrl})`;
+  const reserved = reservedTestName(host);
+  if (reserved) return `a ${config.channel} build needs a real default server: ${config.defaultServerUrl} is a name reserved for tests and documentation (${reserved}), which no release server has`;
+  return null;
+}
+
 /**
  * Check a server address: an absolute https URL, or http on loopback only.
  *

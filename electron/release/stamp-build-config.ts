@@ -5,8 +5,10 @@
  * (SLS_DEFAULT_SERVER_URL, SLS_RELEASE_CHANNEL, BUILD_NUMBER or GITHUB_RUN_NUMBER, GITHUB_SHA)
  * and are checked by the same rules the app applies at run time, so a release can never ship
  * an http address to a remote host. Unset values keep what the file has, except the server of a
- * release: any channel but `dev` needs SLS_DEFAULT_SERVER_URL set to a non-loopback address, so a
- * beta or stable build can never ship the committed dev default (http://127.0.0.1:7860).
+ * release: any channel but `dev` needs SLS_DEFAULT_SERVER_URL set to a real server's address, so a
+ * beta or stable build can never ship the committed dev default (http://127.0.0.1:7860), another
+ * loopback address or a name reserved for tests and documentation (`*.example`, `example.com`,
+ * `*.test`, `*.invalid`, `*.localhost`: `releaseServerProblem`).
  *
  * Run: `tsx electron/release/stamp-build-config.ts [--release]`; `--release` (tag builds) also
  * refuses the `dev` channel. Exit 1 with one clear line on any refusal.
@@ -14,7 +16,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BuildConfigError, isLoopbackHost, parseBuildConfig, type BuildConfig } from './build-config.ts';
+import { BuildConfigError, parseBuildConfig, releaseServerProblem, type BuildConfig } from './build-config.ts';
 
 export interface StampOptions {
   /** A tagged release: the channel must not be `dev`. */
@@ -40,10 +42,12 @@ export function stampBuildConfig(current: BuildConfig, env: Readonly<Record<stri
         `A ${stamped.channel} build needs its default server: set SLS_DEFAULT_SERVER_URL (the repository variable) to the release server's https:// address; the committed ${current.defaultServerUrl} is for development only.`,
       );
     }
-    if (isLoopbackHost(new URL(stamped.defaultServerUrl).hostname)) {
+    // Neither this computer nor a name reserved for tests and documentation (sls.example, *.test, …).
+    const problem = releaseServerProblem(stamped);
+    if (problem) {
       throw new BuildConfigError(
         'SLS_ERR_SERVER_ADDRESS_INVALID',
-        `A ${stamped.channel} build cannot default to this computer (${stamped.defaultServerUrl}): set SLS_DEFAULT_SERVER_URL to the release server's https:// address, or SLS_RELEASE_CHANNEL=dev for a development build.`,
+        `${problem[0]!.toUpperCase()}${problem.slice(1)}: set SLS_DEFAULT_SERVER_URL to the release server's https:// address, or SLS_RELEASE_CHANNEL=dev for a development build.`,
       );
     }
   }

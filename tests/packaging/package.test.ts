@@ -27,7 +27,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseSystemLibrary, nativeLibraryPackages, requiredFuses } from '../../scripts/check-build-config.ts';
+import { baseSystemLibrary, dependencyClosure, desktopRuntimeRoots, nativeLibraryPackages, requiredFuses } from '../../scripts/check-build-config.ts';
+import type { LockPackage } from '../../scripts/check-build-config.ts';
 
 const require = createRequire(import.meta.url);
 const asar = require('@electron/asar') as { listPackage(archive: string, options?: object): string[]; extractFile(archive: string, file: string): Buffer; getRawHeader(archive: string): { header: object } };
@@ -160,6 +161,30 @@ describe('unpacked Linux app (electron-builder --linux dir, SPEC N3)', () => {
         /^\/node_modules\/(better-sqlite3|@node-rs|fastify|pg|kysely|pdfkit|react|react-dom|tsx|esbuild|@esbuild)(\/|$)/.test(e),
     );
     expect(bad).toEqual([]);
+  });
+
+  it("leaves out the renderer's packages (bundled by Vite) and the server's: only what the packed main process imports, with its dependencies", () => {
+    // date-fns, @date-fns/tz and libphonenumber-js (core/calendar.ts, core/phone.ts) reach the app
+    // only inside the renderer bundle; slsd loads them from node_modules, not from the app.
+    const notForTheApp = /^\/node_modules\/(date-fns|@date-fns\/tz|libphonenumber-js|@noble\/hashes|ws|i18next|react-i18next)(\/|$)/;
+    expect(entries.filter((e) => notForTheApp.test(e))).toEqual([]);
+    // Every package in app.asar is one of what electron/dist/main.js imports (desktopRuntimeRoots) or
+    // their dependencies, by name and version: electron-builder hoists the tree again, so a package
+    // may sit elsewhere than in package-lock.json (a package nested under an excluded one at the top).
+    const lockPackages = (JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockPackage> }).packages;
+    const nameOf = (p: string) => p.slice(p.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const desktop = new Set([...dependencyClosure(lockPackages, desktopRuntimeRoots)].map((p) => `${nameOf(p)}@${lockPackages[p]!.version}`));
+    const packages = entries
+      .filter((e) => /^\/(?:node_modules\/(?:@[^/]+\/)?[^/@]+\/)*node_modules\/(?:@[^/]+\/)?[^/@]+\/package\.json$/.test(e))
+      .map((e) => {
+        const { name, version } = JSON.parse(asar.extractFile(archive, e.slice(1)).toString()) as { name: string; version: string };
+        return `${name}@${version}`;
+      });
+    expect(packages.length).toBeGreaterThan(desktopRuntimeRoots.length);
+    expect(packages.filter((p) => !desktop.has(p)).sort()).toEqual([]);
+    for (const r of desktopRuntimeRoots) expect(entries, r).toContain(`/node_modules/${r}/package.json`);
+    const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(2)} MB`;
+    console.info(`packaging test: app.asar ${mb(statSync(archive).size)}, ${packages.length} packages`);
   });
 
   it('ships node-hid, usb and @napi-rs/keyring with their Linux .node files unpacked next to the asar', () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtAppFiles } from '../../scripts/check-build-config.ts';
+import { artifactNames, builtAppFiles } from '../../scripts/check-build-config.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const releasing = readFileSync(path.join(root, 'docs/RELEASING.md'), 'utf8');
@@ -21,6 +21,23 @@ describe('docs/RELEASING.md (SPEC N3)', () => {
       expect(builtAppFiles as readonly string[], f).toContain(f);
     }
     expect(releasing).not.toContain('electron/dist/preload.js');
+  });
+
+  it('names the installers as electron-builder.yml does, all SLS-Desktop-…, the deb included', () => {
+    // electron-builder's ${arch} in each target's words (builder-util getArtifactArchName).
+    const expand = (pattern: string, arch: string, ext: string) => pattern.replace('${version}', '<version>').replace('${arch}', arch).replace('${ext}', ext);
+    const files = [
+      expand(artifactNames.appImage, 'x86_64', 'AppImage'),
+      expand(artifactNames.deb, 'amd64', 'deb'),
+      expand(artifactNames.nsis, 'x64', 'exe'),
+      expand(artifactNames.dmg, 'x64', 'dmg'),
+      expand(artifactNames.dmg, 'arm64', 'dmg'),
+    ];
+    for (const f of files) {
+      expect(f).toMatch(/^SLS-Desktop-/);
+      expect(releasing, f).toContain(`\`${f}\``);
+    }
+    expect(releasing).not.toMatch(/\bsls_[<\d]/);
   });
 
   it('every `npm run <script>` it names exists in package.json', () => {
