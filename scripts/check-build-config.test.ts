@@ -86,10 +86,10 @@ describe('electron-builder.yml (SPEC N3)', () => {
     expect(withoutHid).toContain('files: desktop dependency node-hid is excluded');
   });
 
-  it("fails when a package only the renderer's bundle or slsd uses would be packed: date-fns, @date-fns/tz, libphonenumber-js", () => {
+  it("fails when a package only the renderer's bundle or slsd uses would be packed: @date-fns/tz, libphonenumber-js", () => {
     const without = (name: string) => problemsWith((c) => { c['files'] = (c['files'] as string[]).filter((p) => !p.includes(name)); });
     expect(without('libphonenumber-js')).toEqual(
-      expect.arrayContaining(['date-fns', '@date-fns/tz', 'libphonenumber-js'].map((n) => `files: package ${n} is not excluded (the app's main process never imports it)`)),
+      expect.arrayContaining(['@date-fns/tz', 'libphonenumber-js'].map((n) => `files: package ${n} is not excluded (the app's main process never imports it)`)),
     );
     // electron-builder hoists again what it packs: rc's own strip-json-comments lands at the top,
     // where `!node_modules/rc` does not reach (package-lock.json keeps it under rc).

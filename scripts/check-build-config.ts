@@ -33,7 +33,7 @@ const minimatch = require('minimatch') as (file: string, pattern: string, option
  * the preload is self-contained; the renderer is bundled by Vite, its packages included).
  * scripts/check-build-config.test.ts bundles electron/main.ts to keep this list true. Only these and
  * what they pull in go into app.asar: every other production dependency is used only by the server,
- * the CLIs, the browser host (`ws`) or the renderer (date-fns, @date-fns/tz and libphonenumber-js in
+ * the CLIs, the browser host (`ws`) or the renderer (@date-fns/tz and libphonenumber-js in
  * core/calendar.ts and core/phone.ts, react…, already in its bundle), and must be excluded.
  */
 export const desktopRuntimeRoots = ['@napi-rs/keyring', 'conf', 'electron-store', 'node-hid', 'usb', 'zod'] as const;

@@ -164,7 +164,7 @@ describe('unpacked Linux app (electron-builder --linux dir, SPEC N3)', () => {
   });
 
   it("leaves out the renderer's packages (bundled by Vite) and the server's: only what the packed main process imports, with its dependencies", () => {
-    // date-fns, @date-fns/tz and libphonenumber-js (core/calendar.ts, core/phone.ts) reach the app
+    // @date-fns/tz and libphonenumber-js (core/calendar.ts, core/phone.ts) reach the app
     // only inside the renderer bundle; slsd loads them from node_modules, not from the app.
     const notForTheApp = /^\/node_modules\/(date-fns|@date-fns\/tz|libphonenumber-js|@noble\/hashes|ws|i18next|react-i18next)(\/|$)/;
     expect(entries.filter((e) => notForTheApp.test(e))).toEqual([]);
