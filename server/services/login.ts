@@ -6,6 +6,7 @@
  * expiry. Nothing lives in the process (SPEC N1). One-time use is a conditional UPDATE whose affected
  * row count decides who won (D2).
  */
+import { PostgresAdapter } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { DeviceSummary, LoginRequest, LoginStep, SelectDeviceRequest } from '../../core/api.ts';
 import { DEVICE_CATALOGUE, M2FS_MIN_CLIENT_VERSION, securityRank } from '../../core/devices.ts';
@@ -18,6 +19,7 @@ import { verifierFor } from '../verifiers/index.ts';
 import type { DeviceAccess, VerifierContext } from '../verifiers/types.ts';
 import { appendAudit } from './audit.ts';
 import { accountHousekeeping, loginAccountState, sharedDeviceIds } from '../account/restrictions.ts';
+import { accountDb } from '../account/schema.ts';
 import type { AuditEntry, KnownAuditEvent } from './audit.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { SessionService } from './sessions.ts';
@@ -208,7 +210,11 @@ export class LoginService {
     // One read for the opt-out, the housekeeping due and the devices (issue 2: the main thread's work per login).
     let account = await loginAccountState(this.#db, d.now(), user.id);
     // SPEC O1: an opted-out user's trading-platform login asks no second factor.
-    if (req.client.kind === 'trading_platform' && account.optedOut) return this.#signInOptedOut(user, req, sourceAddress);
+    if (req.client.kind === 'trading_platform' && account.optedOut) {
+      const signedIn = await this.#signInOptedOut(user, req, sourceAddress);
+      // Opted back in since the read (O1): a second factor, as for anyone.
+      if (signedIn) return signedIn;
+    }
     // SPEC T3, T2: self-activation and online-card expiry happen before devices are listed; the
     // sweep runs only when the read found something due (else it would change nothing).
     if (account.housekeepingDue) {
@@ -288,15 +294,29 @@ export class LoginService {
     };
   }
 
-  /** SPEC O1, O2: a session without a second factor for an opted-out user (the restriction comes with it). */
-  async #signInOptedOut(user: UserRow, req: LoginRequest, sourceAddress: string): Promise<LoginStep> {
+  /**
+   * SPEC O1, O2: a session without a second factor for an opted-out user (the restriction comes with
+   * it), or null when the user opted back in since the password step's read. The opt-out is read again
+   * in the session's transaction, its row locked on PostgreSQL (optout.ts deletes it to opt in), so an
+   * opt-in committed meanwhile, on any slsd, opens no password-only session; one that waits for this
+   * finds the session opened before it, as any opened before the opt-in.
+   */
+  async #signInOptedOut(user: UserRow, req: LoginRequest, sourceAddress: string): Promise<LoginStep | null> {
     const now = this.#d.now();
     const opened = await this.#db.transaction().execute(async (trx) => {
+      const still = await accountDb(trx)
+        .selectFrom('sls_opt_outs')
+        .select('user_id')
+        .where('user_id', '=', user.id)
+        .$if(trx.getExecutor().adapter instanceof PostgresAdapter, (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!still) return null;
       const s = await this.#d.sessions.open(trx, { userId: user.id, loginTransactionId: null, deviceId: null, clientKind: 'trading_platform', access: 'full', withoutSecondFactor: true });
       // SPEC N2: the session and its audit entry commit together: no session opened unaudited.
       await appendAudit(trx, now, { event: 'login.succeeded', userId: user.id, username: user.username_normalized, sourceAddress, details: { clientKind: req.client.kind, secondFactor: 'none: SLS opt-out' } });
       return s;
     });
+    if (!opened) return null;
     await this.#d.throttle.recordUserSuccess(user.username_normalized);
     return { status: 'signed_in', session: await this.#d.sessions.describeOpened(opened, user, null) };
   }
