@@ -82,9 +82,13 @@ export const ERROR_REGISTRY = {
   SLS_ERR_SERVICE_UNAVAILABLE: {
     status: 503,
     message: 'The login service is briefly unavailable. Try again in a moment.',
-    when: 'slsd cannot reach its database (PostgreSQL down, restarting, refusing connections or unreachable; SQLite locked past its timeout, its disk full or failing). Nothing was changed; `retryAt` (and the Retry-After header) say when to try again. The reason is in the server log and in `GET /v1/ready`.',
+    when: 'slsd cannot reach its database (PostgreSQL down, restarting, refusing connections or unreachable; SQLite locked past its timeout, its disk full or failing). Nothing was changed; `retryAt` (and the Retry-After header) say when to try again. The reason is in the server log and in `GET /v1/ready`. Also (SPEC P5) when the configured SMS gateway did not take a text: no code was sent, nothing of it was kept or counted, and the message says so; `retryAt` says when to try again.',
   },
-  SLS_ERR_CODE_EXPIRED: { status: 410, message: 'This code has expired. Ask for a new one.', when: 'An SMS code outlived its lifetime (5 minutes by default); ask for a new one with resend.' },
+  SLS_ERR_CODE_EXPIRED: {
+    status: 410,
+    message: 'This code has expired. Ask for a new one.',
+    when: 'An SMS code outlived its lifetime (a login code 5 minutes by default, a mobile number verification code 15 minutes from its delivery, SPEC P1); ask for a new one (resend, or the mobile number again).',
+  },
   SLS_ERR_PORTAL_ONLY: {
     status: 403,
     message: 'This temporary passcode now opens only the Client Portal.',

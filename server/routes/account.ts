@@ -242,7 +242,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     url: `${API_PREFIX}/mobile-number`,
     operationId: 'setMobileNumber',
     summary: 'Set a mobile number and send its code by SMS',
-    description: 'VOIP and non-mobile numbers and numbers on the do-not-call list are refused; outside 08:00–21:00 in the number\'s country the SMS is deferred (`pending.deferred`). One code per cool-down whatever the number (`SLS_ERR_RESEND_TOO_SOON`), at most 10 in 24 hours, and the number\'s SMS budget for the hour (both `SLS_ERR_SMS_LIMIT`), each with `retryAt`.',
+    description: 'VOIP and non-mobile numbers and numbers on the do-not-call list are refused; outside 08:00–21:00 in the number\'s country the SMS is deferred (`pending.deferred`). One code per cool-down whatever the number (`SLS_ERR_RESEND_TOO_SOON`), at most 10 in 24 hours, and the number\'s SMS budget for the hour (both `SLS_ERR_SMS_LIMIT`), each with `retryAt`. When the SMS gateway fails nothing is kept or counted (`SLS_ERR_SERVICE_UNAVAILABLE`, `retryAt`).',
     spec: 'P1 P2 P5 L4',
     auth: true,
     body: MobileNumberRequest,
@@ -257,12 +257,13 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     url: `${API_PREFIX}/mobile-number/verify`,
     operationId: 'verifyMobileNumber',
     summary: 'Type back the SMS code',
-    description: 'Verifies the number; a user with no active device is enrolled in SMS as second factor (`enrolledInSms`). Each wrong code is a failure of the user (L6); the third ends the code (`SLS_ERR_MOBILE_CODE_ENDED`: ask for a new one).',
-    spec: 'P1 P4 L6',
+    description:
+      'Verifies the number; a user with no active device (own, or shared with them) is enrolled in SMS as second factor (`enrolledInSms`). Each wrong code is a failure of the user (L6); the third ends the code (`SLS_ERR_MOBILE_CODE_ENDED`: ask for a new one); after 15 minutes it has expired (`SLS_ERR_CODE_EXPIRED`). A number put on the do-not-call list since its code was sent is not verified (`SLS_ERR_PHONE_DO_NOT_CALL`).',
+    spec: 'P1 P2 P4 L6',
     auth: true,
     body: MobileNumberVerifyRequest,
     response: MobileNumberVerifyResponse,
-    errors: [...BODY, ...PORTAL, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_WRONG_RESPONSE', 'SLS_ERR_MOBILE_CODE_ENDED', 'SLS_ERR_CHALLENGE_USED', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_RATE_LIMITED'],
+    errors: [...BODY, ...PORTAL, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_WRONG_RESPONSE', 'SLS_ERR_MOBILE_CODE_ENDED', 'SLS_ERR_CODE_EXPIRED', 'SLS_ERR_CHALLENGE_USED', 'SLS_ERR_PHONE_DO_NOT_CALL', 'SLS_ERR_USER_LOCKED', 'SLS_ERR_RATE_LIMITED'],
     async handler(s, input) {
       return A(s).phone.verify(await portal(s, input), MobileNumberVerifyRequest.parse(input.body).code, input.sourceAddress);
     },

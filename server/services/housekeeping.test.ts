@@ -84,6 +84,24 @@ describeEachBackend('housekeeping', probe, (backend) => {
     expect(totalDeleted(await sweep())).toBe(0);
   });
 
+  it('keeps a mobile number verification 24 hours after it was made whatever the grace: it counts toward the 10 codes a day (L4, P1)', async () => {
+    const entityId = await t.provisioning.createEntity({ name: 'hk3' });
+    await t.provisioning.createUser({ username: 'u.hk3', entityId, password: PASSWORD });
+    const user = await t.services.db.selectFrom('users').select('id').where('username_normalized', '=', 'u.hk3').executeTakeFirstOrThrow();
+    const adb = accountDb(t.services.db);
+    const now = t.clock.now();
+    // Both expired an hour ago (10 minutes after they were made); one was made 23 hours ago, one 25.
+    for (const [name, createdAt] of Object.entries({ day: now - 23 * HOUR, older: now - 25 * HOUR })) {
+      await adb
+        .insertInto('mobile_verifications')
+        .values({ id: `mv_${name}`, user_id: user.id, number: '+12125550100', code_hash: 'x', created_at: createdAt, deliver_at: createdAt, expires_at: Math.min(createdAt + 10 * MIN, now - HOUR), resend_available_at: createdAt, wrong_attempts: 0, verified_at: null, ended_at: null })
+        .execute();
+    }
+    const r = await sweepExpired(t.services.db, now, { graceMs: MIN, addressFailureWindowMs: t.config.addressFailureWindowMs, batchSize: 2 });
+    expect(r.mobileVerifications).toBe(1);
+    expect((await adb.selectFrom('mobile_verifications').select('id').execute()).map((x) => x.id)).toEqual(['mv_day']);
+  });
+
   async function signIn(username: string, device: Awaited<ReturnType<typeof t.provisioning.addDevice>>): Promise<{ token: string; txId: string }> {
     const step = (await login(t.app, username, PASSWORD)).body as LoginStep & { status: 'challenge' };
     const r = await postJson<{ session: { token: string } }>(t.app, `/v1/login/${step.transactionId}/response`, { response: actAsDevice(device, step) });

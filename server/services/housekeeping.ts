@@ -28,6 +28,7 @@ import { USER_FAILURE_WINDOW_MS } from '../config.ts';
 import { accountDb } from '../account/schema.ts';
 import type { AccountDb, AccountTables } from '../account/schema.ts';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
+import { MOBILE_CODES_WINDOW_MS } from './phone.ts';
 import { SMS_BUDGET_WINDOW_MS } from '../sms/policy.ts';
 import type { SmsBudgetBucket, SmsBudgetTables } from '../sms/policy.ts';
 
@@ -112,7 +113,7 @@ type KeyedTable = 'login_transactions' | 'sessions' | 'ibkey_push_requests' | 'i
  * Deletes, batch by batch, the rows of `table` whose `expires_at` (and, for sessions, `revoked_at`)
  * is before `cutoff`. `delete … where id in (select … limit n)` works alike on SQLite and PostgreSQL.
  */
-async function deleteExpired(db: AccountDb, table: KeyedTable, cutoff: number, batch: number): Promise<number> {
+async function deleteExpired(db: AccountDb, table: KeyedTable, cutoff: number, batch: number, madeBefore?: number): Promise<number> {
   let total = 0;
   for (;;) {
     const ids = db
@@ -123,6 +124,7 @@ async function deleteExpired(db: AccountDb, table: KeyedTable, cutoff: number, b
           ? eb.or([eb('expires_at', '<', cutoff), eb.and([eb('revoked_at', 'is not', null), eb('revoked_at', '<', cutoff)])])
           : eb('expires_at', '<', cutoff),
       )
+      .$if(madeBefore !== undefined, (q) => q.where('created_at', '<', madeBefore!))
       .limit(batch);
     const r = await db.deleteFrom(table).where('id', 'in', ids).executeTakeFirst();
     const n = Number(r.numDeletedRows);
@@ -371,8 +373,10 @@ export async function sweepExpired(db: Kysely<Database>, now: number, o: Houseke
     ibkeyNonces: await deleteExpiredNonces(db, cutoff, batch),
     ibkeyPushRequests: await deleteExpired(adb, 'ibkey_push_requests', cutoff, batch),
     ibkeyActivations: await deleteExpired(adb, 'ibkey_activations', cutoff, batch),
-    // SPEC P1: a code is judged only while its verification is live; L8: a restart token only until it expires.
-    mobileVerifications: await deleteExpired(adb, 'mobile_verifications', cutoff, batch),
+    // SPEC P1: a code is judged only while its verification is live; L8: a restart token only until it
+    // expires. L4, P1: a verification also counts toward its user's codes in any 24 hours, so it stays
+    // that long whatever the grace (else a short grace would reset that limit with every sweep).
+    mobileVerifications: await deleteExpired(adb, 'mobile_verifications', cutoff, batch, now - MOBILE_CODES_WINDOW_MS),
     // SPEC W1, C6: a confirmation is judged only until it expires; a withdrawal keeps its own row
     // (replays go by idempotency key) and the audit log the confirmation's story.
     confirmations: await deleteExpired(adb, 'confirmations', cutoff, batch),

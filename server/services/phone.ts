@@ -8,7 +8,13 @@
  *   server/sms/policy.ts; this code is the one kind of SMS allowed to wait (`deferrable`).
  * - P1: until a number is verified the session shows "Trading restricted: mobile number not
  *   verified". The old number stays the verified one until a new one is verified.
- * - P4: a user who verifies a number and has no active device is enrolled in SMS as second factor.
+ * - P4: a user who verifies a number and has no active device is enrolled in SMS as second factor. A
+ *   device shared with the user (S5, approved and active) counts as theirs: no SMS beside it.
+ * - P2: a number put on the do-not-call list after its code left is not verified (the right code is
+ *   answered SLS_ERR_PHONE_DO_NOT_CALL and nothing changes): login codes could never reach it.
+ * - A code past its 15 minutes is answered SLS_ERR_CODE_EXPIRED (ask for a new one). When the SMS
+ *   gateway fails nothing is kept: not the code, not its place in the cool-down, the daily cap or the
+ *   number's budget (server/sms/policy.ts), and the answer is SLS_ERR_SERVICE_UNAVAILABLE.
  * - Codes: 6 digits, only a salted SHA-256 is kept; a new code may be asked after the SMS cool-down.
  * - SPEC L4, P1, abuse: a user may be sent a number verification code no sooner than the cool-down
  *   after the previous one, whatever the number (a cool-down per number let a caller alternating two
@@ -47,6 +53,8 @@ export const MOBILE_CODE_ATTEMPTS = WRONG_RESPONSES_PER_TRANSACTION;
  */
 export const MOBILE_CODES_PER_DAY = 10;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** SPEC L4, P1: the window `MOBILE_CODES_PER_DAY` counts in; housekeeping keeps each verification at least this long after it was made. */
+export const MOBILE_CODES_WINDOW_MS = DAY_MS;
 
 export { UNVERIFIED_MOBILE_RESTRICTION } from '../account/restrictions.ts';
 
@@ -71,6 +79,11 @@ function codeEnded(): SlsError {
 }
 
 export { isOnDoNotCallList } from '../sms/policy.ts';
+
+/** SPEC P1: the code outlived its 15 minutes unused; a new one may be asked (after the cool-down). */
+function codeExpired(): SlsError {
+  return new SlsError('SLS_ERR_CODE_EXPIRED', { message: 'This code has expired (codes live 15 minutes). Ask for a new code.' });
+}
 
 function noCodeWaiting(): SlsError {
   return new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'No code is waiting: enter your mobile number first.' });
@@ -112,25 +125,29 @@ export class PhoneService {
    * one another code verified answers CHALLENGE_USED.
    */
   async #lostRace(verificationId: string): Promise<SlsError> {
-    const row = await this.#d.adb.selectFrom('mobile_verifications').select(['verified_at', 'wrong_attempts']).where('id', '=', verificationId).executeTakeFirstOrThrow();
+    const row = await this.#d.adb.selectFrom('mobile_verifications').select(['verified_at', 'wrong_attempts', 'ended_at', 'expires_at']).where('id', '=', verificationId).executeTakeFirstOrThrow();
     if (row.verified_at !== null) return new SlsError('SLS_ERR_CHALLENGE_USED');
     if (row.wrong_attempts >= MOBILE_CODE_ATTEMPTS) return codeEnded();
+    if (row.ended_at === null && Number(row.expires_at) <= this.#d.now()) return codeExpired();
     return noCodeWaiting();
   }
 
   /**
    * No verification is waiting: the user's latest one took its 3 wrong codes (SLS_ERR_MOBILE_CODE_ENDED,
-   * so a right code after them is answered like the wrong ones), or there is none to answer.
+   * so a right code after them is answered like the wrong ones), outlived its 15 minutes
+   * (SLS_ERR_CODE_EXPIRED: ask for a new code, not "enter your number first"), or there is none to answer.
+   * Decided by the row alone, never by the code typed (no oracle).
    */
   async #noPending(userId: string): Promise<SlsError> {
     const latest = await this.#d.adb
       .selectFrom('mobile_verifications')
-      .select(['verified_at', 'wrong_attempts'])
+      .select(['verified_at', 'wrong_attempts', 'ended_at', 'expires_at'])
       .where('user_id', '=', userId)
       .orderBy('created_at', 'desc')
       .limit(1)
       .executeTakeFirst();
     if (latest && latest.verified_at === null && latest.wrong_attempts >= MOBILE_CODE_ATTEMPTS) return codeEnded();
+    if (latest && latest.verified_at === null && latest.ended_at === null && Number(latest.expires_at) <= this.#d.now()) return codeExpired();
     return noCodeWaiting();
   }
 
@@ -293,22 +310,29 @@ export class PhoneService {
       // verified meanwhile, and this code is not judged: answered from the row, like a right code
       // that lost the same race (no oracle for the SMS code).
       const now = d.now();
-      const counted = await d.adb
-        .updateTable('mobile_verifications')
-        .set((eb) => ({
-          wrong_attempts: eb('wrong_attempts', '+', 1),
-          ended_at: eb.case().when('wrong_attempts', '>=', MOBILE_CODE_ATTEMPTS - 1).then(eb.val<number | null>(now)).else(eb.ref('ended_at')).end(),
-        }))
-        .where('id', '=', p.id)
-        .where('verified_at', 'is', null)
-        .where('ended_at', 'is', null)
-        .where('expires_at', '>', now)
-        .where('wrong_attempts', '<', MOBILE_CODE_ATTEMPTS)
-        .returning('wrong_attempts')
-        .executeTakeFirst();
+      // SPEC N2: the wrong code is counted with its `mobile.code_failed` entry, in one transaction: a
+      // count the log did not take is not kept either (the code may be typed again, and is judged then).
+      const counted = await d.adb.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('mobile_verifications')
+          .set((eb) => ({
+            wrong_attempts: eb('wrong_attempts', '+', 1),
+            ended_at: eb.case().when('wrong_attempts', '>=', MOBILE_CODE_ATTEMPTS - 1).then(eb.val<number | null>(now)).else(eb.ref('ended_at')).end(),
+          }))
+          .where('id', '=', p.id)
+          .where('verified_at', 'is', null)
+          .where('ended_at', 'is', null)
+          .where('expires_at', '>', now)
+          .where('wrong_attempts', '<', MOBILE_CODE_ATTEMPTS)
+          .returning('wrong_attempts')
+          .executeTakeFirst();
+        if (!row) return undefined;
+        const left = Math.max(0, MOBILE_CODE_ATTEMPTS - row.wrong_attempts);
+        await appendAccountAudit(trx, now, { event: 'mobile.code_failed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { attemptsLeft: left } });
+        return row;
+      });
       if (!counted) throw await this.#lostRace(p.id);
       const attemptsLeft = Math.max(0, MOBILE_CODE_ATTEMPTS - counted.wrong_attempts);
-      await d.audit({ event: 'mobile.code_failed', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { attemptsLeft } });
       // SPEC L6: each wrong code is also a failure of the user and of the address; the throttle writes
       // `user.locked` when it locks. A lock ends the verification, as it ends a login.
       const lockedUntil = await d.services.throttle.recordFailure(caller.user.username_normalized, sourceAddress);
@@ -324,7 +348,8 @@ export class PhoneService {
     let enrolled = false;
     let enrolledId: string | undefined;
     let won = false;
-    await d.adb.transaction().execute(async (trx) => {
+    let doNotCall = false;
+    const step = d.adb.transaction().execute(async (trx) => {
       // SPEC L6: a verification that took its third wrong code meanwhile is over, right code or not.
       const r = await trx
         .updateTable('mobile_verifications')
@@ -336,6 +361,15 @@ export class PhoneService {
         .where('wrong_attempts', '<', MOBILE_CODE_ATTEMPTS)
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return;
+      // SPEC P2, P3, P4: a number put on the do-not-call list since its code was sent may not receive
+      // SMS, so it cannot become the number login codes go to (an SMS device enrolled for it would
+      // leave its user without a working second factor). Asked once the code is known to be right and
+      // the verification live (so the answer tells nothing a wrong code would not), and undone with the
+      // rest: nothing changes, and the code stays good should the number leave the list.
+      if (await isOnDoNotCallList(trx, p.number)) {
+        doNotCall = true;
+        throw new SlsError('SLS_ERR_PHONE_DO_NOT_CALL', { message: 'This number has been put on a do-not-call list and cannot receive text messages, so it cannot be verified. Enter another mobile number.' });
+      }
       won = true;
       const before = await trx.selectFrom('users').select('mobile_number').where('id', '=', caller.user.id).executeTakeFirstOrThrow();
       await trx.updateTable('users').set({ mobile_number: p.number, mobile_verified_at: now }).where('id', '=', caller.user.id).execute();
@@ -354,7 +388,18 @@ export class PhoneService {
       // SPEC P4: no active device at all (a temporary passcode counts as none) → SMS as second factor.
       const active = await trx.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', caller.user.id).where('status', '=', 'active').execute();
       const regular = active.filter((a) => a.kind !== 'temp_passcode' && a.kind !== 'online_scc');
-      if (regular.length === 0) {
+      // SPEC S5 × P4: a device another user shares with this one (approved, still active) is the
+      // user's device: it is in their login drop-down, and their own were set aside for it. Enrolling
+      // SMS beside it would hand a sharing requester a second, less secure factor of their own.
+      const shared = await trx
+        .selectFrom('sharing_requests')
+        .innerJoin('devices', 'devices.id', 'sharing_requests.device_id')
+        .select('devices.id')
+        .where('sharing_requests.requester_user_id', '=', caller.user.id)
+        .where('sharing_requests.state', '=', 'approved')
+        .where('devices.status', '=', 'active')
+        .execute();
+      if (regular.length === 0 && shared.length === 0) {
         enrolledId = newId('dev');
         await trx
           .insertInto('devices')
@@ -387,6 +432,13 @@ export class PhoneService {
         details: { enrolledInSms: enrolled, masked: maskPhoneNumber(p.number) },
       });
     });
+    try {
+      await step;
+    } catch (e) {
+      // The refusal is on record (N2), written once the step rolled back (SQLite's one connection).
+      if (doNotCall) await d.audit({ event: 'mobile.refused', userId: caller.user.id, username: caller.user.username_normalized, sourceAddress, details: { reason: 'do_not_call', at: 'verify', masked: maskPhoneNumber(p.number) } });
+      throw e;
+    }
     if (!won) throw await this.#lostRace(p.id);
     return { ...(await this.status(caller)), enrolledInSms: enrolled };
   }

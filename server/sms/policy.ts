@@ -28,10 +28,16 @@
  *   (SPEC N1), and each update is conditional on the row's version, so SMS asked together never pass it.
  *   Refusals of the rules above (do-not-call, carrier hours) come first and use none of it.
  *
+ * - SPEC P5: when the configured gateway fails, nothing left: the SMS gives its place in the budget
+ *   back (the retry that does leave is the one counted) and the caller gets SLS_ERR_SERVICE_UNAVAILABLE
+ *   with `retryAt`, not a 500; the gateway's error, which may hold the body (a code), is not logged here.
+ *
  * The dispatcher (`dispatchDueSms`) sends the due deferred rows through the configured gateway; the
  * outbox gateway has nothing to send, so their rows are just marked sent. Each row is claimed by a
  * conditional update first, so several slsd processes never send one twice. A number put on the
- * do-not-call list while its SMS waited is dropped, with the reason on the row.
+ * do-not-call list while its SMS waited is dropped, and so is a number verification code that no
+ * longer waits (replaced by a newer code, ended, expired: `code_ended`), each with the reason on the
+ * row and its `sms.dropped` entry in the same transaction (N2).
  */
 import { smsDeliverableFrom } from '../../core/phone.ts';
 import type { Kysely } from 'kysely';
@@ -152,7 +158,14 @@ export class SmsPolicyGateway implements SmsGateway {
     // SPEC L4: counted when it is sent or put to wait (a deferred one leaves later, but leaves).
     await this.#spendBudget(m, now);
     if (deliverAt <= now) {
-      await this.inner.send(m);
+      try {
+        await this.inner.send(m);
+      } catch (e) {
+        // Nothing left: the SMS is not counted in the number's budget (the retry that sends it is), so
+        // a gateway outage cannot use up a number's budget and then refuse its owner's codes for an hour.
+        await this.#refundBudget(m, now).catch(() => undefined);
+        throw gatewayFailure(this.inner, e, m.purpose, now);
+      }
       return;
     }
     await this.#adb
@@ -207,6 +220,56 @@ export class SmsPolicyGateway implements SmsGateway {
     throw new Error('the SMS budget of a number kept changing under concurrent updates');
   }
 
+  /** Gives back the budget an SMS took at `at` that did not leave (the gateway failed, SPEC L4). */
+  async #refundBudget(m: SmsMessage, at: number): Promise<void> {
+    if (this.#budgetPerHour <= 0) return;
+    const bucket = smsBudgetBucket(m.purpose);
+    const db = this.#budgetDb;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const row = await db.selectFrom('sms_budget').select(['sent', 'version']).where('number', '=', m.to).where('bucket', '=', bucket).executeTakeFirst();
+      if (!row) return;
+      const sent = recentSends(row.sent, this.#now());
+      const i = sent.lastIndexOf(at);
+      if (i < 0) return;
+      sent.splice(i, 1);
+      const r = await db
+        .updateTable('sms_budget')
+        .set({ sent: JSON.stringify(sent), version: row.version + 1 })
+        .where('number', '=', m.to)
+        .where('bucket', '=', bucket)
+        .where('version', '=', row.version)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) return;
+    }
+  }
+
+  /**
+   * Why a deferred SMS that is due must not leave (SPEC P2, P1), or null: its number was put on the
+   * do-not-call list while it waited; or it is a number verification code whose verification no
+   * longer waits for it — a newer code replaced it (a corrected number, a code asked again), it took
+   * its 3 wrong codes, the user was locked, or it expired while the gateway was failing. Such a code
+   * can only fail: sent at 08:00 it would wake a stranger (a number corrected at night) with a dead
+   * code, and a night of alternating numbers would queue one for each.
+   */
+  async #dropReason(row: { user_id: string | null; purpose: string; to_number: string; not_before: number | null }, now: number): Promise<string | null> {
+    if (await isOnDoNotCallList(this.#adb, row.to_number)) return 'do_not_call';
+    if (row.purpose === 'verify_number' && row.user_id !== null && row.not_before !== null) {
+      // The code of a verification is the one held for the same number until the same time (phone.ts).
+      const live = await this.#adb
+        .selectFrom('mobile_verifications')
+        .select('id')
+        .where('user_id', '=', row.user_id)
+        .where('number', '=', row.to_number)
+        .where('deliver_at', '=', row.not_before)
+        .where('verified_at', 'is', null)
+        .where('ended_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      if (!live) return 'code_ended';
+    }
+    return null;
+  }
+
   /**
    * Send the deferred SMS that are due (SPEC P2, P5): run by slsd on an interval and by `slsctl sms dispatch`.
    */
@@ -226,15 +289,23 @@ export class SmsPolicyGateway implements SmsGateway {
     let dropped = 0;
     let failed = 0;
     for (const row of due) {
+      const reason = await this.#dropReason(row, now);
+      if (reason !== null) {
+        // SPEC N2: dropped with its `sms.dropped` entry, in one transaction, by the one slsd whose
+        // conditional update took the row (several may dispatch); if the log refuses the entry the row
+        // still waits, and the next round drops it.
+        const took = await this.#adb.transaction().execute(async (trx) => {
+          const r = await trx.updateTable('sms_outbox').set({ dropped_reason: reason }).where('id', '=', row.id).where('sent_at', 'is', null).where('dropped_reason', 'is', null).executeTakeFirst();
+          if (Number(r.numUpdatedRows) !== 1) return false;
+          await appendAccountAudit(trx, now, { event: 'sms.dropped', userId: row.user_id, details: { purpose: row.purpose, reason, masked: maskPhoneNumber(row.to_number) } });
+          return true;
+        });
+        if (took) dropped++;
+        continue;
+      }
       // Claim it: another slsd process may be dispatching too.
       const claimed = await this.#adb.updateTable('sms_outbox').set({ sent_at: now }).where('id', '=', row.id).where('sent_at', 'is', null).where('dropped_reason', 'is', null).executeTakeFirst();
       if (Number(claimed.numUpdatedRows) !== 1) continue;
-      if (await isOnDoNotCallList(this.#adb, row.to_number)) {
-        await this.#adb.updateTable('sms_outbox').set({ sent_at: null, dropped_reason: 'do_not_call' }).where('id', '=', row.id).execute();
-        await appendAccountAudit(this.#adb, now, { event: 'sms.dropped', userId: row.user_id, details: { purpose: row.purpose, reason: 'do_not_call', masked: maskPhoneNumber(row.to_number) } });
-        dropped++;
-        continue;
-      }
       // The outbox gateway's row is the message itself: marked sent, nothing more to do.
       if (this.inner instanceof OutboxGateway) {
         sent++;
@@ -252,6 +323,25 @@ export class SmsPolicyGateway implements SmsGateway {
     return { sent, dropped, failed };
   }
 }
+
+/**
+ * SPEC P5, L4: the configured gateway did not take an SMS. A coded answer (503, try again shortly)
+ * instead of a 500 that reads like a bug; the gateway's own error is not passed on or logged here,
+ * as it may hold the message's body, and so its code (the gateway is the one to log it). The
+ * outbox gateway's failures are the database's, answered as such by the error handler.
+ */
+function gatewayFailure(inner: SmsGateway, e: unknown, purpose: string, now: number): unknown {
+  if (e instanceof SlsError || inner instanceof OutboxGateway) return e;
+  const what = purpose === 'ibkey_activation' ? 'activation code' : 'code';
+  const instead = purpose === 'verify_number' ? '' : ', or use another device';
+  return new SlsError('SLS_ERR_SERVICE_UNAVAILABLE', {
+    message: `The text message service is not answering, so no ${what} was sent. Try again in a moment${instead}.`,
+    retryAt: new Date(now + GATEWAY_RETRY_MS).toISOString(),
+  });
+}
+
+/** When to try again after the gateway failed (SPEC P5): as soon as an SMS code may be asked again. */
+const GATEWAY_RETRY_MS = 30_000;
 
 /** The times of a budget row still within the hour, oldest first. */
 function recentSends(json: string, now: number): number[] {
