@@ -34,6 +34,7 @@ export type AccountAuditEvent =
   | 'sls.opted_out'
   | 'sls.opted_in'
   | 'sharing.started'
+  | 'sharing.verified'
   | 'sharing.owner_password_failed'
   | 'sharing.refused'
   | 'sharing.pending_compliance'

@@ -99,7 +99,19 @@ describeEachBackend('slsctl device assign, serial numbers and secret files', awa
       err: '',
     });
     expect(await auditOf('device.status_changed')).toEqual([
-      { userId: u.nora.userId, deviceId: u.card.device.id, assignedTo: 'nora', assignedFrom: 'owen', by: 'agent.test', sessionsEnded: 2, restartTokensRevoked: 2 },
+      {
+        userId: u.nora.userId,
+        deviceId: u.card.device.id,
+        assignedTo: 'nora',
+        assignedFrom: 'owen',
+        by: 'agent.test',
+        sessionsEnded: 2,
+        restartTokensRevoked: 2,
+        // D7, D5: no challenge was open on it (provisioning-sharing-gaps.test.ts has those).
+        loginsEnded: 0,
+        confirmationsEnded: 0,
+        pushesEnded: 0,
+      },
     ]);
     expect(await auditOf('sharing.cancelled')).toEqual([
       { userId: u.requester.userId, deviceId: u.card.device.id, requestId: u.requestId, from: 'approved', reactivated: 1, reason: 'shared device assigned to another user by an operator (S5, D7)', by: 'agent.test' },

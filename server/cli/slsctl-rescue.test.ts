@@ -104,7 +104,9 @@ describeEachBackend('slsctl rescues that must not leave the user stuck', await p
       expect(details.length, event).toBeGreaterThan(0);
       for (const d of details) expect(d, event).toMatchObject({ by: 'agent.test' });
     }
-    expect(await auditDetails('device.status_changed')).toEqual([{ assignedTo: 'by.other', assignedFrom: 'by.user', by: 'agent.test', sessionsEnded: 0, restartTokensRevoked: 0 }]);
+    expect(await auditDetails('device.status_changed')).toEqual([
+      { assignedTo: 'by.other', assignedFrom: 'by.user', by: 'agent.test', sessionsEnded: 0, restartTokensRevoked: 0, loginsEnded: 0, confirmationsEnded: 0, pushesEnded: 0 },
+    ]);
   });
 
   it('N2, P2: dnc add twice audits once; dnc remove of a number not on the list, or of no number, changes nothing and audits nothing', async () => {

@@ -361,8 +361,10 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
         message: `${what} is ${d.status}: made active it authenticates again, for whoever holds it (SPEC D5, D8). If ${d.username} has it back and you mean it, run again with --force`,
       });
     }
-    await p.setDeviceStatus(id, status, operator);
-    io.out(`${what}: ${d.status} → ${status}\n`);
+    const { setAsideFor } = await p.setDeviceStatus(id, status, operator);
+    // SPEC S5: activated while its user shares another user's device, it waits, set aside, for that sharing to end.
+    if (setAsideFor) io.out(`${what}: ${d.status} → inactive (set aside while ${d.username} shares another user's device: sharing ${setAsideFor}; active again when it ends)\n`);
+    else io.out(`${what}: ${d.status} → ${status}\n`);
   }
   const forceOption = () => new Option('--force', 'also reactivate a lost, returned or revoked device (SPEC D5, D8)');
   device

@@ -25,9 +25,11 @@ import { sealContext } from '../verifiers/types.ts';
 import { TEMP_PASSCODE_LENGTH } from '../verifiers/temporary-passcode.ts';
 import { accountDb } from '../account/schema.ts';
 import { appendAudit } from './audit.ts';
+import { ibkeyDb } from './ibkey-schema.ts';
+import { notifierOf } from './ibkey-notifier.ts';
 import { endEverySessionOf, endSessionsOfDevice } from './sessions.ts';
 import type { Services } from './index.ts';
-import { endSharingsOfDevice } from './sharing.ts';
+import { endSharingsOfDevice, setAsideOnActivation } from './sharing.ts';
 import { ONLINE_CARD_VALIDITY_MS } from './temporary-access.ts';
 import { normalizeUsername } from './throttle.ts';
 
@@ -111,6 +113,56 @@ async function refuseDuplicateSerial(trx: Kysely<Database>, device: { kind: Devi
       message: `a ${DEVICE_CATALOGUE[kind].name} with serial ${serial} is already in use: ${other.id} of ${other.username_normalized} (${other.status}); ${outcome}. One serial number is one device (SPEC D5): set that one lost, returned or revoked first if it is the same card`,
     });
   }
+}
+
+/** What `endChallengesOnDevice` ended: the login transactions by id (their desktops are told), the confirmations and IB Key pushes counted. */
+export interface EndedChallenges {
+  readonly logins: readonly string[];
+  readonly confirmations: number;
+  readonly pushes: number;
+}
+
+/**
+ * SPEC D5, D2, L5, L7, W1, S3, D6: ends, inside the caller's transaction, every challenge still open
+ * on device `deviceId`, whoever it was issued for:
+ * - portal confirmations (`confirmations`: a withdrawal's, a sharing's, an activation's; W1, S3, D6)
+ *   still waiting for their answer: `ended`, so an answer gets SLS_ERR_TRANSACTION_ENDED;
+ * - IB Key pushes waiting for the app, or approved and not yet used (L7): `superseded`, as a new
+ *   challenge of their login supersedes them (verifiers/ibkey-push.ts), so the app no longer shows
+ *   them and an answer gets SLS_ERR_IBKEY_REQUEST_ENDED;
+ * - live login transactions whose challenge is on it (L5): `ended`, so a response gets
+ *   SLS_ERR_TRANSACTION_ENDED and the user starts again (with their own devices).
+ *
+ * For a device that stays ACTIVE but changes hands (`assignDevice`, D7): its status no longer stops
+ * its former owner's challenges, which every answer path re-checks for a device reported lost,
+ * returned or set aside (confirmations.ts `assertDeviceUsable` and `consumeConfirmation`, login.ts
+ * `respond`; devices-admin.ts `report` relies on exactly that, and keeps a login open on a lost card
+ * so that its user picks another device, L5). Returns what ended, for the caller's audit entry (N2).
+ * Each statement looks rows up by an index: confirmations and pushes by device, logins by expiry
+ * (live ones only: an expired login answers nothing).
+ */
+export async function endChallengesOnDevice(trx: Kysely<Database>, deviceId: string, now: number): Promise<EndedChallenges> {
+  const confirmations = await accountDb(trx)
+    .updateTable('confirmations')
+    .set({ state: 'ended' })
+    .where('device_id', '=', deviceId)
+    .where('state', 'in', ['challenge', 'answered'])
+    .executeTakeFirst();
+  const pushes = await ibkeyDb(trx)
+    .updateTable('ibkey_push_requests')
+    .set({ state: 'superseded', answered_at: now })
+    .where('device_id', '=', deviceId)
+    .where('state', 'in', ['pending', 'approved'])
+    .executeTakeFirst();
+  const logins = await trx
+    .updateTable('login_transactions')
+    .set({ state: 'ended', ended_at: now })
+    .where('expires_at', '>', now)
+    .where('device_id', '=', deviceId)
+    .where('state', '=', 'challenge')
+    .returning('id')
+    .execute();
+  return { logins: logins.map((l) => l.id), confirmations: Number(confirmations.numUpdatedRows), pushes: Number(pushes.numUpdatedRows) };
 }
 
 /** Passwords are 8–256 characters (the login accepts up to 256, core/api.ts). */
@@ -242,6 +294,10 @@ export class Provisioning {
    * Registers a device for a user (SPEC D1, D7: legacy kinds only through here).
    *
    * Active at once unless `pending`; activating never deactivates the user's other devices (D1).
+   * S5: a physical device registered active for a user who shares another user's device (an approved
+   * request of theirs) is set aside at once like their other own devices (`setAsideOnActivation`, in
+   * the same transaction, audited `device.status_changed`), and comes back when that sharing ends;
+   * what is returned (and delivered) is the device as registered, `inactive` then.
    * Registered in one transaction with its `device.added` entry (N2): `within`'s, when given (a device
    * sent for an order is registered with the order's change, devices-admin.ts `sendOrder`).
    * A serial another device of the kind in use has is refused, nothing registered (SPEC D5,
@@ -303,7 +359,7 @@ export class Provisioning {
       activated_at: status === 'active' ? now : null,
       last_used_at: null,
     };
-    const register = async (trx: Kysely<Database>) => {
+    const register = async (trx: Kysely<Database>): Promise<DeviceRow> => {
       await refuseDuplicateSerial(trx, row, 'nothing was registered');
       await trx.insertInto('devices').values(row).execute();
       if (out.card) {
@@ -316,20 +372,36 @@ export class Provisioning {
         await accountDb(trx).insertInto('online_cards').values({ device_id: id, user_id: user.id, issued_at: now, valid_until: now + ONLINE_CARD_VALIDITY_MS }).execute();
       }
       await appendAudit(trx, now, { event: 'device.added', userId: user.id, username: user.username_normalized, deviceId: id, details: { kind, status, ...this.#by } });
-      if (d.deliver) await d.deliver({ device: row, ...out });
+      // SPEC S5: the user shares another user's device: a physical device added active is set aside with their others.
+      const setAside =
+        status === 'active'
+          ? await setAsideOnActivation(accountDb(trx), user.id, id, now, null, {
+              reason: "added while its user shares another user's device: set aside until that sharing ends (S5)",
+              by: this.#by.by ?? 'slsctl',
+            })
+          : null;
+      const registered: DeviceRow = setAside === null ? row : { ...row, status: 'inactive' };
+      if (d.deliver) await d.deliver({ device: registered, ...out });
+      return registered;
     };
-    if (within) await register(within);
-    else await this.#s.db.transaction().execute(register);
-    return { device: row, ...out };
+    const registered = within ? await register(within) : await this.#s.db.transaction().execute(register);
+    return { device: registered, ...out };
   }
 
-  /** `by`: who set it, for the audit log (SPEC N2: the operator, `slsctl` names them). */
-  async setDeviceStatus(deviceId: string, status: DeviceStatus, by = 'slsctl'): Promise<void> {
+  /**
+   * `by`: who set it, for the audit log (SPEC N2: the operator, `slsctl` names them).
+   *
+   * S5: a physical device made active for a user who shares another user's device (an approved
+   * request of theirs) is set aside again at once, in the same transaction (`setAsideOnActivation`,
+   * audited `device.status_changed` after the operator's entry), and comes back when that sharing
+   * ends; `setAsideFor` names that request (null when nothing was set aside).
+   */
+  async setDeviceStatus(deviceId: string, status: DeviceStatus, by = 'slsctl'): Promise<{ setAsideFor: string | null }> {
     if (!DEVICE_STATUSES.includes(status)) throw new SlsError('SLS_ERR_VALIDATION', { message: `status is one of ${DEVICE_STATUSES.join(', ')}` });
     const device = await this.#s.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirst();
     if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
     const now = this.#s.now();
-    await this.#s.db.transaction().execute(async (baseTrx) => {
+    return this.#s.db.transaction().execute(async (baseTrx) => {
       const trx = accountDb(baseTrx);
       // SPEC D5, D8: a retired device back in use must not share its serial with another in use.
       if (IN_USE.includes(status) && !IN_USE.includes(device.status)) await refuseDuplicateSerial(baseTrx, device, 'nothing changed');
@@ -358,7 +430,16 @@ export class Provisioning {
         await appendAudit(baseTrx, now, { event: 'restart.revoked', userId: device.user_id, deviceId, details: { by, count: restartTokens, reason: `device ${status}` } });
       }
       // SPEC S5, D8: a shared device that no longer authenticates ends its sharings; requesters get their set-aside devices back.
-      if (status !== 'active') await endSharingsOfDevice(trx, deviceId, now, { reason: `shared device set ${status} by an operator (S5, D8)`, by });
+      if (status !== 'active') {
+        await endSharingsOfDevice(trx, deviceId, now, { reason: `shared device set ${status} by an operator (S5, D8)`, by });
+        return { setAsideFor: null };
+      }
+      // SPEC S5: made active while its user shares another user's device: set aside until that sharing ends.
+      const setAsideFor = await setAsideOnActivation(trx, device.user_id, deviceId, now, null, {
+        reason: "made active while its user shares another user's device: set aside until that sharing ends (S5)",
+        by,
+      });
+      return { setAsideFor };
     });
   }
 
@@ -371,20 +452,41 @@ export class Provisioning {
    *   (the former owner's, a sharing requester's), with the restart chains begun with it and the
    *   sessions those restarted (sessions.ts `endSessionsOfDevice`). Before, the former owner stayed
    *   signed in through a device now someone else's, and auto-restarted until the weekly cut-off.
+   * - D5, D2, L5, L7, W1, S3, D6: no challenge issued on it before answers after: the portal
+   *   confirmations waiting on it (a withdrawal's, a sharing's, its own activation's), the IB Key
+   *   pushes waiting for it and the live logins whose challenge is on it end (`endChallengesOnDevice`;
+   *   counted in the entry: `confirmationsEnded`, `pushesEnded`, `loginsEnded`). Else, the device
+   *   staying active, the former owner could still complete the activation of a card now someone
+   *   else's (D6), a push stayed on the phone for its new owner's app to answer (L7), and a
+   *   withdrawal's or login's response was still judged (wrong ones counted) before its refusal.
    * - S5: no sharing of it goes on under its new owner: each open request for it ends, and an approved
    *   one gives its requester back the own devices it set aside, audited `sharing.cancelled` (sharing.ts
    *   `endSharingsOfDevice`).
+   * - S5: an active physical device assigned to a user who shares another user's device (an approved
+   *   request of theirs) is set aside like their other own devices, audited `device.status_changed`,
+   *   and comes back when that sharing ends (sharing.ts `setAsideOnActivation`; `setAside`).
    * - The device is moved conditionally on the owner read: of two assigns at once, one wins, the
    *   other is SLS_ERR_CONFLICT. Assigned to the user who has it: nothing changes, nothing is written.
    */
   async assignDevice(
     deviceId: string,
     username: string,
-  ): Promise<{ changed: boolean; from: string; sessionsEnded: number; restartTokensRevoked: number; sharingsEnded: number }> {
+  ): Promise<{
+    changed: boolean;
+    from: string;
+    sessionsEnded: number;
+    restartTokensRevoked: number;
+    sharingsEnded: number;
+    loginsEnded: number;
+    confirmationsEnded: number;
+    pushesEnded: number;
+    setAside: boolean;
+  }> {
     const user = await this.userByName(username);
     const now = this.#s.now();
     const by = this.#by.by ?? 'slsctl';
-    return this.#s.db.transaction().execute(async (trx) => {
+    const unchanged = { sessionsEnded: 0, restartTokensRevoked: 0, sharingsEnded: 0, loginsEnded: 0, confirmationsEnded: 0, pushesEnded: 0, setAside: false };
+    const done = await this.#s.db.transaction().execute(async (trx) => {
       const device = await trx
         .selectFrom('devices')
         .innerJoin('users', 'users.id', 'devices.user_id')
@@ -393,19 +495,50 @@ export class Provisioning {
         .executeTakeFirst();
       if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
       const from = device.username_normalized;
-      if (device.user_id === user.id) return { changed: false, from, sessionsEnded: 0, restartTokensRevoked: 0, sharingsEnded: 0 };
+      if (device.user_id === user.id) return { changed: false, from, ...unchanged, endedLogins: [] as readonly string[] };
       const r = await trx.updateTable('devices').set({ user_id: user.id }).where('id', '=', deviceId).where('user_id', '=', device.user_id).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `device ${deviceId} changed meanwhile: look at it again` });
       const ended = await endSessionsOfDevice(trx, deviceId, now);
+      const challenges = await endChallengesOnDevice(trx, deviceId, now);
       await appendAudit(trx, now, {
         event: 'device.status_changed',
         userId: user.id,
         deviceId,
-        details: { assignedTo: user.username_normalized, assignedFrom: from, ...this.#by, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens },
+        details: {
+          assignedTo: user.username_normalized,
+          assignedFrom: from,
+          ...this.#by,
+          sessionsEnded: ended.sessions,
+          restartTokensRevoked: ended.restartTokens,
+          loginsEnded: challenges.logins.length,
+          confirmationsEnded: challenges.confirmations,
+          pushesEnded: challenges.pushes,
+        },
       });
       const sharings = await endSharingsOfDevice(accountDb(trx), deviceId, now, { reason: 'shared device assigned to another user by an operator (S5, D7)', by });
-      return { changed: true, from, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens, sharingsEnded: sharings.length };
+      // SPEC S5: after its own sharings ended (a requester who shared this very device now owns it: it stays active).
+      const setAside = await setAsideOnActivation(accountDb(trx), user.id, deviceId, now, null, {
+        reason: "assigned to a user who shares another user's device: set aside until that sharing ends (S5)",
+        by,
+      });
+      return {
+        changed: true,
+        from,
+        sessionsEnded: ended.sessions,
+        restartTokensRevoked: ended.restartTokens,
+        sharingsEnded: sharings.length,
+        loginsEnded: challenges.logins.length,
+        confirmationsEnded: challenges.confirmations,
+        pushesEnded: challenges.pushes,
+        setAside: setAside !== null,
+        endedLogins: challenges.logins,
+      };
     });
+    const { endedLogins, ...result } = done;
+    // SPEC L7, L4: a desktop waiting on a login ended here (its IB Key push) hears it now; one on another slsd, at its next look.
+    const notifier = notifierOf(this.#s.db);
+    for (const id of endedLogins) notifier?.notify(`tx:${id}`);
+    return result;
   }
 
   async devicesOf(username: string): Promise<DeviceRow[]> {

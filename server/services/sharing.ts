@@ -32,16 +32,19 @@
  *   approvals arriving together (a pool, several slsd) never both pass, on SQLite or PostgreSQL.
  *
  * A physical device of the requester's that becomes active while the sharing is approved (T3
- * self-activation, D6 activation) is set aside too, and comes back with the others when the sharing
- * ends (`setAsideOnActivation`, for the activation to call in its own transaction).
+ * self-activation, D6 activation; an operator's `slsctl device add`, `device assign` to the user, or
+ * `device activate`/`set-status … active`, provisioning.ts) is set aside too, and comes back with
+ * the others when the sharing ends (`setAsideOnActivation`, for the activation to call in its own
+ * transaction).
  *
  * A lent device is never set aside (S5, D5): approval sets aside ALL the requester's own physical
  * devices, so a user whose device another user shares, or waits for compliance to share, is refused
  * (SLS_ERR_CONFLICT: start, submit, approval) until that sharing ends; other users' requests for it
  * only started or verified end with the approval (`settleRequestsForSetAside`), and a request whose
  * device was set aside meanwhile is not approved. Else that other user, whose own devices are set
- * aside too, was left with no device to sign in, or to cancel, with. Approvals, submits to
- * compliance and rejections are audited in their transaction (N2).
+ * aside too, was left with no device to sign in, or to cancel, with. Starts, verifications
+ * (`sharing.verified`), approvals, submits to compliance and rejections are audited in their
+ * transaction (N2).
  *
  * `list` (GET /v1/sharing) answers the SHARING_LIST_LIMIT (50) most recent requests, made by or of
  * the user, read with a fixed number of queries whatever their count (S3, N1).
@@ -180,7 +183,7 @@ function deviceNoLongerWorks(): SlsError {
  * so two users approving each other's device at once wait for each other instead of deadlocking on
  * those requests' rows; the second then finds its request cancelled.
  */
-async function serializedPerRequester(trx: AccountTrx, requesterUserId: string, ownerUserId?: string): Promise<void> {
+async function serializedPerRequester(trx: AccountTrx | AccountDb, requesterUserId: string, ownerUserId?: string): Promise<void> {
   if (trx.getExecutor().adapter instanceof PostgresAdapter) {
     const ids = ownerUserId === undefined ? [requesterUserId] : [requesterUserId, ownerUserId];
     await trx.selectFrom('users').select('id').where('id', 'in', ids).orderBy('id').forNoKeyUpdate().execute();
@@ -301,14 +304,16 @@ export async function endSharingsOfDevice(
 }
 
 /**
- * SPEC S5, T3, D6, D1: device `deviceId` of user `userId` has just become active — it activated
- * itself 14 days after it was sent (T3, devices-admin.ts `selfActivateDue`) or its user activated it
- * (serial and response, D6, `completeActivation`) — inside the caller's transaction, after the
- * caller's UPDATE of it. When that user shares another user's device (an approved request, S5) and
- * the device is physical, it is set aside as approval set aside the others: inactive (kept), added
- * to the request's set-aside devices so that ending the sharing (cancel, the shared device reported
- * or returned) makes it active again with them, and audited `device.status_changed` in the same
- * transaction (N2). Returns the request's id, or null when nothing was set aside (not physical, no
+ * SPEC S5, T3, D6, D1, D7: device `deviceId` of user `userId` has just become active — it activated
+ * itself 14 days after it was sent (T3, devices-admin.ts `selfActivateDue`), its user activated it
+ * (serial and response, D6, `completeActivation`), or an operator registered it active, assigned it
+ * to the user or made it active again (provisioning.ts `addDevice`, `assignDevice`,
+ * `setDeviceStatus`; `why` then names the operator and what they did) — inside the caller's
+ * transaction, after the caller's INSERT or UPDATE of it. When that user shares another user's
+ * device (an approved request, S5) and the device is physical, it is set aside as approval set aside
+ * the others: inactive (kept), added to the request's set-aside devices so that ending the sharing
+ * (cancel, the shared device reported or returned) makes it active again with them, and audited
+ * `device.status_changed` in the same transaction (N2). Returns the request's id, or null when nothing was set aside (not physical, no
  * approved sharing, or it ended meanwhile).
  *
  * Why set aside rather than leave it active, or refuse the activation: S5 says the requester's own
@@ -326,11 +331,12 @@ export async function endSharingsOfDevice(
  * the device among those it reactivates (`cancelFrom` reads them as its UPDATE leaves them).
  */
 export async function setAsideOnActivation(
-  trx: AccountTrx,
+  trx: AccountTrx | AccountDb,
   userId: string,
   deviceId: string,
   now: number,
   sourceAddress: string | null = null,
+  why: { readonly reason?: string; readonly by?: string } = {},
 ): Promise<string | null> {
   await serializedPerRequester(trx, userId);
   const device = await trx.selectFrom('devices').select(['kind', 'status']).where('id', '=', deviceId).where('user_id', '=', userId).executeTakeFirst();
@@ -362,7 +368,13 @@ export async function setAsideOnActivation(
     username: sharing.username_normalized,
     sourceAddress,
     deviceId,
-    details: { from: 'active', to: 'inactive', reason: "activated while its user shares another user's device: set aside until that sharing ends (S5)", requestId: sharing.id },
+    details: {
+      from: 'active',
+      to: 'inactive',
+      reason: why.reason ?? "activated while its user shares another user's device: set aside until that sharing ends (S5)",
+      ...(why.by === undefined ? {} : { by: why.by }),
+      requestId: sharing.id,
+    },
   });
   return sharing.id;
 }
@@ -631,11 +643,24 @@ export class SharingService {
     const r = await this.#own(caller, requestId, ['started']);
     const { confirmation } = await checkConfirmation(d, d.adb, { confirmationId: req.confirmationId, userId: caller.user.id, purpose: 'sharing', response: req.response, sourceAddress });
     if ((JSON.parse(confirmation.subject) as { requestId: string }).requestId !== r.id) throw new SlsError('SLS_ERR_VALIDATION', { message: 'This confirmation belongs to another request.' });
+    const now = d.now();
     await d.adb.transaction().execute(async (trx) => {
-      if (!(await consumeConfirmation(trx, confirmation.id, d.now()))) throw new SlsError('SLS_ERR_CHALLENGE_USED');
-      const u = await trx.updateTable('sharing_requests').set({ state: 'verified', verified_at: d.now() }).where('id', '=', r.id).where('state', '=', 'started').executeTakeFirst();
+      if (!(await consumeConfirmation(trx, confirmation.id, now))) throw new SlsError('SLS_ERR_CHALLENGE_USED');
+      const u = await trx.updateTable('sharing_requests').set({ state: 'verified', verified_at: now }).where('id', '=', r.id).where('state', '=', 'started').executeTakeFirst();
       // Replaced by a new start (S5) or cancelled meanwhile: not verified, and the confirmation stays unused (rolled back).
       if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This sharing request changed meanwhile.' });
+      // SPEC N2, S3: the owner's password and their device's response accepted is a security event,
+      // on record in this transaction: an entry that cannot be written verifies nothing (the request
+      // stays started, the confirmation unused, so the same answer can be sent again).
+      const owner = await trx.selectFrom('users').select('username_normalized').where('id', '=', r.owner_user_id).executeTakeFirstOrThrow();
+      await appendAccountAudit(trx, now, {
+        event: 'sharing.verified',
+        userId: caller.user.id,
+        username: caller.user.username_normalized,
+        sourceAddress,
+        deviceId: r.device_id,
+        details: { requestId: r.id, owner: owner.username_normalized },
+      });
     });
     return this.#view({ ...r, state: 'verified' });
   }
