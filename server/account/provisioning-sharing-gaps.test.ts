@@ -9,13 +9,14 @@
 //   active again when the sharing ends.
 // - SPEC D7, D5, D2, L5, L7, W1, S3, D6: `device assign` ends, in its transaction, what is still open
 //   on the device for its former owner: portal confirmations (a withdrawal's, a sharing's, an
-//   activation's), IB Key pushes waiting, logins whose challenge is on it. None answers after.
+//   activation's), logins whose challenge is on it. None answers after. Only a physical device is
+//   assigned (D7, K1): IB Key, whose pushes those would be, is refused and its push goes on.
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import type { ConfirmationChallenge } from '../../core/account-api.ts';
 import type { LoginStep } from '../../core/api.ts';
 import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
-import { errorCode, getJson, postJson } from '../testing/http.ts';
+import { errorCode, postJson } from '../testing/http.ts';
 import { refuseAuditEvent } from '../testing/refuse-audit.ts';
 import { accountServerForEachTest, answer, bearer, makeUser, ok, PASSWORD, PORTAL, signIn, TRADING, USD } from './testing.ts';
 import type { AccountTestServer, TestUser } from './testing.ts';
@@ -262,22 +263,20 @@ describeEachBackend('sharing and operators\' device changes (SPEC N2, S3, S5, D5
     expect(ok(await postJson<{ status: string }>(t.app, `/v1/devices/activation/${mine.confirmationId}`, { response: answer(card, mine.challenge) }, bearer(ninaToken))).status).toBe('active');
   });
 
-  it('D7, L7: an IB Key push waiting for the former owner ends with the assign (superseded: the app lists it no more), and the desktop hears its login is over', async () => {
+  it('D7, K1, L7: an IB Key is never assigned (it is its user\'s key in their app): refused, and the push waiting for its owner goes on', async () => {
     const owner = await makeUser(t, 'ivo', ['ibkey']);
     await makeUser(t, 'nina', ['scc'], { entityId: owner.entityId });
     const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'ivo', password: PASSWORD, client: TRADING }));
     if (step.status !== 'challenge' || step.challenge.type !== 'push') throw new Error(`expected a push, got ${JSON.stringify(step)}`);
-    const r = await t.provisioning.assignDevice(owner.devices.ibkey!.device.id, 'nina');
+    await expect(t.provisioning.assignDevice(owner.devices.ibkey!.device.id, 'nina')).rejects.toMatchObject({ code: 'SLS_ERR_CONFLICT' });
     const rows = await t.services.db
       .withTables<{ ibkey_push_requests: { transaction_id: string; state: string } }>()
       .selectFrom('ibkey_push_requests')
       .select('state')
       .where('transaction_id', '=', step.transactionId)
       .execute();
-    expect(rows.map((x) => x.state)).toEqual(['superseded']);
-    expect((await t.services.db.selectFrom('login_transactions').select('state').where('id', '=', step.transactionId).executeTakeFirstOrThrow()).state).toBe('ended');
-    const status = await getJson<{ error?: { code: string } }>(t.app, `/v1/login/${step.transactionId}/status?wait=0`);
-    expect(status.body.error?.code).toBe('SLS_ERR_TRANSACTION_ENDED');
-    expect(r).toMatchObject({ changed: true, loginsEnded: 1, pushesEnded: 1 });
+    expect(rows.map((x) => x.state)).toEqual(['pending']);
+    expect((await t.services.db.selectFrom('login_transactions').select('state').where('id', '=', step.transactionId).executeTakeFirstOrThrow()).state).toBe('challenge');
+    expect((await t.services.db.selectFrom('devices').select('user_id').where('id', '=', owner.devices.ibkey!.device.id).executeTakeFirstOrThrow()).user_id).toBe(owner.userId);
   });
 });

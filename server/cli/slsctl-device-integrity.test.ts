@@ -95,7 +95,7 @@ describeEachBackend('slsctl device assign, serial numbers and secret files', awa
     await signIn(t, 'nora', u.card);
     expect(r).toEqual({
       code: 0,
-      out: `${u.card.device.id} assigned to nora (was owen's): 2 session(s) opened with it signed out, 2 restart token(s) revoked, 1 sharing(s) of it ended\n`,
+      out: `${u.card.device.id} assigned to nora (was owen's): 2 session(s) opened with it signed out, 2 restart token(s) revoked, 1 sharing(s) of it ended, 0 login(s) and 0 confirmation(s) waiting on it ended\n`,
       err: '',
     });
     expect(await auditOf('device.status_changed')).toEqual([
@@ -142,6 +142,24 @@ describeEachBackend('slsctl device assign, serial numbers and secret files', awa
     expect((await session(token)).status).toBe(200);
     expect(r).toEqual({ code: 0, out: `${u.devices.dsc!.device.id} is already sam's: nothing changed\n`, err: '' });
     expect(await slsctl(['device', 'assign', 'dev_nosuch', '--user', 'sam'])).toEqual({ code: 1, out: '', err: 'slsctl: SLS_ERR_NOT_FOUND: no device dev_nosuch\n' });
+  });
+
+  it('D7, K1, P4, T1: IB Key, SMS and a temporary passcode stay with the user they were issued to: assign refuses them, nothing changes', async () => {
+    const u = await makeUser(t, 'ivan', ['ibkey', 'sms', 'dsc']);
+    await makeUser(t, 'otto', ['scc']);
+    const token = await signIn(t, 'ivan', u.devices.dsc!);
+    for (const kind of ['ibkey', 'sms'] as const) {
+      const id = u.devices[kind]!.device.id;
+      const r = await slsctl(['device', 'assign', id, '--user', 'otto']);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(new RegExp(`^slsctl: SLS_ERR_CONFLICT: ${id} is .+ cannot be assigned`));
+    }
+    const passcode = await t.provisioning.issueTemporaryPasscode('ivan', 'agent.test');
+    expect((await slsctl(['device', 'assign', passcode.deviceId, '--user', 'otto'])).err).toContain('SLS_ERR_CONFLICT');
+    const owners = await t.services.db.selectFrom('devices').innerJoin('users', 'users.id', 'devices.user_id').select(['devices.kind', 'users.username_normalized as owner']).where('devices.user_id', '=', u.userId).execute();
+    expect(owners.map((o) => `${o.kind}:${o.owner}`).sort()).toEqual(['dsc:ivan', 'ibkey:ivan', 'sms:ivan', 'temp_passcode:ivan']);
+    expect(await auditOf('device.status_changed')).toEqual([]);
+    expect((await session(token)).status).toBe(200);
   });
 
   it('D5, D7: device add with the serial of another device of the kind in use is refused (SLS_ERR_CONFLICT), nothing registered, no file; another kind, or a retired device\'s serial, is not', async () => {

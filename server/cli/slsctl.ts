@@ -393,7 +393,11 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
         return;
       }
       // SPEC D5, L8, S5: the former owner is signed out of it, and its sharings end, with the assign.
-      io.out(`${id} assigned to ${o.user} (was ${r.from}'s): ${r.sessionsEnded} session(s) opened with it signed out, ${r.restartTokensRevoked} restart token(s) revoked, ${r.sharingsEnded} sharing(s) of it ended\n`);
+      io.out(
+        `${id} assigned to ${o.user} (was ${r.from}'s): ${r.sessionsEnded} session(s) opened with it signed out, ${r.restartTokensRevoked} restart token(s) revoked, ` +
+          `${r.sharingsEnded} sharing(s) of it ended, ${r.loginsEnded} login(s) and ${r.confirmationsEnded} confirmation(s) waiting on it ended` +
+          `${r.setAside ? `; set aside (inactive) while ${o.user} shares another user's device, active again when that sharing ends` : ''}\n`,
+      );
     });
 
   // --- temporary access -------------------------------------------------------------------------

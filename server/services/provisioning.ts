@@ -490,11 +490,20 @@ export class Provisioning {
       const device = await trx
         .selectFrom('devices')
         .innerJoin('users', 'users.id', 'devices.user_id')
-        .select(['devices.user_id', 'users.username_normalized'])
+        .select(['devices.user_id', 'devices.kind', 'users.username_normalized'])
         .where('devices.id', '=', deviceId)
         .executeTakeFirst();
       if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
       const from = device.username_normalized;
+      // SPEC D7, K1, K3, P4, T1: only a physical device changes hands. IB Key is its user's key in their
+      // app (another user adds themselves in the app), SMS is its user's verified number, and a
+      // temporary passcode or online card was issued to one user: given to another, it would sign them
+      // in with something that was never theirs.
+      if (!DEVICE_CATALOGUE[device.kind].physical) {
+        throw new SlsError('SLS_ERR_CONFLICT', {
+          message: `${deviceId} is ${DEVICE_CATALOGUE[device.kind].name}, which belongs to the user it was issued to and cannot be assigned: give ${user.username_normalized} their own (SPEC D7)`,
+        });
+      }
       if (device.user_id === user.id) return { changed: false, from, ...unchanged, endedLogins: [] as readonly string[] };
       const r = await trx.updateTable('devices').set({ user_id: user.id }).where('id', '=', deviceId).where('user_id', '=', device.user_id).executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `device ${deviceId} changed meanwhile: look at it again` });
