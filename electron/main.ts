@@ -30,6 +30,17 @@ import { isTrustedSenderUrl } from './security.ts';
 
 let mainWindow: BrowserWindow | null = null;
 let host: Host | null = null;
+/**
+ * What must stop before the process ends: DSC+ discovery once started, then the host (which stops it
+ * too, after cancelling a pending RESPOND on the card). Electron does not wait for promises of its
+ * `will-quit` listeners, so the listener below holds the quit until this has settled.
+ */
+let closeOnQuit: (() => Promise<void>) | null = null;
+/** A quit waits at most this long for the host: a DSC+ that does not answer CANCEL must not keep the app open. */
+const HOST_CLOSE_TIMEOUT_MS = 5_000;
+let quitState: 'running' | 'closing' | 'closed' = 'running';
+/** 1 after a failed start, so `npm start` (bin/start.mjs) and scripts see the failure. */
+let quitExitCode = 0;
 
 const release = setupRelease({
   app,
@@ -65,6 +76,10 @@ function isTrustedSender(event: IpcMainInvokeEvent): boolean {
 
 function openSettings(): SettingsStore {
   const store = new ElectronStore<Record<string, unknown>>({ name: 'settings', clearInvalidConfig: true });
+  // electron-store's constructor answers `electron-store-get-data` on ipcMain (the user data folder and
+  // version, for renderer-side stores) to any sender. The renderer uses no store: only the contract's
+  // channels, each checking its sender, stay open (Electron checklist: validate every IPC sender).
+  ipcMain.removeAllListeners('electron-store-get-data');
   const settings = settingsFromKeyValueStore(store);
   // First start: the server address this build was made for (release build config).
   if (!('serverAddress' in store.store)) settings.update({ serverAddress: buildConfig.defaultServerUrl });
@@ -126,7 +141,28 @@ async function createWindow(settings: SettingsStore): Promise<void> {
   mainWindow.on('closed', () => {
     mainWindow = null;
   });
-  await mainWindow.loadURL(RENDERER_ENTRY_URL);
+  const win = mainWindow;
+  try {
+    await win.loadURL(RENDERER_ENTRY_URL);
+  } catch (error) {
+    // loadURL rejects when the page fails to load (did-fail-load); 'ready-to-show' may then never come,
+    // and a hidden window would keep the app (and its single-instance lock) alive with nothing on screen.
+    // Shown, the user sees the failure and closing it quits as usual.
+    logger.error('the renderer page did not load', { url: RENDERER_ENTRY_URL, error });
+    if (!win.isDestroyed() && !win.isVisible()) win.show();
+  }
+}
+
+/**
+ * Nothing could be shown (settings, keychain or host failed): say so and quit with an error code,
+ * rather than leave a windowless process holding the single-instance lock (later launches would only
+ * quit, finding nothing to focus).
+ */
+function startFailed(error: unknown): void {
+  logger.error('the app could not start', { error });
+  dialog.showErrorBox('SLS Desktop could not start', `Something went wrong while starting. The details are in the log file:\n${logger.file}`);
+  quitExitCode = 1;
+  app.quit();
 }
 
 app.whenReady().then(async () => {
@@ -154,6 +190,7 @@ app.whenReady().then(async () => {
   const hostLog = (line: string) => logger.info(line);
   // SPEC C2: DSC+ cards over USB (and emulators in SLS_DSCPLUS_DIR) answer the challenge by themselves.
   const dscplus = createDeviceManagerDscPlusService(new DeviceManager(), { log: hostLog });
+  closeOnQuit = () => dscplus.close();
   // Without discovery the typed response still works: never let it stop the app.
   await dscplus.start().catch((e: unknown) => logger.warn(`DSC+ discovery did not start: ${e instanceof Error ? e.message : String(e)}`));
   host = withDscPlusLogin(
@@ -181,6 +218,7 @@ app.whenReady().then(async () => {
     hostLog,
   );
   const h = host;
+  closeOnQuit = () => h.close();
   for (const name of CALL_NAMES) {
     ipcMain.handle(callChannel(name), async (event, input: unknown) => {
       if (!isTrustedSender(event)) {
@@ -197,14 +235,43 @@ app.whenReady().then(async () => {
   });
   await createWindow(settings);
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) void createWindow(settings);
+    if (BrowserWindow.getAllWindows().length === 0) createWindow(settings).catch(startFailed);
   });
-});
+}).catch(startFailed);
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
-app.on('will-quit', () => {
-  void host?.close();
+/** host.close(), or what started before it, within HOST_CLOSE_TIMEOUT_MS; never rejects. */
+async function closeBeforeExit(): Promise<void> {
+  const close = closeOnQuit;
+  if (!close) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), HOST_CLOSE_TIMEOUT_MS);
+  });
+  try {
+    const outcome = await Promise.race([close().then(() => 'closed' as const), late]);
+    if (outcome === 'late') logger.warn('the host did not close in time; quitting anyway', { waitedMs: HOST_CLOSE_TIMEOUT_MS });
+  } catch (error) {
+    logger.warn('the host did not close cleanly; quitting anyway', { error });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Electron ends the process as soon as the will-quit listeners return, unless one calls preventDefault
+// (App 'will-quit'). So: hold the quit, close the host (cancel a pending RESPOND on the DSC+, stop
+// hot-plug), then quit again; that second will-quit passes.
+app.on('will-quit', (event) => {
+  if (quitState === 'closed') return;
+  event.preventDefault();
+  if (quitState === 'closing') return;
+  quitState = 'closing';
+  void closeBeforeExit().then(() => {
+    quitState = 'closed';
+    if (quitExitCode !== 0) app.exit(quitExitCode);
+    else app.quit();
+  });
 });

@@ -106,6 +106,11 @@ const systemClock: HostClock = {
 export type OfferFile = (file: { name: string; type: string; bytes: Uint8Array }) => Promise<{ url: string } | { savedTo: string }>;
 
 interface LoginInProgress {
+  /**
+   * The login attempt this step belongs to (`attempt` in createHostServices): the same for every step
+   * of one login, from its password to its last second factor; a new login is a new attempt.
+   */
+  attempt: number;
   transactionId: string;
   username: string;
   /** SPEC C6: the Client Portal login of the signed-in user (the step-up for the Account screens), not a sign-in. */
@@ -234,6 +239,15 @@ function noLogin(): SlsdError {
   return new SlsdError({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'No login is in progress.' }, null);
 }
 
+/**
+ * An answer of a login that is no longer the current one (SPEC L1–L5, L7): a new login, Cancel, Sign
+ * out or Reset app data came first. Its caller is told the login is over; the login now current is
+ * left as it is.
+ */
+function loginReplaced(): SlsdError {
+  return new SlsdError({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'This login was ended by a newer one, or cancelled. Log in again.' }, null);
+}
+
 /** A login ended because the user chose another server (SPEC C3): its steps answer this; the renderer goes back to the login form. */
 function loginEndedByServerChange(): SlsdError {
   return new SlsdError({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'The server address changed, so the login in progress was ended. Log in again.' }, null);
@@ -260,6 +274,19 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   const { slsd, settings, keychain, dscplus, events } = deps;
   const log = deps.log ?? (() => {});
   let login: LoginInProgress | null = null;
+  /**
+   * The login attempt whose answers the host applies (SPEC L1–L5, L7, L8; the idea of C3's
+   * `refuseIfServerChanged`, for logins instead of servers). A login, a Client Portal login and an
+   * auto-restart note it when they send their first request; it moves on when a login starts and
+   * whenever the login in progress is let go of (`forgetLogin`: Cancel, a new login, Sign out, Reset
+   * app data, another server, slsd ending it, signed in). An answer of an earlier attempt that comes
+   * back late (a slow HTTP answer of any step: password, device, response, resend, IB Key status,
+   * restart) is then dropped, never made the current login again: the user would see the wrong screen,
+   * and the next step would go to a login slsd no longer continues. Its transaction is ended on its
+   * server, a session it opened signed out there (`dropLateAnswer`). Invariant: `login` is null or of
+   * this attempt.
+   */
+  let attempt = 0;
   let session: HeldSession | null = null;
   /** SPEC C6: the Client Portal session of the step-up, for the account calls; memory only. */
   let portal: HeldSession | null = null;
@@ -375,6 +402,39 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   }
 
   /**
+   * Let go of the login in progress, here only (SPEC L1–L5): answers still on their way for it are
+   * dropped from now on (`attempt`). Returns the login let go of, if any, for the caller to end on slsd.
+   */
+  function forgetLogin(): LoginInProgress | null {
+    const earlier = login;
+    login = null;
+    attempt += 1;
+    return earlier;
+  }
+
+  /** Whether answers of `mine` are still applied: no login started, and the login was not let go of, since it was sent. */
+  function isCurrent(mine: number): boolean {
+    return mine === attempt;
+  }
+
+  /**
+   * SPEC L1–L5, L7, C3: an answer of a login attempt that is no longer current (see `attempt`). Nothing
+   * of it is kept: a login transaction it names is ended on its own server, as abandoned logins are
+   * (a password step that comes back late started one nobody else knows of; for a later step this
+   * repeats the Cancel, which slsd takes as done), a session it opened is signed out there. Throws.
+   */
+  function dropLateAnswer(step: LoginStep, server: string): never {
+    if (step.status === 'signed_in') {
+      log('login answer of an earlier login not kept: its session is signed out');
+      void slsd.at(server).logout(step.session.token).catch(() => {});
+    } else {
+      log('login answer of an earlier login not kept: its login is ended on slsd');
+      void endLoginOnSlsd({ transactionId: step.transactionId, server });
+    }
+    throw loginReplaced();
+  }
+
+  /**
    * Forget the login in progress and end it on its server in the background (SPEC L7, C5, C3): a new
    * login over it (the form came back after a page reload), a new Client Portal login, Sign out or
    * Reset app data. Forgotten here only, its IB Key push would stay on the phone and count among the
@@ -382,8 +442,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
    * that receives it (waitForApproval).
    */
   function abandonLogin(why: string): void {
-    const earlier = login;
-    login = null;
+    const earlier = forgetLogin();
     if (!earlier) return;
     log(`earlier login in progress ended: ${why}`);
     void endLoginOnSlsd(earlier);
@@ -457,6 +516,12 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   let restartPending: Promise<void> = Promise.resolve();
   /** The auto-restart this start tried that did not sign in, and why (`getAutoRestartAttempt`); null once a login began. */
   let restartAttempt: AutoRestartAttempt | null = null;
+  /**
+   * The start's restart while it is on its way (getSession): a second getSession meanwhile (a page
+   * reload) waits for it instead of sending the same token again, which slsd would refuse as used and
+   * count as a failure (L6).
+   */
+  let restarting: Promise<void> | null = null;
 
   /**
    * Ask slsd for a restart token and keep it in the keychain; answers what the signed-in screen says of
@@ -551,24 +616,38 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     if (session === held) events.emit('autoRestartChanged', held.restart);
   }
 
-  /** Removes the stored restart token; with `only`, only while the keychain holds that one. */
-  async function forgetRestart(only?: string): Promise<void> {
+  /**
+   * Removes the stored restart token; with `only`, only while the keychain holds that one. `account`:
+   * the keychain entry of the server it was stored for (default: the server of the settings now).
+   */
+  async function forgetRestart(only?: string, account = restartAccount()): Promise<void> {
     try {
       if (only !== undefined) {
-        const stored = await keychain.get(restartAccount());
+        const stored = await keychain.get(account);
         if (stored === null || (jsonOrUndefined(stored) as { restartToken?: unknown } | undefined)?.restartToken !== only) return;
       }
-      await keychain.delete(restartAccount());
+      await keychain.delete(account);
     } catch {
       // No keychain: nothing was stored there. An entry that is not ours to read stays.
     }
   }
 
+  /**
+   * SPEC L8: sign in with the restart token in the keychain, at the start (getSession).
+   *
+   * Like every login's answer (`attempt`), the restart's is kept only if nothing came first while it
+   * was on its way: a login begun (the form came back, the user typed a password), Sign out or Reset
+   * app data, a session held already, another server chosen (C3). Else `dropRestart`.
+   */
   async function autoRestart(): Promise<HeldSession | null> {
     restartAttempt = null;
+    const mine = attempt;
+    const server = slsd.address();
+    const account = restartAccount();
+    const late = () => !isCurrent(mine) || session !== null || slsd.address() !== server;
     let stored: string | null;
     try {
-      stored = await keychain.get(restartAccount());
+      stored = await keychain.get(account);
     } catch {
       return null;
     }
@@ -582,9 +661,16 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       if (parsed.success) restartAttempt = { outcome: 'expired' };
       return null;
     }
+    const used = parsed.data.restartToken;
     try {
-      const r = await slsd.restart({ username: parsed.data.username, restartToken: parsed.data.restartToken });
-      await keychain.set(restartAccount(), JSON.stringify({ username: parsed.data.username, restartToken: r.restartToken, validUntil: r.validUntil }));
+      const r = await slsd.restart({ username: parsed.data.username, restartToken: used });
+      if (late()) return await dropRestart(r, server, used, account);
+      await keychain.set(account, JSON.stringify({ username: parsed.data.username, restartToken: r.restartToken, validUntil: r.validUntil }));
+      // The keychain may have taken its time (an OS keychain that asks to be unlocked).
+      if (late()) {
+        await forgetRestart(r.restartToken, account);
+        return await dropRestart(r, server, used, account);
+      }
       const { token: sessionToken, ...info } = r.session;
       log(`auto-restart user=${info.user.username}`);
       return { token: sessionToken, info, restart: { state: 'on', until: r.validUntil }, restartToken: r.restartToken };
@@ -594,13 +680,29 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       // unavailable (a failover, a proxy's 502–504 while it restarts), or this address throttled
       // (refused before the token is looked at). Forgetting it there cost the trader a second factor
       // for a token still good.
-      if (e instanceof SlsdError && !RESTART_NOT_JUDGED.has(e.error.code)) await forgetRestart();
+      // Only that token: a login that signed in while the restart was on its way may have put its own there.
+      if (e instanceof SlsdError && !RESTART_NOT_JUDGED.has(e.error.code)) await forgetRestart(used, account);
       if (e instanceof SlsdError) {
         log(`auto-restart failed code=${e.error.code}`);
-        restartAttempt = restartFailure(e.error);
+        // A login begun meanwhile made it old news (as `login` clears it): its form says nothing of it.
+        if (isCurrent(mine)) restartAttempt = restartFailure(e.error);
       }
       return null;
     }
+  }
+
+  /**
+   * SPEC L8, C3: a restart whose answer came back late (`autoRestart`). Its session is not held: it is
+   * signed out on the server that opened it, which revokes the restart token it handed out (slsd's
+   * logout ends the session's tokens); the token it used is spent, so it leaves the keychain while it
+   * is still the one there (a next start would be refused with it, and a refused token counts as a
+   * failure, L6). The login that came first goes on as it is.
+   */
+  async function dropRestart(r: { session: SessionInfo }, server: string, used: string, account: string): Promise<null> {
+    log('auto-restart answer not kept: a login or another session came first; its session is signed out');
+    await slsd.at(server).logout(r.session.token).catch(() => {});
+    await forgetRestart(used, account);
+    return null;
   }
 
   /** SPEC W4: one idempotency key per withdrawal confirmation, reused when the user retries it. */
@@ -728,22 +830,27 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     throw loginEndedByServerChange();
   }
 
-  /** Turn slsd's step into the renderer's view, keeping the ids and the token in the host. */
-  async function accept(step: LoginStep, username: string, isPortal: boolean, server: string): Promise<LoginStepView> {
+  /**
+   * Turn slsd's step into the renderer's view, keeping the ids and the token in the host. `ofAttempt`:
+   * the login attempt the step is an answer of; one no longer current is dropped (`dropLateAnswer`).
+   */
+  async function accept(step: LoginStep, username: string, isPortal: boolean, server: string, ofAttempt: number): Promise<LoginStepView> {
     refuseIfServerChanged(step, server);
+    if (!isCurrent(ofAttempt)) dropLateAnswer(step, server);
     switch (step.status) {
       case 'select_device': {
-        login = { transactionId: step.transactionId, username, portal: isPortal, server };
+        login = { attempt: ofAttempt, transactionId: step.transactionId, username, portal: isPortal, server };
         // SPEC L2: the device this user last logged in with on this computer, else slsd's pick.
         const mine = rememberedDevice(settings.read().lastDeviceByUser, username);
         const preselected = mine && step.devices.some((d) => d.id === mine) ? mine : step.preselectedDeviceId;
         return { status: 'select_device', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), preselectedDeviceId: preselected };
       }
       case 'challenge':
-        login = { transactionId: step.transactionId, username, portal: isPortal, server };
+        login = { attempt: ofAttempt, transactionId: step.transactionId, username, portal: isPortal, server };
         return { status: 'challenge', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), challenge: challengeOnOurClock(step.challenge) };
       case 'signed_in': {
-        login = null;
+        // The login is over: another answer of it still on its way is not a step to show.
+        forgetLogin();
         const { token, ...info } = step.session;
         const held: HeldSession = { token, info, restart: RESTART_NOT_FOR_THIS_LOGIN };
         if (isPortal) return acceptPortal(held);
@@ -791,7 +898,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     if (!current) throw noLogin();
     if (slsd.address() !== current.server) {
       // The address changed without setSettings (the settings file written by another copy): the same outcome.
-      login = null;
+      forgetLogin();
       void endLoginOnSlsd(current);
       throw loginEndedByServerChange();
     }
@@ -809,11 +916,12 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   async function step(run: (tx: LoginInProgress) => Promise<LoginStep>, rereadWhenDeviceGone = false): Promise<LoginStepView> {
     const current = liveLogin();
     try {
-      return await accept(await run(current), current.username, current.portal, current.server);
+      // SPEC L2–L5: a device, a response or a resend whose answer comes back after a new login started is dropped there.
+      return await accept(await run(current), current.username, current.portal, current.server, current.attempt);
     } catch (e) {
       if (e instanceof SlsdError) {
         log(`login step failed code=${e.error.code}`);
-        if (endsLogin(e.error) && login?.transactionId === current.transactionId) login = null;
+        if (endsLogin(e.error) && isCurrent(current.attempt)) forgetLogin();
         if (rereadWhenDeviceGone && e.error.code === 'SLS_ERR_DEVICE_NOT_AVAILABLE') throw await withCurrentStep(e, current);
       }
       throw e;
@@ -826,7 +934,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
    * renderer returns to the login form); slsd out of reach, or a login that moved on, the refusal as it was.
    */
   async function withCurrentStep(refused: SlsdError, current: LoginInProgress): Promise<SlsdError> {
-    if (login?.transactionId !== current.transactionId) return refused;
+    if (!isCurrent(current.attempt)) return refused;
     let now: LoginStep;
     try {
       now = await slsd.currentStep(current.transactionId);
@@ -834,15 +942,15 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       if (!(e instanceof SlsdError)) return refused;
       log(`login step not read again code=${e.error.code}`);
       if (endsLogin(e.error)) {
-        if (login?.transactionId === current.transactionId) login = null;
+        if (isCurrent(current.attempt)) forgetLogin();
         return e;
       }
       // No device left that may sign in: that says more than "this device cannot be used".
       return e.error.code === 'SLS_ERR_NO_ACTIVE_DEVICE' ? e : refused;
     }
     // Another step of this login may have answered meanwhile; a signed-in login is not a step to show.
-    if (now.status === 'signed_in' || login?.transactionId !== current.transactionId) return refused;
-    const view = await accept(now, current.username, current.portal, current.server);
+    if (now.status === 'signed_in' || !isCurrent(current.attempt)) return refused;
+    const view = await accept(now, current.username, current.portal, current.server, current.attempt);
     const remembered = rememberedDevice(settings.read().lastDeviceByUser, current.username);
     const loginStep = LoginStepView.parse(stepWithAvailableDevice(view, remembered));
     log(`login step read again after code=${refused.error.code}: ${loginStep.status}`);
@@ -852,6 +960,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   return {
     async login(input) {
       abandonLogin('a new login');
+      // SPEC L1: this login's attempt; an answer that comes back after another has begun is not kept.
+      const mine = ++attempt;
       // What the start's auto-restart did is old news once the user logs in (SPEC L8).
       restartAttempt = null;
       // A new sign-in: a step-up session of an earlier one has no place any more (SPEC C6).
@@ -872,6 +982,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         if (!(e instanceof SlsdError) || e.error.code !== 'SLS_ERR_PORTAL_ONLY') throw e;
         // The password again only to the server that answered (C3): the user may have chosen another meanwhile.
         if (slsd.address() !== server) throw loginEndedByServerChange();
+        // Nor for a login that a newer one (or Cancel) replaced meanwhile (L1).
+        if (!isCurrent(mine)) throw loginReplaced();
         // SPEC C6, T1: in the portal-only days of a temporary passcode the desktop signs in to the
         // portal functions alone (Account security: the online Security Code Card, withdrawals).
         first = await slsd.login({
@@ -880,9 +992,10 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
           client: { kind: 'client_portal', version: CLIENT_BUILD, name: clientName() },
         });
       }
-      // Kept only once the password was accepted, so a typo never replaces the remembered name.
-      if (input.rememberUsername && slsd.address() === server) settings.update({ lastUsername: input.username });
-      return accept(first, input.username, false, server);
+      // Kept only once the password was accepted, so a typo never replaces the remembered name; nor does
+      // the late answer of an earlier login replace the name of the one after it (L1, C1).
+      if (input.rememberUsername && slsd.address() === server && isCurrent(mine)) settings.update({ lastUsername: input.username });
+      return accept(first, input.username, false, server, mine);
     },
 
     async portalLogin(input) {
@@ -895,6 +1008,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
       }
       abandonLogin('a new Client Portal login');
+      const mine = ++attempt;
       const username = held.info.user.username;
       const server = slsd.address();
       let first: LoginStep;
@@ -904,7 +1018,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         if (e instanceof SlsdError) log(`portal login failed code=${e.error.code}`);
         throw e;
       }
-      return accept(first, username, true, server);
+      return accept(first, username, true, server, mine);
     },
 
     async getPortalSession() {
@@ -934,8 +1048,22 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       try {
         status = await slsd.loginStatus(current.transactionId, input.quick ? 0 : STATUS_WAIT_SECONDS);
       } catch (e) {
-        if (e instanceof SlsdError && endsLogin(e.error) && login === current) login = null;
+        if (e instanceof SlsdError && endsLogin(e.error) && isCurrent(current.attempt)) forgetLogin();
         throw e;
+      }
+      if (!isCurrent(current.attempt)) {
+        // SPEC L7, L1: the status of a login that is no longer current (Cancel, a new login, Sign out,
+        // another server came first). Its waiting screen stops; the login now current is left as it is.
+        if (status.status === 'signed_in') {
+          // Approved on the phone as the user pressed Cancel (or started another login, or chose
+          // another server): no session this user did not wait for; the one slsd opened is ended at
+          // once (SPEC L7), on the server that opened it (C3).
+          log('approval arrived after the login was cancelled: its session is signed out');
+          await slsd.at(current.server).logout(status.session.token).catch(() => {});
+        } else {
+          log(`IB Key status of an earlier login not kept: ${status.status}`);
+        }
+        throw loginReplaced();
       }
       switch (status.status) {
         case 'waiting':
@@ -943,22 +1071,14 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         case 'push_expired':
           return { status: 'push_expired' };
         case 'signed_in': {
-          if (login !== current) {
-            // Approved on the phone as the user pressed Cancel (or started another login, or chose
-            // another server): no session this user did not wait for; the one slsd opened is ended at
-            // once (SPEC L7), on the server that opened it (C3).
-            log('approval arrived after the login was cancelled: its session is signed out');
-            await slsd.at(current.server).logout(status.session.token).catch(() => {});
-            throw noLogin();
-          }
-          const view = await accept(status, current.username, current.portal, current.server);
+          const view = await accept(status, current.username, current.portal, current.server, current.attempt);
           if (view.status !== 'signed_in') throw new Error('unreachable');
           return view;
         }
         case 'denied':
         case 'wrong_number':
           // SPEC L7: the app ended the login (a denial is recorded by slsd as possible fraud).
-          if (login === current) login = null;
+          forgetLogin();
           log(`push ${status.status}`);
           throw new SlsdError(
             status.status === 'denied'
@@ -970,8 +1090,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     },
 
     async cancelLogin() {
-      const cancelled = login;
-      login = null;
+      // Also while the password step is on its way: its answer, when it comes, is dropped (SPEC L1).
+      const cancelled = forgetLogin();
       // SPEC L7, C5: slsd ends the login too, so an IB Key push left on the phone signs no one in and
       // does not count among the three that may wait. In the background: the form comes back at once.
       if (cancelled) void endLoginOnSlsd(cancelled);
@@ -983,10 +1103,17 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       if (!session) {
         // SPEC L8 is for starting the app: a session that ended while it ran goes back to the login form.
         if (endedHere) return null;
-        const restarted = await autoRestart();
-        if (!restarted) return null;
-        holdSession(restarted);
-        return sessionView(restarted);
+        restarting ??= autoRestart()
+          .then((restarted) => {
+            if (restarted) holdSession(restarted);
+          })
+          .finally(() => {
+            restarting = null;
+          });
+        await restarting;
+        // The restarted session; or, when the restart's answer came late and was dropped (SPEC L8), the
+        // session a login opened meanwhile, if any.
+        return session ? sessionView(session) : null;
       }
       // The renderer asks again at the expiry and on wake (visibilitychange, focus).
       const held = session;
@@ -1052,7 +1179,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       // reload comes to: refusing the change instead would leave the form stuck on a login nobody sees.
       const ended = login;
       if (ended && slsd.address() !== ended.server) {
-        login = null;
+        forgetLogin();
         log('login in progress ended: the server address changed');
         void endLoginOnSlsd(ended);
       }

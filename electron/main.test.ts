@@ -1,0 +1,344 @@
+/**
+ * electron/main.ts itself, run under Node with a stubbed `electron` module (Electron's binary cannot
+ * run here): the app lifecycle and the IPC surface, driven through the events Electron would emit.
+ *
+ * The host, DSC+ discovery, keychain and release setup are stubbed too: their own tests cover them;
+ * here only what main.ts does with them matters (when it closes them, what it registers).
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CALL_NAMES, callChannel } from '../core/contract/names.ts';
+
+/** The channel electron-store (node_modules/electron-store/index.js) answers in the main process. */
+const ELECTRON_STORE_CHANNEL = 'electron-store-get-data';
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+interface FakeFrame {
+  url: string;
+}
+
+class FakeWebContents extends EventEmitter {
+  mainFrame: FakeFrame = { url: 'app://sls/index.html' };
+  send = vi.fn();
+  isDestroyed = () => false;
+  setWindowOpenHandler = vi.fn();
+}
+
+/** Everything main.ts reaches through `electron` and the stubbed modules, rebuilt for each test. */
+function createFakes() {
+  const ready = deferred();
+  const app = Object.assign(new EventEmitter(), {
+    isPackaged: false,
+    commandLine: { getSwitchValue: vi.fn(() => '') },
+    whenReady: () => ready.promise,
+    enableSandbox: vi.fn(),
+    getAppPath: () => '/opt/sls',
+    getPath: (name: string) => `/tmp/sls-fake/${name}`,
+    getVersion: () => '0.1.0',
+    quit: vi.fn(),
+    exit: vi.fn(),
+  });
+  const windows: FakeBrowserWindow[] = [];
+  const loadURL = vi.fn(async (_url: string): Promise<void> => {});
+  class FakeBrowserWindow extends EventEmitter {
+    static getAllWindows = () => windows.filter((w) => !w.destroyed);
+    destroyed = false;
+    visible = false;
+    webContents = new FakeWebContents();
+    constructor(readonly options: Record<string, unknown>) {
+      super();
+      windows.push(this);
+      app.emit('web-contents-created', {}, this.webContents);
+    }
+    loadURL = (url: string) => loadURL(url);
+    isDestroyed = () => this.destroyed;
+    isVisible = () => this.visible;
+    show = vi.fn(() => {
+      this.visible = true;
+    });
+    maximize = vi.fn();
+    reload = vi.fn();
+    isMaximized = () => false;
+    getNormalBounds = () => ({ x: 0, y: 0, width: 420, height: 600 });
+  }
+  const ipcMain = Object.assign(new EventEmitter(), {
+    handlers: new Map<string, (event: unknown, ...args: unknown[]) => unknown>(),
+    handle(channel: string, fn: (event: unknown, ...args: unknown[]) => unknown) {
+      this.handlers.set(channel, fn);
+    },
+    removeHandler(channel: string) {
+      this.handlers.delete(channel);
+    },
+  });
+  const electron = {
+    app,
+    BrowserWindow: FakeBrowserWindow,
+    dialog: { showErrorBox: vi.fn(), showMessageBox: vi.fn(async () => ({ response: 0 })) },
+    ipcMain,
+    Menu: { buildFromTemplate: vi.fn(), setApplicationMenu: vi.fn() },
+    protocol: { registerSchemesAsPrivileged: vi.fn() },
+    session: {
+      defaultSession: {
+        protocol: { handle: vi.fn() },
+        setPermissionRequestHandler: vi.fn(),
+        setPermissionCheckHandler: vi.fn(),
+        webRequest: { onHeadersReceived: vi.fn() },
+        clearStorageData: vi.fn(async () => {}),
+        clearCache: vi.fn(async () => {}),
+      },
+    },
+    shell: { openPath: vi.fn(async () => '') },
+  };
+  const hostClose = vi.fn(async (): Promise<void> => {});
+  const host = {
+    dispatch: vi.fn(async (name: string, input: unknown) => ({ ok: true, value: { name, input } })),
+    events: { subscribe: vi.fn() },
+    services: { resetAppData: vi.fn(async () => ({})) },
+    close: () => hostClose(),
+  };
+  const fakes = {
+    ready,
+    app,
+    windows,
+    loadURL,
+    electron,
+    ipcMain,
+    host,
+    hostClose,
+    createHost: vi.fn((_options: unknown) => host),
+    dscplus: { start: vi.fn(async () => {}), close: vi.fn(async () => {}) },
+    logger: { file: '/tmp/sls-fake/logs/main.log', debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+  };
+  return fakes;
+}
+
+const h = vi.hoisted(() => ({ fakes: null as unknown as ReturnType<typeof createFakes> }));
+
+vi.mock('electron', () => ({
+  get app() {
+    return h.fakes.electron.app;
+  },
+  get BrowserWindow() {
+    return h.fakes.electron.BrowserWindow;
+  },
+  get dialog() {
+    return h.fakes.electron.dialog;
+  },
+  get ipcMain() {
+    return h.fakes.electron.ipcMain;
+  },
+  get Menu() {
+    return h.fakes.electron.Menu;
+  },
+  get protocol() {
+    return h.fakes.electron.protocol;
+  },
+  get session() {
+    return h.fakes.electron.session;
+  },
+  get shell() {
+    return h.fakes.electron.shell;
+  },
+}));
+
+// What electron-store 11 does in the main process (node_modules/electron-store/index.js; a test below
+// keeps this true): its constructor answers `electron-store-get-data` on ipcMain, for any sender.
+vi.mock('electron-store', () => ({
+  default: class FakeElectronStore {
+    store: Record<string, unknown> = {};
+    readonly path = '/tmp/sls-fake/userData/settings.json';
+    constructor() {
+      h.fakes.electron.ipcMain.on(ELECTRON_STORE_CHANNEL, (event: { returnValue?: unknown }) => {
+        event.returnValue = { defaultCwd: '/home/someone/.config/SLS Desktop', appVersion: '0.1.0' };
+      });
+    }
+    clear() {
+      this.store = {};
+    }
+  },
+}));
+
+vi.mock('./release/index.ts', () => ({
+  setupRelease: () => ({ primary: true, logger: h.fakes.logger, buildConfig: { defaultServerUrl: 'https://sls.example.com' } }),
+}));
+vi.mock('../native/device-manager.ts', () => ({ DeviceManager: class {} }));
+vi.mock('../native/keychain.ts', () => ({ createOsKeychain: () => ({}) }));
+vi.mock('./host/dscplus-devices.ts', () => ({ createDeviceManagerDscPlusService: () => h.fakes.dscplus }));
+vi.mock('./host/dscplus-login.ts', () => ({ withDscPlusLogin: (host: unknown) => host }));
+vi.mock('./host/index.ts', () => ({ createHost: (options: unknown) => h.fakes.createHost(options) }));
+
+let fakes: ReturnType<typeof createFakes>;
+
+/** Load main.ts afresh (its module state is per process) against new fakes. */
+async function loadMain(): Promise<void> {
+  fakes = createFakes();
+  h.fakes = fakes;
+  vi.resetModules();
+  await import('./main.ts');
+}
+
+/** Electron becomes ready; resolves once main.ts has loaded the window's page. */
+async function startApp(): Promise<void> {
+  fakes.ready.resolve();
+  await vi.waitFor(() => expect(fakes.loadURL).toHaveBeenCalled());
+  await new Promise((r) => setImmediate(r));
+}
+
+function quitEvent() {
+  const event = { defaultPrevented: false, preventDefault: vi.fn(() => void (event.defaultPrevented = true)) };
+  return event;
+}
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+
+beforeEach(async () => {
+  unhandled.length = 0;
+  process.on('unhandledRejection', onUnhandled);
+  await loadMain();
+});
+
+afterEach(() => {
+  process.off('unhandledRejection', onUnhandled);
+  vi.useRealTimers();
+});
+
+describe('electron/main.ts: quitting closes the host first (Electron `will-quit`)', () => {
+  it('holds the quit until the host has closed (a pending DSC+ RESPOND cancelled, hot-plug stopped), then quits', async () => {
+    await startApp();
+    const closing = deferred();
+    fakes.hostClose.mockImplementation(() => closing.promise);
+
+    // Electron terminates once the will-quit listeners return unless one calls preventDefault (electron.d.ts, App 'will-quit').
+    const first = quitEvent();
+    fakes.app.emit('will-quit', first);
+    expect(first.preventDefault).toHaveBeenCalled();
+    expect(fakes.hostClose).toHaveBeenCalledTimes(1);
+    expect(fakes.app.quit).not.toHaveBeenCalled();
+
+    // A second quit request while closing neither closes twice nor lets the process go.
+    const again = quitEvent();
+    fakes.app.emit('will-quit', again);
+    expect(again.preventDefault).toHaveBeenCalled();
+    expect(fakes.hostClose).toHaveBeenCalledTimes(1);
+
+    closing.resolve();
+    await vi.waitFor(() => expect(fakes.app.quit).toHaveBeenCalledTimes(1));
+    expect(fakes.app.exit).not.toHaveBeenCalled();
+
+    // app.quit() emits will-quit again: now nothing holds it.
+    const last = quitEvent();
+    fakes.app.emit('will-quit', last);
+    expect(last.preventDefault).not.toHaveBeenCalled();
+    expect(fakes.hostClose).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not wait for ever on a host that does not close, nor hang on one that fails to', async () => {
+    await startApp();
+    vi.useFakeTimers();
+    fakes.hostClose.mockImplementation(() => new Promise<void>(() => {}));
+    const event = quitEvent();
+    fakes.app.emit('will-quit', event);
+    expect(event.preventDefault).toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(fakes.app.quit).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(fakes.app.quit).toHaveBeenCalledTimes(1);
+    expect(fakes.logger.warn).toHaveBeenCalledWith(expect.stringMatching(/did not close/), expect.anything());
+    vi.useRealTimers();
+
+    await loadMain();
+    await startApp();
+    fakes.hostClose.mockImplementation(async () => {
+      throw new Error('HID write failed');
+    });
+    fakes.app.emit('will-quit', quitEvent());
+    await vi.waitFor(() => expect(fakes.app.quit).toHaveBeenCalledTimes(1));
+    expect(fakes.logger.warn).toHaveBeenCalledWith(expect.stringMatching(/did not close/), expect.anything());
+    expect(unhandled).toEqual([]);
+  });
+
+  it('quits on the last window closed except on macOS', async () => {
+    await startApp();
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
+    try {
+      Object.defineProperty(process, 'platform', { value: 'darwin' });
+      fakes.app.emit('window-all-closed');
+      expect(fakes.app.quit).not.toHaveBeenCalled();
+      Object.defineProperty(process, 'platform', { value: 'linux' });
+      fakes.app.emit('window-all-closed');
+      expect(fakes.app.quit).toHaveBeenCalledTimes(1);
+    } finally {
+      Object.defineProperty(process, 'platform', platform);
+    }
+  });
+});
+
+describe('electron/main.ts: a failed start ends the process instead of leaving it windowless', () => {
+  it('reports a start-up error, closes what was started and exits with an error code', async () => {
+    fakes.createHost.mockImplementation(() => {
+      throw new Error('keychain unavailable');
+    });
+    fakes.ready.resolve();
+    await vi.waitFor(() => expect(fakes.electron.dialog.showErrorBox).toHaveBeenCalled());
+    expect(fakes.logger.error).toHaveBeenCalledWith(expect.stringMatching(/could not start/), expect.objectContaining({ error: expect.any(Error) }));
+    expect(fakes.windows).toEqual([]);
+    expect(fakes.app.quit).toHaveBeenCalledTimes(1);
+
+    // The quit still closes what had started (DSC+ discovery), then ends with a failure code.
+    const event = quitEvent();
+    fakes.app.emit('will-quit', event);
+    expect(event.preventDefault).toHaveBeenCalled();
+    await vi.waitFor(() => expect(fakes.app.exit).toHaveBeenCalledWith(1));
+    expect(fakes.dscplus.close).toHaveBeenCalledTimes(1);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('shows the window when its page fails to load, rather than keep a hidden one alive', async () => {
+    fakes.loadURL.mockImplementation(async () => {
+      throw Object.assign(new Error('ERR_FAILED (-2) loading app://sls/index.html'), { code: 'ERR_FAILED', errno: -2 });
+    });
+    fakes.ready.resolve();
+    await vi.waitFor(() => expect(fakes.logger.error).toHaveBeenCalledWith(expect.stringMatching(/page did not load/), expect.anything()));
+    expect(fakes.windows).toHaveLength(1);
+    expect(fakes.windows[0]!.show).toHaveBeenCalled();
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe('electron/main.ts: the IPC surface (Electron checklist: validate the sender of every IPC message)', () => {
+  it('listens on the contract channels only: electron-store’s sender-blind channel is removed', async () => {
+    await startApp();
+    expect([...fakes.ipcMain.handlers.keys()].sort()).toEqual(CALL_NAMES.map(callChannel).sort());
+    expect(fakes.ipcMain.eventNames()).toEqual([]);
+  });
+
+  it('answers a call from the main frame of our window only', async () => {
+    await startApp();
+    const win = fakes.windows[0]!;
+    const handler = fakes.ipcMain.handlers.get(callChannel('getSettings'))!;
+    expect(await handler({ senderFrame: win.webContents.mainFrame }, {})).toEqual({ ok: true, value: { name: 'getSettings', input: {} } });
+    for (const senderFrame of [null, { url: 'app://sls/index.html' }, { url: 'https://evil.example/' }]) {
+      expect(await handler({ senderFrame }, {})).toMatchObject({ ok: false, error: { code: 'SLS_ERR_UNTRUSTED_SENDER' } });
+    }
+    win.webContents.mainFrame.url = 'https://evil.example/';
+    expect(await handler({ senderFrame: win.webContents.mainFrame }, {})).toMatchObject({ ok: false, error: { code: 'SLS_ERR_UNTRUSTED_SENDER' } });
+    expect(fakes.host.dispatch).toHaveBeenCalledTimes(1);
+  });
+
+  it('the electron-store stub behaves like the installed electron-store (it registers that channel in the main process)', () => {
+    const source = readFileSync(path.join(import.meta.dirname, '..', 'node_modules', 'electron-store', 'index.js'), 'utf8');
+    expect(source).toContain(`ipcMain.on('${ELECTRON_STORE_CHANNEL}'`);
+  });
+});
