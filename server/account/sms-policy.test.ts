@@ -106,6 +106,8 @@ describe('SMS policy for every SMS (SPEC P2, P5)', () => {
     const rows = await outbox(t);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ purpose: 'verify_number', not_before: LONDON_MORNING, sent_at: null });
+    // With a real gateway the held code is sealed at rest (server/sms/held-at-rest.test.ts reads the raw rows).
+    expect(rows[0]!.body).toMatch(/^v1\./);
 
     expect(await t.services.sms.dispatchDue()).toEqual({ sent: 0, dropped: 0, failed: 0 });
     t.clock.set(LONDON_MORNING - 1);
@@ -114,7 +116,7 @@ describe('SMS policy for every SMS (SPEC P2, P5)', () => {
     expect(await t.services.sms.dispatchDue()).toEqual({ sent: 1, dropped: 0, failed: 0 });
     expect(sent.map((m) => [m.to, m.purpose])).toEqual([['+447400654321', 'verify_number']]);
     expect(sent[0]!.body).toMatch(/Your SLS confirmation code is \d{6}/);
-    expect((await outbox(t))[0]!.sent_at).toBe(LONDON_MORNING);
+    expect((await outbox(t))[0]).toMatchObject({ sent_at: LONDON_MORNING, body: sent[0]!.body.replace(/\d{6}/, '••••••') });
     // Once only.
     expect(await t.services.sms.dispatchDue()).toEqual({ sent: 0, dropped: 0, failed: 0 });
     expect(sent).toHaveLength(1);
@@ -147,6 +149,7 @@ describe('SMS policy for every SMS (SPEC P2, P5)', () => {
     expect(sent.map((m) => m.to)).toEqual(['+447400654321']);
     const dropped = (await outbox(t)).find((r) => r.to_number === '+447400111222')!;
     expect(dropped).toMatchObject({ sent_at: null, dropped_reason: 'do_not_call' });
+    expect(dropped.body).toContain('code is ••••••.');
   });
 
   it('P2: with smsCarrierHours off (carriers that deliver at any hour) a login code goes at night; the do-not-call list still applies', async () => {
@@ -182,7 +185,10 @@ describe('SMS policy for every SMS (SPEC P2, P5)', () => {
     expect((await slsctl(['sms'])).out).toContain('(deferred until 2026-11-05T08:00:00.000Z)');
     const d = await slsctl(['sms', 'dispatch']);
     expect(d).toEqual({ code: 0, out: 'sent 1, dropped 0, failed 0\n' });
-    expect((await slsctl(['sms'])).out).not.toContain('deferred');
+    const listed = (await slsctl(['sms'])).out;
+    expect(listed).not.toContain('deferred');
+    // The outbox is the phone: the code stays readable once sent.
+    expect(listed).toMatch(/\[verify_number\] {2}Your SLS confirmation code is \d{6}\./);
     expect((await slsctl(['sms', 'dispatch'])).out).toBe('sent 0, dropped 0, failed 0\n');
     const row = (await outbox(t))[0]!;
     expect(row.sent_at).not.toBeNull();

@@ -127,7 +127,8 @@ export async function createServices(config: SlsConfig, opts: ServiceOptions = {
   }
   const passwords = opts.passwords ?? passwordHasher(config.passwordHashing, config.argon2);
   // SPEC P2, P5, L4: every SMS passes the do-not-call list, the carrier hours and the number's budget before the gateway.
-  const sms = new SmsPolicyGateway(opts.smsGateway ?? new OutboxGateway(db, now), db, now, { carrierHours: config.smsCarrierHours, budgetPerHour: config.smsBudgetPerHour });
+  // The box seals the body of an SMS held for the carrier's hours (a code at rest, D4).
+  const sms = new SmsPolicyGateway(opts.smsGateway ?? new OutboxGateway(db, now), db, box, now, { carrierHours: config.smsCarrierHours, budgetPerHour: config.smsBudgetPerHour });
   const throttle = new Throttle(db, config, now);
   const sessions = new SessionService(db, now, config.sessionTtlMs);
   const login = new LoginService({ db, box, config, sms, now, passwords, throttle, sessions });

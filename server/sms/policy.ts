@@ -38,6 +38,22 @@
  * do-not-call list while its SMS waited is dropped, and so is a number verification code that no
  * longer waits (replaced by a newer code, ended, expired: `code_ended`), each with the reason on the
  * row and its `sms.dropped` entry in the same transaction (N2).
+ *
+ * - A held SMS is a secret at rest (D4's rule for device secrets, and the project's: secrets are
+ *   encrypted at rest): with a gateway that sends for real, its body waits sealed with the server key
+ *   (`heldSmsContext` binds it to its row, number, user and purpose, so a sealed body copied into
+ *   another row, or a row re-addressed to another number, does not open) and is opened only by the
+ *   dispatcher, for the gateway. The update that marks it sent or dropped also writes its body back
+ *   with the code masked (`maskSmsCode`): an operator listing the outbox (`slsctl sms`) still sees
+ *   what was sent, to whom, when, and why one was dropped, but no code, for the outbox's 30 days
+ *   (services/housekeeping.ts). **Decision**: with the embedded outbox gateway (P5) the outbox *is*
+ *   the phone: its rows are the messages a demo user reads with `slsctl sms`, and every code it ever
+ *   delivered is there in clear by design; so a row held there stays readable, and stays so once
+ *   sent; only a dropped one loses its code, as it was never delivered. A dispatcher with the outbox
+ *   gateway only (`slsctl sms dispatch` has no other) leaves a sealed row to the slsd that has the
+ *   real gateway: it could not deliver it, and must not write its code in clear. Rows held before
+ *   bodies were sealed are told apart by their form (`isSealedSmsBody`: a sealed value is one `v1.`
+ *   token, an SMS text has spaces) and still leave as they are.
  */
 import { smsDeliverableFrom } from '../../core/phone.ts';
 import type { Kysely } from 'kysely';
@@ -45,6 +61,7 @@ import { appendAccountAudit } from '../account/deps.ts';
 import { accountDb } from '../account/schema.ts';
 import type { AccountDb } from '../account/schema.ts';
 import { DEFAULT_SMS_BUDGET_PER_HOUR } from '../config.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Database } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
 import { maskPhoneNumber, OutboxGateway } from './gateway.ts';
@@ -104,6 +121,44 @@ export async function isOnDoNotCallList(adb: AccountDb, e164: string): Promise<b
   return (await adb.selectFrom('do_not_call').select('number').where('number', '=', e164).executeTakeFirst()) !== undefined;
 }
 
+/**
+ * The associated data a held SMS body is sealed with (see `sealContext` for device secrets).
+ *
+ * The row's id, and what decides where the code goes and what it is for: a sealed body copied into
+ * another row, or its row given another number, user or purpose, does not open, so a database
+ * write alone cannot send one user's code to another phone. `purpose` and `to_number` (E.164) have
+ * no colon; `user_id` comes last.
+ */
+export function heldSmsContext(row: { readonly id: number; readonly purpose: string; readonly to_number: string; readonly user_id: string | null }): string {
+  return `sms_outbox:${row.id}:body:${row.purpose}:${row.to_number}:${row.user_id ?? ''}`;
+}
+
+/** `SecretBox.seal`'s output: `v1.` and one base64url token of at least nonce and tag (28 bytes). */
+const SEALED_BODY = /^v1\.[A-Za-z0-9_-]{38,}$/;
+
+/**
+ * Is this stored body sealed? A sealed value is a single `v1.` token; every SMS text slsd writes
+ * has spaces. So a row held before bodies were sealed (or by the embedded outbox) reads as plain.
+ */
+export function isSealedSmsBody(body: string): boolean {
+  return SEALED_BODY.test(body);
+}
+
+/** What a code is replaced with in a settled body. */
+export const MASKED_CODE = '••••••';
+
+/**
+ * A sent or dropped SMS's body as the outbox keeps it: the text with its code masked. Every code
+ * slsd sends by SMS is digits (login L4, number P1, IB Key K1: 6 digits), so any run of 4 or more
+ * digits goes, and short numbers ("expires in 5 minutes") stay.
+ */
+export function maskSmsCode(body: string): string {
+  return body.replace(/\d{4,}/g, MASKED_CODE);
+}
+
+/** The body of a dropped SMS whose sealed body did not open: nothing of it is kept. */
+export const UNREADABLE_BODY = '[message removed: its sealed body could not be opened]';
+
 export interface SmsDispatchResult {
   readonly sent: number;
   readonly dropped: number;
@@ -121,13 +176,16 @@ export class SmsPolicyGateway implements SmsGateway {
   readonly #carrierHours: boolean;
   readonly #budgetDb: Kysely<Database & SmsBudgetTables>;
   readonly #budgetPerHour: number;
+  readonly #box: SecretBox;
 
   /**
+   * `box`: the server key's box, which seals a held SMS's body (see above).
    * `carrierHours` false: the carriers deliver at any hour (config `smsCarrierHours`); the do-not-call list still applies.
    * `budgetPerHour`: SMS per number and budget in any rolling hour (config `smsBudgetPerHour`, SPEC L4); 0: no budget.
    */
-  constructor(inner: SmsGateway, db: Kysely<Database>, now: () => number, opts: { carrierHours: boolean; budgetPerHour?: number } = { carrierHours: true }) {
+  constructor(inner: SmsGateway, db: Kysely<Database>, box: SecretBox, now: () => number, opts: { carrierHours: boolean; budgetPerHour?: number } = { carrierHours: true }) {
     this.inner = inner;
+    this.#box = box;
     this.#adb = accountDb(db);
     this.#budgetDb = db.withTables<SmsBudgetTables>();
     this.#now = now;
@@ -168,10 +226,43 @@ export class SmsPolicyGateway implements SmsGateway {
       }
       return;
     }
-    await this.#adb
-      .insertInto('sms_outbox')
-      .values({ at: now, to_number: m.to, body: m.body, user_id: m.userId, purpose: m.purpose, not_before: deliverAt, sent_at: null, dropped_reason: null })
-      .execute();
+    await this.#hold(m, now, deliverAt);
+  }
+
+  /** Is the configured gateway the embedded outbox (P5), whose rows are the messages themselves? */
+  get #embedded(): boolean {
+    return this.inner instanceof OutboxGateway;
+  }
+
+  /**
+   * Puts an SMS to wait in the outbox until `deliverAt` (SPEC P2). With a real gateway its body is
+   * sealed under its row's context, so the row is written and sealed in one transaction: no one
+   * ever sees it without its body, and it is in clear nowhere. The embedded outbox keeps it readable.
+   */
+  async #hold(m: SmsMessage, now: number, deliverAt: number): Promise<void> {
+    const row = { at: now, to_number: m.to, user_id: m.userId, purpose: m.purpose, not_before: deliverAt, sent_at: null, dropped_reason: null };
+    if (this.#embedded) {
+      await this.#adb.insertInto('sms_outbox').values({ ...row, body: m.body }).execute();
+      return;
+    }
+    await this.#adb.transaction().execute(async (trx) => {
+      const { id } = await trx.insertInto('sms_outbox').values({ ...row, body: '' }).returning('id').executeTakeFirstOrThrow();
+      await trx
+        .updateTable('sms_outbox')
+        .set({ body: this.#box.sealText(m.body, heldSmsContext({ id, purpose: m.purpose, to_number: m.to, user_id: m.userId })) })
+        .where('id', '=', id)
+        .execute();
+    });
+  }
+
+  /** A held SMS's text: opened if sealed, as it is if plain (held before bodies were sealed); null if it does not open. */
+  #heldText(row: { id: number; body: string; purpose: string; to_number: string; user_id: string | null }): string | null {
+    if (!isSealedSmsBody(row.body)) return row.body;
+    try {
+      return this.#box.openText(row.body, heldSmsContext(row));
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -288,14 +379,32 @@ export class SmsPolicyGateway implements SmsGateway {
     let sent = 0;
     let dropped = 0;
     let failed = 0;
+    const embedded = this.#embedded;
     for (const row of due) {
-      const reason = await this.#dropReason(row, now);
-      if (reason !== null) {
+      const sealed = isSealedSmsBody(row.body);
+      const dropReason = await this.#dropReason(row, now);
+      // Sealed for a real gateway, and this dispatcher has the embedded outbox only (`slsctl sms
+      // dispatch`, or slsd started without its gateway): it cannot deliver it, and must not write its
+      // code in clear. Left for the dispatcher of the slsd that has the gateway (dropped here if due to be).
+      if (embedded && sealed && dropReason === null) continue;
+      // Opened here, for the gateway or to mask its code; in clear in memory only (see above). A
+      // sealed body that does not open (copied from another row, or its row re-addressed) can never
+      // leave: dropped with its entry, rather than tried every minute forever.
+      const text = this.#heldText(row);
+      if (dropReason !== null || text === null) {
+        const reason = dropReason ?? 'unreadable';
         // SPEC N2: dropped with its `sms.dropped` entry, in one transaction, by the one slsd whose
         // conditional update took the row (several may dispatch); if the log refuses the entry the row
-        // still waits, and the next round drops it.
+        // still waits, and the next round drops it. The same update takes its code out (never delivered).
+        const body = text === null ? UNREADABLE_BODY : maskSmsCode(text);
         const took = await this.#adb.transaction().execute(async (trx) => {
-          const r = await trx.updateTable('sms_outbox').set({ dropped_reason: reason }).where('id', '=', row.id).where('sent_at', 'is', null).where('dropped_reason', 'is', null).executeTakeFirst();
+          const r = await trx
+            .updateTable('sms_outbox')
+            .set({ dropped_reason: reason, body })
+            .where('id', '=', row.id)
+            .where('sent_at', 'is', null)
+            .where('dropped_reason', 'is', null)
+            .executeTakeFirst();
           if (Number(r.numUpdatedRows) !== 1) return false;
           await appendAccountAudit(trx, now, { event: 'sms.dropped', userId: row.user_id, details: { purpose: row.purpose, reason, masked: maskPhoneNumber(row.to_number) } });
           return true;
@@ -303,20 +412,32 @@ export class SmsPolicyGateway implements SmsGateway {
         if (took) dropped++;
         continue;
       }
-      // Claim it: another slsd process may be dispatching too.
-      const claimed = await this.#adb.updateTable('sms_outbox').set({ sent_at: now }).where('id', '=', row.id).where('sent_at', 'is', null).where('dropped_reason', 'is', null).executeTakeFirst();
+      // Claim it: another slsd process may be dispatching too. With a real gateway the same update
+      // takes the code out of the row; the embedded outbox's row is the message itself, left readable.
+      const claimed = await this.#adb
+        .updateTable('sms_outbox')
+        .set(embedded ? { sent_at: now } : { sent_at: now, body: maskSmsCode(text) })
+        .where('id', '=', row.id)
+        .where('sent_at', 'is', null)
+        .where('dropped_reason', 'is', null)
+        .executeTakeFirst();
       if (Number(claimed.numUpdatedRows) !== 1) continue;
       // The outbox gateway's row is the message itself: marked sent, nothing more to do.
-      if (this.inner instanceof OutboxGateway) {
+      if (embedded) {
         sent++;
         continue;
       }
       try {
-        await this.inner.send({ to: row.to_number, body: row.body, userId: row.user_id, purpose: row.purpose });
+        await this.inner.send({ to: row.to_number, body: text, userId: row.user_id, purpose: row.purpose });
         sent++;
       } catch {
-        // Left for the next round; the error is the gateway's to log (it may hold the body).
-        await this.#adb.updateTable('sms_outbox').set({ sent_at: null }).where('id', '=', row.id).execute();
+        // Left for the next round with its body sealed again (a row held in clear before bodies were
+        // sealed, too); the error is the gateway's to log (it may hold the body).
+        await this.#adb
+          .updateTable('sms_outbox')
+          .set({ sent_at: null, body: this.#box.sealText(text, heldSmsContext(row)) })
+          .where('id', '=', row.id)
+          .execute();
         failed++;
       }
     }
