@@ -1,9 +1,20 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded-gc
+#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded-gc --v8-pool-size=1
 // --max-semi-space-size=2 (MB): V8's young generation stays at 2 x 2 MB instead of growing to 2 x 16 MB
 // under load; that was ~30 MB of slsd's resident memory (issue 7: < 150 MB with 1,000 logins pending).
 // --single-threaded-gc: with young objects promoted sooner, V8's parallel GC helper threads cost
 // ~360 CPU-us per login beside argon2id on 2 cores (bench:login); on the main thread the same GC
-// costs next to nothing more (issue 2). `env -S` passes the flags on Linux and macOS; npm's Windows
+// costs next to nothing more (issue 2).
+// --v8-pool-size=1: V8's platform threads, 4 by default, have nothing left to do after the start but
+// TurboFan's background compiles (GC runs on the main thread, above). Each of them still got a glibc
+// malloc arena of its own during the start (1-2 MB resident each, never given back). Measured on this
+// 2-core machine (November 2026, 5 starts each), SQLite, the bundle, 16 full logins in flight
+// (smaps; "thread arenas" = glibc's 64 MB-aligned heaps; the V8 heap, node's binary, the rest unchanged):
+//                                  before (4 threads)    after (1 thread)
+//   thread arenas, idle            7.3-10.5 MB           1.6-4.9 MB
+//   resident idle after start      100.7-103.9 MB        96.2-98.4 MB
+//   peak, 2 argon2id at once       140.4-144.5 MB        133.9-139.1 MB
+// (MALLOC_ARENA_MAX=2 saves the same, but only where the environment sets it; this flag travels
+// with the others.) `env -S` passes the flags on Linux and macOS; npm's Windows
 // shims read them too. Whatever starts slsd as `node … bin/slsd.cjs` takes them from this line
 // (node-flags.mjs): npm start, the tests' and benchmarks' spawnSlsd, cluster workers (execArgv).
 'use strict';

@@ -1,5 +1,6 @@
 // slsd's Node flags (issue 7: memory): one place, its shebang line, and every way of starting it uses them.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,56 @@ describe('slsd runs with a bounded young generation (issue 7)', () => {
       await slsd.stop();
     }
   });
+});
+
+describe('slsd runs one V8 platform thread (issue 7: memory)', () => {
+  const threadsOf = (pid: number) => fs.readdirSync(`/proc/${pid}/task`).length;
+
+  /** `node <flags> bin/slsd.cjs` on a fresh data folder, as an operator starts it; stopped by the caller. */
+  async function started(flags: readonly string[]): Promise<{ pid: number; stop(): Promise<void> }> {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'node-flags-pool-'));
+    const child = spawn(process.execPath, [...flags, SLSD, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], {
+      env: { ...process.env, SLS_SERVER_KEY: randomBytes(32).toString('base64'), SLS_LOG_LEVEL: 'silent', SLS_SMS_CARRIER_HOURS: 'off' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    };
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('slsd listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`slsd exited with ${code}: ${out}`)));
+    }).catch(async (e: unknown) => {
+      await stop();
+      throw e;
+    });
+    return { pid: child.pid!, stop };
+  }
+
+  it('its shebang carries --v8-pool-size=1, and the flag takes 3 of V8\'s default 4 threads away', async () => {
+    const flags = nodeFlagsOf(SLSD);
+    expect(flags).toContain('--v8-pool-size=1');
+    // Same program, same flags but V8's default pool of 4: the processes differ by those threads alone
+    // (each of which kept a glibc malloc arena of its own, 1-2 MB resident: bin/slsd.cjs).
+    const ours = await started(flags);
+    const four = await started(flags.map((f) => (f.startsWith('--v8-pool-size=') ? '--v8-pool-size=4' : f))).catch(async (e: unknown) => {
+      await ours.stop();
+      throw e;
+    });
+    try {
+      expect(threadsOf(four.pid) - threadsOf(ours.pid)).toBe(3);
+    } finally {
+      await Promise.all([ours.stop(), four.stop()]);
+    }
+  }, 60_000);
 });
 
 describe('slsd hashes on a thread pool of one thread per core (issues 2, 7)', () => {

@@ -35,12 +35,17 @@ import { freshPostgresDatabase, probePostgres } from '../db/pg-testing.ts';
 import { createServices } from '../services/index.ts';
 import { Provisioning } from '../services/provisioning.ts';
 import { spawnSlsd } from '../testing/slsd-process.ts';
+// @ts-expect-error -- plain ESM launcher without type declarations (as in scripts/build-server.test.ts)
+import { freshBundle as freshBundleUntyped } from '../../bin/run-ts.mjs';
 import type { SlsdProcess } from '../testing/slsd-process.ts';
 import { cpuSince, threadTicks } from './cpu.ts';
 import { LeanPool } from './lean-http.ts';
 import { rerunWithSlsdPool } from './same-pool.ts';
 import { Waits } from './waits.ts';
 import type { Login } from './waits.ts';
+
+/** bin/run-ts.mjs: whether the bundle at this URL is newer than all its sources (else slsd runs them under tsx). */
+const freshBundle = freshBundleUntyped as (bundleUrl: URL) => boolean;
 
 const PASSWORD = 'Bench-Load-Password-1';
 const USERS = 64;
@@ -90,6 +95,8 @@ const post = (port: number, urlPath: string, body: unknown) => client.post(port,
 /** The largest resident set of each process in each phase of the run, sampled every 100 ms. */
 class PhaseMemory {
   readonly #peaks = new Map<string, number[]>();
+  /** What made up each process's largest sample of the run (residentParts), taken when it was sampled. */
+  readonly #atPeak: ({ rss: number } & ResidentParts)[] = [];
   #phase = 'start';
   readonly #timer: NodeJS.Timeout;
 
@@ -104,13 +111,25 @@ class PhaseMemory {
 
   #sample(): void {
     const peaks = this.#peaks.get(this.#phase) ?? this.pids.map(() => 0);
-    this.pids.forEach((pid, i) => (peaks[i] = Math.max(peaks[i]!, memoryKb(pid).rss)));
+    this.pids.forEach((pid, i) => {
+      const rss = memoryKb(pid).rss;
+      peaks[i] = Math.max(peaks[i]!, rss);
+      // Read only when the run's peak rises: a few times per run, not every 100 ms.
+      if (rss > (this.#atPeak[i]?.rss ?? 0)) this.#atPeak[i] = { rss, ...residentParts(pid) };
+    });
     this.#peaks.set(this.#phase, peaks);
   }
 
   /** "unloaded 120.1 MB, capacity 140.2 MB, …" for process `i`. */
   describe(i: number): string {
     return [...this.#peaks].map(([phase, peaks]) => `${phase} ${mb(peaks[i]!)}`).join(', ');
+  }
+
+  /** What process `i`'s largest sample held: "143.0 MB = 91.2 MB anonymous (2 argon2id blocks of 19 MiB) + 51.8 MB file-backed". */
+  describePeak(i: number): string {
+    const p = this.#atPeak[i];
+    if (!p) return 'not sampled';
+    return `${mb(p.rss)} = ${mb(p.anon)} anonymous (${p.argon2Blocks} argon2id block${p.argon2Blocks === 1 ? '' : 's'} of 19 MiB live) + ${mb(p.file)} file-backed (node's own binary, libraries)`;
   }
 
   stop(): void {
@@ -124,6 +143,35 @@ function memoryKb(pid: number): { rss: number; hwm: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+interface ResidentParts {
+  /** kB: anonymous (V8 heaps, malloc, argon2id's blocks) and file-backed (node's binary, libraries) resident memory. */
+  readonly anon: number;
+  readonly file: number;
+  /** argon2id's working memory blocks mapped now: one per hash running, each a mapping of exactly m = 19456 KiB. */
+  readonly argon2Blocks: number;
+}
+
+/**
+ * What slsd's resident set is made of now: from /proc/PID/status and the sizes of its mappings in
+ * /proc/PID/maps (cheap, unlike smaps). Where the memory of the peak goes (bin/slsd.cjs): ~43 MB is node's
+ * own binary, the rest anonymous, and 19 MiB of it per argon2id hash running.
+ */
+function residentParts(pid: number): ResidentParts {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const block = DEFAULT_ARGON2.memoryCost * 1024;
+    let argon2Blocks = 0;
+    for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) rw-p 00000000 00:00 0\s*$/.exec(line);
+      if (m && parseInt(m[2]!, 16) - parseInt(m[1]!, 16) === block) argon2Blocks++;
+    }
+    return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem'), argon2Blocks };
+  } catch {
+    return { anon: NaN, file: NaN, argon2Blocks: NaN };
+  }
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -343,6 +391,10 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
     for (let i = 0; i < processes; i++) {
       slsds.push(await spawnSlsd({ dataDir, env: { SLS_SERVER_KEY: serverKey, SLS_LOG_LEVEL: 'silent', SLS_DATABASE_URL: databaseUrl, UV_THREADPOOL_SIZE: threadsEach } }));
     }
+    // From source under tsx (a source saved after the build, e.g. by someone else's edit) slsd is ~35 MB
+    // larger (bin/run-ts.mjs): then these memory numbers are not the bundle's, and the run says so.
+    const fromSource = !freshBundle(new URL('../../dist/server/slsd.mjs', import.meta.url));
+    if (fromSource) console.log('\n!! dist/server/slsd.mjs is older than a source: slsd runs from source under tsx (~35 MB more); rebuild (npm run build:server) for the bundle\'s memory');
     const target: Target = { ports: slsds.map((s) => s.port) };
     const pids = slsds.map((s) => s.child.pid!);
     const idleMemory = pids.map((pid) => memoryKb(pid));
@@ -421,7 +473,8 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
       const verdict = (kb: number) => (kb < 150 * 1024 ? 'met' : 'NOT met');
       console.log(
         `slsd #${i + 1} (pid ${pid}):      ${mb(idleMemory[i]!.rss)} resident idle after start; ${mb(m.rss)} with ${pending} logins pending (issue's target < 150 MB: ${verdict(m.rss)}); ` +
-          `peak (VmHWM) over the run ${mb(m.hwm)} (ours, stricter, < 150 MB: ${verdict(m.hwm)}); sampled peaks: ${memory.describe(i)}`,
+          `peak (VmHWM) over the run ${mb(m.hwm)} (ours, stricter, < 150 MB: ${verdict(m.hwm)}); sampled peaks: ${memory.describe(i)}; ` +
+          `the largest sample: ${memory.describePeak(i)}${fromSource ? ' (FROM SOURCE under tsx, not the bundle)' : ''}`,
       );
     }
     return { issue: s.errors === 0 && p99Ok && memOk, peak: peakOk };
