@@ -47,7 +47,7 @@ async function lock(username: string) {
 }
 
 describe('a confirmation is answered only while its device can still authenticate (SPEC D5)', () => {
-  it('D5: a withdrawal challenge on a DSC+ reported lost before the answer is refused with SLS_ERR_DEVICE_NOT_AVAILABLE; no withdrawal, limits unchanged', async () => {
+  it('D5: a withdrawal challenge on a DSC+ reported lost before the answer is refused (the report ended it: SLS_ERR_TRANSACTION_ENDED); no withdrawal, limits unchanged, nothing judged', async () => {
     await start();
     const u = await makeUser(t, 'bob', ['dscplus', 'gold']);
     const token = await signIn(t, 'bob', u.devices.gold!);
@@ -56,16 +56,18 @@ describe('a confirmation is answered only while its device can still authenticat
 
     const w = await submit(token, c, 5_000_000 * USD, answer(u.devices.dscplus!, c.challenge));
     expect(w.status, JSON.stringify(w.body)).toBe(409);
-    expect(errorCode(w)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    // D5, L5: the report ended the challenges waiting on the card (devices-admin.ts `retire`), so a
+    // card found and made active again confirms nothing with it (device-status-challenges.test.ts).
+    expect(errorCode(w)).toBe('SLS_ERR_TRANSACTION_ENDED');
     expect(await withdrawalRows(u)).toBe(0);
     expect(await withdrawnToday(token)).toBe(0);
-    // Not judged, not used: nothing about the confirmation changed.
-    expect(await confirmationRow(c.confirmationId)).toEqual({ state: 'challenge', wrong_responses: 0, used_at: null });
+    // Not judged, not used: ended, nothing counted on it.
+    expect(await confirmationRow(c.confirmationId)).toEqual({ state: 'ended', wrong_responses: 0, used_at: null });
     // A wrong answer is not judged either: no failure counted.
     const before = await counters();
-    expect(errorCode(await submit(token, c, 5_000_000 * USD, '00000000'))).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    expect(errorCode(await submit(token, c, 5_000_000 * USD, '00000000'))).toBe('SLS_ERR_TRANSACTION_ENDED');
     expect(await counters()).toEqual(before);
-    expect(await confirmationRow(c.confirmationId)).toEqual({ state: 'challenge', wrong_responses: 0, used_at: null });
+    expect(await confirmationRow(c.confirmationId)).toEqual({ state: 'ended', wrong_responses: 0, used_at: null });
   });
 
   it('D5, T1: a temporary passcode whose portal period ends after the challenge was issued cannot confirm the withdrawal', async () => {
@@ -107,7 +109,7 @@ describe('a confirmation is answered only while its device can still authenticat
     expect(await confirmationRow(s.confirmation.confirmationId)).toEqual({ state: 'challenge', wrong_responses: 0, used_at: null });
   });
 
-  it('D5, D6: activating a pending DSC+ reported lost after the challenge is refused with SLS_ERR_DEVICE_NOT_AVAILABLE; it stays lost', async () => {
+  it('D5, D6: activating a pending DSC+ reported lost after the challenge is refused (the report ended it: SLS_ERR_TRANSACTION_ENDED); it stays lost', async () => {
     await start();
     const u = await makeUser(t, 'nina', ['ibkey', 'scc'], { balanceUsd: 2_000_000 });
     const token = await signIn(t, 'nina', u.devices.ibkey!);
@@ -118,10 +120,11 @@ describe('a confirmation is answered only while its device can still authenticat
 
     const r = await postJson(t.app, `/v1/devices/activation/${c.confirmationId}`, { response: answer(sent, c.challenge) }, bearer(token));
     expect(r.status, JSON.stringify(r.body)).toBe(409);
-    expect(errorCode(r)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    // D5, D6: the report ended the activation's challenge with the card (devices-admin.ts `retire`).
+    expect(errorCode(r)).toBe('SLS_ERR_TRANSACTION_ENDED');
     const device = await t.adb.selectFrom('devices').select('status').where('id', '=', sent.device.id).executeTakeFirstOrThrow();
     expect(device.status).toBe('lost');
-    expect(await confirmationRow(c.confirmationId)).toEqual({ state: 'challenge', wrong_responses: 0, used_at: null });
+    expect(await confirmationRow(c.confirmationId)).toEqual({ state: 'ended', wrong_responses: 0, used_at: null });
   });
 
   it('D5, D2: a device that stops being active between the check and the use of a confirmation still cannot use it (the use is conditional)', async () => {
@@ -137,7 +140,8 @@ describe('a confirmation is answered only while its device can still authenticat
     );
     expect(used).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
     expect(await confirmationRow(c.confirmationId)).toEqual({ state: 'challenge', wrong_responses: 0, used_at: null });
-    // Reactivated (an operator's `slsctl device set-status`): the same confirmation is usable once, as before.
+    // Only its row changed back (not `slsctl device set-status`, which ends the challenges waiting on a
+    // device it takes out of use, D5): the same confirmation is usable once, as before.
     await t.adb.updateTable('devices').set({ status: 'active' }).where('id', '=', u.devices.dscplus!.device.id).execute();
     expect(await consumeConfirmation(t.adb, c.confirmationId, t.clock.now())).toBe(true);
     expect(await consumeConfirmation(t.adb, c.confirmationId, t.clock.now())).toBe(false);

@@ -209,7 +209,8 @@ describe('slsctl for client services', () => {
     const added = await slsctl(['device', 'add', '--user', 'dev.user', '--kind', 'gold', '--label', 'Gold at home']);
     const id = added.out.split(' ')[0]!;
     const lost = await slsctl(['device', 'set-status', id, 'lost']);
-    expect(lost.out).toBe(`${id} (gold "Gold at home" of dev.user): active → lost\n`);
+    // D5, L5: and how many logins and confirmations waiting on it ended with it (none here).
+    expect(lost.out).toBe(`${id} (gold "Gold at home" of dev.user): active → lost; 0 login(s) and 0 confirmation(s) waiting on it ended\n`);
     const changes = await auditCount('device.status_changed');
     const same = await slsctl(['device', 'set-status', id, 'lost']);
     expect(same).toEqual({ code: 0, out: `${id} (gold "Gold at home" of dev.user) is already lost: nothing changed\n`, err: '' });

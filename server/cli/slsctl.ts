@@ -341,6 +341,12 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
    * SPEC D5, D8: sets a device's status and says what changed. A lost, returned or revoked device
    * made active again authenticates again, for whoever holds it: a security decision, so only with
    * --force. A status the device already has changes nothing and writes no audit entry.
+   *
+   * SPEC D5, L5, W1, S3, D6: taken out of use, the device ends what was waiting on it, and the line says
+   * how many, as `device assign` does (provisioning.ts `changeDeviceStatus`): the logins whose
+   * challenge was on it go back to choosing a device (one without the drop-down, L3, ends), its portal
+   * confirmations end; made active again, it revives none of them. Made active, the line names only
+   * what was left waiting on it by a path that did not end it (a sharing's set-aside, S5), if anything.
    */
   async function setStatus(id: string, status: DeviceStatus, force: boolean | undefined): Promise<void> {
     const { s, p } = await open();
@@ -361,10 +367,15 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
         message: `${what} is ${d.status}: made active it authenticates again, for whoever holds it (SPEC D5, D8). If ${d.username} has it back and you mean it, run again with --force`,
       });
     }
-    const { setAsideFor } = await p.setDeviceStatus(id, status, operator);
+    const r = await p.changeDeviceStatus(id, status, operator);
+    const logins = r.loginsBackToChoice + r.loginsEnded;
+    const waiting =
+      `${logins} login(s) and ${r.confirmationsEnded} confirmation(s) ${status === 'active' ? 'left ' : ''}waiting on it ended` +
+      (r.loginsBackToChoice > 0 ? ` (${r.loginsBackToChoice} of those login(s) back at choosing a device)` : '');
+    const ended = status !== 'active' || logins + r.confirmationsEnded > 0 ? `; ${waiting}` : '';
     // SPEC S5: activated while its user shares another user's device, it waits, set aside, for that sharing to end.
-    if (setAsideFor) io.out(`${what}: ${d.status} → inactive (set aside while ${d.username} shares another user's device: sharing ${setAsideFor}; active again when it ends)\n`);
-    else io.out(`${what}: ${d.status} → ${status}\n`);
+    if (r.setAsideFor) io.out(`${what}: ${d.status} → inactive (set aside while ${d.username} shares another user's device: sharing ${r.setAsideFor}; active again when it ends)${ended}\n`);
+    else io.out(`${what}: ${d.status} → ${status}${ended}\n`);
   }
   const forceOption = () => new Option('--force', 'also reactivate a lost, returned or revoked device (SPEC D5, D8)');
   device
@@ -375,7 +386,7 @@ export async function runSlsctl(argv: readonly string[], io: SlsctlIo): Promise<
     .action(async (id: string, o: { force?: boolean }) => setStatus(id, 'active', o.force));
   device
     .command('set-status')
-    .description(`set a device's status: ${DEVICE_STATUSES.join(', ')} (SPEC D5); lost, returned or revoked → active only with --force (D8)`)
+    .description(`set a device's status: ${DEVICE_STATUSES.join(', ')} (SPEC D5); lost, returned or revoked → active only with --force (D8); out of use, it ends the logins and confirmations waiting on it (L5)`)
     .argument('<device-id>', 'as `device list` prints it')
     .addArgument(new Argument('<status>', 'new status').choices(DEVICE_STATUSES))
     .addOption(forceOption())

@@ -21,6 +21,9 @@
  * - D8, D5, L8: a device reported lost or broken, or returned, ends, in the same transaction, every
  *   session opened with it (a thief's too, and a sharing requester's) and the auto-restart chains
  *   they began (sessions.ts `endSessionsOfDevice`, through `retire`); the audit entry says how many.
+ * - D8, D5, L5, W1, S3, D6: and every challenge still waiting on it (provisioning.ts
+ *   `endChallengesOnDevice`, through `retire`): no challenge issued before answers after, even if an
+ *   operator makes the device active again (a card found).
  */
 import { PostgresAdapter } from 'kysely';
 import { DEVICE_CATALOGUE, DSCPLUS_MIN_BALANCE_USD } from '../../core/devices.ts';
@@ -38,7 +41,8 @@ import type { Caller } from '../account/portal.ts';
 import { accountDb } from '../account/schema.ts';
 import type { AccountDb, DeviceOrderTable } from '../account/schema.ts';
 import { appendAudit } from './audit.ts';
-import { Provisioning } from './provisioning.ts';
+import { notifierOf } from './ibkey-notifier.ts';
+import { endChallengesOnDevice, Provisioning } from './provisioning.ts';
 import type { ProvisionedDevice } from './provisioning.ts';
 import { endSessionsOfDevice } from './sessions.ts';
 import { endSharingsOfDevice, setAsideOnActivation } from './sharing.ts';
@@ -412,6 +416,12 @@ export class DeviceAdminService {
     return deviceView(await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow(), 'own');
   }
 
+  /** SPEC L7, L4: a desktop waiting on a login whose challenge `retire` ended (its IB Key push) hears it now; one on another slsd, at its next look. */
+  #loginsMovedOn(ids: readonly string[]): void {
+    const notifier = notifierOf(this.#d.services.db);
+    for (const id of ids) notifier?.notify(`tx:${id}`);
+  }
+
   async #ownPhysical(caller: Caller, deviceId: string): Promise<DeviceRow> {
     const device = await this.#d.adb.selectFrom('devices').selectAll().where('id', '=', deviceId).where('user_id', '=', caller.user.id).executeTakeFirst();
     if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: 'This is not one of your devices.' });
@@ -433,14 +443,14 @@ export class DeviceAdminService {
     const status: DeviceStatus = req.reason === 'lost' ? 'lost' : 'revoked';
     const now = this.#d.now();
     const account = await accountOf(adb, caller.user.id);
-    const order = await serializedPerUser(adb, caller.user.id, async (trx): Promise<DeviceOrderTable | null> => {
+    const { order, endedLogins } = await serializedPerUser(adb, caller.user.id, async (trx): Promise<{ order: DeviceOrderTable | null; endedLogins: readonly string[] }> => {
       // SPEC D6, D8: one replacement on its way per reported device (refused before anything changes).
       if (req.replace) {
         const open = (await openDscPlusOrders(trx, caller.user.id)).find((o) => o.replaces_device_id === device.id);
         if (open) throw new SlsError('SLS_ERR_CONFLICT', { message: openOrderMessage(open) });
       }
-      await retire(trx, caller, device, status, now, sourceAddress, { reason: req.reason, sharingReason: `shared device reported ${req.reason} (S5, D8)`, revokeOwnRestartTokens: true });
-      if (!req.replace) return null;
+      const endedLogins = await retire(trx, caller, device, status, now, sourceAddress, { reason: req.reason, sharingReason: `shared device reported ${req.reason} (S5, D8)`, revokeOwnRestartTokens: true });
+      if (!req.replace) return { order: null, endedLogins };
       const placed = await this.#newOrder(caller.user.id, account.accountId, 'replacement', device.id, trx);
       await trx
         .insertInto('account_deposits')
@@ -454,8 +464,9 @@ export class DeviceAdminService {
         sourceAddress,
         details: { orderId: placed.id, kind: 'dscplus', replaces: device.id, depositCents: REPLACEMENT_DEPOSIT_CENTS },
       });
-      return placed;
+      return { order: placed, endedLogins };
     });
+    this.#loginsMovedOn(endedLogins);
     const updated = await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow();
     return { device: deviceView(updated, 'own'), replacement: order ? await this.#orderView(order) : null };
   }
@@ -489,17 +500,19 @@ export class DeviceAdminService {
     // one already expired is retired first, so the device list agrees.
     if (device.status === 'active') await expireTemporaryDevices(adb, this.#d.now(), caller.user.id);
     const now = this.#d.now();
-    await serializedPerUser(adb, caller.user.id, async (trx) => {
+    const endedLogins = await serializedPerUser(adb, caller.user.id, async (trx) => {
       // The status change first: on SQLite the first statement a write holds the database's write
       // lock to commit (across slsd processes too), so the check below sees every return committed
-      // before it; a refusal undoes all of it.
-      await retire(trx, caller, device, 'returned', now, sourceAddress, { sharingReason: 'shared device returned (S5, D8)', revokeOwnRestartTokens: false });
-      if (device.status !== 'active') return;
+      // before it; a refusal undoes all of it (the challenges it ended included).
+      const endedLogins = await retire(trx, caller, device, 'returned', now, sourceAddress, { sharingReason: 'shared device returned (S5, D8)', revokeOwnRestartTokens: false });
+      if (device.status !== 'active') return endedLogins;
       const others = await trx.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', caller.user.id).where('status', '=', 'active').where('id', '!=', device.id).execute();
       if (!others.some((o) => !DEVICE_CATALOGUE[o.kind].temporary)) {
         throw new SlsError('SLS_ERR_CONFLICT', { message: 'This is your only active device: activate another one before returning it (a temporary passcode or online code card does not count).' });
       }
+      return endedLogins;
     });
+    this.#loginsMovedOn(endedLogins);
     return deviceView(await adb.selectFrom('devices').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow(), 'own');
   }
 }
@@ -513,7 +526,18 @@ export class DeviceAdminService {
  *   requester's), with the restart chains they began and the sessions those restarted
  *   (sessions.ts `endSessionsOfDevice`); with `revokeOwnRestartTokens` (a lost or broken device),
  *   every unused restart token of its owner too: a lost device must not restart sessions either (L8);
- * - `device.status_changed` is audited with `sessionsEnded` and `restartTokensRevoked` (N2);
+ * - D5, L5, L2, W1, S3, D6, L7: every challenge still waiting on it ends (provisioning.ts
+ *   `endChallengesOnDevice`, `'choose_again'`): the portal confirmations (a withdrawal's, a sharing
+ *   request's on the owner's card, its own activation's) end, SLS_ERR_TRANSACTION_ENDED, and the user
+ *   asks for a challenge on another device; IB Key pushes are superseded; each live login whose
+ *   challenge is on it, the user's own or a thief's, goes back to the device choice: what a user who
+ *   lost a card expects is to go on with another device (L5), not to start over. Before, these were
+ *   refused only while the device was out of use: a lost card found again and made active by client
+ *   services (`slsctl device set-status … active --force`) answered the challenge from before, so a
+ *   thief's login, a withdrawal or the card's activation went on as if it had never been reported.
+ *   Returns the logins, for their desktops to be told once this commits;
+ * - `device.status_changed` is audited with `sessionsEnded`, `restartTokensRevoked` and what ended
+ *   waiting on it, `loginsBackToChoice`, `loginsEnded`, `confirmationsEnded`, `pushesEnded` (N2);
  * - a shared device's sharings end, and each requester gets back the own devices set aside for it
  *   (else the requester could not sign in at all, not even to cancel the sharing), audited
  *   `sharing.cancelled` with `sharingReason` (sharing.ts `endSharingsOfDevice`).
@@ -526,20 +550,32 @@ async function retire(
   now: number,
   sourceAddress: string,
   why: { readonly reason?: string; readonly sharingReason: string; readonly revokeOwnRestartTokens: boolean },
-): Promise<void> {
+): Promise<readonly string[]> {
   const r = await trx.updateTable('devices').set({ status: to }).where('id', '=', device.id).where('status', '=', device.status).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device changed meanwhile: look at it again.' });
   const ended = await endSessionsOfDevice(trx, device.id, now);
   const own = why.revokeOwnRestartTokens
     ? Number((await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', caller.user.id).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst()).numUpdatedRows)
     : 0;
+  const challenges = await endChallengesOnDevice(trx, device.id, now, 'choose_again');
   await appendAccountAudit(trx, now, {
     event: 'device.status_changed',
     userId: caller.user.id,
     username: caller.user.username_normalized,
     sourceAddress,
     deviceId: device.id,
-    details: { from: device.status, to, ...(why.reason ? { reason: why.reason } : {}), sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens + own },
+    details: {
+      from: device.status,
+      to,
+      ...(why.reason ? { reason: why.reason } : {}),
+      sessionsEnded: ended.sessions,
+      restartTokensRevoked: ended.restartTokens + own,
+      loginsBackToChoice: challenges.backToChoice,
+      loginsEnded: challenges.logins.length - challenges.backToChoice,
+      confirmationsEnded: challenges.confirmations,
+      pushesEnded: challenges.pushes,
+    },
   });
   await endSharingsOfDevice(trx, device.id, now, { reason: why.sharingReason, by: caller.user.username_normalized, sourceAddress });
+  return challenges.logins;
 }

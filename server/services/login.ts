@@ -40,6 +40,16 @@ interface AvailableDevice {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
+ * SPEC D5, L5, L2: a login sent back to the device choice because the device of its challenge was
+ * taken out of use (set inactive, lost, returned…: provisioning.ts `endChallengesOnDevice`,
+ * `'choose_again'`). It keeps that device, so its current step preselects one of the same kind; a
+ * response or resend to the challenge it had answers SLS_ERR_DEVICE_NOT_AVAILABLE (not NO_CHALLENGE),
+ * as for a device gone, on which the desktop reads the current step and shows the drop-down. A
+ * login that never had a challenge is at the choice with no device.
+ */
+const backToDeviceChoice = (tx: Pick<LoginTransactionRow, 'state' | 'device_id'>): boolean => tx.state === 'select_device' && tx.device_id !== null;
+
+/**
  * A challenge's expiry as the user is told it (SPEC L4, C5): never after its login's. A code sent late
  * in a login (an SMS resend at 4:30 of its 5 minutes) is only good while the login lasts; the screen
  * said "expires at" a time after the login had already ended. IB Key's push does the same itself.
@@ -538,6 +548,7 @@ export class LoginService {
   /** A new SMS code after the cool-down (SPEC L4); never resets a failure count (L6). */
   async resend(transactionId: string, sourceAddress?: string): Promise<LoginStep> {
     const { tx, user, device } = await this.#liveTransaction(transactionId, sourceAddress);
+    if (backToDeviceChoice(tx)) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
     if (tx.state !== 'challenge' || !tx.device_id) throw new SlsError('SLS_ERR_NO_CHALLENGE');
     if (!device) throw new Error(`login transaction ${tx.id} has no device ${tx.device_id}`);
     if (!verifierFor(device.kind).canResend) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This device has no code to resend.' });
@@ -561,7 +572,9 @@ export class LoginService {
     const noDropDown = tx.client_kind === 'trading_platform' && tx.client_version < M2FS_MIN_CLIENT_VERSION;
     // SPEC D5, L2: a challenge on a device that can no longer answer it (reported lost, set aside by a
     // sharing, an IB Key moved to another phone) is no step to come back to: the drop-down is. A client
-    // without one (L3) is shown its challenge, whose response then answers DEVICE_NOT_AVAILABLE.
+    // without one (L3) is shown its challenge, whose response then answers DEVICE_NOT_AVAILABLE. A login
+    // whose challenge ended when its device was taken out of use is at the drop-down for good
+    // (`backToDeviceChoice`), even once that device is active again: it then gets a fresh challenge.
     if (tx.state === 'select_device' || !device || (!noDropDown && !devices.some((x) => x.id === device.id))) {
       // The user chose a kind of device: an IB Key moved to a new phone is preselected there (K5).
       const sameKind = device ? devices.find((x) => x.kind === device.kind) : undefined;
@@ -580,6 +593,7 @@ export class LoginService {
   async respond(transactionId: string, response: string, sourceAddress: string): Promise<LoginStep> {
     const d = this.#d;
     const { tx, user, device, userHasFailures } = await this.#liveTransaction(transactionId, sourceAddress);
+    if (backToDeviceChoice(tx)) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
     if (tx.state !== 'challenge' || !tx.device_id) throw new SlsError('SLS_ERR_NO_CHALLENGE');
     if (!device) throw new Error(`login transaction ${tx.id} has no device ${tx.device_id}`);
     const verifier = verifierFor(device.kind);
@@ -629,8 +643,10 @@ export class LoginService {
    * card, whose cells never change); a login another response completed answers CHALLENGE_USED.
    */
   async #lostRace(tx: LoginTransactionRow): Promise<SlsError> {
-    const row = await this.#db.selectFrom('login_transactions').select('state').where('id', '=', tx.id).executeTakeFirst();
+    const row = await this.#db.selectFrom('login_transactions').select(['state', 'device_id']).where('id', '=', tx.id).executeTakeFirst();
     if (row?.state === 'ended') return new SlsError('SLS_ERR_TRANSACTION_ENDED');
+    // SPEC D5, L5: its device was taken out of use meanwhile; the login is back at the device choice.
+    if (row && backToDeviceChoice(row)) return new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
     // Completed by another response, or this challenge replaced by a new one (L5): it is used up.
     return new SlsError('SLS_ERR_CHALLENGE_USED');
   }

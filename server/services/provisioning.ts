@@ -8,9 +8,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { PostgresAdapter, sql } from 'kysely';
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { randomDigits } from '../../core/codes.ts';
-import { DEVICE_CATALOGUE } from '../../core/devices.ts';
+import { DEVICE_CATALOGUE, M2FS_MIN_CLIENT_VERSION } from '../../core/devices.ts';
 import type { DeviceKind } from '../../core/devices.ts';
 import { newDscPlusState } from '../../core/dscplus-state.ts';
 import type { DscPlusState } from '../../core/dscplus-state.ts';
@@ -24,6 +24,7 @@ import { SlsError } from '../errors.ts';
 import { sealContext } from '../verifiers/types.ts';
 import { TEMP_PASSCODE_LENGTH } from '../verifiers/temporary-passcode.ts';
 import { accountDb } from '../account/schema.ts';
+import type { AccountDb } from '../account/schema.ts';
 import { appendAudit } from './audit.ts';
 import { ibkeyDb } from './ibkey-schema.ts';
 import { notifierOf } from './ibkey-notifier.ts';
@@ -117,31 +118,75 @@ async function refuseDuplicateSerial(trx: Kysely<Database>, device: { kind: Devi
 
 /** What `endChallengesOnDevice` ended: the login transactions by id (their desktops are told), the confirmations and IB Key pushes counted. */
 export interface EndedChallenges {
+  /** Every live login whose challenge was on the device: ended, or (`'choose_again'`) back at the device choice. */
   readonly logins: readonly string[];
+  /** Of `logins`, those back at the device choice (`'choose_again'`); the others ended. */
+  readonly backToChoice: number;
   readonly confirmations: number;
   readonly pushes: number;
 }
 
 /**
- * SPEC D5, D2, L5, L7, W1, S3, D6: ends, inside the caller's transaction, every challenge still open
+ * What becomes of a live login whose challenge is on the device (`endChallengesOnDevice`):
+ * - `'end'`: it ends (SLS_ERR_TRANSACTION_ENDED). The device changed hands (`assignDevice`, D7): the
+ *   login is its former owner's, who starts again with their own devices.
+ * - `'choose_again'`: the device was taken out of use and stays its user's (`changeDeviceStatus`;
+ *   devices-admin.ts `retire`: reported lost or broken, returned). SPEC L5, L2, D5: the user switches
+ *   device without starting over: the login goes back to the device choice, `select_device`, with
+ *   its challenge wiped and its sequence moved on, so no response to that challenge counts ever again,
+ *   even once the device is active again. It keeps `device_id`, so its current step preselects a
+ *   device of the same kind (login.ts `current`, K5) and a response or resend answers
+ *   SLS_ERR_DEVICE_NOT_AVAILABLE (login.ts `respond`, `resend`), on which the desktop reads that step
+ *   and shows the drop-down. Its wrong responses (L6) and SMS cool-down (L4) stay as they were. A
+ *   trading platform older than 966 has no drop-down (L3): its login ends instead, and the next one
+ *   gets a device the server picks among those still active.
+ */
+export type LoginsOnDevice = 'end' | 'choose_again';
+
+const NO_CHALLENGES: EndedChallenges = { logins: [], backToChoice: 0, confirmations: 0, pushes: 0 };
+
+/** What `changeDeviceStatus` changed besides the status (SPEC S5, D5, L5, N2). */
+export interface DeviceStatusChange {
+  /** S5: the approved sharing request the device, made active, was set aside for at once; else null. */
+  readonly setAsideFor: string | null;
+  /** L5, L2: live logins whose challenge was on the device, now back at the device choice. */
+  readonly loginsBackToChoice: number;
+  /** L3, L5: live logins whose challenge was on the device that ended (a client without the drop-down). */
+  readonly loginsEnded: number;
+  /** W1, S3, D6: portal confirmations waiting on the device that ended. */
+  readonly confirmationsEnded: number;
+  /** L7: IB Key pushes waiting on the device that were superseded. */
+  readonly pushesEnded: number;
+}
+
+/**
+ * SPEC D5, D2, L5, W1, S3, D6: ends, inside the caller's transaction, every challenge still open
  * on device `deviceId`, whoever it was issued for:
  * - portal confirmations (`confirmations`: a withdrawal's, a sharing's, an activation's; W1, S3, D6)
- *   still waiting for their answer: `ended`, so an answer gets SLS_ERR_TRANSACTION_ENDED;
+ *   still waiting for their answer: `ended`, so an answer gets SLS_ERR_TRANSACTION_ENDED (the
+ *   desktop's panel starts over, and the user asks for a challenge on a device that can answer);
  * - IB Key pushes waiting for the app, or approved and not yet used (L7): `superseded`, as a new
  *   challenge of their login supersedes them (verifiers/ibkey-push.ts), so the app no longer shows
  *   them and an answer gets SLS_ERR_IBKEY_REQUEST_ENDED;
- * - live login transactions whose challenge is on it (L5): `ended`, so a response gets
- *   SLS_ERR_TRANSACTION_ENDED and the user starts again (with their own devices).
+ * - live login transactions whose challenge is on it (L5): ended, or back at the device choice
+ *   (`logins`, `LoginsOnDevice`).
  *
- * For a device that stays ACTIVE but changes hands (`assignDevice`, D7): its status no longer stops
- * its former owner's challenges, which every answer path re-checks for a device reported lost,
- * returned or set aside (confirmations.ts `assertDeviceUsable` and `consumeConfirmation`, login.ts
- * `respond`; devices-admin.ts `report` relies on exactly that, and keeps a login open on a lost card
- * so that its user picks another device, L5). Returns what ended, for the caller's audit entry (N2).
- * Each statement looks rows up by an index: confirmations and pushes by device, logins by expiry
- * (live ones only: an expired login answers nothing).
+ * Used where a device changes hands (`assignDevice`, D7: its status no longer stops its former
+ * owner's challenges) and where it is taken out of use (`changeDeviceStatus`, devices-admin.ts
+ * `retire`): every answer path re-checks the device's status (confirmations.ts `assertDeviceUsable`
+ * and `consumeConfirmation`, login.ts `respond`), but only while it is out of use. Made active again
+ * (by an operator, or at the end of a sharing, S5), a challenge issued before would answer again as
+ * if nothing had happened; ended here, none does. Returns what ended, for the caller's audit entry
+ * (N2) and slsctl's output. Each statement looks rows up by an index: confirmations and pushes by
+ * device, logins by expiry (live ones only: an expired login answers nothing).
  */
-export async function endChallengesOnDevice(trx: Kysely<Database>, deviceId: string, now: number): Promise<EndedChallenges> {
+export async function endChallengesOnDevice(
+  db: Kysely<Database> | AccountDb,
+  deviceId: string,
+  now: number,
+  logins: LoginsOnDevice = 'end',
+): Promise<EndedChallenges> {
+  const trx = db as unknown as Kysely<Database>;
   const confirmations = await accountDb(trx)
     .updateTable('confirmations')
     .set({ state: 'ended' })
@@ -154,15 +199,29 @@ export async function endChallengesOnDevice(trx: Kysely<Database>, deviceId: str
     .where('device_id', '=', deviceId)
     .where('state', 'in', ['pending', 'approved'])
     .executeTakeFirst();
-  const logins = await trx
-    .updateTable('login_transactions')
+  const live = () => trx.updateTable('login_transactions').where('expires_at', '>', now).where('device_id', '=', deviceId).where('state', '=', 'challenge');
+  // SPEC L3: a client without the drop-down, which `'choose_again'` ends too.
+  const noDropDown = (eb: ExpressionBuilder<Database, 'login_transactions'>) =>
+    eb.and([eb('client_kind', '=', 'trading_platform'), eb('client_version', '<', M2FS_MIN_CLIENT_VERSION)]);
+  const ended = await live()
     .set({ state: 'ended', ended_at: now })
-    .where('expires_at', '>', now)
-    .where('device_id', '=', deviceId)
-    .where('state', '=', 'challenge')
+    .$if(logins === 'choose_again', (q) => q.where(noDropDown))
     .returning('id')
     .execute();
-  return { logins: logins.map((l) => l.id), confirmations: Number(confirmations.numUpdatedRows), pushes: Number(pushes.numUpdatedRows) };
+  const back =
+    logins === 'choose_again'
+      ? await live()
+          .set((eb) => ({ state: 'select_device', challenge_seq: eb('challenge_seq', '+', 1), challenge: null, code_hash: null, challenge_expires_at: null, challenge_used_at: null }))
+          .where((eb) => eb.not(noDropDown(eb)))
+          .returning('id')
+          .execute()
+      : [];
+  return {
+    logins: [...ended, ...back].map((l) => l.id),
+    backToChoice: back.length,
+    confirmations: Number(confirmations.numUpdatedRows),
+    pushes: Number(pushes.numUpdatedRows),
+  };
 }
 
 /** Passwords are 8–256 characters (the login accepts up to 256, core/api.ts). */
@@ -395,13 +454,38 @@ export class Provisioning {
    * request of theirs) is set aside again at once, in the same transaction (`setAsideOnActivation`,
    * audited `device.status_changed` after the operator's entry), and comes back when that sharing
    * ends; `setAsideFor` names that request (null when nothing was set aside).
+   * The challenges waiting on the device end with the change (`changeDeviceStatus`, which also says how many).
    */
   async setDeviceStatus(deviceId: string, status: DeviceStatus, by = 'slsctl'): Promise<{ setAsideFor: string | null }> {
+    const { setAsideFor } = await this.changeDeviceStatus(deviceId, status, by);
+    return { setAsideFor };
+  }
+
+  /**
+   * `setDeviceStatus`, saying what ended with the change (slsctl prints it, as `device assign` does).
+   *
+   * SPEC D5, L5, L2, W1, S3, D6, L7: a device the operator takes out of use (inactive, lost, returned,
+   * revoked, pending) ends, in the same transaction, every challenge still waiting on it
+   * (`endChallengesOnDevice`, `'choose_again'`): its portal confirmations (a withdrawal's, a sharing's,
+   * its activation's) end, its IB Key pushes are superseded, and each live login whose challenge is on
+   * it goes back to the device choice, as a user expects who only lost that device: they go on with
+   * another one (L5) instead of starting over, and if the operator makes it active again (a card
+   * found, a mistake undone) the challenge from before answers nothing: the login asks for a device
+   * again and the device gets a fresh challenge. Before, every answer path refused such a challenge
+   * only while the device was out of use, and the right response after an inactive → active round
+   * trip signed the user in, confirmed the withdrawal or activated the card as if nothing happened.
+   * Made active from another status, the same is done for whatever was left waiting on it while it
+   * was out of use by a path that did not end it (a sharing's set-aside, S5; an IB Key revoked by
+   * a transfer, K5; a database from before this change): made active again, it revives nothing.
+   * Counted in the `device.status_changed` entry (N2): always when the device is taken out of use,
+   * as `assignDevice` does; on activation only when something was left waiting.
+   */
+  async changeDeviceStatus(deviceId: string, status: DeviceStatus, by = 'slsctl'): Promise<DeviceStatusChange> {
     if (!DEVICE_STATUSES.includes(status)) throw new SlsError('SLS_ERR_VALIDATION', { message: `status is one of ${DEVICE_STATUSES.join(', ')}` });
     const device = await this.#s.db.selectFrom('devices').selectAll().where('id', '=', deviceId).executeTakeFirst();
     if (!device) throw new SlsError('SLS_ERR_NOT_FOUND', { message: `no device ${deviceId}` });
     const now = this.#s.now();
-    return this.#s.db.transaction().execute(async (baseTrx) => {
+    const done = await this.#s.db.transaction().execute(async (baseTrx) => {
       const trx = accountDb(baseTrx);
       // SPEC D5, D8: a retired device back in use must not share its serial with another in use.
       if (IN_USE.includes(status) && !IN_USE.includes(device.status)) await refuseDuplicateSerial(baseTrx, device, 'nothing changed');
@@ -420,11 +504,27 @@ export class Provisioning {
         const r = await trx.updateTable('restart_tokens').set({ revoked_at: now }).where('user_id', '=', device.user_id).where('revoked_at', 'is', null).where('used_at', 'is', null).executeTakeFirst();
         restartTokens += Number(r.numUpdatedRows);
       }
+      // SPEC D5, L5, W1, S3, D6, L7: no challenge issued on it before answers after (above).
+      const takenOut = status !== 'active';
+      const challenges = takenOut || device.status !== 'active' ? await endChallengesOnDevice(baseTrx, deviceId, now, 'choose_again') : NO_CHALLENGES;
+      const counts = {
+        loginsBackToChoice: challenges.backToChoice,
+        loginsEnded: challenges.logins.length - challenges.backToChoice,
+        confirmationsEnded: challenges.confirmations,
+        pushesEnded: challenges.pushes,
+      };
+      const counted = takenOut || challenges.logins.length + challenges.confirmations + challenges.pushes > 0;
       await appendAudit(baseTrx, now, {
         event: 'device.status_changed',
         userId: device.user_id,
         deviceId,
-        details: { from: device.status, to: status, by, ...(ended ? { sessionsEnded: ended.sessions, restartTokensRevoked: restartTokens } : {}) },
+        details: {
+          from: device.status,
+          to: status,
+          by,
+          ...(ended ? { sessionsEnded: ended.sessions, restartTokensRevoked: restartTokens } : {}),
+          ...(counted ? counts : {}),
+        },
       });
       if (restartTokens > 0) {
         await appendAudit(baseTrx, now, { event: 'restart.revoked', userId: device.user_id, deviceId, details: { by, count: restartTokens, reason: `device ${status}` } });
@@ -432,15 +532,20 @@ export class Provisioning {
       // SPEC S5, D8: a shared device that no longer authenticates ends its sharings; requesters get their set-aside devices back.
       if (status !== 'active') {
         await endSharingsOfDevice(trx, deviceId, now, { reason: `shared device set ${status} by an operator (S5, D8)`, by });
-        return { setAsideFor: null };
+        return { setAsideFor: null, ...counts, endedLogins: challenges.logins };
       }
       // SPEC S5: made active while its user shares another user's device: set aside until that sharing ends.
       const setAsideFor = await setAsideOnActivation(trx, device.user_id, deviceId, now, null, {
         reason: "made active while its user shares another user's device: set aside until that sharing ends (S5)",
         by,
       });
-      return { setAsideFor };
+      return { setAsideFor, ...counts, endedLogins: challenges.logins };
     });
+    const { endedLogins, ...result } = done;
+    // SPEC L7, L4: a desktop waiting on a login whose challenge ended here (its IB Key push) hears it now; one on another slsd, at its next look.
+    const notifier = notifierOf(this.#s.db);
+    for (const id of endedLogins) notifier?.notify(`tx:${id}`);
+    return result;
   }
 
   /**
