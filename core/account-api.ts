@@ -166,6 +166,32 @@ export type OptOutStatus = z.infer<typeof OptOutStatus>;
 // ---------------------------------------------------------------------------------------------
 // Sharing (SPEC S1–S6)
 
+/**
+ * What ended a sharing request (SPEC S3–S5), kept with the request (`sharing_requests.ended_reason`):
+ * - `withdrawn` / `ended_by_requester`: its requester cancelled it before / after it was approved;
+ * - `refused_by_owner` / `ended_by_owner`: the device's owner did;
+ * - `rejected_by_compliance`: compliance rejected it (S4, `slsctl sharing reject`);
+ * - `replaced`: the requester started a new request, which replaced this one not yet submitted (S5);
+ * - `device_reported` / `device_returned`: the shared device was reported lost or broken, or returned (D8);
+ * - `device_set_aside`: the owner's own devices were set aside as they share another user's device (S5);
+ * - `device_unavailable`: an operator took the device out of use or gave it to another user (D5, D7);
+ * - `not_recorded`: it ended before slsd recorded why (a request older than this field).
+ */
+export const SharingEndReason = z.enum([
+  'withdrawn',
+  'ended_by_requester',
+  'refused_by_owner',
+  'ended_by_owner',
+  'rejected_by_compliance',
+  'replaced',
+  'device_reported',
+  'device_returned',
+  'device_set_aside',
+  'device_unavailable',
+  'not_recorded',
+]);
+export type SharingEndReason = z.infer<typeof SharingEndReason>;
+
 export const SharingView = z.object({
   id: Id,
   state: z.enum(['started', 'verified', 'pending_compliance', 'approved', 'rejected', 'cancelled']),
@@ -179,6 +205,17 @@ export const SharingView = z.object({
   needsCompliance: z.boolean(),
   requesterDevices: z.array(z.object({ id: Id, label: z.string(), status: DeviceStatusSchema })),
   createdAt: IsoTime,
+  /** When it was approved (at once or by compliance) or rejected (S4); absent before that, and from an older slsd. */
+  decidedAt: IsoTime.optional(),
+  /** A request cancelled or rejected: what ended it and when (S3–S5); absent while open, and from an older slsd. */
+  ended: z.object({ reason: SharingEndReason, at: IsoTime }).optional(),
+  /**
+   * The challenge of a started request that can still be answered (S3), in the list of its REQUESTER only:
+   * Continue goes back to it, after the desktop restarted too, without the owner's password again. Absent once
+   * it expired or took its 3 wrong responses (L6): a new challenge needs the owner's password
+   * (GET /v1/sharing/:requestId/challenge answers why, with its code).
+   */
+  challenge: ConfirmationChallenge.optional(),
 });
 export type SharingView = z.infer<typeof SharingView>;
 /** POST /v1/sharing — the owner's credentials (S3). */

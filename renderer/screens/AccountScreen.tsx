@@ -26,7 +26,7 @@ import type { FocusTarget, Notice } from '../ui.tsx';
 import { deviceLabel, deviceToSwitchTo } from '../devices.ts';
 import { ResponseForm, expectedResponse } from './response-field.tsx';
 import { ConfirmBox, escapeTo } from './confirm-box.tsx';
-import { SharingList, dropChallenge, heldChallenge, holdChallenge, holdsSharing, requestInProgress } from './SharingList.tsx';
+import { SharingList, dropChallenge, holdChallenge, holdsSharing, requestInProgress, resumableChallenge } from './SharingList.tsx';
 import type { StartedSharing } from './SharingList.tsx';
 
 type Section = 'withdraw' | 'devices' | 'share' | 'sls' | 'mobile' | 'card';
@@ -1089,14 +1089,19 @@ function SharePanel({
     setStarted(null);
     setError(null);
   };
-  /** S3, from the list: the challenge given for it, if it can still be answered; else the owner's password for a new one. */
+  /**
+   * S3, from the list: the challenge given for it, if it can still be answered — held from this run, or
+   * given back by slsd with the request (after a restart) — else the owner's password for a new one.
+   */
   const continueRequest = (r: SharingView) => {
     setChanged(null);
     setResult(null);
     setReview(null);
     setError(null);
-    const held = heldChallenge(username, r.id);
+    const held = resumableChallenge(username, r);
     if (held) {
+      // Held from now on, so that starting over gives it up here (`dropChallenge`).
+      holdChallenge(username, held);
       setResuming(null);
       setStarted(held);
       begin(held.c);

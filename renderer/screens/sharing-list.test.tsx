@@ -7,12 +7,13 @@ import { I18nextProvider } from 'react-i18next';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SharingView } from '../../core/account-api.ts';
 import type { SlsApi } from '../../core/contract/index.ts';
+import { formatNewYorkTime } from '../../core/contract/messages.ts';
 import { de } from '../i18n/de/index.ts';
 import { en } from '../i18n/en/index.ts';
 import { fr } from '../i18n/fr/index.ts';
-import { applyLanguage, i18n } from '../i18n/index.ts';
+import { applyLanguage, i18n, locale } from '../i18n/index.ts';
 import { deviceLabel } from '../devices.ts';
-import { SharingList, dropChallenge, heldChallenge, holdChallenge, holdsSharing, requestInProgress, sharingRows } from './SharingList.tsx';
+import { ENDED_SHOWN_MS, SharingList, dropChallenge, heldChallenge, holdChallenge, holdsSharing, requestInProgress, resumableChallenge, sharingRows } from './SharingList.tsx';
 import type { SharingListProps } from './SharingList.tsx';
 
 const BO = { username: 'borrow.req', displayName: 'Bo Borrower' };
@@ -71,6 +72,45 @@ describe('sharingRows: what each user sees and may do (SPEC S3–S5)', () => {
     expect(summary(sharingRows([theirs], 'lend.owner'))).toEqual([['started', 'owner', 'refuse']]);
   });
 
+  describe('ended requests say what ended them, for a week, to the user who did not end them (SPEC S3–S5)', () => {
+    const NOW = Date.UTC(2030, 0, 3, 12, 0);
+    const ended = (state: 'cancelled' | 'rejected', reason: NonNullable<SharingView['ended']>['reason'], agoMs = 60_000, over: Partial<SharingView> = {}) =>
+      request(state, { ended: { reason, at: new Date(NOW - agoMs).toISOString() }, ...over });
+    const shown = (r: SharingView, username: string, now = NOW) => summary(sharingRows([r], username, now));
+
+    it('the requester is told the owner refused or ended it, Compliance rejected it, or the device went; not what they did themselves', () => {
+      for (const reason of ['refused_by_owner', 'ended_by_owner', 'device_reported', 'device_returned', 'device_set_aside', 'device_unavailable'] as const) {
+        expect(shown(ended('cancelled', reason), 'borrow.req'), reason).toEqual([['cancelled', 'requester', '']]);
+      }
+      expect(shown(ended('rejected', 'rejected_by_compliance'), 'borrow.req')).toEqual([['rejected', 'requester', '']]);
+      for (const reason of ['withdrawn', 'ended_by_requester', 'replaced', 'not_recorded'] as const) expect(shown(ended('cancelled', reason), 'borrow.req'), reason).toEqual([]);
+    });
+
+    it('the owner is told the requester withdrew or ended it, Compliance rejected it, or the device went; not their own refusal', () => {
+      for (const reason of ['withdrawn', 'ended_by_requester', 'device_reported', 'device_unavailable'] as const) {
+        expect(shown(ended('cancelled', reason), 'lend.owner'), reason).toEqual([['cancelled', 'owner', '']]);
+      }
+      expect(shown(ended('rejected', 'rejected_by_compliance'), 'lend.owner')).toEqual([['rejected', 'owner', '']]);
+      for (const reason of ['refused_by_owner', 'ended_by_owner', 'replaced', 'not_recorded'] as const) expect(shown(ended('cancelled', reason), 'lend.owner'), reason).toEqual([]);
+    });
+
+    it('for ENDED_SHOWN_MS (7 days) after it ended, and while it is its requester\'s latest request', () => {
+      expect(ENDED_SHOWN_MS).toBe(7 * 24 * 60 * 60 * 1000);
+      expect(shown(ended('cancelled', 'refused_by_owner', ENDED_SHOWN_MS), 'borrow.req')).toHaveLength(1);
+      expect(shown(ended('cancelled', 'refused_by_owner', ENDED_SHOWN_MS + 1), 'borrow.req')).toEqual([]);
+      const refused = ended('cancelled', 'refused_by_owner');
+      const newer = request('started');
+      expect(summary(sharingRows([newer, refused], 'borrow.req', NOW))).toEqual([['started', 'requester', 'continue+withdraw']]);
+      // Another requester's newer request does not hide it from the owner.
+      const otto = request('started', { requester: OTTO });
+      const withdrawn = ended('cancelled', 'withdrawn');
+      expect(summary(sharingRows([otto, withdrawn], 'lend.owner', NOW))).toEqual([
+        ['started', 'owner', 'refuse'],
+        ['cancelled', 'owner', ''],
+      ]);
+    });
+  });
+
   it('holdsSharing: only an approved sharing or one waiting for Compliance holds; requestInProgress: a started or verified one of mine', () => {
     const started = request('started');
     const verified = request('verified');
@@ -108,6 +148,26 @@ describe('the challenge of a started request, for Continue (SPEC S3)', () => {
     holdChallenge('borrow.req', started('h2', 120_000));
     dropChallenge('h2');
     expect(heldChallenge('borrow.req', 'h2', NOW)).toBeNull();
+  });
+
+  it("after a restart, slsd's list gives it back with the requester's started request: Continue needs no owner's password while it can be typed in time", () => {
+    const s = started('h3', 120_000);
+    const listed = { ...s.request, challenge: s.c };
+    expect(resumableChallenge('Borrow.Req', listed, NOW)).toEqual({ requestId: 'h3', c: s.c, request: listed });
+    // Not the owner's, not one no longer started, not one about to expire, not one without a challenge.
+    expect(resumableChallenge('lend.owner', listed, NOW)).toBeNull();
+    expect(resumableChallenge('borrow.req', { ...listed, state: 'verified' }, NOW)).toBeNull();
+    expect(resumableChallenge('borrow.req', listed, NOW + 110_000)).toBeNull();
+    expect(resumableChallenge('borrow.req', s.request, NOW)).toBeNull();
+  });
+
+  it('one given up here (Start over) is not taken up again from the list', () => {
+    const s = started('h4', 120_000);
+    const listed = { ...s.request, challenge: s.c };
+    holdChallenge('borrow.req', s);
+    expect(resumableChallenge('borrow.req', listed, NOW)?.c.confirmationId).toBe('c-h4');
+    dropChallenge('h4');
+    expect(resumableChallenge('borrow.req', listed, NOW)).toBeNull();
   });
 });
 
@@ -170,6 +230,37 @@ describe('SharingList on screen (SPEC S3–S5, C5)', () => {
       expect(shown).toContain(fill(w.theyVerified, { requester: BO.displayName, device }));
       expect(shown).toContain(fill(w.theyWait, { requester: BO.displayName, device }));
       expect(buttons(html)).toEqual(Array(3).fill(`${w.refuse}: ${device}`));
+    });
+
+    it(`${lang}: the requester reads that the owner refused their request, or ended their use of the device, and when`, () => {
+      applyLanguage(lang);
+      const device = deviceLabel('Gold device (…6507)', 'gold');
+      const w = words.account.share.current.over;
+      const at = new Date(Date.now() - 3_600_000).toISOString();
+      const when = formatNewYorkTime(new Date(at), new Date(), locale());
+      const refused = text(render([request('cancelled', { ended: { reason: 'refused_by_owner', at } })], 'borrow.req'));
+      expect(refused).toContain(`${fill(w.yourRequest, { owner: LENA.displayName, device, when })} ${fill(w.refusedByOwner, { owner: LENA.displayName })}`);
+      const endedByOwner = text(render([request('cancelled', { decidedAt: at, ended: { reason: 'ended_by_owner', at } })], 'borrow.req'));
+      expect(endedByOwner).toContain(`${fill(w.yourSharing, { owner: LENA.displayName, device, when })} ${fill(w.endedByOwner, { owner: LENA.displayName })}`);
+      expect(buttons(render([request('cancelled', { ended: { reason: 'refused_by_owner', at } })], 'borrow.req'))).toEqual([]);
+    });
+
+    it(`${lang}: the owner reads that the requester withdrew, and that Compliance rejected a request for their device`, () => {
+      applyLanguage(lang);
+      const device = deviceLabel('Gold device (…6507)', 'gold');
+      const w = words.account.share.current.over;
+      const at = new Date(Date.now() - 60_000).toISOString();
+      const when = formatNewYorkTime(new Date(at), new Date(), locale());
+      const withdrawn = text(render([request('cancelled', { ended: { reason: 'withdrawn', at } })], 'lend.owner'));
+      expect(withdrawn).toContain(`${fill(w.theirRequest, { requester: BO.displayName, device, when })} ${fill(w.withdrawnByRequester, { requester: BO.displayName })}`);
+      const rejected = text(render([request('rejected', { decidedAt: at, ended: { reason: 'rejected_by_compliance', at } })], 'lend.owner'));
+      expect(rejected).toContain(`${fill(w.theirRequest, { requester: BO.displayName, device, when })} ${w.rejectedByCompliance}`);
+    });
+
+    it(`${lang}: the list's heading is in the language`, () => {
+      applyLanguage(lang);
+      expect(render([request('started')], 'borrow.req')).toContain(`<h3>${words.account.share.current.title.replace(/'/g, '&#x27;')}</h3>`);
+      if (lang !== 'en') expect(words.account.share.current.title).not.toBe(en.account.share.current.title);
     });
 
     it(`${lang}: a rejection by Compliance is said`, () => {

@@ -159,6 +159,18 @@ export async function issueConfirmation(
   return { confirmationId: stored.id, expiresAt: new Date(stored.expires_at).toISOString(), challenge };
 }
 
+/**
+ * The challenge of confirmation `c`, issued earlier, as `issueConfirmation` described it then: for showing
+ * it again while it can still be answered (SPEC S3: a started sharing request continued later). Reads
+ * only: nothing is issued, sent or counted (L6), and whether `c` is still open is the caller's to check.
+ */
+export async function describeConfirmation(ctx: ConfirmationContext, adb: AccountDb, c: ConfirmationRow): Promise<IssuedConfirmation> {
+  const device = await adb.selectFrom('devices').selectAll().where('id', '=', c.device_id).executeTakeFirstOrThrow();
+  const deviceUser = await adb.selectFrom('users').selectAll().where('id', '=', c.device_user_id).executeTakeFirstOrThrow();
+  const challenge = await verifierFor(device.kind).describe(ctx, asLoginTransaction(c, deviceUser), device, deviceUser);
+  return { confirmationId: c.id, expiresAt: new Date(c.expires_at).toISOString(), challenge };
+}
+
 export interface CheckedConfirmation {
   readonly confirmation: ConfirmationRow;
   readonly device: DeviceRow;

@@ -7,6 +7,7 @@
  * `Database` type needs no change.
  */
 import type { Kysely, Migration, Transaction } from 'kysely';
+import type { SharingEndReason } from '../../core/account-api.ts';
 import type { DeviceKind } from '../../core/devices.ts';
 import type { Database } from '../db/schema.ts';
 import type { SqlDialect } from '../db/migrations.ts';
@@ -85,6 +86,8 @@ export interface SharingRequestTable {
   decided_at: number | null;
   decided_by: string | null;
   cancelled_at: number | null;
+  /** SPEC S3–S5: what ended it (cancelled or rejected), set with its final state; null while open, and for requests ended before migration 0015. */
+  ended_reason: SharingEndReason | null;
 }
 
 /** SPEC O1–O3: a user opted out of the second factor for trading-platform login. */

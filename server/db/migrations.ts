@@ -369,10 +369,27 @@ function migration0014(): Migration {
   };
 }
 
+/**
+ * SPEC S3–S5: what ended a sharing request (`ended_reason`: the requester withdrew or ended it, the owner
+ * refused or ended it, compliance rejected it, a new request replaced it, its device was reported,
+ * returned, set aside or taken out of use; core/account-api.ts `SharingEndReason`), written with its
+ * final state so both users' lists say it. When is already there: `cancelled_at`, or `decided_at` for a
+ * rejection. Requests rejected before this migration can only have been rejected by compliance: said
+ * so; those cancelled before it stay null (the audit log's `sharing.cancelled` entry tells who).
+ */
+function migration0015(): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('sharing_requests').addColumn('ended_reason', 'text').execute();
+      await db.updateTable('sharing_requests').set({ ended_reason: 'rejected_by_compliance' }).where('state', '=', 'rejected').execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012(), '0013_without_second_factor': migration0013(), '0014_device_serial': migration0014() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012(), '0013_without_second_factor': migration0013(), '0014_device_serial': migration0014(), '0015_sharing_ended_reason': migration0015() };
     },
   };
 }

@@ -370,6 +370,22 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     },
   },
   {
+    method: 'GET',
+    url: `${API_PREFIX}/sharing/:requestId/challenge`,
+    operationId: 'sharingChallenge',
+    summary: 'The challenge of the caller\'s started request again, while it can still be answered (no owner\'s password again)',
+    description:
+      'Only the requester\'s session; any other user, the device\'s owner included, gets SLS_ERR_NOT_FOUND. A request no longer started: SLS_ERR_CONFLICT. Its challenge expired or took 3 wrong responses: SLS_ERR_TRANSACTION_EXPIRED or SLS_ERR_TRANSACTION_ENDED, and POST /v1/sharing with the owner\'s password gives a new one. Nothing is issued, sent or counted.',
+    spec: 'S3 L6',
+    auth: true,
+    response: ConfirmationChallenge,
+    errors: [...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT', 'SLS_ERR_TRANSACTION_NOT_FOUND', 'SLS_ERR_TRANSACTION_EXPIRED', 'SLS_ERR_TRANSACTION_ENDED', 'SLS_ERR_CHALLENGE_USED'],
+    async handler(s, input) {
+      const { requestId } = Params.requestId.parse(input.params);
+      return A(s).sharing.challenge(await portal(s, input), requestId);
+    },
+  },
+  {
     method: 'POST',
     url: `${API_PREFIX}/sharing/:requestId/submit`,
     operationId: 'submitSharing',

@@ -47,9 +47,16 @@
  * transaction (N2).
  *
  * `list` (GET /v1/sharing) answers the SHARING_LIST_LIMIT (50) most recent requests, made by or of
- * the user, read with a fixed number of queries whatever their count (S3, N1).
+ * the user, read with a fixed number of queries whatever their count (S3, N1). Each ended one says
+ * what ended it and when (`ended`: withdrawn or refused, ended by either user, rejected by compliance,
+ * replaced, its device reported, returned, set aside or taken out of use), kept with the request
+ * (`ended_reason`, migration 0015) in the transaction that ends it, so the requester learns that the
+ * owner refused, not just that it is gone. The requester's started request carries its challenge while
+ * it can still be answered (`challenge`; GET /v1/sharing/:requestId/challenge says, coded, why not):
+ * Continue needs the owner's password again only once it expired (5 minutes) or took 3 wrong responses.
  */
 import { PostgresAdapter } from 'kysely';
+import type { ConfirmationChallenge, SharingEndReason } from '../../core/account-api.ts';
 import type { ErrorCode } from '../../core/api.ts';
 import { DEVICE_CATALOGUE, securityRank } from '../../core/devices.ts';
 import { decideSharing, isShareableKind, SHARING_LIST_LIMIT, SHARING_REFUSAL_MESSAGES } from '../../core/sharing.ts';
@@ -57,8 +64,9 @@ import type { SharingParty, SharingRefusal } from '../../core/sharing.ts';
 import { newId } from '../crypto/tokens.ts';
 import type { DeviceRow, UserRow } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
-import { checkConfirmation, consumeConfirmation, issueConfirmation } from '../account/confirmations.ts';
-import type { IssuedConfirmation } from '../account/confirmations.ts';
+import { checkConfirmation, consumeConfirmation, describeConfirmation, issueConfirmation } from '../account/confirmations.ts';
+import type { ConfirmationRow, IssuedConfirmation } from '../account/confirmations.ts';
+import { WRONG_RESPONSES_PER_TRANSACTION } from '../config.ts';
 import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
@@ -142,7 +150,12 @@ async function settleRequestsForSetAside(trx: AccountTrx, requester: { id: strin
     .execute();
   for (const o of others) {
     if (HELD.includes(o.state)) throw ownDeviceLent(o.label);
-    const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', o.id).where('state', 'in', REPLACEABLE).executeTakeFirst();
+    const u = await trx
+      .updateTable('sharing_requests')
+      .set({ state: 'cancelled', cancelled_at: now, ended_reason: 'device_set_aside' })
+      .where('id', '=', o.id)
+      .where('state', 'in', REPLACEABLE)
+      .executeTakeFirst();
     if (Number(u.numUpdatedRows) !== 1) {
       const moved = await trx.selectFrom('sharing_requests').select('state').where('id', '=', o.id).executeTakeFirstOrThrow();
       if (HELD.includes(moved.state)) throw ownDeviceLent(o.label);
@@ -201,7 +214,27 @@ export interface SharingView {
   /** The requester's own physical devices that become inactive on approval (S5), or were. */
   readonly requesterDevices: readonly { readonly id: string; readonly label: string; readonly status: DeviceRow['status'] }[];
   readonly createdAt: string;
+  /** SPEC S4: when it was approved or rejected. */
+  readonly decidedAt?: string;
+  /** SPEC S3–S5: a request cancelled or rejected: what ended it, and when (module doc, `endedOf`). */
+  readonly ended?: { readonly reason: SharingEndReason; readonly at: string };
+  /** SPEC S3: the still valid challenge of a started request, for its requester's list only (`list`). */
+  readonly challenge?: ConfirmationChallenge;
 }
+
+/**
+ * SPEC S3–S5: what ended request `r` and when, for a cancelled or rejected one (else undefined): the
+ * reason kept with it (migration 0015), `not_recorded` for one cancelled before; when, from the column
+ * its final state set (`cancelled_at`; `decided_at` for a rejection).
+ */
+function endedOf(r: SharingRequestTable): SharingView['ended'] {
+  if (r.state === 'rejected') return { reason: r.ended_reason ?? 'rejected_by_compliance', at: new Date(r.decided_at ?? r.created_at).toISOString() };
+  if (r.state === 'cancelled') return { reason: r.ended_reason ?? 'not_recorded', at: new Date(r.cancelled_at ?? r.created_at).toISOString() };
+  return undefined;
+}
+
+/** SPEC S3, L6: a confirmation that still takes an answer: open, not expired, fewer than 3 wrong responses. */
+const answerable = (c: ConfirmationRow, now: number) => c.state === 'challenge' && c.expires_at > now && c.wrong_responses < WRONG_RESPONSES_PER_TRANSACTION;
 
 /** A sharing ended because its device stopped authenticating (SPEC S5, D8): the request and the requester's devices made active again. */
 export interface EndedSharing {
@@ -218,15 +251,16 @@ export interface EndedSharing {
  * when it was approved, makes the requester's own devices it set aside active again (those still
  * inactive: one reported lost meanwhile stays lost). Returns the ids reactivated, or null when the
  * request moved meanwhile (a concurrent approval, cancel or report committed first): nothing changed.
- * Shared by `SharingService.cancel` and `endSharingsOfDevice`, which audit it each in their words.
+ * Shared by `SharingService.cancel` and `endSharingsOfDevice`, which audit it each in their words;
+ * `reason` (what ended it, S3–S5) is kept with the request for both users' lists.
  */
-async function cancelFrom(trx: AccountDb, r: SharingRequestTable, now: number): Promise<string[] | null> {
+async function cancelFrom(trx: AccountDb, r: SharingRequestTable, now: number, reason: SharingEndReason): Promise<string[] | null> {
   // The devices set aside as the cancelling UPDATE leaves them (RETURNING), not as `r` was read: a
   // device activated and set aside while the sharing is approved (`setAsideOnActivation`) is added
   // to them after that read, and comes back with the others.
   const u = await trx
     .updateTable('sharing_requests')
-    .set({ state: 'cancelled', cancelled_at: now })
+    .set({ state: 'cancelled', cancelled_at: now, ended_reason: reason })
     .where('id', '=', r.id)
     .where('state', '=', r.state)
     .returning('deactivated_device_ids')
@@ -275,13 +309,15 @@ export async function endSharingsOfDevice(
       .execute();
   const ended: EndedSharing[] = [];
   let pending = await read([]);
+  if (pending.length === 0) return ended;
+  const reason = await deviceEndReason(trx, deviceId, why);
   // Each request is cancelled conditionally on the state read. One that moved meanwhile (on
   // PostgreSQL, a concurrent approval that committed first) is read again and cancelled from its
   // new state, so an approval racing the report never survives it.
   for (let round = 0; pending.length > 0 && round < 3; round++) {
     const moved: string[] = [];
     for (const r of pending) {
-      const reactivated = await cancelFrom(trx, r, now);
+      const reactivated = await cancelFrom(trx, r, now, reason);
       if (reactivated === null) moved.push(r.id);
       else ended.push(await audited(r, reactivated));
     }
@@ -301,6 +337,21 @@ export async function endSharingsOfDevice(
     });
     return { requestId: r.id, requesterUserId: r.requester_user_id, requesterUsername: r.requester_username, deviceId, from: r.state, reactivated };
   }
+}
+
+/**
+ * SPEC S5, D5, D7, D8: why the sharings of a device that stopped authenticating end, from the device as
+ * the caller's transaction has just left it: reported lost (`lost`) or broken (`revoked` by its user's
+ * report, which comes over HTTP, with a source address: devices-admin.ts `report`), returned, or anything
+ * else an operator did with slsctl, which has no source address (set inactive or revoked, assigned to
+ * another user; provisioning.ts).
+ */
+async function deviceEndReason(trx: AccountDb, deviceId: string, why: { readonly sourceAddress?: string | null }): Promise<SharingEndReason> {
+  const d = await trx.selectFrom('devices').select('status').where('id', '=', deviceId).executeTakeFirst();
+  if (d?.status === 'lost') return 'device_reported';
+  if (d?.status === 'returned') return 'device_returned';
+  if (d?.status === 'revoked' && why.sourceAddress != null) return 'device_reported';
+  return 'device_unavailable';
 }
 
 /**
@@ -431,7 +482,7 @@ export class SharingService {
    * at once, their devices and set-aside devices at once, and, for those that set none aside, the
    * requesters' active physical devices (the ones approval would set aside, S5) at once.
    */
-  async #views(rows: readonly SharingRequestTable[]): Promise<SharingView[]> {
+  async #views(rows: readonly SharingRequestTable[], challenges: ReadonlyMap<string, ConfirmationChallenge> = new Map()): Promise<SharingView[]> {
     if (rows.length === 0) return [];
     const { adb } = this.#d;
     const unique = (xs: readonly string[]) => [...new Set(xs)];
@@ -485,8 +536,38 @@ export class SharingService {
         needsCompliance: r.needs_compliance === 1,
         requesterDevices: mine,
         createdAt: new Date(r.created_at).toISOString(),
+        ...(r.decided_at === null ? {} : { decidedAt: new Date(r.decided_at).toISOString() }),
+        ...(r.state === 'cancelled' || r.state === 'rejected' ? { ended: endedOf(r) } : {}),
+        ...(challenges.has(r.id) ? { challenge: challenges.get(r.id)! } : {}),
       };
     });
+  }
+
+  /**
+   * The latest confirmation issued for each of these requests of requester `userId` (SPEC S3: `start`
+   * issues one per request), whatever its state, by request id. One query (by the `confirmations_device`
+   * index, migration 0010), however many requests: a sharing confirmation names its request in its subject.
+   */
+  async #confirmationsOf(userId: string, rows: readonly SharingRequestTable[]): Promise<Map<string, ConfirmationRow>> {
+    const mine = rows.filter((r) => r.requester_user_id === userId);
+    const found = new Map<string, ConfirmationRow>();
+    if (mine.length === 0) return found;
+    const ids = new Set(mine.map((r) => r.id));
+    const confirmations = await this.#d.adb
+      .selectFrom('confirmations')
+      .selectAll()
+      .where('device_id', 'in', [...new Set(mine.map((r) => r.device_id))])
+      .where('created_at', '>=', Math.min(...mine.map((r) => r.created_at)))
+      .where('user_id', '=', userId)
+      .where('purpose', '=', 'sharing')
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    for (const c of confirmations) {
+      const { requestId } = JSON.parse(c.subject) as { requestId?: string };
+      if (requestId !== undefined && ids.has(requestId)) found.set(requestId, c);
+    }
+    return found;
   }
 
   /**
@@ -495,7 +576,8 @@ export class SharingService {
    * open ones a user makes are always among them; older ended ones (cancelled, rejected) drop off.
    */
   async list(caller: Caller): Promise<SharingView[]> {
-    const rows = await this.#d.adb
+    const d = this.#d;
+    const rows = await d.adb
       .selectFrom('sharing_requests')
       .selectAll()
       .where((eb) => eb.or([eb('requester_user_id', '=', caller.user.id), eb('owner_user_id', '=', caller.user.id)]))
@@ -503,7 +585,39 @@ export class SharingService {
       .orderBy('id', 'desc')
       .limit(SHARING_LIST_LIMIT)
       .execute();
-    return this.#views(rows);
+    // SPEC S3: the caller's own started request (one open at a time) with its challenge while it can still be
+    // answered, so Continue needs no owner's password again; never on the owner's side of a request.
+    const started = rows.filter((r) => r.state === 'started' && r.requester_user_id === caller.user.id);
+    const challenges = new Map<string, ConfirmationChallenge>();
+    const now = d.now();
+    for (const [requestId, c] of await this.#confirmationsOf(caller.user.id, started)) {
+      if (answerable(c, now)) challenges.set(requestId, await describeConfirmation(d, d.adb, c));
+    }
+    return this.#views(rows, challenges);
+  }
+
+  /**
+   * GET /v1/sharing/:requestId/challenge (SPEC S3): the challenge of the caller's started request again,
+   * while it can still be answered — the desktop that left the step, or restarted, continues with it, no
+   * owner's password again. Only the requester's session: anyone else, the device's owner included (their
+   * device answers, in the requester's session, S3), gets SLS_ERR_NOT_FOUND as for an unknown id; a request
+   * no longer started, SLS_ERR_CONFLICT. Its challenge over: SLS_ERR_TRANSACTION_EXPIRED (its 5 minutes,
+   * the login transaction's lifetime, are past) or SLS_ERR_TRANSACTION_ENDED (3 wrong responses, L6),
+   * each saying the owner's password gets a new one (`start`). Reads only: nothing issued, sent, counted
+   * or audited, so the throttling (L6) is as it was; answering still goes through `answer`.
+   */
+  async challenge(caller: Caller, requestId: string): Promise<IssuedConfirmation> {
+    const d = this.#d;
+    const r = await this.#own(caller, requestId, ['started']);
+    const c = (await this.#confirmationsOf(caller.user.id, [r])).get(r.id);
+    const again = "Enter the device owner's password again for a new challenge (S3).";
+    if (!c) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND', { message: `This sharing request has no challenge to answer. ${again}` });
+    if (c.state === 'used') throw new SlsError('SLS_ERR_CHALLENGE_USED');
+    if (c.state === 'ended' || c.wrong_responses >= WRONG_RESPONSES_PER_TRANSACTION) {
+      throw new SlsError('SLS_ERR_TRANSACTION_ENDED', { message: `The challenge of this sharing request took 3 wrong responses. ${again}` });
+    }
+    if (c.expires_at <= d.now()) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED', { message: `The challenge of this sharing request has expired. ${again}` });
+    return describeConfirmation(d, d.adb, c);
   }
 
   /** S3 steps 1–2: the owner's credentials, the rules, a challenge on the owner's device. */
@@ -568,6 +682,7 @@ export class SharingService {
       decided_at: null,
       decided_by: null,
       cancelled_at: null,
+      ended_reason: null,
     };
     // SPEC S5, S3: one open request per requester (module doc). The new request goes in and the
     // requester's other open requests are settled in ONE transaction serialized per requester:
@@ -588,7 +703,13 @@ export class SharingService {
       for (const o of others) {
         // Conditional: a request that moved meanwhile (an answer, a submit to compliance, a report of
         // its device) is cancelled from where it is now if still replaceable, else refuses the start.
-        const u = await trx.updateTable('sharing_requests').set({ state: 'cancelled', cancelled_at: now }).where('id', '=', o.id).where('state', 'in', REPLACEABLE).returning('id').executeTakeFirst();
+        const u = await trx
+          .updateTable('sharing_requests')
+          .set({ state: 'cancelled', cancelled_at: now, ended_reason: 'replaced' })
+          .where('id', '=', o.id)
+          .where('state', 'in', REPLACEABLE)
+          .returning('id')
+          .executeTakeFirst();
         if (!u) {
           const moved = await trx.selectFrom('sharing_requests').select('state').where('id', '=', o.id).executeTakeFirstOrThrow();
           if (HELD.includes(moved.state)) throw oneSharingAtATime();
@@ -784,8 +905,11 @@ export class SharingService {
     const requester =
       by === 'requester' ? caller.user : await d.adb.selectFrom('users').select(['id', 'username_normalized']).where('id', '=', r.requester_user_id).executeTakeFirstOrThrow();
     const now = d.now();
+    // SPEC S3–S5: kept with the request, for both users' lists: withdrawn or refused before approval, ended after.
+    const reason: SharingEndReason =
+      by === 'requester' ? (r.state === 'approved' ? 'ended_by_requester' : 'withdrawn') : r.state === 'approved' ? 'ended_by_owner' : 'refused_by_owner';
     await d.adb.transaction().execute(async (trx) => {
-      const reactivated = await cancelFrom(trx, r, now);
+      const reactivated = await cancelFrom(trx, r, now, reason);
       if (reactivated === null) throw new SlsError('SLS_ERR_CONFLICT', { message: 'This sharing request changed meanwhile.' });
       const ended = await endSessionsOfDevice(trx, r.device_id, now, { userId: r.requester_user_id });
       await appendAccountAudit(trx, now, {
@@ -823,7 +947,7 @@ export class SharingService {
       const now = d.now();
       // N2: audited in the same transaction. A withdrawal by either user committed since the read: nothing to reject, nothing audited.
       await d.adb.transaction().execute(async (trx) => {
-        const u = await trx.updateTable('sharing_requests').set({ state: 'rejected', decided_at: now, decided_by: by }).where('id', '=', r.id).where('state', '=', 'pending_compliance').executeTakeFirst();
+        const u = await trx.updateTable('sharing_requests').set({ state: 'rejected', decided_at: now, decided_by: by, ended_reason: 'rejected_by_compliance' }).where('id', '=', r.id).where('state', '=', 'pending_compliance').executeTakeFirst();
         if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `request ${requestId} changed meanwhile` });
         await appendAccountAudit(trx, now, { event: 'sharing.rejected', userId: r.requester_user_id, username: requester.username_normalized, deviceId: r.device_id, details: { requestId: r.id, by } });
       });

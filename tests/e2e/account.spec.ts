@@ -523,6 +523,65 @@ test.describe('account security in SLS Desktop (SPEC C1, C6)', () => {
     expect(audit).toContain('sharing.approved');
   });
 
+  test('S3, S5: a started request is continued after the desktop restarts with the same challenge, no password again; the owner refuses it and the requester reads so', async ({ desktop: { page }, slsd }) => {
+    // Five logins and a dozen slsctl runs, like the tests above.
+    test.slow();
+    const entity = await entityWithAccount(slsd, 'Sharing Refusers', 'U-SHARE4');
+    await user(slsd, entity, 'U-SHARE4', 'lend.nope', 'Nora Owner');
+    const ownerGold = await goldToken(slsd, 'lend.nope');
+    await user(slsd, entity, 'U-SHARE4', 'borrow.nope', 'Rob Requester');
+    const dsc = { kind: 'dsc', deviceId: '', label: '', serial: null, file: 'borrow.nope.dsc.token.json' } satisfies DemoDevice;
+    await slsd.slsctl('device', 'add', '--user', 'borrow.nope', '--kind', 'dsc', '--token-file', join(slsd.dataDir, dsc.file));
+    const challengeCode = async () => (await page.locator('output[aria-label="Challenge code"]').innerText()).replace(/\s+/g, '');
+    const shareTab = page.getByRole('button', { name: 'Share a device' });
+    const row = page.locator('.sharing-now').getByRole('listitem');
+    const signInAs = async (username: string, device: DemoDevice) => {
+      await fillLogin(page, username, PASSWORD);
+      await respondOnLogin(page, await deviceResponse(slsd, device, await shownChallenge(page)));
+      await openAccountSecurity(page);
+      await shareTab.click();
+    };
+    const signOut = async () => {
+      await page.getByRole('button', { name: 'Back' }).click();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+    };
+
+    await signInAs('borrow.nope', dsc);
+    await page.getByLabel("Device owner's user name").fill('lend.nope');
+    await page.getByLabel("Device owner's password").fill(PASSWORD);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByText("Answer with Nora Owner's Gold device")).toBeVisible();
+    const challenge = await challengeCode();
+
+    // The desktop restarts (signed out, the app loaded anew: nothing of this run kept): Continue comes back
+    // to the same challenge, which slsd gives back while it can be answered (S3), without the owner's password.
+    await signOut();
+    await page.reload();
+    await signInAs('borrow.nope', dsc);
+    await expect(row).toHaveText(/^You started a request to use Nora Owner's Gold device/);
+    await row.getByRole('button', { name: /^Continue: .*Gold/ }).click();
+    await expect(page.getByLabel('Response')).toBeFocused();
+    expect(await challengeCode()).toBe(challenge);
+    await expect(page.getByLabel("Device owner's password")).toHaveCount(0);
+    await signOut();
+
+    // S5: the owner refuses it.
+    await signInAs('lend.nope', ownerGold);
+    await expect(row).toHaveText(/^Rob Requester gave your password to start a request to use your Gold device/);
+    await row.getByRole('button', { name: /^Refuse: .*Gold/ }).click();
+    await expect(page.getByText("You refused Rob Requester's request to use your Gold device")).toBeVisible();
+    await expect(row).toHaveCount(0);
+    await signOut();
+
+    // The requester is told the owner refused it, and when; a new request can be started.
+    await signInAs('borrow.nope', dsc);
+    await expect(row).toHaveText(/^Your request to use Nora Owner's Gold device.* has ended \(\d\d:\d\d, New York time\)\. Refused by the owner, Nora Owner\.$/);
+    await expect(row.getByRole('button')).toHaveCount(0);
+    await expect(page.getByRole('heading', { name: 'Sharing and requests' })).toBeVisible();
+    await expect(page.getByLabel("Device owner's user name")).toBeVisible();
+    await expectAccessible(page, 'Share a device: a request the owner refused');
+  });
+
   test('D8: a lost DSC+ is deactivated with the USD 20 replacement deposit recorded; a device no longer needed is returned, never the last one', async ({ desktop: { page }, slsd }) => {
     const entity = (await slsd.slsctl('entity', 'create', '--name', 'Lou Loser', '--dob', '1970-01-01', '--citizenship', 'CH', '--residence', 'CH')).trim();
     await slsd.slsctl('account', 'create', '--number', 'U-LOST', '--entity', entity, '--balance', '750000');

@@ -203,6 +203,21 @@ const account = {
         endsSession: "You signed in with {{owner}}'s {{device}}: ending the sharing also signs you out. Log in again with your own device.",
         keep: 'Keep it',
       },
+      /** SPEC S3–S5: an ended request, in two sentences: what ended and when, then who or what ended it. */
+      over: {
+        yourRequest: "Your request to use {{owner}}'s {{device}} has ended ({{when}}, New York time).",
+        yourSharing: "Your use of {{owner}}'s {{device}} has ended ({{when}}, New York time).",
+        theirRequest: "{{requester}}'s request to use your {{device}} has ended ({{when}}, New York time).",
+        theirSharing: "{{requester}}'s use of your {{device}} has ended ({{when}}, New York time).",
+        refusedByOwner: 'Refused by the owner, {{owner}}.',
+        endedByOwner: 'Ended by the owner, {{owner}}; your own devices are active again.',
+        withdrawnByRequester: 'Withdrawn by {{requester}}.',
+        endedByRequester: 'Ended by {{requester}}.',
+        rejectedByCompliance: 'Rejected by our Compliance department.',
+        deviceReported: 'The device was reported lost or broken.',
+        deviceReturned: 'The device was returned.',
+        deviceOutOfUse: 'The device can no longer be used.',
+      },
     },
   },
   sls: {
