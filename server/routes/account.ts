@@ -75,6 +75,20 @@ async function portal(s: Services, input: RouteInput): Promise<Caller> {
 
 const A = accountServices;
 
+/**
+ * A route whose body is `Empty`: `{}` or none, nothing else. Checked after the caller (an unknown
+ * session is still SLS_ERR_UNAUTHENTICATED), before anything is done: a body such as `null`, `[]` or
+ * `{"x":1}` once returned a device (server/fuzz-routes.test.ts).
+ */
+function noBody(input: RouteInput): void {
+  Empty.parse(bodyOrEmpty(input.body));
+}
+
+/** No body at all stands for `{}`; `null` is a body, and malformed (with `?? {}` it opted a user out). */
+function bodyOrEmpty(body: unknown): unknown {
+  return body === undefined ? {} : body;
+}
+
 export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
   // --- Withdrawals (W1–W4)
   {
@@ -161,7 +175,9 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT'],
     async handler(s, input) {
       const { orderId } = Params.orderId.parse(input.params);
-      return A(s).devices.cancelOrder(orderId, { caller: await portal(s, input) }, input.sourceAddress);
+      const caller = await portal(s, input);
+      noBody(input);
+      return A(s).devices.cancelOrder(orderId, { caller }, input.sourceAddress);
     },
   },
   {
@@ -220,7 +236,9 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT'],
     async handler(s, input) {
       const { deviceId } = Params.deviceId.parse(input.params);
-      return A(s).devices.returnDevice(await portal(s, input), deviceId, input.sourceAddress);
+      const caller = await portal(s, input);
+      noBody(input);
+      return A(s).devices.returnDevice(caller, deviceId, input.sourceAddress);
     },
   },
   // --- Mobile number (P1–P5)
@@ -294,7 +312,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND', 'SLS_ERR_PORTAL_ONLY'],
     async handler(s, input) {
       // Who may is said to anyone signed in; the change itself needs a second factor (checked by the service).
-      return A(s).optOut.optOut(await sessionCaller(A(s).deps.adb, input.token, s.now()), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
+      return A(s).optOut.optOut(await sessionCaller(A(s).deps.adb, input.token, s.now()), OptOutRequest.parse(bodyOrEmpty(input.body)).username, input.sourceAddress);
     },
   },
   {
@@ -309,7 +327,7 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     response: OptOutStatus,
     errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_PRIMARY_USER', 'SLS_ERR_NOT_FOUND', 'SLS_ERR_PORTAL_ONLY'],
     async handler(s, input) {
-      return A(s).optOut.optIn(await sessionCaller(A(s).deps.adb, input.token, s.now()), OptOutRequest.parse(input.body ?? {}).username, input.sourceAddress);
+      return A(s).optOut.optIn(await sessionCaller(A(s).deps.adb, input.token, s.now()), OptOutRequest.parse(bodyOrEmpty(input.body)).username, input.sourceAddress);
     },
   },
   // --- Sharing (S1–S6)
@@ -397,7 +415,9 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT', 'SLS_ERR_LESS_SECURE_DEVICE', 'SLS_ERR_DIFFERENT_IDENTIFICATION', 'SLS_ERR_SHARING_TEMPORARY_DEVICE'],
     async handler(s, input) {
       const { requestId } = Params.requestId.parse(input.params);
-      return A(s).sharing.submit(await portal(s, input), requestId, input.sourceAddress);
+      const caller = await portal(s, input);
+      noBody(input);
+      return A(s).sharing.submit(caller, requestId, input.sourceAddress);
     },
   },
   {
@@ -412,7 +432,9 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     errors: [...BODY, ...PORTAL, 'SLS_ERR_NOT_FOUND', 'SLS_ERR_CONFLICT'],
     async handler(s, input) {
       const { requestId } = Params.requestId.parse(input.params);
-      return A(s).sharing.cancel(await portal(s, input), requestId, input.sourceAddress);
+      const caller = await portal(s, input);
+      noBody(input);
+      return A(s).sharing.cancel(caller, requestId, input.sourceAddress);
     },
   },
   // --- Temporary access (T1, T2)
@@ -427,7 +449,9 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     response: OnlineCard,
     errors: [...BODY, ...PORTAL, 'SLS_ERR_FORBIDDEN'],
     async handler(s, input) {
-      return A(s).temporaryAccess.onlineCard(await portal(s, input), input.sourceAddress);
+      const caller = await portal(s, input);
+      noBody(input);
+      return A(s).temporaryAccess.onlineCard(caller, input.sourceAddress);
     },
   },
   {
@@ -441,7 +465,9 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     response: OnlineCardPdf,
     errors: [...BODY, ...PORTAL, 'SLS_ERR_FORBIDDEN'],
     async handler(s, input) {
-      return A(s).temporaryAccess.onlineCardPdf(await portal(s, input), input.sourceAddress);
+      const caller = await portal(s, input);
+      noBody(input);
+      return A(s).temporaryAccess.onlineCardPdf(caller, input.sourceAddress);
     },
   },
   // --- Auto-restart (L8)
@@ -456,7 +482,9 @@ export const ACCOUNT_ROUTES: readonly RouteDefinition[] = [
     response: RestartGrant,
     errors: [...BODY, ...PORTAL],
     async handler(s, input) {
-      return A(s).restart.issue(await sessionCaller(A(s).deps.adb, input.token, s.now()), input.sourceAddress);
+      const caller = await sessionCaller(A(s).deps.adb, input.token, s.now());
+      noBody(input);
+      return A(s).restart.issue(caller, input.sourceAddress);
     },
   },
   {

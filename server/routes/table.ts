@@ -166,7 +166,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     response: LoginStep,
     errors: [...BODY_ERRORS, ...TX_ERRORS, 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_RESEND_TOO_SOON', 'SLS_ERR_CONFLICT', 'SLS_ERR_RATE_LIMITED', ...SMS_POLICY_ERRORS],
     async handler(s, { body, params, sourceAddress }) {
-      ResendRequest.parse(body ?? {});
+      // No body stands for `{}`; `null` is malformed (server/fuzz-routes.test.ts).
+      ResendRequest.parse(body === undefined ? {} : body);
       return s.login.resend(TransactionParams.parse(params).transactionId, sourceAddress);
     },
   },
