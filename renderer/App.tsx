@@ -11,7 +11,7 @@ import { endsLogin } from '../core/contract/messages.ts';
 import { describeConnectError } from './connect-error.ts';
 import { LOGIN_WARNING_MS } from '../core/contract/messages.ts';
 import { autoRestartFailedText, describeError, loginExpiredText, sessionEndedText } from './messages.ts';
-import type { AppInfo, AutoRestartAttempt, ClientError, DeviceView, DscPlusStatus, ErrorText, Language, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
+import type { AppInfo, ApprovalView, AutoRestartAttempt, ClientError, DeviceView, DscPlusStatus, ErrorText, Language, LoginStepView, SessionView, SettingsView, SlsApi, Theme } from '../core/contract/index.ts';
 import { applyLanguage } from './i18n/index.ts';
 import { MoreMenu } from './MoreMenu.tsx';
 import { AccountScreen } from './screens/AccountScreen.tsx';
@@ -20,7 +20,7 @@ import { LoginScreen } from './screens/LoginScreen.tsx';
 import { SelectDeviceScreen } from './screens/SelectDeviceScreen.tsx';
 import { SignedInScreen } from './screens/SignedInScreen.tsx';
 import { LoginEndingNotice, SessionEndingNotice, useSessionPhase } from './session-expiry.tsx';
-import { Spinner, toClientError, useAction, withCurrentLoginStep } from './ui.tsx';
+import { Spinner, toClientError, useAction, useLatest, withCurrentLoginStep } from './ui.tsx';
 import type { Notice } from './ui.tsx';
 import { deviceLabel } from './devices.ts';
 
@@ -93,16 +93,57 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
       live = false;
     };
   }, [loginKey, api]);
+  /**
+   * SPEC L1–L5, C6: whether the user is still on the login (or step-up) whose device screens show:
+   * set when a login shows its first step, cleared when the user leaves it (`leaveLogin`). An answer
+   * that comes back after that (a step, an IB Key poll or a DSC+) is of a login left: it is dropped,
+   * never shown over the form or over the next login's screens (the host answers such a step
+   * SLS_ERR_NO_LOGIN_IN_PROGRESS, which would end the next login if it were taken for its own).
+   */
+  const onLogin = useRef(false);
+  /** The view now, for answers that come back later and must know whether theirs is still shown. */
+  const viewNow = useLatest(view);
+  const onEnded = useCallback((e: ClientError) => {
+    if (!endsLogin(e)) return false;
+    onLogin.current = false;
+    // SPEC C6: a step-up that ended goes back to "Verify it's you", saying why; a login, to the form.
+    setView((v) => {
+      const back = v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
+      return back
+        ? { name: 'account', session: back, verify: { notice: describeError(e) } }
+        : { name: 'login', notice: describeError(e), key: Date.now(), username: loginUsername.current };
+    });
+    return true;
+  }, []);
+  // One step at a time (SPEC L6: a response sent twice would count twice); an ended login's others dropped (`leave`).
+  const action = useAction(onEnded, describeError, { oneAtATime: true });
+  const { setError: setActionError, leave: leaveAction } = action;
+  /**
+   * The user leaves the login the device screens show (SPEC L1–L5, L7, C6): Cancel, its time limit,
+   * signed in, the trading session of a step-up over. What is still on its way for it is dropped.
+   */
+  const leaveLogin = useCallback(() => {
+    onLogin.current = false;
+    leaveAction();
+  }, [leaveAction]);
+
   const toLogin = useCallback((notice: Notice | null) => setView({ name: 'login', notice, key: Date.now() }), []);
   /**
    * The session ended while signed in (SPEC C1, C5): back to the login form saying when, the user
    * name prefilled when remembered. A late word about an old session never interrupts a login.
    */
-  const sessionEnded = useCallback((a: SlsApi, expiresAt: string | undefined) => {
-    const show = () => setView((v) => (signedInSession(v) ? { name: 'login', notice: sessionEndedText(expiresAt), key: Date.now() } : v));
-    // The user name this login remembered was saved after the app read its settings.
-    a.getSettings().then(setSettings, () => {}).finally(show);
-  }, []);
+  const sessionEnded = useCallback(
+    (a: SlsApi, expiresAt: string | undefined) => {
+      const show = () => {
+        // On the step-up's device screens (SPEC C6): its login is left with the session it was for.
+        if (signedInSession(viewNow.current)) leaveLogin();
+        setView((v) => (signedInSession(v) ? { name: 'login', notice: sessionEndedText(expiresAt), key: Date.now() } : v));
+      };
+      // The user name this login remembered was saved after the app read its settings.
+      a.getSettings().then(setSettings, () => {}).finally(show);
+    },
+    [viewNow, leaveLogin],
+  );
 
   useEffect(() => {
     let off = () => {};
@@ -176,20 +217,6 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     if (settings) applyLanguage(settings.language);
   }, [settings]);
 
-  const onEnded = useCallback((e: ClientError) => {
-    if (!endsLogin(e)) return false;
-    // SPEC C6: a step-up that ended goes back to "Verify it's you", saying why; a login, to the form.
-    setView((v) => {
-      const back = v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
-      return back
-        ? { name: 'account', session: back, verify: { notice: describeError(e) } }
-        : { name: 'login', notice: describeError(e), key: Date.now(), username: loginUsername.current };
-    });
-    return true;
-  }, []);
-  const action = useAction(onEnded);
-  const setActionError = action.setError;
-
   // SPEC L2–L5, C5: the login's own time limit (slsd's, 5 minutes) while its device screen is left
   // open: a polite notice in its last minute; at its end the login form says so, with the user name
   // typed for it, so the password is all there is to type (the step-up returns to "Verify it's you").
@@ -199,7 +226,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   useEffect(() => {
     // By the clock too: the phase of a login that ended before may not have caught up with this one yet.
     if (loginPhase !== 'ended' || !api || !loginExpiresAt || Date.now() < Date.parse(loginExpiresAt)) return;
-    setActionError(null);
+    leaveLogin();
     void api.cancelLogin().catch(() => {});
     setView((v) => {
       if ((v.name !== 'select' && v.name !== 'challenge') || v.expiresAt !== loginExpiresAt) return v;
@@ -207,22 +234,27 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         ? { name: 'account', session: v.stepUp, verify: { notice: loginExpiredText() } }
         : { name: 'login', notice: loginExpiredText(), key: Date.now(), username: loginUsername.current };
     });
-  }, [loginPhase, loginExpiresAt, api, setActionError]);
+  }, [loginPhase, loginExpiresAt, api, leaveLogin]);
 
-  const applyStep = useCallback((step: LoginStepView) => {
-    setStatus(null);
-    setView((v) => {
-      // SPEC C6: a step of the step-up (from Account security, or its device screens) keeps the way back there.
-      const back = v.name === 'account' ? v.session : v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
-      if (step.status !== 'signed_in') {
-        const screen: DeviceStep = { expiresAt: step.expiresAt, ...(back ? { stepUp: back } : {}) };
-        if (step.status === 'select_device') return { name: 'select', devices: step.devices, preselectedDeviceId: step.preselectedDeviceId, ...screen };
-        return { name: 'challenge', devices: step.devices, challenge: step.challenge, ...screen };
-      }
-      // Signed in to the Client Portal: the host keeps that session; the trading session stays the one shown.
-      return back ? { name: 'account', session: back } : { name: 'signed_in', session: step.session };
-    });
-  }, []);
+  const applyStep = useCallback(
+    (step: LoginStepView) => {
+      setStatus(null);
+      // Signed in: the login is over; another answer of it still on its way is not a step to show (SPEC L5).
+      if (step.status === 'signed_in') leaveLogin();
+      setView((v) => {
+        // SPEC C6: a step of the step-up (from Account security, or its device screens) keeps the way back there.
+        const back = v.name === 'account' ? v.session : v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
+        if (step.status !== 'signed_in') {
+          const screen: DeviceStep = { expiresAt: step.expiresAt, ...(back ? { stepUp: back } : {}) };
+          if (step.status === 'select_device') return { name: 'select', devices: step.devices, preselectedDeviceId: step.preselectedDeviceId, ...screen };
+          return { name: 'challenge', devices: step.devices, challenge: step.challenge, ...screen };
+        }
+        // Signed in to the Client Portal: the host keeps that session; the trading session stays the one shown.
+        return back ? { name: 'account', session: back } : { name: 'signed_in', session: step.session };
+      });
+    },
+    [leaveLogin],
+  );
 
   const waitForApproval = useCallback(
     (options: { quick?: boolean } = {}) => {
@@ -232,21 +264,33 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     [api],
   );
   const onCardStatus = useCallback((listener: (s: DscPlusStatus) => void) => (api ? api.on('dscplusStatus', listener) : () => {}), [api]);
+  // The IB Key poll and the DSC+ stop when their screen goes (their `live`); between Cancel and the
+  // form, and after an error that ended the login, what they bring is of a login left (SPEC L4, L7, C2).
+  const onApproved = useCallback(
+    (approved: Extract<ApprovalView, { status: 'signed_in' }>) => {
+      if (onLogin.current) applyStep(approved);
+    },
+    [applyStep],
+  );
   const onApprovalError = useCallback(
     (e: unknown) => {
+      if (!onLogin.current) return;
       const ce = toClientError(e);
-      if (!onEnded(ce)) setActionError(describeError(ce));
+      if (onEnded(ce)) leaveAction();
+      else setActionError(describeError(ce));
     },
-    [onEnded, setActionError],
+    [onEnded, leaveAction, setActionError],
   );
-  const onApprovalResumed = useCallback(() => setActionError(null), [setActionError]);
+  const onApprovalResumed = useCallback(() => {
+    if (onLogin.current) setActionError(null);
+  }, [setActionError]);
   // SPEC C6, C5: Cancel on the step-up's device screens (Escape too: each screen maps it to its Cancel) goes back to Account security.
   const stepUpBack = view.name === 'select' || view.name === 'challenge' ? (view.stepUp ?? null) : null;
   const cancelStepUp = useCallback(() => {
     if (!api || !stepUpBack) return;
-    setActionError(null);
+    leaveLogin();
     void api.cancelLogin().finally(() => setView({ name: 'account', session: stepUpBack, verify: { notice: null } }));
-  }, [api, stepUpBack, setActionError]);
+  }, [api, stepUpBack, leaveLogin]);
 
   if (view.name === 'starting' || !api || !settings) {
     if (view.name === 'fatal') {
@@ -296,11 +340,20 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   /**
    * A step of the login. Refused with the step the login is at now (SPEC L2, L5: a device gone, such
    * as an IB Key moved to another phone), that step's screen shows, with the devices there are now and the error.
+   * Only one at a time, and only while the user is on the login: after Cancel, nothing more is sent
+   * for it; an answer that comes back after the user left it is dropped (`useAction`'s `leave`).
    */
-  const loginStep = (call: () => Promise<LoginStepView>) => action.run(withCurrentLoginStep(call, applyStep));
+  const loginStep = (call: () => Promise<LoginStepView>) =>
+    onLogin.current ? action.run((live) => withCurrentLoginStep(call, (step) => live() && applyStep(step))()) : Promise.resolve(undefined);
   const select = (deviceId: string, mode: 'default' | 'offline' = 'default') =>
     void loginStep(() => api.selectDevice({ deviceId, mode })).then((s) => s && applyStep(s));
-  const cancel = stepUpBack ? cancelStepUp : () => void api.cancelLogin().finally(() => toLogin(null));
+  // SPEC L7, C5: the steps still on their way are dropped from the press on, not when the form is back.
+  const cancel = stepUpBack
+    ? cancelStepUp
+    : () => {
+        leaveLogin();
+        void api.cancelLogin().finally(() => toLogin(null));
+      };
 
   switch (view.name) {
     case 'login':
@@ -313,6 +366,8 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           {...(view.username !== undefined ? { username: view.username } : {})}
           onStep={(step, username) => {
             loginUsername.current = username;
+            // SPEC L1: a new login, the one whose answers the device screens take from now on.
+            onLogin.current = true;
             applyStep(step);
           }}
           onSettings={setSettings}
@@ -365,7 +420,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           notice={<LoginEndingNotice phase={loginPhase} />}
           onSelectAgain={(mode) => select(c.deviceId, mode)}
           waitForApproval={waitForApproval}
-          onApproved={applyStep}
+          onApproved={onApproved}
           onApprovalError={onApprovalError}
           onApprovalResumed={onApprovalResumed}
           onResend={() =>
@@ -398,7 +453,11 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           notice={<SessionEndingNotice expiresAt={view.session.expiresAt} phase={phase} />}
           verify={view.verify ?? null}
           onVerifyStep={(step) => {
-            setActionError(null);
+            // SPEC C6: the password of "Verify it's you" answered after the user went back from
+            // Account security: the step-up is not shown over the screen they went to.
+            if (viewNow.current.name !== 'account') return;
+            leaveAction();
+            onLogin.current = true;
             applyStep(step);
           }}
           onBack={() => setView({ name: 'signed_in', session: view.session })}

@@ -60,7 +60,7 @@ export function toClientError(e: unknown): ClientError {
  * A step of the login that, refused, may come with the step the login is at now (SPEC L2, L5: with
  * SLS_ERR_DEVICE_NOT_AVAILABLE the host reads it again from slsd, with the devices the user has now,
  * e.g. after IB Key moved to another phone). `show` gets that step; the refusal goes on, so the
- * screen of the current step says why (run it inside `useAction`'s `run`).
+ * screen of the current step says why (run it inside `useAction`'s `run`, `show` only while its `live`).
  */
 export function withCurrentLoginStep<T>(call: () => Promise<T>, show: (step: LoginStepView) => void): () => Promise<T> {
   return async () => {
@@ -73,39 +73,79 @@ export function withCurrentLoginStep<T>(call: () => Promise<T>, show: (step: Log
   };
 }
 
+/** `useAction`'s options. */
+export interface ActionOptions {
+  /**
+   * A call sent while one is still on its way (from the same scope: see `leave`) is not sent; `run`
+   * answers undefined. For steps that must go once: the Enter pressed twice before the button that
+   * sent the first one was disabled (SPEC L1–L5: a response sent twice counts twice, L6).
+   */
+  oneAtATime?: boolean;
+}
+
 /**
  * Runs one host call at a time for a screen: busy flag, the error to show, and a hook for errors
  * that end the login (handled by the app, which returns to the login form). `describe` words the
  * errors (a confirmation's differ from a login's: `describeConfirmationError`); it must be stable.
+ *
+ * `leave`: the user left what the calls on their way were for (SPEC L1–L5, C6: Cancel, a login that
+ * ended or signed in, a login form gone). Their outcomes are then dropped whenever they come: `run`
+ * answers undefined, calls no `onEnded`, shows no error and leaves the busy flag of the calls sent
+ * since alone; the busy flag and the error go at once. An error `onEnded` took (it ended the login)
+ * leaves too: another call of that login still on its way belongs to a screen no longer shown. `fn`
+ * gets `live`: whether its outcome is still wanted, for what it shows on its own (`withCurrentLoginStep`).
  */
-export function useAction(onEnded?: (error: ClientError) => boolean, describe: (error: ClientError) => ErrorText = describeError) {
+export function useAction(onEnded?: (error: ClientError) => boolean, describe: (error: ClientError) => ErrorText = describeError, { oneAtATime = false }: ActionOptions = {}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorText | null>(null);
   const mounted = useRef(true);
+  /** Moved on by `leave`: a call sent under an earlier scope is of something the user left. */
+  const scope = useRef(0);
+  /** The scope of the `oneAtATime` call on its way, if any. */
+  const pending = useRef<number | null>(null);
   useEffect(() => {
     mounted.current = true;
     return () => {
       mounted.current = false;
     };
   }, []);
+  const leave = useCallback(() => {
+    scope.current += 1;
+    pending.current = null;
+    if (!mounted.current) return;
+    setBusy(false);
+    setError(null);
+  }, []);
   const run = useCallback(
-    async <T,>(fn: () => Promise<T>): Promise<T | undefined> => {
+    async <T,>(fn: (live: () => boolean) => Promise<T>): Promise<T | undefined> => {
+      const mine = scope.current;
+      const live = () => scope.current === mine;
+      if (oneAtATime && pending.current === mine) return undefined;
+      pending.current = mine;
       setBusy(true);
       setError(null);
       try {
-        return await fn();
+        const value = await fn(live);
+        return live() ? value : undefined;
       } catch (e) {
+        if (!live()) return undefined;
         const ce = toClientError(e);
-        if (onEnded?.(ce)) return undefined;
+        if (onEnded?.(ce)) {
+          leave();
+          return undefined;
+        }
         if (mounted.current) setError(describe(ce));
         return undefined;
       } finally {
-        if (mounted.current) setBusy(false);
+        if (live()) {
+          pending.current = null;
+          if (mounted.current) setBusy(false);
+        }
       }
     },
-    [onEnded, describe],
+    [onEnded, describe, oneAtATime, leave],
   );
-  return { busy, error, setError, run };
+  return { busy, error, setError, run, leave };
 }
 
 /**

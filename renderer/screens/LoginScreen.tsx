@@ -38,7 +38,10 @@ export function LoginScreen({ api, settings, notice, username: typed, onStep, on
   const [editingServer, setEditingServer] = useState(false);
   const [server, setServer] = useState(settings.serverAddress);
   const { t } = useTranslation('login');
-  const { busy, error, setError, run } = useAction();
+  // SPEC L1: the password goes once (Enter pressed twice sends one login); the answer of a form that
+  // is gone (Reset app data, the form shown anew) is dropped, not shown over the one there now.
+  const { busy, error, setError, run, leave } = useAction(undefined, undefined, { oneAtATime: true });
+  useEffect(() => leave, [leave]);
   const id = useId();
   const shown = error ?? notice;
   const userField = useRef<HTMLInputElement>(null);
@@ -79,6 +82,8 @@ export function LoginScreen({ api, settings, notice, username: typed, onStep, on
 
   async function submit(e: FormEvent) {
     e.preventDefault();
+    // Log In is disabled while it waits (so is Enter's implicit submission); this is for a second Enter before that shows.
+    if (busy) return;
     if (!username.trim() || !password) {
       setError({ message: t('form.missingCredentials'), action: '' });
       focusFieldToFix();
