@@ -107,6 +107,27 @@ describeEachBackend('sharing and operators\' device changes (SPEC N2, S3, S5, D5
 
   // --- S5: devices an operator adds, assigns or makes active during a sharing ----------------------
 
+  it('S5, D5, L5, N2: a login whose challenge waits on a device the approval sets aside goes back to the device choice; active again when the sharing ends, the device answers no challenge from before', async () => {
+    const { owner, rita, token } = await parties();
+    const card = rita.devices.scc!;
+    // Her login on another machine, at its challenge on the code card, when the sharing is approved.
+    const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'rita', password: PASSWORD, client: PORTAL }));
+    if (step.status !== 'challenge') throw new Error(`expected a challenge, got ${JSON.stringify(step)}`);
+    expect(step.challenge.deviceId).toBe(card.device.id);
+    const id = await shared(owner, token);
+    expect(await statusOf(card.device.id)).toBe('inactive');
+    expect(await entries('sharing.approved')).toEqual([
+      expect.objectContaining({ requestId: id, deactivated: 1, loginsBackToChoice: 1, loginsEnded: 0, confirmationsEnded: 0, pushesEnded: 0 }),
+    ]);
+    await cancel(owner, id);
+    expect(await statusOf(card.device.id)).toBe('active');
+    // Before, the card's old challenge signed her in once the card was back.
+    const late = await postJson<LoginStep>(t.app, `/v1/login/${step.transactionId}/response`, { response: answer(card, step.challenge) });
+    expect(errorCode(late), JSON.stringify(late.body)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    const row = await t.adb.selectFrom('login_transactions').select('state').where('id', '=', step.transactionId).executeTakeFirstOrThrow();
+    expect(row).toEqual({ state: 'select_device' });
+  });
+
   it('S5, D7, N2: a physical device slsctl adds active for the requester during the sharing is set aside (audited) and active when the sharing ends; a pending one, or one not physical, is left as it is', async () => {
     const { owner, rita, token } = await parties();
     const id = await shared(owner, token);

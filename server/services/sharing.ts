@@ -71,6 +71,8 @@ import { appendAccountAudit } from '../account/deps.ts';
 import type { AccountDeps } from '../account/deps.ts';
 import type { Caller } from '../account/portal.ts';
 import type { AccountDb, AccountTrx, SharingRequestTable, SharingState } from '../account/schema.ts';
+import { endChallengesOnDevice } from './device-challenges.ts';
+import type { EndedChallenges } from './device-challenges.ts';
 import { endSessionsOfDevice } from './sessions.ts';
 import { expireTemporaryDevices } from './temporary-access.ts';
 import { normalizeUsername } from './throttle.ts';
@@ -413,6 +415,9 @@ export async function setAsideOnActivation(
     if (Number(u.numUpdatedRows) !== 1) return null;
   }
   await trx.updateTable('devices').set({ status: 'inactive' }).where('id', '=', deviceId).where('status', '=', 'active').execute();
+  // SPEC S5, D5, L5: set aside, it answers no challenge issued before, not even once the sharing ends
+  // and it is active again (device-challenges.ts).
+  const challenges = await endChallengesOnDevice(trx, deviceId, now, 'choose_again');
   await appendAccountAudit(trx, now, {
     event: 'device.status_changed',
     userId,
@@ -425,9 +430,21 @@ export async function setAsideOnActivation(
       reason: why.reason ?? "activated while its user shares another user's device: set aside until that sharing ends (S5)",
       ...(why.by === undefined ? {} : { by: why.by }),
       requestId: sharing.id,
+      ...endedCounts(challenges),
     },
   });
   return sharing.id;
+}
+
+/** What `endChallengesOnDevice` ended on devices set aside, for the audit entry (N2). */
+function endedCounts(...ended: readonly EndedChallenges[]): { loginsBackToChoice: number; loginsEnded: number; confirmationsEnded: number; pushesEnded: number } {
+  const sum = (f: (e: EndedChallenges) => number) => ended.reduce((a, e) => a + f(e), 0);
+  return {
+    loginsBackToChoice: sum((e) => e.backToChoice),
+    loginsEnded: sum((e) => e.logins.length - e.backToChoice),
+    confirmationsEnded: sum((e) => e.confirmations),
+    pushesEnded: sum((e) => e.pushes),
+  };
 }
 
 export class SharingService {
@@ -859,7 +876,9 @@ export class SharingService {
   async #approve(r: SharingRequestTable, requesterUsername: string, by: string, sourceAddress: string | null): Promise<void> {
     const d = this.#d;
     const now = d.now();
+    const ended: EndedChallenges[] = [];
     await this.#advance(r, APPROVABLE, { state: 'approved', decided_at: now, decided_by: by }, async (trx) => {
+      ended.length = 0; // a retried transaction starts over
       // SPEC S5, D5: the device lent must still work (its owner's own sharing may have set it aside).
       const lent = await trx.selectFrom('devices').select('status').where('id', '=', r.device_id).executeTakeFirst();
       if (lent?.status !== 'active') throw deviceNoLongerWorks();
@@ -868,11 +887,22 @@ export class SharingService {
       if (physical.length) {
         await trx.updateTable('sharing_requests').set({ deactivated_device_ids: JSON.stringify(physical) }).where('id', '=', r.id).execute();
         await trx.updateTable('devices').set({ status: 'inactive' }).where('id', 'in', physical).where('status', '=', 'active').execute();
+        // SPEC S5, D5, L5: a challenge waiting on a device set aside (the requester's login, a
+        // withdrawal's confirmation, a push) ends now: the sharing's end makes the device active
+        // again, and must not revive it. A login goes back to choosing a device.
+        for (const id of physical) ended.push(await endChallengesOnDevice(trx, id, now, 'choose_again'));
         // SPEC S5: none of them lent to another user; others' requests for them not yet decided end.
         await settleRequestsForSetAside(trx, { id: r.requester_user_id, username: requesterUsername }, physical, now, sourceAddress);
       }
       // N2: audited in the same transaction: an approval and its devices set aside never stand unaudited.
-      await appendAccountAudit(trx, now, { event: 'sharing.approved', userId: r.requester_user_id, username: requesterUsername, sourceAddress, deviceId: r.device_id, details: { requestId: r.id, by, deactivated: physical.length } });
+      await appendAccountAudit(trx, now, {
+        event: 'sharing.approved',
+        userId: r.requester_user_id,
+        username: requesterUsername,
+        sourceAddress,
+        deviceId: r.device_id,
+        details: { requestId: r.id, by, deactivated: physical.length, ...endedCounts(...ended) },
+      });
     });
   }
 
