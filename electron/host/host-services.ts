@@ -1253,7 +1253,18 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       return answerSharing(input.requestId, input.confirmationId, response);
     },
     submitSharing: async (input) => authed('POST', `/sharing/${idSegment(input.requestId)}/submit`, SharingView, {}),
-    getSharings: async () => authed('GET', '/sharing', SharingList),
+    async getSharings() {
+      const list = await authed('GET', '/sharing', SharingList);
+      // SPEC S3, C2: a started request's challenge, given again after the desktop restarted, goes to the
+      // owner's card plugged in as it did when the request started (not only to the typed response).
+      for (const r of list.requests) {
+        const ch = r.challenge?.challenge;
+        if (r.state === 'started' && r.challenge && ch?.type === 'response_code' && ch.kind === 'dscplus' && r.device.serial) {
+          noteChallengeOnCard(r.challenge.confirmationId, r.device.serial, ch.challenge);
+        }
+      }
+      return list;
+    },
     cancelSharing: async (input) => authed('POST', `/sharing/${idSegment(input.requestId)}/cancel`, SharingView, {}),
     getMobileNumber: async () => authed('GET', '/mobile-number', MobileNumberStatus),
     setMobileNumber: async (input) => authed('POST', '/mobile-number', MobileNumberStatus, input),
