@@ -9,9 +9,11 @@
  * `addressFailureWindowMs`, 15 min) refuse every attempt from it until the oldest of them leaves the
  * window; `slsctl address list` shows such addresses and `slsctl address unblock` clears one.
  *
- * Counters are rows (no state in a process, SPEC N1); concurrent updates are conditional on the
- * row's version and retried, which works alike on SQLite and PostgreSQL.
+ * Counters are rows (no state in a process, SPEC N1); a failure's two counters are read and written
+ * in one transaction, the update conditional on the row's version and the whole retried, which works
+ * alike on SQLite and PostgreSQL (`recordFailure`).
  */
+import { PostgresAdapter, sql } from 'kysely';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
 import { SlsError } from '../errors.ts';
@@ -45,8 +47,21 @@ export interface ThrottleOptions {
 
 type Scope = FailureCounterTable['scope'];
 
-/** One more failure counted (`#bump`): the user's lock, whether this failure started the lock or block, the oldest failure kept. */
-interface BumpOutcome {
+/** A counter changed between `recordFailure`'s read and its write: the transaction is rolled back and tried again. */
+class CountersChanged extends Error {}
+
+/** A counter as `recordFailure` reads it. */
+type CounterRead = Pick<FailureCounterTable, 'scope' | 'failures' | 'locked_until' | 'version'>;
+
+/** A counter with one more failure (`#next`): as read (undefined: no row), as to be written, and what the failure did. */
+interface Counted {
+  readonly read: CounterRead | undefined;
+  readonly values: FailureCounterTable;
+  readonly outcome: CountOutcome;
+}
+
+/** One more failure counted (`#next`): the user's lock, whether this failure started the lock or block, the oldest failure kept. */
+interface CountOutcome {
   readonly lockedUntil: number | null;
   readonly started: boolean;
   readonly oldest: number;
@@ -128,9 +143,50 @@ export class Throttle {
    * address to its limit writes `address.rate_limited` — here, whichever service counted it (a
    * password, a login response, a Client Portal confirmation, a sharing owner's password, a restart
    * token, IB Key activation), so no lock is left off the record and none is written twice.
+   *
+   * Both counters and those entries commit in one transaction, so a failure is counted for the user
+   * and for the address together or not at all (an error or a crash between two writes left the user
+   * counted and the address not). SPEC N1, several slsd on one PostgreSQL database: the transaction
+   * reads both counters, locking them on PostgreSQL (on SQLite, BEGIN IMMEDIATE has taken the
+   * database's write lock, db/connect.ts), then writes both (`#write`), each conditional on what was
+   * read; a counter another transaction created or changed meanwhile leaves fewer than two rows
+   * written, and the whole transaction is rolled back and tried again, so every failure is counted
+   * exactly once on both counters. Usually four statements, as the two separate writes took (BEGIN,
+   * read both, write both, COMMIT), and one commit instead of two.
    */
   async recordFailure(usernameNormalized: string, address: string): Promise<number | null> {
-    const user = await this.#bump('user', usernameNormalized, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS, true, async (trx, now, outcome) => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        return await this.#db.transaction().execute((trx) => this.#countBoth(trx, usernameNormalized, address));
+      } catch (err) {
+        if (!(err instanceof CountersChanged)) throw err;
+      }
+    }
+    throw new Error('failure counters kept changing under concurrent updates');
+  }
+
+  /** One attempt of `recordFailure` in `trx`; throws CountersChanged (rolling it all back) when a counter changed since it was read. */
+  async #countBoth(trx: Transaction<Database>, usernameNormalized: string, address: string): Promise<number | null> {
+    const now = this.#now();
+    const rows = await trx
+      .selectFrom('failure_counters')
+      .select(['scope', 'subject', 'failures', 'locked_until', 'version'])
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('scope', '=', 'user'), eb('subject', '=', usernameNormalized)]),
+          eb.and([eb('scope', '=', 'address'), eb('subject', '=', address)]),
+        ]),
+      )
+      // PostgreSQL locks the rows in this order ('user' before 'address'), the same in every
+      // transaction, so two failures sharing a user and an address never wait for each other in a circle.
+      .orderBy('scope', 'desc')
+      .$if(trx.getExecutor().adapter instanceof PostgresAdapter, (q) => q.forUpdate())
+      .execute();
+    const user = this.#next(rows.find((r) => r.scope === 'user'), 'user', usernameNormalized, now, USER_FAILURE_LIMIT, USER_FAILURE_WINDOW_MS, true);
+    const addr = this.#next(rows.find((r) => r.scope === 'address'), 'address', address, now, this.#opts.addressFailureLimit, this.#opts.addressFailureWindowMs, false);
+    if ((await this.#write(trx, [user, addr])) !== 2) throw new CountersChanged();
+    // SPEC N2: a lock or a block commits with its entry (a failed entry rolls back both counters).
+    if (user.outcome.started) {
       // The counter is keyed by the name whether or not such a user exists (no enumeration, L1).
       const known = await trx.selectFrom('users').select('id').where('username_normalized', '=', usernameNormalized).executeTakeFirst();
       await appendAudit(trx, now, {
@@ -138,70 +194,77 @@ export class Throttle {
         userId: known?.id ?? null,
         username: usernameNormalized,
         sourceAddress: address,
-        details: { lockedUntil: new Date(outcome.lockedUntil!).toISOString() },
+        details: { lockedUntil: new Date(user.outcome.lockedUntil!).toISOString() },
       });
-    });
-    await this.#bump('address', address, this.#opts.addressFailureLimit, this.#opts.addressFailureWindowMs, false, async (trx, now, outcome) => {
+    }
+    if (addr.outcome.started) {
       await appendAudit(trx, now, {
         event: 'address.rate_limited',
         username: usernameNormalized,
         sourceAddress: address,
-        details: { failures: this.#opts.addressFailureLimit, retryAt: new Date(outcome.oldest + this.#opts.addressFailureWindowMs).toISOString() },
+        details: { failures: this.#opts.addressFailureLimit, retryAt: new Date(addr.outcome.oldest + this.#opts.addressFailureWindowMs).toISOString() },
       });
-    });
-    return user.lockedUntil;
+    }
+    return user.outcome.lockedUntil;
   }
 
   /**
-   * One more failure on a counter. `started`: this failure locked the user (`locks`) or brought the
-   * count to the limit (the address), which no failure before it in the window had done.
+   * Writes both counters; returns how many rows it wrote (2 unless one changed since it was read).
    *
-   * SPEC N2: the write that starts a lock or a block runs `audit` in its own transaction, so the lock
-   * and its entry commit together (a failed entry or a crash between them leaves neither); the other
-   * failures write the counter alone, as before.
+   * The counters the read found missing first, in one INSERT that leaves alone a row another
+   * transaction created meanwhile (a missing row cannot be locked); then the ones it found, in one
+   * UPDATE conditional on the version read. On PostgreSQL that UPDATE never waits (the read locked its
+   * rows), and the INSERT waits only for a transaction inserting the same row — never for a row lock
+   * (ON CONFLICT DO UPDATE would lock a row this transaction did not see when it read, maybe locked by
+   * one that waits for a row this one holds: a deadlock, found by the storage conformance suite), nor
+   * for an update made here first. So counts wait for each other's rows only in the order user, then
+   * address, and never in a circle. Two statements only at a counter's first failure.
    */
-  async #bump(scope: Scope, subject: string, limit: number, windowMs: number, locks: boolean, audit: (trx: Transaction<Database>, now: number, outcome: BumpOutcome) => Promise<void>): Promise<BumpOutcome> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const now = this.#now();
-      const row = await this.#read(scope, subject);
-      const times = row ? this.#recent(row.failures, now, windowMs) : [];
-      const reachedBefore = times.length >= limit;
-      times.push(now);
-      const kept = times.slice(-limit);
-      const previousLock = row?.locked_until != null && row.locked_until > now ? row.locked_until : null;
-      // SPEC L6: the lock lasts until 24 h after the last failure.
-      const lockedUntil = locks && kept.length >= limit ? now + windowMs : previousLock;
-      const started = locks ? lockedUntil !== null && previousLock === null : kept.length >= limit && !reachedBefore;
-      const outcome = { lockedUntil, started, oldest: kept[0]! };
-      const failures = JSON.stringify(kept);
-      const write = async (db: Kysely<Database>): Promise<boolean> => {
-        if (!row) {
-          const r = await db
-            .insertInto('failure_counters')
-            .values({ scope, subject, failures, locked_until: lockedUntil, version: 1 })
-            .onConflict((oc) => oc.columns(['scope', 'subject']).doNothing())
-            .executeTakeFirst();
-          return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
-        }
-        const r = await db
-          .updateTable('failure_counters')
-          .set({ failures, locked_until: lockedUntil, version: row.version + 1 })
-          .where('scope', '=', scope)
-          .where('subject', '=', subject)
-          .where('version', '=', row.version)
-          .executeTakeFirst();
-        return Number(r.numUpdatedRows) === 1;
-      };
-      const written = started
-        ? await this.#db.transaction().execute(async (trx) => {
-            if (!(await write(trx))) return false;
-            await audit(trx, now, outcome);
-            return true;
-          })
-        : await write(this.#db);
-      if (written) return outcome;
+  async #write(trx: Transaction<Database>, counted: readonly Counted[]): Promise<number> {
+    let written = 0;
+    const fresh = counted.filter((c) => c.read === undefined).map((c) => c.values);
+    if (fresh.length > 0) {
+      const r = await trx
+        .insertInto('failure_counters')
+        .values(fresh)
+        .onConflict((oc) => oc.columns(['scope', 'subject']).doNothing())
+        .executeTakeFirst();
+      written += Number(r.numInsertedOrUpdatedRows ?? 0n);
     }
-    throw new Error(`failure counter ${scope} kept changing under concurrent updates`);
+    const known = counted.filter((c): c is Counted & { read: CounterRead } => c.read !== undefined);
+    if (known.length > 0) {
+      // One statement for both rows: each takes its own values, told apart by scope.
+      const each = <T>(column: 'failures' | 'locked_until', type: 'text' | 'bigint') =>
+        sql<T>`case ${sql.join(known.map((c) => sql`when scope = ${c.values.scope} then cast(${c.values[column]} as ${sql.raw(type)})`), sql` `)} end`;
+      const r = await trx
+        .updateTable('failure_counters')
+        .set((eb) => ({ failures: each<string>('failures', 'text'), locked_until: each<number | null>('locked_until', 'bigint'), version: eb('version', '+', 1) }))
+        .where((eb) => eb.or(known.map((c) => eb.and([eb('scope', '=', c.values.scope), eb('subject', '=', c.values.subject), eb('version', '=', c.read.version)]))))
+        .executeTakeFirst();
+      written += Number(r.numUpdatedRows);
+    }
+    return written;
+  }
+
+  /**
+   * A counter with one more failure at `now`, from its row as read (undefined: none). `started`: this
+   * failure locked the user (`locks`) or brought the count to the limit (the address), which no
+   * failure before it in the window had done.
+   */
+  #next(row: CounterRead | undefined, scope: Scope, subject: string, now: number, limit: number, windowMs: number, locks: boolean): Counted {
+    const times = row ? this.#recent(row.failures, now, windowMs) : [];
+    const reachedBefore = times.length >= limit;
+    times.push(now);
+    const kept = times.slice(-limit);
+    const previousLock = row?.locked_until != null && row.locked_until > now ? row.locked_until : null;
+    // SPEC L6: the lock lasts until 24 h after the last failure.
+    const lockedUntil = locks && kept.length >= limit ? now + windowMs : previousLock;
+    const started = locks ? lockedUntil !== null && previousLock === null : kept.length >= limit && !reachedBefore;
+    return {
+      read: row,
+      values: { scope, subject, failures: JSON.stringify(kept), locked_until: lockedUntil, version: (row?.version ?? 0) + 1 },
+      outcome: { lockedUntil, started, oldest: kept[0]! },
+    };
   }
 
   /** A full success ends the run of consecutive failures (SPEC L6). */
