@@ -277,9 +277,14 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
       if (!onLogin.current) return;
       const ce = toClientError(e);
       if (onEnded(ce)) leaveAction();
-      else setActionError(describeError(ce));
+      else {
+        // SPEC D5, L5, L2: the IB Key taken out of use while its push waited: the host read the login's
+        // step again (the drop-down, the devices there are now); that screen shows, with why.
+        if (ce.loginStep) applyStep(ce.loginStep);
+        setActionError(describeError(ce));
+      }
     },
-    [onEnded, leaveAction, setActionError],
+    [onEnded, leaveAction, setActionError, applyStep],
   );
   const onApprovalResumed = useCallback(() => {
     if (onLogin.current) setActionError(null);

@@ -54,13 +54,15 @@ export const ERROR_REGISTRY = {
   SLS_ERR_TRANSACTION_ENDED: {
     status: 409,
     message: 'This login has ended. Please log in again.',
-    when: 'SPEC L6: after 3 wrong responses, or once the login completed.',
+    when:
+      'SPEC L6: after 3 wrong responses, or once the login completed. SPEC D5, D7: also a portal confirmation (a withdrawal\'s, a sharing\'s, a device activation\'s) whose challenge ended because its device was taken out of use (set inactive, lost, returned, set aside by a sharing) or changed hands: ask for a new challenge; and a login whose challenge was on such a device when its client has no device drop-down (a trading platform older than 966, SPEC L3) or the device changed hands: log in again.',
   },
   SLS_ERR_TRANSACTION_EXPIRED: { status: 410, message: 'This login has expired. Please log in again.', when: 'The login transaction outlived its lifetime (5 minutes by default).' },
   SLS_ERR_DEVICE_NOT_AVAILABLE: {
     status: 409,
     message: 'This device cannot be used for this login.',
-    when: 'The chosen device is not one of the user\'s active devices for this client (SPEC D5, T1).',
+    when:
+      'The chosen device is not one of the user\'s active devices for this client (SPEC D5, T1). SPEC D5, L5, L2: also a response, a resend or the IB Key status wait (GET /v1/login/:transactionId/status) of a login sent back to the device choice because the device of its challenge was taken out of use (set inactive, lost, returned, set aside by a sharing), even once that device is active again: GET /v1/login/:transactionId gives the drop-down, a device of the same kind preselected. And a portal confirmation answered on a device that can no longer confirm it.',
   },
   SLS_ERR_NO_CHALLENGE: { status: 409, message: 'Choose a second-factor device first.', when: 'A response or resend arrives before a device was chosen (SPEC L2).' },
   SLS_ERR_WRONG_RESPONSE: {

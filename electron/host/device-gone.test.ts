@@ -89,6 +89,19 @@ describe('a device gone mid-login: the current devices come with SLS_ERR_DEVICE_
     expect(await d.value('selectDevice', { deviceId: newPhoneDevice })).toMatchObject({ status: 'challenge', challenge: { type: 'push', deviceId: newPhoneDevice } });
   });
 
+  it('D5, L5: the IB Key taken out of use while its notification waits (slsctl): the waiting screen gets the drop-down with the devices there are now', async () => {
+    const d = desktop();
+    await waitingOnOldPhone(d);
+    await t.provisioning.setDeviceStatus(oldPhoneDevice, 'inactive', 'ops-anna');
+    const e = await d.refused('waitForApproval', { quick: true });
+    expect(e.code).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    expect(e.loginStep).toMatchObject({ status: 'select_device' });
+    if (e.loginStep?.status !== 'select_device') throw new Error('no select_device step');
+    expect(e.loginStep.devices.map((x) => x.id)).toEqual([cardDevice]);
+    // The login goes on with the device there is, without starting over (L5).
+    expect(await d.value('selectDevice', { deviceId: cardDevice })).toMatchObject({ status: 'challenge', challenge: { deviceId: cardDevice } });
+  });
+
   it('a response typed for the old phone (its offline code) gets the same current devices', async () => {
     const d = desktop();
     await waitingOnOldPhone(d);

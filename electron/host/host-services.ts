@@ -1049,6 +1049,9 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         status = await slsd.loginStatus(current.transactionId, input.quick ? 0 : STATUS_WAIT_SECONDS);
       } catch (e) {
         if (e instanceof SlsdError && endsLogin(e.error) && isCurrent(current.attempt)) forgetLogin();
+        // SPEC D5, L5, L2: the IB Key was taken out of use while its push waited (slsd sent the login back
+        // to the device choice): the waiting screen goes straight to the drop-down, as respond and resend do.
+        if (e instanceof SlsdError && e.error.code === 'SLS_ERR_DEVICE_NOT_AVAILABLE') throw await withCurrentStep(e, current);
         throw e;
       }
       if (!isCurrent(current.attempt)) {

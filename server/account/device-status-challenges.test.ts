@@ -10,24 +10,29 @@
 // - SPEC W1, D6: a withdrawal's or an activation's portal confirmation on it ends
 //   (SLS_ERR_TRANSACTION_ENDED): no withdrawal, no activation with the challenge from before.
 // - SPEC L7: an IB Key push waiting for it is superseded: the app lists it no more and its approval
-//   signs no one in, after the IB Key is active again.
+//   signs no one in, after the IB Key is active again. The desktop's wait for the push (GET
+//   /v1/login/:id/status?wait=) is woken (`tx:<id>`) and answers SLS_ERR_DEVICE_NOT_AVAILABLE, as the
+//   response does, so the desktop reads the current step (the drop-down), not NO_CHALLENGE.
+// - SPEC S5, D5, L5: a sharing's approval that sets the requester's device aside tells the desktops
+//   of the logins it sent back (`tx:<id>`), after it committed.
 // - SPEC N2: counted in the `device.status_changed` entry; slsctl says how many, as `device assign` does.
 // Before, each answer path refused such a challenge only while the device was out of use.
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { ConfirmationChallenge } from '../../core/account-api.ts';
 import type { LoginStep } from '../../core/api.ts';
 import type { IbKeyApp } from '../../ibkey/app.ts';
 import { startOn } from '../conformance/backends.ts';
 import { describeEachBackend, probePostgres } from '../db/pg-testing.ts';
 import { activate, createUser, newApp, PIN, ScriptedPrompter, startLogin, status } from '../ibkey/testkit.ts';
+import { notifierOf } from '../services/ibkey-notifier.ts';
 import type { ProvisionedDevice } from '../services/provisioning.ts';
 import { errorCode, getJson, postJson } from '../testing/http.ts';
 import { slsctlAgainst } from '../testing/slsctl-runner.ts';
 import type { TestServer } from '../testing/test-server.ts';
 import { IBKEY_PUSH_RESEND_MS } from '../verifiers/ibkey-push.ts';
 import { accountServerForEachTest, answer, bearer, makeUser, ok, PASSWORD, PORTAL, signIn, USD } from './testing.ts';
-import type { AccountTestServer } from './testing.ts';
+import type { AccountTestServer, TestUser } from './testing.ts';
 
 const probe = await probePostgres();
 
@@ -307,5 +312,84 @@ describeEachBackend('an IB Key push waiting on a device taken out of use (SPEC L
     prompter.push(String(again.challenge.matchNumber), PIN);
     expect((await app.answerPush(renewed)).outcome).toBe('approved');
     expect((await status(t, step.transactionId)).body.status).toBe('signed_in');
+  });
+  it('L7, D5, L5, L2: the desktop waiting for the push (?wait=25) when slsctl sets the IB Key inactive is woken and answered DEVICE_NOT_AVAILABLE, not NO_CHALLENGE; so is every later wait, the IB Key active again', async () => {
+    const ibkey = (await t.services.db.selectFrom('devices').select(['id', 'kind']).where('user_id', '=', userId).execute()).find((d) => d.kind === 'ibkey')!;
+    const card = await t.provisioning.addDevice({ username: 'jane', kind: 'scc' });
+    const first = await startLogin(t, 'jane');
+    if (first.status !== 'select_device') throw new Error(`expected the drop-down, got ${first.status}`);
+    const step = challenged(ok(await choose(first.transactionId, { device: { id: ibkey.id } })));
+    if (step.challenge.type !== 'push') throw new Error(`expected a push, got ${JSON.stringify(step.challenge)}`);
+
+    const notifier = notifierOf(t.services.db);
+    if (!notifier) throw new Error('no notifier for the server\'s database');
+    const told = vi.spyOn(notifier, 'notify');
+    // The desktop's long-poll, waiting (subscribed to its login) when the IB Key is taken out of use.
+    const subscribe = notifier.subscribe.bind(notifier);
+    let waiting!: () => void;
+    const subscribed = new Promise<void>((resolve) => (waiting = resolve));
+    vi.spyOn(notifier, 'subscribe').mockImplementation((topics) => {
+      if (topics.includes(`tx:${step.transactionId}`)) waiting();
+      return subscribe(topics);
+    });
+    const started = Date.now();
+    const poll = status(t, step.transactionId, 25);
+    await subscribed;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await t.provisioning.setDeviceStatus(ibkey.id, 'inactive', 'ops-anna');
+    const woken = await poll;
+    expect(woken.body.error?.code, JSON.stringify(woken.body)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    expect(woken.code).toBe(409);
+    // Woken, not answered at the end of its 25 s.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(told).toHaveBeenCalledWith(`tx:${step.transactionId}`);
+    // L2, L5: the desktop reads the current step: the drop-down, the card preselected while the IB Key is out of use.
+    expect(ok(await current(step.transactionId))).toMatchObject({ status: 'select_device', preselectedDeviceId: card.device.id });
+
+    await t.provisioning.setDeviceStatus(ibkey.id, 'active', 'ops-anna');
+    const later = await status(t, step.transactionId, 0);
+    expect(later.body.error?.code, JSON.stringify(later.body)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    expect(ok(await current(step.transactionId))).toMatchObject({ status: 'select_device', preselectedDeviceId: ibkey.id });
+    expect(await sessionsOf(userId)).toBe(0);
+    vi.restoreAllMocks();
+  });
+});
+
+describeEachBackend('a sharing that sets a device aside tells the desktops of the logins it sent back (SPEC S5, D5, L5, L7)', probe, (backend) => {
+  let t: AccountTestServer;
+  accountServerForEachTest(backend, MONDAY, (s) => (t = s));
+  const { loginRow } = helpers(() => t);
+
+  /** S3, S4, S5: rita (a code card) shares owen's DSC+, approved at once (same entity): her code card is set aside. */
+  async function share(owner: TestUser, token: string): Promise<void> {
+    const s = ok(await postJson<{ request: { id: string }; confirmation: ConfirmationChallenge }>(t.app, '/v1/sharing', { ownerUsername: 'owen', ownerPassword: PASSWORD }, bearer(token)));
+    const response = answer(owner.devices.dscplus!, s.confirmation.challenge);
+    ok(await postJson(t.app, `/v1/sharing/${s.request.id}/response`, { confirmationId: s.confirmation.confirmationId, response }, bearer(token)));
+    expect(ok(await postJson<{ state: string }>(t.app, `/v1/sharing/${s.request.id}/submit`, {}, bearer(token))).state).toBe('approved');
+  }
+
+  it('S5, D5, L5, L7: the approval sends her login at its challenge on the code card back to the device choice and notifies tx:<id> once committed; its status answers DEVICE_NOT_AVAILABLE', async () => {
+    const owner = await makeUser(t, 'owen', ['dscplus', 'scc']);
+    const rita = await makeUser(t, 'rita', ['scc'], { entityId: owner.entityId });
+    const token = await signIn(t, 'rita', rita.devices.scc!);
+    const step = challenged(ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'rita', password: PASSWORD, client: PORTAL })));
+    expect(step.challenge.deviceId).toBe(rita.devices.scc!.device.id);
+
+    const notifier = notifierOf(t.services.db);
+    if (!notifier) throw new Error('no notifier for the server\'s database');
+    // What the login is when its desktop is told (read at once, on another connection on PostgreSQL): the change committed.
+    const seen: Promise<{ state: string } | undefined>[] = [];
+    const notify = notifier.notify.bind(notifier);
+    vi.spyOn(notifier, 'notify').mockImplementation((topic) => {
+      if (topic === `tx:${step.transactionId}`) seen.push(t.services.db.selectFrom('login_transactions').select('state').where('id', '=', step.transactionId).executeTakeFirst());
+      notify(topic);
+    });
+    await share(owner, token);
+    expect(seen).toHaveLength(1);
+    expect(await Promise.all(seen)).toEqual([{ state: 'select_device' }]);
+    expect(await loginRow(step.transactionId)).toMatchObject({ state: 'select_device', device_id: rita.devices.scc!.device.id });
+    const r = await getJson(t.app, `/v1/login/${step.transactionId}/status?wait=0`);
+    expect(errorCode(r), JSON.stringify(r.body)).toBe('SLS_ERR_DEVICE_NOT_AVAILABLE');
+    vi.restoreAllMocks();
   });
 });

@@ -173,7 +173,7 @@ export const IBKEY_ROUTES: readonly RouteDefinition[] = [
     spec: 'L4 L5 L7',
     auth: false,
     response: LoginStatus,
-    errors: ['SLS_ERR_VALIDATION', 'SLS_ERR_TRANSACTION_NOT_FOUND', 'SLS_ERR_TRANSACTION_ENDED', 'SLS_ERR_TRANSACTION_EXPIRED', 'SLS_ERR_CHALLENGE_USED', 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_USER_LOCKED'],
+    errors: ['SLS_ERR_VALIDATION', 'SLS_ERR_TRANSACTION_NOT_FOUND', 'SLS_ERR_TRANSACTION_ENDED', 'SLS_ERR_TRANSACTION_EXPIRED', 'SLS_ERR_CHALLENGE_USED', 'SLS_ERR_NO_CHALLENGE', 'SLS_ERR_DEVICE_NOT_AVAILABLE', 'SLS_ERR_USER_LOCKED'],
     async handler(s, input) {
       return ibkey(s).status(IdParam.parse(input.params.transactionId), waitSeconds(input), input.sourceAddress);
     },

@@ -782,6 +782,12 @@ export class IbKeyService {
       throw new SlsError('SLS_ERR_TRANSACTION_ENDED');
     }
     if (tx.expires_at <= now) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED');
+    // SPEC D5, L5, L2: the device of its challenge was taken out of use (slsctl set-status, reported
+    // lost or broken, returned, set aside by a sharing: device-challenges.ts `'choose_again'`), so the
+    // login went back to the device choice, keeping that device (login.ts `backToDeviceChoice`). As
+    // its response and resend do, the wait answers SLS_ERR_DEVICE_NOT_AVAILABLE: read the current step
+    // (GET /v1/login/:id, the drop-down), not NO_CHALLENGE ("challenge used", send a new notification).
+    if (tx.state === 'select_device' && tx.device_id !== null) throw new SlsError('SLS_ERR_DEVICE_NOT_AVAILABLE');
     if (tx.state !== 'challenge' || tx.mode !== 'default' || !push || push.challenge_seq !== tx.challenge_seq) {
       throw new SlsError('SLS_ERR_NO_CHALLENGE', { message: 'This login is not waiting for an IB Key approval.' });
     }

@@ -73,6 +73,7 @@ import type { Caller } from '../account/portal.ts';
 import type { AccountDb, AccountTrx, SharingRequestTable, SharingState } from '../account/schema.ts';
 import { endChallengesOnDevice } from './device-challenges.ts';
 import type { EndedChallenges } from './device-challenges.ts';
+import { notifierOf } from './ibkey-notifier.ts';
 import { endSessionsOfDevice } from './sessions.ts';
 import { expireTemporaryDevices } from './temporary-access.ts';
 import { normalizeUsername } from './throttle.ts';
@@ -904,6 +905,11 @@ export class SharingService {
         details: { requestId: r.id, by, deactivated: physical.length, ...endedCounts(...ended) },
       });
     });
+    // SPEC L7, L5, D5: committed: a desktop waiting on a login whose challenge a device set aside had
+    // (its IB Key status long-poll) hears it now, as devices-admin.ts `#loginsMovedOn` does; one on
+    // another slsd, at its next look.
+    const notifier = notifierOf(d.services.db);
+    for (const id of ended.flatMap((e) => e.logins)) notifier?.notify(`tx:${id}`);
   }
 
   /**
