@@ -1,8 +1,10 @@
 /**
- * A page for the renderer's tests of late login answers (late-login-answer.test.ts, SPEC L1–L5, C5):
- * the app on a fake host whose login steps wait until the test answers them, one by one and in any
- * order, as a slow slsd would. Browser code: the test bundles it and opens it in Chromium; the test
- * drives it through `window.heldHost`. Not part of the app (main.tsx does not import it).
+ * A page for the renderer's tests of late login answers (late-login-answer.test.ts, SPEC L1–L5, C5)
+ * and of late Account answers (late-account-answer.test.ts, SPEC W1, W4, S3, D6, P2, L6, C6): the
+ * app on a fake host whose login steps wait until the test answers them, one by one and in any
+ * order, as a slow slsd would; the test may answer other calls at once (`reply`) or hold them
+ * (`hold`). Browser code: the test bundles it and opens it in Chromium; the test drives it through
+ * `window.heldHost`. Not part of the app (main.tsx does not import it).
  */
 import { createRoot } from 'react-dom/client';
 import { ContractError } from '../core/contract/messages.ts';
@@ -28,6 +30,10 @@ export interface HeldHost {
   answer(index: number, value: unknown): void;
   /** Refuse call number `index` with `error`, as the host refuses a step. */
   refuse(index: number, error: ClientError): void;
+  /** From now on, answer calls named `name` at once with `value` (an Account screen's lists, a step's challenge). */
+  reply(name: string, value: unknown): void;
+  /** From now on, calls named `name` wait for the test (`answer`, `refuse`), like the login's steps. */
+  hold(name: string): void;
 }
 
 declare global {
@@ -50,6 +56,8 @@ const AT_ONCE: Record<string, unknown> = {
 };
 
 const calls: Call[] = [];
+/** Set by the test (`reply`, `hold`): how calls of these names are answered, before HELD and AT_ONCE. */
+const chosen = new Map<string, { value: unknown } | 'held'>();
 
 function settle(index: number, how: (c: Call) => void): void {
   const c = calls[index];
@@ -63,6 +71,8 @@ window.heldHost = {
   calls: () => calls.map(({ name, input, answered }) => ({ name, input, answered })),
   answer: (index, value) => settle(index, (c) => c.resolve(value)),
   refuse: (index, error) => settle(index, (c) => c.reject(new ContractError(error))),
+  reply: (name, value) => void chosen.set(name, { value }),
+  hold: (name) => void chosen.set(name, 'held'),
 };
 
 const api = new Proxy({} as SlsApi, {
@@ -73,9 +83,11 @@ const api = new Proxy({} as SlsApi, {
       new Promise((resolve, reject) => {
         const call: Call = { name, input, answered: false, resolve, reject };
         calls.push(call);
-        if (HELD.has(name)) return;
+        const how = chosen.get(name);
+        if (how === 'held' || (how === undefined && HELD.has(name))) return;
         call.answered = true;
-        if (name in AT_ONCE) resolve(AT_ONCE[name]);
+        if (how) resolve(how.value);
+        else if (name in AT_ONCE) resolve(AT_ONCE[name]);
         else reject(new ContractError({ code: 'SLS_ERR_HOST_INTERNAL', message: `${name}: not in this test's host` }));
       });
   },

@@ -42,6 +42,11 @@ const nyTime = (iso: string) => formatNewYorkTime(new Date(iso), new Date(), loc
  * A confirmation's errors in its own words (SPEC L6: its 3 wrong responses, not a login's), and the
  * step given up when it can no longer be answered (`onEnded`: ended, expired, used), the error
  * staying on screen. `onEnded` must be stable.
+ *
+ * One step at a time (`oneAtATime`): a response submitted twice before the form re-rendered goes
+ * once (SPEC L6: a sharing's wrong response counts towards the owner's lock; W4: a withdrawal is
+ * confirmed once). The panel leaves (`usePanelAction`'s `leave`) when it goes and when the user
+ * leaves the challenge: an answer that comes back after that shows no error (SPEC C5, C6).
  */
 function useConfirmationAction(onEnded: () => void) {
   const ended = useCallback(
@@ -51,7 +56,48 @@ function useConfirmationAction(onEnded: () => void) {
     },
     [onEnded],
   );
-  return useAction(ended, describeConfirmationError);
+  return usePanelAction(ended, describeConfirmationError);
+}
+
+/**
+ * `useAction` for a panel of these screens (SPEC C5, C6): one step at a time (`oneAtATime`: a step
+ * sent twice by two submits before the panel re-rendered goes once: a wrong response would count
+ * twice, L6; a code would be sent twice, P1), and what is on its way is dropped when the panel goes
+ * (another tab, Back, "Verify it's you" left): its answer, coming later, shows no error on the screen
+ * the user went to and moves nothing there (a device reported that signed the user out, D8; a step of
+ * a Client Portal login, C6).
+ */
+function usePanelAction(onEnded?: (error: ClientError) => boolean, describe?: (error: ClientError) => ErrorText) {
+  const action = useAction(onEnded, describe, { oneAtATime: true });
+  const { leave } = action;
+  useEffect(() => leave, [leave]);
+  return action;
+}
+
+/** Whether the panel is still shown: what a late answer does on its own (`lateSuccess`) is for it alone. */
+function useShown(): { readonly current: boolean } {
+  const shown = useRef(true);
+  useEffect(() => {
+    shown.current = true;
+    return () => {
+      shown.current = false;
+    };
+  }, []);
+  return shown;
+}
+
+/**
+ * A step for `useAction`'s `run` whose success stays true however late it comes (SPEC W4: a
+ * withdrawal confirmed is paid; D6: a device activated is active; S3: a request verified). Its answer
+ * goes to `run` as it is; when it succeeds after the user left the step (`live` false: Cancel, another
+ * serial, Start over, or the panel gone), `late` gets it too, to bring what the panel shows up to
+ * date quietly (no error: a late refusal is dropped by `run`). `late` checks the panel is still shown.
+ */
+function lateSuccess<T>(call: () => Promise<T>, live: () => boolean, late: (value: T) => void): Promise<T> {
+  return call().then((value) => {
+    if (!live()) late(value);
+    return value;
+  });
 }
 
 /**
@@ -356,7 +402,8 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     returnTo.current = 'amount';
     setPending(null);
   }, []);
-  const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
+  const { busy, error, run, setError, leave: drop } = useConfirmationAction(endConfirmation);
+  const shown = useShown();
   // SPEC C2: a DSC+ challenge goes to the card first; typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(api, setError);
   // An amount refused (a limit passed, W2): the amount again, selected, to correct or type over.
@@ -397,8 +444,10 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     // SPEC W2: refused over this device's limit, slsd names a device of the user's that would allow the
     // amount: chosen here for the user, the amount kept, the focus on Continue (C5: Enter goes on with it).
     let switched: { error: ClientError; label: string } | null = null;
-    const c = await run(() =>
+    const c = await run((live) =>
       api.startWithdrawal({ deviceId, amountCents }).catch((e: unknown) => {
+        // The panel gone meanwhile: nothing is switched for the user (SPEC C5).
+        if (!live()) throw e;
         const error = toClientError(e);
         const to = deviceToSwitchTo(error, overview?.devices ?? [], deviceId);
         if (to) {
@@ -470,25 +519,42 @@ function WithdrawPanel({ api }: { api: SlsApi }) {
     [overview, deviceId, setOnCard, setError, refreshLimits],
   );
   const onCardError = useCallback((e: unknown) => void (refusedAtConfirm(e) || cardError(e)), [refusedAtConfirm, cardError]);
+  /**
+   * SPEC W4: a response sent before the user left the challenge (Cancel, another device) that slsd
+   * then took: the withdrawal is made, so the panel says so and reads the limits again, quietly; the
+   * form, and what is typed in it, stay as they are.
+   */
+  const confirmedLate = useCallback(
+    (r: WithdrawalResponse) => {
+      if (!shown.current) return;
+      setDone({ amount: formatUsd(r.withdrawal.amountCents), device: deviceLabel(r.withdrawal.confirmedWith.label, r.withdrawal.confirmedWith.kind) });
+      refreshLimits();
+    },
+    [shown, refreshLimits],
+  );
   const confirm = async (response: string) => {
     if (!pending) return;
     backTo(null);
     let refused: unknown = null;
-    const r = await run(() =>
-      api.confirmWithdrawal({ confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response }).catch((e: unknown) => {
+    let stillOn = () => false;
+    const input = { confirmationId: pending.c.confirmationId, amountCents: pending.amountCents, response };
+    const r = await run((live) => {
+      stillOn = live;
+      return lateSuccess(() => api.confirmWithdrawal(input), live, confirmedLate).catch((e: unknown) => {
         refused = e;
         throw e;
-      }),
-    );
+      });
+    });
     if (r) confirmed(r);
-    else if (refused !== null) refusedAtConfirm(refused);
+    // A refusal of a challenge the user left is not this form's (SPEC C5): nothing switched, nothing said.
+    else if (refused !== null && stillOn()) refusedAtConfirm(refused);
   };
-  /** Leave the challenge: nothing is withdrawn; the form comes back as it was. */
+  /** Leave the challenge: nothing is withdrawn; the form comes back as it was. A response on its way is no longer waited for (`drop`). */
   const leave = (to: 'amount' | 'device') => {
     if (onCard) void api.cancelCardConfirmation().catch(() => {});
     setOnCard(false);
     setPending(null);
-    setError(null);
+    drop();
     returnTo.current = to;
   };
   // SPEC W1, L5: another device only where there is one to choose.
@@ -660,7 +726,8 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
     backToSerial.current = true;
     setChallenge(null);
   }, []);
-  const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
+  const { busy, error, run, setError, leave } = useConfirmationAction(endConfirmation);
+  const shown = useShown();
   // SPEC C2: a DSC+ plugged in answers its own activation challenge (PIN on the card); typing is the fallback.
   const { onCard, setOnCard, cardLine, begin, fallback: cardFallback, failed: cardError, again } = useCardFirst(api, setError);
   // A serial refused: the serial again, selected, to correct or type over.
@@ -678,10 +745,13 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
     () => (challenge ? api.completeDeviceActivationOnCard({ confirmationId: challenge.confirmationId }) : Promise.reject(new Error('no activation'))),
     [api, challenge],
   );
+  /** SPEC D6: a response sent before the user left the challenge, then taken by slsd: the device is active; the list says so, the serial form stays. */
+  const activatedLate = useCallback((d: { label: string; kind: string }) => shown.current && onActivated(deviceLabel(d.label, d.kind)), [shown, onActivated]);
+  /** Leave the challenge for another serial; a response on its way is no longer waited for (`leave`: its refusal shows nowhere). */
   const other = () => {
     if (onCard) void api.cancelCardConfirmation().catch(() => {});
     setOnCard(false);
-    setError(null);
+    leave();
     backToSerial.current = true;
     setChallenge(null);
   };
@@ -701,7 +771,7 @@ function ActivateForm({ api, onActivated }: { api: SlsApi; onActivated(label: st
                 error={error}
                 label={t('activate.activate')}
                 onSubmit={(response) =>
-                  void (backTo(null), run(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response })).then((d) => {
+                  void (backTo(null), run((live) => lateSuccess(() => api.completeDeviceActivation({ confirmationId: challenge.confirmationId, response }), live, activatedLate)).then((d) => {
                     if (d) activated(d);
                   }))
                 }
@@ -768,7 +838,8 @@ function useSignedInWith(api: SlsApi, session: SessionView): string | null {
 function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedInWith: string | null; onSignedOut(notice: Notice): void }) {
   const { t } = useTranslation('account');
   const id = useId();
-  const { busy, error, run } = useAction();
+  const { busy, error, run, leave } = usePanelAction();
+  const shown = useShown();
   const [overview, setOverview] = useState<DevicesOverview | null>(null);
   const [reporting, setReporting] = useState<DeviceInfo | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -791,22 +862,32 @@ function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedI
     if (device.id !== signedInWith) return after(message);
     onSignedOut({ message: `${message} ${t('devices.signedOut')}`, action: '', tone: 'info' });
   };
+  /**
+   * SPEC D8: what a report or a return that slsd took did, said on this panel only: from the panel
+   * left (another tab, Back) it is dropped; after the user's Cancel on its form, it is said all the
+   * same (the device is out of use, the session maybe ended: `gone`).
+   */
+  const reported = (device: DeviceInfo, reason: 'lost' | 'broken', r: { replacement: { depositCents: number } | null }) => {
+    if (!shown.current) return;
+    const said = reason === 'lost' ? t('devices.reportedLost', { device: deviceLabel(device.label, device.kind) }) : t('devices.reportedBroken', { device: deviceLabel(device.label, device.kind) });
+    gone(device, r.replacement ? `${said} ${t('devices.replacementOrdered', { deposit: formatUsd(r.replacement.depositCents) })}` : said);
+  };
+  const returned = (device: DeviceInfo) => shown.current && gone(device, t('devices.returned', { device: deviceLabel(device.label, device.kind) }));
   const report = async (device: DeviceInfo, reason: 'lost' | 'broken', replace: boolean) => {
     backTo(pressedNow());
-    const r = await run(() => api.reportDevice({ deviceId: device.id, reason, replace }));
+    const r = await run((live) => lateSuccess(() => api.reportDevice({ deviceId: device.id, reason, replace }), live, (late) => reported(device, reason, late)));
     if (!r) return;
     setReporting(null);
-    const reported = reason === 'lost' ? t('devices.reportedLost', { device: deviceLabel(device.label, device.kind) }) : t('devices.reportedBroken', { device: deviceLabel(device.label, device.kind) });
-    gone(device, r.replacement ? `${reported} ${t('devices.replacementOrdered', { deposit: formatUsd(r.replacement.depositCents) })}` : reported);
+    reported(device, reason, r);
   };
   // SPEC D8: a returned device never works again; the one-click Return asks first.
   const [returning, setReturning] = useState<DeviceInfo | null>(null);
   const giveBack = async (device: DeviceInfo) => {
     backTo(pressedNow());
-    const r = await run(() => api.returnDevice({ deviceId: device.id }));
+    const r = await run((live) => lateSuccess(() => api.returnDevice({ deviceId: device.id }), live, () => returned(device)));
     if (!r) return;
     setReturning(null);
-    gone(device, t('devices.returned', { device: deviceLabel(device.label, device.kind) }));
+    returned(device);
   };
   const canChange = (d: DeviceInfo) => d.ownership === 'own' && d.physical && ['active', 'inactive', 'pending'].includes(d.status);
   // One DSC+ on its way at a time: ordered or sent, new or replacement.
@@ -853,14 +934,28 @@ function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedI
                 cancelLabel={t('returnDevice.cancel')}
                 busy={busy}
                 onConfirm={() => void giveBack(d)}
-                onCancel={() => setReturning(null)}
+                // A Return on its way: its refusal is no longer this panel's to show (`leave`).
+                onCancel={() => {
+                  if (busy) leave();
+                  setReturning(null);
+                }}
               />
             ) : null}
           </li>
         ))}
       </ul>
       {reporting ? (
-        <ReportForm device={reporting} endsSession={reporting.id === signedInWith} busy={busy} onCancel={() => setReporting(null)} onReport={(reason, replace) => void report(reporting, reason, replace)} />
+        <ReportForm
+          device={reporting}
+          endsSession={reporting.id === signedInWith}
+          busy={busy}
+          onCancel={() => {
+            // A report on its way: its refusal is no longer this panel's to show (`leave`).
+            if (busy) leave();
+            setReporting(null);
+          }}
+          onReport={(reason, replace) => void report(reporting, reason, replace)}
+        />
       ) : null}
       {overview && overview.orders.length > 0 ? (
         <table className="limits">
@@ -929,7 +1024,7 @@ function DevicesPanel({ api, signedInWith, onSignedOut }: { api: SlsApi; signedI
 function OnlineCardPanel({ api }: { api: SlsApi }) {
   const { t } = useTranslation('account');
   const id = useId();
-  const { busy, error, run } = useAction();
+  const { busy, error, run } = usePanelAction();
   const [card, setCard] = useState<OnlineCard | null>(null);
   const [file, setFile] = useState<OfferedFile | null>(null);
   // View or Print refused: the focus back on the button pressed.
@@ -1001,12 +1096,15 @@ function SharePanel({
   // SPEC S3–S5: the sharings this user is part of, and whether one is held (then no new request).
   const [sharings, setSharings] = useState<SharingView[] | null>(null);
   const [changed, setChanged] = useState<string | null>(null);
+  const shown = useShown();
   const loadSharings = useCallback(() => {
+    // Not for a panel gone (a late answer's `lateSuccess`, the list's own steps).
+    if (!shown.current) return;
     api.getSharings().then(
       (l) => setSharings(l.requests),
       () => setSharings([]),
     );
-  }, [api]);
+  }, [api, shown]);
   useEffect(loadSharings, [loadSharings]);
   const [owner, setOwner] = useState('');
   const [password, setPassword] = useState('');
@@ -1039,7 +1137,7 @@ function SharePanel({
     focusNext.current = 'owner';
     setStarted(null);
   }, [current]);
-  const { busy, error, run, setError } = useConfirmationAction(endConfirmation);
+  const { busy, error, run, setError, leave } = useConfirmationAction(endConfirmation);
   const [review, setReview] = useState<SharingView | null>(null);
   const [result, setResult] = useState<SharingView | null>(null);
   // SPEC S3, C2: the owner's DSC+, plugged in here, answers first (PIN on the card); typing is the fallback.
@@ -1052,7 +1150,12 @@ function SharePanel({
     e.preventDefault();
     setChanged(null);
     backTo(ownerField.current, { select: true });
-    const r = await run(() => api.startSharing({ ownerUsername: owner, ownerPassword: password }));
+    // Started after the user cancelled taking the request up again (`stopResuming`): slsd replaced it
+    // with this one, which the list shows (S3, S5), its challenge to answer with Continue.
+    let stillOn = () => false;
+    const r = await run((live) => ((stillOn = live), lateSuccess(() => api.startSharing({ ownerUsername: owner, ownerPassword: password }), live, loadSharings)));
+    // Left meanwhile: the form is another request's now, what is typed there stays.
+    if (!stillOn()) return;
     setPassword('');
     if (r) {
       const s: StartedSharing = { requestId: r.request.id, c: r.confirmation, request: r.request };
@@ -1078,6 +1181,19 @@ function SharePanel({
     () => (started ? api.answerSharingOnCard({ requestId: started.requestId, confirmationId: started.c.confirmationId }) : Promise.reject(new Error('no sharing request'))),
     [api, started],
   );
+  /**
+   * S3: the owner's device answered after the user started over: the request is verified, ready to
+   * submit; the list shows it so (read again), the owner's form stays as it is.
+   */
+  const verifiedLate = useCallback(
+    (v: SharingView) => {
+      if (!shown.current) return;
+      dropChallenge(v.id);
+      loadSharings();
+    },
+    [shown, loadSharings],
+  );
+  /** Leave the challenge; a response on its way is no longer waited for (`leave`: its refusal shows nowhere, SPEC C5). */
   const startOver = () => {
     if (onCard) void api.cancelCardConfirmation().catch(() => {});
     setOnCard(false);
@@ -1087,7 +1203,7 @@ function SharePanel({
       setResuming({ request: started.request, continued: false });
     }
     setStarted(null);
-    setError(null);
+    leave();
   };
   /**
    * S3, from the list: the challenge given for it, if it can still be answered — held from this run, or
@@ -1116,7 +1232,8 @@ function SharePanel({
     if (resuming) focusNext.current = { row: resuming.request.id };
     setResuming(null);
     setPassword('');
-    setError(null);
+    // The owner's credentials on their way: their answer is no longer this form's (`leave`).
+    leave();
   };
   /** S3 step 4, S4: approved at once, or sent to Compliance; from the review, or from the list. */
   const submit = (r: SharingView) =>
@@ -1143,8 +1260,10 @@ function SharePanel({
           signedInWith={signedInWith}
           busy={busy}
           inProgress={result ? null : (review?.id ?? started?.requestId ?? resuming?.request.id ?? null)}
-          onSignedOut={onSignedOut}
+          // The list's own steps (end, withdraw, refuse) answered after the panel went change nothing: not the screen the user went to (SPEC C5).
+          onSignedOut={(notice) => shown.current && onSignedOut(notice)}
           onChanged={(message) => {
+            if (!shown.current) return;
             setResult(null);
             setReview(null);
             setChanged(message);
@@ -1192,7 +1311,9 @@ function SharePanel({
                 busy={busy}
                 error={error}
                 label={t('continue')}
-                onSubmit={(response) => void (backTo(null), run(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response }))).then((r) => r && verified(r))}
+                onSubmit={(response) =>
+                  void (backTo(null), run((live) => lateSuccess(() => api.answerSharing({ requestId: started.requestId, confirmationId: started.c.confirmationId, response }), live, verifiedLate))).then((r) => r && verified(r))
+                }
               />
             </TypedAfterCard>
           )}
@@ -1291,7 +1412,8 @@ function whoMayChange(t: TFunction<'account'>, status: OptOutStatus): string {
 function SlsPanel({ api }: { api: SlsApi }) {
   const { t } = useTranslation('account');
   const id = useId();
-  const { busy, error, run } = useAction();
+  const { busy, error, run, leave } = usePanelAction();
+  const shown = useShown();
   const [status, setStatus] = useState<OptOutStatus | null>(null);
   const [confirming, setConfirming] = useState(false);
   // The one button (opt out… / opt back in) takes the focus back when the confirmation closes.
@@ -1314,8 +1436,17 @@ function SlsPanel({ api }: { api: SlsApi }) {
   };
   const optOut = async () => {
     backTo(null);
-    const s = await run(() => api.optOut());
+    let stillOn = () => false;
+    // SPEC O1: opted out after the user's Cancel all the same: the panel says what slsd has now, quietly.
+    const s = await run((live) => ((stillOn = live), lateSuccess(() => api.optOut(), live, (late) => shown.current && setStatus(late))));
+    // Left meanwhile (Cancel, then maybe "Opt out…" again): that confirmation is not closed for this answer.
+    if (!stillOn()) return;
     if (s) setStatus(s);
+    close();
+  };
+  /** Cancel: an opt-out on its way is no longer waited for (`leave`: its refusal shows nowhere, SPEC C5). */
+  const cancel = () => {
+    if (busy) leave();
     close();
   };
   return (
@@ -1326,7 +1457,7 @@ function SlsPanel({ api }: { api: SlsApi }) {
           <p role="status">{status.optedOut ? t('sls.optedOut') : t('sls.optedIn')}</p>
           {!status.canChange ? <p className="notice">{whoMayChange(t, status)}</p> : null}
           {confirming && !status.optedOut ? (
-            <OptOutConfirmation busy={busy} canOptBackIn={status.canChange} onConfirm={() => void optOut()} onCancel={close} />
+            <OptOutConfirmation busy={busy} canOptBackIn={status.canChange} onConfirm={() => void optOut()} onCancel={cancel} />
           ) : (
             <p>
               {status.optedOut ? (
@@ -1363,7 +1494,8 @@ function MobilePanel({ api }: { api: SlsApi }) {
     if (CODE_OVER.has(e.code)) setStatus((s) => s && { ...s, pending: null });
     return false;
   }, []);
-  const { busy, error, run } = useAction(codeOver, describeMobileCodeError);
+  // SPEC P1, L6: a code goes once (a wrong one counts once), a number once (one SMS).
+  const { busy, error, run } = usePanelAction(codeOver, describeMobileCodeError);
   const [number, setNumber] = useState('');
   const [code, setCode] = useState('');
   useEffect(() => {
@@ -1452,7 +1584,9 @@ function askingToVerify(api: SlsApi, onRequired: () => void): SlsApi {
 function VerifyPanel({ api, notice, onStep, onCancel }: { api: SlsApi; notice: Notice | null; onStep(step: LoginStepView): void; onCancel(): void }) {
   const { t } = useTranslation('account');
   const id = useId();
-  const { busy, error, run } = useAction();
+  // SPEC C6, L1: the password goes once; the step it brings after the panel went (Cancel, Back,
+  // another screen, "Verify it's you" shown anew) is of a login the user left: dropped, never shown.
+  const { busy, error, run } = usePanelAction();
   const [password, setPassword] = useState('');
   // Why the last attempt ended (3 wrong responses, denied on the phone…), until the next one.
   const [ended, setEnded] = useState(notice);
@@ -1461,8 +1595,13 @@ function VerifyPanel({ api, notice, onStep, onCancel }: { api: SlsApi; notice: N
   useAfterFailure(busy, error !== null, () => refocus(passwordField.current, { select: true }));
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    // Continue is disabled while it waits (so is Enter's implicit submission); this is for a second Enter before that shows.
+    if (busy) return;
     setEnded(null);
-    const step = await run(() => api.portalLogin({ password }));
+    let stillOn = () => false;
+    const step = await run((live) => ((stillOn = live), api.portalLogin({ password })));
+    // Not sent (one on its way already), or the panel gone: the field is left as it is.
+    if (!stillOn()) return;
     setPassword('');
     if (step) onStep(step);
   };

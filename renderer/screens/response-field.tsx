@@ -112,6 +112,10 @@ export function ResponseForm({ label, alphabet, length, hint, busy, error, onRes
   }, [busy]);
   function submit(e: FormEvent) {
     e.preventDefault();
+    // A response on its way: Submit is disabled (so is Enter's implicit submission); this is for a
+    // second Enter before that shows. Two submits before the form re-renders both see `busy` false:
+    // the step itself goes one at a time (`useAction`'s `oneAtATime`, SPEC L6, W4).
+    if (busy) return;
     if (value.length !== length) {
       setShort({ message: t('form.tooShort', { length }), action: t('form.typed', { typed: value.length }) });
       // Refused here, nothing sent: on to the field to finish it (from Submit, pressed with Enter or a click).
