@@ -460,6 +460,22 @@ describe('an Account step goes once, however often it is submitted (SPEC W4, L6,
     expect(named(await host(), 'submitSharing')).toHaveLength(1);
   });
 
+  it('sharing list: Withdraw clicked twice before the list re-renders withdraws once (S3, S5)', async () => {
+    await hold('cancelSharing');
+    await reply('getSharings', { requests: [{ ...SHARING, state: 'pending_compliance', needsCompliance: true }] });
+    await onAccount('share');
+    const label = `${en.account.share.current.withdraw}: ${SHARING.device.label}`;
+    await page.getByRole('button', { name: label }).waitFor();
+    await page.evaluate((name) => {
+      const withdraw = [...document.querySelectorAll('button')].find((b) => b.getAttribute('aria-label') === name)!;
+      withdraw.click();
+      withdraw.click();
+    }, label);
+    await pending('cancelSharing');
+    await settled();
+    expect(named(await host(), 'cancelSharing')).toHaveLength(1);
+  });
+
   it('opt-out: two submits of the confirmation opt out once (O1)', async () => {
     await hold('optOut');
     await onAccount('sls');

@@ -17,7 +17,7 @@
  * screens use was opened with the shared device: slsd ends that session too. A request not yet
  * approved changed nothing: withdrawing or refusing it goes at once.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ConfirmationChallenge, SharingEndReason, SharingView } from '../../core/account-api.ts';
 import type { SlsApi } from '../../core/contract/index.ts';
@@ -197,7 +197,10 @@ export interface SharingListProps {
 
 export function SharingList({ api, sharings, username, signedInWith, inProgress = null, busy: elsewhere = false, onChanged, onSignedOut, onContinue, onSubmit }: SharingListProps) {
   const { t } = useTranslation('account');
-  const { busy, error, run, setError } = useAction();
+  // SPEC S3, S5: one end/withdraw/refuse at a time (a second click before the re-render sends nothing);
+  // its answer after the list is gone is dropped (AccountScreen's panels do the same).
+  const { busy, error, run, setError, leave } = useAction(undefined, undefined, { oneAtATime: true });
+  useEffect(() => leave, [leave]);
   const [ending, setEnding] = useState<string | null>(null);
   const rows = sharingRows(sharings, username).filter((row) => row.request.id !== inProgress);
   if (rows.length === 0) return null;
