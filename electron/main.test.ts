@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CALL_NAMES, callChannel } from '../core/contract/names.ts';
+import type * as SingleInstance from './release/single-instance.ts';
 
 /** The channel electron-store (node_modules/electron-store/index.js) answers in the main process. */
 const ELECTRON_STORE_CHANNEL = 'electron-store-get-data';
@@ -46,6 +47,7 @@ function createFakes() {
     getAppPath: () => '/opt/sls',
     getPath: (name: string) => `/tmp/sls-fake/${name}`,
     getVersion: () => '0.1.0',
+    requestSingleInstanceLock: vi.fn(() => true),
     quit: vi.fn(),
     exit: vi.fn(),
   });
@@ -55,6 +57,7 @@ function createFakes() {
     static getAllWindows = () => windows.filter((w) => !w.destroyed);
     destroyed = false;
     visible = false;
+    minimized = false;
     webContents = new FakeWebContents();
     constructor(readonly options: Record<string, unknown>) {
       super();
@@ -67,8 +70,20 @@ function createFakes() {
     show = vi.fn(() => {
       this.visible = true;
     });
+    isMinimized = () => this.minimized;
+    restore = vi.fn(() => {
+      this.minimized = false;
+    });
+    focus = vi.fn();
     maximize = vi.fn();
     reload = vi.fn();
+    /** The user closes it: Electron emits `close`, destroys it, emits `closed`. */
+    closeByUser() {
+      this.emit('close', { preventDefault() {} });
+      this.destroyed = true;
+      this.visible = false;
+      this.emit('closed');
+    }
     isMaximized = () => false;
     getNormalBounds = () => ({ x: 0, y: 0, width: 420, height: 600 });
   }
@@ -169,9 +184,17 @@ vi.mock('electron-store', () => ({
   },
 }));
 
-vi.mock('./release/index.ts', () => ({
-  setupRelease: () => ({ primary: true, logger: h.fakes.logger, buildConfig: { defaultServerUrl: 'https://sls.example.com' } }),
-}));
+// setupRelease's own test covers it; here it only takes the lock, through the real claimSingleInstance
+// and with what main.ts gives it, so a second launch (`second-instance`) runs main.ts's own wiring.
+vi.mock('./release/index.ts', async () => {
+  const { claimSingleInstance } = await vi.importActual<typeof SingleInstance>('./release/single-instance.ts');
+  return {
+    setupRelease: (deps: { app: Parameters<typeof claimSingleInstance>[0]; getMainWindow: Parameters<typeof claimSingleInstance>[1]; openMainWindow?: () => void }) => {
+      if (!claimSingleInstance(deps.app, deps.getMainWindow, deps.openMainWindow)) return { primary: false };
+      return { primary: true, logger: h.fakes.logger, buildConfig: { defaultServerUrl: 'https://sls.example.com' } };
+    },
+  };
+});
 vi.mock('../native/device-manager.ts', () => ({ DeviceManager: class {} }));
 vi.mock('../native/keychain.ts', () => ({ createOsKeychain: () => ({}) }));
 vi.mock('./host/dscplus-devices.ts', () => ({ createDeviceManagerDscPlusService: () => h.fakes.dscplus }));
@@ -340,5 +363,88 @@ describe('electron/main.ts: the IPC surface (Electron checklist: validate the se
   it('the electron-store stub behaves like the installed electron-store (it registers that channel in the main process)', () => {
     const source = readFileSync(path.join(import.meta.dirname, '..', 'node_modules', 'electron-store', 'index.js'), 'utf8');
     expect(source).toContain(`ipcMain.on('${ELECTRON_STORE_CHANNEL}'`);
+  });
+});
+
+/** What Electron passes to `second-instance`: (event, argv, workingDirectory, additionalData). */
+function launchAgain(argv: string[] = ['/opt/sls/sls-desktop']): void {
+  fakes.app.emit('second-instance', { preventDefault() {} }, argv, '/home/someone', {});
+}
+
+describe('electron/main.ts: a second launch brings the window up (`second-instance`, single instance)', () => {
+  it('opens one window, with the first one’s webPreferences, when all were closed (macOS keeps the app running)', async () => {
+    await startApp();
+    const first = fakes.windows[0]!;
+    first.closeByUser();
+    expect(fakes.electron.BrowserWindow.getAllWindows()).toEqual([]);
+
+    launchAgain();
+    expect(fakes.electron.BrowserWindow.getAllWindows()).toHaveLength(1);
+    const second = fakes.windows[1]!;
+    expect(second.options['webPreferences']).toEqual(first.options['webPreferences']);
+    expect(second.options['webPreferences']).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, webSecurity: true });
+    // Hardened like the first (web-contents-created) and loading the app's own page.
+    expect(second.webContents.listenerCount('will-navigate')).toBe(1);
+    expect(second.webContents.setWindowOpenHandler).toHaveBeenCalled();
+    await vi.waitFor(() => expect(fakes.loadURL).toHaveBeenCalledTimes(2));
+    expect(fakes.loadURL).toHaveBeenLastCalledWith('app://sls/index.html');
+
+    // The new window is the main one: the IPC handlers answer it, and a further launch focuses it.
+    const handler = fakes.ipcMain.handlers.get(callChannel('getSettings'))!;
+    expect(await handler({ senderFrame: second.webContents.mainFrame }, {})).toMatchObject({ ok: true });
+    second.emit('ready-to-show');
+    launchAgain();
+    expect(fakes.windows).toHaveLength(2);
+    expect(second.focus).toHaveBeenCalledTimes(1);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('restores and focuses a minimized window and opens no other', async () => {
+    await startApp();
+    const win = fakes.windows[0]!;
+    win.emit('ready-to-show');
+    win.minimized = true;
+    launchAgain();
+    expect(win.restore).toHaveBeenCalledTimes(1);
+    expect(win.focus).toHaveBeenCalledTimes(1);
+    expect(win.visible).toBe(true);
+    expect(fakes.windows).toHaveLength(1);
+  });
+
+  it('loads nothing named on the second instance’s command line: a URL, a file or --sls-server= only bring the window up', async () => {
+    await startApp();
+    expect(fakes.app.commandLine.getSwitchValue).toHaveBeenCalledTimes(1);
+    fakes.windows[0]!.closeByUser();
+    launchAgain(['/opt/sls/sls-desktop', 'https://evil.example/phish', 'file:///etc/passwd', '--sls-server=http://evil.example']);
+    await vi.waitFor(() => expect(fakes.loadURL).toHaveBeenCalledTimes(2));
+    expect(fakes.loadURL.mock.calls).toEqual([['app://sls/index.html'], ['app://sls/index.html']]);
+    // The server switch is read once, from the first instance's own command line (dev-server.ts validates it).
+    expect(fakes.app.commandLine.getSwitchValue).toHaveBeenCalledTimes(1);
+    expect(fakes.createHost).toHaveBeenCalledTimes(1);
+    expect(fakes.windows).toHaveLength(2);
+  });
+
+  it('opens no window before the app has started, nor while it quits', async () => {
+    launchAgain();
+    expect(fakes.windows).toEqual([]);
+    await startApp();
+    expect(fakes.windows).toHaveLength(1);
+
+    fakes.windows[0]!.closeByUser();
+    fakes.hostClose.mockImplementation(() => new Promise<void>(() => {}));
+    fakes.app.emit('will-quit', quitEvent());
+    launchAgain();
+    fakes.app.emit('activate');
+    expect(fakes.windows).toHaveLength(1);
+  });
+
+  it('Dock and Finder (`activate`) and a second launch share one window', async () => {
+    await startApp();
+    fakes.windows[0]!.closeByUser();
+    fakes.app.emit('activate');
+    launchAgain();
+    fakes.app.emit('activate');
+    expect(fakes.electron.BrowserWindow.getAllWindows()).toHaveLength(1);
+    expect(fakes.windows).toHaveLength(2);
   });
 });

@@ -41,6 +41,12 @@ const HOST_CLOSE_TIMEOUT_MS = 5_000;
 let quitState: 'running' | 'closing' | 'closed' = 'running';
 /** 1 after a failed start, so `npm start` (bin/start.mjs) and scripts see the failure. */
 let quitExitCode = 0;
+/**
+ * Opens the main window again once all were closed (macOS keeps the app running): `activate` (Dock,
+ * Finder) and a second launch (`second-instance`, electron/release/single-instance.ts). Null until the
+ * app has started; see `reopenWindow` in the ready handler.
+ */
+let reopenWindow: (() => void) | null = null;
 
 const release = setupRelease({
   app,
@@ -49,6 +55,8 @@ const release = setupRelease({
   dialog,
   BrowserWindow,
   getMainWindow: () => mainWindow,
+  // The second instance's argv is not passed on: a launch only brings the window up.
+  openMainWindow: () => reopenWindow?.(),
   onResetAppData: async () => {
     await host?.services.resetAppData({});
     mainWindow?.reload();
@@ -234,9 +242,14 @@ app.whenReady().then(async () => {
     if (mainWindow && !mainWindow.isDestroyed() && !mainWindow.webContents.isDestroyed()) mainWindow.webContents.send(eventChannel(event), payload);
   });
   await createWindow(settings);
-  app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) createWindow(settings).catch(startFailed);
-  });
+  // One window at most, always made by createWindow (its webPreferences, its page: never a URL from a
+  // command line); none while quitting, when the host is closing or closed.
+  reopenWindow = () => {
+    if (quitState !== 'running') return;
+    if ((mainWindow && !mainWindow.isDestroyed()) || BrowserWindow.getAllWindows().length > 0) return;
+    createWindow(settings).catch(startFailed);
+  };
+  app.on('activate', () => reopenWindow?.());
 }).catch(startFailed);
 
 app.on('window-all-closed', () => {

@@ -8,8 +8,8 @@
  * import { app, BrowserWindow, dialog, Menu, shell } from 'electron';
  * import { setupRelease } from './release/index.ts';
  * const release = setupRelease({ app, Menu, shell, dialog, BrowserWindow,
- *   getMainWindow: () => mainWindow, onResetAppData: () => resetAppData() });
- * if (!release.primary) process.exit(0);   // another instance is running; it was focused
+ *   getMainWindow: () => mainWindow, openMainWindow: () => reopenWindow(), onResetAppData: () => resetAppData() });
+ * if (!release.primary) process.exit(0);   // another instance is running; its window was brought up
  * release.logger.info('started');
  * const serverUrl = settings.serverUrl ?? release.buildConfig.defaultServerUrl;
  * ```
@@ -80,6 +80,8 @@ export interface ReleaseDeps {
   readonly BrowserWindow?: unknown;
   /** The main window, if one is open (focused on a second launch). */
   readonly getMainWindow: () => FocusableWindow | null | undefined;
+  /** Opens the main window when there is none (a second launch once all windows are closed on macOS). */
+  readonly openMainWindow?: () => void;
   /** SPEC C4: clear local settings, caches and keychain entries. Called after the user confirms. */
   readonly onResetAppData: () => void | Promise<void>;
   /** Extra menus of the desktop client (e.g. Account, SPEC C6), placed after Edit. */
@@ -141,7 +143,7 @@ export function aboutDetail(info: BuildInfo): string {
  */
 export function setupRelease(deps: ReleaseDeps): ReleaseSetup | { readonly primary: false } {
   const { app, dialog, shell } = deps;
-  if (!claimSingleInstance(app, deps.getMainWindow)) return { primary: false };
+  if (!claimSingleInstance(app, deps.getMainWindow, deps.openMainWindow)) return { primary: false };
 
   const productName = app.getName();
   let logsDir = deps.logsDir;
