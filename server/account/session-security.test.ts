@@ -150,6 +150,7 @@ describeEachBackend('session security (D5, D8, L6, L8, C6, O1, T1)', probe, (bac
         requestId: u.requestId,
         from: 'approved',
         by: 'requester',
+        reason: 'ended_by_requester',
         reactivated: 1,
         sessionsEnded: 3,
         restartTokensRevoked: 1,

@@ -111,7 +111,7 @@ describeEachBackend('sharing under abuse (SPEC S5, L6, S3)', probe, (backend) =>
     expect(Object.fromEntries((await requests(u)).map((r) => [r.id, r.state]))).toEqual({ [a.request.id]: 'cancelled', [b.request.id]: 'started' });
     const audit = await t.adb.selectFrom('audit_log').select(['details', 'user_id']).where('event', '=', 'sharing.cancelled').execute();
     expect(audit.map((x) => ({ userId: x.user_id, ...(JSON.parse(x.details) as object) }))).toEqual([
-      { userId: u.userId, requestId: a.request.id, from: 'started', reactivated: 0, reason: 'replaced by a new request (S3, S5)', replacedBy: b.request.id },
+      { userId: u.userId, requestId: a.request.id, from: 'started', reactivated: 0, reason: 'replaced', note: 'replaced by a new request (S3, S5)', replacedBy: b.request.id },
     ]);
     // The first request's challenge, even answered right, verifies nothing, and its confirmation stays unused.
     const late = await respond(token, a);

@@ -248,7 +248,7 @@ describe('the shared device stops working (SPEC S5, D8)', () => {
     // … and the sharing has ended.
     expect(await t.adb.selectFrom('sharing_requests').select(['id', 'state']).where('requester_user_id', '=', req.userId).execute()).toEqual([{ id: done.id, state: 'cancelled' }]);
     expect(await auditOf('sharing.cancelled')).toEqual([
-      { userId: req.userId, deviceId: dscplus(), requestId: done.id, from: 'approved', reactivated: 1, reason: 'shared device reported lost (S5, D8)', by: 'owen' },
+      { userId: req.userId, deviceId: dscplus(), requestId: done.id, from: 'approved', reactivated: 1, reason: 'device_reported', note: 'shared device reported lost (S5, D8)', by: 'owen' },
     ]);
     // toMatchObject: the report may record more (the sessions and restart tokens it ended, devices-admin.ts).
     expect((await auditOf('device.status_changed')).filter((a) => a.deviceId === dscplus())).toMatchObject([
@@ -298,7 +298,7 @@ describe('the shared device stops working (SPEC S5, D8)', () => {
     expect(ok(await report('broken')).device.status).toBe('revoked');
     await expect(accountServices(t.services).sharing.decide(done.id, true, 'compliance-officer')).rejects.toMatchObject({ code: 'SLS_ERR_CONFLICT' });
     expect(await statuses('carla')).toEqual(['scc:active']);
-    expect(await auditOf('sharing.cancelled')).toMatchObject([{ userId: req.userId, requestId: done.id, from: 'pending_compliance', reactivated: 0, reason: 'shared device reported broken (S5, D8)' }]);
+    expect(await auditOf('sharing.cancelled')).toMatchObject([{ userId: req.userId, requestId: done.id, from: 'pending_compliance', reactivated: 0, reason: 'device_reported', note: 'shared device reported broken (S5, D8)' }]);
   });
 
   it('S5, D8: bad input changes nothing: an unknown report reason is refused (400) and the sharing stays as it was', async () => {
@@ -331,8 +331,8 @@ describe('the shared device stops working (SPEC S5, D8)', () => {
     });
     expect(await auditOf('sharing.cancelled')).toEqual(
       expect.arrayContaining([
-        { userId: req.userId, deviceId: dscplus(), requestId: done.id, from: 'approved', reactivated: 1, reason: 'shared device returned (S5, D8)', by: 'owen' },
-        { userId: other.userId, deviceId: dscplus(), requestId: started.request.id, from: 'started', reactivated: 0, reason: 'shared device returned (S5, D8)', by: 'owen' },
+        { userId: req.userId, deviceId: dscplus(), requestId: done.id, from: 'approved', reactivated: 1, reason: 'device_returned', note: 'shared device returned (S5, D8)', by: 'owen' },
+        { userId: other.userId, deviceId: dscplus(), requestId: started.request.id, from: 'started', reactivated: 0, reason: 'device_returned', note: 'shared device returned (S5, D8)', by: 'owen' },
       ]),
     );
     // The return's own entry counts every session it ended, whoever's (rhea's and owen's with the DSC+).
@@ -360,7 +360,7 @@ describe('who may end a sharing (SPEC S5)', () => {
     expect(ok(await cancel(done.id, await signIn(t, 'owen', owner.devices.dscplus!))).state).toBe('cancelled');
     await expect(accountServices(t.services).sharing.decide(done.id, true, 'compliance-officer')).rejects.toMatchObject({ code: 'SLS_ERR_CONFLICT' });
     expect((await t.provisioning.devicesOf('cleo')).map((d) => d.status)).toEqual(['active']);
-    expect(await cancelAudits()).toEqual([{ userId: req.userId, requestId: done.id, from: 'pending_compliance', by: 'owner', reactivated: 0, sessionsEnded: 0, restartTokensRevoked: 0 }]);
+    expect(await cancelAudits()).toEqual([{ userId: req.userId, requestId: done.id, from: 'pending_compliance', by: 'owner', reason: 'refused_by_owner', reactivated: 0, sessionsEnded: 0, restartTokensRevoked: 0 }]);
   });
 
   it('S3, S5: the owner may end a request only started; the requester cannot answer it any more; ending it twice is SLS_ERR_CONFLICT', async () => {

@@ -114,7 +114,7 @@ describeEachBackend('slsctl device assign, serial numbers and secret files', awa
       },
     ]);
     expect(await auditOf('sharing.cancelled')).toEqual([
-      { userId: u.requester.userId, deviceId: u.card.device.id, requestId: u.requestId, from: 'approved', reactivated: 1, reason: 'shared device assigned to another user by an operator (S5, D7)', by: 'agent.test' },
+      { userId: u.requester.userId, deviceId: u.card.device.id, requestId: u.requestId, from: 'approved', reactivated: 1, reason: 'device_unavailable', note: 'shared device assigned to another user by an operator (S5, D7)', by: 'agent.test' },
     ]);
   });
 

@@ -541,7 +541,7 @@ export class DeviceAdminService {
  *   waiting on it, `loginsBackToChoice`, `loginsEnded`, `confirmationsEnded`, `pushesEnded` (N2);
  * - a shared device's sharings end, and each requester gets back the own devices set aside for it
  *   (else the requester could not sign in at all, not even to cancel the sharing), audited
- *   `sharing.cancelled` with `sharingReason` (sharing.ts `endSharingsOfDevice`).
+ *   `sharing.cancelled` with `sharingReason` as its `note` (sharing.ts `endSharingsOfDevice`).
  */
 async function retire(
   trx: AccountDb,

@@ -151,11 +151,12 @@ async function settleRequestsForSetAside(trx: AccountTrx, requester: { id: strin
     .where('sharing_requests.requester_user_id', '<>', requester.id)
     .where('sharing_requests.state', 'in', OPEN)
     .execute();
+  const reason: SharingEndReason = 'device_set_aside';
   for (const o of others) {
     if (HELD.includes(o.state)) throw ownDeviceLent(o.label);
     const u = await trx
       .updateTable('sharing_requests')
-      .set({ state: 'cancelled', cancelled_at: now, ended_reason: 'device_set_aside' })
+      .set({ state: 'cancelled', cancelled_at: now, ended_reason: reason })
       .where('id', '=', o.id)
       .where('state', 'in', REPLACEABLE)
       .executeTakeFirst();
@@ -170,7 +171,8 @@ async function settleRequestsForSetAside(trx: AccountTrx, requester: { id: strin
       username: o.username_normalized,
       sourceAddress,
       deviceId: o.device_id,
-      details: { requestId: o.id, from: o.state, reactivated: 0, reason: "its device was set aside: its owner shares another user's device (S5)", by: requester.username },
+      // SPEC S5, N2: `reason` is what the request now keeps (`ended_reason`); `note` says it in words.
+      details: { requestId: o.id, from: o.state, reactivated: 0, reason, note: "its device was set aside: its owner shares another user's device (S5)", by: requester.username },
     });
   }
 }
@@ -255,7 +257,8 @@ export interface EndedSharing {
  * inactive: one reported lost meanwhile stays lost). Returns the ids reactivated, or null when the
  * request moved meanwhile (a concurrent approval, cancel or report committed first): nothing changed.
  * Shared by `SharingService.cancel` and `endSharingsOfDevice`, which audit it each in their words;
- * `reason` (what ended it, S3–S5) is kept with the request for both users' lists.
+ * `reason` (what ended it, S3–S5) is kept with the request for both users' lists, and each caller's
+ * `sharing.cancelled` entry carries the same value as its `reason` (N2).
  */
 async function cancelFrom(trx: AccountDb, r: SharingRequestTable, now: number, reason: SharingEndReason): Promise<string[] | null> {
   // The devices set aside as the cancelling UPDATE leaves them (RETURNING), not as `r` was read: a
@@ -336,7 +339,10 @@ export async function endSharingsOfDevice(
       username: r.requester_username,
       sourceAddress: why.sourceAddress ?? null,
       deviceId,
-      details: { requestId: r.id, from: r.state, reactivated: reactivated.length, reason: why.reason, by: why.by },
+      // SPEC S5, D8, N2: `reason` is the `ended_reason` kept with the request (device_reported,
+      // device_returned, device_unavailable); the caller's words (lost or broken, the status an
+      // operator set, an assignment) stay in `note`.
+      details: { requestId: r.id, from: r.state, reactivated: reactivated.length, reason, note: why.reason, by: why.by },
     });
     return { requestId: r.id, requesterUserId: r.requester_user_id, requesterUsername: r.requester_username, deviceId, from: r.state, reactivated };
   }
@@ -718,12 +724,13 @@ export class SharingService {
         .where('id', '<>', row.id)
         .execute();
       if (others.some((o) => HELD.includes(o.state))) throw oneSharingAtATime();
+      const reason: SharingEndReason = 'replaced';
       for (const o of others) {
         // Conditional: a request that moved meanwhile (an answer, a submit to compliance, a report of
         // its device) is cancelled from where it is now if still replaceable, else refuses the start.
         const u = await trx
           .updateTable('sharing_requests')
-          .set({ state: 'cancelled', cancelled_at: now, ended_reason: 'replaced' })
+          .set({ state: 'cancelled', cancelled_at: now, ended_reason: reason })
           .where('id', '=', o.id)
           .where('state', 'in', REPLACEABLE)
           .returning('id')
@@ -739,7 +746,8 @@ export class SharingService {
           username: caller.user.username_normalized,
           sourceAddress,
           deviceId: o.device_id,
-          details: { requestId: o.id, from: o.state, reactivated: 0, reason: 'replaced by a new request (S3, S5)', replacedBy: row.id },
+          // SPEC S3, S5, N2: `reason` as kept with the request (`ended_reason`).
+          details: { requestId: o.id, from: o.state, reactivated: 0, reason, note: 'replaced by a new request (S3, S5)', replacedBy: row.id },
         });
       }
       // N2: the request is started with its entry, in this transaction, or not at all (the requests it
@@ -954,7 +962,8 @@ export class SharingService {
         username: requester.username_normalized,
         sourceAddress,
         deviceId: r.device_id,
-        details: { requestId: r.id, from: r.state, by, reactivated: reactivated.length, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens },
+        // SPEC S3–S5, N2: `reason` as kept with the request (`ended_reason`: withdrawn, refused_by_owner, ended_by_…).
+        details: { requestId: r.id, from: r.state, by, reason, reactivated: reactivated.length, sessionsEnded: ended.sessions, restartTokensRevoked: ended.restartTokens },
       });
     });
     return this.#view(await d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow());
@@ -983,9 +992,11 @@ export class SharingService {
       const now = d.now();
       // N2: audited in the same transaction. A withdrawal by either user committed since the read: nothing to reject, nothing audited.
       await d.adb.transaction().execute(async (trx) => {
-        const u = await trx.updateTable('sharing_requests').set({ state: 'rejected', decided_at: now, decided_by: by, ended_reason: 'rejected_by_compliance' }).where('id', '=', r.id).where('state', '=', 'pending_compliance').executeTakeFirst();
+        const reason: SharingEndReason = 'rejected_by_compliance';
+        const u = await trx.updateTable('sharing_requests').set({ state: 'rejected', decided_at: now, decided_by: by, ended_reason: reason }).where('id', '=', r.id).where('state', '=', 'pending_compliance').executeTakeFirst();
         if (Number(u.numUpdatedRows) !== 1) throw new SlsError('SLS_ERR_CONFLICT', { message: `request ${requestId} changed meanwhile` });
-        await appendAccountAudit(trx, now, { event: 'sharing.rejected', userId: r.requester_user_id, username: requester.username_normalized, deviceId: r.device_id, details: { requestId: r.id, by } });
+        // SPEC S4, N2: `reason` as kept with the request (`ended_reason`).
+        await appendAccountAudit(trx, now, { event: 'sharing.rejected', userId: r.requester_user_id, username: requester.username_normalized, deviceId: r.device_id, details: { requestId: r.id, by, reason } });
       });
     }
     return this.#view(await d.adb.selectFrom('sharing_requests').selectAll().where('id', '=', r.id).executeTakeFirstOrThrow());

@@ -50,6 +50,26 @@ type Scope = FailureCounterTable['scope'];
 /** A counter changed between `recordFailure`'s read and its write: the transaction is rolled back and tried again. */
 class CountersChanged extends Error {}
 
+/**
+ * SPEC L6, N1: how many times `recordFailure` tries its transaction again after PostgreSQL rolled it
+ * back to break a deadlock (SQLSTATE 40P01) or a serialization failure (40001), before the request
+ * gives up with the error (answered 503, db/unavailable.ts). Each wait is short and jittered
+ * (`rollbackBackoffMs`), so the transactions that met do not meet again in step.
+ */
+const ROLLBACK_RETRIES = 3;
+
+/** SPEC N1: PostgreSQL rolled the whole transaction back (deadlock, serialization failure): nothing of it committed. */
+function rolledBackByPostgres(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === '40P01' || code === '40001') return true;
+  }
+  return false;
+}
+
+/** The wait before retry `n` (1, 2, 3) of a rolled-back count: 5, 10, 20 ms, plus up to as much again at random. */
+const rollbackBackoffMs = (n: number) => 5 * 2 ** (n - 1) * (1 + Math.random());
+
 /** A counter as `recordFailure` reads it. */
 type CounterRead = Pick<FailureCounterTable, 'scope' | 'failures' | 'locked_until' | 'version'>;
 
@@ -153,13 +173,24 @@ export class Throttle {
    * written, and the whole transaction is rolled back and tried again, so every failure is counted
    * exactly once on both counters. Usually four statements, as the two separate writes took (BEGIN,
    * read both, write both, COMMIT), and one commit instead of two.
+   *
+   * SPEC L6, N1: the fixed lock order above is meant to leave two counts no deadlock. Should PostgreSQL
+   * still report one (40P01), or a serialization failure (40001), it has rolled this transaction back,
+   * counters and entries alike: nothing of it was counted. So the whole transaction is tried again, up
+   * to ROLLBACK_RETRIES times after a short jittered wait; the failure is then counted once, and the
+   * request gets its own answer (a wrong password, a lock) instead of a 503. Only past those does the
+   * error go up (a 503, db/unavailable.ts). SQLite reports neither code (one writer at a time).
    */
   async recordFailure(usernameNormalized: string, address: string): Promise<number | null> {
+    let rolledBack = 0;
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
         return await this.#db.transaction().execute((trx) => this.#countBoth(trx, usernameNormalized, address));
       } catch (err) {
-        if (!(err instanceof CountersChanged)) throw err;
+        if (err instanceof CountersChanged) continue;
+        if (!rolledBackByPostgres(err) || rolledBack === ROLLBACK_RETRIES) throw err;
+        rolledBack++;
+        await new Promise((resolve) => setTimeout(resolve, rollbackBackoffMs(rolledBack)));
       }
     }
     throw new Error('failure counters kept changing under concurrent updates');
