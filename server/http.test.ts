@@ -68,18 +68,17 @@ describe('bad requests get coded 4xx errors and change nothing', () => {
 
   it('answers an internal error as SLS_ERR_INTERNAL with no details, and keeps serving', async () => {
     const { app } = t;
-    const dbSelect = t.services.db.selectFrom.bind(t.services.db);
-    // Break the database for one request.
-    (t.services.db as { selectFrom: unknown }).selectFrom = () => {
-      throw new Error('SECRET internal detail');
-    };
+    // Break the password step for one request (a fault inside slsd: here the hashing).
+    const passwords = t.services.passwords as { verify: unknown };
+    const verify = passwords.verify;
+    passwords.verify = () => Promise.reject(new Error('SECRET internal detail'));
     try {
       const r = await app.inject({ method: 'POST', url: '/v1/login', payload: { username: 'u.http', password: 'Correct-Horse-1', client: { kind: 'trading_platform', version: 1 } } });
       expect(r.statusCode).toBe(500);
       expect(r.json()).toEqual({ error: { code: 'SLS_ERR_INTERNAL', message: ERROR_REGISTRY.SLS_ERR_INTERNAL.message } });
       expect(r.body).not.toContain('SECRET');
     } finally {
-      (t.services.db as { selectFrom: unknown }).selectFrom = dbSelect;
+      passwords.verify = verify;
     }
     expect((await app.inject({ method: 'GET', url: '/v1/health' })).statusCode).toBe(200);
   });

@@ -9,7 +9,7 @@ import type { ProvisionedDevice } from '../services/provisioning.ts';
 import { getJson, postJson } from '../testing/http.ts';
 import { testClock } from '../testing/test-server.ts';
 import { RESTRICTIONS, restrictionsOf } from './restrictions.ts';
-import { bearer, makeUser, ok, PASSWORD, PORTAL, signIn, startAccountServer, TRADING } from './testing.ts';
+import { answer, bearer, makeUser, ok, PASSWORD, PORTAL, signIn, startAccountServer, TRADING } from './testing.ts';
 import type { AccountTestServer } from './testing.ts';
 
 const probe = await probePostgres();
@@ -65,6 +65,21 @@ describeEachBackend('session restrictions carry stable codes (O2, P1, T1, S1b)',
     expect(SessionInfo.parse(step.session).restrictionDetails).toEqual(expected);
     expect(step.session.restrictions).toEqual(expected.map((r) => r.message));
     expect((await session(step.session.token)).restrictionDetails).toEqual(expected);
+  });
+
+  it('O2, C1: a second-factor login answers the session as GET /v1/session describes it: the account, the opt-out (on PostgreSQL read with the login\'s completion)', async () => {
+    const u = await makeUser(t, 'olga', ['gold'], { accountNumber: 'U7654321' });
+    const portal = await signIn(t, 'olga', u.devices.gold!, PORTAL);
+    ok(await postJson(t.app, '/v1/sls/opt-out', { username: 'olga' }, bearer(portal)));
+    // The Client Portal still asks an opted-out user for the second factor (O1): the response step opens this session.
+    const step = ok(await postJson<LoginStep>(t.app, '/v1/login', { username: 'olga', password: PASSWORD, client: PORTAL }));
+    if (step.status !== 'challenge') throw new Error(`expected a challenge, got ${step.status}`);
+    const done = ok(await postJson<LoginStep>(t.app, `/v1/login/${step.transactionId}/response`, { response: answer(u.devices.gold!, step.challenge) }));
+    if (done.status !== 'signed_in') throw new Error(`expected signed_in, got ${done.status}`);
+    const answered = SessionInfo.parse(done.session);
+    expect(answered.account).toMatchObject({ number: 'U7654321', primaryUser: 'olga' });
+    expect(codes(answered)).toContain('SLS_RESTRICTION_OPT_OUT');
+    expect(answered).toEqual(await session(answered.token));
   });
 
   it('T1, S1b: a temporary passcode blocks sharing; in its portal-only days the Client Portal functions only', async () => {

@@ -2,7 +2,8 @@
  * The account restrictions a session shows (SPEC O2, P1), and the time-driven device changes a login
  * runs first (T3 self-activation, T2 online-card expiry).
  */
-import type { Kysely } from 'kysely';
+import { expressionBuilder } from 'kysely';
+import type { AliasableExpression, Expression, Kysely, SqlBool } from 'kysely';
 import type { Restriction, RestrictionCode } from '../../core/api.ts';
 import type { Database, DeviceRow } from '../db/schema.ts';
 import { prepared } from '../db/prepared.ts';
@@ -11,6 +12,7 @@ import { expireOnlineCards } from '../services/temporary-access.ts';
 import { appendAccountAudit } from './deps.ts';
 import type { AccountAuditEntry } from './deps.ts';
 import { accountDb } from './schema.ts';
+import type { AccountTables } from './schema.ts';
 
 /** SPEC O2: the restriction an opted-out user sees. */
 export const OPT_OUT_RESTRICTION = 'Pink Sheet and OTCBB trading restricted: SLS opt-out';
@@ -59,25 +61,31 @@ export function restrictionsOf(optedOut: boolean, mobileVerifiedAt: number | nul
 export const sessionAccountFacts = prepared('session account facts', (db, userId: string) => {
   const adb = accountDb(db as Kysely<Database>);
   return adb
-    .selectFrom(
-      adb
-        .selectNoFrom((s) => [s.case().when(s.exists(s.selectFrom('sls_opt_outs').select('user_id').where('user_id', '=', userId))).then(s.lit(1)).else(s.lit(0)).end().as('opted_out')])
-        .as('facts'),
-    )
-    .leftJoin(
-      adb
-        .selectFrom('user_accounts')
-        .innerJoin('accounts', 'accounts.id', 'user_accounts.account_id')
-        .leftJoin('users as primary', 'primary.id', 'accounts.primary_user_id')
-        .select(['accounts.id as account_id', 'accounts.number as account_number', 'primary.username as primary_user'])
-        .where('user_accounts.user_id', '=', userId)
-        .orderBy('accounts.number')
-        .limit(1)
-        .as('first_account'),
-      (join) => join.onTrue(),
-    )
+    .selectFrom(adb.selectNoFrom([optedOutFlag(userId).as('opted_out')]).as('facts'))
+    .leftJoin(firstAccountOf(userId).as('first_account'), (join) => join.onTrue())
     .select(['facts.opted_out', 'first_account.account_id', 'first_account.account_number', 'first_account.primary_user']);
 });
+
+/** What a session shows of the user's account (`sessionAccountFacts`): its row. */
+export interface SessionAccountFacts {
+  readonly opted_out: number | string;
+  readonly account_id: string | null;
+  readonly account_number: string | null;
+  readonly primary_user: string | null;
+}
+
+/** The user's first account (by number) with its primary user's name: at most one row, for a join (`sessionAccountFacts`, login.ts). */
+export function firstAccountOf(user: UserOperand) {
+  const s = expressionBuilder<AccountDatabase, never>();
+  return s
+    .selectFrom('user_accounts')
+    .innerJoin('accounts', 'accounts.id', 'user_accounts.account_id')
+    .leftJoin('users as primary', 'primary.id', 'accounts.primary_user_id')
+    .select(['accounts.id as account_id', 'accounts.number as account_number', 'primary.username as primary_user'])
+    .where('user_accounts.user_id', '=', user as string)
+    .orderBy('accounts.number')
+    .limit(1);
+}
 
 /** Devices shared with a user by an approved sharing (SPEC S5): they join the user's login drop-down. */
 export async function sharedDeviceIds(db: Kysely<Database>, userId: string): Promise<string[]> {
@@ -112,59 +120,73 @@ export interface LoginAccountState {
   readonly devices: DeviceRow[];
 }
 
+type AccountDatabase = Database & AccountTables;
+/** A user in the expressions below: an id (a statement's parameter) or a column of the statement (`users.id`). */
+type UserOperand = string | Expression<string | null>;
+
+/** SPEC O1: 1 when the user opted out of SLS, else 0 (as `loginAccountState` reads it). */
+export function optedOutFlag(user: UserOperand): AliasableExpression<number> {
+  const s = expressionBuilder<AccountDatabase, never>();
+  return s.case().when(s.exists(s.selectFrom('sls_opt_outs').select('user_id').where('user_id', '=', user as string))).then(s.lit(1)).else(s.lit(0)).end();
+}
+
+/**
+ * SPEC T3, T2: 1 when `accountHousekeeping` for the user would change something at `now` — a sent
+ * device whose 14 days are over, or an active online card past its 21 days — else 0. The same
+ * conditions as `selfActivateDue` and `expireOnlineCards`.
+ */
+export function housekeepingDueFlag(user: UserOperand, now: number): AliasableExpression<number> {
+  const s = expressionBuilder<AccountDatabase, never>();
+  return s
+    .case()
+    .when(
+      s.or([
+        // selfActivateDue (T3)
+        s.exists(
+          s
+            .selectFrom('device_orders')
+            .innerJoin('devices', 'devices.id', 'device_orders.device_id')
+            .select('device_orders.id')
+            .where('device_orders.user_id', '=', user as string)
+            .where('device_orders.state', '=', 'sent')
+            .where('device_orders.self_activates_at', '<=', now)
+            .where('devices.status', '=', 'pending'),
+        ),
+        // expireOnlineCards (T2)
+        s.exists(
+          s
+            .selectFrom('online_cards')
+            .innerJoin('devices', 'devices.id', 'online_cards.device_id')
+            .select('online_cards.device_id')
+            .where('online_cards.user_id', '=', user as string)
+            .where('online_cards.valid_until', '<=', now)
+            .where('devices.status', '=', 'active'),
+        ),
+      ]),
+    )
+    .then(s.lit(1))
+    .else(s.lit(0))
+    .end();
+}
+
+/** SPEC D5, S5: a `devices` row a login may list for the user: active, the user's own or shared with the user by an approved sharing (sharedDeviceIds). */
+export function loginDeviceOf(user: UserOperand): Expression<SqlBool> {
+  const eb = expressionBuilder<AccountDatabase, 'devices'>();
+  return eb.and([
+    eb('devices.status', '=', 'active'),
+    eb.or([
+      eb('devices.user_id', '=', user as string),
+      eb('devices.id', 'in', eb.selectFrom('sharing_requests').select('sharing_requests.device_id').where('sharing_requests.requester_user_id', '=', user as string).where('sharing_requests.state', '=', 'approved')),
+    ]),
+  ]);
+}
+
 /** The statement of `loginAccountState`, compiled once (db/prepared.ts). */
 const loginAccountStateQuery = prepared('login account state', (db, userId: string, now: number) => {
   const adb = accountDb(db as Kysely<Database>);
   return adb
-    .selectFrom(
-      adb
-        .selectNoFrom((s) => [
-          s.case().when(s.exists(s.selectFrom('sls_opt_outs').select('user_id').where('user_id', '=', userId))).then(s.lit(1)).else(s.lit(0)).end().as('opted_out'),
-          s
-            .case()
-            .when(
-              s.or([
-                // selfActivateDue (T3)
-                s.exists(
-                  s
-                    .selectFrom('device_orders')
-                    .innerJoin('devices', 'devices.id', 'device_orders.device_id')
-                    .select('device_orders.id')
-                    .where('device_orders.user_id', '=', userId)
-                    .where('device_orders.state', '=', 'sent')
-                    .where('device_orders.self_activates_at', '<=', now)
-                    .where('devices.status', '=', 'pending'),
-                ),
-                // expireOnlineCards (T2)
-                s.exists(
-                  s
-                    .selectFrom('online_cards')
-                    .innerJoin('devices', 'devices.id', 'online_cards.device_id')
-                    .select('online_cards.device_id')
-                    .where('online_cards.user_id', '=', userId)
-                    .where('online_cards.valid_until', '<=', now)
-                    .where('devices.status', '=', 'active'),
-                ),
-              ]),
-            )
-            .then(s.lit(1))
-            .else(s.lit(0))
-            .end()
-            .as('housekeeping_due'),
-        ])
-        .as('account'),
-    )
-    .leftJoin('devices', (join) =>
-      join
-        .on('devices.status', '=', 'active')
-        .on((eb) =>
-          eb.or([
-            eb('devices.user_id', '=', userId),
-            // SPEC S5: devices shared with the user by an approved sharing (sharedDeviceIds).
-            eb('devices.id', 'in', eb.selectFrom('sharing_requests').select('sharing_requests.device_id').where('sharing_requests.requester_user_id', '=', userId).where('sharing_requests.state', '=', 'approved')),
-          ]),
-        ),
-    )
+    .selectFrom(adb.selectNoFrom([optedOutFlag(userId).as('opted_out'), housekeepingDueFlag(userId, now).as('housekeeping_due')]).as('account'))
+    .leftJoin('devices', (join) => join.on(loginDeviceOf(userId)))
     .selectAll('devices')
     .select(['account.opted_out', 'account.housekeeping_due']);
 });

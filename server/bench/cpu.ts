@@ -35,3 +35,23 @@ export function cpuSince(pid: number, before: ThreadTicks): { mainMs: number; ot
   return { mainMs, otherMs };
 }
 
+
+/**
+ * The PostgreSQL server's postmaster, when it runs on this machine: the parent of the backend that
+ * answers on `url`. Its process tree (backends, WAL writer, checkpointer, autovacuum) is the database's
+ * share of the cores slsd runs on; null when that backend is not visible here (another host).
+ */
+export async function localPostgresPid(url: string): Promise<number | null> {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const backend = Number((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+    const stat = fs.readFileSync(`/proc/${backend}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  } finally {
+    await c.end();
+  }
+}

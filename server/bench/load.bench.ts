@@ -15,7 +15,8 @@
  *
  * Options (env or flags): `--duration S` / BENCH_DURATION_S (default 60), `--quick` (10 s sustained,
  * shorter capacity probe), `--backend sqlite|postgres|both` / BENCH_BACKEND (default both),
- * `--pending N` (default 1000), `--timeline` (what slsd's threads waited for a core, every 50 ms, lined up with
+ * `--pending N` (default 1000), `--balance least|round-robin` / BENCH_BALANCE (how requests are spread over
+ * several slsd: fewest in flight, as a least-connections load balancer, or each in turn; default least), `--timeline` (what slsd's threads waited for a core, every 50 ms, lined up with
  * the slow logins: server/bench/waits.ts). Never part of `npm test`. The load generator shares the machine's
  * cores with slsd (and, here, with other people's work): numbers are a floor, not a ceiling.
  */
@@ -38,7 +39,7 @@ import { spawnSlsd } from '../testing/slsd-process.ts';
 // @ts-expect-error -- plain ESM launcher without type declarations (as in scripts/build-server.test.ts)
 import { freshBundle as freshBundleUntyped } from '../../bin/run-ts.mjs';
 import type { SlsdProcess } from '../testing/slsd-process.ts';
-import { cpuSince, threadTicks } from './cpu.ts';
+import { cpuSince, localPostgresPid, threadTicks } from './cpu.ts';
 import { LeanPool } from './lean-http.ts';
 import { rerunWithSlsdPool } from './same-pool.ts';
 import { Waits } from './waits.ts';
@@ -63,6 +64,9 @@ const WARM_UP_S = QUICK ? 2 : 8;
 const BACKEND = flag('backend') ?? process.env.BENCH_BACKEND ?? 'both';
 /** `--timeline`: readings every 50 ms of what slsd's threads waited, lined up with the slow logins (waits.ts). */
 const TIMELINE = process.argv.includes('--timeline') || process.env.BENCH_TIMELINE === '1';
+/** How requests are spread over several slsd (`pick`): least outstanding (default) or round robin. */
+const BALANCE = flag('balance') ?? process.env.BENCH_BALANCE ?? 'least';
+if (BALANCE !== 'least' && BALANCE !== 'round-robin') throw new Error(`--balance ${BALANCE}: least or round-robin`);
 const PENDING = Number(flag('pending') ?? process.env.BENCH_PENDING ?? 1000);
 /** Sequential full logins for the unloaded latency, before the load and again after it. */
 const UNLOADED = QUICK ? 30 : 60;
@@ -183,24 +187,51 @@ function quantile(sorted: readonly number[], q: number): number {
 
 interface Target {
   readonly ports: readonly number[];
+  /** Requests in flight on each process (least-outstanding balancing). */
+  readonly inFlight: number[];
 }
 
 let counter = 0;
 
-/** One full login: password on one process, the response on the next (several processes act as one, N1). */
+/**
+ * The process a request goes to, as the load balancer in front of several slsd picks it (BALANCE):
+ * `least`, the one with the fewest requests in flight (nginx `least_conn`, HAProxy `leastconn`; ties
+ * in turn), or `round-robin`, each in turn. `not` is a process this request must not go to: a login's
+ * second step goes to another process than its first (several processes act as one, SPEC N1).
+ */
+function pick(target: Target, n: number, not = -1): number {
+  const count = target.ports.length;
+  if (BALANCE === 'round-robin' || count === 1) return not < 0 ? n % count : (not + 1) % count;
+  let best = -1;
+  for (let k = 0; k < count; k++) {
+    const i = (n + k) % count;
+    if (i !== not && (best < 0 || target.inFlight[i]! < target.inFlight[best]!)) best = i;
+  }
+  return best;
+}
+
+async function send(target: Target, i: number, urlPath: string, body: unknown) {
+  target.inFlight[i]!++;
+  try {
+    return await post(target.ports[i]!, urlPath, body);
+  } finally {
+    target.inFlight[i]!--;
+  }
+}
+
+/** One full login: password on one process, the response on another (several processes act as one, N1). */
 async function fullLogin(target: Target, users: readonly BenchUser[]): Promise<{ ok: boolean; ms: number; passwordMs?: number; error?: string }> {
   const n = counter++;
   const user = users[n % users.length]!;
-  const first = target.ports[n % target.ports.length]!;
-  const second = target.ports[(n + 1) % target.ports.length]!;
   const start = performance.now();
   try {
-    const step = await post(first, '/v1/login', { username: user.username, password: PASSWORD, client: CLIENT });
+    const first = pick(target, n);
+    const step = await send(target, first, '/v1/login', { username: user.username, password: PASSWORD, client: CLIENT });
     if (step.status !== 200 || step.json.status !== 'challenge') return { ok: false, ms: performance.now() - start, error: `login ${step.status} ${JSON.stringify(step.json).slice(0, 80)}` };
     const passwordMs = performance.now() - start;
     const challenge = (step.json.challenge as { challenge: string }).challenge;
     const response = deviceResponse('dsc', user.secret, challenge);
-    const done = await post(second, `/v1/login/${step.json.transactionId as string}/response`, { response });
+    const done = await send(target, pick(target, n + 1, first), `/v1/login/${step.json.transactionId as string}/response`, { response });
     const ok = done.status === 200 && done.json.status === 'signed_in';
     return { ok, ms: performance.now() - start, passwordMs, ...(ok ? {} : { error: `response ${done.status} ${JSON.stringify(done.json).slice(0, 80)}` }) };
   } catch (e) {
@@ -397,12 +428,12 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
     // larger (bin/run-ts.mjs): then these memory numbers are not the bundle's, and the run says so.
     const fromSource = !freshBundle(new URL('../../dist/server/slsd.mjs', import.meta.url));
     if (fromSource) console.log('\n!! dist/server/slsd.mjs is older than a source: slsd runs from source under tsx (~35 MB more); rebuild (npm run build:server) for the bundle\'s memory');
-    const target: Target = { ports: slsds.map((s) => s.port) };
+    const target: Target = { ports: slsds.map((s) => s.port), inFlight: slsds.map(() => 0) };
     const pids = slsds.map((s) => s.child.pid!);
     const idleMemory = pids.map((pid) => memoryKb(pid));
     const memory = new PhaseMemory(pids);
     memory.phase('unloaded');
-    console.log(`\n## ${name === 'sqlite' ? 'SQLite, one slsd' : `PostgreSQL, ${processes} slsd on one database`} (${USERS} users with software DSC tokens, argon2id m=19456 t=2, its threads at nice +${process.env.SLS_HASH_NICE ?? DEFAULT_HASH_NICE} below the event loop)`);
+    console.log(`\n## ${name === 'sqlite' ? 'SQLite, one slsd' : `PostgreSQL, ${processes} slsd on one database, requests spread ${BALANCE === 'least' ? 'to the one with the fewest in flight' : 'in turn'}`} (${USERS} users with software DSC tokens, argon2id m=19456 t=2, its threads at nice +${process.env.SLS_HASH_NICE ?? DEFAULT_HASH_NICE} below the event loop)`);
 
     // Warm-up, as a server that has been running is: its hot code optimized by the JIT, every pooled
     // database connection opened with its prepared statements. Ten sequential logins were not enough:
@@ -418,16 +449,21 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
 
     memory.phase('capacity');
     const ticks0 = pids.map((pid) => threadTicks(pid));
+    // PostgreSQL's processes share the cores: what they spend per login is part of the picture.
+    const postgresPid = name === 'postgres' ? await localPostgresPid(databaseUrl) : null;
+    const postgresTicks0 = postgresPid === null ? null : threadTicks(postgresPid);
     const client0 = process.cpuUsage();
     const cap = await capacityProbe(target, users, 16, CAPACITY_S);
     const logins = Math.max(1, cap.perSecond * CAPACITY_S);
     const cpu = pids.map((pid, i) => cpuSince(pid, ticks0[i]!));
     const clientCpu = process.cpuUsage(client0);
+    const postgresCpu = postgresPid === null || postgresTicks0 === null ? null : cpuSince(postgresPid, postgresTicks0);
     const us = (ms: number) => ((ms * 1000) / logins).toFixed(0);
     console.log(`capacity:              ${cap.perSecond.toFixed(1)} full logins/s (16 in flight, ${CAPACITY_S} s, ${cap.errors} errors)`);
     console.log(
       `  CPU per full login:  slsd main thread ${us(cpu.reduce((a, c) => a + c.mainMs, 0))} µs, other threads (argon2id, V8) ${us(cpu.reduce((a, c) => a + c.otherMs, 0))} µs; ` +
-        `load generator ${us((clientCpu.user + clientCpu.system) / 1000)} µs`,
+        `load generator ${us((clientCpu.user + clientCpu.system) / 1000)} µs` +
+        (postgresCpu ? `; PostgreSQL's processes ${us(postgresCpu.mainMs + postgresCpu.otherMs)} µs` : ''),
     );
 
     const rate = cap.perSecond * 0.8;

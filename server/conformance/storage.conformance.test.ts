@@ -100,8 +100,25 @@ describeEachBackend('storage conformance', probe, (backend) => {
     );
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
     for (const a of answers.filter((x) => x.status !== 200)) expect(errorCode(a)).toBe('SLS_ERR_CHALLENGE_USED');
-    const sessions = await t.services.db.selectFrom('sessions').select('id').execute();
+    const sessions = await t.services.db.selectFrom('sessions').selectAll().execute();
     expect(sessions).toHaveLength(1);
+    // The winner's writes, all of them once (on PostgreSQL one statement, login.ts completeLoginInOneStatement;
+    // on SQLite one transaction): the session of this login on its device, the device's and the user's
+    // last use, one audit entry; the losers wrote nothing.
+    const transactionId = (step.body as { transactionId: string }).transactionId;
+    const user = await t.services.db.selectFrom('users').selectAll().where('username_normalized', '=', 'u.once').executeTakeFirstOrThrow();
+    const device = await t.services.db.selectFrom('devices').selectAll().where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    expect(sessions[0]).toMatchObject({ user_id: user.id, login_transaction_id: transactionId, device_id: device.id, client_kind: 'trading_platform', access: 'full', revoked_at: null });
+    expect(Number(sessions[0]!.without_second_factor)).toBe(0);
+    expect(sessions[0]!.expires_at).toBeGreaterThan(sessions[0]!.created_at);
+    const completed = await t.services.db.selectFrom('login_transactions').selectAll().where('id', '=', transactionId).executeTakeFirstOrThrow();
+    expect(completed).toMatchObject({ state: 'completed', challenge_used_at: sessions[0]!.created_at, ended_at: sessions[0]!.created_at });
+    expect(device.last_used_at).toBe(sessions[0]!.created_at);
+    expect(user.last_device_id).toBe(device.id);
+    const succeeded = await t.services.db.selectFrom('audit_log').selectAll().where('event', '=', 'login.succeeded').execute();
+    expect(succeeded).toHaveLength(1);
+    expect(succeeded[0]).toMatchObject({ at: sessions[0]!.created_at, user_id: user.id, username: 'u.once', device_id: device.id });
+    expect(JSON.parse(succeeded[0]!.details)).toEqual({ kind: device.kind, clientKind: 'trading_platform', access: 'full', transactionId });
   });
 
   it('counts every one of 10 concurrent wrong passwords and locks exactly once (L6, counters are rows)', async () => {

@@ -56,14 +56,18 @@ const insertEntry = prepared(
 );
 
 export async function appendAudit(db: Kysely<Database> | Transaction<Database>, at: number, entry: AuditEntry): Promise<void> {
-  await insertEntry(
-    db,
-    at,
-    entry.event,
-    entry.userId ?? null,
-    entry.username ?? null,
-    entry.sourceAddress ?? null,
-    entry.deviceId ?? null,
-    JSON.stringify(entry.details ?? {}),
-  );
+  const v = auditValues(entry);
+  await insertEntry(db, at, v.event, v.user_id, v.username, v.source_address, v.device_id, v.details);
+}
+
+/** The columns of an entry's row, as `appendAudit` stores them: for a statement that writes the row itself (login.ts). */
+export function auditValues(entry: AuditEntry): { event: string; user_id: string | null; username: string | null; source_address: string | null; device_id: string | null; details: string } {
+  return {
+    event: entry.event,
+    user_id: entry.userId ?? null,
+    username: entry.username ?? null,
+    source_address: entry.sourceAddress ?? null,
+    device_id: entry.deviceId ?? null,
+    details: JSON.stringify(entry.details ?? {}),
+  };
 }

@@ -17,12 +17,13 @@ import type { ClientKind, Database, DeviceRow, LoginState, LoginTransactionRow, 
 import { SlsError } from '../errors.ts';
 import { verifierFor } from '../verifiers/index.ts';
 import type { DeviceAccess, VerifierContext } from '../verifiers/types.ts';
-import { appendAudit } from './audit.ts';
-import { accountHousekeeping, loginAccountState, sharedDeviceIds } from '../account/restrictions.ts';
+import { appendAudit, auditValues } from './audit.ts';
+import { accountHousekeeping, firstAccountOf, housekeepingDueFlag, loginAccountState, loginDeviceOf, optedOutFlag, sharedDeviceIds } from '../account/restrictions.ts';
+import type { LoginAccountState, SessionAccountFacts } from '../account/restrictions.ts';
 import { accountDb } from '../account/schema.ts';
 import type { AuditEntry, KnownAuditEvent } from './audit.ts';
 import type { PasswordHasher } from './passwords.ts';
-import type { SessionService } from './sessions.ts';
+import type { OpenedSession, SessionService } from './sessions.ts';
 import { normalizeUsername } from './throttle.ts';
 import type { RequestCounters, Throttle } from './throttle.ts';
 
@@ -60,34 +61,84 @@ const challengeExpiry = (issuedExpiry: number | null, tx: LoginTransactionRow): 
 // The login's statements, compiled once (db/prepared.ts; issue 2: the main thread's work per login).
 
 /**
- * The password step's read: the user (if any) and the request's two failure counters (SPEC L6), in
- * one statement. A one-row table left-joined to each, so the counters come back for an unknown user.
+ * The password step's read (SPEC L1, L6, O1, S5, T2, T3), in one statement: the user (if any), the
+ * request's two failure counters, and what the step needs of the account once the password is right —
+ * the opt-out, whether housekeeping is due, and the devices the login may list, one row per device
+ * (`device__` columns; none: one row with them null). A one-row table left-joined to each, so the
+ * counters come back for an unknown user. It used to be two statements, the account's after the hash;
+ * on PostgreSQL each is a round trip whose write wakes a backend that takes the event loop's core
+ * (issue 7). Read before the hash, the account is a few milliseconds older when the step lists it: as
+ * with any read, a change committed meanwhile is seen by the next step (the response checks its device).
  */
-const userAndCounters = prepared('user and counters by name', (db, usernameNormalized: string, address: string) =>
-  db
-    .selectFrom(db.selectNoFrom((eb) => eb.lit(1).as('one')).as('request'))
+const passwordStepRead = prepared('user, counters and account state by name', (db, usernameNormalized: string, address: string, now: number) => {
+  const adb = accountDb(db as Kysely<Database>);
+  return adb
+    .selectFrom(adb.selectNoFrom((eb) => eb.lit(1).as('one')).as('request'))
     .leftJoin('users', (j) => j.on('users.username_normalized', '=', usernameNormalized))
     .leftJoin('failure_counters as address_counter', (j) => j.on('address_counter.scope', '=', 'address').on('address_counter.subject', '=', address))
     .leftJoin('failure_counters as user_counter', (j) => j.on('user_counter.scope', '=', 'user').on('user_counter.subject', '=', usernameNormalized))
+    .leftJoin('devices', (j) => j.on((eb) => loginDeviceOf(eb.ref('users.id'))))
     .selectAll('users')
-    .select(['address_counter.failures as address_failures', 'user_counter.failures as user_failures', 'user_counter.locked_until as user_locked_until']),
-);
+    .select(['address_counter.failures as address_failures', 'user_counter.failures as user_failures', 'user_counter.locked_until as user_locked_until'])
+    .select((eb) => [
+      optedOutFlag(eb.ref('users.id')).as('opted_out'),
+      housekeepingDueFlag(eb.ref('users.id'), now).as('housekeeping_due'),
+      ...DEVICE_COLUMNS.map((c) => eb.ref(`devices.${c}`).as(`device__${c}`)),
+    ]);
+});
 
-/** A login step's read of its transaction with the request's two failure counters (SPEC L6). */
-const transactionAndCounters = prepared('login transaction and counters', (db, id: string, address: string) =>
+/** Every column of the users and devices rows, checked by the compiler: a new column fails here until it is listed. */
+const USER_COLUMNS = [
+  'id', 'username', 'username_normalized', 'display_name', 'entity_id', 'password_hash', 'mobile_number', 'mobile_verified_at', 'last_device_id', 'created_at',
+] as const satisfies readonly (keyof UserRow)[];
+const DEVICE_COLUMNS = [
+  'id', 'user_id', 'kind', 'status', 'serial', 'label', 'secret_sealed', 'pin_hash_sealed', 'scc_sequence', 'created_at', 'activated_at', 'last_used_at',
+] as const satisfies readonly (keyof DeviceRow)[];
+const everyUserColumn: [Exclude<keyof UserRow, (typeof USER_COLUMNS)[number]>] extends [never] ? true : never = true;
+const everyDeviceColumn: [Exclude<keyof DeviceRow, (typeof DEVICE_COLUMNS)[number]>] extends [never] ? true : never = true;
+void everyUserColumn;
+void everyDeviceColumn;
+
+/**
+ * A login step's read (SPEC L5, L6): its transaction, its user, the device of its challenge and the
+ * request's two failure counters, in one statement. The user's and the device's columns come back
+ * under prefixes (`user__id`, `device__id`…) so no name collides; `splitStepRow` takes them apart.
+ * On PostgreSQL every statement is a round trip whose write wakes a backend that takes the event
+ * loop's core (issue 7: a third of slsd's main-thread time under load sat in those writes), so the
+ * response step reads once instead of twice.
+ */
+const transactionStepRead = prepared('login transaction, user, device and counters', (db, id: string, address: string) =>
   db
     .selectFrom('login_transactions')
     .leftJoin('failure_counters as address_counter', (j) => j.on('address_counter.scope', '=', 'address').on('address_counter.subject', '=', address))
     .leftJoin('failure_counters as user_counter', (j) =>
       j.on('user_counter.scope', '=', 'user').onRef('user_counter.subject', '=', 'login_transactions.username_normalized'),
     )
+    .leftJoin('users', 'users.id', 'login_transactions.user_id')
+    .leftJoin('devices', 'devices.id', 'login_transactions.device_id')
     .selectAll('login_transactions')
     .select(['address_counter.failures as address_failures', 'user_counter.failures as user_failures', 'user_counter.locked_until as user_locked_until'])
+    .select((eb) => [
+      ...USER_COLUMNS.map((c) => eb.ref(`users.${c}`).as(`user__${c}`)),
+      ...DEVICE_COLUMNS.map((c) => eb.ref(`devices.${c}`).as(`device__${c}`)),
+    ])
     .where('login_transactions.id', '=', id),
 );
 
+/** The transaction, its user (null when its row is gone) and its device (null when none) of a `transactionStepRead` row. */
+function splitStepRow(row: Record<string, unknown>): { tx: Record<string, unknown>; user: UserRow | null; device: DeviceRow | null } {
+  const tx: Record<string, unknown> = {};
+  const user: Record<string, unknown> = {};
+  const device: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) {
+    if (k.startsWith('user__')) user[k.slice(6)] = v;
+    else if (k.startsWith('device__')) device[k.slice(8)] = v;
+    else tx[k] = v;
+  }
+  return { tx, user: user.id == null ? null : (user as unknown as UserRow), device: device.id == null ? null : (device as unknown as DeviceRow) };
+}
+
 const userById = prepared('user by id', (db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id));
-const deviceById = prepared('device by id', (db, id: string) => db.selectFrom('devices').selectAll().where('id', '=', id));
 
 /** D2: single use. Only the request whose UPDATE changes the row opens a session. */
 const completeTransaction = prepared('complete a login transaction', (db, now: number, id: string, challengeSeq: number) =>
@@ -101,6 +152,101 @@ const completeTransaction = prepared('complete a login transaction', (db, now: n
     // SPEC L6: a login that took its third wrong response meanwhile is over, right answer or not.
     .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION),
 );
+/**
+ * D2, N2 on PostgreSQL: a login's completion in ONE statement — the single-use UPDATE of the
+ * transaction, the device's last use, the user's last device, the audit entry and the session —
+ * instead of BEGIN, five statements and COMMIT (seven round trips; issue 7: each wakes a backend that
+ * takes the event loop's core). Every part but the first reads `done`, the transaction's row as the
+ * UPDATE changed it, so when another response won (no row changed) nothing at all is written, as the
+ * SQLite path's transaction does. One statement is one transaction: all of it commits or none.
+ * Values go in as typed parameters (PostgreSQL cannot type a bare parameter in an INSERT's SELECT).
+ */
+const completeLoginInOneStatement = prepared(
+  'complete a login in one statement (PostgreSQL)',
+  (
+    db,
+    now: number,
+    id: string,
+    challengeSeq: number,
+    deviceId: string,
+    userId: string,
+    auditEvent: string,
+    auditUsername: string | null,
+    auditSourceAddress: string | null,
+    auditDetails: string,
+    sessionId: string,
+    tokenHash: string,
+    clientKind: string,
+    access: string,
+    createdAt: number,
+    expiresAt: number,
+  ) =>
+    accountDb(db as Kysely<Database>)
+      .with('done', (q) =>
+        q
+          .updateTable('login_transactions')
+          .set({ state: 'completed', challenge_used_at: now, ended_at: now })
+          .where('id', '=', id)
+          .where('state', '=', 'challenge')
+          .where('challenge_seq', '=', challengeSeq)
+          .where('challenge_used_at', 'is', null)
+          .where('wrong_responses', '<', WRONG_RESPONSES_PER_TRANSACTION)
+          .returning('id'),
+      )
+      .with('device_used', (q) =>
+        q.updateTable('devices').set({ last_used_at: now }).where('id', '=', deviceId).where((eb) => eb.exists(eb.selectFrom('done').select('done.id'))).returning('id'),
+      )
+      .with('last_device', (q) =>
+        q.updateTable('users').set({ last_device_id: deviceId }).where('id', '=', userId).where((eb) => eb.exists(eb.selectFrom('done').select('done.id'))).returning('id'),
+      )
+      .with('audited', (q) =>
+        q
+          .insertInto('audit_log')
+          .columns(['at', 'event', 'user_id', 'username', 'source_address', 'device_id', 'details'])
+          .expression((eb) =>
+            eb
+              .selectFrom('done')
+              .select([
+                eb.cast<number>(eb.val(now), 'bigint').as('at'),
+                eb.cast<string>(eb.val(auditEvent), 'text').as('event'),
+                eb.cast<string>(eb.val(userId), 'text').as('user_id'),
+                eb.cast<string | null>(eb.val(auditUsername), 'text').as('username'),
+                eb.cast<string | null>(eb.val(auditSourceAddress), 'text').as('source_address'),
+                eb.cast<string>(eb.val(deviceId), 'text').as('device_id'),
+                eb.cast<string>(eb.val(auditDetails), 'text').as('details'),
+              ]),
+          )
+          .returning('id'),
+      )
+      .with('session', (q) =>
+        q
+          .insertInto('sessions')
+          .columns(['id', 'token_hash', 'user_id', 'login_transaction_id', 'device_id', 'client_kind', 'access', 'created_at', 'expires_at', 'without_second_factor'])
+          .expression((eb) =>
+            eb
+              .selectFrom('done')
+              .select([
+                eb.cast<string>(eb.val(sessionId), 'text').as('id'),
+                eb.cast<string>(eb.val(tokenHash), 'text').as('token_hash'),
+                eb.cast<string>(eb.val(userId), 'text').as('user_id'),
+                'done.id as login_transaction_id',
+                eb.cast<string>(eb.val(deviceId), 'text').as('device_id'),
+                eb.cast<string>(eb.val(clientKind), 'text').as('client_kind'),
+                eb.cast<string>(eb.val(access), 'text').as('access'),
+                eb.cast<number>(eb.val(createdAt), 'bigint').as('created_at'),
+                eb.cast<number>(eb.val(expiresAt), 'bigint').as('expires_at'),
+                eb.lit(0).as('without_second_factor'),
+              ]),
+          )
+          .returning('id'),
+      )
+      // What the session shows of the account (sessions.ts `describeOpened`), read in the same statement
+      // instead of one more after it: the opt-out and the first account (SPEC O2, C1).
+      .selectFrom('done')
+      .leftJoin(firstAccountOf(userId).as('first_account'), (j) => j.onTrue())
+      .select(['done.id', optedOutFlag(userId).as('opted_out'), 'first_account.account_id', 'first_account.account_number', 'first_account.primary_user']),
+);
+
 const deviceUsed = prepared('device used', (db, now: number, id: string) => db.updateTable('devices').set({ last_used_at: now }).where('id', '=', id));
 const userLastDevice = prepared('user last device', (db, deviceId: string, userId: string) =>
   db.updateTable('users').set({ last_device_id: deviceId }).where('id', '=', userId),
@@ -206,9 +352,12 @@ export class LoginService {
   async startLogin(req: LoginRequest, sourceAddress: string): Promise<LoginStep> {
     const d = this.#d;
     const usernameNormalized = normalizeUsername(req.username);
-    const { counters, rest } = splitCounters((await userAndCounters(this.#db, usernameNormalized, sourceAddress)).rows[0]!);
+    const rows = (await passwordStepRead(this.#db, usernameNormalized, sourceAddress, d.now())).rows as Record<string, unknown>[];
+    const { tx: first } = splitStepRow(rows[0]!);
+    const { counters, rest } = splitCounters(first as unknown as UserRow & RequestCounterColumns & { opted_out: unknown; housekeeping_due: unknown });
     d.throttle.judge(counters);
-    const user = rest.id === null ? undefined : (rest as UserRow);
+    const { opted_out: optedOut, housekeeping_due: housekeepingDue, ...userColumns } = rest;
+    const user = userColumns.id === null ? undefined : (userColumns as UserRow);
     // SPEC A3, L1: an unknown user costs one verification too, and gets the same answer.
     const ok = user?.password_hash ? await d.passwords.verify(user.password_hash, req.password) : await d.passwords.verifyUnknownUser(req.password);
     if (!user || !ok) {
@@ -217,8 +366,12 @@ export class LoginService {
       throw new SlsError('SLS_ERR_INVALID_CREDENTIALS');
     }
 
-    // One read for the opt-out, the housekeeping due and the devices (issue 2: the main thread's work per login).
-    let account = await loginAccountState(this.#db, d.now(), user.id);
+    // The opt-out, the housekeeping due and the devices came with the user (passwordStepRead).
+    let account: LoginAccountState = {
+      optedOut: Number(optedOut) === 1,
+      housekeepingDue: Number(housekeepingDue) === 1,
+      devices: rows.map((r) => splitStepRow(r).device).filter((x): x is DeviceRow => x !== null),
+    };
     // SPEC O1: an opted-out user's trading-platform login asks no second factor.
     if (req.client.kind === 'trading_platform' && account.optedOut) {
       const signedIn = await this.#signInOptedOut(user, req, sourceAddress);
@@ -342,9 +495,10 @@ export class LoginService {
    * throttling is checked too (SPEC L6), in the same read as the user's lock.
    */
   async #liveTransaction(id: string, sourceAddress?: string): Promise<{ tx: LoginTransactionRow; user: UserRow; device: DeviceRow | null; userHasFailures: boolean }> {
-    const row = (await transactionAndCounters(this.#db, id, sourceAddress ?? '')).rows[0];
+    const row = (await transactionStepRead(this.#db, id, sourceAddress ?? '')).rows[0];
     if (!row) throw new SlsError('SLS_ERR_TRANSACTION_NOT_FOUND');
-    const { counters, rest: tx } = splitCounters(row);
+    const { tx: txColumns, user, device } = splitStepRow(row as Record<string, unknown>);
+    const { counters, rest: tx } = splitCounters(txColumns as unknown as LoginTransactionRow & RequestCounterColumns);
     if (tx.state === 'completed') throw new SlsError('SLS_ERR_CHALLENGE_USED');
     if (tx.state === 'ended') throw new SlsError('SLS_ERR_TRANSACTION_ENDED');
     if (tx.expires_at <= this.#d.now()) throw new SlsError('SLS_ERR_TRANSACTION_EXPIRED');
@@ -355,12 +509,8 @@ export class LoginService {
       if (e instanceof SlsError && e.code === 'SLS_ERR_USER_LOCKED') await this.#end(tx);
       throw e;
     }
-    // The user and the transaction's device are read side by side: on PostgreSQL two connections of
-    // the pool, so a step waits for one round trip instead of two (issue 7: the response step).
-    const [users, devices] = await Promise.all([userById(this.#db, tx.user_id), tx.device_id ? deviceById(this.#db, tx.device_id) : null]);
-    const user = users.rows[0];
     if (!user) throw new Error(`login transaction ${tx.id} has no user`);
-    return { tx, user, device: devices?.rows[0] ?? null, userHasFailures };
+    return { tx, user, device, userHasFailures };
   }
 
   /**
@@ -612,27 +762,44 @@ export class LoginService {
     const now = d.now();
     // SPEC T1, T2: a session opened with a temporary device ends when the access it gave ends.
     const notAfter = verifier.accessEndsAt ? await verifier.accessEndsAt(d, device, tx.client_kind) : null;
-    const opened = await this.#db.transaction().execute(async (trx) => {
-      // D2: single use. Only the request whose UPDATE changes the row opens a session.
-      const r = await completeTransaction(trx, now, tx.id, tx.challenge_seq);
-      if (Number(r.numAffectedRows) !== 1) return null;
-      await deviceUsed(trx, now, device.id);
-      await userLastDevice(trx, device.id, user.id);
-      // SPEC N2: the login and its audit entry commit together.
-      await appendAudit(trx, now, {
-        event: 'login.succeeded',
-        userId: user.id,
-        username: user.username_normalized,
-        sourceAddress,
-        deviceId: device.id,
-        details: { kind: device.kind, clientKind: tx.client_kind, access, transactionId: tx.id },
+    // SPEC N2: the login and its audit entry commit together.
+    const audit: AuditEntry = {
+      event: 'login.succeeded',
+      userId: user.id,
+      username: user.username_normalized,
+      sourceAddress,
+      deviceId: device.id,
+      details: { kind: device.kind, clientKind: tx.client_kind, access, transactionId: tx.id },
+    };
+    const session = { userId: user.id, loginTransactionId: tx.id, deviceId: device.id, clientKind: tx.client_kind, access, notAfter } as const;
+    let opened: OpenedSession | null;
+    let facts: SessionAccountFacts | undefined;
+    if (this.#db.getExecutor().adapter instanceof PostgresAdapter) {
+      // The same writes as below in one statement (completeLoginInOneStatement): one round trip, not seven.
+      const s = d.sessions.newSession(session);
+      const a = auditValues(audit);
+      const r = await completeLoginInOneStatement(
+        this.#db, now, tx.id, tx.challenge_seq, device.id, user.id,
+        a.event, a.username, a.source_address, a.details,
+        s.row.id, s.row.token_hash, s.row.client_kind, s.row.access, s.row.created_at, s.row.expires_at,
+      );
+      opened = r.rows.length === 1 ? s : null;
+      facts = r.rows[0];
+    } else {
+      opened = await this.#db.transaction().execute(async (trx) => {
+        // D2: single use. Only the request whose UPDATE changes the row opens a session.
+        const r = await completeTransaction(trx, now, tx.id, tx.challenge_seq);
+        if (Number(r.numAffectedRows) !== 1) return null;
+        await deviceUsed(trx, now, device.id);
+        await userLastDevice(trx, device.id, user.id);
+        await appendAudit(trx, now, audit);
+        return d.sessions.open(trx, session);
       });
-      return d.sessions.open(trx, { userId: user.id, loginTransactionId: tx.id, deviceId: device.id, clientKind: tx.client_kind, access, notAfter });
-    });
+    }
     if (opened === null) throw await this.#lostRace(tx);
     // SPEC L6: a full login ends the run of consecutive failures.
     if (userHasFailures) await d.throttle.recordUserSuccess(tx.username_normalized);
-    return { status: 'signed_in', session: await d.sessions.describeOpened(opened, user, device) };
+    return { status: 'signed_in', session: await d.sessions.describeOpened(opened, user, device, facts) };
   }
 
   /**

@@ -17,6 +17,7 @@ export interface OpenedSession {
 }
 import { SlsError } from '../errors.ts';
 import { restriction, restrictionsOf, sessionAccountFacts } from '../account/restrictions.ts';
+import type { SessionAccountFacts } from '../account/restrictions.ts';
 import { prepared } from '../db/prepared.ts';
 import { accountDb } from '../account/schema.ts';
 import type { AccountDb } from '../account/schema.ts';
@@ -79,6 +80,16 @@ export class SessionService {
 
   /** Opens a session inside the caller's database transaction; the token is in the result, shown once. */
   async open(trx: Transaction<Database> | Kysely<Database>, s: NewSession): Promise<OpenedSession> {
+    const { token, row } = this.newSession(s);
+    await insertSession(trx, row.id, row.token_hash, row.user_id, row.login_transaction_id, row.device_id, row.client_kind, row.access, row.created_at, row.expires_at, row.revoked_at, row.without_second_factor);
+    return { token, row };
+  }
+
+  /**
+   * A new session's token and row, not yet stored: for a caller that writes the row in a statement of
+   * its own (login.ts: a login's completion in one PostgreSQL statement). `open` stores it.
+   */
+  newSession(s: NewSession): OpenedSession {
     const token = newToken();
     const now = this.#now();
     const row: SessionRow = {
@@ -94,13 +105,15 @@ export class SessionService {
       revoked_at: null,
       without_second_factor: s.withoutSecondFactor ? 1 : 0,
     };
-    await insertSession(trx, row.id, row.token_hash, row.user_id, row.login_transaction_id, row.device_id, row.client_kind, row.access, row.created_at, row.expires_at, row.revoked_at, row.without_second_factor);
     return { token, row };
   }
 
-  /** The SessionInfo of a session just opened, from the rows the caller already holds. */
-  async describeOpened(opened: OpenedSession, user: UserRow, device: DeviceRow | null): Promise<SessionInfo> {
-    return this.#info(opened.token, opened.row, user, device);
+  /**
+   * The SessionInfo of a session just opened, from the rows the caller already holds; with `facts`,
+   * the account's too (read with the login's completion, login.ts), else they are read here.
+   */
+  async describeOpened(opened: OpenedSession, user: UserRow, device: DeviceRow | null, facts?: SessionAccountFacts): Promise<SessionInfo> {
+    return this.#info(opened.token, opened.row, user, device, facts);
   }
 
   async #find(token: string) {
@@ -125,8 +138,8 @@ export class SessionService {
     return this.#info(token, s, user, device);
   }
 
-  async #info(token: string, s: SessionRow, user: UserRow, device: DeviceRow | null): Promise<SessionInfo> {
-    const facts = (await sessionAccountFacts(this.#db, s.user_id)).rows[0];
+  async #info(token: string, s: SessionRow, user: UserRow, device: DeviceRow | null, known?: SessionAccountFacts): Promise<SessionInfo> {
+    const facts = known ?? (await sessionAccountFacts(this.#db, s.user_id)).rows[0];
     const account = facts?.account_id ? { id: facts.account_id, number: facts.account_number!, primaryUser: facts.primary_user } : undefined;
     // Each with its code, so a client can say it in the user's language; `restrictions` keeps the English.
     const restrictions: Restriction[] = [];
