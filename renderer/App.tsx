@@ -25,10 +25,11 @@ import type { Notice } from './ui.tsx';
 import { deviceLabel } from './devices.ts';
 
 /**
- * On the device screens: the login's own time limit (SPEC L2–L5, C5), and, on the step-up's (C6),
- * the trading session to go back to Account security with.
+ * On the device screens: the login they are of (`loginId`, named by every step sent from them: SPEC
+ * L6, C5), its own time limit (L2–L5, C5), and, on the step-up's (C6), the trading session to go back
+ * to Account security with.
  */
-type DeviceStep = { expiresAt: string; stepUp?: SessionView };
+type DeviceStep = { loginId: string; expiresAt: string; stepUp?: SessionView };
 
 type View =
   | { name: 'starting' }
@@ -98,14 +99,44 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
    * set when a login shows its first step, cleared when the user leaves it (`leaveLogin`). An answer
    * that comes back after that (a step, an IB Key poll or a DSC+) is of a login left: it is dropped,
    * never shown over the form or over the next login's screens (the host answers such a step
-   * SLS_ERR_NO_LOGIN_IN_PROGRESS, which would end the next login if it were taken for its own).
+   * SLS_ERR_NO_LOGIN_IN_PROGRESS or SLS_ERR_LOGIN_NOT_CURRENT, which would end the next login if it
+   * were taken for its own).
    */
   const onLogin = useRef(false);
   /** The view now, for answers that come back later and must know whether theirs is still shown. */
   const viewNow = useLatest(view);
+  const apiNow = useLatest(api);
+  /**
+   * SPEC L6, C5: the host refused a step of the login these device screens show (`shown`) with
+   * SLS_ERR_LOGIN_NOT_CURRENT: another login is current now (started in another window, or here after
+   * a page reload), and nothing was sent for this one. The state is read again, as at the start,
+   * rather than the refusal shown on a screen that can go no further: signed in meanwhile, the
+   * signed-in screen (the step-up's way back: Account security, asking to verify again); else the
+   * login form, saying why. A screen the user went on to meanwhile stays.
+   */
+  const loginNotCurrent = useCallback(
+    (e: ClientError, shown: string) => {
+      const notice = describeError(e);
+      const show = (session: SessionView | null) =>
+        setView((v) => {
+          if ((v.name !== 'select' && v.name !== 'challenge') || v.loginId !== shown) return v;
+          if (!session) return { name: 'login', notice, key: Date.now(), ...(v.stepUp ? {} : { username: loginUsername.current }) };
+          return v.stepUp ? { name: 'account', session, verify: { notice } } : { name: 'signed_in', session };
+        });
+      const a = apiNow.current;
+      if (!a) return show(null);
+      a.getSession().then(show, () => show(null));
+    },
+    [apiNow],
+  );
   const onEnded = useCallback((e: ClientError) => {
     if (!endsLogin(e)) return false;
     onLogin.current = false;
+    const v = viewNow.current;
+    if (e.code === 'SLS_ERR_LOGIN_NOT_CURRENT' && (v.name === 'select' || v.name === 'challenge')) {
+      loginNotCurrent(e, v.loginId);
+      return true;
+    }
     // SPEC C6: a step-up that ended goes back to "Verify it's you", saying why; a login, to the form.
     setView((v) => {
       const back = v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
@@ -114,7 +145,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         : { name: 'login', notice: describeError(e), key: Date.now(), username: loginUsername.current };
     });
     return true;
-  }, []);
+  }, [viewNow, loginNotCurrent]);
   // One step at a time (SPEC L6: a response sent twice would count twice); an ended login's others dropped (`leave`).
   const action = useAction(onEnded, describeError, { oneAtATime: true });
   const { setError: setActionError, leave: leaveAction } = action;
@@ -222,19 +253,21 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   // typed for it, so the password is all there is to type (the step-up returns to "Verify it's you").
   // The host lets go of the login and tells slsd, as a Cancel does.
   const loginExpiresAt = view.name === 'select' || view.name === 'challenge' ? view.expiresAt : null;
+  /** The login the device screens show (SPEC L6, C5): every step sent from them names it. */
+  const shownLoginId = view.name === 'select' || view.name === 'challenge' ? view.loginId : null;
   const loginPhase = useSessionPhase(loginExpiresAt, LOGIN_WARNING_MS);
   useEffect(() => {
     // By the clock too: the phase of a login that ended before may not have caught up with this one yet.
-    if (loginPhase !== 'ended' || !api || !loginExpiresAt || Date.now() < Date.parse(loginExpiresAt)) return;
+    if (loginPhase !== 'ended' || !api || !loginExpiresAt || !shownLoginId || Date.now() < Date.parse(loginExpiresAt)) return;
     leaveLogin();
-    void api.cancelLogin().catch(() => {});
+    void api.cancelLogin({ loginId: shownLoginId }).catch(() => {});
     setView((v) => {
       if ((v.name !== 'select' && v.name !== 'challenge') || v.expiresAt !== loginExpiresAt) return v;
       return v.stepUp
         ? { name: 'account', session: v.stepUp, verify: { notice: loginExpiredText() } }
         : { name: 'login', notice: loginExpiredText(), key: Date.now(), username: loginUsername.current };
     });
-  }, [loginPhase, loginExpiresAt, api, leaveLogin]);
+  }, [loginPhase, loginExpiresAt, shownLoginId, api, leaveLogin]);
 
   const applyStep = useCallback(
     (step: LoginStepView) => {
@@ -245,7 +278,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
         // SPEC C6: a step of the step-up (from Account security, or its device screens) keeps the way back there.
         const back = v.name === 'account' ? v.session : v.name === 'select' || v.name === 'challenge' ? v.stepUp : undefined;
         if (step.status !== 'signed_in') {
-          const screen: DeviceStep = { expiresAt: step.expiresAt, ...(back ? { stepUp: back } : {}) };
+          const screen: DeviceStep = { loginId: step.loginId, expiresAt: step.expiresAt, ...(back ? { stepUp: back } : {}) };
           if (step.status === 'select_device') return { name: 'select', devices: step.devices, preselectedDeviceId: step.preselectedDeviceId, ...screen };
           return { name: 'challenge', devices: step.devices, challenge: step.challenge, ...screen };
         }
@@ -256,12 +289,13 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     [leaveLogin],
   );
 
+  // The IB Key poll and the DSC+ wait name the login whose challenge shows (SPEC L6, C5).
   const waitForApproval = useCallback(
     (options: { quick?: boolean } = {}) => {
-      if (!api) return Promise.reject(new Error('not connected'));
-      return api.waitForApproval(options);
+      if (!api || !shownLoginId) return Promise.reject(new Error('not connected'));
+      return api.waitForApproval({ ...options, loginId: shownLoginId });
     },
-    [api],
+    [api, shownLoginId],
   );
   const onCardStatus = useCallback((listener: (s: DscPlusStatus) => void) => (api ? api.on('dscplusStatus', listener) : () => {}), [api]);
   // The IB Key poll and the DSC+ stop when their screen goes (their `live`); between Cancel and the
@@ -292,10 +326,10 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
   // SPEC C6, C5: Cancel on the step-up's device screens (Escape too: each screen maps it to its Cancel) goes back to Account security.
   const stepUpBack = view.name === 'select' || view.name === 'challenge' ? (view.stepUp ?? null) : null;
   const cancelStepUp = useCallback(() => {
-    if (!api || !stepUpBack) return;
+    if (!api || !stepUpBack || !shownLoginId) return;
     leaveLogin();
-    void api.cancelLogin().finally(() => setView({ name: 'account', session: stepUpBack, verify: { notice: null } }));
-  }, [api, stepUpBack, leaveLogin]);
+    void api.cancelLogin({ loginId: shownLoginId }).finally(() => setView({ name: 'account', session: stepUpBack, verify: { notice: null } }));
+  }, [api, stepUpBack, shownLoginId, leaveLogin]);
 
   if (view.name === 'starting' || !api || !settings) {
     if (view.name === 'fatal') {
@@ -350,14 +384,16 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
    */
   const loginStep = (call: () => Promise<LoginStepView>) =>
     onLogin.current ? action.run((live) => withCurrentLoginStep(call, (step) => live() && applyStep(step))()) : Promise.resolve(undefined);
+  // Each names the login the screen shows (SPEC L6, C5): the host refuses it should another be current.
+  const loginId = shownLoginId ?? '';
   const select = (deviceId: string, mode: 'default' | 'offline' = 'default') =>
-    void loginStep(() => api.selectDevice({ deviceId, mode })).then((s) => s && applyStep(s));
+    void loginStep(() => api.selectDevice({ loginId, deviceId, mode })).then((s) => s && applyStep(s));
   // SPEC L7, C5: the steps still on their way are dropped from the press on, not when the form is back.
   const cancel = stepUpBack
     ? cancelStepUp
     : () => {
         leaveLogin();
-        void api.cancelLogin().finally(() => toLogin(null));
+        void api.cancelLogin({ loginId }).finally(() => toLogin(null));
       };
 
   switch (view.name) {
@@ -404,7 +440,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           busy={action.busy}
           error={action.error}
           status={status}
-          onRespond={(response) => void loginStep(() => api.respond({ response })).then((s) => s && applyStep(s))}
+          onRespond={(response) => void loginStep(() => api.respond({ loginId: view.loginId, response })).then((s) => s && applyStep(s))}
           cardSerial={c.kind === 'dscplus' && device?.connected ? (device.serial ?? null) : null}
           otherCard={c.kind === 'dscplus' && !device?.connected ? (cards.find((serial) => serial !== device?.serial) ?? null) : null}
           onCardStatus={onCardStatus}
@@ -412,14 +448,14 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
             // SPEC H2: a blocked card cannot answer; offer the user's other devices, saying why.
             const others = view.devices.filter((d) => d.id !== c.deviceId);
             if (others.length === 0) return;
-            setView({ name: 'select', devices: others, preselectedDeviceId: others[0]!.id, stepUp: view.stepUp, expiresAt: view.expiresAt });
+            setView({ name: 'select', devices: others, preselectedDeviceId: others[0]!.id, stepUp: view.stepUp, loginId: view.loginId, expiresAt: view.expiresAt });
             action.setError({ message: t('cardBlocked.message'), action: t('cardBlocked.action') });
           }}
           onSwitch={() => {
             // A card answering by itself is told to stop (CANCEL) before the drop-down shows.
-            if (c.kind === 'dscplus' && device?.connected) void api.selectDevice({ deviceId: c.deviceId, mode: 'offline' }).catch(() => {});
+            if (c.kind === 'dscplus' && device?.connected) void api.selectDevice({ loginId: view.loginId, deviceId: c.deviceId, mode: 'offline' }).catch(() => {});
             action.setError(null);
-            setView({ name: 'select', devices: view.devices, preselectedDeviceId: c.deviceId, stepUp: view.stepUp, expiresAt: view.expiresAt });
+            setView({ name: 'select', devices: view.devices, preselectedDeviceId: c.deviceId, stepUp: view.stepUp, loginId: view.loginId, expiresAt: view.expiresAt });
           }}
           onCancel={cancel}
           notice={<LoginEndingNotice phase={loginPhase} />}
@@ -429,7 +465,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
           onApprovalError={onApprovalError}
           onApprovalResumed={onApprovalResumed}
           onResend={() =>
-            void loginStep(() => api.resendCode()).then((s) => {
+            void loginStep(() => api.resendCode({ loginId: view.loginId })).then((s) => {
               if (!s) return;
               applyStep(s);
               setStatus(t('newCodeSent'));

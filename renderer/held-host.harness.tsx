@@ -5,9 +5,14 @@
  * order, as a slow slsd would; the test may answer other calls at once (`reply`) or hold them
  * (`hold`). Browser code: the test bundles it and opens it in Chromium; the test drives it through
  * `window.heldHost`. Not part of the app (main.tsx does not import it).
+ *
+ * Like the host's dispatcher, it refuses a call whose input does not match the contract (SPEC C3):
+ * a login step that names no login (`loginId`, SPEC L6, C5) is refused SLS_ERR_INVALID_INPUT.
  */
 import { createRoot } from 'react-dom/client';
+import { CALLS } from '../core/contract/contract.ts';
 import { ContractError } from '../core/contract/messages.ts';
+import { isCallName } from '../core/contract/names.ts';
 import type { ClientError, SettingsView, SlsApi } from '../core/contract/index.ts';
 import { App } from './App.tsx';
 
@@ -83,6 +88,10 @@ const api = new Proxy({} as SlsApi, {
       new Promise((resolve, reject) => {
         const call: Call = { name, input, answered: false, resolve, reject };
         calls.push(call);
+        if (isCallName(name) && !CALLS[name].input.safeParse(input ?? {}).success) {
+          call.answered = true;
+          return reject(new ContractError({ code: 'SLS_ERR_INVALID_INPUT', message: `Invalid input for ${name}.` }));
+        }
         const how = chosen.get(name);
         if (how === 'held' || (how === undefined && HELD.has(name))) return;
         call.answered = true;

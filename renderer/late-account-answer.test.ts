@@ -249,7 +249,7 @@ describe('a late answer of an Account step the user left shows nothing where the
     await accountButton().click();
     await page.getByRole('heading', { name: en.account.verify.title }).waitFor();
 
-    await answer(old, { status: 'challenge', expiresAt: in5min(), devices: [{ ...GOLD, lastUsed: true, connected: false }], challenge: confirmation('x').challenge } satisfies LoginStepView);
+    await answer(old, { status: 'challenge', loginId: 'login_old', expiresAt: in5min(), devices: [{ ...GOLD, lastUsed: true, connected: false }], challenge: confirmation('x').challenge } satisfies LoginStepView);
     await settled();
     expect(await page.getByRole('heading', { name: en.account.verify.title }).count()).toBe(1);
     expect(await page.locator('output.challenge').count()).toBe(0);

@@ -4,7 +4,9 @@
 // (an earlier login's answer is dropped there), or slsd's answer came before the host let go. Either
 // way it is of a login the user left: it must not send the new login back to the form, show its error
 // on the new login's screen, keep the new screen busy, nor show its step. Enter pressed twice sends a
-// step once (a response sent twice would count twice, L6).
+// step once (a response sent twice would count twice, L6). Every step names the login whose screen
+// sent it (`loginId`, L6, C5); one the host refuses as not current (SLS_ERR_LOGIN_NOT_CURRENT: a newer
+// login began in another window) makes the app read the state again instead of showing a raw error.
 //
 // The real renderer (App) runs in Debian's Chromium on a fake host (held-host.harness.tsx) whose login
 // steps wait until the test answers them, in the order the test chooses.
@@ -79,28 +81,32 @@ const settled = () => page.waitForTimeout(200);
 const in5min = () => new Date(Date.now() + 5 * 60_000).toISOString();
 const GOLD = { id: 'dev-gold', kind: 'gold', label: 'Gold device (…6507)', lastUsed: true, connected: false } as const;
 const SMS = { id: 'dev-sms', kind: 'sms', label: 'SMS (…1234)', lastUsed: false, connected: false } as const;
+const IBKEY = { id: 'dev-ibkey', kind: 'ibkey', label: 'IB Key (iPhone of Jane)', lastUsed: false, connected: false } as const;
 
-function goldChallenge(code: string): LoginStepView {
+/** Steps of the login the host calls `loginId` (SPEC L6, C5): the first login of a test is login_a, the next login_b. */
+function goldChallenge(code: string, loginId = 'login_a'): LoginStepView {
   return {
     status: 'challenge',
+    loginId,
     expiresAt: in5min(),
     devices: [GOLD],
     challenge: { type: 'response_code', deviceId: GOLD.id, kind: 'gold', challenge: code, responseLength: 6, responseAlphabet: 'digits', pinOnDevice: false },
   };
 }
 
-function smsChallenge(masked: string): LoginStepView {
+function smsChallenge(masked: string, loginId = 'login_a'): LoginStepView {
   const past = new Date(Date.now() - 1000).toISOString();
   return {
     status: 'challenge',
+    loginId,
     expiresAt: in5min(),
     devices: [SMS],
     challenge: { type: 'sms_code', deviceId: SMS.id, kind: 'sms', maskedNumber: masked, codeLength: 6, resendAvailableAt: past, expiresAt: in5min() },
   };
 }
 
-function selectStep(preselected: string): LoginStepView {
-  return { status: 'select_device', expiresAt: in5min(), devices: [GOLD, SMS], preselectedDeviceId: preselected };
+function selectStep(preselected: string, loginId = 'login_a'): LoginStepView {
+  return { status: 'select_device', loginId, expiresAt: in5min(), devices: [GOLD, SMS], preselectedDeviceId: preselected };
 }
 
 const SESSION: SessionView = {
@@ -115,6 +121,7 @@ const SESSION: SessionView = {
   autoRestart: { state: 'off', reason: 'not_set_up' },
 };
 
+const NOT_CURRENT: ClientError = { code: 'SLS_ERR_LOGIN_NOT_CURRENT', message: 'This login is no longer the current one: a newer login was started. Nothing was sent for it.' };
 const NO_LOGIN: ClientError = { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS', message: 'This login was ended by a newer one, or cancelled. Log in again.' };
 const WRONG: ClientError = { code: 'SLS_ERR_WRONG_RESPONSE', message: 'Wrong response.', attemptsLeft: 2 };
 
@@ -150,7 +157,7 @@ describe('a late answer of a step of a login the user left (SPEC L1–L5, C5)', 
 
       await cancelChallenge();
       await page.getByRole('button', { name: en.login.form.submit }).waitFor();
-      await logIn(goldChallenge('222222'));
+      await logIn(goldChallenge('222222', 'login_b'));
       expect(await challengeShown()).toBe('222222');
       // The new login's screen is not busy with the old login's step.
       await expect.poll(() => page.getByRole('button', { name: en.challenge.form.submit }).isEnabled()).toBe(true);
@@ -164,7 +171,11 @@ describe('a late answer of a step of a login the user left (SPEC L1–L5, C5)', 
       await page.locator('input[name="response"]').fill('654321');
       await page.locator('input[name="response"]').press('Enter');
       await pending('respond');
-      expect(named(await host(), 'respond').map((c) => c.input)).toEqual([{ response: '123456' }, { response: '654321' }]);
+      // Each names the login whose screen sent it (SPEC L6, C5).
+      expect(named(await host(), 'respond').map((c) => c.input)).toEqual([
+        { loginId: 'login_a', response: '123456' },
+        { loginId: 'login_b', response: '654321' },
+      ]);
     });
   }
 
@@ -176,7 +187,7 @@ describe('a late answer of a step of a login the user left (SPEC L1–L5, C5)', 
 
     await page.getByRole('button', { name: en.login.selectDevice.cancel }).click();
     await page.getByRole('button', { name: en.login.form.submit }).waitFor();
-    await logIn(selectStep(SMS.id));
+    await logIn(selectStep(SMS.id, 'login_b'));
     await page.getByRole('heading', { name: en.login.selectDevice.title }).waitFor();
 
     await answer(oldSelect, goldChallenge('111111'));
@@ -193,7 +204,7 @@ describe('a late answer of a step of a login the user left (SPEC L1–L5, C5)', 
     const oldSelect = await pending('selectDevice');
     await page.getByRole('button', { name: en.login.selectDevice.cancel }).click();
     await page.getByRole('button', { name: en.login.form.submit }).waitFor();
-    await logIn(selectStep(SMS.id));
+    await logIn(selectStep(SMS.id, 'login_b'));
 
     await refuse(oldSelect, NO_LOGIN);
     await settled();
@@ -208,7 +219,7 @@ describe('a late answer of a step of a login the user left (SPEC L1–L5, C5)', 
     const oldResend = await pending('resendCode');
     await cancelChallenge();
     await page.getByRole('button', { name: en.login.form.submit }).waitFor();
-    await logIn(smsChallenge('…2222'));
+    await logIn(smsChallenge('…2222', 'login_b'));
     await page.getByText('…2222').waitFor();
 
     await refuse(oldResend, NO_LOGIN);
@@ -229,6 +240,83 @@ describe('a late answer of a step of a login the user left (SPEC L1–L5, C5)', 
     await settled();
     expect(await page.getByRole('button', { name: en.login.form.submit }).count()).toBe(1);
     await expectNoError();
+  });
+});
+
+describe('every step names the login its screen shows (SPEC L6, L5, C5)', () => {
+  const pushChallenge = (loginId: string): LoginStepView => ({
+    status: 'challenge',
+    loginId,
+    expiresAt: in5min(),
+    devices: [IBKEY],
+    challenge: { type: 'push', deviceId: IBKEY.id, kind: 'ibkey', matchNumber: 42, expiresAt: in5min() },
+  });
+
+  it('the device chosen, a new code, a response, the IB Key poll and Cancel each carry the id of the login shown', async () => {
+    await logIn(selectStep(SMS.id, 'login_a'));
+    await page.getByRole('button', { name: en.login.selectDevice.submit }).click();
+    const select = await pending('selectDevice');
+    expect((await host())[select]!.input).toEqual({ loginId: 'login_a', deviceId: SMS.id, mode: 'default' });
+    await answer(select, smsChallenge('…1111', 'login_a'));
+    await page.getByRole('button', { name: en.challenge.sms.resend }).click();
+    const resend = await pending('resendCode');
+    expect((await host())[resend]!.input).toEqual({ loginId: 'login_a' });
+    await answer(resend, smsChallenge('…1111', 'login_a'));
+    await page.locator('input[name="response"]').fill('123456');
+    await page.locator('input[name="response"]').press('Enter');
+    const respond = await pending('respond');
+    expect((await host())[respond]!.input).toEqual({ loginId: 'login_a', response: '123456' });
+    await refuse(respond, WRONG);
+    await cancelChallenge();
+    await page.getByRole('button', { name: en.login.form.submit }).waitFor();
+    expect(named(await host(), 'cancelLogin').map((c) => c.input)).toEqual([{ loginId: 'login_a' }]);
+
+    // The next login's IB Key poll names that login.
+    await logIn(pushChallenge('login_b'));
+    const poll = await pending('waitForApproval');
+    expect((await host())[poll]!.input).toEqual({ loginId: 'login_b' });
+    // Nothing the renderer sent was refused for its shape (the fake host checks the contract as the host does).
+    expect(named(await host(), 'respond').every((c) => c.answered)).toBe(true);
+  });
+
+  it('a response refused SLS_ERR_LOGIN_NOT_CURRENT (a newer login began in another window), no session: the state is read again, the form says why, the user name kept', async () => {
+    await logIn(goldChallenge('111111', 'login_a'));
+    const before = named(await host(), 'getSession').length;
+    await page.locator('input[name="response"]').fill('123456');
+    await page.locator('input[name="response"]').press('Enter');
+    await refuse(await pending('respond'), NOT_CURRENT);
+
+    await page.getByRole('button', { name: en.login.form.submit }).waitFor();
+    expect(named(await host(), 'getSession').length).toBe(before + 1);
+    // The client's words, not the host's message nor "Something went wrong".
+    await expect.poll(() => page.locator('[role="alert"] .error').innerText()).toBe(`${en.errors.loginNotCurrent.message} ${en.errors.loginNotCurrent.action}`);
+    expect(await page.getByLabel(en.login.form.username, { exact: true }).inputValue()).toBe('demo.gold');
+  });
+
+  it('the IB Key poll refused SLS_ERR_LOGIN_NOT_CURRENT, and the other window signed in meanwhile: the state read again is the signed-in screen', async () => {
+    await logIn(pushChallenge('login_a'));
+    const poll = await pending('waitForApproval');
+    await page.evaluate((s) => (window as unknown as { heldHost: HeldHost }).heldHost.reply('getSession', s), SESSION);
+    await refuse(poll, NOT_CURRENT);
+    await page.getByRole('button', { name: en.common.signedIn.accountSecurity, exact: true }).waitFor();
+    await expectNoError();
+    expect(await page.locator('output.challenge').count()).toBe(0);
+  });
+
+  it('refused as not current after the user already left that login: nothing is read again, the screen they went to stays', async () => {
+    await logIn(goldChallenge('111111', 'login_a'));
+    await page.locator('input[name="response"]').fill('123456');
+    await page.locator('input[name="response"]').press('Enter');
+    const old = await pending('respond');
+    await cancelChallenge();
+    await page.getByRole('button', { name: en.login.form.submit }).waitFor();
+    await logIn(goldChallenge('222222', 'login_b'));
+    const before = named(await host(), 'getSession').length;
+    await refuse(old, NOT_CURRENT);
+    await settled();
+    expect(await challengeShown()).toBe('222222');
+    await expectNoError();
+    expect(named(await host(), 'getSession').length).toBe(before);
   });
 });
 

@@ -46,6 +46,18 @@ describe('error wording in English (SPEC L6, C5)', () => {
     expect(`${t.message} ${t.action}`.trim()).toBe('Too many login requests are waiting for IB Key approval. Answer them on your phone or wait until they expire.');
   });
 
+  it('L6, C5: a step of a login a newer one replaced says so, that nothing was sent, in German and French too', () => {
+    const e = { code: 'SLS_ERR_LOGIN_NOT_CURRENT', message: 'This login is no longer the current one: a newer login was started. Nothing was sent for it.' };
+    expect(describeError(e)).toEqual({
+      message: 'A newer login was started, maybe in another window, so this one cannot go on.',
+      action: 'Nothing was sent for it. Log in again, or go on in the newer login.',
+    });
+    applyLanguage('de');
+    expect(describeError(e).message).toMatch(/^Eine neuere Anmeldung wurde gestartet/);
+    applyLanguage('fr');
+    expect(describeError(e).action).toMatch(/^Rien n'a été envoyé/);
+  });
+
   it("falls back to the server's message for an unknown code", () => {
     expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: 'A new thing.' }).message).toBe('A new thing.');
     expect(describeError({ code: 'SLS_ERR_SOMETHING_NEW', message: '' }).message).toBe('Something went wrong.');

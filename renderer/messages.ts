@@ -138,6 +138,9 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
     case 'SLS_ERR_TRANSACTION_NOT_FOUND':
     case 'SLS_ERR_NO_LOGIN_IN_PROGRESS':
       return { message: t('errors:transactionEnded.message'), action: t('errors:transactionEnded.action') };
+    case 'SLS_ERR_LOGIN_NOT_CURRENT':
+      // SPEC L6, C5: the screen was of a login a newer one replaced; what it sent went nowhere.
+      return { message: t('errors:loginNotCurrent.message'), action: t('errors:loginNotCurrent.action') };
     case 'SLS_ERR_NO_ACTIVE_DEVICE':
       return { message: t('errors:noActiveDevice.message'), action: t('errors:noActiveDevice.action') };
     case 'SLS_ERR_DEVICE_NOT_AVAILABLE':

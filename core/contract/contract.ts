@@ -86,18 +86,31 @@ export const SessionView = SessionInfo.omit({ token: true }).extend({ autoRestar
 export type SessionView = z.infer<typeof SessionView>;
 
 /**
- * The step the login is at (SPEC L1–L5); the host keeps the transaction id. `expiresAt`: the end of
- * the login's own time limit, on this computer's clock (the host allows for slsd's clock being off).
+ * The login a step answers (SPEC L6, C5, C3): an id the host gives each login attempt (a login, a
+ * Client Portal login), random, never slsd's transaction id, which stays in the host. Every step the
+ * renderer sends names the login whose screen it shows; the host refuses one that names another than
+ * its current login (SLS_ERR_LOGIN_NOT_CURRENT) before anything goes to slsd, so a response typed on a
+ * screen left from an earlier login (a second window, a page not yet updated) never counts as a wrong
+ * response of a newer login (L6: 3 end a login, failures lock the user).
+ */
+export const LoginId = Id;
+
+/**
+ * The step the login is at (SPEC L1–L5); the host keeps the transaction id. `loginId`: the login this
+ * step is of, for the steps that follow (`LoginId`). `expiresAt`: the end of the login's own time
+ * limit, on this computer's clock (the host allows for slsd's clock being off).
  */
 export const LoginStepView = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('select_device'),
+    loginId: LoginId,
     expiresAt: z.string(),
     devices: z.array(DeviceView),
     preselectedDeviceId: Id,
   }),
   z.object({
     status: z.literal('challenge'),
+    loginId: LoginId,
     expiresAt: z.string(),
     devices: z.array(DeviceView),
     challenge: Challenge,
@@ -149,6 +162,8 @@ export const LoginInput = z.object({
 }).strict();
 
 export const SelectDeviceInput = z.object({
+  /** The login whose drop-down (or challenge) the renderer shows (SPEC L5, L6, C5). */
+  loginId: LoginId,
   deviceId: Id,
   /** IB Key: challenge/response instead of a notification ("Didn't receive the notification?"). */
   mode: z.enum(['default', 'offline']).default('default'),
@@ -160,7 +175,11 @@ export const SelectDeviceInput = z.object({
  */
 export const PortalLoginInput = z.object({ password: z.string().min(1).max(256) }).strict();
 
-export const RespondInput = z.object({ response: z.string().trim().min(1).max(64) }).strict();
+/** SPEC L6: the response answers the challenge of this login only; never another login's. */
+export const RespondInput = z.object({ loginId: LoginId, response: z.string().trim().min(1).max(64) }).strict();
+
+/** A step with nothing but the login it is for (SPEC L4, L6, L7, C5): a new code, Cancel. */
+export const LoginStepInput = z.object({ loginId: LoginId }).strict();
 
 export const SetSettingsInput = z.object({
   serverAddress: ServerAddressInput.optional(),
@@ -205,16 +224,19 @@ export type OfferedFile = z.infer<typeof OfferedFile>;
 /** Every call: input and output schema. */
 export const CALLS = {
   login: { input: LoginInput, output: LoginStepView },
+  // The login's steps name the login they answer (`LoginId`, SPEC L6, C5): the host refuses a step of a
+  // login that is not its current one with SLS_ERR_LOGIN_NOT_CURRENT, and sends nothing to slsd.
   selectDevice: { input: SelectDeviceInput, output: LoginStepView },
   respond: { input: RespondInput, output: LoginStepView },
-  /** Long-polls (about 25 s) for the IB Key approval; denial and wrong number reject with coded errors. */
   /**
    * One long-poll (about 25 s) for the outcome of an IB Key notification or a plugged-in card's answer;
-   * `quick` asks without waiting (after slsd was briefly unavailable: is it back?).
+   * denial and wrong number reject with coded errors. `quick` asks without waiting (after slsd was
+   * briefly unavailable: is it back?).
    */
-  waitForApproval: { input: z.object({ quick: z.boolean().optional() }).strict(), output: ApprovalView },
-  resendCode: { input: Empty, output: LoginStepView },
-  cancelLogin: { input: Empty, output: Ok },
+  waitForApproval: { input: LoginStepInput.extend({ quick: z.boolean().optional() }).strict(), output: ApprovalView },
+  resendCode: { input: LoginStepInput, output: LoginStepView },
+  /** Ends the login named (SPEC L7, C5); a login no longer in progress is ended already. Never another login. */
+  cancelLogin: { input: LoginStepInput, output: Ok },
   getSession: { input: Empty, output: SessionView.nullable() },
   /** SPEC L8: after `getSession` answered null at the start, why the auto-restart it tried did not sign in; null when none was tried, or after a login. */
   getAutoRestartAttempt: { input: Empty, output: AutoRestartAttempt.nullable() },
@@ -228,7 +250,8 @@ export const CALLS = {
   /**
    * SPEC C6, O1, O3, L8: log in to the Client Portal as the signed-in user, for the Account screens,
    * when the trading session had no second factor (opted out, auto-restart). The steps that follow
-   * are the login's (selectDevice, respond, waitForApproval, resendCode, cancelLogin); once signed in,
+   * are the login's (selectDevice, respond, waitForApproval, resendCode, cancelLogin), naming its
+   * `loginId` as a login's do (SPEC L6, C5); once signed in,
    * the host keeps that session in memory for the account calls, and the trading session stays.
    */
   portalLogin: { input: PortalLoginInput, output: LoginStepView },

@@ -17,6 +17,13 @@ export const HOST_ERROR_CODES = [
   'SLS_ERR_INVALID_INPUT',
   /** selectDevice/respond/resend without a login in progress (e.g. after a restart). */
   'SLS_ERR_NO_LOGIN_IN_PROGRESS',
+  /**
+   * SPEC L6, C5: a login step (selectDevice, respond, waitForApproval, resendCode, cancelLogin) named a
+   * login that is not the host's current one: a newer login was started meanwhile (in another window,
+   * or after a page reload). Nothing was sent to slsd, so nothing counted against the newer login; the
+   * renderer reads the current state again.
+   */
+  'SLS_ERR_LOGIN_NOT_CURRENT',
   /** The call came from a frame the host does not trust (Electron sender check). */
   'SLS_ERR_UNTRUSTED_SENDER',
   /** The OS keychain refused (Secret Service missing or locked). */

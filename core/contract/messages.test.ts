@@ -17,6 +17,10 @@ describe('times and counts in error wording (SPEC L6, C5)', () => {
     expect(endsLogin({ code: 'SLS_ERR_WRONG_RESPONSE', message: '', attemptsLeft: 2 })).toBe(false);
   });
 
+  it('L6, C5: a step refused as naming a login that is not the current one ends that login on its screen', () => {
+    expect(endsLogin({ code: 'SLS_ERR_LOGIN_NOT_CURRENT', message: '' })).toBe(true);
+  });
+
   it('counts down minutes and seconds', () => {
     expect(formatCountdown(754_200)).toBe('12:35');
     expect(formatCountdown(-5)).toBe('0:00');
@@ -26,6 +30,26 @@ describe('times and counts in error wording (SPEC L6, C5)', () => {
 describe('contract', () => {
   it('has schemas for exactly the named calls', () => {
     expect(Object.keys(CALLS).sort()).toEqual([...CALL_NAMES].sort());
+  });
+
+  it('SPEC L6, C5: every login step names the login it answers, and a step without one does not match', () => {
+    const steps = [
+      ['selectDevice', { deviceId: 'dev_1' }],
+      ['respond', { response: '123456' }],
+      ['waitForApproval', { quick: true }],
+      ['resendCode', {}],
+      ['cancelLogin', {}],
+    ] as const;
+    for (const [name, input] of steps) {
+      expect(CALLS[name].input.safeParse(input).success, name).toBe(false);
+      expect(CALLS[name].input.safeParse({ ...input, loginId: 'login_Ab-9' }).success, name).toBe(true);
+      // An id is one slsd-like token, never a path (SPEC C3).
+      expect(CALLS[name].input.safeParse({ ...input, loginId: '../x' }).success, name).toBe(false);
+    }
+    // The steps the host answers carry it; the transaction id stays in the host.
+    const view = { status: 'select_device', expiresAt: '2026-11-28T15:05:00Z', devices: [], preselectedDeviceId: 'dev_1' };
+    expect(CALLS.login.output.safeParse(view).success).toBe(false);
+    expect(CALLS.login.output.parse({ ...view, loginId: 'login_1', transactionId: 'tx_1' })).not.toHaveProperty('transactionId');
   });
 });
 

@@ -58,6 +58,7 @@ export function endsLogin(error: ClientError): boolean {
     case 'SLS_ERR_TRANSACTION_EXPIRED':
     case 'SLS_ERR_TRANSACTION_NOT_FOUND':
     case 'SLS_ERR_NO_LOGIN_IN_PROGRESS':
+    case 'SLS_ERR_LOGIN_NOT_CURRENT': // SPEC L6, C5: the login this screen shows is no longer the current one (a newer one was started).
     case 'SLS_ERR_USER_LOCKED':
     case 'SLS_ERR_PUSH_DENIED':
     case 'SLS_ERR_PUSH_WRONG_NUMBER':

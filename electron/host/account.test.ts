@@ -41,7 +41,7 @@ describe('account security through the host (SPEC C1, C6, W4)', () => {
     const call = host();
     const step = await call<LoginStepView>('login', { username: 'hosty', password: PASSWORD, rememberUsername: false });
     if (step.status !== 'challenge') throw new Error(step.status);
-    const signedIn = await call<LoginStepView>('respond', { response: answer(u.devices.scc!, step.challenge) });
+    const signedIn = await call<LoginStepView>('respond', { loginId: step.loginId, response: answer(u.devices.scc!, step.challenge) });
     expect(signedIn.status).toBe('signed_in');
     expect(JSON.stringify(signedIn)).not.toMatch(/"token"/);
     const c = await call<ConfirmationChallenge>('startWithdrawal', { deviceId: u.devices.scc!.device.id, amountCents: 1_000_00 });
@@ -63,10 +63,11 @@ describe("slsd's refusals in the client's words (SPEC W2, O3; UI.md language)", 
     const h = createHost({ settings: createMemorySettingsStore({ serverAddress: t.url! }), keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0') });
     const step = await h.dispatch('login', { username: 'limits', password: PASSWORD, rememberUsername: false });
     if (!step.ok || (step.value as LoginStepView).status !== 'select_device') throw new Error(JSON.stringify(step));
-    const c = await h.dispatch('selectDevice', { deviceId: m.devices.scc!.device.id });
+    const loginId = (step.value as Extract<LoginStepView, { status: 'select_device' }>).loginId;
+    const c = await h.dispatch('selectDevice', { loginId, deviceId: m.devices.scc!.device.id });
     if (!c.ok || (c.value as LoginStepView).status !== 'challenge') throw new Error(JSON.stringify(c));
     const v = c.value as Extract<LoginStepView, { status: 'challenge' }>;
-    expect((await h.dispatch('respond', { response: answer(m.devices.scc!, v.challenge) })).ok).toBe(true);
+    expect((await h.dispatch('respond', { loginId, response: answer(m.devices.scc!, v.challenge) })).ok).toBe(true);
     const refused = await h.dispatch('startWithdrawal', { deviceId: m.devices.scc!.device.id, amountCents: 250_000_00 });
     if (refused.ok) throw new Error('a withdrawal over the limit was accepted');
     expect(refused.error).toMatchObject({
@@ -91,7 +92,7 @@ describe('auto-restart through the host (SPEC L8, C3, C4)', () => {
     const first = host(keychain, settings);
     const step = await first<LoginStepView>('login', { username: 'hosty', password: PASSWORD, rememberUsername: false });
     if (step.status !== 'challenge') throw new Error(step.status);
-    await first('respond', { response: answer(u.devices.scc!, step.challenge) });
+    await first('respond', { loginId: step.loginId, response: answer(u.devices.scc!, step.challenge) });
     expect(await first('getSession')).toMatchObject({ authenticatedWith: { kind: 'scc' } });
     const account = `restart-token:${t.url}`;
     const stored = JSON.parse((await keychain.get(account))!) as { username: string; restartToken: string; validUntil: string };
@@ -116,7 +117,7 @@ describe('auto-restart through the host (SPEC L8, C3, C4)', () => {
     const first = host(keychain, settings);
     const step = await first<LoginStepView>('login', { username: 'hosty', password: PASSWORD, rememberUsername: false });
     if (step.status !== 'challenge') throw new Error(step.status);
-    await first('respond', { response: answer(u.devices.scc!, step.challenge) });
+    await first('respond', { loginId: step.loginId, response: answer(u.devices.scc!, step.challenge) });
     await first('getSession');
     await t.adb.updateTable('restart_tokens').set({ revoked_at: Date.now() }).execute();
     expect(await host(keychain, settings)('getSession')).toBeNull();
@@ -147,7 +148,7 @@ describe('temporary access through the host (SPEC T1, T2, C6)', () => {
       const step = await call<LoginStepView>('login', { username: 'tempy', password: PASSWORD, rememberUsername: false });
       if (step.status !== 'challenge') throw new Error(step.status);
       expect(step.challenge.type).toBe('passcode');
-      const signedIn = await call<LoginStepView>('respond', { response: passcode });
+      const signedIn = await call<LoginStepView>('respond', { loginId: step.loginId, response: passcode });
       if (signedIn.status !== 'signed_in') throw new Error(signedIn.status);
       expect(signedIn.session).toMatchObject({ access: 'portal_only', clientKind: 'client_portal' });
       const card = await call<{ cells: string[]; validUntil: string }>('getOnlineCard');

@@ -112,7 +112,7 @@ const REVOKED = { state: 'off', reason: 'revoked' } as const;
 async function signInThrough(call: <T>(name: string, input?: unknown) => Promise<T>, username = 'rhea', user = u): Promise<SessionView> {
   const step = await call<LoginStepView>('login', { username, password: PASSWORD, rememberUsername: false });
   if (step.status !== 'challenge') throw new Error(step.status);
-  const done = await call<LoginStepView>('respond', { response: answer(user.devices.scc!, step.challenge) });
+  const done = await call<LoginStepView>('respond', { loginId: step.loginId, response: answer(user.devices.scc!, step.challenge) });
   if (done.status !== 'signed_in') throw new Error(done.status);
   return done.session;
 }
@@ -171,7 +171,7 @@ describe('auto-restart in the session view (SPEC L8, C3; UI.md 7)', () => {
     // The Client Portal session of the Account screens' step-up gets no restart token either (L8 is for trading logins).
     const up = await call<LoginStepView>('portalLogin', { password: PASSWORD });
     if (up.status !== 'challenge') throw new Error(up.status);
-    const upDone = await call<LoginStepView>('respond', { response: answer(u.devices.scc!, up.challenge) });
+    const upDone = await call<LoginStepView>('respond', { loginId: up.loginId, response: answer(u.devices.scc!, up.challenge) });
     if (upDone.status !== 'signed_in') throw new Error(upDone.status);
     expect(upDone.session.autoRestart).toEqual({ state: 'off', reason: 'not_for_this_login' });
     expect((await call<SessionView>('getPortalSession')).autoRestart).toEqual({ state: 'off', reason: 'not_for_this_login' });
@@ -197,7 +197,7 @@ describe('auto-restart in the session view (SPEC L8, C3; UI.md 7)', () => {
     const { call } = host(slow, { clock: clock.clock, logs });
     const step = await call<LoginStepView>('login', { username: 'rhea', password: PASSWORD, rememberUsername: false });
     if (step.status !== 'challenge') throw new Error(step.status);
-    const answered = call<LoginStepView>('respond', { response: answer(u.devices.scc!, step.challenge) });
+    const answered = call<LoginStepView>('respond', { loginId: step.loginId, response: answer(u.devices.scc!, step.challenge) });
     await called;
     expect(clock.armed()).toContain(RESTART_SETUP_WAIT_MS);
     clock.elapse(RESTART_SETUP_WAIT_MS);

@@ -10,6 +10,7 @@ import { createMemoryKeychain } from '../../native/keychain.ts';
 import { createMemorySettingsStore } from '../../native/settings.ts';
 import { activate, createUser, ibkeyServer, lastActivationCode, newApp, PASSWORD, PIN, ScriptedPrompter } from '../../server/ibkey/testkit.ts';
 import type { TestServer } from '../../server/testing/test-server.ts';
+import { namingShownLogin } from '../../tests/fixtures/login-steps.ts';
 import { appInfo } from './app-info.ts';
 import { createHost } from './index.ts';
 import { createSlsdClient, SlsdError } from './slsd-client.ts';
@@ -42,7 +43,9 @@ function desktop(wrap: (inner: SlsdClient) => SlsdClient = (inner) => inner) {
   const settings = createMemorySettingsStore({ serverAddress: t.url! });
   const logs: string[] = [];
   const h = createHost({ settings, keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0'), slsd: wrap(createSlsdClient({ baseUrl: () => t.url! })), log: (l) => logs.push(l) });
-  const call = (name: string, input?: unknown) => h.dispatch(name, input);
+  // The login's steps name the login shown, as the renderer's do (SPEC L6, C5).
+  const dispatch = namingShownLogin(h.dispatch);
+  const call = (name: string, input?: unknown) => dispatch(name, input);
   const value = async <T = LoginStepView>(name: string, input?: unknown): Promise<T> => {
     const r = await call(name, input);
     if (!r.ok) throw new Error(`${name} failed: ${r.error.code}`);

@@ -175,8 +175,10 @@ describe('DeviceManager-backed DscPlusService (SPEC C2, H2)', () => {
 });
 
 describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', () => {
+  const LOGIN = 'login_card';
   const challengeStep: LoginStepView = {
     status: 'challenge',
+    loginId: LOGIN,
     expiresAt: '2030-01-01T00:00:00.000Z',
     devices: [{ ...card, connected: true }, { ...scc, connected: false }],
     challenge: { type: 'response_code', deviceId: card.id, kind: 'dscplus', challenge: CHALLENGE, responseLength: 8, responseAlphabet: 'digits', pinOnDevice: true },
@@ -188,6 +190,11 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     let signedIn = false;
     const inner: Dispatch = async (call, input) => {
       calls.push({ call, input });
+      // As the host (SPEC L6, C5): a step naming another login than the one of `first` is refused.
+      const named = (input as { loginId?: unknown } | undefined)?.loginId;
+      if (named !== undefined && first.status !== 'signed_in' && named !== first.loginId) {
+        return { ok: false, error: { code: 'SLS_ERR_LOGIN_NOT_CURRENT', message: 'This login is no longer the current one.' } };
+      }
       if (call === 'login' || call === 'portalLogin' || call === 'selectDevice') return { ok: true, value: first };
       if (call === 'respond') {
         signedIn = true;
@@ -205,7 +212,7 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
   }
 
   it('preselects the connected card in the drop-down over the last used device', async () => {
-    const { login } = harness({ status: 'select_device', expiresAt: '2030-01-01T00:00:00.000Z', devices: [{ ...scc, connected: false }, { ...card, connected: true }], preselectedDeviceId: scc.id });
+    const { login } = harness({ status: 'select_device', loginId: LOGIN, expiresAt: '2030-01-01T00:00:00.000Z', devices: [{ ...scc, connected: false }, { ...card, connected: true }], preselectedDeviceId: scc.id });
     const r = await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
     expect(r.ok && (r.value as { preselectedDeviceId: string }).preselectedDeviceId).toBe(card.id);
     await login.close();
@@ -216,19 +223,21 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     const prompt = emulator.nextPinPrompt();
     await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
     expect((await prompt).challenge).toBe(CHALLENGE);
-    const outcome = login.dispatch('waitForApproval', {});
+    const outcome = login.dispatch('waitForApproval', { loginId: LOGIN });
     emulator.keypad.enter(PIN);
     const r = await outcome;
     expect(r).toEqual({ ok: true, value: { status: 'signed_in', session } });
-    expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: expected(CHALLENGE) } });
+    expect(calls.at(-1)).toEqual({ call: 'respond', input: { loginId: LOGIN, response: expected(CHALLENGE) } });
     expect(JSON.stringify(seen)).not.toContain(expected(CHALLENGE));
     expect(seen).toContainEqual({ name: 'dscplusStatus', payload: { serial: SERIAL, state: 'response_received' } });
     // A renderer that waits again (a re-render) gets the same sign-in, not "this login has ended"; the card is not asked twice.
-    expect(await login.dispatch('waitForApproval', {})).toEqual({ ok: true, value: { status: 'signed_in', session } });
+    expect(await login.dispatch('waitForApproval', { loginId: LOGIN })).toEqual({ ok: true, value: { status: 'signed_in', session } });
     expect(calls.filter((c) => c.call === 'respond')).toHaveLength(1);
+    // Not to a wait naming another login (SPEC L6, C5): that one goes to the host, which decides.
+    expect(await login.dispatch('waitForApproval', { loginId: 'login_other' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_LOGIN_NOT_CURRENT' } });
     // A new login forgets it.
-    await login.dispatch('cancelLogin', {});
-    expect(await login.dispatch('waitForApproval', {})).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
+    await login.dispatch('cancelLogin', { loginId: LOGIN });
+    expect(await login.dispatch('waitForApproval', { loginId: LOGIN })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
     await login.close();
   });
 
@@ -238,7 +247,7 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
     await prompt;
     await new Promise((r) => setTimeout(r, 20 * KEEPALIVE_INTERVAL_MS)); // about twenty KEEPALIVEs
-    const outcome = login.dispatch('waitForApproval', {});
+    const outcome = login.dispatch('waitForApproval', { loginId: LOGIN });
     emulator.keypad.enter(PIN);
     expect(await outcome).toMatchObject({ ok: true });
     const states = seen.filter((e) => (e as { name: string }).name === 'dscplusStatus').map((e) => (e as { payload: { state: string } }).payload.state);
@@ -252,7 +261,7 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     const prompt = emulator.nextPinPrompt();
     await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
     await prompt;
-    const outcome = login.dispatch('waitForApproval', {});
+    const outcome = login.dispatch('waitForApproval', { loginId: LOGIN });
     await emulator.unplug();
     const r = await outcome;
     expect(r.ok === false && r.error.code).toBe(DSCPLUS_ERROR_CODES.disconnected);
@@ -264,12 +273,12 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     const prompt = emulator.nextPinPrompt();
     await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
     await prompt;
-    const r = await login.dispatch('selectDevice', { deviceId: card.id, mode: 'offline' });
+    const r = await login.dispatch('selectDevice', { loginId: LOGIN, deviceId: card.id, mode: 'offline' });
     expect(r).toEqual({ ok: true, value: challengeStep });
     expect(calls.map((c) => c.call)).toEqual(['login']);
     expect(emulator.device.screen.line).toBe('Cancelled');
-    await login.dispatch('respond', { response: '12345678' });
-    expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: '12345678' } });
+    await login.dispatch('respond', { loginId: LOGIN, response: '12345678' });
+    expect(calls.at(-1)).toEqual({ call: 'respond', input: { loginId: LOGIN, response: '12345678' } });
     await login.close();
   });
 
@@ -280,14 +289,14 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
     await prompt;
     // The renderer's card panel waits; the user chooses to type.
-    const first = login.dispatch('waitForApproval', {});
-    await login.dispatch('selectDevice', { deviceId: card.id, mode: 'offline' });
+    const first = login.dispatch('waitForApproval', { loginId: LOGIN });
+    await login.dispatch('selectDevice', { loginId: LOGIN, deviceId: card.id, mode: 'offline' });
     expect(await first).toMatchObject({ ok: false });
     expect(emulator.device.screen.line).toBe('Cancelled');
     // Minutes later on the typing screen, "Send the challenge to the card again": slsd says the login is over.
     let asked = 0;
     emulator.on('pinPrompt', () => asked++);
-    expect(await login.dispatch('waitForApproval', {})).toEqual({ ok: false, error: expired });
+    expect(await login.dispatch('waitForApproval', { loginId: LOGIN })).toEqual({ ok: false, error: expired });
     await new Promise((r) => setTimeout(r, 100));
     expect(asked).toBe(0);
     expect(emulator.device.screen.line).toBe('Cancelled');
@@ -299,11 +308,11 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     let prompt = emulator.nextPinPrompt();
     await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
     await prompt;
-    const first = login.dispatch('waitForApproval', {});
-    await login.dispatch('selectDevice', { deviceId: card.id, mode: 'offline' });
+    const first = login.dispatch('waitForApproval', { loginId: LOGIN });
+    await login.dispatch('selectDevice', { loginId: LOGIN, deviceId: card.id, mode: 'offline' });
     expect(await first).toMatchObject({ ok: false });
     prompt = emulator.nextPinPrompt();
-    const outcome = login.dispatch('waitForApproval', {});
+    const outcome = login.dispatch('waitForApproval', { loginId: LOGIN });
     expect((await prompt).challenge).toBe(CHALLENGE);
     emulator.keypad.enter(PIN);
     expect(await outcome).toEqual({ ok: true, value: { status: 'signed_in', session } });
@@ -315,15 +324,41 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     let prompt = emulator.nextPinPrompt();
     await login.dispatch('portalLogin', { password: 'x' });
     expect((await prompt).challenge).toBe(CHALLENGE);
-    await login.dispatch('cancelLogin', {});
+    await login.dispatch('cancelLogin', { loginId: LOGIN });
     expect(emulator.device.screen.line).toBe('Cancelled');
     prompt = emulator.nextPinPrompt();
     await login.dispatch('portalLogin', { password: 'x' });
     await prompt;
-    const outcome = login.dispatch('waitForApproval', {});
+    const outcome = login.dispatch('waitForApproval', { loginId: LOGIN });
     emulator.keypad.enter(PIN);
     expect(await outcome).toEqual({ ok: true, value: { status: 'signed_in', session } });
-    expect(calls.at(-1)).toEqual({ call: 'respond', input: { response: expected(CHALLENGE) } });
+    expect(calls.at(-1)).toEqual({ call: 'respond', input: { loginId: LOGIN, response: expected(CHALLENGE) } });
+    await login.close();
+  });
+
+  it('L6, C5: a step naming another login (a screen left from an earlier one, another window) reaches the host untouched; the card of this login goes on', async () => {
+    const { login, calls } = harness(challengeStep);
+    const prompt = emulator.nextPinPrompt();
+    await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
+    await prompt;
+    const earlier = 'login_earlier';
+    for (const [call, input] of [
+      ['respond', { loginId: earlier, response: '12345678' }],
+      ['selectDevice', { loginId: earlier, deviceId: card.id, mode: 'offline' }],
+      ['resendCode', { loginId: earlier }],
+      ['cancelLogin', { loginId: earlier }],
+    ] as const) {
+      expect(await login.dispatch(call, input), call).toMatchObject({ ok: false, error: { code: 'SLS_ERR_LOGIN_NOT_CURRENT' } });
+    }
+    // No CANCEL went to the card: it still waits for the PIN of this login's challenge, and answers it.
+    expect(emulator.device.screen.line).not.toBe('Cancelled');
+    const outcome = login.dispatch('waitForApproval', { loginId: LOGIN });
+    emulator.keypad.enter(PIN);
+    expect(await outcome).toEqual({ ok: true, value: { status: 'signed_in', session } });
+    expect(calls.filter((c) => c.call === 'respond')).toEqual([
+      { call: 'respond', input: { loginId: earlier, response: '12345678' } },
+      { call: 'respond', input: { loginId: LOGIN, response: expected(CHALLENGE) } },
+    ]);
     await login.close();
   });
 
@@ -332,7 +367,7 @@ describe('createDscPlusLogin: the card answers the challenge step (SPEC C2)', ()
     const prompt = emulator.nextPinPrompt();
     await login.dispatch('login', { username: 'jane', password: 'x', rememberUsername: false });
     await prompt;
-    await login.dispatch('cancelLogin', {});
+    await login.dispatch('cancelLogin', { loginId: LOGIN });
     expect(emulator.device.screen.line).toBe('Cancelled');
     await login.close();
   });
@@ -342,6 +377,7 @@ describe('createDscPlusLogin: a refused step with the login\'s current step (SPE
   it('bookkeeps that step as any other: a plugged-in card of the user is preselected in the devices there are now', async () => {
     const now: LoginStepView = {
       status: 'select_device',
+      loginId: 'login_now',
       expiresAt: '2030-01-01T00:00:00.000Z',
       devices: [{ ...scc, connected: false }, { ...card, connected: true }],
       preselectedDeviceId: scc.id,
@@ -351,7 +387,7 @@ describe('createDscPlusLogin: a refused step with the login\'s current step (SPE
         ? { ok: false, error: { code: 'SLS_ERR_DEVICE_NOT_AVAILABLE', message: 'This device is not available.', loginStep: now } }
         : { ok: true, value: { ok: true } };
     const login = createDscPlusLogin({ dispatch: inner, events: createEventHub(), dscplus: service });
-    expect(await login.dispatch('selectDevice', { deviceId: 'dev-gone' })).toMatchObject({
+    expect(await login.dispatch('selectDevice', { loginId: 'login_now', deviceId: 'dev-gone' })).toMatchObject({
       ok: false,
       error: { code: 'SLS_ERR_DEVICE_NOT_AVAILABLE', loginStep: { status: 'select_device', preselectedDeviceId: card.id } },
     });

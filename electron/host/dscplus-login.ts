@@ -13,7 +13,11 @@
  * - every other step of the login (respond typed, select another device, cancel, sign out) sends
  *   CANCEL to the card first;
  * - the card plugged in while its challenge shows starts RESPOND again;
- * - the Account screens' Client Portal login (`portalLogin`, the step-up of SPEC C6) is treated as `login`.
+ * - the Account screens' Client Portal login (`portalLogin`, the step-up of SPEC C6) is treated as `login`;
+ * - the steps name their login (`loginId`, SPEC L6, C5), and so do the card's own: its response goes
+ *   to slsd as a `respond` of the login whose challenge it answered, so the host refuses it should
+ *   another login have become current meanwhile. A step naming another login than the card's passes
+ *   to the host untouched (which refuses it): no CANCEL to the card of the login now current.
  */
 import { CALLS, endsLogin } from '../../core/contract/index.ts';
 import type { ApprovalView, CallResult, ClientError, DscPlusStatus, LoginStepView } from '../../core/contract/index.ts';
@@ -37,6 +41,12 @@ export const DSCPLUS_ERROR_CODES = {
 const STOPS_THE_CARD = new Set(['login', 'portalLogin', 'selectDevice', 'respond', 'resendCode', 'cancelLogin', 'signOut', 'resetAppData']);
 /** Calls after which a repeated wait no longer gets the card's sign-in: a new login, or none. */
 const FORGETS_THE_SIGN_IN = STOPS_THE_CARD;
+
+/** The login a step's input names (SPEC L6, C5), if any; the host checks it (the contract's `loginId`). */
+function namedLoginId(input: unknown): string | undefined {
+  const id = input && typeof input === 'object' ? (input as { loginId?: unknown }).loginId : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
 
 /** How long a step waits for the card to confirm CANCEL before going on regardless. */
 const CANCEL_WAIT_MS = 1_000;
@@ -94,9 +104,10 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
   let lastStatus: DscPlusStatus | null = null;
   /**
    * The card's sign-in, given again to a repeated wait for it: the login is over by then (the host
-   * forgot it), and a renderer that asked twice must not be told it ended.
+   * forgot it), and a renderer that asked twice must not be told it ended. Only to a wait naming that
+   * login (SPEC L6, C5).
    */
-  let cardSignIn: CallResult<ApprovalView> | null = null;
+  let cardSignIn: { loginId: string; result: CallResult<ApprovalView> } | null = null;
 
   const status = (s: DscPlusStatus) => {
     lastStatus = s;
@@ -130,7 +141,8 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
     }
     if (signal.aborted) return { ok: false, error: dscPlusClientError(new TransportAbortedError()) };
     status({ serial: c.serial, state: 'response_received' });
-    const r = await inner('respond', { response });
+    // SPEC L6: the response answers the login whose challenge the card was given, never a newer one.
+    const r = await inner('respond', { loginId: c.view.loginId, response });
     if (!r.ok) return r;
     const step = r.value as LoginStepView;
     if (current === c) current = null;
@@ -138,8 +150,9 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
       log(`DSC+ response led to ${step.status}, not signed in`);
       return { ok: false, error: { code: 'SLS_ERR_HOST_INTERNAL', message: 'Something went wrong in SLS Desktop.' } };
     }
-    cardSignIn = { ok: true, value: CALLS.waitForApproval.output.parse({ status: 'signed_in', session: step.session }) };
-    return cardSignIn;
+    const signedIn: CallResult<ApprovalView> = { ok: true, value: CALLS.waitForApproval.output.parse({ status: 'signed_in', session: step.session }) };
+    cardSignIn = { loginId: c.view.loginId, result: signedIn };
+    return signedIn;
   }
 
   async function stopCard(): Promise<void> {
@@ -182,8 +195,8 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
    * (no clock of ours): its status route answers SLS_ERR_NO_CHALLENGE for an open login that waits for
    * no IB Key, and the login's own end otherwise. Unreachable: the card is asked, as before.
    */
-  async function loginEnded(): Promise<CallResult<unknown> | null> {
-    const r = await inner('waitForApproval', { quick: true });
+  async function loginEnded(c: CardChallenge): Promise<CallResult<unknown> | null> {
+    const r = await inner('waitForApproval', { loginId: c.view.loginId, quick: true });
     if (r.ok || !endsLogin(r.error)) return null;
     log(`DSC+ not asked again: the login ended (${r.error.code})`);
     if (current) current = null;
@@ -194,7 +207,7 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
     let j = job && job.for === c && (!job.settled || !job.consumed) ? job : null;
     if (!j) {
       if (!isConnected(c.serial)) return { ok: false, error: dscPlusClientError(new DeviceNotFoundError(c.serial)) };
-      const ended = await loginEnded();
+      const ended = await loginEnded(c);
       if (ended) return ended;
       if (current !== c) return { ok: false, error: dscPlusClientError(new TransportAbortedError()) };
       j = job && job.for === c && !job.settled ? job : startJob(c);
@@ -210,15 +223,20 @@ export function createDscPlusLogin(options: DscPlusLoginOptions): DscPlusLogin {
     if (e.type !== 'attached' || !c || c.typed || c.serial !== e.serial) return;
     if (job && job.for === c && !job.settled) return;
     // SPEC C2 hot-plug: plugged in while its challenge shows: send it to the card now, if the login is still open.
-    void loginEnded().then((ended) => {
+    void loginEnded(c).then((ended) => {
       if (ended || current !== c || c.typed || (job && job.for === c && !job.settled) || !isConnected(c.serial)) return;
       startJob(c);
     });
   });
 
   const dispatch: Dispatch = async (call, input) => {
+    const named = namedLoginId(input);
+    // SPEC L6, C5: a step naming another login than the card's (a screen left from an earlier login,
+    // another window) is not the card's business: no CANCEL, no bookkeeping; the host refuses it.
+    const ofAnother = (login: string | undefined) => named !== undefined && login !== undefined && named !== login;
+    if (ofAnother(current?.view.loginId) || ofAnother(cardSignIn?.loginId)) return inner(call, input);
     const c = current;
-    if (call === 'waitForApproval' && !c && cardSignIn) return cardSignIn;
+    if (call === 'waitForApproval' && !c && cardSignIn) return cardSignIn.result;
     if (typeof call === 'string' && FORGETS_THE_SIGN_IN.has(call)) cardSignIn = null;
     if (call === 'waitForApproval' && c) {
       // The renderer waits on a card challenge only to have the card answer (again, after typing was chosen).

@@ -10,6 +10,7 @@ import { createMemoryKeychain } from '../../native/keychain.ts';
 import { createMemorySettingsStore } from '../../native/settings.ts';
 import { FAKE_PASSWORD, startFakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
 import type { FakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
+import { namingShownLogin } from '../../tests/fixtures/login-steps.ts';
 import { appInfo } from './app-info.ts';
 import { createHost } from './index.ts';
 import { createSlsdClient } from './slsd-client.ts';
@@ -50,7 +51,9 @@ function host() {
     log: (l) => logs.push(l),
   });
   closers.push(() => h.close());
-  const call = (name: string, input?: unknown) => h.dispatch(name, input);
+  // The login's steps name the login shown, as the renderer's do (SPEC L6, C5).
+  const dispatch = namingShownLogin(h.dispatch);
+  const call = (name: string, input?: unknown) => dispatch(name, input);
   const value = async <T = LoginStepView>(name: string, input?: unknown): Promise<T> => {
     const r = await call(name, input);
     if (!r.ok) throw new Error(`${name} failed: ${r.error.code}`);

@@ -18,7 +18,7 @@ import type { Keychain } from '../../native/keychain.ts';
 import type { SettingsStore, StoredSettings } from '../../native/settings.ts';
 import type { DscPlusService } from './dscplus-service.ts';
 import type { EventHub } from './events.ts';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   ConfirmationChallenge,
@@ -111,6 +111,11 @@ interface LoginInProgress {
    * of one login, from its password to its last second factor; a new login is a new attempt.
    */
   attempt: number;
+  /**
+   * The id the renderer names this login by in its steps (`LoginId` of core/contract, SPEC L6, C5):
+   * the attempt's, the same for every step of it. Not the transaction id, which stays here (C3).
+   */
+  loginId: string;
   transactionId: string;
   username: string;
   /** SPEC C6: the Client Portal login of the signed-in user (the step-up for the Account screens), not a sign-in. */
@@ -240,6 +245,21 @@ function noLogin(): SlsdError {
 }
 
 /**
+ * SPEC L6, C5: a step that names a login other than the current one (a newer login was started in
+ * another window, or after a page reload, while this screen still showed the earlier one). Refused
+ * before anything goes to slsd: a response meant for the earlier login never counts as a wrong
+ * response of the newer one (3 end a login, 10 lock the user), and nothing of the newer login changes.
+ */
+function loginNotCurrent(): SlsdError {
+  return new SlsdError({ code: 'SLS_ERR_LOGIN_NOT_CURRENT', message: 'This login is no longer the current one: a newer login was started. Nothing was sent for it.' }, null);
+}
+
+/** A new login attempt's id (SPEC L6, C5): random, so that an id of another run of the host never names this one's login. */
+function newLoginId(): string {
+  return `login_${randomBytes(16).toString('base64url')}`;
+}
+
+/**
  * An answer of a login that is no longer the current one (SPEC L1–L5, L7): a new login, Cancel, Sign
  * out or Reset app data came first. Its caller is told the login is over; the login now current is
  * left as it is.
@@ -267,7 +287,7 @@ function stepWithAvailableDevice(view: LoginStepView, remembered: string | undef
   if (devices.length === 0 || devices.some((d) => d.id === challenge.deviceId)) return view;
   const preselected =
     devices.find((d) => d.kind === challenge.kind)?.id ?? (remembered && devices.some((d) => d.id === remembered) ? remembered : devices[0]!.id);
-  return { status: 'select_device', expiresAt: view.expiresAt, devices, preselectedDeviceId: preselected };
+  return { status: 'select_device', loginId: view.loginId, expiresAt: view.expiresAt, devices, preselectedDeviceId: preselected };
 }
 
 export function createHostServices(deps: HostServiceDeps): HostServices {
@@ -410,6 +430,14 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     login = null;
     attempt += 1;
     return earlier;
+  }
+
+  /**
+   * A new login attempt (a login, a Client Portal login): its number, and the id the renderer will
+   * name its login by in every step (SPEC L1, L6, C5), once slsd has answered its password.
+   */
+  function startAttempt(): { mine: number; loginId: string } {
+    return { mine: ++attempt, loginId: newLoginId() };
   }
 
   /** Whether answers of `mine` are still applied: no login started, and the login was not let go of, since it was sent. */
@@ -834,20 +862,20 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
    * Turn slsd's step into the renderer's view, keeping the ids and the token in the host. `ofAttempt`:
    * the login attempt the step is an answer of; one no longer current is dropped (`dropLateAnswer`).
    */
-  async function accept(step: LoginStep, username: string, isPortal: boolean, server: string, ofAttempt: number): Promise<LoginStepView> {
+  async function accept(step: LoginStep, username: string, isPortal: boolean, server: string, ofAttempt: number, loginId: string): Promise<LoginStepView> {
     refuseIfServerChanged(step, server);
     if (!isCurrent(ofAttempt)) dropLateAnswer(step, server);
     switch (step.status) {
       case 'select_device': {
-        login = { attempt: ofAttempt, transactionId: step.transactionId, username, portal: isPortal, server };
+        login = { attempt: ofAttempt, loginId, transactionId: step.transactionId, username, portal: isPortal, server };
         // SPEC L2: the device this user last logged in with on this computer, else slsd's pick.
         const mine = rememberedDevice(settings.read().lastDeviceByUser, username);
         const preselected = mine && step.devices.some((d) => d.id === mine) ? mine : step.preselectedDeviceId;
-        return { status: 'select_device', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), preselectedDeviceId: preselected };
+        return { status: 'select_device', loginId, expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), preselectedDeviceId: preselected };
       }
       case 'challenge':
-        login = { attempt: ofAttempt, transactionId: step.transactionId, username, portal: isPortal, server };
-        return { status: 'challenge', expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), challenge: challengeOnOurClock(step.challenge) };
+        login = { attempt: ofAttempt, loginId, transactionId: step.transactionId, username, portal: isPortal, server };
+        return { status: 'challenge', loginId, expiresAt: onOurClock(step.expiresAt), devices: devicesView(step.devices), challenge: challengeOnOurClock(step.challenge) };
       case 'signed_in': {
         // The login is over: another answer of it still on its way is not a step to show.
         forgetLogin();
@@ -892,6 +920,21 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     return { status: 'signed_in', session: sessionView(held) };
   }
 
+  /**
+   * The login a step names (SPEC L6, C5), if it is the login in progress and lives on the server the
+   * host talks to now (C3). A step naming another login is refused (SLS_ERR_LOGIN_NOT_CURRENT) before
+   * anything else: nothing goes to slsd, and the login in progress is left exactly as it is (a server
+   * change of its own included). No login in progress at all (none yet, ended, signed in, or a newer
+   * one whose password slsd has not answered yet): SLS_ERR_NO_LOGIN_IN_PROGRESS, nothing sent either.
+   */
+  function namedLogin(loginId: string): LoginInProgress {
+    if (login !== null && login.loginId !== loginId) {
+      log('login step refused: it names a login that is not the current one');
+      throw loginNotCurrent();
+    }
+    return liveLogin();
+  }
+
   /** The login in progress, if it lives on the server the host talks to now (SPEC C3); else it is ended there. */
   function liveLogin(): LoginInProgress {
     const current = login;
@@ -913,11 +956,12 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
    * (SPEC L2, L5): after an IB Key push expired because IB Key moved to another phone, "Send a new
    * notification" is refused for the old phone, and the new one is there to choose.
    */
-  async function step(run: (tx: LoginInProgress) => Promise<LoginStep>, rereadWhenDeviceGone = false): Promise<LoginStepView> {
-    const current = liveLogin();
+  async function step(loginId: string, run: (tx: LoginInProgress) => Promise<LoginStep>, rereadWhenDeviceGone = false): Promise<LoginStepView> {
+    // SPEC L6, C5: only a step of the login the host is at; one of another login is refused, unsent.
+    const current = namedLogin(loginId);
     try {
       // SPEC L2–L5: a device, a response or a resend whose answer comes back after a new login started is dropped there.
-      return await accept(await run(current), current.username, current.portal, current.server, current.attempt);
+      return await accept(await run(current), current.username, current.portal, current.server, current.attempt, current.loginId);
     } catch (e) {
       if (e instanceof SlsdError) {
         log(`login step failed code=${e.error.code}`);
@@ -950,7 +994,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     }
     // Another step of this login may have answered meanwhile; a signed-in login is not a step to show.
     if (now.status === 'signed_in' || !isCurrent(current.attempt)) return refused;
-    const view = await accept(now, current.username, current.portal, current.server, current.attempt);
+    const view = await accept(now, current.username, current.portal, current.server, current.attempt, current.loginId);
     const remembered = rememberedDevice(settings.read().lastDeviceByUser, current.username);
     const loginStep = LoginStepView.parse(stepWithAvailableDevice(view, remembered));
     log(`login step read again after code=${refused.error.code}: ${loginStep.status}`);
@@ -961,7 +1005,8 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     async login(input) {
       abandonLogin('a new login');
       // SPEC L1: this login's attempt; an answer that comes back after another has begun is not kept.
-      const mine = ++attempt;
+      // Its steps name its id (SPEC L6, C5): those of the login before are refused from now on.
+      const { mine, loginId } = startAttempt();
       // What the start's auto-restart did is old news once the user logs in (SPEC L8).
       restartAttempt = null;
       // A new sign-in: a step-up session of an earlier one has no place any more (SPEC C6).
@@ -995,7 +1040,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       // Kept only once the password was accepted, so a typo never replaces the remembered name; nor does
       // the late answer of an earlier login replace the name of the one after it (L1, C1).
       if (input.rememberUsername && slsd.address() === server && isCurrent(mine)) settings.update({ lastUsername: input.username });
-      return accept(first, input.username, false, server, mine);
+      return accept(first, input.username, false, server, mine, loginId);
     },
 
     async portalLogin(input) {
@@ -1008,7 +1053,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         throw new SlsdError({ code: 'SLS_ERR_UNAUTHENTICATED', message: 'Please log in.' }, null);
       }
       abandonLogin('a new Client Portal login');
-      const mine = ++attempt;
+      const { mine, loginId } = startAttempt();
       const username = held.info.user.username;
       const server = slsd.address();
       let first: LoginStep;
@@ -1018,7 +1063,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         if (e instanceof SlsdError) log(`portal login failed code=${e.error.code}`);
         throw e;
       }
-      return accept(first, username, true, server, mine);
+      return accept(first, username, true, server, mine, loginId);
     },
 
     async getPortalSession() {
@@ -1038,12 +1083,13 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       return portal === p ? sessionView(p) : null;
     },
 
-    selectDevice: (input) => step((tx) => slsd.selectDevice(tx.transactionId, { deviceId: input.deviceId, mode: input.mode }), true),
-    respond: (input) => step((tx) => slsd.respond(tx.transactionId, { response: input.response }), true),
-    resendCode: () => step((tx) => slsd.resend(tx.transactionId), true),
+    // SPEC L6, C5: each names its login; only the current one's go to slsd (`namedLogin`).
+    selectDevice: (input) => step(input.loginId, (tx) => slsd.selectDevice(tx.transactionId, { deviceId: input.deviceId, mode: input.mode }), true),
+    respond: (input) => step(input.loginId, (tx) => slsd.respond(tx.transactionId, { response: input.response }), true),
+    resendCode: (input) => step(input.loginId, (tx) => slsd.resend(tx.transactionId), true),
 
     async waitForApproval(input) {
-      const current = liveLogin();
+      const current = namedLogin(input.loginId);
       let status: LoginStatus;
       try {
         status = await slsd.loginStatus(current.transactionId, input.quick ? 0 : STATUS_WAIT_SECONDS);
@@ -1074,7 +1120,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         case 'push_expired':
           return { status: 'push_expired' };
         case 'signed_in': {
-          const view = await accept(status, current.username, current.portal, current.server, current.attempt);
+          const view = await accept(status, current.username, current.portal, current.server, current.attempt, current.loginId);
           if (view.status !== 'signed_in') throw new Error('unreachable');
           return view;
         }
@@ -1092,8 +1138,16 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       }
     },
 
-    async cancelLogin() {
-      // Also while the password step is on its way: its answer, when it comes, is dropped (SPEC L1).
+    async cancelLogin(input) {
+      // SPEC L6, L7, C5: the login named only. A newer login started meanwhile (another window, a page
+      // reload) is not cancelled by the Cancel of a screen left from the one before: refused, unchanged.
+      // No login in progress: the one named has ended already (signed in, cancelled, ended by slsd),
+      // as asked; a newer login whose password is still on its way is not the one named either.
+      if (login === null) return { ok: true };
+      if (login.loginId !== input.loginId) {
+        log('login cancel refused: it names a login that is not the current one');
+        throw loginNotCurrent();
+      }
       const cancelled = forgetLogin();
       // SPEC L7, C5: slsd ends the login too, so an IB Key push left on the phone signs no one in and
       // does not count among the three that may wait. In the background: the form comes back at once.

@@ -6,6 +6,7 @@ import { createMemoryKeychain } from '../../native/keychain.ts';
 import { createMemorySettingsStore } from '../../native/settings.ts';
 import type { SettingsStore } from '../../native/settings.ts';
 import { FAKE_PASSWORD, startFakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
+import { namingShownLogin } from '../../tests/fixtures/login-steps.ts';
 import type { FakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
 import { appInfo } from './app-info.ts';
 import { createHost } from './index.ts';
@@ -20,7 +21,9 @@ afterAll(() => fake.close());
 function host(settings: SettingsStore = createMemorySettingsStore({ serverAddress: fake.url }), keychain = createMemoryKeychain()) {
   const logs: string[] = [];
   const h = createHost({ settings, keychain, appInfo: appInfo('browser', '0.1.0'), log: (l) => logs.push(l) });
-  const call = async (name: string, input?: unknown) => h.dispatch(name, input);
+  // The login's steps name the login shown, as the renderer's do (SPEC L6, C5).
+  const dispatch = namingShownLogin(h.dispatch);
+  const call = async (name: string, input?: unknown) => dispatch(name, input);
   const value = async <T = LoginStepView>(name: string, input?: unknown): Promise<T> => {
     const r = await call(name, input);
     if (!r.ok) throw new Error(`${name} failed: ${r.error.code}`);
@@ -263,8 +266,9 @@ describe('settings and Reset app data (SPEC C1, C3, C4)', () => {
     };
     const settings = createMemorySettingsStore({ serverAddress: fake.url });
     const h = createHost({ settings, keychain: createMemoryKeychain(), appInfo: appInfo('browser', '0.1.0'), slsd: createSlsdClient({ baseUrl: () => fake.url, fetch: recording }) });
-    expect(await h.dispatch('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: false })).toMatchObject({ ok: true });
-    expect(await h.dispatch('respond', { response: fake.expectedResponse() })).toMatchObject({ ok: true });
+    const step = await h.dispatch('login', { username: 'demo.gold', password: FAKE_PASSWORD, rememberUsername: false });
+    if (!step.ok || (step.value as LoginStepView).status !== 'challenge') throw new Error(JSON.stringify(step));
+    expect(await h.dispatch('respond', { loginId: (step.value as Extract<LoginStepView, { status: 'challenge' }>).loginId, response: fake.expectedResponse() })).toMatchObject({ ok: true });
     urls.length = 0;
     const calls: [string, Record<string, unknown>][] = [
       ['returnDevice', { deviceId: '..' }],
@@ -361,7 +365,7 @@ describe("the login's own time limit on this computer's clock (SPEC L2–L5, C5)
     if (pushStep.status !== 'challenge' || pushStep.challenge.type !== 'push') throw new Error(JSON.stringify(pushStep));
     // 60 s by slsd's clock, 10 minutes behind ours.
     near(fromNow(pushStep.challenge.expiresAt, before), 10 * 60_000 + 60_000);
-    const waiting = await h.dispatch('waitForApproval', { quick: true });
+    const waiting = await h.dispatch('waitForApproval', { loginId: pushStep.loginId, quick: true });
     if (!waiting.ok) throw new Error(waiting.error.code);
     const w = waiting.value as { status: string; pushExpiresAt?: string };
     expect(w.status).toBe('waiting');

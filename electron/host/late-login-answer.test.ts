@@ -14,6 +14,7 @@ import type { Keychain } from '../../native/keychain.ts';
 import { createMemorySettingsStore } from '../../native/settings.ts';
 import { FAKE_PASSWORD, startFakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
 import type { FakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
+import { namingShownLogin } from '../../tests/fixtures/login-steps.ts';
 import { appInfo } from './app-info.ts';
 import { createHost } from './index.ts';
 import { createSlsdClient } from './slsd-client.ts';
@@ -45,7 +46,9 @@ function host(server: FakeSlsd = fake, opts: { fetch?: typeof fetch; keychain?: 
     log: (l) => logs.push(l),
   });
   closers.push(() => h.close());
-  const call = (name: string, input?: unknown) => h.dispatch(name, input);
+  // The login's steps name the login shown, as the renderer's do (SPEC L6, C5).
+  const dispatch = namingShownLogin(h.dispatch);
+  const call = (name: string, input?: unknown) => dispatch(name, input);
   const value = async <T = LoginStepView>(name: string, input?: unknown): Promise<T> => {
     const r = await call(name, input);
     if (!r.ok) throw new Error(`${name} failed: ${r.error.code}`);
@@ -83,16 +86,18 @@ describe('the password step answers after a new login began (SPEC L1, L7, C1)', 
     expect(late).toMatchObject(replaced);
   });
 
-  it('after Cancel: the late answer does not bring the login back, and its transaction is cancelled on slsd', async () => {
+  // The renderer cancels only a login whose step it shows (its steps name it, SPEC L6, C5): a login let
+  // go of while its password is on its way is one Sign out (or Reset app data) leaves behind.
+  it('after Sign out: the late answer does not bring the login back, and its transaction is cancelled on slsd', async () => {
     const { call } = host();
     const slow = fake.holdAnswers('POST', '/v1/login');
     const first = call('login', creds('demo.gold'));
     await slow.held();
-    expect(await call('cancelLogin')).toMatchObject({ ok: true });
+    expect(await call('signOut')).toMatchObject({ ok: true });
     slow.release();
     const late = await first;
     await expect.poll(() => fake.cancelledLogins(), { timeout: 10_000 }).toContain(txOf(slow.bodies()[0]));
-    expect(await call('respond', { response: fake.expectedResponse() })).toMatchObject(replaced);
+    expect(await call('respond', { loginId: 'login_from_before', response: fake.expectedResponse() })).toMatchObject(replaced);
     // Its own caller is told that login is over.
     expect(late).toMatchObject(replaced);
   });

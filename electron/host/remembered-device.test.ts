@@ -40,10 +40,11 @@ function computer(settings: SettingsStore = createMemorySettingsStore({ serverAd
   };
   /** Signs in with this device, then out. */
   const signInWith = async (username: string, device: 'scc' | 'dsc') => {
-    await preselected(username);
-    const step = await call('selectDevice', { deviceId: u.devices[device]!.device.id });
+    const first = await call('login', { username, password: PASSWORD, rememberUsername: false });
+    if (first.status !== 'select_device') throw new Error(first.status);
+    const step = await call('selectDevice', { loginId: first.loginId, deviceId: u.devices[device]!.device.id });
     if (step.status !== 'challenge') throw new Error(step.status);
-    expect((await call('respond', { response: answer(u.devices[device]!, step.challenge) })).status).toBe('signed_in');
+    expect((await call('respond', { loginId: step.loginId, response: answer(u.devices[device]!, step.challenge) })).status).toBe('signed_in');
     await h.dispatch('signOut', undefined);
   };
   return { settings, preselected, signInWith };

@@ -12,6 +12,7 @@ import { createMemoryKeychain } from '../../native/keychain.ts';
 import { createMemorySettingsStore } from '../../native/settings.ts';
 import { FAKE_PASSWORD, startFakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
 import type { FakeSlsd } from '../../tests/fixtures/fake-slsd.ts';
+import { namingShownLogin } from '../../tests/fixtures/login-steps.ts';
 import { appInfo } from './app-info.ts';
 import { createHost } from './index.ts';
 import { createSlsdClient } from './slsd-client.ts';
@@ -73,7 +74,9 @@ function host() {
     log: (l) => logs.push(l),
   });
   closers.push(() => h.close());
-  const call = (name: string, input?: unknown) => h.dispatch(name, input);
+  // The login's steps name the login shown, as the renderer's do (SPEC L6, C5).
+  const dispatch = namingShownLogin(h.dispatch);
+  const call = (name: string, input?: unknown) => dispatch(name, input);
   const value = async <T = LoginStepView>(name: string, input?: unknown): Promise<T> => {
     const r = await call(name, input);
     if (!r.ok) throw new Error(`${name} failed: ${r.error.code}`);
@@ -185,7 +188,8 @@ describe('choosing another server while a login is in progress (SPEC C3, L7)', (
     release();
     expect(await loggingIn).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
     await expect.poll(() => oldServer.cancelledLogins().length, { timeout: 10_000 }).toBe(cancelledBefore + 1);
-    expect(await call('selectDevice', { deviceId: 'd-sms' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
+    // No step of it was shown: whatever login a step names, none is in progress (SPEC L6, C5).
+    expect(await call('selectDevice', { loginId: 'login_never_shown', deviceId: 'd-sms' })).toMatchObject({ ok: false, error: { code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' } });
     expect(other.seen).toEqual([]);
   });
 });

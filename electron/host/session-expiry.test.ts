@@ -75,7 +75,7 @@ async function signedInHost(hostWall: { now(): number; advance(ms: number): void
   const step = await call('login', { username: 'expiry', password: PASSWORD, rememberUsername: true });
   if (!step.ok || (step.value as LoginStepView).status !== 'challenge') throw new Error('no challenge');
   const c = step.value as Extract<LoginStepView, { status: 'challenge' }>;
-  const done = await call('respond', { response: answer(u.devices.scc!, c.challenge) });
+  const done = await call('respond', { loginId: c.loginId, response: answer(u.devices.scc!, c.challenge) });
   if (!done.ok || (done.value as LoginStepView).status !== 'signed_in') throw new Error('not signed in');
   const expiresAt = (done.value as Extract<LoginStepView, { status: 'signed_in' }>).session.expiresAt;
   return { h, fake, call, events, expiresAt, keychain };

@@ -49,7 +49,7 @@ async function desktop(dscplus?: DscPlusService) {
   };
   const step = await call<LoginStepView>('login', { username: 'rita', password: PASSWORD, rememberUsername: false });
   if (step.status !== 'challenge') throw new Error(step.status);
-  expect((await call<LoginStepView>('respond', { response: answer(rita.devices.scc!, step.challenge) })).status).toBe('signed_in');
+  expect((await call<LoginStepView>('respond', { loginId: step.loginId, response: answer(rita.devices.scc!, step.challenge) })).status).toBe('signed_in');
   return { call, close: () => h.close() };
 }
 

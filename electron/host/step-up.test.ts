@@ -92,7 +92,7 @@ async function steppedUp() {
   const step = await d.call<LoginStepView>('portalLogin', { password: PASSWORD });
   if (step.status !== 'challenge') throw new Error(step.status);
   expect(step.challenge.type).toBe('index_numbers');
-  const done = await d.call<LoginStepView>('respond', { response: answer(u.devices.scc!, step.challenge) });
+  const done = await d.call<LoginStepView>('respond', { loginId: step.loginId, response: answer(u.devices.scc!, step.challenge) });
   if (done.status !== 'signed_in') throw new Error(done.status);
   expect(done.session).toMatchObject({ clientKind: 'client_portal', authenticatedWith: { kind: 'scc' }, user: { username: 'stepy' } });
   return d;
@@ -107,7 +107,7 @@ describe("the Account screens' Client Portal login through the host (SPEC C6, O1
 
     const step = await d.call<LoginStepView>('portalLogin', { password: PASSWORD });
     if (step.status !== 'challenge') throw new Error(step.status);
-    await d.call('respond', { response: answer(u.devices.scc!, step.challenge) });
+    await d.call('respond', { loginId: step.loginId, response: answer(u.devices.scc!, step.challenge) });
     const overview = await d.call<WithdrawalOverview>('getWithdrawals');
     expect(overview.devices.map((x) => x.kind)).toEqual(['scc']);
 
@@ -144,7 +144,7 @@ describe("the Account screens' Client Portal login through the host (SPEC C6, O1
     await expect(d.call('optIn')).rejects.toMatchObject({ code: 'SLS_ERR_SECOND_FACTOR_REQUIRED' });
     const step = await d.call<LoginStepView>('portalLogin', { password: PASSWORD });
     if (step.status !== 'challenge') throw new Error(step.status);
-    await d.call('respond', { response: answer(u.devices.scc!, step.challenge) });
+    await d.call('respond', { loginId: step.loginId, response: answer(u.devices.scc!, step.challenge) });
     expect(await d.call<OptOutStatus>('optIn')).toMatchObject({ optedOut: false, canChange: true });
     await d.call('signOut');
 
@@ -175,7 +175,7 @@ describe("the Account screens' Client Portal login through the host (SPEC C6, O1
     // Verified again, the calls go on.
     const step = await d.call<LoginStepView>('portalLogin', { password: PASSWORD });
     if (step.status !== 'challenge') throw new Error(step.status);
-    await d.call('respond', { response: answer(u.devices.scc!, step.challenge) });
+    await d.call('respond', { loginId: step.loginId, response: answer(u.devices.scc!, step.challenge) });
     await expect(d.call('getWithdrawals')).resolves.toBeTruthy();
   });
 
@@ -191,9 +191,10 @@ describe("the Account screens' Client Portal login through the host (SPEC C6, O1
   it('C6: cancelling the Client Portal login leaves the trading session as it was', async () => {
     const d = desktop();
     await d.call('login', { username: 'stepy', password: PASSWORD, rememberUsername: false });
-    await d.call('portalLogin', { password: PASSWORD });
-    await d.call('cancelLogin');
-    await expect(d.call('respond', { response: 'ABCDEF' })).rejects.toMatchObject({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' });
+    const step = await d.call<LoginStepView>('portalLogin', { password: PASSWORD });
+    if (step.status === 'signed_in') throw new Error(step.status);
+    await d.call('cancelLogin', { loginId: step.loginId });
+    await expect(d.call('respond', { loginId: step.loginId, response: 'ABCDEF' })).rejects.toMatchObject({ code: 'SLS_ERR_NO_LOGIN_IN_PROGRESS' });
     expect(await d.call<SessionView>('getSession')).toMatchObject({ clientKind: 'trading_platform' });
     expect(await d.call('getPortalSession')).toBeNull();
   });

@@ -11,7 +11,7 @@ const device = (id: string, kind: DeviceView['kind'], label: string): DeviceView
 const OLD_PHONE = device('dev_old', 'ibkey', 'IB Key (Pixel of Jane)');
 const NEW_PHONE = device('dev_new', 'ibkey', 'IB Key (iPhone of Jane)');
 const SMS = device('dev_sms', 'sms', 'SMS (+1 ••• ••• ••42)');
-const NOW: LoginStepView = { status: 'select_device', expiresAt: '2026-11-28T15:05:00Z', devices: [NEW_PHONE, SMS], preselectedDeviceId: NEW_PHONE.id };
+const NOW: LoginStepView = { status: 'select_device', loginId: 'login_1', expiresAt: '2026-11-28T15:05:00Z', devices: [NEW_PHONE, SMS], preselectedDeviceId: NEW_PHONE.id };
 
 describe('withCurrentLoginStep (SPEC L2, L5)', () => {
   it('shows the current step that came with the refusal, and lets the refusal go on to be shown', async () => {

@@ -19,6 +19,10 @@ const errors: Catalogue<typeof en> = {
   },
   transactionExpired: { message: 'Diese Anmeldung hat zu lange gedauert und ist abgelaufen.', action: 'Melden Sie sich erneut an.' },
   transactionEnded: { message: 'Diese Anmeldung ist beendet.', action: 'Melden Sie sich erneut an.' },
+  loginNotCurrent: {
+    message: 'Eine neuere Anmeldung wurde gestartet, vielleicht in einem anderen Fenster; diese kann nicht fortgesetzt werden.',
+    action: 'Dafür wurde nichts gesendet. Melden Sie sich erneut an oder fahren Sie mit der neueren Anmeldung fort.',
+  },
   confirmation: {
     wrongResponse: {
       actionEnded: 'Diese Bestätigung wurde nach 3 falschen Antworten beendet; es wurde nichts ausgeführt. Beginnen Sie erneut, um eine neue Challenge zu erhalten.',

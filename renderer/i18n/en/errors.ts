@@ -13,6 +13,8 @@ const errors = {
   },
   transactionExpired: { message: 'This login took too long and has expired.', action: 'Log in again.' },
   transactionEnded: { message: 'This login has ended.', action: 'Log in again.' },
+  /** SPEC L6, C5: a step of a login that a newer one replaced (another window, a page reload); nothing was sent, nothing counted. */
+  loginNotCurrent: { message: 'A newer login was started, maybe in another window, so this one cannot go on.', action: 'Nothing was sent for it. Log in again, or go on in the newer login.' },
   /**
    * A confirmation in Account security (a withdrawal, a sharing request, a device's activation): its
    * own 3 wrong responses (SPEC L6), not a login's; ended or expired, nothing was done.

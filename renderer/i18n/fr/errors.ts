@@ -19,6 +19,10 @@ const errors: Catalogue<typeof en> = {
   },
   transactionExpired: { message: 'Cette connexion a pris trop de temps et a expiré.', action: 'Reconnectez-vous.' },
   transactionEnded: { message: 'Cette connexion a pris fin.', action: 'Reconnectez-vous.' },
+  loginNotCurrent: {
+    message: 'Une connexion plus récente a été lancée, peut-être dans une autre fenêtre : celle-ci ne peut pas continuer.',
+    action: "Rien n'a été envoyé pour elle. Reconnectez-vous, ou continuez avec la connexion plus récente.",
+  },
   confirmation: {
     wrongResponse: {
       actionEnded: "Cette confirmation a pris fin après 3 réponses erronées ; rien n'a été fait. Recommencez pour obtenir un nouveau challenge.",
