@@ -468,7 +468,7 @@ async function runBackend(name: 'sqlite' | 'postgres', processes: number): Promi
 
     const rate = cap.perSecond * 0.8;
     memory.phase('sustained');
-    const waits = new Waits(pids, { timeline: TIMELINE });
+    const waits = new Waits(pids, { timeline: TIMELINE, postgres: postgresPid });
     const s = await sustained(target, users, rate, DURATION_S);
     waits.stop();
     memory.phase('unloaded');

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 
-type ThreadKind = 'event loop' | 'argon2id pool' | 'other';
+type ThreadKind = 'event loop' | 'argon2id pool' | 'other' | 'postgres';
 
 interface ThreadReading {
   readonly kind: ThreadKind;
@@ -46,8 +46,32 @@ function kindOf(pid: number, tid: string): ThreadKind {
   }
 }
 
-function read(pids: readonly number[], kinds: Map<string, ThreadKind>): Reading {
+/** A process and all its descendants (the PostgreSQL server: postmaster, backends, WAL writer, checkpointer, autovacuum). */
+function tree(pid: number, into: number[] = []): number[] {
+  into.push(pid);
+  try {
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) tree(Number(child), into);
+    }
+  } catch {
+    // ended meanwhile
+  }
+  return into;
+}
+
+function read(pids: readonly number[], kinds: Map<string, ThreadKind>, postgres: number | null = null): Reading {
   const threads = new Map<string, ThreadReading>();
+  if (postgres !== null) {
+    for (const pid of tree(postgres)) {
+      try {
+        const [run, wait] = fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+        threads.set(`pg/${pid}`, { kind: 'postgres', runNs: run!, waitNs: wait! });
+      } catch {
+        // ended meanwhile
+      }
+    }
+  }
   for (const pid of pids) {
     let tasks: string[] = [];
     try {
@@ -73,7 +97,7 @@ function read(pids: readonly number[], kinds: Map<string, ThreadKind>): Reading 
 type ByKind = Record<ThreadKind, { runMs: number; waitMs: number }>;
 
 function between(a: Reading, b: Reading): { byKind: ByKind; stealMs: number } {
-  const byKind: ByKind = { 'event loop': { runMs: 0, waitMs: 0 }, 'argon2id pool': { runMs: 0, waitMs: 0 }, other: { runMs: 0, waitMs: 0 } };
+  const byKind: ByKind = { 'event loop': { runMs: 0, waitMs: 0 }, 'argon2id pool': { runMs: 0, waitMs: 0 }, other: { runMs: 0, waitMs: 0 }, postgres: { runMs: 0, waitMs: 0 } };
   for (const [id, t] of b.threads) {
     const before = a.threads.get(id);
     byKind[t.kind].runMs += (t.runNs - (before?.runNs ?? 0)) / 1e6;
@@ -94,14 +118,18 @@ export class Waits {
   readonly #timeline: Reading[] = [];
   readonly #timer: NodeJS.Timeout | undefined;
 
+  readonly #postgres: number | null;
+
+  /** `postgres`: the PostgreSQL server's postmaster when it runs here (cpu.ts localPostgresPid): its processes are shown beside slsd's threads. */
   constructor(
     readonly pids: readonly number[],
-    opts: { timeline?: boolean; everyMs?: number } = {},
+    opts: { timeline?: boolean; everyMs?: number; postgres?: number | null } = {},
   ) {
-    this.#first = read(pids, this.#kinds);
+    this.#postgres = opts.postgres ?? null;
+    this.#first = read(pids, this.#kinds, this.#postgres);
     if (opts.timeline) {
       this.#timeline.push(this.#first);
-      this.#timer = setInterval(() => this.#timeline.push(read(pids, this.#kinds)), opts.everyMs ?? 50);
+      this.#timer = setInterval(() => this.#timeline.push(read(pids, this.#kinds, this.#postgres)), opts.everyMs ?? 50);
     }
   }
 
@@ -110,7 +138,7 @@ export class Waits {
   /** Ends the phase: the last reading. */
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
-    this.#last ??= read(this.pids, this.#kinds);
+    this.#last ??= read(this.pids, this.#kinds, this.#postgres);
   }
 
   /** The phase's totals, per login; with a timeline, the windows in which slow logins ran. */
@@ -126,6 +154,7 @@ export class Waits {
     const lines = [
       `  waiting for a core (runnable, not running), per login: slsd's event loop ${per(k['event loop'].waitMs)} (ran ${per(k['event loop'].runMs)}), ` +
         `its argon2id threads ${per(k['argon2id pool'].waitMs)} (ran ${per(k['argon2id pool'].runMs)}), its other threads ${per(k.other.waitMs)}; ` +
+        (this.#postgres === null ? '' : `PostgreSQL's processes ${per(k.postgres.waitMs)} (ran ${per(k.postgres.runMs)}); `) +
         `host steal ${Number.isNaN(total.stealMs) ? 'not reported' : `${total.stealMs.toFixed(0)} ms in all over ${seconds.toFixed(0)} s on ${cores} cores`}`,
     ];
     if (this.#timeline.length === 0) return lines;
@@ -152,7 +181,7 @@ export class Waits {
       const f = (kind: ThreadKind) => `${d.byKind[kind].waitMs.toFixed(1)}/${d.byKind[kind].runMs.toFixed(1)}`;
       lines.push(
         `    t=${at.toFixed(2)} s +${(this.#timeline[i]!.at - this.#timeline[i - 1]!.at).toFixed(0)} ms: ${w.slow} slow logins (worst ${w.worstMs.toFixed(1)} ms); ` +
-          `event loop ${f('event loop')}, argon2id ${f('argon2id pool')}, other ${f('other')}; steal ${d.stealMs.toFixed(0)} ms`,
+          `event loop ${f('event loop')}, argon2id ${f('argon2id pool')}, other ${f('other')}${this.#postgres === null ? '' : `, PostgreSQL ${f('postgres')}`}; steal ${d.stealMs.toFixed(0)} ms`,
       );
     }
     return lines;

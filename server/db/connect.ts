@@ -17,6 +17,7 @@ import { startRefused } from '../start-refused.ts';
 import type { BackgroundCheckpointer } from './checkpointer.ts';
 import { databaseTarget, shownDatabaseUrl } from './url.ts';
 import { pgAnswerTimeoutMs, pgOptions, pgSessionSetup } from './pg-config.ts';
+import { statementName } from './statement-names.ts';
 
 export { shownDatabaseUrl };
 
@@ -236,8 +237,20 @@ function slsdPool(pool: PgPool, answerTimeoutMs: number, setup: string | null = 
         // (503), and pg-pool drops the client when it is released (it is no longer queryable).
         client.on('error', () => undefined);
         const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+        /** Named statements this connection runs unnamed from now on (`replanned`). */
+        const unnamed = new Set<string>();
         (client as unknown as { query: (...a: unknown[]) => unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
-          const result = Array.isArray(values) ? query(text, values.map(clean), ...rest) : query(text, values, ...rest);
+          let result: unknown;
+          const name = typeof text === 'string' && Array.isArray(values) && rest.length === 0 ? statementName(text) : undefined;
+          if (name !== undefined && !unnamed.has(name)) {
+            const cleaned = (values as unknown[]).map(clean);
+            // statement-names.ts: parsed and planned once on this connection.
+            result = (query({ name, text, values: cleaned }) as Promise<unknown>).catch((err: unknown) => {
+              if (!replanned(err)) throw err;
+              unnamed.add(name);
+              return query(text, cleaned);
+            });
+          } else result = Array.isArray(values) ? query(text, values.map(clean), ...rest) : query(text, values, ...rest);
           if (answerTimeoutMs > 0 && result instanceof Promise) {
             const timer = setTimeout(() => {
               const err = Object.assign(new Error(`PostgreSQL did not answer within ${answerTimeoutMs} ms: connection closed`), { code: 'ETIMEDOUT' });
@@ -264,6 +277,16 @@ function slsdPool(pool: PgPool, answerTimeoutMs: number, setup: string | null = 
     },
     end: () => pool.end(),
   };
+}
+
+/**
+ * A named statement PostgreSQL will not run again as parsed: a table it reads with `*` changed its
+ * columns since (a newer slsd migrated the database while this one runs: SQLSTATE 0A000 "cached plan
+ * must not change result type"). Run unnamed, it is parsed anew and answers with the new columns.
+ */
+function replanned(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan');
 }
 
 /** How long GET /v1/ready waits for `SELECT 1`. */

@@ -1,5 +1,6 @@
 // Prepared statements (db/prepared.ts; issue 2) on SQLite and PostgreSQL: compiled once, they read
 // and write exactly what the statement built afresh would, with each run's own values.
+import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openDatabase } from './connect.ts';
 import type { OpenDatabase } from './connect.ts';
@@ -21,6 +22,9 @@ const namedLikeOrEqual = prepared('entities like', (db, name: string) =>
     .where((eb) => eb.or([eb('name', '=', name), eb.and([eb('name', 'like', 'z%'), eb('name', '<>', name)])]))
     .orderBy('name'),
 );
+
+/** Every row of a select `*` of users: the columns it answers with. */
+const everyUser = prepared('every user (test)', (db, createdAfter: number) => db.selectFrom('users').selectAll().where('created_at', '>', createdAfter));
 
 describeEachBackend('prepared statements (issue 2)', probe, (backend) => {
   let data: ReturnType<typeof tempDataDir>;
@@ -89,6 +93,42 @@ describeEachBackend('prepared statements (issue 2)', probe, (backend) => {
     await insertEntity(open.db, 'ent_h', hostile, 4);
     await insertEntity(open.db, 'ent_o', 'other', 5);
     expect((await entityByName(open.db, hostile)).rows).toEqual([{ id: 'ent_h', name: hostile }]);
+  });
+
+  it.runIf(backend.name === 'postgres')('named statements (statement-names.ts; issue 7): parses a compiled-once statement once per connection: it is among the connection\'s prepared statements', async () => {
+    await open.db.connection().execute(async (c) => {
+      await insertEntity(c, 'ent_n', 'named', 1);
+      expect((await entityByName(c, 'named')).rows).toEqual([{ id: 'ent_n', name: 'named' }]);
+      const kept = await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(c);
+      const texts = kept.rows.map((r) => r.statement);
+      expect(texts.some((t) => t.startsWith('select "id", "name" from "entities"'))).toBe(true);
+      expect(texts.some((t) => t.startsWith('insert into "entities"'))).toBe(true);
+      for (const r of kept.rows) expect(r.name).toMatch(/^sls_\d+$/);
+      // A statement built per request stays unnamed: nothing kept for it.
+      await c.selectFrom('entities').select('id').where('name', 'in', ['a', 'b', 'c']).execute();
+      const after = await sql<{ n: string }>`SELECT count(*) AS n FROM pg_prepared_statements`.execute(c);
+      expect(Number(after.rows[0]!.n)).toBe(kept.rows.length);
+    });
+  });
+
+  it.runIf(backend.name === 'postgres')('answers with the new columns when a newer slsd changed a table under a named SELECT * (runs it unnamed)', async () => {
+    await open.db.connection().execute(async (c) => {
+      expect((await everyUser(c, 0)).rows).toEqual([]);
+      // A migration from another process while this connection keeps the parsed statement.
+      const other = await openDatabase(fresh.url);
+      try {
+        await sql`ALTER TABLE users ADD COLUMN nickname text`.execute(other.db);
+      } finally {
+        await other.close();
+      }
+      await c.insertInto('entities').values({ id: 'ent_u', kind: 'person', name: 'u', created_at: 1 }).execute();
+      await sql`INSERT INTO users (id, username, username_normalized, display_name, entity_id, created_at, nickname) VALUES ('usr_1', 'u', 'u', 'U', 'ent_u', 5, 'nick')`.execute(c);
+      const rows = (await everyUser(c, 0)).rows as Record<string, unknown>[];
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ id: 'usr_1', nickname: 'nick' });
+      // And again: from now on unnamed on this connection, still right.
+      expect(((await everyUser(c, 0)).rows as Record<string, unknown>[])[0]).toMatchObject({ id: 'usr_1', nickname: 'nick' });
+    });
   });
 });
 

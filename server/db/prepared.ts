@@ -17,6 +17,7 @@
 import type { Compilable, CompiledQuery, Kysely, QueryResult, Transaction } from 'kysely';
 import { isSqliteBusy, sqliteConnectionOf } from './connect.ts';
 import type { Database } from './schema.ts';
+import { nameStatement } from './statement-names.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -37,6 +38,8 @@ export function prepared<A extends readonly unknown[], R>(name: string, build: (
     // itself ('active', a literal limit), which stays as compiled.
     const slots = compiled.parameters.map((p) => (typeof p === 'symbol' ? (index.get(p) ?? -1) : -1));
     for (let i = 0; i < arity; i++) if (!slots.includes(i)) throw new Error(`prepared ${name}: argument ${i} never reached the SQL`);
+    // On PostgreSQL, parsed and planned once per connection (statement-names.ts).
+    nameStatement(compiled.sql);
     return { compiled, slots };
   }
 
