@@ -119,6 +119,7 @@ export class Waits {
   readonly #timer: NodeJS.Timeout | undefined;
 
   readonly #postgres: number | null;
+  readonly #startedAt = Date.now();
 
   /** `postgres`: the PostgreSQL server's postmaster when it runs here (cpu.ts localPostgresPid): its processes are shown beside slsd's threads. */
   constructor(
@@ -179,8 +180,10 @@ export class Waits {
       const d = between(this.#timeline[i - 1]!, this.#timeline[i]!);
       const at = (this.#timeline[i - 1]!.at - this.#first.at) / 1000;
       const f = (kind: ThreadKind) => `${d.byKind[kind].waitMs.toFixed(1)}/${d.byKind[kind].runMs.toFixed(1)}`;
+      // The wall clock too, to line a window up with the database's log (checkpoints, autovacuum).
+      const wall = new Date(this.#startedAt + (this.#timeline[i - 1]!.at - this.#first.at)).toISOString().slice(11, 23);
       lines.push(
-        `    t=${at.toFixed(2)} s +${(this.#timeline[i]!.at - this.#timeline[i - 1]!.at).toFixed(0)} ms: ${w.slow} slow logins (worst ${w.worstMs.toFixed(1)} ms); ` +
+        `    t=${at.toFixed(2)} s (${wall} UTC) +${(this.#timeline[i]!.at - this.#timeline[i - 1]!.at).toFixed(0)} ms: ${w.slow} slow logins (worst ${w.worstMs.toFixed(1)} ms); ` +
           `event loop ${f('event loop')}, argon2id ${f('argon2id pool')}, other ${f('other')}${this.#postgres === null ? '' : `, PostgreSQL ${f('postgres')}`}; steal ${d.stealMs.toFixed(0)} ms`,
       );
     }
