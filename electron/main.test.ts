@@ -6,8 +6,10 @@
  * here only what main.ts does with them matters (when it closes them, what it registers).
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Conf from 'conf';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CALL_NAMES, callChannel } from '../core/contract/names.ts';
 import type * as SingleInstance from './release/single-instance.ts';
@@ -134,6 +136,8 @@ function createFakes() {
     createHost: vi.fn((_options: unknown) => host),
     dscplus: { start: vi.fn(async () => {}), close: vi.fn(async () => {}) },
     logger: { file: '/tmp/sls-fake/logs/main.log', debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+    /** What main.ts passed to each electron-store it made. */
+    storeOptions: [] as Record<string, unknown>[],
   };
   return fakes;
 }
@@ -173,7 +177,8 @@ vi.mock('electron-store', () => ({
   default: class FakeElectronStore {
     store: Record<string, unknown> = {};
     readonly path = '/tmp/sls-fake/userData/settings.json';
-    constructor() {
+    constructor(options: Record<string, unknown>) {
+      h.fakes.storeOptions.push(options);
       h.fakes.electron.ipcMain.on(ELECTRON_STORE_CHANNEL, (event: { returnValue?: unknown }) => {
         event.returnValue = { defaultCwd: '/home/someone/.config/SLS Desktop', appVersion: '0.1.0' };
       });
@@ -366,6 +371,76 @@ describe('electron/main.ts: the IPC surface (Electron checklist: validate the se
   });
 });
 
+describe('electron/main.ts: the settings file is owner-only (SPEC C3: user names, the server address)', () => {
+  it.skipIf(process.platform === 'win32')('electron-store’s engine, given what main.ts gives electron-store, writes the file 0600 (an older 0644 one too)', async () => {
+    await startApp();
+    expect(fakes.storeOptions).toHaveLength(1);
+    expect(fakes.storeOptions[0]).toMatchObject({ name: 'settings', configFileMode: 0o600 });
+
+    // electron-store imports electron at load (its real package, past vi.mock, would fetch Electron's
+    // binary), so its engine runs here: electron-store hands conf its options as they are, `name` as
+    // `configName` and userData as `cwd` (the source check keeps that true).
+    const source = readFileSync(path.join(import.meta.dirname, '..', 'node_modules', 'electron-store', 'index.js'), 'utf8');
+    expect(source).toContain('options.configName = options.name;');
+    expect(source).toContain('super(options);');
+    const { name, ...rest } = fakes.storeOptions[0]!;
+    const dir = mkdtempSync(path.join(tmpdir(), 'sls-electron-store-'));
+    const before = process.umask(0o022);
+    try {
+      const store = new Conf<Record<string, unknown>>({ ...rest, configName: name as string, cwd: dir });
+      store.store = { serverAddress: 'https://sls.example.com', rememberUsername: true, lastUsername: 'rhea' };
+      expect(store.path).toBe(path.join(dir, 'settings.json'));
+      expect((statSync(store.path).mode & 0o777).toString(8)).toBe('600');
+
+      chmodSync(store.path, 0o644);
+      store.store = { ...store.store, theme: 'light' };
+      expect((statSync(store.path).mode & 0o777).toString(8)).toBe('600');
+    } finally {
+      process.umask(before);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('electron/main.ts: no frame navigates away (Electron checklist: disable or limit navigation, SPEC C3)', () => {
+  /** A navigation event as Electron emits it (electron.d.ts, `Event<WebContentsWillFrameNavigateEventParams>`). */
+  function navigation(url: string, isMainFrame: boolean) {
+    const e = { url, isMainFrame, isSameDocument: false, frame: null, defaultPrevented: false, preventDefault: vi.fn(() => void (e.defaultPrevented = true)) };
+    return e;
+  }
+
+  it('refuses a subframe’s navigation (will-frame-navigate), a redirect and a webview in the window’s contents, and logs only the origin', async () => {
+    await startApp();
+    const contents = fakes.windows[0]!.webContents;
+    const sub = navigation('https://evil.example/phish?user=rhea', false);
+    contents.emit('will-frame-navigate', sub);
+    expect(sub.preventDefault).toHaveBeenCalled();
+    const top = navigation('https://evil.example/', true);
+    contents.emit('will-frame-navigate', top);
+    expect(top.preventDefault).toHaveBeenCalled();
+    const redirect = navigation('https://evil.example/landing', false);
+    contents.emit('will-redirect', redirect);
+    expect(redirect.preventDefault).toHaveBeenCalled();
+    const webview = { preventDefault: vi.fn() };
+    contents.emit('will-attach-webview', webview, {}, { src: 'https://evil.example/' });
+    expect(webview.preventDefault).toHaveBeenCalled();
+    expect(contents.setWindowOpenHandler.mock.calls[0]![0]({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
+
+    expect(fakes.logger.warn).toHaveBeenCalledWith(expect.stringMatching(/refused a navigation/), { event: 'will-frame-navigate', to: 'https://evil.example', mainFrame: false });
+    expect(JSON.stringify(fakes.logger.warn.mock.calls)).not.toContain('phish');
+  });
+
+  it('hardens every WebContents Electron creates, not only the main window’s', async () => {
+    await startApp();
+    const other = new FakeWebContents();
+    fakes.app.emit('web-contents-created', {}, other);
+    const e = navigation('https://evil.example/', false);
+    other.emit('will-frame-navigate', e);
+    expect(e.preventDefault).toHaveBeenCalled();
+    expect(other.setWindowOpenHandler).toHaveBeenCalledTimes(1);
+  });
+});
+
 /** What Electron passes to `second-instance`: (event, argv, workingDirectory, additionalData). */
 function launchAgain(argv: string[] = ['/opt/sls/sls-desktop']): void {
   fakes.app.emit('second-instance', { preventDefault() {} }, argv, '/home/someone', {});
@@ -385,6 +460,7 @@ describe('electron/main.ts: a second launch brings the window up (`second-instan
     expect(second.options['webPreferences']).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, webSecurity: true });
     // Hardened like the first (web-contents-created) and loading the app's own page.
     expect(second.webContents.listenerCount('will-navigate')).toBe(1);
+    expect(second.webContents.listenerCount('will-frame-navigate')).toBe(1);
     expect(second.webContents.setWindowOpenHandler).toHaveBeenCalled();
     await vi.waitFor(() => expect(fakes.loadURL).toHaveBeenCalledTimes(2));
     expect(fakes.loadURL).toHaveBeenLastCalledWith('app://sls/index.html');

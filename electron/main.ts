@@ -16,7 +16,7 @@ import ElectronStore from 'electron-store';
 import { CALL_NAMES, callChannel, eventChannel } from '../core/contract/names.ts';
 import { DeviceManager } from '../native/device-manager.ts';
 import { createOsKeychain } from '../native/keychain.ts';
-import { settingsFromKeyValueStore } from '../native/settings.ts';
+import { SETTINGS_FILE_MODE, settingsFromKeyValueStore } from '../native/settings.ts';
 import type { SettingsStore } from '../native/settings.ts';
 import { APP_SCHEME, RENDERER_ENTRY_URL, respondToAppRequest } from './app-protocol.ts';
 import { appInfo } from './host/app-info.ts';
@@ -26,7 +26,7 @@ import { createHost } from './host/index.ts';
 import type { Host } from './host/index.ts';
 import { devServerOverride, withServerOverride } from './release/dev-server.ts';
 import { setupRelease } from './release/index.ts';
-import { isTrustedSenderUrl } from './security.ts';
+import { hardenWebContents, isTrustedSenderUrl } from './security.ts';
 
 let mainWindow: BrowserWindow | null = null;
 let host: Host | null = null;
@@ -83,7 +83,10 @@ function isTrustedSender(event: IpcMainInvokeEvent): boolean {
 }
 
 function openSettings(): SettingsStore {
-  const store = new ElectronStore<Record<string, unknown>>({ name: 'settings', clearInvalidConfig: true });
+  // SPEC C3: owner-only, 0600 on every write (conf's `configFileMode`, see SETTINGS_FILE_MODE in
+  // native/settings.ts). Its folder is Electron's userData, which we do not create: Electron makes it
+  // with Chromium's base::CreateDirectory, 0700 on POSIX.
+  const store = new ElectronStore<Record<string, unknown>>({ name: 'settings', clearInvalidConfig: true, configFileMode: SETTINGS_FILE_MODE });
   // electron-store's constructor answers `electron-store-get-data` on ipcMain (the user data folder and
   // version, for renderer-side stores) to any sender. The renderer uses no store: only the contract's
   // channels, each checking its sender, stay open (Electron checklist: validate every IPC sender).
@@ -96,14 +99,13 @@ function openSettings(): SettingsStore {
   return withServerOverride(settings, devServerOverride(app, app.commandLine.getSwitchValue('sls-server')));
 }
 
-function hardenContents(contents: WebContents): void {
-  contents.on('will-navigate', (e) => e.preventDefault());
-  contents.on('will-redirect', (e) => e.preventDefault());
-  contents.on('will-attach-webview', (e) => e.preventDefault());
-  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-}
-
-app.on('web-contents-created', (_e, contents) => hardenContents(contents));
+// Electron's security checklist, "Disable or limit navigation" (any frame: `will-frame-navigate`, not
+// only the main frame's `will-navigate`), redirects, "Verify WebView options" (none attached) and "Disable
+// or limit creation of new windows", for every WebContents (electron/security.ts, SPEC C3). A refusal is
+// logged with the target's origin only, never its path or query.
+app.on('web-contents-created', (_e, contents: WebContents) =>
+  hardenWebContents(contents, (refused) => logger.warn('refused a navigation, redirect, webview or window', { ...refused })),
+);
 
 async function createWindow(settings: SettingsStore): Promise<void> {
   const state = settings.read().windowState;

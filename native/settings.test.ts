@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SERVER_ADDRESS, createConfSettingsStore, createMemorySettingsStore } from './settings.ts';
+import { DEFAULT_SERVER_ADDRESS, SETTINGS_DIR_MODE, SETTINGS_FILE_MODE, createConfSettingsStore, createMemorySettingsStore } from './settings.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -59,5 +59,84 @@ describe('settings file (SPEC C3)', () => {
     const s = createMemorySettingsStore();
     expect(() => s.update({ theme: 'purple' as 'dark' })).toThrow();
     expect(s.read().theme).toBe('dark');
+  });
+});
+
+/** The permission bits of a file or folder. */
+const modeOf = (p: string) => statSync(p).mode & 0o777;
+
+/** Runs `fn` under the usual umask (022: what makes conf's defaults 0644 and 0755), whatever the test runner has. */
+function withUmask<T>(mask: number, fn: () => T): T {
+  const before = process.umask(mask);
+  try {
+    return fn();
+  } finally {
+    process.umask(before);
+  }
+}
+
+// POSIX modes: Windows has none to check.
+describe.skipIf(process.platform === 'win32')('settings file permissions: owner-only (SPEC C3: user names and the server address)', () => {
+  it('the modes are 0600 for the file, 0700 for its folder', () => {
+    expect(SETTINGS_FILE_MODE).toBe(0o600);
+    expect(SETTINGS_DIR_MODE).toBe(0o700);
+  });
+
+  it('the file is 0600 after a write, and the folder created for it 0700', () => {
+    const dir = join(tempDir(), 'config', 'sls');
+    const s = withUmask(0o022, () => {
+      const store = createConfSettingsStore({ dir });
+      store.update({ rememberUsername: true, lastUsername: 'rhea', serverAddress: 'https://sls.example.com' });
+      return store;
+    });
+    expect(s.path).toBe(join(dir, 'settings.json'));
+    expect(modeOf(s.path!).toString(8)).toBe('600');
+    expect(modeOf(dir).toString(8)).toBe('700');
+    // Reset app data writes it too (C4).
+    withUmask(0o022, () => s.clear());
+    expect(modeOf(s.path!).toString(8)).toBe('600');
+  });
+
+  it('a file an older version left 0644 is 0600 after the next write', () => {
+    const dir = tempDir();
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, JSON.stringify({ lastUsername: 'rhea' }), { mode: 0o644 });
+    chmodSync(file, 0o644);
+    withUmask(0o022, () => createConfSettingsStore({ dir }).update({ theme: 'light' }));
+    expect(modeOf(file).toString(8)).toBe('600');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ lastUsername: 'rhea', theme: 'light' });
+  });
+
+  it('a folder the caller chose that exists already is left as its owner set it', () => {
+    const dir = join(tempDir(), 'shared');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const s = withUmask(0o022, () => createConfSettingsStore({ dir }));
+    s.update({ lastUsername: 'rhea' });
+    expect(modeOf(dir).toString(8)).toBe('755');
+    expect(modeOf(s.path!).toString(8)).toBe('600');
+  });
+
+  it.runIf(process.platform === 'linux')('conf\'s own folder in the OS config folder (the browser host\'s default) is 0700, an older 0755 one too', () => {
+    const config = tempDir();
+    chmodSync(config, 0o755);
+    const saved = process.env['XDG_CONFIG_HOME'];
+    process.env['XDG_CONFIG_HOME'] = config;
+    try {
+      const s = withUmask(0o022, () => createConfSettingsStore());
+      s.update({ lastUsername: 'rhea' });
+      expect(s.path).toBe(join(config, 'sls-desktop-nodejs', 'settings.json'));
+      expect(modeOf(dirname(s.path!)).toString(8)).toBe('700');
+      expect(modeOf(s.path!).toString(8)).toBe('600');
+
+      chmodSync(dirname(s.path!), 0o755);
+      withUmask(0o022, () => createConfSettingsStore());
+      expect(modeOf(dirname(s.path!)).toString(8)).toBe('700');
+      // Only the app's own folder: the OS config folder above it is not ours.
+      expect(modeOf(config).toString(8)).toBe('755');
+    } finally {
+      if (saved === undefined) delete process.env['XDG_CONFIG_HOME'];
+      else process.env['XDG_CONFIG_HOME'] = saved;
+    }
   });
 });

@@ -7,9 +7,22 @@
  * conf underneath (same format) but imports electron at load, so the Electron side builds it and
  * hands it to `settingsFromKeyValueStore`.
  */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Conf from 'conf';
 import { z } from 'zod';
 import { Language } from '../core/contract/contract.ts';
+
+/**
+ * The settings file is owner-only (SPEC C3): no secret is in it, but the server address and, while
+ * "Remember username" is ticked, user names are, and other accounts on the computer have no business
+ * reading them. conf's (and electron-store's) `configFileMode` gives every write this mode: the file is
+ * written to a temporary file with it and renamed, so a file an older version left 0644 is 0600 after
+ * the next write. The library's default is 0o666 less the umask (0644 under the usual 022).
+ */
+export const SETTINGS_FILE_MODE = 0o600;
+/** The folder the settings file is in, where we create it (conf makes it with the umask's mode, 0755 under the usual 022). */
+export const SETTINGS_DIR_MODE = 0o700;
 
 /** The embedded default: slsd on this machine, on its default port (`npm start`, SPEC N1). */
 export const DEFAULT_SERVER_ADDRESS = 'http://127.0.0.1:7860';
@@ -81,14 +94,30 @@ export function settingsFromKeyValueStore(kv: KeyValueStore): SettingsStore {
   };
 }
 
-/** The settings file under plain Node (browser host, tests): `conf` in `dir`, or the OS config folder. */
+/**
+ * The settings file under plain Node (browser host, tests): `conf` in `dir`, or the OS config folder.
+ * Owner-only (SETTINGS_FILE_MODE, SETTINGS_DIR_MODE).
+ */
 export function createConfSettingsStore(options: { dir?: string } = {}): SettingsStore {
+  // A folder we are given (`--config-dir`) is created owner-only; one that exists stays as its owner set it.
+  if (options.dir) mkdirSync(options.dir, { recursive: true, mode: SETTINGS_DIR_MODE });
   const conf = new Conf<Record<string, unknown>>({
     projectName: 'sls-desktop',
     configName: 'settings',
     ...(options.dir ? { cwd: options.dir } : {}),
-    configFileMode: 0o600,
+    configFileMode: SETTINGS_FILE_MODE,
   });
+  // conf's own folder (`<OS config folder>/sls-desktop-nodejs`) is this app's alone and holds only this
+  // file, but conf creates it (in its constructor, from a path it works out itself) with the umask's
+  // mode and offers no option for it: made owner-only here, an older 0755 one too. Not on Windows
+  // (no POSIX modes; the folder is in the user's own profile). Best effort: the file is 0600 anyway.
+  if (!options.dir && process.platform !== 'win32') {
+    try {
+      chmodSync(dirname(conf.path), SETTINGS_DIR_MODE);
+    } catch {
+      // Not ours to change (another owner): leave it; the file itself is still owner-only.
+    }
+  }
   return settingsFromKeyValueStore(conf);
 }
 

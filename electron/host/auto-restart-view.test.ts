@@ -438,3 +438,74 @@ describe('auto-restart that did not sign in at the start: why, for the login for
     expect(await again.call('getAutoRestartAttempt')).toBeNull();
   });
 });
+
+describe('auto-restart at the start, the next restart token not stored (SPEC L8, C3: keychain locked or gone since)', () => {
+  const account = () => `restart-token:${t.url}`;
+
+  /** A keychain whose `set` throws, as the OS keychain does when locked or gone (or its module fails); `delete` too if asked. */
+  function keychainFailing(inner: Keychain, opts: { set: Error; delete?: Error }): Keychain {
+    return {
+      ...inner,
+      set: async () => {
+        throw opts.set;
+      },
+      delete: async (a) => {
+        if (opts.delete) throw opts.delete;
+        return inner.delete(a);
+      },
+    };
+  }
+
+  /** Signed in with a second factor: a restart token in the keychain for the next start; the sign-in's token. */
+  async function signedInWithToken() {
+    const keychain = createMemoryKeychain();
+    const first = host(keychain);
+    await signInThrough(first.call);
+    const stored = JSON.parse((await keychain.get(account()))!) as { restartToken: string };
+    return { keychain, settings: first.settings, token: stored.restartToken };
+  }
+
+  for (const [kind, error] of [
+    ['the keychain is locked or gone (SLS_ERR_KEYCHAIN)', new KeychainUnavailableError(new Error('org.freedesktop.Secret.Error.IsLocked'))],
+    ['the keychain module throws something else', new TypeError('keyring: unexpected reply')],
+  ] as const) {
+    it(`${kind}: still signed in, auto-restart says off (no_keychain); the spent token leaves the keychain; logged without a token`, async () => {
+      const { keychain, settings, token } = await signedInWithToken();
+      const logs: string[] = [];
+      const restarted = host(keychainFailing(keychain, { set: error }), { settings, logs });
+      const view = await restarted.call<SessionView>('getSession');
+      // The restart signed in on slsd: the user is signed in, legitimately, without a second factor (L8).
+      expect(view).toMatchObject({ user: { username: 'rhea' }, authenticatedWith: null, autoRestart: { state: 'off', reason: 'no_keychain' } });
+      expectNoSecrets(view, token);
+      expect((await restarted.call<SessionView>('getSession')).autoRestart).toEqual({ state: 'off', reason: 'no_keychain' });
+      expect(await restarted.call('getAutoRestartAttempt')).toBeNull();
+      // The token it used is spent on slsd: kept, the next start would be refused with it, a failure counted (L6).
+      expect(await keychain.get(account())).toBeNull();
+      expect(logs).toContain('auto-restart: the next restart token could not be stored code=SLS_ERR_KEYCHAIN; the next start is a login');
+      for (const line of logs) expect(line).not.toContain(token);
+      // The session is held as any other: sign out works and ends it on slsd.
+      const open = async () => (await t.adb.selectFrom('sessions').select('revoked_at').execute()).filter((x) => x.revoked_at === null).length;
+      expect(await open()).toBe(2); // the first sign-in's, the restart's
+      await restarted.call('signOut');
+      expect(await open()).toBe(1);
+
+      // The next start: nothing to restart with, the login form; slsd saw no spent token, counted no failure.
+      const next = host(keychain, { settings });
+      expect(await next.call('getSession')).toBeNull();
+      expect(await next.call('getAutoRestartAttempt')).toBeNull();
+      expect(await t.services.db.selectFrom('audit_log').select('id').where('event', '=', 'restart.failed').execute()).toEqual([]);
+    });
+  }
+
+  it('the spent token cannot be removed either: still signed in, off; logged without a token', async () => {
+    const { keychain, settings, token } = await signedInWithToken();
+    const logs: string[] = [];
+    const failing = keychainFailing(keychain, { set: new KeychainUnavailableError(new Error('locked')), delete: new KeychainUnavailableError(new Error('locked')) });
+    const restarted = host(failing, { settings, logs });
+    const view = await restarted.call<SessionView>('getSession');
+    expect(view).toMatchObject({ user: { username: 'rhea' }, autoRestart: { state: 'off', reason: 'no_keychain' } });
+    expect(logs).toContain('auto-restart: the spent restart token could not be removed from the keychain code=SLS_ERR_KEYCHAIN');
+    for (const line of logs) expect(line).not.toContain(token);
+    expect(JSON.parse((await keychain.get(account()))!)).toMatchObject({ restartToken: token });
+  });
+});

@@ -645,18 +645,22 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
   }
 
   /**
-   * Removes the stored restart token; with `only`, only while the keychain holds that one. `account`:
-   * the keychain entry of the server it was stored for (default: the server of the settings now).
+   * Removes the stored restart token; with `only`, only while the keychain holds that one (or one of
+   * those). `account`: the keychain entry of the server it was stored for (default: the server of the
+   * settings now). False when the keychain failed (nothing removed); true otherwise.
    */
-  async function forgetRestart(only?: string, account = restartAccount()): Promise<void> {
+  async function forgetRestart(only?: string | readonly string[], account = restartAccount()): Promise<boolean> {
     try {
       if (only !== undefined) {
         const stored = await keychain.get(account);
-        if (stored === null || (jsonOrUndefined(stored) as { restartToken?: unknown } | undefined)?.restartToken !== only) return;
+        const held = stored === null ? undefined : (jsonOrUndefined(stored) as { restartToken?: unknown } | undefined)?.restartToken;
+        if (typeof held !== 'string' || !(typeof only === 'string' ? [only] : only).includes(held)) return true;
       }
       await keychain.delete(account);
+      return true;
     } catch {
       // No keychain: nothing was stored there. An entry that is not ours to read stays.
+      return false;
     }
   }
 
@@ -693,14 +697,15 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
     try {
       const r = await slsd.restart({ username: parsed.data.username, restartToken: used });
       if (late()) return await dropRestart(r, server, used, account);
-      await keychain.set(account, JSON.stringify({ username: parsed.data.username, restartToken: r.restartToken, validUntil: r.validUntil }));
+      const kept = await keepNextRestart(account, parsed.data.username, used, r);
       // The keychain may have taken its time (an OS keychain that asks to be unlocked).
       if (late()) {
-        await forgetRestart(r.restartToken, account);
+        if (kept) await forgetRestart(r.restartToken, account);
         return await dropRestart(r, server, used, account);
       }
       const { token: sessionToken, ...info } = r.session;
       log(`auto-restart user=${info.user.username}`);
+      if (!kept) return { token: sessionToken, info, restart: { state: 'off', reason: 'no_keychain' } };
       return { token: sessionToken, info, restart: { state: 'on', until: r.validUntil }, restartToken: r.restartToken };
     } catch (e) {
       // SPEC L8: refused (used, revoked, past the cut-off, the user locked or without a device): forget
@@ -717,6 +722,31 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       }
       return null;
     }
+  }
+
+  /**
+   * SPEC L8: the restart token slsd handed out with a restart (`autoRestart`) goes into the keychain in
+   * place of the one just used. True once it is there.
+   *
+   * The keychain may refuse it (locked since the last start, its service gone, its module failing).
+   * The restart signed in all the same, and the user is signed in legitimately, so the session stays,
+   * as after a sign-in whose token the keychain refused (`enableRestart`): the signed-in screen says
+   * auto-restart is off, `no_keychain` (SLS_ERR_KEYCHAIN), and the next start is a login. The token
+   * just used is spent on slsd: left in the keychain, the next start would be refused with it and slsd
+   * would count a failure (L6), so it is removed (with the new one, should the keychain have taken it
+   * after all: what the screen says stays true). The new token is forgotten with the answer; slsd keeps
+   * it until its cut-off (it has no call to revoke one token alone) and sign out revokes it. Logged by
+   * code, never a token nor the keychain's message.
+   */
+  async function keepNextRestart(account: string, username: string, used: string, r: { restartToken: string; validUntil: string }): Promise<boolean> {
+    try {
+      await keychain.set(account, JSON.stringify({ username, restartToken: r.restartToken, validUntil: r.validUntil }));
+      return true;
+    } catch {
+      log('auto-restart: the next restart token could not be stored code=SLS_ERR_KEYCHAIN; the next start is a login');
+    }
+    if (!(await forgetRestart([used, r.restartToken], account))) log('auto-restart: the spent restart token could not be removed from the keychain code=SLS_ERR_KEYCHAIN');
+    return false;
   }
 
   /**
