@@ -10,7 +10,7 @@ import { runSlsctl } from './cli/slsctl.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
-const DOCS = ['README.md', 'server/README.md', 'docs/RELEASING.md'];
+const DOCS = ['README.md', 'server/README.md', 'docs/RELEASING.md', 'docs/host-errors.md'];
 
 /** The first cells of the table under `## heading` in server/README.md, split at commas. */
 function firstColumn(heading: string): string[] {

@@ -279,6 +279,9 @@ export function renderErrorsMarkdown(): string {
     'Every error answer has the body `{ "error": { "code", "message", … } }`. The message is safe to show;',
     'clients choose their screen by `code`. Extra fields: `attemptsLeft`, `lockedUntil`, `retryAt`, `issues`.',
     '',
+    'The codes SLS Desktop raises itself (slsd never sends them), with what the user reads and what client',
+    'services do: [host-errors.md](host-errors.md).',
+    '',
     '| code | HTTP status | message | when |',
     '|---|---|---|---|',
   ];

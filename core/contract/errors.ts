@@ -7,12 +7,21 @@
 import { z } from 'zod';
 import { LoginStepView } from './contract.ts';
 
-/** Codes raised by the host itself, never by slsd. */
+/**
+ * Codes raised by the host itself (or by the window's own transport), never by slsd. Each is
+ * documented for client services in docs/host-errors.md, generated from scripts/host-errors-doc.ts
+ * (`npm run docs:errors`); its test fails for a code raised anywhere in the desktop that is neither
+ * slsd's (core/api.ts `ERROR_CODES`) nor listed here.
+ */
 export const HOST_ERROR_CODES = [
   /** slsd could not be reached (network, DNS, refused, timeout). */
   'SLS_ERR_SERVER_UNREACHABLE',
   /** slsd answered something that is not the v1 API (wrong address, proxy page, version skew). */
   'SLS_ERR_BAD_SERVER_RESPONSE',
+  /** SPEC C1, C3: the server address is plain http to another computer (electron/release/build-config.ts `checkServerAddress`). */
+  'SLS_ERR_SERVER_ADDRESS_INSECURE',
+  /** The server address is not an http(s) URL, or carries a user name, password, query or fragment. */
+  'SLS_ERR_SERVER_ADDRESS_INVALID',
   /** The renderer sent input that does not match the contract. */
   'SLS_ERR_INVALID_INPUT',
   /** selectDevice/respond/resend without a login in progress (e.g. after a restart). */
@@ -32,11 +41,23 @@ export const HOST_ERROR_CODES = [
   'SLS_ERR_PUSH_DENIED',
   /** IB Key: the number chosen in the app was not the one on the screen (SPEC L7); the login has ended. */
   'SLS_ERR_PUSH_WRONG_NUMBER',
+  /**
+   * A plugged-in DSC+ could not answer its challenge by itself (SPEC C2, H2; electron/host/dscplus-login.ts
+   * `DSCPLUS_ERROR_CODES`): unplugged, blocked after 3 wrong PINs, cancelled on the card, no PIN in
+   * time, or any other failure. The window shows the card's line instead of an error, and lets the user
+   * type the response (a blocked card: choose another device).
+   */
+  'SLS_ERR_DSCPLUS_DISCONNECTED',
+  'SLS_ERR_DSCPLUS_BLOCKED',
+  'SLS_ERR_DSCPLUS_CANCELLED',
+  'SLS_ERR_DSCPLUS_TIMEOUT',
+  'SLS_ERR_DSCPLUS_FAILED',
   /** The renderer lost its connection to the host (browser host stopped). */
   'SLS_ERR_HOST_DISCONNECTED',
   /** Anything unexpected inside the host; details go to the host's log, not to the renderer. */
   'SLS_ERR_HOST_INTERNAL',
 ] as const;
+export type HostErrorCode = (typeof HOST_ERROR_CODES)[number];
 
 export const ClientErrorSchema = z.object({
   code: z.string().regex(/^SLS_ERR_[A-Z_]+$/),

@@ -131,7 +131,7 @@ describe('the challenge of a started request, for Continue (SPEC S3)', () => {
     return {
       requestId: id,
       request: r,
-      c: { confirmationId: `c-${id}`, expiresAt: new Date(NOW + expiresIn).toISOString(), challenge: { type: 'response_code' as const, kind: 'gold' as const, deviceId: 'gold1', challenge: '12345678', pinOnDevice: false } },
+      c: { confirmationId: `c-${id}`, expiresAt: new Date(NOW + expiresIn).toISOString(), challenge: { type: 'response_code' as const, kind: 'gold' as const, deviceId: 'gold1', challenge: '12345678', responseLength: 8, responseAlphabet: 'digits' as const, pinOnDevice: false } },
     };
   };
 
