@@ -40,6 +40,36 @@ describe('error wording in English (SPEC L6, C5)', () => {
     expect(describeError({ code: 'SLS_ERR_INVALID_INPUT', message: 'x', issues: [{ path: 'amount', message: 'Too big' }] }).message).toBe('Some input is not valid.');
   });
 
+  it('C3: another server chosen while signed in says to sign out first, never that the address is not valid; in German and French too', () => {
+    const e = { code: 'SLS_ERR_SIGN_OUT_FIRST', message: 'Sign out before choosing another server.' };
+    expect(describeError(e)).toEqual({ message: 'You are signed in to the current server, maybe in another window.', action: 'Sign out before choosing another server.' });
+    const invalid = (lang: 'en' | 'de' | 'fr') => resources[lang].errors.serverAddressInvalid.message;
+    for (const lang of ['de', 'fr'] as const) {
+      applyLanguage(lang);
+      const said = describeError(e);
+      expect(said, lang).toEqual({ message: i18n.t('errors:signOutFirst.message'), action: i18n.t('errors:signOutFirst.action') });
+      expect(said.action, lang).not.toBe(e.message);
+      expect(said.message, lang).not.toBe(invalid(lang));
+    }
+    expect(describeError(e).message).not.toBe(invalid('en'));
+    applyLanguage('de');
+    expect(describeError(e).action).toBe('Melden Sie sich ab, bevor Sie einen anderen Server wählen.');
+    applyLanguage('fr');
+    expect(describeError(e).action).toBe('Déconnectez-vous avant de choisir un autre serveur.');
+  });
+
+  it('C3: a call the host refused from an untrusted frame says to restart SLS Desktop, then client services; never the bare "Refused."; in German and French too', () => {
+    const e = { code: 'SLS_ERR_UNTRUSTED_SENDER', message: 'Refused.' };
+    expect(describeError(e)).toEqual({ message: 'SLS Desktop refused a request from this window.', action: 'Quit SLS Desktop and start it again; if it keeps happening, call client services.' });
+    applyLanguage('de');
+    expect(describeError(e)).toEqual({
+      message: 'SLS Desktop hat eine Anfrage aus diesem Fenster abgelehnt.',
+      action: 'Beenden Sie SLS Desktop und starten Sie es neu; falls es weiterhin auftritt, rufen Sie den Kundendienst an.',
+    });
+    applyLanguage('fr');
+    expect(describeError(e)).toEqual({ message: 'SLS Desktop a refusé une demande venant de cette fenêtre.', action: 'Quittez SLS Desktop et relancez-le ; si cela se reproduit, appelez le service clientèle.' });
+  });
+
   it('L7: too many IB Key logins waiting is said once, not its advice twice', () => {
     const e = { code: 'SLS_ERR_IBKEY_PUSH_LIMIT', message: 'Too many login requests are waiting for IB Key approval. Answer them on your phone or wait until they expire.' };
     const t = describeError(e);

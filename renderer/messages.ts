@@ -177,6 +177,12 @@ export function describeError(error: ClientError, now: Date = new Date()): Error
       // SPEC C1: a server address typed on the login screen that the contract refuses is an invalid address, said so in every language.
       if (error.issues?.some((i) => i.path === 'serverAddress')) return { message: t('errors:serverAddressInvalid.message'), action: t('errors:serverAddressInvalid.action') };
       return { message: t('errors:invalidInput.message'), action: serverAdvice(error.issues?.[0]?.message, t('errors:invalidInput.action')) };
+    case 'SLS_ERR_SIGN_OUT_FIRST':
+      // SPEC C3: another server chosen while signed in; the address itself is fine, so never "not valid".
+      return { message: t('errors:signOutFirst.message'), action: t('errors:signOutFirst.action') };
+    case 'SLS_ERR_UNTRUSTED_SENDER':
+      // SPEC C3: the Electron sender check refused the call; never in normal use, so restart, then client services.
+      return { message: t('errors:untrustedSender.message'), action: t('errors:untrustedSender.action') };
     case 'SLS_ERR_PUSH_DENIED':
       // UI.md wording.
       return { message: t('errors:pushDenied.message'), action: t('errors:pushDenied.action') };

@@ -56,12 +56,17 @@ export const HOST_ERROR_DOCS = {
     support: "Have the user type the host name alone (such as `sls.example.com`) or the firm's full `https://` address, nothing after it.",
   },
   SLS_ERR_INVALID_INPUT: {
-    when: "SPEC C3: the window sent the host a call it does not know or input the contract refuses (an address on the login form that is not one; a server chosen while signed in, `Sign out before choosing another server.`). Other than the server address, the window's own checks should never let this through: a bug, or the window and the host of different versions.",
+    when: "SPEC C3: the window sent the host a call it does not know or input the contract refuses (an address on the login form that is not one). Other than the server address, the window's own checks should never let this through: a bug, or the window and the host of different versions. A valid address chosen while signed in is `SLS_ERR_SIGN_OUT_FIRST`.",
     shows: [
-      { case: 'the server address', error: { message: 'Invalid input for setSettings.', issues: [{ path: 'serverAddress', message: 'Sign out before choosing another server.' }] } },
+      { case: 'the server address', error: { message: 'Invalid input for setSettings.', issues: [{ path: 'serverAddress', message: 'Enter a host name or an http(s) address' }] } },
       { case: 'anything else (in English the second sentence is the host\'s reason, when it gives one)', error: { message: 'Unknown call.' } },
     ],
-    support: "The server address: as for `SLS_ERR_SERVER_ADDRESS_INVALID`; if the user is signed in, they sign out first. Anything else: have the user restart SLS Desktop; if it comes back, escalate with the steps, the version and build (the More menu) and the host's log.",
+    support: "The server address: as for `SLS_ERR_SERVER_ADDRESS_INVALID`. Anything else: have the user restart SLS Desktop; if it comes back, escalate with the steps, the version and build (the More menu) and the host's log.",
+  },
+  SLS_ERR_SIGN_OUT_FIRST: {
+    when: "SPEC C3: another server address was chosen on the login form while SLS Desktop holds a session (or the Client Portal session of Account security, C6), typically while another window or browser tab of the same SLS Desktop is signed in. The host keeps the server the session was opened on, so its token never goes to another server; nothing was changed or sent.",
+    shows: [{ error: { message: 'Sign out before choosing another server.' } }],
+    support: 'Have the user press Sign out in the window that is signed in, then choose the other server on the login form. If no window shows a session, have them restart SLS Desktop.',
   },
   SLS_ERR_NO_LOGIN_IN_PROGRESS: {
     when: 'A login step (choosing a device, a response, a new code, the IB Key wait) came when the host has no login in progress, or its answer came back after the login was over: the app was restarted, the login was cancelled or ended by a newer one, or another server address was chosen meanwhile (SPEC C3). The window goes back to the login form.',

@@ -50,6 +50,9 @@ export type DeviceView = z.infer<typeof DeviceView>;
  * Sunday 01:00 New York time, or off and why. The restart token itself stays in the host and the OS
  * keychain (C3); only this state crosses.
  * - `no_keychain`: no OS keychain answers on this computer (SLS_ERR_KEYCHAIN), so nothing can be kept.
+ * - `keychain_refused`: a keychain answers, but it refused to store the restart token (locked since,
+ *   its unlock prompt dismissed, its service gone or its module failing): after a sign-in, or after an
+ *   auto-restart that signed in but could not keep the next token. The next start is a login.
  * - `not_for_this_login`: only a full trading-platform login with a second factor gets one (not an
  *   opted-out login without one, not a Client Portal or portal-only session), or slsd refused it.
  * - `not_set_up`: slsd could not be reached for it, or it took too long (a keychain waiting to be unlocked).
@@ -60,7 +63,7 @@ export type DeviceView = z.infer<typeof DeviceView>;
  *   would (L8 × T1, D5: a temporary passcode's full access is over, no usable device is left); the
  *   host removed it from the keychain (that restart would revoke it), and the next start is a login.
  */
-export const AUTO_RESTART_OFF_REASONS = ['no_keychain', 'not_for_this_login', 'not_set_up', 'revoked', 'expired', 'devices'] as const;
+export const AUTO_RESTART_OFF_REASONS = ['no_keychain', 'keychain_refused', 'not_for_this_login', 'not_set_up', 'revoked', 'expired', 'devices'] as const;
 export const AutoRestartView = z.discriminatedUnion('state', [
   z.object({ state: z.literal('on'), /** The weekly cut-off (ISO): no restart after it. */ until: z.string() }),
   z.object({ state: z.literal('off'), reason: z.enum(AUTO_RESTART_OFF_REASONS) }),

@@ -24,6 +24,12 @@ export const HOST_ERROR_CODES = [
   'SLS_ERR_SERVER_ADDRESS_INVALID',
   /** The renderer sent input that does not match the contract. */
   'SLS_ERR_INVALID_INPUT',
+  /**
+   * SPEC C3: another server address was chosen while a session (or the step-up's Client Portal session,
+   * C6) is held, maybe in another window; its bearer token must never go to that server. Not an invalid
+   * address: the renderer says to sign out first, never "the server address is not valid".
+   */
+  'SLS_ERR_SIGN_OUT_FIRST',
   /** selectDevice/respond/resend without a login in progress (e.g. after a restart). */
   'SLS_ERR_NO_LOGIN_IN_PROGRESS',
   /**

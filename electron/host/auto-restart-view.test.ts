@@ -1,6 +1,6 @@
 // What the signed-in screen learns of auto-restart (SPEC L8, C3; UI.md 7; UI audit #13): the session
 // view says on until the weekly cut-off (Sunday 01:00 New York time) or off and why — no keychain on
-// this computer, not for this login, not set up in time, revoked on slsd while signed in — and never
+// this computer, a keychain that refused the token, not for this login, not set up in time, revoked on slsd while signed in — and never
 // carries the restart token.
 // Against a real slsd (SQLite), with memory, broken and slow keychains, and the operator's slsctl.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -156,6 +156,25 @@ describe('auto-restart in the session view (SPEC L8, C3; UI.md 7)', () => {
     expectNoSecrets(view);
     // Nothing asked of slsd that could not be kept: no token issued, none audited.
     expect(await t.adb.selectFrom('restart_tokens').select('id').execute()).toEqual([]);
+  });
+
+  it('off, the keychain refused the token (it answers, but is locked): keychain_refused, not no_keychain; the login still succeeds', async () => {
+    const inner = createMemoryKeychain();
+    const refusing: Keychain = {
+      ...inner,
+      set: async () => {
+        throw new KeychainUnavailableError(new Error('org.freedesktop.Secret.Error.IsLocked'));
+      },
+    };
+    const logs: string[] = [];
+    const { call } = host(refusing, { logs });
+    const view = await signInThrough(call);
+    expect(view.autoRestart).toEqual({ state: 'off', reason: 'keychain_refused' });
+    expect((await call<SessionView>('getSession')).autoRestart).toEqual({ state: 'off', reason: 'keychain_refused' });
+    expect(logs).toContain('auto-restart not enabled: the keychain refused the restart token code=SLS_ERR_KEYCHAIN');
+    expect(logs).not.toContain('auto-restart not enabled code=SLS_ERR_KEYCHAIN');
+    expectNoSecrets(view);
+    expect(await inner.accounts()).toEqual([]);
   });
 
   it('off, not for this login: an opted-out user signed in without a second factor (O1), and the step-up portal session (C6)', async () => {
@@ -469,15 +488,15 @@ describe('auto-restart at the start, the next restart token not stored (SPEC L8,
     ['the keychain is locked or gone (SLS_ERR_KEYCHAIN)', new KeychainUnavailableError(new Error('org.freedesktop.Secret.Error.IsLocked'))],
     ['the keychain module throws something else', new TypeError('keyring: unexpected reply')],
   ] as const) {
-    it(`${kind}: still signed in, auto-restart says off (no_keychain); the spent token leaves the keychain; logged without a token`, async () => {
+    it(`${kind}: still signed in, auto-restart says off (keychain_refused, not no_keychain: the keychain is there); the spent token leaves the keychain; logged without a token`, async () => {
       const { keychain, settings, token } = await signedInWithToken();
       const logs: string[] = [];
       const restarted = host(keychainFailing(keychain, { set: error }), { settings, logs });
       const view = await restarted.call<SessionView>('getSession');
       // The restart signed in on slsd: the user is signed in, legitimately, without a second factor (L8).
-      expect(view).toMatchObject({ user: { username: 'rhea' }, authenticatedWith: null, autoRestart: { state: 'off', reason: 'no_keychain' } });
+      expect(view).toMatchObject({ user: { username: 'rhea' }, authenticatedWith: null, autoRestart: { state: 'off', reason: 'keychain_refused' } });
       expectNoSecrets(view, token);
-      expect((await restarted.call<SessionView>('getSession')).autoRestart).toEqual({ state: 'off', reason: 'no_keychain' });
+      expect((await restarted.call<SessionView>('getSession')).autoRestart).toEqual({ state: 'off', reason: 'keychain_refused' });
       expect(await restarted.call('getAutoRestartAttempt')).toBeNull();
       // The token it used is spent on slsd: kept, the next start would be refused with it, a failure counted (L6).
       expect(await keychain.get(account())).toBeNull();
@@ -503,7 +522,7 @@ describe('auto-restart at the start, the next restart token not stored (SPEC L8,
     const failing = keychainFailing(keychain, { set: new KeychainUnavailableError(new Error('locked')), delete: new KeychainUnavailableError(new Error('locked')) });
     const restarted = host(failing, { settings, logs });
     const view = await restarted.call<SessionView>('getSession');
-    expect(view).toMatchObject({ user: { username: 'rhea' }, autoRestart: { state: 'off', reason: 'no_keychain' } });
+    expect(view).toMatchObject({ user: { username: 'rhea' }, autoRestart: { state: 'off', reason: 'keychain_refused' } });
     expect(logs).toContain('auto-restart: the spent restart token could not be removed from the keychain code=SLS_ERR_KEYCHAIN');
     for (const line of logs) expect(line).not.toContain(token);
     expect(JSON.parse((await keychain.get(account()))!)).toMatchObject({ restartToken: token });

@@ -175,6 +175,11 @@ function restartFailure(error: SlsdError['error']): AutoRestartAttempt {
 const RESTART_NOT_FOR_THIS_LOGIN: AutoRestartView = { state: 'off', reason: 'not_for_this_login' };
 /** SPEC L8: slsd could not be asked, or setting it up took longer than a sign-in waits. */
 const RESTART_NOT_SET_UP: AutoRestartView = { state: 'off', reason: 'not_set_up' };
+/**
+ * SPEC L8, C3: a keychain answers, but refused to store the restart token (after a sign-in, or the next
+ * token after an auto-restart); not `no_keychain`, which is for a computer without one.
+ */
+const RESTART_KEYCHAIN_REFUSED: AutoRestartView = { state: 'off', reason: 'keychain_refused' };
 
 /**
  * How long the last login step waits for auto-restart to be set up (SPEC L8: the token from slsd, then
@@ -575,9 +580,11 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       await keychain.set(restartAccount(), JSON.stringify({ username, restartToken: grant.restartToken, validUntil: grant.validUntil }));
       held.restartToken = grant.restartToken;
     } catch {
-      // No Secret Service, Keychain or Credential Manager answers: nowhere to keep the token (never a settings file).
-      log('auto-restart not enabled code=SLS_ERR_KEYCHAIN');
-      return { state: 'off', reason: 'no_keychain' };
+      // A keychain answered `available` but refused the token (locked, its unlock prompt dismissed, its
+      // service gone since): nowhere to keep it (never a settings file). Not "no keychain on this
+      // computer" (SPEC L8, C5): the screen says the keychain refused.
+      log('auto-restart not enabled: the keychain refused the restart token code=SLS_ERR_KEYCHAIN');
+      return RESTART_KEYCHAIN_REFUSED;
     }
     return { state: 'on', until: grant.validUntil };
   }
@@ -705,7 +712,7 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
       }
       const { token: sessionToken, ...info } = r.session;
       log(`auto-restart user=${info.user.username}`);
-      if (!kept) return { token: sessionToken, info, restart: { state: 'off', reason: 'no_keychain' } };
+      if (!kept) return { token: sessionToken, info, restart: RESTART_KEYCHAIN_REFUSED };
       return { token: sessionToken, info, restart: { state: 'on', until: r.validUntil }, restartToken: r.restartToken };
     } catch (e) {
       // SPEC L8: refused (used, revoked, past the cut-off, the user locked or without a device): forget
@@ -731,12 +738,12 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
    * The keychain may refuse it (locked since the last start, its service gone, its module failing).
    * The restart signed in all the same, and the user is signed in legitimately, so the session stays,
    * as after a sign-in whose token the keychain refused (`enableRestart`): the signed-in screen says
-   * auto-restart is off, `no_keychain` (SLS_ERR_KEYCHAIN), and the next start is a login. The token
-   * just used is spent on slsd: left in the keychain, the next start would be refused with it and slsd
-   * would count a failure (L6), so it is removed (with the new one, should the keychain have taken it
-   * after all: what the screen says stays true). The new token is forgotten with the answer; slsd keeps
-   * it until its cut-off (it has no call to revoke one token alone) and sign out revokes it. Logged by
-   * code, never a token nor the keychain's message.
+   * auto-restart is off, `keychain_refused` (SLS_ERR_KEYCHAIN; the keychain is there, it refused), and
+   * the next start is a login. The token just used is spent on slsd: left in the keychain, the next
+   * start would be refused with it and slsd would count a failure (L6), so it is removed (with the new
+   * one, should the keychain have taken it after all: what the screen says stays true). The new token is
+   * forgotten with the answer; slsd keeps it until its cut-off (it has no call to revoke one token
+   * alone) and sign out revokes it. Logged by code, never a token nor the keychain's message.
    */
   async function keepNextRestart(account: string, username: string, used: string, r: { restartToken: string; validUntil: string }): Promise<boolean> {
     try {
@@ -1245,9 +1252,9 @@ export function createHostServices(deps: HostServiceDeps): HostServices {
         // SPEC C3: the slsd client reads the address on every request, so a new one while a session is
         // held would carry its bearer token (and the portal session's) to that server, and sign out would
         // end nothing on the one that issued it. The login form chooses the server; signed in, it stays.
+        // Its own code, not SLS_ERR_INVALID_INPUT: the address is valid, and the renderer says why (C5).
         if (address !== settings.read().serverAddress && (session !== null || portal !== null)) {
-          const message = 'Sign out before choosing another server.';
-          throw new SlsdError({ code: 'SLS_ERR_INVALID_INPUT', message, issues: [{ path: 'serverAddress', message }] }, null);
+          throw new SlsdError({ code: 'SLS_ERR_SIGN_OUT_FIRST', message: 'Sign out before choosing another server.' }, null);
         }
         patch.serverAddress = address;
       }

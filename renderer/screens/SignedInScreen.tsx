@@ -29,6 +29,7 @@ function restrictionText(t: TFunction<'common'>, r: { code: string; message: str
 
 const AUTO_RESTART_OFF_KEYS = {
   no_keychain: 'signedIn.autoRestartOff.noKeychain',
+  keychain_refused: 'signedIn.autoRestartOff.keychainRefused',
   not_for_this_login: 'signedIn.autoRestartOff.notForThisLogin',
   not_set_up: 'signedIn.autoRestartOff.notSetUp',
   revoked: 'signedIn.autoRestartOff.revoked',

@@ -75,6 +75,16 @@ describe('signed-in screen (UI.md 7)', () => {
       expect(text(render(session({ state: 'off', reason: 'not_set_up' }, [])))).toContain(off.notSetUp);
     });
 
+    it(`${lang}: auto-restart off because the keychain refused the restart key says so, not "no keychain on this computer" (SPEC L8, C5)`, () => {
+      applyLanguage(lang);
+      const off = words.common.signedIn.autoRestartOff;
+      expect(off.keychainRefused).toBeTruthy();
+      const refused = text(render(session({ state: 'off', reason: 'keychain_refused' }, [])));
+      expect(refused).toContain(off.keychainRefused);
+      expect(refused).not.toContain(off.noKeychain);
+      expect(off.keychainRefused).not.toBe(off.noKeychain);
+    });
+
     it(`${lang}: auto-restart turned off while signed in says so: revoked on the server, or past the weekly cut-off (SPEC L8)`, () => {
       applyLanguage(lang);
       const off = words.common.signedIn.autoRestartOff;

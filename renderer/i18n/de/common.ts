@@ -29,6 +29,7 @@ const common: Catalogue<typeof en> = {
     autoRestartOn: 'Aktiv bis {{when}} (New Yorker Zeit)',
     autoRestartOff: {
       noKeychain: 'Aus: kein Schlüsselbund auf diesem Computer',
+      keychainRefused: 'Aus: der Schlüsselbund des Systems hat das Speichern des Neustart-Schlüssels abgelehnt; beim nächsten Start werden Sie zur Anmeldung aufgefordert',
       notForThisLogin: 'Aus: für diese Anmeldung nicht verfügbar',
       notSetUp: 'Aus: konnte diesmal nicht eingerichtet werden',
       revoked: 'Aus: auf dem Server widerrufen; beim nächsten Start wird Ihr zweiter Faktor verlangt',

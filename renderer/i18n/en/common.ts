@@ -29,6 +29,8 @@ const common = {
     autoRestartOn: 'On until {{when}} (New York time)',
     autoRestartOff: {
       noKeychain: 'Off: no system keychain on this computer',
+      /** SPEC L8: a keychain is there but refused to store the restart key (locked, its prompt dismissed); the next start is a login. */
+      keychainRefused: 'Off: the system keychain refused to store the restart key; the next start asks you to log in',
       notForThisLogin: 'Off: not available for this login',
       notSetUp: 'Off: could not be set up this time',
       /** It was on; slsd said the token no longer works (`slsctl restart revoke`, a device reported): the next start is a full login. */

@@ -57,9 +57,13 @@ const errors = {
   serverUnreachable: { message: 'Cannot reach the SLS server.', action: 'Check the server address and your connection, then try again.' },
   badServerResponse: { message: 'The server did not answer like an SLS server.', action: 'Check the server address.' },
   invalidInput: { message: 'Some input is not valid.', action: 'Check what you typed and try again.' },
+  /** SPEC C3: another server chosen while signed in (maybe in another window): the address is fine, the session holds it. */
+  signOutFirst: { message: 'You are signed in to the current server, maybe in another window.', action: 'Sign out before choosing another server.' },
   pushDenied: { message: 'The request was denied on your phone.', action: "If that wasn't you, your account is protected: call client services." },
   pushWrongNumber: { message: 'The number chosen on your phone did not match the one on this screen.', action: 'This login has ended. Log in again and choose the number shown here.' },
   hostDisconnected: { message: 'The connection to SLS Desktop was lost.', action: 'Close this window and start SLS Desktop again.' },
+  /** SPEC C3: the host refused a call from a frame it does not trust; never in normal use. */
+  untrustedSender: { message: 'SLS Desktop refused a request from this window.', action: 'Quit SLS Desktop and start it again; if it keeps happening, call client services.' },
   keychain: { message: 'The system keychain could not be used.', action: 'Unlock your keychain and try again.' },
   unknown: { message: 'Something went wrong.', action: 'Try again; if it keeps happening, call client services.' },
   sessionEnding: { messageAt: 'Your session ends at {{when}} (New York time).', message: 'Your session ends soon.', action: 'After that, log in again to go on.' },

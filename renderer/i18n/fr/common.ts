@@ -29,6 +29,7 @@ const common: Catalogue<typeof en> = {
     autoRestartOn: "Activé jusqu'à {{when}} (heure de New York)",
     autoRestartOff: {
       noKeychain: 'Désactivé : pas de trousseau système sur cet ordinateur',
+      keychainRefused: "Désactivé : le trousseau système a refusé d'enregistrer la clé de redémarrage ; le prochain démarrage vous demandera de vous connecter",
       notForThisLogin: 'Désactivé : non disponible pour cette connexion',
       notSetUp: "Désactivé : n'a pas pu être mis en place cette fois",
       revoked: 'Désactivé : révoqué sur le serveur ; le prochain démarrage demandera votre second facteur',
