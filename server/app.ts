@@ -232,8 +232,10 @@ async function buildOn(config: SlsConfig, services: Services, opened: Array<() =
   await app.ready();
   for (const w of services.warnings) app.log.warn(w);
   // Expired rows go after a grace period; never the audit log (SPEC N1, N2; services/housekeeping.ts).
-  const housekeeping = startHousekeeping(services.db, services.now, { intervalMs: config.housekeepingIntervalMs, graceMs: config.housekeepingGraceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs, settledRetentionMs: config.settledRetentionMs }, {
-    swept: (r) => void (totalDeleted(r) > 0 && app.log.info({ housekeeping: r }, 'expired rows deleted')),
+  // SPEC P2, P5: it also masks the codes an earlier slsd left in clear in settled SMS rows, as this
+  // slsd's dispatcher would (the sent ones only with a real gateway; sms/policy.ts).
+  const housekeeping = startHousekeeping(services.db, services.now, { intervalMs: config.housekeepingIntervalMs, graceMs: config.housekeepingGraceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs, settledRetentionMs: config.settledRetentionMs, maskSmsCodes: services.sms.settledMasking }, {
+    swept: (r) => void ((totalDeleted(r) > 0 || r.smsCodesMasked > 0) && app.log.info({ housekeeping: r }, 'expired rows deleted')),
     failed: (err) => app.log.error({ err }, 'housekeeping sweep failed'),
   });
   opened.push(() => housekeeping.stop());

@@ -59,6 +59,27 @@ describeEachBackend('a change and its audit entry, in one transaction (SPEC N2)'
     expect((await entries('mobile.verified')).map((e) => e.device_id)).toEqual([sms2[0]!.id]);
   });
 
+  it('N2, P1, P5: a number verification code is stored with its mobile.code_sent entry before its SMS is written to the outbox, or neither; the retry writes one, on record once', async () => {
+    const u = await makeUser(t, 'cora', [], { mobile: null });
+    const passcode = await t.provisioning.issueTemporaryPasscode('cora', 'test');
+    const token = await signIn(t, 'cora', { device: { id: passcode.deviceId } } as never, PORTAL, () => passcode.passcode);
+    const outbox = () => t.adb.selectFrom('sms_outbox').select('body').where('purpose', '=', 'verify_number').execute();
+    const verifications = () => t.adb.selectFrom('mobile_verifications').select('number').where('user_id', '=', u.userId).execute();
+
+    const allow = await refuseAudit(t, backend, 'mobile.code_sent');
+    expect((await postJson(t.app, '/v1/mobile-number', { number: '+44 7400 123456' }, bearer(token))).status).toBe(500);
+    expect(await outbox()).toEqual([]);
+    expect(await verifications()).toEqual([]);
+
+    await allow();
+    ok(await postJson(t.app, '/v1/mobile-number', { number: '+44 7400 123456' }, bearer(token)));
+    expect(await outbox()).toHaveLength(1);
+    expect(await verifications()).toEqual([{ number: '+447400123456' }]);
+    expect((await entries('mobile.code_sent')).map((e) => [e.user_id, JSON.parse(e.details)])).toEqual([[u.userId, { masked: '+44 ••• ••• ••56', deferredUntil: null }]]);
+    const code = /(\d{6})/.exec((await outbox())[0]!.body)![1]!;
+    expect(ok(await postJson<{ verified: boolean }>(t.app, '/v1/mobile-number/verify', { code }, bearer(token))).verified).toBe(true);
+  });
+
   it('N2, O1, O3: an opt-out (and back in) happens with its sls.opted_out (sls.opted_in) entry or not at all, on record once', async () => {
     const jane = await makeUser(t, 'jane', ['dscplus']);
     const token = await signIn(t, 'jane', jane.devices.dscplus!);

@@ -24,6 +24,7 @@ export type AccountAuditEvent =
   | 'device.status_changed'
   | 'device.order_cancelled'
   | 'mobile.code_sent'
+  | 'mobile.code_not_sent'
   | 'mobile.code_failed'
   | 'mobile.refused'
   | 'mobile.verified'

@@ -175,13 +175,66 @@ describeEachBackend('number verification and SMS: review gaps (P1–P5, L4, N2)'
     // Not stored, not in the cool-down or the daily cap, not in the number's budget of 1.
     expect(await verifications(u.userId)).toEqual([]);
     expect(await budget('+447400123456')).toEqual({ verify_number: 0 });
-    expect(await audit('mobile.code_sent')).toEqual([]);
+    // SPEC N2: each code was stored with its mobile.code_sent before its SMS was asked for, and withdrawn
+    // with its mobile.code_not_sent when the SMS did not leave.
+    const story = async () => [...(await audit('mobile.code_sent')), ...(await audit('mobile.code_not_sent'))].sort((a, b) => a.id - b.id).map((e) => [e.event, e.details]);
+    const codeSent = ['mobile.code_sent', { masked: '+44 ••• ••• ••56', deferredUntil: null }];
+    const notSent = ['mobile.code_not_sent', { masked: '+44 ••• ••• ••56', reason: 'SLS_ERR_SERVICE_UNAVAILABLE' }];
+    expect(await story()).toEqual([codeSent, notSent, codeSent, notSent, codeSent, notSent]);
     failing = false;
     const s = ok(await setNumber(token, '+447400123456'));
     expect(s.pending).toMatchObject({ maskedNumber: '+44 ••• ••• ••56', deferred: false });
     expect(sent.map((m) => m.to)).toEqual(['+447400123456']);
     expect(await budget('+447400123456')).toEqual({ verify_number: 1 });
+    expect(await story()).toEqual([codeSent, notSent, codeSent, notSent, codeSent, notSent, codeSent]);
     expect(ok(await verify(token, await codeFor('+447400123456'))).verified).toBe(true);
+  });
+
+  it('N2, P1: a code is stored with its mobile.code_sent entry before its SMS leaves, or not at all: refused by the log, nothing is sent or kept and the code that waited still stands; the retry sends one, on record once', async () => {
+    await start();
+    const { u, token } = await deviceless('audrey');
+    ok(await setNumber(token, '+447400111222'));
+    t.clock.advance(COOL_DOWN_MS);
+
+    const allow = await refuseAuditEvent(t.adb, 'mobile.code_sent');
+    expect((await setNumber(token, '+447400654321')).status).toBe(500);
+    // No SMS to the new number, none waiting, nothing of its budget used; no code stored for it.
+    expect(sent.map((m) => m.to)).toEqual(['+447400111222']);
+    expect(await t.adb.selectFrom('sms_outbox').select('id').execute()).toEqual([]);
+    expect(await budget('+447400654321')).toEqual({});
+    expect((await verifications(u.userId)).map((v) => [v.number, v.ended_at])).toEqual([['+447400111222', null]]);
+    expect((await audit('mobile.code_sent')).map((e) => e.details)).toEqual([{ masked: '+44 ••• ••• ••22', deferredUntil: null }]);
+
+    await allow();
+    expect(ok(await setNumber(token, '+447400654321')).pending).toMatchObject({ maskedNumber: '+44 ••• ••• ••21', deferred: false });
+    expect(sent.map((m) => m.to)).toEqual(['+447400111222', '+447400654321']);
+    expect((await verifications(u.userId)).map((v) => [v.number, v.ended_at === null])).toEqual([
+      ['+447400111222', false],
+      ['+447400654321', true],
+    ]);
+    expect((await audit('mobile.code_sent')).map((e) => e.details)).toEqual([
+      { masked: '+44 ••• ••• ••22', deferredUntil: null },
+      { masked: '+44 ••• ••• ••21', deferredUntil: null },
+    ]);
+    expect(await audit('mobile.code_not_sent')).toEqual([]);
+    expect(ok(await verify(token, await codeFor('+447400654321'))).verified).toBe(true);
+  });
+
+  it('N2, P2: a code held for the carrier hours is held with its mobile.code_sent entry or not at all; the retry holds one, on record once', async () => {
+    await start({ at: LONDON_NIGHT, config: { smsCarrierHours: true } });
+    const { u, token } = await deviceless('holly');
+    const allow = await refuseAuditEvent(t.adb, 'mobile.code_sent');
+    expect((await setNumber(token, '+447400111222')).status).toBe(500);
+    expect(await t.adb.selectFrom('sms_outbox').select('id').execute()).toEqual([]);
+    expect(await verifications(u.userId)).toEqual([]);
+
+    await allow();
+    expect(ok(await setNumber(token, '+447400111222')).pending).toMatchObject({ deferred: true, deliverAt: new Date(LONDON_MORNING).toISOString() });
+    expect(await t.adb.selectFrom('sms_outbox').select(['to_number', 'not_before']).execute()).toEqual([{ to_number: '+447400111222', not_before: LONDON_MORNING }]);
+    expect((await audit('mobile.code_sent')).map((e) => e.details)).toEqual([{ masked: '+44 ••• ••• ••22', deferredUntil: new Date(LONDON_MORNING).toISOString() }]);
+    t.clock.set(LONDON_MORNING);
+    expect(await t.services.sms.dispatchDue()).toEqual({ sent: 1, dropped: 0, failed: 0 });
+    expect(sent.map((m) => m.to)).toEqual(['+447400111222']);
   });
 
   it('P5, L4: a login code the gateway failed to send is SLS_ERR_SERVICE_UNAVAILABLE and uses none of the number\'s budget', async () => {

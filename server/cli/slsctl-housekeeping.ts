@@ -30,11 +30,15 @@ export function registerHousekeepingCommand(program: Command, open: () => Promis
     .action(async (o: { graceMs?: number }) => {
       const { s, config } = await open();
       const graceMs = o.graceMs ?? config.housekeepingGraceMs;
-      const r = await sweepExpired(s.db, s.now(), { graceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs, settledRetentionMs: config.settledRetentionMs });
+      // SPEC P2, P5: slsctl has only the embedded outbox, so of the codes an earlier slsd left in clear it
+      // masks those of dropped rows; sent ones are left to an slsd with a real gateway (sms/policy.ts).
+      const r = await sweepExpired(s.db, s.now(), { graceMs, addressFailureWindowMs: config.addressFailureWindowMs, smsRetentionMs: config.smsRetentionMs, settledRetentionMs: config.settledRetentionMs, maskSmsCodes: s.sms.settledMasking });
       io.out(
         `deleted ${totalDeleted(r)} expired row(s), grace ${graceMs} ms: login transactions ${r.loginTransactions}, sessions ${r.sessions}, ` +
           `IB Key nonces ${r.ibkeyNonces}, IB Key push approvals ${r.ibkeyPushRequests}, IB Key activations ${r.ibkeyActivations}, mobile number verifications ${r.mobileVerifications}, confirmations ${r.confirmations}, restart tokens ${r.restartTokens}, failure counters ${r.failureCounters}, SMS budgets ${r.smsBudgets}; SMS outbox older than ${Math.round(config.smsRetentionMs / 86_400_000)} days ${r.smsOutbox}; ` +
-          `settled longer than ${Math.round(config.settledRetentionMs / 86_400_000)} days: sharing requests ${r.sharingRequests}, device orders ${r.deviceOrders}\n`,
+          `settled longer than ${Math.round(config.settledRetentionMs / 86_400_000)} days: sharing requests ${r.sharingRequests}, device orders ${r.deviceOrders}` +
+          (r.smsCodesMasked > 0 ? `; SMS codes masked in settled outbox rows from before migration 0016 ${r.smsCodesMasked}` : '') +
+          '\n',
       );
     });
 }

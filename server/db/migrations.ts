@@ -386,10 +386,45 @@ function migration0015(): Migration {
   };
 }
 
+/**
+ * `server_meta` names of migration 0016's marks (see there): SMS outbox rows below the id each holds
+ * may keep a code in clear once dropped (`dropped`) or sent (`sent`). Housekeeping masks them and
+ * removes the mark (services/housekeeping.ts `maskOldSmsCodes`).
+ */
+export const SMS_CODES_UNMASKED_BELOW = { dropped: 'sms_outbox_codes_unmasked_below:dropped', sent: 'sms_outbox_codes_unmasked_below:sent' } as const;
+
+/**
+ * SPEC P2, P5 (codes at rest): where the SMS outbox's rows from before the masking of codes end.
+ *
+ * Since then a held SMS that is dropped, or sent through a real gateway, keeps its text with the code
+ * masked (sms/policy.ts `maskSmsCode`); rows settled by an earlier slsd hold the code in clear until
+ * their retention (30 days). This migration only records the first id written after it, twice (once
+ * for dropped rows, once for sent ones), when the outbox has rows at all; housekeeping then masks the
+ * settled rows below it and removes each mark once done. **Decision**: not masked here, because
+ * whether a *sent* row keeps its code depends on the gateway slsd runs with, which a migration does not
+ * know (slsctl, which migrates too, has only the embedded outbox): with the embedded outbox (P5) the
+ * outbox is the phone and its sent rows stay readable by design, with a real gateway they lose their
+ * code. And a migration is fixed once written, while the masking is the dispatcher's own, kept in one
+ * place: housekeeping uses the same function. Deterministic SQL: the largest id, nothing per row.
+ */
+function migration0016(): Migration {
+  return {
+    async up(db: AnyDb) {
+      const { last } = (await db.selectFrom('sms_outbox').select((eb) => eb.fn.max('id').as('last')).executeTakeFirst()) as { last: number | string | null };
+      if (last === null) return;
+      const below = String(Number(last) + 1);
+      await db
+        .insertInto('server_meta')
+        .values(Object.values(SMS_CODES_UNMASKED_BELOW).map((name) => ({ name, value: below })))
+        .execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012(), '0013_without_second_factor': migration0013(), '0014_device_serial': migration0014(), '0015_sharing_ended_reason': migration0015() };
+      return { '0001_initial': migration0001(dialect), '0003_account_security': accountSecurityMigration(dialect), '0002_ibkey': ibkeyMigration(), '0004_sms_dispatch': smsDispatchMigration(), '0005_ibkey_nonce_address': ibkeyNonceAddressMigration(), '0006_lookup_indexes': migration0006(), '0007_server_meta': migration0007(), '0008_audit_log_user': migration0008(), '0009_sharing_owner': migration0009(), '0010_confirmations_device': migration0010(), '0011_restart_token_sessions': migration0011(), '0012_sms_budget': migration0012(), '0013_without_second_factor': migration0013(), '0014_device_serial': migration0014(), '0015_sharing_ended_reason': migration0015(), '0016_sms_codes_unmasked_below': migration0016() };
     },
   };
 }

@@ -10,6 +10,9 @@
  * never touched (append-only, SPEC N2): it is the lasting record of what these rows were.
  * The SMS outbox (P5) keeps what was sent for `smsRetentionMs` (default 30 days): long enough for
  * support to see what a user was sent, not for ever (its bodies hold codes, long dead but still).
+ * SPEC P2, P5: outbox rows an earlier slsd settled with their code in clear (before migration 0016)
+ * get it masked as the dispatcher masks them now (`maskOldSmsCodes`): the ones dropped, and with a
+ * real gateway the ones sent; once each, then never looked at again.
  * The SMS budget rows (L4, migration 0012: one per number and budget) go once their rolling hour is
  * over, plus the grace: a number texted once would otherwise stay in `sms_budget` for ever.
  * Settled requests go after `settledRetentionMs` (default 365 days): sharing requests cancelled or
@@ -27,10 +30,11 @@ import type { ExpressionBuilder, Kysely } from 'kysely';
 import { USER_FAILURE_WINDOW_MS } from '../config.ts';
 import { accountDb } from '../account/schema.ts';
 import type { AccountDb, AccountTables } from '../account/schema.ts';
+import { SMS_CODES_UNMASKED_BELOW } from '../db/migrations.ts';
 import type { Database, FailureCounterTable } from '../db/schema.ts';
 import { MOBILE_CODES_WINDOW_MS } from './phone.ts';
-import { SMS_BUDGET_WINDOW_MS } from '../sms/policy.ts';
-import type { SmsBudgetBucket, SmsBudgetTables } from '../sms/policy.ts';
+import { isSealedSmsBody, maskSmsCode, SMS_BUDGET_WINDOW_MS } from '../sms/policy.ts';
+import type { SettledSmsMasking, SmsBudgetBucket, SmsBudgetTables } from '../sms/policy.ts';
 
 export interface HousekeepingOptions {
   /** Rows are deleted this long after they expired (or were revoked). */
@@ -49,6 +53,12 @@ export interface HousekeepingOptions {
    * deleted once the audit log (N2) has held their settlement this long. Undefined: kept for ever.
    */
   readonly settledRetentionMs?: number;
+  /**
+   * SPEC P2, P5: outbox rows written before migration 0016 whose code is still in clear are masked:
+   * the dropped ones, and the sent ones too with `sent_and_dropped` (slsd with a real gateway:
+   * `SmsPolicyGateway.settledMasking`). Undefined: none.
+   */
+  readonly maskSmsCodes?: SettledSmsMasking;
 }
 
 /** How many rows each sweep deleted, per kind. */
@@ -63,6 +73,8 @@ export interface HousekeepingReport {
   restartTokens: number;
   failureCounters: number;
   smsOutbox: number;
+  /** Not deleted: outbox rows from before migration 0016 whose code was masked (P2, P5). */
+  smsCodesMasked: number;
   smsBudgets: number;
   sharingRequests: number;
   deviceOrders: number;
@@ -105,6 +117,48 @@ async function deleteOldSms(db: AccountDb, cutoff: number, batch: number): Promi
     total += n;
     if (n < batch) return total;
   }
+}
+
+/**
+ * SPEC P2, P5 (codes at rest): masks the code of the `kind` rows (dropped, or sent) that an slsd from
+ * before migration 0016 settled with it in clear, as the dispatcher does now (sms/policy.ts
+ * `maskSmsCode`), then removes the mark migration 0016 left for that kind, so it is done once.
+ *
+ * Only rows below the mark: every row written since is masked when it settles, or is the embedded
+ * outbox's readable message by design. Keyset-paged by id (a primary-key range, gone with the
+ * retention anyway). A sealed body is left alone (its base64 may hold digits; a settled row never
+ * keeps one). Each update is conditional on the body read and the row still settled, so a
+ * dispatcher or another slsd sweeping at the same time is never overwritten, and a second run
+ * changes nothing. A sweep that fails midway keeps the mark, and the next one goes on.
+ */
+async function maskOldSmsCodes(db: AccountDb, kind: keyof typeof SMS_CODES_UNMASKED_BELOW, batch: number): Promise<number> {
+  const name = SMS_CODES_UNMASKED_BELOW[kind];
+  const mark = await db.selectFrom('server_meta').select('value').where('name', '=', name).executeTakeFirst();
+  if (!mark) return 0;
+  const below = Number(mark.value);
+  const settled = kind === 'dropped' ? 'dropped_reason' : 'sent_at';
+  let total = 0;
+  let after = 0;
+  for (;;) {
+    const rows = await db.selectFrom('sms_outbox').select(['id', 'body']).where('id', '>', after).where('id', '<', below).where(settled, 'is not', null).orderBy('id').limit(batch).execute();
+    for (const row of rows) {
+      if (isSealedSmsBody(row.body)) continue;
+      const body = maskSmsCode(row.body);
+      if (body === row.body) continue;
+      const r = await db.updateTable('sms_outbox').set({ body }).where('id', '=', row.id).where('body', '=', row.body).where(settled, 'is not', null).executeTakeFirst();
+      total += Number(r.numUpdatedRows);
+    }
+    if (rows.length < batch) break;
+    after = rows[rows.length - 1]!.id;
+  }
+  await db.deleteFrom('server_meta').where('name', '=', name).execute();
+  return total;
+}
+
+/** SPEC P2, P5: `maskOldSmsCodes` for the kinds of settled rows that keep no code under `masking`. */
+async function maskOldSettledSms(db: AccountDb, masking: SettledSmsMasking, batch: number): Promise<number> {
+  const dropped = await maskOldSmsCodes(db, 'dropped', batch);
+  return masking === 'sent_and_dropped' ? dropped + (await maskOldSmsCodes(db, 'sent', batch)) : dropped;
 }
 
 type KeyedTable = 'login_transactions' | 'sessions' | 'ibkey_push_requests' | 'ibkey_activations' | 'mobile_verifications' | 'confirmations' | 'restart_tokens';
@@ -383,6 +437,8 @@ export async function sweepExpired(db: Kysely<Database>, now: number, o: Houseke
     restartTokens: await deleteExpired(adb, 'restart_tokens', cutoff, batch),
     failureCounters: await deleteOldFailureCounters(db, now, o, batch),
     smsOutbox: o.smsRetentionMs === undefined ? 0 : await deleteOldSms(adb, now - o.smsRetentionMs, batch),
+    // SPEC P2, P5: codes an earlier slsd left in clear in settled rows (once; migration 0016).
+    smsCodesMasked: o.maskSmsCodes === undefined ? 0 : await maskOldSettledSms(adb, o.maskSmsCodes, batch),
     // SPEC L4: a number's SMS budget only counts the last hour.
     smsBudgets: await deleteOldSmsBudgets(db, now, o, batch),
     // SPEC S3–S5, D6, D8, N2: settled requests, once the audit log has held their settlement a retention.

@@ -217,10 +217,13 @@ export class PhoneService {
     const id = newId('mob');
     const code = randomDigits(MOBILE_CODE_LENGTH);
     const deliverAt = d.services.sms.deliveryTime(check.e164, now);
+    const masked = maskPhoneNumber(check.e164);
     // SPEC L4, P1, N1: the cool-down and the daily cap are checked and the new code stored in one step
     // that no other runs for the same user at the same time, however many requests arrive together and
     // however many slsd share the database. PostgreSQL: the user's row is locked first. SQLite: the
     // transaction begins IMMEDIATE (db/connect.ts), holding the database's write lock (across processes too).
+    // SPEC N2: the code is stored with its `mobile.code_sent` entry, before the SMS leaves: a code the
+    // log did not take is neither stored nor sent (as a login's code stands only with its entry).
     const step = d.adb.transaction().execute(async (trx) => {
       if (d.services.database.dialect === 'postgres') await trx.selectFrom('users').select('id').where('id', '=', caller.user.id).forUpdate().execute();
       // A new code ends the one waiting (undone with the rest when this step is refused).
@@ -249,6 +252,13 @@ export class PhoneService {
           ended_at: null,
         })
         .execute();
+      await appendAccountAudit(trx, now, {
+        event: 'mobile.code_sent',
+        userId: caller.user.id,
+        username: caller.user.username_normalized,
+        sourceAddress,
+        details: { masked, deferredUntil: deliverAt > now ? new Date(deliverAt).toISOString() : null },
+      });
       return endedNow.map((r) => r.id);
     });
     let ended: string[];
@@ -274,22 +284,23 @@ export class PhoneService {
     } catch (e) {
       // Refused by the SMS policy (the number's budget, L4; do-not-call since it was checked, P2) or the
       // gateway failed: nothing was sent, so nothing stays stored. The code that waited waits again,
-      // and the cool-down is not used up by a code that never left.
+      // and the cool-down is not used up by a code that never left. SPEC N2: undone with its
+      // `mobile.code_not_sent` entry, which says the `mobile.code_sent` before it did not leave.
       await d.adb.transaction().execute(async (trx) => {
         await trx.deleteFrom('mobile_verifications').where('id', '=', id).execute();
         if (ended.length > 0) {
           await trx.updateTable('mobile_verifications').set({ ended_at: null }).where('id', 'in', ended).where('ended_at', '=', now).where('verified_at', 'is', null).execute();
         }
+        await appendAccountAudit(trx, d.now(), {
+          event: 'mobile.code_not_sent',
+          userId: caller.user.id,
+          username: caller.user.username_normalized,
+          sourceAddress,
+          details: { masked, reason: e instanceof SlsError ? e.code : 'error' },
+        });
       });
       throw e;
     }
-    await d.audit({
-      event: 'mobile.code_sent',
-      userId: caller.user.id,
-      username: caller.user.username_normalized,
-      sourceAddress,
-      details: { masked: maskPhoneNumber(check.e164), deferredUntil: deliverAt > now ? new Date(deliverAt).toISOString() : null },
-    });
     return this.status(caller);
   }
 

@@ -156,6 +156,12 @@ export function maskSmsCode(body: string): string {
   return body.replace(/\d{4,}/g, MASKED_CODE);
 }
 
+/**
+ * Which settled outbox rows keep no code (see above): `dropped` ones always (never delivered); `sent`
+ * ones too, unless the gateway is the embedded outbox, whose rows are the messages themselves.
+ */
+export type SettledSmsMasking = 'dropped' | 'sent_and_dropped';
+
 /** The body of a dropped SMS whose sealed body did not open: nothing of it is kept. */
 export const UNREADABLE_BODY = '[message removed: its sealed body could not be opened]';
 
@@ -232,6 +238,14 @@ export class SmsPolicyGateway implements SmsGateway {
   /** Is the configured gateway the embedded outbox (P5), whose rows are the messages themselves? */
   get #embedded(): boolean {
     return this.inner instanceof OutboxGateway;
+  }
+
+  /**
+   * The rows the dispatcher writes back with their code masked, as housekeeping masks the rows an
+   * earlier slsd settled in clear (services/housekeeping.ts, migration 0016): the same rule for both.
+   */
+  get settledMasking(): SettledSmsMasking {
+    return this.#embedded ? 'dropped' : 'sent_and_dropped';
   }
 
   /**
