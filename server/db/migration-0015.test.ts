@@ -4,15 +4,11 @@
 // one stays null, as nothing kept who ended it (the audit log's `sharing.cancelled` entry says); open
 // ones stay null. The API then reads each sensibly: `rejected_by_compliance`, or `not_recorded` with
 // when it was cancelled (sharing.ts `endedOf`), and nothing ended for an open one.
-import fs from 'node:fs';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
-import { migrationProvider } from './migrations.ts';
+import { databaseAtMigration } from './migration-testing.ts';
 import { describeEachBackend, probePostgres, tempDataDir } from './pg-testing.ts';
 import type { FreshDatabase, StorageBackend } from './pg-testing.ts';
-import { databaseTarget } from './url.ts';
 import { getJson } from '../testing/http.ts';
 import { testClock } from '../testing/test-server.ts';
 import { bearer, ok, PASSWORD, signIn, startAccountServer } from '../account/testing.ts';
@@ -32,17 +28,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * connection of its own (no slsd of this version has touched it), then closed.
  */
 async function databaseAt0014(url: string): Promise<void> {
-  const target = databaseTarget(url);
-  let db: Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the schema of an older version, not this one's types
-  if (target.kind === 'sqlite') {
-    fs.writeFileSync(target.file, '', { mode: 0o600 }); // owner-only, as slsd makes it (SPEC D4)
-    db = new Kysely({ dialect: new SqliteDialect({ database: new SQLite(target.file) }) });
-  } else {
-    db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
-  }
-  try {
-    const { error } = await new Migrator({ db, provider: migrationProvider(target.kind === 'sqlite' ? 'sqlite' : 'postgres') }).migrateTo('0014_device_serial');
-    if (error) throw error;
+  await databaseAtMigration(url, '0014_device_serial', async (db) => {
     const columns = (await db.introspection.getTables()).find((t) => t.name === 'sharing_requests')!.columns.map((c) => c.name);
     expect(columns).not.toContain('ended_reason');
 
@@ -66,9 +52,7 @@ async function databaseAt0014(url: string): Promise<void> {
     await request('shr_ended', BEFORE + 2 * DAY, { state: 'cancelled', verified_at: BEFORE + 2 * DAY, decided_at: BEFORE + 2 * DAY, decided_by: 'automatic', cancelled_at: BEFORE + 2 * DAY + 60_000 });
     // Still open at the upgrade: nothing ended it.
     await request('shr_open', UPGRADE - 60_000, { state: 'started' });
-  } finally {
-    await db.destroy();
-  }
+  });
 }
 
 describeEachBackend('migration 0015 on a database from before it (SPEC S3, S4, S5, N1)', probe, (backend: StorageBackend) => {

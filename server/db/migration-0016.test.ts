@@ -5,10 +5,7 @@
 // sent ones only in an slsd with a real gateway (the embedded outbox is the phone: its sent rows stay
 // readable, as they do now). Held rows, and the embedded outbox's own messages, are never touched.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { afterEach, expect, it, vi } from 'vitest';
 import { accountDb } from '../account/schema.ts';
 import { runSlsctl } from '../cli/slsctl.ts';
@@ -17,10 +14,9 @@ import { sweepExpired } from '../services/housekeeping.ts';
 import type { SmsGateway, SmsMessage } from '../sms/gateway.ts';
 import { startTestServer, testClock } from '../testing/test-server.ts';
 import type { TestServer } from '../testing/test-server.ts';
-import { migrationProvider } from './migrations.ts';
+import { databaseAtMigration } from './migration-testing.ts';
 import { describeEachBackend, probePostgres, tempDataDir } from './pg-testing.ts';
 import type { FreshDatabase, StorageBackend } from './pg-testing.ts';
-import { databaseTarget } from './url.ts';
 
 const probe = await probePostgres();
 
@@ -59,26 +55,14 @@ type RowName = keyof typeof OLD_ROWS;
  * rows above, written with plain inserts on a connection of its own, then closed.
  */
 async function databaseAt0015(url: string): Promise<void> {
-  const target = databaseTarget(url);
-  let db: Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the schema of an older version, not this one's types
-  if (target.kind === 'sqlite') {
-    fs.writeFileSync(target.file, '', { mode: 0o600 }); // owner-only, as slsd makes it (SPEC D4)
-    db = new Kysely({ dialect: new SqliteDialect({ database: new SQLite(target.file) }) });
-  } else {
-    db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
-  }
-  try {
-    const { error } = await new Migrator({ db, provider: migrationProvider(target.kind === 'sqlite' ? 'sqlite' : 'postgres') }).migrateTo('0015_sharing_ended_reason');
-    if (error) throw error;
+  await databaseAtMigration(url, '0015_sharing_ended_reason', async (db) => {
     for (const [name, row] of Object.entries(OLD_ROWS)) {
       await db
         .insertInto('sms_outbox')
         .values({ at: BEFORE, user_id: `usr_${name}`, purpose: name === 'outbox' ? 'login_code' : 'verify_number', ...row })
         .execute();
     }
-  } finally {
-    await db.destroy();
-  }
+  });
 }
 
 describeEachBackend('migration 0016: SMS codes an earlier slsd left in clear are masked (SPEC P2, P5, N1)', probe, (backend: StorageBackend) => {
