@@ -129,6 +129,26 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
     },
     [apiNow],
   );
+  /**
+   * SPEC C3, C5: the login form (`key`) asked for another server and the host answered
+   * SLS_ERR_SIGN_OUT_FIRST: a session is held (signed in in another window, say). The form says so;
+   * the session is read again, as for SLS_ERR_LOGIN_NOT_CURRENT: held, the signed-in screen (its
+   * heading takes the focus; Sign out is there); none (signed out meanwhile), the form stays with its
+   * message and the focus where it was, to try again. A form the user left meanwhile is not replaced.
+   */
+  const signOutFirst = useCallback(
+    (key: number) => {
+      const a = apiNow.current;
+      if (!a) return;
+      a.getSession().then(
+        (session) => {
+          if (session) setView((v) => (v.name === 'login' && v.key === key ? { name: 'signed_in', session } : v));
+        },
+        () => {},
+      );
+    },
+    [apiNow],
+  );
   const onEnded = useCallback((e: ClientError) => {
     if (!endsLogin(e)) return false;
     onLogin.current = false;
@@ -412,6 +432,7 @@ export function App({ connect }: { connect: () => Promise<SlsApi> }) {
             applyStep(step);
           }}
           onSettings={setSettings}
+          onSignOutFirst={() => signOutFirst(view.key)}
           footer={footer}
         />
       );

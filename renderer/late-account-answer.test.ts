@@ -10,35 +10,21 @@
 // The real renderer (App) runs in Debian's Chromium on the fake host of held-host.harness.tsx, the
 // test holding the Account steps' answers and releasing them in the order it chooses, as
 // late-login-answer.test.ts does for the login's.
-import { build } from 'esbuild';
-import { chromium } from '@playwright/test';
 import type { Browser, Page } from '@playwright/test';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfirmationChallenge, DevicesOverview, MobileNumberStatus, OptOutStatus, SharingView, WithdrawalOverview, WithdrawalResponse } from '../core/account-api.ts';
 import type { ClientError, LoginStepView, SessionView } from '../core/contract/index.ts';
 import { en } from './i18n/en/index.ts';
 import type { HeldHost } from './held-host.harness.tsx';
+import { heldHostBundle, launchChromium, openHeldApp } from './held-app.harness.ts';
 
 let bundle: string;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  const out = await build({
-    entryPoints: [new URL('./held-host.harness.tsx', import.meta.url).pathname],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    jsx: 'automatic',
-    target: 'es2022',
-    define: { 'process.env.NODE_ENV': '"development"' },
-    logLevel: 'silent',
-  });
-  bundle = out.outputFiles[0]!.text;
-  browser = await chromium.launch({
-    executablePath: process.env.SLS_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--disable-gpu', '--no-first-run', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
-  });
+  bundle = await heldHostBundle();
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -46,14 +32,8 @@ afterAll(async () => {
 
 const errors: string[] = [];
 beforeEach(async () => {
-  page = await browser.newPage({ viewport: { width: 420, height: 560 } });
-  // A screen that is not there fails the test in seconds, saying which.
-  page.setDefaultTimeout(5_000);
   errors.length = 0;
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.setContent('<!doctype html><html lang="en"><head><meta charset="utf-8"></head><body><div id="root"></div></body></html>');
-  await page.addScriptTag({ content: bundle });
-  await page.getByRole('button', { name: en.login.form.submit }).waitFor();
+  page = await openHeldApp(browser, bundle, errors);
   // Every list the Account panels read answers at once (a test may reply otherwise before it opens them).
   await reply('getPortalSession', null);
   await reply('getWithdrawals', WITHDRAWALS);

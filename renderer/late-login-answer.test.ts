@@ -10,48 +10,28 @@
 //
 // The real renderer (App) runs in Debian's Chromium on a fake host (held-host.harness.tsx) whose login
 // steps wait until the test answers them, in the order the test chooses.
-import { build } from 'esbuild';
-import { chromium } from '@playwright/test';
 import type { Browser, Page } from '@playwright/test';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ClientError, LoginStepView, SessionView } from '../core/contract/index.ts';
 import { en } from './i18n/en/index.ts';
 import type { HeldHost } from './held-host.harness.tsx';
+import { heldHostBundle, launchChromium, openHeldApp } from './held-app.harness.ts';
 
 let bundle: string;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  const out = await build({
-    entryPoints: [new URL('./held-host.harness.tsx', import.meta.url).pathname],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    jsx: 'automatic',
-    target: 'es2022',
-    define: { 'process.env.NODE_ENV': '"development"' },
-    logLevel: 'silent',
-  });
-  bundle = out.outputFiles[0]!.text;
-  browser = await chromium.launch({
-    executablePath: process.env.SLS_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--disable-gpu', '--no-first-run', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
-  });
+  bundle = await heldHostBundle();
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
 });
 
 beforeEach(async () => {
-  page = await browser.newPage({ viewport: { width: 420, height: 560 } });
-  // A screen that is not there fails the test in seconds, saying which.
-  page.setDefaultTimeout(5_000);
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.setContent('<!doctype html><html lang="en"><head><meta charset="utf-8"></head><body><div id="root"></div></body></html>');
-  await page.addScriptTag({ content: bundle });
-  await page.getByRole('button', { name: en.login.form.submit }).waitFor();
+  page = await openHeldApp(browser, bundle, errors);
   expect(errors).toEqual([]);
 });
 afterEach(async () => {

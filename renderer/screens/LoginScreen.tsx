@@ -6,7 +6,7 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { FormEvent, KeyboardEvent, ReactNode } from 'react';
 import type { LoginStepView, SettingsView, SlsApi } from '../../core/contract/index.ts';
-import { BusyButton, ErrorLine, useAction } from '../ui.tsx';
+import { BusyButton, ErrorLine, toClientError, useAction } from '../ui.tsx';
 import type { Notice } from '../ui.tsx';
 
 export interface LoginScreenProps {
@@ -18,6 +18,11 @@ export interface LoginScreenProps {
   /** The login's next step, and the user name it was started with. */
   onStep(step: LoginStepView, username: string): void;
   onSettings(settings: SettingsView): void;
+  /**
+   * SPEC C3, C5: the host refused the server address typed with SLS_ERR_SIGN_OUT_FIRST (a session is
+   * held, maybe signed in in another window). The form says so; the app reads the session again.
+   */
+  onSignOutFirst(): void;
   footer: ReactNode;
 }
 
@@ -29,7 +34,7 @@ function hostOf(address: string): string {
   }
 }
 
-export function LoginScreen({ api, settings, notice, username: typed, onStep, onSettings, footer }: LoginScreenProps) {
+export function LoginScreen({ api, settings, notice, username: typed, onStep, onSettings, onSignOutFirst, footer }: LoginScreenProps) {
   const [username, setUsername] = useState(typed ?? settings.lastUsername ?? '');
   const [password, setPassword] = useState('');
   const [showPassword, setShowPassword] = useState(false);
@@ -89,8 +94,16 @@ export function LoginScreen({ api, settings, notice, username: typed, onStep, on
       focusFieldToFix();
       return;
     }
-    const step = await run(async () => {
-      if (server.trim() !== settings.serverAddress) onSettings(await api.setSettings({ serverAddress: server.trim() }));
+    const step = await run(async (live) => {
+      if (server.trim() !== settings.serverAddress) {
+        try {
+          onSettings(await api.setSettings({ serverAddress: server.trim() }));
+        } catch (e) {
+          // The refusal still shows on the form (`run`); the app then reads the session again.
+          if (live() && toClientError(e).code === 'SLS_ERR_SIGN_OUT_FIRST') onSignOutFirst();
+          throw e;
+        }
+      }
       return api.login({ username: username.trim(), password, rememberUsername: remember });
     });
     if (step) {
