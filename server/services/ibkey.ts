@@ -94,6 +94,7 @@ const TEMPORARY_PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrst
 type IbKeyEvent =
   | 'ibkey.activation_started'
   | 'ibkey.activation_failed'
+  | 'ibkey.activation_code_not_sent'
   | 'ibkey.activated'
   | 'ibkey.reactivated'
   | 'ibkey.transferred'
@@ -369,6 +370,16 @@ export class IbKeyService {
       expires_at: now + ACTIVATION_TTL_MS,
       completed_at: null,
     };
+    // SPEC N2: the activation stands only with its `ibkey.activation_started` entry, both committed
+    // before any SMS leaves: an activation the log did not take is neither stored nor sent.
+    const started = (a: IbKeyActivationTable) =>
+      this.#db.transaction().execute(async (trx) => {
+        await trx.insertInto('ibkey_activations').values(a).execute();
+        await this.#audit(
+          { event: 'ibkey.activation_started', user, sourceAddress, details: { activationId: a.id, purpose: req.purpose, platform: req.platform, proof: a.proof_kind } },
+          trx,
+        );
+      });
     let proof: StartActivationResponse['proof'];
     if (useDevice) {
       const device = preferredDevice(physical, user.last_device_id);
@@ -376,24 +387,39 @@ export class IbKeyService {
       const issued = await verifierFor(device.kind).issue(this.#ctx, activationAsTransaction(activation, user.username_normalized), device, user);
       activation.challenge = issued.challenge;
       proof = { type: 'device_challenge', challenge: await verifierFor(device.kind).describe(this.#ctx, activationAsTransaction(activation, user.username_normalized), device, user) };
+      await started(activation);
     } else {
       const code = randomDigits(ACTIVATION_CODE_LENGTH);
       activation.code_hash = sha256Hex(`${activation.id}:${code}`);
-      await this.#d.sms.send({
-        to: user.mobile_number!,
-        body: `Your IB Key activation code is ${code}. It expires in ${ACTIVATION_TTL_MS / 60_000} minutes. Never share it.`,
-        userId: user.id,
-        purpose: 'ibkey_activation',
-      });
-      proof = { type: 'sms_code', maskedNumber: maskPhoneNumber(user.mobile_number!), codeLength: ACTIVATION_CODE_LENGTH };
+      const masked = maskPhoneNumber(user.mobile_number!);
+      await started(activation);
+      try {
+        await this.#d.sms.send({
+          to: user.mobile_number!,
+          body: `Your IB Key activation code is ${code}. It expires in ${ACTIVATION_TTL_MS / 60_000} minutes. Never share it.`,
+          userId: user.id,
+          purpose: 'ibkey_activation',
+        });
+      } catch (e) {
+        // Refused by the SMS policy or the gateway failed: no code left, so the activation ends with
+        // its `ibkey.activation_code_not_sent` entry, which says the `ibkey.activation_started` before
+        // it has no code behind it (SPEC N2; the log is append-only).
+        await this.#db.transaction().execute(async (trx) => {
+          await trx.updateTable('ibkey_activations').set({ state: 'ended' }).where('id', '=', activation.id).where('state', '=', 'pending').execute();
+          await this.#audit(
+            {
+              event: 'ibkey.activation_code_not_sent',
+              user,
+              sourceAddress,
+              details: { activationId: activation.id, masked, reason: e instanceof SlsError ? e.code : 'error' },
+            },
+            trx,
+          );
+        });
+        throw e;
+      }
+      proof = { type: 'sms_code', maskedNumber: masked, codeLength: ACTIVATION_CODE_LENGTH };
     }
-    await this.#db.insertInto('ibkey_activations').values(activation).execute();
-    await this.#audit({
-      event: 'ibkey.activation_started',
-      user,
-      sourceAddress,
-      details: { activationId: activation.id, purpose: req.purpose, platform: req.platform, proof: activation.proof_kind },
-    });
     return { activationId: activation.id, username: user.username, expiresAt: iso(activation.expires_at), proof };
   }
 
